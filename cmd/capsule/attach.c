@@ -1,0 +1,10 @@
+/* capsule attach: not wired yet; lib/runtime lands next. */
+#include <stdio.h>
+
+#include "verbs.h"
+
+int capsule_verb_attach(const struct capsule_globals *g, int argc, char **argv)
+{
+	fprintf(stderr, "capsule attach: not available in this build yet\n");
+	return 2;
+}

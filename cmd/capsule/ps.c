@@ -1,0 +1,10 @@
+/* capsule ps: not wired yet; lib/runtime lands next. */
+#include <stdio.h>
+
+#include "verbs.h"
+
+int capsule_verb_ps(const struct capsule_globals *g, int argc, char **argv)
+{
+	fprintf(stderr, "capsule ps: not available in this build yet\n");
+	return 2;
+}

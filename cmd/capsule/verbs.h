@@ -1,0 +1,16 @@
+/* The capsule binary: one verb per file, each a thin wrapper over lib/. */
+#pragma once
+
+/* Options every verb shares; parsed by main() before the verb name. */
+struct capsule_globals {
+	const char *root; /* node store, default /var/lib/recap */
+};
+
+/* Each verb takes its own argv (argv[0] is the verb name) and returns the
+ * process exit status. */
+typedef int (*capsule_verb_fn)(const struct capsule_globals *g, int argc, char **argv);
+
+int capsule_verb_run(const struct capsule_globals *g, int argc, char **argv);
+int capsule_verb_attach(const struct capsule_globals *g, int argc, char **argv);
+int capsule_verb_ps(const struct capsule_globals *g, int argc, char **argv);
+int capsule_verb_sweep(const struct capsule_globals *g, int argc, char **argv);
