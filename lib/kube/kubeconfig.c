@@ -1,0 +1,244 @@
+/* Kubeconfig files: clusters, users and contexts (the kubectl format). */
+#include "kube/config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "base/json.h"
+#include "kube/fileutil.h"
+#include "kube/yamlconv.h"
+
+/* Where we are in the file, for messages: "<file>: users[0].user". */
+struct kc {
+	const char *name;
+	const char *base_dir;
+	json_t *root;
+	struct recap_kube_config *cfg;
+	struct recap_error **err;
+};
+
+/* Finds the entry named `want` in the list `list` ("clusters"...), returns
+ * its inner object `inner` ("cluster") and its index. */
+static int find_named(struct kc *k, const char *list, const char *inner, const char *want, json_t **ret,
+		      size_t *ret_index)
+{
+	json_t *arr = json_object_get(k->root, list);
+	if (arr && !json_is_array(arr))
+		return recap_error_set(k->err, EINVAL, "%s: %s: not a list", k->name, list);
+	size_t i;
+	json_t *e;
+	json_array_foreach (arr, i, e) {
+		const char *n = recap_json_str(e, "name");
+		if (!n)
+			return recap_error_set(k->err, EINVAL, "%s: %s[%zu].name: missing", k->name, list, i);
+		if (strcmp(n, want) != 0)
+			continue;
+		json_t *v = json_object_get(e, inner);
+		if (!json_is_object(v))
+			return recap_error_set(k->err, EINVAL, "%s: %s[%zu].%s: missing or not a mapping",
+					       k->name, list, i, inner);
+		*ret = v;
+		*ret_index = i;
+		return 0;
+	}
+	return recap_error_set(k->err, ENOENT, "%s: %s: no entry named '%s'", k->name, list, want);
+}
+
+/* A string field; absent is fine (NULL), another type is an error. */
+static int get_str(struct kc *k, json_t *obj, const char *where, const char *key, const char **ret)
+{
+	json_t *v = json_object_get(obj, key);
+	*ret = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return recap_error_set(k->err, EINVAL, "%s: %s.%s: not a string", k->name, where, key);
+	*ret = json_string_value(v);
+	return 0;
+}
+
+static int resolve_path(struct kc *k, const char *p, char **ret)
+{
+	int n = p[0] == '/' || !k->base_dir ? asprintf(ret, "%s", p) : asprintf(ret, "%s/%s", k->base_dir, p);
+	return n < 0 ? -ENOMEM : 0;
+}
+
+/* "<key>" names a file, "<key>-data" holds base64 PEM; either may be given. */
+static int load_pem(struct kc *k, json_t *obj, const char *where, const char *key, char **ret,
+		    size_t *ret_len)
+{
+	char data_key[64];
+	snprintf(data_key, sizeof(data_key), "%s-data", key);
+	const char *file, *data;
+	int r = get_str(k, obj, where, key, &file);
+	if (r >= 0)
+		r = get_str(k, obj, where, data_key, &data);
+	if (r < 0)
+		return r;
+	if (data && *data) {
+		if (strlen(data) > RECAP_KUBE_PEM_MAX_BYTES * 4 / 3 + 4)
+			return recap_error_set(k->err, EFBIG, "%s: %s.%s: larger than %u bytes", k->name,
+					       where, data_key, RECAP_KUBE_PEM_MAX_BYTES);
+		if (recap_kube_base64_decode(data, strlen(data), ret, ret_len) < 0)
+			return recap_error_set(k->err, EINVAL, "%s: %s.%s: not valid base64", k->name, where,
+					       data_key);
+		return 0;
+	}
+	if (!file || !*file)
+		return 0;
+	_cleanup_free_ char *path = NULL;
+	if (resolve_path(k, file, &path) < 0)
+		return -ENOMEM;
+	r = recap_kube_read_file(path, RECAP_KUBE_PEM_MAX_BYTES, ret, ret_len, k->err);
+	if (r < 0)
+		return recap_error_wrap(k->err, r, "%s: %s.%s", k->name, where, key);
+	return 0;
+}
+
+static int dup_str(const char *s, char **ret)
+{
+	if (!s)
+		return 0;
+	*ret = strdup(s);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int load_cluster(struct kc *k, const char *name)
+{
+	json_t *cl;
+	size_t i;
+	int r = find_named(k, "clusters", "cluster", name, &cl, &i);
+	if (r < 0)
+		return r;
+	char where[64];
+	snprintf(where, sizeof(where), "clusters[%zu].cluster", i);
+	const char *server;
+	r = get_str(k, cl, where, "server", &server);
+	if (r < 0)
+		return r;
+	if (!server || (strncmp(server, "https://", 8) != 0 && strncmp(server, "http://", 7) != 0))
+		return recap_error_set(k->err, EINVAL, "%s: %s.server: %s", k->name, where,
+				       server ? "not an http(s) URL" : "missing");
+	size_t n = strlen(server);
+	while (n > 0 && server[n - 1] == '/')
+		n--;
+	k->cfg->server = strndup(server, n);
+	if (!k->cfg->server)
+		return -ENOMEM;
+	json_t *insecure = json_object_get(cl, "insecure-skip-tls-verify");
+	if (insecure && !json_is_boolean(insecure))
+		return recap_error_set(k->err, EINVAL, "%s: %s.insecure-skip-tls-verify: not a boolean",
+				       k->name, where);
+	k->cfg->insecure = json_is_true(insecure);
+	return load_pem(k, cl, where, "certificate-authority", &k->cfg->ca_data, &k->cfg->ca_len);
+}
+
+static int load_token(struct kc *k, json_t *u, const char *where)
+{
+	const char *token, *token_file;
+	int r = get_str(k, u, where, "token", &token);
+	if (r >= 0)
+		r = get_str(k, u, where, "tokenFile", &token_file);
+	if (r < 0)
+		return r;
+	if (token_file && *token_file) {
+		r = resolve_path(k, token_file, &k->cfg->token_file);
+		if (r < 0)
+			return r;
+		/* Fail now, naming the field, rather than on the first request. */
+		_cleanup_free_ char *tmp = NULL;
+		size_t len;
+		r = recap_kube_read_file(k->cfg->token_file, RECAP_KUBE_TOKEN_MAX_BYTES, &tmp, &len, k->err);
+		if (r < 0)
+			return recap_error_wrap(k->err, r, "%s: %s.tokenFile", k->name, where);
+	}
+	return dup_str(token && *token ? token : NULL, &k->cfg->token);
+}
+
+static int load_user(struct kc *k, const char *name)
+{
+	json_t *u;
+	size_t i;
+	int r = find_named(k, "users", "user", name, &u, &i);
+	if (r < 0)
+		return r;
+	char where[64];
+	snprintf(where, sizeof(where), "users[%zu].user", i);
+	r = load_pem(k, u, where, "client-certificate", &k->cfg->cert_data, &k->cfg->cert_len);
+	if (r >= 0)
+		r = load_pem(k, u, where, "client-key", &k->cfg->key_data, &k->cfg->key_len);
+	if (r >= 0)
+		r = load_token(k, u, where);
+	if (r < 0)
+		return r;
+	if (!!k->cfg->cert_data != !!k->cfg->key_data)
+		return recap_error_set(
+		    k->err, EINVAL, "%s: %s: client-certificate and client-key go together", k->name, where);
+	bool has_auth = k->cfg->cert_data || k->cfg->token || k->cfg->token_file;
+	if (!has_auth && (json_object_get(u, "exec") || json_object_get(u, "auth-provider")))
+		return recap_error_set(k->err, ENOTSUP,
+				       "%s: %s: exec and auth-provider credentials are not supported; "
+				       "use a token, tokenFile or client certificate",
+				       k->name, where);
+	return 0;
+}
+
+static int load_context(struct kc *k, const char *want)
+{
+	const char *current;
+	int r = get_str(k, k->root, "(top)", "current-context", &current);
+	if (r < 0)
+		return r;
+	const char *name = want ? want : current;
+	if (!name || !*name)
+		return recap_error_set(k->err, EINVAL, "%s: current-context: not set and no context given",
+				       k->name);
+	json_t *ctx;
+	size_t i;
+	r = find_named(k, "contexts", "context", name, &ctx, &i);
+	if (r < 0)
+		return r;
+	char where[64];
+	snprintf(where, sizeof(where), "contexts[%zu].context", i);
+	const char *cluster, *user, *ns;
+	r = get_str(k, ctx, where, "cluster", &cluster);
+	if (r >= 0)
+		r = get_str(k, ctx, where, "user", &user);
+	if (r >= 0)
+		r = get_str(k, ctx, where, "namespace", &ns);
+	if (r < 0)
+		return r;
+	if (!cluster || !*cluster)
+		return recap_error_set(k->err, EINVAL, "%s: %s.cluster: missing", k->name, where);
+	if (dup_str(name, &k->cfg->context) < 0 ||
+	    dup_str(ns && *ns ? ns : "default", &k->cfg->namespace) < 0)
+		return -ENOMEM;
+	r = load_cluster(k, cluster);
+	if (r >= 0 && user && *user)
+		r = load_user(k, user);
+	return r;
+}
+
+int recap_kube_config_from_yaml(const char *data, size_t len, const char *name, const char *base_dir,
+				const char *context, struct recap_kube_config **ret, struct recap_error **err)
+{
+	_cleanup_json_ json_t *root = NULL;
+	int r = recap_kube_yaml_parse(data, len, &root, err);
+	if (r < 0)
+		return recap_error_wrap(err, r, "%s", name);
+	if (!json_is_object(root))
+		return recap_error_set(err, EINVAL, "%s: not a kubeconfig (top level is not a mapping)",
+				       name);
+	_cleanup_kube_config_ struct recap_kube_config *cfg = calloc(1, sizeof(*cfg));
+	if (!cfg || !(cfg->source = strdup(name)))
+		return recap_error_set(err, ENOMEM, "%s: out of memory", name);
+	struct kc k = {.name = name, .base_dir = base_dir, .root = root, .cfg = cfg, .err = err};
+	r = load_context(&k, context);
+	if (r < 0) /* messages already name the file; only ENOMEM comes bare */
+		return err && *err ? r : recap_error_set(err, -r, "%s: out of memory", name);
+	*ret = steal_ptr(cfg);
+	return 0;
+}

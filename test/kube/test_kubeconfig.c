@@ -1,0 +1,235 @@
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "kube/config.h"
+#include "kube/yamlconv.h"
+
+static char dir[] = "/tmp/recap-kubeconfig-XXXXXX";
+
+static void write_file(const char *name, const char *text)
+{
+	char p[256];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	FILE *f = fopen(p, "we");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static int setup(void **state)
+{
+	if (!mkdtemp(dir))
+		return -1;
+	write_file("ca.pem", "CA-PEM\n");
+	write_file("token", "file-token\n");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	const char *names[] = {"ca.pem", "token", "config", "a", "b"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char p[256];
+		snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
+		unlink(p);
+	}
+	return rmdir(dir);
+}
+
+/* "Q0VSVA==" is base64 for "CERT", "S0VZ" for "KEY". */
+static const char *const good = "apiVersion: v1\n"
+				"kind: Config\n"
+				"current-context: dev\n"
+				"clusters:\n"
+				"- name: c1\n"
+				"  cluster:\n"
+				"    server: https://127.0.0.1:6443/\n"
+				"    certificate-authority: ca.pem\n"
+				"- name: c2\n"
+				"  cluster: {server: 'https://10.0.0.1', insecure-skip-tls-verify: true}\n"
+				"users:\n"
+				"- name: u1\n"
+				"  user:\n"
+				"    client-certificate-data: Q0VSVA==\n"
+				"    client-key-data: S0VZ\n"
+				"- name: u2\n"
+				"  user: {tokenFile: token, token: static}\n"
+				"contexts:\n"
+				"- name: dev\n"
+				"  context: {cluster: c1, user: u1, namespace: shop}\n"
+				"- name: other\n"
+				"  context: {cluster: c2, user: u2}\n";
+
+static struct recap_kube_config *parse(const char *text, const char *context, struct recap_error **err)
+{
+	struct recap_kube_config *cfg = NULL;
+	int r = recap_kube_config_from_yaml(text, strlen(text), "~/k.yaml", dir, context, &cfg, err);
+	return r < 0 ? NULL : cfg;
+}
+
+static void current_context_with_data_fields(void **state)
+{
+	struct recap_kube_config *cfg = parse(good, NULL, NULL);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->server, "https://127.0.0.1:6443");
+	assert_string_equal(cfg->namespace, "shop");
+	assert_string_equal(cfg->context, "dev");
+	assert_string_equal(cfg->ca_data, "CA-PEM\n");
+	assert_int_equal(cfg->ca_len, 7);
+	assert_string_equal(cfg->cert_data, "CERT");
+	assert_string_equal(cfg->key_data, "KEY");
+	assert_null(cfg->token);
+	assert_false(cfg->insecure);
+	recap_kube_config_free(cfg);
+}
+
+static void named_context_with_token_file(void **state)
+{
+	struct recap_kube_config *cfg = parse(good, "other", NULL);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->server, "https://10.0.0.1");
+	assert_string_equal(cfg->namespace, "default");
+	assert_true(cfg->insecure);
+	assert_null(cfg->ca_data);
+	assert_string_equal(cfg->token, "static");
+	char want[256];
+	snprintf(want, sizeof(want), "%s/token", dir);
+	assert_string_equal(cfg->token_file, want);
+	recap_kube_config_free(cfg);
+}
+
+static void expect_error(const char *text, const char *context, const char *needle)
+{
+	struct recap_error *err = NULL;
+	struct recap_kube_config *cfg = parse(text, context, &err);
+	assert_null(cfg);
+	assert_non_null(err);
+	if (!strstr(recap_error_message(err), needle))
+		fail_msg("'%s' not in '%s'", needle, recap_error_message(err));
+	recap_error_free(err);
+}
+
+static void errors_name_file_and_field(void **state)
+{
+	expect_error(good, "nope", "~/k.yaml: contexts: no entry named 'nope'");
+	expect_error("clusters: []\n", NULL, "~/k.yaml: current-context: not set");
+	expect_error("current-context: x\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\nclusters:\n"
+		     "- name: c\n  cluster: {server: https://h}\nusers:\n- name: u\n  user:\n"
+		     "    client-certificate: /nonexistent/c.pem\n    client-key: k.pem\n",
+		     NULL, "~/k.yaml: users[0].user.client-certificate: /nonexistent/c.pem: No such file");
+	expect_error("current-context: x\ncontexts:\n- name: x\n  context: {cluster: c}\nclusters:\n"
+		     "- name: c\n  cluster: {server: ftp://h}\n",
+		     NULL, "~/k.yaml: clusters[0].cluster.server: not an http(s) URL");
+	expect_error("current-context: x\ncontexts:\n- name: x\n  context: {cluster: c}\nclusters:\n"
+		     "- name: c\n  cluster: {server: https://h, certificate-authority-data: '!!notbase64'}\n",
+		     NULL, "clusters[0].cluster.certificate-authority-data: not valid base64");
+	expect_error("current-context: x\ncontexts:\n- name: x\n  context: {cluster: c}\nclusters:\n"
+		     "- name: c\n  cluster: {server: https://h, insecure-skip-tls-verify: maybe}\n",
+		     NULL, "clusters[0].cluster.insecure-skip-tls-verify: not a boolean");
+	expect_error(
+	    "current-context: x\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\nclusters:\n"
+	    "- name: c\n  cluster: {server: https://h}\nusers:\n- name: u\n  user: {exec: {command: x}}\n",
+	    NULL, "users[0].user: exec and auth-provider credentials are not supported");
+	expect_error(
+	    "current-context: x\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\nclusters:\n"
+	    "- name: c\n  cluster: {server: https://h}\nusers:\n- name: u\n  user: {client-key-data: S0VZ}\n",
+	    NULL, "client-certificate and client-key go together");
+	expect_error("current-context: x\ncontexts:\n- context: {cluster: c}\n", NULL,
+		     "contexts[0].name: missing");
+	expect_error("current-context: x\ncontexts: {a: b}\n", NULL, "contexts: not a list");
+	expect_error("- just\n- a list\n", NULL, "top level is not a mapping");
+	expect_error("a: [unclosed\n", NULL, "~/k.yaml: invalid YAML at line");
+	expect_error("current-context: [x]\n", NULL, "current-context: not a string");
+}
+
+static void yaml_limits(void **state)
+{
+	/* Nine levels of nine aliases: 9^9 nodes if expanded blindly. */
+	const char *laughs = "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+			     "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+			     "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+			     "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n";
+	json_t *v = NULL;
+	struct recap_error *err = NULL;
+	assert_int_equal(recap_kube_yaml_parse(laughs, strlen(laughs), &v, &err), -E2BIG);
+	assert_non_null(strstr(recap_error_message(err), "more than"));
+	recap_error_free(err);
+	err = NULL;
+	char deep[400] = "";
+	for (int i = 0; i < 100; i++)
+		strcat(deep, "[");
+	assert_true(recap_kube_yaml_parse(deep, strlen(deep), &v, &err) < 0);
+	recap_error_free(err);
+}
+
+static void load_order_kubeconfig_env(void **state)
+{
+	char a[256], b[256], list[600];
+	snprintf(a, sizeof(a), "%s/a", dir);
+	snprintf(b, sizeof(b), "%s/b", dir);
+	write_file("b", good);
+	snprintf(list, sizeof(list), "%s:%s", a, b); /* a does not exist: take b */
+	setenv("KUBECONFIG", list, 1);
+	struct recap_kube_config *cfg = NULL;
+	struct recap_error *err = NULL;
+	assert_int_equal(recap_kube_config_load(NULL, "other", &cfg, &err), 0);
+	assert_string_equal(cfg->source, b);
+	assert_string_equal(cfg->server, "https://10.0.0.1");
+	recap_kube_config_free(cfg);
+	cfg = NULL;
+	/* An explicit path wins and its errors name it. */
+	assert_true(recap_kube_config_load(a, NULL, &cfg, &err) < 0);
+	assert_non_null(strstr(recap_error_message(err), "/a: No such file"));
+	recap_error_free(err);
+	unsetenv("KUBECONFIG");
+}
+
+static void in_cluster(void **state)
+{
+	char ns[300];
+	snprintf(ns, sizeof(ns), "%s/namespace", dir);
+	rename(strcat(strcpy((char[300]){0}, dir), "/ca.pem"),
+	       strcat(strcpy((char[300]){0}, dir), "/ca.crt"));
+	write_file("namespace", "kube-system\n");
+	setenv("KUBERNETES_SERVICE_HOST", "fd00::1", 1);
+	setenv("KUBERNETES_SERVICE_PORT", "443", 1);
+	struct recap_kube_config *cfg = NULL;
+	struct recap_error *err = NULL;
+	assert_int_equal(recap_kube_config_in_cluster(dir, &cfg, &err), 0);
+	assert_string_equal(cfg->server, "https://[fd00::1]:443");
+	assert_string_equal(cfg->namespace, "kube-system");
+	assert_string_equal(cfg->ca_data, "CA-PEM\n");
+	assert_non_null(cfg->token_file);
+	recap_kube_config_free(cfg);
+	setenv("KUBERNETES_SERVICE_PORT", "https", 1);
+	assert_int_equal(recap_kube_config_in_cluster(dir, &cfg, &err), -EINVAL);
+	assert_non_null(strstr(recap_error_message(err), "'https' is not a port"));
+	recap_error_free(err);
+	unsetenv("KUBERNETES_SERVICE_HOST");
+	unsetenv("KUBERNETES_SERVICE_PORT");
+	unlink(ns);
+	rename(strcat(strcpy((char[300]){0}, dir), "/ca.crt"),
+	       strcat(strcpy((char[300]){0}, dir), "/ca.pem"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(current_context_with_data_fields),
+	    cmocka_unit_test(named_context_with_token_file),
+	    cmocka_unit_test(errors_name_file_and_field),
+	    cmocka_unit_test(yaml_limits),
+	    cmocka_unit_test(load_order_kubeconfig_env),
+	    cmocka_unit_test(in_cluster),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
