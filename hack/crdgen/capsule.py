@@ -1,0 +1,251 @@
+"""The Capsule spec: the execution profile (what runs and how it is
+confined, also copied into every CapsuleExecution) plus the parts that say
+where and when it runs."""
+
+from schema import (DEFAULT_CAPABILITIES, DEFAULT_JOIN, DNS_LABEL, FILESYSTEM_MODES,
+                    MAX_TAIL_BYTES, MAX_TIMEOUT_SECONDS, NAMESPACES, array,
+                    boolean, capability_list, enum, integer, label_selector,
+                    obj, quantity, rule, string)
+
+ROLE_NAME = r"^[a-z]([a-z0-9-]{0,22}[a-z0-9])?$"
+CRON_FIELD = "[0-9A-Za-z*/,-]+"
+
+
+def command(desc):
+    return array(
+        desc,
+        string("An argument; the first one is the program.", 4096), 256,
+        min_items=1, list_type="atomic",
+        rules=[rule("size(self) > 0 && self[0] != ''",
+                    "command must not be empty: its first element names "
+                    "the program")])
+
+
+def _env(reserve_prefix):
+    name_rules = [rule("self.matches('^[A-Za-z_][A-Za-z0-9_]*$')",
+                       "environment variable names must be letters, digits "
+                       "and _ and must not start with a digit")]
+    if reserve_prefix:
+        name_rules.append(rule(
+            "!self.startsWith('RECAP_')",
+            "environment variable names starting with RECAP_ are set by "
+            "RECap (e.g. RECAP_ROLE_<ROLE>_IPS)"))
+    var = obj("An environment variable.", {
+        "name": string("The variable's name.", 256, min_len=1,
+                       rules=name_rules),
+        "value": string("The variable's value.", 32768),
+    }, required=["name"])
+    return array("Environment of the command, on top of the image's.", var,
+                 64, list_type="map", map_keys=["name"])
+
+
+def _security():
+    seccomp = obj(
+        "The seccomp filter installed before exec.",
+        {
+            "type": enum(
+                "RuntimeDefault: RECap's default filter (blocks mount, "
+                "unshare, setns, bpf, keyctl, the i386/x32 ABIs, ...; "
+                "ptrace only with SYS_PTRACE). Localhost: an OCI seccomp "
+                "JSON profile installed on the node. Unconfined: no filter "
+                "(a CapsulePolicy must allow it).",
+                ["RuntimeDefault", "Localhost", "Unconfined"],
+                default="RuntimeDefault"),
+            "localhostProfile": string(
+                "With type Localhost: the profile's path relative to the "
+                "node agent's seccomp directory.", 4096, min_len=1,
+                rules=[rule("!self.startsWith('/') && "
+                            "!self.matches('(^|/)[.][.](/|$)')",
+                            "localhostProfile must be a relative path "
+                            "without .. components")]),
+        },
+        default={"type": "RuntimeDefault"},
+        rules=[rule("self.type == 'Localhost' ? has(self.localhostProfile) "
+                    ": !has(self.localhostProfile)",
+                    "localhostProfile is required with type Localhost and "
+                    "forbidden with other types")])
+    caps = obj(
+        "Capabilities of the command, relative to the minimal default set "
+        + ", ".join(DEFAULT_CAPABILITIES) + ".",
+        {
+            "add": capability_list("Capabilities added to the default "
+                                   "set.", 41),
+            "drop": capability_list("Capabilities removed from the "
+                                    "default set; ALL removes every one.",
+                                    42, extra=["ALL"]),
+        },
+        rules=[rule("!has(self.add) || !has(self.drop) || "
+                    "!self.add.exists(c, c in self.drop)",
+                    "a capability cannot be both added and dropped")])
+    return obj("How the command is confined.", {
+        "capabilities": caps,
+        "seccompProfile": seccomp,
+        "runAsUser": integer("User ID the command runs as (in the "
+                             "target's user namespace view: not joined, so "
+                             "the node's).", 0, 4294967294, default=0,
+                             fmt="int64"),
+        "runAsGroup": integer("Group ID the command runs as.", 0,
+                              4294967294, default=0, fmt="int64"),
+    }, default={})
+
+
+def _resources():
+    return obj("Resource limits of the execution's own cgroup.", {
+        "limits": obj("Upper bounds; an unset limit is not enforced "
+                      "(a CapsulePolicy may cap them).", {
+            "cpu": quantity("CPU limit, e.g. 200m.", "1m", "200m or 1"),
+            "memory": quantity("Memory limit, e.g. 64Mi.", "1Mi",
+                               "64Mi or 1G"),
+            "pids": integer("Maximum number of processes and threads.", 1,
+                            1048576),
+        }),
+    })
+
+
+def profile(reserve_env_prefix=True):
+    """Fields that say what runs and how; copied into executions."""
+    return {
+        "image": string(
+            "The capsule: any OCI image reference (digest pin "
+            "recommended), or oci:<dir>[:<tag>] for an OCI layout on the "
+            "node.", 1024, min_len=1,
+            rules=[rule("!self.matches('\\\\s')",
+                        "image must be an image reference without "
+                        "whitespace")]),
+        "command": command("The command and its arguments. Default: the "
+                           "image's entrypoint and cmd."),
+        "env": _env(reserve_env_prefix),
+        "join": array(
+            "Namespaces shared with the target. Namespaces not listed are "
+            "new and private to the execution, never the node's. The mount "
+            "namespace is never joined: the target's filesystem is at "
+            "/target instead.",
+            enum("A namespace type (mnt is never joined).", NAMESPACES),
+            len(NAMESPACES), list_type="set", default=DEFAULT_JOIN),
+        "targetFilesystem": enum(
+            "How the target's root filesystem is shown at /target.",
+            FILESYSTEM_MODES, default="ReadOnly"),
+        "security": _security(),
+        "resources": _resources(),
+        "timeoutSeconds": integer(
+            "Wall-clock limit of one execution from attach to exit; then "
+            "it is killed (reason DeadlineExceeded).", 1,
+            MAX_TIMEOUT_SECONDS, default=300),
+        "output": obj("What is kept of the command's output.", {
+            "tailBytes": integer(
+                "Bytes of stdout and of stderr kept (the last ones) in the "
+                "execution's status.", 0, MAX_TAIL_BYTES, default=4096),
+        }, default={}),
+    }
+
+
+def _schedule():
+    macro = "^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$"
+    five = f"^{CRON_FIELD}( +{CRON_FIELD}){{4}}$"
+    return obj("When set, the Capsule runs periodically (CronJob "
+               "semantics, each firing a CapsuleRun with trigger "
+               "Periodic).", {
+        "cron": string(
+            "Standard 5-field cron expression (minute hour day-of-month "
+            "month day-of-week) or @yearly, @monthly, @weekly, @daily, "
+            "@hourly.", 128, min_len=1,
+            rules=[rule(f"self.matches('{macro}') || self.matches('{five}')",
+                        "cron must have exactly 5 fields (minute hour "
+                        "day-of-month month day-of-week) or be a macro "
+                        "such as @hourly")]),
+        "timeZone": string(
+            "IANA time zone the cron expression is read in.", 64,
+            min_len=1, default="UTC",
+            rules=[rule("self != 'Local' && self.matches("
+                        "'^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$')",
+                        "timeZone must be an IANA time zone name such as "
+                        "Europe/Berlin or UTC")]),
+        "concurrencyPolicy": enum(
+            "What happens when a firing is due while a previous run is "
+            "active: Allow both, Forbid (skip the new one), Replace "
+            "(cancel the old one).", ["Allow", "Forbid", "Replace"],
+            default="Allow"),
+        "startingDeadlineSeconds": integer(
+            "A start missed by more than this is skipped. Unset: no "
+            "deadline.", 0, 604800, fmt="int64"),
+        "suspend": boolean("Stop creating new runs; active ones go on.",
+                           default=False),
+    }, required=["cron"])
+
+
+def _strategy():
+    return obj("How the targets of one run are worked through.", {
+        "type": enum("Parallel: all targets at once. Iterative: a few at "
+                     "a time in a stable order.", ["Parallel", "Iterative"],
+                     default="Parallel"),
+        "maxConcurrent": integer("Iterative only: targets at a time "
+                                 "(default 1).", 1, 1000),
+        "order": enum("Iterative only: order of the targets (default "
+                      "Name).", ["Name", "CreationTimestamp"]),
+        "failurePolicy": enum("Iterative only: Stop halts the rollout at "
+                              "the first failure, Continue goes on "
+                              "(default Stop).", ["Continue", "Stop"]),
+    }, default={"type": "Parallel"}, rules=[rule(
+        "self.type == 'Iterative' || !has(self.maxConcurrent) && "
+        "!has(self.order) && !has(self.failurePolicy)",
+        "maxConcurrent, order and failurePolicy are only allowed with type "
+        "Iterative")])
+
+
+def _roles():
+    role = obj("A group of targets with its own selector and command.", {
+        "name": string("Role name; peers see RECAP_ROLE_<NAME>_IPS (upper "
+                       "case, - as _).", 24, min_len=1, pattern=ROLE_NAME),
+        "selector": label_selector("Pods of this role, in the Capsule's "
+                                   "namespace."),
+        "container": string("Container in those pods. Default: "
+                            "spec.targets.container, else the first.", 63,
+                            pattern=DNS_LABEL),
+        "command": command("The role's command. Default: spec.command."),
+        "startAfter": array(
+            "Roles whose executions must be running before this role's "
+            "start (e.g. clients after servers).",
+            string("A role name.", 24, pattern=ROLE_NAME), 7,
+            list_type="set"),
+    }, required=["name", "selector"])
+    return array("Parallel only: split a run into named groups.", role, 8,
+                 list_type="map", map_keys=["name"])
+
+
+def spec():
+    props = profile()
+    props.update({
+        "targets": obj("Which containers the capsule is attached to.", {
+            "selector": label_selector(
+                "Pods in the Capsule's own namespace; an empty selector "
+                "matches all of them."),
+            "container": string("Container name in each pod. Default: "
+                                "the pod's first container.", 63,
+                                pattern=DNS_LABEL),
+        }),
+        "schedule": _schedule(),
+        "strategy": _strategy(),
+        "roles": _roles(),
+        "historyLimits": obj("Finished runs created by the schedule that "
+                             "are kept.", {
+            "succeeded": integer("Succeeded runs kept.", 0, 100, default=3),
+            "failed": integer("Failed, partially failed or cancelled runs "
+                              "kept.", 0, 100, default=1),
+        }, default={}),
+    })
+    has_roles = "has(self.roles) && size(self.roles) > 0"
+    has_sel = "has(self.targets) && has(self.targets.selector)"
+    rules = [
+        rule(f"!({has_roles}) || self.strategy.type == 'Parallel'",
+             "roles are only allowed with strategy.type Parallel"),
+        rule(f"{has_sel} || {has_roles}",
+             "targets.selector is required unless roles are given"),
+        rule(f"!({has_sel} && {has_roles})",
+             "targets.selector and roles are mutually exclusive: each role "
+             "has its own selector"),
+        rule("!has(self.roles) || self.roles.all(r, !has(r.startAfter) || "
+             "r.startAfter.all(a, a != r.name && "
+             "self.roles.exists(o, o.name == a)))",
+             "roles[].startAfter must name other roles of this Capsule"),
+    ]
+    return props, rules

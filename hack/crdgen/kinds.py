@@ -1,0 +1,393 @@
+"""The four CustomResourceDefinitions of recap.dev/v1alpha1."""
+
+import capsule
+from schema import (CAPABILITIES, DNS_LABEL, DNS_SUBDOMAIN,
+                    FILESYSTEM_MODES, MAX_TAIL_BYTES, MAX_TIMEOUT_SECONDS,
+                    NAMESPACES, array, boolean, capability_list, conditions,
+                    enum, integer, label_selector, obj, observed_generation,
+                    quantity, rule, string, timestamp)
+
+GROUP = "recap.dev"
+VERSION = "v1alpha1"
+MAX_INT64 = 2**63 - 1
+
+
+def _ready_column():
+    return {"name": "Ready", "type": "string",
+            "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
+            "description": "Whether the object is admitted and usable."}
+
+
+def _age_column():
+    return {"name": "Age", "type": "date",
+            "jsonPath": ".metadata.creationTimestamp"}
+
+
+def _col(name, typ, path, desc, priority=None):
+    c = {"name": name, "type": typ, "jsonPath": path, "description": desc}
+    if priority:
+        c["priority"] = priority
+    return c
+
+
+def _crd(kind, plural, scope, short, categories, desc, spec, status,
+         columns, root_rules=None, selectable=None):
+    root = {
+        "description": desc,
+        "type": "object",
+        "required": ["spec"],
+        "properties": {
+            "apiVersion": {"description": "APIVersion of this "
+                           "representation, recap.dev/v1alpha1.",
+                           "type": "string"},
+            "kind": {"description": f"Kind of this object, {kind}.",
+                     "type": "string"},
+            "metadata": {"type": "object"},
+            "spec": spec,
+            "status": status,
+        },
+    }
+    if root_rules:
+        root["x-kubernetes-validations"] = root_rules
+    version = {
+        "name": VERSION,
+        "served": True,
+        "storage": True,
+        "subresources": {"status": {}},
+        "additionalPrinterColumns": columns,
+    }
+    if selectable:
+        version["selectableFields"] = [{"jsonPath": p} for p in selectable]
+    version["schema"] = {"openAPIV3Schema": root}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{GROUP}"},
+        "spec": {
+            "group": GROUP,
+            "names": {"kind": kind, "listKind": kind + "List",
+                      "plural": plural, "singular": kind.lower(),
+                      "shortNames": short, "categories": categories},
+            "scope": scope,
+            "versions": [version],
+        },
+    }
+
+
+def _capsule_spec(desc):
+    props, rules = capsule.spec()
+    return obj(desc, props, required=["image"], rules=rules)
+
+
+def capsule_crd():
+    status = obj("What the controller observed.", {
+        "observedGeneration": observed_generation(),
+        "conditions": conditions(),
+        "matchedTargets": integer("Containers the selector (or roles) "
+                                  "currently match.", 0, 2**31 - 1),
+        "lastScheduleTime": timestamp("When the schedule last fired."),
+        "lastSuccessfulTime": timestamp("When a scheduled run last "
+                                        "succeeded."),
+        "nextScheduleTime": timestamp("When the schedule fires next."),
+        "active": array("Names of the runs of this Capsule that have not "
+                        "finished.", string("A CapsuleRun name.", 63), 100,
+                        list_type="set"),
+    })
+    cols = [
+        _col("Image", "string", ".spec.image", "The capsule image.", 1),
+        _col("Schedule", "string", ".spec.schedule.cron",
+             "Cron expression when Periodic."),
+        _col("Strategy", "string", ".spec.strategy.type",
+             "Parallel or Iterative."),
+        _ready_column(),
+        _col("Targets", "integer", ".status.matchedTargets",
+             "Containers currently matched."),
+        _col("Last Schedule", "date", ".status.lastScheduleTime",
+             "When the schedule last fired.", 1),
+        _age_column(),
+    ]
+    return _crd(
+        "Capsule", "capsules", "Namespaced", ["cap"], ["recap", "all"],
+        "A Capsule is a management function packaged as an OCI image, the "
+        "containers it is attached to and when it runs.",
+        _capsule_spec("What runs, on which targets, when and how "
+                      "confined."),
+        status, cols,
+        root_rules=[rule("size(self.metadata.name) <= 52",
+                         "Capsule names are at most 52 characters, so that "
+                         "run names <capsule>-<minutes> fit in 63")])
+
+
+def policy_crd():
+    spec = obj(
+        "Guardrails for the Capsules of the selected namespaces. Unset "
+        "fields keep the built-in baseline (no added capabilities, no "
+        "Unconfined seccomp, targetFilesystem at most ReadOnly).", {
+            "namespaceSelector": label_selector(
+                "Namespaces whose Capsules this policy governs; unset or "
+                "empty selects all."),
+            "images": obj("Which capsule images may run.", {
+                "allowed": array(
+                    "Glob patterns (* matches within a path segment, ** "
+                    "across) an image reference must match. Unset: any.",
+                    string("An image reference pattern.", 512, min_len=1),
+                    64, list_type="set"),
+                "requireDigest": boolean("Refuse images not pinned by "
+                                         "@sha256 digest.", default=False),
+                "digests": array(
+                    "If non-empty, only images with one of these manifest "
+                    "digests run.",
+                    string("A manifest digest.", 71,
+                           pattern="^sha256:[a-f0-9]{64}$"), 256,
+                    list_type="set"),
+            }),
+            "capabilities": obj("Capabilities a Capsule may add.", {
+                "allowed": capability_list("Capabilities Capsules may add "
+                                           "to the default set.", 41),
+            }, default={}),
+            "join": obj("Namespaces a Capsule may join.", {
+                "allowed": array("Allowed namespace types.",
+                                 enum("A namespace type.", NAMESPACES),
+                                 len(NAMESPACES), list_type="set",
+                                 default=NAMESPACES),
+            }, default={}),
+            "targetFilesystem": obj("Access to the target's filesystem.", {
+                "max": enum("The most a Capsule may ask for (None < "
+                            "ReadOnly < ReadWrite).", FILESYSTEM_MODES,
+                            default="ReadOnly"),
+            }, default={}),
+            "seccomp": obj("Seccomp requirements.", {
+                "allowUnconfined": boolean("Allow seccompProfile type "
+                                           "Unconfined.", default=False),
+            }, default={}),
+            "limits": obj("Upper bounds; an unset bound is not enforced.", {
+                "maxTimeoutSeconds": integer(
+                    "Largest timeoutSeconds allowed.", 1,
+                    MAX_TIMEOUT_SECONDS),
+                "maxMemory": quantity("Largest memory limit allowed; "
+                                      "Capsules must then set one.", "1Mi",
+                                      "256Mi"),
+                "maxCPU": quantity("Largest cpu limit allowed; Capsules "
+                                   "must then set one.", "1m", "500m"),
+                "maxConcurrentPerNode": integer(
+                    "Executions of governed Capsules running at once on "
+                    "one node.", 1, 1000),
+                "maxTailBytes": integer("Largest output.tailBytes "
+                                        "allowed.", 0, MAX_TAIL_BYTES),
+            }),
+        }, default={})
+    status = obj("What the controller observed.", {
+        "observedGeneration": observed_generation(),
+        "conditions": conditions(),
+        "governedCapsules": integer("Capsules in the selected "
+                                    "namespaces.", 0, 2**31 - 1),
+        "refusedCapsules": integer("Of those, refused by this policy.", 0,
+                                   2**31 - 1),
+    })
+    cols = [
+        _col("Max FS", "string", ".spec.targetFilesystem.max",
+             "Most filesystem access allowed."),
+        _col("Digest", "boolean", ".spec.images.requireDigest",
+             "Whether images must be digest-pinned."),
+        _col("Capsules", "integer", ".status.governedCapsules",
+             "Capsules governed."),
+        _col("Refused", "integer", ".status.refusedCapsules",
+             "Capsules refused."),
+        _ready_column(),
+        _age_column(),
+    ]
+    return _crd(
+        "CapsulePolicy", "capsulepolicies", "Cluster", ["cappol"],
+        ["recap"],
+        "A CapsulePolicy bounds what Capsules in the selected namespaces "
+        "may do. Every policy that selects a namespace must admit a "
+        "Capsule there.", spec, status, cols)
+
+
+def _failure():
+    return obj("One failed execution.", {
+        "execution": string("The CapsuleExecution's name.", 253),
+        "pod": string("Target pod.", 253),
+        "container": string("Target container.", 63),
+        "node": string("Node it ran on.", 253),
+        "reason": string("CamelCase cause, e.g. DeadlineExceeded.", 64),
+        "exitCode": integer("Exit code, when the command exited.", 0, 255),
+        "message": string("Human-readable detail.", 1024),
+    }, required=["execution", "reason"])
+
+
+def run_crd():
+    spec = obj("Which Capsule fires, on which targets.", {
+        "capsuleRef": obj("The Capsule, in the run's namespace.", {
+            "name": string("The Capsule's name.", 52, min_len=1,
+                           pattern=DNS_SUBDOMAIN),
+        }, required=["name"], rules=[rule(
+            "self == oldSelf", "capsuleRef is immutable")]),
+        "targets": array(
+            "Explicit target pod names; they replace the Capsule's "
+            "targets.selector (roles still come from the role selectors).",
+            string("A pod name.", 253, min_len=1, pattern=DNS_SUBDOMAIN),
+            1000, min_items=1, list_type="set"),
+        "trigger": enum("Who started the run.", ["Manual", "Periodic"],
+                        default="Manual",
+                        rules=[rule("self == oldSelf",
+                                    "trigger is immutable")]),
+        "scheduledTime": timestamp("Periodic runs: the time the schedule "
+                                   "fired for."),
+        "cancel": boolean("Set to true to cancel the run: running "
+                          "executions are killed and escaped, pending ones "
+                          "never start. Cannot be undone.", default=False,
+                          rules=[rule("self || !oldSelf",
+                                      "cancel cannot be undone")]),
+    }, required=["capsuleRef"], rules=[
+        rule("has(self.targets) == has(oldSelf.targets) && "
+             "(!has(self.targets) || self.targets == oldSelf.targets)",
+             "targets is immutable"),
+        rule("has(self.scheduledTime) == has(oldSelf.scheduledTime) && "
+             "(!has(self.scheduledTime) || "
+             "self.scheduledTime == oldSelf.scheduledTime)",
+             "scheduledTime is immutable"),
+        rule("!has(self.scheduledTime) || self.trigger == 'Periodic'",
+             "scheduledTime is only set on Periodic runs"),
+    ])
+    count = "Executions "
+    status = obj("Progress and result; small whatever the number of "
+                 "targets.", {
+        "observedGeneration": observed_generation(),
+        "conditions": conditions(),
+        "phase": enum("Pending, Running, Succeeded (all succeeded), "
+                      "Failed (none succeeded), PartiallyFailed, "
+                      "Cancelled.", ["Pending", "Running", "Succeeded",
+                                     "Failed", "PartiallyFailed",
+                                     "Cancelled"]),
+        "targets": integer("Targets of the run (one execution each).", 0,
+                           100000),
+        "pending": integer(count + "not started yet.", 0, 100000),
+        "running": integer(count + "started and not finished.", 0, 100000),
+        "succeeded": integer(count + "that succeeded.", 0, 100000),
+        "failed": integer(count + "that failed.", 0, 100000),
+        "cancelled": integer(count + "cancelled before they finished.", 0,
+                             100000),
+        "startTime": timestamp("When the first execution was created."),
+        "completionTime": timestamp("When the last execution finished."),
+        "capsuleGeneration": integer("The Capsule's metadata.generation "
+                                     "the run was made from.", 0, MAX_INT64,
+                                     fmt="int64"),
+        "capsuleSpec": _capsule_spec(
+            "The Capsule spec the run executes, fixed at its start "
+            "(image resolved to a digest)."),
+        "failures": array("The first failed executions.", _failure(), 10),
+    })
+    cols = [
+        _col("Capsule", "string", ".spec.capsuleRef.name", "The Capsule."),
+        _col("Trigger", "string", ".spec.trigger", "Manual or Periodic."),
+        _col("Strategy", "string", ".status.capsuleSpec.strategy.type",
+             "Parallel or Iterative."),
+        _col("Targets", "integer", ".status.targets", "Targets."),
+        _col("Succeeded", "integer", ".status.succeeded",
+             "Succeeded executions."),
+        _col("Failed", "integer", ".status.failed", "Failed executions."),
+        _col("Phase", "string", ".status.phase", "Phase of the run."),
+        _age_column(),
+    ]
+    return _crd(
+        "CapsuleRun", "capsuleruns", "Namespaced", ["caprun", "crun"],
+        ["recap", "all"],
+        "A CapsuleRun is one firing of a Capsule: one execution per target "
+        "and their summary.", spec, status, cols,
+        root_rules=[rule("size(self.metadata.name) <= 63",
+                         "CapsuleRun names are at most 63 characters (they "
+                         "are label values)")],
+        selectable=[".spec.capsuleRef.name"])
+
+
+def _target():
+    return obj("The container the capsule is attached to.", {
+        "pod": string("Pod name.", 253, min_len=1, pattern=DNS_SUBDOMAIN),
+        "podUID": string("Pod UID; a recreated pod of the same name is not "
+                         "the target.", 36, min_len=1),
+        "container": string("Container name.", 63, min_len=1,
+                            pattern=DNS_LABEL),
+        "containerID": string(
+            "Container ID as the kubelet reports it "
+            "(<runtime>://<id>).", 256, min_len=1,
+            pattern="^[a-z][a-z0-9.+-]*://[A-Za-z0-9_.-]+$"),
+        "podIP": string("The pod's IP when the execution was made.", 45),
+    }, required=["pod", "podUID", "container", "containerID"])
+
+
+def execution_crd():
+    import capsule as cap
+    profile = obj("The resolved execution profile: the Capsule's (or its "
+                  "role's) command and confinement, with RECAP_* variables "
+                  "added.", cap.profile(reserve_env_prefix=False),
+                  required=["image"])
+    spec = obj("One execution order for the node agent; immutable.", {
+        "runRef": obj("The CapsuleRun that owns this execution.", {
+            "name": string("The CapsuleRun's name.", 63, min_len=1),
+        }, required=["name"]),
+        "node": string("Node the target runs on; its agent executes.", 253,
+                       min_len=1, pattern=DNS_SUBDOMAIN),
+        "target": _target(),
+        "role": string("Role of the target, when the Capsule has roles.",
+                       24, pattern=capsule.ROLE_NAME),
+        "capsule": profile,
+        "deadline": timestamp("Not started by then: fails with "
+                              "DeadlineExceeded instead."),
+    }, required=["runRef", "node", "target", "capsule"],
+        rules=[rule("self == oldSelf", "spec is immutable")])
+    t = "When the execution entered phase "
+    status = obj("Progress and result, written by the node agent.", {
+        "observedGeneration": observed_generation(),
+        "conditions": conditions(),
+        "phase": enum("Pending, Pulling, Attaching, Running, Escaping, "
+                      "then Succeeded or Failed.",
+                      ["Pending", "Pulling", "Attaching", "Running",
+                       "Escaping", "Succeeded", "Failed"]),
+        "reason": string("CamelCase cause of a failure: ImagePullFailed, "
+                         "TargetNotFound, PolicyDenied, DeadlineExceeded, "
+                         "OOMKilled, NodeAgentRestarted, ...", 64,
+                         pattern="^[A-Z][A-Za-z0-9]*$"),
+        "message": string("Human-readable detail.", 4096),
+        "exitCode": integer("Exit code of the command.", 0, 255),
+        "signal": integer("Signal that ended the command.", 1, 64),
+        "stdoutTail": string("The last output.tailBytes of stdout.",
+                             MAX_TAIL_BYTES),
+        "stderrTail": string("The last output.tailBytes of stderr.",
+                             MAX_TAIL_BYTES),
+        "stdoutBytes": integer("Total bytes written to stdout.", 0,
+                               MAX_INT64, fmt="int64"),
+        "stderrBytes": integer("Total bytes written to stderr.", 0,
+                               MAX_INT64, fmt="int64"),
+        "imageDigest": string("Manifest digest of the image that ran.", 71,
+                              pattern="^sha256:[a-f0-9]{64}$"),
+        "pullStartTime": timestamp(t + "Pulling (microseconds)."),
+        "attachStartTime": timestamp(t + "Attaching."),
+        "runStartTime": timestamp(t + "Running."),
+        "escapeStartTime": timestamp(t + "Escaping."),
+        "completionTime": timestamp(t + "Succeeded or Failed."),
+        "escaped": boolean("The node verified that no mount, process, "
+                           "cgroup or file of the execution is left."),
+    })
+    cols = [
+        _col("Run", "string", ".spec.runRef.name", "Owning CapsuleRun."),
+        _col("Pod", "string", ".spec.target.pod", "Target pod."),
+        _col("Container", "string", ".spec.target.container",
+             "Target container.", 1),
+        _col("Role", "string", ".spec.role", "Role of the target.", 1),
+        _col("Node", "string", ".spec.node", "Node."),
+        _col("Phase", "string", ".status.phase", "Phase."),
+        _col("Exit", "integer", ".status.exitCode", "Exit code."),
+        _col("Reason", "string", ".status.reason", "Failure cause.", 1),
+        _age_column(),
+    ]
+    return _crd(
+        "CapsuleExecution", "capsuleexecutions", "Namespaced",
+        ["capexec", "cexec"], ["recap"],
+        "A CapsuleExecution is one execution order: a capsule attached to "
+        "one container on one node. Created by the controller, run by the "
+        "node agent.", spec, status, cols,
+        selectable=[".spec.node", ".spec.runRef.name"])
+
+
+ALL = [capsule_crd, policy_crd, run_crd, execution_crd]
