@@ -237,15 +237,18 @@ def spec():
     has_sel = "has(self.targets) && has(self.targets.selector)"
     rules = [
         rule(f"!({has_roles}) || self.strategy.type == 'Parallel'",
-             "roles are only allowed with strategy.type Parallel"),
+             "roles are only allowed with strategy.type Parallel",
+             field_path=".roles"),
         rule(f"{has_sel} || {has_roles}",
-             "targets.selector is required unless roles are given"),
+             "targets.selector is required unless roles are given",
+             field_path=".targets"),
         rule(f"!({has_sel} && {has_roles})",
              "targets.selector and roles are mutually exclusive: each role "
-             "has its own selector"),
+             "has its own selector", field_path=".roles"),
         rule("!has(self.roles) || self.roles.all(r, !has(r.startAfter) || "
              "r.startAfter.all(a, a != r.name && "
              "self.roles.exists(o, o.name == a)))",
-             "roles[].startAfter must name other roles of this Capsule"),
+             "roles[].startAfter must name other roles of this Capsule",
+             field_path=".roles"),
     ]
     return props, rules

@@ -9,7 +9,6 @@ from schema import (CAPABILITIES, DNS_LABEL, DNS_SUBDOMAIN,
 
 GROUP = "recap.dev"
 VERSION = "v1alpha1"
-MAX_INT64 = 2**63 - 1
 
 
 def _ready_column():
@@ -143,7 +142,8 @@ def policy_crd():
             }),
             "capabilities": obj("Capabilities a Capsule may add.", {
                 "allowed": capability_list("Capabilities Capsules may add "
-                                           "to the default set.", 41),
+                                           "to the default set.", 41,
+                                           default=[]),
             }, default={}),
             "join": obj("Namespaces a Capsule may join.", {
                 "allowed": array("Allowed namespace types.",
@@ -242,13 +242,14 @@ def run_crd():
     }, required=["capsuleRef"], rules=[
         rule("has(self.targets) == has(oldSelf.targets) && "
              "(!has(self.targets) || self.targets == oldSelf.targets)",
-             "targets is immutable"),
+             "targets is immutable", field_path=".targets"),
         rule("has(self.scheduledTime) == has(oldSelf.scheduledTime) && "
              "(!has(self.scheduledTime) || "
              "self.scheduledTime == oldSelf.scheduledTime)",
-             "scheduledTime is immutable"),
+             "scheduledTime is immutable", field_path=".scheduledTime"),
         rule("!has(self.scheduledTime) || self.trigger == 'Periodic'",
-             "scheduledTime is only set on Periodic runs"),
+             "scheduledTime is only set on Periodic runs",
+             field_path=".scheduledTime"),
     ])
     count = "Executions "
     status = obj("Progress and result; small whatever the number of "
@@ -271,7 +272,7 @@ def run_crd():
         "startTime": timestamp("When the first execution was created."),
         "completionTime": timestamp("When the last execution finished."),
         "capsuleGeneration": integer("The Capsule's metadata.generation "
-                                     "the run was made from.", 0, MAX_INT64,
+                                     "the run was made from.", 0, None,
                                      fmt="int64"),
         "capsuleSpec": _capsule_spec(
             "The Capsule spec the run executes, fixed at its start "
@@ -356,9 +357,9 @@ def execution_crd():
         "stderrTail": string("The last output.tailBytes of stderr.",
                              MAX_TAIL_BYTES),
         "stdoutBytes": integer("Total bytes written to stdout.", 0,
-                               MAX_INT64, fmt="int64"),
+                               None, fmt="int64"),
         "stderrBytes": integer("Total bytes written to stderr.", 0,
-                               MAX_INT64, fmt="int64"),
+                               None, fmt="int64"),
         "imageDigest": string("Manifest digest of the image that ran.", 71,
                               pattern="^sha256:[a-f0-9]{64}$"),
         "pullStartTime": timestamp(t + "Pulling (microseconds)."),

@@ -86,8 +86,12 @@ def timestamp(desc):
 
 
 def integer(desc, minimum, maximum, default=None, fmt="int32", rules=None):
+    # int64 fields stay without a maximum: the API server compares bounds
+    # as float64, and 2^63-1 does not survive that.
     s = {"description": desc, "type": "integer", "format": fmt,
-         "minimum": minimum, "maximum": maximum}
+         "minimum": minimum}
+    if maximum is not None:
+        s["maximum"] = maximum
     return _with(s, default, rules)
 
 
@@ -136,11 +140,11 @@ def quantity(desc, minimum, example, rules=None):
     }
 
 
-def capability_list(desc, max_items, extra=None):
+def capability_list(desc, max_items, extra=None, default=None):
     names = CAPABILITIES + (extra or [])
     item = enum("A Linux capability name, upper case, without the CAP_ "
                 "prefix (NET_RAW, not CAP_NET_RAW).", names)
-    return array(desc, item, max_items, list_type="set")
+    return array(desc, item, max_items, list_type="set", default=default)
 
 
 def label_selector(desc):
@@ -200,7 +204,7 @@ def conditions():
                            ["True", "False", "Unknown"]),
             "observedGeneration": integer(
                 "The .metadata.generation the condition was computed "
-                "from.", 0, 2**63 - 1, fmt="int64"),
+                "from.", 0, None, fmt="int64"),
             "lastTransitionTime": timestamp(
                 "When the condition last changed status."),
             "reason": string(
@@ -221,4 +225,4 @@ def conditions():
 def observed_generation():
     return integer(
         "The .metadata.generation the status was computed from.", 0,
-        2**63 - 1, fmt="int64")
+        None, fmt="int64")
