@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define INITIAL_BUCKETS 16
+#define INITIAL_BUCKETS 4
 
 struct entry {
 	struct entry *next;
