@@ -28,11 +28,15 @@ struct recap_kube_client;
 struct recap_kube_client_options {
 	uint64_t timeout_ms;	   /* per request, default 30 s */
 	size_t max_response_bytes; /* default 64 MiB */
-	unsigned max_retries;	   /* default 5; retries after the first attempt */
+	unsigned max_retries;	   /* retries after the first attempt; 0: default 5 */
 	uint64_t retry_base_ms;	   /* default 200 ms, doubled per retry */
 	uint64_t retry_max_ms;	   /* default 10 s */
-	const char *user_agent;	   /* default "recap/<version>" */
-	struct recap_kube_throttle throttle;
+	const char *user_agent;	   /* default "recap" */
+	/* Client-side rate limit (token bucket, kube/ratelimit.h): qps on
+	 * average, burst at once. 0 means the default 50 qps / burst 100;
+	 * a negative qps disables the limit. Watches are not limited. */
+	double qps;
+	unsigned burst;
 };
 
 /* What a call produced. Borrowed: valid during the callback only (take a

@@ -1,0 +1,163 @@
+/* The client: configuration, shared transfer settings, lifetime. */
+#include "kube/client_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+
+#define DEFAULT_TIMEOUT_MS 30000
+#define DEFAULT_MAX_RESPONSE (64u << 20)
+#define DEFAULT_RETRIES 5
+#define DEFAULT_RETRY_BASE_MS 200
+#define DEFAULT_RETRY_MAX_MS 10000
+#define DEFAULT_QPS 50.0
+#define DEFAULT_BURST 100
+#define CONNECT_TIMEOUT_MS 10000
+
+static char *memdup0(const char *p, size_t n)
+{
+	char *d = malloc(n + 1);
+	if (d) {
+		memcpy(d, p, n);
+		d[n] = '\0';
+	}
+	return d;
+}
+
+static void apply_defaults(struct recap_kube_client_options *o)
+{
+	if (!o->timeout_ms)
+		o->timeout_ms = DEFAULT_TIMEOUT_MS;
+	if (!o->max_response_bytes)
+		o->max_response_bytes = DEFAULT_MAX_RESPONSE;
+	if (!o->max_retries)
+		o->max_retries = DEFAULT_RETRIES;
+	if (!o->retry_base_ms)
+		o->retry_base_ms = DEFAULT_RETRY_BASE_MS;
+	if (!o->retry_max_ms)
+		o->retry_max_ms = DEFAULT_RETRY_MAX_MS;
+	if (o->qps == 0) {
+		o->qps = DEFAULT_QPS;
+		o->burst = o->burst ? o->burst : DEFAULT_BURST;
+	}
+	if (!o->burst)
+		o->burst = 1;
+}
+
+static int copy_config(struct recap_kube_client *c, const struct recap_kube_config *cfg)
+{
+	c->server = strdup(cfg->server);
+	c->namespace = strdup(cfg->namespace ? cfg->namespace : "default");
+	if (!c->server || !c->namespace)
+		return -ENOMEM;
+	if (cfg->ca_data && !(c->ca = memdup0(cfg->ca_data, cfg->ca_len)))
+		return -ENOMEM;
+	if (cfg->cert_data && !(c->cert = memdup0(cfg->cert_data, cfg->cert_len)))
+		return -ENOMEM;
+	if (cfg->key_data && !(c->key = memdup0(cfg->key_data, cfg->key_len)))
+		return -ENOMEM;
+	c->ca_len = cfg->ca_len;
+	c->cert_len = cfg->cert_len;
+	c->key_len = cfg->key_len;
+	c->insecure = cfg->insecure;
+	return 0;
+}
+
+static void client_free(struct recap_kube_client *c)
+{
+	free(c->server);
+	free(c->namespace);
+	free(c->ca);
+	free(c->cert);
+	if (c->key) {
+		explicit_bzero(c->key, c->key_len);
+		free(c->key);
+	}
+	free(c->user_agent);
+	recap_kube_token_free(&c->token);
+	free(c);
+}
+
+static int client_init(struct recap_kube_client *c, const struct recap_kube_config *cfg,
+		       const struct recap_kube_client_options *opts, struct recap_error **err)
+{
+	if (opts)
+		c->opts = *opts;
+	apply_defaults(&c->opts);
+	if (copy_config(c, cfg) < 0 ||
+	    !(c->user_agent = strdup(c->opts.user_agent ? c->opts.user_agent : "recap")))
+		return recap_error_set(err, ENOMEM, "out of memory");
+	c->opts.user_agent = c->user_agent;
+	int r = recap_kube_token_init(&c->token, cfg->token, cfg->token_file, err);
+	if (r < 0)
+		return recap_error_wrap(err, r, "%s: bearer token", cfg->source ? cfg->source : "config");
+	if (c->opts.qps > 0) {
+		r = recap_kube_bucket_init(&c->bucket, c->opts.qps, c->opts.burst, NULL, NULL, err);
+		if (r < 0)
+			return r;
+		c->limited = true;
+	}
+	return recap_kube_transport_new(c->loop, &c->transport, err);
+}
+
+int recap_kube_client_new(uv_loop_t *loop, const struct recap_kube_config *cfg,
+			  const struct recap_kube_client_options *opts, struct recap_kube_client **ret,
+			  struct recap_error **err)
+{
+	if (!cfg || !cfg->server)
+		return recap_error_set(err, EINVAL, "kube client: configuration without a server");
+	struct recap_kube_client *c = calloc(1, sizeof(*c));
+	if (!c)
+		return recap_error_set(err, ENOMEM, "out of memory");
+	c->loop = loop;
+	int r = client_init(c, cfg, opts, err);
+	if (r < 0) {
+		client_free(c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
+void recap_kube_client_handle_closed(struct recap_kube_client *c)
+{
+	c->open_handles--;
+	if (c->closing && c->open_handles == 0)
+		client_free(c);
+}
+
+void recap_kube_client_close(struct recap_kube_client *c)
+{
+	if (!c || c->closing)
+		return;
+	c->closing = true;
+	recap_kube_requests_cancel_all(c);
+	recap_kube_watches_stop_all(c);
+	recap_kube_transport_close(c->transport);
+	c->transport = NULL;
+	c->open_handles++; /* held until here so nothing frees c early */
+	recap_kube_client_handle_closed(c);
+}
+
+uv_loop_t *recap_kube_client_loop(struct recap_kube_client *c)
+{
+	return c->loop;
+}
+
+const char *recap_kube_client_namespace(struct recap_kube_client *c)
+{
+	return c->namespace;
+}
+
+uint64_t recap_kube_backoff_ms(uint64_t base, uint64_t max, unsigned attempt)
+{
+	uint64_t d = base;
+	for (unsigned i = 1; i < attempt && d < max; i++)
+		d *= 2;
+	if (d > max)
+		d = max;
+	uint64_t half = d / 2;
+	return half + (half ? (uint64_t)random() % (half + 1) : 0);
+}

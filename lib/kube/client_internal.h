@@ -1,0 +1,49 @@
+/* What request.c and watch.c share with client.c. Internal. */
+#pragma once
+
+#include <curl/curl.h>
+#include <stdbool.h>
+
+#include "kube/client.h"
+#include "kube/ratelimit.h"
+#include "kube/token.h"
+#include "kube/transport.h"
+
+struct recap_kube_req;
+struct recap_kube_watch;
+
+struct recap_kube_client {
+	uv_loop_t *loop;
+	struct recap_kube_transport *transport;
+	char *server;
+	char *namespace;
+	char *ca, *cert, *key; /* PEM, owned */
+	size_t ca_len, cert_len, key_len;
+	bool insecure;
+	struct recap_kube_token token;
+	struct recap_kube_client_options opts;
+	char *user_agent;
+	bool limited;
+	struct recap_kube_bucket bucket;
+	struct recap_kube_req *reqs;	  /* in flight */
+	struct recap_kube_watch *watches; /* started, not stopped */
+	unsigned open_handles;		  /* timers of requests/watches not closed yet */
+	bool closing;
+};
+
+/* Sets the options every transfer shares: URL, TLS, HTTP/2, user agent,
+ * Accept and Authorization headers (*headers gets them; add more after). */
+int recap_kube_client_setup_easy(struct recap_kube_client *c, CURL *easy, const char *path,
+				 struct curl_slist **headers, char *errbuf, struct recap_error **err);
+
+/* Called by requests/watches when a handle they own is closed, so the
+ * client can go once everything is closed. */
+void recap_kube_client_handle_closed(struct recap_kube_client *c);
+
+/* Jittered exponential backoff: base * 2^(attempt-1) capped at max, then
+ * a random point in its upper half. */
+uint64_t recap_kube_backoff_ms(uint64_t base, uint64_t max, unsigned attempt);
+
+/* Cancels every request (callbacks get CANCELLED) / stops every watch. */
+void recap_kube_requests_cancel_all(struct recap_kube_client *c);
+void recap_kube_watches_stop_all(struct recap_kube_client *c);

@@ -1,0 +1,82 @@
+#include "kube/token.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/timeutil.h"
+#include "kube/config.h"
+#include "kube/fileutil.h"
+
+#define RECHECK_MS 1000
+
+static void set_value(struct recap_kube_token *t, char *v)
+{
+	if (t->value) {
+		explicit_bzero(t->value, strlen(t->value));
+		free(t->value);
+	}
+	t->value = v;
+}
+
+static int reload(struct recap_kube_token *t, struct recap_error **err)
+{
+	char *data = NULL;
+	size_t len;
+	int r = recap_kube_read_file(t->path, RECAP_KUBE_TOKEN_MAX_BYTES, &data, &len, err);
+	if (r < 0)
+		return r;
+	while (len && (data[len - 1] == '\n' || data[len - 1] == '\r' || data[len - 1] == ' '))
+		data[--len] = '\0';
+	if (len == 0 || strpbrk(data, "\r\n")) {
+		free(data);
+		return recap_error_set(err, EINVAL, "%s: not a single-line token", t->path);
+	}
+	set_value(t, data);
+	return 0;
+}
+
+int recap_kube_token_init(struct recap_kube_token *t, const char *value, const char *path,
+			  struct recap_error **err)
+{
+	*t = (struct recap_kube_token){0};
+	if (path) {
+		if (!(t->path = strdup(path)))
+			return recap_error_set(err, ENOMEM, "out of memory");
+		if (stat(path, &t->st) < 0)
+			return recap_error_set_errno(err, errno, "%s", path);
+		t->checked_ms = recap_now_mono_ms();
+		return reload(t, err);
+	}
+	if (value && !(t->value = strdup(value)))
+		return recap_error_set(err, ENOMEM, "out of memory");
+	return 0;
+}
+
+static bool changed(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino != b->st_ino || a->st_dev != b->st_dev || a->st_size != b->st_size ||
+	       a->st_mtim.tv_sec != b->st_mtim.tv_sec || a->st_mtim.tv_nsec != b->st_mtim.tv_nsec;
+}
+
+const char *recap_kube_token_get(struct recap_kube_token *t)
+{
+	if (!t->path)
+		return t->value;
+	uint64_t now = recap_now_mono_ms();
+	if (now - t->checked_ms < RECHECK_MS)
+		return t->value;
+	t->checked_ms = now;
+	struct stat st;
+	if (stat(t->path, &st) == 0 && changed(&st, &t->st) && reload(t, NULL) == 0)
+		t->st = st;
+	return t->value;
+}
+
+void recap_kube_token_free(struct recap_kube_token *t)
+{
+	set_value(t, NULL);
+	free(t->path);
+	t->path = NULL;
+}
