@@ -1,0 +1,203 @@
+#include "runopts.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "base/json.h"
+
+enum {
+	OPT_TARGET = 256,
+	OPT_IMAGE,
+	OPT_LAYERS,
+	OPT_JOIN,
+	OPT_TARGET_FS,
+	OPT_CAP_ADD,
+	OPT_SECCOMP,
+	OPT_MEMORY,
+	OPT_CPUS,
+	OPT_PIDS,
+	OPT_TIMEOUT,
+	OPT_TAIL,
+	OPT_ENV,
+	OPT_ROOT,
+	OPT_SPEC_FILE,
+	OPT_SPEC_FD,
+	OPT_ID,
+	OPT_WORKDIR,
+};
+
+static const struct option opts[] = {
+    {"target", required_argument, NULL, OPT_TARGET},
+    {"image", required_argument, NULL, OPT_IMAGE},
+    {"rootfs-layers", required_argument, NULL, OPT_LAYERS},
+    {"join", required_argument, NULL, OPT_JOIN},
+    {"target-fs", required_argument, NULL, OPT_TARGET_FS},
+    {"cap-add", required_argument, NULL, OPT_CAP_ADD},
+    {"seccomp", required_argument, NULL, OPT_SECCOMP},
+    {"memory", required_argument, NULL, OPT_MEMORY},
+    {"cpus", required_argument, NULL, OPT_CPUS},
+    {"pids", required_argument, NULL, OPT_PIDS},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"tail-bytes", required_argument, NULL, OPT_TAIL},
+    {"env", required_argument, NULL, OPT_ENV},
+    {"root", required_argument, NULL, OPT_ROOT},
+    {"spec-file", required_argument, NULL, OPT_SPEC_FILE},
+    {"spec-fd", required_argument, NULL, OPT_SPEC_FD},
+    {"id", required_argument, NULL, OPT_ID},
+    {"workdir", required_argument, NULL, OPT_WORKDIR},
+    {"output", required_argument, NULL, 'o'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static void usage(FILE *f, const char *verb)
+{
+	fprintf(f,
+		"usage: capsule %s --target <container-id|pid> (--image REF | --rootfs-layers DIR[:DIR...])\n"
+		"         [--join net,pid,ipc,uts,cgroup] [--target-fs none|ro|rw] [--cap-add CAP[,CAP]]\n"
+		"         [--seccomp default|unconfined|FILE] [--memory SIZE] [--cpus N] [--pids N]\n"
+		"         [--timeout SECONDS] [--tail-bytes N] [--env K=V] [--workdir DIR] [--id ID]\n"
+		"         [-o text|json] [--root DIR] [--spec-file FILE | --spec-fd N] [-- CMD ARGS...]\n",
+		verb);
+}
+
+static int load_spec(struct run_cli *c, const char *file, int fd, struct recap_error **err)
+{
+	char path[64];
+	if (!file) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		file = path;
+	}
+	_cleanup_json_ json_t *doc = NULL;
+	int r = recap_json_load_file(file, RECAP_SPEC_MAX_BYTES, &doc, err);
+	if (r >= 0)
+		r = recap_spec_from_json(&c->spec, doc, err);
+	return r;
+}
+
+static int cap_list(struct recap_run_spec *s, const char *list, struct recap_error **err)
+{
+	_cleanup_free_ char *copy = strdup(list);
+	char *save = NULL;
+	for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save)) {
+		int cap;
+		if (recap_spec_parse_cap(t, &cap, err) < 0)
+			return -EINVAL;
+		s->cap_add |= 1ull << cap;
+	}
+	return copy ? 0 : -ENOMEM;
+}
+
+static int set_string(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = strdup(v);
+	return *dst ? 0 : -ENOMEM;
+}
+
+static int apply_limit(struct recap_run_spec *s, int opt, const char *v, struct recap_error **err)
+{
+	switch (opt) {
+	case OPT_MEMORY:
+		return recap_spec_parse_bytes(v, &s->memory_bytes, err);
+	case OPT_CPUS:
+		return recap_spec_parse_cpus(v, &s->cpu_millis, err);
+	case OPT_PIDS: {
+		char *end;
+		long long n = strtoll(v, &end, 10);
+		if (end == v || *end || n < 0)
+			return recap_error_set(err, EINVAL, "bad --pids '%s'", v);
+		s->pids = n;
+		return 0;
+	}
+	case OPT_TIMEOUT:
+		return recap_spec_parse_seconds(v, &s->timeout_ms, err);
+	default: { /* OPT_TAIL */
+		int64_t n;
+		int r = recap_spec_parse_bytes(v, &n, err);
+		s->tail_bytes = r < 0 ? s->tail_bytes : (size_t)n;
+		return r;
+	}
+	}
+}
+
+static int apply(struct run_cli *c, int opt, const char *v, struct recap_error **err)
+{
+	struct recap_run_spec *s = &c->spec;
+	switch (opt) {
+	case OPT_TARGET:
+		return set_string(&s->target, v);
+	case OPT_IMAGE:
+		return set_string(&s->image, v);
+	case OPT_ID:
+		return set_string(&s->id, v);
+	case OPT_WORKDIR:
+		return set_string(&s->workdir, v);
+	case OPT_LAYERS:
+		return recap_spec_split_layers(v, &s->layers, err);
+	case OPT_JOIN:
+		return recap_spec_parse_join(v, &s->join, err);
+	case OPT_TARGET_FS:
+		return recap_spec_parse_target_fs(v, &s->target_fs, err);
+	case OPT_CAP_ADD:
+		return cap_list(s, v, err);
+	case OPT_SECCOMP:
+		return recap_spec_parse_seccomp(s, v, err);
+	case OPT_ENV:
+		return recap_strv_push(&s->env, v) < 0 ? recap_error_set(err, E2BIG, "too many --env") : 0;
+	case OPT_ROOT:
+		c->root = v;
+		return 0;
+	case 'o':
+		if (strcmp(v, "json") != 0 && strcmp(v, "text") != 0)
+			return recap_error_set(err, EINVAL, "bad -o '%s' (text, json)", v);
+		c->json = strcmp(v, "json") == 0;
+		return 0;
+	default:
+		return apply_limit(s, opt, v, err);
+	}
+}
+
+int run_cli_parse(struct run_cli *c, const struct capsule_globals *g, int argc, char **argv, bool attach)
+{
+	_cleanup_error_ struct recap_error *err = NULL;
+	recap_spec_init(&c->spec);
+	c->root = g->root;
+	c->spec.tty = attach;
+	int opt;
+	while ((opt = getopt_long(argc, argv, "+o:h", opts, NULL)) != -1) {
+		if (opt == 'h') {
+			usage(stdout, argv[0]);
+			return -1;
+		}
+		if (opt == '?') {
+			usage(stderr, argv[0]);
+			return 2;
+		}
+		int r = opt == OPT_SPEC_FILE || opt == OPT_SPEC_FD
+			    ? load_spec(c, opt == OPT_SPEC_FILE ? optarg : NULL, atoi(optarg), &err)
+			    : apply(c, opt, optarg, &err);
+		if (r < 0) {
+			fprintf(stderr, "capsule %s: %s\n", argv[0],
+				err ? recap_error_message(err) : strerror(-r));
+			return 2;
+		}
+	}
+	for (int i = optind; i < argc; i++)
+		if (recap_strv_push(&c->spec.command, argv[i]) < 0) {
+			fprintf(stderr, "capsule %s: too many arguments\n", argv[0]);
+			return 2;
+		}
+	if (attach && c->spec.command.n == 0)
+		recap_strv_push(&c->spec.command, "/bin/sh");
+	return 0;
+}
+
+void run_cli_free(struct run_cli *c)
+{
+	recap_spec_free(&c->spec);
+}

@@ -1,0 +1,20 @@
+/* Options shared by `capsule run` and `capsule attach`. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "runtime/spec.h"
+#include "verbs.h"
+
+struct run_cli {
+	struct recap_run_spec spec;
+	const char *root;
+	bool json; /* -o json */
+};
+
+/* Parses argv into c (argv[0] is the verb). Returns 0, or the exit status
+ * to end with (2 for usage errors, 0 after --help). */
+int run_cli_parse(struct run_cli *c, const struct capsule_globals *g, int argc, char **argv, bool attach);
+void run_cli_free(struct run_cli *c);
+/* Runs the parsed spec (tty: attach) and returns the exit status. */
+int capsule_run_execute(struct run_cli *c, bool tty);

@@ -1,0 +1,60 @@
+#include "runtime/caps.h"
+
+#include <errno.h>
+#include <linux/capability.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+
+#include "base/cleanup.h"
+
+uint64_t recap_caps_default(void)
+{
+	static const int set[] = {CAP_CHOWN,	  CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID,
+				  CAP_KILL,	  CAP_SETGID,	    CAP_SETUID, CAP_NET_BIND_SERVICE,
+				  CAP_AUDIT_WRITE};
+	uint64_t m = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(set); i++)
+		m |= 1ull << set[i];
+	return m;
+}
+
+static int drop_bounding(uint64_t keep, struct recap_error **err)
+{
+	int last = (int)cap_max_bits();
+	for (int c = 0; c < last && c < 64; c++) {
+		if (keep & (1ull << c))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+			return recap_error_set_errno(err, errno,
+						     "cannot drop capability %d from the bounding set", c);
+	}
+	return 0;
+}
+
+int recap_caps_apply(uint64_t keep, struct recap_error **err)
+{
+	/* the bounding set needs CAP_SETPCAP: shrink it before the rest */
+	int r = drop_bounding(keep, err);
+	if (r < 0)
+		return r;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return recap_error_set_errno(err, errno, "cannot clear ambient capabilities");
+	cap_t c = cap_init();
+	if (!c)
+		return recap_error_set_errno(err, errno, "cap_init");
+	int last = (int)cap_max_bits();
+	for (int i = 0; i < last && i < 64; i++) {
+		if (!(keep & (1ull << i)))
+			continue;
+		cap_value_t v = i;
+		cap_set_flag(c, CAP_EFFECTIVE, 1, &v, CAP_SET);
+		cap_set_flag(c, CAP_PERMITTED, 1, &v, CAP_SET);
+		cap_set_flag(c, CAP_INHERITABLE, 1, &v, CAP_SET);
+	}
+	r = cap_set_proc(c);
+	int e = errno;
+	cap_free(c);
+	if (r < 0)
+		return recap_error_set_errno(err, e, "cannot set capabilities");
+	return 0;
+}

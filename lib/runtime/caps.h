@@ -1,0 +1,15 @@
+/* Capabilities of the command: a minimal default set plus what was added. */
+#pragma once
+
+#include <stdint.h>
+
+#include "base/error.h"
+
+/* CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, SETGID, SETUID, NET_BIND_SERVICE,
+ * AUDIT_WRITE: enough for ordinary tools run as root, nothing that reaches
+ * past the sandbox. */
+uint64_t recap_caps_default(void);
+
+/* Drops every capability outside `keep` from the bounding, ambient,
+ * effective, permitted and inheritable sets of the caller. */
+int recap_caps_apply(uint64_t keep, struct recap_error **err);

@@ -1,0 +1,221 @@
+#include "runtime/cgroup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "runtime/cgroup_hier.h"
+
+#define CGROUP_PARENT "recap"
+
+int recap_cgroup_write(const char *dir, const char *file, const char *value)
+{
+	char path[4400];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t n = strlen(value);
+	ssize_t w = write(fd, value, n);
+	if (w < 0)
+		return -errno;
+	return (size_t)w == n ? 0 : -EIO;
+}
+
+static int add_dir(struct recap_cgroup *cg, const char *mount, const char *id, struct recap_error **err)
+{
+	char parent[4200];
+	snprintf(parent, sizeof(parent), "%s/%s", mount, CGROUP_PARENT);
+	if (mkdir(parent, 0755) < 0 && errno != EEXIST)
+		return recap_error_set_errno(err, errno, "cannot create cgroup %s", parent);
+	char *dir = NULL;
+	if (asprintf(&dir, "%s/%s", parent, id) < 0)
+		return -ENOMEM;
+	if (mkdir(dir, 0755) < 0) {
+		int e = errno;
+		free(dir);
+		return recap_error_set_errno(err, e, "cannot create cgroup %s/%s", parent, id);
+	}
+	cg->dirs[cg->n] = dir;
+	return (int)cg->n++;
+}
+
+static int v2_enable(const char *mount, const char *ctrls)
+{
+	char parent[4200];
+	snprintf(parent, sizeof(parent), "%s/%s", mount, CGROUP_PARENT);
+	int r = recap_cgroup_write(mount, "cgroup.subtree_control", ctrls);
+	if (r >= 0)
+		r = recap_cgroup_write(parent, "cgroup.subtree_control", ctrls);
+	return r;
+}
+
+static int set_limit(const char *dir, const char *file, int64_t v, struct recap_error **err)
+{
+	char s[64];
+	snprintf(s, sizeof(s), "%" PRId64, v);
+	int r = recap_cgroup_write(dir, file, s);
+	return r < 0 ? recap_error_set_errno(err, r, "cannot set %s/%s to %s", dir, file, s) : 0;
+}
+
+static int cpu_limit(struct recap_cgroup *cg, bool v2, const char *mount, const char *id, int64_t millis,
+		     struct recap_error **err)
+{
+	int i = v2 ? cg->v2 : add_dir(cg, mount, id, err);
+	if (i < 0)
+		return i;
+	if (v2) {
+		char s[64];
+		snprintf(s, sizeof(s), "%" PRId64 " 100000", millis * 100);
+		int r = recap_cgroup_write(cg->dirs[i], "cpu.max", s);
+		return r < 0 ? recap_error_set_errno(err, r, "cannot set cpu.max") : 0;
+	}
+	int r = set_limit(cg->dirs[i], "cpu.cfs_period_us", 100000, err);
+	return r < 0 ? r : set_limit(cg->dirs[i], "cpu.cfs_quota_us", millis * 100, err);
+}
+
+static int memory_limit(struct recap_cgroup *cg, const struct recap_cgroup_hier *h, const char *id,
+			int64_t bytes, struct recap_error **err)
+{
+	if (h->v2_memory) {
+		cg->memory = cg->v2;
+		int r = set_limit(cg->dirs[cg->v2], "memory.max", bytes, err);
+		if (r >= 0) /* absent without swap accounting; memory.max still holds */
+			(void)set_limit(cg->dirs[cg->v2], "memory.swap.max", 0, NULL);
+		return r;
+	}
+	if (!h->v1_memory)
+		return recap_error_set(err, ENOTSUP,
+				       "a memory limit was asked for but no memory controller is mounted");
+	int i = add_dir(cg, h->v1_memory, id, err);
+	if (i < 0)
+		return i;
+	cg->memory = i;
+	int r = set_limit(cg->dirs[i], "memory.limit_in_bytes", bytes, err);
+	/* without swap accounting the file is absent: the limit above still holds */
+	(void)set_limit(cg->dirs[i], "memory.memsw.limit_in_bytes", bytes, NULL);
+	return r;
+}
+
+static int limits(struct recap_cgroup *cg, const struct recap_cgroup_hier *h, const char *id,
+		  const struct recap_cgroup_limits *l, struct recap_error **err)
+{
+	int r = 0;
+	if (l->memory_bytes > 0)
+		r = memory_limit(cg, h, id, l->memory_bytes, err);
+	if (r >= 0 && l->pids > 0) {
+		if (!h->v2_pids && !h->v1_pids)
+			return recap_error_set(
+			    err, ENOTSUP, "a pids limit was asked for but no pids controller is mounted");
+		int i = h->v2_pids ? cg->v2 : add_dir(cg, h->v1_pids, id, err);
+		r = i < 0 ? i : set_limit(cg->dirs[i], "pids.max", l->pids, err);
+	}
+	if (r >= 0 && l->cpu_millis > 0) {
+		if (!h->v2_cpu && !h->v1_cpu)
+			return recap_error_set(err, ENOTSUP,
+					       "a cpu limit was asked for but no cpu controller is mounted");
+		r = cpu_limit(cg, h->v2_cpu, h->v1_cpu, id, l->cpu_millis, err);
+	}
+	return r;
+}
+
+static int create(struct recap_cgroup *cg, const struct recap_cgroup_hier *h, const char *id,
+		  const struct recap_cgroup_limits *l, struct recap_error **err)
+{
+	int r;
+	if (h->v2) {
+		char ctrls[64] = "";
+		if (h->v2_memory || h->v2_pids || h->v2_cpu)
+			snprintf(ctrls, sizeof(ctrls), "%s%s%s", h->v2_memory ? "+memory " : "",
+				 h->v2_pids ? "+pids " : "", h->v2_cpu ? "+cpu" : "");
+		if ((r = add_dir(cg, h->v2, id, err)) < 0)
+			return r;
+		cg->v2 = r;
+		if (*ctrls && (r = v2_enable(h->v2, ctrls)) < 0)
+			return recap_error_set_errno(err, r, "cannot enable cgroup controllers %s", ctrls);
+	} else if (h->v1_freezer) {
+		/* v1 only: the freezer hierarchy tracks and freezes the run */
+		if ((r = add_dir(cg, h->v1_freezer, id, err)) < 0)
+			return r;
+		cg->freezer = r;
+	} else if (!h->v1_pids && !h->v1_memory) {
+		return recap_error_set(err, ENOTSUP, "no cgroup hierarchy to track the run in");
+	}
+	if ((r = limits(cg, h, id, l, err)) < 0)
+		return r;
+	if (cg->n == 0 && (r = add_dir(cg, h->v1_pids ? h->v1_pids : h->v1_memory, id, err)) < 0)
+		return r;
+	return 0;
+}
+
+int recap_cgroup_create(const char *id, const struct recap_cgroup_limits *l, struct recap_cgroup *ret,
+			struct recap_error **err)
+{
+	struct recap_cgroup_hier h;
+	int r = recap_cgroup_hier_discover(&h);
+	if (r < 0)
+		return recap_error_set_errno(err, r, "cannot read /proc/self/mountinfo");
+	struct recap_cgroup cg = {.v2 = -1, .memory = -1, .freezer = -1};
+	r = create(&cg, &h, id, l, err);
+	recap_cgroup_hier_free(&h);
+	if (r < 0) {
+		(void)recap_cgroup_remove(&cg, NULL);
+		recap_cgroup_free(&cg);
+		return recap_error_wrap(err, r, "cgroup of run %s", id);
+	}
+	*ret = cg;
+	return 0;
+}
+
+int recap_cgroup_open_existing(const char *id, struct recap_cgroup *ret)
+{
+	struct recap_cgroup_hier h;
+	int r = recap_cgroup_hier_discover(&h);
+	if (r < 0)
+		return r;
+	struct recap_cgroup cg = {.v2 = -1, .memory = -1, .freezer = -1};
+	const char *mounts[] = {h.v2, h.v1_freezer, h.v1_memory, h.v1_pids, h.v1_cpu};
+	for (size_t i = 0; i < ARRAY_SIZE(mounts) && cg.n < RECAP_CGROUP_MAX_DIRS; i++) {
+		char *dir = NULL;
+		if (!mounts[i] || asprintf(&dir, "%s/%s/%s", mounts[i], CGROUP_PARENT, id) < 0)
+			continue;
+		struct stat st;
+		if (stat(dir, &st) < 0) {
+			free(dir);
+			continue;
+		}
+		if (i == 0)
+			cg.v2 = (int)cg.n;
+		if (i == 1)
+			cg.freezer = (int)cg.n;
+		cg.dirs[cg.n++] = dir;
+	}
+	recap_cgroup_hier_free(&h);
+	*ret = cg;
+	return 0;
+}
+
+int recap_cgroup_enter(const struct recap_cgroup *cg, pid_t pid, struct recap_error **err)
+{
+	char s[32];
+	snprintf(s, sizeof(s), "%d", (int)pid);
+	for (size_t i = 0; i < cg->n; i++) {
+		int r = recap_cgroup_write(cg->dirs[i], "cgroup.procs", s);
+		if (r < 0)
+			return recap_error_set_errno(err, r, "cannot move process into %s", cg->dirs[i]);
+	}
+	return 0;
+}
+
+void recap_cgroup_free(struct recap_cgroup *cg)
+{
+	for (size_t i = 0; i < cg->n; i++)
+		free(cg->dirs[i]);
+	*cg = (struct recap_cgroup){.v2 = -1, .memory = -1, .freezer = -1};
+}

@@ -1,0 +1,48 @@
+/* The run's own cgroup: limits, process tracking, kill, OOM, removal.
+ *
+ * Works on cgroup v2, v1, and hybrid hosts (v1 controllers plus a v2 mount
+ * without controllers): v2 tracks processes and kills (cgroup.kill, freeze)
+ * wherever it is mounted; each limit goes to the hierarchy that has its
+ * controller. Run cgroups are <mount>/recap/<id>. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/error.h"
+
+#define RECAP_CGROUP_MAX_DIRS 6
+
+struct recap_cgroup_limits {
+	int64_t memory_bytes; /* 0: none */
+	int64_t pids;
+	int64_t cpu_millis;
+};
+
+struct recap_cgroup {
+	char *dirs[RECAP_CGROUP_MAX_DIRS]; /* dirs[0] tracks the processes */
+	size_t n;
+	int v2;	    /* index of the v2 dir, -1 if none */
+	int memory; /* index of the dir with the memory controller, -1 if none */
+	int freezer;
+};
+
+int recap_cgroup_create(const char *id, const struct recap_cgroup_limits *l, struct recap_cgroup *ret,
+			struct recap_error **err);
+/* Rebuilds the handle of an existing run (for sweep): the dirs that exist. */
+int recap_cgroup_open_existing(const char *id, struct recap_cgroup *ret);
+/* Moves pid (0: the caller) into every dir of the run. */
+int recap_cgroup_enter(const struct recap_cgroup *cg, pid_t pid, struct recap_error **err);
+/* Pids in the run (as seen from the caller's pid namespace); count or -errno. */
+int recap_cgroup_pids(const struct recap_cgroup *cg, pid_t *pids, size_t max);
+/* Sends sig to every process but `spare` (0: none); frozen while it does. */
+int recap_cgroup_signal(const struct recap_cgroup *cg, int sig, pid_t spare);
+/* SIGKILL to every process, then waits up to timeout_ms for the cgroup to empty. */
+int recap_cgroup_kill(const struct recap_cgroup *cg, unsigned timeout_ms);
+bool recap_cgroup_oom_killed(const struct recap_cgroup *cg);
+/* Removes every dir; -EBUSY while processes remain. */
+int recap_cgroup_remove(const struct recap_cgroup *cg, struct recap_error **err);
+/* 0 when no dir of the run exists any more. */
+int recap_cgroup_verify_gone(const struct recap_cgroup *cg, struct recap_error **err);
+void recap_cgroup_free(struct recap_cgroup *cg);

@@ -1,0 +1,112 @@
+#include "runtime/escape.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "runtime/rmtree.h"
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo */
+static void unescape(char *s)
+{
+	char *o = s;
+	for (char *p = s; *p; p++) {
+		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '7' && p[2] && p[3]) {
+			*o++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+			p += 3;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = 0;
+}
+
+/* Calls fn on every mount point at or below dir, deepest last in file order. */
+static int for_mounts_under(const char *dir, int (*fn)(const char *mnt))
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return -errno;
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0, dl = strlen(dir);
+	int n = 0;
+	while (getline(&line, &cap, f) > 0) {
+		char mnt[4096];
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+			continue;
+		unescape(mnt);
+		if (strncmp(mnt, dir, dl) == 0 && (mnt[dl] == 0 || mnt[dl] == '/')) {
+			n++;
+			if (fn)
+				fn(mnt);
+		}
+	}
+	return n;
+}
+
+static int detach(const char *mnt)
+{
+	return umount2(mnt, MNT_DETACH | UMOUNT_NOFOLLOW);
+}
+
+int recap_mounts_count_under(const char *dir)
+{
+	return for_mounts_under(dir, NULL);
+}
+
+static int remove_files(const struct recap_run_paths *p, struct recap_error **err)
+{
+	const char *dirs[] = {p->upper, p->work, p->rootfs};
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		int r = recap_rmtree(dirs[i], err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int verify(const struct recap_run_paths *p, const struct recap_cgroup *cg, struct recap_error **err)
+{
+	pid_t one;
+	if (recap_mounts_count_under(p->run_dir) != 0)
+		return recap_error_set(err, EBUSY, "a mount under %s is left", p->run_dir);
+	if (cg->n && recap_cgroup_pids(cg, &one, 1) > 0)
+		return recap_error_set(err, EBUSY, "process %d of the run is left", (int)one);
+	int r = recap_cgroup_verify_gone(cg, err);
+	if (r < 0)
+		return r;
+	const char *dirs[] = {p->upper, p->work, p->rootfs};
+	struct stat st;
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
+		if (lstat(dirs[i], &st) == 0)
+			return recap_error_set(err, EEXIST, "%s is left", dirs[i]);
+	return 0;
+}
+
+int recap_escape(const struct recap_run_paths *p, const struct recap_cgroup *cg, struct recap_error **err)
+{
+	int r = recap_cgroup_kill(cg, 10000);
+	if (r < 0)
+		return recap_error_set_errno(err, r, "cannot kill the processes of run %s", p->id);
+	for (int i = 0; i < 8 && for_mounts_under(p->run_dir, detach) > 0; i++)
+		;
+	if ((r = remove_files(p, err)) < 0)
+		return recap_error_wrap(err, r, "escape of run %s", p->id);
+	if ((r = recap_cgroup_remove(cg, err)) < 0)
+		return recap_error_wrap(err, r, "escape of run %s", p->id);
+	if ((r = verify(p, cg, err)) < 0)
+		return recap_error_wrap(err, r, "escape of run %s not verified", p->id);
+	char tmp[4200];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", p->state);
+	unlink(tmp);
+	if (unlink(p->state) < 0 && errno != ENOENT)
+		return recap_error_set_errno(err, errno, "cannot remove %s", p->state);
+	if (rmdir(p->run_dir) < 0 && errno != ENOENT)
+		return recap_error_set_errno(err, errno, "cannot remove %s", p->run_dir);
+	return 0;
+}

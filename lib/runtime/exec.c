@@ -1,0 +1,161 @@
+#include "runtime/exec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "runtime/caps.h"
+#include "runtime/mounts.h"
+#include "runtime/sync.h"
+
+char *recap_exec_lookup(const char *name, const char *path)
+{
+	if (!*name)
+		return NULL;
+	if (strchr(name, '/'))
+		return strdup(name);
+	for (const char *p = path ? path : ""; *p;) {
+		size_t len = strcspn(p, ":");
+		char *cand = NULL;
+		if (asprintf(&cand, "%.*s/%s", (int)(len ? len : 1), len ? p : ".", name) < 0)
+			return NULL;
+		struct stat st;
+		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0)
+			return cand;
+		free(cand);
+		p += len;
+		if (*p == ':')
+			p++;
+	}
+	return NULL;
+}
+
+static const char *env_get(char **envp, const char *key)
+{
+	size_t n = strlen(key);
+	for (; envp && *envp; envp++)
+		if (strncmp(*envp, key, n) == 0 && (*envp)[n] == '=')
+			return *envp + n + 1;
+	return NULL;
+}
+
+static int stdio(const struct recap_exec_ctx *c)
+{
+	if (setsid() < 0)
+		return -errno;
+	if (c->tty && ioctl(c->stdin_fd, TIOCSCTTY, 0) < 0)
+		return -errno;
+	if (dup2(c->stdin_fd, 0) < 0 || dup2(c->stdout_fd, 1) < 0 || dup2(c->stderr_fd, 2) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The command's process: last steps of the sandbox, then exec. */
+static _Noreturn void command(const struct recap_exec_ctx *c)
+{
+	struct recap_error *err = NULL;
+	const char *wd = c->workdir && *c->workdir ? c->workdir : "/";
+	_cleanup_free_ char *exe = recap_exec_lookup(c->argv[0], env_get(c->envp, "PATH"));
+	signal(SIGTERM, SIG_DFL);
+	if (stdio(c) < 0)
+		recap_sync_sendf(c->sync_fd, RECAP_SYNC_ERROR, errno, "cannot set up stdio: %m");
+	else if (!exe)
+		recap_sync_sendf(c->sync_fd, RECAP_SYNC_EXEC_ERROR, ENOENT,
+				 "executable '%s' not found in the capsule", c->argv[0]);
+	else if (chdir(wd) < 0)
+		recap_sync_sendf(c->sync_fd, RECAP_SYNC_EXEC_ERROR, errno,
+				 "cannot enter working directory %s: %m", wd);
+	else if (recap_caps_apply(c->caps, &err) < 0)
+		recap_sync_send(c->sync_fd, RECAP_SYNC_ERROR, err->code, 0, err->msg);
+	else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		recap_sync_sendf(c->sync_fd, RECAP_SYNC_ERROR, errno, "prctl: %m");
+	else if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		recap_sync_sendf(c->sync_fd, RECAP_SYNC_ERROR, errno, "close_range: %m");
+	else if (c->seccomp && seccomp_load(c->seccomp) < 0)
+		recap_sync_sendf(c->sync_fd, RECAP_SYNC_ERROR, EPERM, "cannot load the seccomp filter");
+	else {
+		execve(exe, c->argv, c->envp);
+		recap_sync_sendf(c->sync_fd, RECAP_SYNC_EXEC_ERROR, errno, "cannot execute %s: %m", exe);
+	}
+	_exit(127);
+}
+
+/* Kills every process of the run but the supervisor and reaps them. */
+static void kill_leftovers(int procs_fd)
+{
+	char buf[65536];
+	pid_t self = getpid();
+	for (int round = 0; round < 2000; round++) {
+		int others = 0;
+		ssize_t n = procs_fd >= 0 ? pread(procs_fd, buf, sizeof(buf) - 1, 0) : -1;
+		buf[n > 0 ? n : 0] = 0;
+		for (char *p = buf, *end; *p; p = end) {
+			long v = strtol(p, &end, 10);
+			if (end == p)
+				break;
+			if (v > 0 && v != self) {
+				kill((pid_t)v, SIGKILL);
+				others++;
+			}
+		}
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (others == 0 && waitpid(-1, NULL, WNOHANG) < 0)
+			return;
+		usleep(1000);
+	}
+}
+
+_Noreturn void recap_exec_supervise(const struct recap_exec_ctx *c)
+{
+	struct recap_error *err = NULL;
+	/* the executor times the run out: the supervisor stays to reap */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		recap_sync_sendf(c->sync_fd, RECAP_SYNC_ERROR, errno, "prctl: %m");
+		_exit(1);
+	}
+	if (recap_mounts_proc_sys(&err) < 0) {
+		recap_sync_send(c->sync_fd, RECAP_SYNC_ERROR, err->code, 0, err->msg);
+		_exit(1);
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		recap_sync_sendf(c->sync_fd, RECAP_SYNC_ERROR, errno, "fork: %m");
+		_exit(1);
+	}
+	if (pid == 0)
+		command(c);
+	close(c->sync_fd); /* EOF for the executor once the command exec'd */
+	close(c->stdin_fd);
+	if (c->stdout_fd != c->stdin_fd)
+		close(c->stdout_fd);
+	if (c->stderr_fd != c->stdin_fd && c->stderr_fd != c->stdout_fd)
+		close(c->stderr_fd);
+	int status = 0;
+	for (;;) {
+		int st;
+		pid_t w = waitpid(-1, &st, 0);
+		if (w == pid) {
+			status = st;
+			break;
+		}
+		if (w < 0 && errno != EINTR)
+			break;
+	}
+	kill_leftovers(c->procs_fd);
+	ssize_t wr = write(c->status_fd, &status, sizeof(status));
+	_exit(wr == sizeof(status) ? 0 : 1);
+}

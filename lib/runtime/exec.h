@@ -1,0 +1,29 @@
+/* Inside the target's namespaces: the supervisor and the command. */
+#pragma once
+
+#include <seccomp.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct recap_exec_ctx {
+	char **argv;
+	char **envp;
+	const char *workdir; /* NULL or "": / */
+	uint64_t caps;
+	scmp_filter_ctx seccomp; /* NULL: unconfined */
+	int stdin_fd, stdout_fd, stderr_fd;
+	bool tty;
+	int sync_fd;   /* struct recap_sync_msg to the executor */
+	int status_fd; /* the command's wait status, one int */
+	int procs_fd;  /* cgroup.procs of the run, to kill leftovers */
+};
+
+/* The supervisor, first process of the run in the target's PID namespace:
+ * mounts /proc and /sys, starts the command, reaps everything reparented to
+ * it, and when the command ends kills what it left and reports its status.
+ * Never returns. */
+_Noreturn void recap_exec_supervise(const struct recap_exec_ctx *c);
+
+/* The executable for name: itself when it holds a '/', else the first
+ * executable regular file on path. Caller frees; NULL when not found. */
+char *recap_exec_lookup(const char *name, const char *path);

@@ -1,0 +1,29 @@
+/* Internal: how the executor starts the run's first child. */
+#pragma once
+
+#include <signal.h>
+
+#include "runtime/cgroup.h"
+#include "runtime/exec.h"
+#include "runtime/spec.h"
+#include "runtime/state.h"
+#include "runtime/target.h"
+
+int recap_launch_argv(const struct recap_run_spec *s, struct recap_strv *ret);
+int recap_launch_env(const struct recap_run_spec *s, struct recap_strv *ret);
+
+struct recap_launch {
+	const struct recap_run_spec *spec;
+	const struct recap_run_paths *paths;
+	const struct recap_target *target;
+	const struct recap_cgroup *cgroup;
+	struct recap_exec_ctx exec;
+	sigset_t mask;	  /* restored in the child */
+	int close_fds[8]; /* the executor's ends, closed in the child; -1 ends */
+};
+
+/* The first child: cgroup, private mount namespace, overlay root, /target,
+ * /out, /dev, namespaces joined, pivot_root, then the fork into the target's
+ * PID namespace. Reports the supervisor's pid or an error on exec.sync_fd.
+ * Never returns. */
+_Noreturn void recap_launch_child(const struct recap_launch *l);

@@ -1,0 +1,128 @@
+#include "runtime/mounts.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+
+int recap_mounts_private_ns(struct recap_error **err)
+{
+	if (unshare(CLONE_NEWNS) < 0)
+		return recap_error_set_errno(err, errno, "cannot create a mount namespace");
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return recap_error_set_errno(err, errno, "cannot make mounts private");
+	return 0;
+}
+
+int recap_mounts_clone_target(int pidfd, bool rw, int *ret, struct recap_error **err)
+{
+	/* A mount of another namespace cannot be bind-mounted directly; a
+	 * detached clone made from inside it can be attached anywhere. */
+	_cleanup_close_ int self = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return recap_error_set_errno(err, errno, "cannot open own mount namespace");
+	if (setns(pidfd, CLONE_NEWNS) < 0)
+		return recap_error_set_errno(err, errno, "cannot enter the target's mount namespace");
+	int tree = open_tree(AT_FDCWD, "/", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	int e = errno;
+	if (setns(self, CLONE_NEWNS) < 0)
+		return recap_error_set_errno(err, errno, "cannot return to own mount namespace");
+	if (tree < 0)
+		return recap_error_set_errno(err, e, "cannot clone the target's mount tree");
+	struct mount_attr a = {
+	    .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (rw ? 0 : MOUNT_ATTR_RDONLY),
+	    .propagation = MS_PRIVATE,
+	};
+	if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0) {
+		e = errno;
+		close(tree);
+		return recap_error_set_errno(err, e, "cannot make the target's tree %s",
+					     rw ? "private" : "read-only");
+	}
+	*ret = tree;
+	return 0;
+}
+
+/* Mount points are created in the upper layer; one that exists in the image
+ * as anything but a directory (a symlink out, say) is refused. */
+static int mountpoint_dir(int rootfd, const char *name, struct recap_error **err)
+{
+	if (mkdirat(rootfd, name, 0755) < 0 && errno != EEXIST)
+		return recap_error_set_errno(err, errno, "cannot create /%s in the capsule root", name);
+	struct stat st;
+	if (fstatat(rootfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return recap_error_set_errno(err, errno, "/%s in the capsule root", name);
+	if (!S_ISDIR(st.st_mode))
+		return recap_error_set(err, ENOTDIR, "/%s in the capsule image is not a directory", name);
+	return 0;
+}
+
+static int bind_out(const char *rootfs, const char *out_dir, struct recap_error **err)
+{
+	char dst[4200];
+	snprintf(dst, sizeof(dst), "%s/out", rootfs);
+	if (mount(out_dir, dst, NULL, MS_BIND, NULL) < 0)
+		return recap_error_set_errno(err, errno, "cannot bind %s at /out", out_dir);
+	if (mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV, NULL) < 0)
+		return recap_error_set_errno(err, errno, "cannot remount /out nosuid,nodev");
+	return 0;
+}
+
+static int attach_target(const char *rootfs, int tree_fd, struct recap_error **err)
+{
+	char dst[4200];
+	snprintf(dst, sizeof(dst), "%s/target", rootfs);
+	if (move_mount(tree_fd, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return recap_error_set_errno(err, errno, "cannot attach the target's root at /target");
+	return 0;
+}
+
+int recap_mounts_setup_root(const char *rootfs, int tree_fd, const char *out_dir, struct recap_error **err)
+{
+	_cleanup_close_ int rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (rootfd < 0)
+		return recap_error_set_errno(err, errno, "cannot open %s", rootfs);
+	static const char *const dirs[] = {"target", "out", "proc", "sys", "dev", "tmp"};
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		int r = mountpoint_dir(rootfd, dirs[i], err);
+		if (r < 0)
+			return r;
+	}
+	int r = tree_fd >= 0 ? attach_target(rootfs, tree_fd, err) : 0;
+	if (r >= 0)
+		r = bind_out(rootfs, out_dir, err);
+	if (r >= 0)
+		r = recap_mounts_dev(rootfs, err);
+	return r;
+}
+
+int recap_mounts_pivot(const char *rootfs, struct recap_error **err)
+{
+	_cleanup_close_ int fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fchdir(fd) < 0)
+		return recap_error_set_errno(err, errno, "cannot enter %s", rootfs);
+	/* stack the old root under the new one, then detach it */
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return recap_error_set_errno(err, errno, "pivot_root into %s", rootfs);
+	if (umount2(".", MNT_DETACH) < 0)
+		return recap_error_set_errno(err, errno, "cannot detach the old root");
+	if (chdir("/") < 0)
+		return recap_error_set_errno(err, errno, "chdir /");
+	return 0;
+}
+
+int recap_mounts_proc_sys(struct recap_error **err)
+{
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return recap_error_set_errno(err, errno, "cannot mount /proc");
+	if (mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) < 0)
+		return recap_error_set_errno(err, errno, "cannot mount /sys");
+	return 0;
+}

@@ -1,0 +1,26 @@
+/* The capsule's root, built inside the run's private mount namespace. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "base/error.h"
+#include "runtime/spec.h"
+
+/* Enters a new mount namespace with private propagation: nothing of the run
+ * ever reaches the host's namespace. */
+int recap_mounts_private_ns(struct recap_error **err);
+/* A detached copy of the target's whole mount tree (entered through its
+ * pidfd), read-only unless rw; *ret is an open_tree fd. */
+int recap_mounts_clone_target(int pidfd, bool rw, int *ret, struct recap_error **err);
+/* overlay: layers (lowest first) below a per-run upper, at rootfs. */
+int recap_overlay_mount(const struct recap_strv *layers, const char *upper, const char *work,
+			const char *rootfs, struct recap_error **err);
+/* /target (tree_fd, or none when < 0), /out (bind of out_dir), /dev, then
+ * pivot_root into rootfs. */
+int recap_mounts_setup_root(const char *rootfs, int tree_fd, const char *out_dir, struct recap_error **err);
+/* A minimal /dev under rootfs. */
+int recap_mounts_dev(const char *rootfs, struct recap_error **err);
+int recap_mounts_pivot(const char *rootfs, struct recap_error **err);
+/* /proc for the caller's PID namespace and a read-only /sys; called after
+ * the namespaces were joined, from inside the target's PID namespace. */
+int recap_mounts_proc_sys(struct recap_error **err);

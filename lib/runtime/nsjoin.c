@@ -1,0 +1,64 @@
+#include "runtime/nsjoin.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "runtime/spec.h"
+
+static const struct {
+	unsigned bit;
+	int flag;
+	const char *name;
+} namespaces[] = {
+    {RECAP_JOIN_CGROUP, CLONE_NEWCGROUP, "cgroup"}, {RECAP_JOIN_IPC, CLONE_NEWIPC, "ipc"},
+    {RECAP_JOIN_UTS, CLONE_NEWUTS, "uts"},	    {RECAP_JOIN_NET, CLONE_NEWNET, "net"},
+    {RECAP_JOIN_PID, CLONE_NEWPID, "pid"},
+};
+
+static int join_by_path(int pidfd, pid_t pid, unsigned join, struct recap_error **err)
+{
+	int fds[ARRAY_SIZE(namespaces)];
+	for (size_t i = 0; i < ARRAY_SIZE(namespaces); i++) {
+		char path[64];
+		fds[i] = -1;
+		if (!(join & namespaces[i].bit))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, namespaces[i].name);
+		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	/* the fds were opened by pid: still the same process? */
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+	int gone = poll(&p, 1, 0) > 0;
+	int r = gone ? recap_error_set(err, ESRCH, "target process %d exited", (int)pid) : 0;
+	for (size_t i = 0; i < ARRAY_SIZE(namespaces); i++) {
+		if (r >= 0 && (join & namespaces[i].bit) &&
+		    (fds[i] < 0 || setns(fds[i], namespaces[i].flag) < 0))
+			r = recap_error_set_errno(err, errno, "cannot join the target's %s namespace",
+						  namespaces[i].name);
+		if (fds[i] >= 0)
+			close(fds[i]);
+	}
+	return r;
+}
+
+int recap_nsjoin(int pidfd, pid_t pid, unsigned join, struct recap_error **err)
+{
+	int flags = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(namespaces); i++)
+		if (join & namespaces[i].bit)
+			flags |= namespaces[i].flag;
+	if (flags == 0)
+		return 0;
+	if (setns(pidfd, flags) == 0)
+		return 0;
+	if (errno == ESRCH)
+		return recap_error_set(err, ESRCH, "target process %d exited", (int)pid);
+	if (errno != EINVAL)
+		return recap_error_set_errno(err, errno, "cannot join the target's namespaces");
+	return join_by_path(pidfd, pid, join, err);
+}

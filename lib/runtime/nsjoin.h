@@ -1,0 +1,12 @@
+/* Joining the target's namespaces. */
+#pragma once
+
+#include <sys/types.h>
+
+#include "base/error.h"
+
+/* setns(pidfd, flags) for the RECAP_JOIN_* set, atomically; on kernels
+ * without pidfd setns, one /proc/<pid>/ns/<name> fd per namespace, each
+ * checked against the pidfd so a reused pid is never joined. PID takes effect
+ * for children only: the caller forks afterwards. */
+int recap_nsjoin(int pidfd, pid_t pid, unsigned join, struct recap_error **err);

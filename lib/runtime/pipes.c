@@ -1,0 +1,97 @@
+/* The executor's channels to the run: output, sync, status, signals. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "runtime/run_internal.h"
+
+static int pipe_pair(int *rd, int *wr)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	*rd = p[0];
+	*wr = p[1];
+	return 0;
+}
+
+static int signals(struct recap_run *r)
+{
+	sigset_t s;
+	sigemptyset(&s);
+	sigaddset(&s, SIGINT);
+	sigaddset(&s, SIGTERM);
+	sigaddset(&s, SIGHUP);
+	sigaddset(&s, SIGWINCH);
+	if (sigprocmask(SIG_BLOCK, &s, &r->old_mask) < 0)
+		return -errno;
+	r->sig_fd = signalfd(-1, &s, SFD_CLOEXEC | SFD_NONBLOCK);
+	return r->sig_fd < 0 ? -errno : 0;
+}
+
+int recap_run_pipes(struct recap_run *r, struct recap_error **err)
+{
+	int ret = signals(r);
+	if (ret >= 0)
+		ret = pipe_pair(&r->sync_fd, &r->child_sync);
+	if (ret >= 0)
+		ret = pipe_pair(&r->status_fd, &r->child_status);
+	if (ret < 0)
+		return recap_error_set_errno(err, ret, "cannot create the run's channels");
+	char procs[4400];
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", r->cg.dirs[0]);
+	r->procs_fd = open(procs, O_RDONLY | O_CLOEXEC);
+	if (r->procs_fd < 0)
+		return recap_error_set_errno(err, errno, "cannot open %s", procs);
+	if (r->opts->tty)
+		return recap_tty_open(r, err);
+	r->child_in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (r->child_in < 0)
+		return recap_error_set_errno(err, errno, "cannot open /dev/null");
+	ret = pipe_pair(&r->out_fd, &r->child_out);
+	if (ret >= 0)
+		ret = pipe_pair(&r->err_fd, &r->child_err);
+	return ret < 0 ? recap_error_set_errno(err, ret, "cannot create output pipes") : 0;
+}
+
+static void closefd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+void recap_run_init_fds(struct recap_run *r)
+{
+	int *fds[] = {&r->sync_fd,	&r->status_fd, &r->out_fd,    &r->err_fd,    &r->sup_pidfd,
+		      &r->procs_fd,	&r->child_in,  &r->child_out, &r->child_err, &r->child_sync,
+		      &r->child_status, &r->sig_fd,    &r->pty_master};
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		*fds[i] = -1;
+}
+
+void recap_run_close_fds(struct recap_run *r)
+{
+	int *fds[] = {&r->sync_fd,   &r->status_fd,  &r->out_fd,      &r->err_fd,
+		      &r->sup_pidfd, &r->procs_fd,   &r->child_in,    &r->child_out,
+		      &r->child_err, &r->child_sync, &r->child_status};
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		closefd(fds[i]);
+	if (r->sig_fd >= 0) {
+		closefd(&r->sig_fd);
+		sigprocmask(SIG_SETMASK, &r->old_mask, NULL);
+	}
+	r->pty_master = -1;
+}
+
+/* The children's ends, once the first child has them. */
+void recap_run_close_child_ends(struct recap_run *r)
+{
+	int *fds[] = {&r->child_in, &r->child_out, &r->child_err, &r->child_sync, &r->child_status};
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		closefd(fds[i]);
+}

@@ -1,0 +1,84 @@
+/* Quantities in specs: bytes, CPUs, seconds. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "runtime/spec.h"
+
+static const struct {
+	const char *suffix;
+	double mult;
+} byte_suffixes[] = {
+    {"", 1},	 {"k", 1e3},	 {"K", 1e3},	    {"M", 1e6},		  {"G", 1e9},
+    {"T", 1e12}, {"Ki", 1024.0}, {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"Ti", 1099511627776.0},
+    {"KB", 1e3}, {"MB", 1e6},	 {"GB", 1e9},
+};
+
+int recap_spec_parse_bytes(const char *s, int64_t *ret, struct recap_error **err)
+{
+	char *end = NULL;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || errno || !isfinite(v) || v < 0)
+		return recap_error_set(err, EINVAL, "bad size '%s' (e.g. 64Mi, 1G, 1048576)", s);
+	for (size_t i = 0; i < ARRAY_SIZE(byte_suffixes); i++) {
+		if (strcmp(end, byte_suffixes[i].suffix) == 0) {
+			double b = v * byte_suffixes[i].mult;
+			if (b > 9.0e18)
+				return recap_error_set(err, ERANGE, "size '%s' is too large", s);
+			*ret = (int64_t)b;
+			return 0;
+		}
+	}
+	return recap_error_set(err, EINVAL, "bad size suffix in '%s' (k, M, G, T, Ki, Mi, Gi, Ti)", s);
+}
+
+int recap_spec_parse_cpus(const char *s, int64_t *ret, struct recap_error **err)
+{
+	char *end = NULL;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || errno || !isfinite(v) || v <= 0)
+		return recap_error_set(err, EINVAL, "bad CPU amount '%s' (e.g. 0.5, 2, 500m)", s);
+	double m;
+	if (strcmp(end, "m") == 0)
+		m = v;
+	else if (*end == 0)
+		m = v * 1000.0;
+	else
+		return recap_error_set(err, EINVAL, "bad CPU amount '%s' (e.g. 0.5, 2, 500m)", s);
+	if (m < 1 || m > 1e6)
+		return recap_error_set(err, ERANGE, "CPU amount '%s' out of range (1m to 1000 CPUs)", s);
+	*ret = (int64_t)m;
+	return 0;
+}
+
+int recap_spec_parse_seconds(const char *s, uint64_t *ret, struct recap_error **err)
+{
+	char *end = NULL;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || *end || errno || !isfinite(v) || v < 0 || v > 1e7)
+		return recap_error_set(err, EINVAL, "bad duration '%s' (seconds, e.g. 30 or 1.5)", s);
+	*ret = (uint64_t)(v * 1000.0);
+	return 0;
+}
+
+int recap_spec_split_layers(const char *s, struct recap_strv *l, struct recap_error **err)
+{
+	const char *p = s;
+	while (*p) {
+		size_t len = strcspn(p, ":");
+		if (len > 0) {
+			_cleanup_free_ char *d = strndup(p, len);
+			if (!d || recap_strv_push(l, d) < 0)
+				return recap_error_set(err, ENOMEM, "too many layers");
+		}
+		p += len;
+		if (*p == ':')
+			p++;
+	}
+	return 0;
+}

@@ -1,0 +1,278 @@
+/* One run, as the executor sees it: prepare, launch, loop, escape. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/timeutil.h"
+#include "runtime/caps.h"
+#include "runtime/escape.h"
+#include "runtime/launch.h"
+#include "runtime/run_internal.h"
+#include "runtime/seccomp.h"
+#include "runtime/sync.h"
+
+static int fail(struct recap_run *r, const char *reason, int code, struct recap_error **err)
+{
+	r->res->reason = reason;
+	if (err && *err && !r->res->message)
+		r->res->message = strdup(recap_error_message(*err));
+	return code;
+}
+
+static int make_dirs(struct recap_run *r, struct recap_error **err)
+{
+	const struct recap_run_paths *p = &r->paths;
+	char buf[4200];
+	const char *subs[] = {"runs", "out"};
+	for (size_t i = 0; i < ARRAY_SIZE(subs); i++) {
+		snprintf(buf, sizeof(buf), "%s/%s", r->opts->root, subs[i]);
+		if (mkdir(r->opts->root, 0711) < 0 && errno != EEXIST)
+			return recap_error_set_errno(err, errno, "cannot create %s", r->opts->root);
+		if (mkdir(buf, 0711) < 0 && errno != EEXIST)
+			return recap_error_set_errno(err, errno, "cannot create %s", buf);
+	}
+	if (mkdir(p->run_dir, 0700) < 0)
+		return recap_error_set_errno(err, errno, "cannot create run directory %s", p->run_dir);
+	r->have_dirs = true;
+	const char *dirs[] = {p->upper, p->work, p->rootfs};
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
+		if (mkdir(dirs[i], 0755) < 0)
+			return recap_error_set_errno(err, errno, "cannot create %s", dirs[i]);
+	if (mkdir(p->out_dir, 0755) < 0 && errno != EEXIST)
+		return recap_error_set_errno(err, errno, "cannot create %s", p->out_dir);
+	return 0;
+}
+
+static int prepare_sandbox(struct recap_run *r, struct recap_error **err)
+{
+	r->caps = recap_caps_default() | r->spec->cap_add;
+	int ret = recap_seccomp_build(r->spec, r->caps, &r->seccomp, err);
+	if (ret < 0)
+		return ret;
+	if (recap_launch_argv(r->spec, &r->argv) < 0 || recap_launch_env(r->spec, &r->env) < 0)
+		return recap_error_set(err, EINVAL, "cannot build the command line and environment");
+	if (recap_tail_init(&r->out, r->spec->tail_bytes) < 0 ||
+	    recap_tail_init(&r->err, r->spec->tail_bytes) < 0)
+		return recap_error_set(err, ENOMEM, "cannot allocate output tails");
+	return 0;
+}
+
+static int write_state(struct recap_run *r, const char *phase)
+{
+	r->state.phase = phase;
+	r->state.supervisor = r->sup;
+	return recap_state_write(&r->paths, &r->state, NULL);
+}
+
+static int prepare(struct recap_run *r, struct recap_error **err)
+{
+	int ret = recap_target_resolve(r->spec->target, &r->target, err);
+	if (ret < 0)
+		return fail(r, RECAP_REASON_TARGET_NOT_FOUND, ret, err);
+	r->res->target_pid = r->target.pid;
+	if ((ret = prepare_sandbox(r, err)) < 0)
+		return fail(r, RECAP_REASON_INVALID, ret, err);
+	if (recap_paths_init(r->opts->root, r->res->id, &r->paths) < 0)
+		return fail(r, RECAP_REASON_ATTACH_FAILED, -ENOMEM, err);
+	if ((ret = make_dirs(r, err)) < 0)
+		return fail(r, RECAP_REASON_ATTACH_FAILED, ret, err);
+	struct recap_cgroup_limits lim = {r->spec->memory_bytes, r->spec->pids, r->spec->cpu_millis};
+	if ((ret = recap_cgroup_create(r->res->id, &lim, &r->cg, err)) < 0)
+		return fail(r, RECAP_REASON_ATTACH_FAILED, ret, err);
+	r->have_cgroup = true;
+	uint64_t st = 0;
+	(void)recap_pid_start_time(getpid(), &st);
+	r->state = (struct recap_run_state){.id = r->res->id,
+					    .executor = getpid(),
+					    .executor_start = st,
+					    .target = r->target.pid,
+					    .image = r->spec->image,
+					    .command = r->argv.v[0],
+					    .cgroup = &r->cg,
+					    .created = time(NULL)};
+	if ((ret = write_state(r, "Attaching")) < 0)
+		return fail(r, RECAP_REASON_ATTACH_FAILED,
+			    recap_error_set_errno(err, ret, "cannot write state"), err);
+	return 0;
+}
+
+static int launch(struct recap_run *r, struct recap_error **err)
+{
+	int ret = recap_run_pipes(r, err);
+	if (ret < 0)
+		return fail(r, RECAP_REASON_ATTACH_FAILED, ret, err);
+	struct recap_launch l = {
+	    .spec = r->spec,
+	    .paths = &r->paths,
+	    .target = &r->target,
+	    .cgroup = &r->cg,
+	    .exec = {.argv = r->argv.v,
+		     .envp = r->env.v,
+		     .workdir = r->spec->workdir,
+		     .caps = r->caps,
+		     .seccomp = r->seccomp,
+		     .stdin_fd = r->child_in,
+		     .stdout_fd = r->child_out >= 0 ? r->child_out : r->child_in,
+		     .stderr_fd = r->child_err >= 0 ? r->child_err : r->child_in,
+		     .tty = r->opts->tty,
+		     .sync_fd = r->child_sync,
+		     .status_fd = r->child_status,
+		     .procs_fd = r->procs_fd},
+	    .close_fds = {r->sync_fd, r->status_fd, r->out_fd, r->err_fd, r->sig_fd, -1, -1, -1},
+	};
+	l.mask = r->old_mask;
+	r->c1 = fork();
+	if (r->c1 < 0)
+		return fail(r, RECAP_REASON_ATTACH_FAILED, recap_error_set_errno(err, errno, "fork"), err);
+	if (r->c1 == 0)
+		recap_launch_child(&l);
+	return 0;
+}
+
+static void reap(struct recap_run *r)
+{
+	if (r->c1 > 0)
+		waitpid(r->c1, NULL, 0);
+	if (r->sup > 0 && !r->sup_exited)
+		waitpid(r->sup, NULL, 0);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+static void exec_failure(struct recap_run *r)
+{
+	struct recap_run_result *res = r->res;
+	res->message = strdup(r->fail_msg);
+	if (r->fail_kind == RECAP_SYNC_EXEC_ERROR) {
+		res->reason = r->fail_code == ENOENT ? RECAP_REASON_NOT_FOUND : RECAP_REASON_START_FAILED;
+		res->exit_code = r->fail_code == ENOENT ? 127 : 126;
+	} else {
+		res->reason =
+		    r->fail_code == ESRCH ? RECAP_REASON_TARGET_NOT_FOUND : RECAP_REASON_ATTACH_FAILED;
+	}
+}
+
+/* What happened, from the wait status and the run's flags. */
+static void conclude(struct recap_run *r)
+{
+	struct recap_run_result *res = r->res;
+	bool oom = r->have_cgroup && recap_cgroup_oom_killed(&r->cg);
+	if (r->fail_kind) {
+		exec_failure(r);
+	} else if (!r->have_status) {
+		res->reason = RECAP_REASON_ATTACH_FAILED;
+		res->message = strdup("the run ended without reporting the command's status");
+	} else if (WIFEXITED(r->status)) {
+		res->exit_code = WEXITSTATUS(r->status);
+		res->reason = res->exit_code == 0 ? RECAP_REASON_COMPLETED : RECAP_REASON_FAILED;
+	} else if (WIFSIGNALED(r->status)) {
+		res->signal = WTERMSIG(r->status);
+		res->exit_code = 128 + res->signal;
+		res->reason = RECAP_REASON_KILLED;
+	}
+	if (r->have_status && !(WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0)) {
+		if (oom)
+			res->reason = RECAP_REASON_OOM;
+		else if (r->timed_out)
+			res->reason = RECAP_REASON_DEADLINE;
+		else if (r->cancelled)
+			res->reason = RECAP_REASON_CANCELLED;
+	}
+	res->stdout_tail = recap_tail_dup(&r->out, &res->stdout_len);
+	res->stderr_tail = recap_tail_dup(&r->err, &res->stderr_len);
+	res->stdout_total = r->out.total;
+	res->stderr_total = r->err.total;
+}
+
+static void escape(struct recap_run *r, struct recap_error **err)
+{
+	uint64_t t = recap_now_mono_ms();
+	if (!r->have_dirs) {
+		r->res->escaped = true; /* nothing was created */
+		return;
+	}
+	(void)write_state(r, "Escaping");
+	if (r->have_cgroup && !r->sup_exited)
+		(void)recap_cgroup_kill(&r->cg, 10000);
+	reap(r);
+	struct recap_error *e = NULL;
+	int ret = recap_escape(&r->paths, &r->cg, &e);
+	r->res->escaped = ret >= 0;
+	if (ret < 0) {
+		char *m = NULL;
+		if (asprintf(&m, "%s%s%s", r->res->message ? r->res->message : "",
+			     r->res->message ? "; " : "", recap_error_message(e)) >= 0) {
+			free(r->res->message);
+			r->res->message = m;
+		}
+		if (err && !*err)
+			*err = e;
+		else
+			recap_error_free(e);
+	}
+	r->res->escape_ms = recap_now_mono_ms() - t;
+}
+
+static void release(struct recap_run *r)
+{
+	recap_tty_restore(r);
+	recap_run_close_fds(r);
+	recap_target_release(&r->target);
+	if (r->seccomp)
+		seccomp_release(r->seccomp);
+	recap_strv_free(&r->argv);
+	recap_strv_free(&r->env);
+	recap_tail_free(&r->out);
+	recap_tail_free(&r->err);
+	recap_cgroup_free(&r->cg);
+	recap_paths_free(&r->paths);
+}
+
+int recap_runtime_run(const struct recap_run_spec *spec, const struct recap_run_opts *o,
+		      struct recap_run_result *res, struct recap_error **err)
+{
+	*res = (struct recap_run_result){.exit_code = -1, .reason = RECAP_REASON_ATTACH_FAILED};
+	struct recap_run r = {.spec = spec, .opts = o, .res = res, .target = {.pidfd = -1}};
+	recap_run_init_fds(&r);
+	r.cg = (struct recap_cgroup){.v2 = -1, .memory = -1, .freezer = -1};
+	r.t_start = recap_now_mono_ms();
+	int ret = recap_spec_validate(spec, err);
+	if (ret < 0) {
+		res->reason = RECAP_REASON_INVALID;
+		res->message = strdup(recap_error_message(*err));
+		res->escaped = true;
+		return ret;
+	}
+	char gen[33];
+	if (!spec->id && recap_run_id_new(gen) < 0)
+		return recap_error_set(err, EIO, "cannot generate a run id");
+	snprintf(res->id, sizeof(res->id), "%s", spec->id ? spec->id : gen);
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	ret = prepare(&r, err);
+	if (ret >= 0)
+		ret = launch(&r, err);
+	if (ret >= 0)
+		ret = recap_run_loop(&r, err);
+	recap_tty_restore(&r);
+	if (ret >= 0) {
+		conclude(&r);
+		res->attach_ms = (r.t_attached ? r.t_attached : r.t_end) - r.t_start;
+		res->run_ms = r.t_attached ? r.t_end - r.t_attached : 0;
+		if (r.fail_kind && r.fail_kind != RECAP_SYNC_EXEC_ERROR)
+			ret = recap_error_set(err, r.fail_code, "%s", r.fail_msg);
+	} else {
+		res->attach_ms = recap_now_mono_ms() - r.t_start;
+	}
+	escape(&r, err);
+	release(&r);
+	return ret;
+}

@@ -1,0 +1,78 @@
+/* lib/runtime: attach a capsule to a running container, run, escape.
+ *
+ * recap_runtime_run() is the node algorithm of DESIGN.md §3 for one run.
+ * The caller must be single-threaded (setns into a mount namespace is
+ * refused otherwise) and root. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "base/error.h"
+#include "runtime/spec.h"
+
+/* Why a run ended (result.reason). */
+#define RECAP_REASON_COMPLETED "Completed"	 /* exit 0 */
+#define RECAP_REASON_FAILED "Failed"		 /* non-zero exit */
+#define RECAP_REASON_KILLED "Killed"		 /* ended by a signal */
+#define RECAP_REASON_DEADLINE "DeadlineExceeded" /* the timeout fired */
+#define RECAP_REASON_OOM "OOMKilled"		 /* the memory limit fired */
+#define RECAP_REASON_CANCELLED "Cancelled"	 /* the executor was told to stop */
+#define RECAP_REASON_TARGET_NOT_FOUND "TargetNotFound"
+#define RECAP_REASON_NOT_FOUND "CommandNotFound"
+#define RECAP_REASON_START_FAILED "StartFailed"	  /* the command could not be executed */
+#define RECAP_REASON_ATTACH_FAILED "AttachFailed" /* namespaces, mounts, cgroup, sandbox */
+#define RECAP_REASON_INVALID "InvalidSpec"
+
+struct recap_run_opts {
+	const char *root; /* the node store, runs/ and out/ below it */
+	int stream_out;	  /* copy the command's stdout here too (-1: no) */
+	int stream_err;
+	bool tty; /* attach: a PTY relayed to stdin/stdout, raw mode */
+	bool forward_sigwinch;
+};
+
+struct recap_run_result {
+	char id[65];
+	const char *reason; /* RECAP_REASON_* */
+	char *message;	    /* detail, NULL when none */
+	int exit_code;	    /* -1 when the command did not run */
+	int signal;	    /* 0 unless killed by a signal */
+	char *stdout_tail, *stderr_tail;
+	size_t stdout_len, stderr_len;
+	uint64_t stdout_total, stderr_total;
+	uint64_t pull_ms, attach_ms, run_ms, escape_ms; /* pull_ms: set by the caller */
+	bool escaped;
+	pid_t target_pid;
+};
+
+/* Runs spec; fills *res in every case (reason says what happened) and
+ * returns 0 when the command ran, negative errno otherwise (with *err). */
+int recap_runtime_run(const struct recap_run_spec *spec, const struct recap_run_opts *o,
+		      struct recap_run_result *res, struct recap_error **err);
+/* The exit status a CLI reports: the command's, 128+signal, 125 when it
+ * never ran, 126/127 when it could not be started/found. */
+int recap_runtime_exit_status(const struct recap_run_result *res);
+json_t *recap_runtime_result_json(const struct recap_run_result *res);
+void recap_runtime_result_free(struct recap_run_result *res);
+
+/* Runs under <root>/runs (ps). */
+struct recap_run_info {
+	char id[65];
+	char phase[32];
+	pid_t executor, target, supervisor;
+	bool executor_alive;
+	char image[256];
+	char command[256];
+	int64_t created;
+};
+/* Calls fn for each run found; stops early when fn returns < 0. */
+int recap_runtime_list(const char *root, int (*fn)(const struct recap_run_info *, void *), void *data,
+		       struct recap_error **err);
+/* Escapes every run whose executor is gone (all when force); reports each. */
+int recap_runtime_sweep(const char *root, bool force,
+			void (*report)(const char *id, int r, const struct recap_error *e, void *data),
+			void *data, struct recap_error **err);

@@ -1,0 +1,88 @@
+#include "runtime/state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/cleanup.h"
+#include "base/json.h"
+
+int recap_run_id_new(char out[33])
+{
+	unsigned char b[16];
+	if (getrandom(b, sizeof(b), 0) != sizeof(b))
+		return -EIO;
+	for (int i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+	return 0;
+}
+
+int recap_paths_init(const char *root, const char *id, struct recap_run_paths *ret)
+{
+	struct recap_run_paths p = {0};
+	int ok = (p.id = strdup(id)) && asprintf(&p.run_dir, "%s/runs/%s", root, id) >= 0 &&
+		 asprintf(&p.upper, "%s/upper", p.run_dir) >= 0 &&
+		 asprintf(&p.work, "%s/work", p.run_dir) >= 0 &&
+		 asprintf(&p.rootfs, "%s/rootfs", p.run_dir) >= 0 &&
+		 asprintf(&p.state, "%s/state", p.run_dir) >= 0 &&
+		 asprintf(&p.out_dir, "%s/out/%s", root, id) >= 0;
+	if (!ok) {
+		recap_paths_free(&p);
+		return -ENOMEM;
+	}
+	*ret = p;
+	return 0;
+}
+
+void recap_paths_free(struct recap_run_paths *p)
+{
+	free(p->id);
+	free(p->run_dir);
+	free(p->upper);
+	free(p->work);
+	free(p->rootfs);
+	free(p->state);
+	free(p->out_dir);
+	*p = (struct recap_run_paths){0};
+}
+
+static json_t *state_json(const struct recap_run_state *s)
+{
+	json_t *cg = json_array();
+	for (size_t i = 0; s->cgroup && i < s->cgroup->n; i++)
+		json_array_append_new(cg, json_string(s->cgroup->dirs[i]));
+	return json_pack("{s:s, s:s, s:i, s:I, s:i, s:i, s:s?, s:s?, s:o, s:I}", "id", s->id, "phase",
+			 s->phase, "executorPid", (int)s->executor, "executorStartTime",
+			 (json_int_t)s->executor_start, "targetPid", (int)s->target, "supervisorPid",
+			 (int)s->supervisor, "image", s->image, "command", s->command, "cgroups", cg,
+			 "created", (json_int_t)s->created);
+}
+
+int recap_state_write(const struct recap_run_paths *p, const struct recap_run_state *s,
+		      struct recap_error **err)
+{
+	_cleanup_json_ json_t *j = state_json(s);
+	struct recap_buf b = RECAP_BUF_INIT(1 << 16);
+	if (!j || recap_json_dump(j, &b) < 0) {
+		recap_buf_free(&b);
+		return recap_error_set(err, ENOMEM, "cannot encode the run state");
+	}
+	char tmp[4200];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", p->state);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int r = fd < 0 ? -errno : 0;
+	if (r >= 0 && write(fd, b.data, b.len) != (ssize_t)b.len)
+		r = -EIO;
+	if (fd >= 0)
+		close(fd);
+	recap_buf_free(&b);
+	/* rename: a crash leaves the old or the new state, never half of one */
+	if (r >= 0 && rename(tmp, p->state) < 0)
+		r = -errno;
+	return r < 0 ? recap_error_set_errno(err, r, "cannot write %s", p->state) : 0;
+}

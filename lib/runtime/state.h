@@ -1,0 +1,37 @@
+/* The run's on-disk record, runs/<id>/state, rewritten at every phase so
+ * `capsule ps` can list runs and `capsule sweep` can clean up after a crash. */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/error.h"
+#include "runtime/cgroup.h"
+
+struct recap_run_paths {
+	char *id;
+	char *run_dir; /* <root>/runs/<id> */
+	char *upper, *work, *rootfs, *state;
+	char *out_dir; /* <root>/out/<id> */
+};
+
+int recap_paths_init(const char *root, const char *id, struct recap_run_paths *ret);
+void recap_paths_free(struct recap_run_paths *p);
+/* 32 random hex characters. */
+int recap_run_id_new(char out[33]);
+
+struct recap_run_state {
+	const char *id;
+	const char *phase; /* Attaching, Running, Escaping */
+	pid_t executor;	   /* the capsule process */
+	uint64_t executor_start;
+	pid_t target;
+	pid_t supervisor; /* 0 until known */
+	const char *image;
+	const char *command; /* argv[0] */
+	const struct recap_cgroup *cgroup;
+	int64_t created; /* unix seconds */
+};
+
+int recap_state_write(const struct recap_run_paths *p, const struct recap_run_state *s,
+		      struct recap_error **err);

@@ -1,0 +1,146 @@
+#include "runtime/target.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+
+static const char *const id_prefixes[] = {"cri-containerd-", "crio-", "docker-", "libpod-", ""};
+
+static int component_matches(const char *c, size_t len, const char *id, size_t idlen)
+{
+	static const char scope[] = ".scope";
+	if (len > sizeof(scope) - 1 && memcmp(c + len - (sizeof(scope) - 1), scope, sizeof(scope) - 1) == 0)
+		len -= sizeof(scope) - 1;
+	for (size_t i = 0; i < sizeof(id_prefixes) / sizeof(id_prefixes[0]); i++) {
+		size_t pl = strlen(id_prefixes[i]);
+		if (len == pl + idlen && memcmp(c, id_prefixes[i], pl) == 0 && memcmp(c + pl, id, idlen) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int recap_target_cgroup_matches(const char *text, const char *id)
+{
+	size_t idlen = strlen(id);
+	if (idlen == 0)
+		return 0;
+	for (const char *line = text; line && *line;) {
+		const char *eol = strchrnul(line, '\n');
+		const char *path = memchr(line, ':', (size_t)(eol - line));
+		path = path ? memchr(path + 1, ':', (size_t)(eol - path - 1)) : NULL;
+		for (const char *c = path ? path + 1 : eol; c < eol;) {
+			const char *slash = memchr(c, '/', (size_t)(eol - c));
+			const char *end = slash ? slash : eol;
+			if (component_matches(c, (size_t)(end - c), id, idlen))
+				return 1;
+			c = end + 1;
+		}
+		line = *eol ? eol + 1 : NULL;
+	}
+	return 0;
+}
+
+static int read_small(int dirfd, const char *path, char *buf, size_t size)
+{
+	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, size - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return (int)n;
+}
+
+int recap_target_find_container(const char *proc_root, const char *id, pid_t *ret, struct recap_error **err)
+{
+	DIR *d = opendir(proc_root);
+	if (!d)
+		return recap_error_set_errno(err, errno, "cannot list %s", proc_root);
+	pid_t best = 0;
+	uint64_t best_start = UINT64_MAX;
+	struct dirent *de;
+	char buf[8192], path[300];
+	while ((de = readdir(d))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "%s/cgroup", de->d_name);
+		if (read_small(dirfd(d), path, buf, sizeof(buf)) <= 0 ||
+		    !recap_target_cgroup_matches(buf, id))
+			continue;
+		pid_t pid = (pid_t)atoi(de->d_name);
+		uint64_t st;
+		if (recap_pid_start_time(pid, &st) < 0)
+			st = UINT64_MAX - 1;
+		if (st < best_start || best == 0) {
+			best = pid;
+			best_start = st;
+		}
+	}
+	closedir(d);
+	if (!best)
+		return recap_error_set(err, ESRCH, "no process of container '%s' found", id);
+	*ret = best;
+	return 0;
+}
+
+static int parse_pid(const char *s, pid_t *ret)
+{
+	if (!*s || strlen(s) > 10)
+		return -EINVAL;
+	for (const char *p = s; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+	long v = strtol(s, NULL, 10);
+	if (v <= 0 || v > INT_MAX)
+		return -EINVAL;
+	*ret = (pid_t)v;
+	return 0;
+}
+
+int recap_target_resolve(const char *target, struct recap_target *ret, struct recap_error **err)
+{
+	pid_t pid;
+	int r;
+	if (parse_pid(target, &pid) < 0) {
+		r = recap_target_find_container("/proc", target, &pid, err);
+		if (r < 0)
+			return r;
+	}
+	int fd = recap_pidfd_open(pid);
+	if (fd < 0)
+		return recap_error_set_errno(err, fd, "target process %d", (int)pid);
+	uint64_t st;
+	r = recap_pid_start_time(pid, &st);
+	if (r < 0) {
+		close(fd);
+		return recap_error_set(err, ESRCH, "target process %d exited", (int)pid);
+	}
+	*ret = (struct recap_target){.pid = pid, .pidfd = fd, .start_time = st};
+	return 0;
+}
+
+int recap_target_alive(const struct recap_target *t)
+{
+	/* a pidfd becomes readable when its process exits */
+	struct pollfd p = {.fd = t->pidfd, .events = POLLIN};
+	if (poll(&p, 1, 0) > 0)
+		return -ESRCH;
+	return 0;
+}
+
+void recap_target_release(struct recap_target *t)
+{
+	if (t->pidfd >= 0)
+		close(t->pidfd);
+	t->pidfd = -1;
+}
