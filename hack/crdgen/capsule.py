@@ -5,7 +5,7 @@ where and when it runs."""
 from schema import (DEFAULT_CAPABILITIES, DEFAULT_JOIN, DNS_LABEL, FILESYSTEM_MODES,
                     MAX_TAIL_BYTES, MAX_TIMEOUT_SECONDS, NAMESPACES, array,
                     boolean, capability_list, enum, integer, label_selector,
-                    obj, quantity, rule, string)
+                    obj, quantity, rule, rule_naming, string)
 
 ROLE_NAME = r"^[a-z]([a-z0-9-]{0,22}[a-z0-9])?$"
 CRON_FIELD = "[0-9A-Za-z*/,-]+"
@@ -22,11 +22,11 @@ def command(desc):
 
 
 def _env(reserve_prefix):
-    name_rules = [rule("self.matches('^[A-Za-z_][A-Za-z0-9_]*$')",
+    name_rules = [rule_naming("self.matches('^[A-Za-z_][A-Za-z0-9_]*$')",
                        "environment variable names must be letters, digits "
                        "and _ and must not start with a digit")]
     if reserve_prefix:
-        name_rules.append(rule(
+        name_rules.append(rule_naming(
             "!self.startsWith('RECAP_')",
             "environment variable names starting with RECAP_ are set by "
             "RECap (e.g. RECAP_ROLE_<ROLE>_IPS)"))
@@ -54,7 +54,7 @@ def _security():
             "localhostProfile": string(
                 "With type Localhost: the profile's path relative to the "
                 "node agent's seccomp directory.", 4096, min_len=1,
-                rules=[rule("!self.startsWith('/') && "
+                rules=[rule_naming("!self.startsWith('/') && "
                             "!self.matches('(^|/)[.][.](/|$)')",
                             "localhostProfile must be a relative path "
                             "without .. components")]),
@@ -109,7 +109,7 @@ def profile(reserve_env_prefix=True):
             "The capsule: any OCI image reference (digest pin "
             "recommended), or oci:<dir>[:<tag>] for an OCI layout on the "
             "node.", 1024, min_len=1,
-            rules=[rule("!self.matches('\\\\s')",
+            rules=[rule_naming("!self.matches('\\\\s')",
                         "image must be an image reference without "
                         "whitespace")]),
         "command": command("The command and its arguments. Default: the "
@@ -149,14 +149,14 @@ def _schedule():
             "Standard 5-field cron expression (minute hour day-of-month "
             "month day-of-week) or @yearly, @monthly, @weekly, @daily, "
             "@hourly.", 128, min_len=1,
-            rules=[rule(f"self.matches('{macro}') || self.matches('{five}')",
-                        "cron must have exactly 5 fields (minute hour "
-                        "day-of-month month day-of-week) or be a macro "
-                        "such as @hourly")]),
+            rules=[rule_naming(
+                f"self.matches('{macro}') || self.matches('{five}')",
+                "cron must have exactly 5 fields (minute hour day-of-month "
+                "month day-of-week) or be a macro such as @hourly")]),
         "timeZone": string(
             "IANA time zone the cron expression is read in.", 64,
             min_len=1, default="UTC",
-            rules=[rule("self != 'Local' && self.matches("
+            rules=[rule_naming("self != 'Local' && self.matches("
                         "'^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$')",
                         "timeZone must be an IANA time zone name such as "
                         "Europe/Berlin or UTC")]),

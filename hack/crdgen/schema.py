@@ -52,6 +52,13 @@ def rule(expr, message=None, message_expression=None, reason=None,
     return r
 
 
+def rule_naming(expr, message, value="self"):
+    """A rule whose error also quotes the offending value."""
+    assert "'" not in message and "\\" not in message, message
+    return rule(expr, message, message_expression=(
+        f"'{message}, not \"' + {value} + '\"'"))
+
+
 def _with(s, default=None, rules=None, **extra):
     if default is not None:
         s["default"] = default
@@ -131,11 +138,13 @@ def quantity(desc, minimum, example, rules=None):
         "anyOf": [{"type": "integer"}, {"type": "string"}],
         "maxLength": 64,
         "x-kubernetes-validations": [
-            rule("isQuantity(string(self))",
-                 f"must be a quantity such as {example}"),
-            rule(f"!isQuantity(string(self)) || "
-                 f"quantity(string(self)).compareTo(quantity('{minimum}')) >= 0",
-                 f"must be at least {minimum}"),
+            rule_naming("isQuantity(string(self))",
+                        f"must be a quantity such as {example}",
+                        "string(self)"),
+            rule_naming(f"!isQuantity(string(self)) || "
+                        f"quantity(string(self)).compareTo("
+                        f"quantity('{minimum}')) >= 0",
+                        f"must be at least {minimum}", "string(self)"),
         ] + (rules or []),
     }
 

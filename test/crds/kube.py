@@ -1,0 +1,80 @@
+"""A private control plane (hack/cluster) and the real kubectl, for tests."""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+class Failure(Exception):
+    """A test step failed; the message names it."""
+
+
+class Cluster:
+    """`with Cluster(bindir) as k:` brings a control plane up and always
+    brings it down and deletes its directory, also on failure."""
+
+    def __init__(self, bindir):
+        self.bindir = bindir
+        self.tmp = None
+        self.dir = None
+
+    def _hack(self, *args):
+        env = dict(os.environ, RECAP_KUBE_BIN=self.bindir)
+        return subprocess.run([os.path.join(ROOT, "hack", "cluster"), *args,
+                               "--dir", self.dir], env=env, timeout=120)
+
+    def __enter__(self):
+        self.tmp = tempfile.mkdtemp(prefix="recap-test-crds.")
+        self.dir = os.path.join(self.tmp, "cluster")
+        try:
+            if self._hack("up").returncode != 0:
+                raise Failure("hack/cluster up failed")
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return Kubectl(os.path.join(self.bindir, "kubectl"),
+                       os.path.join(self.dir, "kubeconfig"))
+
+    def __exit__(self, *exc):
+        try:
+            if self._hack("down").returncode != 0:
+                print("cluster: hack/cluster down failed", flush=True)
+        finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        return False
+
+
+class Kubectl:
+    def __init__(self, path, kubeconfig):
+        self.argv = [path, "--kubeconfig", kubeconfig]
+
+    def run(self, *args, stdin=None):
+        """Returns (exit code, stdout, stderr)."""
+        p = subprocess.run(self.argv + list(args), input=stdin,
+                           capture_output=True, text=True, timeout=60)
+        return p.returncode, p.stdout, p.stderr
+
+    def ok(self, *args, stdin=None):
+        rc, out, err = self.run(*args, stdin=stdin)
+        if rc != 0:
+            raise Failure(f"kubectl {' '.join(args)}: {err.strip()}")
+        return out
+
+    def json(self, *args):
+        return json.loads(self.ok(*args, "-o", "json"))
+
+    def apply_obj(self, verb, obj, *args):
+        """kubectl <verb> -f - with obj as JSON: (exit code, stderr)."""
+        rc, _, err = self.run(verb, *args, "-f", "-",
+                              stdin=json.dumps(obj))
+        return rc, err
+
+    def local(self, path):
+        """The object in a YAML file, as kubectl reads it (no server)."""
+        return json.loads(self.ok("create", "--dry-run=client", "-o", "json",
+                                  "-f", path))
