@@ -11,8 +11,10 @@ import re
 import signal
 import sys
 
-from kube import ROOT, Cluster, Failure
-import invalid
+sys.dont_write_bytecode = True  # nothing written into the source tree
+
+from kube import ROOT, Cluster, Failure  # noqa: E402
+import invalid  # noqa: E402
 
 NS = "recap-crds"
 SAMPLES = {
@@ -221,6 +223,13 @@ def check_updates(k):
     ]
     for name, fn, *args in cases:
         case(name, fn, k, *args)
+    sample = os.path.join(ROOT, "config", "samples", "capsule-tcpdump.yaml")
+    case("server-side apply of a sample (list maps keyed as declared)",
+         lambda: (k.ok("apply", "--server-side", "--force-conflicts", "-n",
+                       NS, "-f", sample),
+                  expect("timeoutSeconds", get(k.json(
+                      "get", "-n", NS, "capsule", "tcpdump"),
+                      "spec.timeoutSeconds"), 60)))
 
 
 def check_run_table(k, base):
