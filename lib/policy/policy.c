@@ -1,0 +1,159 @@
+#include "policy/policy.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/cleanup.h"
+#include "base/json.h"
+#include "policy/rules.h"
+#include "policy/selector.h"
+
+/* Policies considered at once; the API lists them, input has a bound too. */
+#define POLICIES_MAX 10000
+#define MESSAGE_MAX 2048
+
+void recap_policy_verdict_clear(struct recap_policy_verdict *v)
+{
+	free(v->policy);
+	free(v->rule);
+	free(v->message);
+	*v = (struct recap_policy_verdict){0};
+}
+
+static const char *policy_name(json_t *p)
+{
+	const char *name = recap_json_str(p, "metadata.name");
+	return name ? name : "";
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(policy_name(*(json_t *const *)a), policy_name(*(json_t *const *)b));
+}
+
+/* The policies as an array sorted by name, so the first violation is stable. */
+static int sorted(json_t *policies, json_t ***ret, size_t *ret_n, struct recap_error **err)
+{
+	size_t n = json_array_size(policies);
+	if (policies && !json_is_array(policies))
+		return recap_error_set(err, EINVAL, "policies must be a list");
+	if (n > POLICIES_MAX)
+		return recap_error_set(err, E2BIG, "more than %d CapsulePolicies", POLICIES_MAX);
+	json_t **v = calloc(n ? n : 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_array_get(policies, i);
+	qsort(v, n, sizeof(*v), by_name);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static int refuse(struct recap_policy_verdict *v, const char *policy, const char *rule, const char *message)
+{
+	v->admitted = false;
+	v->policy = strdup(policy);
+	v->rule = strdup(rule ? rule : "");
+	v->message = strdup(message);
+	return v->policy && v->rule && v->message ? 0 : -ENOMEM;
+}
+
+/* Checks one policy (NULL: the baseline). 1 when it refused. */
+static int check_one(json_t *policy, const char *ns, json_t *spec, struct recap_policy_verdict *v,
+		     struct recap_error **err)
+{
+	struct recap_buf why = RECAP_BUF_INIT(MESSAGE_MAX), msg = RECAP_BUF_INIT(MESSAGE_MAX);
+	struct policy_rules rules;
+	const char *rule = "";
+	int r = recap_policy_rules_from_spec(policy ? json_object_get(policy, "spec") : NULL, &rules, &why,
+					     &rule);
+	if (r == 0)
+		r = recap_policy_rules_check(&rules, spec, &why, &rule);
+	if (r == -EINVAL) {
+		r = recap_error_set(err, EINVAL, "%s", why.data ? why.data : "invalid spec");
+	} else if (r != 0) {
+		if (!policy)
+			recap_buf_printf(&msg,
+					 "baseline policy (no CapsulePolicy selects namespace \"%s\"): %s",
+					 ns, why.data);
+		else if (r == -ENOTRECOVERABLE)
+			recap_buf_printf(&msg,
+					 "CapsulePolicy \"%s\" cannot be read, so it admits nothing: %s",
+					 policy_name(policy), why.data);
+		else
+			recap_buf_printf(&msg, "CapsulePolicy \"%s\": %s", policy_name(policy), why.data);
+		r = refuse(v, policy ? policy_name(policy) : "", rule, msg.data ? msg.data : "refused");
+		r = r < 0 ? r : 1;
+	}
+	recap_buf_free(&why);
+	recap_buf_free(&msg);
+	return r;
+}
+
+static int selects(json_t *policy, json_t *ns_labels, bool *ret, struct recap_policy_verdict *v)
+{
+	struct recap_error *e = NULL;
+	if (recap_policy_selector_matches(recap_json_path(policy, "spec.namespaceSelector"), ns_labels, ret,
+					  &e) == 0)
+		return 0;
+	/* Fail closed: a selector that cannot be read might select anything. */
+	char msg[MESSAGE_MAX];
+	snprintf(msg, sizeof(msg),
+		 "CapsulePolicy \"%s\" cannot be read, so it admits nothing: namespaceSelector: %s",
+		 policy_name(policy), recap_error_message(e));
+	recap_error_free(e);
+	*ret = true;
+	int r = v->admitted ? refuse(v, policy_name(policy), "namespaceSelector", msg) : 0;
+	return r < 0 ? r : 1;
+}
+
+int recap_policy_evaluate(json_t *spec, const char *ns, json_t *ns_labels, json_t *policies,
+			  struct recap_policy_verdict *ret, struct recap_error **err)
+{
+	_cleanup_free_ json_t **list = NULL;
+	size_t n = 0;
+	int r = sorted(policies, &list, &n, err);
+	if (r < 0)
+		return r;
+	struct recap_policy_verdict v = {.admitted = true};
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		bool match = false;
+		if ((r = selects(list[i], ns_labels, &match, &v)) != 0 || !match)
+			continue;
+		v.governing++;
+		if (v.admitted)
+			r = check_one(list[i], ns, spec, &v, err);
+	}
+	if (r >= 0 && v.governing == 0 && v.admitted)
+		r = check_one(NULL, ns, spec, &v, err);
+	if (r < 0) {
+		recap_policy_verdict_clear(&v);
+		return r;
+	}
+	*ret = v;
+	return 0;
+}
+
+int recap_policy_max_concurrent_per_node(json_t *policies, json_t *ns_labels, int64_t *ret,
+					 struct recap_error **err)
+{
+	int64_t min = 0;
+	size_t i;
+	json_t *p;
+	json_array_foreach (policies, i, p) {
+		bool match = false;
+		int r = recap_policy_selector_matches(recap_json_path(p, "spec.namespaceSelector"), ns_labels,
+						      &match, err);
+		if (r < 0)
+			return recap_error_wrap(err, r, "CapsulePolicy \"%s\"", policy_name(p));
+		int64_t v = recap_json_int(p, "spec.limits.maxConcurrentPerNode", 0);
+		if (match && v > 0 && (min == 0 || v < min))
+			min = v;
+	}
+	*ret = min;
+	return 0;
+}
