@@ -413,51 +413,65 @@ static bool same_version(json_t *a, json_t *b)
 	return ra && rb && strcmp(ra, rb) == 0;
 }
 
-/* Puts each item, reporting adds and changed objects; records the keys seen. */
-static int replace_put_all(struct recap_kube_store *s, json_t *items, struct recap_kube_strmap *seen,
-			   const struct recap_kube_store_delta_ops *ops, void *userdata,
-			   struct recap_error **err)
+struct recap_kube_store_relist {
+	struct recap_kube_store *s;
+	struct recap_kube_strmap *seen;
+};
+
+int recap_kube_store_relist_begin(struct recap_kube_store *s, struct recap_kube_store_relist **ret,
+				  struct recap_error **err)
 {
-	int first = 0;
-	size_t i;
-	json_t *item;
-	struct recap_buf kb = RECAP_BUF_INIT(KEY_MAX);
-	json_array_foreach (items, i, item) {
-		recap_buf_reset(&kb);
-		json_t *old = NULL;
-		int r = recap_kube_object_key(item, &kb, err);
-		if (r >= 0)
-			r = recap_kube_strmap_put(seen, kb.data, NULL, NULL);
-		if (r >= 0)
-			r = recap_kube_store_put(s, json_incref(item), &old, err);
-		if (r < 0) {
-			first = first ? first : r;
-			continue;
-		}
-		if (!old && ops && ops->added)
-			ops->added(item, userdata);
-		else if (old && !same_version(old, item) && ops && ops->updated)
-			ops->updated(old, item, userdata);
-		json_decref(old);
+	struct recap_kube_store_relist *rl = calloc(1, sizeof(*rl));
+	if (rl)
+		rl->seen = recap_kube_strmap_new(0);
+	if (!rl || !rl->seen) {
+		free(rl);
+		return recap_error_set(err, ENOMEM, "%s: out of memory", s->name);
 	}
-	recap_buf_free(&kb);
-	return first;
+	rl->s = s;
+	*ret = rl;
+	return 0;
 }
 
-int recap_kube_store_replace(struct recap_kube_store *s, json_t *items,
-			     const struct recap_kube_store_delta_ops *ops, void *userdata,
-			     struct recap_error **err)
+int recap_kube_store_relist_put(struct recap_kube_store_relist *rl, json_t *obj,
+				const struct recap_kube_store_delta_ops *ops, void *userdata,
+				struct recap_error **err)
 {
-	if (!json_is_array(items))
-		return recap_error_set(err, EINVAL, "%s: list items is not an array", s->name);
-	struct recap_kube_strmap *seen = recap_kube_strmap_new(0);
-	if (!seen)
-		return recap_error_set(err, ENOMEM, "%s: out of memory", s->name);
-	int r = replace_put_all(s, items, seen, ops, userdata, err);
+	_cleanup_json_ json_t *o = obj;
+	struct recap_buf kb = RECAP_BUF_INIT(KEY_MAX);
+	json_t *old = NULL;
+	int r = recap_kube_object_key(o, &kb, err);
+	if (r >= 0 && recap_kube_strmap_put(rl->seen, kb.data, NULL, NULL) < 0)
+		r = recap_error_set(err, ENOMEM, "%s: out of memory", rl->s->name);
+	recap_buf_free(&kb);
+	if (r >= 0)
+		r = recap_kube_store_put(rl->s, json_incref(o), &old, err);
+	if (r < 0)
+		return r;
+	if (!old && ops && ops->added)
+		ops->added(o, userdata);
+	else if (old && !same_version(old, o) && ops && ops->updated)
+		ops->updated(old, o, userdata);
+	json_decref(old);
+	return 0;
+}
+
+void recap_kube_store_relist_abort(struct recap_kube_store_relist *rl)
+{
+	if (!rl)
+		return;
+	recap_kube_strmap_free(rl->seen, NULL);
+	free(rl);
+}
+
+void recap_kube_store_relist_finish(struct recap_kube_store_relist *rl,
+				    const struct recap_kube_store_delta_ops *ops, void *userdata)
+{
+	struct recap_kube_store *s = rl->s;
 	struct recap_kube_strmap_iter it = RECAP_KUBE_STRMAP_ITER_INIT;
 	const char *key;
 	while (recap_kube_strmap_next(s->objects, &it, &key, NULL)) {
-		if (recap_kube_strmap_contains(seen, key))
+		if (recap_kube_strmap_contains(rl->seen, key))
 			continue;
 		json_t *old = NULL;
 		_cleanup_free_ char *k = strdup(key);
@@ -467,6 +481,25 @@ int recap_kube_store_replace(struct recap_kube_store *s, json_t *items,
 			ops->deleted(old, userdata);
 		json_decref(old);
 	}
-	recap_kube_strmap_free(seen, NULL);
-	return r;
+	recap_kube_store_relist_abort(rl);
+}
+
+int recap_kube_store_replace(struct recap_kube_store *s, json_t *items,
+			     const struct recap_kube_store_delta_ops *ops, void *userdata,
+			     struct recap_error **err)
+{
+	if (!json_is_array(items))
+		return recap_error_set(err, EINVAL, "%s: list items is not an array", s->name);
+	struct recap_kube_store_relist *rl;
+	int first = recap_kube_store_relist_begin(s, &rl, err);
+	if (first < 0)
+		return first;
+	size_t i;
+	json_t *item;
+	json_array_foreach (items, i, item) {
+		int r = recap_kube_store_relist_put(rl, json_incref(item), ops, userdata, err);
+		first = first < 0 ? first : r;
+	}
+	recap_kube_store_relist_finish(rl, ops, userdata);
+	return first;
 }

@@ -86,6 +86,22 @@ struct recap_kube_store_delta_ops {
 	void (*deleted)(json_t *old_obj, void *userdata);
 };
 
+/* A relist in steps (one page at a time): objects put through it are
+ * reported as added or updated (when resourceVersion changed); finish
+ * deletes and reports every object no put mentioned. */
+struct recap_kube_store_relist;
+int recap_kube_store_relist_begin(struct recap_kube_store *s, struct recap_kube_store_relist **ret,
+				  struct recap_error **err);
+/* Takes over the caller's reference to obj, also on failure. */
+int recap_kube_store_relist_put(struct recap_kube_store_relist *rl, json_t *obj,
+				const struct recap_kube_store_delta_ops *ops, void *userdata,
+				struct recap_error **err);
+/* Deletes what was not seen, then frees rl. */
+void recap_kube_store_relist_finish(struct recap_kube_store_relist *rl,
+				    const struct recap_kube_store_delta_ops *ops, void *userdata);
+/* Frees rl without deleting anything. Accepts NULL. */
+void recap_kube_store_relist_abort(struct recap_kube_store_relist *rl);
+
 /* Replaces the content with items (a JSON array; the store takes references
  * to its elements). Items that fail to index are skipped with *err set and
  * a negative return after the rest are applied. */
