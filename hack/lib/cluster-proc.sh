@@ -31,8 +31,8 @@ proc_start() {
 	echo "$pid"
 }
 
-# proc_members PIDFILE: the live processes of that component's session, none
-# when the pid now belongs to someone else.
+# proc_members PIDFILE: the processes of that component's session (zombies
+# too), none when the pid now belongs to someone else.
 proc_members() {
 	local pid start st state now
 	[[ -f $1 ]] || return 0
@@ -44,11 +44,15 @@ proc_members() {
 		# different start time means our session is gone entirely.
 		[[ $now == "$start" ]] || return 0
 	fi
-	ps -e -o pid= -o sid= -o stat= | awk -v s="$pid" '$2 == s && $3 !~ /^Z/ { print $1 }'
+	ps -e -o pid= -o sid= | awk -v s="$pid" '$2 == s { print $1 }'
 }
 
 proc_alive() { # PIDFILE
-	[[ -n $(proc_members "$1") ]]
+	local p
+	for p in $(proc_members "$1"); do
+		if proc_running "$p"; then return 0; fi
+	done
+	return 1
 }
 
 # proc_stop GRACE_SECONDS PIDFILE...: TERM every member of those sessions,
@@ -65,20 +69,30 @@ proc_stop() {
 	proc_wait_gone 10 "${pids[@]}"
 }
 
-# proc_wait_gone SECONDS PID...: polls until none of PIDs runs (zombies count
-# as gone: their parent reaps them, they hold no port and no file).
+# proc_wait_gone SECONDS PID...: polls until none of PIDs runs.
 proc_wait_gone() {
-	local deadline=$(($(now_ms) + $1 * 1000)) p st left
+	local deadline=$(($(now_ms) + $1 * 1000)) p left
 	shift
 	while :; do
 		left=0
 		for p in "$@"; do
-			if st=$(proc_stat "$p") && [[ $st != Z* ]]; then left=1; break; fi
+			if proc_running "$p"; then left=1; break; fi
 		done
 		((left)) || return 0
 		(($(now_ms) < deadline)) || return 1
 		sleep 0.02
 	done
+}
+
+# proc_running PID: a zombie counts as gone (its parent reaps it; it holds no
+# port and no file) once its last thread has exited: a killed multi-threaded
+# process shows Z for its leader while the other threads still hold its files.
+proc_running() {
+	local st tasks
+	st=$(proc_stat "$1") || return 1
+	[[ $st == Z* ]] || return 0
+	tasks=("/proc/$1/task/"*)
+	((${#tasks[@]} > 1))
 }
 
 now_ms() {
