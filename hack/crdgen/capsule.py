@@ -8,7 +8,7 @@ from schema import (DEFAULT_CAPABILITIES, DEFAULT_JOIN, DNS_LABEL, FILESYSTEM_MO
                     obj, quantity, rule, rule_naming, string)
 
 ROLE_NAME = r"^[a-z]([a-z0-9-]{0,22}[a-z0-9])?$"
-CRON_FIELD = "[0-9A-Za-z*/,-]+"
+CRON_FIELD = "[0-9A-Za-z*/,?-]+"
 
 
 def command(desc):

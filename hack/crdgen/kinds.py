@@ -111,10 +111,7 @@ def capsule_crd():
         "containers it is attached to and when it runs.",
         _capsule_spec("What runs, on which targets, when and how "
                       "confined."),
-        status, cols,
-        root_rules=[rule("size(self.metadata.name) <= 52",
-                         "Capsule names are at most 52 characters, so that "
-                         "run names <capsule>-<minutes> fit in 63")])
+        status, cols)
 
 
 def policy_crd():
@@ -219,7 +216,7 @@ def _failure():
 def run_crd():
     spec = obj("Which Capsule fires, on which targets.", {
         "capsuleRef": obj("The Capsule, in the run's namespace.", {
-            "name": string("The Capsule's name.", 52, min_len=1,
+            "name": string("The Capsule's name.", 253, min_len=1,
                            pattern=DNS_SUBDOMAIN),
         }, required=["name"], rules=[rule(
             "self == oldSelf", "capsuleRef is immutable")]),

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The recap.dev CRDs against a real kube-apiserver: install crds/, create
-every sample and read the defaults back, refuse a table of invalid objects
-and updates with the expected message, status subresources, printer
+every sample and read the defaults back, accept unusual valid objects,
+refuse a table of invalid objects and updates with the expected message, status subresources, printer
 columns, categories and field selectors. One control plane for the file."""
 
 import datetime
@@ -14,7 +14,7 @@ import sys
 sys.dont_write_bytecode = True  # nothing written into the source tree
 
 from kube import ROOT, Cluster, Failure  # noqa: E402
-import invalid  # noqa: E402
+import cases  # noqa: E402
 
 NS = "recap-crds"
 SAMPLES = {
@@ -142,9 +142,19 @@ def refused(k, obj, fragment, verb="create", *args):
         raise Failure(f"refused without {fragment!r}: {err.strip()}")
 
 
-def check_invalid(k, base):
-    for i, (name, key, edits, fragment) in enumerate(invalid.CREATE):
-        obj = invalid.make(base[key], edits, f"invalid-{i}")
+def accepted(k, obj, *args):
+    rc, err = k.apply_obj("create", obj, *args)
+    if rc != 0:
+        raise Failure(f"refused: {err.strip()}")
+
+
+def check_edited(k, base):
+    for i, (name, key, edits) in enumerate(cases.ACCEPTED):
+        obj = cases.make(base[key], edits, f"valid-{i}")
+        args = [] if key == "production" else ["-n", NS]
+        case(f"accepted: {name}", accepted, k, obj, *args)
+    for i, (name, key, edits, fragment) in enumerate(cases.REFUSED):
+        obj = cases.make(base[key], edits, f"invalid-{i}")
         args = [] if key == "production" else ["-n", NS]
         case(f"refused: {name}", refused, k, obj, fragment, "create", *args)
 
@@ -234,11 +244,10 @@ def check_updates(k):
 
 def check_run_table(k, base):
     """kubectl get capsuleruns reads as in DESIGN.md once status is set."""
-    run = invalid.make(base["run"], [("spec.trigger", "Periodic"),
-                                     ("spec.scheduledTime",
-                                      "2025-11-24T10:30:00Z"),
-                                     ("spec.targets", invalid.DELETE)],
-                       "tcpdump-29401230")
+    run = cases.make(base["run"], [
+        ("spec.trigger", "Periodic"),
+        ("spec.scheduledTime", "2025-11-24T10:30:00Z"),
+        ("spec.targets", cases.DELETE)], "tcpdump-29401230")
     k.ok("create", "-n", NS, "-f", "-", stdin=json.dumps(run))
     status = {"status": {
         "observedGeneration": 1, "phase": "Succeeded", "targets": 4,
@@ -314,7 +323,7 @@ def main():
             install(k)
             check_samples(k, base)
             check_defaults(k)
-            check_invalid(k, base)
+            check_edited(k, base)
             check_updates(k)
             check_run_table(k, base)
             check_listing(k)

@@ -1,6 +1,7 @@
-"""Objects the API server must refuse, each with one mistake, and the
-fragment of the error that names it. `base` is a sample's kind; `edits`
-are (dotted path, value) pairs applied to a copy of it (DELETE removes)."""
+"""Edited samples: objects the API server must refuse, each with one
+mistake and the fragment of the error that names it, and unusual but valid
+ones it must accept. A case names a sample and (dotted path, value) edits
+applied to a copy of it (DELETE removes)."""
 
 import copy
 
@@ -29,8 +30,37 @@ def make(base, edits, name):
 
 SEL = {"matchLabels": {"app": "x"}}
 
-# (case, base sample, edits, expected fragment of the error)
-CREATE = [
+# (case, sample, edits): accepted
+ACCEPTED = [
+    ("cron with ? and day names", "logrotate",
+     [("spec.schedule.cron", "0 3 ? * MON-FRI")]),
+    ("cron with steps and lists", "logrotate",
+     [("spec.schedule.cron", "*/15 0-6,22,23 * JAN-MAR,OCT *")]),
+    ("cron macro", "logrotate", [("spec.schedule.cron", "@weekly")]),
+    ("three-part time zone", "logrotate",
+     [("spec.schedule.timeZone", "America/Argentina/Buenos_Aires")]),
+    ("Etc time zone with an offset", "logrotate",
+     [("spec.schedule.timeZone", "Etc/GMT+5")]),
+    ("quantities as integers and decimals", "tcpdump",
+     [("spec.resources.limits", {"cpu": 2, "memory": "0.5Gi", "pids": 1})]),
+    ("Localhost seccomp with a relative profile", "tcpdump",
+     [("spec.security.seccompProfile",
+       {"type": "Localhost", "localhostProfile": "profiles/tcpdump.json"})]),
+    ("drop ALL and add back", "tcpdump",
+     [("spec.security.capabilities", {"drop": ["ALL"],
+                                      "add": ["NET_RAW"]})]),
+    ("join every namespace type", "tcpdump",
+     [("spec.join", ["net", "pid", "ipc", "uts", "cgroup"])]),
+    ("join nothing", "tcpdump", [("spec.join", [])]),
+    ("long Capsule name", "tcpdump", [("metadata.name", "c" * 200)]),
+    ("Iterative with every option", "logrotate",
+     [("spec.strategy", {"type": "Iterative", "maxConcurrent": 10,
+                         "order": "CreationTimestamp",
+                         "failurePolicy": "Continue"})]),
+]
+
+# (case, sample, edits, expected fragment of the error): refused
+REFUSED = [
     ("targetFilesystem not in the enum", "tcpdump",
      [("spec.targetFilesystem", "Writable")],
      'spec.targetFilesystem: Unsupported value: "Writable"'),
@@ -156,8 +186,12 @@ CREATE = [
      [("spec.historyLimits.succeeded", 101)],
      "spec.historyLimits.succeeded in body should be less than or equal "
      "to 100"),
-    ("Capsule name over 52 characters", "tcpdump",
-     [("metadata.name", "c" * 53)], "Capsule names are at most 52 characters"),
+    ("cron with a seconds field via ?", "logrotate",
+     [("spec.schedule.cron", "0 15 3 ? * *")],
+     "cron must have exactly 5 fields"),
+    ("CapsuleRun name over 63 characters", "run",
+     [("metadata.name", "r" * 64)],
+     "CapsuleRun names are at most 63 characters"),
     ("policy digest not sha256", "production",
      [("spec.images.digests", ["md5:0123456789abcdef"])],
      "spec.images.digests[0] in body should match"),
