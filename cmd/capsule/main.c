@@ -26,7 +26,8 @@ static const struct verb verbs[] = {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: capsule [--root DIR] [--log-level L] [--log-format F] VERB [ARGS...]\n\nverbs:\n");
+	fprintf(f, "usage: capsule [--root DIR] [--cgroup-parent NAME] [--log-level L] [--log-format F]\n    "
+		   "   VERB [ARGS...]\n\nverbs:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
 	fprintf(f, "\nRun 'capsule VERB --help' for a verb's options.\n");
@@ -35,11 +36,9 @@ static void usage(FILE *f)
 static int parse_globals(int argc, char **argv, struct capsule_globals *g)
 {
 	static const struct option opts[] = {
-	    {"root", required_argument, NULL, 'r'},
-	    {"log-level", required_argument, NULL, 'l'},
-	    {"log-format", required_argument, NULL, 'f'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"root", required_argument, NULL, 'r'},	     {"log-level", required_argument, NULL, 'l'},
+	    {"log-format", required_argument, NULL, 'f'},    {"help", no_argument, NULL, 'h'},
+	    {"cgroup-parent", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0},
 	};
 	enum recap_log_level level = RECAP_LOG_INFO;
 	enum recap_log_format format = RECAP_LOG_TEXT;
@@ -49,6 +48,9 @@ static int parse_globals(int argc, char **argv, struct capsule_globals *g)
 		switch (c) {
 		case 'r':
 			g->root = optarg;
+			break;
+		case 'c':
+			g->cgroup_parent = optarg;
 			break;
 		case 'l':
 			if (recap_log_parse_level(optarg, &level) < 0) {

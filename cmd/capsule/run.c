@@ -32,6 +32,7 @@ int capsule_run_execute(struct run_cli *c, bool tty)
 	}
 	struct recap_run_opts o = {
 	    .root = c->root,
+	    .cgroup_parent = c->cgroup_parent,
 	    .stream_out = c->json ? -1 : STDOUT_FILENO,
 	    .stream_err = c->json ? -1 : STDERR_FILENO,
 	    .tty = tty,

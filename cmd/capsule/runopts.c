@@ -167,6 +167,7 @@ int run_cli_parse(struct run_cli *c, const struct capsule_globals *g, int argc, 
 	_cleanup_error_ struct recap_error *err = NULL;
 	recap_spec_init(&c->spec);
 	c->root = g->root;
+	c->cgroup_parent = g->cgroup_parent;
 	c->spec.tty = attach;
 	int opt;
 	while ((opt = getopt_long(argc, argv, "+o:h", opts, NULL)) != -1) {

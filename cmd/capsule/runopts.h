@@ -9,6 +9,7 @@
 struct run_cli {
 	struct recap_run_spec spec;
 	const char *root;
+	const char *cgroup_parent;
 	bool json; /* -o json */
 };
 

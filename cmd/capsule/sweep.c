@@ -41,7 +41,7 @@ int capsule_verb_sweep(const struct capsule_globals *g, int argc, char **argv)
 	}
 	_cleanup_error_ struct recap_error *err = NULL;
 	int n = 0;
-	if (recap_runtime_sweep(root, force, report, &n, &err) < 0) {
+	if (recap_runtime_sweep(root, g->cgroup_parent, force, report, &n, &err) < 0) {
 		log_error("sweep: %s", recap_error_message(err));
 		return 1;
 	}

@@ -3,7 +3,8 @@
 
 /* Options every verb shares; parsed by main() before the verb name. */
 struct capsule_globals {
-	const char *root; /* node store, default /var/lib/recap */
+	const char *root;	   /* node store, default /var/lib/recap */
+	const char *cgroup_parent; /* run cgroups: <hierarchy>/<parent>/<id> */
 };
 
 /* Each verb takes its own argv (argv[0] is the verb name) and returns the

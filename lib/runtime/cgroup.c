@@ -12,8 +12,6 @@
 #include "base/cleanup.h"
 #include "runtime/cgroup_hier.h"
 
-#define CGROUP_PARENT "recap"
-
 int recap_cgroup_write(const char *dir, const char *file, const char *value)
 {
 	char path[4400];
@@ -28,10 +26,28 @@ int recap_cgroup_write(const char *dir, const char *file, const char *value)
 	return (size_t)w == n ? 0 : -EIO;
 }
 
+bool recap_cgroup_parent_valid(const char *p)
+{
+	size_t n = strlen(p);
+	if (n == 0 || n >= sizeof(((struct recap_cgroup *)0)->parent) || p[0] == '/' || p[n - 1] == '/')
+		return false;
+	if (strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/") != n)
+		return false;
+	/* every component: not empty, not "." or ".." */
+	for (const char *c = p; *c;) {
+		size_t len = strcspn(c, "/");
+		if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		c += len;
+		c += *c == '/';
+	}
+	return true;
+}
+
 static int add_dir(struct recap_cgroup *cg, const char *mount, const char *id, struct recap_error **err)
 {
 	char parent[4200];
-	snprintf(parent, sizeof(parent), "%s/%s", mount, CGROUP_PARENT);
+	snprintf(parent, sizeof(parent), "%s/%s", mount, cg->parent);
 	if (mkdir(parent, 0755) < 0 && errno != EEXIST)
 		return recap_error_set_errno(err, errno, "cannot create cgroup %s", parent);
 	char *dir = NULL;
@@ -46,10 +62,10 @@ static int add_dir(struct recap_cgroup *cg, const char *mount, const char *id, s
 	return (int)cg->n++;
 }
 
-static int v2_enable(const char *mount, const char *ctrls)
+static int v2_enable(const char *mount, const char *name, const char *ctrls)
 {
 	char parent[4200];
-	snprintf(parent, sizeof(parent), "%s/%s", mount, CGROUP_PARENT);
+	snprintf(parent, sizeof(parent), "%s/%s", mount, name);
 	int r = recap_cgroup_write(mount, "cgroup.subtree_control", ctrls);
 	if (r >= 0)
 		r = recap_cgroup_write(parent, "cgroup.subtree_control", ctrls);
@@ -137,7 +153,7 @@ static int create(struct recap_cgroup *cg, const struct recap_cgroup_hier *h, co
 		if ((r = add_dir(cg, h->v2, id, err)) < 0)
 			return r;
 		cg->v2 = r;
-		if (*ctrls && (r = v2_enable(h->v2, ctrls)) < 0)
+		if (*ctrls && (r = v2_enable(h->v2, cg->parent, ctrls)) < 0)
 			return recap_error_set_errno(err, r, "cannot enable cgroup controllers %s", ctrls);
 	} else if (h->v1_freezer) {
 		/* v1 only: the freezer hierarchy tracks and freezes the run */
@@ -154,14 +170,19 @@ static int create(struct recap_cgroup *cg, const struct recap_cgroup_hier *h, co
 	return 0;
 }
 
-int recap_cgroup_create(const char *id, const struct recap_cgroup_limits *l, struct recap_cgroup *ret,
-			struct recap_error **err)
+int recap_cgroup_create(const char *parent, const char *id, const struct recap_cgroup_limits *l,
+			struct recap_cgroup *ret, struct recap_error **err)
 {
 	struct recap_cgroup_hier h;
 	int r = recap_cgroup_hier_discover(&h);
 	if (r < 0)
 		return recap_error_set_errno(err, r, "cannot read /proc/self/mountinfo");
 	struct recap_cgroup cg = {.v2 = -1, .memory = -1, .freezer = -1};
+	if (parent && !recap_cgroup_parent_valid(parent)) {
+		recap_cgroup_hier_free(&h);
+		return recap_error_set(err, EINVAL, "bad cgroup parent '%s'", parent);
+	}
+	snprintf(cg.parent, sizeof(cg.parent), "%s", parent ? parent : RECAP_CGROUP_PARENT);
 	r = create(&cg, &h, id, l, err);
 	recap_cgroup_hier_free(&h);
 	if (r < 0) {
@@ -173,17 +194,20 @@ int recap_cgroup_create(const char *id, const struct recap_cgroup_limits *l, str
 	return 0;
 }
 
-int recap_cgroup_open_existing(const char *id, struct recap_cgroup *ret)
+int recap_cgroup_open_existing(const char *parent, const char *id, struct recap_cgroup *ret)
 {
+	if (parent && !recap_cgroup_parent_valid(parent))
+		return -EINVAL;
 	struct recap_cgroup_hier h;
 	int r = recap_cgroup_hier_discover(&h);
 	if (r < 0)
 		return r;
 	struct recap_cgroup cg = {.v2 = -1, .memory = -1, .freezer = -1};
+	snprintf(cg.parent, sizeof(cg.parent), "%s", parent ? parent : RECAP_CGROUP_PARENT);
 	const char *mounts[] = {h.v2, h.v1_freezer, h.v1_memory, h.v1_pids, h.v1_cpu};
 	for (size_t i = 0; i < ARRAY_SIZE(mounts) && cg.n < RECAP_CGROUP_MAX_DIRS; i++) {
 		char *dir = NULL;
-		if (!mounts[i] || asprintf(&dir, "%s/%s/%s", mounts[i], CGROUP_PARENT, id) < 0)
+		if (!mounts[i] || asprintf(&dir, "%s/%s/%s", mounts[i], cg.parent, id) < 0)
 			continue;
 		struct stat st;
 		if (stat(dir, &st) < 0) {
@@ -218,4 +242,5 @@ void recap_cgroup_free(struct recap_cgroup *cg)
 	for (size_t i = 0; i < cg->n; i++)
 		free(cg->dirs[i]);
 	*cg = (struct recap_cgroup){.v2 = -1, .memory = -1, .freezer = -1};
+	snprintf(cg->parent, sizeof(cg->parent), "%s", RECAP_CGROUP_PARENT);
 }

@@ -3,7 +3,9 @@
  * Works on cgroup v2, v1, and hybrid hosts (v1 controllers plus a v2 mount
  * without controllers): v2 tracks processes and kills (cgroup.kill, freeze)
  * wherever it is mounted; each limit goes to the hierarchy that has its
- * controller. Run cgroups are <mount>/recap/<id>. */
+ * controller. Run cgroups are <mount>/<parent>/<id>, parent "recap" unless
+ * the caller says otherwise (NULL). */
+#define RECAP_CGROUP_PARENT "recap"
 #pragma once
 
 #include <stdbool.h>
@@ -26,12 +28,15 @@ struct recap_cgroup {
 	int v2;	    /* index of the v2 dir, -1 if none */
 	int memory; /* index of the dir with the memory controller, -1 if none */
 	int freezer;
+	char parent[128];
 };
 
-int recap_cgroup_create(const char *id, const struct recap_cgroup_limits *l, struct recap_cgroup *ret,
-			struct recap_error **err);
+/* A parent name: [A-Za-z0-9._-] components separated by '/', no "..". */
+bool recap_cgroup_parent_valid(const char *parent);
+int recap_cgroup_create(const char *parent, const char *id, const struct recap_cgroup_limits *l,
+			struct recap_cgroup *ret, struct recap_error **err);
 /* Rebuilds the handle of an existing run (for sweep): the dirs that exist. */
-int recap_cgroup_open_existing(const char *id, struct recap_cgroup *ret);
+int recap_cgroup_open_existing(const char *parent, const char *id, struct recap_cgroup *ret);
 /* Moves pid (0: the caller) into every dir of the run. */
 int recap_cgroup_enter(const struct recap_cgroup *cg, pid_t pid, struct recap_error **err);
 /* Pids in the run (as seen from the caller's pid namespace); count or -errno. */

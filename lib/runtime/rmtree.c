@@ -38,8 +38,12 @@ static int remove_entry(struct walk *w, int dirfd, const char *name, int depth)
 		return recap_error_set(w->err, EXDEV, "%s is a mount point: refusing to cross it", name);
 	if (depth >= MAX_DEPTH) {
 		char moved[64];
-		snprintf(moved, sizeof(moved), ".rmtree-%u", w->seq++);
-		if (renameat(dirfd, name, w->top, moved) < 0)
+		int r;
+		do { /* a name left by an interrupted earlier removal is skipped */
+			snprintf(moved, sizeof(moved), ".rmtree-%u", w->seq++);
+			r = renameat2(dirfd, name, w->top, moved, RENAME_NOREPLACE);
+		} while (r < 0 && errno == EEXIST && w->seq < 1u << 20);
+		if (r < 0)
 			return recap_error_set_errno(w->err, errno, "cannot move %s up", name);
 		w->moved = 1;
 		return 0;
@@ -66,6 +70,7 @@ static int empty_dir(struct walk *w, int dirfd, int depth)
 		close(fd);
 		return recap_error_set_errno(w->err, errno, "fdopendir");
 	}
+	rewinddir(d); /* the dup shares its offset with earlier passes */
 	int r = 0;
 	struct dirent *de;
 	while (r >= 0 && (de = readdir(d))) {

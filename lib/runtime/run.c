@@ -86,7 +86,7 @@ static int prepare(struct recap_run *r, struct recap_error **err)
 	if ((ret = make_dirs(r, err)) < 0)
 		return fail(r, RECAP_REASON_ATTACH_FAILED, ret, err);
 	struct recap_cgroup_limits lim = {r->spec->memory_bytes, r->spec->pids, r->spec->cpu_millis};
-	if ((ret = recap_cgroup_create(r->res->id, &lim, &r->cg, err)) < 0)
+	if ((ret = recap_cgroup_create(r->opts->cgroup_parent, r->res->id, &lim, &r->cg, err)) < 0)
 		return fail(r, RECAP_REASON_ATTACH_FAILED, ret, err);
 	r->have_cgroup = true;
 	uint64_t st = 0;

@@ -28,8 +28,9 @@
 #define RECAP_REASON_INVALID "InvalidSpec"
 
 struct recap_run_opts {
-	const char *root; /* the node store, runs/ and out/ below it */
-	int stream_out;	  /* copy the command's stdout here too (-1: no) */
+	const char *root;	   /* the node store, runs/ and out/ below it */
+	const char *cgroup_parent; /* NULL: "recap" */
+	int stream_out;		   /* copy the command's stdout here too (-1: no) */
 	int stream_err;
 	bool tty; /* attach: a PTY relayed to stdin/stdout, raw mode */
 	bool forward_sigwinch;
@@ -68,11 +69,13 @@ struct recap_run_info {
 	char image[256];
 	char command[256];
 	int64_t created;
+	char cgroup_parent[128];
 };
 /* Calls fn for each run found; stops early when fn returns < 0. */
 int recap_runtime_list(const char *root, int (*fn)(const struct recap_run_info *, void *), void *data,
 		       struct recap_error **err);
-/* Escapes every run whose executor is gone (all when force); reports each. */
-int recap_runtime_sweep(const char *root, bool force,
+/* Escapes every run whose executor is gone (all when force); reports each.
+ * cgroup_parent (NULL: "recap") is used for runs whose state does not say. */
+int recap_runtime_sweep(const char *root, const char *cgroup_parent, bool force,
 			void (*report)(const char *id, int r, const struct recap_error *e, void *data),
 			void *data, struct recap_error **err);

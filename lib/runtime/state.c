@@ -56,11 +56,12 @@ static json_t *state_json(const struct recap_run_state *s)
 	json_t *cg = json_array();
 	for (size_t i = 0; s->cgroup && i < s->cgroup->n; i++)
 		json_array_append_new(cg, json_string(s->cgroup->dirs[i]));
-	return json_pack("{s:s, s:s, s:i, s:I, s:i, s:i, s:s?, s:s?, s:o, s:I}", "id", s->id, "phase",
+	return json_pack("{s:s, s:s, s:i, s:I, s:i, s:i, s:s?, s:s?, s:o, s:I, s:s}", "id", s->id, "phase",
 			 s->phase, "executorPid", (int)s->executor, "executorStartTime",
 			 (json_int_t)s->executor_start, "targetPid", (int)s->target, "supervisorPid",
 			 (int)s->supervisor, "image", s->image, "command", s->command, "cgroups", cg,
-			 "created", (json_int_t)s->created);
+			 "created", (json_int_t)s->created, "cgroupParent",
+			 s->cgroup ? s->cgroup->parent : "");
 }
 
 int recap_state_write(const struct recap_run_paths *p, const struct recap_run_state *s,

@@ -28,9 +28,9 @@ struct recap_run_state {
 	pid_t target;
 	pid_t supervisor; /* 0 until known */
 	const char *image;
-	const char *command; /* argv[0] */
-	const struct recap_cgroup *cgroup;
-	int64_t created; /* unix seconds */
+	const char *command;		   /* argv[0] */
+	const struct recap_cgroup *cgroup; /* its parent is recorded too */
+	int64_t created;		   /* unix seconds */
 };
 
 int recap_state_write(const struct recap_run_paths *p, const struct recap_run_state *s,

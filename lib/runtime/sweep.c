@@ -33,6 +33,7 @@ static void read_info(const char *root, const char *id, struct recap_run_info *i
 	info->target = (pid_t)recap_json_int(j, "targetPid", 0);
 	info->supervisor = (pid_t)recap_json_int(j, "supervisorPid", 0);
 	info->created = recap_json_int(j, "created", 0);
+	copy(info->cgroup_parent, sizeof(info->cgroup_parent), recap_json_str(j, "cgroupParent"));
 	uint64_t want = (uint64_t)recap_json_int(j, "executorStartTime", 0), st;
 	/* the same pid with the same start time: that executor still runs */
 	info->executor_alive =
@@ -71,6 +72,7 @@ int recap_runtime_list(const char *root, int (*fn)(const struct recap_run_info *
 struct sweep {
 	const char *root;
 	bool force;
+	const char *cgroup_parent;
 	void (*report)(const char *, int, const struct recap_error *, void *);
 	void *data;
 	int failed;
@@ -86,7 +88,8 @@ static int sweep_one(const struct recap_run_info *info, void *data)
 	if (recap_paths_init(s->root, info->id, &p) < 0)
 		return -ENOMEM;
 	struct recap_error *e = NULL;
-	int r = recap_cgroup_open_existing(info->id, &cg);
+	int r = recap_cgroup_open_existing(*info->cgroup_parent ? info->cgroup_parent : s->cgroup_parent,
+					   info->id, &cg);
 	if (r >= 0)
 		r = recap_escape(&p, &cg, &e);
 	else
@@ -101,11 +104,12 @@ static int sweep_one(const struct recap_run_info *info, void *data)
 	return 0;
 }
 
-int recap_runtime_sweep(const char *root, bool force,
+int recap_runtime_sweep(const char *root, const char *cgroup_parent, bool force,
 			void (*report)(const char *id, int r, const struct recap_error *e, void *data),
 			void *data, struct recap_error **err)
 {
-	struct sweep s = {.root = root, .force = force, .report = report, .data = data};
+	struct sweep s = {
+	    .root = root, .cgroup_parent = cgroup_parent, .force = force, .report = report, .data = data};
 	int r = recap_runtime_list(root, sweep_one, &s, err);
 	if (r < 0)
 		return r;

@@ -17,6 +17,9 @@ static const char *const id_prefixes[] = {"cri-containerd-", "crio-", "docker-",
 
 static int component_matches(const char *c, size_t len, const char *id, size_t idlen)
 {
+	/* systemd-driver notation kept verbatim: "<slice>:cri-containerd:<id>" */
+	if (len > idlen && c[len - idlen - 1] == ':' && memcmp(c + len - idlen, id, idlen) == 0)
+		return 1;
 	static const char scope[] = ".scope";
 	if (len > sizeof(scope) - 1 && memcmp(c + len - (sizeof(scope) - 1), scope, sizeof(scope) - 1) == 0)
 		len -= sizeof(scope) - 1;

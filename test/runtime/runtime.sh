@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# Integration tests of `capsule run` against a real runc container with no
+# tools inside (a static sleeper only), as root. The capsule layer is
+# busybox-static plus a static probe. Everything is removed at the end, also
+# on failure: the container, the runs, their cgroups, mounts and temp files.
+#
+#   runtime.sh CAPSULE PROBE SLEEPER
+set -euo pipefail
+capsule_bin=$1 probe=$2 sleeper=$3
+
+if ((EUID != 0)); then
+	echo "SKIP: needs root (runc containers, namespaces, overlayfs, cgroups)"
+	exit 77
+fi
+for tool in runc busybox; do
+	command -v "$tool" >/dev/null || { echo "missing $tool (hack/deps installs it)" >&2; exit 1; }
+done
+
+tmp=$(mktemp -d /tmp/recap-runtime.XXXXXX)
+cid=recap-rt-$$-$RANDOM
+cgp=recap-test-$$
+root=$tmp/store
+layer=$tmp/layer
+bundle=$tmp/bundle
+failures=0
+
+cleanup() {
+	set +e
+	runc kill "$cid" KILL >/dev/null 2>&1
+	runc delete -f "$cid" >/dev/null 2>&1
+	"$capsule_bin" --root "$root" --cgroup-parent "$cgp" sweep --force >/dev/null 2>&1
+	for d in /sys/fs/cgroup/*/"$cgp" /sys/fs/cgroup/"$cgp"; do
+		[[ -d $d ]] && rmdir "$d"
+	done
+	grep -o " $tmp[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+capsule() { "$capsule_bin" --root "$root" --cgroup-parent "$cgp" "$@"; }
+run() { capsule run --target "$cid" --rootfs-layers "$layer" "$@"; }
+pass() { echo "ok   - $*"; }
+fail() {
+	echo "FAIL - $*" >&2
+	failures=$((failures + 1))
+}
+check() { # description, then a command that must succeed
+	local what=$1
+	shift
+	if "$@"; then pass "$what"; else fail "$what"; fi
+}
+contains() { [[ $1 == *"$2"* ]] || { echo "  expected '$2' in: $1" >&2; return 1; }; }
+lacks() { [[ $1 != *"$2"* ]] || { echo "  did not expect '$2' in: $1" >&2; return 1; }; }
+equals() { [[ $1 == "$2" ]] || { echo "  expected '$2', got '$1'" >&2; return 1; }; }
+json() { sed -n 's/.*"'"$1"'":\("[^"]*"\|[^,}]*\).*/\1/p' <<<"$2" | tr -d '"'; }
+
+make_layer() {
+	mkdir -p "$layer/bin"
+	cp "$(command -v busybox)" "$layer/bin/busybox"
+	local a
+	for a in $("$layer/bin/busybox" --list); do
+		[[ $a == busybox ]] || ln -s busybox "$layer/bin/$a"
+	done
+	cp "$probe" "$layer/bin/probe"
+}
+
+make_target() {
+	mkdir -p "$bundle/rootfs/data"
+	cp "$sleeper" "$bundle/rootfs/sleeper"
+	echo hello-target >"$bundle/rootfs/data/hello.txt"
+	(cd "$bundle" && runc spec)
+	local cfg=$bundle/config.json
+	python3 - "$cfg" "$cid" <<'PY'
+import json, sys
+p, name = sys.argv[1], sys.argv[2]
+c = json.load(open(p))
+c["process"]["args"] = ["/sleeper"]
+c["process"]["terminal"] = False
+c["hostname"] = name[-30:]
+json.dump(c, open(p, "w"))
+PY
+	runc run -d --bundle "$bundle" "$cid" </dev/null >/dev/null 2>&1
+	tpid=$(runc state "$cid" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+}
+
+target_fingerprint() { # the target's own view: its mounts and its files
+	cat "/proc/$tpid/mountinfo"
+	(cd "/proc/$tpid/root" && find . -xdev -printf '%p %y %s %m %T@\n' | sort)
+}
+
+test_views() {
+	local out
+	out=$(run -- ps -o pid,comm)
+	check "ps sees the target's init as pid 1" contains "$out" "1 sleeper"
+	check "ps does not see the host's processes" lacks "$out" "runc"
+	check "ps sees few processes" test "$(wc -l <<<"$out")" -le 6
+	out=$(run -- sh -c 'hostname; cat /proc/net/dev; for n in net uts ipc pid; do readlink /proc/self/ns/$n; done')
+	check "hostname is the target's" contains "$out" "${cid: -30}"
+	check "network view is the target's (loopback only)" lacks "$out" "eth0"
+	local ns
+	for ns in net uts ipc pid; do
+		check "$ns namespace is the target's" contains "$out" "$(readlink "/proc/$tpid/ns/$ns")"
+	done
+	out=$(run -- cat /target/data/hello.txt)
+	check "/target shows the target's files" equals "$out" "hello-target"
+}
+
+test_isolation() {
+	local out rc
+	run -- sh -c 'echo one >/written-by-run; echo two >/bin/extra; rm /bin/ls' >/dev/null
+	out=$(run -- sh -c 'ls /written-by-run /bin/extra 2>&1; ls -l /bin/ls | wc -l')
+	check "a file written by one run is absent in the next" contains "$out" "No such file"
+	check "a file deleted by one run is back in the next" contains "$out" "1"
+	check "a run's writes never reach the target" test ! -e "/proc/$tpid/root/written-by-run"
+	check "a run's writes never reach the layer" test -e "$layer/bin/ls" -a ! -e "$layer/bin/extra"
+	rc=0
+	out=$(run -- sh -c 'touch /target/data/x 2>&1' 2>&1) || rc=$?
+	check "writes under /target fail by default (ro)" contains "$out" "Read-only"
+	rc=0
+	out=$(run --target-fs ro -- sh -c 'echo x >/target/new 2>&1; mount -o remount,rw /target 2>&1' 2>&1) || rc=$?
+	check "--target-fs ro: writes fail" contains "$out" "Read-only"
+	check "--target-fs ro: no remount" test ! -e "/proc/$tpid/root/new"
+	out=$(run --target-fs none -- ls -A /target)
+	check "--target-fs none: /target is empty" equals "$out" ""
+	out=$(run --id artifact-run -- sh -c 'echo result >/out/report.txt')
+	check "/out keeps artifacts" equals "$(cat "$root/out/artifact-run/report.txt")" "result"
+}
+
+test_sandbox() {
+	local out
+	out=$(run -- sh -c 'grep -E "^(CapEff|CapBnd|CapPrm|NoNewPrivs|Seccomp):" /proc/self/status; probe fds')
+	check "default capabilities (effective)" contains "$out" "CapEff:	00000000200004fb"
+	check "default capabilities (bounding)" contains "$out" "CapBnd:	00000000200004fb"
+	check "no_new_privs" contains "$out" "NoNewPrivs:	1"
+	check "seccomp filter on" contains "$out" "Seccomp:	2"
+	check "only stdio is open" contains "$out" "fds: 0 1 2"
+	out=$(run --cap-add NET_RAW,sys_ptrace -- grep -E "^CapBnd:" /proc/self/status)
+	check "--cap-add adds to the bounding set" contains "$out" "CapBnd:	00000000200824fb"
+	out=$(run -- probe syscalls)
+	local call
+	for call in mount umount2 unshare setns keyctl bpf ptrace open_by_handle_at pivot_root kexec_load \
+		init_module swapon clone_newns; do
+		check "seccomp denies $call" contains "$out" "$call EPERM"
+	done
+	out=$(run --seccomp unconfined -- probe syscalls)
+	check "unconfined allows unshare (user ns)" contains "$out" "unshare ok"
+	out=$(run --cap-add SYS_PTRACE -- probe syscalls)
+	check "SYS_PTRACE lets ptrace through the filter" lacks "$out" "ptrace EPERM"
+	cat >"$tmp/profile.json" <<'JSON'
+{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+ "syscalls": [{"names": ["getcwd"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}
+JSON
+	out=$(run --seccomp "$tmp/profile.json" -- probe getcwd)
+	check "OCI profile applied (getcwd -> EACCES)" equals "$out" "getcwd EACCES"
+	local rc=0
+	out=$(run --seccomp "$tmp/missing.json" -- true 2>&1) || rc=$?
+	check "a missing profile is refused clearly" contains "$out" "missing.json"
+	check "a missing profile exits 125" equals "$rc" 125
+}
+
+test_status() {
+	local rc=0 out
+	run -- sh -c 'exit 7' || rc=$?
+	check "exit code propagates" equals "$rc" 7
+	rc=0
+	run -- sh -c 'kill -9 $$' || rc=$?
+	check "death by signal gives 128+signal" equals "$rc" 137
+	rc=0
+	run -- no-such-tool 2>/dev/null || rc=$?
+	check "unknown command exits 127" equals "$rc" 127
+	out=$(run -o json -- sh -c 'echo out; echo err >&2')
+	check "json: reason" equals "$(json reason "$out")" Completed
+	check "json: escaped" equals "$(json escaped "$out")" true
+	check "json: stdout tail" contains "$out" '"stdout":"out\n"'
+	check "json: stderr tail" contains "$out" '"stderr":"err\n"'
+	check "json: phase times" contains "$out" '"phasesMs":{"pull":0,"attach":'
+	out=$(run -o json --tail-bytes 8 -- sh -c 'seq 1 1000')
+	check "tail keeps the last bytes" contains "$out" '"stdout":"99\n1000\n"'
+	check "tail counts every byte" equals "$(json stdoutBytes "$out")" 3893
+	cat >"$tmp/spec.json" <<JSON
+{"target": "$cid", "layers": ["$layer"], "command": ["sh", "-c", "echo \$GREETING"],
+ "env": ["GREETING=from-spec"], "join": ["pid", "net"], "timeoutSeconds": 30}
+JSON
+	out=$(capsule run --spec-file "$tmp/spec.json")
+	check "--spec-file runs the document" equals "$out" "from-spec"
+	out=$(capsule run --spec-fd 3 3<"$tmp/spec.json")
+	check "--spec-fd runs the document" equals "$out" "from-spec"
+}
+
+test_limits() {
+	local out t0 t1
+	t0=$(date +%s%N)
+	out=$(run -o json --timeout 1 -- sh -c 'trap "" TERM; (trap "" TERM; sleep 1000; echo) & sleep 1000; echo')
+	t1=$(date +%s%N)
+	check "timeout gives DeadlineExceeded" equals "$(json reason "$out")" DeadlineExceeded
+	check "timeout kills within the grace period" test $(((t1 - t0) / 1000000)) -lt 6000
+	check "the grandchild that ignored SIGTERM is gone" bash -c "! pgrep -f '[s]leep 1000' >/dev/null"
+	out=$(run -o json --memory 16Mi -- probe alloc 256)
+	check "memory limit yields OOMKilled" equals "$(json reason "$out")" OOMKilled
+	out=$(run -o json --pids 8 -- sh -c 'for i in $(seq 20); do sleep 1 & done; wait; echo done')
+	check "pids limit holds" contains "$out" "fork"
+}
+
+test_target_not_found() {
+	local rc=0 out p
+	sleep 0 &
+	p=$!
+	wait "$p"
+	out=$(capsule run -o json --target "$p" --rootfs-layers "$layer" -- true) || rc=$?
+	check "an exited target gives TargetNotFound" equals "$(json reason "$out")" TargetNotFound
+	check "TargetNotFound exits 125" equals "$rc" 125
+	rc=0
+	out=$(capsule run -o json --target no-such-container-id --rootfs-layers "$layer" -- true) || rc=$?
+	check "an unknown container id gives TargetNotFound" equals "$(json reason "$out")" TargetNotFound
+}
+
+test_crash_and_sweep() {
+	local pid state out i
+	"$capsule_bin" --root "$root" --cgroup-parent "$cgp" run --target "$cid" --rootfs-layers "$layer" \
+		--id crashed-run -- sleep 1000 &
+	pid=$!
+	for i in $(seq 100); do
+		state=$(cat "$root/runs/crashed-run/state" 2>/dev/null || true)
+		[[ $state == *'"phase":"Running"'* ]] && break
+		sleep 0.05
+	done
+	out=$(capsule ps)
+	check "ps lists the run in progress" contains "$out" "crashed-run"
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null || true
+	out=$(capsule ps)
+	check "ps shows the run orphaned" contains "$out" "Orphaned"
+	capsule sweep >/dev/null
+	check "sweep: no run left" test -z "$(ls -A "$root/runs")"
+	check "sweep: no cgroup left" bash -c "! ls -d /sys/fs/cgroup/*/$cgp/crashed-run 2>/dev/null"
+	check "sweep: no process left" bash -c "! pgrep -f '[s]leep 1000' >/dev/null"
+	check "sweep: no mount left" bash -c "! grep -q '$root' /proc/self/mountinfo"
+}
+
+make_layer
+make_target
+# a failing command is a failed check, not the end of the script
+set +e
+before=$(target_fingerprint)
+test_views
+test_isolation
+test_sandbox
+test_status
+test_limits
+test_target_not_found
+test_crash_and_sweep
+after=$(target_fingerprint)
+check "the target's mounts and files are byte-for-byte unchanged" equals "$after" "$before"
+check "no run directory left" test -z "$(ls -A "$root/runs")"
+check "no run cgroup left" test -z "$(find /sys/fs/cgroup/*/"$cgp" -mindepth 1 -maxdepth 1 -type d 2>/dev/null)"
+check "no mount of the store in the host namespace" bash -c "! grep -q '$root' /proc/self/mountinfo"
+check "the target still runs" test -d "/proc/$tpid"
+
+if ((failures)); then
+	echo "$failures check(s) failed" >&2
+	exit 1
+fi
+echo "all checks passed"

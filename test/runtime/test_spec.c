@@ -1,0 +1,173 @@
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/error.h"
+#include "base/json.h"
+#include "runtime/spec.h"
+
+static void join_lists(void **state)
+{
+	unsigned j;
+	assert_int_equal(recap_spec_parse_join("net,pid", &j, NULL), 0);
+	assert_int_equal(j, RECAP_JOIN_NET | RECAP_JOIN_PID);
+	assert_int_equal(recap_spec_parse_join("", &j, NULL), 0);
+	assert_int_equal(j, 0);
+	struct recap_error *err = NULL;
+	assert_int_equal(recap_spec_parse_join("net,mnt", &j, &err), -EINVAL);
+	assert_non_null(strstr(recap_error_message(err), "'mnt'"));
+	recap_error_free(err);
+}
+
+static void capabilities(void **state)
+{
+	int c;
+	assert_int_equal(recap_spec_parse_cap("NET_RAW", &c, NULL), 0);
+	assert_int_equal(c, 13);
+	assert_int_equal(recap_spec_parse_cap("cap_sys_ptrace", &c, NULL), 0);
+	assert_int_equal(c, 19);
+	assert_int_equal(recap_spec_parse_cap("NOT_A_CAP", &c, NULL), -EINVAL);
+	assert_int_equal(recap_spec_parse_cap("13", &c, NULL), -EINVAL);
+	assert_string_equal(recap_spec_cap_name(13), "CAP_NET_RAW");
+}
+
+static void quantities(void **state)
+{
+	int64_t v;
+	uint64_t ms;
+	assert_int_equal(recap_spec_parse_bytes("64Mi", &v, NULL), 0);
+	assert_int_equal(v, 64 << 20);
+	assert_int_equal(recap_spec_parse_bytes("1G", &v, NULL), 0);
+	assert_int_equal(v, 1000000000);
+	assert_int_equal(recap_spec_parse_bytes("12", &v, NULL), 0);
+	assert_int_equal(v, 12);
+	assert_int_equal(recap_spec_parse_bytes("12Q", &v, NULL), -EINVAL);
+	assert_int_equal(recap_spec_parse_bytes("-1", &v, NULL), -EINVAL);
+	assert_int_equal(recap_spec_parse_bytes("99999999Ti", &v, NULL), -ERANGE);
+	assert_int_equal(recap_spec_parse_cpus("0.5", &v, NULL), 0);
+	assert_int_equal(v, 500);
+	assert_int_equal(recap_spec_parse_cpus("200m", &v, NULL), 0);
+	assert_int_equal(v, 200);
+	assert_int_equal(recap_spec_parse_cpus("0", &v, NULL), -EINVAL);
+	assert_int_equal(recap_spec_parse_seconds("1.5", &ms, NULL), 0);
+	assert_int_equal(ms, 1500);
+	assert_int_equal(recap_spec_parse_seconds("1s", &ms, NULL), -EINVAL);
+}
+
+static int from_json(const char *text, struct recap_run_spec *s, struct recap_error **err)
+{
+	json_t *doc = NULL;
+	recap_spec_init(s);
+	int r = recap_json_parse(text, strlen(text), 1 << 16, &doc, err);
+	if (r >= 0)
+		r = recap_spec_from_json(s, doc, err);
+	json_decref(doc);
+	return r;
+}
+
+static void json_document(void **state)
+{
+	struct recap_run_spec s;
+	struct recap_error *err = NULL;
+	assert_int_equal(
+	    from_json(
+		"{\"target\":\"abc\",\"layers\":[\"/l1\",\"/l2\"],\"command\":[\"ps\"],"
+		"\"join\":[\"net\",\"uts\"],\"targetFilesystem\":\"ReadWrite\",\"capAdd\":[\"NET_RAW\"],"
+		"\"memory\":\"64Mi\",\"pids\":10,\"cpus\":0.25,\"timeoutSeconds\":2.5,\"tailBytes\":100,"
+		"\"imageConfig\":{\"Env\":[\"A=1\"],\"WorkingDir\":\"/w\"}}",
+		&s, &err),
+	    0);
+	assert_string_equal(s.target, "abc");
+	assert_int_equal(s.layers.n, 2);
+	assert_int_equal(s.join, RECAP_JOIN_NET | RECAP_JOIN_UTS);
+	assert_int_equal(s.target_fs, RECAP_TARGET_FS_RW);
+	assert_int_equal(s.cap_add, 1ull << 13);
+	assert_int_equal(s.memory_bytes, 64 << 20);
+	assert_int_equal(s.pids, 10);
+	assert_int_equal(s.cpu_millis, 250);
+	assert_int_equal(s.timeout_ms, 2500);
+	assert_int_equal(s.tail_bytes, 100);
+	assert_string_equal(s.workdir, "/w");
+	assert_int_equal(recap_spec_validate(&s, &err), 0);
+	recap_spec_free(&s);
+}
+
+static void json_errors_name_the_field(void **state)
+{
+	const char *bad[][2] = {
+	    {"{\"target\":1}", "'target'"},
+	    {"{\"nope\":1}", "'nope'"},
+	    {"{\"join\":[\"mnt\"]}", "'mnt'"},
+	    {"{\"memory\":\"lots\"}", "'memory'"},
+	    {"{\"command\":[\"a\",2]}", "'command[1]'"},
+	    {"[]", "JSON object"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct recap_run_spec s;
+		struct recap_error *err = NULL;
+		assert_true(from_json(bad[i][0], &s, &err) < 0);
+		assert_non_null(err);
+		if (!strstr(recap_error_message(err), bad[i][1]))
+			fail_msg("%s: message '%s' lacks %s", bad[i][0], recap_error_message(err), bad[i][1]);
+		recap_error_free(err);
+		recap_spec_free(&s);
+	}
+}
+
+static void validation(void **state)
+{
+	const char *bad[][2] = {
+	    {"{\"layers\":[\"/l\"],\"command\":[\"x\"]}", "no target"},
+	    {"{\"target\":\"1\",\"command\":[\"x\"]}", "no capsule layers"},
+	    {"{\"target\":\"1\",\"layers\":[\"rel\"],\"command\":[\"x\"]}", "absolute"},
+	    {"{\"target\":\"1\",\"layers\":[\"/a:b\"],\"command\":[\"x\"]}", "contains"},
+	    {"{\"target\":\"1\",\"layers\":[\"/l\"]}", "no command"},
+	    {"{\"target\":\"1\",\"layers\":[\"/l\"],\"command\":[\"x\"],\"env\":[\"NOEQ\"]}", "K=V"},
+	    {"{\"target\":\"1\",\"layers\":[\"/l\"],\"command\":[\"x\"],\"tailBytes\":\"2Mi\"}",
+	     "tail bytes"},
+	    {"{\"target\":\"1\",\"layers\":[\"/l\"],\"command\":[\"x\"],\"memory\":1000}", "below 1Mi"},
+	    {"{\"target\":\"1\",\"layers\":[\"/l\"],\"command\":[\"x\"],\"id\":\"../x\"}", "run id"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct recap_run_spec s;
+		struct recap_error *err = NULL;
+		assert_int_equal(from_json(bad[i][0], &s, NULL), 0);
+		assert_true(recap_spec_validate(&s, &err) < 0);
+		if (!strstr(recap_error_message(err), bad[i][1]))
+			fail_msg("%s: message '%s' lacks %s", bad[i][0], recap_error_message(err), bad[i][1]);
+		recap_error_free(err);
+		recap_spec_free(&s);
+	}
+}
+
+static void layer_lists(void **state)
+{
+	struct recap_strv l = {0};
+	assert_int_equal(recap_spec_split_layers("/a::/b:", &l, NULL), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[0], "/a");
+	assert_string_equal(l.v[1], "/b");
+	assert_null(l.v[2]);
+	recap_strv_free(&l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(join_lists),
+	    cmocka_unit_test(capabilities),
+	    cmocka_unit_test(quantities),
+	    cmocka_unit_test(json_document),
+	    cmocka_unit_test(json_errors_name_the_field),
+	    cmocka_unit_test(validation),
+	    cmocka_unit_test(layer_lists),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

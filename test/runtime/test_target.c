@@ -1,0 +1,98 @@
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runtime/target.h"
+
+#define ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static void runtime_namings(void **state)
+{
+	const char *match[] = {
+	    "0::/system.slice/containerd.service/kubepods-burstable-pod1.slice:cri-containerd:" ID "\n",
+	    "0::/kubepods.slice/kubepods-pod1.slice/cri-containerd-" ID ".scope\n",
+	    "0::/kubepods.slice/kubepods-pod1.slice/crio-" ID ".scope\n",
+	    "0::/system.slice/docker-" ID ".scope\n",
+	    "12:memory:/docker/" ID "\n0::/\n",
+	    "0::/machine.slice/libpod-" ID ".scope/container\n",
+	    "0::/user.slice/" ID "\n",
+	    "1:name=systemd:/kubepods/besteffort/pod1/" ID "\n",
+	};
+	for (size_t i = 0; i < sizeof(match) / sizeof(match[0]); i++)
+		if (!recap_target_cgroup_matches(match[i], ID))
+			fail_msg("should match: %s", match[i]);
+	const char *nomatch[] = {
+	    "0::/docker/" ID "0\n", "0::/docker/x" ID "\n", "0::/\n", "", "0::/crio-conmon-" ID ".scope\n",
+	};
+	for (size_t i = 0; i < sizeof(nomatch) / sizeof(nomatch[0]); i++)
+		if (recap_target_cgroup_matches(nomatch[i], ID))
+			fail_msg("should not match: %s", nomatch[i]);
+	assert_false(recap_target_cgroup_matches("0::/abc\n", ""));
+}
+
+static void write_file(const char *dir, const char *pid, const char *text)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, pid);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/%s/cgroup", dir, pid);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void finds_in_a_proc_tree(void **state)
+{
+	char dir[] = "/tmp/recap-target-test.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	write_file(dir, "999999", "0::/other\n");
+	write_file(dir, "999998", "0::/system.slice/docker-" ID ".scope\n");
+	pid_t pid = 0;
+	assert_int_equal(recap_target_find_container(dir, ID, &pid, NULL), 0);
+	assert_int_equal(pid, 999998);
+	struct recap_error *err = NULL;
+	assert_int_equal(recap_target_find_container(dir, "nope", &pid, &err), -ESRCH);
+	assert_non_null(strstr(recap_error_message(err), "'nope'"));
+	recap_error_free(err);
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void resolves_a_live_pid(void **state)
+{
+	struct recap_target t;
+	char self[16];
+	snprintf(self, sizeof(self), "%d", (int)getpid());
+	assert_int_equal(recap_target_resolve(self, &t, NULL), 0);
+	assert_int_equal(t.pid, getpid());
+	assert_true(t.pidfd >= 0);
+	assert_int_equal(recap_target_alive(&t), 0);
+	recap_target_release(&t);
+	assert_int_equal(t.pidfd, -1);
+	struct recap_error *err = NULL;
+	assert_true(recap_target_resolve("2147483647", &t, &err) < 0);
+	recap_error_free(err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(runtime_namings),
+	    cmocka_unit_test(finds_in_a_proc_tree),
+	    cmocka_unit_test(resolves_a_live_pid),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
