@@ -36,13 +36,16 @@ expect_error 'unknown flag: --no-such-flag' "$cluster" up --dir "$d" --bin "$REC
 [[ -z $(cluster_pids "$d") ]] || fail "a failed up left processes"
 ok "a failed up shows the log, stops what it started and removes DIR"
 
-# Killed with SIGKILL halfway: down finds the pid files and stops the rest.
+# Killed with SIGKILL halfway: down finds the pid files and stops the rest,
+# and finds a component without a pid file by its flags.
 "$cluster" up --dir "$d" --bin "$RECAP_KUBE_BIN" 2>/dev/null &
 up_pid=$!
 eventually 30 "up starts kube-apiserver" test -s "$d/run/kube-apiserver.pid"
 kill -KILL "$up_pid"
 wait "$up_pid" || true
 [[ -n $(cluster_pids "$d") ]] || fail "nothing ran when up was killed"
+# As if up had died between starting etcd and writing its pid file.
+rm "$d/run/etcd.pid"
 "$cluster" down --dir "$d"
 [[ ! -e $d ]] || fail "down after a killed up left $d"
 [[ -z $(cluster_pids "$d") ]] || fail "down after a killed up left processes"
