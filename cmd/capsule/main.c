@@ -22,6 +22,10 @@ static const struct verb verbs[] = {
     {"attach", capsule_verb_attach, "interactive shell attached to a container, then escape"},
     {"ps", capsule_verb_ps, "list runs in progress"},
     {"sweep", capsule_verb_sweep, "clean up runs left behind by a crash"},
+    {"pull", capsule_verb_pull, "fetch an image into the node store"},
+    {"images", capsule_verb_images, "list the images in the node store"},
+    {"rmi", capsule_verb_rmi, "remove image references from the node store"},
+    {"gc", capsule_verb_gc, "remove content no image or run references"},
 };
 
 static void usage(FILE *f)

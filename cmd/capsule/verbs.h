@@ -15,3 +15,7 @@ int capsule_verb_run(const struct capsule_globals *g, int argc, char **argv);
 int capsule_verb_attach(const struct capsule_globals *g, int argc, char **argv);
 int capsule_verb_ps(const struct capsule_globals *g, int argc, char **argv);
 int capsule_verb_sweep(const struct capsule_globals *g, int argc, char **argv);
+int capsule_verb_pull(const struct capsule_globals *g, int argc, char **argv);
+int capsule_verb_images(const struct capsule_globals *g, int argc, char **argv);
+int capsule_verb_rmi(const struct capsule_globals *g, int argc, char **argv);
+int capsule_verb_gc(const struct capsule_globals *g, int argc, char **argv);

@@ -63,7 +63,7 @@ int recap_oci_unpack_fd(int fd, int dirfd, const struct recap_oci_unpack_limits 
 			break;
 		}
 		r = recap_oci_unpack_entry(&c, e, err);
-		if (r < 0)
+		if (r < 0 || c.ended)
 			break;
 	}
 	archive_read_free(c.a);

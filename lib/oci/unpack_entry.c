@@ -54,18 +54,29 @@ static int extract_dir(int pfd, const char *base, struct archive_entry *e, const
 	return set_meta_fd(fd, e, rel, err);
 }
 
-static int write_data(struct unpack_ctx *c, int fd, const char *rel, struct recap_error **err)
+static int write_data(struct unpack_ctx *c, int fd, struct archive_entry *e, const char *rel,
+		      struct recap_error **err)
 {
 	const void *buf;
 	size_t size;
 	la_int64_t off;
+	uint64_t got = 0;
 	for (;;) {
 		int ar = archive_read_data_block(c->a, &buf, &size, &off);
 		if (ar == ARCHIVE_EOF)
 			return 0;
+		/* Some writers (umoci insert) end the stream right after the last
+		 * file's data, without padding or end-of-archive blocks: the
+		 * content is complete (and digest-verified), so it ends here. */
+		if (ar < ARCHIVE_WARN && archive_entry_size_is_set(e) &&
+		    got == (uint64_t)archive_entry_size(e)) {
+			c->ended = 1;
+			return 0;
+		}
 		if (ar < ARCHIVE_WARN)
 			return recap_error_set(err, EIO, "entry '%.300s': %s", rel,
 					       archive_error_string(c->a));
+		got += size;
 		if (size > c->max_bytes - c->bytes)
 			return recap_error_set(err, EFBIG, "layer unpacks to more than %llu bytes",
 					       (unsigned long long)c->max_bytes);
@@ -94,7 +105,7 @@ static int extract_file(struct unpack_ctx *c, int pfd, const char *base, struct 
 	    openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return recap_error_set_errno(err, errno, "entry '%.300s': cannot create file", rel);
-	r = write_data(c, fd, rel, err);
+	r = write_data(c, fd, e, rel, err);
 	if (r < 0)
 		return r;
 	if (archive_entry_size_is_set(e) && ftruncate(fd, archive_entry_size(e)) < 0)

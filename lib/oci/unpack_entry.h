@@ -14,6 +14,7 @@ struct unpack_ctx {
 	uint64_t bytes;
 	uint64_t max_entries;
 	uint64_t max_bytes;
+	int ended; /* the stream ended right after the last file's data */
 };
 
 /* Opens the parent directory of the cleaned path `rel` beneath root, never

@@ -1,0 +1,95 @@
+#include "oci_opts.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void capsule_oci_opts_init(struct capsule_oci_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	recap_oci_pull_opts_default(&o->pull);
+	o->pull.registry.insecure = o->insecure;
+}
+
+/* "123", "64K", "4M", "2G": bytes. */
+static int parse_size(const char *s, uint64_t *ret)
+{
+	char *end = NULL;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		return -EINVAL;
+	int shift = 0;
+	if (*end == 'K' || *end == 'k')
+		shift = 10;
+	else if (*end == 'M' || *end == 'm')
+		shift = 20;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30;
+	else if (*end)
+		return -EINVAL;
+	if (shift && end[1])
+		return -EINVAL;
+	if (v > (UINT64_MAX >> shift) || v == 0)
+		return -ERANGE;
+	*ret = (uint64_t)v << shift;
+	return 0;
+}
+
+static int parse_platform(struct capsule_oci_opts *o, const char *arg)
+{
+	if (snprintf(o->platform, sizeof(o->platform), "%s", arg) >= (int)sizeof(o->platform))
+		return -EINVAL;
+	char *arch = strchr(o->platform, '/');
+	if (!arch || arch == o->platform || !arch[1])
+		return -EINVAL;
+	*arch++ = '\0';
+	char *variant = strchr(arch, '/');
+	if (variant) {
+		*variant++ = '\0';
+		if (!*variant)
+			return -EINVAL;
+	}
+	o->pull.os = o->platform;
+	o->pull.arch = arch;
+	o->pull.variant = variant;
+	return 0;
+}
+
+int capsule_oci_opts_parse(struct capsule_oci_opts *o, int c, const char *arg)
+{
+	int r = 0;
+	switch (c) {
+	case 0x101:
+		if (o->n_insecure >= CAPSULE_INSECURE_MAX) {
+			fprintf(stderr, "capsule: at most %d --insecure-registry options\n",
+				CAPSULE_INSECURE_MAX);
+			return -1;
+		}
+		o->insecure[o->n_insecure++] = arg;
+		return 1;
+	case 0x102:
+		o->pull.registry.auth_file = arg;
+		return 1;
+	case 0x103:
+		r = parse_size(arg, &o->pull.max_blob);
+		break;
+	case 0x104:
+		r = parse_size(arg, &o->pull.unpack.max_bytes);
+		break;
+	case 0x105:
+		r = parse_size(arg, &o->pull.unpack.max_entries);
+		break;
+	case 0x106:
+		r = parse_platform(o, arg);
+		break;
+	default:
+		return 0;
+	}
+	if (r < 0) {
+		fprintf(stderr, "capsule: bad value '%s' for an image option\n", arg);
+		return -1;
+	}
+	return 1;
+}

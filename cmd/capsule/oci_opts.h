@@ -1,0 +1,37 @@
+/* Options shared by the image verbs (pull, images, rmi, gc). */
+#pragma once
+
+#include "oci/pull.h"
+
+#define CAPSULE_INSECURE_MAX 16
+
+struct capsule_oci_opts {
+	struct recap_oci_pull_opts pull;
+	const char *insecure[CAPSULE_INSECURE_MAX + 1];
+	int n_insecure;
+	char platform[96];
+};
+
+void capsule_oci_opts_init(struct capsule_oci_opts *o);
+/* Handles one long option of the image verbs (getopt's c and optarg);
+ * returns 1 when handled, 0 when not ours, -1 on a bad value (printed). */
+int capsule_oci_opts_parse(struct capsule_oci_opts *o, int c, const char *arg);
+/* getopt_long entries for the options above (terminated by a NULL name
+ * when appended to a verb's own list). */
+#define CAPSULE_OCI_LONG_OPTIONS                                                                             \
+	{"insecure-registry", required_argument, NULL, 0x101},                                               \
+	    {"auth-file", required_argument, NULL, 0x102},                                                   \
+	    {"max-blob-size", required_argument, NULL, 0x103},                                               \
+	    {"max-layer-size", required_argument, NULL, 0x104},                                              \
+	    {"max-layer-entries", required_argument, NULL, 0x105},                                           \
+	{                                                                                                    \
+		"platform", required_argument, NULL, 0x106                                                   \
+	}
+#define CAPSULE_OCI_OPTIONS_HELP                                                                             \
+	"  --insecure-registry HOST[:PORT]  talk plain HTTP to this registry (repeatable)\n"                 \
+	"  --auth-file FILE                 docker-style config.json with credentials\n"                     \
+	"  --max-blob-size BYTES            limit per downloaded blob (default 4G)\n"                        \
+	"  --max-layer-size BYTES           limit of a layer's unpacked size (default 16G)\n"                \
+	"  --max-layer-entries N            limit of entries per layer (default 100000)\n"                   \
+	"  --platform OS/ARCH[/VARIANT]     platform chosen from an image index (default linux/"             \
+	"<this machine>)\n"

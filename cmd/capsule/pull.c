@@ -1,0 +1,52 @@
+/* capsule pull REF: fetch an image into the node store. */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "base/log.h"
+#include "oci/pull.h"
+#include "oci_opts.h"
+#include "verbs.h"
+
+static void pull_usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: capsule pull [OPTIONS] REF\n\n"
+	    "REF: [registry[:port]/]repo[:tag][@sha256:...] or oci:<dir>[:tag]\n\n" CAPSULE_OCI_OPTIONS_HELP);
+}
+
+int capsule_verb_pull(const struct capsule_globals *g, int argc, char **argv)
+{
+	static const struct option opts[] = {CAPSULE_OCI_LONG_OPTIONS, {"help", no_argument, NULL, 'h'}, {0}};
+	struct capsule_oci_opts o;
+	capsule_oci_opts_init(&o);
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			pull_usage(stdout);
+			return 0;
+		}
+		if (capsule_oci_opts_parse(&o, c, optarg) != 1) {
+			pull_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		pull_usage(stderr);
+		return 2;
+	}
+	_cleanup_error_ struct recap_error *err = NULL;
+	struct recap_oci_store *s = NULL;
+	struct recap_oci_pull_result res;
+	int r = recap_oci_store_open(g->root, &s, &err);
+	if (r >= 0)
+		r = recap_oci_pull(s, argv[optind], &o.pull, &res, &err);
+	recap_oci_store_close(s);
+	if (r < 0) {
+		log_error("%s", recap_error_message(err));
+		return 1;
+	}
+	printf("%s %s (%zu layers, %zu blobs fetched)\n", res.canonical, res.manifest, res.n_layers,
+	       res.blobs_fetched);
+	return 0;
+}

@@ -1,0 +1,33 @@
+/* Pulling an image into the store: manifest (with platform selection from
+ * an index), config and layers, every blob verified, every layer unpacked
+ * once; finally the reference is recorded in the store's image index. */
+#pragma once
+
+#include <stdint.h>
+
+#include "base/error.h"
+#include "oci/digest.h"
+#include "oci/registry.h"
+#include "oci/store.h"
+#include "oci/unpack.h"
+
+struct recap_oci_pull_opts {
+	struct recap_oci_registry_opts registry;
+	struct recap_oci_unpack_limits unpack;
+	uint64_t max_blob; /* per blob; default 4 GiB */
+	const char *os;	   /* default "linux" */
+	const char *arch;  /* default: the running architecture */
+	const char *variant;
+};
+
+void recap_oci_pull_opts_default(struct recap_oci_pull_opts *o);
+
+struct recap_oci_pull_result {
+	char canonical[1200];
+	char manifest[RECAP_OCI_DIGEST_MAX];
+	size_t n_layers;
+	size_t blobs_fetched; /* blobs that were not in the store yet */
+};
+
+int recap_oci_pull(struct recap_oci_store *s, const char *ref, const struct recap_oci_pull_opts *opts,
+		   struct recap_oci_pull_result *ret, struct recap_error **err);

@@ -1,0 +1,171 @@
+#include "oci/registry.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "base/cleanup.h"
+#include "oci/auth.h"
+
+static int is_insecure(const char *host, const char *const *list)
+{
+	for (; list && *list; list++)
+		if (strcmp(*list, host) == 0)
+			return 1;
+	return 0;
+}
+
+int recap_oci_registry_new(const struct recap_oci_ref *ref, const struct recap_oci_registry_opts *opts,
+			   struct recap_oci_registry **ret, struct recap_error **err)
+{
+	if (ref->kind != RECAP_OCI_REF_REGISTRY)
+		return recap_error_set(err, EINVAL, "'%s' is not a registry reference", ref->canonical);
+	struct recap_oci_registry *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	const char *host = recap_oci_ref_api_host(ref);
+	r->allow_http = is_insecure(ref->registry, opts->insecure) || is_insecure(host, opts->insecure);
+	r->max_attempts = opts->max_attempts > 0 ? opts->max_attempts : 3;
+	r->connect_timeout_s = opts->connect_timeout_s;
+	r->stall_timeout_s = opts->stall_timeout_s;
+	r->host = strdup(host);
+	r->repository = strdup(ref->repository);
+	r->auth_file = opts->auth_file ? strdup(opts->auth_file) : NULL;
+	if (!r->host || !r->repository || (opts->auth_file && !r->auth_file) ||
+	    asprintf(&r->base, "%s://%s", r->allow_http ? "http" : "https", host) < 0) {
+		recap_oci_registry_free(r);
+		return -ENOMEM;
+	}
+	*ret = r;
+	return 0;
+}
+
+void recap_oci_registry_free(struct recap_oci_registry *r)
+{
+	if (!r)
+		return;
+	free(r->host);
+	free(r->base);
+	free(r->repository);
+	free(r->auth_file);
+	free(r->authorization);
+	free(r);
+}
+
+/* Answers a 401: Basic from the auth file, or a Bearer token (with the
+ * auth file's credentials when there are some). */
+static int authenticate(struct recap_oci_registry *r, const char *header, struct recap_error **err)
+{
+	if (!header[0])
+		return recap_error_set(err, EACCES, "registry %s answered 401 without a challenge", r->host);
+	struct recap_oci_challenge c;
+	int rc = recap_oci_auth_parse_challenge(header, &c, err);
+	if (rc < 0)
+		return rc;
+	_cleanup_free_ char *basic = NULL;
+	rc = recap_oci_auth_lookup(r->auth_file, r->host, &basic, err);
+	if (rc < 0)
+		return rc;
+	free(r->authorization);
+	r->authorization = NULL;
+	if (strcasecmp(c.scheme, "Basic") == 0) {
+		if (!basic)
+			return recap_error_set(
+			    err, EACCES, "registry %s requires credentials and the auth file has none for it",
+			    r->host);
+		r->authorization = steal_ptr(basic);
+		return 0;
+	}
+	_cleanup_free_ char *scope = NULL;
+	if (asprintf(&scope, "repository:%s:pull", r->repository) < 0)
+		return -ENOMEM;
+	return recap_oci_auth_fetch_token(&c, scope, basic, r->allow_http, &r->authorization, err);
+}
+
+static int retryable(int rc, long status)
+{
+	if (rc < 0)
+		return rc == -ECONNREFUSED || rc == -ETIMEDOUT || rc == -EIO;
+	return status >= 500 || status == 429;
+}
+
+static void backoff(int attempt)
+{
+	struct timespec ts = {.tv_nsec = (200L << attempt) * 1000000L};
+	while (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	nanosleep(&ts, NULL);
+}
+
+static int status_error(struct recap_oci_registry *r, const char *url, long status, struct recap_error **err)
+{
+	if (status == 404)
+		return recap_error_set(err, ENOENT, "%s: HTTP 404", url);
+	if (status == 401 || status == 403)
+		return recap_error_set(err, EACCES, "%s: access denied (HTTP %ld)", url, status);
+	return recap_error_set(err, EPROTO, "%s: unexpected HTTP %ld", url, status);
+}
+
+static int get_once(struct recap_oci_registry *r, const char *url, const char *accept, uint64_t max,
+		    recap_oci_http_sink sink, void *userdata, struct recap_oci_http_resp *resp,
+		    struct recap_error **err)
+{
+	struct recap_oci_http_req req = {
+	    .url = url,
+	    .authorization = r->authorization,
+	    .accept = accept,
+	    .allow_http = r->allow_http,
+	    .connect_timeout_s = r->connect_timeout_s,
+	    .stall_timeout_s = r->stall_timeout_s,
+	    .max_body = max,
+	    .sink = sink,
+	    .userdata = userdata,
+	};
+	return recap_oci_http_get(&req, resp, err);
+}
+
+int recap_oci_registry_get(struct recap_oci_registry *r, const char *kind, const char *reference,
+			   const char *accept, uint64_t max, recap_oci_http_sink sink,
+			   recap_oci_registry_reset reset, void *userdata, struct recap_oci_http_resp *resp,
+			   struct recap_error **err)
+{
+	_cleanup_free_ char *url = NULL;
+	if (asprintf(&url, "%s/v2/%s/%s/%s", r->base, r->repository, kind, reference) < 0)
+		return -ENOMEM;
+	int authed = 0;
+	for (int attempt = 0;; attempt++) {
+		_cleanup_error_ struct recap_error *e = NULL;
+		if (attempt > 0 && reset) {
+			int rr = reset(userdata, err);
+			if (rr < 0)
+				return rr;
+		}
+		int rc = get_once(r, url, accept, max, sink, userdata, resp, &e);
+		if (rc >= 0 && resp->status == 401 && !authed) {
+			authed = 1;
+			rc = authenticate(r, resp->www_authenticate, err);
+			if (rc < 0)
+				return recap_error_wrap(err, -rc, "authenticating to %s", r->host);
+			attempt--;
+			continue;
+		}
+		if (retryable(rc, resp->status) && attempt + 1 < r->max_attempts) {
+			backoff(attempt);
+			continue;
+		}
+		if (rc < 0) {
+			if (err && !*err)
+				*err = steal_ptr(e);
+			return attempt > 0 ? recap_error_wrap(err, -rc, "after %d attempts", attempt + 1)
+					   : rc;
+		}
+		if (resp->status != 200)
+			return status_error(r, url, resp->status, err);
+		return 0;
+	}
+}

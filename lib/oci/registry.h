@@ -1,0 +1,41 @@
+/* A registry client for one repository (OCI distribution API), blocking. */
+#pragma once
+
+#include <stdint.h>
+
+#include "base/error.h"
+#include "oci/http.h"
+#include "oci/ref.h"
+
+struct recap_oci_registry_opts {
+	const char *const *insecure; /* hosts ("127.0.0.1:5000") served over plain http; NULL-terminated */
+	const char *auth_file;	     /* docker-style config.json; NULL: the default location */
+	int max_attempts;	     /* per request, for connection errors, 5xx and 429; default 3 */
+	long connect_timeout_s;	     /* default 10 */
+	long stall_timeout_s;	     /* default 30 */
+};
+
+struct recap_oci_registry {
+	char *host;
+	char *base; /* "https://host" or "http://host" */
+	char *repository;
+	char *auth_file;
+	char *authorization; /* current "Bearer ..." or "Basic ..." */
+	int allow_http;
+	int max_attempts;
+	long connect_timeout_s, stall_timeout_s;
+};
+
+int recap_oci_registry_new(const struct recap_oci_ref *ref, const struct recap_oci_registry_opts *opts,
+			   struct recap_oci_registry **ret, struct recap_error **err);
+void recap_oci_registry_free(struct recap_oci_registry *r);
+
+/* Starts the body again before a retry. */
+typedef int (*recap_oci_registry_reset)(void *userdata, struct recap_error **err);
+
+/* GET <base>/v2/<repo>/<kind>/<reference> with auth and retries. Succeeds
+ * only on HTTP 200; 404 is -ENOENT, 401/403 -EACCES. */
+int recap_oci_registry_get(struct recap_oci_registry *r, const char *kind, const char *reference,
+			   const char *accept, uint64_t max, recap_oci_http_sink sink,
+			   recap_oci_registry_reset reset, void *userdata, struct recap_oci_http_resp *resp,
+			   struct recap_error **err);

@@ -1,0 +1,98 @@
+# Helpers for the oci integration tests (sourced). Everything a test starts
+# lives under $T and is stopped/removed by oci_cleanup (installed as a trap).
+set -euo pipefail
+
+FIXTURES=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/fixtures.py
+T=$(mktemp -d /tmp/recap-oci-test.XXXXXX)
+PIDS=()
+MOUNTS=()
+FAILS=0
+
+oci_cleanup() {
+	local m p
+	for m in "${MOUNTS[@]}"; do umount -l "$m" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+	rm -rf "$T"
+}
+trap oci_cleanup EXIT
+
+pass() { echo "ok - $*"; }
+fail() { echo "FAIL - $*" >&2; FAILS=$((FAILS + 1)); }
+finish() {
+	if ((FAILS)); then echo "$FAILS check(s) failed" >&2; exit 1; fi
+	echo "all checks passed"
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# registry_start NAME [htpasswd-file]: sets REG_<NAME>=127.0.0.1:port and
+# REGROOT_<NAME>=its storage directory.
+registry_start() {
+	local name=$1 htpasswd=${2:-} port dir
+	port=$(free_port)
+	dir=$T/registry-$name
+	mkdir -p "$dir/data"
+	{
+		echo "version: 0.1"
+		echo "log: {level: error, accesslog: {disabled: true}}"
+		echo "storage: {filesystem: {rootdirectory: $dir/data}, delete: {enabled: true}}"
+		echo "http: {addr: 127.0.0.1:$port}"
+		if [[ -n $htpasswd ]]; then echo "auth: {htpasswd: {realm: recap-test, path: $htpasswd}}"; fi
+	} >"$dir/config.yml"
+	docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+	PIDS+=($!)
+	local i
+	for i in $(seq 100); do
+		if curl -s -o /dev/null "http://127.0.0.1:$port/v2/"; then break; fi
+		sleep 0.1
+	done
+	printf -v "REG_$name" '%s' "127.0.0.1:$port"
+	printf -v "REGROOT_$name" '%s' "$dir/data"
+}
+
+# image_build LAYOUT TAG ARCH [FILE CONTENT]...: a busybox-static image built
+# with umoci, plus small files (/FILE holding CONTENT).
+image_build() {
+	local layout=$1 tag=$2 arch=$3
+	shift 3
+	[[ -d $layout ]] || umoci init --layout "$layout"
+	umoci new --image "$layout:$tag"
+	umoci insert --image "$layout:$tag" /bin/busybox /bin/busybox
+	while (($#)); do
+		printf '%s\n' "$2" >"$T/insert.tmp"
+		umoci insert --image "$layout:$tag" "$T/insert.tmp" "/$1"
+		shift 2
+	done
+	umoci config --image "$layout:$tag" --architecture "$arch" --config.entrypoint /bin/busybox \
+		--config.env PATH=/bin --config.workingdir /
+	umoci gc --layout "$layout"
+}
+
+push() { # LAYOUT:TAG REGISTRY/REPO:TAG [skopeo args]
+	local src=$1 dst=$2
+	shift 2
+	skopeo copy -q --dest-tls-verify=false "$@" "oci:$src" "docker://$dst" >/dev/null
+}
+
+# expect_fail NAME NEEDLE CMD...: the command fails and its stderr names the problem.
+expect_fail() {
+	local name=$1 needle=$2 rc=0
+	shift 2
+	"$@" >"$T/out" 2>"$T/err" || rc=$?
+	if ((rc == 0)); then
+		fail "$name: succeeded"
+	elif ! grep -qF -- "$needle" "$T/err"; then
+		fail "$name: error lacks '$needle': $(cat "$T/err")"
+	else
+		pass "$name: $(tail -1 "$T/err" | sed 's/.*error *//')"
+	fi
+}
+
+# store_clean STORE: no temp file or half-unpacked layer is left.
+store_clean() {
+	local left
+	left=$(find "$1/tmp" -mindepth 1 | head -3; find "$1/layers" -maxdepth 1 -name '*.tmp' | head -3)
+	if [[ -n $left ]]; then fail "store $1 has leftovers: $left"; else pass "store $1 has no leftovers"; fi
+}

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# capsule pull/images/rmi/gc against a real docker-registry on loopback,
+# with images built by umoci from busybox-static and pushed by skopeo.
+# usage: registry_test.sh CAPSULE-BINARY
+source "$(dirname "$0")/lib.sh"
+CAPSULE=$1
+((EUID == 0)) || { echo "needs root (umoci, store ownership)"; exit 77; }
+
+registry_start A
+image_build "$T/src" bb amd64 platform amd64
+push "$T/src:bb" "$REG_A/capsules/bb:v1"
+cap() { "$CAPSULE" --root "$T/store" "$@"; }
+insecure=(--insecure-registry "$REG_A")
+
+# Pull by tag: the layer holds busybox byte for byte.
+out=$(cap pull "${insecure[@]}" "$REG_A/capsules/bb:v1")
+digest=$(awk '{print $2}' <<<"$out")
+layer=$(ls -d "$T"/store/layers/*/bin/busybox | head -1)
+if cmp -s "$layer" /bin/busybox; then pass "pull by tag ($out)"; else fail "pull by tag: busybox differs"; fi
+out=$(cap pull "${insecure[@]}" "$REG_A/capsules/bb:v1")
+if grep -q "0 blobs fetched" <<<"$out"; then pass "second pull fetches nothing"; else fail "second pull: $out"; fi
+
+# By digest, into a fresh store.
+out=$("$CAPSULE" --root "$T/store2" pull "${insecure[@]}" "$REG_A/capsules/bb@$digest")
+if grep -q "$digest" <<<"$out"; then pass "pull by digest"; else fail "pull by digest: $out"; fi
+expect_fail "unknown digest" "not found" "$CAPSULE" --root "$T/store2" pull "${insecure[@]}" \
+	"$REG_A/capsules/bb@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+expect_fail "unknown tag" "not found" cap pull "${insecure[@]}" "$REG_A/capsules/nope:v1"
+expect_fail "TLS by default" "$REG_A" cap pull "$REG_A/capsules/bb:v1"
+down=$(free_port)
+expect_fail "registry down" "127.0.0.1:$down" cap pull --insecure-registry "127.0.0.1:$down" \
+	"127.0.0.1:$down/capsules/bb:v1"
+expect_fail "bad reference" "invalid image reference" cap pull "$REG_A/Capsules/bb"
+store_clean "$T/store"
+
+# Two concurrent pulls of one image into one store.
+"$CAPSULE" --root "$T/store3" pull "${insecure[@]}" "$REG_A/capsules/bb:v1" >"$T/c1" 2>&1 &
+p1=$!
+"$CAPSULE" --root "$T/store3" pull "${insecure[@]}" "$REG_A/capsules/bb:v1" >"$T/c2" 2>&1 &
+p2=$!
+if wait $p1 && wait $p2; then pass "concurrent pulls: $(cat "$T/c1") / $(cat "$T/c2")"; else fail "concurrent pulls: $(cat "$T/c1" "$T/c2")"; fi
+fetched=$(cat "$T/c1" "$T/c2" | grep -o '[0-9]* blobs fetched' | awk '{s+=$1} END {print s}')
+if ((fetched == 3)); then pass "concurrent pulls fetched each blob once"; else fail "concurrent pulls fetched $fetched blobs"; fi
+store_clean "$T/store3"
+
+# An image index with two platforms.
+image_build "$T/src" arm arm64 platform arm64
+push "$T/src:bb" "$REG_A/capsules/multi:amd64"
+push "$T/src:arm" "$REG_A/capsules/multi:arm64"
+mdesc() { # TAG ARCH -> descriptor JSON for the index
+	curl -s -o "$T/m.json" -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+		"http://$REG_A/v2/capsules/multi/manifests/$1"
+	printf '{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%d,"platform":{"os":"linux","architecture":"%s"}}' \
+		"$(sha256sum <"$T/m.json" | cut -d' ' -f1)" "$(stat -c %s "$T/m.json")" "$2"
+}
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[%s,%s]}' \
+	"$(mdesc arm64 arm64)" "$(mdesc amd64 amd64)" >"$T/index.json"
+curl -sS --fail-with-body -X PUT -H 'Content-Type: application/vnd.oci.image.index.v1+json' --data-binary @"$T/index.json" \
+	"http://$REG_A/v2/capsules/multi/manifests/latest" >/dev/null
+platform_of() { # ref store -> content of /platform in the image's top layer
+	"$CAPSULE" --root "$2" pull "${insecure[@]}" "${@:3}" "$1" >/dev/null
+	local top
+	top=$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1]))["images"][sys.argv[2]]; print(j["manifest"])' \
+		"$2/index.json" "$1")
+	python3 -c 'import json,sys; m=json.load(open(sys.argv[1]+"/blobs/sha256/"+sys.argv[2][7:])); print(m["layers"][-1]["digest"][7:])' \
+		"$2" "$top" | xargs -I{} cat "$2/layers/{}/platform"
+}
+got=$(platform_of "$REG_A/capsules/multi:latest" "$T/store4")
+if [[ $got == amd64 ]]; then pass "index: linux/amd64 selected"; else fail "index: got '$got'"; fi
+got=$(platform_of "$REG_A/capsules/multi:latest" "$T/store5" --platform linux/arm64)
+if [[ $got == arm64 ]]; then pass "index: --platform linux/arm64 selected"; else fail "index arm64: got '$got'"; fi
+expect_fail "index without the platform" "no manifest for linux/s390x" \
+	cap pull "${insecure[@]}" --platform linux/s390x "$REG_A/capsules/multi:latest"
+
+# A tampered blob in the registry's storage: digest mismatch, nothing kept.
+image_build "$T/src" tamper amd64 tampered original
+push "$T/src:tamper" "$REG_A/capsules/tamper:v1"
+tl=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]+"/index.json")); m=[x for x in d["manifests"] if x["annotations"]["org.opencontainers.image.ref.name"]=="tamper"][0]; man=json.load(open(sys.argv[1]+"/blobs/sha256/"+m["digest"][7:])); print(man["layers"][-1]["digest"][7:])' "$T/src")
+data="$REGROOT_A/docker/registry/v2/blobs/sha256/${tl:0:2}/$tl/data"
+python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[len(b)//2]^=0xff; open(p,"wb").write(b)' "$data"
+expect_fail "tampered blob" "digest mismatch" cap pull "${insecure[@]}" "$REG_A/capsules/tamper:v1"
+if [[ ! -e $T/store/blobs/sha256/$tl && ! -e $T/store/layers/$tl ]]; then pass "tampered blob not stored"; else fail "tampered blob stored"; fi
+store_clean "$T/store"
+
+# Basic credentials from a docker-style config.json.
+python3 -W ignore - "$T/htpasswd" <<'PY'
+import crypt, sys, warnings
+warnings.simplefilter("ignore")
+open(sys.argv[1], "w").write("tester:" + crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH)).replace("$2b$", "$2y$", 1) + "\n")
+PY
+registry_start B "$T/htpasswd"
+push "$T/src:bb" "$REG_B/private/bb:v1" --dest-creds tester:s3cret
+printf '{"auths":{"%s":{"auth":"%s"}}}' "$REG_B" "$(printf tester:s3cret | base64)" >"$T/auth.json"
+printf '{"auths":{"%s":{"auth":"%s"}}}' "$REG_B" "$(printf tester:wrong | base64)" >"$T/bad-auth.json"
+echo '{"auths":{}}' >"$T/empty-auth.json"
+expect_fail "auth: no credentials" "requires credentials" cap pull --insecure-registry "$REG_B" \
+	--auth-file "$T/empty-auth.json" "$REG_B/private/bb:v1"
+expect_fail "auth: missing auth file" "cannot open /nonexistent/auth.json" cap pull --insecure-registry "$REG_B" \
+	--auth-file /nonexistent/auth.json "$REG_B/private/bb:v1"
+expect_fail "auth: wrong password" "denied" cap pull --insecure-registry "$REG_B" --auth-file "$T/bad-auth.json" \
+	"$REG_B/private/bb:v1"
+if cap pull --insecure-registry "$REG_B" --auth-file "$T/auth.json" "$REG_B/private/bb:v1" >/dev/null 2>"$T/err"; then
+	pass "auth: basic credentials from config.json"
+else
+	fail "auth: $(cat "$T/err")"
+fi
+
+# images / rmi / gc.
+if cap images | grep -q "$REG_A/capsules/bb:v1"; then pass "images lists the pull"; else fail "images: $(cap images)"; fi
+push "$T/src:arm" "$REG_A/capsules/arm:v1"
+cap pull "${insecure[@]}" "$REG_A/capsules/arm:v1" >/dev/null
+layers_of() { # REF -> layer ids of a stored image
+	python3 -c 'import json,sys; s=sys.argv[1]; m=json.load(open(s+"/index.json"))["images"][sys.argv[2]]["manifest"]
+for l in json.load(open(s+"/blobs/sha256/"+m[7:]))["layers"]: print(l["digest"][7:])' "$T/store" "$1"
+}
+mapfile -t arm_layers < <(layers_of "$REG_A/capsules/arm:v1")
+mapfile -t bb_layers < <(layers_of "$REG_A/capsules/bb:v1")
+# A run still uses the arm image's top layer: gc must keep it.
+mkdir -p "$T/store/runs/r1"
+echo "${arm_layers[1]}" >"$T/store/runs/r1/layers"
+before=$(ls "$T/store/blobs/sha256" | wc -l)
+cap rmi "$REG_A/capsules/arm:v1" >/dev/null
+out=$(cap gc)
+after=$(ls "$T/store/blobs/sha256" | wc -l)
+if ((after < before)); then pass "gc: $out"; else fail "gc: $before -> $after blobs: $out"; fi
+[[ -d $T/store/layers/${arm_layers[1]} ]] && pass "gc keeps a layer listed in runs/*/layers" || fail "gc removed a layer in use by a run"
+for l in "${bb_layers[@]}"; do [[ -d $T/store/layers/$l ]] || fail "gc removed layer $l of a referenced image"; done
+if grep -q "0 blobs fetched" <<<"$(cap pull "${insecure[@]}" "$REG_A/capsules/bb:v1")"; then pass "gc kept every blob of a referenced image"; else fail "gc removed blobs of a referenced image"; fi
+rm -r "$T/store/runs/r1"
+cap gc >/dev/null
+[[ ! -e $T/store/layers/${arm_layers[1]} ]] && pass "gc removes the layer once the run is gone" || fail "layer of a finished run kept"
+expect_fail "rmi of an unknown image" "not in the store" cap rmi "$REG_A/capsules/none:v1"
+store_clean "$T/store"
+finish
