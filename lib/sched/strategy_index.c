@@ -1,0 +1,220 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sched/strategy_index.h"
+
+bool recap_sched_exec_terminal(enum recap_exec_phase p)
+{
+	return p == RECAP_EXEC_SUCCEEDED || p == RECAP_EXEC_FAILED;
+}
+
+static bool is_up(enum recap_exec_phase p)
+{
+	return p == RECAP_EXEC_RUNNING || p == RECAP_EXEC_ESCAPING || p == RECAP_EXEC_SUCCEEDED;
+}
+
+void recap_sched_run_index_free(struct run_index *ix)
+{
+	free(ix->order);
+	free(ix->by_key);
+	ix->by_key = NULL;
+	free(ix->exec);
+	free(ix->role);
+	ix->order = NULL;
+	ix->exec = NULL;
+	ix->role = NULL;
+}
+
+/* qsort has no context argument; the comparators read it from here. The
+ * planner runs on one thread (the controller's loop). */
+static __thread const struct recap_plan_input *sort_in;
+
+static int cmp_key(const struct recap_target *a, const struct recap_target *b)
+{
+	int c = strcmp(a->pod, b->pod);
+	return c ? c : strcmp(a->container, b->container);
+}
+
+static int by_key(const void *pa, const void *pb)
+{
+	return cmp_key(&sort_in->targets[*(const size_t *)pa], &sort_in->targets[*(const size_t *)pb]);
+}
+
+static int by_creation(const void *pa, const void *pb)
+{
+	const struct recap_target *a = &sort_in->targets[*(const size_t *)pa],
+				  *b = &sort_in->targets[*(const size_t *)pb];
+	if (a->created != b->created)
+		return a->created < b->created ? -1 : 1;
+	return cmp_key(a, b);
+}
+
+static int find_role(const struct recap_strategy *s, const char *name)
+{
+	for (size_t i = 0; name && i < s->n_roles; i++) {
+		if (strcmp(s->roles[i].name, name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* Joins executions to targets by (pod, container) with a binary search over
+ * the targets in key order; duplicates are refused. */
+static int join_execs(const struct recap_plan_input *in, struct run_index *ix, struct recap_error **err)
+{
+	for (size_t i = 0; i < in->n_targets; i++)
+		ix->exec[i] = -1;
+	size_t *key = ix->order; /* sorted by key at this point */
+	for (size_t i = 1; i < in->n_targets; i++) {
+		if (cmp_key(&in->targets[key[i - 1]], &in->targets[key[i]]) == 0)
+			return recap_error_set(err, EINVAL, "target %s/%s is listed twice",
+					       in->targets[key[i]].pod, in->targets[key[i]].container);
+	}
+	for (size_t e = 0; e < in->n_execs; e++) {
+		struct recap_target probe = {.pod = in->execs[e].pod, .container = in->execs[e].container};
+		size_t lo = 0, hi = in->n_targets;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			int c = cmp_key(&in->targets[key[mid]], &probe);
+			if (c == 0) {
+				ix->exec[key[mid]] = (long)e;
+				break;
+			}
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+	}
+	return 0;
+}
+
+/* Kahn's algorithm: refuses unknown names and cycles in startAfter. */
+static int check_role_graph(const struct recap_strategy *s, struct recap_error **err)
+{
+	int indeg[ROLES_MAX] = {0}, queue[ROLES_MAX], head = 0, tail = 0;
+	for (size_t i = 0; i < s->n_roles; i++) {
+		for (size_t j = 0; j < s->roles[i].n_start_after; j++) {
+			if (find_role(s, s->roles[i].start_after[j]) < 0)
+				return recap_error_set(err, EINVAL,
+						       "role \"%s\": startAfter names unknown role \"%s\"",
+						       s->roles[i].name, s->roles[i].start_after[j]);
+			indeg[i]++;
+		}
+		if (indeg[i] == 0)
+			queue[tail++] = (int)i;
+	}
+	while (head < tail) {
+		const char *done = s->roles[queue[head++]].name;
+		for (size_t i = 0; i < s->n_roles; i++) {
+			for (size_t j = 0; j < s->roles[i].n_start_after; j++) {
+				if (strcmp(s->roles[i].start_after[j], done) == 0 && --indeg[i] == 0)
+					queue[tail++] = (int)i;
+			}
+		}
+	}
+	if ((size_t)tail != s->n_roles)
+		return recap_error_set(err, EINVAL, "roles: startAfter forms a cycle");
+	return 0;
+}
+
+static int index_roles(const struct recap_plan_input *in, struct run_index *ix, struct recap_error **err)
+{
+	const struct recap_strategy *s = in->strategy;
+	if (s->n_roles > ROLES_MAX)
+		return recap_error_set(err, EINVAL, "more than %d roles", ROLES_MAX);
+	int r = check_role_graph(s, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < in->n_targets; i++) {
+		const struct recap_target *t = &in->targets[i];
+		ix->role[i] = find_role(s, t->role);
+		if (s->n_roles > 0 && ix->role[i] < 0)
+			return recap_error_set(err, EINVAL,
+					       "target %s/%s has role \"%s\", not one of the Capsule's",
+					       t->pod, t->container, t->role ? t->role : "");
+		if (ix->role[i] < 0)
+			continue;
+		ix->role_targets[ix->role[i]]++;
+		if (ix->exec[i] >= 0) {
+			enum recap_exec_phase p = in->execs[ix->exec[i]].phase;
+			ix->role_ready[ix->role[i]] += is_up(p);
+			ix->role_failed[ix->role[i]] |= p == RECAP_EXEC_FAILED;
+		}
+	}
+	/* A role is dead when it failed or something it waits for is dead. */
+	for (size_t round = 0; round <= s->n_roles; round++) {
+		for (size_t i = 0; i < s->n_roles; i++) {
+			ix->role_dead[i] = ix->role_failed[i];
+			for (size_t j = 0; j < s->roles[i].n_start_after; j++)
+				ix->role_dead[i] |= ix->role_dead[find_role(s, s->roles[i].start_after[j])];
+		}
+	}
+	return 0;
+}
+
+bool recap_sched_role_blocked(const struct recap_plan_input *in, const struct run_index *ix, int role)
+{
+	if (role < 0)
+		return false;
+	const struct recap_role *r = &in->strategy->roles[role];
+	for (size_t j = 0; j < r->n_start_after; j++) {
+		if (ix->role_dead[find_role(in->strategy, r->start_after[j])])
+			return true;
+	}
+	return false;
+}
+
+bool recap_sched_role_startable(const struct recap_plan_input *in, const struct run_index *ix, int role)
+{
+	if (role < 0)
+		return true;
+	const struct recap_role *r = &in->strategy->roles[role];
+	for (size_t j = 0; j < r->n_start_after; j++) {
+		int dep = find_role(in->strategy, r->start_after[j]);
+		if (ix->role_dead[dep] || ix->role_ready[dep] < ix->role_targets[dep])
+			return false;
+	}
+	return true;
+}
+
+int recap_sched_run_index(const struct recap_plan_input *in, struct run_index *ix, struct recap_error **err)
+{
+	*ix = (struct run_index){.n = in->n_targets};
+	if (in->n_targets > RECAP_STRATEGY_TARGETS_MAX)
+		return recap_error_set(err, E2BIG, "%zu targets, more than the limit of %d", in->n_targets,
+				       RECAP_STRATEGY_TARGETS_MAX);
+	for (size_t i = 0; i < in->n_targets; i++) {
+		if (!in->targets[i].pod || !in->targets[i].container)
+			return recap_error_set(err, EINVAL, "target %zu: pod and container are required", i);
+	}
+	for (size_t e = 0; e < in->n_execs; e++) {
+		if (!in->execs[e].pod || !in->execs[e].container)
+			return recap_error_set(err, EINVAL, "execution %zu: pod and container are required",
+					       e);
+	}
+	size_t n = in->n_targets ? in->n_targets : 1;
+	ix->order = calloc(n, sizeof(*ix->order));
+	ix->by_key = calloc(n, sizeof(*ix->by_key));
+	ix->exec = calloc(n, sizeof(*ix->exec));
+	ix->role = calloc(n, sizeof(*ix->role));
+	if (!ix->order || !ix->by_key || !ix->exec || !ix->role) {
+		recap_sched_run_index_free(ix);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < in->n_targets; i++)
+		ix->order[i] = i;
+	sort_in = in;
+	qsort(ix->order, in->n_targets, sizeof(*ix->order), by_key);
+	memcpy(ix->by_key, ix->order, in->n_targets * sizeof(*ix->order));
+	int r = join_execs(in, ix, err);
+	if (r == 0)
+		r = index_roles(in, ix, err);
+	if (r == 0 && in->strategy->order == RECAP_ORDER_CREATION)
+		qsort(ix->order, in->n_targets, sizeof(*ix->order), by_creation);
+	sort_in = NULL;
+	if (r < 0)
+		recap_sched_run_index_free(ix);
+	return r;
+}
