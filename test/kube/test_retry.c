@@ -1,0 +1,195 @@
+/* Retries, size limits and watch framing against a real (misbehaving)
+ * loopback HTTP server, flaky_server.py. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/json.h"
+#include "base/timeutil.h"
+#include "helpers.h"
+
+static pid_t server_pid = -1;
+static int server_stdin = -1;
+static char server_url[64];
+static struct tclient T;
+
+static int start_server(void **state)
+{
+	int in[2], out[2];
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
+		return -1;
+	char script[1024];
+	snprintf(script, sizeof(script), "%s/test/kube/flaky_server.py", getenv("RECAP_SOURCE_ROOT"));
+	server_pid = fork();
+	if (server_pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		/* The system interpreter: version managers' shims add processes and delays. */
+		execl("/usr/bin/python3", "python3", script, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	server_stdin = in[1]; /* the server exits when this closes, even if we crash */
+	/* Read the whole line: the server may write it in pieces. */
+	char port[16] = "";
+	size_t len = 0;
+	while (len < sizeof(port) - 1 && !memchr(port, '\n', len)) {
+		ssize_t n = read(out[0], port + len, sizeof(port) - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(out[0]);
+	if (!memchr(port, '\n', len))
+		return -1;
+	port[strcspn(port, "\n")] = '\0';
+	snprintf(server_url, sizeof(server_url), "http://127.0.0.1:%s", port);
+	struct recap_kube_config cfg = {.server = server_url, .namespace = "t"};
+	struct recap_kube_client_options o = {
+	    .retry_base_ms = 100, .max_retries = 3, .max_response_bytes = 1 << 20};
+	tclient_open_config(&T, &cfg, &o);
+	return 0;
+}
+
+static int stop_server(void **state)
+{
+	tclient_close(&T);
+	close(server_stdin);
+	kill(server_pid, SIGTERM);
+	waitpid(server_pid, NULL, 0);
+	return 0;
+}
+
+static enum recap_kube_code get(const char *name, char **msg)
+{
+	struct recap_kube_sync s = RECAP_KUBE_SYNC_INIT;
+	assert_int_equal(recap_kube_get(T.c, &T_CONFIGMAPS, "t", name, NULL, recap_kube_sync_cb, &s, NULL),
+			 0);
+	return twait(&T, &s, NULL, msg);
+}
+
+static long server_count(const char *key)
+{
+	struct recap_kube_request r = {.method = "GET", .path = "/counts"};
+	struct recap_kube_sync s = RECAP_KUBE_SYNC_INIT;
+	assert_int_equal(recap_kube_request(T.c, &r, recap_kube_sync_cb, &s, NULL), 0);
+	json_t *counts = NULL;
+	assert_int_equal(twait(&T, &s, &counts, NULL), RECAP_KUBE_OK);
+	long n = (long)json_integer_value(json_object_get(counts, key));
+	json_decref(counts);
+	return n;
+}
+
+static void too_many_requests_then_unavailable_then_ok(void **state)
+{
+	uint64_t t0 = recap_now_mono_ms();
+	char *msg = NULL;
+	if (get("flaky", &msg) != RECAP_KUBE_OK)
+		fail_msg("%s", msg);
+	/* Retry-After: 1 was honoured. */
+	assert_true(recap_now_mono_ms() - t0 >= 1000);
+	assert_int_equal(server_count("GET /api/v1/namespaces/t/configmaps/flaky"), 3);
+}
+
+static void retries_are_capped(void **state)
+{
+	char *msg = NULL;
+	assert_int_equal(get("broken", &msg), RECAP_KUBE_ERR_SERVER);
+	assert_non_null(strstr(msg, "500 ServerError: always broken"));
+	free(msg);
+	assert_int_equal(server_count("GET /api/v1/namespaces/t/configmaps/broken"), 4);
+}
+
+static void post_is_not_retried_after_a_500(void **state)
+{
+	json_t *cm = tconfigmap("x", "k", "v");
+	struct recap_kube_sync s = RECAP_KUBE_SYNC_INIT;
+	assert_int_equal(recap_kube_create(T.c, &T_CONFIGMAPS, "t", cm, recap_kube_sync_cb, &s, NULL), 0);
+	json_decref(cm);
+	assert_int_equal(twait(&T, &s, NULL, NULL), RECAP_KUBE_ERR_SERVER);
+	assert_int_equal(server_count("POST /api/v1/namespaces/t/configmaps"), 1);
+}
+
+static void over_large_responses_are_refused(void **state)
+{
+	char *msg = NULL;
+	assert_int_equal(get("big", &msg), RECAP_KUBE_ERR_TOO_LARGE);
+	assert_non_null(strstr(msg, "larger than the limit of 1048576 bytes"));
+	free(msg);
+	assert_int_equal(get("big-unsized", &msg), RECAP_KUBE_ERR_TOO_LARGE);
+	assert_non_null(strstr(msg, "larger than the limit of 1048576 bytes"));
+	free(msg);
+	assert_int_equal(get("notjson", &msg), RECAP_KUBE_ERR_DECODE);
+	assert_non_null(strstr(msg, "invalid JSON"));
+	free(msg);
+	/* A non-Status error body is quoted, briefly. */
+	assert_int_equal(get("missing", &msg), RECAP_KUBE_ERR_NOT_FOUND);
+	assert_non_null(strstr(msg, "404 NotFound: missing not found"));
+	free(msg);
+}
+
+struct wrec {
+	int events, retrying;
+	bool gone, done;
+	char err[512];
+};
+
+static void on_watch(struct recap_kube_watch *w, enum recap_kube_watch_note note,
+		     const struct recap_kube_watch_event *ev, const struct recap_error *err, void *userdata)
+{
+	struct wrec *r = userdata;
+	if (note == RECAP_KUBE_WATCH_EVENT)
+		r->events++;
+	if (note == RECAP_KUBE_WATCH_RETRYING || note == RECAP_KUBE_WATCH_GONE) {
+		snprintf(r->err, sizeof(r->err), "%s", recap_error_message(err));
+		r->retrying += note == RECAP_KUBE_WATCH_RETRYING;
+		r->gone = note == RECAP_KUBE_WATCH_GONE;
+		r->done = true;
+		recap_kube_watch_stop(w); /* from inside the callback: must be safe */
+	}
+}
+
+static void watch_case(const char *ns, bool gone, const char *needle)
+{
+	struct wrec r = {0};
+	struct recap_kube_watch *w = NULL;
+	struct recap_kube_watch_options o = {.max_line_bytes = 64 << 10, .resource_version = "1"};
+	assert_int_equal(recap_kube_watch_start(T.c, &T_CONFIGMAPS, ns, &o, on_watch, &r, &w, NULL), 0);
+	assert_true(trun_until(&T, &r.done, 10000));
+	assert_int_equal(r.gone, gone);
+	assert_int_equal(r.events, gone ? 0 : 1);
+	if (!strstr(r.err, needle))
+		fail_msg("'%s' not in '%s'", needle, r.err);
+}
+
+static void bad_watch_streams_are_errors(void **state)
+{
+	watch_case("badjson", false, "watch event: invalid JSON");
+	watch_case("truncated", false, "the stream ended in the middle of an event");
+	watch_case("longline", false, "watch event longer than the limit of 65536 bytes");
+	watch_case("gone", true, "410 Gone: too old resource version");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(too_many_requests_then_unavailable_then_ok),
+	    cmocka_unit_test(retries_are_capped),
+	    cmocka_unit_test(post_is_not_retried_after_a_500),
+	    cmocka_unit_test(over_large_responses_are_refused),
+	    cmocka_unit_test(bad_watch_streams_are_errors),
+	};
+	return cmocka_run_group_tests(tests, start_server, stop_server);
+}
