@@ -201,6 +201,15 @@ def policy_crd():
         "Capsule there.", spec, status, cols)
 
 
+def _final_phase(phases, what):
+    """A transition rule: a terminal phase never changes again (a finished
+    execution is never started a second time)."""
+    listed = ", ".join(f"'{p}'" for p in phases)
+    return rule(f"!has(oldSelf.phase) || !(oldSelf.phase in [{listed}]) || "
+                "(has(self.phase) && self.phase == oldSelf.phase)",
+                f"{what} keeps its phase", field_path=".phase")
+
+
 def _failure():
     return obj("One failed execution.", {
         "execution": string("The CapsuleExecution's name.", 253),
@@ -275,7 +284,8 @@ def run_crd():
             "The Capsule spec the run executes, fixed at its start "
             "(image resolved to a digest)."),
         "failures": array("The first failed executions.", _failure(), 10),
-    })
+    }, rules=[_final_phase(["Succeeded", "Failed", "PartiallyFailed",
+                            "Cancelled"], "a finished run")])
     cols = [
         _col("Capsule", "string", ".spec.capsuleRef.name", "The Capsule."),
         _col("Trigger", "string", ".spec.trigger", "Manual or Periodic."),
@@ -366,7 +376,12 @@ def execution_crd():
         "completionTime": timestamp(t + "Succeeded or Failed."),
         "escaped": boolean("The node verified that no mount, process, "
                            "cgroup or file of the execution is left."),
-    })
+    }, rules=[
+        _final_phase(["Succeeded", "Failed"], "a finished execution"),
+        rule("!has(oldSelf.escaped) || !oldSelf.escaped || "
+             "(has(self.escaped) && self.escaped)",
+             "escaped cannot be undone", field_path=".escaped"),
+    ])
     cols = [
         _col("Run", "string", ".spec.runRef.name", "Owning CapsuleRun."),
         _col("Pod", "string", ".spec.target.pod", "Target pod."),

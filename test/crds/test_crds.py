@@ -227,6 +227,18 @@ def check_updates(k):
         ("status refused: duplicate condition type", patch_refused,
          "capsule", "tcpdump", {"status": {"conditions": [good, good]}},
          'status.conditions[1]: Duplicate value: {"type":"Ready"}', st),
+        ("status accepted: execution finished", patch_ok,
+         "capsuleexecution", exe, {"status": {
+             "phase": "Succeeded", "exitCode": 0, "escaped": True,
+             "stdoutTail": "100 packets captured\n", "stdoutBytes": 21,
+             "imageDigest": "sha256:" + "5c" * 32,
+             "runStartTime": "2025-11-24T10:30:01.123456Z"}}, st),
+        ("status refused: finished execution running again", patch_refused,
+         "capsuleexecution", exe, {"status": {"phase": "Running"}},
+         "a finished execution keeps its phase", st),
+        ("status refused: escaped undone", patch_refused,
+         "capsuleexecution", exe, {"status": {"escaped": False}},
+         "escaped cannot be undone", st),
         ("status accepted: Ready condition", patch_ok, "capsule", "tcpdump",
          {"status": {"observedGeneration": 2, "conditions": [good],
                      "matchedTargets": 4}}, st),
@@ -257,6 +269,9 @@ def check_run_table(k, base):
         "capsuleSpec": base["tcpdump"]["spec"]}}
     case("status accepted: CapsuleRun result", patch_ok, k, "capsulerun",
          "tcpdump-29401230", status, "--subresource=status")
+    case("status refused: finished run running again", patch_refused, k,
+         "capsulerun", "tcpdump-29401230", {"status": {"phase": "Running"}},
+         "a finished run keeps its phase", "--subresource=status")
     case("status ignored through the main resource", lambda: (
         patch(k, "capsulerun", "tcpdump-29401230",
               {"status": {"phase": "Failed"}}),
