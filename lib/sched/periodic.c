@@ -117,12 +117,17 @@ static int act(const struct recap_periodic_schedule *s, const struct recap_perio
 		d->last_schedule = d->scheduled;
 		return 0;
 	}
-	bool any_active = false;
+	size_t active = 0;
 	for (size_t i = 0; i < in->n_runs; i++)
-		any_active = any_active || in->runs[i].active;
-	if (any_active && s->concurrency == RECAP_CONCURRENCY_FORBID) {
+		active += in->runs[i].active;
+	if (active > 0 && s->concurrency == RECAP_CONCURRENCY_FORBID) {
 		/* lastScheduleTime stays: the time is retried while within the deadline. */
 		d->action = RECAP_PERIODIC_FORBID;
+		return 0;
+	}
+	if (active >= RECAP_PERIODIC_MAX_ACTIVE && s->concurrency == RECAP_CONCURRENCY_ALLOW) {
+		d->action = RECAP_PERIODIC_TOO_MANY_ACTIVE;
+		d->last_schedule = d->scheduled;
 		return 0;
 	}
 	if (s->concurrency == RECAP_CONCURRENCY_REPLACE) {

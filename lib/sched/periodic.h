@@ -28,6 +28,9 @@
 #define RECAP_PERIODIC_NONE INT64_MIN
 /* More missed start times than this: one catch-up run and a warning. */
 #define RECAP_PERIODIC_MAX_MISSED 100
+/* A Capsule lists at most this many active runs (status.active is bounded):
+ * with Allow, a due time beyond it is skipped with a warning. */
+#define RECAP_PERIODIC_MAX_ACTIVE 100
 
 enum recap_concurrency {
 	RECAP_CONCURRENCY_ALLOW,
@@ -68,10 +71,11 @@ struct recap_periodic_input {
 };
 
 enum recap_periodic_action {
-	RECAP_PERIODIC_WAIT,   /* nothing due (or suspended): requeue at `next` */
-	RECAP_PERIODIC_START,  /* create run_name for `scheduled` (after cancelling `cancel`) */
-	RECAP_PERIODIC_EXISTS, /* the run for `scheduled` exists already: only record it */
-	RECAP_PERIODIC_FORBID, /* due, but Forbid and a run is active: retried when it ends */
+	RECAP_PERIODIC_WAIT,		/* nothing due (or suspended): requeue at `next` */
+	RECAP_PERIODIC_START,		/* create run_name for `scheduled` (after cancelling `cancel`) */
+	RECAP_PERIODIC_EXISTS,		/* the run for `scheduled` exists already: only record it */
+	RECAP_PERIODIC_FORBID,		/* due, but Forbid and a run is active: retried when it ends */
+	RECAP_PERIODIC_TOO_MANY_ACTIVE, /* due, but RECAP_PERIODIC_MAX_ACTIVE runs are active: skipped */
 };
 
 struct recap_periodic_decision {

@@ -242,6 +242,43 @@ static void restarts_and_clock_steps_never_duplicate(void **state)
 	recap_tz_free(tz);
 }
 
+/* Allow with 100 active runs skips the due time (status.active is bounded);
+ * Replace cancels them all instead. */
+static void active_runs_are_bounded(void **state)
+{
+	struct recap_periodic_schedule s = {.starting_deadline = NONE,
+					    .concurrency = RECAP_CONCURRENCY_ALLOW};
+	struct recap_tz *tz = NULL;
+	assert_int_equal(recap_cron_parse("@hourly", &s.cron, NULL), 0);
+	assert_int_equal(recap_tz_load(NULL, &tz, NULL), 0);
+	s.tz = tz;
+	static struct recap_periodic_run runs[RECAP_PERIODIC_MAX_ACTIVE];
+	static char names[RECAP_PERIODIC_MAX_ACTIVE][16];
+	for (size_t i = 0; i < RECAP_PERIODIC_MAX_ACTIVE; i++) {
+		snprintf(names[i], sizeof(names[i]), "old-%zu", i);
+		runs[i] = (struct recap_periodic_run){.name = names[i], .active = true};
+	}
+	struct recap_periodic_input in = {.capsule = "backup",
+					  .created = at("2026-11-01T00:00:00Z"),
+					  .last_schedule = at("2026-11-23T10:00:00Z"),
+					  .now = at("2026-11-23T11:00:10Z"),
+					  .runs = runs,
+					  .n_runs = RECAP_PERIODIC_MAX_ACTIVE - 1};
+	struct recap_periodic_decision d;
+	assert_int_equal(recap_periodic_decide(&s, &in, &d, NULL), 0);
+	assert_int_equal(d.action, START);
+	in.n_runs = RECAP_PERIODIC_MAX_ACTIVE;
+	assert_int_equal(recap_periodic_decide(&s, &in, &d, NULL), 0);
+	assert_int_equal(d.action, RECAP_PERIODIC_TOO_MANY_ACTIVE);
+	assert_int_equal(d.last_schedule, at("2026-11-23T11:00:00Z"));
+	s.concurrency = RECAP_CONCURRENCY_REPLACE;
+	assert_int_equal(recap_periodic_decide(&s, &in, &d, NULL), 0);
+	assert_int_equal(d.action, START);
+	assert_int_equal(d.n_cancel, RECAP_PERIODIC_MAX_ACTIVE);
+	recap_periodic_decision_clear(&d);
+	recap_tz_free(tz);
+}
+
 static void schedule_from_json(void **state)
 {
 	struct recap_periodic_schedule s;
@@ -309,6 +346,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(decisions),
 	    cmocka_unit_test(restarts_and_clock_steps_never_duplicate),
+	    cmocka_unit_test(active_runs_are_bounded),
 	    cmocka_unit_test(schedule_from_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
