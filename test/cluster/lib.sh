@@ -13,6 +13,8 @@ for c in etcd kube-apiserver kube-controller-manager kubectl; do
 	fi
 done
 export RECAP_KUBE_BIN
+# curl and kubectl reach the clusters directly, whatever proxy is configured.
+export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
 kubectl=$RECAP_KUBE_BIN/kubectl
 
 scratch=$(mktemp -d /tmp/recap-test-cluster.XXXXXX)
