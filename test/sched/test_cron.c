@@ -279,12 +279,69 @@ static void walk_a_year(void **state)
 	recap_tz_free(tz);
 }
 
+/* Independent oracle: scan UTC minutes after `after`; a minute fires when
+ * its wall-clock time matches and that wall-clock time was not already shown
+ * earlier (the second pass of a repeated hour). */
+static bool shown_before(const struct recap_tz *tz, int64_t t, int64_t local)
+{
+	for (int64_t back = 60; back <= 26 * 3600; back += 900) {
+		int32_t o = recap_tz_offset(tz, t - back);
+		int64_t t2 = local - o;
+		if (t2 < t && recap_tz_offset(tz, t2) == o)
+			return true;
+	}
+	return false;
+}
+
+static bool fires_at(const struct recap_cron *c, const struct recap_tz *tz, int64_t t)
+{
+	int64_t local = t + recap_tz_offset(tz, t);
+	int64_t day = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
+	int64_t sec = local - day * 86400;
+	return (c->minute & (1ULL << (sec / 60 % 60))) && (c->hour & (1u << (sec / 3600))) &&
+	       recap_cron_day_matches(c, day) && !shown_before(tz, t, local);
+}
+
+static void agrees_with_a_scan(void **state)
+{
+	static const char *exprs[] = {"* * * * *",	"*/7 * * * *",	"30 2 * * *",	       "0 * * * *",
+				      "*/20 1-3 * * *", "15 0-3 * * 0", "0,30 2 25-31 3,10 *", "45 1 * * 6,0",
+				      "0 0 1 * *",	"59 23 * * *",	"*/15 2 * * SUN"};
+	static const char *zones[] = {"Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "UTC",
+				      "Asia/Kolkata"};
+	/* Around the 2026 transitions of Berlin and New York (both directions). */
+	static const char *starts[] = {"2026-03-07T12:00:00Z", "2026-03-28T18:00:00Z",
+				       "2026-10-24T18:00:00Z", "2026-10-31T18:00:00Z",
+				       "2026-10-03T10:00:00Z", "2026-04-04T10:00:00Z"};
+	for (size_t z = 0; z < ARRAY_SIZE(zones); z++) {
+		struct recap_tz *tz = NULL;
+		assert_int_equal(recap_tz_load(zones[z], &tz, NULL), 0);
+		for (size_t e = 0; e < ARRAY_SIZE(exprs); e++) {
+			struct recap_cron c;
+			assert_int_equal(recap_cron_parse(exprs[e], &c, NULL), 0);
+			for (size_t s = 0; s < ARRAY_SIZE(starts); s++) {
+				int64_t after = at(starts[s]), got, want = after - after % 60 + 60;
+				while (!fires_at(&c, tz, want) && want < after + 40 * 86400)
+					want += 60;
+				assert_int_equal(recap_cron_next(&c, tz, after, &got, NULL), 0);
+				if (want >= after + 40 * 86400 && got >= want)
+					continue; /* beyond what the scan covers */
+				if (got != want)
+					fail_msg("%s in %s after %s: got %lld, scan says %lld", exprs[e],
+						 zones[z], starts[s], (long long)got, (long long)want);
+			}
+		}
+		recap_tz_free(tz);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(equivalent_forms), cmocka_unit_test(restricted_day_fields),
-	    cmocka_unit_test(parse_errors),	cmocka_unit_test(next_times),
-	    cmocka_unit_test(never_fires),	cmocka_unit_test(walk_a_year),
+	    cmocka_unit_test(equivalent_forms),	  cmocka_unit_test(restricted_day_fields),
+	    cmocka_unit_test(parse_errors),	  cmocka_unit_test(next_times),
+	    cmocka_unit_test(never_fires),	  cmocka_unit_test(walk_a_year),
+	    cmocka_unit_test(agrees_with_a_scan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
