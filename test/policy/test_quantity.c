@@ -121,12 +121,39 @@ static void compares_exactly(void **state)
 	assert_int_equal(cmp("1.000000001", "1"), 1);
 }
 
+/* Random strings over the quantity alphabet: parsed or refused, and what
+ * parses compares consistently with itself. */
+static void random_strings(void **state)
+{
+	static const char alphabet[] = "0123456789.+-eEkKMGTPinum ";
+	srand(9);
+	int parsed = 0;
+	for (int round = 0; round < 50000; round++) {
+		char s[24];
+		size_t len = (size_t)rand() % (sizeof(s) - 1);
+		for (size_t i = 0; i < len; i++)
+			s[i] = alphabet[rand() % (sizeof(alphabet) - 1)];
+		s[len] = '\0';
+		struct recap_quantity q;
+		struct recap_error *err = NULL;
+		if (recap_policy_quantity_parse(s, &q, &err) < 0) {
+			assert_non_null(recap_error_message(err));
+			recap_error_free(err);
+			continue;
+		}
+		parsed++;
+		assert_int_equal(recap_policy_quantity_cmp(q, q), 0);
+	}
+	assert_true(parsed > 100);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(parses),
 	    cmocka_unit_test(refuses),
 	    cmocka_unit_test(compares_exactly),
+	    cmocka_unit_test(random_strings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -335,13 +335,65 @@ static void agrees_with_a_scan(void **state)
 	}
 }
 
+/* Random expressions: five fields of random tokens, sometimes junk. They
+ * parse or are refused with a message naming the expression; whatever
+ * parses has a next time or "never fires". */
+static void random_field(char *out, size_t size)
+{
+	static const char *good[] = {"*",  "*/5", "*/13", "1",	"2",   "3",	"5",   "10",  "12",  "15",
+				     "29", "30",  "31",	  "59", "1-5", "2-4/2", "3/7", "JAN", "sun", "Sat"};
+	static const char *junk[] = {"x", "", "60", "/0", "-", "5-1", "1,,2", "*/0"};
+	size_t len = 0;
+	int n = 1 + rand() % 3;
+	for (int i = 0; i < n && len < size - 8; i++) {
+		const char *tok =
+		    rand() % 30 ? good[rand() % ARRAY_SIZE(good)] : junk[rand() % ARRAY_SIZE(junk)];
+		len += (size_t)snprintf(out + len, size - len, "%s%s", i ? "," : "", tok);
+	}
+}
+
+static void random_expressions(void **state)
+{
+	struct recap_tz *tz = NULL;
+	assert_int_equal(recap_tz_load("Europe/Berlin", &tz, NULL), 0);
+	srand(5);
+	int parsed = 0, never = 0;
+	for (int round = 0; round < 20000; round++) {
+		char expr[160] = "", field[32];
+		int fields = rand() % 10 ? 5 : rand() % 7;
+		for (int f = 0; f < fields; f++) {
+			random_field(field, sizeof(field));
+			snprintf(expr + strlen(expr), sizeof(expr) - strlen(expr), "%s%s", f ? " " : "",
+				 field);
+		}
+		struct recap_cron c;
+		struct recap_error *err = NULL;
+		if (recap_cron_parse(expr, &c, &err) < 0) {
+			assert_non_null(strstr(recap_error_message(err), "invalid cron"));
+			recap_error_free(err);
+			continue;
+		}
+		parsed++;
+		int64_t next;
+		int r = recap_cron_next(&c, tz, 1795428000, &next, &err);
+		assert_true(r == 0 || r == -EDOM);
+		assert_true(r < 0 || (next > 1795428000 && next % 60 == 0));
+		never += r < 0;
+		recap_error_free(err);
+	}
+	/* Names and 31/59 are out of range in most fields: a few hundred parse. */
+	assert_true(parsed > 200);
+	assert_true(never < parsed);
+	recap_tz_free(tz);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(equivalent_forms),	  cmocka_unit_test(restricted_day_fields),
 	    cmocka_unit_test(parse_errors),	  cmocka_unit_test(next_times),
 	    cmocka_unit_test(never_fires),	  cmocka_unit_test(walk_a_year),
-	    cmocka_unit_test(agrees_with_a_scan),
+	    cmocka_unit_test(agrees_with_a_scan), cmocka_unit_test(random_expressions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
