@@ -37,6 +37,21 @@ static char *token_url(const struct recap_oci_challenge *c, const char *default_
 	return url;
 }
 
+static int parse_token(const struct recap_oci_challenge *c, const struct recap_buf *body, char **ret,
+		       struct recap_error **err)
+{
+	_cleanup_json_ json_t *j = NULL;
+	int r = recap_json_parse(body->data ? body->data : "", body->len, RECAP_OCI_TOKEN_MAX, &j, err);
+	if (r < 0)
+		return recap_error_wrap(err, -r, "token endpoint %s", c->realm);
+	const char *tok = json_string_value(json_object_get(j, "token"));
+	if (!tok)
+		tok = json_string_value(json_object_get(j, "access_token"));
+	if (!tok || !*tok || strlen(tok) > RECAP_OCI_HTTP_HEADER_MAX || strpbrk(tok, "\r\n"))
+		return recap_error_set(err, EPROTO, "token endpoint %s returned no usable token", c->realm);
+	return asprintf(ret, "Bearer %s", tok) < 0 ? -ENOMEM : 0;
+}
+
 int recap_oci_auth_fetch_token(const struct recap_oci_challenge *c, const char *default_scope,
 			       const char *basic, int allow_http, char **ret, struct recap_error **err)
 {
@@ -55,29 +70,12 @@ int recap_oci_auth_fetch_token(const struct recap_oci_challenge *c, const char *
 	};
 	struct recap_oci_http_resp resp;
 	int r = recap_oci_http_get(&req, &resp, err);
-	if (r < 0)
-		goto out;
-	if (resp.status != 200) {
+	if (r >= 0 && resp.status != 200)
 		r = recap_error_set(err, resp.status == 401 || resp.status == 403 ? EACCES : EPROTO,
 				    "token endpoint %s answered HTTP %ld%s", c->realm, resp.status,
 				    basic ? "" : " (no credentials for this registry)");
-		goto out;
-	}
-	_cleanup_json_ json_t *j = NULL;
-	r = recap_json_parse(body.data ? body.data : "", body.len, RECAP_OCI_TOKEN_MAX, &j, err);
-	if (r < 0) {
-		r = recap_error_wrap(err, -r, "token endpoint %s", c->realm);
-		goto out;
-	}
-	const char *tok = json_string_value(json_object_get(j, "token"));
-	if (!tok)
-		tok = json_string_value(json_object_get(j, "access_token"));
-	if (!tok || !*tok || strlen(tok) > RECAP_OCI_HTTP_HEADER_MAX || strpbrk(tok, "\r\n")) {
-		r = recap_error_set(err, EPROTO, "token endpoint %s returned no usable token", c->realm);
-		goto out;
-	}
-	r = asprintf(ret, "Bearer %s", tok) < 0 ? -ENOMEM : 0;
-out:
+	if (r >= 0)
+		r = parse_token(c, &body, ret, err);
 	recap_buf_free(&body);
 	return r;
 }
