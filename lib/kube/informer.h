@@ -24,7 +24,8 @@
 
 struct recap_kube_informer;
 
-/* Objects are borrowed for the duration of the call. */
+/* Objects are borrowed for the duration of the call. Handlers may read the
+ * store but must not change it; they may free the informer. */
 struct recap_kube_informer_handlers {
 	void (*added)(struct recap_kube_informer *inf, json_t *obj, void *userdata);
 	void (*updated)(struct recap_kube_informer *inf, json_t *old_obj, json_t *new_obj, void *userdata);

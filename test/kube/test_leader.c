@@ -135,11 +135,13 @@ static void one_leader_and_takeover_after_expiry(void **state)
 	uint64_t t0 = recap_now_mono_ms();
 	recap_kube_leader_stop(first->le, false, on_done);
 	first->leading = false;
-	assert_true(trun_until(&T, &other->leading, LEASE_MS + 4 * RETRY_MS));
+	assert_true(trun_until(&T, &other->leading, LEASE_MS + 8 * RETRY_MS));
 	uint64_t took = other->started_ms - t0;
 	print_message("takeover after an unreleased stop: %" PRIu64 " ms (lease %d ms)\n", took, LEASE_MS);
 	assert_true(took >= LEASE_MS - 2 * RETRY_MS);
-	assert_true(took <= LEASE_MS + 3 * RETRY_MS);
+	/* the lease, plus up to a jittered retry period before the other saw
+	 * the last renewal and another before its next attempt, plus calls */
+	assert_true(took <= LEASE_MS + 5 * RETRY_MS);
 	lease = get_lease("takeover");
 	assert_string_equal(recap_json_str(lease, "spec.holderIdentity"), other->identity);
 	assert_int_equal(recap_json_int(lease, "spec.leaseTransitions", -1), transitions + 1);

@@ -161,7 +161,7 @@ static void delayed_adds_fire_in_deadline_order(void **state)
 	assert_true(f->at[0] - t0 >= 30);
 	assert_true(f->at[1] - t0 >= 60);
 	assert_true(f->at[2] - t0 >= 90);
-	assert_true(f->at[2] - t0 < 400);
+	assert_true(f->at[2] - t0 < 1000); /* generous: CI machines are busy */
 	assert_int_equal(recap_kube_workqueue_tracked(f->q), 0);
 	fixture_free(f);
 }
@@ -215,7 +215,7 @@ static void rate_limited_adds_back_off_per_key(void **state)
 	for (int i = 0; i < 5; i++) {
 		uint64_t gap = rt.f.at[i + 1] - rt.f.at[i];
 		assert_true(gap >= want[i]);
-		assert_true(gap < want[i] + 100);
+		assert_true(gap < want[i] + 250);
 	}
 	recap_kube_workqueue_free(rt.f.q);
 	uv_run(&rt.f.loop, UV_RUN_DEFAULT);
@@ -234,9 +234,9 @@ static void rate_limited_adds_share_the_bucket(void **state)
 		assert_int_equal(recap_kube_workqueue_add_rate_limited(f->q, keys[i], NULL), 0);
 	uv_run(&f->loop, UV_RUN_DEFAULT);
 	assert_string_equal(f->log, "k1 k2 k3 k4 k5 ");
-	assert_true(f->at[1] - t0 < 15);
+	assert_true(f->at[1] - t0 < 50);
 	assert_true(f->at[4] - t0 >= 59);
-	assert_true(f->at[4] - t0 < 300);
+	assert_true(f->at[4] - t0 < 1000);
 	fixture_free(f);
 }
 
