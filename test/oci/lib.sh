@@ -27,10 +27,11 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# registry_start NAME [htpasswd-file]: sets REG_<NAME>=127.0.0.1:port and
-# REGROOT_<NAME>=its storage directory.
+# registry_start NAME [AUTH]: sets REG_<NAME>=127.0.0.1:port and
+# REGROOT_<NAME>=its storage directory. AUTH is the registry's auth section
+# in YAML flow style, e.g. "{htpasswd: {realm: r, path: FILE}}".
 registry_start() {
-	local name=$1 htpasswd=${2:-} port dir
+	local name=$1 auth=${2:-} port dir
 	port=$(free_port)
 	dir=$T/registry-$name
 	mkdir -p "$dir/data"
@@ -39,7 +40,7 @@ registry_start() {
 		echo "log: {level: error, accesslog: {disabled: true}}"
 		echo "storage: {filesystem: {rootdirectory: $dir/data}, delete: {enabled: true}}"
 		echo "http: {addr: 127.0.0.1:$port}"
-		if [[ -n $htpasswd ]]; then echo "auth: {htpasswd: {realm: recap-test, path: $htpasswd}}"; fi
+		if [[ -n $auth ]]; then echo "auth: $auth"; fi
 	} >"$dir/config.yml"
 	docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
 	PIDS+=($!)
@@ -48,6 +49,7 @@ registry_start() {
 		if curl -s -o /dev/null "http://127.0.0.1:$port/v2/"; then break; fi
 		sleep 0.1
 	done
+	curl -s -o /dev/null "http://127.0.0.1:$port/v2/" || { cat "$dir/log" >&2; return 1; }
 	printf -v "REG_$name" '%s' "127.0.0.1:$port"
 	printf -v "REGROOT_$name" '%s' "$dir/data"
 }
@@ -95,4 +97,23 @@ store_clean() {
 	local left
 	left=$(find "$1/tmp" -mindepth 1 | head -3; find "$1/layers" -maxdepth 1 -name '*.tmp' | head -3)
 	if [[ -n $left ]]; then fail "store $1 has leftovers: $left"; else pass "store $1 has no leftovers"; fi
+}
+
+# token_server_start USER:PASSWORD: a token server on loopback; sets
+# TOKEN_REALM and TOKEN_CERT (for the registry's rootcertbundle).
+token_server_start() {
+	local port
+	port=$(free_port)
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/token-key.pem" -out "$T/token-cert.pem" \
+		-days 1 -subj /CN=recap-token 2>/dev/null
+	python3 "$(dirname "$FIXTURES")/token_server.py" "$port" "$T/token-key.pem" "$T/token-cert.pem" "$1" \
+		recap-issuer >"$T/token.log" 2>&1 &
+	PIDS+=($!)
+	local i
+	for i in $(seq 100); do
+		if curl -s -o /dev/null "http://127.0.0.1:$port/"; then break; fi
+		sleep 0.1
+	done
+	TOKEN_REALM=http://127.0.0.1:$port/token
+	TOKEN_CERT=$T/token-cert.pem
 }

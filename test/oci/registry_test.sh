@@ -88,7 +88,7 @@ import crypt, sys, warnings
 warnings.simplefilter("ignore")
 open(sys.argv[1], "w").write("tester:" + crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH)).replace("$2b$", "$2y$", 1) + "\n")
 PY
-registry_start B "$T/htpasswd"
+registry_start B "{htpasswd: {realm: recap-test, path: $T/htpasswd}}"
 push "$T/src:bb" "$REG_B/private/bb:v1" --dest-creds tester:s3cret
 printf '{"auths":{"%s":{"auth":"%s"}}}' "$REG_B" "$(printf tester:s3cret | base64)" >"$T/auth.json"
 printf '{"auths":{"%s":{"auth":"%s"}}}' "$REG_B" "$(printf tester:wrong | base64)" >"$T/bad-auth.json"
@@ -103,6 +103,21 @@ if cap pull --insecure-registry "$REG_B" --auth-file "$T/auth.json" "$REG_B/priv
 	pass "auth: basic credentials from config.json"
 else
 	fail "auth: $(cat "$T/err")"
+fi
+
+# Bearer tokens: the registry sends a challenge, the token server wants the
+# config.json credentials.
+token_server_start tester:s3cret
+registry_start C "{token: {realm: \"$TOKEN_REALM\", service: recap-test, issuer: recap-issuer, rootcertbundle: $TOKEN_CERT}}"
+push "$T/src:bb" "$REG_C/tok/bb:v1" --dest-creds tester:s3cret
+printf '{"auths":{"%s":{"auth":"%s"}}}' "$REG_C" "$(printf tester:s3cret | base64)" >"$T/tok-auth.json"
+expect_fail "token: anonymous" "token endpoint $TOKEN_REALM answered HTTP 401" cap pull --insecure-registry "$REG_C" \
+	--auth-file "$T/empty-auth.json" "$REG_C/tok/bb:v1"
+if out=$("$CAPSULE" --root "$T/store-tok" pull --insecure-registry "$REG_C" --auth-file "$T/tok-auth.json" \
+	"$REG_C/tok/bb:v1" 2>"$T/err") && grep -q "3 blobs fetched" <<<"$out"; then
+	pass "token: manifest and blobs pulled with a Bearer token ($out)"
+else
+	fail "token: $out $(cat "$T/err")"
 fi
 
 # images / rmi / gc.
