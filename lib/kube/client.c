@@ -99,7 +99,13 @@ static int client_init(struct recap_kube_client *c, const struct recap_kube_conf
 			return r;
 		c->limited = true;
 	}
-	return recap_kube_transport_new(c->loop, &c->transport, err);
+	r = recap_kube_transport_new(c->loop, &c->transport, err);
+	if (r < 0)
+		return r;
+	uv_timer_init(c->loop, &c->deferred_close); /* cannot fail on a live loop */
+	c->deferred_close.data = c;
+	c->open_handles++;
+	return 0;
 }
 
 int recap_kube_client_new(uv_loop_t *loop, const struct recap_kube_config *cfg,
@@ -128,17 +134,36 @@ void recap_kube_client_handle_closed(struct recap_kube_client *c)
 		client_free(c);
 }
 
-void recap_kube_client_close(struct recap_kube_client *c)
+static void deferred_closed(uv_handle_t *h)
 {
-	if (!c || c->closing)
-		return;
-	c->closing = true;
+	recap_kube_client_handle_closed(h->data);
+}
+
+static void close_now(struct recap_kube_client *c)
+{
+	uv_close((uv_handle_t *)&c->deferred_close, deferred_closed);
 	recap_kube_requests_cancel_all(c);
 	recap_kube_watches_stop_all(c);
 	recap_kube_transport_close(c->transport);
 	c->transport = NULL;
 	c->open_handles++; /* held until here so nothing frees c early */
 	recap_kube_client_handle_closed(c);
+}
+
+static void close_fired(uv_timer_t *h)
+{
+	close_now(h->data);
+}
+
+void recap_kube_client_close(struct recap_kube_client *c)
+{
+	if (!c || c->closing)
+		return;
+	c->closing = true;
+	if (c->in_curl_callback)
+		uv_timer_start(&c->deferred_close, close_fired, 0, 0);
+	else
+		close_now(c);
 }
 
 uv_loop_t *recap_kube_client_loop(struct recap_kube_client *c)

@@ -47,6 +47,7 @@ struct recap_kube_response {
 	json_t *object;		 /* decoded body on success, NULL otherwise */
 	struct recap_error *err; /* NULL on success */
 	unsigned attempts;	 /* 1 + retries */
+	int http_version;	 /* of the last attempt: 11, 20 (HTTP/2), 30; 0 unknown */
 };
 
 typedef void (*recap_kube_cb)(const struct recap_kube_response *resp, void *userdata);

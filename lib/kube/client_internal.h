@@ -29,6 +29,10 @@ struct recap_kube_client {
 	struct recap_kube_watch *watches; /* started, not stopped */
 	unsigned open_handles;		  /* timers of requests/watches not closed yet */
 	bool closing;
+	/* > 0 while a user callback runs inside a curl callback (watch events):
+	 * curl must not be re-entered then, so a close waits for the loop. */
+	unsigned in_curl_callback;
+	uv_timer_t deferred_close;
 };
 
 /* Sets the options every transfer shares: URL, TLS, HTTP/2, user agent,

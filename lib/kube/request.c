@@ -61,11 +61,34 @@ static void req_destroy(struct recap_kube_req *q)
 	uv_close((uv_handle_t *)&q->timer, req_closed);
 }
 
+static int http_version(CURL *easy)
+{
+	long v = 0;
+	if (!easy || curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &v) != CURLE_OK)
+		return 0;
+	switch (v) {
+	case CURL_HTTP_VERSION_1_0:
+		return 10;
+	case CURL_HTTP_VERSION_1_1:
+		return 11;
+	case CURL_HTTP_VERSION_2_0:
+		return 20;
+	case CURL_HTTP_VERSION_3:
+		return 30;
+	default:
+		return 0;
+	}
+}
+
 static void finish(struct recap_kube_req *q, enum recap_kube_code code, long status, json_t *obj,
 		   struct recap_error *err)
 {
-	struct recap_kube_response resp = {
-	    .code = code, .http_status = status, .object = obj, .err = err, .attempts = q->attempts};
+	struct recap_kube_response resp = {.code = code,
+					   .http_status = status,
+					   .object = obj,
+					   .err = err,
+					   .attempts = q->attempts,
+					   .http_version = http_version(q->easy)};
 	recap_kube_cb cb = q->cb;
 	void *ud = q->userdata;
 	req_destroy(q);

@@ -50,6 +50,16 @@ static void notify(struct recap_kube_watch *w, enum recap_kube_watch_note note,
 	w->in_callback = false;
 }
 
+/* Same, from inside a curl callback. */
+static void notify_in_curl(struct recap_kube_watch *w, enum recap_kube_watch_note note,
+			   const struct recap_kube_watch_event *ev)
+{
+	struct recap_kube_client *c = w->c;
+	c->in_curl_callback++;
+	notify(w, note, ev, NULL);
+	c->in_curl_callback--;
+}
+
 static int on_event(const struct recap_kube_watch_event *ev, void *userdata)
 {
 	struct recap_kube_watch *w = userdata;
@@ -65,8 +75,8 @@ static int on_event(const struct recap_kube_watch_event *ev, void *userdata)
 	if (ev->resource_version && strlen(ev->resource_version) < RV_MAX)
 		strcpy(w->rv, ev->resource_version);
 	w->got_event = true;
-	notify(w, RECAP_KUBE_WATCH_EVENT, ev, NULL);
-	return w->stopped ? -ECANCELED : 0;
+	notify_in_curl(w, RECAP_KUBE_WATCH_EVENT, ev);
+	return w->stopped || w->c->closing ? -ECANCELED : 0;
 }
 
 static size_t write_cb(char *data, size_t size, size_t n, void *userdata)
@@ -95,8 +105,8 @@ static size_t header_cb(char *data, size_t size, size_t n, void *userdata)
 		return len;
 	curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &w->status);
 	if (w->status == 200) {
-		notify(w, RECAP_KUBE_WATCH_CONNECTED, NULL, NULL);
-		if (w->stopped)
+		notify_in_curl(w, RECAP_KUBE_WATCH_CONNECTED, NULL);
+		if (w->stopped || w->c->closing)
 			return 0;
 	}
 	return len;
@@ -257,7 +267,7 @@ static void done(struct recap_kube_xfer *x, CURLcode result)
 {
 	struct recap_kube_watch *w = container_of(x, struct recap_kube_watch, xfer);
 	w->running = false;
-	if (w->stopped)
+	if (w->stopped || w->c->closing)
 		return; /* destroy is on its way */
 	if (w->got_event)
 		w->failures = 0;
@@ -367,7 +377,9 @@ void recap_kube_watch_stop(struct recap_kube_watch *w)
 	if (w->next)
 		w->next->prev = w->prev;
 	uv_timer_stop(&w->timer);
-	if (w->in_callback) /* our caller still uses w: free it from the loop */
+	/* Our caller may still use w, or curl may be inside a callback of
+	 * another transfer (where it must not be re-entered): free from the loop. */
+	if (w->in_callback || c->in_curl_callback)
 		uv_timer_start(&w->timer, destroy_fired, 0, 0);
 	else
 		destroy(w);

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import threading
+import time
 
 counts = {}
 lock = threading.Lock()
@@ -91,6 +92,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"this is not json\n")
         elif ns == "truncated":
             self.wfile.write(b'{"type":"ADDED","object":{"metadata":')
+        elif ns == "slow":
+            self.wfile.flush()
+            time.sleep(5)
         elif ns == "longline":
             self.wfile.write(b'{"type":"ADDED","object":{"pad":"' + b"x" * (1 << 20))
         self.wfile.flush()

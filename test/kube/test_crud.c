@@ -52,6 +52,20 @@ static int teardown(void **state)
 	return 0;
 }
 
+static void speaks_http2(const struct recap_kube_response *resp, void *userdata)
+{
+	*(int *)userdata = resp->code == RECAP_KUBE_OK ? resp->http_version : -1;
+}
+
+static void http2_is_used(void **state)
+{
+	int version = 0;
+	assert_int_equal(recap_kube_list(T.c, &T_CONFIGMAPS, NS, NULL, speaks_http2, &version, NULL), 0);
+	while (version == 0)
+		uv_run(&T.loop, UV_RUN_ONCE);
+	assert_int_equal(version, 20);
+}
+
 static void create_get_update_delete(void **state)
 {
 	json_t *obj = NULL;
@@ -175,6 +189,7 @@ static void server_side_apply_conflict_and_force(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(http2_is_used),
 	    cmocka_unit_test(create_get_update_delete),
 	    cmocka_unit_test(merge_and_json_patch),
 	    cmocka_unit_test(server_side_apply_conflict_and_force),

@@ -182,6 +182,55 @@ static void bad_watch_streams_are_errors(void **state)
 	watch_case("gone", true, "410 Gone: too old resource version");
 }
 
+struct closer {
+	struct recap_kube_client *c;
+	struct recap_kube_watch *other;
+	int events, notes_after_close;
+	bool closed;
+};
+
+static void close_from_event(struct recap_kube_watch *w, enum recap_kube_watch_note note,
+			     const struct recap_kube_watch_event *ev, const struct recap_error *err,
+			     void *userdata)
+{
+	struct closer *k = userdata;
+	if (k->closed) {
+		k->notes_after_close++;
+		return;
+	}
+	if (note != RECAP_KUBE_WATCH_EVENT)
+		return;
+	k->events++;
+	/* Stopping another running watch and closing the client, all from
+	 * inside curl's write callback. */
+	recap_kube_watch_stop(k->other);
+	recap_kube_client_close(k->c);
+	k->closed = true;
+}
+
+static void ignore(struct recap_kube_watch *w, enum recap_kube_watch_note note,
+		   const struct recap_kube_watch_event *ev, const struct recap_error *err, void *userdata)
+{
+}
+
+static void client_closed_from_inside_a_watch_event(void **state)
+{
+	struct tclient t;
+	struct recap_kube_config cfg = {.server = server_url, .namespace = "t"};
+	tclient_open_config(&t, &cfg, NULL);
+	struct closer k = {.c = t.c};
+	struct recap_kube_watch *a = NULL;
+	assert_int_equal(
+	    recap_kube_watch_start(t.c, &T_CONFIGMAPS, "slow", NULL, ignore, NULL, &k.other, NULL), 0);
+	assert_int_equal(
+	    recap_kube_watch_start(t.c, &T_CONFIGMAPS, "truncated", NULL, close_from_event, &k, &a, NULL), 0);
+	uv_run(&t.loop, UV_RUN_DEFAULT); /* ends once the client closed everything */
+	assert_int_equal(uv_loop_close(&t.loop), 0);
+	assert_true(k.closed);
+	assert_int_equal(k.events, 1);
+	assert_int_equal(k.notes_after_close, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -190,6 +239,7 @@ int main(void)
 	    cmocka_unit_test(post_is_not_retried_after_a_500),
 	    cmocka_unit_test(over_large_responses_are_refused),
 	    cmocka_unit_test(bad_watch_streams_are_errors),
+	    cmocka_unit_test(client_closed_from_inside_a_watch_event),
 	};
 	return cmocka_run_group_tests(tests, start_server, stop_server);
 }

@@ -219,7 +219,9 @@ static void apiserver_restart_mid_watch_resumes(void **state)
 {
 	char *rv = list_rv(&T_CONFIGMAPS, NS);
 	struct rec r = {.want = 1};
-	struct recap_kube_watch *w = start(&T_CONFIGMAPS, NS, rv, NULL, &r);
+	/* The default backoff (to 30 s) would only make the test slower. */
+	struct recap_kube_watch_options o = {.allow_bookmarks = true, .backoff_max_ms = 3000};
+	struct recap_kube_watch *w = start(&T_CONFIGMAPS, NS, rv, &o, &r);
 	json_decref(create_cm(NS, "before", "1"));
 	assert_true(trun_until(&T, &r.want_done, 10000));
 	tcluster("stop-apiserver");
@@ -242,7 +244,7 @@ static void apiserver_restart_mid_watch_resumes(void **state)
 		free(rv);
 		rv = list_rv(&T_CONFIGMAPS, NS);
 		r.gone = false;
-		w = start(&T_CONFIGMAPS, NS, rv, NULL, &r);
+		w = start(&T_CONFIGMAPS, NS, rv, &o, &r);
 		json_decref(create_cm(NS, "after-relist", "1"));
 	}
 	assert_true(strncmp(r.name[r.n - 1], "after", 5) == 0);
