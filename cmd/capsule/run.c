@@ -25,11 +25,9 @@ static void print_json(const struct recap_run_result *res)
 int capsule_run_execute(struct run_cli *c, bool tty)
 {
 	_cleanup_error_ struct recap_error *err = NULL;
-	if (c->spec.image && c->spec.layers.n == 0) {
-		fprintf(stderr,
-			"capsule: --image needs the image store, not in this build; use --rootfs-layers\n");
+	uint64_t pull_ms = 0;
+	if (c->spec.image && c->spec.layers.n == 0 && capsule_image_resolve(c, &pull_ms) < 0)
 		return 125;
-	}
 	struct recap_run_opts o = {
 	    .root = c->root,
 	    .cgroup_parent = c->cgroup_parent,
@@ -39,6 +37,7 @@ int capsule_run_execute(struct run_cli *c, bool tty)
 	};
 	struct recap_run_result res;
 	int r = recap_runtime_run(&c->spec, &o, &res, &err);
+	res.pull_ms = pull_ms;
 	if (c->json)
 		print_json(&res);
 	else if (r < 0 || !res.escaped)
@@ -59,7 +58,7 @@ int capsule_verb_run(const struct capsule_globals *g, int argc, char **argv)
 	struct run_cli c = {0};
 	int r = run_cli_parse(&c, g, argc, argv, false);
 	if (r == 0)
-		r = capsule_run_execute(&c, false);
+		r = capsule_run_execute(&c, c.spec.tty);
 	run_cli_free(&c);
 	return r < 0 ? 0 : r;
 }

@@ -188,6 +188,8 @@ int run_cli_parse(struct run_cli *c, const struct capsule_globals *g, int argc, 
 			return 2;
 		}
 	}
+	if (optind < argc) /* a command line replaces the document's */
+		recap_strv_free(&c->spec.command);
 	for (int i = optind; i < argc; i++)
 		if (recap_strv_push(&c->spec.command, argv[i]) < 0) {
 			fprintf(stderr, "capsule %s: too many arguments\n", argv[0]);

@@ -41,6 +41,7 @@ _Noreturn void recap_launch_child(const struct recap_launch *l)
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGWINCH, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL); /* ignored dispositions would survive exec */
 	sigprocmask(SIG_SETMASK, &l->mask, NULL);
 	if (build_root(l, &err) < 0) {
 		recap_sync_send(l->exec.sync_fd, RECAP_SYNC_ERROR, err->code, 0, err->msg);

@@ -67,7 +67,9 @@ static _Noreturn void command(const struct recap_exec_ctx *c)
 	struct recap_error *err = NULL;
 	const char *wd = c->workdir && *c->workdir ? c->workdir : "/";
 	_cleanup_free_ char *exe = recap_exec_lookup(c->argv[0], env_get(c->envp, "PATH"));
+	/* ignored signals would stay ignored across exec */
 	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
 	if (stdio(c) < 0)
 		recap_sync_sendf(c->sync_fd, RECAP_SYNC_ERROR, errno, "cannot set up stdio: %m");
 	else if (!exe)
@@ -131,19 +133,29 @@ _Noreturn void recap_exec_supervise(const struct recap_exec_ctx *c)
 		recap_sync_send(c->sync_fd, RECAP_SYNC_ERROR, err->code, 0, err->msg);
 		_exit(1);
 	}
+	struct recap_exec_ctx cc = *c;
+	if (c->tty) {
+		int slave = recap_exec_pty(c->pty_sock);
+		if (slave < 0) {
+			recap_sync_sendf(c->sync_fd, RECAP_SYNC_ERROR, -slave,
+					 "cannot open a terminal in the capsule: %s", strerror(-slave));
+			_exit(1);
+		}
+		cc.stdin_fd = cc.stdout_fd = cc.stderr_fd = slave;
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		recap_sync_sendf(c->sync_fd, RECAP_SYNC_ERROR, errno, "fork: %m");
 		_exit(1);
 	}
 	if (pid == 0)
-		command(c);
+		command(&cc);
 	close(c->sync_fd); /* EOF for the executor once the command exec'd */
-	close(c->stdin_fd);
-	if (c->stdout_fd != c->stdin_fd)
-		close(c->stdout_fd);
-	if (c->stderr_fd != c->stdin_fd && c->stderr_fd != c->stdout_fd)
-		close(c->stderr_fd);
+	close(cc.stdin_fd);
+	if (cc.stdout_fd != cc.stdin_fd)
+		close(cc.stdout_fd);
+	if (cc.stderr_fd != cc.stdin_fd && cc.stderr_fd != cc.stdout_fd)
+		close(cc.stderr_fd);
 	int status = 0;
 	for (;;) {
 		int st;

@@ -16,6 +16,7 @@ struct recap_exec_ctx {
 	int sync_fd;   /* struct recap_sync_msg to the executor */
 	int status_fd; /* the command's wait status, one int */
 	int procs_fd;  /* cgroup.procs of the run, to kill leftovers */
+	int pty_sock;  /* tty: where the PTY master made in the capsule goes */
 };
 
 /* The supervisor, first process of the run in the target's PID namespace:
@@ -23,6 +24,10 @@ struct recap_exec_ctx {
  * it, and when the command ends kills what it left and reports its status.
  * Never returns. */
 _Noreturn void recap_exec_supervise(const struct recap_exec_ctx *c);
+
+/* Opens a PTY on the caller's /dev/ptmx, sends the master over sock and
+ * returns the slave (or -errno). */
+int recap_exec_pty(int sock);
 
 /* The executable for name: itself when it holds a '/', else the first
  * executable regular file on path. Caller frees; NULL when not found. */

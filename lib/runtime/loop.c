@@ -159,6 +159,8 @@ static int timeout_of(const struct recap_run *r, uint64_t now)
 int recap_run_loop(struct recap_run *r, struct recap_error **err)
 {
 	recap_run_close_child_ends(r);
+	if (r->opts->tty)
+		recap_tty_receive(r);
 	if (r->spec->timeout_ms)
 		r->deadline = r->t_start + r->spec->timeout_ms;
 	r->err_eof = r->err_fd < 0;

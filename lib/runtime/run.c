@@ -126,8 +126,9 @@ static int launch(struct recap_run *r, struct recap_error **err)
 		     .tty = r->opts->tty,
 		     .sync_fd = r->child_sync,
 		     .status_fd = r->child_status,
-		     .procs_fd = r->procs_fd},
-	    .close_fds = {r->sync_fd, r->status_fd, r->out_fd, r->err_fd, r->sig_fd, -1, -1, -1},
+		     .procs_fd = r->procs_fd,
+		     .pty_sock = r->child_pty_sock},
+	    .close_fds = {r->sync_fd, r->status_fd, r->out_fd, r->err_fd, r->sig_fd, r->pty_sock, -1, -1},
 	};
 	l.mask = r->old_mask;
 	r->c1 = fork();
@@ -257,6 +258,9 @@ int recap_runtime_run(const struct recap_run_spec *spec, const struct recap_run_
 		return recap_error_set(err, EIO, "cannot generate a run id");
 	snprintf(res->id, sizeof(res->id), "%s", spec->id ? spec->id : gen);
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	/* a closed terminal or pipe must not kill the executor before escape */
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old_pipe;
+	sigaction(SIGPIPE, &ign, &old_pipe);
 	ret = prepare(&r, err);
 	if (ret >= 0)
 		ret = launch(&r, err);
@@ -274,5 +278,6 @@ int recap_runtime_run(const struct recap_run_spec *spec, const struct recap_run_
 	}
 	escape(&r, err);
 	release(&r);
+	sigaction(SIGPIPE, &old_pipe, NULL);
 	return ret;
 }

@@ -29,8 +29,9 @@ struct recap_run {
 	/* the executor's ends */
 	int sync_fd, status_fd, out_fd, err_fd, sig_fd, sup_pidfd, procs_fd;
 	int pty_master; /* tty mode: out_fd == pty_master */
+	int pty_sock;	/* tty mode: the master arrives here */
 	/* the children's ends */
-	int child_in, child_out, child_err, child_sync, child_status;
+	int child_in, child_out, child_err, child_sync, child_status, child_pty_sock;
 	sigset_t old_mask; /* before the executor blocked its signals */
 	struct termios saved_tty;
 	bool tty_raw;
@@ -52,5 +53,7 @@ int recap_run_pipes(struct recap_run *r, struct recap_error **err);
 void recap_run_close_fds(struct recap_run *r);
 int recap_run_loop(struct recap_run *r, struct recap_error **err);
 int recap_tty_open(struct recap_run *r, struct recap_error **err);
+/* Receives the PTY master the supervisor made inside the capsule. */
+void recap_tty_receive(struct recap_run *r);
 void recap_tty_restore(struct recap_run *r);
 void recap_tty_resize(struct recap_run *r);

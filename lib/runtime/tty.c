@@ -1,8 +1,14 @@
-/* attach: a PTY for the command, relayed to the executor's terminal. */
+/* attach: a PTY for the command, relayed to the executor's terminal.
+ *
+ * The PTY is made inside the capsule, on its own devpts instance, so that
+ * the command's terminal has a name there (tty, ssh, sudo need one); the
+ * supervisor sends the master back over a socket. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -35,19 +41,32 @@ void recap_tty_restore(struct recap_run *r)
 
 int recap_tty_open(struct recap_run *r, struct recap_error **err)
 {
-	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (m < 0)
-		return recap_error_set_errno(err, errno, "cannot open a pseudo-terminal");
-	r->out_fd = r->pty_master = m;
-	if (grantpt(m) < 0 || unlockpt(m) < 0)
-		return recap_error_set_errno(err, errno, "cannot unlock the pseudo-terminal");
-	char name[128];
-	if (ptsname_r(m, name, sizeof(name)) != 0)
-		return recap_error_set_errno(err, errno, "ptsname");
-	r->child_in = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (r->child_in < 0)
-		return recap_error_set_errno(err, errno, "cannot open %s", name);
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return recap_error_set_errno(err, errno, "cannot create the terminal channel");
+	r->pty_sock = sv[0];
+	r->child_pty_sock = sv[1];
+	return 0;
+}
+
+void recap_tty_receive(struct recap_run *r)
+{
+	char byte;
+	char ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr m = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)};
+	ssize_t n;
+	do
+		n = recvmsg(r->pty_sock, &m, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&m) : NULL;
+	if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int))) {
+		r->out_eof = true; /* attaching failed: the sync channel says why */
+		return;
+	}
+	memcpy(&r->pty_master, CMSG_DATA(c), sizeof(int));
+	r->out_fd = r->pty_master;
 	recap_tty_resize(r);
 	raw_mode(r);
-	return 0;
 }

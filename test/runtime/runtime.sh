@@ -237,6 +237,15 @@ test_crash_and_sweep() {
 	check "sweep: no mount left" bash -c "! grep -q '$root' /proc/self/mountinfo"
 }
 
+test_attach() {
+	local out
+	out=$(timeout 60 python3 "$(dirname "$0")/attach.py" "$capsule_bin" --root "$root" --cgroup-parent "$cgp" \
+		attach --target "$cid" --rootfs-layers "$layer" 2>&1)
+	local rc=$?
+	echo "$out"
+	check "attach session passes every check" equals "$rc" 0
+}
+
 make_layer
 make_target
 # a failing command is a failed check, not the end of the script
@@ -248,6 +257,7 @@ test_sandbox
 test_status
 test_limits
 test_target_not_found
+test_attach
 test_crash_and_sweep
 after=$(target_fingerprint)
 check "the target's mounts and files are byte-for-byte unchanged" equals "$after" "$before"
