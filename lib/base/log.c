@@ -91,8 +91,10 @@ static void format_json(struct recap_buf *b, const char *ts, enum recap_log_leve
 	json_object_set_new(o, "level", json_string(level_names[level]));
 	json_object_set_new(o, "component", json_string(cfg.component));
 	json_object_set_new(o, "msg", json_stringn_nocheck(msg, strlen(msg)));
-	for (; kv && kv[0] && kv[1]; kv += 2)
-		json_object_set_new(o, kv[0], json_string(kv[1]) ? json_string(kv[1]) : json_string("?"));
+	for (; kv && kv[0] && kv[1]; kv += 2) {
+		json_t *v = json_string(kv[1]); /* NULL for invalid UTF-8 */
+		json_object_set_new(o, kv[0], v ? v : json_string("?"));
+	}
 	char *s = json_dumps(o, JSON_COMPACT);
 	recap_buf_appends(b, s ? s : "{}");
 	free(s);
