@@ -159,16 +159,25 @@ void recap_oci_http_resp_release(struct recap_oci_http_resp *resp)
 	resp->sink_err = NULL;
 }
 
+int recap_oci_http_perform(CURL *h, const struct recap_oci_http_req *req, struct recap_oci_http_resp *resp,
+			   struct recap_error **err)
+{
+	/* Reset keeps the connection cache: later requests reuse the connection. */
+	curl_easy_reset(h);
+	int r = recap_oci_http_setup(h, req, resp, err);
+	if (r >= 0)
+		r = recap_oci_http_finish(h, curl_easy_perform(h), resp, err);
+	recap_oci_http_resp_release(resp);
+	return r;
+}
+
 int recap_oci_http_get(const struct recap_oci_http_req *req, struct recap_oci_http_resp *resp,
 		       struct recap_error **err)
 {
 	CURL *h = curl_easy_init();
 	if (!h)
 		return -ENOMEM;
-	int r = recap_oci_http_setup(h, req, resp, err);
-	if (r >= 0)
-		r = recap_oci_http_finish(h, curl_easy_perform(h), resp, err);
-	recap_oci_http_resp_release(resp);
+	int r = recap_oci_http_perform(h, req, resp, err);
 	curl_easy_cleanup(h);
 	return r;
 }

@@ -55,6 +55,10 @@ int recap_oci_http_finish(CURL *h, CURLcode rc, struct recap_oci_http_resp *resp
 /* Releases what setup allocated (safe to call twice). */
 void recap_oci_http_resp_release(struct recap_oci_http_resp *resp);
 
-/* Blocking: setup + curl_easy_perform + finish on a fresh handle. */
+/* Blocking: setup + curl_easy_perform + finish on h (reset first; its
+ * connections are reused). */
+int recap_oci_http_perform(CURL *h, const struct recap_oci_http_req *req, struct recap_oci_http_resp *resp,
+			   struct recap_error **err);
+/* Same on a fresh handle. */
 int recap_oci_http_get(const struct recap_oci_http_req *req, struct recap_oci_http_resp *resp,
 		       struct recap_error **err);

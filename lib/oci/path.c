@@ -23,7 +23,7 @@ int recap_oci_path_clean(const char *in, char *out, size_t outsz, struct recap_e
 	if (inlen > RECAP_OCI_PATH_MAX || outsz == 0)
 		return recap_error_set(err, ENAMETOOLONG, "entry path is %zu bytes (limit %d)", inlen,
 				       RECAP_OCI_PATH_MAX);
-	size_t o = 0;
+	size_t o = 0, depth = 0;
 	const char *p = in;
 	while (*p) {
 		const char *slash = strchr(p, '/');
@@ -35,6 +35,10 @@ int recap_oci_path_clean(const char *in, char *out, size_t outsz, struct recap_e
 		int r = component_ok(p, n, in, err);
 		if (r < 0)
 			return r;
+		if (++depth > RECAP_OCI_PATH_DEPTH_MAX)
+			return recap_error_set(err, ENAMETOOLONG,
+					       "entry '%.100s...' nests deeper than %d levels", in,
+					       RECAP_OCI_PATH_DEPTH_MAX);
 		if (o + (o ? 1 : 0) + n + 1 > outsz)
 			return recap_error_set(err, ENAMETOOLONG, "entry path '%.300s' is too long", in);
 		if (o)

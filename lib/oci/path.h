@@ -7,11 +7,14 @@
 
 #define RECAP_OCI_PATH_MAX 4096
 #define RECAP_OCI_NAME_MAX 255
+/* Deeper trees are refused: removal (recap_oci_rm_rf_at) must always be able
+ * to take apart whatever unpacking created. */
+#define RECAP_OCI_PATH_DEPTH_MAX 256
 
 /* Cleans a tar entry path into out: drops "./" prefixes, "." components,
  * repeated and trailing slashes. Refuses an absolute path, any ".."
  * component, an empty result, a component over 255 bytes, a path over
- * 4096 bytes. "." alone (the layer root) gives "". */
+ * 4096 bytes, more than 256 components. "." alone (the layer root) gives "". */
 int recap_oci_path_clean(const char *in, char *out, size_t outsz, struct recap_error **err);
 
 enum recap_oci_whiteout {

@@ -52,6 +52,8 @@ void recap_oci_registry_free(struct recap_oci_registry *r)
 	free(r->repository);
 	free(r->auth_file);
 	free(r->authorization);
+	if (r->curl)
+		curl_easy_cleanup(r->curl);
 	free(r);
 }
 
@@ -126,7 +128,9 @@ static int get_once(struct recap_oci_registry *r, const char *url, const char *a
 	    .sink = sink,
 	    .userdata = userdata,
 	};
-	return recap_oci_http_get(&req, resp, err);
+	if (!r->curl && !(r->curl = curl_easy_init()))
+		return -ENOMEM;
+	return recap_oci_http_perform(r->curl, &req, resp, err);
 }
 
 int recap_oci_registry_get(struct recap_oci_registry *r, const char *kind, const char *reference,

@@ -24,6 +24,7 @@ struct recap_oci_registry {
 	int allow_http;
 	int max_attempts;
 	long connect_timeout_s, stall_timeout_s;
+	void *curl; /* one easy handle: connections are reused across requests */
 };
 
 int recap_oci_registry_new(const struct recap_oci_ref *ref, const struct recap_oci_registry_opts *opts,

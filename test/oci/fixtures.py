@@ -99,7 +99,12 @@ def fifo(t):
     add(t, "pipe", tarfile.FIFOTYPE)
 
 
+def deep(t):
+    add(t, "/".join(["d"] * 300) + "/f", data=b"x")
+
+
 TARS = {
+    "deep": deep,
     "lower": lower, "upper": upper, "dotdot": dotdot, "absolute": absolute,
     "symlink-out": symlink_out, "symlink-dir-out": symlink_dir_out,
     "hardlink-out": hardlink_out, "hardlink-abs": hardlink_abs,

@@ -56,6 +56,7 @@ bad whiteout-empty "malformed whiteout '.wh.'"
 bad chardev "is a character device: not allowed"
 bad blockdev "is a block device: not allowed"
 bad fifo "is a fifo: not allowed"
+bad deep "nests deeper than 256 levels"
 fx tar bomb-1000000 "$T/bomb.tar.gz"
 fx layout "$T/bad" bomb amd64 "$T/bomb.tar.gz" >/dev/null
 expect_fail "layer bomb (10^6 entries)" "more than 100000 entries" cap pull "oci:$T/bad:bomb"

@@ -50,6 +50,15 @@ static void paths(void **state)
 		huge[i] = i % 2 ? '/' : 'a';
 	huge[RECAP_OCI_PATH_MAX + 8] = '\0';
 	clean_fails(huge, ENAMETOOLONG, "limit");
+	for (int i = 0; i < 257 * 2; i++)
+		huge[i] = i % 2 ? '/' : 'a';
+	huge[256 * 2 - 1] = '\0';
+	clean_ok(huge, huge);
+	huge[256 * 2 - 1] = '/';
+	huge[257 * 2 - 1] = '\0';
+	clean_fails(huge, ENAMETOOLONG, "nests deeper than 256");
+	memset(huge, 'a', RECAP_OCI_PATH_MAX + 8);
+	clean_fails(huge, ENAMETOOLONG, "limit");
 	free(huge);
 }
 
