@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "oci_opts.h"
 #include "runtime/spec.h"
 #include "verbs.h"
 
@@ -12,6 +13,7 @@ struct run_cli {
 	const char *root;
 	const char *cgroup_parent;
 	bool json; /* -o json */
+	struct capsule_oci_opts oci;
 };
 
 /* Parses argv into c (argv[0] is the verb). Returns 0, or the exit status

@@ -12,7 +12,7 @@ if ((EUID != 0)); then
 	echo "SKIP: needs root (runc containers, namespaces, overlayfs, cgroups)"
 	exit 77
 fi
-for tool in runc busybox; do
+for tool in runc busybox umoci python3; do
 	command -v "$tool" >/dev/null || { echo "missing $tool (hack/deps installs it)" >&2; exit 1; }
 done
 
@@ -237,6 +237,22 @@ test_crash_and_sweep() {
 	check "sweep: no mount left" bash -c "! grep -q '$root' /proc/self/mountinfo"
 }
 
+test_image() { # the same layer as an OCI image (umoci), through the store
+	local img=$tmp/oci-image out
+	umoci init --layout "$img" && umoci new --image "$img:bb" &&
+		umoci unpack --image "$img:bb" "$tmp/unpacked" >/dev/null &&
+		cp -a "$layer/bin" "$tmp/unpacked/rootfs/" &&
+		umoci repack --image "$img:bb" "$tmp/unpacked" >/dev/null &&
+		umoci config --image "$img:bb" --config.env GREET=from-image --config.cmd sh --config.cmd -c \
+			--config.cmd 'echo $GREET' || { fail "cannot build the OCI image"; return; }
+	out=$(capsule run -o json --target "$cid" --image "oci:$img:bb")
+	check "--image: the image's Cmd and Env run" contains "$out" '"stdout":"from-image\n"'
+	check "--image: pulled into the store first" test "$(json pull "$out")" -ge 0
+	out=$(capsule run --target "$cid" --image "oci:$img:bb" -- sh -c 'echo $GREET; cat /target/data/hello.txt')
+	check "--image: a command replaces the image's, env kept" equals "$out" "from-image
+hello-target"
+}
+
 test_attach() {
 	local out
 	out=$(timeout 60 python3 "$(dirname "$0")/attach.py" "$capsule_bin" --root "$root" --cgroup-parent "$cgp" \
@@ -258,6 +274,7 @@ test_status
 test_limits
 test_target_not_found
 test_attach
+test_image
 test_crash_and_sweep
 after=$(target_fingerprint)
 check "the target's mounts and files are byte-for-byte unchanged" equals "$after" "$before"
