@@ -4,8 +4,8 @@
  * cannot even be formed, otherwise the callback runs exactly once, later,
  * from the loop — never from inside the call. Requests are retried with
  * jittered exponential backoff on connection errors, 5xx and 429 (Retry-After
- * honoured) up to a cap; a POST is retried only when the server cannot have
- * acted on it (connect failure, 429, 503).
+ * honoured) up to a cap; a create or a merge/JSON patch only when the server
+ * cannot have acted on it (connect failure, 429, 503).
  *
  * recap_kube_client_close() cancels what is in flight (callbacks get
  * RECAP_KUBE_ERR_CANCELLED) and closes the handles; the memory goes when the

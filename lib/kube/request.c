@@ -187,9 +187,13 @@ static void schedule(struct recap_kube_req *q, uint64_t delay_ms)
 		finish(q, RECAP_KUBE_ERR_TRANSPORT, 0, NULL, NULL);
 }
 
-static bool idempotent(const char *method)
+/* Safe to send twice: a create or a JSON/merge patch may not be. Server-side
+ * apply is declarative, an update carries its resourceVersion. */
+static bool idempotent(const struct recap_kube_req *q)
 {
-	return strcmp(method, "POST") != 0;
+	if (strcmp(q->method, "PATCH") == 0)
+		return q->content_type && strcmp(q->content_type, "application/apply-patch+yaml") == 0;
+	return strcmp(q->method, "POST") != 0;
 }
 
 /* The server cannot have acted on the request. */
@@ -216,10 +220,10 @@ static bool should_retry(struct recap_kube_req *q, CURLcode result, long status)
 	if (q->attempts > q->c->opts.max_retries || q->c->closing || q->too_large)
 		return false;
 	if (result != CURLE_OK)
-		return idempotent(q->method) || never_reached(result);
+		return idempotent(q) || never_reached(result);
 	if (status == 429 || status == 503)
 		return true;
-	return status >= 500 && status < 600 && idempotent(q->method);
+	return status >= 500 && status < 600 && idempotent(q);
 }
 
 static void fail_transport(struct recap_kube_req *q, CURLcode result)

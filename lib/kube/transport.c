@@ -21,8 +21,9 @@ struct recap_kube_transport {
 	CURLM *multi;
 	uv_timer_t timer;
 	struct sock *socks;
-	unsigned open_handles; /* timer and polls not closed yet */
-	unsigned depth;	       /* nesting of socket_action calls */
+	struct recap_kube_xfer *failed; /* transfers to fail after curl returns */
+	unsigned open_handles;		/* timer and polls not closed yet */
+	unsigned depth;			/* nesting of socket_action calls */
 	bool closing, cleaning;
 };
 
@@ -86,6 +87,21 @@ static void dispatch_done(struct recap_kube_transport *t)
 	}
 }
 
+/* Transfers whose socket could not be watched: curl would wait for them
+ * forever, so they end here with a connection error (requests retry). */
+static void fail_unwatchable(struct recap_kube_transport *t)
+{
+	while (t->failed && !t->closing) {
+		struct recap_kube_xfer *x = t->failed;
+		t->failed = x->next_failed;
+		CURL *easy = x->failed_easy;
+		x->next_failed = NULL;
+		x->failed_easy = NULL;
+		curl_multi_remove_handle(t->multi, easy);
+		x->done(x, CURLE_COULDNT_CONNECT);
+	}
+}
+
 static void socket_action(struct recap_kube_transport *t, curl_socket_t fd, int flags)
 {
 	int running;
@@ -93,6 +109,7 @@ static void socket_action(struct recap_kube_transport *t, curl_socket_t fd, int 
 	/* A failing call leaves nothing to retry: failed transfers are
 	 * reported through the info queue like any other. */
 	curl_multi_socket_action(t->multi, fd, flags, &running);
+	fail_unwatchable(t);
 	dispatch_done(t);
 	t->depth--;
 	if (t->closing && t->depth == 0 && !t->cleaning)
@@ -145,6 +162,20 @@ static struct sock *sock_new(struct recap_kube_transport *t, curl_socket_t fd)
 	return s;
 }
 
+/* Returning -1 from the socket callback would make curl give up on the
+ * whole multi handle; fail only this transfer instead. */
+static int unwatchable(struct recap_kube_transport *t, CURL *easy)
+{
+	struct recap_kube_xfer *x = NULL;
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
+	if (x && !x->failed_easy) {
+		x->failed_easy = easy;
+		x->next_failed = t->failed;
+		t->failed = x;
+	}
+	return 0;
+}
+
 static int socket_fn(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
 	struct recap_kube_transport *t = userp;
@@ -160,7 +191,7 @@ static int socket_fn(CURL *easy, curl_socket_t fd, int what, void *userp, void *
 	if (!s) {
 		s = sock_new(t, fd);
 		if (!s)
-			return -1; /* curl fails the transfer */
+			return unwatchable(t, easy);
 		curl_multi_assign(t->multi, fd, s);
 	}
 	int events = 0;
@@ -168,7 +199,7 @@ static int socket_fn(CURL *easy, curl_socket_t fd, int what, void *userp, void *
 		events |= UV_READABLE;
 	if (what & CURL_POLL_OUT)
 		events |= UV_WRITABLE;
-	return uv_poll_start(&s->poll, events, poll_cb) < 0 ? -1 : 0;
+	return uv_poll_start(&s->poll, events, poll_cb) < 0 ? unwatchable(t, easy) : 0;
 }
 
 static int setup_multi(struct recap_kube_transport *t)
@@ -226,6 +257,14 @@ int recap_kube_transport_add(struct recap_kube_transport *t, CURL *easy, struct 
 
 void recap_kube_transport_remove(struct recap_kube_transport *t, CURL *easy)
 {
+	for (struct recap_kube_xfer **p = &t->failed; *p; p = &(*p)->next_failed)
+		if ((*p)->failed_easy == easy) {
+			struct recap_kube_xfer *x = *p;
+			*p = x->next_failed;
+			x->next_failed = NULL;
+			x->failed_easy = NULL;
+			break;
+		}
 	if (t->multi)
 		curl_multi_remove_handle(t->multi, easy);
 }

@@ -12,6 +12,10 @@
  * removed from the multi handle already). */
 struct recap_kube_xfer {
 	void (*done)(struct recap_kube_xfer *x, CURLcode result);
+	/* Transport-owned: set when a socket of this transfer could not be
+	 * watched, so the transfer is failed right after curl returns. */
+	struct recap_kube_xfer *next_failed;
+	CURL *failed_easy;
 };
 
 struct recap_kube_transport;

@@ -282,10 +282,12 @@ static void done(struct recap_kube_xfer *x, CURLcode result)
 	}
 	/* A clean end: resume at once, unless the server ends watches early
 	 * again and again (then back off like after an error). */
-	if (recap_now_mono_ms() - w->started_ms >= 1000 || w->got_event)
+	if (recap_now_mono_ms() - w->started_ms >= 1000 || w->got_event) {
 		connect_now(w);
-	else
-		retry_later(w, NULL);
+		return;
+	}
+	recap_error_set(&err, EPROTO, "watch %s: the server ended the watch at once", w->base);
+	retry_later(w, err);
 }
 
 static int watch_init(struct recap_kube_watch *w, struct recap_kube_client *c,

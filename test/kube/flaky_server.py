@@ -47,7 +47,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         self.count()
-        self.send(500, status(500, "InternalError", "create failed"))
+        self.send(500, status(500, "InternalError", "write failed"))
+
+    do_PATCH = do_POST
 
     def do_GET(self):
         n = self.count()

@@ -122,6 +122,25 @@ static void post_is_not_retried_after_a_500(void **state)
 	assert_int_equal(server_count("POST /api/v1/namespaces/t/configmaps"), 1);
 }
 
+static void patch_retries_depend_on_the_kind(void **state)
+{
+	json_t *p = json_pack("{s:{s:s}}", "data", "k", "v");
+	struct recap_kube_sync s = RECAP_KUBE_SYNC_INIT;
+	assert_int_equal(recap_kube_patch(T.c, &T_CONFIGMAPS, "t", "broken", NULL, RECAP_KUBE_PATCH_MERGE, p,
+					  NULL, recap_kube_sync_cb, &s, NULL),
+			 0);
+	assert_int_equal(twait(&T, &s, NULL, NULL), RECAP_KUBE_ERR_SERVER);
+	assert_int_equal(server_count("PATCH /api/v1/namespaces/t/configmaps/broken"), 1);
+	struct recap_kube_patch_options o = {.field_manager = "test"};
+	s = RECAP_KUBE_SYNC_INIT;
+	assert_int_equal(recap_kube_patch(T.c, &T_CONFIGMAPS, "t", "broken", NULL, RECAP_KUBE_PATCH_APPLY, p,
+					  &o, recap_kube_sync_cb, &s, NULL),
+			 0);
+	assert_int_equal(twait(&T, &s, NULL, NULL), RECAP_KUBE_ERR_SERVER);
+	assert_int_equal(server_count("PATCH /api/v1/namespaces/t/configmaps/broken"), 5);
+	json_decref(p);
+}
+
 static void over_large_responses_are_refused(void **state)
 {
 	char *msg = NULL;
@@ -237,6 +256,7 @@ int main(void)
 	    cmocka_unit_test(too_many_requests_then_unavailable_then_ok),
 	    cmocka_unit_test(retries_are_capped),
 	    cmocka_unit_test(post_is_not_retried_after_a_500),
+	    cmocka_unit_test(patch_retries_depend_on_the_kind),
 	    cmocka_unit_test(over_large_responses_are_refused),
 	    cmocka_unit_test(bad_watch_streams_are_errors),
 	    cmocka_unit_test(client_closed_from_inside_a_watch_event),
