@@ -8,6 +8,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
 
 #include "base/cleanup.h"
 #include "runtime/cgroup_hier.h"
@@ -225,11 +228,30 @@ int recap_cgroup_open_existing(const char *parent, const char *id, struct recap_
 	return 0;
 }
 
-int recap_cgroup_enter(const struct recap_cgroup *cg, pid_t pid, struct recap_error **err)
+pid_t recap_cgroup_fork(const struct recap_cgroup *cg)
+{
+	if (cg->v2 < 0)
+		return -ENOSYS;
+	int fd = open(cg->dirs[cg->v2], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -ENOSYS;
+	struct clone_args a = {.flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)fd};
+	long pid = syscall(SYS_clone3, &a, sizeof(a));
+	int e = errno;
+	if (pid != 0)
+		close(fd);
+	if (pid < 0)
+		return e == EPERM || e == EBUSY || e == EACCES ? -e : -ENOSYS;
+	return (pid_t)pid;
+}
+
+int recap_cgroup_enter(const struct recap_cgroup *cg, pid_t pid, bool skip_v2, struct recap_error **err)
 {
 	char s[32];
 	snprintf(s, sizeof(s), "%d", (int)pid);
 	for (size_t i = 0; i < cg->n; i++) {
+		if (skip_v2 && (int)i == cg->v2)
+			continue;
 		int r = recap_cgroup_write(cg->dirs[i], "cgroup.procs", s);
 		if (r < 0)
 			return recap_error_set_errno(err, r, "cannot move process into %s", cg->dirs[i]);

@@ -37,8 +37,13 @@ int recap_cgroup_create(const char *parent, const char *id, const struct recap_c
 			struct recap_cgroup *ret, struct recap_error **err);
 /* Rebuilds the handle of an existing run (for sweep): the dirs that exist. */
 int recap_cgroup_open_existing(const char *parent, const char *id, struct recap_cgroup *ret);
-/* Moves pid (0: the caller) into every dir of the run. */
-int recap_cgroup_enter(const struct recap_cgroup *cg, pid_t pid, struct recap_error **err);
+/* Moves pid (0: the caller) into every dir of the run (but the v2 one when
+ * skip_v2: the process was born there). */
+int recap_cgroup_enter(const struct recap_cgroup *cg, pid_t pid, bool skip_v2, struct recap_error **err);
+/* fork() straight into the run's v2 cgroup (clone3 CLONE_INTO_CGROUP): no
+ * migration, which costs a synchronize_rcu. -ENOSYS where the kernel or the
+ * host cannot; the caller then forks and enters. */
+pid_t recap_cgroup_fork(const struct recap_cgroup *cg);
 /* Pids in the run (as seen from the caller's pid namespace); count or -errno. */
 int recap_cgroup_pids(const struct recap_cgroup *cg, pid_t *pids, size_t max);
 /* Sends sig to every process but `spare` (0: none); frozen while it does. */

@@ -11,7 +11,7 @@ static int build_root(const struct recap_launch *l, struct recap_error **err)
 {
 	const struct recap_run_paths *p = l->paths;
 	int tree = -1;
-	int r = recap_cgroup_enter(l->cgroup, 0, err);
+	int r = recap_cgroup_enter(l->cgroup, 0, l->born_in_cgroup, err);
 	if (r >= 0)
 		r = recap_mounts_private_ns(err);
 	if (r >= 0 && l->spec->target_fs != RECAP_TARGET_FS_NONE)

@@ -18,8 +18,9 @@ struct recap_launch {
 	const struct recap_target *target;
 	const struct recap_cgroup *cgroup;
 	struct recap_exec_ctx exec;
-	sigset_t mask;	  /* restored in the child */
-	int close_fds[8]; /* the executor's ends, closed in the child; -1 ends */
+	sigset_t mask;	     /* restored in the child */
+	bool born_in_cgroup; /* forked into the v2 cgroup already */
+	int close_fds[8];    /* the executor's ends, closed in the child; -1 ends */
 };
 
 /* The first child: cgroup, private mount namespace, overlay root, /target,

@@ -131,7 +131,15 @@ static int launch(struct recap_run *r, struct recap_error **err)
 	    .close_fds = {r->sync_fd, r->status_fd, r->out_fd, r->err_fd, r->sig_fd, r->pty_sock, -1, -1},
 	};
 	l.mask = r->old_mask;
-	r->c1 = fork();
+	l.born_in_cgroup = true;
+	r->c1 = recap_cgroup_fork(&r->cg);
+	if (r->c1 == -ENOSYS) {
+		l.born_in_cgroup = false;
+		r->c1 = fork();
+	} else if (r->c1 < 0) {
+		errno = -r->c1;
+		r->c1 = -1;
+	}
 	if (r->c1 < 0)
 		return fail(r, RECAP_REASON_ATTACH_FAILED, recap_error_set_errno(err, errno, "fork"), err);
 	if (r->c1 == 0)
