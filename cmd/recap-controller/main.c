@@ -1,0 +1,237 @@
+/* recap-controller: reconciles Capsules, CapsulePolicies and CapsuleRuns. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "base/log.h"
+#include "controller/controller.h"
+#include "kube/client.h"
+#include "kube/config.h"
+
+struct options {
+	const char *kubeconfig, *context, *metrics_addr, *health_addr, *lease_ns, *identity;
+	bool leader_elect;
+	uint64_t lease_ms, renew_ms, retry_ms;
+};
+
+struct app {
+	uv_loop_t loop;
+	uv_signal_t sigterm, sigint;
+	struct recap_kube_client *client;
+	struct recap_controller *ctl;
+	int exit_code;
+	bool stopping;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(
+	    f, "usage: recap-controller [options]\n"
+	       "  --kubeconfig PATH         kubeconfig (default $KUBECONFIG, ~/.kube/config, in-cluster)\n"
+	       "  --context NAME            kubeconfig context\n"
+	       "  --leader-elect=BOOL       run the reconcilers only while holding the Lease (default true)\n"
+	       "  --leader-elect-namespace  namespace of the Lease (default the kubeconfig's)\n"
+	       "  --leader-elect-identity   this replica's name in the Lease (default host-pid)\n"
+	       "  --lease-duration-ms N, --renew-deadline-ms N, --retry-period-ms N\n"
+	       "  --metrics-addr HOST:PORT  /metrics (default :8080; \"\" disables)\n"
+	       "  --health-addr HOST:PORT   /healthz and /readyz (default :8081; \"\" disables)\n"
+	       "  --log-level L             error|warn|info|debug (default info)\n"
+	       "  --log-format F            text|json (default text)\n");
+}
+
+static int parse_bool(const char *s, bool *ret)
+{
+	if (!s || strcmp(s, "true") == 0 || strcmp(s, "1") == 0)
+		*ret = true;
+	else if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0)
+		*ret = false;
+	else
+		return -1;
+	return 0;
+}
+
+static int parse_ms(const char *s, uint64_t *ret)
+{
+	char *end = NULL;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (!*s || *end || v > 3600000ull)
+		return -1;
+	*ret = v;
+	return 0;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option opts[] = {
+	    {"kubeconfig", required_argument, NULL, 'k'},
+	    {"context", required_argument, NULL, 'c'},
+	    {"leader-elect", optional_argument, NULL, 'L'},
+	    {"leader-elect-namespace", required_argument, NULL, 'N'},
+	    {"leader-elect-identity", required_argument, NULL, 'I'},
+	    {"lease-duration-ms", required_argument, NULL, 'D'},
+	    {"renew-deadline-ms", required_argument, NULL, 'R'},
+	    {"retry-period-ms", required_argument, NULL, 'P'},
+	    {"metrics-addr", required_argument, NULL, 'm'},
+	    {"health-addr", required_argument, NULL, 'H'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"log-format", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	enum recap_log_level level = RECAP_LOG_INFO;
+	enum recap_log_format format = RECAP_LOG_TEXT;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		int bad = 0;
+		switch (c) {
+		case 'k':
+			o->kubeconfig = optarg;
+			break;
+		case 'c':
+			o->context = optarg;
+			break;
+		case 'L':
+			bad = parse_bool(optarg, &o->leader_elect);
+			break;
+		case 'N':
+			o->lease_ns = optarg;
+			break;
+		case 'I':
+			o->identity = optarg;
+			break;
+		case 'D':
+			bad = parse_ms(optarg, &o->lease_ms);
+			break;
+		case 'R':
+			bad = parse_ms(optarg, &o->renew_ms);
+			break;
+		case 'P':
+			bad = parse_ms(optarg, &o->retry_ms);
+			break;
+		case 'm':
+			o->metrics_addr = optarg;
+			break;
+		case 'H':
+			o->health_addr = optarg;
+			break;
+		case 'l':
+			bad = recap_log_parse_level(optarg, &level);
+			break;
+		case 'f':
+			bad = recap_log_parse_format(optarg, &format);
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+		if (bad < 0) {
+			fprintf(stderr, "recap-controller: bad value \"%s\" for --%s\n", optarg ? optarg : "",
+				argv[optind - 1] + 2);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "recap-controller: unexpected argument \"%s\"\n", argv[optind]);
+		return -1;
+	}
+	recap_log_setup("recap-controller", level, format);
+	return 0;
+}
+
+static void on_log(struct recap_controller *ctl, int level, const char *msg, void *userdata)
+{
+	recap_log((enum recap_log_level)level, "%s", msg);
+}
+
+static void on_stopped(struct recap_controller *ctl, void *userdata)
+{
+	struct app *a = userdata;
+	log_info("stopped");
+	uv_close((uv_handle_t *)&a->sigterm, NULL);
+	uv_close((uv_handle_t *)&a->sigint, NULL);
+	recap_kube_client_close(a->client);
+}
+
+static void shutdown_app(struct app *a, int code)
+{
+	if (a->stopping)
+		return;
+	a->stopping = true;
+	a->exit_code = code;
+	recap_controller_stop(a->ctl, on_stopped, a);
+}
+
+static void on_fatal(struct recap_controller *ctl, const char *why, void *userdata)
+{
+	log_error("%s: exiting", why);
+	shutdown_app(userdata, 1);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	log_info("signal %d: shutting down", signum);
+	shutdown_app(s->data, 0);
+}
+
+static int run(struct app *a, const struct options *o)
+{
+	struct recap_error *err = NULL;
+	_cleanup_kube_config_ struct recap_kube_config *cfg = NULL;
+	if (recap_kube_config_load(o->kubeconfig, o->context, &cfg, &err) < 0 ||
+	    recap_kube_client_new(&a->loop, cfg, NULL, &a->client, &err) < 0) {
+		log_error("%s", recap_error_message(err));
+		recap_error_free(err);
+		return 1;
+	}
+	struct recap_controller_options co = {
+	    .leader_elect = o->leader_elect,
+	    .lease_namespace = o->lease_ns,
+	    .identity = o->identity,
+	    .lease_duration_ms = o->lease_ms,
+	    .renew_deadline_ms = o->renew_ms,
+	    .retry_period_ms = o->retry_ms,
+	    .metrics_addr = o->metrics_addr,
+	    .health_addr = o->health_addr,
+	    .fatal = on_fatal,
+	    .log = on_log,
+	    .userdata = a,
+	};
+	if (recap_controller_new(a->client, &co, &a->ctl, &err) < 0 ||
+	    recap_controller_start(a->ctl, &err) < 0) {
+		log_error("%s", recap_error_message(err));
+		recap_error_free(err);
+		recap_controller_free(a->ctl);
+		recap_kube_client_close(a->client);
+		return 1;
+	}
+	log_info("started (server %s, leader election %s)", cfg->server, o->leader_elect ? "on" : "off");
+	uv_signal_init(&a->loop, &a->sigterm);
+	uv_signal_init(&a->loop, &a->sigint);
+	a->sigterm.data = a->sigint.data = a;
+	uv_signal_start(&a->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&a->sigint, on_signal, SIGINT);
+	uv_run(&a->loop, UV_RUN_DEFAULT);
+	recap_controller_free(a->ctl);
+	return a->exit_code;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = {.leader_elect = true, .metrics_addr = ":8080", .health_addr = ":8081"};
+	if (parse_options(argc, argv, &o) < 0)
+		return 2;
+	signal(SIGPIPE, SIG_IGN);
+	struct app a = {0};
+	if (uv_loop_init(&a.loop) < 0)
+		return 1;
+	int code = run(&a, &o);
+	uv_run(&a.loop, UV_RUN_DEFAULT); /* close callbacks */
+	uv_loop_close(&a.loop);
+	return code;
+}

@@ -1,0 +1,70 @@
+#include <stdbool.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controller/admit.h"
+#include "controller/ctl.h"
+#include "policy/policy.h"
+#include "sched/periodic.h"
+#include "sched/strategy.h"
+
+static int invalid(struct ctl_admission *a, struct recap_error *err)
+{
+	a->reason = "InvalidSpec";
+	a->message = strdup(err ? recap_error_message(err) : "invalid spec");
+	recap_error_free(err);
+	return a->message ? 0 : -ENOMEM;
+}
+
+/* What the API server cannot check: strategy and roles (startAfter
+ * cycles), the cron fields' ranges and the time zone. */
+static int validate(json_t *spec, struct recap_error **err)
+{
+	struct recap_strategy s;
+	int r = recap_strategy_parse(spec, &s, err);
+	if (r < 0)
+		return r;
+	recap_strategy_clear(&s);
+	json_t *schedule = json_object_get(spec, "schedule");
+	if (!schedule)
+		return 0;
+	struct recap_periodic_schedule ps;
+	struct recap_tz *tz = NULL;
+	r = recap_periodic_schedule_parse(schedule, &ps, &tz, err);
+	if (r >= 0)
+		recap_tz_free(tz);
+	return r < 0 ? recap_error_wrap(err, -r, "schedule") : 0;
+}
+
+int recap_ctl_admit(struct recap_controller *ctl, const char *ns, json_t *spec, struct ctl_admission *a)
+{
+	*a = (struct ctl_admission){0};
+	struct recap_error *err = NULL;
+	if (validate(spec, &err) < 0)
+		return invalid(a, err);
+	json_t *policies = recap_ctl_list(ctl, INF_POLICY, NULL, NULL);
+	json_t *holder = NULL;
+	json_t *labels = recap_ctl_namespace_labels(ctl, ns, &holder);
+	struct recap_policy_verdict v = {0};
+	int r = policies ? recap_policy_evaluate(spec, ns, labels, policies, &v, &err) : -ENOMEM;
+	json_decref(policies);
+	json_decref(holder);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return invalid(a, err);
+	a->governing = v.governing;
+	if (!v.admitted) {
+		a->reason = "PolicyViolation";
+		a->message = v.message ? strdup(v.message) : strdup("refused by policy");
+	}
+	recap_policy_verdict_clear(&v);
+	return a->reason && !a->message ? -ENOMEM : 0;
+}
+
+void recap_ctl_admission_clear(struct ctl_admission *a)
+{
+	free(a->message);
+	*a = (struct ctl_admission){0};
+}

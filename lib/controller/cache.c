@@ -1,0 +1,155 @@
+/* Reading the informers' caches; events and log hooks. */
+#include <stdbool.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "base/log.h"
+#include "controller/ctl.h"
+#include "kube/selector.h"
+
+const struct recap_kube_resource recap_ctl_capsules = {"recap.dev", "v1alpha1", "capsules", true};
+const struct recap_kube_resource recap_ctl_policies = {"recap.dev", "v1alpha1", "capsulepolicies", false};
+const struct recap_kube_resource recap_ctl_runs = {"recap.dev", "v1alpha1", "capsuleruns", true};
+const struct recap_kube_resource recap_ctl_execs = {"recap.dev", "v1alpha1", "capsuleexecutions", true};
+const struct recap_kube_resource recap_ctl_pods = {"", "v1", "pods", true};
+const struct recap_kube_resource recap_ctl_namespaces = {"", "v1", "namespaces", false};
+
+void recap_ctl_log(struct recap_controller *ctl, int level, const char *fmt, ...)
+{
+	if (!ctl->opts.log)
+		return;
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ctl->opts.log(ctl, level, msg, ctl->opts.userdata);
+}
+
+static int append(const char *key, json_t *obj, void *userdata)
+{
+	return json_array_append(userdata, obj) < 0 ? -ENOMEM : 0;
+}
+
+json_t *recap_ctl_list(struct recap_controller *ctl, enum ctl_informer inf, const char *index,
+		       const char *value)
+{
+	json_t *out = json_array();
+	if (!out)
+		return NULL;
+	struct recap_kube_store *s = ctl_store(ctl, inf);
+	int r = index ? recap_kube_store_by_index(s, index, value, append, out)
+		      : recap_kube_store_foreach(s, append, out);
+	if (r < 0) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+struct pod_pick {
+	const char *ns;
+	json_t *by_name;
+};
+
+static int pick(const char *key, json_t *obj, void *userdata)
+{
+	struct pod_pick *p = userdata;
+	const char *ns = recap_json_str(obj, "metadata.namespace");
+	const char *name = recap_json_str(obj, "metadata.name");
+	if (!ns || !name || strcmp(ns, p->ns) != 0)
+		return 0;
+	return json_object_set(p->by_name, name, obj) < 0 ? -ENOMEM : 0;
+}
+
+static int select_into(struct recap_controller *ctl, struct pod_pick *p, json_t *selector,
+		       struct recap_error **err)
+{
+	struct recap_kube_selector *sel = NULL;
+	int r = recap_kube_selector_from_json(selector, &sel, err);
+	if (r < 0)
+		return r;
+	r = recap_kube_store_select(ctl_store(ctl, INF_POD), sel, pick, p);
+	recap_kube_selector_free(sel);
+	return r < 0 ? recap_error_set(err, -r, "selecting pods") : 0;
+}
+
+static int named_into(struct recap_controller *ctl, struct pod_pick *p, json_t *names)
+{
+	size_t i;
+	json_t *n;
+	json_array_foreach (names, i, n) {
+		char key[600];
+		snprintf(key, sizeof(key), "%s/%s", p->ns, json_string_value(n) ? json_string_value(n) : "");
+		json_t *pod = recap_kube_store_get(ctl_store(ctl, INF_POD), key);
+		if (pod && json_object_set_new(p->by_name, json_string_value(n), pod) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int recap_ctl_candidate_pods(struct recap_controller *ctl, const char *ns, json_t *spec, json_t *names,
+			     json_t **ret, struct recap_error **err)
+{
+	struct pod_pick p = {.ns = ns, .by_name = json_object()};
+	int r = 0;
+	json_t *roles = json_object_get(spec, "roles");
+	if (json_array_size(roles) > 0) {
+		size_t i;
+		json_t *role;
+		json_array_foreach (roles, i, role) {
+			if ((r = select_into(ctl, &p, json_object_get(role, "selector"), err)) < 0)
+				break;
+		}
+	} else if (names) {
+		r = named_into(ctl, &p, names);
+	} else {
+		r = select_into(ctl, &p, recap_json_path(spec, "targets.selector"), err);
+	}
+	json_t *out = json_array();
+	const char *k;
+	json_t *v;
+	json_object_foreach (p.by_name, k, v)
+		json_array_append(out, v);
+	json_decref(p.by_name);
+	if (r < 0) {
+		json_decref(out);
+		return r;
+	}
+	*ret = out;
+	return 0;
+}
+
+json_t *recap_ctl_namespace_labels(struct recap_controller *ctl, const char *ns, json_t **holder)
+{
+	*holder = recap_kube_store_get(ctl_store(ctl, INF_NS), ns);
+	return recap_json_path(*holder, "metadata.labels");
+}
+
+void recap_ctl_event(struct recap_controller *ctl, json_t *obj, const char *kind, const char *type,
+		     const char *reason, const char *fmt, ...)
+{
+	if (!ctl->events)
+		return;
+	char note[RECAP_KUBE_EVENT_NOTE_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(note, sizeof(note), fmt, ap);
+	va_end(ap);
+	struct recap_kube_event_ref ref = {
+	    .api_version = "recap.dev/v1alpha1",
+	    .kind = kind,
+	    .ns = recap_json_str(obj, "metadata.namespace"),
+	    .name = recap_json_str(obj, "metadata.name"),
+	    .uid = recap_json_str(obj, "metadata.uid"),
+	};
+	struct recap_error *err = NULL;
+	if (recap_kube_events_emit(ctl->events, &ref, type, reason, "Reconcile", &err, "%s", note) < 0 &&
+	    err) {
+		recap_ctl_log(ctl, RECAP_LOG_WARN, "event %s: %s", reason, recap_error_message(err));
+		recap_error_free(err);
+	}
+}

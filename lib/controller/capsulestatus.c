@@ -1,0 +1,166 @@
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "base/timeutil.h"
+#include "controller/capsulestatus.h"
+#include "controller/runstatus.h"
+#include "controller/status.h"
+
+#define ACTIVE_MAX 100
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+}
+
+json_t *recap_controller_active_runs(json_t *runs)
+{
+	size_t i, n = 0;
+	json_t *r;
+	json_t **v = calloc(json_array_size(runs) + 1, sizeof(*v));
+	if (!v)
+		return NULL;
+	json_array_foreach (runs, i, r) {
+		const char *name = recap_json_str(r, "metadata.name");
+		if (name && !recap_controller_run_phase_final(recap_json_str(r, "status.phase")))
+			v[n++] = json_string(name);
+	}
+	qsort(v, n, sizeof(*v), cmp_str);
+	json_t *out = json_array();
+	for (i = 0; i < n; i++) {
+		if (i < ACTIVE_MAX)
+			json_array_append(out, v[i]);
+		json_decref(v[i]);
+	}
+	free(v);
+	return out;
+}
+
+static time_t time_at(json_t *obj, const char *path)
+{
+	time_t t = 0;
+	const char *s = recap_json_str(obj, path);
+	if (!s || recap_time_parse(s, &t) < 0)
+		return 0;
+	return t;
+}
+
+static bool periodic(json_t *run)
+{
+	const char *t = recap_json_str(run, "spec.trigger");
+	return t && strcmp(t, "Periodic") == 0;
+}
+
+/* The latest completion of a succeeded Periodic run, or the old value. */
+static json_t *last_successful(json_t *runs, json_t *old_status)
+{
+	time_t best = time_at(old_status, "lastSuccessfulTime");
+	size_t i;
+	json_t *r;
+	json_array_foreach (runs, i, r) {
+		const char *phase = recap_json_str(r, "status.phase");
+		time_t t = time_at(r, "status.completionTime");
+		if (periodic(r) && phase && strcmp(phase, "Succeeded") == 0 && t > best)
+			best = t;
+	}
+	if (best == 0)
+		return NULL;
+	char buf[32];
+	recap_controller_time(best, buf);
+	return json_string(buf);
+}
+
+static void set_time(json_t *s, const char *key, int64_t t)
+{
+	if (t == INT64_MIN)
+		return;
+	char buf[32];
+	recap_controller_time((time_t)t, buf);
+	json_object_set_new(s, key, json_string(buf));
+}
+
+json_t *recap_controller_capsule_status(const struct recap_controller_capsule_view *v)
+{
+	json_t *old = recap_json_path(v->capsule, "status");
+	int64_t gen = recap_json_int(v->capsule, "metadata.generation", 0);
+	json_t *s = json_object();
+	if (!s)
+		return NULL;
+	json_object_set_new(s, "observedGeneration", json_integer(gen));
+	json_object_set_new(s, "matchedTargets", json_integer((json_int_t)v->matched));
+	set_time(s, "lastScheduleTime", v->last_schedule);
+	set_time(s, "nextScheduleTime", v->next_schedule);
+	json_t *ls = last_successful(v->runs, old);
+	if (ls)
+		json_object_set_new(s, "lastSuccessfulTime", ls);
+	json_t *active = recap_controller_active_runs(v->runs);
+	if (json_array_size(active) > 0)
+		json_object_set_new(s, "active", active);
+	else
+		json_decref(active);
+	char msg[128];
+	if (v->governing > 0)
+		snprintf(msg, sizeof(msg), "admitted by %zu CapsulePolicies", v->governing);
+	else
+		snprintf(msg, sizeof(msg),
+			 "admitted by the baseline policy (no CapsulePolicy selects namespace)");
+	bool ok = !v->refused_reason;
+	json_object_set_new(s, "conditions",
+			    recap_controller_condition_set(json_object_get(old, "conditions"), "Ready",
+							   ok ? "True" : "False",
+							   ok ? "Admitted" : v->refused_reason,
+							   ok ? msg : v->refused_message, gen, v->now));
+	return s;
+}
+
+struct aged {
+	const char *name;
+	time_t when;
+	bool succeeded;
+};
+
+static int by_age_desc(const void *pa, const void *pb)
+{
+	const struct aged *a = pa, *b = pb;
+	if (a->when != b->when)
+		return a->when > b->when ? -1 : 1;
+	return strcmp(b->name, a->name);
+}
+
+json_t *recap_controller_history_prune(json_t *runs, int64_t keep_succeeded, int64_t keep_failed)
+{
+	size_t i, n = 0;
+	json_t *r;
+	struct aged *v = calloc(json_array_size(runs) + 1, sizeof(*v));
+	json_t *out = json_array();
+	if (!v || !out) {
+		free(v);
+		json_decref(out);
+		return NULL;
+	}
+	json_array_foreach (runs, i, r) {
+		const char *phase = recap_json_str(r, "status.phase");
+		const char *name = recap_json_str(r, "metadata.name");
+		if (!name || !periodic(r) || !recap_controller_run_phase_final(phase))
+			continue;
+		time_t t = time_at(r, "spec.scheduledTime");
+		v[n++] = (struct aged){name, t ? t : time_at(r, "metadata.creationTimestamp"),
+				       strcmp(phase, "Succeeded") == 0};
+	}
+	qsort(v, n, sizeof(*v), by_age_desc);
+	int64_t kept_ok = 0, kept_bad = 0;
+	/* Newest first here; inserting at the front makes the output oldest first. */
+	for (i = 0; i < n; i++) {
+		int64_t *kept = v[i].succeeded ? &kept_ok : &kept_bad;
+		int64_t keep = v[i].succeeded ? keep_succeeded : keep_failed;
+		if (*kept < keep)
+			(*kept)++;
+		else
+			json_array_insert_new(out, 0, json_string(v[i].name));
+	}
+	free(v);
+	return out;
+}

@@ -1,0 +1,50 @@
+/* recap-controller: the reconcilers of Capsule, CapsulePolicy and
+ * CapsuleRun on one libuv loop.
+ *
+ * Informers keep Capsules, CapsulePolicies, CapsuleRuns, CapsuleExecutions,
+ * Namespaces and Pods (projected to what targeting needs) in memory; one
+ * work queue and one reconciler per kind turn the cached state into writes.
+ * With leader election the informers run on every replica (a warm cache),
+ * the reconcilers only on the leader. /metrics, /healthz and /readyz are
+ * served by a small HTTP server on the same loop.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "base/error.h"
+#include "kube/client.h"
+
+struct recap_controller;
+
+struct recap_controller_options {
+	bool leader_elect;
+	const char *lease_namespace;					/* default: the client's namespace */
+	const char *lease_name;						/* default "recap-controller" */
+	const char *identity;						/* default "<hostname>-<pid>" */
+	uint64_t lease_duration_ms, renew_deadline_ms, retry_period_ms; /* 0: lib/kube defaults */
+	const char *metrics_addr;					/* "host:port"; NULL or "" disables */
+	const char *health_addr;
+	/* Called (from the loop) when the controller must stop: leadership
+	 * lost. The process is expected to exit. */
+	void (*fatal)(struct recap_controller *ctl, const char *why, void *userdata);
+	/* Log hook for errors the controller retries (cmd/ logs them). */
+	void (*log)(struct recap_controller *ctl, int level, const char *msg, void *userdata);
+	void *userdata;
+};
+
+int recap_controller_new(struct recap_kube_client *c, const struct recap_controller_options *opts,
+			 struct recap_controller **ret, struct recap_error **err);
+/* Starts the HTTP endpoints, the informers and the election. */
+int recap_controller_start(struct recap_controller *ctl, struct recap_error **err);
+bool recap_controller_ready(const struct recap_controller *ctl);
+
+typedef void (*recap_controller_done_fn)(struct recap_controller *ctl, void *userdata);
+/* Graceful stop: no new work, reconciles in flight finish, events are
+ * flushed, the Lease is released; then done runs from the loop. */
+void recap_controller_stop(struct recap_controller *ctl, recap_controller_done_fn done, void *userdata);
+/* After stop's done. Memory is released once the loop ran the close
+ * callbacks. Accepts NULL. */
+void recap_controller_free(struct recap_controller *ctl);

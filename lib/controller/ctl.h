@@ -1,0 +1,128 @@
+/* The controller's internals, shared by its files. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "base/error.h"
+#include "controller/controller.h"
+#include "controller/http.h"
+#include "controller/metrics.h"
+#include "kube/client.h"
+#include "kube/events.h"
+#include "kube/informer.h"
+#include "kube/leader.h"
+#include "kube/projection.h"
+#include "kube/workqueue.h"
+
+enum ctl_informer { INF_CAPSULE, INF_POLICY, INF_RUN, INF_EXEC, INF_POD, INF_NS, INF_N };
+enum ctl_kind { KIND_CAPSULE, KIND_POLICY, KIND_RUN, KIND_N };
+
+extern const struct recap_kube_resource recap_ctl_capsules, recap_ctl_policies, recap_ctl_runs,
+    recap_ctl_execs, recap_ctl_pods, recap_ctl_namespaces;
+
+struct ctl_op;
+typedef int (*ctl_reconcile_fn)(struct recap_controller *ctl, struct ctl_op *op, struct recap_error **err);
+
+struct ctl_queue {
+	struct recap_kube_workqueue *q;
+	const char *kind;
+	ctl_reconcile_fn reconcile;
+	unsigned long ok, errors;
+	struct recap_histogram latency;
+};
+
+struct ctl_handler_ctx {
+	struct recap_controller *ctl;
+	enum ctl_informer inf;
+};
+
+struct recap_controller {
+	uv_loop_t *loop;
+	struct recap_kube_client *client;
+	struct recap_controller_options opts;
+	char *identity, *lease_ns, *lease_name, *metrics_addr, *health_addr;
+	struct recap_kube_informer *inf[INF_N];
+	struct recap_kube_projection *proj[INF_N];
+	struct ctl_handler_ctx hctx[INF_N];
+	unsigned informer_errors;
+	struct ctl_queue queues[KIND_N];
+	struct recap_kube_events *events;
+	struct recap_kube_leader *leader;
+	struct recap_http_server *metrics_srv, *health_srv;
+	bool active; /* reconcilers run (leading, or no election) */
+	bool stopping;
+	unsigned stop_pending;
+	recap_controller_done_fn stop_done;
+	void *stop_userdata;
+	struct recap_histogram exec_latency; /* execution created -> finished */
+	unsigned long runs_created, execs_created, execs_deleted, runs_deleted;
+};
+
+static inline struct recap_kube_store *ctl_store(struct recap_controller *ctl, enum ctl_informer i)
+{
+	return recap_kube_informer_store(ctl->inf[i]);
+}
+
+void recap_ctl_log(struct recap_controller *ctl, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- asynchronous reconcile passes (op.c) ----
+ * A pass holds its key until every call it issued has answered; then the
+ * key is done, forgotten on success, re-queued with backoff on failure, or
+ * re-queued after requeue_ns for schedules. */
+struct ctl_op {
+	struct recap_controller *ctl;
+	enum ctl_kind kind;
+	char *key;
+	unsigned pending;
+	bool armed, failed;
+	struct recap_error *err;
+	uint64_t requeue_ns; /* 0: none */
+	uint64_t start_ns;
+	json_t *after_create; /* capsule pass: status patch once the run exists */
+};
+
+/* Codes a call treats as success besides OK. */
+#define CTL_OK_EXISTS (1u << 0)
+#define CTL_OK_NOT_FOUND (1u << 1)
+
+void recap_ctl_enqueue(struct recap_controller *ctl, enum ctl_kind kind, const char *key);
+void recap_ctl_process(struct recap_kube_workqueue *q, const char *key, void *userdata);
+void recap_ctl_op_fail(struct ctl_op *op, struct recap_error *e);
+void recap_ctl_op_requeue(struct ctl_op *op, uint64_t delay_ns);
+typedef void (*ctl_then_fn)(struct ctl_op *op, const struct recap_kube_response *resp);
+void recap_ctl_op_create(struct ctl_op *op, const struct recap_kube_resource *res, const char *ns,
+			 json_t *obj, unsigned ok, ctl_then_fn then);
+void recap_ctl_op_patch(struct ctl_op *op, const struct recap_kube_resource *res, const char *ns,
+			const char *name, const char *subresource, json_t *patch);
+void recap_ctl_op_delete(struct ctl_op *op, const struct recap_kube_resource *res, const char *ns,
+			 const char *name, const char *uid);
+
+/* ---- cache reads (cache.c) ---- */
+/* All objects of an informer's store whose index `index` holds value, as
+ * a JSON array (index NULL: every object). */
+json_t *recap_ctl_list(struct recap_controller *ctl, enum ctl_informer inf, const char *index,
+		       const char *value);
+/* Candidate pods of a Capsule spec in ns (explicit names, the selector or
+ * every role's selector). */
+int recap_ctl_candidate_pods(struct recap_controller *ctl, const char *ns, json_t *spec, json_t *names,
+			     json_t **ret, struct recap_error **err);
+/* The labels of namespace ns (borrowed from *holder, which the caller drops). */
+json_t *recap_ctl_namespace_labels(struct recap_controller *ctl, const char *ns, json_t **holder);
+/* Emits an event about obj (best effort). */
+void recap_ctl_event(struct recap_controller *ctl, json_t *obj, const char *kind, const char *type,
+		     const char *reason, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* ---- reconcilers ---- */
+int recap_ctl_reconcile_capsule(struct recap_controller *ctl, struct ctl_op *op, struct recap_error **err);
+int recap_ctl_reconcile_policy(struct recap_controller *ctl, struct ctl_op *op, struct recap_error **err);
+int recap_ctl_reconcile_run(struct recap_controller *ctl, struct ctl_op *op, struct recap_error **err);
+
+/* ---- wiring (informers.c, serve.c) ---- */
+int recap_ctl_informers_new(struct recap_controller *ctl, struct recap_error **err);
+void recap_ctl_activate(struct recap_controller *ctl);
+bool recap_ctl_synced(const struct recap_controller *ctl);
+int recap_ctl_serve(struct recap_controller *ctl, struct recap_error **err);

@@ -1,0 +1,281 @@
+/* Informers and the keys their changes put on the work queues. */
+#include <stdbool.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "controller/ctl.h"
+#include "controller/runstatus.h"
+
+/* What targeting needs of a Pod (lib/kube's projection plus the times). */
+static const char *const pod_paths[] = {
+    "metadata.name",
+    "metadata.namespace",
+    "metadata.uid",
+    "metadata.labels",
+    "metadata.resourceVersion",
+    "metadata.creationTimestamp",
+    "metadata.deletionTimestamp",
+    "spec.nodeName",
+    "spec.containers[].name",
+    "status.phase",
+    "status.podIP",
+    "status.containerStatuses[].name",
+    "status.containerStatuses[].containerID",
+};
+/* Executions without their output tails: status is summarised, not kept. */
+static const char *const exec_paths[] = {
+    "metadata.name",
+    "metadata.namespace",
+    "metadata.uid",
+    "metadata.labels",
+    "metadata.resourceVersion",
+    "metadata.creationTimestamp",
+    "metadata.deletionTimestamp",
+    "spec.runRef",
+    "spec.node",
+    "spec.target",
+    "spec.role",
+    "status.phase",
+    "status.reason",
+    "status.message",
+    "status.exitCode",
+    "status.completionTime",
+};
+static const char *const ns_paths[] = {"metadata.name", "metadata.labels", "metadata.resourceVersion"};
+
+static int index_ns(json_t *obj, struct recap_kube_index_values *out, void *userdata)
+{
+	const char *ns = recap_json_str(obj, "metadata.namespace");
+	return ns ? recap_kube_index_values_add(out, ns) : 0;
+}
+
+/* "<ns>/<name at path>" */
+static int index_ref(json_t *obj, struct recap_kube_index_values *out, void *userdata)
+{
+	const char *ns = recap_json_str(obj, "metadata.namespace");
+	const char *name = recap_json_str(obj, userdata);
+	char v[600];
+	if (!ns || !name)
+		return 0;
+	snprintf(v, sizeof(v), "%s/%s", ns, name);
+	return recap_kube_index_values_add(out, v);
+}
+
+static char *key_of(json_t *obj, char *buf, size_t size)
+{
+	const char *ns = recap_json_str(obj, "metadata.namespace");
+	const char *name = recap_json_str(obj, "metadata.name");
+	if (!name)
+		return NULL;
+	if (ns)
+		snprintf(buf, size, "%s/%s", ns, name);
+	else
+		snprintf(buf, size, "%s", name);
+	return buf;
+}
+
+static int enqueue_each(const char *key, json_t *obj, void *userdata)
+{
+	void **a = userdata;
+	recap_ctl_enqueue(a[0], (enum ctl_kind)(uintptr_t)a[1], key);
+	return 0;
+}
+
+static void enqueue_index(struct recap_controller *ctl, enum ctl_informer inf, const char *index,
+			  const char *value, enum ctl_kind kind)
+{
+	void *a[2] = {ctl, (void *)(uintptr_t)kind};
+	if (index)
+		recap_kube_store_by_index(ctl_store(ctl, inf), index, value, enqueue_each, a);
+	else
+		recap_kube_store_foreach(ctl_store(ctl, inf), enqueue_each, a);
+}
+
+/* Seconds since the epoch with the fraction of an RFC 3339 time; 0 if unset. */
+static double fine_time(json_t *obj, const char *path)
+{
+	const char *s = recap_json_str(obj, path);
+	time_t t;
+	if (!s || recap_time_parse(s, &t) < 0)
+		return 0;
+	const char *dot = strchr(s, '.');
+	double frac = 0, scale = 0.1;
+	for (const char *p = dot ? dot + 1 : ""; *p >= '0' && *p <= '9'; p++, scale /= 10)
+		frac += (*p - '0') * scale;
+	return (double)t + frac;
+}
+
+static bool exec_final(json_t *obj)
+{
+	const char *p = recap_json_str(obj, "status.phase");
+	return p && (strcmp(p, "Succeeded") == 0 || strcmp(p, "Failed") == 0);
+}
+
+static void exec_changed(struct recap_controller *ctl, json_t *old, json_t *obj)
+{
+	char key[600];
+	const char *ns = recap_json_str(obj, "metadata.namespace");
+	const char *run = recap_json_str(obj, "spec.runRef.name");
+	if (ns && run) {
+		snprintf(key, sizeof(key), "%s/%s", ns, run);
+		recap_ctl_enqueue(ctl, KIND_RUN, key);
+	}
+	if (old && exec_final(obj) && !exec_final(old)) {
+		double done = fine_time(obj, "status.completionTime");
+		double created = fine_time(obj, "metadata.creationTimestamp");
+		if (done > 0 && created > 0 && done >= created)
+			recap_histogram_observe(&ctl->exec_latency, done - created);
+	}
+}
+
+static void changed(struct ctl_handler_ctx *h, json_t *old, json_t *obj)
+{
+	struct recap_controller *ctl = h->ctl;
+	char key[600], ref[600];
+	const char *ns = recap_json_str(obj, "metadata.namespace");
+	if (!ctl->active || !key_of(obj, key, sizeof(key)))
+		return;
+	switch (h->inf) {
+	case INF_CAPSULE:
+		recap_ctl_enqueue(ctl, KIND_CAPSULE, key);
+		enqueue_index(ctl, INF_RUN, "capsule", key, KIND_RUN);
+		enqueue_index(ctl, INF_POLICY, NULL, NULL, KIND_POLICY);
+		break;
+	case INF_POLICY:
+		recap_ctl_enqueue(ctl, KIND_POLICY, key);
+		enqueue_index(ctl, INF_CAPSULE, NULL, NULL, KIND_CAPSULE);
+		break;
+	case INF_RUN:
+		recap_ctl_enqueue(ctl, KIND_RUN, key);
+		if (ns && recap_json_str(obj, "spec.capsuleRef.name")) {
+			snprintf(ref, sizeof(ref), "%s/%s", ns, recap_json_str(obj, "spec.capsuleRef.name"));
+			recap_ctl_enqueue(ctl, KIND_CAPSULE, ref);
+		}
+		break;
+	case INF_EXEC:
+		exec_changed(ctl, old, obj);
+		break;
+	case INF_POD:
+		if (ns)
+			enqueue_index(ctl, INF_CAPSULE, "ns", ns, KIND_CAPSULE);
+		break;
+	case INF_NS:
+		enqueue_index(ctl, INF_CAPSULE, "ns", key, KIND_CAPSULE);
+		break;
+	case INF_N:
+		break;
+	}
+}
+
+static void on_added(struct recap_kube_informer *inf, json_t *obj, void *userdata)
+{
+	changed(userdata, NULL, obj);
+}
+
+static void on_updated(struct recap_kube_informer *inf, json_t *old_obj, json_t *new_obj, void *userdata)
+{
+	changed(userdata, old_obj, new_obj);
+}
+
+static void on_deleted(struct recap_kube_informer *inf, json_t *old_obj, void *userdata)
+{
+	changed(userdata, NULL, old_obj);
+}
+
+static void on_error(struct recap_kube_informer *inf, const struct recap_error *err, void *userdata)
+{
+	struct ctl_handler_ctx *h = userdata;
+	h->ctl->informer_errors++;
+	recap_ctl_log(h->ctl, RECAP_LOG_WARN, "informer: %s", recap_error_message(err));
+}
+
+static const struct recap_kube_informer_handlers handlers = {
+    .added = on_added,
+    .updated = on_updated,
+    .deleted = on_deleted,
+    .error = on_error,
+};
+
+struct informer_def {
+	const struct recap_kube_resource *res;
+	const char *name;
+	const char *const *paths;
+	size_t n_paths;
+	const char *index_name; /* a reference index, or "ns", or NULL */
+	const char *index_path; /* for the reference index */
+	bool labels;		/* label index (selectors) */
+};
+
+#define PATHS(a) a, sizeof(a) / sizeof(a[0])
+
+static const struct informer_def defs[INF_N] = {
+    [INF_CAPSULE] = {&recap_ctl_capsules, "capsules", NULL, 0, "ns", NULL, false},
+    [INF_POLICY] = {&recap_ctl_policies, "capsulepolicies", NULL, 0, NULL, NULL, false},
+    [INF_RUN] = {&recap_ctl_runs, "capsuleruns", NULL, 0, "capsule", "spec.capsuleRef.name", false},
+    [INF_EXEC] = {&recap_ctl_execs, "capsuleexecutions", PATHS(exec_paths), "run", "spec.runRef.name", false},
+    [INF_POD] = {&recap_ctl_pods, "pods", PATHS(pod_paths), "ns", NULL, true},
+    [INF_NS] = {&recap_ctl_namespaces, "namespaces", PATHS(ns_paths), NULL, NULL, false},
+};
+
+static int add_indexes(struct recap_kube_store *s, const struct informer_def *d, struct recap_error **err)
+{
+	int r = 0;
+	if (d->index_name && !d->index_path)
+		r = recap_kube_store_add_index(s, d->index_name, index_ns, NULL, err);
+	else if (d->index_name)
+		r = recap_kube_store_add_index(s, d->index_name, index_ref, (void *)d->index_path, err);
+	if (r >= 0 && d->labels)
+		r = recap_kube_store_add_label_index(s, err);
+	return r;
+}
+
+static int informer_new(struct recap_controller *ctl, enum ctl_informer i, struct recap_error **err)
+{
+	const struct informer_def *d = &defs[i];
+	struct recap_kube_informer_options o = {.name = d->name};
+	int r;
+	if (d->paths) {
+		if ((r = recap_kube_projection_new(d->paths, d->n_paths, &ctl->proj[i], err)) < 0)
+			return r;
+		o.project = recap_kube_informer_project;
+		o.project_data = ctl->proj[i];
+	}
+	ctl->hctx[i] = (struct ctl_handler_ctx){ctl, i};
+	if ((r = recap_kube_informer_new(ctl->client, d->res, &o, &handlers, &ctl->hctx[i], &ctl->inf[i],
+					 err)) < 0)
+		return r;
+	return add_indexes(recap_kube_informer_store(ctl->inf[i]), d, err);
+}
+
+int recap_ctl_informers_new(struct recap_controller *ctl, struct recap_error **err)
+{
+	for (int i = 0; i < INF_N; i++) {
+		int r = informer_new(ctl, (enum ctl_informer)i, err);
+		if (r < 0)
+			return recap_error_wrap(err, -r, "informer %s", defs[i].name);
+	}
+	return 0;
+}
+
+bool recap_ctl_synced(const struct recap_controller *ctl)
+{
+	for (int i = 0; i < INF_N; i++) {
+		if (!ctl->inf[i] || !recap_kube_informer_synced(ctl->inf[i]))
+			return false;
+	}
+	return true;
+}
+
+void recap_ctl_activate(struct recap_controller *ctl)
+{
+	if (ctl->active)
+		return;
+	ctl->active = true;
+	enqueue_index(ctl, INF_CAPSULE, NULL, NULL, KIND_CAPSULE);
+	enqueue_index(ctl, INF_POLICY, NULL, NULL, KIND_POLICY);
+	enqueue_index(ctl, INF_RUN, NULL, NULL, KIND_RUN);
+}

@@ -1,0 +1,30 @@
+/* The objects the controller creates, built as pure functions. */
+#pragma once
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "sched/strategy.h"
+
+#define RECAP_LABEL_RUN "recap.dev/run"
+#define RECAP_LABEL_NODE "recap.dev/node"
+#define RECAP_LABEL_CAPSULE "recap.dev/capsule"
+#define RECAP_LABEL_ROLE "recap.dev/role"
+#define RECAP_API_VERSION "recap.dev/v1alpha1"
+
+/* The fields of a Capsule spec an execution carries (spec.capsule): image,
+ * command, env, join, targetFilesystem, security, resources,
+ * timeoutSeconds, output; a role's command replaces the Capsule's and
+ * `extra_env` (RECAP_ROLE_*_IPS, may be NULL) is appended to env. */
+json_t *recap_controller_exec_profile(json_t *capsule_spec, const char *role, json_t *extra_env);
+
+/* A CapsuleExecution for one planned target of `run`: deterministic name,
+ * labels recap.dev/run, recap.dev/node, recap.dev/capsule (and role), an
+ * ownerReference to the run (controller, blockOwnerDeletion). Label values
+ * longer than 63 characters are left out (spec.node always has the node). */
+json_t *recap_controller_exec_build(json_t *run, json_t *capsule_spec, const struct recap_target *t,
+				    const struct recap_plan_item *item);
+
+/* A Periodic CapsuleRun of `capsule` for scheduled time `scheduled`, owned
+ * by the Capsule. */
+json_t *recap_controller_periodic_run_build(json_t *capsule, const char *name, int64_t scheduled);

@@ -1,0 +1,179 @@
+/* Reconcile passes: hand out keys, track their API calls, finish them. */
+#include <stdbool.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "controller/ctl.h"
+
+struct call {
+	struct ctl_op *op;
+	unsigned ok;
+	ctl_then_fn then;
+	char what[64];
+};
+
+void recap_ctl_enqueue(struct recap_controller *ctl, enum ctl_kind kind, const char *key)
+{
+	struct recap_error *err = NULL;
+	if (!ctl->active || ctl->stopping || !key)
+		return;
+	if (recap_kube_workqueue_add(ctl->queues[kind].q, key, &err) < 0) {
+		recap_ctl_log(ctl, RECAP_LOG_ERROR, "enqueue %s %s: %s", ctl->queues[kind].kind, key,
+			      recap_error_message(err));
+		recap_error_free(err);
+	}
+}
+
+static void op_finish(struct ctl_op *op)
+{
+	struct recap_controller *ctl = op->ctl;
+	struct ctl_queue *q = &ctl->queues[op->kind];
+	struct recap_error *err = NULL;
+	recap_histogram_observe(&q->latency, (double)(recap_now_mono_ns() - op->start_ns) / 1e9);
+	if (op->failed) {
+		q->errors++;
+		recap_ctl_log(ctl, RECAP_LOG_WARN, "reconcile %s %s: %s (retrying)", q->kind, op->key,
+			      op->err ? recap_error_message(op->err) : "failed");
+		if (!ctl->stopping && recap_kube_workqueue_add_rate_limited(q->q, op->key, &err) < 0)
+			recap_error_free(err);
+	} else {
+		q->ok++;
+		recap_kube_workqueue_forget(q->q, op->key);
+		if (op->requeue_ns && !ctl->stopping &&
+		    recap_kube_workqueue_add_after(q->q, op->key, op->requeue_ns, &err) < 0)
+			recap_error_free(err);
+	}
+	recap_kube_workqueue_done(q->q, op->key);
+	json_decref(op->after_create);
+	recap_error_free(op->err);
+	free(op->key);
+	free(op);
+}
+
+static void op_maybe_finish(struct ctl_op *op)
+{
+	if (op->armed && op->pending == 0)
+		op_finish(op);
+}
+
+void recap_ctl_op_fail(struct ctl_op *op, struct recap_error *e)
+{
+	op->failed = true;
+	if (!op->err)
+		op->err = e;
+	else
+		recap_error_free(e);
+}
+
+void recap_ctl_op_requeue(struct ctl_op *op, uint64_t delay_ns)
+{
+	if (delay_ns == 0)
+		delay_ns = 1;
+	if (!op->requeue_ns || delay_ns < op->requeue_ns)
+		op->requeue_ns = delay_ns;
+}
+
+void recap_ctl_process(struct recap_kube_workqueue *q, const char *key, void *userdata)
+{
+	struct recap_controller *ctl = userdata;
+	enum ctl_kind kind = KIND_CAPSULE;
+	while (kind < KIND_N - 1 && ctl->queues[kind].q != q)
+		kind++;
+	struct ctl_op *op = calloc(1, sizeof(*op));
+	char *k = strdup(key);
+	if (!op || !k) {
+		free(op);
+		free(k);
+		recap_kube_workqueue_done(q, key);
+		return;
+	}
+	*op = (struct ctl_op){.ctl = ctl, .kind = kind, .key = k, .start_ns = recap_now_mono_ns()};
+	struct recap_error *err = NULL;
+	if (ctl->queues[kind].reconcile(ctl, op, &err) < 0)
+		recap_ctl_op_fail(op, err);
+	op->armed = true;
+	op_maybe_finish(op);
+}
+
+static void on_answer(const struct recap_kube_response *resp, void *userdata)
+{
+	struct call *c = userdata;
+	struct ctl_op *op = c->op;
+	bool ok = resp->code == RECAP_KUBE_OK ||
+		  ((c->ok & CTL_OK_EXISTS) && resp->code == RECAP_KUBE_ERR_ALREADY_EXISTS) ||
+		  ((c->ok & CTL_OK_NOT_FOUND) && resp->code == RECAP_KUBE_ERR_NOT_FOUND);
+	if (!ok) {
+		struct recap_error *e = NULL;
+		recap_error_set(&e, EIO, "%s: %s", c->what,
+				resp->err ? recap_error_message(resp->err) : "failed");
+		recap_ctl_op_fail(op, e);
+	} else if (c->then) {
+		c->then(op, resp);
+	}
+	free(c);
+	op->pending--;
+	op_maybe_finish(op);
+}
+
+/* A call's userdata; NULL (and the pass failed) when out of memory. */
+static struct call *call_new(struct ctl_op *op, unsigned ok, ctl_then_fn then, const char *verb,
+			     const char *name)
+{
+	struct call *c = calloc(1, sizeof(*c));
+	if (!c) {
+		struct recap_error *e = NULL;
+		recap_error_set(&e, ENOMEM, "out of memory");
+		recap_ctl_op_fail(op, e);
+		return NULL;
+	}
+	*c = (struct call){.op = op, .ok = ok, .then = then};
+	snprintf(c->what, sizeof(c->what), "%s %s", verb, name ? name : "");
+	return c;
+}
+
+/* Counts the call in flight, or fails the pass when it could not be sent. */
+static void issued(struct ctl_op *op, struct call *c, int r, struct recap_error *e)
+{
+	if (r < 0) {
+		free(c);
+		recap_ctl_op_fail(op, e);
+		return;
+	}
+	op->pending++;
+}
+
+void recap_ctl_op_create(struct ctl_op *op, const struct recap_kube_resource *res, const char *ns,
+			 json_t *obj, unsigned ok, ctl_then_fn then)
+{
+	const char *name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+	struct call *c = call_new(op, ok, then, "create", name);
+	struct recap_error *e = NULL;
+	if (c)
+		issued(op, c, recap_kube_create(op->ctl->client, res, ns, obj, on_answer, c, &e), e);
+}
+
+void recap_ctl_op_patch(struct ctl_op *op, const struct recap_kube_resource *res, const char *ns,
+			const char *name, const char *subresource, json_t *patch)
+{
+	struct call *c = call_new(op, 0, NULL, subresource ? "patch status of" : "patch", name);
+	struct recap_error *e = NULL;
+	if (c)
+		issued(op, c,
+		       recap_kube_patch(op->ctl->client, res, ns, name, subresource, RECAP_KUBE_PATCH_MERGE,
+					patch, NULL, on_answer, c, &e),
+		       e);
+}
+
+void recap_ctl_op_delete(struct ctl_op *op, const struct recap_kube_resource *res, const char *ns,
+			 const char *name, const char *uid)
+{
+	struct call *c = call_new(op, CTL_OK_NOT_FOUND, NULL, "delete", name);
+	struct recap_kube_delete_options o = {
+	    .precondition_uid = uid, .propagation_policy = "Background", .grace_period_seconds = -1};
+	struct recap_error *e = NULL;
+	if (c)
+		issued(op, c, recap_kube_delete(op->ctl->client, res, ns, name, &o, on_answer, c, &e), e);
+}

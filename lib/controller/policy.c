@@ -1,0 +1,71 @@
+/* The CapsulePolicy reconciler: how many Capsules a policy governs and
+ * how many of them it refuses. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/json.h"
+#include "controller/ctl.h"
+#include "controller/status.h"
+#include "policy/policy.h"
+
+struct policy_count {
+	struct recap_controller *ctl;
+	json_t *only; /* [the policy] */
+	size_t governed, refused, unreadable;
+};
+
+static int count_capsule(const char *key, json_t *cap, void *userdata)
+{
+	struct policy_count *c = userdata;
+	const char *ns = recap_json_str(cap, "metadata.namespace");
+	if (!ns)
+		return 0;
+	json_t *holder = NULL;
+	json_t *labels = recap_ctl_namespace_labels(c->ctl, ns, &holder);
+	struct recap_policy_verdict v = {0};
+	struct recap_error *err = NULL;
+	int r = recap_policy_evaluate(json_object_get(cap, "spec"), ns, labels, c->only, &v, &err);
+	json_decref(holder);
+	if (r < 0) {
+		c->unreadable++; /* the Capsule's own InvalidSpec; not this policy's doing */
+		recap_error_free(err);
+		return 0;
+	}
+	if (v.governing > 0) {
+		c->governed++;
+		if (!v.admitted)
+			c->refused++;
+	}
+	recap_policy_verdict_clear(&v);
+	return 0;
+}
+
+int recap_ctl_reconcile_policy(struct recap_controller *ctl, struct ctl_op *op, struct recap_error **err)
+{
+	_cleanup_json_ json_t *pol = recap_kube_store_get(ctl_store(ctl, INF_POLICY), op->key);
+	if (!pol)
+		return 0;
+	struct policy_count c = {.ctl = ctl, .only = json_pack("[O]", pol)};
+	if (!c.only)
+		return recap_error_set(err, ENOMEM, "out of memory");
+	recap_kube_store_foreach(ctl_store(ctl, INF_CAPSULE), count_capsule, &c);
+	json_decref(c.only);
+	int64_t gen = recap_json_int(pol, "metadata.generation", 0);
+	json_t *old = recap_json_path(pol, "status");
+	char msg[160];
+	snprintf(msg, sizeof(msg), "governs %zu Capsules, refuses %zu", c.governed, c.refused);
+	json_t *st =
+	    json_pack("{s:I, s:I, s:I, s:o}", "observedGeneration", (json_int_t)gen, "governedCapsules",
+		      (json_int_t)c.governed, "refusedCapsules", (json_int_t)c.refused, "conditions",
+		      recap_controller_condition_set(json_object_get(old, "conditions"), "Ready", "True",
+						     "Observed", msg, gen, time(NULL)));
+	json_t *patch = st ? recap_controller_status_patch(old, st) : NULL;
+	if (patch)
+		recap_ctl_op_patch(op, &recap_ctl_policies, NULL, op->key, "status", patch);
+	json_decref(patch);
+	json_decref(st);
+	return 0;
+}

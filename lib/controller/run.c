@@ -1,0 +1,244 @@
+/* The CapsuleRun reconciler: admission, targets, the strategy's plan,
+ * executions, cancel, status. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/json.h"
+#include "controller/admit.h"
+#include "controller/ctl.h"
+#include "controller/objects.h"
+#include "controller/runstatus.h"
+#include "controller/status.h"
+#include "controller/targets.h"
+
+struct run_pass {
+	json_t *run;
+	const char *ns, *name;
+	json_t *spec; /* the Capsule spec it runs with (borrowed) */
+	int64_t generation;
+	json_t *capsule; /* holder when the spec comes from the Capsule */
+	json_t *execs;
+	struct ctl_admission adm;
+	struct recap_strategy strategy;
+	struct recap_controller_targets targets;
+	struct recap_execution *ex;
+	size_t n_ex;
+	time_t now;
+};
+
+static void pass_clear(struct run_pass *p)
+{
+	json_decref(p->capsule);
+	json_decref(p->execs);
+	recap_ctl_admission_clear(&p->adm);
+	recap_strategy_clear(&p->strategy);
+	recap_controller_targets_clear(&p->targets);
+	free(p->ex);
+}
+
+static int exec_views(struct run_pass *p, struct recap_error **err)
+{
+	p->ex = calloc(json_array_size(p->execs) + 1, sizeof(*p->ex));
+	if (!p->ex)
+		return recap_error_set(err, ENOMEM, "out of memory");
+	size_t i;
+	json_t *e;
+	json_array_foreach (p->execs, i, e) {
+		struct recap_execution x = {
+		    .name = recap_json_str(e, "metadata.name"),
+		    .pod = recap_json_str(e, "spec.target.pod"),
+		    .container = recap_json_str(e, "spec.target.container"),
+		    .node = recap_json_str(e, "spec.node"),
+		    .reason = recap_json_str(e, "status.reason"),
+		    .message = recap_json_str(e, "status.message"),
+		    .exit_code = (int)recap_json_int(e, "status.exitCode", -1),
+		};
+		if (!x.name || !x.pod || !x.container)
+			continue;
+		recap_strategy_exec_phase_parse(recap_json_str(e, "status.phase"), &x.phase);
+		p->ex[p->n_ex++] = x;
+	}
+	return 0;
+}
+
+/* The spec the run executes: its snapshot, or the Capsule's now. */
+static int choose_spec(struct recap_controller *ctl, struct run_pass *p)
+{
+	p->spec = recap_json_path(p->run, "status.capsuleSpec");
+	p->generation = recap_json_int(p->run, "status.capsuleGeneration", 0);
+	if (p->spec)
+		return 0;
+	const char *cname = recap_json_str(p->run, "spec.capsuleRef.name");
+	char key[600];
+	snprintf(key, sizeof(key), "%s/%s", p->ns, cname ? cname : "");
+	p->capsule = recap_kube_store_get(ctl_store(ctl, INF_CAPSULE), key);
+	if (!p->capsule) {
+		p->adm.reason = "CapsuleNotFound";
+		if (asprintf(&p->adm.message, "Capsule %s not found in namespace %s", cname ? cname : "",
+			     p->ns) < 0)
+			p->adm.message = NULL;
+		return p->adm.message ? 1 : -ENOMEM;
+	}
+	p->spec = json_object_get(p->capsule, "spec");
+	p->generation = recap_json_int(p->capsule, "metadata.generation", 0);
+	return 0;
+}
+
+static void write_status(struct ctl_op *op, struct run_pass *p, const struct recap_run_status *st,
+			 bool started)
+{
+	struct recap_controller_run_view v = {
+	    .run = p->run,
+	    .capsule_spec = p->spec,
+	    .capsule_generation = p->generation,
+	    .refused_reason = p->adm.reason,
+	    .refused_message = p->adm.message,
+	    .st = st,
+	    .started = started,
+	    .now = p->now,
+	};
+	json_t *old = recap_json_path(p->run, "status");
+	json_t *s = recap_controller_run_status(&v);
+	json_t *patch = s ? recap_controller_status_patch(old, s) : NULL;
+	if (patch) {
+		recap_ctl_op_patch(op, &recap_ctl_runs, p->ns, p->name, "status", patch);
+		const char *was = recap_json_str(old, "phase");
+		const char *now = recap_json_str(s, "phase");
+		if (now && recap_controller_run_phase_final(now) && (!was || strcmp(was, now) != 0))
+			recap_ctl_event(op->ctl, p->run, "CapsuleRun",
+					strcmp(now, "Succeeded") == 0 ? "Normal" : "Warning",
+					strcmp(now, "Succeeded") == 0 ? "RunSucceeded" : "RunFinished",
+					"run %s: %s", now,
+					recap_json_str(recap_controller_condition_get(
+							   json_object_get(s, "conditions"), "Complete"),
+						       "message"));
+	}
+	json_decref(patch);
+	json_decref(s);
+}
+
+static void refuse(struct ctl_op *op, struct run_pass *p)
+{
+	json_t *old =
+	    recap_controller_condition_get(recap_json_path(p->run, "status.conditions"), "Admitted");
+	const char *was = recap_json_str(old, "reason");
+	if (!was || strcmp(was, p->adm.reason) != 0)
+		recap_ctl_event(op->ctl, p->run, "CapsuleRun", "Warning", p->adm.reason, "%s",
+				p->adm.message);
+	/* Without a snapshot taken, none is recorded for a run that never started. */
+	p->spec = recap_json_path(p->run, "status.capsuleSpec");
+	write_status(op, p, NULL, false);
+}
+
+static void create_execs(struct ctl_op *op, struct run_pass *p, const struct recap_plan *plan)
+{
+	for (size_t i = 0; i < plan->n_create; i++) {
+		const struct recap_plan_item *it = &plan->create[i];
+		json_t *obj = recap_controller_exec_build(p->run, p->spec, &p->targets.v[it->target], it);
+		if (!obj) {
+			struct recap_error *e = NULL;
+			recap_error_set(&e, ENOMEM, "building execution %s", it->name);
+			recap_ctl_op_fail(op, e);
+			continue;
+		}
+		recap_ctl_op_create(op, &recap_ctl_execs, p->ns, obj, CTL_OK_EXISTS, NULL);
+		op->ctl->execs_created++;
+		json_decref(obj);
+	}
+}
+
+/* Cancel: executions that have not finished are deleted; the node agent's
+ * finalizer kills and escapes them before they go. */
+static void cancel_execs(struct ctl_op *op, struct run_pass *p)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach (p->execs, i, e) {
+		const char *phase = recap_json_str(e, "status.phase");
+		bool final = phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0);
+		if (final || recap_json_path(e, "metadata.deletionTimestamp"))
+			continue;
+		recap_ctl_op_delete(op, &recap_ctl_execs, p->ns, recap_json_str(e, "metadata.name"),
+				    recap_json_str(e, "metadata.uid"));
+		op->ctl->execs_deleted++;
+	}
+}
+
+static int plan_and_act(struct recap_controller *ctl, struct ctl_op *op, struct run_pass *p,
+			struct recap_error **err)
+{
+	json_t *pods = NULL;
+	json_t *names = recap_json_path(p->run, "spec.targets");
+	bool cancel = recap_json_bool(p->run, "spec.cancel", 0) == 1;
+	int r = recap_ctl_candidate_pods(ctl, p->ns, p->spec, names, &pods, err);
+	if (r >= 0)
+		r = recap_controller_targets_resolve(p->spec, names, pods, p->execs, &p->targets, err);
+	if (r >= 0)
+		r = exec_views(p, err);
+	if (r < 0) {
+		json_decref(pods);
+		return r;
+	}
+	struct recap_plan_input in = {
+	    .run = p->name,
+	    .strategy = &p->strategy,
+	    .targets = p->targets.v,
+	    .n_targets = p->targets.n,
+	    .execs = p->ex,
+	    .n_execs = p->n_ex,
+	    .cancel = cancel,
+	};
+	struct recap_plan plan = {0};
+	struct recap_run_status st;
+	r = recap_strategy_plan(&in, &plan, err);
+	if (r >= 0)
+		r = recap_strategy_aggregate(&in, &st, err);
+	if (r >= 0) {
+		create_execs(op, p, &plan);
+		if (cancel)
+			cancel_execs(op, p);
+		write_status(op, p, &st, p->n_ex > 0 || plan.n_create > 0);
+	}
+	recap_strategy_plan_clear(&plan);
+	json_decref(pods);
+	return r;
+}
+
+int recap_ctl_reconcile_run(struct recap_controller *ctl, struct ctl_op *op, struct recap_error **err)
+{
+	_cleanup_json_ json_t *run = recap_kube_store_get(ctl_store(ctl, INF_RUN), op->key);
+	if (!run || recap_controller_run_phase_final(recap_json_str(run, "status.phase")))
+		return 0;
+	struct run_pass p = {
+	    .run = run,
+	    .ns = recap_json_str(run, "metadata.namespace"),
+	    .name = recap_json_str(run, "metadata.name"),
+	    .now = time(NULL),
+	};
+	if (!p.ns || !p.name)
+		return 0;
+	p.execs = recap_ctl_list(ctl, INF_EXEC, "run", op->key);
+	int r = p.execs ? choose_spec(ctl, &p) : -ENOMEM;
+	/* Admission is decided before the first execution, not after. */
+	if (r == 0 && json_array_size(p.execs) == 0)
+		r = recap_ctl_admit(ctl, p.ns, p.spec, &p.adm) < 0 ? -ENOMEM : p.adm.reason ? 1 : 0;
+	struct recap_error *e = NULL;
+	if (r == 0 && recap_strategy_parse(p.spec, &p.strategy, &e) < 0) {
+		p.adm.reason = "InvalidSpec";
+		p.adm.message = strdup(recap_error_message(e));
+		r = p.adm.message ? 1 : -ENOMEM;
+	}
+	recap_error_free(e);
+	if (r == 1)
+		refuse(op, &p);
+	else if (r == 0)
+		r = plan_and_act(ctl, op, &p, err);
+	else
+		recap_error_set(err, ENOMEM, "out of memory");
+	pass_clear(&p);
+	return r < 0 ? r : 0;
+}

@@ -1,0 +1,131 @@
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "controller/runstatus.h"
+#include "controller/status.h"
+
+#define FAILURE_MESSAGE_MAX 1024
+
+bool recap_controller_run_phase_final(const char *phase)
+{
+	static const char *const final[] = {"Succeeded", "Failed", "PartiallyFailed", "Cancelled"};
+	for (size_t i = 0; phase && i < sizeof(final) / sizeof(final[0]); i++) {
+		if (strcmp(phase, final[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+static json_t *failure_json(const struct recap_run_failure *f)
+{
+	json_t *o = json_pack("{s:s, s:s}", "execution", f->execution, "reason",
+			      f->reason && *f->reason ? f->reason : "Failed");
+	if (!o)
+		return NULL;
+	if (f->pod)
+		json_object_set_new(o, "pod", json_string(f->pod));
+	if (f->container)
+		json_object_set_new(o, "container", json_string(f->container));
+	if (f->node)
+		json_object_set_new(o, "node", json_string(f->node));
+	if (f->exit_code >= 0 && f->exit_code <= 255)
+		json_object_set_new(o, "exitCode", json_integer(f->exit_code));
+	if (f->message && *f->message) {
+		size_t n = strnlen(f->message, FAILURE_MESSAGE_MAX);
+		/* Cut on a UTF-8 boundary so the result stays valid. */
+		if (n == FAILURE_MESSAGE_MAX) {
+			while (n > 0 && (f->message[n] & 0xC0) == 0x80)
+				n--;
+		}
+		json_object_set_new(o, "message", json_stringn(f->message, n));
+	}
+	return o;
+}
+
+static void set_counts(json_t *s, const struct recap_run_status *st)
+{
+	json_object_set_new(s, "phase", json_string(recap_strategy_run_phase_name(st->phase)));
+	json_object_set_new(s, "targets", json_integer((json_int_t)st->targets));
+	json_object_set_new(s, "pending", json_integer((json_int_t)st->pending));
+	json_object_set_new(s, "running", json_integer((json_int_t)st->running));
+	json_object_set_new(s, "succeeded", json_integer((json_int_t)st->succeeded));
+	json_object_set_new(s, "failed", json_integer((json_int_t)st->failed));
+	json_object_set_new(s, "cancelled", json_integer((json_int_t)st->cancelled));
+	json_t *f = json_array();
+	for (size_t i = 0; i < st->n_failures; i++)
+		json_array_append_new(f, failure_json(&st->failures[i]));
+	json_object_set_new(s, "failures", f);
+}
+
+/* Keeps an old timestamp, else sets now. */
+static void stamp(json_t *s, json_t *old, const char *key, time_t now)
+{
+	json_t *v = json_object_get(old, key);
+	char buf[32];
+	recap_controller_time(now, buf);
+	json_object_set_new(s, key, v ? json_incref(v) : json_string(buf));
+}
+
+static const char *complete_reason(const struct recap_run_status *st)
+{
+	if (st->no_targets)
+		return "NoTargets";
+	if (st->halted)
+		return "FailurePolicyStop";
+	return recap_strategy_run_phase_name(st->phase);
+}
+
+static json_t *conditions(const struct recap_controller_run_view *v, json_t *old, int64_t gen)
+{
+	json_t *c0 = json_object_get(old, "conditions");
+	bool ok = !v->refused_reason;
+	json_t *c1 = recap_controller_condition_set(
+	    c0, "Admitted", ok ? "True" : "False", ok ? "Admitted" : v->refused_reason,
+	    ok ? "the Capsule is admitted by policy" : v->refused_message, gen, v->now);
+	bool done = v->st && v->st->complete;
+	bool failed_refusal = !ok && strcmp(v->refused_reason, "CapsuleNotFound") != 0;
+	const char *reason = done	      ? complete_reason(v->st)
+			     : failed_refusal ? v->refused_reason
+					      : "InProgress";
+	char msg[160];
+	if (v->st)
+		snprintf(msg, sizeof(msg),
+			 "%zu of %zu targets succeeded, %zu failed, %zu cancelled, %zu skipped",
+			 v->st->succeeded, v->st->targets, v->st->failed, v->st->cancelled, v->st->skipped);
+	else
+		snprintf(msg, sizeof(msg), "the run did not start");
+	json_t *c2 = recap_controller_condition_set(c1, "Complete", done || failed_refusal ? "True" : "False",
+						    reason, msg, gen, v->now);
+	json_decref(c1);
+	return c2;
+}
+
+json_t *recap_controller_run_status(const struct recap_controller_run_view *v)
+{
+	json_t *old = recap_json_path(v->run, "status");
+	int64_t gen = recap_json_int(v->run, "metadata.generation", 0);
+	json_t *s = json_object();
+	if (!s)
+		return NULL;
+	json_object_set_new(s, "observedGeneration", json_integer(gen));
+	if (v->st) {
+		set_counts(s, v->st);
+	} else {
+		bool fail = v->refused_reason && strcmp(v->refused_reason, "CapsuleNotFound") != 0;
+		json_object_set_new(s, "phase", json_string(fail ? "Failed" : "Pending"));
+		if (fail)
+			stamp(s, old, "completionTime", v->now);
+	}
+	if (v->capsule_spec) {
+		json_object_set_new(s, "capsuleGeneration", json_integer(v->capsule_generation));
+		json_object_set_new(s, "capsuleSpec", json_incref(v->capsule_spec));
+	}
+	if (v->started || json_object_get(old, "startTime"))
+		stamp(s, old, "startTime", v->now);
+	if (v->st && v->st->complete)
+		stamp(s, old, "completionTime", v->now);
+	json_object_set_new(s, "conditions", conditions(v, old, gen));
+	return s;
+}

@@ -1,0 +1,80 @@
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/timeutil.h"
+#include "controller/status.h"
+
+void recap_controller_time(time_t t, char out[32])
+{
+	if (recap_time_format(t, out, 32) < 0)
+		out[0] = '\0';
+}
+
+json_t *recap_controller_condition_get(json_t *conds, const char *type)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach (conds, i, c) {
+		const char *t = json_string_value(json_object_get(c, "type"));
+		if (t && strcmp(t, type) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+static json_t *condition_new(const char *type, const char *status, const char *reason, const char *message,
+			     int64_t generation, const char *when)
+{
+	/* reason must not be empty (schema); message may be. */
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "type", type, "status", status, "reason",
+			 reason && *reason ? reason : "Unknown", "message", message ? message : "",
+			 "observedGeneration", (json_int_t)generation, "lastTransitionTime", when);
+}
+
+json_t *recap_controller_condition_set(json_t *conds, const char *type, const char *status,
+				       const char *reason, const char *message, int64_t generation,
+				       time_t now)
+{
+	json_t *out = json_array();
+	if (!out)
+		return NULL;
+	char when[32];
+	recap_controller_time(now, when);
+	json_t *old = recap_controller_condition_get(conds, type);
+	const char *old_status = old ? json_string_value(json_object_get(old, "status")) : NULL;
+	const char *old_when = old ? json_string_value(json_object_get(old, "lastTransitionTime")) : NULL;
+	if (old_status && old_when && strcmp(old_status, status) == 0)
+		snprintf(when, sizeof(when), "%s", old_when);
+	size_t i;
+	json_t *c;
+	bool placed = false;
+	json_array_foreach (conds, i, c) {
+		if (c == old) {
+			json_array_append_new(out,
+					      condition_new(type, status, reason, message, generation, when));
+			placed = true;
+		} else {
+			json_array_append(out, c);
+		}
+	}
+	if (!placed)
+		json_array_append_new(out, condition_new(type, status, reason, message, generation, when));
+	return out;
+}
+
+json_t *recap_controller_status_patch(json_t *old_status, json_t *new_status)
+{
+	if (old_status && json_equal(old_status, new_status))
+		return NULL;
+	json_t *st = json_deep_copy(new_status);
+	if (!st)
+		return NULL;
+	const char *k;
+	json_t *v;
+	json_object_foreach (old_status, k, v) {
+		if (!json_object_get(new_status, k))
+			json_object_set_new(st, k, json_null());
+	}
+	return json_pack("{s:o}", "status", st);
+}

@@ -1,0 +1,219 @@
+#include <stdbool.h>
+#include <stdio.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "base/timeutil.h"
+#include "controller/targets.h"
+#include "kube/selector.h"
+
+const char *recap_controller_pod_container(json_t *pod, const char *container)
+{
+	json_t *cs = recap_json_path(pod, "spec.containers");
+	size_t i;
+	json_t *c;
+	json_array_foreach (cs, i, c) {
+		const char *name = recap_json_str(c, "name");
+		if (name && (!container || strcmp(name, container) == 0))
+			return name;
+	}
+	return NULL;
+}
+
+const char *recap_controller_container_id(json_t *pod, const char *container)
+{
+	json_t *cs = recap_json_path(pod, "status.containerStatuses");
+	size_t i;
+	json_t *c;
+	json_array_foreach (cs, i, c) {
+		const char *name = recap_json_str(c, "name");
+		const char *id = recap_json_str(c, "containerID");
+		if (name && id && *id && strcmp(name, container) == 0)
+			return id;
+	}
+	return NULL;
+}
+
+static bool has_target(const struct recap_controller_targets *t, const char *pod, const char *container)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		if (strcmp(t->v[i].pod, pod) == 0 &&
+		    (!container || strcmp(t->v[i].container, container) == 0))
+			return true;
+	}
+	return false;
+}
+
+static int push(struct recap_controller_targets *t, const struct recap_target *x, struct recap_error **err)
+{
+	if (t->n >= RECAP_STRATEGY_TARGETS_MAX)
+		return recap_error_set(err, E2BIG, "more than %d targets", RECAP_STRATEGY_TARGETS_MAX);
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		struct recap_target *v = realloc(t->v, cap * sizeof(*v));
+		if (!v)
+			return recap_error_set(err, ENOMEM, "out of memory for targets");
+		t->v = v;
+		t->cap = cap;
+	}
+	t->v[t->n++] = *x;
+	return 0;
+}
+
+static int64_t created_of(json_t *obj)
+{
+	time_t t = 0;
+	const char *s = recap_json_str(obj, "metadata.creationTimestamp");
+	if (!s || recap_time_parse(s, &t) < 0)
+		return 0;
+	return (int64_t)t;
+}
+
+/* Adds pod's container as a target when the pod is usable. */
+static int add_pod(struct recap_controller_targets *t, json_t *pod, const char *container, const char *role,
+		   struct recap_error **err)
+{
+	const char *phase = recap_json_str(pod, "status.phase");
+	const char *name = recap_json_str(pod, "metadata.name");
+	const char *node = recap_json_str(pod, "spec.nodeName");
+	if (!name || !phase || strcmp(phase, "Running") != 0 || !node || !*node ||
+	    recap_json_path(pod, "metadata.deletionTimestamp"))
+		return 0;
+	const char *cname = recap_controller_pod_container(pod, container);
+	const char *cid = cname ? recap_controller_container_id(pod, cname) : NULL;
+	if (!cid || has_target(t, name, NULL))
+		return 0;
+	struct recap_target x = {
+	    .pod = name,
+	    .ns = recap_json_str(pod, "metadata.namespace"),
+	    .uid = recap_json_str(pod, "metadata.uid"),
+	    .node = node,
+	    .container = cname,
+	    .container_id = cid,
+	    .pod_ip = recap_json_str(pod, "status.podIP"),
+	    .created = created_of(pod),
+	    .labels = recap_json_path(pod, "metadata.labels"),
+	    .role = role,
+	};
+	if (!x.uid)
+		return 0;
+	return push(t, &x, err);
+}
+
+static int add_selected(struct recap_controller_targets *t, json_t *selector, const char *container,
+			const char *role, json_t *pods, struct recap_error **err)
+{
+	struct recap_kube_selector *sel = NULL;
+	int r = recap_kube_selector_from_json(selector, &sel, err);
+	if (r < 0)
+		return recap_error_wrap(err, -r, "%s%sselector", role ? "role " : "targets.",
+					role ? role : "");
+	size_t i;
+	json_t *pod;
+	json_array_foreach (pods, i, pod) {
+		if (recap_kube_selector_matches(sel, recap_json_path(pod, "metadata.labels")) &&
+		    (r = add_pod(t, pod, container, role, err)) < 0)
+			break;
+	}
+	recap_kube_selector_free(sel);
+	return r < 0 ? r : 0;
+}
+
+static json_t *pod_named(json_t *pods, const char *name)
+{
+	size_t i;
+	json_t *pod;
+	json_array_foreach (pods, i, pod) {
+		const char *n = recap_json_str(pod, "metadata.name");
+		if (n && strcmp(n, name) == 0)
+			return pod;
+	}
+	return NULL;
+}
+
+static int add_named(struct recap_controller_targets *t, json_t *names, const char *container, json_t *pods,
+		     struct recap_error **err)
+{
+	size_t i;
+	json_t *n;
+	json_array_foreach (names, i, n) {
+		json_t *pod = json_is_string(n) ? pod_named(pods, json_string_value(n)) : NULL;
+		int r = pod ? add_pod(t, pod, container, NULL, err) : 0;
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Executions keep their target: (pod, container) of one not resolved now. */
+static int add_execs(struct recap_controller_targets *t, json_t *execs, struct recap_error **err)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach (execs, i, e) {
+		struct recap_target x = {
+		    .pod = recap_json_str(e, "spec.target.pod"),
+		    .ns = recap_json_str(e, "metadata.namespace"),
+		    .uid = recap_json_str(e, "spec.target.podUID"),
+		    .node = recap_json_str(e, "spec.node"),
+		    .container = recap_json_str(e, "spec.target.container"),
+		    .container_id = recap_json_str(e, "spec.target.containerID"),
+		    .pod_ip = recap_json_str(e, "spec.target.podIP"),
+		    .created = created_of(e),
+		    .role = recap_json_str(e, "spec.role"),
+		};
+		if (!x.pod || !x.container || !x.node || has_target(t, x.pod, x.container))
+			continue;
+		int r = push(t, &x, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int resolve_roles(struct recap_controller_targets *t, json_t *spec, json_t *pods,
+			 struct recap_error **err)
+{
+	const char *deflt = recap_json_str(spec, "targets.container");
+	size_t i;
+	json_t *role;
+	json_array_foreach (json_object_get(spec, "roles"), i, role) {
+		const char *name = recap_json_str(role, "name");
+		const char *c = recap_json_str(role, "container");
+		int r = add_selected(t, json_object_get(role, "selector"), c ? c : deflt, name ? name : "",
+				     pods, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int recap_controller_targets_resolve(json_t *spec, json_t *names, json_t *pods, json_t *execs,
+				     struct recap_controller_targets *ret, struct recap_error **err)
+{
+	struct recap_controller_targets t = {0};
+	const char *container = recap_json_str(spec, "targets.container");
+	int r;
+	if (json_array_size(json_object_get(spec, "roles")) > 0)
+		r = resolve_roles(&t, spec, pods, err);
+	else if (names)
+		r = add_named(&t, names, container, pods, err);
+	else
+		r = add_selected(&t, recap_json_path(spec, "targets.selector"), container, NULL, pods, err);
+	if (r >= 0)
+		r = add_execs(&t, execs, err);
+	if (r < 0) {
+		recap_controller_targets_clear(&t);
+		return r;
+	}
+	*ret = t;
+	return 0;
+}
+
+void recap_controller_targets_clear(struct recap_controller_targets *t)
+{
+	free(t->v);
+	*t = (struct recap_controller_targets){0};
+}
