@@ -24,7 +24,7 @@ int recap_http_parse(const char *buf, size_t len, char *method, size_t method_si
 		end = memmem(buf, len, "\n\n", 2);
 	if (!end)
 		return 0;
-	const char *eol = memchr(buf, '\n', (size_t)(end - buf) + 1);
+	const char *eol = memchr(buf, '\n', len); /* exists: end is a blank line */
 	size_t line = (size_t)(eol - buf);
 	if (line > 0 && buf[line - 1] == '\r')
 		line--;

@@ -1,0 +1,215 @@
+/* Conditions, status patches, Capsule status and run history. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/json.h"
+#include "controller/capsulestatus.h"
+#include "controller/runstatus.h"
+#include "controller/status.h"
+
+static json_t *parse(const char *s)
+{
+	json_error_t e;
+	json_t *v = json_loads(s, 0, &e);
+	if (!v)
+		fail_msg("bad test JSON: %s", e.text);
+	return v;
+}
+
+static void test_condition_keeps_transition_time(void **state)
+{
+	json_t *c1 = recap_controller_condition_set(NULL, "Ready", "True", "Admitted", "ok", 1, 1000);
+	assert_int_equal(json_array_size(c1), 1);
+	assert_string_equal(recap_json_str(json_array_get(c1, 0), "lastTransitionTime"),
+			    "1970-01-01T00:16:40Z");
+	/* same status, new reason and generation: the time stays */
+	json_t *c2 = recap_controller_condition_set(c1, "Ready", "True", "Other", "still ok", 2, 5000);
+	assert_string_equal(recap_json_str(json_array_get(c2, 0), "lastTransitionTime"),
+			    "1970-01-01T00:16:40Z");
+	assert_int_equal(recap_json_int(json_array_get(c2, 0), "observedGeneration", 0), 2);
+	assert_string_equal(recap_json_str(json_array_get(c2, 0), "reason"), "Other");
+	/* a flip moves it */
+	json_t *c3 = recap_controller_condition_set(c2, "Ready", "False", "PolicyViolation", "no", 3, 9000);
+	assert_string_equal(recap_json_str(json_array_get(c3, 0), "lastTransitionTime"),
+			    "1970-01-01T02:30:00Z");
+	/* another type is appended, the first one untouched */
+	json_t *c4 = recap_controller_condition_set(c3, "Complete", "False", "InProgress", "", 3, 9999);
+	assert_int_equal(json_array_size(c4), 2);
+	assert_true(json_equal(json_array_get(c4, 0), json_array_get(c3, 0)));
+	assert_non_null(recap_controller_condition_get(c4, "Complete"));
+	assert_null(recap_controller_condition_get(c4, "Nope"));
+	json_decref(c1);
+	json_decref(c2);
+	json_decref(c3);
+	json_decref(c4);
+}
+
+static void test_status_patch(void **state)
+{
+	json_t *old = parse("{\"a\":1,\"b\":[1,2],\"gone\":\"x\"}");
+	json_t *same = parse("{\"a\":1,\"b\":[1,2],\"gone\":\"x\"}");
+	json_t *next = parse("{\"a\":2,\"b\":[1,2]}");
+	assert_null(recap_controller_status_patch(old, same));
+	json_t *p = recap_controller_status_patch(old, next);
+	json_t *want = parse("{\"status\":{\"a\":2,\"b\":[1,2],\"gone\":null}}");
+	assert_true(json_equal(p, want));
+	json_t *first = recap_controller_status_patch(NULL, next);
+	assert_int_equal(recap_json_int(first, "status.a", 0), 2);
+	json_decref(old);
+	json_decref(same);
+	json_decref(next);
+	json_decref(p);
+	json_decref(want);
+	json_decref(first);
+}
+
+static json_t *run(const char *name, const char *trigger, const char *phase, const char *scheduled)
+{
+	json_t *r =
+	    json_pack("{s:{s:s, s:s}, s:{s:s}, s:{s:s}}", "metadata", "name", name, "creationTimestamp",
+		      "2026-01-01T00:00:00Z", "spec", "trigger", trigger, "status", "phase", phase);
+	if (scheduled)
+		json_object_set_new(json_object_get(r, "spec"), "scheduledTime", json_string(scheduled));
+	return r;
+}
+
+static void test_history_prune(void **state)
+{
+	json_t *runs = json_array();
+	json_array_append_new(runs, run("c-1", "Periodic", "Succeeded", "2026-01-01T00:01:00Z"));
+	json_array_append_new(runs, run("c-2", "Periodic", "Succeeded", "2026-01-01T00:02:00Z"));
+	json_array_append_new(runs, run("c-3", "Periodic", "Failed", "2026-01-01T00:03:00Z"));
+	json_array_append_new(runs, run("c-4", "Periodic", "Succeeded", "2026-01-01T00:04:00Z"));
+	json_array_append_new(runs, run("c-5", "Periodic", "PartiallyFailed", "2026-01-01T00:05:00Z"));
+	json_array_append_new(runs, run("c-6", "Periodic", "Running", "2026-01-01T00:06:00Z"));
+	json_array_append_new(runs, run("manual", "Manual", "Succeeded", NULL));
+	json_t *gone = recap_controller_history_prune(runs, 2, 1);
+	json_t *want = parse("[\"c-1\",\"c-3\"]"); /* oldest first; running and manual runs stay */
+	assert_true(json_equal(gone, want));
+	json_decref(gone);
+	json_decref(want);
+	gone = recap_controller_history_prune(runs, 0, 0);
+	assert_int_equal(json_array_size(gone), 5);
+	json_decref(gone);
+	json_t *active = recap_controller_active_runs(runs);
+	want = parse("[\"c-6\"]");
+	assert_true(json_equal(active, want));
+	json_decref(active);
+	json_decref(want);
+	json_decref(runs);
+}
+
+static void test_capsule_status(void **state)
+{
+	json_t *cap =
+	    parse("{\"metadata\":{\"name\":\"c\",\"generation\":4},\"status\":{\"lastSuccessfulTime\":"
+		  "\"2026-01-01T00:00:00Z\"}}");
+	json_t *runs = json_array();
+	json_t *r = run("c-9", "Periodic", "Succeeded", "2026-01-02T00:00:00Z");
+	json_object_set_new(json_object_get(r, "status"), "completionTime",
+			    json_string("2026-01-02T00:00:05Z"));
+	json_array_append_new(runs, r);
+	json_array_append_new(runs, run("c-10", "Periodic", "Running", NULL));
+	struct recap_controller_capsule_view v = {
+	    .capsule = cap,
+	    .refused_reason = "PolicyViolation",
+	    .refused_message = "CapsulePolicy \"p\": capability \"NET_RAW\" is not allowed",
+	    .matched = 3,
+	    .runs = runs,
+	    .last_schedule = 60,
+	    .next_schedule = INT64_MIN,
+	    .now = 100,
+	};
+	json_t *s = recap_controller_capsule_status(&v);
+	assert_int_equal(recap_json_int(s, "observedGeneration", 0), 4);
+	assert_int_equal(recap_json_int(s, "matchedTargets", 0), 3);
+	assert_string_equal(recap_json_str(s, "lastScheduleTime"), "1970-01-01T00:01:00Z");
+	assert_null(json_object_get(s, "nextScheduleTime"));
+	assert_string_equal(recap_json_str(s, "lastSuccessfulTime"), "2026-01-02T00:00:05Z");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(s, "active"), 0)), "c-10");
+	json_t *ready = recap_controller_condition_get(json_object_get(s, "conditions"), "Ready");
+	assert_string_equal(recap_json_str(ready, "status"), "False");
+	assert_string_equal(recap_json_str(ready, "reason"), "PolicyViolation");
+	assert_non_null(strstr(recap_json_str(ready, "message"), "NET_RAW"));
+	json_decref(s);
+	json_decref(runs);
+	json_decref(cap);
+}
+
+static void test_run_status(void **state)
+{
+	json_t *r = parse("{\"metadata\":{\"name\":\"r\",\"generation\":1},\"status\":{\"startTime\":"
+			  "\"2026-01-01T00:00:00Z\"}}");
+	json_t *spec = parse("{\"image\":\"x\"}");
+	struct recap_run_status st = {.phase = RECAP_RUN_FAILED,
+				      .complete = true,
+				      .targets = 3,
+				      .succeeded = 0,
+				      .failed = 1,
+				      .skipped = 2,
+				      .halted = true,
+				      .n_failures = 1};
+	char longmsg[3000];
+	memset(longmsg, 'm', sizeof(longmsg) - 1);
+	longmsg[sizeof(longmsg) - 1] = '\0';
+	st.failures[0] = (struct recap_run_failure){.execution = "r-abc",
+						    .pod = "p",
+						    .container = "c",
+						    .node = "n",
+						    .reason = NULL,
+						    .message = longmsg,
+						    .exit_code = 3};
+	struct recap_controller_run_view v = {
+	    .run = r, .capsule_spec = spec, .capsule_generation = 7, .st = &st, .started = true, .now = 3600};
+	json_t *s = recap_controller_run_status(&v);
+	assert_string_equal(recap_json_str(s, "phase"), "Failed");
+	assert_string_equal(recap_json_str(s, "startTime"), "2026-01-01T00:00:00Z");
+	assert_string_equal(recap_json_str(s, "completionTime"), "1970-01-01T01:00:00Z");
+	assert_int_equal(recap_json_int(s, "capsuleGeneration", 0), 7);
+	json_t *f = json_array_get(json_object_get(s, "failures"), 0);
+	assert_string_equal(recap_json_str(f, "reason"), "Failed");
+	assert_int_equal(recap_json_int(f, "exitCode", -1), 3);
+	assert_int_equal(strlen(recap_json_str(f, "message")), 1024);
+	json_t *done = recap_controller_condition_get(json_object_get(s, "conditions"), "Complete");
+	assert_string_equal(recap_json_str(done, "reason"), "FailurePolicyStop");
+	json_decref(s);
+	/* refused: no counts, Failed, Admitted=False naming the cause */
+	v = (struct recap_controller_run_view){.run = r,
+					       .refused_reason = "PolicyViolation",
+					       .refused_message = "baseline policy: no",
+					       .now = 3600};
+	s = recap_controller_run_status(&v);
+	assert_string_equal(recap_json_str(s, "phase"), "Failed");
+	assert_null(json_object_get(s, "targets"));
+	json_t *adm = recap_controller_condition_get(json_object_get(s, "conditions"), "Admitted");
+	assert_string_equal(recap_json_str(adm, "reason"), "PolicyViolation");
+	assert_string_equal(recap_json_str(adm, "message"), "baseline policy: no");
+	json_decref(s);
+	/* a missing Capsule leaves it Pending */
+	v.refused_reason = "CapsuleNotFound";
+	s = recap_controller_run_status(&v);
+	assert_string_equal(recap_json_str(s, "phase"), "Pending");
+	json_decref(s);
+	assert_true(recap_controller_run_phase_final("Cancelled"));
+	assert_false(recap_controller_run_phase_final("Running"));
+	assert_false(recap_controller_run_phase_final(NULL));
+	json_decref(r);
+	json_decref(spec);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_condition_keeps_transition_time),
+	    cmocka_unit_test(test_status_patch),
+	    cmocka_unit_test(test_history_prune),
+	    cmocka_unit_test(test_capsule_status),
+	    cmocka_unit_test(test_run_status),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
