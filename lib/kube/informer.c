@@ -340,6 +340,10 @@ static int list_page(struct recap_kube_informer *inf, const char *continue_token
 	    .field_selector = inf->field_selector,
 	    .limit = inf->o.page_size,
 	    .continue_token = continue_token,
+	    /* The first list may come from the API server's watch cache ("0":
+	     * any version, no etcd round trips); a relist after 410 must not go
+	     * back in time, so it reads from etcd. */
+	    .resource_version = inf->lists == 0 && !continue_token ? "0" : NULL,
 	};
 	int r = recap_kube_list(inf->c, &inf->res, inf->ns, &lo, on_list, inf, err);
 	if (r < 0)

@@ -17,9 +17,11 @@ struct index {
 	struct recap_kube_strmap *values; /* index value -> set (strmap) of object keys */
 };
 
+/* Grows on demand: a fixed array of the maximum would make every put a
+ * multi-KiB allocation. */
 struct recap_kube_index_values {
-	char *v[RECAP_KUBE_STORE_MAX_INDEX_VALUES];
-	size_t n;
+	char **v;
+	size_t n, cap;
 	bool overflow;
 };
 
@@ -49,6 +51,14 @@ int recap_kube_index_values_add(struct recap_kube_index_values *out, const char 
 		out->overflow = true;
 		return -E2BIG;
 	}
+	if (out->n == out->cap) {
+		size_t cap = out->cap ? out->cap * 2 : 4;
+		char **v = realloc(out->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		out->v = v;
+		out->cap = cap;
+	}
 	out->v[out->n] = strdup(value);
 	if (!out->v[out->n])
 		return -ENOMEM;
@@ -60,8 +70,8 @@ static void index_values_clear(struct recap_kube_index_values *iv)
 {
 	for (size_t i = 0; i < iv->n; i++)
 		free(iv->v[i]);
-	iv->n = 0;
-	iv->overflow = false;
+	free(iv->v);
+	*iv = (struct recap_kube_index_values){0};
 }
 
 static int label_index(json_t *obj, struct recap_kube_index_values *out, void *userdata)
@@ -213,7 +223,6 @@ static void free_values(struct recap_kube_index_values *ivs, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		index_values_clear(&ivs[i]);
-	free(ivs);
 }
 
 static json_t *load(const char *text)
@@ -262,9 +271,9 @@ int recap_kube_store_put(struct recap_kube_store *s, json_t *obj, json_t **ret_o
 		recap_buf_free(&kb);
 		return recap_error_wrap(err, r, "%s", s->name);
 	}
-	struct recap_kube_index_values *ivs = calloc(s->nindexes ? s->nindexes : 1, sizeof(*ivs));
+	struct recap_kube_index_values ivs[RECAP_KUBE_STORE_MAX_INDEXES] = {{0}};
 	char *text = json_dumps(o, JSON_COMPACT);
-	if (!ivs || !text)
+	if (!text)
 		r = recap_error_set(err, ENOMEM, "%s: out of memory", s->name);
 	for (size_t i = 0; r >= 0 && i < s->nindexes; i++)
 		r = compute_values(s, i, o, &ivs[i], err);
@@ -275,8 +284,7 @@ int recap_kube_store_put(struct recap_kube_store *s, json_t *obj, json_t **ret_o
 	for (size_t i = 0; r >= 0 && i < s->nindexes; i++)
 		if (index_insert(&s->indexes[i], &ivs[i], kb.data) < 0)
 			r = recap_error_set(err, ENOMEM, "%s: out of memory indexing '%s'", s->name, kb.data);
-	if (ivs)
-		free_values(ivs, s->nindexes);
+	free_values(ivs, s->nindexes);
 	recap_buf_free(&kb);
 	return r;
 }
