@@ -8,6 +8,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 CAPSULE=${1:-$root/build/cmd/capsule/capsule}
+EXEC=$(dirname "$CAPSULE")/capsule-exec # the executor build, no image store
 RUNS=${2:-50}
 
 T=$(mktemp -d /tmp/recap-bench-attach.XXXXXX)
@@ -58,6 +59,9 @@ crun state "$cid-crun" >/dev/null 2>&1 && have_crun=1
 for _ in $(seq "$RUNS"); do
 	measure capsule "$CAPSULE" --root "$T/store" --cgroup-parent "recap-bench-$$" run --target "$pid" \
 		--rootfs-layers "$T/layer" --join net,pid,ipc,uts -- true
+	measure exec "$EXEC" --root "$T/store" --cgroup-parent "recap-bench-$$" run --target "$pid" \
+		--rootfs-layers "$T/layer" --join net,pid,ipc,uts -- true
+	measure start "$CAPSULE" --help
 	measure nsenter nsenter -t "$pid" -n -p -i -u true
 	measure runc runc exec "$cid" /true
 	((have_crun)) && measure crun crun exec "$cid-crun" /true
@@ -67,17 +71,19 @@ median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{a[NR]=$1} END {print (
 printf '| %-58s | %11s |\n' "attach + true ($RUNS runs, interleaved)" "median (ms)"
 printf '| %-58s | %11s |\n' "$(printf '%.0s-' {1..58})" "-----------"
 declare -A med
-for name in capsule nsenter runc crun; do
+for name in capsule start exec nsenter runc crun; do
 	[[ -n ${samples[$name]:-} ]] || continue
 	med[$name]=$(median "${samples[$name]}")
 	label=$name
 	case $name in
 	capsule) label="capsule run (CoW root, /target, cgroup, sandbox, escape)" ;;
+	start) label="  of which: capsule process start (capsule --help)" ;;
+	exec) label="capsule-exec run (the same, executor build)" ;;
 	nsenter) label="nsenter -t PID -n -p -i -u true" ;;
 	runc) label="runc exec" ;;
 	crun) label="crun exec" ;;
 	esac
 	awk -v l="$label" -v us="${med[$name]}" 'BEGIN {printf "| %-58s | %11.1f |\n", l, us / 1000}'
 done
-awk -v c="${med[capsule]}" -v n="${med[nsenter]}" -v r="${med[runc]}" \
-	'BEGIN {printf "\ncapsule/nsenter = %.2f (goal <= 2), capsule/runc exec = %.2f (goal <= 0.5)\n", c / n, c / r}'
+awk -v c="${med[exec]}" -v n="${med[nsenter]}" -v r="${med[runc]}" \
+	'BEGIN {printf "\nload average: '"$(cut -d' ' -f1-3 /proc/loadavg)"'\ncapsule-exec/nsenter = %.2f (goal <= 2), capsule-exec/runc exec = %.2f (goal <= 0.5)\n", c / n, c / r}'

@@ -1,5 +1,6 @@
 /* --image for run/attach: the image store (lib/oci) gives the layers and the
  * image config to the runtime; an image not in the store yet is pulled. */
+#ifndef CAPSULE_EXECUTOR_ONLY
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -73,3 +74,18 @@ int capsule_image_resolve(struct run_cli *c, uint64_t *ret_pull_ms)
 	*ret_pull_ms = recap_now_mono_ms() - t0;
 	return 0;
 }
+#else
+/* capsule-exec has no image store: the caller passes the layers. */
+#include <stdio.h>
+
+#include "runopts.h"
+
+int capsule_image_resolve(struct run_cli *c, uint64_t *ret_pull_ms)
+{
+	fprintf(stderr,
+		"capsule-exec: --image %s: no image store in the executor build; pass the layers "
+		"(--rootfs-layers or the spec's \"layers\") or use capsule\n",
+		c->spec.image);
+	return -1;
+}
+#endif

@@ -22,10 +22,12 @@ static const struct verb verbs[] = {
     {"attach", capsule_verb_attach, "interactive shell attached to a container, then escape"},
     {"ps", capsule_verb_ps, "list runs in progress"},
     {"sweep", capsule_verb_sweep, "clean up runs left behind by a crash"},
+#ifndef CAPSULE_EXECUTOR_ONLY /* capsule-exec: no image store, a fast start */
     {"pull", capsule_verb_pull, "fetch an image into the node store"},
     {"images", capsule_verb_images, "list the images in the node store"},
     {"rmi", capsule_verb_rmi, "remove image references from the node store"},
     {"gc", capsule_verb_gc, "remove content no image or run references"},
+#endif
 };
 
 static void usage(FILE *f)

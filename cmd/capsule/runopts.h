@@ -4,7 +4,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#ifndef CAPSULE_EXECUTOR_ONLY
 #include "oci_opts.h"
+#endif
 #include "runtime/spec.h"
 #include "verbs.h"
 
@@ -13,7 +15,9 @@ struct run_cli {
 	const char *root;
 	const char *cgroup_parent;
 	bool json; /* -o json */
+#ifndef CAPSULE_EXECUTOR_ONLY
 	struct capsule_oci_opts oci;
+#endif
 };
 
 /* Parses argv into c (argv[0] is the verb). Returns 0, or the exit status
