@@ -1,0 +1,202 @@
+/* caplet: the node agent (options, logging, the loop; logic in lib/caplet). */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "base/log.h"
+#include "caplet/caplet.h"
+#include "httpd/httpd.h"
+#include "kube/client.h"
+#include "kube/config.h"
+
+struct daemon {
+	uv_loop_t loop;
+	uv_signal_t sigterm, sigint;
+	struct recap_kube_client *client;
+	struct recap_caplet *caplet;
+	struct recap_httpd *httpd;
+	bool stopping;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: caplet [--node-name NAME] [--kubeconfig FILE] [--root DIR] [--capsule PATH]\n"
+		   "              [--cgroup-parent NAME] [--insecure-registry HOST:PORT]...\n"
+		   "              [--metrics-address HOST:PORT|off] [--log-level L] [--log-format F]\n"
+		   "  the node name defaults to $NODE_NAME\n");
+}
+
+struct cli {
+	struct recap_caplet_options o;
+	const char *kubeconfig, *metrics;
+	int n_insecure;
+};
+
+static void log_sink(int level, const char *msg, void *data)
+{
+	recap_log(level == 0 ? RECAP_LOG_ERROR : level == 1 ? RECAP_LOG_WARN : RECAP_LOG_INFO, "%s", msg);
+}
+
+static int parse(int argc, char **argv, struct cli *c)
+{
+	static const struct option opts[] = {
+	    {"node-name", required_argument, NULL, 'n'},
+	    {"kubeconfig", required_argument, NULL, 'k'},
+	    {"root", required_argument, NULL, 'r'},
+	    {"capsule", required_argument, NULL, 'c'},
+	    {"cgroup-parent", required_argument, NULL, 'g'},
+	    {"insecure-registry", required_argument, NULL, 'i'},
+	    {"metrics-address", required_argument, NULL, 'm'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"log-format", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	enum recap_log_level level = RECAP_LOG_INFO;
+	enum recap_log_format format = RECAP_LOG_TEXT;
+	c->o.node = getenv("NODE_NAME");
+	c->metrics = "0.0.0.0:9742";
+	int o;
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'n':
+			c->o.node = optarg;
+			break;
+		case 'k':
+			c->kubeconfig = optarg;
+			break;
+		case 'r':
+			c->o.root = optarg;
+			break;
+		case 'c':
+			c->o.capsule_bin = optarg;
+			break;
+		case 'g':
+			c->o.cgroup_parent = optarg;
+			break;
+		case 'm':
+			c->metrics = optarg;
+			break;
+		case 'i':
+			if (c->n_insecure == RECAP_CAPLET_INSECURE_MAX) {
+				fprintf(stderr, "caplet: at most %d --insecure-registry\n",
+					RECAP_CAPLET_INSECURE_MAX);
+				return -1;
+			}
+			c->o.insecure[c->n_insecure++] = optarg;
+			break;
+		case 'l':
+			if (recap_log_parse_level(optarg, &level) < 0) {
+				fprintf(stderr, "caplet: bad --log-level '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case 'f':
+			if (recap_log_parse_format(optarg, &format) < 0) {
+				fprintf(stderr, "caplet: bad --log-format '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			return -1;
+		}
+	}
+	if (optind != argc || !c->o.node || !*c->o.node) {
+		fprintf(stderr, "caplet: %s\n",
+			optind != argc ? "unexpected arguments" : "no node name (--node-name or $NODE_NAME)");
+		return -1;
+	}
+	recap_log_setup("caplet", level, format);
+	c->o.log = log_sink;
+	return 0;
+}
+
+static int serve(const char *path, struct recap_buf *body, const char **ctype, void *data)
+{
+	struct daemon *d = data;
+	if (strcmp(path, "/metrics") == 0) {
+		*ctype = "text/plain; version=0.0.4; charset=utf-8";
+		return recap_caplet_metrics(d->caplet, body) < 0 ? 500 : 200;
+	}
+	if (strcmp(path, "/healthz") == 0) {
+		recap_buf_appends(body, "ok\n");
+		return 200;
+	}
+	if (strcmp(path, "/readyz") == 0) {
+		bool ok = recap_caplet_ready(d->caplet);
+		recap_buf_appends(body, ok ? "ok\n" : "not ready\n");
+		return ok ? 200 : 503;
+	}
+	recap_buf_appends(body, "not found\n");
+	return 404;
+}
+
+static void on_stopped(void *data)
+{
+	struct daemon *d = data;
+	log_info("stopped");
+	recap_httpd_stop(d->httpd);
+	d->httpd = NULL;
+	recap_kube_client_close(d->client);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+}
+
+static void on_signal(uv_signal_t *s, int sig)
+{
+	struct daemon *d = s->data;
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	log_info("signal %d: stopping (running executions are cancelled and escaped)", sig);
+	recap_caplet_stop(d->caplet, on_stopped, d);
+}
+
+static int setup(struct daemon *d, struct cli *c)
+{
+	_cleanup_error_ struct recap_error *err = NULL;
+	struct recap_kube_config *cfg = NULL;
+	int r = recap_kube_config_load(c->kubeconfig, NULL, &cfg, &err);
+	if (r >= 0)
+		r = recap_kube_client_new(&d->loop, cfg, NULL, &d->client, &err);
+	recap_kube_config_free(cfg);
+	if (r >= 0)
+		r = recap_caplet_start(d->client, &c->o, &d->caplet, &err);
+	if (r >= 0 && strcmp(c->metrics, "off") != 0)
+		r = recap_httpd_start(&d->loop, c->metrics, serve, d, &d->httpd, &err);
+	if (r < 0)
+		return log_error("%s", recap_error_message(err)), r;
+	if (d->httpd)
+		log_info("node %s; metrics on port %d", c->o.node, recap_httpd_port(d->httpd));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c = {0};
+	if (parse(argc, argv, &c) < 0) {
+		usage(stderr);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	struct daemon d = {0};
+	uv_loop_init(&d.loop);
+	if (setup(&d, &c) < 0)
+		return 1;
+	d.sigterm.data = d.sigint.data = &d;
+	uv_signal_init(&d.loop, &d.sigterm);
+	uv_signal_init(&d.loop, &d.sigint);
+	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+	recap_caplet_free(d.caplet);
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+	uv_loop_close(&d.loop);
+	return 0;
+}

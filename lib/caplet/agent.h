@@ -1,0 +1,101 @@
+/* Internals of the node agent, shared by its files. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "caplet/caplet.h"
+#include "caplet/proc.h"
+#include "caplet/spec.h"
+#include "kube/informer.h"
+
+#define CAPLET_FINALIZER "recap.dev/escape"
+
+enum xstate {
+	X_NEW,	     /* seen; finalizer, policy and deadline not yet settled */
+	X_QUEUED,    /* accepted, waiting for a slot (maxConcurrentPerNode) */
+	X_PULLING,   /* Pulling written; waiting for the image */
+	X_RUNNING,   /* Attaching written and the executor spawned */
+	X_RECOVER,   /* found started by a previous instance: kill, sweep */
+	X_FINISHING, /* terminal status being written */
+	X_RELEASING, /* status written; finalizer being removed */
+	X_DONE,
+};
+
+struct caplet_exec {
+	struct recap_caplet *agent;
+	struct caplet_exec *next;	 /* all executions */
+	struct caplet_exec *next_queued; /* FIFO of X_QUEUED */
+	char *key, *ns, *name;
+	json_t *obj; /* latest seen (informer or our own write) */
+	enum xstate st;
+	bool busy;	/* an API write in flight */
+	bool has_slot;	/* counted against the node's concurrency */
+	bool cancelled; /* deletion seen while running; executor signalled */
+	bool gone;	/* deleted from the API: forget when idle */
+	char run_id[RECAP_CAPLET_RUN_ID_MAX];
+	char *digest, *spec_doc;
+	const char *recover_reason; /* NodeAgentRestarted or ExecutorFailed */
+	json_t *final;		    /* the terminal status to write */
+	struct caplet_proc *proc;
+	int64_t accepted_us, pull_start_us, attach_start_us;
+};
+
+struct recap_caplet {
+	struct recap_kube_client *client;
+	uv_loop_t *loop;
+	struct recap_caplet_options o;
+	char seccomp_dir[4096];
+	struct recap_kube_informer *executions, *policies, *namespaces;
+	struct caplet_exec *all;
+	struct caplet_exec *queue_head, **queue_tail;
+	struct caplet_pull *pulls;
+	unsigned slots_used;
+	bool stopping, recovered;
+	void (*stop_cb)(void *);
+	void *stop_data;
+	uv_timer_t tick, stop_timer;
+	uint64_t stop_deadline;
+	int open_timers;
+	unsigned long long metric_results[16];
+	double metric_duration_sum;
+	unsigned long long metric_duration_buckets[12], metric_duration_count;
+	unsigned long long metric_pulls, metric_pull_failures, metric_api_errors;
+};
+
+extern const struct recap_kube_resource recap_caplet_executions_res;
+
+void caplet_logf(struct recap_caplet *c, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Drives one execution as far as it can go now (idempotent). */
+void caplet_exec_step(struct caplet_exec *x);
+/* Starts queued executions while slots are free. */
+void caplet_dispatch(struct recap_caplet *c);
+/* Records the terminal status and drives the write + finalizer release. */
+void caplet_exec_finish(struct caplet_exec *x, json_t *status);
+void caplet_exec_release_slot(struct caplet_exec *x);
+
+/* status writes (api.c): merge patch of .status; cb(x, ok). */
+int caplet_write_status(struct caplet_exec *x, json_t *status, void (*cb)(struct caplet_exec *, bool));
+int caplet_set_finalizer(struct caplet_exec *x, bool present, void (*cb)(struct caplet_exec *, bool));
+
+/* policy (policy.c): 1 admitted, 0 refused (*msg set), < 0 error (*msg set). */
+int caplet_policy_check(struct recap_caplet *c, json_t *exec, char **msg);
+int64_t caplet_max_concurrent(struct recap_caplet *c, const char *ns);
+
+/* image (image.c): resolves exec's image (pulling when not in the store),
+ * then calls cb with the image or an error message. */
+struct caplet_pull;
+typedef void (*caplet_image_cb)(struct caplet_exec *x, const struct recap_caplet_image *img,
+				const char *error);
+void caplet_image_get(struct caplet_exec *x, caplet_image_cb cb);
+/* run (run.c) */
+void caplet_run_start(struct caplet_exec *x, const struct recap_caplet_image *img);
+void caplet_run_cancel(struct caplet_exec *x);
+/* recovery (recover.c): blocking sweep at startup; per execution kill + sweep. */
+int caplet_sweep_blocking(struct recap_caplet *c, struct recap_error **err);
+void caplet_recover_exec(struct caplet_exec *x);
+void caplet_metrics_result(struct recap_caplet *c, const char *phase, const char *reason,
+			   int64_t duration_us);

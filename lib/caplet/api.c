@@ -1,0 +1,87 @@
+/* The agent's writes: status (merge patch on the status subresource) and
+ * its finalizer (merge patch of metadata.finalizers, guarded by the
+ * resourceVersion so a concurrent change of the list is never lost). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "base/json.h"
+#include "caplet/agent.h"
+
+const struct recap_kube_resource recap_caplet_executions_res = {"recap.dev", "v1alpha1", "capsuleexecutions",
+								true};
+
+struct write {
+	struct caplet_exec *x;
+	void (*cb)(struct caplet_exec *, bool);
+	const char *what;
+};
+
+static void on_written(const struct recap_kube_response *resp, void *data)
+{
+	struct write *w = data;
+	struct caplet_exec *x = w->x;
+	x->busy = false;
+	bool ok = resp->code == RECAP_KUBE_OK;
+	if (ok && resp->object) {
+		json_decref(x->obj);
+		x->obj = json_incref(resp->object);
+	} else if (!ok && resp->code != RECAP_KUBE_ERR_CANCELLED) {
+		x->agent->metric_api_errors++;
+		caplet_logf(x->agent, 1, "execution %s: %s: %s", x->key, w->what,
+			    resp->err ? recap_error_message(resp->err) : "failed");
+	}
+	if (resp->code == RECAP_KUBE_ERR_NOT_FOUND)
+		x->gone = true;
+	void (*cb)(struct caplet_exec *, bool) = w->cb;
+	free(w);
+	if (resp->code != RECAP_KUBE_ERR_CANCELLED)
+		cb(x, ok);
+}
+
+static int patch(struct caplet_exec *x, const char *sub, json_t *body, const char *what,
+		 void (*cb)(struct caplet_exec *, bool))
+{
+	struct write *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	*w = (struct write){x, cb, what};
+	_cleanup_error_ struct recap_error *err = NULL;
+	x->busy = true;
+	int r = recap_kube_patch(x->agent->client, &recap_caplet_executions_res, x->ns, x->name, sub,
+				 RECAP_KUBE_PATCH_MERGE, body, NULL, on_written, w, &err);
+	if (r < 0) {
+		x->busy = false;
+		free(w);
+		caplet_logf(x->agent, 0, "execution %s: %s: %s", x->key, what, recap_error_message(err));
+	}
+	return r;
+}
+
+int caplet_write_status(struct caplet_exec *x, json_t *status, void (*cb)(struct caplet_exec *, bool))
+{
+	_cleanup_json_ json_t *body = json_pack("{s:O}", "status", status);
+	if (!body)
+		return -ENOMEM;
+	return patch(x, "status", body, "writing status", cb);
+}
+
+int caplet_set_finalizer(struct caplet_exec *x, bool present, void (*cb)(struct caplet_exec *, bool))
+{
+	json_t *old = recap_json_path(x->obj, "metadata.finalizers");
+	json_t *list = json_array();
+	size_t i;
+	json_t *f;
+	json_array_foreach (old, i, f)
+		if (!json_is_string(f) || strcmp(json_string_value(f), CAPLET_FINALIZER) != 0)
+			json_array_append(list, f);
+	if (present)
+		json_array_append_new(list, json_string(CAPLET_FINALIZER));
+	_cleanup_json_ json_t *body =
+	    json_pack("{s:{s:o, s:s}}", "metadata", "finalizers", list, "resourceVersion",
+		      recap_json_str(x->obj, "metadata.resourceVersion") ?: "");
+	if (!body)
+		return -ENOMEM;
+	return patch(x, NULL, body, present ? "adding the finalizer" : "removing the finalizer", cb);
+}

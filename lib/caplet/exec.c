@@ -1,0 +1,186 @@
+/* One execution's state machine. Every transition that may start the
+ * command is written to the API first (Attaching before the spawn), so a
+ * restarted agent never starts a command twice. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/cleanup.h"
+#include "base/json.h"
+#include "caplet/agent.h"
+
+static bool has_finalizer(json_t *obj)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach (recap_json_path(obj, "metadata.finalizers"), i, f)
+		if (json_is_string(f) && strcmp(json_string_value(f), CAPLET_FINALIZER) == 0)
+			return true;
+	return false;
+}
+
+static bool phase_is(json_t *obj, const char *const *phases)
+{
+	const char *p = recap_json_str(obj, "status.phase");
+	for (; p && *phases; phases++)
+		if (strcmp(p, *phases) == 0)
+			return true;
+	return false;
+}
+
+static bool deleting(json_t *obj)
+{
+	return recap_json_path(obj, "metadata.deletionTimestamp") != NULL;
+}
+
+void caplet_exec_release_slot(struct caplet_exec *x)
+{
+	if (!x->has_slot)
+		return;
+	x->has_slot = false;
+	x->agent->slots_used--;
+	caplet_dispatch(x->agent);
+}
+
+void caplet_exec_finish(struct caplet_exec *x, json_t *status)
+{
+	json_decref(x->final);
+	x->final = status;
+	x->st = X_FINISHING;
+	caplet_exec_release_slot(x);
+	caplet_exec_step(x);
+}
+
+static void refuse(struct caplet_exec *x, const char *reason, const char *msg)
+{
+	caplet_logf(x->agent, 2, "execution %s: %s: %s", x->key, reason, msg);
+	caplet_exec_finish(x, recap_caplet_status_refused(reason, msg));
+}
+
+static void after_write(struct caplet_exec *x, bool ok)
+{
+	caplet_exec_step(x);
+}
+
+static void on_final_written(struct caplet_exec *x, bool ok)
+{
+	if (ok || x->gone) {
+		const char *reason = recap_json_str(x->final, "reason");
+		caplet_metrics_result(x->agent, recap_json_str(x->final, "phase"), reason,
+				      x->accepted_us ? recap_caplet_now_us() - x->accepted_us : -1);
+		caplet_logf(x->agent, 2, "execution %s: %s (%s)", x->key, recap_json_str(x->final, "phase"),
+			    reason);
+		bool escaped = recap_json_bool(x->final, "escaped", 0) == 1;
+		x->st = escaped ? X_RELEASING : X_DONE;
+	}
+	caplet_exec_step(x);
+}
+
+static void enqueue(struct caplet_exec *x)
+{
+	struct recap_caplet *c = x->agent;
+	x->st = X_QUEUED;
+	x->accepted_us = recap_caplet_now_us();
+	x->next_queued = NULL;
+	*c->queue_tail = x;
+	c->queue_tail = &x->next_queued;
+	caplet_dispatch(c);
+}
+
+static void unqueue(struct caplet_exec *x)
+{
+	struct recap_caplet *c = x->agent;
+	struct caplet_exec **pp = &c->queue_head;
+	while (*pp && *pp != x)
+		pp = &(*pp)->next_queued;
+	if (!*pp)
+		return;
+	*pp = x->next_queued;
+	if (c->queue_tail == &x->next_queued)
+		c->queue_tail = pp;
+}
+
+static void accept_or_refuse(struct caplet_exec *x)
+{
+	_cleanup_free_ char *msg = NULL;
+	_cleanup_error_ struct recap_error *err = NULL;
+	int r = caplet_policy_check(x->agent, x->obj, &msg);
+	if (r <= 0) {
+		refuse(x, "PolicyDenied", msg ? msg : "policy could not be evaluated");
+		return;
+	}
+	int64_t left;
+	if (recap_caplet_deadline_left(x->obj, time(NULL), &left, &err) < 0) {
+		refuse(x, "InvalidSpec", recap_error_message(err));
+		return;
+	}
+	if (left <= 0) {
+		refuse(x, "DeadlineExceeded", "spec.deadline passed before the execution could start");
+		return;
+	}
+	enqueue(x);
+}
+
+static void step_new(struct caplet_exec *x)
+{
+	static const char *const terminal[] = {"Succeeded", "Failed", NULL};
+	static const char *const started[] = {"Attaching", "Running", "Escaping", NULL};
+	bool fin = has_finalizer(x->obj);
+	if (phase_is(x->obj, terminal)) {
+		x->st = fin && recap_json_bool(x->obj, "status.escaped", 0) == 1 ? X_RELEASING : X_DONE;
+		caplet_exec_step(x);
+	} else if (!fin && deleting(x->obj)) {
+		x->st = X_DONE;
+	} else if (phase_is(x->obj, started)) {
+		x->st = X_RECOVER;
+		x->recover_reason = "NodeAgentRestarted";
+		caplet_recover_exec(x);
+	} else if (deleting(x->obj)) {
+		refuse(x, "Cancelled", "deleted before it started");
+	} else if (!fin) {
+		caplet_set_finalizer(x, true, after_write);
+	} else if (!x->agent->stopping) {
+		accept_or_refuse(x);
+	}
+}
+
+void caplet_exec_step(struct caplet_exec *x)
+{
+	if (x->busy)
+		return;
+	switch (x->st) {
+	case X_NEW:
+		step_new(x);
+		break;
+	case X_QUEUED:
+		if (deleting(x->obj) || x->agent->stopping) {
+			unqueue(x);
+			refuse(x, "Cancelled",
+			       x->agent->stopping ? "the node agent stopped before it started"
+						  : "deleted before it started");
+		}
+		break;
+	case X_PULLING:
+		if (deleting(x->obj))
+			x->cancelled = true; /* acted on when the image is there */
+		break;
+	case X_RUNNING:
+		if ((deleting(x->obj) || x->agent->stopping) && !x->cancelled) {
+			x->cancelled = true;
+			caplet_run_cancel(x);
+		}
+		break;
+	case X_FINISHING:
+		caplet_write_status(x, x->final, on_final_written);
+		break;
+	case X_RELEASING:
+		if (has_finalizer(x->obj))
+			caplet_set_finalizer(x, false, after_write);
+		else
+			x->st = X_DONE;
+		break;
+	case X_RECOVER:
+	case X_DONE:
+		break;
+	}
+}

@@ -1,0 +1,59 @@
+/* Prometheus text exposition of the agent's counters. */
+#include <string.h>
+
+#include "caplet/agent.h"
+
+static const char *const reasons[] = {
+    "Completed",	  "Error",	    "Killed",	  "DeadlineExceeded", "OOMKilled",
+    "Cancelled",	  "TargetNotFound", "TargetGone", "PolicyDenied",     "ImagePullFailed",
+    "NodeAgentRestarted", "ExecutorFailed", "Other",
+};
+#define N_REASONS (sizeof(reasons) / sizeof(reasons[0]))
+static const double bounds[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300};
+#define N_BOUNDS (sizeof(bounds) / sizeof(bounds[0]))
+
+void caplet_metrics_result(struct recap_caplet *c, const char *phase, const char *reason, int64_t duration_us)
+{
+	size_t i = 0;
+	while (i < N_REASONS - 1 && (!reason || strcmp(reasons[i], reason) != 0))
+		i++;
+	c->metric_results[i]++;
+	if (duration_us < 0)
+		return;
+	double s = (double)duration_us / 1e6;
+	c->metric_duration_sum += s;
+	c->metric_duration_count++;
+	for (size_t b = 0; b < N_BOUNDS; b++)
+		if (s <= bounds[b])
+			c->metric_duration_buckets[b]++;
+}
+
+int recap_caplet_metrics(struct recap_caplet *c, struct recap_buf *out)
+{
+	int r =
+	    recap_buf_appends(out, "# HELP recap_caplet_executions_total Executions finished, by reason.\n"
+				   "# TYPE recap_caplet_executions_total counter\n");
+	for (size_t i = 0; r >= 0 && i < N_REASONS; i++)
+		r = recap_buf_printf(out, "recap_caplet_executions_total{reason=\"%s\"} %llu\n", reasons[i],
+				     c->metric_results[i]);
+	if (r >= 0)
+		r = recap_buf_appends(out,
+				      "# HELP recap_caplet_execution_duration_seconds Accepted to finished.\n"
+				      "# TYPE recap_caplet_execution_duration_seconds histogram\n");
+	for (size_t b = 0; r >= 0 && b < N_BOUNDS; b++)
+		r = recap_buf_printf(out, "recap_caplet_execution_duration_seconds_bucket{le=\"%g\"} %llu\n",
+				     bounds[b], c->metric_duration_buckets[b]);
+	if (r >= 0)
+		r = recap_buf_printf(
+		    out,
+		    "recap_caplet_execution_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+		    "recap_caplet_execution_duration_seconds_sum %g\n"
+		    "recap_caplet_execution_duration_seconds_count %llu\n"
+		    "# TYPE recap_caplet_executions_running gauge\nrecap_caplet_executions_running %u\n"
+		    "# TYPE recap_caplet_pulls_total counter\nrecap_caplet_pulls_total %llu\n"
+		    "# TYPE recap_caplet_pull_failures_total counter\nrecap_caplet_pull_failures_total %llu\n"
+		    "# TYPE recap_caplet_api_errors_total counter\nrecap_caplet_api_errors_total %llu\n",
+		    c->metric_duration_count, c->metric_duration_sum, c->metric_duration_count, c->slots_used,
+		    c->metric_pulls, c->metric_pull_failures, c->metric_api_errors);
+	return r;
+}

@@ -1,0 +1,150 @@
+/* Pulling -> Attaching -> the executor -> the result. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/cleanup.h"
+#include "base/json.h"
+#include "caplet/agent.h"
+
+static void start_pull(struct caplet_exec *x);
+
+void caplet_dispatch(struct recap_caplet *c)
+{
+	while (c->queue_head && !c->stopping) {
+		struct caplet_exec *x = c->queue_head;
+		int64_t limit = caplet_max_concurrent(c, x->ns);
+		if (limit > 0 && c->slots_used >= limit)
+			break;
+		c->queue_head = x->next_queued;
+		if (!c->queue_head)
+			c->queue_tail = &c->queue_head;
+		x->has_slot = true;
+		c->slots_used++;
+		start_pull(x);
+	}
+}
+
+static void on_result(struct caplet_proc *p, int64_t status, int sig, const struct recap_buf *out,
+		      const char *err, void *data)
+{
+	struct caplet_exec *x = data;
+	x->proc = NULL;
+	_cleanup_json_ json_t *res = NULL;
+	if (out->len)
+		recap_json_parse(out->data, out->len, CAPLET_PROC_STDOUT_MAX, &res, NULL);
+	if (!json_is_object(res) || !json_object_get(res, "reason")) {
+		caplet_logf(x->agent, 0,
+			    "execution %s: the executor ended (status %lld, signal %d) without a result: %s",
+			    x->key, (long long)status, sig, err);
+		x->st = X_RECOVER; /* sweep what it left */
+		x->recover_reason = "ExecutorFailed";
+		caplet_recover_exec(x);
+		return;
+	}
+	pid_t tpid = (pid_t)recap_json_int(res, "targetPid", 0);
+	struct recap_caplet_times t = {
+	    .attach_start_us = x->attach_start_us,
+	    .end_us = recap_caplet_now_us(),
+	    .digest = x->digest,
+	    .target_gone = tpid > 0 && kill(tpid, 0) < 0 && errno == ESRCH,
+	};
+	caplet_exec_finish(x, recap_caplet_status_from_result(res, &t));
+}
+
+static void spawn(struct caplet_exec *x, const char *doc)
+{
+	struct recap_caplet *c = x->agent;
+	const char *argv[16];
+	int n = 0;
+	argv[n++] = c->o.capsule_bin;
+	argv[n++] = "--root";
+	argv[n++] = c->o.root;
+	if (c->o.cgroup_parent) {
+		argv[n++] = "--cgroup-parent";
+		argv[n++] = c->o.cgroup_parent;
+	}
+	const char *tail[] = {"run", "--spec-fd", "3", "-o", "json", NULL};
+	memcpy(argv + n, tail, sizeof(tail));
+	_cleanup_error_ struct recap_error *err = NULL;
+	x->st = X_RUNNING;
+	if (caplet_proc_spawn(c->loop, (char *const *)argv, doc, strlen(doc), on_result, x, &x->proc, &err) <
+	    0)
+		caplet_exec_finish(x, recap_caplet_status_refused("StartFailed", recap_error_message(err)));
+}
+
+static void on_attaching(struct caplet_exec *x, bool ok)
+{
+	_cleanup_free_ char *doc = x->spec_doc;
+	x->spec_doc = NULL;
+	if (!ok) {
+		/* not spawned: the command never started */
+		caplet_exec_finish(
+		    x, recap_caplet_status_refused("Cancelled", ok ? "deleted before it started"
+								   : "could not record Attaching"));
+		return;
+	}
+	if (recap_json_path(x->obj, "metadata.deletionTimestamp")) {
+		caplet_exec_finish(x, recap_caplet_status_refused("Cancelled", "deleted before it started"));
+		return;
+	}
+	spawn(x, doc);
+}
+
+static void on_image(struct caplet_exec *x, const struct recap_caplet_image *img, const char *error)
+{
+	if (x->cancelled || recap_json_path(x->obj, "metadata.deletionTimestamp")) {
+		caplet_exec_finish(x, recap_caplet_status_refused("Cancelled", "deleted before it started"));
+		return;
+	}
+	if (error) {
+		caplet_exec_finish(x, recap_caplet_status_refused("ImagePullFailed", error));
+		return;
+	}
+	_cleanup_error_ struct recap_error *err = NULL;
+	_cleanup_json_ json_t *spec = NULL;
+	if (recap_caplet_spec_build(x->obj, img, x->agent->seccomp_dir, time(NULL), &spec, &err) < 0) {
+		caplet_exec_finish(x, recap_caplet_status_refused("InvalidSpec", recap_error_message(err)));
+		return;
+	}
+	free(x->digest);
+	x->digest = img->digest ? strdup(img->digest) : NULL;
+	x->spec_doc = json_dumps(spec, JSON_COMPACT);
+	x->attach_start_us = recap_caplet_now_us();
+	char pull[40], attach[40];
+	recap_caplet_format_us(x->pull_start_us, pull);
+	recap_caplet_format_us(x->attach_start_us, attach);
+	_cleanup_json_ json_t *st = json_pack("{s:s, s:s, s:s, s:s?}", "phase", "Attaching", "pullStartTime",
+					      pull, "attachStartTime", attach, "imageDigest", x->digest);
+	if (!x->spec_doc || !st || caplet_write_status(x, st, on_attaching) < 0)
+		caplet_exec_finish(x, recap_caplet_status_refused("StartFailed", "out of memory"));
+}
+
+static void on_pulling(struct caplet_exec *x, bool ok)
+{
+	if (x->gone) {
+		caplet_exec_finish(x, recap_caplet_status_refused("Cancelled", "deleted before it started"));
+		return;
+	}
+	caplet_image_get(x, on_image);
+}
+
+static void start_pull(struct caplet_exec *x)
+{
+	x->st = X_PULLING;
+	x->pull_start_us = recap_caplet_now_us();
+	char now[40];
+	recap_caplet_format_us(x->pull_start_us, now);
+	_cleanup_json_ json_t *st = json_pack("{s:s, s:s}", "phase", "Pulling", "pullStartTime", now);
+	if (!st || caplet_write_status(x, st, on_pulling) < 0)
+		caplet_image_get(x, on_image);
+}
+
+void caplet_run_cancel(struct caplet_exec *x)
+{
+	/* The executor escapes on SIGTERM and reports Cancelled. */
+	if (x->proc)
+		caplet_proc_kill(x->proc, SIGTERM);
+}

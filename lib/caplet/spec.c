@@ -1,0 +1,190 @@
+/* CapsuleExecution -> executor spec (docs/executor-spec.md). */
+#include "caplet/spec.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/buf.h"
+#include "base/cleanup.h"
+#include "base/json.h"
+#include "base/timeutil.h"
+
+int recap_caplet_run_id(const char *uid, char out[RECAP_CAPLET_RUN_ID_MAX], struct recap_error **err)
+{
+	size_t n = 0;
+	memcpy(out, "ce-", 3);
+	n = 3;
+	for (const char *p = uid ? uid : ""; *p; p++) {
+		if (*p == '-')
+			continue;
+		if (!isxdigit((unsigned char)*p) || n + 1 >= RECAP_CAPLET_RUN_ID_MAX)
+			return recap_error_set(err, EINVAL, "metadata.uid '%s' is not a UUID", uid);
+		out[n++] = (char)tolower((unsigned char)*p);
+	}
+	if (n == 3)
+		return recap_error_set(err, EINVAL, "metadata.uid is missing");
+	out[n] = '\0';
+	return 0;
+}
+
+int recap_caplet_deadline_left(json_t *exec, int64_t now, int64_t *ret, struct recap_error **err)
+{
+	const char *d = recap_json_str(exec, "spec.deadline");
+	if (!d) {
+		*ret = INT64_MAX;
+		return 0;
+	}
+	time_t t;
+	if (recap_time_parse(d, &t) < 0)
+		return recap_error_set(err, EINVAL, "spec.deadline '%s' is not an RFC 3339 time", d);
+	*ret = (int64_t)t - now;
+	return 0;
+}
+
+static const char *container_id(const char *cid)
+{
+	const char *sep = cid ? strstr(cid, "://") : NULL;
+	return sep ? sep + 3 : cid;
+}
+
+static int set_quantity(json_t *spec, const char *key, json_t *q, struct recap_error **err)
+{
+	if (!q)
+		return 0;
+	if (json_is_string(q))
+		return json_object_set(spec, key, q);
+	if (json_is_integer(q) || json_is_real(q)) {
+		char s[64];
+		if (json_is_integer(q))
+			snprintf(s, sizeof(s), "%" JSON_INTEGER_FORMAT, json_integer_value(q));
+		else
+			snprintf(s, sizeof(s), "%g", json_real_value(q));
+		return json_object_set_new(spec, key, json_string(s));
+	}
+	return recap_error_set(err, EINVAL, "spec.capsule.resources.limits.%s is not a quantity", key);
+}
+
+static int security(json_t *spec, json_t *cap, const char *seccomp_dir, struct recap_error **err)
+{
+	json_t *drop = recap_json_path(cap, "security.capabilities.drop");
+	if (json_array_size(drop) > 0)
+		return recap_error_set(
+		    err, EINVAL, "spec.capsule.security.capabilities.drop is not supported by the executor");
+	if (recap_json_int(cap, "security.runAsUser", 0) != 0 ||
+	    recap_json_int(cap, "security.runAsGroup", 0) != 0)
+		return recap_error_set(err, EINVAL,
+				       "spec.capsule.security.runAsUser/runAsGroup other than 0 "
+				       "are not supported by the executor");
+	json_t *add = recap_json_path(cap, "security.capabilities.add");
+	if (add)
+		json_object_set(spec, "capAdd", add);
+	const char *type = recap_json_str(cap, "security.seccompProfile.type");
+	if (!type || strcmp(type, "RuntimeDefault") == 0)
+		return json_object_set_new(spec, "seccomp", json_string("default"));
+	if (strcmp(type, "Unconfined") == 0)
+		return json_object_set_new(spec, "seccomp", json_string("unconfined"));
+	const char *prof = recap_json_str(cap, "security.seccompProfile.localhostProfile");
+	if (strcmp(type, "Localhost") != 0 || !prof || prof[0] == '/' || strstr(prof, ".."))
+		return recap_error_set(err, EINVAL,
+				       "spec.capsule.security.seccompProfile: bad type or profile");
+	struct recap_buf b = RECAP_BUF_INIT(4096);
+	int r = recap_buf_printf(&b, "%s/%s", seccomp_dir, prof);
+	if (r >= 0)
+		r = json_object_set_new(spec, "seccomp", json_string(b.data));
+	recap_buf_free(&b);
+	return r < 0 ? recap_error_set(err, ENAMETOOLONG, "seccomp profile path too long") : 0;
+}
+
+static int env_list(json_t *spec, json_t *cap, struct recap_error **err)
+{
+	json_t *env = recap_json_path(cap, "env");
+	if (!env)
+		return 0;
+	json_t *out = json_array();
+	size_t i;
+	json_t *e;
+	json_array_foreach (env, i, e) {
+		const char *n = recap_json_str(e, "name"), *v = recap_json_str(e, "value");
+		struct recap_buf b = RECAP_BUF_INIT(1 << 20);
+		if (!n || recap_buf_printf(&b, "%s=%s", n, v ? v : "") < 0) {
+			recap_buf_free(&b);
+			json_decref(out);
+			return recap_error_set(err, EINVAL, "spec.capsule.env[%zu]: bad entry", i);
+		}
+		json_array_append_new(out, json_string(b.data));
+		recap_buf_free(&b);
+	}
+	return json_object_set_new(spec, "env", out);
+}
+
+static int limits(json_t *spec, json_t *cap, struct recap_error **err)
+{
+	json_t *l = recap_json_path(cap, "resources.limits");
+	int r = set_quantity(spec, "cpus", json_object_get(l, "cpu"), err);
+	if (r >= 0)
+		r = set_quantity(spec, "memory", json_object_get(l, "memory"), err);
+	json_t *pids = json_object_get(l, "pids");
+	if (r >= 0 && pids)
+		r = json_object_set(spec, "pids", pids);
+	return r;
+}
+
+static int timing(json_t *spec, json_t *exec, int64_t now, struct recap_error **err)
+{
+	json_t *cap = recap_json_path(exec, "spec.capsule");
+	int64_t timeout = recap_json_int(cap, "timeoutSeconds", 300), left;
+	int r = recap_caplet_deadline_left(exec, now, &left, err);
+	if (r < 0)
+		return r;
+	if (left < timeout)
+		timeout = left < 1 ? 1 : left;
+	json_object_set_new(spec, "timeoutSeconds", json_integer(timeout));
+	json_object_set_new(spec, "tailBytes", json_integer(recap_json_int(cap, "output.tailBytes", 4096)));
+	return 0;
+}
+
+static json_t *layers_json(const struct recap_caplet_image *img)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < img->n_layers; i++)
+		json_array_append_new(a, json_string(img->layers[i]));
+	return a;
+}
+
+int recap_caplet_spec_build(json_t *exec, const struct recap_caplet_image *img, const char *seccomp_dir,
+			    int64_t now, json_t **ret, struct recap_error **err)
+{
+	char id[RECAP_CAPLET_RUN_ID_MAX];
+	json_t *cap = recap_json_path(exec, "spec.capsule");
+	const char *target = container_id(recap_json_str(exec, "spec.target.containerID"));
+	int r = recap_caplet_run_id(recap_json_str(exec, "metadata.uid"), id, err);
+	if (r < 0)
+		return r;
+	if (!cap || !target || !*target)
+		return recap_error_set(err, EINVAL, "spec.capsule and spec.target.containerID are required");
+	_cleanup_json_ json_t *spec =
+	    json_pack("{s:s, s:s, s:s, s:o}", "id", id, "target", target, "image",
+		      recap_json_str(cap, "image") ?: "", "layers", layers_json(img));
+	if (!spec)
+		return recap_error_set(err, ENOMEM, "out of memory");
+	if (img->config)
+		json_object_set(spec, "imageConfig", img->config);
+	const char *copy[] = {"command", "join", "targetFilesystem"};
+	for (size_t i = 0; i < ARRAY_SIZE(copy); i++)
+		if (json_object_get(cap, copy[i]))
+			json_object_set(spec, copy[i], json_object_get(cap, copy[i]));
+	r = env_list(spec, cap, err);
+	if (r >= 0)
+		r = security(spec, cap, seccomp_dir, err);
+	if (r >= 0)
+		r = limits(spec, cap, err);
+	if (r >= 0)
+		r = timing(spec, exec, now, err);
+	if (r < 0)
+		return r;
+	*ret = steal_ptr(spec);
+	return 0;
+}

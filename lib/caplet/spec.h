@@ -1,0 +1,53 @@
+/* Pure translations between a CapsuleExecution and the executor: the spec
+ * document `capsule run --spec-fd` takes, and the status written from the
+ * result it prints. Unit-tested. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+
+#define RECAP_CAPLET_RUN_ID_MAX 40
+
+struct recap_caplet_image {
+	const char *digest;	   /* manifest digest */
+	const char *const *layers; /* unpacked layer dirs, lowest first */
+	size_t n_layers;
+	json_t *config; /* imageConfig: Env, Entrypoint, Cmd, WorkingDir (may be NULL) */
+};
+
+/* "ce-" and the execution's UID without dashes: one run id per execution,
+ * so a restarted agent finds the executor of an execution it had started. */
+int recap_caplet_run_id(const char *uid, char out[RECAP_CAPLET_RUN_ID_MAX], struct recap_error **err);
+
+/* The executor spec for exec (a CapsuleExecution). now: unix seconds, to cut
+ * the timeout at spec.deadline. seccomp_dir: where Localhost profiles live.
+ * Fields the executor cannot honour (capabilities.drop, a non-root user) are
+ * refused with -EINVAL and a message naming the field. */
+int recap_caplet_spec_build(json_t *exec, const struct recap_caplet_image *img, const char *seccomp_dir,
+			    int64_t now, json_t **ret, struct recap_error **err);
+
+/* Seconds left until spec.deadline (may be negative); INT64_MAX without one.
+ * -EINVAL for a deadline that does not parse. */
+int recap_caplet_deadline_left(json_t *exec, int64_t now, int64_t *ret, struct recap_error **err);
+
+/* "2026-11-23T14:20:00.123456Z" from microseconds since the epoch. */
+void recap_caplet_format_us(int64_t us, char out[40]);
+int64_t recap_caplet_now_us(void);
+
+struct recap_caplet_times {
+	int64_t attach_start_us; /* when the executor was spawned */
+	int64_t end_us;		 /* when its result arrived */
+	const char *digest;
+	bool target_gone; /* the target's process had vanished by then */
+};
+
+/* The status (a merge patch of .status) for the executor's result JSON.
+ * phase Succeeded only for a command that exited 0 and escaped. */
+json_t *recap_caplet_status_from_result(json_t *result, const struct recap_caplet_times *t);
+/* A terminal status for an execution that never ran (escaped: nothing to
+ * escape). */
+json_t *recap_caplet_status_refused(const char *reason, const char *message);

@@ -1,0 +1,107 @@
+/* The executor's result -> CapsuleExecution status. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "base/json.h"
+#include "caplet/spec.h"
+
+int64_t recap_caplet_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void recap_caplet_format_us(int64_t us, char out[40])
+{
+	time_t s = (time_t)(us / 1000000);
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 40 - n, ".%06dZ", (int)(us % 1000000));
+}
+
+static void set_time(json_t *st, const char *key, int64_t us)
+{
+	char buf[40];
+	recap_caplet_format_us(us, buf);
+	json_object_set_new(st, key, json_string(buf));
+}
+
+/* The executor's reasons, as status reasons: a non-zero exit is an Error
+ * (the kubelet's word); TargetGone when the target vanished mid-run. */
+static const char *status_reason(const char *reason, const struct recap_caplet_times *t)
+{
+	if (!reason || !*reason)
+		return "ExecutorFailed";
+	if (strcmp(reason, "Failed") == 0)
+		reason = "Error";
+	if (t->target_gone && (strcmp(reason, "Killed") == 0 || strcmp(reason, "Error") == 0 ||
+			       strcmp(reason, "AttachFailed") == 0))
+		return "TargetGone";
+	return reason;
+}
+
+/* status.message is at most 4096 characters in the schema. */
+static json_t *message_json(const char *m)
+{
+	size_t n = strlen(m);
+	if (n <= 4000)
+		return json_string(m);
+	while (n > 4000 || (m[n] & 0xc0) == 0x80) /* cut on a character boundary */
+		n--;
+	return json_stringn(m, n);
+}
+
+static void copy_output(json_t *st, json_t *result)
+{
+	const char *from[] = {"stdout",	  "stderr", "stdoutBytes", "stderrBytes",
+			      "exitCode", "signal", "message"};
+	const char *to[] = {"stdoutTail", "stderrTail", "stdoutBytes", "stderrBytes",
+			    "exitCode",	  "signal",	"message"};
+	for (size_t i = 0; i < sizeof(from) / sizeof(from[0]); i++) {
+		json_t *v = json_object_get(result, from[i]);
+		if (json_is_string(v) && strcmp(to[i], "message") == 0)
+			json_object_set_new(st, to[i], message_json(json_string_value(v)));
+		else if (v)
+			json_object_set(st, to[i], v);
+	}
+}
+
+json_t *recap_caplet_status_from_result(json_t *result, const struct recap_caplet_times *t)
+{
+	json_t *st = json_object();
+	if (!st)
+		return NULL;
+	const char *reason = status_reason(recap_json_str(result, "reason"), t);
+	bool escaped = recap_json_bool(result, "escaped", 0) == 1;
+	bool ok = strcmp(reason, "Completed") == 0 && escaped;
+	json_object_set_new(st, "phase", json_string(ok ? "Succeeded" : "Failed"));
+	json_object_set_new(st, "reason", json_string(reason));
+	json_object_set_new(st, "escaped", json_boolean(escaped));
+	copy_output(st, result);
+	if (!json_object_get(result, "reason"))
+		json_object_set_new(st, "message", json_string("the executor printed no result"));
+	else if (!escaped && !json_object_get(st, "message"))
+		json_object_set_new(st, "message", json_string("escape could not be verified"));
+	if (t->digest)
+		json_object_set_new(st, "imageDigest", json_string(t->digest));
+	int64_t attach = recap_json_int(result, "phasesMs.attach", 0) * 1000;
+	int64_t run = recap_json_int(result, "phasesMs.run", 0) * 1000;
+	set_time(st, "attachStartTime", t->attach_start_us);
+	if (json_object_get(result, "exitCode") || json_object_get(result, "signal"))
+		set_time(st, "runStartTime", t->attach_start_us + attach);
+	set_time(st, "escapeStartTime", t->attach_start_us + attach + run);
+	set_time(st, "completionTime", t->end_us);
+	return st;
+}
+
+json_t *recap_caplet_status_refused(const char *reason, const char *message)
+{
+	char now[40];
+	recap_caplet_format_us(recap_caplet_now_us(), now);
+	return json_pack("{s:s, s:s, s:o, s:b, s:s}", "phase", "Failed", "reason", reason, "message",
+			 message_json(message ? message : ""), "escaped", 1, "completionTime", now);
+}

@@ -1,0 +1,301 @@
+#!/usr/bin/env bash
+# Integration test of caplet: a real control plane with the CRDs, caplet
+# with the real executor, a runc container as the target, a busybox capsule
+# image in an OCI layout. CapsuleExecutions are created by hand, as the
+# controller would. Everything is removed at the end, also on failure.
+#
+#   caplet.sh CAPLET CAPSULE SLEEPER SOURCE_ROOT
+set -euo pipefail
+caplet_bin=$1 capsule_bin=$2 sleeper=$3 src=$4
+
+if ((EUID != 0)); then
+	echo "SKIP: needs root (runc, namespaces, overlayfs, cgroups)"
+	exit 77
+fi
+for tool in runc umoci busybox curl; do
+	command -v "$tool" >/dev/null || { echo "missing $tool (hack/deps installs it)" >&2; exit 1; }
+done
+
+tmp=$(mktemp -d /tmp/recap-caplet.XXXXXX)
+cid=recap-caplet-$$-$RANDOM
+cgp=recap-caplet-test-$$
+root=$tmp/store
+node=node-a
+caplet_pid=""
+failures=0
+
+cleanup() {
+	set +e
+	[[ -n $caplet_pid ]] && kill -9 "$caplet_pid" 2>/dev/null && wait "$caplet_pid" 2>/dev/null
+	local p # executors of this test only: their argv names its private store
+	for p in /proc/[0-9]*; do
+		tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF -- "--root $root " && kill -9 "${p#/proc/}"
+	done
+	runc kill "$cid" KILL >/dev/null 2>&1
+	runc delete -f "$cid" >/dev/null 2>&1
+	"$capsule_bin" --root "$root" --cgroup-parent "$cgp" sweep --force >/dev/null 2>&1
+	for d in /sys/fs/cgroup/*/"$cgp" /sys/fs/cgroup/"$cgp"; do
+		[[ -d $d ]] && rmdir "$d"
+	done
+	"$src/hack/cluster" down --dir "$tmp/cluster" >/dev/null 2>&1
+	grep -o " $tmp[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM INT
+
+pass() { echo "ok   - $*"; }
+fail() {
+	echo "FAIL - $*" >&2
+	failures=$((failures + 1))
+}
+check() {
+	local what=$1
+	shift
+	if "$@"; then pass "$what"; else fail "$what"; fi
+}
+contains() { [[ $1 == *"$2"* ]] || { echo "  expected '$2' in: $1" >&2; return 1; }; }
+equals() { [[ $1 == "$2" ]] || { echo "  expected '$2', got '$1'" >&2; return 1; }; }
+
+field() { kubectl get cexec "$1" -o "jsonpath={$2}" 2>/dev/null; }
+
+# wait_for NAME JSONPATH VALUE [SECONDS]
+wait_for() {
+	local i
+	for ((i = 0; i < ${4:-30} * 10; i++)); do
+		[[ $(field "$1" "$2") == "$3" ]] && return 0
+		sleep 0.1
+	done
+	echo "  $1: $2 is '$(field "$1" "$2")', not '$3'" >&2
+	return 1
+}
+
+gone() { # NAME: the execution no longer exists (within 30 s)
+	local i
+	for ((i = 0; i < 300; i++)); do
+		kubectl get cexec "$1" >/dev/null 2>&1 || return 0
+		sleep 0.1
+	done
+	echo "  $1 still exists" >&2
+	return 1
+}
+
+# execution NAME CONTAINER-ID IMAGE COMMAND-JSON
+execution() {
+	kubectl apply -f - >/dev/null <<YAML
+apiVersion: recap.dev/v1alpha1
+kind: CapsuleExecution
+metadata:
+  name: $1
+  namespace: default
+  labels: {recap.dev/run: run-1, recap.dev/node: $node}
+spec:
+  runRef: {name: run-1}
+  node: $node
+  target: {pod: target, podUID: 0b6f2c1e-1111-4a4a-9c9c-000000000001, container: app, containerID: "containerd://$2"}
+  capsule:
+    image: "$3"
+    command: $4
+YAML
+}
+
+run_id() { echo "ce-$(kubectl get cexec "$1" -o jsonpath='{.metadata.uid}' | tr -d -)"; }
+
+no_residue() { # RUN-ID: nothing of the run is left on the node
+	local left
+	left=$(
+		ls "$root/runs" 2>/dev/null
+		find /sys/fs/cgroup -maxdepth 3 -name "$1" 2>/dev/null
+		grep -F "$root/runs" /proc/self/mountinfo
+		pgrep -f "busybox sleep 3[0-9]"
+	) || true
+	[[ -z $left ]] || { echo "  left behind: $left" >&2; return 1; }
+}
+
+start_caplet() {
+	"$caplet_bin" --node-name "$node" --root "$root" --capsule "$capsule_bin" --cgroup-parent "$cgp" \
+		--metrics-address 127.0.0.1:0 >>"$tmp/caplet.log" 2>&1 &
+	caplet_pid=$!
+	local i
+	for ((i = 0; i < 100; i++)); do
+		metrics_port=$(sed -n 's/.*metrics on port \([0-9]*\).*/\1/p' "$tmp/caplet.log" | tail -1)
+		[[ -n $metrics_port ]] && curl -sf "http://127.0.0.1:$metrics_port/readyz" >/dev/null && return 0
+		sleep 0.1
+	done
+	echo "caplet did not become ready:" >&2
+	cat "$tmp/caplet.log" >&2
+	exit 1
+}
+
+make_image() {
+	mkdir -p "$tmp/layer/bin"
+	cp "$(command -v busybox)" "$tmp/layer/bin/busybox"
+	(cd "$tmp" && umoci init --layout img && umoci new --image img:v1 &&
+		umoci insert --image img:v1 layer/bin /bin &&
+		umoci config --image img:v1 --config.env PATH=/bin && umoci gc --layout img) >/dev/null
+	image=oci:$tmp/img:v1
+}
+
+make_target() {
+	mkdir -p "$tmp/bundle/rootfs"
+	cp "$sleeper" "$tmp/bundle/rootfs/sleeper"
+	(cd "$tmp/bundle" && runc spec)
+	python3 - "$tmp/bundle/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["process"]["args"] = ["/sleeper"]
+c["process"]["terminal"] = False
+c["hostname"] = "caplet-target"
+json.dump(c, open(sys.argv[1], "w"))
+PY
+	runc run -d --bundle "$tmp/bundle" "$cid" </dev/null >/dev/null 2>&1
+}
+
+test_success() {
+	execution ok "$cid" "$image" '[busybox, sh, -c, "echo from $(hostname); ps -o comm | grep -c sleeper"]'
+	check "a hand-made execution succeeds" wait_for ok '.status.phase' Succeeded
+	local out id
+	out=$(field ok '.status.stdoutTail')
+	check "the output tail is in status (run in the target's uts namespace)" contains "$out" "from caplet-target"
+	check "the capsule saw the target's processes" contains "$out" $'\n1'
+	check "escaped: true" equals "$(field ok '.status.escaped')" true
+	check "exit code 0" equals "$(field ok '.status.exitCode')" 0
+	check "the image digest is reported" contains "$(field ok '.status.imageDigest')" "sha256:"
+	check "every phase has its timestamp" test -n "$(field ok '.status.pullStartTime')" \
+		-a -n "$(field ok '.status.attachStartTime')" -a -n "$(field ok '.status.runStartTime')" \
+		-a -n "$(field ok '.status.completionTime')"
+	check "the finalizer is released" equals "$(field ok '.metadata.finalizers')" ""
+	id=$(run_id ok)
+	check "no residue after success" no_residue "$id"
+}
+
+test_policy() {
+	kubectl apply -f - >/dev/null <<'YAML'
+apiVersion: recap.dev/v1alpha1
+kind: CapsulePolicy
+metadata: {name: only-registry}
+spec:
+  images: {allowed: ["registry.local/capsules/*"]}
+YAML
+	sleep 0.5 # the policy reaches caplet's informer
+	execution denied "$cid" "$image" '[busybox, touch, /out/ran]'
+	check "a policy-violating execution is refused" wait_for denied '.status.reason' PolicyDenied
+	check "the refusal names the rule" contains "$(field denied '.status.message')" "images.allowed"
+	check "phase Failed" equals "$(field denied '.status.phase')" Failed
+	check "it never ran" test ! -e "$root/out/$(run_id denied)"
+	kubectl delete capsulepolicy only-registry >/dev/null
+}
+
+test_target_missing() {
+	execution lost no-such-container "$image" '[busybox, "true"]'
+	check "an execution whose target is not there fails" wait_for lost '.status.reason' TargetNotFound
+	check "and says it escaped" equals "$(field lost '.status.escaped')" true
+}
+
+test_delete_mid_run() {
+	execution del "$cid" "$image" '[busybox, sleep, "37"]'
+	wait_for del '.status.phase' Attaching >/dev/null || true
+	local i
+	for ((i = 0; i < 100; i++)); do pgrep -f "busybox sleep 37" >/dev/null && break; sleep 0.1; done
+	check "the long command runs" pgrep -f "busybox sleep 37" >/dev/null
+	local id
+	id=$(run_id del)
+	kubectl get cexec del -w -o json --output-watch-events >"$tmp/del.watch" 2>/dev/null &
+	local watch=$!
+	sleep 0.3
+	kubectl delete cexec del --wait=false >/dev/null
+	check "a deleted execution disappears" gone del
+	kill "$watch" 2>/dev/null
+	wait "$watch" 2>/dev/null || true
+	local last
+	last=$(python3 - "$tmp/del.watch" <<'PY'
+import json, sys
+dec, text, objs = json.JSONDecoder(), open(sys.argv[1]).read(), []
+i = 0
+while i < len(text):
+    while i < len(text) and text[i].isspace():
+        i += 1
+    if i >= len(text):
+        break
+    o, i = dec.raw_decode(text, i)
+    objs.append(o)
+final = [o["object"] for o in objs if o["type"] != "DELETED"][-1]
+s = final.get("status", {})
+print(s.get("phase"), s.get("reason"), s.get("escaped"), bool(final["metadata"].get("deletionTimestamp")))
+PY
+)
+	check "its last state before removal: killed, escaped, while being deleted" equals "$last" "Failed Cancelled True True"
+	check "no residue after deletion" no_residue "$id"
+}
+
+test_restart() {
+	execution crash "$cid" "$image" '[busybox, sleep, "38"]'
+	local i
+	for ((i = 0; i < 100; i++)); do pgrep -f "busybox sleep 38" >/dev/null && break; sleep 0.1; done
+	check "the command runs before the crash" pgrep -f "busybox sleep 38" >/dev/null
+	local id
+	id=$(run_id crash)
+	kill -9 "$caplet_pid"
+	wait "$caplet_pid" 2>/dev/null || true
+	start_caplet
+	check "after kill -9 and restart: Failed, NodeAgentRestarted" wait_for crash '.status.reason' NodeAgentRestarted
+	check "phase Failed" equals "$(field crash '.status.phase')" Failed
+	check "escaped after the restart" equals "$(field crash '.status.escaped')" true
+	check "no residue after the restart (process, mount, cgroup, run dir)" no_residue "$id"
+	check "the finalizer is released" equals "$(field crash '.metadata.finalizers')" ""
+}
+
+test_concurrency() {
+	kubectl apply -f - >/dev/null <<'YAML'
+apiVersion: recap.dev/v1alpha1
+kind: CapsulePolicy
+metadata: {name: one-at-a-time}
+spec:
+  limits: {maxConcurrentPerNode: 1}
+YAML
+	sleep 0.5
+	local n
+	for n in c1 c2 c3; do execution "$n" "$cid" "$image" '[busybox, sleep, "1"]'; done
+	for n in c1 c2 c3; do check "$n succeeds" wait_for "$n" '.status.phase' Succeeded; done
+	local overlap
+	overlap=$(for n in c1 c2 c3; do
+		echo "$(field "$n" '.status.attachStartTime') $(field "$n" '.status.completionTime')"
+	done | sort | python3 -c '
+import sys
+rows = [l.split() for l in sys.stdin if l.strip()]
+print(sum(1 for a, b in zip(rows, rows[1:]) if b[0] < a[1]))')
+	check "maxConcurrentPerNode 1: no two executions overlap" equals "$overlap" 0
+	kubectl delete capsulepolicy one-at-a-time >/dev/null
+}
+
+test_metrics() {
+	local m
+	m=$(curl -sf "http://127.0.0.1:$metrics_port/metrics")
+	check "/metrics counts results" contains "$m" 'recap_caplet_executions_total{reason="Completed"}'
+	check "/metrics has the duration histogram" contains "$m" 'recap_caplet_execution_duration_seconds_count'
+	check "/healthz answers" equals "$(curl -sf "http://127.0.0.1:$metrics_port/healthz")" ok
+}
+
+"$src/hack/cluster" up --dir "$tmp/cluster" >/dev/null 2>&1
+# shellcheck disable=SC1091
+. "$tmp/cluster/env"
+kubectl apply -f "$src/crds/recap.dev_capsuleexecutions.yaml" -f "$src/crds/recap.dev_capsulepolicies.yaml" >/dev/null
+kubectl wait --for=condition=Established crd/capsuleexecutions.recap.dev crd/capsulepolicies.recap.dev >/dev/null
+make_image
+make_target
+start_caplet
+
+test_success
+test_policy
+test_target_missing
+test_delete_mid_run
+test_restart
+test_concurrency
+test_metrics
+
+if ((failures)); then
+	echo "$failures check(s) failed; caplet log:" >&2
+	tail -50 "$tmp/caplet.log" >&2
+	exit 1
+fi
+echo "all checks passed"

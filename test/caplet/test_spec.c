@@ -1,0 +1,167 @@
+/* The pure translations of lib/caplet: execution -> executor spec, result
+ * -> status. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/cleanup.h"
+#include "base/json.h"
+#include "caplet/spec.h"
+
+static json_t *exec_with(const char *capsule_json, const char *deadline)
+{
+	json_error_t e;
+	json_t *cap = json_loads(capsule_json, 0, &e);
+	assert_non_null(cap);
+	json_t *x = json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:{s:s}, s:o}}", "metadata", "name", "e1",
+			      "namespace", "ns", "uid", "195b9aa9-ff2e-4e88-a30a-cf6dc5cfc633", "spec",
+			      "node", "n1", "target", "containerID", "containerd://abc123", "capsule", cap);
+	if (deadline)
+		json_object_set_new(json_object_get(x, "spec"), "deadline", json_string(deadline));
+	return x;
+}
+
+static const char *const layers[] = {"/s/layers/a", "/s/layers/b"};
+static const struct recap_caplet_image img = {"sha256:00", layers, 2, NULL};
+
+static void test_run_id(void **state)
+{
+	char id[RECAP_CAPLET_RUN_ID_MAX];
+	assert_int_equal(recap_caplet_run_id("195B9AA9-ff2e-4e88-a30a-cf6dc5cfc633", id, NULL), 0);
+	assert_string_equal(id, "ce-195b9aa9ff2e4e88a30acf6dc5cfc633");
+	_cleanup_error_ struct recap_error *err = NULL;
+	assert_int_equal(recap_caplet_run_id("../etc", id, &err), -EINVAL);
+	assert_non_null(strstr(recap_error_message(err), "not a UUID"));
+	assert_int_equal(recap_caplet_run_id("", id, NULL), -EINVAL);
+}
+
+static void test_spec_full(void **state)
+{
+	_cleanup_json_ json_t *x = exec_with(
+	    "{\"image\":\"r/x@sha256:1\",\"command\":[\"ps\"],\"env\":[{\"name\":\"TZ\",\"value\":\"UTC\"}],"
+	    "\"join\":[\"net\",\"pid\"],\"targetFilesystem\":\"None\",\"security\":{\"capabilities\":{"
+	    "\"add\":"
+	    "[\"NET_RAW\"]},\"seccompProfile\":{\"type\":\"Localhost\",\"localhostProfile\":\"p.json\"}},"
+	    "\"resources\":{\"limits\":{\"cpu\":\"200m\",\"memory\":67108864,\"pids\":64}},"
+	    "\"timeoutSeconds\":60,\"output\":{\"tailBytes\":100}}",
+	    NULL);
+	_cleanup_json_ json_t *s = NULL;
+	assert_int_equal(recap_caplet_spec_build(x, &img, "/s/seccomp", 1000, &s, NULL), 0);
+	assert_string_equal(recap_json_str(s, "id"), "ce-195b9aa9ff2e4e88a30acf6dc5cfc633");
+	assert_string_equal(recap_json_str(s, "target"), "abc123");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(s, "layers"), 1)),
+			    "/s/layers/b");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(s, "env"), 0)), "TZ=UTC");
+	assert_string_equal(recap_json_str(s, "seccomp"), "/s/seccomp/p.json");
+	assert_string_equal(recap_json_str(s, "cpus"), "200m");
+	assert_string_equal(recap_json_str(s, "memory"), "67108864");
+	assert_int_equal(recap_json_int(s, "pids", 0), 64);
+	assert_int_equal(recap_json_int(s, "timeoutSeconds", 0), 60);
+	assert_int_equal(recap_json_int(s, "tailBytes", 0), 100);
+	assert_string_equal(recap_json_str(s, "targetFilesystem"), "None");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(s, "capAdd"), 0)), "NET_RAW");
+}
+
+static void test_spec_deadline(void **state)
+{
+	/* 2026-11-23T00:01:40Z is 100 s after now (1795392000) */
+	_cleanup_json_ json_t *x =
+	    exec_with("{\"image\":\"i\",\"timeoutSeconds\":300}", "2026-11-23T00:01:40Z");
+	_cleanup_json_ json_t *s = NULL;
+	assert_int_equal(recap_caplet_spec_build(x, &img, "/s", 1795392000, &s, NULL), 0);
+	assert_int_equal(recap_json_int(s, "timeoutSeconds", 0), 100);
+	int64_t left;
+	assert_int_equal(recap_caplet_deadline_left(x, 1795392200, &left, NULL), 0);
+	assert_int_equal(left, -100);
+	_cleanup_json_ json_t *bad = exec_with("{\"image\":\"i\"}", "tomorrow");
+	_cleanup_error_ struct recap_error *err = NULL;
+	assert_int_equal(recap_caplet_deadline_left(bad, 0, &left, &err), -EINVAL);
+	assert_non_null(strstr(recap_error_message(err), "spec.deadline 'tomorrow'"));
+}
+
+static void test_spec_refused(void **state)
+{
+	const char *bad[] = {
+	    "{\"image\":\"i\",\"security\":{\"capabilities\":{\"drop\":[\"ALL\"]}}}",
+	    "{\"image\":\"i\",\"security\":{\"runAsUser\":1000}}",
+	    "{\"image\":\"i\",\"security\":{\"seccompProfile\":{\"type\":\"Localhost\",\"localhostProfile\":"
+	    "\"../x\"}}}",
+	    "{\"image\":\"i\",\"resources\":{\"limits\":{\"memory\":[1]}}}",
+	};
+	const char *needle[] = {"capabilities.drop", "runAsUser", "seccompProfile", "limits.memory"};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		_cleanup_json_ json_t *x = exec_with(bad[i], NULL);
+		_cleanup_json_ json_t *s = NULL;
+		_cleanup_error_ struct recap_error *err = NULL;
+		assert_int_equal(recap_caplet_spec_build(x, &img, "/s", 0, &s, &err), -EINVAL);
+		assert_null(s);
+		assert_non_null(strstr(recap_error_message(err), needle[i]));
+	}
+}
+
+static json_t *result(const char *s)
+{
+	json_error_t e;
+	json_t *j = json_loads(s, 0, &e);
+	assert_non_null(j);
+	return j;
+}
+
+static void test_status(void **state)
+{
+	struct recap_caplet_times t = {
+	    .attach_start_us = 1795392000000000, .end_us = 1795392001000000, .digest = "sha256:00"};
+	_cleanup_json_ json_t *ok =
+	    result("{\"reason\":\"Completed\",\"escaped\":true,\"exitCode\":0,\"stdout\":"
+		   "\"hi\\n\",\"stdoutBytes\":3,\"phasesMs\":{\"attach\":18,\"run\":7}}");
+	_cleanup_json_ json_t *st = recap_caplet_status_from_result(ok, &t);
+	assert_string_equal(recap_json_str(st, "phase"), "Succeeded");
+	assert_string_equal(recap_json_str(st, "stdoutTail"), "hi\n");
+	assert_string_equal(recap_json_str(st, "attachStartTime"), "2026-11-23T00:00:00.000000Z");
+	assert_string_equal(recap_json_str(st, "runStartTime"), "2026-11-23T00:00:00.018000Z");
+	assert_string_equal(recap_json_str(st, "escapeStartTime"), "2026-11-23T00:00:00.025000Z");
+	assert_string_equal(recap_json_str(st, "completionTime"), "2026-11-23T00:00:01.000000Z");
+	assert_true(recap_json_bool(st, "escaped", 0));
+
+	_cleanup_json_ json_t *failed = result("{\"reason\":\"Failed\",\"escaped\":true,\"exitCode\":3}");
+	_cleanup_json_ json_t *st2 = recap_caplet_status_from_result(failed, &t);
+	assert_string_equal(recap_json_str(st2, "phase"), "Failed");
+	assert_string_equal(recap_json_str(st2, "reason"), "Error");
+	assert_int_equal(recap_json_int(st2, "exitCode", -1), 3);
+
+	t.target_gone = true;
+	_cleanup_json_ json_t *killed = result("{\"reason\":\"Killed\",\"escaped\":true,\"signal\":9}");
+	_cleanup_json_ json_t *st3 = recap_caplet_status_from_result(killed, &t);
+	assert_string_equal(recap_json_str(st3, "reason"), "TargetGone");
+
+	_cleanup_json_ json_t *unesc = result("{\"reason\":\"Completed\",\"escaped\":false,\"exitCode\":0}");
+	_cleanup_json_ json_t *st4 = recap_caplet_status_from_result(unesc, &t);
+	assert_string_equal(recap_json_str(st4, "phase"), "Failed");
+	assert_non_null(strstr(recap_json_str(st4, "message"), "escape"));
+}
+
+static void test_refused_message_bounded(void **state)
+{
+	char big[10000];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	_cleanup_json_ json_t *st = recap_caplet_status_refused("PolicyDenied", big);
+	assert_string_equal(recap_json_str(st, "phase"), "Failed");
+	assert_true(strlen(recap_json_str(st, "message")) <= 4096);
+	assert_true(recap_json_bool(st, "escaped", 0));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_run_id),	  cmocka_unit_test(test_spec_full),
+	    cmocka_unit_test(test_spec_deadline), cmocka_unit_test(test_spec_refused),
+	    cmocka_unit_test(test_status),	  cmocka_unit_test(test_refused_message_bounded),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
