@@ -40,72 +40,80 @@ static void log_sink(int level, const char *msg, void *data)
 	recap_log(level == 0 ? RECAP_LOG_ERROR : level == 1 ? RECAP_LOG_WARN : RECAP_LOG_INFO, "%s", msg);
 }
 
+static int parse_log(int opt, const char *v, enum recap_log_level *level, enum recap_log_format *format)
+{
+	int r = opt == 'l' ? recap_log_parse_level(v, level) : recap_log_parse_format(v, format);
+	if (r < 0)
+		fprintf(stderr, "caplet: bad --log-%s '%s'\n", opt == 'l' ? "level" : "format", v);
+	return r;
+}
+
+static const struct option opts[] = {
+    {"node-name", required_argument, NULL, 'n'},
+    {"kubeconfig", required_argument, NULL, 'k'},
+    {"root", required_argument, NULL, 'r'},
+    {"capsule", required_argument, NULL, 'c'},
+    {"cgroup-parent", required_argument, NULL, 'g'},
+    {"insecure-registry", required_argument, NULL, 'i'},
+    {"metrics-address", required_argument, NULL, 'm'},
+    {"log-level", required_argument, NULL, 'l'},
+    {"log-format", required_argument, NULL, 'f'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static int apply(struct cli *c, int o, const char *v, enum recap_log_level *level,
+		 enum recap_log_format *format)
+{
+	switch (o) {
+	case 'n':
+		c->o.node = v;
+		return 0;
+	case 'k':
+		c->kubeconfig = v;
+		return 0;
+	case 'r':
+		c->o.root = v;
+		return 0;
+	case 'c':
+		c->o.capsule_bin = v;
+		return 0;
+	case 'g':
+		c->o.cgroup_parent = v;
+		return 0;
+	case 'm':
+		c->metrics = v;
+		return 0;
+	case 'i':
+		if (c->n_insecure == RECAP_CAPLET_INSECURE_MAX) {
+			fprintf(stderr, "caplet: at most %d --insecure-registry\n",
+				RECAP_CAPLET_INSECURE_MAX);
+			return -1;
+		}
+		c->o.insecure[c->n_insecure++] = v;
+		return 0;
+	case 'l':
+	case 'f':
+		return parse_log(o, v, level, format);
+	default:
+		return -1;
+	}
+}
+
 static int parse(int argc, char **argv, struct cli *c)
 {
-	static const struct option opts[] = {
-	    {"node-name", required_argument, NULL, 'n'},
-	    {"kubeconfig", required_argument, NULL, 'k'},
-	    {"root", required_argument, NULL, 'r'},
-	    {"capsule", required_argument, NULL, 'c'},
-	    {"cgroup-parent", required_argument, NULL, 'g'},
-	    {"insecure-registry", required_argument, NULL, 'i'},
-	    {"metrics-address", required_argument, NULL, 'm'},
-	    {"log-level", required_argument, NULL, 'l'},
-	    {"log-format", required_argument, NULL, 'f'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	enum recap_log_level level = RECAP_LOG_INFO;
 	enum recap_log_format format = RECAP_LOG_TEXT;
 	c->o.node = getenv("NODE_NAME");
 	c->metrics = "0.0.0.0:9742";
 	int o;
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (o) {
-		case 'n':
-			c->o.node = optarg;
-			break;
-		case 'k':
-			c->kubeconfig = optarg;
-			break;
-		case 'r':
-			c->o.root = optarg;
-			break;
-		case 'c':
-			c->o.capsule_bin = optarg;
-			break;
-		case 'g':
-			c->o.cgroup_parent = optarg;
-			break;
-		case 'm':
-			c->metrics = optarg;
-			break;
-		case 'i':
-			if (c->n_insecure == RECAP_CAPLET_INSECURE_MAX) {
-				fprintf(stderr, "caplet: at most %d --insecure-registry\n",
-					RECAP_CAPLET_INSECURE_MAX);
-				return -1;
-			}
-			c->o.insecure[c->n_insecure++] = optarg;
-			break;
-		case 'l':
-			if (recap_log_parse_level(optarg, &level) < 0) {
-				fprintf(stderr, "caplet: bad --log-level '%s'\n", optarg);
-				return -1;
-			}
-			break;
-		case 'f':
-			if (recap_log_parse_format(optarg, &format) < 0) {
-				fprintf(stderr, "caplet: bad --log-format '%s'\n", optarg);
-				return -1;
-			}
-			break;
-		case 'h':
+		if (o == 'h') {
 			usage(stdout);
 			exit(0);
-		default:
-			return -1;
 		}
+		if (apply(c, o, optarg, &level, &format) < 0)
+			return -1;
 	}
 	if (optind != argc || !c->o.node || !*c->o.node) {
 		fprintf(stderr, "caplet: %s\n",
