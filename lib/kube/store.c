@@ -357,13 +357,18 @@ int recap_kube_store_foreach(const struct recap_kube_store *s, recap_kube_store_
 	return 0;
 }
 
+static const struct index *find_index(const struct recap_kube_store *s, const char *name)
+{
+	for (size_t i = 0; i < s->nindexes; i++)
+		if (strcmp(s->indexes[i].name, name) == 0)
+			return &s->indexes[i];
+	return NULL;
+}
+
 int recap_kube_store_by_index(const struct recap_kube_store *s, const char *index, const char *value,
 			      recap_kube_store_visit_fn fn, void *userdata)
 {
-	const struct index *ix = NULL;
-	for (size_t i = 0; i < s->nindexes; i++)
-		if (strcmp(s->indexes[i].name, index) == 0)
-			ix = &s->indexes[i];
+	const struct index *ix = find_index(s, index);
 	if (!ix)
 		return -ENOENT;
 	struct recap_kube_strmap *set = recap_kube_strmap_get(ix->values, value);
@@ -398,7 +403,7 @@ int recap_kube_store_select(const struct recap_kube_store *s, const struct recap
 	struct select_ctx c = {.sel = sel, .fn = fn, .userdata = userdata};
 	if (sel->nothing)
 		return 0;
-	for (size_t i = 0; i < sel->n; i++) {
+	for (size_t i = 0; find_index(s, RECAP_KUBE_INDEX_LABELS) && i < sel->n; i++) {
 		const struct recap_kube_requirement *r = &sel->reqs[i];
 		bool eq = r->op == RECAP_KUBE_SEL_EQUALS || (r->op == RECAP_KUBE_SEL_IN && r->nvalues == 1);
 		if (!eq)
@@ -406,10 +411,7 @@ int recap_kube_store_select(const struct recap_kube_store *s, const struct recap
 		_cleanup_free_ char *kv = NULL;
 		if (asprintf(&kv, "%s=%s", r->key, r->values[0]) < 0)
 			return -ENOMEM;
-		int rc = recap_kube_store_by_index(s, RECAP_KUBE_INDEX_LABELS, kv, select_visit, &c);
-		if (rc != -ENOENT)
-			return rc;
-		break; /* no label index */
+		return recap_kube_store_by_index(s, RECAP_KUBE_INDEX_LABELS, kv, select_visit, &c);
 	}
 	return recap_kube_store_foreach(s, select_visit, &c);
 }

@@ -161,6 +161,29 @@ static void indexes_follow_updates_and_deletes(void **state)
 	recap_kube_store_free(s);
 }
 
+/* Without a label index select scans, with the same answer. */
+static void select_without_label_index(void **state)
+{
+	struct recap_kube_store *s = NULL;
+	assert_int_equal(recap_kube_store_new("plain", 0, &s, NULL), 0);
+	recap_kube_store_put(s, cm("ns", "a", "1", "{\"app\":\"web\"}"), NULL, NULL);
+	recap_kube_store_put(s, cm("ns", "b", "1", "{\"app\":\"db\"}"), NULL, NULL);
+	recap_kube_store_put(s, cm("ns", "c", "1", NULL), NULL, NULL);
+	struct recap_kube_selector *sel = NULL;
+	assert_int_equal(recap_kube_selector_parse("app=web", &sel, NULL), 0);
+	char out[256] = "";
+	assert_int_equal(recap_kube_store_select(s, sel, collect, out), 0);
+	assert_string_equal(out, "ns/a ");
+	recap_kube_selector_free(sel);
+	assert_int_equal(recap_kube_selector_parse("app!=web", &sel, NULL), 0);
+	out[0] = '\0';
+	recap_kube_store_select(s, sel, collect, out);
+	assert_string_equal(out, "ns/b ns/c ");
+	recap_kube_selector_free(sel);
+	assert_int_equal(recap_kube_store_by_index(s, "labels", "app=web", collect, out), -ENOENT);
+	recap_kube_store_free(s);
+}
+
 struct deltas {
 	char log[1024];
 };
@@ -331,6 +354,7 @@ int main(void)
 	    cmocka_unit_test(put_get_delete_and_keys),
 	    cmocka_unit_test(limit_is_enforced),
 	    cmocka_unit_test(indexes_follow_updates_and_deletes),
+	    cmocka_unit_test(select_without_label_index),
 	    cmocka_unit_test(replace_computes_deltas),
 	    cmocka_unit_test(pod_projection_keeps_only_what_is_needed),
 	    cmocka_unit_test(projected_pods_stay_under_one_kib),
