@@ -21,6 +21,7 @@ int recap_mounts_setup_root(const char *rootfs, int tree_fd, const char *out_dir
 /* A minimal /dev under rootfs. */
 int recap_mounts_dev(const char *rootfs, struct recap_error **err);
 int recap_mounts_pivot(const char *rootfs, struct recap_error **err);
-/* /proc for the caller's PID namespace and a read-only /sys; called after
+/* /proc for the caller's PID namespace, a read-only /sys and /dev/mqueue
+ * for its network and IPC namespaces; called after
  * the namespaces were joined, from inside the target's PID namespace. */
 int recap_mounts_proc_sys(struct recap_error **err);

@@ -64,7 +64,8 @@ static int read_small(int dirfd, const char *path, char *buf, size_t size)
 	return (int)n;
 }
 
-int recap_target_find_container(const char *proc_root, const char *id, pid_t *ret, struct recap_error **err)
+static int find_container(const char *proc_root, const char *id, pid_t *ret, uint64_t *ret_start,
+			  struct recap_error **err)
 {
 	DIR *d = opendir(proc_root);
 	if (!d)
@@ -93,7 +94,14 @@ int recap_target_find_container(const char *proc_root, const char *id, pid_t *re
 	if (!best)
 		return recap_error_set(err, ESRCH, "no process of container '%s' found", id);
 	*ret = best;
+	*ret_start = best_start;
 	return 0;
+}
+
+int recap_target_find_container(const char *proc_root, const char *id, pid_t *ret, struct recap_error **err)
+{
+	uint64_t start;
+	return find_container(proc_root, id, ret, &start, err);
 }
 
 static int parse_pid(const char *s, pid_t *ret)
@@ -113,9 +121,10 @@ static int parse_pid(const char *s, pid_t *ret)
 int recap_target_resolve(const char *target, struct recap_target *ret, struct recap_error **err)
 {
 	pid_t pid;
+	uint64_t seen = 0; /* start time when found by container id */
 	int r;
 	if (parse_pid(target, &pid) < 0) {
-		r = recap_target_find_container("/proc", target, &pid, err);
+		r = find_container("/proc", target, &pid, &seen, err);
 		if (r < 0)
 			return r;
 	}
@@ -124,7 +133,9 @@ int recap_target_resolve(const char *target, struct recap_target *ret, struct re
 		return recap_error_set_errno(err, fd, "target process %d", (int)pid);
 	uint64_t st;
 	r = recap_pid_start_time(pid, &st);
-	if (r < 0) {
+	/* the pidfd holds the process from here on; a pid that was reused
+	 * between the scan and pidfd_open has another start time */
+	if (r < 0 || (seen && seen != UINT64_MAX - 1 && st != seen)) {
 		close(fd);
 		return recap_error_set(err, ESRCH, "target process %d exited", (int)pid);
 	}
