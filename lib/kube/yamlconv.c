@@ -29,6 +29,13 @@ static json_t *plain_scalar(const char *s, size_t len)
 	long long v = strtoll(s, &end, 10);
 	if (errno == 0 && end && *end == '\0' && end != s)
 		return json_integer(v);
+	/* Decimals like 0.5 or 1e3; not inf/nan or hex, which stay strings. */
+	if (strspn(s, "0123456789+-.eE") == len) {
+		errno = 0;
+		double d = strtod(s, &end);
+		if (errno == 0 && end && *end == '\0' && end != s)
+			return json_real(d);
+	}
 	return json_stringn(s, len);
 }
 

@@ -171,6 +171,25 @@ static void yaml_limits(void **state)
 	recap_error_free(err);
 }
 
+static void yaml_scalars(void **state)
+{
+	const char *text =
+	    "i: 42\nneg: -7\nf: 0.5\ne: 1e3\nt: true\nn: ~\ns: '42'\nv: 1.2.3\nh: 0x1F\ninf: .inf\n";
+	json_t *v = NULL;
+	assert_int_equal(recap_kube_yaml_parse(text, strlen(text), &v, NULL), 0);
+	assert_int_equal(json_integer_value(json_object_get(v, "i")), 42);
+	assert_int_equal(json_integer_value(json_object_get(v, "neg")), -7);
+	assert_true(json_is_real(json_object_get(v, "f")));
+	assert_true(json_real_value(json_object_get(v, "e")) == 1000.0);
+	assert_true(json_is_true(json_object_get(v, "t")));
+	assert_true(json_is_null(json_object_get(v, "n")));
+	assert_string_equal(json_string_value(json_object_get(v, "s")), "42");
+	assert_string_equal(json_string_value(json_object_get(v, "v")), "1.2.3");
+	assert_string_equal(json_string_value(json_object_get(v, "h")), "0x1F");
+	assert_string_equal(json_string_value(json_object_get(v, "inf")), ".inf");
+	json_decref(v);
+}
+
 static void load_order_kubeconfig_env(void **state)
 {
 	char a[256], b[256], list[600];
@@ -228,6 +247,7 @@ int main(void)
 	    cmocka_unit_test(named_context_with_token_file),
 	    cmocka_unit_test(errors_name_file_and_field),
 	    cmocka_unit_test(yaml_limits),
+	    cmocka_unit_test(yaml_scalars),
 	    cmocka_unit_test(load_order_kubeconfig_env),
 	    cmocka_unit_test(in_cluster),
 	};
