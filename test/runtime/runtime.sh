@@ -201,6 +201,38 @@ test_limits() {
 	check "pids limit holds" contains "$out" "fork"
 }
 
+cgroup_value() { # file in the run's cgroup on whichever hierarchy has it
+	local f
+	for f in /sys/fs/cgroup/*/"$cgp"/limits-run/"$1" /sys/fs/cgroup/"$cgp"/limits-run/"$1"; do
+		[[ -f $f ]] && { cat "$f"; return; }
+	done
+	echo "missing $1"
+}
+
+test_cgroup_limits() { # the limits as the kernel holds them, read while the run lives
+	local pid i
+	"$capsule_bin" --root "$root" --cgroup-parent "$cgp" run --target "$cid" --rootfs-layers "$layer" \
+		--id limits-run --memory 32Mi --pids 20 --cpus 0.5 -- sleep 30 >/dev/null 2>&1 &
+	pid=$!
+	for i in $(seq 100); do
+		[[ $(cat "$root/runs/limits-run/state" 2>/dev/null) == *'"phase":"Running"'* ]] && break
+		sleep 0.05
+	done
+	local mem quota pids
+	mem=$(cgroup_value memory.limit_in_bytes)
+	[[ $mem == missing* ]] && mem=$(cgroup_value memory.max)
+	quota=$(cgroup_value cpu.cfs_quota_us)
+	[[ $quota == missing* ]] && quota=$(cgroup_value cpu.max | cut -d' ' -f1)
+	pids=$(cgroup_value pids.max)
+	check "memory limit set in the run's cgroup" equals "$mem" 33554432
+	check "cpu quota set in the run's cgroup" equals "$quota" 50000
+	check "pids limit set in the run's cgroup" equals "$pids" 20
+	kill -TERM "$pid"
+	wait "$pid"
+	check "SIGTERM to the executor cancels and escapes" test ! -e "$root/runs/limits-run"
+	check "a cancelled run leaves no cgroup" bash -c "! ls -d /sys/fs/cgroup/*/$cgp/limits-run 2>/dev/null"
+}
+
 test_target_not_found() {
 	local rc=0 out p
 	sleep 0 &
@@ -282,6 +314,7 @@ test_isolation
 test_sandbox
 test_status
 test_limits
+test_cgroup_limits
 test_target_not_found
 test_attach
 test_image
