@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -53,7 +56,8 @@ static void on_done(struct recap_kube_leader *le, void *userdata)
 	((struct candidate *)userdata)->done = true;
 }
 
-static void campaign(struct candidate *c, const char *lease, const char *identity)
+static void campaign_with(struct recap_kube_client *client, struct candidate *c, const char *lease,
+			  const char *identity)
 {
 	snprintf(c->identity, sizeof(c->identity), "%s", identity);
 	struct recap_kube_leader_config cfg = {
@@ -68,8 +72,13 @@ static void campaign(struct candidate *c, const char *lease, const char *identit
 	    .userdata = c,
 	};
 	struct recap_error *err = NULL;
-	if (recap_kube_leader_new(T.c, &cfg, &c->le, &err) < 0 || recap_kube_leader_start(c->le, &err) < 0)
+	if (recap_kube_leader_new(client, &cfg, &c->le, &err) < 0 || recap_kube_leader_start(c->le, &err) < 0)
 		fail_msg("leader: %s", recap_error_message(err));
+}
+
+static void campaign(struct candidate *c, const char *lease, const char *identity)
+{
+	campaign_with(T.c, c, lease, identity);
 }
 
 static void retire(struct candidate *c)
@@ -180,6 +189,56 @@ static void release_hands_over_at_once(void **state)
 	retire(&b);
 }
 
+/* The child process campaigns with its own loop and client until killed. */
+static void child_candidate(const char *lease)
+{
+	struct tclient C;
+	struct candidate c = {0};
+	tclient_open(&C, NULL, NULL);
+	campaign_with(C.c, &c, lease, "cand-child");
+	uv_run(&C.loop, UV_RUN_DEFAULT);
+	_exit(1);
+}
+
+static bool holder_is(const char *lease, const char *identity)
+{
+	struct recap_kube_sync s = RECAP_KUBE_SYNC_INIT;
+	assert_int_equal(recap_kube_get(T.c, &LEASES, "default", lease, NULL, recap_kube_sync_cb, &s, NULL),
+			 0);
+	json_t *obj = NULL;
+	bool same = twait(&T, &s, &obj, NULL) == RECAP_KUBE_OK &&
+		    strcmp(recap_json_str(obj, "spec.holderIdentity") ?: "", identity) == 0;
+	json_decref(obj);
+	return same;
+}
+
+/* The leader is another process, killed with SIGKILL: nothing releases. */
+static void killed_leader_process_is_replaced(void **state)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		child_candidate("killed");
+	bool never = false;
+	for (int i = 0; i < 100 && !holder_is("killed", "cand-child"); i++)
+		trun_until(&T, &never, 100);
+	struct candidate b = {0};
+	campaign(&b, "killed", "cand-b");
+	trun_until(&T, &never, 2 * LEASE_MS); /* the child keeps renewing */
+	bool child_leads = holder_is("killed", "cand-child");
+	uint64_t t0 = recap_now_mono_ms();
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_true(child_leads);
+	assert_int_equal(b.started, 0);
+	assert_true(trun_until(&T, &b.leading, LEASE_MS + 8 * RETRY_MS));
+	uint64_t took = b.started_ms - t0;
+	print_message("takeover after SIGKILL of the leader process: %" PRIu64 " ms\n", took);
+	assert_true(took <= LEASE_MS + 5 * RETRY_MS);
+	assert_true(holder_is("killed", "cand-b"));
+	retire(&b);
+}
+
 static int setup(void **state)
 {
 	tclient_open(&T, NULL, NULL);
@@ -197,6 +256,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(one_leader_and_takeover_after_expiry),
 	    cmocka_unit_test(release_hands_over_at_once),
+	    cmocka_unit_test(killed_leader_process_is_replaced),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
