@@ -88,7 +88,7 @@ static void started_leading(struct recap_kube_leader *le, void *userdata)
 static void stopped_leading(struct recap_kube_leader *le, void *userdata)
 {
 	struct recap_controller *ctl = userdata;
-	ctl->active = false;
+	ctl->active = ctl->may_act = false;
 	if (ctl->opts.fatal)
 		ctl->opts.fatal(ctl, "lost the leader Lease", ctl->opts.userdata);
 }

@@ -52,7 +52,8 @@ struct recap_controller {
 	struct recap_kube_events *events;
 	struct recap_kube_leader *leader;
 	struct recap_http_server *metrics_srv, *health_srv;
-	bool active; /* reconcilers run (leading, or no election) */
+	bool may_act; /* leading, or no election */
+	bool active;  /* may_act and every cache synced: reconcilers run */
 	bool stopping;
 	unsigned stop_pending;
 	recap_controller_done_fn stop_done;

@@ -193,7 +193,15 @@ static void on_error(struct recap_kube_informer *inf, const struct recap_error *
 	recap_ctl_log(h->ctl, RECAP_LOG_WARN, "informer: %s", recap_error_message(err));
 }
 
+static void on_synced(struct recap_kube_informer *inf, void *userdata)
+{
+	struct ctl_handler_ctx *h = userdata;
+	if (h->ctl->may_act)
+		recap_ctl_activate(h->ctl);
+}
+
 static const struct recap_kube_informer_handlers handlers = {
+    .synced = on_synced,
     .added = on_added,
     .updated = on_updated,
     .deleted = on_deleted,
@@ -270,9 +278,13 @@ bool recap_ctl_synced(const struct recap_controller *ctl)
 	return true;
 }
 
+/* Reconciling from a partial cache would decide on half the picture (a
+ * run whose executions are not listed yet looks unstarted), so the
+ * reconcilers start only once every informer has synced. */
 void recap_ctl_activate(struct recap_controller *ctl)
 {
-	if (ctl->active)
+	ctl->may_act = true;
+	if (ctl->active || ctl->stopping || !recap_ctl_synced(ctl))
 		return;
 	ctl->active = true;
 	enqueue_index(ctl, INF_CAPSULE, NULL, NULL, KIND_CAPSULE);
