@@ -66,9 +66,9 @@ int recap_cgroup_signal(const struct recap_cgroup *cg, int sig, pid_t spare)
 	return r;
 }
 
-static void sleep_ms(unsigned ms)
+static void sleep_us(unsigned us)
 {
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+	struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000L};
 	nanosleep(&ts, NULL);
 }
 
@@ -86,7 +86,7 @@ int recap_cgroup_kill(const struct recap_cgroup *cg, unsigned timeout_ms)
 			recap_cgroup_signal(cg, SIGKILL, 0);
 		if (recap_now_mono_ms() > deadline)
 			return -EBUSY;
-		sleep_ms(5);
+		sleep_us(1000);
 	}
 }
 
@@ -117,14 +117,15 @@ int recap_cgroup_remove(const struct recap_cgroup *cg, struct recap_error **err)
 	int ret = 0;
 	/* children first would matter only for nested dirs; ours are flat */
 	for (size_t i = 0; i < cg->n; i++) {
-		int tries = 0;
+		/* the last task leaves a cgroup a moment after it was reaped */
+		uint64_t deadline = recap_now_mono_ms() + 2000;
 		while (rmdir(cg->dirs[i]) < 0 && errno != ENOENT) {
-			if (errno != EBUSY || ++tries > 200) {
+			if (errno != EBUSY || recap_now_mono_ms() > deadline) {
 				ret =
 				    recap_error_set_errno(err, errno, "cannot remove cgroup %s", cg->dirs[i]);
 				break;
 			}
-			sleep_ms(5);
+			sleep_us(200);
 		}
 	}
 	return ret;

@@ -27,6 +27,9 @@ static void on_sync(struct recap_run *r)
 	if (n != (ssize_t)sizeof(m)) {
 		r->sync_eof = true;
 		r->t_attached = recap_now_mono_ms();
+		/* the first child is done: reaped now, it leaves the cgroup early */
+		if (r->c1 > 0 && waitpid(r->c1, NULL, WNOHANG) == r->c1)
+			r->c1 = 0;
 		return;
 	}
 	if (m.kind == RECAP_SYNC_PID && !r->sup) {
