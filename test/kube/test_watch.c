@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -254,10 +255,75 @@ static void apiserver_restart_mid_watch_resumes(void **state)
 	free(rv);
 }
 
+/* Established TCP connections from this process to the API server. */
+static int connections_to_apiserver(void)
+{
+	const char *port_s = getenv("RECAP_APISERVER_PORT");
+	assert_non_null(port_s);
+	unsigned port = (unsigned)atoi(port_s);
+	/* Socket inodes this process holds. */
+	unsigned long inodes[256];
+	int n_inodes = 0;
+	DIR *d = opendir("/proc/self/fd");
+	assert_non_null(d);
+	for (struct dirent *e; (e = readdir(d)) && n_inodes < 256;) {
+		char link[300], target[64];
+		snprintf(link, sizeof(link), "/proc/self/fd/%s", e->d_name);
+		ssize_t len = readlink(link, target, sizeof(target) - 1);
+		if (len > 0 && (target[len] = '\0', sscanf(target, "socket:[%lu]", &inodes[n_inodes]) == 1))
+			n_inodes++;
+	}
+	closedir(d);
+	FILE *f = fopen("/proc/net/tcp", "re");
+	assert_non_null(f);
+	char line[512];
+	int count = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned rport, st;
+		unsigned long inode;
+		if (sscanf(line, " %*d: %*x:%*x %*x:%x %x %*x:%*x %*x:%*x %*x %*u %*u %lu", &rport, &st,
+			   &inode) != 3)
+			continue;
+		for (int i = 0; i < n_inodes; i++)
+			count += rport == port && st == 1 /* ESTABLISHED */ && inode == inodes[i];
+	}
+	fclose(f);
+	return count;
+}
+
+static void watches_share_one_http2_connection(void **state)
+{
+	int before = connections_to_apiserver(); /* the shared client's */
+	struct tclient t;			 /* a fresh client: no connection yet */
+	tclient_open(&t, NULL, NULL);
+	struct rec r[12] = {0};
+	struct recap_kube_watch *w[12];
+	for (int i = 0; i < 12; i++) {
+		struct recap_kube_watch_options o = {0};
+		assert_int_equal(recap_kube_watch_start(t.c, &T_CONFIGMAPS, i % 2 ? NS : "elsewhere", &o,
+							on_watch, &r[i], &w[i], NULL),
+				 0);
+	}
+	bool all = false;
+	for (int k = 0; k < 100 && !all; k++) {
+		bool never = false;
+		trun_until(&t, &never, 100);
+		all = true;
+		for (int i = 0; i < 12; i++)
+			all &= r[i].connected > 0;
+	}
+	assert_true(all);
+	assert_int_equal(connections_to_apiserver() - before, 1);
+	for (int i = 0; i < 12; i++)
+		recap_kube_watch_stop(w[i]);
+	tclient_close(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(events_arrive_in_order),
+	    cmocka_unit_test(watches_share_one_http2_connection),
 	    cmocka_unit_test(bookmarks_advance_resource_version),
 	    cmocka_unit_test(compacted_resource_version_is_gone),
 	    cmocka_unit_test(apiserver_restart_mid_watch_resumes),
