@@ -51,8 +51,11 @@ def main():
     send("stty size\r")
     expect("41 132")
     print("ok   - attach: a resize (SIGWINCH) reaches the PTY")
-    send("sleep 100\r")
-    time.sleep(0.5)
+    # once the shell printed the marker the terminal is back in cooked
+    # mode, so the control characters below are interpreted by it
+    send("echo sleep-$((3+4)); sleep 100\r")
+    expect("sleep-7")
+    time.sleep(0.3)
     t0 = time.time()
     send("\x03")
     send("echo after-$((1+1))\r")
@@ -63,7 +66,8 @@ def main():
     send("tty\r")
     expect("/dev/pts/")
     print("ok   - attach: the terminal has a name inside the capsule")
-    send("cat; echo cat-ended-$((2+2))\r")
+    send("echo cat-$((5+5)); cat; echo cat-ended-$((2+2))\r")
+    expect("cat-10")
     time.sleep(0.3)
     send("\x04")
     expect("cat-ended-4")
