@@ -125,6 +125,8 @@ _Noreturn void recap_exec_supervise(const struct recap_exec_ctx *c)
 	/* the executor times the run out: the supervisor stays to reap */
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
+	/* how it shows in the target's ps */
+	prctl(PR_SET_NAME, "capsule-init", 0, 0, 0);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
 		recap_sync_sendf(c->sync_fd, RECAP_SYNC_ERROR, errno, "prctl: %m");
 		_exit(1);

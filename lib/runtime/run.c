@@ -1,6 +1,7 @@
 /* One run, as the executor sees it: prepare, launch, loop, escape. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,6 +171,14 @@ static void exec_failure(struct recap_run *r)
 	}
 }
 
+/* A dying PID namespace init finishes exiting only after the run's
+ * supervisor (a member) was reaped: give it a moment to be seen gone. */
+static bool target_gone(struct recap_run *r)
+{
+	struct pollfd p = {.fd = r->target.pidfd, .events = POLLIN};
+	return poll(&p, 1, 500) > 0;
+}
+
 /* What happened, from the wait status and the run's flags. */
 static void conclude(struct recap_run *r)
 {
@@ -177,6 +186,9 @@ static void conclude(struct recap_run *r)
 	bool oom = r->have_cgroup && recap_cgroup_oom_killed(&r->cg);
 	if (r->fail_kind) {
 		exec_failure(r);
+	} else if (!r->have_status && target_gone(r)) {
+		res->reason = RECAP_REASON_TARGET_NOT_FOUND;
+		res->message = strdup("the target exited during the run");
 	} else if (!r->have_status) {
 		res->reason = RECAP_REASON_ATTACH_FAILED;
 		res->message = strdup("the run ended without reporting the command's status");

@@ -28,6 +28,7 @@ cleanup() {
 	set +e
 	runc kill "$cid" KILL >/dev/null 2>&1
 	runc delete -f "$cid" >/dev/null 2>&1
+	runc delete -f "$cid-2" >/dev/null 2>&1
 	"$capsule_bin" --root "$root" --cgroup-parent "$cgp" sweep --force >/dev/null 2>&1
 	for d in /sys/fs/cgroup/*/"$cgp" /sys/fs/cgroup/"$cgp"; do
 		[[ -d $d ]] && rmdir "$d"
@@ -244,6 +245,14 @@ test_target_not_found() {
 	rc=0
 	out=$(capsule run -o json --target no-such-container-id --rootfs-layers "$layer" -- true) || rc=$?
 	check "an unknown container id gives TargetNotFound" equals "$(json reason "$out")" TargetNotFound
+	# a second container that dies while a run is attached to it
+	runc run -d --bundle "$bundle" "$cid-2" </dev/null >/dev/null 2>&1
+	(sleep 1 && runc kill "$cid-2" KILL) &
+	out=$(capsule run -o json --target "$cid-2" --rootfs-layers "$layer" -- sleep 30)
+	wait
+	check "a target exiting mid-run gives TargetNotFound" equals "$(json reason "$out")" TargetNotFound
+	check "a target exiting mid-run still escapes" equals "$(json escaped "$out")" true
+	runc delete -f "$cid-2" >/dev/null 2>&1
 }
 
 test_crash_and_sweep() {
