@@ -40,6 +40,10 @@ struct recap_kube_client {
 int recap_kube_client_setup_easy(struct recap_kube_client *c, CURL *easy, const char *path,
 				 struct curl_slist **headers, char *errbuf, struct recap_error **err);
 
+/* The response's Retry-After in milliseconds (seconds form only, capped at
+ * a minute), 0 when absent. */
+uint64_t recap_kube_retry_after_ms(CURL *easy);
+
 /* Called by requests/watches when a handle they own is closed, so the
  * client can go once everything is closed. */
 void recap_kube_client_handle_closed(struct recap_kube_client *c);

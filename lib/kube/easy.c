@@ -93,3 +93,18 @@ int recap_kube_client_setup_easy(struct recap_kube_client *c, CURL *easy, const 
 		return recap_error_set(err, -r, "out of memory");
 	return 0;
 }
+
+/* A Retry-After longer than this is capped: the caller's deadline matters more. */
+#define RETRY_AFTER_MAX_MS 60000ull
+
+uint64_t recap_kube_retry_after_ms(CURL *easy)
+{
+	struct curl_header *h = NULL;
+	if (curl_easy_header(easy, "Retry-After", 0, CURLH_HEADER, -1, &h) != CURLHE_OK || !h)
+		return 0;
+	char *end = NULL;
+	unsigned long long s = strtoull(h->value, &end, 10);
+	if (end == h->value || *end != '\0') /* an HTTP date: use our own backoff */
+		return 0;
+	return s > RETRY_AFTER_MAX_MS / 1000 ? RETRY_AFTER_MAX_MS : s * 1000;
+}

@@ -11,9 +11,6 @@
 #include "base/json.h"
 #include "kube/client_internal.h"
 
-/* A Retry-After longer than this is capped: the caller's deadline matters more. */
-#define RETRY_AFTER_MAX_MS 60000ull
-
 struct recap_kube_req {
 	struct recap_kube_xfer xfer;
 	struct recap_kube_client *c;
@@ -203,18 +200,6 @@ static bool never_reached(CURLcode result)
 	       result == CURLE_COULDNT_RESOLVE_PROXY;
 }
 
-static uint64_t retry_after_ms(CURL *easy)
-{
-	struct curl_header *h = NULL;
-	if (curl_easy_header(easy, "Retry-After", 0, CURLH_HEADER, -1, &h) != CURLHE_OK || !h)
-		return 0;
-	char *end = NULL;
-	unsigned long long s = strtoull(h->value, &end, 10);
-	if (end == h->value || *end != '\0') /* an HTTP date: use our own backoff */
-		return 0;
-	return s > RETRY_AFTER_MAX_MS / 1000 ? RETRY_AFTER_MAX_MS : s * 1000;
-}
-
 static bool should_retry(struct recap_kube_req *q, CURLcode result, long status)
 {
 	if (q->attempts > q->c->opts.max_retries || q->c->closing || q->too_large)
@@ -273,7 +258,7 @@ static void done(struct recap_kube_xfer *x, CURLcode result)
 	if (should_retry(q, result, status)) {
 		uint64_t d =
 		    recap_kube_backoff_ms(q->c->opts.retry_base_ms, q->c->opts.retry_max_ms, q->attempts);
-		uint64_t ra = result == CURLE_OK ? retry_after_ms(q->easy) : 0;
+		uint64_t ra = result == CURLE_OK ? recap_kube_retry_after_ms(q->easy) : 0;
 		schedule(q, ra > d ? ra : d);
 		return;
 	}

@@ -37,6 +37,7 @@ struct recap_kube_watch {
 	struct recap_buf errbody;
 	struct recap_error *stream_err; /* decoding failure of the current attempt */
 	uint64_t started_ms;
+	uint64_t retry_after_ms; /* from the last 429/503 answer */
 	bool running, stopped, gone, in_callback, got_event;
 	recap_kube_watch_cb cb;
 	void *userdata;
@@ -179,6 +180,9 @@ static void retry_later(struct recap_kube_watch *w, struct recap_error *err)
 	uint64_t d = recap_kube_backoff_ms(w->o.backoff_min_ms * 2, w->o.backoff_max_ms, w->failures);
 	if (d < w->o.backoff_min_ms)
 		d = w->o.backoff_min_ms;
+	if (d < w->retry_after_ms)
+		d = w->retry_after_ms;
+	w->retry_after_ms = 0;
 	uv_timer_start(&w->timer, timer_fired, d, 0);
 }
 
@@ -253,6 +257,7 @@ static struct recap_error *attempt_error(struct recap_kube_watch *w, CURLcode re
 		if (recap_kube_error_from_response(w->status, body, w->errbody.data, w->errbody.len, what,
 						   &err) == RECAP_KUBE_ERR_GONE)
 			w->gone = true;
+		w->retry_after_ms = recap_kube_retry_after_ms(w->easy);
 	} else if (result != CURLE_OK) {
 		recap_error_set(&err, EIO, "watch %s: %s", w->base,
 				w->errbuf[0] ? w->errbuf : curl_easy_strerror(result));

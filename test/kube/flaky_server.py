@@ -35,6 +35,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             counts[key] = counts.get(key, 0) + 1
             return counts[key]
 
+    def count_watch(self, ns):
+        with lock:
+            key = "watch " + ns
+            counts[key] = counts.get(key, 0) + 1
+            return counts[key]
+
     def send(self, code, body, headers=()):
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
@@ -84,6 +90,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def watch(self, ns):
         if ns == "gone":
             return self.send(410, status(410, "Expired", "too old resource version: 1 (5)"))
+        if ns == "busy" and self.count_watch(ns) == 1:
+            return self.send(429, status(429, "TooManyRequests", "busy"), [("Retry-After", "2")])
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Connection", "close")

@@ -250,6 +250,36 @@ static void client_closed_from_inside_a_watch_event(void **state)
 	assert_int_equal(k.notes_after_close, 0);
 }
 
+struct busy {
+	int retrying, events;
+	uint64_t retry_at, event_at;
+	bool done;
+};
+
+static void on_busy(struct recap_kube_watch *w, enum recap_kube_watch_note note,
+		    const struct recap_kube_watch_event *ev, const struct recap_error *err, void *userdata)
+{
+	struct busy *b = userdata;
+	if (note == RECAP_KUBE_WATCH_RETRYING && b->retrying++ == 0)
+		b->retry_at = recap_now_mono_ms();
+	if (note == RECAP_KUBE_WATCH_EVENT && b->events++ == 0) {
+		b->event_at = recap_now_mono_ms();
+		b->done = true;
+		recap_kube_watch_stop(w);
+	}
+}
+
+static void watch_honours_retry_after(void **state)
+{
+	struct busy b = {0};
+	struct recap_kube_watch *w = NULL;
+	assert_int_equal(recap_kube_watch_start(T.c, &T_CONFIGMAPS, "busy", NULL, on_busy, &b, &w, NULL), 0);
+	assert_true(trun_until(&T, &b.done, 10000));
+	assert_int_equal(b.retrying, 1);
+	/* Retry-After: 2 beats the first backoff step (0.8-1.6 s). */
+	assert_true(b.event_at - b.retry_at >= 2000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -259,6 +289,7 @@ int main(void)
 	    cmocka_unit_test(patch_retries_depend_on_the_kind),
 	    cmocka_unit_test(over_large_responses_are_refused),
 	    cmocka_unit_test(bad_watch_streams_are_errors),
+	    cmocka_unit_test(watch_honours_retry_after),
 	    cmocka_unit_test(client_closed_from_inside_a_watch_event),
 	};
 	return cmocka_run_group_tests(tests, start_server, stop_server);
