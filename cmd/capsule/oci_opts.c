@@ -84,6 +84,14 @@ int capsule_oci_opts_parse(struct capsule_oci_opts *o, int c, const char *arg)
 	case 0x106:
 		r = parse_platform(o, arg);
 		break;
+	case 0x107: {
+		uint64_t v = 0;
+		r = parse_size(arg, &v);
+		if (r >= 0 && v > 3600)
+			r = -ERANGE;
+		o->pull.registry.stall_timeout_s = (long)v;
+		break;
+	}
 	default:
 		return 0;
 	}

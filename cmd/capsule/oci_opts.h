@@ -18,20 +18,22 @@ void capsule_oci_opts_init(struct capsule_oci_opts *o);
 int capsule_oci_opts_parse(struct capsule_oci_opts *o, int c, const char *arg);
 /* getopt_long entries for the options above (terminated by a NULL name
  * when appended to a verb's own list). */
-#define CAPSULE_OCI_LONG_OPTIONS                                                                             \
-	{"insecure-registry", required_argument, NULL, 0x101},                                               \
-	    {"auth-file", required_argument, NULL, 0x102},                                                   \
-	    {"max-blob-size", required_argument, NULL, 0x103},                                               \
-	    {"max-layer-size", required_argument, NULL, 0x104},                                              \
-	    {"max-layer-entries", required_argument, NULL, 0x105},                                           \
-	{                                                                                                    \
-		"platform", required_argument, NULL, 0x106                                                   \
-	}
+/* clang-format off */
+#define CAPSULE_OCI_LONG_OPTIONS \
+	{"insecure-registry", required_argument, NULL, 0x101}, \
+	{"auth-file", required_argument, NULL, 0x102}, \
+	{"max-blob-size", required_argument, NULL, 0x103}, \
+	{"max-layer-size", required_argument, NULL, 0x104}, \
+	{"max-layer-entries", required_argument, NULL, 0x105}, \
+	{"platform", required_argument, NULL, 0x106}, \
+	{"stall-timeout", required_argument, NULL, 0x107}
+/* clang-format on */
 #define CAPSULE_OCI_OPTIONS_HELP                                                                             \
 	"  --insecure-registry HOST[:PORT]  talk plain HTTP to this registry (repeatable)\n"                 \
 	"  --auth-file FILE                 docker-style config.json with credentials\n"                     \
 	"  --max-blob-size BYTES            limit per downloaded blob (default 4G)\n"                        \
 	"  --max-layer-size BYTES           limit of a layer's unpacked size (default 16G)\n"                \
 	"  --max-layer-entries N            limit of entries per layer (default 100000)\n"                   \
+	"  --stall-timeout SECONDS          give up a request that receives nothing this long (30)\n"        \
 	"  --platform OS/ARCH[/VARIANT]     platform chosen from an image index (default linux/"             \
 	"<this machine>)\n"

@@ -168,8 +168,11 @@ int recap_oci_registry_get(struct recap_oci_registry *r, const char *kind, const
 			return attempt > 0 ? recap_error_wrap(err, -rc, "after %d attempts", attempt + 1)
 					   : rc;
 		}
-		if (resp->status != 200)
-			return status_error(r, url, resp->status, err);
+		if (resp->status != 200) {
+			rc = status_error(r, url, resp->status, err);
+			return attempt > 0 ? recap_error_wrap(err, -rc, "after %d attempts", attempt + 1)
+					   : rc;
+		}
 		return 0;
 	}
 }

@@ -111,9 +111,24 @@ token_server_start() {
 	PIDS+=($!)
 	local i
 	for i in $(seq 100); do
-		if curl -s -o /dev/null "http://127.0.0.1:$port/"; then break; fi
+		if curl -s -m 1 -o /dev/null "http://127.0.0.1:$port/" || (($? == 28)); then break; fi
 		sleep 0.1
 	done
 	TOKEN_REALM=http://127.0.0.1:$port/token
 	TOKEN_CERT=$T/token-cert.pem
+}
+
+# stub_start MODE ARGS...: http_stub.py on a free port; sets STUB=127.0.0.1:port.
+stub_start() {
+	local port mode=$1
+	shift
+	port=$(free_port)
+	python3 "$(dirname "$FIXTURES")/http_stub.py" "$mode" "$port" "$@" >/dev/null 2>&1 &
+	PIDS+=($!)
+	local i
+	for i in $(seq 100); do
+		if curl -s -m 1 -o /dev/null "http://127.0.0.1:$port/" || (($? == 28)); then break; fi
+		sleep 0.1
+	done
+	STUB=127.0.0.1:$port
 }

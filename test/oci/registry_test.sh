@@ -30,6 +30,22 @@ expect_fail "TLS by default" "$REG_A" cap pull "$REG_A/capsules/bb:v1"
 down=$(free_port)
 expect_fail "registry down" "127.0.0.1:$down" cap pull --insecure-registry "127.0.0.1:$down" \
 	"127.0.0.1:$down/capsules/bb:v1"
+stub_start status 503 "$T/hits"
+: >"$T/hits"
+expect_fail "HTTP 503, retried" "after 3 attempts" cap pull --insecure-registry "$STUB" "$STUB/capsules/bb:v1"
+if (($(wc -l <"$T/hits") == 3)); then pass "retry cap: 3 requests"; else fail "retry cap: $(wc -l <"$T/hits") requests"; fi
+stub_start hang
+t0=$(date +%s)
+expect_fail "registry that never answers" "after 3 attempts" cap pull --insecure-registry "$STUB" --stall-timeout 1 \
+	"$STUB/capsules/bb:v1"
+if (($(date +%s) - t0 < 15)); then pass "stall timeout bounds the wait"; else fail "stall timeout: $(($(date +%s) - t0))s"; fi
+stub_start redirect "$REG_A"
+if out=$("$CAPSULE" --root "$T/store-redirect" pull --insecure-registry "$STUB" "$STUB/capsules/bb:v1" 2>&1) &&
+	grep -q "3 blobs fetched" <<<"$out"; then
+	pass "redirects followed (every request answered 307 to the registry)"
+else
+	fail "redirects: $out"
+fi
 expect_fail "bad reference" "invalid image reference" cap pull "$REG_A/Capsules/bb"
 store_clean "$T/store"
 
