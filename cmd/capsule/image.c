@@ -34,6 +34,9 @@ static int fill(struct recap_run_spec *s, const struct recap_oci_image *img)
 			r = copy_list(&s->image_cmd, c->cmd);
 		if (r >= 0 && c->working_dir && *c->working_dir && !s->workdir)
 			r = (s->workdir = strdup(c->working_dir)) ? 0 : -ENOMEM;
+		/* the image's User when the run does not say; names are refused */
+		if (r >= 0 && c->user && *c->user && s->uid < 0)
+			r = recap_spec_parse_user(c->user, &s->uid, &s->gid, NULL) < 0 ? -EINVAL : 0;
 	}
 	return r;
 }
@@ -62,9 +65,12 @@ int capsule_image_resolve(struct run_cli *c, uint64_t *ret_pull_ms)
 	int r = recap_oci_store_open(c->root, &st, &err);
 	if (r >= 0)
 		r = load(st, c, &img, &err);
-	if (r >= 0 && fill(&c->spec, img) < 0)
-		r = recap_error_set(&err, E2BIG, "image %s: too many layers or config entries",
-				    c->spec.image);
+	if (r >= 0 && (r = fill(&c->spec, img)) < 0)
+		r = recap_error_set(
+		    &err, -r,
+		    "image %s: too many layers or config entries, or a User that is not a numeric "
+		    "uid[:gid] (give --user)",
+		    c->spec.image);
 	recap_oci_image_free(img);
 	recap_oci_store_close(st);
 	if (r < 0) {

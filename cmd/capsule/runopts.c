@@ -28,6 +28,7 @@ enum {
 	OPT_SPEC_FD,
 	OPT_ID,
 	OPT_WORKDIR,
+	OPT_USER,
 };
 
 static const struct option opts[] = {
@@ -49,6 +50,7 @@ static const struct option opts[] = {
     {"spec-fd", required_argument, NULL, OPT_SPEC_FD},
     {"id", required_argument, NULL, OPT_ID},
     {"workdir", required_argument, NULL, OPT_WORKDIR},
+    {"user", required_argument, NULL, OPT_USER},
     {"output", required_argument, NULL, 'o'},
 #ifndef CAPSULE_EXECUTOR_ONLY
     CAPSULE_OCI_LONG_OPTIONS,
@@ -63,7 +65,8 @@ static void usage(FILE *f, const char *verb)
 		"usage: capsule %s --target <container-id|pid> (--image REF | --rootfs-layers DIR[:DIR...])\n"
 		"         [--join net,pid,ipc,uts,cgroup] [--target-fs none|ro|rw] [--cap-add CAP[,CAP]]\n"
 		"         [--seccomp default|unconfined|FILE] [--memory SIZE] [--cpus N] [--pids N]\n"
-		"         [--timeout SECONDS] [--tail-bytes N] [--env K=V] [--workdir DIR] [--id ID]\n"
+		"         [--timeout SECONDS] [--tail-bytes N] [--env K=V] [--workdir DIR] [--user "
+		"UID[:GID]] [--id ID]\n"
 		"         [-o text|json] [--root DIR] [--spec-file FILE | --spec-fd N] [-- CMD ARGS...]\n"
 #ifndef CAPSULE_EXECUTOR_ONLY
 		"\nimage options (--image is pulled into the store unless it is "
@@ -143,6 +146,8 @@ static int apply(struct run_cli *c, int opt, const char *v, struct recap_error *
 		return set_string(&s->image, v);
 	case OPT_ID:
 		return set_string(&s->id, v);
+	case OPT_USER:
+		return recap_spec_parse_user(v, &s->uid, &s->gid, err);
 	case OPT_WORKDIR:
 		return set_string(&s->workdir, v);
 	case OPT_LAYERS:

@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <sys/capability.h>
+#include <grp.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include "base/cleanup.h"
 
@@ -57,4 +59,42 @@ int recap_caps_apply(uint64_t keep, struct recap_error **err)
 	if (r < 0)
 		return recap_error_set_errno(err, e, "cannot set capabilities");
 	return 0;
+}
+
+static int set_sets(uint64_t keep, struct recap_error **err)
+{
+	cap_t c = cap_init();
+	if (!c)
+		return recap_error_set_errno(err, errno, "cap_init");
+	int last = (int)cap_max_bits();
+	for (int i = 0; i < last && i < 64; i++) {
+		if (!(keep & (1ull << i)))
+			continue;
+		cap_value_t v = i;
+		cap_set_flag(c, CAP_EFFECTIVE, 1, &v, CAP_SET);
+		cap_set_flag(c, CAP_PERMITTED, 1, &v, CAP_SET);
+		cap_set_flag(c, CAP_INHERITABLE, 1, &v, CAP_SET);
+	}
+	int r = cap_set_proc(c);
+	int e = errno;
+	cap_free(c);
+	return r < 0 ? recap_error_set_errno(err, e, "cannot set capabilities") : 0;
+}
+
+int recap_caps_become(uid_t uid, gid_t gid, uint64_t keep, struct recap_error **err)
+{
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return recap_error_set_errno(err, errno, "PR_SET_KEEPCAPS");
+	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0)
+		return recap_error_set_errno(err, errno, "cannot become group %u", (unsigned)gid);
+	if (setresuid(uid, uid, uid) < 0)
+		return recap_error_set_errno(err, errno, "cannot become user %u", (unsigned)uid);
+	/* setuid cleared the effective set; exec would clear the rest for a
+	 * non-root user: ambient capabilities carry the granted ones over */
+	int r = set_sets(keep, err);
+	for (int i = 0; r >= 0 && i < (int)cap_max_bits() && i < 64; i++)
+		if ((keep & (1ull << i)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0) < 0)
+			r = recap_error_set_errno(err, errno, "cannot keep capability %d for user %u", i,
+						  (unsigned)uid);
+	return r;
 }

@@ -80,6 +80,10 @@ static _Noreturn void command(const struct recap_exec_ctx *c)
 				 "cannot enter working directory %s: %m", wd);
 	else if (recap_caps_apply(c->caps, &err) < 0)
 		recap_sync_send(c->sync_fd, RECAP_SYNC_ERROR, err->code, 0, err->msg);
+	else if ((c->uid > 0 || c->gid > 0) &&
+		 recap_caps_become((uid_t)c->uid, (gid_t)c->gid, c->uid > 0 ? c->user_caps : c->caps, &err) <
+		     0)
+		recap_sync_send(c->sync_fd, RECAP_SYNC_ERROR, err->code, 0, err->msg);
 	else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		recap_sync_sendf(c->sync_fd, RECAP_SYNC_ERROR, errno, "prctl: %m");
 	else if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)

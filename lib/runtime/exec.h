@@ -13,10 +13,12 @@ struct recap_exec_ctx {
 	scmp_filter_ctx seccomp; /* NULL: unconfined */
 	int stdin_fd, stdout_fd, stderr_fd;
 	bool tty;
-	int sync_fd;   /* struct recap_sync_msg to the executor */
-	int status_fd; /* the command's wait status, one int */
-	int procs_fd;  /* cgroup.procs of the run, to kill leftovers */
-	int pty_sock;  /* tty: where the PTY master made in the capsule goes */
+	int64_t uid, gid;   /* < 0: stay root */
+	uint64_t user_caps; /* a non-root user keeps only these (the added ones) */
+	int sync_fd;	    /* struct recap_sync_msg to the executor */
+	int status_fd;	    /* the command's wait status, one int */
+	int procs_fd;	    /* cgroup.procs of the run, to kill leftovers */
+	int pty_sock;	    /* tty: where the PTY master made in the capsule goes */
 };
 
 /* The supervisor, first process of the run in the target's PID namespace:

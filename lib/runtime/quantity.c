@@ -66,6 +66,31 @@ int recap_spec_parse_seconds(const char *s, uint64_t *ret, struct recap_error **
 	return 0;
 }
 
+static int id_number(const char *s, size_t len, int64_t *ret)
+{
+	if (len == 0 || len > 10 || strspn(s, "0123456789") < len)
+		return -EINVAL;
+	long long v = strtoll(s, NULL, 10);
+	if (v < 0 || v > 4294967294LL)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+int recap_spec_parse_user(const char *s, int64_t *ret_uid, int64_t *ret_gid, struct recap_error **err)
+{
+	size_t ulen = strcspn(s, ":");
+	int64_t uid, gid;
+	if (id_number(s, ulen, &uid) < 0)
+		return recap_error_set(err, EINVAL, "bad user '%s': a numeric uid[:gid] is needed", s);
+	gid = uid;
+	if (s[ulen] == ':' && id_number(s + ulen + 1, strlen(s + ulen + 1), &gid) < 0)
+		return recap_error_set(err, EINVAL, "bad user '%s': a numeric uid[:gid] is needed", s);
+	*ret_uid = uid;
+	*ret_gid = gid;
+	return 0;
+}
+
 int recap_spec_split_layers(const char *s, struct recap_strv *l, struct recap_error **err)
 {
 	const char *p = s;

@@ -68,6 +68,7 @@ struct recap_run_spec {
 	uint64_t grace_ms;    /* SIGTERM -> SIGKILL */
 	size_t tail_bytes;
 	bool tty;
+	int64_t uid, gid; /* -1: root (0) */
 };
 
 void recap_spec_init(struct recap_run_spec *s);
@@ -87,6 +88,8 @@ int recap_spec_parse_bytes(const char *s, int64_t *ret, struct recap_error **err
 int recap_spec_parse_cpus(const char *s, int64_t *ret, struct recap_error **err);
 /* "10", "1.5" seconds -> ms. */
 int recap_spec_parse_seconds(const char *s, uint64_t *ret, struct recap_error **err);
+/* "uid[:gid]", numeric (a name would need the capsule's /etc/passwd). */
+int recap_spec_parse_user(const char *s, int64_t *ret_uid, int64_t *ret_gid, struct recap_error **err);
 /* "a:b:c" -> appended to l. */
 int recap_spec_split_layers(const char *s, struct recap_strv *l, struct recap_error **err);
 

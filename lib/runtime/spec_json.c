@@ -142,6 +142,9 @@ static int modes(struct recap_run_spec *s, json_t *doc, struct recap_error **err
 	recap_strv_free(&caps);
 	if ((v = json_object_get(doc, "tty")) && json_is_boolean(v))
 		s->tty = json_is_true(v);
+	const char *user = recap_json_str(doc, "user");
+	if (user && recap_spec_parse_user(user, &s->uid, &s->gid, err) < 0)
+		return recap_error_wrap(err, -EINVAL, "spec");
 	return r < 0 ? recap_error_wrap(err, r, "spec: 'capAdd'") : 0;
 }
 
@@ -175,9 +178,9 @@ int recap_spec_from_json(struct recap_run_spec *s, json_t *doc, struct recap_err
 	if (!json_is_object(doc))
 		return recap_error_set(err, EINVAL, "spec: the document must be a JSON object");
 	const char *known[] = {
-	    "id",   "target",		"image",	  "layers",   "imageConfig", "command", "env",
-	    "join", "targetFilesystem", "seccomp",	  "capAdd",   "tty",	     "memory",	"pids",
-	    "cpus", "cpuMillis",	"timeoutSeconds", "tailBytes"};
+	    "id",   "target",		"image",	  "layers",    "imageConfig", "command", "env",
+	    "join", "targetFilesystem", "seccomp",	  "capAdd",    "tty",	      "memory",	 "pids",
+	    "cpus", "cpuMillis",	"timeoutSeconds", "tailBytes", "user"};
 	const char *key;
 	json_t *v;
 	json_object_foreach (doc, key, v) {

@@ -137,6 +137,12 @@ test_sandbox() {
 	check "only stdio is open" contains "$out" "fds: 0 1 2"
 	out=$(run --cap-add NET_RAW,sys_ptrace -- grep -E "^CapBnd:" /proc/self/status)
 	check "--cap-add adds to the bounding set" contains "$out" "CapBnd:	00000000200824fb"
+	out=$(run --user 1000:1001 --cap-add NET_RAW -- sh -c 'id; grep -E "^Cap(Eff|Amb):" /proc/self/status')
+	check "--user runs as that uid and gid" contains "$out" "uid=1000 gid=1001 groups=1001"
+	check "a non-root user keeps only the added capabilities" contains "$out" "CapEff:	0000000000002000"
+	check "added capabilities survive exec as ambient" contains "$out" "CapAmb:	0000000000002000"
+	out=$(run --user nobody -- true 2>&1)
+	check "a user name is refused clearly" contains "$out" "numeric uid"
 	out=$(run -- probe syscalls)
 	local call
 	for call in mount umount2 unshare setns keyctl bpf ptrace open_by_handle_at pivot_root kexec_load \

@@ -147,6 +147,21 @@ static void validation(void **state)
 	}
 }
 
+static void users(void **state)
+{
+	int64_t u, g;
+	assert_int_equal(recap_spec_parse_user("1000", &u, &g, NULL), 0);
+	assert_int_equal(u, 1000);
+	assert_int_equal(g, 1000);
+	assert_int_equal(recap_spec_parse_user("0:5", &u, &g, NULL), 0);
+	assert_int_equal(u, 0);
+	assert_int_equal(g, 5);
+	assert_int_equal(recap_spec_parse_user("nobody", &u, &g, NULL), -EINVAL);
+	assert_int_equal(recap_spec_parse_user("1:", &u, &g, NULL), -EINVAL);
+	assert_int_equal(recap_spec_parse_user("-1", &u, &g, NULL), -EINVAL);
+	assert_int_equal(recap_spec_parse_user("99999999999", &u, &g, NULL), -EINVAL);
+}
+
 static void layer_lists(void **state)
 {
 	struct recap_strv l = {0};
@@ -168,6 +183,7 @@ int main(void)
 	    cmocka_unit_test(json_errors_name_the_field),
 	    cmocka_unit_test(validation),
 	    cmocka_unit_test(layer_lists),
+	    cmocka_unit_test(users),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
