@@ -1,0 +1,134 @@
+# Shared by the e2e scenarios (sourced): a control plane with the CRDs, a
+# docker-registry with a busybox capsule image, the node stand-in, the
+# controller and one caplet per simulated node. Everything lives under $T and
+# is stopped and removed by e2e_cleanup (the EXIT trap), also on failure.
+#   e2e_up CAPLET CAPSULE CONTROLLER SLEEPER SOURCE_ROOT NODE...
+set -euo pipefail
+
+T=$(mktemp -d /tmp/recap-e2e.XXXXXX)
+PIDS=()
+NODES=()
+FAILS=0
+CGP=recap-e2e-$$
+
+e2e_cleanup() {
+	set +e
+	local p
+	# caplets and the controller first (they cancel and escape), then the stand-in
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	local n
+	for n in "${NODES[@]}"; do
+		"$E2E_CAPSULE" --root "$T/node-$n" --cgroup-parent "$CGP-$n" sweep --force >/dev/null 2>&1
+		for d in /sys/fs/cgroup/*/"$CGP-$n" /sys/fs/cgroup/"$CGP-$n"; do [[ -d $d ]] && rmdir "$d"; done
+	done
+	runc list -q 2>/dev/null | grep "^e2e-$$-" | while read -r c; do runc delete -f "$c" >/dev/null 2>&1; done
+	"$E2E_SRC/hack/cluster" down --dir "$T/cluster" >/dev/null 2>&1
+	grep -o " $T[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
+	rm -rf "$T"
+}
+trap e2e_cleanup EXIT
+trap 'exit 143' TERM INT
+
+pass() { echo "ok   - $*"; }
+fail() {
+	echo "FAIL - $*" >&2
+	FAILS=$((FAILS + 1))
+}
+check() {
+	local what=$1
+	shift
+	if "$@"; then pass "$what"; else fail "$what"; fi
+}
+equals() { [[ $1 == "$2" ]] || { echo "  expected '$2', got '$1'" >&2; return 1; }; }
+finish() {
+	if ((FAILS)); then
+		echo "$FAILS check(s) failed; logs:" >&2
+		tail -n 20 "$T"/*.log >&2
+		exit 1
+	fi
+	echo "all checks passed"
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_until SECONDS CMD...: polls CMD every 0.2 s.
+wait_until() {
+	local n=$(($1 * 5)) i
+	shift
+	for ((i = 0; i < n; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+registry_up() {
+	local port
+	port=$(free_port)
+	mkdir -p "$T/registry"
+	printf '%s\n' "version: 0.1" "log: {level: error, accesslog: {disabled: true}}" \
+		"storage: {filesystem: {rootdirectory: $T/registry}}" "http: {addr: 127.0.0.1:$port}" \
+		>"$T/registry.yml"
+	docker-registry serve "$T/registry.yml" >"$T/registry.log" 2>&1 &
+	PIDS+=($!)
+	REGISTRY=127.0.0.1:$port
+	wait_until 20 curl -sf "http://$REGISTRY/v2/"
+	mkdir -p "$T/layer/bin"
+	cp "$(command -v busybox)" "$T/layer/bin/busybox"
+	local a
+	for a in $(busybox --list); do [[ $a == busybox ]] || ln -s busybox "$T/layer/bin/$a"; done
+	(cd "$T" && umoci init --layout img && umoci new --image img:v1 &&
+		umoci insert --image img:v1 layer/bin /bin &&
+		umoci config --image img:v1 --config.env PATH=/bin && umoci gc --layout img) >/dev/null
+	skopeo copy -q --dest-tls-verify=false "oci:$T/img:v1" "docker://$REGISTRY/capsules/busybox:v1" >/dev/null
+	IMAGE=$REGISTRY/capsules/busybox:v1
+}
+
+e2e_up() {
+	E2E_CAPLET=$1 E2E_CAPSULE=$2 E2E_CONTROLLER=$3 E2E_SLEEPER=$4 E2E_SRC=$5
+	shift 5
+	NODES=("$@")
+	if ((EUID != 0)); then
+		echo "SKIP: needs root (runc, namespaces, overlayfs, cgroups)"
+		exit 77
+	fi
+	"$E2E_SRC/hack/cluster" up --dir "$T/cluster" >/dev/null 2>&1
+	# shellcheck disable=SC1091
+	. "$T/cluster/env"
+	local f
+	for f in "$E2E_SRC"/crds/recap.dev_*.yaml; do kubectl apply -f "$f" >/dev/null; done
+	kubectl wait --for=condition=Established crd --all >/dev/null
+	registry_up
+	local nodes n
+	nodes=$(IFS=,; echo "${NODES[*]}")
+	"$E2E_SRC/e2e/node-standin/standin.py" --nodes "$nodes" --sleeper "$E2E_SLEEPER" --dir "$T/standin" \
+		--prefix "e2e-$$" >"$T/standin.log" 2>&1 &
+	PIDS+=($!)
+	"$E2E_CONTROLLER" --leader-elect=false --metrics-addr "127.0.0.1:$(free_port)" \
+		--health-addr "127.0.0.1:$(free_port)" >"$T/controller.log" 2>&1 &
+	PIDS+=($!)
+	for n in "${NODES[@]}"; do
+		"$E2E_CAPLET" --node-name "$n" --root "$T/node-$n" --capsule "$E2E_CAPSULE" \
+			--cgroup-parent "$CGP-$n" --insecure-registry "$REGISTRY" \
+			--metrics-address 127.0.0.1:0 >"$T/caplet-$n.log" 2>&1 &
+		PIDS+=($!)
+	done
+	for n in "${NODES[@]}"; do
+		wait_until 30 grep -q "executions of node $n synced" "$T/caplet-$n.log" ||
+			{ echo "caplet $n did not start" >&2; exit 1; }
+	done
+}
+
+# No run dir, mount or cgroup of any execution is left on any node.
+nodes_clean() {
+	local n left=""
+	for n in "${NODES[@]}"; do
+		left+=$(ls "$T/node-$n/runs" 2>/dev/null)
+		left+=$(find /sys/fs/cgroup -maxdepth 4 -mindepth 2 -type d -path "*$CGP-$n/*" 2>/dev/null)
+	done
+	left+=$(grep -F "$T/node-" /proc/self/mountinfo || true)
+	[[ -z $left ]] || { echo "  left behind: $left" >&2; return 1; }
+}
