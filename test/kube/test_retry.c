@@ -280,6 +280,37 @@ static void watch_honours_retry_after(void **state)
 	assert_true(b.event_at - b.retry_at >= 2000);
 }
 
+struct counter {
+	int done;
+	bool all;
+};
+
+static void count_done(const struct recap_kube_response *resp, void *userdata)
+{
+	struct counter *k = userdata;
+	assert_int_equal(resp->code, RECAP_KUBE_ERR_NOT_FOUND);
+	k->all = ++k->done == 11;
+}
+
+static void client_side_rate_limit(void **state)
+{
+	struct tclient t;
+	struct recap_kube_config cfg = {.server = server_url, .namespace = "t"};
+	struct recap_kube_client_options o = {.qps = 10, .burst = 1};
+	tclient_open_config(&t, &cfg, &o);
+	struct counter k = {0};
+	uint64_t t0 = recap_now_mono_ms();
+	for (int i = 0; i < 11; i++)
+		assert_int_equal(
+		    recap_kube_get(t.c, &T_CONFIGMAPS, "t", "missing", NULL, count_done, &k, NULL), 0);
+	assert_true(trun_until(&t, &k.all, 10000));
+	/* One at once, then ten spaced 100 ms apart. */
+	uint64_t took = recap_now_mono_ms() - t0;
+	assert_true(took >= 950);
+	assert_true(took < 5000);
+	tclient_close(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,6 +321,7 @@ int main(void)
 	    cmocka_unit_test(over_large_responses_are_refused),
 	    cmocka_unit_test(bad_watch_streams_are_errors),
 	    cmocka_unit_test(watch_honours_retry_after),
+	    cmocka_unit_test(client_side_rate_limit),
 	    cmocka_unit_test(client_closed_from_inside_a_watch_event),
 	};
 	return cmocka_run_group_tests(tests, start_server, stop_server);
