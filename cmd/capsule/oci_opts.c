@@ -69,6 +69,9 @@ int capsule_oci_opts_parse(struct capsule_oci_opts *o, int c, const char *arg)
 		}
 		o->insecure[o->n_insecure++] = arg;
 		return 1;
+	case 0x108:
+		o->pull.registry.ca_file = arg;
+		return 1;
 	case 0x102:
 		o->pull.registry.auth_file = arg;
 		return 1;

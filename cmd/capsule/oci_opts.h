@@ -26,10 +26,12 @@ int capsule_oci_opts_parse(struct capsule_oci_opts *o, int c, const char *arg);
 	{"max-layer-size", required_argument, NULL, 0x104}, \
 	{"max-layer-entries", required_argument, NULL, 0x105}, \
 	{"platform", required_argument, NULL, 0x106}, \
-	{"stall-timeout", required_argument, NULL, 0x107}
+	{"stall-timeout", required_argument, NULL, 0x107}, \
+	{"ca-file", required_argument, NULL, 0x108}
 /* clang-format on */
 #define CAPSULE_OCI_OPTIONS_HELP                                                                             \
 	"  --insecure-registry HOST[:PORT]  talk plain HTTP to this registry (repeatable)\n"                 \
+	"  --ca-file FILE                   PEM CA bundle trusted for the registry's TLS\n"                  \
 	"  --auth-file FILE                 docker-style config.json with credentials\n"                     \
 	"  --max-blob-size BYTES            limit per downloaded blob (default 4G)\n"                        \
 	"  --max-layer-size BYTES           limit of a layer's unpacked size (default 16G)\n"                \

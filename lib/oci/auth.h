@@ -26,4 +26,5 @@ int recap_oci_auth_lookup(const char *path, const char *host, char **ret, struct
 
 /* GETs a token from the challenge's realm; *ret is "Bearer <token>". */
 int recap_oci_auth_fetch_token(const struct recap_oci_challenge *c, const char *default_scope,
-			       const char *basic, int allow_http, char **ret, struct recap_error **err);
+			       const char *basic, int allow_http, const char *ca_file, char **ret,
+			       struct recap_error **err);

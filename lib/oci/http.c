@@ -84,6 +84,8 @@ static int set_options(CURL *h, const struct recap_oci_http_req *req, struct rec
 	c |= curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
 	c |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	c |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (req->ca_file)
+		c |= curl_easy_setopt(h, CURLOPT_CAINFO, req->ca_file);
 	c |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	c |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT,
 			      req->connect_timeout_s ? req->connect_timeout_s : 10L);

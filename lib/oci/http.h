@@ -21,6 +21,7 @@ struct recap_oci_http_req {
 	const char *authorization; /* full header value or NULL */
 	const char *accept;	   /* Accept header value or NULL */
 	int allow_http;		   /* plain http:// allowed (explicitly insecure registry) */
+	const char *ca_file;	   /* PEM bundle to verify TLS with; NULL: the system's */
 	long connect_timeout_s;	   /* default 10 */
 	long stall_timeout_s;	   /* abort when under 1 byte/s for this long; default 30 */
 	long total_timeout_s;	   /* 0: none (large blobs) */

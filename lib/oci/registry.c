@@ -34,7 +34,9 @@ int recap_oci_registry_new(const struct recap_oci_ref *ref, const struct recap_o
 	r->host = strdup(host);
 	r->repository = strdup(ref->repository);
 	r->auth_file = opts->auth_file ? strdup(opts->auth_file) : NULL;
+	r->ca_file = opts->ca_file ? strdup(opts->ca_file) : NULL;
 	if (!r->host || !r->repository || (opts->auth_file && !r->auth_file) ||
+	    (opts->ca_file && !r->ca_file) ||
 	    asprintf(&r->base, "%s://%s", r->allow_http ? "http" : "https", host) < 0) {
 		recap_oci_registry_free(r);
 		return -ENOMEM;
@@ -51,6 +53,7 @@ void recap_oci_registry_free(struct recap_oci_registry *r)
 	free(r->base);
 	free(r->repository);
 	free(r->auth_file);
+	free(r->ca_file);
 	free(r->authorization);
 	if (r->curl)
 		curl_easy_cleanup(r->curl);
@@ -84,7 +87,8 @@ static int authenticate(struct recap_oci_registry *r, const char *header, struct
 	_cleanup_free_ char *scope = NULL;
 	if (asprintf(&scope, "repository:%s:pull", r->repository) < 0)
 		return -ENOMEM;
-	return recap_oci_auth_fetch_token(&c, scope, basic, r->allow_http, &r->authorization, err);
+	return recap_oci_auth_fetch_token(&c, scope, basic, r->allow_http, r->ca_file, &r->authorization,
+					  err);
 }
 
 static int retryable(int rc, long status)
@@ -122,6 +126,7 @@ static int get_once(struct recap_oci_registry *r, const char *url, const char *a
 	    .authorization = r->authorization,
 	    .accept = accept,
 	    .allow_http = r->allow_http,
+	    .ca_file = r->ca_file,
 	    .connect_timeout_s = r->connect_timeout_s,
 	    .stall_timeout_s = r->stall_timeout_s,
 	    .max_body = max,

@@ -10,6 +10,7 @@
 struct recap_oci_registry_opts {
 	const char *const *insecure; /* hosts ("127.0.0.1:5000") served over plain http; NULL-terminated */
 	const char *auth_file;	     /* docker-style config.json; NULL: the default location */
+	const char *ca_file;	     /* extra trust: PEM CA bundle for TLS; NULL: the system's */
 	int max_attempts;	     /* per request, for connection errors, 5xx and 429; default 3 */
 	long connect_timeout_s;	     /* default 10 */
 	long stall_timeout_s;	     /* default 30 */
@@ -20,6 +21,7 @@ struct recap_oci_registry {
 	char *base; /* "https://host" or "http://host" */
 	char *repository;
 	char *auth_file;
+	char *ca_file;
 	char *authorization; /* current "Bearer ..." or "Basic ..." */
 	int allow_http;
 	int max_attempts;

@@ -53,7 +53,8 @@ static int parse_token(const struct recap_oci_challenge *c, const struct recap_b
 }
 
 int recap_oci_auth_fetch_token(const struct recap_oci_challenge *c, const char *default_scope,
-			       const char *basic, int allow_http, char **ret, struct recap_error **err)
+			       const char *basic, int allow_http, const char *ca_file, char **ret,
+			       struct recap_error **err)
 {
 	_cleanup_free_ char *url = token_url(c, default_scope);
 	if (!url)
@@ -63,6 +64,7 @@ int recap_oci_auth_fetch_token(const struct recap_oci_challenge *c, const char *
 	    .url = url,
 	    .authorization = basic,
 	    .allow_http = allow_http,
+	    .ca_file = ca_file,
 	    .total_timeout_s = 60,
 	    .max_body = RECAP_OCI_TOKEN_MAX,
 	    .sink = to_buf,

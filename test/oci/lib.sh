@@ -27,11 +27,12 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# registry_start NAME [AUTH]: sets REG_<NAME>=127.0.0.1:port and
+# registry_start NAME [AUTH [TLS]]: sets REG_<NAME>=127.0.0.1:port and
 # REGROOT_<NAME>=its storage directory. AUTH is the registry's auth section
-# in YAML flow style, e.g. "{htpasswd: {realm: r, path: FILE}}".
+# in YAML flow style, e.g. "{htpasswd: {realm: r, path: FILE}}"; TLS is
+# "CERT KEY" for an https registry.
 registry_start() {
-	local name=$1 auth=${2:-} port dir
+	local name=$1 auth=${2:-} tls=${3:-} port dir scheme=http
 	port=$(free_port)
 	dir=$T/registry-$name
 	mkdir -p "$dir/data"
@@ -39,17 +40,22 @@ registry_start() {
 		echo "version: 0.1"
 		echo "log: {level: error, accesslog: {disabled: true}}"
 		echo "storage: {filesystem: {rootdirectory: $dir/data}, delete: {enabled: true}}"
-		echo "http: {addr: 127.0.0.1:$port}"
+		if [[ -n $tls ]]; then
+			echo "http: {addr: 127.0.0.1:$port, tls: {certificate: ${tls% *}, key: ${tls#* }}}"
+		else
+			echo "http: {addr: 127.0.0.1:$port}"
+		fi
 		if [[ -n $auth ]]; then echo "auth: $auth"; fi
 	} >"$dir/config.yml"
 	docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
 	PIDS+=($!)
+	[[ -z $tls ]] || scheme=https
 	local i
 	for i in $(seq 100); do
-		if curl -s -o /dev/null "http://127.0.0.1:$port/v2/"; then break; fi
+		if curl -sk -o /dev/null "$scheme://127.0.0.1:$port/v2/"; then break; fi
 		sleep 0.1
 	done
-	curl -s -o /dev/null "http://127.0.0.1:$port/v2/" || { cat "$dir/log" >&2; return 1; }
+	curl -sk -o /dev/null "$scheme://127.0.0.1:$port/v2/" || { cat "$dir/log" >&2; return 1; }
 	printf -v "REG_$name" '%s' "127.0.0.1:$port"
 	printf -v "REGROOT_$name" '%s' "$dir/data"
 }

@@ -136,6 +136,18 @@ else
 	fail "token: $out $(cat "$T/err")"
 fi
 
+# TLS: verified by default; a private CA is trusted only when given.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/tls-key.pem" -out "$T/tls-cert.pem" -days 1 \
+	-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+registry_start D "" "$T/tls-cert.pem $T/tls-key.pem"
+push "$T/src:bb" "$REG_D/tls/bb:v1"
+expect_fail "TLS: unknown CA refused" "SSL certificate problem" cap pull "$REG_D/tls/bb:v1"
+if out=$(cap pull --ca-file "$T/tls-cert.pem" "$REG_D/tls/bb:v1" 2>&1); then
+	pass "TLS: verified with --ca-file"
+else
+	fail "TLS with --ca-file: $out"
+fi
+
 # images / rmi / gc.
 if cap images | grep -q "$REG_A/capsules/bb:v1"; then pass "images lists the pull"; else fail "images: $(cap images)"; fi
 push "$T/src:arm" "$REG_A/capsules/arm:v1"
