@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -156,6 +157,36 @@ static void rotated_token_file_is_reread(void **state)
 	recap_kube_config_free(cfg);
 }
 
+/* The pod's view: service-account files and the service environment. */
+static void in_cluster_service_account(void **state)
+{
+	char dir[1024], path[1100];
+	snprintf(dir, sizeof(dir), "%s/sa", getenv("RECAP_CLUSTER_DIR"));
+	assert_int_equal(mkdir(dir, 0700), 0);
+	char *token = request_token();
+	snprintf(path, sizeof(path), "%s/token", dir);
+	write_file(path, token);
+	snprintf(path, sizeof(path), "%s/namespace", dir);
+	write_file(path, "kube-system\n");
+	struct recap_kube_config *admin = admin_config();
+	snprintf(path, sizeof(path), "%s/ca.crt", dir);
+	write_file(path, admin->ca_data);
+	recap_kube_config_free(admin);
+	setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1", 1);
+	setenv("KUBERNETES_SERVICE_PORT", getenv("RECAP_APISERVER_PORT"), 1);
+	struct recap_kube_config *cfg = NULL;
+	struct recap_error *err = NULL;
+	if (recap_kube_config_in_cluster(dir, &cfg, &err) < 0)
+		fail_msg("%s", recap_error_message(err));
+	assert_string_equal(cfg->namespace, "kube-system");
+	/* Authenticated as the service account, which may not list config maps. */
+	expect(cfg, RECAP_KUBE_ERR_FORBIDDEN, "User \"system:serviceaccount:default:default\" cannot list");
+	recap_kube_config_free(cfg);
+	free(token);
+	unsetenv("KUBERNETES_SERVICE_HOST");
+	unsetenv("KUBERNETES_SERVICE_PORT");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -164,6 +195,7 @@ int main(void)
 	    cmocka_unit_test(invalid_token_is_unauthorized),
 	    cmocka_unit_test(no_rights_is_forbidden),
 	    cmocka_unit_test(rotated_token_file_is_reread),
+	    cmocka_unit_test(in_cluster_service_account),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
