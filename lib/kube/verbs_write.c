@@ -10,7 +10,9 @@
 
 static json_t *delete_body(const struct recap_kube_delete_options *o)
 {
-	json_t *b = json_pack("{s:s, s:s}", "apiVersion", "v1", "kind", "DeleteOptions");
+	/* No kind/apiVersion: the server takes meta.k8s.io/v1 DeleteOptions for
+	 * every group, built-in or custom. */
+	json_t *b = json_object();
 	if (!b)
 		return NULL;
 	json_t *pre = json_object();

@@ -155,6 +155,25 @@ static void crd_crud_and_status_subresource(void **state)
 	assert_int_equal(twait(&T, &s, NULL, &msg), RECAP_KUBE_ERR_INVALID);
 	assert_non_null(strstr(msg, "spec.image"));
 	free(msg);
+	/* Delete options on a custom resource: a stale resourceVersion precondition
+	 * is a conflict, then the delete goes through. */
+	struct recap_kube_delete_options stale = {.precondition_resource_version = "1",
+						  .propagation_policy = "Background",
+						  .grace_period_seconds = -1};
+	s = RECAP_KUBE_SYNC_INIT;
+	assert_int_equal(
+	    recap_kube_delete(T.c, &CAPSULES, NS, "logrotate", &stale, recap_kube_sync_cb, &s, NULL), 0);
+	assert_int_equal(twait(&T, &s, NULL, NULL), RECAP_KUBE_ERR_CONFLICT);
+	struct recap_kube_delete_options ok = {.propagation_policy = "Background",
+					       .grace_period_seconds = -1};
+	s = RECAP_KUBE_SYNC_INIT;
+	assert_int_equal(
+	    recap_kube_delete(T.c, &CAPSULES, NS, "logrotate", &ok, recap_kube_sync_cb, &s, NULL), 0);
+	assert_int_equal(twait(&T, &s, NULL, NULL), RECAP_KUBE_OK);
+	s = RECAP_KUBE_SYNC_INIT;
+	assert_int_equal(recap_kube_get(T.c, &CAPSULES, NS, "logrotate", NULL, recap_kube_sync_cb, &s, NULL),
+			 0);
+	assert_int_equal(twait(&T, &s, NULL, NULL), RECAP_KUBE_ERR_NOT_FOUND);
 }
 
 struct bulk {
