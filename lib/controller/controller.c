@@ -61,6 +61,9 @@ int recap_controller_new(struct recap_kube_client *c, const struct recap_control
 		return recap_error_set(err, ENOMEM, "out of memory");
 	ctl->client = c;
 	ctl->loop = recap_kube_client_loop(c);
+	uv_timer_init(ctl->loop, &ctl->trim);
+	uv_unref((uv_handle_t *)&ctl->trim);
+	ctl->trim_init = true;
 	struct recap_kube_events_options eo = {.controller = "recap.dev/controller"};
 	int r = copy_options(ctl, opts, err);
 	eo.instance = ctl->identity;
@@ -185,9 +188,15 @@ void recap_controller_stop(struct recap_controller *ctl, recap_controller_done_f
 	recap_http_close(ctl->metrics_srv);
 	recap_http_close(ctl->health_srv);
 	ctl->metrics_srv = ctl->health_srv = NULL;
+	uv_timer_stop(&ctl->trim);
 	ctl->stop_pending = KIND_N;
 	for (int k = 0; k < KIND_N; k++)
 		recap_kube_workqueue_shutdown(ctl->queues[k].q, false, queue_drained);
+}
+
+static void trim_closed(uv_handle_t *h)
+{
+	free(h->data);
 }
 
 void recap_controller_free(struct recap_controller *ctl)
@@ -209,5 +218,10 @@ void recap_controller_free(struct recap_controller *ctl)
 	free(ctl->lease_name);
 	free(ctl->metrics_addr);
 	free(ctl->health_addr);
+	if (ctl->trim_init) {
+		ctl->trim.data = ctl;
+		uv_close((uv_handle_t *)&ctl->trim, trim_closed);
+		return;
+	}
 	free(ctl);
 }

@@ -58,6 +58,8 @@ struct recap_controller {
 	unsigned stop_pending;
 	recap_controller_done_fn stop_done;
 	void *stop_userdata;
+	uv_timer_t trim; /* returns freed memory to the system */
+	bool trim_init;
 	struct recap_histogram exec_latency; /* execution created -> finished */
 	unsigned long runs_created, execs_created, execs_deleted, runs_deleted;
 };

@@ -21,6 +21,7 @@ struct run_pass {
 	json_t *spec; /* the Capsule spec it runs with (borrowed) */
 	int64_t generation;
 	json_t *capsule; /* holder when the spec comes from the Capsule */
+	json_t *pinned;	 /* the snapshot with the image pinned to a digest */
 	json_t *execs;
 	struct ctl_admission adm;
 	struct recap_strategy strategy;
@@ -33,6 +34,7 @@ struct run_pass {
 static void pass_clear(struct run_pass *p)
 {
 	json_decref(p->capsule);
+	json_decref(p->pinned);
 	json_decref(p->execs);
 	recap_ctl_admission_clear(&p->adm);
 	recap_strategy_clear(&p->strategy);
@@ -65,13 +67,41 @@ static int exec_views(struct run_pass *p, struct recap_error **err)
 	return 0;
 }
 
+/* The controller has no registry access: the first node to pull the image
+ * reports its manifest digest (status.imageDigest), and the snapshot is
+ * pinned to it, so executions created afterwards (later batches, the next
+ * Iterative targets) run exactly that image even if the tag moves. */
+static void pin_digest(struct run_pass *p)
+{
+	const char *image = recap_json_str(p->spec, "image");
+	if (!image || strchr(image, '@'))
+		return;
+	size_t i;
+	json_t *e;
+	json_array_foreach (p->execs, i, e) {
+		const char *digest = recap_json_str(e, "status.imageDigest");
+		char *pinned = NULL;
+		if (!digest || asprintf(&pinned, "%s@%s", image, digest) < 0)
+			continue;
+		p->pinned = json_deep_copy(p->spec);
+		if (p->pinned) {
+			json_object_set_new(p->pinned, "image", json_string(pinned));
+			p->spec = p->pinned;
+		}
+		free(pinned);
+		return;
+	}
+}
+
 /* The spec the run executes: its snapshot, or the Capsule's now. */
 static int choose_spec(struct recap_controller *ctl, struct run_pass *p)
 {
 	p->spec = recap_json_path(p->run, "status.capsuleSpec");
 	p->generation = recap_json_int(p->run, "status.capsuleGeneration", 0);
-	if (p->spec)
+	if (p->spec) {
+		pin_digest(p);
 		return 0;
+	}
 	const char *cname = recap_json_str(p->run, "spec.capsuleRef.name");
 	char key[600];
 	snprintf(key, sizeof(key), "%s/%s", p->ns, cname ? cname : "");
@@ -198,6 +228,10 @@ static int plan_and_act(struct recap_controller *ctl, struct ctl_op *op, struct 
 	if (r >= 0)
 		r = recap_strategy_aggregate(&in, &st, err);
 	if (r >= 0) {
+		if (plan.n_create > 0)
+			recap_ctl_event(ctl, p->run, "CapsuleRun", "Normal", "ExecutionsCreated",
+					"creating %zu executions (%zu targets, %zu waiting)", plan.n_create,
+					in.n_targets, plan.waiting);
 		create_execs(op, p, &plan);
 		if (cancel)
 			cancel_execs(op, p);

@@ -175,12 +175,14 @@ class World:
                   "--subresource=status", "--type=merge", "-p",
                   json.dumps({"status": status}))
 
-    def finish(self, e, phase="Succeeded", code=0, reason=None):
+    def finish(self, e, phase="Succeeded", code=0, reason=None, digest=None):
         st = {"phase": phase, "exitCode": code,
               "completionTime": time.strftime("%Y-%m-%dT%H:%M:%S.000000Z",
                                               time.gmtime())}
         if reason:
             st["reason"] = reason
+        if digest:
+            st["imageDigest"] = digest
         self.exec_status(e["metadata"]["name"], **st)
 
     def run_phase(self, run, phase, ns=NS):
@@ -291,8 +293,12 @@ def check_iterative_stop(w):
     e0 = wait("execution of it-0", lambda: exec_of(w, "rotate-1", "it-0"))
     time.sleep(1)
     expect("executions while the first runs", len(w.execs("rotate-1")), 1)
-    w.finish(e0)
+    digest = "sha256:" + "ab" * 32
+    w.finish(e0, digest=digest)
     e1 = wait("execution of it-1", lambda: exec_of(w, "rotate-1", "it-1"))
+    # The digest the node reported pins the image for the rest of the run.
+    expect("image of the next target", e1["spec"]["capsule"]["image"],
+           "registry.local/capsules/tool:1@" + digest)
     w.finish(e1, "Failed", 1, "CommandFailed")
     st = w.run_phase("rotate-1", "Failed")
     time.sleep(1)
