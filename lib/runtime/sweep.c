@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "base/cleanup.h"
 #include "base/json.h"
@@ -78,10 +80,22 @@ struct sweep {
 	int failed;
 };
 
+/* A run directory without a state yet may belong to an executor that is
+ * just starting (it writes the state right after the directories). */
+static bool just_created(const char *root, const char *id)
+{
+	char path[4400];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/runs/%s", root, id);
+	return stat(path, &st) == 0 && time(NULL) - st.st_mtime < 10;
+}
+
 static int sweep_one(const struct recap_run_info *info, void *data)
 {
 	struct sweep *s = data;
 	if (info->executor_alive && !s->force)
+		return 0;
+	if (!s->force && info->executor == 0 && just_created(s->root, info->id))
 		return 0;
 	struct recap_run_paths p;
 	struct recap_cgroup cg;
