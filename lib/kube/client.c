@@ -32,8 +32,10 @@ static void apply_defaults(struct recap_kube_client_options *o)
 		o->timeout_ms = DEFAULT_TIMEOUT_MS;
 	if (!o->max_response_bytes)
 		o->max_response_bytes = DEFAULT_MAX_RESPONSE;
-	if (!o->max_retries)
+	if (o->max_retries == 0)
 		o->max_retries = DEFAULT_RETRIES;
+	else if (o->max_retries < 0)
+		o->max_retries = 0;
 	if (!o->retry_base_ms)
 		o->retry_base_ms = DEFAULT_RETRY_BASE_MS;
 	if (!o->retry_max_ms)

@@ -28,7 +28,7 @@ struct recap_kube_client;
 struct recap_kube_client_options {
 	uint64_t timeout_ms;	   /* per request, default 30 s */
 	size_t max_response_bytes; /* default 64 MiB */
-	unsigned max_retries;	   /* retries after the first attempt; 0: default 5 */
+	int max_retries;	   /* retries after the first attempt; 0: default 5, < 0: none */
 	uint64_t retry_base_ms;	   /* default 200 ms, doubled per retry */
 	uint64_t retry_max_ms;	   /* default 10 s */
 	const char *user_agent;	   /* default "recap" */

@@ -202,7 +202,7 @@ static bool never_reached(CURLcode result)
 
 static bool should_retry(struct recap_kube_req *q, CURLcode result, long status)
 {
-	if (q->attempts > q->c->opts.max_retries || q->c->closing || q->too_large)
+	if (q->attempts > (unsigned)q->c->opts.max_retries || q->c->closing || q->too_large)
 		return false;
 	if (result != CURLE_OK)
 		return idempotent(q) || never_reached(result);

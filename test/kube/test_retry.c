@@ -112,6 +112,21 @@ static void retries_are_capped(void **state)
 	assert_int_equal(server_count("GET /api/v1/namespaces/t/configmaps/broken"), 4);
 }
 
+static void retries_can_be_turned_off(void **state)
+{
+	struct tclient t;
+	struct recap_kube_config cfg = {.server = server_url, .namespace = "t"};
+	struct recap_kube_client_options o = {.max_retries = -1};
+	tclient_open_config(&t, &cfg, &o);
+	long before = server_count("GET /api/v1/namespaces/t/configmaps/broken");
+	struct recap_kube_sync s = RECAP_KUBE_SYNC_INIT;
+	assert_int_equal(
+	    recap_kube_get(t.c, &T_CONFIGMAPS, "t", "broken", NULL, recap_kube_sync_cb, &s, NULL), 0);
+	assert_int_equal(twait(&t, &s, NULL, NULL), RECAP_KUBE_ERR_SERVER);
+	tclient_close(&t);
+	assert_int_equal(server_count("GET /api/v1/namespaces/t/configmaps/broken") - before, 1);
+}
+
 static void post_is_not_retried_after_a_500(void **state)
 {
 	json_t *cm = tconfigmap("x", "k", "v");
@@ -316,6 +331,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(too_many_requests_then_unavailable_then_ok),
 	    cmocka_unit_test(retries_are_capped),
+	    cmocka_unit_test(retries_can_be_turned_off),
 	    cmocka_unit_test(post_is_not_retried_after_a_500),
 	    cmocka_unit_test(patch_retries_depend_on_the_kind),
 	    cmocka_unit_test(over_large_responses_are_refused),
