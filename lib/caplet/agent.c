@@ -38,6 +38,7 @@ static struct caplet_exec *lookup(struct recap_caplet *c, const char *key)
 
 static void exec_free(struct caplet_exec *x)
 {
+	caplet_progress_stop(x);
 	json_decref(x->obj);
 	json_decref(x->final);
 	free(x->key);

@@ -40,6 +40,8 @@ struct caplet_exec {
 	const char *recover_reason; /* NodeAgentRestarted or ExecutorFailed */
 	json_t *final;		    /* the terminal status to write */
 	struct caplet_proc *proc;
+	uv_timer_t *progress; /* while the executor runs */
+	int reported;	      /* 1: Running written, 2: Escaping written */
 	int64_t accepted_us, pull_start_us, attach_start_us;
 };
 
@@ -94,6 +96,9 @@ void caplet_image_get(struct caplet_exec *x, caplet_image_cb cb);
 /* run (run.c) */
 void caplet_run_start(struct caplet_exec *x, const struct recap_caplet_image *img);
 void caplet_run_cancel(struct caplet_exec *x);
+/* progress (progress.c): Running/Escaping from the executor's state file. */
+void caplet_progress_start(struct caplet_exec *x);
+void caplet_progress_stop(struct caplet_exec *x);
 /* recovery (recover.c): blocking sweep at startup; per execution kill + sweep. */
 int caplet_sweep_blocking(struct recap_caplet *c, struct recap_error **err);
 void caplet_recover_exec(struct caplet_exec *x);

@@ -1,6 +1,7 @@
 /* Pulling -> Attaching -> the executor -> the result. */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,11 +28,27 @@ void caplet_dispatch(struct recap_caplet *c)
 	}
 }
 
+/* Gone or a zombie (a container's init may wait a while to be reaped). */
+static bool process_gone(pid_t pid)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *close = strrchr(buf, ')');
+	return close && close[1] == ' ' && (close[2] == 'Z' || close[2] == 'X');
+}
+
 static void on_result(struct caplet_proc *p, int64_t status, int sig, const struct recap_buf *out,
 		      const char *err, void *data)
 {
 	struct caplet_exec *x = data;
 	x->proc = NULL;
+	caplet_progress_stop(x);
 	_cleanup_json_ json_t *res = NULL;
 	if (out->len)
 		recap_json_parse(out->data, out->len, CAPLET_PROC_STDOUT_MAX, &res, NULL);
@@ -49,7 +66,8 @@ static void on_result(struct caplet_proc *p, int64_t status, int sig, const stru
 	    .attach_start_us = x->attach_start_us,
 	    .end_us = recap_caplet_now_us(),
 	    .digest = x->digest,
-	    .target_gone = tpid > 0 && kill(tpid, 0) < 0 && errno == ESRCH,
+	    .target_gone = tpid > 0 && (process_gone(tpid) ||
+					strcmp(recap_json_str(res, "reason") ?: "", "TargetNotFound") == 0),
 	};
 	caplet_exec_finish(x, recap_caplet_status_from_result(res, &t));
 }
@@ -70,9 +88,12 @@ static void spawn(struct caplet_exec *x, const char *doc)
 	memcpy(argv + n, tail, sizeof(tail));
 	_cleanup_error_ struct recap_error *err = NULL;
 	x->st = X_RUNNING;
-	if (caplet_proc_spawn(c->loop, (char *const *)argv, doc, strlen(doc), on_result, x, &x->proc, &err) <
-	    0)
+	int r =
+	    caplet_proc_spawn(c->loop, (char *const *)argv, doc, strlen(doc), on_result, x, &x->proc, &err);
+	if (r < 0)
 		caplet_exec_finish(x, recap_caplet_status_refused("StartFailed", recap_error_message(err)));
+	else
+		caplet_progress_start(x);
 }
 
 static void on_attaching(struct caplet_exec *x, bool ok)

@@ -73,11 +73,16 @@ static int security(json_t *spec, json_t *cap, const char *seccomp_dir, struct r
 	if (json_array_size(drop) > 0)
 		return recap_error_set(
 		    err, EINVAL, "spec.capsule.security.capabilities.drop is not supported by the executor");
-	if (recap_json_int(cap, "security.runAsUser", 0) != 0 ||
-	    recap_json_int(cap, "security.runAsGroup", 0) != 0)
+	int64_t uid = recap_json_int(cap, "security.runAsUser", 0),
+		gid = recap_json_int(cap, "security.runAsGroup", 0);
+	if (uid < 0 || gid < 0 || uid > UINT32_MAX - 1 || gid > UINT32_MAX - 1)
 		return recap_error_set(err, EINVAL,
-				       "spec.capsule.security.runAsUser/runAsGroup other than 0 "
-				       "are not supported by the executor");
+				       "spec.capsule.security.runAsUser/runAsGroup out of range");
+	if (uid || gid) {
+		char user[48];
+		snprintf(user, sizeof(user), "%lld:%lld", (long long)uid, (long long)gid);
+		json_object_set_new(spec, "user", json_string(user));
+	}
 	json_t *add = recap_json_path(cap, "security.capabilities.add");
 	if (add)
 		json_object_set(spec, "capAdd", add);

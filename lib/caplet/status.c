@@ -31,7 +31,8 @@ static void set_time(json_t *st, const char *key, int64_t us)
 }
 
 /* The executor's reasons, as status reasons: a non-zero exit is an Error
- * (the kubelet's word); TargetGone when the target vanished mid-run. */
+ * (the kubelet's word); TargetGone when the target was found (the result
+ * names its pid) and had vanished by the end of the run. */
 static const char *status_reason(const char *reason, const struct recap_caplet_times *t)
 {
 	if (!reason || !*reason)
@@ -39,7 +40,7 @@ static const char *status_reason(const char *reason, const struct recap_caplet_t
 	if (strcmp(reason, "Failed") == 0)
 		reason = "Error";
 	if (t->target_gone && (strcmp(reason, "Killed") == 0 || strcmp(reason, "Error") == 0 ||
-			       strcmp(reason, "AttachFailed") == 0))
+			       strcmp(reason, "AttachFailed") == 0 || strcmp(reason, "TargetNotFound") == 0))
 		return "TargetGone";
 	return reason;
 }

@@ -33,6 +33,7 @@ cleanup() {
 	done
 	runc kill "$cid" KILL >/dev/null 2>&1
 	runc delete -f "$cid" >/dev/null 2>&1
+	runc delete -f "$cid-2" >/dev/null 2>&1
 	"$capsule_bin" --root "$root" --cgroup-parent "$cgp" sweep --force >/dev/null 2>&1
 	for d in /sys/fs/cgroup/*/"$cgp" /sys/fs/cgroup/"$cgp"; do
 		[[ -d $d ]] && rmdir "$d"
@@ -107,9 +108,13 @@ no_residue() { # RUN-ID: nothing of the run is left on the node
 		ls "$root/runs" 2>/dev/null
 		find /sys/fs/cgroup -maxdepth 3 -name "$1" 2>/dev/null
 		grep -F "$root/runs" /proc/self/mountinfo
-		pgrep -f "busybox sleep 3[0-9]"
+		pgrep -f "busybox sleep (1737|1838|1939)"
 	) || true
-	[[ -z $left ]] || { echo "  left behind: $left" >&2; return 1; }
+	[[ -z $left ]] || {
+		echo "  left behind: $left" >&2
+		ps -o pid,ppid,stat,args -p "$(pgrep -d, -f "busybox sleep (1737|1838|1939)" || echo 1)" >&2
+		return 1
+	}
 }
 
 start_caplet() {
@@ -136,11 +141,12 @@ make_image() {
 	image=oci:$tmp/img:v1
 }
 
-make_target() {
-	mkdir -p "$tmp/bundle/rootfs"
-	cp "$sleeper" "$tmp/bundle/rootfs/sleeper"
-	(cd "$tmp/bundle" && runc spec)
-	python3 - "$tmp/bundle/config.json" <<'PY'
+make_target() { # [ID BUNDLE]
+	local id=${1:-$cid} bundle=${2:-$tmp/bundle}
+	mkdir -p "$bundle/rootfs"
+	cp "$sleeper" "$bundle/rootfs/sleeper"
+	(cd "$bundle" && runc spec)
+	python3 - "$bundle/config.json" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
 c["process"]["args"] = ["/sleeper"]
@@ -148,7 +154,7 @@ c["process"]["terminal"] = False
 c["hostname"] = "caplet-target"
 json.dump(c, open(sys.argv[1], "w"))
 PY
-	runc run -d --bundle "$tmp/bundle" "$cid" </dev/null >/dev/null 2>&1
+	runc run -d --bundle "$bundle" "$id" </dev/null >/dev/null 2>&1
 }
 
 test_success() {
@@ -192,12 +198,27 @@ test_target_missing() {
 	check "and says it escaped" equals "$(field lost '.status.escaped')" true
 }
 
-test_delete_mid_run() {
-	execution del "$cid" "$image" '[busybox, sleep, "37"]'
-	wait_for del '.status.phase' Attaching >/dev/null || true
+test_target_gone() {
+	make_target "$cid-2" "$tmp/bundle2"
+	execution doomed "$cid-2" "$image" '[busybox, sleep, "1939"]'
 	local i
-	for ((i = 0; i < 100; i++)); do pgrep -f "busybox sleep 37" >/dev/null && break; sleep 0.1; done
-	check "the long command runs" pgrep -f "busybox sleep 37" >/dev/null
+	for ((i = 0; i < 100; i++)); do pgrep -f "busybox sleep 1939" >/dev/null && break; sleep 0.1; done
+	check "the command runs in the second target" pgrep -f "busybox sleep 1939" >/dev/null
+	local id
+	id=$(run_id doomed)
+	runc kill "$cid-2" KILL
+	check "a target that goes away mid-run gives TargetGone" wait_for doomed '.status.reason' TargetGone
+	check "and the run escaped" equals "$(field doomed '.status.escaped')" true
+	runc delete -f "$cid-2" >/dev/null 2>&1
+	check "no residue after the target went" no_residue "$id"
+}
+
+test_delete_mid_run() {
+	execution del "$cid" "$image" '[busybox, sleep, "1737"]'
+	check "Running is reported while the command runs" wait_for del '.status.phase' Running
+	local i
+	for ((i = 0; i < 100; i++)); do pgrep -f "busybox sleep 1737" >/dev/null && break; sleep 0.1; done
+	check "the long command runs" pgrep -f "busybox sleep 1737" >/dev/null
 	local id
 	id=$(run_id del)
 	kubectl get cexec del -w -o json --output-watch-events >"$tmp/del.watch" 2>/dev/null &
@@ -229,10 +250,10 @@ PY
 }
 
 test_restart() {
-	execution crash "$cid" "$image" '[busybox, sleep, "38"]'
+	execution crash "$cid" "$image" '[busybox, sleep, "1838"]'
 	local i
-	for ((i = 0; i < 100; i++)); do pgrep -f "busybox sleep 38" >/dev/null && break; sleep 0.1; done
-	check "the command runs before the crash" pgrep -f "busybox sleep 38" >/dev/null
+	for ((i = 0; i < 100; i++)); do pgrep -f "busybox sleep 1838" >/dev/null && break; sleep 0.1; done
+	check "the command runs before the crash" pgrep -f "busybox sleep 1838" >/dev/null
 	local id
 	id=$(run_id crash)
 	kill -9 "$caplet_pid"
@@ -288,6 +309,7 @@ start_caplet
 test_success
 test_policy
 test_target_missing
+test_target_gone
 test_delete_mid_run
 test_restart
 test_concurrency

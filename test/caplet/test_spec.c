@@ -65,6 +65,16 @@ static void test_spec_full(void **state)
 	assert_int_equal(recap_json_int(s, "tailBytes", 0), 100);
 	assert_string_equal(recap_json_str(s, "targetFilesystem"), "None");
 	assert_string_equal(json_string_value(json_array_get(json_object_get(s, "capAdd"), 0)), "NET_RAW");
+	assert_null(json_object_get(s, "user")); /* root: the executor's default */
+}
+
+static void test_spec_user(void **state)
+{
+	_cleanup_json_ json_t *x =
+	    exec_with("{\"image\":\"i\",\"security\":{\"runAsUser\":1000,\"runAsGroup\":50}}", NULL);
+	_cleanup_json_ json_t *s = NULL;
+	assert_int_equal(recap_caplet_spec_build(x, &img, "/s", 0, &s, NULL), 0);
+	assert_string_equal(recap_json_str(s, "user"), "1000:50");
 }
 
 static void test_spec_deadline(void **state)
@@ -88,7 +98,7 @@ static void test_spec_refused(void **state)
 {
 	const char *bad[] = {
 	    "{\"image\":\"i\",\"security\":{\"capabilities\":{\"drop\":[\"ALL\"]}}}",
-	    "{\"image\":\"i\",\"security\":{\"runAsUser\":1000}}",
+	    "{\"image\":\"i\",\"security\":{\"runAsUser\":-1}}",
 	    "{\"image\":\"i\",\"security\":{\"seccompProfile\":{\"type\":\"Localhost\",\"localhostProfile\":"
 	    "\"../x\"}}}",
 	    "{\"image\":\"i\",\"resources\":{\"limits\":{\"memory\":[1]}}}",
@@ -138,6 +148,10 @@ static void test_status(void **state)
 	_cleanup_json_ json_t *killed = result("{\"reason\":\"Killed\",\"escaped\":true,\"signal\":9}");
 	_cleanup_json_ json_t *st3 = recap_caplet_status_from_result(killed, &t);
 	assert_string_equal(recap_json_str(st3, "reason"), "TargetGone");
+	_cleanup_json_ json_t *nf =
+	    result("{\"reason\":\"TargetNotFound\",\"escaped\":true,\"targetPid\":42}");
+	_cleanup_json_ json_t *st5 = recap_caplet_status_from_result(nf, &t);
+	assert_string_equal(recap_json_str(st5, "reason"), "TargetGone");
 
 	_cleanup_json_ json_t *unesc = result("{\"reason\":\"Completed\",\"escaped\":false,\"exitCode\":0}");
 	_cleanup_json_ json_t *st4 = recap_caplet_status_from_result(unesc, &t);
@@ -159,9 +173,13 @@ static void test_refused_message_bounded(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_run_id),	  cmocka_unit_test(test_spec_full),
-	    cmocka_unit_test(test_spec_deadline), cmocka_unit_test(test_spec_refused),
-	    cmocka_unit_test(test_status),	  cmocka_unit_test(test_refused_message_bounded),
+	    cmocka_unit_test(test_run_id),
+	    cmocka_unit_test(test_spec_full),
+	    cmocka_unit_test(test_spec_deadline),
+	    cmocka_unit_test(test_spec_refused),
+	    cmocka_unit_test(test_spec_user),
+	    cmocka_unit_test(test_status),
+	    cmocka_unit_test(test_refused_message_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
