@@ -63,84 +63,92 @@ static int parse_ms(const char *s, uint64_t *ret)
 	return 0;
 }
 
+static const struct option long_opts[] = {
+    {"kubeconfig", required_argument, NULL, 'k'},
+    {"context", required_argument, NULL, 'c'},
+    {"leader-elect", optional_argument, NULL, 'L'},
+    {"leader-elect-namespace", required_argument, NULL, 'N'},
+    {"leader-elect-identity", required_argument, NULL, 'I'},
+    {"lease-duration-ms", required_argument, NULL, 'D'},
+    {"renew-deadline-ms", required_argument, NULL, 'R'},
+    {"retry-period-ms", required_argument, NULL, 'P'},
+    {"metrics-addr", required_argument, NULL, 'm'},
+    {"health-addr", required_argument, NULL, 'H'},
+    {"log-level", required_argument, NULL, 'l'},
+    {"log-format", required_argument, NULL, 'f'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+struct log_opts {
+	enum recap_log_level level;
+	enum recap_log_format format;
+};
+
+/* Applies one option; -1 for a bad value. */
+static int set_option(int c, const char *arg, struct options *o, struct log_opts *lo)
+{
+	switch (c) {
+	case 'k':
+		o->kubeconfig = arg;
+		return 0;
+	case 'c':
+		o->context = arg;
+		return 0;
+	case 'L':
+		return parse_bool(arg, &o->leader_elect);
+	case 'N':
+		o->lease_ns = arg;
+		return 0;
+	case 'I':
+		o->identity = arg;
+		return 0;
+	case 'D':
+		return parse_ms(arg, &o->lease_ms);
+	case 'R':
+		return parse_ms(arg, &o->renew_ms);
+	case 'P':
+		return parse_ms(arg, &o->retry_ms);
+	case 'm':
+		o->metrics_addr = arg;
+		return 0;
+	case 'H':
+		o->health_addr = arg;
+		return 0;
+	case 'l':
+		return recap_log_parse_level(arg, &lo->level) < 0 ? -1 : 0;
+	case 'f':
+		return recap_log_parse_format(arg, &lo->format) < 0 ? -1 : 0;
+	default:
+		return -1;
+	}
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	static const struct option opts[] = {
-	    {"kubeconfig", required_argument, NULL, 'k'},
-	    {"context", required_argument, NULL, 'c'},
-	    {"leader-elect", optional_argument, NULL, 'L'},
-	    {"leader-elect-namespace", required_argument, NULL, 'N'},
-	    {"leader-elect-identity", required_argument, NULL, 'I'},
-	    {"lease-duration-ms", required_argument, NULL, 'D'},
-	    {"renew-deadline-ms", required_argument, NULL, 'R'},
-	    {"retry-period-ms", required_argument, NULL, 'P'},
-	    {"metrics-addr", required_argument, NULL, 'm'},
-	    {"health-addr", required_argument, NULL, 'H'},
-	    {"log-level", required_argument, NULL, 'l'},
-	    {"log-format", required_argument, NULL, 'f'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	enum recap_log_level level = RECAP_LOG_INFO;
-	enum recap_log_format format = RECAP_LOG_TEXT;
-	int c;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		int bad = 0;
-		switch (c) {
-		case 'k':
-			o->kubeconfig = optarg;
-			break;
-		case 'c':
-			o->context = optarg;
-			break;
-		case 'L':
-			bad = parse_bool(optarg, &o->leader_elect);
-			break;
-		case 'N':
-			o->lease_ns = optarg;
-			break;
-		case 'I':
-			o->identity = optarg;
-			break;
-		case 'D':
-			bad = parse_ms(optarg, &o->lease_ms);
-			break;
-		case 'R':
-			bad = parse_ms(optarg, &o->renew_ms);
-			break;
-		case 'P':
-			bad = parse_ms(optarg, &o->retry_ms);
-			break;
-		case 'm':
-			o->metrics_addr = optarg;
-			break;
-		case 'H':
-			o->health_addr = optarg;
-			break;
-		case 'l':
-			bad = recap_log_parse_level(optarg, &level);
-			break;
-		case 'f':
-			bad = recap_log_parse_format(optarg, &format);
-			break;
-		case 'h':
+	struct log_opts lo = {RECAP_LOG_INFO, RECAP_LOG_TEXT};
+	int c, idx = -1;
+	while ((c = getopt_long(argc, argv, "h", long_opts, &idx)) != -1) {
+		if (c == 'h') {
 			usage(stdout);
 			exit(0);
-		default:
+		}
+		if (c == '?') {
 			usage(stderr);
 			return -1;
 		}
-		if (bad < 0) {
+		if (set_option(c, optarg, o, &lo) < 0) {
 			fprintf(stderr, "recap-controller: bad value \"%s\" for --%s\n", optarg ? optarg : "",
-				argv[optind - 1] + 2);
+				idx >= 0 ? long_opts[idx].name : "?");
 			return -1;
 		}
+		idx = -1;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "recap-controller: unexpected argument \"%s\"\n", argv[optind]);
 		return -1;
 	}
-	recap_log_setup("recap-controller", level, format);
+	recap_log_setup("recap-controller", lo.level, lo.format);
 	return 0;
 }
 

@@ -178,8 +178,24 @@ static void on_added(struct recap_kube_informer *inf, json_t *obj, void *userdat
 	changed(userdata, NULL, obj);
 }
 
+/* Projected objects that differ only in resourceVersion: nothing the
+ * reconcilers read changed (a pod's status heartbeat, a field we drop). */
+static bool same_but_version(json_t *a, json_t *b)
+{
+	json_t *x = json_deep_copy(a), *y = json_deep_copy(b);
+	json_object_del(json_object_get(x, "metadata"), "resourceVersion");
+	json_object_del(json_object_get(y, "metadata"), "resourceVersion");
+	bool same = x && y && json_equal(x, y);
+	json_decref(x);
+	json_decref(y);
+	return same;
+}
+
 static void on_updated(struct recap_kube_informer *inf, json_t *old_obj, json_t *new_obj, void *userdata)
 {
+	struct ctl_handler_ctx *h = userdata;
+	if ((h->inf == INF_POD || h->inf == INF_NS) && same_but_version(old_obj, new_obj))
+		return;
 	changed(userdata, old_obj, new_obj);
 }
 
