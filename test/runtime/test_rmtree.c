@@ -15,6 +15,27 @@
 
 #include "runtime/rmtree.h"
 
+/* the test's temp dir, removed by the teardown also when an assert failed */
+static char base[64];
+
+static int remove_base(void **state)
+{
+	if (base[0]) {
+		char cmd[128];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+		if (system(cmd) != 0)
+			return -1;
+	}
+	base[0] = 0;
+	return 0;
+}
+
+static void make_base(void)
+{
+	snprintf(base, sizeof(base), "/tmp/recap-rmtree.XXXXXX");
+	assert_non_null(mkdtemp(base));
+}
+
 static void make(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -25,8 +46,7 @@ static void make(const char *path, const char *text)
 
 static void never_follows_symlinks(void **state)
 {
-	char base[] = "/tmp/recap-rmtree.XXXXXX";
-	assert_non_null(mkdtemp(base));
+	make_base();
 	char outside[600], tree[600], p[700];
 	snprintf(outside, sizeof(outside), "%s/outside", base);
 	snprintf(tree, sizeof(tree), "%s/tree", base);
@@ -52,8 +72,7 @@ static void never_follows_symlinks(void **state)
 
 static void any_depth(void **state)
 {
-	char base[] = "/tmp/recap-rmtree.XXXXXX";
-	assert_non_null(mkdtemp(base));
+	make_base();
 	int fd = open(base, O_RDONLY | O_DIRECTORY);
 	for (int i = 0; i < 1000; i++) {
 		assert_int_equal(mkdirat(fd, "d", 0755), 0);
@@ -73,8 +92,8 @@ static void any_depth(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(never_follows_symlinks),
-	    cmocka_unit_test(any_depth),
+	    cmocka_unit_test_teardown(never_follows_symlinks, remove_base),
+	    cmocka_unit_test_teardown(any_depth, remove_base),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,12 +41,22 @@ static void runtime_namings(void **state)
 	assert_false(recap_target_cgroup_matches("0::/abc\n", ""));
 }
 
-static void write_file(const char *dir, const char *pid, const char *text)
+/* the fake /proc, removed by the teardown also when an assert failed */
+static char dir[64];
+
+static int remove_dir(void **state)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return dir[0] && system(cmd) != 0 ? -1 : 0;
+}
+
+static void write_file(const char *root, const char *pid, const char *text)
 {
 	char path[512];
-	snprintf(path, sizeof(path), "%s/%s", dir, pid);
+	snprintf(path, sizeof(path), "%s/%s", root, pid);
 	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/%s/cgroup", dir, pid);
+	snprintf(path, sizeof(path), "%s/%s/cgroup", root, pid);
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
 	fputs(text, f);
@@ -55,7 +65,7 @@ static void write_file(const char *dir, const char *pid, const char *text)
 
 static void finds_in_a_proc_tree(void **state)
 {
-	char dir[] = "/tmp/recap-target-test.XXXXXX";
+	snprintf(dir, sizeof(dir), "/tmp/recap-target-test.XXXXXX");
 	assert_non_null(mkdtemp(dir));
 	write_file(dir, "999999", "0::/other\n");
 	write_file(dir, "999998", "0::/system.slice/docker-" ID ".scope\n");
@@ -66,9 +76,6 @@ static void finds_in_a_proc_tree(void **state)
 	assert_int_equal(recap_target_find_container(dir, "nope", &pid, &err), -ESRCH);
 	assert_non_null(strstr(recap_error_message(err), "'nope'"));
 	recap_error_free(err);
-	char cmd[600];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
 }
 
 static void resolves_a_live_pid(void **state)
@@ -91,7 +98,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(runtime_namings),
-	    cmocka_unit_test(finds_in_a_proc_tree),
+	    cmocka_unit_test_teardown(finds_in_a_proc_tree, remove_dir),
 	    cmocka_unit_test(resolves_a_live_pid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
