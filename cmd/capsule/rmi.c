@@ -12,6 +12,8 @@ static int remove_one(struct recap_oci_store *s, const char *arg, struct recap_e
 {
 	_cleanup_oci_ref_ struct recap_oci_ref *ref = NULL;
 	int r = recap_oci_ref_parse(arg, &ref, err);
+	if (r >= 0)
+		r = recap_oci_ref_absolute_layout(ref);
 	if (r < 0)
 		return r;
 	r = recap_oci_images_remove(s, ref->canonical, err);

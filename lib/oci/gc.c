@@ -213,6 +213,11 @@ int recap_oci_gc(struct recap_oci_store *s, struct recap_oci_gc_result *ret, str
 		recap_error_set_errno(err, -r, "gc: sweeping %s/layers", s->root);
 	if (r >= 0 && (r = sweep(s, "tmp", NULL, &ignored, &ignored, NULL)) < 0)
 		recap_error_set_errno(err, -r, "gc: sweeping %s/tmp", s->root);
+	/* Per-blob and per-layer lock files are only taken under the shared
+	 * store lock, which we hold exclusively: none is in use now. */
+	struct keep locks = {.v = (char *[]){"store.lock", "index.lock"}, .n = 2};
+	if (r >= 0 && (r = sweep(s, "locks", &locks, &ignored, &ignored, NULL)) < 0)
+		recap_error_set_errno(err, -r, "gc: sweeping %s/locks", s->root);
 	keep_free(&blobs);
 	keep_free(&layers);
 	if (r >= 0)

@@ -109,6 +109,8 @@ int recap_oci_images_resolve(struct recap_oci_store *s, const char *ref, char ma
 {
 	_cleanup_oci_ref_ struct recap_oci_ref *r = NULL;
 	int rc = recap_oci_ref_parse(ref, &r, err);
+	if (rc >= 0)
+		rc = recap_oci_ref_absolute_layout(r);
 	if (rc < 0)
 		return rc;
 	_cleanup_json_ json_t *images = NULL;

@@ -143,6 +143,8 @@ int recap_oci_pull(struct recap_oci_store *s, const char *refstr, const struct r
 {
 	_cleanup_oci_ref_ struct recap_oci_ref *ref = NULL;
 	int r = recap_oci_ref_parse(refstr, &ref, err);
+	if (r >= 0)
+		r = recap_oci_ref_absolute_layout(ref);
 	if (r < 0)
 		return r;
 	memset(res, 0, sizeof(*res));

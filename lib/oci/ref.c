@@ -136,6 +136,8 @@ const char *recap_oci_ref_api_host(const struct recap_oci_ref *r)
 
 static int set_canonical(struct recap_oci_ref *r)
 {
+	free(r->canonical);
+	r->canonical = NULL;
 	const char *base = r->kind == RECAP_OCI_REF_LAYOUT ? r->layout_dir : r->registry;
 	int n = asprintf(&r->canonical, "%s%s%s%s%s%s%s", r->kind == RECAP_OCI_REF_LAYOUT ? "oci:" : "", base,
 			 r->repository ? "/" : "", r->repository ? r->repository : "", r->tag ? ":" : "",
@@ -248,6 +250,18 @@ static int parse_registry(const char *s, struct recap_oci_ref *r, struct recap_e
 		return -ENOMEM;
 	r->kind = RECAP_OCI_REF_REGISTRY;
 	return 0;
+}
+
+int recap_oci_ref_absolute_layout(struct recap_oci_ref *r)
+{
+	if (r->kind != RECAP_OCI_REF_LAYOUT || r->layout_dir[0] == '/')
+		return 0;
+	char *abs = realpath(r->layout_dir, NULL);
+	if (!abs)
+		return 0;
+	free(r->layout_dir);
+	r->layout_dir = abs;
+	return set_canonical(r);
 }
 
 int recap_oci_ref_parse(const char *s, struct recap_oci_ref **ret, struct recap_error **err)

@@ -36,6 +36,10 @@ struct recap_oci_ref {
 
 int recap_oci_ref_parse(const char *s, struct recap_oci_ref **ret, struct recap_error **err);
 void recap_oci_ref_free(struct recap_oci_ref *r);
+/* Makes a relative oci: layout directory absolute (realpath), so that the
+ * store's key does not depend on the working directory. A directory that
+ * does not exist is left as it is. */
+int recap_oci_ref_absolute_layout(struct recap_oci_ref *r);
 /* Host (and port) to talk to: docker.io is served by registry-1.docker.io. */
 const char *recap_oci_ref_api_host(const struct recap_oci_ref *r);
 

@@ -4,7 +4,7 @@
 # leaving nothing in the store and nothing outside it.
 # usage: layers_test.sh CAPSULE-BINARY
 source "$(dirname "$0")/lib.sh"
-CAPSULE=$1
+CAPSULE=$(realpath "$1")
 ((EUID == 0)) || { echo "needs root (device whiteouts, overlay mounts)"; exit 77; }
 cap() { "$CAPSULE" --root "$T/store" "$@"; }
 fx() { python3 "$FIXTURES" "$@"; }
@@ -14,8 +14,8 @@ fx tar lower "$T/lower.tar"
 fx tar upper "$T/upper.tar"
 gzip -k "$T/upper.tar"
 fx layout "$T/L" good amd64 "$T/lower.tar" "$T/upper.tar.gz" >/dev/null
-out=$(cap pull "oci:$T/L:good")
-pass "layout pull: $out"
+out=$(cd "$T" && cap pull "oci:L:good")
+if grep -q "^oci:$T/L:good " <<<"$out"; then pass "layout pull (relative dir stored absolute): $out"; else fail "layout pull: $out"; fi
 lower=$(cap images >/dev/null; python3 -c 'import json,sys; m=json.load(open(sys.argv[1]+"/index.json"))["images"]["oci:"+sys.argv[2]+":good"]["manifest"]
 print(" ".join(l["digest"][7:] for l in json.load(open(sys.argv[1]+"/blobs/sha256/"+m[7:]))["layers"]))' "$T/store" "$T/L")
 read -r l0 l1 <<<"$lower"

@@ -3,7 +3,7 @@
 # with images built by umoci from busybox-static and pushed by skopeo.
 # usage: registry_test.sh CAPSULE-BINARY
 source "$(dirname "$0")/lib.sh"
-CAPSULE=$1
+CAPSULE=$(realpath "$1")
 ((EUID == 0)) || { echo "needs root (umoci, store ownership)"; exit 77; }
 
 registry_start A
@@ -164,6 +164,8 @@ echo "${arm_layers[1]}" >"$T/store/runs/r1/layers"
 before=$(ls "$T/store/blobs/sha256" | wc -l)
 cap rmi "$REG_A/capsules/arm:v1" >/dev/null
 out=$(cap gc)
+locks=$(ls "$T/store/locks" | tr '\n' ' ')
+if [[ $locks == "index.lock store.lock " ]]; then pass "gc removes per-blob lock files"; else fail "gc left locks: $locks"; fi
 after=$(ls "$T/store/blobs/sha256" | wc -l)
 if ((after < before)); then pass "gc: $out"; else fail "gc: $before -> $after blobs: $out"; fi
 [[ -d $T/store/layers/${arm_layers[1]} ]] && pass "gc keeps a layer listed in runs/*/layers" || fail "gc removed a layer in use by a run"
