@@ -195,5 +195,12 @@ int recap_spec_from_json(struct recap_run_spec *s, json_t *doc, struct recap_err
 		r = modes(s, doc, err);
 	if (r >= 0)
 		r = limits(s, doc, err);
+	/* the image's User when the spec does not say (numeric only) */
+	const char *user = recap_json_at(doc, "imageConfig", "User", NULL)
+			       ? json_string_value(recap_json_at(doc, "imageConfig", "User", NULL))
+			       : NULL;
+	if (r >= 0 && !json_object_get(doc, "user") && user && *user &&
+	    recap_spec_parse_user(user, &s->uid, &s->gid, err) < 0)
+		r = recap_error_wrap(err, -EINVAL, "spec: imageConfig.User (give \"user\")");
 	return r;
 }

@@ -162,6 +162,26 @@ static void users(void **state)
 	assert_int_equal(recap_spec_parse_user("99999999999", &u, &g, NULL), -EINVAL);
 }
 
+static void image_user(void **state)
+{
+	struct recap_run_spec s;
+	struct recap_error *err = NULL;
+	assert_int_equal(from_json("{\"imageConfig\":{\"User\":\"1000:100\"}}", &s, NULL), 0);
+	assert_int_equal(s.uid, 1000);
+	assert_int_equal(s.gid, 100);
+	recap_spec_free(&s);
+	assert_int_equal(from_json("{\"user\":\"7\",\"imageConfig\":{\"User\":\"1000\"}}", &s, NULL), 0);
+	assert_int_equal(s.uid, 7);
+	recap_spec_free(&s);
+	assert_int_equal(from_json("{\"user\":\"0\",\"imageConfig\":{\"User\":\"nobody\"}}", &s, NULL), 0);
+	assert_int_equal(s.uid, 0);
+	recap_spec_free(&s);
+	assert_true(from_json("{\"imageConfig\":{\"User\":\"nobody\"}}", &s, &err) < 0);
+	assert_non_null(strstr(recap_error_message(err), "imageConfig.User"));
+	recap_error_free(err);
+	recap_spec_free(&s);
+}
+
 static void layer_lists(void **state)
 {
 	struct recap_strv l = {0};
@@ -184,6 +204,7 @@ int main(void)
 	    cmocka_unit_test(validation),
 	    cmocka_unit_test(layer_lists),
 	    cmocka_unit_test(users),
+	    cmocka_unit_test(image_user),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
