@@ -10,6 +10,7 @@
 #include "base/timeutil.h"
 #include "controller/ctl.h"
 #include "controller/runstatus.h"
+#include "kube/selector.h"
 
 /* What targeting needs of a Pod (lib/kube's projection plus the times). */
 static const char *const pod_paths[] = {
@@ -97,6 +98,38 @@ static void enqueue_index(struct recap_controller *ctl, enum ctl_informer inf, c
 		recap_kube_store_foreach(ctl_store(ctl, inf), enqueue_each, a);
 }
 
+static bool selects(json_t *selector, json_t *labels_a, json_t *labels_b)
+{
+	struct recap_kube_selector *sel = NULL;
+	if (recap_kube_selector_from_json(selector, &sel, NULL) < 0)
+		return true; /* its reconciler reports the bad selector */
+	bool m = recap_kube_selector_matches(sel, labels_a) ||
+		 (labels_b && recap_kube_selector_matches(sel, labels_b));
+	recap_kube_selector_free(sel);
+	return m;
+}
+
+struct pod_change {
+	struct recap_controller *ctl;
+	json_t *labels, *old_labels;
+};
+
+/* A pod change concerns the Capsules whose selectors pick it, before or after. */
+static int enqueue_if_selecting(const char *key, json_t *cap, void *userdata)
+{
+	struct pod_change *pc = userdata;
+	json_t *spec = json_object_get(cap, "spec");
+	bool hit = selects(recap_json_path(spec, "targets.selector"), pc->labels, pc->old_labels);
+	size_t i;
+	json_t *role;
+	json_array_foreach (json_object_get(spec, "roles"), i, role) {
+		hit = hit || selects(json_object_get(role, "selector"), pc->labels, pc->old_labels);
+	}
+	if (hit)
+		recap_ctl_enqueue(pc->ctl, KIND_CAPSULE, key);
+	return 0;
+}
+
 /* Seconds since the epoch with the fraction of an RFC 3339 time; 0 if unset. */
 static double fine_time(json_t *obj, const char *path)
 {
@@ -162,8 +195,12 @@ static void changed(struct ctl_handler_ctx *h, json_t *old, json_t *obj)
 		exec_changed(ctl, old, obj);
 		break;
 	case INF_POD:
-		if (ns)
-			enqueue_index(ctl, INF_CAPSULE, "ns", ns, KIND_CAPSULE);
+		if (ns) {
+			struct pod_change pc = {ctl, recap_json_path(obj, "metadata.labels"),
+						old ? recap_json_path(old, "metadata.labels") : NULL};
+			recap_kube_store_by_index(ctl_store(ctl, INF_CAPSULE), "ns", ns, enqueue_if_selecting,
+						  &pc);
+		}
 		break;
 	case INF_NS:
 		enqueue_index(ctl, INF_CAPSULE, "ns", key, KIND_CAPSULE);

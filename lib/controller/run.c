@@ -198,6 +198,32 @@ static void cancel_execs(struct ctl_op *op, struct run_pass *p)
 	}
 }
 
+/* Explicit pod names that are not targets: said once per run start. */
+static void report_missing(struct recap_controller *ctl, struct run_pass *p, json_t *names)
+{
+	char missing[512] = "";
+	size_t n = 0, i;
+	json_t *name;
+	if (json_array_size(p->execs) > 0)
+		return;
+	json_array_foreach (names, i, name) {
+		bool found = false;
+		for (size_t t = 0; t < p->targets.n && !found; t++)
+			found = strcmp(p->targets.v[t].pod,
+				       json_string_value(name) ? json_string_value(name) : "") == 0;
+		if (found)
+			continue;
+		size_t len = strlen(missing);
+		if (len < sizeof(missing) - 1)
+			snprintf(missing + len, sizeof(missing) - len, "%s%s", n ? ", " : "",
+				 json_string_value(name));
+		n++;
+	}
+	if (n > 0)
+		recap_ctl_event(ctl, p->run, "CapsuleRun", "Warning", "TargetsNotFound",
+				"%zu named pods are not running targets: %s", n, missing);
+}
+
 static int plan_and_act(struct recap_controller *ctl, struct ctl_op *op, struct run_pass *p,
 			struct recap_error **err)
 {
@@ -209,6 +235,8 @@ static int plan_and_act(struct recap_controller *ctl, struct ctl_op *op, struct 
 		r = recap_controller_targets_resolve(p->spec, names, pods, p->execs, &p->targets, err);
 	if (r >= 0)
 		r = exec_views(p, err);
+	if (r >= 0 && names)
+		report_missing(ctl, p, names);
 	if (r < 0) {
 		json_decref(pods);
 		return r;

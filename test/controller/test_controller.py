@@ -273,6 +273,18 @@ def check_parallel(w):
     expect("kubectl get capsuleruns", row[:7],
            ["ps-1", "ps", "Manual", "Parallel", "6", "6", "0"])
     expect("phase column", row[7], "Succeeded")
+    # Explicit pod names replace the selector; a name that is no running
+    # pod is not a target and is reported.
+    w.run("ps-2", "ps", targets=["web-4", "missing"])
+    execs = wait("1 execution", lambda: w.execs("ps-2"))
+    expect("explicit targets", [e["spec"]["target"]["pod"] for e in execs],
+           ["web-4"])
+
+    def reported():
+        return any(e["reason"] == "TargetsNotFound" and
+                   e["regarding"]["name"] == "ps-2" and "missing" in e["note"]
+                   for e in w.items("events.events.k8s.io"))
+    wait("a TargetsNotFound event", reported)
 
 
 def exec_of(w, run, pod):
