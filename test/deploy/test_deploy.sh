@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# The installation as an operator uses it: the kustomize bases in config/
+# render, and everything rendered is accepted by a real kube-apiserver
+# (server-side dry run after the CRDs are applied for real). The RBAC of the
+# controller and caplet has no wildcard and grants what the code calls and no
+# more; the controller's pod passes Pod Security "restricted" enforced by the
+# API server's admission. One cluster for the whole file.
+# shellcheck source-path=SCRIPTDIR source=../cluster/lib.sh
+. "${RECAP_SRC:?}/test/cluster/lib.sh"
+
+cd "$src"
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY=python3
+out=$scratch/out
+mkdir -p "$out"
+
+# --- rendering ---------------------------------------------------------------
+
+"$kubectl" kustomize config/default >"$out/default.yaml" || fail "kustomize config/default"
+"$kubectl" kustomize config/samples >"$out/samples.yaml" || fail "kustomize config/samples"
+kinds=$(grep -c '^kind:' "$out/default.yaml")
+((kinds >= 16)) || fail "config/default renders $kinds objects"
+for want in 'kind: CustomResourceDefinition' 'kind: Deployment' 'kind: DaemonSet' \
+	'image: recap/recap-controller:0.1.0' 'image: recap/caplet:0.1.0' 'name: recap-capsule-editor'; do
+	grep -q "$want" "$out/default.yaml" || fail "config/default: no '$want'"
+done
+ok "config/default renders $kinds objects"
+
+# --- a real API server -------------------------------------------------------
+
+up c >/dev/null 2>"$scratch/up.err" || fail "cluster up: $(cat "$scratch/up.err")"
+d=$scratch/c
+k() { kc "$d" "$@"; }
+
+k apply --server-side -k config/crd >/dev/null || fail "apply CRDs"
+k wait --for condition=Established --timeout 30s crd --all >/dev/null || fail "CRDs not established"
+ok "CRDs applied through config/crd"
+
+# dry_run NAME FILE: every object of FILE accepted by the API server.
+dry_run() {
+	k apply --dry-run=server -f "$2" >"$scratch/dry.out" 2>"$scratch/dry.err" ||
+		fail "$1 refused by the API server: $(cat "$scratch/dry.err")"
+	local n
+	n=$(grep -c . "$scratch/dry.out")
+	ok "$1: $n objects accepted (server dry run)"
+}
+
+# The namespace must exist for the namespaced objects' dry run.
+k create namespace recap-system >/dev/null
+dry_run config/default "$out/default.yaml"
+for ns in shop prod; do k create namespace "$ns" >/dev/null; done
+grep -q 'namespace:' "$out/samples.yaml" && fail "samples name a namespace"
+k apply --dry-run=server -n shop -f "$out/samples.yaml" >/dev/null 2>"$scratch/dry.err" ||
+	fail "config/samples refused: $(cat "$scratch/dry.err")"
+ok "config/samples accepted (server dry run)"
+
+# --- RBAC --------------------------------------------------------------------
+
+"$PY" test/deploy/rbac_check.py "$out/default.yaml" >"$scratch/rbac" 2>&1 || fail "rbac: $(cat "$scratch/rbac")"
+ok "rbac: $(paste -sd ';' "$scratch/rbac")"
+
+# The roles for real, then what each service account may do, as the API
+# server's authorizer answers it.
+"$PY" - "$out/default.yaml" >"$out/rbac.yaml" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+keep = {"Namespace", "ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"}
+yaml.safe_dump_all([d for d in docs if d["kind"] in keep and d["kind"] != "Namespace"], sys.stdout)
+PY
+k apply -f "$out/rbac.yaml" >/dev/null || fail "apply RBAC"
+
+# can SA yes|no VERB RESOURCE [FLAGS]...
+can() {
+	local sa=$1 want=$2 got
+	shift 2
+	got=$(k auth can-i --as "system:serviceaccount:recap-system:$sa" "$@" 2>/dev/null || true)
+	[[ $got == "$want" ]] || fail "$sa can-i $*: $got, want $want"
+}
+ctl() { can recap-controller "$@"; }
+cpl() { can recap-caplet "$@"; }
+# Aggregation into edit/view is done by kube-controller-manager.
+eventually 30 "rbac visible to the authorizer" \
+	bash -c "[[ \$('$kubectl' --kubeconfig '$d/kubeconfig' auth can-i --as system:serviceaccount:recap-system:recap-controller list pods -A) == yes ]]"
+ctl yes list pods -A
+ctl yes watch namespaces
+ctl yes create capsuleexecutions.recap.dev -n shop
+ctl yes delete capsuleruns.recap.dev -n shop
+ctl yes patch capsules.recap.dev --subresource status -n shop
+ctl yes create events.events.k8s.io -n shop
+ctl yes update leases.coordination.k8s.io/recap-controller -n recap-system
+ctl no update leases.coordination.k8s.io/other -n recap-system
+ctl no get leases.coordination.k8s.io/recap-controller -n shop
+ctl no get secrets -n shop
+ctl no create pods/exec -n shop
+ctl no patch pods -n shop
+ctl no update capsuleexecutions.recap.dev -n shop
+ctl no create capsulepolicies.recap.dev
+ok "controller: exactly its calls (pods, runs, executions, status, events, its Lease), no secrets, no exec"
+cpl yes watch capsuleexecutions.recap.dev -A
+cpl yes patch capsuleexecutions.recap.dev --subresource status -n shop
+cpl yes list capsulepolicies.recap.dev
+cpl no create capsuleexecutions.recap.dev -n shop
+cpl no delete capsuleexecutions.recap.dev -n shop
+cpl no create capsuleruns.recap.dev -n shop
+cpl no patch capsulepolicies.recap.dev
+cpl no get pods -n shop
+cpl no get secrets -n shop
+ok "caplet: executions watch/patch/status, policies and namespaces read, nothing else"
+
+k create serviceaccount dev -n shop >/dev/null
+k create rolebinding dev-edit -n shop --clusterrole=edit --serviceaccount=shop:dev >/dev/null
+k create rolebinding dev-view -n prod --clusterrole=view --serviceaccount=shop:dev >/dev/null
+dev() { can dev "$@"; }
+eventually 30 "edit aggregates recap-capsule-editor" \
+	bash -c "[[ \$('$kubectl' --kubeconfig '$d/kubeconfig' auth can-i --as system:serviceaccount:shop:dev create capsules.recap.dev -n shop) == yes ]]"
+can() {
+	local sa=$1 want=$2 got
+	shift 2
+	got=$(k auth can-i --as "system:serviceaccount:shop:$sa" "$@" 2>/dev/null || true)
+	[[ $got == "$want" ]] || fail "$sa can-i $*: $got, want $want"
+}
+dev yes create capsuleruns.recap.dev -n shop
+dev no create capsuleexecutions.recap.dev -n shop
+dev no patch capsuleruns.recap.dev --subresource status -n shop
+dev yes list capsuleexecutions.recap.dev -n prod
+dev no create capsules.recap.dev -n prod
+dev no create capsulepolicies.recap.dev
+ok "aggregated roles: edit creates Capsules and runs (not executions), view reads them"
+
+# --- Pod Security ------------------------------------------------------------
+
+# pick KIND NAME NS FILE: one rendered object moved to namespace NS.
+pick() {
+	"$PY" - "$@" <<'PY'
+import sys, yaml
+kind, name, ns, path = sys.argv[1:]
+for d in yaml.safe_load_all(open(path)):
+    if d and d["kind"] == kind and d["metadata"]["name"] == name:
+        d["metadata"]["namespace"] = ns
+        yaml.safe_dump(d, sys.stdout)
+        break
+else:
+    sys.exit(f"no {kind} {name}")
+PY
+}
+
+k create namespace strict >/dev/null
+k label namespace strict pod-security.kubernetes.io/enforce=restricted \
+	pod-security.kubernetes.io/enforce-version=latest >/dev/null
+for sa in recap-controller recap-caplet; do k create serviceaccount "$sa" -n strict >/dev/null; done
+# Deployments are checked when their pods are created; a bare pod with the
+# template's spec is what admission enforces on.
+# podof FILE NAME: a Pod with the pod template of the Deployment/DaemonSet NAME.
+podof() {
+	"$PY" - "$@" <<'PY'
+import sys, yaml
+path, name = sys.argv[1:]
+for d in yaml.safe_load_all(open(path)):
+    if d and d["kind"] in ("Deployment", "DaemonSet") and d["metadata"]["name"] == name:
+        t = d["spec"]["template"]
+        yaml.safe_dump({"apiVersion": "v1", "kind": "Pod",
+                        "metadata": {"name": name, "namespace": "strict", "labels": t["metadata"]["labels"]},
+                        "spec": t["spec"]}, sys.stdout)
+        break
+else:
+    sys.exit(f"no workload {name}")
+PY
+}
+# restricted NAME FILE: the pod template of workload NAME passes "restricted".
+restricted() {
+	local f=$scratch/pod-$1.yaml
+	podof "$2" "$1" >"$f" || fail "no workload $1"
+	k apply --dry-run=server -f "$f" 2>&1
+}
+restricted recap-controller "$out/default.yaml" >"$scratch/ps" || fail "controller pod refused by restricted: $(cat "$scratch/ps")"
+grep -q 'Warning' "$scratch/ps" && fail "controller pod warned by restricted: $(cat "$scratch/ps")"
+pick Deployment recap-controller strict "$out/default.yaml" >"$scratch/deploy.yaml"
+k apply --dry-run=server -f "$scratch/deploy.yaml" >"$scratch/ps" 2>&1 || fail "controller Deployment: $(cat "$scratch/ps")"
+grep -q 'violate PodSecurity' "$scratch/ps" && fail "controller Deployment warned: $(cat "$scratch/ps")"
+# The same check refuses caplet: the admission is really on.
+if restricted recap-caplet "$out/default.yaml" >"$scratch/ps"; then fail "caplet pod admitted by restricted"; fi
+grep -q 'violates PodSecurity "restricted:latest"' "$scratch/ps" || fail "caplet: $(cat "$scratch/ps")"
+ok "controller pod passes Pod Security restricted (caplet's is refused there)"
