@@ -185,8 +185,8 @@ void recap_controller_stop(struct recap_controller *ctl, recap_controller_done_f
 	ctl->active = false;
 	ctl->stop_done = done;
 	ctl->stop_userdata = userdata;
-	recap_http_close(ctl->metrics_srv);
-	recap_http_close(ctl->health_srv);
+	recap_httpd_stop(ctl->metrics_srv);
+	recap_httpd_stop(ctl->health_srv);
 	ctl->metrics_srv = ctl->health_srv = NULL;
 	uv_timer_stop(&ctl->trim);
 	ctl->stop_pending = KIND_N;
@@ -203,8 +203,8 @@ void recap_controller_free(struct recap_controller *ctl)
 {
 	if (!ctl)
 		return;
-	recap_http_close(ctl->metrics_srv);
-	recap_http_close(ctl->health_srv);
+	recap_httpd_stop(ctl->metrics_srv);
+	recap_httpd_stop(ctl->health_srv);
 	for (int i = 0; i < INF_N; i++) {
 		recap_kube_informer_free(ctl->inf[i]);
 		recap_kube_projection_free(ctl->proj[i]);

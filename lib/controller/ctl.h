@@ -8,8 +8,8 @@
 
 #include "base/error.h"
 #include "controller/controller.h"
-#include "controller/http.h"
 #include "controller/metrics.h"
+#include "httpd/httpd.h"
 #include "kube/client.h"
 #include "kube/events.h"
 #include "kube/informer.h"
@@ -51,7 +51,7 @@ struct recap_controller {
 	struct ctl_queue queues[KIND_N];
 	struct recap_kube_events *events;
 	struct recap_kube_leader *leader;
-	struct recap_http_server *metrics_srv, *health_srv;
+	struct recap_httpd *metrics_srv, *health_srv;
 	bool may_act; /* leading, or no election */
 	bool active;  /* may_act and every cache synced: reconcilers run */
 	bool stopping;

@@ -125,9 +125,9 @@ int recap_ctl_serve(struct recap_controller *ctl, struct recap_error **err)
 {
 	int r = 0;
 	if (ctl->metrics_addr && *ctl->metrics_addr)
-		r = recap_http_listen(ctl->loop, ctl->metrics_addr, handler, ctl, &ctl->metrics_srv, err);
+		r = recap_httpd_start(ctl->loop, ctl->metrics_addr, handler, ctl, &ctl->metrics_srv, err);
 	if (r >= 0 && ctl->health_addr && *ctl->health_addr &&
 	    !(ctl->metrics_addr && strcmp(ctl->metrics_addr, ctl->health_addr) == 0))
-		r = recap_http_listen(ctl->loop, ctl->health_addr, handler, ctl, &ctl->health_srv, err);
+		r = recap_httpd_start(ctl->loop, ctl->health_addr, handler, ctl, &ctl->health_srv, err);
 	return r;
 }
