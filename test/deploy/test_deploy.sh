@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The installation as an operator uses it: the kustomize bases in config/
-# render, and everything rendered is accepted by a real kube-apiserver
-# (server-side dry run after the CRDs are applied for real). The RBAC of the
+# and the Helm chart charts/recap (helm lint, helm template with default and
+# custom values; the same content as config/default) render, and everything
+# rendered is accepted by a real kube-apiserver (server-side dry run after
+# the CRDs are applied for real). The RBAC of the
 # controller and caplet has no wildcard and grants what the code calls and no
 # more; the controller's pod passes Pod Security "restricted" enforced by the
 # API server's admission. One cluster for the whole file.
@@ -11,6 +13,11 @@
 cd "$src"
 PY=/usr/bin/python3
 [[ -x $PY ]] || PY=python3
+helm=${RECAP_HELM_BIN:-$("$src/hack/build-helm" --print)}/helm
+if [[ ! -x $helm ]]; then
+	echo "SKIP: $helm missing (run hack/build-helm or hack/test)" >&2
+	exit 77
+fi
 out=$scratch/out
 mkdir -p "$out"
 
@@ -25,6 +32,44 @@ for want in 'kind: CustomResourceDefinition' 'kind: Deployment' 'kind: DaemonSet
 	grep -q "$want" "$out/default.yaml" || fail "config/default: no '$want'"
 done
 ok "config/default renders $kinds objects"
+
+chart=charts/recap
+"$helm" lint --strict "$chart" >"$scratch/lint" 2>&1 || fail "helm lint: $(cat "$scratch/lint")"
+"$helm" lint --strict "$chart" -f test/deploy/custom-values.yaml >"$scratch/lint" 2>&1 ||
+	fail "helm lint (custom values): $(cat "$scratch/lint")"
+ok "helm lint --strict: default and custom values"
+"$helm" template recap "$chart" -n recap-system --include-crds >"$out/helm.yaml" || fail "helm template"
+"$helm" template recap "$chart" -n recap-system -f test/deploy/custom-values.yaml >"$out/helm-custom.yaml" ||
+	fail "helm template (custom values)"
+"$PY" test/deploy/same.py "$out/default.yaml" "$out/helm.yaml" >"$scratch/same" 2>&1 ||
+	fail "chart and config/default differ: $(cat "$scratch/same")"
+ok "helm template (defaults) = config/default: $(grep -c ': same$' "$scratch/same") objects compared"
+
+c=$out/helm-custom.yaml
+for want in 'image: registry.local/recap/recap-controller:1.2.3' 'image: registry.local/recap/caplet:1.2.3' \
+	'imagePullPolicy: Always' 'name: regcred' '--leader-elect=false' '--log-level=debug' '--log-format=text' \
+	'--metrics-addr=:9090' '--health-addr=:9091' '--metrics-address=0.0.0.0:9743' \
+	'--insecure-registry=registry.local:5000' 'path: /data/recap' 'kind: CapsulePolicy' 'name: cluster-default' \
+	'node-role.kubernetes.io/control-plane: ""' 'kubernetes.io/os: linux' 'value: db' 'memory: 8Mi' \
+	'priorityClassName: system-cluster-critical'; do
+	grep -qF -- "$want" "$c" || fail "custom values: no '$want'"
+done
+for absent in 'kind: Role$' 'aggregate-to-' 'NET_ADMIN' 'system-node-critical' '- operator: Exists$' 'kind: CustomResourceDefinition'; do
+	grep -q -- "$absent" "$c" && fail "custom values: '$absent' still rendered"
+done
+grep -q 'NET_ADMIN' "$out/helm.yaml" || fail "default values: NET_ADMIN not grantable"
+ok "helm template (custom values): every value shows up"
+
+# bad_value SET MESSAGE: helm template refuses --set SET naming the problem.
+bad_value() {
+	if "$helm" template recap "$chart" --set "$1" >/dev/null 2>"$scratch/err"; then fail "accepted --set $1"; fi
+	grep -qF "$2" "$scratch/err" || fail "--set $1: $(cat "$scratch/err")"
+}
+bad_value logLevel=loud 'logLevel "loud": must be one of'
+bad_value logFormat=xml 'logFormat "xml": must be text or json'
+bad_value controller.leaderElection.enabled=false 'controller.replicas > 1 needs controller.leaderElection.enabled'
+bad_value 'caplet.grantableCapabilities[0]=cap_net_raw' '"cap_net_raw" is not a capability name'
+ok "helm template refuses bad values with a message"
 
 # --- a real API server -------------------------------------------------------
 
@@ -48,6 +93,14 @@ dry_run() {
 # The namespace must exist for the namespaced objects' dry run.
 k create namespace recap-system >/dev/null
 dry_run config/default "$out/default.yaml"
+# The chart's CRDs are the ones applied above (same.py); the rest:
+"$PY" - "$out/helm.yaml" >"$out/helm-nocrd.yaml" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] != "CustomResourceDefinition"]
+yaml.safe_dump_all(docs, sys.stdout)
+PY
+dry_run "helm template" "$out/helm-nocrd.yaml"
+dry_run "helm template (custom values)" "$out/helm-custom.yaml"
 for ns in shop prod; do k create namespace "$ns" >/dev/null; done
 grep -q 'namespace:' "$out/samples.yaml" && fail "samples name a namespace"
 k apply --dry-run=server -n shop -f "$out/samples.yaml" >/dev/null 2>"$scratch/dry.err" ||
@@ -172,12 +225,14 @@ restricted() {
 	podof "$2" "$1" >"$f" || fail "no workload $1"
 	k apply --dry-run=server -f "$f" 2>&1
 }
-restricted recap-controller "$out/default.yaml" >"$scratch/ps" || fail "controller pod refused by restricted: $(cat "$scratch/ps")"
-grep -q 'Warning' "$scratch/ps" && fail "controller pod warned by restricted: $(cat "$scratch/ps")"
+for f in "$out/default.yaml" "$out/helm.yaml" "$out/helm-custom.yaml"; do
+	restricted recap-controller "$f" >"$scratch/ps" || fail "controller pod of $f refused by restricted: $(cat "$scratch/ps")"
+	grep -q 'Warning' "$scratch/ps" && fail "controller pod of $f warned by restricted: $(cat "$scratch/ps")"
+done
 pick Deployment recap-controller strict "$out/default.yaml" >"$scratch/deploy.yaml"
 k apply --dry-run=server -f "$scratch/deploy.yaml" >"$scratch/ps" 2>&1 || fail "controller Deployment: $(cat "$scratch/ps")"
 grep -q 'violate PodSecurity' "$scratch/ps" && fail "controller Deployment warned: $(cat "$scratch/ps")"
 # The same check refuses caplet: the admission is really on.
 if restricted recap-caplet "$out/default.yaml" >"$scratch/ps"; then fail "caplet pod admitted by restricted"; fi
 grep -q 'violates PodSecurity "restricted:latest"' "$scratch/ps" || fail "caplet: $(cat "$scratch/ps")"
-ok "controller pod passes Pod Security restricted (caplet's is refused there)"
+ok "controller pod (kustomize, helm default and custom) passes Pod Security restricted (caplet's is refused there)"
