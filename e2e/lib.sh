@@ -110,16 +110,28 @@ e2e_up() {
 	"$E2E_CONTROLLER" --leader-elect=false --metrics-addr "127.0.0.1:$(free_port)" \
 		--health-addr "127.0.0.1:$(free_port)" >"$T/controller.log" 2>&1 &
 	PIDS+=($!)
-	for n in "${NODES[@]}"; do
-		"$E2E_CAPLET" --node-name "$n" --root "$T/node-$n" --capsule "$E2E_CAPSULE" \
-			--cgroup-parent "$CGP-$n" --insecure-registry "$REGISTRY" \
-			--metrics-address 127.0.0.1:0 >"$T/caplet-$n.log" 2>&1 &
-		PIDS+=($!)
-	done
-	for n in "${NODES[@]}"; do
-		wait_until 30 grep -q "executions of node $n synced" "$T/caplet-$n.log" ||
-			{ echo "caplet $n did not start" >&2; exit 1; }
-	done
+	for n in "${NODES[@]}"; do caplet_start "$n"; done
+	for n in "${NODES[@]}"; do caplet_wait "$n"; done
+}
+
+declare -A CAPLET_PID SYNCED_BEFORE
+# caplet_start NODE: one caplet for NODE, its own store and cgroup parent.
+caplet_start() {
+	local n=$1
+	SYNCED_BEFORE[$n]=$(grep -c "executions of node $n synced" "$T/caplet-$n.log" 2>/dev/null || true)
+	"$E2E_CAPLET" --node-name "$n" --root "$T/node-$n" --capsule "$E2E_CAPSULE" \
+		--cgroup-parent "$CGP-$n" --insecure-registry "$REGISTRY" \
+		--metrics-address 127.0.0.1:0 >>"$T/caplet-$n.log" 2>&1 &
+	CAPLET_PID[$n]=$!
+	PIDS+=($!)
+}
+caplet_synced() { # NODE: synced since its last start
+	local now
+	now=$(grep -c "executions of node $1 synced" "$T/caplet-$1.log" 2>/dev/null || true)
+	((${now:-0} > ${SYNCED_BEFORE[$1]:-0}))
+}
+caplet_wait() { # NODE
+	wait_until 30 caplet_synced "$1" || { echo "caplet $1 did not start" >&2; exit 1; }
 }
 
 # No run dir, mount or cgroup of any execution is left on any node.
