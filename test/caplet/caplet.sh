@@ -289,6 +289,21 @@ print(sum(1 for a, b in zip(rows, rows[1:]) if b[0] < a[1]))')
 	kubectl delete capsulepolicy one-at-a-time >/dev/null
 }
 
+test_graceful_stop() {
+	execution term "$cid" "$image" '[busybox, sleep, "1737"]'
+	check "a command runs when caplet is asked to stop" wait_for term '.status.phase' Running
+	local id rc=0
+	id=$(run_id term)
+	kill -TERM "$caplet_pid"
+	wait "$caplet_pid" || rc=$?
+	caplet_pid=""
+	check "caplet exits cleanly on SIGTERM" equals "$rc" 0
+	check "the running execution was cancelled" equals "$(field term '.status.reason')" Cancelled
+	check "and escaped" equals "$(field term '.status.escaped')" true
+	check "and its finalizer released" equals "$(field term '.metadata.finalizers')" ""
+	check "no residue after the stop" no_residue "$id"
+}
+
 test_metrics() {
 	local m
 	m=$(curl -sf "http://127.0.0.1:$metrics_port/metrics")
@@ -314,6 +329,7 @@ test_delete_mid_run
 test_restart
 test_concurrency
 test_metrics
+test_graceful_stop
 
 if ((failures)); then
 	echo "$failures check(s) failed; caplet log:" >&2
