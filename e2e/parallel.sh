@@ -66,5 +66,14 @@ for e in json.load(sys.stdin)["items"]:
 	[[ -z $bad ]] || { echo "  wrong or missing: $bad in $(cat "$T/executions.txt")" >&2; return 1; }
 }
 check "each pod's execution ran on its node, in its namespaces, escaped" outputs_match
+one_pull_per_node() { # two executions of one image on a node share one pull
+	local n port pulls
+	for n in "${NODES[@]}"; do
+		port=$(sed -n 's/.*metrics on port \([0-9]*\).*/\1/p' "$T/caplet-$n.log" | tail -1)
+		pulls=$(curl -sf "http://127.0.0.1:$port/metrics" | awk '/^recap_caplet_pulls_total/ {print $2}')
+		[[ $pulls == 1 ]] || { echo "  $n: $pulls pulls" >&2; return 1; }
+	done
+}
+check "one pull per node for two executions of the image" one_pull_per_node
 check "nothing is left on any node" nodes_clean
 finish

@@ -198,6 +198,25 @@ test_target_missing() {
 	check "and says it escaped" equals "$(field lost '.status.escaped')" true
 }
 
+test_refusals() {
+	execution nopull "$cid" "oci:$tmp/no-such-layout:v1" '[busybox, "true"]'
+	check "an image that cannot be pulled: ImagePullFailed" wait_for nopull '.status.reason' ImagePullFailed
+	check "the message says what failed" contains "$(field nopull '.status.message')" "no-such-layout"
+	kubectl apply -f - >/dev/null <<YAML
+apiVersion: recap.dev/v1alpha1
+kind: CapsuleExecution
+metadata: {name: late, namespace: default}
+spec:
+  runRef: {name: run-1}
+  node: $node
+  target: {pod: target, podUID: u, container: app, containerID: "containerd://$cid"}
+  capsule: {image: "$image", command: [busybox, touch, /out/ran]}
+  deadline: "2020-01-01T00:00:00Z"
+YAML
+	check "a deadline already passed: DeadlineExceeded" wait_for late '.status.reason' DeadlineExceeded
+	check "and it never ran" test ! -e "$root/out/$(run_id late)"
+}
+
 test_target_gone() {
 	make_target "$cid-2" "$tmp/bundle2"
 	execution doomed "$cid-2" "$image" '[busybox, sleep, "1939"]'
@@ -324,6 +343,7 @@ start_caplet
 test_success
 test_policy
 test_target_missing
+test_refusals
 test_target_gone
 test_delete_mid_run
 test_restart
