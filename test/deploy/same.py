@@ -35,6 +35,8 @@ def main():
             same = (a["roleRef"], a["subjects"]) == (b["roleRef"], b["subjects"])
         elif kind in ("Deployment", "DaemonSet"):
             same = a["spec"]["template"]["spec"] == b["spec"]["template"]["spec"]
+        elif kind.startswith("ValidatingAdmissionPolicy"):
+            same = a["spec"] == b["spec"]
         elif kind == "Service":
             same = a["spec"]["ports"] == b["spec"]["ports"]
         else:

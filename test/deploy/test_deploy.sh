@@ -160,6 +160,57 @@ cpl no get pods -n shop
 cpl no get secrets -n shop
 ok "caplet: executions watch/patch/status, policies and namespaces read, nothing else"
 
+# caplet writes only executions of its own node: the admission policy checks
+# the node name the API server puts in a pod-bound token.
+"$PY" - "$out/default.yaml" >"$out/vap.yaml" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+yaml.safe_dump_all([d for d in docs if d["kind"].startswith("ValidatingAdmissionPolicy")], sys.stdout)
+PY
+k apply -f "$out/vap.yaml" >/dev/null || fail "apply the admission policy"
+for n in node-a node-b; do
+	printf 'apiVersion: v1\nkind: Node\nmetadata: {name: %s}\n' "$n" | k create -f - >/dev/null
+	"$PY" - "$n" config/samples/capsuleexecution.yaml >"$scratch/ce-$n.yaml" <<'PY'
+import sys, yaml
+node, path = sys.argv[1:]
+d = yaml.safe_load(open(path))
+d["metadata"] = {"name": "ce-" + node, "namespace": "shop"}
+d["spec"]["node"] = node
+yaml.safe_dump(d, sys.stdout)
+PY
+	k create -f "$scratch/ce-$n.yaml" >/dev/null || fail "create execution for $n"
+done
+k run caplet-a -n recap-system --image=recap/caplet --overrides \
+	'{"spec":{"nodeName":"node-a","serviceAccountName":"recap-caplet"}}' >/dev/null || fail "caplet pod"
+uid=$(k get pod caplet-a -n recap-system -o jsonpath='{.metadata.uid}')
+tok=$(k create token recap-caplet -n recap-system --bound-object-kind Pod --bound-object-name caplet-a \
+	--bound-object-uid "$uid") || fail "token for caplet-a"
+unbound=$(k create token recap-caplet -n recap-system) || fail "unbound token"
+# patch_as TOKEN NAME[/status] BODY: the merge patch caplet sends (it never
+# GETs, so kubectl patch, which does, cannot stand in); prints the HTTP code.
+url=$(cluster_env "$d" RECAP_APISERVER_URL)
+patch_as() {
+	curl -s -o "$scratch/body" -w '%{http_code}' --cacert "$d/pki/ca.crt" -H "Authorization: Bearer $1" \
+		-H 'Content-Type: application/merge-patch+json' -X PATCH --data "$3" \
+		"$url/apis/recap.dev/v1alpha1/namespaces/shop/capsuleexecutions/$2"
+}
+fin='{"metadata":{"finalizers":["recap.dev/escape"]}}'
+st='{"status":{"phase":"Pulling"}}'
+[[ $(patch_as "$tok" ce-node-a "$fin") == 200 ]] || fail "caplet of node-a cannot add its finalizer on node-a: $(cat "$scratch/body")"
+[[ $(patch_as "$tok" ce-node-a/status "$st") == 200 ]] || fail "caplet of node-a cannot write status on node-a: $(cat "$scratch/body")"
+code=$(patch_as "$tok" ce-node-b "$fin")
+[[ $code == 403 ]] || fail "caplet of node-a patched an execution of node-b: $code"
+grep -q 'caplet may only write CapsuleExecutions of its own node, not of node \\"node-b\\"' "$scratch/body" ||
+	fail "node-b: $(cat "$scratch/body")"
+code=$(patch_as "$tok" ce-node-b/status "$st")
+[[ $code == 403 ]] || fail "caplet of node-a wrote the status of node-b: $code"
+code=$(patch_as "$unbound" ce-node-a/status "$st")
+[[ $code == 403 ]] || fail "a caplet token without a node wrote a status: $code"
+k patch capsuleexecution ce-node-b -n shop --type merge -p "$fin" >/dev/null || fail "admin refused by the policy"
+k patch capsuleexecution ce-node-a -n shop --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null
+k patch capsuleexecution ce-node-b -n shop --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null
+ok "caplet writes executions of its own node only (admission policy on the pod-bound token's node)"
+
 k create serviceaccount dev -n shop >/dev/null
 k create rolebinding dev-edit -n shop --clusterrole=edit --serviceaccount=shop:dev >/dev/null
 k create rolebinding dev-view -n prod --clusterrole=view --serviceaccount=shop:dev >/dev/null
