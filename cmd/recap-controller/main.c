@@ -15,6 +15,7 @@ struct options {
 	const char *kubeconfig, *context, *metrics_addr, *health_addr, *lease_ns, *identity;
 	bool leader_elect;
 	uint64_t lease_ms, renew_ms, retry_ms;
+	uint64_t qps, burst;
 };
 
 struct app {
@@ -36,6 +37,8 @@ static void usage(FILE *f)
 	       "  --leader-elect-namespace  namespace of the Lease (default the kubeconfig's)\n"
 	       "  --leader-elect-identity   this replica's name in the Lease (default host-pid)\n"
 	       "  --lease-duration-ms N, --renew-deadline-ms N, --retry-period-ms N\n"
+	       "  --kube-api-qps N          API requests per second (default 500)\n"
+	       "  --kube-api-burst N        API requests at once (default 1000)\n"
 	       "  --metrics-addr HOST:PORT  /metrics (default :8080; \"\" disables)\n"
 	       "  --health-addr HOST:PORT   /healthz and /readyz (default :8081; \"\" disables)\n"
 	       "  --log-level L             error|warn|info|debug (default info)\n"
@@ -76,6 +79,8 @@ static const struct option long_opts[] = {
     {"health-addr", required_argument, NULL, 'H'},
     {"log-level", required_argument, NULL, 'l'},
     {"log-format", required_argument, NULL, 'f'},
+    {"kube-api-qps", required_argument, NULL, 'q'},
+    {"kube-api-burst", required_argument, NULL, 'b'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -109,6 +114,10 @@ static int set_option(int c, const char *arg, struct options *o, struct log_opts
 		return parse_ms(arg, &o->renew_ms);
 	case 'P':
 		return parse_ms(arg, &o->retry_ms);
+	case 'q':
+		return parse_ms(arg, &o->qps) < 0 || o->qps == 0 || o->qps > 100000 ? -1 : 0;
+	case 'b':
+		return parse_ms(arg, &o->burst) < 0 || o->burst == 0 || o->burst > 100000 ? -1 : 0;
 	case 'm':
 		o->metrics_addr = arg;
 		return 0;
@@ -191,8 +200,10 @@ static int run(struct app *a, const struct options *o)
 {
 	struct recap_error *err = NULL;
 	_cleanup_kube_config_ struct recap_kube_config *cfg = NULL;
+	struct recap_kube_client_options copts = {
+	    .qps = (double)o->qps, .burst = (unsigned)o->burst, .user_agent = "recap-controller"};
 	if (recap_kube_config_load(o->kubeconfig, o->context, &cfg, &err) < 0 ||
-	    recap_kube_client_new(&a->loop, cfg, NULL, &a->client, &err) < 0) {
+	    recap_kube_client_new(&a->loop, cfg, &copts, &a->client, &err) < 0) {
 		log_error("%s", recap_error_message(err));
 		recap_error_free(err);
 		return 1;
@@ -231,7 +242,8 @@ static int run(struct app *a, const struct options *o)
 
 int main(int argc, char **argv)
 {
-	struct options o = {.leader_elect = true, .metrics_addr = ":8080", .health_addr = ":8081"};
+	struct options o = {
+	    .leader_elect = true, .qps = 500, .burst = 1000, .metrics_addr = ":8080", .health_addr = ":8081"};
 	if (parse_options(argc, argv, &o) < 0)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);

@@ -15,6 +15,8 @@
 #include "controller/status.h"
 #include "controller/targets.h"
 
+#define RUN_BATCH 250
+
 struct run_pass {
 	json_t *run;
 	const char *ns, *name;
@@ -295,6 +297,9 @@ int recap_ctl_reconcile_run(struct recap_controller *ctl, struct ctl_op *op, str
 		r = p.adm.message ? 1 : -ENOMEM;
 	}
 	recap_error_free(e);
+	/* Bounded batches, large enough that the client's rate limit, not the
+	 * number of passes, paces a big fan-out. */
+	p.strategy.batch_size = RUN_BATCH;
 	if (r == 1)
 		refuse(op, &p);
 	else if (r == 0)
