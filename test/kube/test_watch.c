@@ -236,7 +236,10 @@ static void apiserver_restart_mid_watch_resumes(void **state)
 	/* Either the watch resumes from its resourceVersion, or the restarted
 	 * server's watch cache starts after it and says Gone: then, as an
 	 * informer does, list afresh and watch from there. */
-	while (!trun_until(&T, &r.want_done, 40000)) {
+	for (int attempt = 1; !trun_until(&T, &r.want_done, 30000); attempt++) {
+		if (attempt > 3)
+			fail_msg("still no event after %d relists: %d events, %d retries, last error: %s",
+				 attempt - 1, r.n, r.retrying, r.last_err);
 		if (!r.gone)
 			fail_msg(
 			    "no event after the restart: %d events, %d retries, %d connects, last error: %s",
