@@ -25,7 +25,14 @@ static int validate(json_t *spec, struct recap_error **err)
 	int r = recap_strategy_parse(spec, &s, err);
 	if (r < 0)
 		return r;
+	/* Role order (startAfter cycles) is checked by planning. */
+	struct recap_plan_input in = {.run = "validate", .strategy = &s};
+	struct recap_plan plan = {0};
+	r = recap_strategy_plan(&in, &plan, err);
+	recap_strategy_plan_clear(&plan);
 	recap_strategy_clear(&s);
+	if (r < 0)
+		return r;
 	json_t *schedule = json_object_get(spec, "schedule");
 	if (!schedule)
 		return 0;

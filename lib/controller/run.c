@@ -266,6 +266,15 @@ static int plan_and_act(struct recap_controller *ctl, struct ctl_op *op, struct 
 		if (cancel)
 			cancel_execs(op, p);
 		write_status(op, p, &st, p->n_ex > 0 || plan.n_create > 0);
+	} else if ((r == -EINVAL || r == -E2BIG) && p->n_ex == 0 && err && *err) {
+		/* The spec or the targets cannot be planned: say so, do not retry. */
+		p->adm.reason = "InvalidSpec";
+		p->adm.message = strdup(recap_error_message(*err));
+		recap_error_free(*err);
+		*err = NULL;
+		r = p->adm.message ? 0 : -ENOMEM;
+		if (r == 0)
+			refuse(op, p);
 	}
 	recap_strategy_plan_clear(&plan);
 	json_decref(pods);

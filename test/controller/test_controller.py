@@ -232,6 +232,26 @@ def check_policy_violation(w):
         raise Failure("no PolicyViolation event for sniff")
 
 
+def check_invalid_spec(w):
+    w.capsule("loop", {"roles": [
+        {"name": "a", "selector": {}, "startAfter": ["b"]},
+        {"name": "b", "selector": {}, "startAfter": ["a"]}]})
+
+    def invalid():
+        st = w.get("capsule", "loop").get("status", {})
+        c = {c["type"]: c for c in st.get("conditions", [])}.get("Ready")
+        return c if c and c["status"] == "False" else None
+    c = wait("Ready=False on loop", invalid)
+    expect("reason", c["reason"], "InvalidSpec")
+    if "cycle" not in c["message"]:
+        raise Failure(f"message {c['message']!r} does not say cycle")
+    w.run("loop-1", "loop")
+    st = w.run_phase("loop-1", "Failed")
+    adm = {c["type"]: c for c in st["conditions"]}["Admitted"]
+    expect("run Admitted reason", adm["reason"], "InvalidSpec")
+    expect("executions", w.execs("loop-1"), [])
+
+
 def check_parallel(w):
     for i in range(6):
         w.pod(f"web-{i}", {"app": "web"}, NODES[i % 3])
@@ -532,6 +552,7 @@ def main():
             w.capsule("tick", {"targets": {"selector": {"matchLabels": {"app": "tick"}}},
                                "schedule": {"cron": "* * * * *"}})
             case("policy violation", check_policy_violation, w)
+            case("invalid spec: startAfter cycle", check_invalid_spec, w)
             case("parallel over 6 pods on 3 nodes", check_parallel, w)
             case("iterative, failurePolicy Stop", check_iterative_stop, w)
             case("roles: clients after servers, peer IPs", check_roles, w)
