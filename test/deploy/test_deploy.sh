@@ -6,7 +6,10 @@
 # the CRDs are applied for real). The RBAC of the
 # controller and caplet has no wildcard and grants what the code calls and no
 # more; the controller's pod passes Pod Security "restricted" enforced by the
-# API server's admission. One cluster for the whole file.
+# API server's admission. Then recap-controller and caplet run under exactly
+# the identities installed (service-account tokens, caplet's bound to a pod
+# on its node) and carry a run to its end: the RBAC is enough, not only
+# small. One cluster for the whole file.
 # shellcheck source-path=SCRIPTDIR source=../cluster/lib.sh
 . "${RECAP_SRC:?}/test/cluster/lib.sh"
 
@@ -287,3 +290,94 @@ grep -q 'violate PodSecurity' "$scratch/ps" && fail "controller Deployment warne
 if restricted recap-caplet "$out/default.yaml" >"$scratch/ps"; then fail "caplet pod admitted by restricted"; fi
 grep -q 'violates PodSecurity "restricted:latest"' "$scratch/ps" || fail "caplet: $(cat "$scratch/ps")"
 ok "controller pod (kustomize, helm default and custom) passes Pod Security restricted (caplet's is refused there)"
+
+# --- the daemons under the installed identities ------------------------------
+
+controller=${RECAP_CONTROLLER:-$src/build/cmd/recap-controller/recap-controller}
+caplet=${RECAP_CAPLET:-$src/build/cmd/caplet/caplet}
+capsule=${RECAP_CAPSULE:-$src/build/cmd/capsule/capsule}
+for b in "$controller" "$caplet" "$capsule"; do [[ -x $b ]] || fail "$b missing (build first)"; done
+cgp=recap-deploy-$$
+daemons=()
+# Daemons first (caplet escapes what it runs), then the cluster (lib.sh).
+d_cleanup() {
+	local rc=$? p c
+	for p in "${daemons[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${daemons[@]}"; do wait "$p" 2>/dev/null; done
+	"$capsule" --root "$scratch/node-a" --cgroup-parent "$cgp" sweep --force >/dev/null 2>&1
+	for c in /sys/fs/cgroup/*/"$cgp" /sys/fs/cgroup/"$cgp"; do [[ -d $c ]] && rmdir "$c"; done
+	(exit "$rc")
+	t_cleanup
+}
+trap d_cleanup EXIT
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# token_kubeconfig FILE TOKEN: a kubeconfig with that bearer token only.
+token_kubeconfig() {
+	cat >"$1" <<KC
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "$url", certificate-authority: "$d/pki/ca.crt"}}]
+users: [{name: u, user: {token: "$2"}}]
+contexts: [{name: c, context: {cluster: c, user: u, namespace: recap-system}}]
+current-context: c
+KC
+}
+ctl_tok=$(k create token recap-controller -n recap-system --duration 1h) || fail "controller token"
+token_kubeconfig "$scratch/controller.kubeconfig" "$ctl_tok"
+token_kubeconfig "$scratch/caplet.kubeconfig" "$tok"
+hport=$(free_port)
+"$controller" --kubeconfig "$scratch/controller.kubeconfig" --leader-elect=true \
+	--leader-elect-namespace recap-system --leader-elect-identity deploy-test \
+	--metrics-addr "127.0.0.1:$(free_port)" --health-addr "127.0.0.1:$hport" >"$scratch/controller.log" 2>&1 &
+daemons+=($!)
+mkdir -p "$scratch/node-a"
+cport=$(free_port)
+dead=127.0.0.1:$(free_port)
+"$caplet" --kubeconfig "$scratch/caplet.kubeconfig" --node-name node-a --root "$scratch/node-a" \
+	--capsule "$capsule" --cgroup-parent "$cgp" --insecure-registry "$dead" \
+	--metrics-address "127.0.0.1:$cport" >"$scratch/caplet.log" 2>&1 &
+daemons+=($!)
+logs() { echo "controller: $(tail -5 "$scratch/controller.log")"; echo "caplet: $(tail -5 "$scratch/caplet.log")"; }
+eventually 30 "controller leads (its Lease)" grep -q 'leading as deploy-test' "$scratch/controller.log"
+eventually 30 "caplet ready" curl -sf "http://127.0.0.1:$cport/readyz"
+eventually 10 "controller ready" curl -sf "http://127.0.0.1:$hport/readyz"
+[[ $(k get lease recap-controller -n recap-system -o jsonpath='{.spec.holderIdentity}') == deploy-test ]] ||
+	fail "Lease not held by the controller"
+ok "controller (leader, Lease recap-system/recap-controller) and caplet (node-a) start under their own tokens"
+
+# A target on node-a as a kubelet would report it, a Capsule whose image
+# cannot be pulled: the controller creates the execution, caplet takes it
+# (finalizer), fails the pull, writes the result, the run ends Failed.
+k run web -n shop --image=nginx -l app=web --overrides '{"spec":{"nodeName":"node-a"}}' >/dev/null
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+k patch pod web -n shop --subresource status --type merge -p '{"status":{"phase":"Running","podIP":"10.0.0.5",
+ "conditions":[{"type":"Ready","status":"True"}],"containerStatuses":[{"name":"web","ready":true,"restartCount":0,
+ "image":"nginx","imageID":"","containerID":"containerd://'"$(printf 'a%.0s' {1..64})"'",
+ "state":{"running":{"startedAt":"'"$now"'"}}}]}}' >/dev/null || fail "pod status"
+k apply -n shop -f - >/dev/null <<YAML || fail "capsule and run"
+apiVersion: recap.dev/v1alpha1
+kind: Capsule
+metadata: {name: ps}
+spec:
+  image: $dead/capsules/none:1
+  command: [ps]
+  targets: {selector: {matchLabels: {app: web}}}
+---
+apiVersion: recap.dev/v1alpha1
+kind: CapsuleRun
+metadata: {name: ps-1}
+spec: {capsuleRef: {name: ps}}
+YAML
+phase() { k get capsulerun ps-1 -n shop -o jsonpath='{.status.phase}'; }
+failed() { [[ $(phase) == Failed ]]; }
+eventually 60 "run ps-1 Failed (phase now '$(phase)')" failed
+ex=$(k get capsuleexecutions -n shop -l recap.dev/run=ps-1 -o jsonpath='{range .items[*]}{.spec.node} {.status.phase} {.status.reason} {.metadata.finalizers}{"\n"}{end}')
+[[ $ex == "node-a Failed ImagePullFailed " ]] || fail "execution: '$ex'; $(logs)"
+[[ $(k get capsule ps -n shop -o jsonpath='{.status.conditions[?(@.type=="Ready")].reason}') == Admitted ]] ||
+	fail "capsule ps not Admitted"
+k get events.events.k8s.io -n shop -o jsonpath='{.items[*].reason}' | grep -q ExecutionsCreated || fail "no ExecutionsCreated Event"
+if grep -qi 'forbidden' "$scratch/controller.log" "$scratch/caplet.log"; then
+	fail "a daemon was refused: $(grep -hi forbidden "$scratch/controller.log" "$scratch/caplet.log" | head -3)"
+fi
+ok "a run carried through: Capsule Admitted, execution on node-a ImagePullFailed (finalizer removed), run Failed, Event; nothing forbidden"
