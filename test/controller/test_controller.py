@@ -450,6 +450,18 @@ def check_periodic(w, ctl, created_minute):
     st = w.get("capsule", "tick")["status"]
     expect("lastScheduleTime", minute_of(st["lastScheduleTime"]), now_minute)
     expect("nextScheduleTime", minute_of(st["nextScheduleTime"]), now_minute + 1)
+    # historyLimits.succeeded 0: a run that succeeds is deleted, and its
+    # scheduled time is not started again.
+    last = names[-1]
+    e = wait(f"execution of {last}", lambda: w.execs(last))[0]
+    w.finish(e)
+    wait(f"{last} deleted by the history limit", lambda: last not in [
+        r["metadata"]["name"] for r in w.items("capsuleruns")], timeout=20)
+    st = wait("lastSuccessfulTime", lambda: w.get("capsule", "tick")["status"].get(
+        "lastSuccessfulTime"))
+    time.sleep(2)
+    if last in [r["metadata"]["name"] for r in w.items("capsuleruns")]:
+        raise Failure(f"{last} was started again after its deletion")
 
 
 def check_endpoints(ctl):
@@ -550,7 +562,8 @@ def main():
             created_minute = int(time.time()) // 60
             w.pod("tick-0", {"app": "tick"}, "node-0")
             w.capsule("tick", {"targets": {"selector": {"matchLabels": {"app": "tick"}}},
-                               "schedule": {"cron": "* * * * *"}})
+                               "schedule": {"cron": "* * * * *"},
+                               "historyLimits": {"succeeded": 0}})
             case("policy violation", check_policy_violation, w)
             case("invalid spec: startAfter cycle", check_invalid_spec, w)
             case("parallel over 6 pods on 3 nodes", check_parallel, w)
