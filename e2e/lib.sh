@@ -23,6 +23,7 @@ e2e_cleanup() {
 		for d in /sys/fs/cgroup/*/"$CGP-$n" /sys/fs/cgroup/"$CGP-$n"; do [[ -d $d ]] && rmdir "$d"; done
 	done
 	runc list -q 2>/dev/null | grep "^e2e-$$-" | while read -r c; do runc delete -f "$c" >/dev/null 2>&1; done
+	[[ -n ${E2E_BRIDGE:-} ]] && ip link del "$E2E_BRIDGE" 2>/dev/null
 	"$E2E_SRC/hack/cluster" down --dir "$T/cluster" >/dev/null 2>&1
 	grep -o " $T[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
 	rm -rf "$T"
@@ -105,7 +106,7 @@ e2e_up() {
 	local nodes n
 	nodes=$(IFS=,; echo "${NODES[*]}")
 	"$E2E_SRC/e2e/node-standin/standin.py" --nodes "$nodes" --sleeper "$E2E_SLEEPER" --dir "$T/standin" \
-		--prefix "e2e-$$" >"$T/standin.log" 2>&1 &
+		--prefix "e2e-$$" ${E2E_BRIDGE:+--bridge "$E2E_BRIDGE"} >"$T/standin.log" 2>&1 &
 	PIDS+=($!)
 	"$E2E_CONTROLLER" --leader-elect=false --metrics-addr "127.0.0.1:$(free_port)" \
 		--health-addr "127.0.0.1:$(free_port)" >"$T/controller.log" 2>&1 &

@@ -4,15 +4,16 @@
 For every Pod whose spec.nodeName is one of --nodes it starts one real runc
 container per pod container (a tool-less rootfs holding only a static
 sleeper), in its own network namespace whose loopback carries the pod's IP
-(10.244.<node index>.<n>: unique and real inside the pod, not routed between
-pods), and reports the pod Running with podIP and containerStatuses[].
+(10.244.<node index>.<n>: unique and real inside the pod; not routed between
+pods unless --bridge is given: then each pod gets an eth0 on a veth pair
+attached to that host bridge, 10.244.0.1/16, so pods reach each other), and reports the pod Running with podIP and containerStatuses[].
 containerID = containerd://<runc id> (the executor finds runc ids in
 /proc/*/cgroup). A pod being deleted loses its containers and is then removed
 (there is no kubelet to confirm). A Ready Node object exists for every
 simulated node, its heartbeat renewed. On SIGTERM/SIGINT every container of
 this stand-in is removed.
 
-    standin.py --nodes n1,n2,n3 --sleeper PATH --dir DIR [--prefix ID]
+    standin.py --nodes n1,n2,n3 --sleeper PATH --dir DIR [--prefix ID] [--bridge NAME]
 
 kubectl (with $KUBECONFIG) and runc must be on PATH; run as root.
 """
@@ -46,7 +47,9 @@ def log(msg):
 
 
 class Standin:
-    def __init__(self, nodes, sleeper, workdir, prefix):
+    def __init__(self, nodes, sleeper, workdir, prefix, bridge=None):
+        self.bridge = bridge
+        self.veths = 0
         self.nodes = nodes
         self.sleeper = sleeper
         self.dir = workdir
@@ -113,8 +116,7 @@ class Standin:
             pid = self.runc_start(cid, meta["name"])
             entry["ids"].append(cid)
             if i == 0:  # the pod's network namespace: the first container's
-                subprocess.run(["nsenter", "-t", str(pid), "-n", "sh", "-c",
-                                "ip link set lo up && ip addr add %s/32 dev lo" % ip], check=True)
+                self.pod_network(pid, ip)
             statuses.append({"name": c["name"], "containerID": "containerd://" + cid,
                              "image": c.get("image", ""), "imageID": "", "ready": True,
                              "started": True, "restartCount": 0,
@@ -127,6 +129,31 @@ class Standin:
         kubectl("patch", "pod", "-n", meta["namespace"], meta["name"], "--subresource=status",
                 "--type=merge", "-p", json.dumps(status))
         log("pod %s/%s on %s: %s %s" % (meta["namespace"], meta["name"], node, ip, entry["ids"]))
+
+    def pod_network(self, pid, ip):
+        def ns(cmd):
+            subprocess.run(["nsenter", "-t", str(pid), "-n", "sh", "-c", cmd], check=True)
+        if not self.bridge:
+            ns("ip link set lo up && ip addr add %s/32 dev lo" % ip)
+            return
+        self.veths += 1
+        host, peer = "%s-%d" % (self.bridge[:8], self.veths), "%sp%d" % (self.bridge[:7], self.veths)
+        run = lambda *a: subprocess.run(["ip", *a], check=True)
+        run("link", "add", host, "type", "veth", "peer", "name", peer)
+        run("link", "set", peer, "netns", str(pid))
+        run("link", "set", host, "master", self.bridge, "up")
+        ns("ip link set lo up && ip link set %s name eth0 && ip addr add %s/16 dev eth0 && "
+           "ip link set eth0 up" % (peer, ip))
+
+    def bridge_up(self):
+        if self.bridge:
+            subprocess.run(["ip", "link", "add", self.bridge, "type", "bridge"], check=True)
+            subprocess.run(["ip", "addr", "add", "10.244.0.1/16", "dev", self.bridge], check=True)
+            subprocess.run(["ip", "link", "set", self.bridge, "up"], check=True)
+
+    def bridge_down(self):
+        if self.bridge:
+            subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
 
     def pod_stop(self, uid):
         entry = self.pods.pop(uid)
@@ -162,6 +189,7 @@ class Standin:
             self.pod_stop(uid)
 
     def run(self):
+        self.bridge_up()
         self.nodes_ready()
         beat = time.monotonic()
         while not self.stopping:
@@ -177,6 +205,7 @@ class Standin:
     def shutdown(self):
         for uid in list(self.pods):
             self.pod_stop(uid)
+        self.bridge_down()
 
 
 def main():
@@ -185,12 +214,15 @@ def main():
     ap.add_argument("--sleeper", required=True, help="static binary the containers run")
     ap.add_argument("--dir", required=True, help="where bundles live")
     ap.add_argument("--prefix", default="standin-%d" % os.getpid(), help="runc id prefix")
+    ap.add_argument("--bridge", help="host bridge (at most 15 characters) for pod networking")
     a = ap.parse_args()
+    if a.bridge and (len(a.bridge) > 15 or not a.bridge.isalnum()):
+        ap.error("--bridge: 1..15 letters and digits")
     nodes = [n for n in a.nodes.split(",") if n]
     if not nodes or len(nodes) > 200:
         ap.error("--nodes: 1..200 names")
     os.makedirs(a.dir, exist_ok=True)
-    s = Standin(nodes, a.sleeper, a.dir, a.prefix)
+    s = Standin(nodes, a.sleeper, a.dir, a.prefix, a.bridge)
 
     def stop(signum, frame):
         s.stopping = True

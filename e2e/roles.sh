@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# e2e: roles in one Parallel run, iperf-style: a server role (busybox nc
+# listening) in one pod and a client role in two pods on other nodes that
+# connect to the servers' pod IPs from RECAP_ROLE_SERVER_IPS once the server
+# runs (startAfter). The stand-in wires pods to a host bridge, so pod IPs
+# reach each other.
+#   roles.sh CAPLET CAPSULE CONTROLLER SLEEPER SOURCE_ROOT
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+E2E_BRIDGE=rcpbr$(($$ % 100000))
+e2e_up "$@" node-1 node-2 node-3
+
+kubectl create namespace perf >/dev/null
+pod() { # NAME NODE ROLE
+	kubectl apply -n perf -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: $1, labels: {app: perf, side: $3}}
+spec:
+  nodeName: $2
+  containers: [{name: main, image: registry.local/app:1}]
+YAML
+}
+pod server-1 node-1 server
+pod client-1 node-2 client
+pod client-2 node-3 client
+running() { [[ $(kubectl get pods -n perf -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -c Running) == 3 ]]; }
+check "the stand-in runs the 3 pods" wait_until 30 running
+
+kubectl apply -n perf -f - >/dev/null <<YAML
+apiVersion: recap.dev/v1alpha1
+kind: Capsule
+metadata: {name: echo}
+spec:
+  image: $IMAGE
+  join: [net, uts]
+  timeoutSeconds: 60
+  strategy: {type: Parallel}
+  roles:
+    - name: server
+      selector: {matchLabels: {side: server}}
+      command: [sh, -c, 'for i in 1 2; do sleep 5 | nc -l -p 5000; done']
+    - name: client
+      selector: {matchLabels: {side: client}}
+      command: [sh, -c, 'for i in \$(seq 50); do echo "hello from \$(hostname)" | nc -w 2 "\$RECAP_ROLE_SERVER_IPS" 5000 && exit 0; sleep 0.2; done; exit 1']
+      startAfter: [server]
+---
+apiVersion: recap.dev/v1alpha1
+kind: CapsuleRun
+metadata: {name: echo-1}
+spec: {capsuleRef: {name: echo}}
+YAML
+run_is() { [[ $(kubectl get caprun -n perf echo-1 -o jsonpath='{.status.phase}' 2>/dev/null) == "$1" ]]; }
+check "the run succeeds" wait_until 90 run_is Succeeded
+server_out() {
+	local e out
+	e=$(kubectl get cexec -n perf -o jsonpath='{range .items[?(@.spec.target.pod=="server-1")]}{.metadata.name}{end}')
+	out=$(kubectl get cexec -n perf "$e" -o jsonpath='{.status.stdoutTail}')
+	[[ $out == *"hello from client-1"* && $out == *"hello from client-2"* ]] ||
+		{ echo "  server output: $out" >&2; return 1; }
+}
+check "the server heard both clients over the pods' IPs" server_out
+check "nothing is left on any node" nodes_clean
+finish
