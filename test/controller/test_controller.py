@@ -464,6 +464,32 @@ def check_periodic(w, ctl, created_minute):
         raise Failure(f"{last} was started again after its deletion")
 
 
+def check_missed(w):
+    """Three hours of missed minutes start one run, with a warning."""
+    w.capsule("catchup", {"targets": {"selector": {"matchLabels": {"app": "tick"}}},
+                          "schedule": {"cron": "* * * * *"}})
+    w.wait_ready("catchup", 1)
+    while time.time() % 60 > 50:  # the minute must not turn meanwhile
+        time.sleep(1)
+    past = time.strftime("%Y-%m-%dT%H:%M:00Z", time.gmtime(time.time() - 3 * 3600))
+    w.k.ok("-n", NS, "patch", "capsule", "catchup", "--subresource=status",
+           "--type=merge", "-p", json.dumps({"status": {"lastScheduleTime": past}}))
+    minute = int(time.time()) // 60
+
+    def runs():
+        return [r["metadata"]["name"] for r in w.items("capsuleruns")
+                if r["spec"]["capsuleRef"]["name"] == "catchup"] or None
+    wait("the catch-up run", runs)
+    time.sleep(1)
+    expect("runs", runs(), [f"catchup-{minute}"])
+
+    def warned():
+        return any(e["reason"] == "MissedSchedules" and e["type"] == "Warning" and
+                   e["regarding"]["name"] == "catchup"
+                   for e in w.items("events.events.k8s.io"))
+    wait("a MissedSchedules warning", warned)
+
+
 def check_endpoints(ctl):
     expect("/healthz", ctl.get("/healthz")[0], 200)
     expect("/readyz", ctl.get("/readyz")[0], 200)
@@ -571,6 +597,7 @@ def main():
             case("roles: clients after servers, peer IPs", check_roles, w)
             case("cancel", check_cancel, w)
             case("kill -9 mid-Iterative", check_restart_mid_iterative, w, ctl)
+            case("more than 100 missed starts: one run", check_missed, w)
             case("endpoints", check_endpoints, ctl)
             case("periodic: one run per minute, none twice", check_periodic,
                  w, ctl, created_minute)
