@@ -108,11 +108,16 @@ e2e_up() {
 	"$E2E_SRC/e2e/node-standin/standin.py" --nodes "$nodes" --sleeper "$E2E_SLEEPER" --dir "$T/standin" \
 		--prefix "e2e-$$" ${E2E_BRIDGE:+--bridge "$E2E_BRIDGE"} >"$T/standin.log" 2>&1 &
 	PIDS+=($!)
-	"$E2E_CONTROLLER" --leader-elect=false --metrics-addr "127.0.0.1:$(free_port)" \
-		--health-addr "127.0.0.1:$(free_port)" >"$T/controller.log" 2>&1 &
-	PIDS+=($!)
+	controller_start
 	for n in "${NODES[@]}"; do caplet_start "$n"; done
 	for n in "${NODES[@]}"; do caplet_wait "$n"; done
+}
+
+controller_start() {
+	"$E2E_CONTROLLER" --leader-elect=false --metrics-addr "127.0.0.1:$(free_port)" \
+		--health-addr "127.0.0.1:$(free_port)" >>"$T/controller.log" 2>&1 &
+	CONTROLLER_PID=$!
+	PIDS+=($!)
 }
 
 declare -A CAPLET_PID SYNCED_BEFORE
