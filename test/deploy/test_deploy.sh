@@ -57,7 +57,7 @@ for want in 'image: registry.local/recap/recap-controller:1.2.3' 'image: registr
 	'priorityClassName: system-cluster-critical'; do
 	grep -qF -- "$want" "$c" || fail "custom values: no '$want'"
 done
-for absent in 'kind: Role$' 'aggregate-to-' 'NET_ADMIN' 'system-node-critical' '- operator: Exists$' 'kind: CustomResourceDefinition'; do
+for absent in 'kind: Role$' 'aggregate-to-' 'kind: ValidatingAdmissionPolicy' 'NET_ADMIN' 'system-node-critical' '- operator: Exists$' 'kind: CustomResourceDefinition'; do
 	grep -q -- "$absent" "$c" && fail "custom values: '$absent' still rendered"
 done
 grep -q 'NET_ADMIN' "$out/helm.yaml" || fail "default values: NET_ADMIN not grantable"
@@ -68,10 +68,13 @@ bad_value() {
 	if "$helm" template recap "$chart" --set "$1" >/dev/null 2>"$scratch/err"; then fail "accepted --set $1"; fi
 	grep -qF "$2" "$scratch/err" || fail "--set $1: $(cat "$scratch/err")"
 }
-bad_value logLevel=loud 'logLevel "loud": must be one of'
-bad_value logFormat=xml 'logFormat "xml": must be text or json'
+bad_value logLevel=loud "at '/logLevel': value must be one of 'error', 'warn', 'info', 'debug'"
+bad_value logFormat=xml "at '/logFormat': value must be one of 'text', 'json'"
 bad_value controller.leaderElection.enabled=false 'controller.replicas > 1 needs controller.leaderElection.enabled'
-bad_value 'caplet.grantableCapabilities[0]=cap_net_raw' '"cap_net_raw" is not a capability name'
+bad_value 'caplet.grantableCapabilities[0]=cap_net_raw' "'cap_net_raw' does not match pattern"
+bad_value controller.metricsPort=70000 "at '/controller/metricsPort': maximum"
+bad_value caplet.storePath=var/lib/recap "at '/caplet/storePath'"
+bad_value controler.replicas=1 "additional properties 'controler' not allowed"
 ok "helm template refuses bad values with a message"
 
 # --- a real API server -------------------------------------------------------
