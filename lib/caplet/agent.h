@@ -31,10 +31,11 @@ struct caplet_exec {
 	char *key, *ns, *name;
 	json_t *obj; /* latest seen (informer or our own write) */
 	enum xstate st;
-	bool busy;	/* an API write in flight */
-	bool has_slot;	/* counted against the node's concurrency */
-	bool cancelled; /* deletion seen while running; executor signalled */
-	bool gone;	/* deleted from the API: forget when idle */
+	bool busy;			/* an API write in flight */
+	bool has_slot;			/* counted against the node's concurrency */
+	bool cancelled;			/* deletion seen while running; executor signalled */
+	bool gone;			/* deleted from the API: forget when idle */
+	enum recap_kube_code last_code; /* of the last write */
 	char run_id[RECAP_CAPLET_RUN_ID_MAX];
 	char *digest, *spec_doc;
 	const char *recover_reason; /* NodeAgentRestarted or ExecutorFailed */

@@ -23,6 +23,7 @@ static void on_written(const struct recap_kube_response *resp, void *data)
 	struct write *w = data;
 	struct caplet_exec *x = w->x;
 	x->busy = false;
+	x->last_code = resp->code;
 	bool ok = resp->code == RECAP_KUBE_OK;
 	if (ok && resp->object) {
 		json_decref(x->obj);

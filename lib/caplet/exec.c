@@ -57,14 +57,22 @@ static void refuse(struct caplet_exec *x, const char *reason, const char *msg)
 	caplet_exec_finish(x, recap_caplet_status_refused(reason, msg));
 }
 
+/* A failed write is retried by the agent's tick (every 2 s), never at once:
+ * a persistent error (403, a webhook) must not become a busy loop. */
 static void after_write(struct caplet_exec *x, bool ok)
 {
-	caplet_exec_step(x);
+	if (ok)
+		caplet_exec_step(x);
 }
 
 static void on_final_written(struct caplet_exec *x, bool ok)
 {
-	if (ok || x->gone) {
+	/* 422: the API server keeps a finished execution finished (CEL); there
+	 * is nothing more to write, only the finalizer to release. */
+	bool settled = x->last_code == RECAP_KUBE_ERR_INVALID;
+	if (!ok && !x->gone && !settled)
+		return; /* retried by the tick */
+	if (ok || x->gone || settled) {
 		const char *reason = recap_json_str(x->final, "reason");
 		caplet_metrics_result(x->agent, recap_json_str(x->final, "phase"), reason,
 				      x->accepted_us ? recap_caplet_now_us() - x->accepted_us : -1);
@@ -148,6 +156,8 @@ void caplet_exec_step(struct caplet_exec *x)
 {
 	if (x->busy)
 		return;
+	if (x->gone && (x->st == X_NEW || x->st == X_FINISHING || x->st == X_RELEASING))
+		x->st = X_DONE; /* nothing left to write to */
 	switch (x->st) {
 	case X_NEW:
 		step_new(x);
