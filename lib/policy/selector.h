@@ -1,10 +1,6 @@
-/* Label selectors (metav1.LabelSelector) on a set of labels.
- *
- * matchLabels and matchExpressions (In, NotIn, Exists, DoesNotExist) are
- * ANDed; a NULL or empty selector selects everything. This matcher lives here,
- * not in lib/kube, so that the node agent's policy check does not depend on
- * the API client.
- */
+/* A CapsulePolicy's namespaceSelector (metav1.LabelSelector) on a
+ * namespace's labels: absent or empty selects every namespace. The selector
+ * itself is lib/kube's (kube/selector.h), linked without the API client. */
 #pragma once
 
 #include <jansson.h>

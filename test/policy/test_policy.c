@@ -171,8 +171,8 @@ static const struct pcase cases[] = {
      "[" POLICY("broken",
 		"{\"namespaceSelector\":{\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"Is\"}]}}") "]",
      "{\"security\":{\"capabilities\":null}}", false,
-     "CapsulePolicy \"broken\" cannot be read, so it admits nothing: namespaceSelector: matchExpressions[a]: "
-     "unknown operator",
+     "CapsulePolicy \"broken\" cannot be read, so it admits nothing: namespaceSelector: label selector: "
+     "matchExpressions[0]: operator 'Is'",
      "namespaceSelector", 0},
 };
 

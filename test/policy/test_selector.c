@@ -38,15 +38,16 @@ static const struct scase cases[] = {
     {"{\"matchExpressions\":[{\"key\":\"env\",\"operator\":\"DoesNotExist\"}]}", "{\"env\":\"x\"}", 0, NULL},
     {"{\"matchLabels\":{\"env\":\"prod\"},\"matchExpressions\":[{\"key\":\"tier\",\"operator\":\"Exists\"}]}",
      "{\"env\":\"prod\"}", 0, NULL},
-    {"{\"matchExpressions\":[{\"key\":\"env\",\"operator\":\"In\"}]}", "{}", -1, "operator In needs values"},
+    {"{\"matchExpressions\":[{\"key\":\"env\",\"operator\":\"In\"}]}", "{}", -1,
+     "In must have at least one value"},
     {"{\"matchExpressions\":[{\"key\":\"env\",\"operator\":\"Exists\",\"values\":[\"a\"]}]}", "{}", -1,
-     "operator Exists takes no values"},
+     "Exists must have no values"},
     {"{\"matchExpressions\":[{\"key\":\"env\",\"operator\":\"Near\",\"values\":[\"a\"]}]}", "{}", -1,
-     "unknown operator \"Near\""},
-    {"{\"matchExpressions\":[{\"operator\":\"Exists\"}]}", "{}", -1, "key and operator are required"},
-    {"{\"matchLabels\":{\"env\":1}}", "{}", -1, "matchLabels[env]: value must be a string"},
-    {"{\"matchLabels\":[]}", "{}", -1, "matchLabels must be a map"},
-    {"[]", "{}", -1, "must be an object"},
+     "operator 'Near': want In, NotIn, Exists or DoesNotExist"},
+    {"{\"matchExpressions\":[{\"operator\":\"Exists\"}]}", "{}", -1, "matchExpressions[0]: key: missing"},
+    {"{\"matchLabels\":{\"env\":1}}", "{}", -1, "matchLabels.env: not a string"},
+    {"{\"matchLabels\":[]}", "{}", -1, "matchLabels: not an object"},
+    {"[]", "{}", -1, "label selector: not an object"},
 };
 
 static void table(void **state)
