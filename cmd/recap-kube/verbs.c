@@ -65,7 +65,7 @@ int tool_apply(struct tool *t)
 	size_t len;
 	json_t *obj = NULL;
 	struct recap_error *err = NULL;
-	int r = recap_kube_read_file(t->file, APPLY_FILE_MAX, &data, &len, &err);
+	int r = recap_read_file(t->file, APPLY_FILE_MAX, &data, &len, &err);
 	if (r >= 0 && (r = recap_kube_yaml_parse(data, len, &obj, &err)) < 0)
 		recap_error_wrap(&err, r, "%s", t->file);
 	free(data);

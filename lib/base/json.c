@@ -1,14 +1,12 @@
 #include "base/json.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/fileio.h"
 
 int recap_json_parse(const char *data, size_t len, size_t max_bytes, json_t **ret, struct recap_error **err)
 {
@@ -26,30 +24,12 @@ int recap_json_parse(const char *data, size_t len, size_t max_bytes, json_t **re
 
 int recap_json_load_file(const char *path, size_t max_bytes, json_t **ret, struct recap_error **err)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return recap_error_set_errno(err, errno, "cannot open %s", path);
-	struct recap_buf b = RECAP_BUF_INIT(max_bytes);
-	char chunk[65536];
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-			recap_buf_free(&b);
-			return recap_error_set_errno(err, e, "cannot read %s", path);
-		}
-		if (n == 0)
-			break;
-		if (recap_buf_append(&b, chunk, (size_t)n) < 0) {
-			recap_buf_free(&b);
-			return recap_error_set(err, EFBIG, "%s: larger than the limit of %zu bytes", path,
-					       max_bytes);
-		}
-	}
-	int r = recap_json_parse(b.data ? b.data : "", b.len, max_bytes, ret, err);
-	recap_buf_free(&b);
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	int r = recap_read_file(path, max_bytes, &data, &len, err);
+	if (r < 0)
+		return r;
+	r = recap_json_parse(data, len, max_bytes, ret, err);
 	if (r < 0)
 		return recap_error_wrap(err, r, "%s", path);
 	return 0;

@@ -45,7 +45,7 @@ int recap_kube_config_from_file(const char *path, const char *context, struct re
 {
 	_cleanup_free_ char *data = NULL;
 	size_t len;
-	int r = recap_kube_read_file(path, RECAP_KUBE_CONFIG_MAX_BYTES, &data, &len, err);
+	int r = recap_read_file(path, RECAP_KUBE_CONFIG_MAX_BYTES, &data, &len, err);
 	if (r < 0)
 		return recap_error_wrap(err, r, "kubeconfig");
 	_cleanup_free_ char *copy = strdup(path);

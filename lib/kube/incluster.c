@@ -45,16 +45,16 @@ int recap_kube_config_in_cluster(const char *sa_dir, struct recap_kube_config **
 	if (sa_file(dir, "ca.crt", &ca) < 0 || sa_file(dir, "namespace", &ns) < 0 ||
 	    sa_file(dir, "token", &cfg->token_file) < 0)
 		return recap_error_set(err, ENOMEM, "out of memory");
-	r = recap_kube_read_file(ca, RECAP_KUBE_PEM_MAX_BYTES, &cfg->ca_data, &cfg->ca_len, err);
+	r = recap_read_file(ca, RECAP_KUBE_PEM_MAX_BYTES, &cfg->ca_data, &cfg->ca_len, err);
 	if (r < 0)
 		return recap_error_wrap(err, r, "in-cluster CA");
 	_cleanup_free_ char *tok = NULL;
 	size_t len;
-	r = recap_kube_read_file(cfg->token_file, RECAP_KUBE_TOKEN_MAX_BYTES, &tok, &len, err);
+	r = recap_read_file(cfg->token_file, RECAP_KUBE_TOKEN_MAX_BYTES, &tok, &len, err);
 	if (r < 0)
 		return recap_error_wrap(err, r, "in-cluster token");
 	/* The namespace file is optional; "default" without it. */
-	if (recap_kube_read_file(ns, 256, &cfg->namespace, &len, NULL) < 0)
+	if (recap_read_file(ns, 256, &cfg->namespace, &len, NULL) < 0)
 		cfg->namespace = NULL;
 	else
 		cfg->namespace[strcspn(cfg->namespace, " \r\n")] = '\0';

@@ -92,7 +92,7 @@ static int load_pem(struct kc *k, json_t *obj, const char *where, const char *ke
 	_cleanup_free_ char *path = NULL;
 	if (resolve_path(k, file, &path) < 0)
 		return -ENOMEM;
-	r = recap_kube_read_file(path, RECAP_KUBE_PEM_MAX_BYTES, ret, ret_len, k->err);
+	r = recap_read_file(path, RECAP_KUBE_PEM_MAX_BYTES, ret, ret_len, k->err);
 	if (r < 0)
 		return recap_error_wrap(k->err, r, "%s: %s.%s", k->name, where, key);
 	return 0;
@@ -151,7 +151,7 @@ static int load_token(struct kc *k, json_t *u, const char *where)
 		/* Fail now, naming the field, rather than on the first request. */
 		_cleanup_free_ char *tmp = NULL;
 		size_t len;
-		r = recap_kube_read_file(k->cfg->token_file, RECAP_KUBE_TOKEN_MAX_BYTES, &tmp, &len, k->err);
+		r = recap_read_file(k->cfg->token_file, RECAP_KUBE_TOKEN_MAX_BYTES, &tmp, &len, k->err);
 		if (r < 0)
 			return recap_error_wrap(k->err, r, "%s: %s.tokenFile", k->name, where);
 	}

@@ -24,7 +24,7 @@ static int reload(struct recap_kube_token *t, struct recap_error **err)
 {
 	char *data = NULL;
 	size_t len;
-	int r = recap_kube_read_file(t->path, RECAP_KUBE_TOKEN_MAX_BYTES, &data, &len, err);
+	int r = recap_read_file(t->path, RECAP_KUBE_TOKEN_MAX_BYTES, &data, &len, err);
 	if (r < 0)
 		return r;
 	while (len && (data[len - 1] == '\n' || data[len - 1] == '\r' || data[len - 1] == ' '))

@@ -35,7 +35,7 @@ static json_t *load_yaml(const char *rel)
 	char *data = NULL;
 	size_t len;
 	struct recap_error *err = NULL;
-	if (recap_kube_read_file(path, 1 << 20, &data, &len, &err) < 0)
+	if (recap_read_file(path, 1 << 20, &data, &len, &err) < 0)
 		fail_msg("%s", recap_error_message(err));
 	json_t *v = NULL;
 	if (recap_kube_yaml_parse(data, len, &v, &err) < 0)
