@@ -18,7 +18,7 @@ static int build_root(const struct recap_launch *l, struct recap_error **err)
 		r = recap_mounts_clone_target(l->target->pidfd, l->spec->target_fs == RECAP_TARGET_FS_RW,
 					      &tree, err);
 	if (r >= 0)
-		r = recap_overlay_mount(&l->spec->layers, p->upper, p->work, p->rootfs, err);
+		r = recap_overlay_mount(p->mountbase, &l->spec->layers, p->upper, p->work, p->rootfs, err);
 	if (r >= 0)
 		r = recap_mounts_setup_root(p->rootfs, tree, p->out_dir, err);
 	if (tree >= 0)

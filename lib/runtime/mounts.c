@@ -89,7 +89,7 @@ int recap_mounts_setup_root(const char *rootfs, int tree_fd, const char *out_dir
 	_cleanup_close_ int rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (rootfd < 0)
 		return recap_error_set_errno(err, errno, "cannot open %s", rootfs);
-	static const char *const dirs[] = {"target", "out", "proc", "sys", "dev", "tmp"};
+	static const char *const dirs[] = RECAP_MOUNTPOINTS;
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
 		int r = mountpoint_dir(rootfd, dirs[i], err);
 		if (r < 0)

@@ -12,9 +12,19 @@ int recap_mounts_private_ns(struct recap_error **err);
 /* A detached copy of the target's whole mount tree (entered through its
  * pidfd), read-only unless rw; *ret is an open_tree fd. */
 int recap_mounts_clone_target(int pidfd, bool rw, int *ret, struct recap_error **err);
-/* overlay: layers (lowest first) below a per-run upper, at rootfs. */
-int recap_overlay_mount(const struct recap_strv *layers, const char *upper, const char *work,
-			const char *rootfs, struct recap_error **err);
+/* The capsule root's mount points, each a directory. */
+#define RECAP_MOUNTPOINTS                                                                                    \
+	{                                                                                                    \
+		"target", "out", "proc", "sys", "dev", "tmp"                                                 \
+	}
+/* Makes (once, race-free: under a name with run_id, then renamed) or checks
+ * the store's mount-point layer at path: every mount point as an empty
+ * directory, all root-owned and writable by root only. */
+int recap_mountbase_ensure(const char *path, const char *run_id, struct recap_error **err);
+/* overlay: base (the mount-point layer) below layers (lowest first) below a
+ * per-run upper, at rootfs. */
+int recap_overlay_mount(const char *base, const struct recap_strv *layers, const char *upper,
+			const char *work, const char *rootfs, struct recap_error **err);
 /* /target (tree_fd, or none when < 0), /out (bind of out_dir), /dev, then
  * pivot_root into rootfs. */
 int recap_mounts_setup_root(const char *rootfs, int tree_fd, const char *out_dir, struct recap_error **err);

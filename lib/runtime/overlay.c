@@ -9,14 +9,16 @@
 /* mount(2) takes at most one page of options */
 #define OPTIONS_MAX 4095
 
-int recap_overlay_mount(const struct recap_strv *layers, const char *upper, const char *work,
-			const char *rootfs, struct recap_error **err)
+int recap_overlay_mount(const char *base, const struct recap_strv *layers, const char *upper,
+			const char *work, const char *rootfs, struct recap_error **err)
 {
 	struct recap_buf o = RECAP_BUF_INIT(OPTIONS_MAX);
 	int r = recap_buf_appends(&o, "lowerdir=");
 	/* overlayfs lists the top layer first */
 	for (size_t i = layers->n; r >= 0 && i > 0; i--)
-		r = recap_buf_printf(&o, "%s%s", layers->v[i - 1], i > 1 ? ":" : "");
+		r = recap_buf_printf(&o, "%s:", layers->v[i - 1]);
+	if (r >= 0)
+		r = recap_buf_appends(&o, base);
 	if (r >= 0)
 		r = recap_buf_printf(&o, ",upperdir=%s,workdir=%s", upper, work);
 	if (r < 0) {

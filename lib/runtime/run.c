@@ -17,6 +17,7 @@
 #include "runtime/caps.h"
 #include "runtime/escape.h"
 #include "runtime/launch.h"
+#include "runtime/mounts.h"
 #include "runtime/run_internal.h"
 #include "runtime/seccomp.h"
 #include "runtime/sync.h"
@@ -84,7 +85,8 @@ static int prepare(struct recap_run *r, struct recap_error **err)
 		return fail(r, RECAP_REASON_INVALID, ret, err);
 	if (recap_paths_init(r->opts->root, r->res->id, &r->paths) < 0)
 		return fail(r, RECAP_REASON_ATTACH_FAILED, -ENOMEM, err);
-	if ((ret = make_dirs(r, err)) < 0)
+	if ((ret = make_dirs(r, err)) < 0 ||
+	    (ret = recap_mountbase_ensure(r->paths.mountbase, r->res->id, err)) < 0)
 		return fail(r, RECAP_REASON_ATTACH_FAILED, ret, err);
 	struct recap_cgroup_limits lim = {r->spec->memory_bytes, r->spec->pids, r->spec->cpu_millis};
 	if ((ret = recap_cgroup_create(r->opts->cgroup_parent, r->res->id, &lim, &r->cg, err)) < 0)

@@ -30,7 +30,8 @@ int recap_paths_init(const char *root, const char *id, struct recap_run_paths *r
 		 asprintf(&p.work, "%s/work", p.run_dir) >= 0 &&
 		 asprintf(&p.rootfs, "%s/rootfs", p.run_dir) >= 0 &&
 		 asprintf(&p.state, "%s/state", p.run_dir) >= 0 &&
-		 asprintf(&p.out_dir, "%s/out/%s", root, id) >= 0;
+		 asprintf(&p.out_dir, "%s/out/%s", root, id) >= 0 &&
+		 asprintf(&p.mountbase, "%s/mountpoints", root) >= 0;
 	if (!ok) {
 		recap_paths_free(&p);
 		return -ENOMEM;
@@ -48,6 +49,7 @@ void recap_paths_free(struct recap_run_paths *p)
 	free(p->rootfs);
 	free(p->state);
 	free(p->out_dir);
+	free(p->mountbase);
 	*p = (struct recap_run_paths){0};
 }
 

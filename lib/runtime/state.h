@@ -12,7 +12,8 @@ struct recap_run_paths {
 	char *id;
 	char *run_dir; /* <root>/runs/<id> */
 	char *upper, *work, *rootfs, *state;
-	char *out_dir; /* <root>/out/<id> */
+	char *out_dir;	 /* <root>/out/<id> */
+	char *mountbase; /* <root>/mountpoints: the lowest layer of every run */
 };
 
 int recap_paths_init(const char *root, const char *id, struct recap_run_paths *ret);

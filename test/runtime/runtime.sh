@@ -319,6 +319,34 @@ test_attach() {
 	check "attach session passes every check" equals "$rc" 0
 }
 
+test_mountpoints() { # made in the upper only where no layer has them; a non-directory is refused
+	local l1=$tmp/mp-lower l2=$tmp/mp-upper out rc
+	mkdir -p "$l1/tmp/kept" "$l2" && ln -s /etc "$l1/proc" && mknod "$l2/proc" c 0 0 && mkdir "$l2/sys"
+	out=$(capsule run --target "$cid" --rootfs-layers "$layer:$l1:$l2" -- sh -c 'ls /tmp; ls -ld /proc /sys /dev /out /target | cut -c1')
+	check "an image's own /tmp is kept" contains "$out" "kept"
+	check "mount points over a whiteout, a layer's dir and absent ones are directories" equals "$(tail -n5 <<<"$out" | tr -d '\n')" "ddddd"
+	rc=0
+	out=$(capsule run --target "$cid" --rootfs-layers "$layer:$l1" -- true 2>&1) || rc=$?
+	check "a mount point that is a symlink in the image is refused" contains "$out" "/proc in the capsule image is not a directory"
+	check "the refusal exits 125" equals "$rc" 125
+	run -- sh -c 'echo x >/tmp/written; mkdir /out/d' >/dev/null
+	check "the store's mount-point layer stays empty" equals "$(find "$root/mountpoints" -mindepth 2 | wc -l)" 0
+	chmod 0777 "$root/mountpoints/tmp"
+	rc=0
+	out=$(run -- true 2>&1) || rc=$?
+	chmod 0755 "$root/mountpoints/tmp"
+	check "a mount-point layer writable by others is refused" contains "$out" "mountpoints is not the store's mount-point layer"
+	local s2=$tmp/store-race pids=() p
+	for p in 1 2 3 4; do
+		"$capsule_bin" --root "$s2" --cgroup-parent "$cgp" run --target "$cid" --rootfs-layers "$layer" -- true &
+		pids+=($!)
+	done
+	rc=0
+	for p in "${pids[@]}"; do wait "$p" || rc=$?; done
+	check "first runs racing on a fresh store all succeed" equals "$rc" 0
+	check "racing runs leave one mount-point layer and no temporary" equals "$(ls "$s2" | tr '\n' ' ')" "mountpoints out runs "
+}
+
 make_layer
 make_target
 # a failing command is a failed check, not the end of the script
@@ -334,6 +362,7 @@ test_target_not_found
 test_attach
 test_image
 test_executor_build
+test_mountpoints
 test_crash_and_sweep
 after=$(target_fingerprint)
 check "the target's mounts and files are byte-for-byte unchanged" equals "$after" "$before"
