@@ -111,7 +111,7 @@ printf '{"auths":{"%s":{"auth":"%s"}}}' "$REG_B" "$(printf tester:wrong | base64
 echo '{"auths":{}}' >"$T/empty-auth.json"
 expect_fail "auth: no credentials" "requires credentials" cap pull --insecure-registry "$REG_B" \
 	--auth-file "$T/empty-auth.json" "$REG_B/private/bb:v1"
-expect_fail "auth: missing auth file" "cannot open /nonexistent/auth.json" cap pull --insecure-registry "$REG_B" \
+expect_fail "auth: missing auth file" "/nonexistent/auth.json: No such file" cap pull --insecure-registry "$REG_B" \
 	--auth-file /nonexistent/auth.json "$REG_B/private/bb:v1"
 expect_fail "auth: wrong password" "denied" cap pull --insecure-registry "$REG_B" --auth-file "$T/bad-auth.json" \
 	"$REG_B/private/bb:v1"
