@@ -5,6 +5,9 @@
 # `crun exec` on the same kind of target, interleaved, medians of N runs.
 #
 #   bench/attach-latency.sh [CAPSULE-BINARY] [RUNS]   (as root; default build/cmd/capsule/capsule, 50)
+#
+# BASELINE=path/to/another/capsule-exec adds that build, interleaved with the
+# others on the same target and store: a before/after under the same load.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 CAPSULE=${1:-$root/build/cmd/capsule/capsule}
@@ -61,6 +64,10 @@ for _ in $(seq "$RUNS"); do
 		--rootfs-layers "$T/layer" --join net,pid,ipc,uts -- true
 	measure exec "$EXEC" --root "$T/store" --cgroup-parent "recap-bench-$$" run --target "$pid" \
 		--rootfs-layers "$T/layer" --join net,pid,ipc,uts -- true
+	if [[ -n ${BASELINE:-} ]]; then
+		measure baseline "$BASELINE" --root "$T/store" --cgroup-parent "recap-bench-$$" run --target "$pid" \
+			--rootfs-layers "$T/layer" --join net,pid,ipc,uts -- true
+	fi
 	measure start "$CAPSULE" --help
 	measure nsenter nsenter -t "$pid" -n -p -i -u true
 	measure runc runc exec "$cid" /true
@@ -71,7 +78,7 @@ median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{a[NR]=$1} END {print (
 printf '| %-58s | %11s |\n' "attach + true ($RUNS runs, interleaved)" "median (ms)"
 printf '| %-58s | %11s |\n' "$(printf '%.0s-' {1..58})" "-----------"
 declare -A med
-for name in capsule start exec nsenter runc crun; do
+for name in capsule start exec baseline nsenter runc crun; do
 	[[ -n ${samples[$name]:-} ]] || continue
 	med[$name]=$(median "${samples[$name]}")
 	label=$name
@@ -79,6 +86,7 @@ for name in capsule start exec nsenter runc crun; do
 	capsule) label="capsule run (CoW root, /target, cgroup, sandbox, escape)" ;;
 	start) label="  of which: capsule process start (capsule --help)" ;;
 	exec) label="capsule-exec run (the same, executor build)" ;;
+	baseline) label="baseline capsule-exec run (\$BASELINE)" ;;
 	nsenter) label="nsenter -t PID -n -p -i -u true" ;;
 	runc) label="runc exec" ;;
 	crun) label="crun exec" ;;
