@@ -9,6 +9,7 @@
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "runtime/escape.h"
+#include "runtime/rmtree.h"
 #include "runtime/runtime.h"
 #include "runtime/state.h"
 #include "runtime/target.h"
@@ -118,6 +119,26 @@ static int sweep_one(const struct recap_run_info *info, void *data)
 	return 0;
 }
 
+/* A mount-point layer being made is renamed into place within microseconds:
+ * one older than that was left by a crash. */
+static void sweep_mountbase_tmp(const char *root, bool force)
+{
+	DIR *d = opendir(root);
+	if (!d)
+		return;
+	struct dirent *de;
+	char path[4400];
+	struct stat st;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "mountpoints.tmp-", 16) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", root, de->d_name);
+		if (force || (lstat(path, &st) == 0 && time(NULL) - st.st_mtime >= 10))
+			(void)recap_rmtree(path, NULL);
+	}
+	closedir(d);
+}
+
 int recap_runtime_sweep(const char *root, const char *cgroup_parent, bool force,
 			void (*report)(const char *id, int r, const struct recap_error *e, void *data),
 			void *data, struct recap_error **err)
@@ -127,6 +148,7 @@ int recap_runtime_sweep(const char *root, const char *cgroup_parent, bool force,
 	int r = recap_runtime_list(root, sweep_one, &s, err);
 	if (r < 0)
 		return r;
+	sweep_mountbase_tmp(root, force);
 	if (s.failed)
 		return recap_error_set(err, EBUSY, "%d run(s) could not be cleaned up", s.failed);
 	return 0;

@@ -282,6 +282,13 @@ test_crash_and_sweep() {
 	check "sweep: no cgroup left" bash -c "! ls -d /sys/fs/cgroup/*/$cgp/crashed-run 2>/dev/null"
 	check "sweep: no process left" bash -c "! pgrep -f '[s]leep 1000' >/dev/null"
 	check "sweep: no mount left" bash -c "! grep -q '$root' /proc/self/mountinfo"
+	mkdir -p "$root/mountpoints.tmp-old/tmp" "$root/mountpoints.tmp-new"
+	touch -d '1 minute ago' "$root/mountpoints.tmp-old"
+	capsule sweep >/dev/null
+	check "sweep: a mount-point layer left half-made by a crash is removed" test ! -e "$root/mountpoints.tmp-old"
+	check "sweep: one being made now is left alone" test -d "$root/mountpoints.tmp-new"
+	capsule sweep --force >/dev/null
+	check "sweep --force: removes it too" test ! -e "$root/mountpoints.tmp-new"
 }
 
 test_image() { # the same layer as an OCI image (umoci), through the store
