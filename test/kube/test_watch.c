@@ -103,10 +103,31 @@ static void create_ns(const char *name)
 	json_decref(must(RECAP_KUBE_OK, &s));
 }
 
+/* kube-controller-manager publishes kube-root-ca.crt into every new
+ * namespace; wait for it, so that its ADDED cannot land inside a watch that a
+ * test starts right after. */
+static void wait_root_ca(const char *ns)
+{
+	for (int i = 0; i < 300; i++) {
+		struct recap_kube_sync s = RECAP_KUBE_SYNC_INIT;
+		assert_int_equal(recap_kube_get(T.c, &T_CONFIGMAPS, ns, "kube-root-ca.crt", NULL,
+						recap_kube_sync_cb, &s, NULL),
+				 0);
+		json_t *obj = NULL;
+		if (recap_kube_sync_wait(T.c, &s, &obj, NULL) >= 0) {
+			json_decref(obj);
+			return;
+		}
+		usleep(100 * 1000);
+	}
+	fail_msg("kube-root-ca.crt never appeared in namespace %s", ns);
+}
+
 static int setup(void **state)
 {
 	tclient_open(&T, NULL, NULL);
 	create_ns(NS);
+	wait_root_ca(NS);
 	create_ns("elsewhere");
 	return 0;
 }
