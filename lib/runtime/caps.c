@@ -33,34 +33,6 @@ static int drop_bounding(uint64_t keep, struct recap_error **err)
 	return 0;
 }
 
-int recap_caps_apply(uint64_t keep, struct recap_error **err)
-{
-	/* the bounding set needs CAP_SETPCAP: shrink it before the rest */
-	int r = drop_bounding(keep, err);
-	if (r < 0)
-		return r;
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-		return recap_error_set_errno(err, errno, "cannot clear ambient capabilities");
-	cap_t c = cap_init();
-	if (!c)
-		return recap_error_set_errno(err, errno, "cap_init");
-	int last = (int)cap_max_bits();
-	for (int i = 0; i < last && i < 64; i++) {
-		if (!(keep & (1ull << i)))
-			continue;
-		cap_value_t v = i;
-		cap_set_flag(c, CAP_EFFECTIVE, 1, &v, CAP_SET);
-		cap_set_flag(c, CAP_PERMITTED, 1, &v, CAP_SET);
-		cap_set_flag(c, CAP_INHERITABLE, 1, &v, CAP_SET);
-	}
-	r = cap_set_proc(c);
-	int e = errno;
-	cap_free(c);
-	if (r < 0)
-		return recap_error_set_errno(err, e, "cannot set capabilities");
-	return 0;
-}
-
 static int set_sets(uint64_t keep, struct recap_error **err)
 {
 	cap_t c = cap_init();
@@ -79,6 +51,17 @@ static int set_sets(uint64_t keep, struct recap_error **err)
 	int e = errno;
 	cap_free(c);
 	return r < 0 ? recap_error_set_errno(err, e, "cannot set capabilities") : 0;
+}
+
+int recap_caps_apply(uint64_t keep, struct recap_error **err)
+{
+	/* the bounding set needs CAP_SETPCAP: shrink it before the rest */
+	int r = drop_bounding(keep, err);
+	if (r < 0)
+		return r;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return recap_error_set_errno(err, errno, "cannot clear ambient capabilities");
+	return set_sets(keep, err);
 }
 
 int recap_caps_become(uid_t uid, gid_t gid, uint64_t keep, struct recap_error **err)
