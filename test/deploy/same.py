@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Compares the kustomize rendering (config/default) with the Helm chart's
 default rendering: the same CRDs, the same RBAC rules per role, the same pod
-specs for the controller and caplet. Labels and comments may differ.
+specs for the controller and caplet (and, with config/prometheus and
+monitoring.enabled, the same monitors and alert rules). Labels and comments
+may differ.
 
     same.py KUSTOMIZE.yaml HELM.yaml
 """
@@ -36,6 +38,8 @@ def main():
         elif kind in ("Deployment", "DaemonSet"):
             same = a["spec"]["template"]["spec"] == b["spec"]["template"]["spec"]
         elif kind.startswith("ValidatingAdmissionPolicy"):
+            same = a["spec"] == b["spec"]
+        elif kind in ("ServiceMonitor", "PodMonitor", "PrometheusRule"):
             same = a["spec"] == b["spec"]
         elif kind == "Service":
             same = a["spec"]["ports"] == b["spec"]["ports"]

@@ -314,6 +314,7 @@ daemons=()
 # Daemons first (caplet escapes what it runs), then the cluster (lib.sh).
 d_cleanup() {
 	local rc=$? p c
+	set +e # a daemon's exit status or a missing cgroup must not cut the cleanup short
 	for p in "${daemons[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${daemons[@]}"; do wait "$p" 2>/dev/null; done
 	"$capsule" --root "$scratch/node-a" --cgroup-parent "$cgp" sweep --force >/dev/null 2>&1
