@@ -16,6 +16,7 @@ enum {
 	OPT_JOIN,
 	OPT_TARGET_FS,
 	OPT_CAP_ADD,
+	OPT_CAP_DROP,
 	OPT_SECCOMP,
 	OPT_MEMORY,
 	OPT_CPUS,
@@ -38,6 +39,7 @@ static const struct option opts[] = {
     {"join", required_argument, NULL, OPT_JOIN},
     {"target-fs", required_argument, NULL, OPT_TARGET_FS},
     {"cap-add", required_argument, NULL, OPT_CAP_ADD},
+    {"cap-drop", required_argument, NULL, OPT_CAP_DROP},
     {"seccomp", required_argument, NULL, OPT_SECCOMP},
     {"memory", required_argument, NULL, OPT_MEMORY},
     {"cpus", required_argument, NULL, OPT_CPUS},
@@ -64,7 +66,8 @@ static void usage(FILE *f, const char *verb)
 	fprintf(f,
 		"usage: capsule %s --target <container-id|pid> (--image REF | --rootfs-layers DIR[:DIR...])\n"
 		"         [--join net,pid,ipc,uts,cgroup] [--target-fs none|ro|rw] [--cap-add CAP[,CAP]]\n"
-		"         [--seccomp default|unconfined|FILE] [--memory SIZE] [--cpus N] [--pids N]\n"
+		"         [--cap-drop CAP[,CAP]|ALL] [--seccomp default|unconfined|FILE]\n"
+		"         [--memory SIZE] [--cpus N] [--pids N]\n"
 		"         [--timeout SECONDS] [--tail-bytes N] [--env K=V] [--workdir DIR] [--user "
 		"UID[:GID]] [--id ID]\n"
 		"         [-o text|json] [--root DIR] [--spec-file FILE | --spec-fd N] [-- CMD ARGS...]\n"
@@ -88,19 +91,6 @@ static int load_spec(struct run_cli *c, const char *file, int fd, struct recap_e
 	if (r >= 0)
 		r = recap_spec_from_json(&c->spec, doc, err);
 	return r;
-}
-
-static int cap_list(struct recap_run_spec *s, const char *list, struct recap_error **err)
-{
-	_cleanup_free_ char *copy = strdup(list);
-	char *save = NULL;
-	for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save)) {
-		int cap;
-		if (recap_spec_parse_cap(t, &cap, err) < 0)
-			return -EINVAL;
-		s->cap_add |= 1ull << cap;
-	}
-	return copy ? 0 : -ENOMEM;
 }
 
 static int set_string(char **dst, const char *v)
@@ -157,7 +147,9 @@ static int apply(struct run_cli *c, int opt, const char *v, struct recap_error *
 	case OPT_TARGET_FS:
 		return recap_spec_parse_target_fs(v, &s->target_fs, err);
 	case OPT_CAP_ADD:
-		return cap_list(s, v, err);
+		return recap_spec_parse_caps(v, false, &s->cap_add, err);
+	case OPT_CAP_DROP:
+		return recap_spec_parse_caps(v, true, &s->cap_drop, err);
 	case OPT_SECCOMP:
 		return recap_spec_parse_seccomp(s, v, err);
 	case OPT_ENV:

@@ -71,7 +71,10 @@ def _security():
             "add": capability_list("Capabilities added to the default "
                                    "set.", 41),
             "drop": capability_list("Capabilities removed from the "
-                                    "default set; ALL removes every one.",
+                                    "default set before add applies; ALL "
+                                    "removes every one (then add lists all "
+                                    "the command holds). Dropping never "
+                                    "violates a CapsulePolicy.",
                                     42, extra=["ALL"]),
         },
         rules=[rule("!has(self.add) || !has(self.drop) || "

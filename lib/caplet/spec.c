@@ -69,10 +69,6 @@ static int set_quantity(json_t *spec, const char *key, json_t *q, struct recap_e
 
 static int security(json_t *spec, json_t *cap, const char *seccomp_dir, struct recap_error **err)
 {
-	json_t *drop = recap_json_path(cap, "security.capabilities.drop");
-	if (json_array_size(drop) > 0)
-		return recap_error_set(
-		    err, EINVAL, "spec.capsule.security.capabilities.drop is not supported by the executor");
 	int64_t uid = recap_json_int(cap, "security.runAsUser", 0),
 		gid = recap_json_int(cap, "security.runAsGroup", 0);
 	if (uid < 0 || gid < 0 || uid > UINT32_MAX - 1 || gid > UINT32_MAX - 1)
@@ -86,6 +82,9 @@ static int security(json_t *spec, json_t *cap, const char *seccomp_dir, struct r
 	json_t *add = recap_json_path(cap, "security.capabilities.add");
 	if (add)
 		json_object_set(spec, "capAdd", add);
+	json_t *drop = recap_json_path(cap, "security.capabilities.drop");
+	if (drop)
+		json_object_set(spec, "capDrop", drop);
 	const char *type = recap_json_str(cap, "security.seccompProfile.type");
 	if (!type || strcmp(type, "RuntimeDefault") == 0)
 		return json_object_set_new(spec, "seccomp", json_string("default"));

@@ -25,8 +25,8 @@ int recap_caplet_run_id(const char *uid, char out[RECAP_CAPLET_RUN_ID_MAX], stru
 
 /* The executor spec for exec (a CapsuleExecution). now: unix seconds, to cut
  * the timeout at spec.deadline. seccomp_dir: where Localhost profiles live.
- * Fields the executor cannot honour (capabilities.drop) are
- * refused with -EINVAL and a message naming the field. */
+ * A field that cannot be translated is refused with -EINVAL and a message
+ * naming it. */
 int recap_caplet_spec_build(json_t *exec, const struct recap_caplet_image *img, const char *seccomp_dir,
 			    int64_t now, json_t **ret, struct recap_error **err);
 

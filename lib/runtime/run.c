@@ -56,7 +56,7 @@ static int make_dirs(struct recap_run *r, struct recap_error **err)
 
 static int prepare_sandbox(struct recap_run *r, struct recap_error **err)
 {
-	r->caps = recap_caps_default() | r->spec->cap_add;
+	r->caps = (recap_caps_default() & ~r->spec->cap_drop) | r->spec->cap_add;
 	int ret = recap_seccomp_build(r->spec, r->caps, &r->seccomp, err);
 	if (ret < 0)
 		return ret;

@@ -131,6 +131,24 @@ int recap_spec_parse_cap(const char *name, int *ret, struct recap_error **err)
 	return 0;
 }
 
+int recap_spec_parse_caps(const char *list, bool allow_all, uint64_t *mask, struct recap_error **err)
+{
+	_cleanup_free_ char *copy = strdup(list);
+	if (!copy)
+		return recap_error_set(err, ENOMEM, "out of memory");
+	char *save = NULL;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		int cap;
+		if (allow_all && strcasecmp(t, "ALL") == 0)
+			*mask = RECAP_CAPS_ALL;
+		else if (recap_spec_parse_cap(t, &cap, err) < 0)
+			return -EINVAL;
+		else
+			*mask |= 1ull << cap;
+	}
+	return 0;
+}
+
 const char *recap_spec_cap_name(int cap)
 {
 	static char name[64];

@@ -38,6 +38,7 @@ enum recap_seccomp_mode {
 #define RECAP_SPEC_MAX_LAYERS 128
 #define RECAP_TAIL_MAX (1u << 20)
 #define RECAP_TAIL_DEFAULT 4096
+#define RECAP_CAPS_ALL UINT64_MAX
 
 /* A NULL-terminated, owned list of owned strings. */
 struct recap_strv {
@@ -58,7 +59,8 @@ struct recap_run_spec {
 	struct recap_strv command;    /* empty: the image's Entrypoint+Cmd */
 	unsigned join;		      /* RECAP_JOIN_* */
 	enum recap_target_fs target_fs;
-	uint64_t cap_add; /* bit n = capability n */
+	uint64_t cap_add;  /* bit n = capability n */
+	uint64_t cap_drop; /* removed from the default set; RECAP_CAPS_ALL: every one */
 	enum recap_seccomp_mode seccomp;
 	char *seccomp_profile;
 	int64_t memory_bytes; /* 0: no limit */
@@ -81,6 +83,9 @@ void recap_strv_free(struct recap_strv *l);
 int recap_spec_parse_join(const char *list, unsigned *ret, struct recap_error **err);
 int recap_spec_parse_target_fs(const char *s, enum recap_target_fs *ret, struct recap_error **err);
 int recap_spec_parse_cap(const char *name, int *ret, struct recap_error **err);
+/* Adds the capabilities of a comma-separated list to *mask; with allow_all,
+ * "ALL" sets every bit (RECAP_CAPS_ALL). */
+int recap_spec_parse_caps(const char *list, bool allow_all, uint64_t *mask, struct recap_error **err);
 int recap_spec_parse_seccomp(struct recap_run_spec *s, const char *v, struct recap_error **err);
 /* "64Mi", "1G", "1048576" -> bytes. */
 int recap_spec_parse_bytes(const char *s, int64_t *ret, struct recap_error **err);

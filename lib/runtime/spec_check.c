@@ -58,6 +58,10 @@ int recap_spec_validate(const struct recap_run_spec *s, struct recap_error **err
 				       (long long)s->memory_bytes);
 	if (s->pids < 0 || s->pids > 4194304)
 		return recap_error_set(err, ERANGE, "pids limit %lld out of range", (long long)s->pids);
+	uint64_t both = s->cap_drop == RECAP_CAPS_ALL ? 0 : s->cap_add & s->cap_drop;
+	if (both)
+		return recap_error_set(err, EINVAL, "capability %s is both added and dropped",
+				       recap_spec_cap_name(__builtin_ctzll(both)));
 	if (s->seccomp == RECAP_SECCOMP_PROFILE && (!s->seccomp_profile || !*s->seccomp_profile))
 		return recap_error_set(err, EINVAL, "seccomp profile file not given");
 	return 0;

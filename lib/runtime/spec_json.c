@@ -109,6 +109,21 @@ static int strings(struct recap_run_spec *s, json_t *doc, struct recap_error **e
 	return r;
 }
 
+/* capAdd / capDrop: arrays of capability names ("ALL" only in capDrop). */
+static int caps(json_t *doc, const char *key, bool allow_all, uint64_t *mask, struct recap_error **err)
+{
+	struct recap_strv l = {0};
+	int r = set_strv(&l, doc, key, err);
+	for (size_t i = 0; r >= 0 && i < l.n; i++) {
+		if (strchr(l.v[i], ','))
+			r = recap_error_set(err, EINVAL, "'%s' is not one capability name", l.v[i]);
+		else
+			r = recap_spec_parse_caps(l.v[i], allow_all, mask, err);
+	}
+	recap_strv_free(&l);
+	return r < 0 ? recap_error_wrap(err, r, "spec: '%s'", key) : 0;
+}
+
 static int modes(struct recap_run_spec *s, json_t *doc, struct recap_error **err)
 {
 	json_t *v;
@@ -131,21 +146,17 @@ static int modes(struct recap_run_spec *s, json_t *doc, struct recap_error **err
 	const char *sc = recap_json_str(doc, "seccomp");
 	if (sc && recap_spec_parse_seccomp(s, sc, err) < 0)
 		return recap_error_wrap(err, -EINVAL, "spec");
-	struct recap_strv caps = {0};
-	int r = set_strv(&caps, doc, "capAdd", err);
-	for (size_t i = 0; r >= 0 && i < caps.n; i++) {
-		int c;
-		r = recap_spec_parse_cap(caps.v[i], &c, err);
-		if (r >= 0)
-			s->cap_add |= 1ull << c;
-	}
-	recap_strv_free(&caps);
+	int r = caps(doc, "capAdd", false, &s->cap_add, err);
+	if (r >= 0)
+		r = caps(doc, "capDrop", true, &s->cap_drop, err);
+	if (r < 0)
+		return r;
 	if ((v = json_object_get(doc, "tty")) && json_is_boolean(v))
 		s->tty = json_is_true(v);
 	const char *user = recap_json_str(doc, "user");
 	if (user && recap_spec_parse_user(user, &s->uid, &s->gid, err) < 0)
 		return recap_error_wrap(err, -EINVAL, "spec");
-	return r < 0 ? recap_error_wrap(err, r, "spec: 'capAdd'") : 0;
+	return 0;
 }
 
 static int limits(struct recap_run_spec *s, json_t *doc, struct recap_error **err)
@@ -177,10 +188,13 @@ int recap_spec_from_json(struct recap_run_spec *s, json_t *doc, struct recap_err
 {
 	if (!json_is_object(doc))
 		return recap_error_set(err, EINVAL, "spec: the document must be a JSON object");
-	const char *known[] = {
-	    "id",   "target",		"image",	  "layers",    "imageConfig", "command", "env",
-	    "join", "targetFilesystem", "seccomp",	  "capAdd",    "tty",	      "memory",	 "pids",
-	    "cpus", "cpuMillis",	"timeoutSeconds", "tailBytes", "user"};
+	const char *known[] = {"id",	    "target",	   "image",
+			       "layers",    "imageConfig", "command",
+			       "env",	    "join",	   "targetFilesystem",
+			       "seccomp",   "capAdd",	   "capDrop",
+			       "tty",	    "memory",	   "pids",
+			       "cpus",	    "cpuMillis",   "timeoutSeconds",
+			       "tailBytes", "user"};
 	const char *key;
 	json_t *v;
 	json_object_foreach (doc, key, v) {

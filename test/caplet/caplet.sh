@@ -192,6 +192,28 @@ YAML
 	kubectl delete capsulepolicy only-registry >/dev/null
 }
 
+test_capabilities() {
+	kubectl apply -f - >/dev/null <<YAML
+apiVersion: recap.dev/v1alpha1
+kind: CapsuleExecution
+metadata: {name: dropped, namespace: default}
+spec:
+  runRef: {name: run-1}
+  node: $node
+  target: {pod: target, podUID: u, container: app, containerID: "containerd://$cid"}
+  capsule:
+    image: "$image"
+    command: [busybox, grep, -E, "^Cap(Eff|Bnd):", /proc/self/status]
+    security: {capabilities: {drop: [KILL, CHOWN]}}
+YAML
+	check "capabilities.drop is run, not refused" wait_for dropped '.status.phase' Succeeded
+	local out
+	out=$(field dropped '.status.stdoutTail')
+	check "the dropped capabilities are not effective (default 200004fb minus KILL, CHOWN)" \
+		contains "$out" "CapEff:	00000000200004da"
+	check "nor in the bounding set" contains "$out" "CapBnd:	00000000200004da"
+}
+
 test_target_missing() {
 	execution lost no-such-container "$image" '[busybox, "true"]'
 	check "an execution whose target is not there fails" wait_for lost '.status.reason' TargetNotFound
@@ -342,6 +364,7 @@ start_caplet
 
 test_success
 test_policy
+test_capabilities
 test_target_missing
 test_refusals
 test_target_gone

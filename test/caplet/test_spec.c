@@ -66,6 +66,18 @@ static void test_spec_full(void **state)
 	assert_string_equal(recap_json_str(s, "targetFilesystem"), "None");
 	assert_string_equal(json_string_value(json_array_get(json_object_get(s, "capAdd"), 0)), "NET_RAW");
 	assert_null(json_object_get(s, "user")); /* root: the executor's default */
+	assert_null(json_object_get(s, "capDrop"));
+}
+
+static void test_spec_drop(void **state)
+{
+	_cleanup_json_ json_t *x = exec_with(
+	    "{\"image\":\"i\",\"security\":{\"capabilities\":{\"add\":[\"NET_RAW\"],\"drop\":[\"ALL\"]}}}",
+	    NULL);
+	_cleanup_json_ json_t *s = NULL;
+	assert_int_equal(recap_caplet_spec_build(x, &img, "/s", 0, &s, NULL), 0);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(s, "capDrop"), 0)), "ALL");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(s, "capAdd"), 0)), "NET_RAW");
 }
 
 static void test_spec_user(void **state)
@@ -97,13 +109,12 @@ static void test_spec_deadline(void **state)
 static void test_spec_refused(void **state)
 {
 	const char *bad[] = {
-	    "{\"image\":\"i\",\"security\":{\"capabilities\":{\"drop\":[\"ALL\"]}}}",
 	    "{\"image\":\"i\",\"security\":{\"runAsUser\":-1}}",
 	    "{\"image\":\"i\",\"security\":{\"seccompProfile\":{\"type\":\"Localhost\",\"localhostProfile\":"
 	    "\"../x\"}}}",
 	    "{\"image\":\"i\",\"resources\":{\"limits\":{\"memory\":[1]}}}",
 	};
-	const char *needle[] = {"capabilities.drop", "runAsUser", "seccompProfile", "limits.memory"};
+	const char *needle[] = {"runAsUser", "seccompProfile", "limits.memory"};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		_cleanup_json_ json_t *x = exec_with(bad[i], NULL);
 		_cleanup_json_ json_t *s = NULL;
@@ -173,13 +184,10 @@ static void test_refused_message_bounded(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_run_id),
-	    cmocka_unit_test(test_spec_full),
-	    cmocka_unit_test(test_spec_deadline),
-	    cmocka_unit_test(test_spec_refused),
-	    cmocka_unit_test(test_spec_user),
-	    cmocka_unit_test(test_status),
-	    cmocka_unit_test(test_refused_message_bounded),
+	    cmocka_unit_test(test_run_id),	  cmocka_unit_test(test_spec_full),
+	    cmocka_unit_test(test_spec_deadline), cmocka_unit_test(test_spec_refused),
+	    cmocka_unit_test(test_spec_user),	  cmocka_unit_test(test_spec_drop),
+	    cmocka_unit_test(test_status),	  cmocka_unit_test(test_refused_message_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

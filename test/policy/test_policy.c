@@ -125,6 +125,19 @@ static const struct pcase cases[] = {
      "capabilities.allowed", 0},
     {"baseline: admitted", DEV, "[]",
      "{\"security\":{\"capabilities\":null},\"image\":\"docker.io/anything:1\"}", true, NULL, NULL, 0},
+    /* dropping only takes power away: never a violation, whatever is listed */
+    {"baseline: drop admitted", DEV, "[]",
+     "{\"security\":{\"capabilities\":{\"add\":[],\"drop\":[\"ALL\",\"SYS_ADMIN\"]}},"
+     "\"image\":\"docker.io/anything:1\"}",
+     true, NULL, NULL, 0},
+    {"drop of a capability the policy does not allow", PROD,
+     "[" POLICY("no-caps", "{\"capabilities\":{\"allowed\":[]}}") "]",
+     "{\"security\":{\"capabilities\":{\"add\":[],\"drop\":[\"NET_RAW\",\"SYS_PTRACE\",\"KILL\"]}}}", true,
+     NULL, NULL, 1},
+    {"drop does not excuse an add", PROD, "[" POLICY("no-caps", "{\"capabilities\":{\"allowed\":[]}}") "]",
+     "{\"security\":{\"capabilities\":{\"add\":[\"NET_RAW\"],\"drop\":[\"ALL\"]}}}", false,
+     "=CapsulePolicy \"no-caps\": capability \"NET_RAW\" is not allowed by capabilities.allowed []",
+     "capabilities.allowed", 1},
     {"baseline: ReadWrite refused", "null", "[]",
      "{\"security\":{\"capabilities\":null},\"targetFilesystem\":\"ReadWrite\"}", false,
      "=baseline policy (no CapsulePolicy selects namespace \"shop\"): targetFilesystem ReadWrite exceeds "

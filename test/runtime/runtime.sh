@@ -137,6 +137,16 @@ test_sandbox() {
 	check "only stdio is open" contains "$out" "fds: 0 1 2"
 	out=$(run --cap-add NET_RAW,sys_ptrace -- grep -E "^CapBnd:" /proc/self/status)
 	check "--cap-add adds to the bounding set" contains "$out" "CapBnd:	00000000200824fb"
+	out=$(run --cap-drop KILL,chown -- grep -E "^Cap(Eff|Bnd):" /proc/self/status)
+	check "--cap-drop removes from the effective set" contains "$out" "CapEff:	00000000200004da"
+	check "--cap-drop removes from the bounding set" contains "$out" "CapBnd:	00000000200004da"
+	out=$(run --cap-drop ALL --cap-add NET_RAW -- grep -E "^CapEff:" /proc/self/status)
+	check "--cap-drop ALL keeps only what is added" contains "$out" "CapEff:	0000000000002000"
+	out=$(run --cap-drop ALL -- grep -E "^Cap(Eff|Prm):" /proc/self/status)
+	check "--cap-drop ALL: no capability" contains "$out" "CapEff:	0000000000000000"
+	check "--cap-drop ALL: none permitted" contains "$out" "CapPrm:	0000000000000000"
+	out=$(run --cap-drop KILL --cap-add KILL -- true 2>&1) || true
+	check "a capability both added and dropped is refused" contains "$out" "both added and dropped"
 	out=$(run --user 1000:1001 --cap-add NET_RAW -- sh -c 'id; grep -E "^Cap(Eff|Amb):" /proc/self/status')
 	check "--user runs as that uid and gid" contains "$out" "uid=1000 gid=1001 groups=1001"
 	check "a non-root user keeps only the added capabilities" contains "$out" "CapEff:	0000000000002000"

@@ -36,6 +36,16 @@ static void capabilities(void **state)
 	assert_int_equal(recap_spec_parse_cap("NOT_A_CAP", &c, NULL), -EINVAL);
 	assert_int_equal(recap_spec_parse_cap("13", &c, NULL), -EINVAL);
 	assert_string_equal(recap_spec_cap_name(13), "CAP_NET_RAW");
+	uint64_t m = 0;
+	assert_int_equal(recap_spec_parse_caps("NET_RAW,chown", false, &m, NULL), 0);
+	assert_int_equal(m, (1ull << 13) | 1ull);
+	struct recap_error *err = NULL;
+	assert_int_equal(recap_spec_parse_caps("ALL", false, &m, &err), -EINVAL);
+	assert_non_null(strstr(recap_error_message(err), "'ALL'"));
+	recap_error_free(err);
+	m = 0;
+	assert_int_equal(recap_spec_parse_caps("NET_RAW,all", true, &m, NULL), 0);
+	assert_true(m == RECAP_CAPS_ALL);
 }
 
 static void quantities(void **state)
@@ -80,6 +90,7 @@ static void json_document(void **state)
 	    from_json(
 		"{\"target\":\"abc\",\"layers\":[\"/l1\",\"/l2\"],\"command\":[\"ps\"],"
 		"\"join\":[\"net\",\"uts\"],\"targetFilesystem\":\"ReadWrite\",\"capAdd\":[\"NET_RAW\"],"
+		"\"capDrop\":[\"KILL\",\"CAP_CHOWN\"],"
 		"\"memory\":\"64Mi\",\"pids\":10,\"cpus\":0.25,\"timeoutSeconds\":2.5,\"tailBytes\":100,"
 		"\"imageConfig\":{\"Env\":[\"A=1\"],\"WorkingDir\":\"/w\"}}",
 		&s, &err),
@@ -89,6 +100,7 @@ static void json_document(void **state)
 	assert_int_equal(s.join, RECAP_JOIN_NET | RECAP_JOIN_UTS);
 	assert_int_equal(s.target_fs, RECAP_TARGET_FS_RW);
 	assert_int_equal(s.cap_add, 1ull << 13);
+	assert_int_equal(s.cap_drop, (1ull << 5) | 1ull);
 	assert_int_equal(s.memory_bytes, 64 << 20);
 	assert_int_equal(s.pids, 10);
 	assert_int_equal(s.cpu_millis, 250);
@@ -107,6 +119,9 @@ static void json_errors_name_the_field(void **state)
 	    {"{\"join\":[\"mnt\"]}", "'mnt'"},
 	    {"{\"memory\":\"lots\"}", "'memory'"},
 	    {"{\"command\":[\"a\",2]}", "'command[1]'"},
+	    {"{\"capAdd\":[\"ALL\"]}", "'capAdd'"},
+	    {"{\"capDrop\":[\"NET_RAW,KILL\"]}", "'capDrop'"},
+	    {"{\"capDrop\":\"KILL\"}", "'capDrop'"},
 	    {"[]", "JSON object"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -134,6 +149,9 @@ static void validation(void **state)
 	     "tail bytes"},
 	    {"{\"target\":\"1\",\"layers\":[\"/l\"],\"command\":[\"x\"],\"memory\":1000}", "below 1Mi"},
 	    {"{\"target\":\"1\",\"layers\":[\"/l\"],\"command\":[\"x\"],\"id\":\"../x\"}", "run id"},
+	    {"{\"target\":\"1\",\"layers\":[\"/l\"],\"command\":[\"x\"],\"capAdd\":[\"KILL\"],"
+	     "\"capDrop\":[\"KILL\"]}",
+	     "CAP_KILL is both added and dropped"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct recap_run_spec s;
