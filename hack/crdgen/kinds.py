@@ -341,7 +341,10 @@ def execution_crd():
                        24, pattern=capsule.ROLE_NAME),
         "capsule": profile,
         "deadline": timestamp("Not started by then: fails with "
-                              "DeadlineExceeded instead."),
+                              "DeadlineExceeded instead; still running "
+                              "then: killed, escaped, DeadlineExceeded. "
+                              "The controller sets creation + "
+                              "timeoutSeconds + 600 s."),
     }, required=["runRef", "node", "target", "capsule"],
         rules=[rule("self == oldSelf", "spec is immutable")])
     t = "When the execution entered phase "

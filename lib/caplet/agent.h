@@ -76,6 +76,8 @@ void caplet_logf(struct recap_caplet *c, int level, const char *fmt, ...)
 void caplet_exec_step(struct caplet_exec *x);
 /* Starts queued executions while slots are free. */
 void caplet_dispatch(struct recap_caplet *c);
+/* spec.deadline has passed (the command must not start any more). */
+bool caplet_exec_expired(struct caplet_exec *x);
 /* Records the terminal status and drives the write + finalizer release. */
 void caplet_exec_finish(struct caplet_exec *x, json_t *status);
 void caplet_exec_release_slot(struct caplet_exec *x);

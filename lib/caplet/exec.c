@@ -95,6 +95,12 @@ static void enqueue(struct caplet_exec *x)
 	caplet_dispatch(c);
 }
 
+bool caplet_exec_expired(struct caplet_exec *x)
+{
+	int64_t left;
+	return recap_caplet_deadline_left(x->obj, time(NULL), &left, NULL) >= 0 && left <= 0;
+}
+
 static void unqueue(struct caplet_exec *x)
 {
 	struct recap_caplet *c = x->agent;
@@ -168,6 +174,10 @@ void caplet_exec_step(struct caplet_exec *x)
 			refuse(x, "Cancelled",
 			       x->agent->stopping ? "the node agent stopped before it started"
 						  : "deleted before it started");
+		} else if (caplet_exec_expired(x)) {
+			unqueue(x);
+			refuse(x, "DeadlineExceeded",
+			       "spec.deadline passed while it waited for a slot (maxConcurrentPerNode)");
 		}
 		break;
 	case X_PULLING:

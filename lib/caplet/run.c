@@ -124,6 +124,12 @@ static void on_image(struct caplet_exec *x, const struct recap_caplet_image *img
 		caplet_exec_finish(x, recap_caplet_status_refused("ImagePullFailed", error));
 		return;
 	}
+	if (caplet_exec_expired(x)) {
+		caplet_exec_finish(
+		    x, recap_caplet_status_refused("DeadlineExceeded",
+						   "spec.deadline passed before the image was ready"));
+		return;
+	}
 	_cleanup_error_ struct recap_error *err = NULL;
 	_cleanup_json_ json_t *spec = NULL;
 	if (recap_caplet_spec_build(x->obj, img, x->agent->seccomp_dir, time(NULL), &spec, &err) < 0) {

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -88,6 +89,17 @@ json_t *recap_controller_exec_build(json_t *run, json_t *capsule_spec, const str
 			 "CapsuleExecution", "metadata", "name", item->name, "namespace",
 			 recap_json_str(run, "metadata.namespace"), "labels", labels, "ownerReferences",
 			 owner_ref(run, "CapsuleRun"), "spec", spec);
+}
+
+int recap_controller_exec_set_deadline(json_t *exec, time_t now)
+{
+	json_t *spec = json_object_get(exec, "spec");
+	int64_t timeout = recap_json_int(spec, "capsule.timeoutSeconds", RECAP_EXEC_DEFAULT_TIMEOUT_S);
+	if (!spec || timeout < 1)
+		return -EINVAL;
+	char when[32];
+	recap_controller_time(now + (time_t)timeout + RECAP_EXEC_START_GRACE_S, when);
+	return json_object_set_new(spec, "deadline", json_string(when));
 }
 
 json_t *recap_controller_periodic_run_build(json_t *capsule, const char *name, int64_t scheduled)

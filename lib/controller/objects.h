@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "sched/strategy.h"
 
@@ -24,6 +25,17 @@ json_t *recap_controller_exec_profile(json_t *capsule_spec, const char *role, js
  * longer than 63 characters are left out (spec.node always has the node). */
 json_t *recap_controller_exec_build(json_t *run, json_t *capsule_spec, const struct recap_target *t,
 				    const struct recap_plan_item *item);
+
+/* Time an execution has, beyond the command's timeoutSeconds, to get
+ * started on its node (image pull, a free slot under maxConcurrentPerNode). */
+#define RECAP_EXEC_START_GRACE_S 600
+#define RECAP_EXEC_DEFAULT_TIMEOUT_S 300
+
+/* Sets exec's spec.deadline to now + spec.capsule.timeoutSeconds +
+ * RECAP_EXEC_START_GRACE_S: the node agent never starts the command after
+ * it and kills a command still running at it (DeadlineExceeded). now: when
+ * the execution is created. */
+int recap_controller_exec_set_deadline(json_t *exec, time_t now);
 
 /* A Periodic CapsuleRun of `capsule` for scheduled time `scheduled`, owned
  * by the Capsule. */

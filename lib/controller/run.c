@@ -171,6 +171,10 @@ static void create_execs(struct ctl_op *op, struct run_pass *p, const struct rec
 	for (size_t i = 0; i < plan->n_create; i++) {
 		const struct recap_plan_item *it = &plan->create[i];
 		json_t *obj = recap_controller_exec_build(p->run, p->spec, &p->targets.v[it->target], it);
+		if (obj && recap_controller_exec_set_deadline(obj, p->now) < 0) {
+			json_decref(obj);
+			obj = NULL;
+		}
 		if (!obj) {
 			struct recap_error *e = NULL;
 			recap_error_set(&e, ENOMEM, "building execution %s", it->name);

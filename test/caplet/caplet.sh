@@ -108,11 +108,11 @@ no_residue() { # RUN-ID: nothing of the run is left on the node
 		ls "$root/runs" 2>/dev/null
 		find /sys/fs/cgroup -maxdepth 3 -name "$1" 2>/dev/null
 		grep -F "$root/runs" /proc/self/mountinfo
-		pgrep -f "busybox sleep (1737|1838|1939)"
+		pgrep -f "busybox sleep (1535|1636|1737|1838|1939)"
 	) || true
 	[[ -z $left ]] || {
 		echo "  left behind: $left" >&2
-		ps -o pid,ppid,stat,args -p "$(pgrep -d, -f "busybox sleep (1737|1838|1939)" || echo 1)" >&2
+		ps -o pid,ppid,stat,args -p "$(pgrep -d, -f "busybox sleep (1535|1636|1737|1838|1939)" || echo 1)" >&2
 		return 1
 	}
 }
@@ -237,6 +237,53 @@ spec:
 YAML
 	check "a deadline already passed: DeadlineExceeded" wait_for late '.status.reason' DeadlineExceeded
 	check "and it never ran" test ! -e "$root/out/$(run_id late)"
+}
+
+# deadline_execution NAME SECONDS-FROM-NOW COMMAND-JSON: timeoutSeconds far beyond the deadline
+deadline_execution() {
+	kubectl apply -f - >/dev/null <<YAML
+apiVersion: recap.dev/v1alpha1
+kind: CapsuleExecution
+metadata: {name: $1, namespace: default}
+spec:
+  runRef: {name: run-1}
+  node: $node
+  target: {pod: target, podUID: u, container: app, containerID: "containerd://$cid"}
+  capsule: {image: "$image", command: $3, timeoutSeconds: 3600}
+  deadline: "$(date -u -d "+$2 seconds" +%Y-%m-%dT%H:%M:%SZ)"
+YAML
+}
+
+test_deadline() {
+	deadline_execution overdue 4 '[busybox, sleep, "1535"]'
+	check "a command still running at spec.deadline is killed: DeadlineExceeded" \
+		wait_for overdue '.status.reason' DeadlineExceeded 40
+	check "phase Failed" equals "$(field overdue '.status.phase')" Failed
+	check "it had started (runStartTime)" test -n "$(field overdue '.status.runStartTime')"
+	check "and escaped" equals "$(field overdue '.status.escaped')" true
+	check "no residue after the deadline" no_residue "$(run_id overdue)"
+	kubectl apply -f - >/dev/null <<'YAML'
+apiVersion: recap.dev/v1alpha1
+kind: CapsulePolicy
+metadata: {name: one-slot}
+spec:
+  limits: {maxConcurrentPerNode: 1}
+YAML
+	sleep 0.5
+	execution blocker "$cid" "$image" '[busybox, sleep, "1636"]'
+	check "a long command holds the only slot" wait_for blocker '.status.phase' Running
+	deadline_execution waiter 3 '[busybox, touch, /out/ran]'
+	check "an execution whose deadline passes while queued: DeadlineExceeded" \
+		wait_for waiter '.status.reason' DeadlineExceeded 40
+	check "the message says it waited for a slot" contains "$(field waiter '.status.message')" "slot"
+	check "it never ran" test ! -e "$root/out/$(run_id waiter)"
+	check "the blocker still runs" equals "$(field blocker '.status.phase')" Running
+	local id
+	id=$(run_id blocker)
+	kubectl delete cexec blocker --wait=false >/dev/null
+	check "the blocker is cancelled" gone blocker
+	check "no residue after the blocker" no_residue "$id"
+	kubectl delete capsulepolicy one-slot >/dev/null
 }
 
 test_target_gone() {
@@ -367,6 +414,7 @@ test_policy
 test_capabilities
 test_target_missing
 test_refusals
+test_deadline
 test_target_gone
 test_delete_mid_run
 test_restart

@@ -6,6 +6,7 @@ binary and checks what it writes. One control plane for the file.
 
 usage: test_controller.py RECAP_CONTROLLER_BINARY"""
 
+import calendar
 import json
 import os
 import signal
@@ -279,6 +280,12 @@ def check_parallel(w):
                p["status"]["containerStatuses"][0]["containerID"])
         expect("podIP", t["podIP"], p["status"]["podIP"])
         expect("command", e["spec"]["capsule"]["command"], ["ps", "aux"])
+        # the default timeoutSeconds (300) + 600 s to start, counted from
+        # the pass that created it: at or a little before creationTimestamp
+        slack = (rfc3339(e["spec"]["deadline"]) -
+                 rfc3339(e["metadata"]["creationTimestamp"]) - 900)
+        expect("deadline = created + timeoutSeconds + 600 s",
+               -10 <= slack <= 1, True)
     expect("nodes", sorted(e["spec"]["node"] for e in execs),
            sorted(NODES * 2))
     for e in execs:
@@ -305,6 +312,10 @@ def check_parallel(w):
                    e["regarding"]["name"] == "ps-2" and "missing" in e["note"]
                    for e in w.items("events.events.k8s.io"))
     wait("a TargetsNotFound event", reported)
+
+
+def rfc3339(ts):
+    return calendar.timegm(time.strptime(ts, "%Y-%m-%dT%H:%M:%SZ"))
 
 
 def exec_of(w, run, pod):
