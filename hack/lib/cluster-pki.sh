@@ -73,5 +73,6 @@ pki_control_plane() {
 			"IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:$PKI_SERVICE_IP" &&
 		pki_client "$d" admin recap-admin system:masters &&
 		pki_client "$d" controller-manager system:kube-controller-manager &&
+		pki_client "$d" apiserver-kubelet-client kube-apiserver-kubelet-client system:masters &&
 		pki_sa "$d"
 }

@@ -1,0 +1,205 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2154 # dir, id, bridge, ... are set by hack/node
+# What hack/node makes outside its directory, and how `down` removes it:
+# a cgroup root in every hierarchy, a bridge with two iptables rules, the
+# mounts and processes of pods. Everything is named after the node's id
+# (a hash of its directory), so several nodes can run at once and one's
+# `down` never touches another's. Sourced by hack/node.
+
+readonly CGROUP_FS=/sys/fs/cgroup
+readonly DEVICE_PLUGINS_DIR=/var/lib/kubelet/device-plugins
+
+# host_names: id, bridge and cgroup root, derived from the directory.
+host_names() {
+	id=$(printf '%s' "$dir" | sha256sum | cut -c1-8)
+	bridge=rn-$id
+	cgroup_root=recap-node-$id
+}
+
+# host_pick_subnet: a 10.250.X.0/24 no interface of this host is in.
+host_pick_subnet() {
+	local x addrs
+	addrs=$(ip -4 -o addr show)
+	for _ in $(seq 50); do
+		x=$((SRANDOM % 256))
+		grep -q " 10\.250\.$x\." <<<"$addrs" && continue
+		subnet=10.250.$x.0/24 gateway=10.250.$x.1
+		return 0
+	done
+	return 1
+}
+
+# The two rules, one per line: "TABLE CHAIN SPEC...". The DNAT stands in
+# for kube-proxy's "kubernetes" Service; route_localnet (on this bridge
+# only) lets the rewritten packets reach the loopback apiserver, and the
+# DROP keeps every other loopback port closed to pods.
+host_rules() {
+	local tag="recap-node-$id"
+	echo "nat PREROUTING -i $bridge -d $SERVICE_IP/32 -p tcp --dport 443 -m comment --comment $tag -j DNAT --to-destination 127.0.0.1:$api_port"
+	echo "filter INPUT -i $bridge -d 127.0.0.0/8 -m conntrack ! --ctstate DNAT,RELATED,ESTABLISHED -m comment --comment $tag -j DROP"
+}
+
+host_network_up() {
+	local table chain spec
+	ip link add "$bridge" type bridge &&
+		ip addr add "$gateway/24" dev "$bridge" &&
+		ip link set "$bridge" up &&
+		echo 1 >"/proc/sys/net/ipv4/conf/$bridge/route_localnet" || return 1
+	while read -r table chain spec; do
+		# shellcheck disable=SC2086 # the spec is words
+		iptables -w 5 -t "$table" -I "$chain" 1 $spec || return 1
+	done < <(host_rules)
+}
+
+host_network_down() {
+	local table chain spec veth
+	while read -r table chain spec; do
+		# shellcheck disable=SC2086
+		while iptables -w 5 -t "$table" -C "$chain" $spec 2>/dev/null; do
+			iptables -w 5 -t "$table" -D "$chain" $spec || break
+		done
+	done < <(host_rules)
+	if ip link show "$bridge" >/dev/null 2>&1; then
+		for veth in $(ip -o link show master "$bridge" | awk -F': ' '{print $2}' | cut -d@ -f1); do
+			ip link del "$veth" 2>/dev/null
+		done
+		ip link del "$bridge"
+	fi
+}
+
+# Every cgroup hierarchy: each v1 controller's and the v2 one.
+host_hierarchies() {
+	awk '$3 == "cgroup" || $3 == "cgroup2" { print $2 }' /proc/self/mounts | grep "^$CGROUP_FS"
+}
+
+# The kubelet wants its cgroup root to exist everywhere; a cpuset cgroup
+# needs cpus and mems before anything can join it.
+host_cgroups_up() {
+	local h
+	for h in $(host_hierarchies); do
+		mkdir -p "$h/$cgroup_root" || return 1
+		if [[ -f $h/cpuset.cpus ]]; then
+			cat "$h/cpuset.cpus" >"$h/$cgroup_root/cpuset.cpus" &&
+				cat "$h/cpuset.mems" >"$h/$cgroup_root/cpuset.mems" || return 1
+		fi
+	done
+}
+
+# Pods first through containerd (so the shims see their tasks end), then
+# whatever is still in the node's cgroups is killed outright.
+host_containers_down() {
+	containerd_ready >/dev/null 2>&1 || return 0
+	local c ctr=(ctr -a "$dir/containerd/containerd.sock" -n k8s.io)
+	for c in $("${ctr[@]}" tasks ls -q 2>/dev/null); do
+		"${ctr[@]}" tasks kill -a -s KILL "$c" >/dev/null 2>&1
+	done
+	for c in $("${ctr[@]}" tasks ls -q 2>/dev/null); do
+		"${ctr[@]}" tasks delete -f "$c" >/dev/null 2>&1
+	done
+	for c in $("${ctr[@]}" containers ls -q 2>/dev/null); do
+		"${ctr[@]}" containers delete "$c" >/dev/null 2>&1
+	done
+}
+
+host_cgroup_procs() {
+	local h
+	for h in $(host_hierarchies); do
+		[[ -d $h/$cgroup_root ]] && find "$h/$cgroup_root" -name cgroup.procs -exec cat {} + 2>/dev/null
+	done | sort -u
+}
+
+host_cgroup_procs_down() {
+	local pids deadline=$(($(now_ms) + 10000))
+	while :; do
+		mapfile -t pids < <(host_cgroup_procs)
+		((${#pids[@]})) || return 0
+		(($(now_ms) < deadline)) || { log "processes ${pids[*]} in /$cgroup_root did not die"; return 1; }
+		kill -KILL "${pids[@]}" 2>/dev/null
+		sleep 0.1
+	done
+}
+
+# Shims outlive containerd by design; ours name our containerd's socket.
+host_shims_down() {
+	local pids
+	mapfile -t pids < <(pgrep -f -- "containerd-shim-runc-v2 .*-address $dir/containerd/containerd.sock" || true)
+	((${#pids[@]})) || return 0
+	kill -KILL "${pids[@]}" 2>/dev/null
+	proc_wait_gone 10 "${pids[@]}"
+}
+
+# Every mount under the directory, deepest first (rootfs overlays, network
+# namespaces, pod volumes, the kubelet's shared root).
+host_mounts_down() {
+	local m
+	for _ in 1 2 3; do
+		mapfile -t m < <(awk -v d="$dir/" 'index($5, d) == 1 || $5 == substr(d, 1, length(d) - 1) { print $5 }' \
+			/proc/self/mountinfo | sort -r)
+		((${#m[@]})) || return 0
+		umount -l "${m[@]}" 2>/dev/null
+	done
+}
+
+host_cgroups_down() {
+	local h
+	for h in $(host_hierarchies); do
+		[[ -d $h/$cgroup_root ]] || continue
+		find "$h/$cgroup_root" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
+}
+
+# Host directories the parts insist on, whatever they are configured with:
+# containerd 1.6's shim sockets, the CNI library's result cache, the
+# kubelet's container log links and its device-plugin directory (a mount
+# point in its namespace, see node-conf.sh). Each may be shared with other
+# users: `down` removes our entries, and a directory only if `up` made it,
+# it is empty and no other hack/node is running.
+readonly SHARED_DIRS=(/run/containerd /run/containerd/s /var/lib/cni /var/lib/cni/results
+	/var/log/containers /var/lib/kubelet "$DEVICE_PLUGINS_DIR")
+
+host_shared_dirs_missing() {
+	local d
+	for d in "${SHARED_DIRS[@]}"; do [[ -e $d ]] || echo "$d"; done
+}
+
+# host_container_ids: every container and sandbox id containerd has had
+# (asked, and read from its directories in case it is gone).
+host_container_ids() {
+	local c=$dir/containerd
+	{
+		containerd_ready >/dev/null 2>&1 &&
+			ctr -a "$c/containerd.sock" -n k8s.io containers ls -q 2>/dev/null
+		ls "$c/state/io.containerd.runtime.v2.task/k8s.io" "$c/root/io.containerd.grpc.v1.cri/sandboxes" \
+			"$c/root/io.containerd.grpc.v1.cri/containers" 2>/dev/null
+	} | grep -E '^[0-9a-f]{64}$' | sort -u
+}
+
+host_shared_dirs_down() { # CONTAINER_ID...
+	local l c sock
+	for l in /var/log/containers/*.log; do
+		[[ -L $l && $(readlink "$l") == "$dir/"* ]] && rm -f "$l"
+	done
+	rm -f /var/lib/cni/results/"recap-$id-"*
+	for c in "$@"; do
+		rm -f "/var/lib/cni/results/cni-loopback-$c-lo"
+		sock=$(printf '%s' "$dir/containerd/containerd.sock/k8s.io/$c" | sha256sum | cut -c1-64)
+		rm -f "/run/containerd/s/$sock"
+	done
+	pgrep -f -- 'containerd --config /.*/containerd/config.toml|kubelet --config=/.*/kubelet.yaml' \
+		>/dev/null && return 0
+	local made
+	mapfile -t made < <(sort -r <<<"${made_shared:-}")
+	for l in "${made[@]}"; do [[ -z $l ]] || rmdir "$l" 2>/dev/null; done
+	return 0
+}
+
+# host_leftovers: prints whatever of this node is still on the host.
+host_leftovers() {
+	local h
+	for h in $(host_hierarchies); do [[ ! -d $h/$cgroup_root ]] || echo "cgroup $h/$cgroup_root"; done
+	ip link show "$bridge" >/dev/null 2>&1 && echo "link $bridge"
+	awk -v d="$dir/" 'index($5, d) == 1 { print "mount " $5 }' /proc/self/mountinfo
+	pgrep -f -- "$dir/" | sed 's/^/process /'
+	iptables-save 2>/dev/null | grep -e "recap-node-$id" | sed 's/^/iptables /'
+	return 0
+}

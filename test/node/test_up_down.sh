@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# hack/node: a real kubelet + containerd + runc node joins a hack/cluster
+# control plane, runs a pod to Running with a pod IP from its bridge (the pod
+# reaches the apiserver at the kubernetes Service, kubectl exec and logs go
+# through the kubelet), and `down` leaves nothing: no process, mount, cgroup,
+# link, network namespace, iptables rule, host directory entry or changed
+# kernel setting. Bad input is refused with a message naming the problem.
+set -euo pipefail
+src=${RECAP_SRC:?RECAP_SRC must name the source tree}
+if ((EUID != 0)); then
+	echo "SKIP: needs root (containerd, cgroups, a bridge)" >&2
+	exit 77
+fi
+RECAP_KUBE_BIN=${RECAP_KUBE_BIN:-$("$src/hack/build-kube")}
+export RECAP_KUBE_BIN no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
+kubectl=$RECAP_KUBE_BIN/kubectl
+T=$(mktemp -d /tmp/recap-test-node.XXXXXX)
+C=$T/cluster N=$T/node
+
+cleanup() {
+	local rc=$?
+	"$src/hack/node" down --dir "$N" >/dev/null 2>&1 || rc=1
+	"$src/hack/cluster" down --dir "$C" >/dev/null 2>&1 || rc=1
+	rm -rf "$T"
+	exit "$rc"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+ok() { echo "ok: $*"; }
+kc() { "$kubectl" --kubeconfig "$C/kubeconfig" "$@"; }
+
+# must_refuse WHAT MESSAGE_PART COMMAND...: COMMAND fails naming the problem.
+must_refuse() {
+	local what=$1 msg=$2 out
+	shift 2
+	if out=$("$@" 2>&1); then fail "$what: accepted"; fi
+	grep -qF -- "$msg" <<<"$out" || fail "$what: message '$out' does not say '$msg'"
+	ok "refused: $what"
+}
+
+"$src/hack/cluster" up --dir "$C" --bin "$RECAP_KUBE_BIN" >/dev/null 2>&1 || fail "cluster up"
+
+must_refuse "no --cluster" "--cluster CLUSTER_DIR is required" "$src/hack/node" up --dir "$N"
+must_refuse "not a cluster" "no hack/cluster control plane" "$src/hack/node" up --dir "$N" --cluster "$T"
+mkdir -p "$T/full" && touch "$T/full/x"
+must_refuse "non-empty dir" "not empty" "$src/hack/node" up --dir "$T/full" --cluster "$C"
+must_refuse "bad node name" "--name: not a DNS label" "$src/hack/node" up --dir "$N" --cluster "$C" --name Bad_Name
+must_refuse "down of a foreign dir" "not a node directory" "$src/hack/node" down --dir "$T/full"
+[[ -f $T/full/x ]] || fail "down deleted a directory that is no node's"
+must_refuse "unknown command" "unknown command" "$src/hack/node" sideways --dir "$N"
+
+# What the host looks like without the node.
+cgroups() { find /sys/fs/cgroup -maxdepth 3 -type d -name 'recap-node-*' -o -maxdepth 3 -type d -name kubepods; }
+snapshot() {
+	(
+		set +e +o pipefail
+		echo "## mounts"
+		awk '{ print $5 }' /proc/self/mountinfo | grep -v "^/tmp/recap-" | sort
+		echo "## cgroups"
+		cgroups | sort
+		echo "## links"
+		ip -o link show | awk -F': ' '{ print $2 }' | grep -E '^(rn-|veth)' | sort
+		echo "## netns"
+		ls /var/run/netns 2>/dev/null
+		echo "## iptables"
+		iptables-save | grep -E '^-A|^:' | sed 's/ \[[0-9:]*\]$//' | sort
+		echo "## sysctl"
+		sysctl -n kernel.panic kernel.panic_on_oops vm.overcommit_memory vm.panic_on_oom net.ipv4.ip_forward
+		echo "## host dirs"
+		ls -d /run/containerd /var/lib/cni /var/log/containers /var/lib/kubelet 2>/dev/null
+		ls /run/containerd/s /var/lib/cni/results /var/log/containers /var/lib/kubelet/device-plugins 2>/dev/null
+		true
+	)
+}
+snapshot >"$T/before"
+sysctl -n kernel.panic kernel.panic_on_oops vm.overcommit_memory vm.panic_on_oom >"$T/sysctl.before"
+
+"$src/hack/node" up --dir "$N" --cluster "$C" --name node-a 2>"$T/up.err" || { cat "$T/up.err" >&2; fail "node up"; }
+ok "node up: $(tail -1 "$T/up.err")"
+# shellcheck disable=SC1091
+. "$N/env"
+[[ $(kc get node node-a -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}') == True ]] ||
+	fail "node-a is not Ready"
+[[ $(kc get node node-a -o 'jsonpath={.status.nodeInfo.containerRuntimeVersion}') == containerd://* ]] ||
+	fail "node-a runs no containerd"
+ok "Node node-a Ready on containerd"
+
+kc apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: bb, namespace: default}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: bb
+    image: $RECAP_NODE_BUSYBOX_IMAGE
+    imagePullPolicy: Never
+    command: [sh, -c, "wget -qO- --no-check-certificate https://\$KUBERNETES_SERVICE_HOST:\$KUBERNETES_SERVICE_PORT/version; echo; echo started; exec sleep 3600"]
+EOF
+kc wait --for=condition=Ready pod/bb --timeout=60s >/dev/null || {
+	kc describe pod bb >&2
+	fail "pod bb not Ready"
+}
+ip=$(kc get pod bb -o 'jsonpath={.status.podIP}')
+subnet=$(. "$N/run/state" && echo "$subnet")
+[[ $ip == "${subnet%.0/24}".* ]] || fail "pod IP '$ip' not in the node's subnet $subnet"
+ok "pod Running with IP $ip"
+for _ in $(seq 50); do kc logs bb 2>/dev/null | grep -q started && break; sleep 0.2; done
+kc logs bb | grep -q '"gitVersion": "v1.34.4"' || fail "the pod did not reach the apiserver: $(kc logs bb)"
+ok "the pod reaches the apiserver at the kubernetes Service"
+[[ $(kc exec bb -- cat /proc/1/cmdline | tr '\0' ' ') == "sleep 3600 " ]] || fail "kubectl exec: wrong process 1"
+ok "kubectl exec through the kubelet"
+cid=$(kc get pod bb -o 'jsonpath={.status.containerStatuses[0].containerID}')
+cid=${cid#containerd://}
+grep -h "$cid" /proc/[0-9]*/cgroup >"$T/cgroups" 2>/dev/null || true
+grep -q ":/$RECAP_NODE_CGROUP_ROOT/kubepods/.*/$cid\$" "$T/cgroups" ||
+	fail "container $cid is not under /$RECAP_NODE_CGROUP_ROOT/kubepods"
+ok "the container's cgroup carries its id under the node's cgroup root"
+sysctl -n kernel.panic kernel.panic_on_oops vm.overcommit_memory vm.panic_on_oom >"$T/sysctl.during"
+diff "$T/sysctl.before" "$T/sysctl.during" >&2 || fail "kernel settings changed while the node runs (above)"
+ok "kernel settings untouched while the kubelet runs"
+
+# down with the pod still running: nothing may be left.
+"$src/hack/node" down --dir "$N" 2>"$T/down.err" || { cat "$T/down.err" >&2; fail "node down"; }
+[[ ! -e $N ]] || fail "$N still exists"
+snapshot >"$T/after"
+diff -u "$T/before" "$T/after" >&2 || fail "the host differs after down (above)"
+pgrep -f -- "$N/" && fail "processes of the node left"
+grep -F "$T/" /proc/self/mountinfo && fail "mounts of the node left"
+ok "down left nothing: $(tail -1 "$T/down.err")"
+"$src/hack/node" down --dir "$N" || fail "second down"
+ok "down is idempotent"
