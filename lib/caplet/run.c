@@ -96,19 +96,22 @@ static void spawn(struct caplet_exec *x, const char *doc)
 		caplet_progress_start(x);
 }
 
+/* Why an execution that has not started must not start now: deleted, or the
+ * agent is stopping (a pull that ends during the stop starts nothing). */
+static const char *no_start(struct caplet_exec *x)
+{
+	if (x->cancelled || recap_json_path(x->obj, "metadata.deletionTimestamp"))
+		return "deleted before it started";
+	return x->agent->stopping ? "the node agent stopped before it started" : NULL;
+}
+
 static void on_attaching(struct caplet_exec *x, bool ok)
 {
 	_cleanup_free_ char *doc = x->spec_doc;
 	x->spec_doc = NULL;
-	if (!ok) {
-		/* not spawned: the command never started */
-		caplet_exec_finish(
-		    x, recap_caplet_status_refused("Cancelled", ok ? "deleted before it started"
-								   : "could not record Attaching"));
-		return;
-	}
-	if (recap_json_path(x->obj, "metadata.deletionTimestamp")) {
-		caplet_exec_finish(x, recap_caplet_status_refused("Cancelled", "deleted before it started"));
+	const char *why = ok ? no_start(x) : "could not record Attaching";
+	if (why) { /* not spawned: the command never started */
+		caplet_exec_finish(x, recap_caplet_status_refused("Cancelled", why));
 		return;
 	}
 	spawn(x, doc);
@@ -116,8 +119,9 @@ static void on_attaching(struct caplet_exec *x, bool ok)
 
 static void on_image(struct caplet_exec *x, const struct recap_caplet_image *img, const char *error)
 {
-	if (x->cancelled || recap_json_path(x->obj, "metadata.deletionTimestamp")) {
-		caplet_exec_finish(x, recap_caplet_status_refused("Cancelled", "deleted before it started"));
+	const char *why = no_start(x);
+	if (why) {
+		caplet_exec_finish(x, recap_caplet_status_refused("Cancelled", why));
 		return;
 	}
 	if (error) {

@@ -22,11 +22,13 @@ cgp=recap-caplet-test-$$
 root=$tmp/store
 node=node-a
 caplet_pid=""
+registry_pid=""
 failures=0
 
 cleanup() {
 	set +e
 	[[ -n $caplet_pid ]] && kill -9 "$caplet_pid" 2>/dev/null && wait "$caplet_pid" 2>/dev/null
+	[[ -n $registry_pid ]] && kill "$registry_pid" 2>/dev/null && wait "$registry_pid" 2>/dev/null
 	local p # executors of this test only: their argv names its private store
 	for p in /proc/[0-9]*; do
 		tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF -- "--root $root " && kill -9 "${p#/proc/}"
@@ -117,9 +119,9 @@ no_residue() { # RUN-ID: nothing of the run is left on the node
 	}
 }
 
-start_caplet() {
+start_caplet() { # [CAPLET OPTION]...
 	"$caplet_bin" --node-name "$node" --root "$root" --capsule "$capsule_bin" --cgroup-parent "$cgp" \
-		--metrics-address 127.0.0.1:0 >>"$tmp/caplet.log" 2>&1 &
+		--metrics-address 127.0.0.1:0 "$@" >>"$tmp/caplet.log" 2>&1 &
 	caplet_pid=$!
 	local i
 	for ((i = 0; i < 100; i++)); do
@@ -392,6 +394,33 @@ test_graceful_stop() {
 	check "no residue after the stop" no_residue "$id"
 }
 
+# SIGTERM while an execution's image is still being pulled: once the pull
+# ends the agent does not start it (Cancelled, never Attaching), then exits.
+test_stop_while_pulling() {
+	coproc SLOW { exec python3 "$src/test/caplet/slow_registry.py" "$tmp/img" 3; }
+	registry_pid=$SLOW_PID
+	local port
+	read -r port <&"${SLOW[0]}"
+	start_caplet --insecure-registry "127.0.0.1:$port"
+	execution slow "$cid" "127.0.0.1:$port/slow/busybox:v1" '[busybox, sleep, "1838"]'
+	check "the execution is pulling from the slow registry" wait_for slow '.status.phase' Pulling
+	local rc=0 start=$SECONDS
+	kill -TERM "$caplet_pid"
+	wait "$caplet_pid" || rc=$?
+	caplet_pid=""
+	check "caplet exits cleanly on SIGTERM during a pull" equals "$rc" 0
+	check "after the pull ended, within the stop's 30 s" test $((SECONDS - start)) -lt 30
+	check "the pulled execution was not started: Cancelled" equals "$(field slow '.status.reason')" Cancelled
+	check "with the stop as the reason" equals "$(field slow '.status.message')" \
+		"the node agent stopped before it started"
+	check "it never reached Attaching" equals "$(field slow '.status.attachStartTime')" ""
+	check "its finalizer released" equals "$(field slow '.metadata.finalizers')" ""
+	check "no residue" no_residue "$(run_id slow)"
+	kill "$registry_pid"
+	wait "$registry_pid" 2>/dev/null || true
+	registry_pid=""
+}
+
 test_metrics() {
 	local m
 	m=$(curl -sf "http://127.0.0.1:$metrics_port/metrics")
@@ -421,6 +450,7 @@ test_restart
 test_concurrency
 test_metrics
 test_graceful_stop
+test_stop_while_pulling
 
 if ((failures)); then
 	echo "$failures check(s) failed; caplet log:" >&2
