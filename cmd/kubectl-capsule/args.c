@@ -1,0 +1,437 @@
+/* Command-line parsing for kubectl-capsule: pure, see args.h. */
+#include "args.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "base/json.h"
+
+enum {
+	OPT_KUBECONFIG = 256,
+	OPT_CONTEXT,
+	OPT_POD,
+	OPT_CAPSULE,
+	OPT_JOIN,
+	OPT_TARGET_FS,
+	OPT_CAP_ADD,
+	OPT_ENV,
+	OPT_TIMEOUT,
+	OPT_STRATEGY,
+	OPT_MAX_CONCURRENT,
+	OPT_RM,
+	OPT_NO_WAIT,
+	OPT_WAIT_TIMEOUT,
+	OPT_IMAGE,
+	OPT_CAPLET_NS,
+	OPT_DRY_RUN,
+};
+
+#define GLOBAL_OPTIONS                                                                                       \
+	{"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},                                             \
+	    {"context", required_argument, NULL, OPT_CONTEXT},                                               \
+	    {"namespace", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'}
+
+/* argv up to the first "--" is parsed; the rest is the command. getopt
+ * permutes its array, so it gets a copy. */
+struct argscan {
+	char **argv;
+	int argc;
+	char **command;
+	int ncommand;
+};
+
+static int scan_begin(struct argscan *s, int argc, char **argv)
+{
+	int dd = 1;
+	while (dd < argc && strcmp(argv[dd], "--") != 0)
+		dd++;
+	s->argv = calloc(dd + 1, sizeof(char *));
+	if (!s->argv)
+		return -ENOMEM;
+	memcpy(s->argv, argv, dd * sizeof(char *));
+	s->argc = dd;
+	s->command = dd < argc ? argv + dd + 1 : NULL;
+	s->ncommand = dd < argc ? argc - dd - 1 : 0;
+	optind = 0; /* GNU: full re-initialisation */
+	opterr = 0;
+	return 0;
+}
+
+static int bad_option(const char *verb, int c, char **argv, struct recap_error **err)
+{
+	const char *arg = argv[optind - 1];
+	if (c == ':')
+		return recap_error_set(err, EINVAL, "%s: flag %s needs a value", verb, arg);
+	return recap_error_set(err, EINVAL, "%s: unknown flag %s (see --help)", verb, arg);
+}
+
+static int parse_output(const char *v, enum plugin_output *ret, struct recap_error **err)
+{
+	if (strcmp(v, "json") == 0)
+		*ret = PLUGIN_OUT_JSON;
+	else if (strcmp(v, "yaml") == 0)
+		*ret = PLUGIN_OUT_YAML;
+	else
+		return recap_error_set(err, EINVAL, "-o '%s': must be json or yaml", v);
+	return 0;
+}
+
+/* 1: a global flag, handled; 0: not a global flag. */
+static int apply_global(struct plugin_globals *g, int c, const char *v)
+{
+	switch (c) {
+	case OPT_KUBECONFIG:
+		g->kubeconfig = v;
+		return 1;
+	case OPT_CONTEXT:
+		g->context = v;
+		return 1;
+	case 'n':
+		g->ns = v;
+		return 1;
+	case 'h':
+		g->help = true;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int parse_long(const char *flag, const char *v, long min, long max, long *ret, struct recap_error **err)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < min || n > max)
+		return recap_error_set(err, EINVAL, "%s '%s': must be a whole number from %ld to %ld", flag, v,
+				       min, max);
+	*ret = n;
+	return 0;
+}
+
+int plugin_check_target_fs(const char *v, struct recap_error **err)
+{
+	if (strcmp(v, "None") && strcmp(v, "ReadOnly") && strcmp(v, "ReadWrite"))
+		return recap_error_set(err, EINVAL, "--target-fs '%s': must be None, ReadOnly or ReadWrite", v);
+	return 0;
+}
+
+static bool in_list(const char *v, const char *const *list)
+{
+	for (; *list; list++)
+		if (strcmp(v, *list) == 0)
+			return true;
+	return false;
+}
+
+int plugin_check_join(const char *list, json_t **ret, struct recap_error **err)
+{
+	static const char *const kinds[] = {"net", "pid", "ipc", "uts", "cgroup", NULL};
+	_cleanup_free_ char *copy = strdup(list);
+	_cleanup_json_ json_t *arr = json_array();
+	if (!copy || !arr)
+		return -ENOMEM;
+	char *save = NULL;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (!in_list(t, kinds))
+			return recap_error_set(err, EINVAL, "--join '%s': '%s' is not one of net, pid, ipc, uts, cgroup",
+					       list, t);
+		for (size_t i = 0; i < json_array_size(arr); i++)
+			if (strcmp(json_string_value(json_array_get(arr, i)), t) == 0)
+				return recap_error_set(err, EINVAL, "--join '%s': '%s' given twice", list, t);
+		json_array_append_new(arr, json_string(t));
+	}
+	if (json_array_size(arr) == 0)
+		return recap_error_set(err, EINVAL, "--join '%s': no namespace named", list);
+	if (ret)
+		*ret = steal_ptr(arr);
+	return 0;
+}
+
+static bool cap_name_ok(const char *t)
+{
+	if (!*t)
+		return false;
+	for (const char *p = t; *p; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || *p == '_' || (*p >= '0' && *p <= '9')))
+			return false;
+	return strncmp(t, "CAP_", 4) != 0;
+}
+
+int plugin_check_caps(const char *list, json_t *into, struct recap_error **err)
+{
+	_cleanup_free_ char *copy = strdup(list);
+	if (!copy)
+		return -ENOMEM;
+	char *save = NULL;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (!cap_name_ok(t))
+			return recap_error_set(err, EINVAL,
+					       "--cap-add '%s': not a capability name (upper case, without CAP_, "
+					       "e.g. NET_RAW)",
+					       t);
+		if (into && json_array_size(into) >= PLUGIN_MAX_CAPS)
+			return recap_error_set(err, E2BIG, "--cap-add: more than %d capabilities",
+					       PLUGIN_MAX_CAPS);
+		if (into)
+			json_array_append_new(into, json_string(t));
+	}
+	return 0;
+}
+
+static int add_pods(struct run_args *a, const char *list, struct recap_error **err)
+{
+	_cleanup_free_ char *copy = strdup(list);
+	if (!copy || (!a->pods && !(a->pods = json_array())))
+		return -ENOMEM;
+	char *save = NULL;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (json_array_size(a->pods) >= PLUGIN_MAX_PODS)
+			return recap_error_set(err, E2BIG, "--pod: more than %d pods", PLUGIN_MAX_PODS);
+		json_array_append_new(a->pods, json_string(t));
+	}
+	return 0;
+}
+
+static int add_env(struct run_args *a, const char *kv, struct recap_error **err)
+{
+	const char *eq = strchr(kv, '=');
+	if (!eq || eq == kv)
+		return recap_error_set(err, EINVAL, "--env '%s': must be NAME=VALUE", kv);
+	if (!a->env && !(a->env = json_array()))
+		return -ENOMEM;
+	if (json_array_size(a->env) >= PLUGIN_MAX_ENV)
+		return recap_error_set(err, E2BIG, "--env: more than %d variables", PLUGIN_MAX_ENV);
+	json_t *name = json_stringn(kv, eq - kv);
+	return json_array_append_new(a->env, json_pack("{s:o,s:s}", "name", name, "value", eq + 1));
+}
+
+static int apply_run_option(struct run_args *a, int c, const char *v, struct recap_error **err)
+{
+	switch (c) {
+	case OPT_POD:
+		return add_pods(a, v, err);
+	case 'l':
+		a->selector = v;
+		return 0;
+	case 'c':
+		a->container = v;
+		return 0;
+	case OPT_CAPSULE:
+		a->capsule = v;
+		return 0;
+	case OPT_JOIN:
+		json_decref(a->join);
+		a->join = NULL;
+		return plugin_check_join(v, &a->join, err);
+	case OPT_TARGET_FS:
+		a->target_fs = v;
+		return plugin_check_target_fs(v, err);
+	case OPT_CAP_ADD:
+		if (!a->caps && !(a->caps = json_array()))
+			return -ENOMEM;
+		return plugin_check_caps(v, a->caps, err);
+	case OPT_ENV:
+		return add_env(a, v, err);
+	case OPT_TIMEOUT:
+		return parse_long("--timeout", v, 1, 86400, &a->timeout_s, err);
+	case OPT_STRATEGY:
+		a->strategy = v;
+		if (strcmp(v, "Parallel") && strcmp(v, "Iterative"))
+			return recap_error_set(err, EINVAL, "--strategy '%s': must be Parallel or Iterative", v);
+		return 0;
+	case OPT_MAX_CONCURRENT:
+		return parse_long("--max-concurrent", v, 1, 1000, &a->max_concurrent, err);
+	case OPT_RM:
+		a->rm = true;
+		return 0;
+	case OPT_NO_WAIT:
+		a->no_wait = true;
+		return 0;
+	case OPT_WAIT_TIMEOUT:
+		return parse_long("--wait-timeout", v, 0, 7 * 86400, &a->wait_timeout_s, err);
+	case 'o':
+		return parse_output(v, &a->g.output, err);
+	default:
+		return -ENOENT;
+	}
+}
+
+/* What an ad hoc run and a fired Capsule each accept. */
+static int check_run(struct run_args *a, struct recap_error **err)
+{
+	if (a->rm && a->no_wait)
+		return recap_error_set(err, EINVAL, "run: --rm needs to wait for the run (drop --no-wait)");
+	if (a->max_concurrent && (!a->strategy || strcmp(a->strategy, "Iterative") != 0))
+		return recap_error_set(err, EINVAL, "run: --max-concurrent needs --strategy Iterative");
+	if (a->capsule) {
+		if (a->image)
+			return recap_error_set(err, EINVAL, "run: give an IMAGE or --capsule NAME, not both");
+		if (a->selector || a->container || a->join || a->target_fs || a->caps || a->env ||
+		    a->timeout_s || a->strategy || a->ncommand)
+			return recap_error_set(err, EINVAL,
+					       "run --capsule: -l, --container, --join, --target-fs, --cap-add, "
+					       "--env, --timeout, --strategy and a command are the Capsule's own "
+					       "(only --pod may narrow its targets)");
+		return 0;
+	}
+	if (!a->image)
+		return recap_error_set(err, EINVAL, "run: missing IMAGE (or --capsule NAME)");
+	if (!a->pods == !a->selector)
+		return recap_error_set(err, EINVAL, "run: give the targets with --pod NAME or -l SELECTOR (one of them)");
+	return 0;
+}
+
+int plugin_parse_run(int argc, char **argv, struct run_args *a, struct recap_error **err)
+{
+	static const struct option opts[] = {
+	    GLOBAL_OPTIONS,
+	    {"output", required_argument, NULL, 'o'},
+	    {"selector", required_argument, NULL, 'l'},
+	    {"container", required_argument, NULL, 'c'},
+	    {"pod", required_argument, NULL, OPT_POD},
+	    {"capsule", required_argument, NULL, OPT_CAPSULE},
+	    {"join", required_argument, NULL, OPT_JOIN},
+	    {"target-fs", required_argument, NULL, OPT_TARGET_FS},
+	    {"cap-add", required_argument, NULL, OPT_CAP_ADD},
+	    {"env", required_argument, NULL, OPT_ENV},
+	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"strategy", required_argument, NULL, OPT_STRATEGY},
+	    {"max-concurrent", required_argument, NULL, OPT_MAX_CONCURRENT},
+	    {"rm", no_argument, NULL, OPT_RM},
+	    {"no-wait", no_argument, NULL, OPT_NO_WAIT},
+	    {"wait-timeout", required_argument, NULL, OPT_WAIT_TIMEOUT},
+	    {NULL, 0, NULL, 0},
+	};
+	struct argscan s;
+	if (scan_begin(&s, argc, argv) < 0)
+		return -ENOMEM;
+	_cleanup_free_ char **copy = s.argv;
+	a->command = s.command;
+	a->ncommand = s.ncommand;
+	int c, r = 0;
+	while (r >= 0 && (c = getopt_long(s.argc, s.argv, ":n:o:l:c:h", opts, NULL)) != -1) {
+		if (c == '?' || c == ':')
+			return bad_option("run", c, s.argv, err);
+		if (!apply_global(&a->g, c, optarg))
+			r = apply_run_option(a, c, optarg, err);
+	}
+	if (r < 0 || a->g.help)
+		return r;
+	if (s.argc - optind > 1)
+		return recap_error_set(err, EINVAL, "run: unexpected argument '%s' (the command goes after --)",
+				       s.argv[optind + 1]);
+	a->image = s.argc > optind ? s.argv[optind] : NULL;
+	return check_run(a, err);
+}
+
+void run_args_free(struct run_args *a)
+{
+	json_decref(a->pods);
+	json_decref(a->join);
+	json_decref(a->caps);
+	json_decref(a->env);
+	a->pods = a->join = a->caps = a->env = NULL;
+}
+
+int plugin_parse_attach(int argc, char **argv, struct attach_args *a, struct recap_error **err)
+{
+	static const struct option opts[] = {
+	    GLOBAL_OPTIONS,
+	    {"container", required_argument, NULL, 'c'},
+	    {"image", required_argument, NULL, OPT_IMAGE},
+	    {"join", required_argument, NULL, OPT_JOIN},
+	    {"target-fs", required_argument, NULL, OPT_TARGET_FS},
+	    {"cap-add", required_argument, NULL, OPT_CAP_ADD},
+	    {"caplet-namespace", required_argument, NULL, OPT_CAPLET_NS},
+	    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	    {NULL, 0, NULL, 0},
+	};
+	struct argscan s;
+	if (scan_begin(&s, argc, argv) < 0)
+		return -ENOMEM;
+	_cleanup_free_ char **copy = s.argv;
+	a->command = s.command;
+	a->ncommand = s.ncommand;
+	a->caplet_ns = "recap-system";
+	int c, r = 0;
+	while (r >= 0 && (c = getopt_long(s.argc, s.argv, ":n:c:h", opts, NULL)) != -1) {
+		if (c == '?' || c == ':')
+			return bad_option("attach", c, s.argv, err);
+		if (apply_global(&a->g, c, optarg))
+			continue;
+		switch (c) {
+		case 'c':
+			a->container = optarg;
+			break;
+		case OPT_IMAGE:
+			a->image = optarg;
+			break;
+		case OPT_JOIN:
+			a->join = optarg;
+			r = plugin_check_join(optarg, NULL, err);
+			break;
+		case OPT_TARGET_FS:
+			a->target_fs = optarg;
+			r = plugin_check_target_fs(optarg, err);
+			break;
+		case OPT_CAP_ADD:
+			a->caps = optarg;
+			r = plugin_check_caps(optarg, NULL, err);
+			break;
+		case OPT_CAPLET_NS:
+			a->caplet_ns = optarg;
+			break;
+		default: /* OPT_DRY_RUN */
+			a->dry_run = true;
+		}
+	}
+	if (r < 0 || a->g.help)
+		return r;
+	if (s.argc - optind != 1)
+		return recap_error_set(err, EINVAL, "attach: needs exactly one POD (the command goes after --)");
+	a->pod = s.argv[optind];
+	if (!a->image)
+		return recap_error_set(err, EINVAL, "attach: missing --image (the capsule image to attach)");
+	return 0;
+}
+
+int plugin_parse_simple(int argc, char **argv, const char *verb, bool needs_name, bool with_output,
+			bool with_selector, struct simple_args *a, struct recap_error **err)
+{
+	static const struct option opts[] = {
+	    GLOBAL_OPTIONS,
+	    {"output", required_argument, NULL, 'o'},
+	    {"selector", required_argument, NULL, 'l'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct argscan s;
+	if (scan_begin(&s, argc, argv) < 0)
+		return -ENOMEM;
+	_cleanup_free_ char **copy = s.argv;
+	if (s.command)
+		return recap_error_set(err, EINVAL, "%s: takes no command after --", verb);
+	int c, r = 0;
+	while (r >= 0 && (c = getopt_long(s.argc, s.argv, ":n:o:l:h", opts, NULL)) != -1) {
+		if (c == '?' || c == ':' || (c == 'o' && !with_output) || (c == 'l' && !with_selector))
+			return bad_option(verb, c == ':' ? c : '?', s.argv, err);
+		if (c == 'o')
+			r = parse_output(optarg, &a->g.output, err);
+		else if (c == 'l')
+			a->selector = optarg;
+		else
+			apply_global(&a->g, c, optarg);
+	}
+	if (r < 0 || a->g.help)
+		return r;
+	int n = s.argc - optind;
+	if (needs_name && n != 1)
+		return recap_error_set(err, EINVAL, "%s: needs exactly one CapsuleRun name", verb);
+	if (!needs_name && n != 0)
+		return recap_error_set(err, EINVAL, "%s: unexpected argument '%s'", verb, s.argv[optind]);
+	a->name = needs_name ? s.argv[optind] : NULL;
+	return 0;
+}

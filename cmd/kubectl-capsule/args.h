@@ -1,0 +1,81 @@
+/* Command-line parsing for kubectl-capsule (pure: no I/O, unit-tested).
+ *
+ * Every verb takes kubectl's connection flags (--kubeconfig, --context,
+ * -n/--namespace) anywhere before "--"; what follows "--" is the command.
+ * Errors name the flag and the value, e.g. "--target-fs 'rw': must be
+ * None, ReadOnly or ReadWrite".
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "base/error.h"
+
+#define PLUGIN_MAX_PODS 1000 /* CapsuleRun spec.targets maxItems */
+#define PLUGIN_MAX_CAPS 41   /* every Linux capability once */
+#define PLUGIN_MAX_ENV 64
+
+enum plugin_output { PLUGIN_OUT_TEXT, PLUGIN_OUT_JSON, PLUGIN_OUT_YAML };
+
+struct plugin_globals {
+	const char *kubeconfig;
+	const char *context;
+	const char *ns; /* NULL: the context's namespace */
+	enum plugin_output output;
+	bool help;
+};
+
+struct run_args {
+	struct plugin_globals g;
+	const char *image;   /* ad hoc run */
+	const char *capsule; /* --capsule: fire an existing Capsule */
+	json_t *pods;	     /* --pod, array of names, or NULL */
+	const char *selector;
+	const char *container;
+	json_t *join; /* array or NULL (the API default) */
+	const char *target_fs;
+	json_t *caps; /* array or NULL */
+	json_t *env;  /* array of {name, value} or NULL */
+	long timeout_s;
+	const char *strategy;
+	long max_concurrent;
+	bool rm, no_wait;
+	long wait_timeout_s; /* 0: wait as long as the run takes */
+	char **command;	     /* after "--", borrowed from argv */
+	int ncommand;
+};
+
+struct attach_args {
+	struct plugin_globals g;
+	const char *pod;
+	const char *container;
+	const char *image;
+	const char *join;      /* as given, checked */
+	const char *target_fs; /* None|ReadOnly|ReadWrite */
+	const char *caps;      /* as given, checked */
+	const char *caplet_ns;
+	bool dry_run;
+	char **command;
+	int ncommand;
+};
+
+/* ls, logs, cancel: globals and at most one name. */
+struct simple_args {
+	struct plugin_globals g;
+	const char *name;
+	const char *selector; /* ls -l */
+};
+
+int plugin_parse_run(int argc, char **argv, struct run_args *a, struct recap_error **err);
+void run_args_free(struct run_args *a);
+int plugin_parse_attach(int argc, char **argv, struct attach_args *a, struct recap_error **err);
+/* needs_name: the verb takes exactly one positional name (logs, cancel);
+ * otherwise none (ls). with_output/with_selector: -o and -l allowed. */
+int plugin_parse_simple(int argc, char **argv, const char *verb, bool needs_name, bool with_output,
+			bool with_selector, struct simple_args *a, struct recap_error **err);
+
+/* Checks used by more than one verb. */
+int plugin_check_target_fs(const char *v, struct recap_error **err);
+int plugin_check_join(const char *list, json_t **ret, struct recap_error **err);
+int plugin_check_caps(const char *list, json_t *into, struct recap_error **err);

@@ -1,0 +1,246 @@
+/* What kubectl-capsule prints: see format.h. */
+#include "format.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "base/timeutil.h"
+#include "yamlout.h"
+
+static const char *const final_phases[] = {"Succeeded", "Failed", "PartiallyFailed", "Cancelled"};
+
+bool plugin_run_finished(json_t *run)
+{
+	const char *p = recap_json_str(run, "status.phase");
+	for (size_t i = 0; p && i < sizeof(final_phases) / sizeof(final_phases[0]); i++)
+		if (strcmp(p, final_phases[i]) == 0)
+			return true;
+	return false;
+}
+
+void plugin_format_counts(json_t *run, char *out, size_t size)
+{
+	json_t *st = recap_json_path(run, "status");
+	if (!json_object_get(st, "targets")) {
+		snprintf(out, size, "waiting for the controller");
+		return;
+	}
+	int n = snprintf(out, size, "%lld targets: %lld pending, %lld running, %lld succeeded, %lld failed",
+			 (long long)recap_json_int(st, "targets", 0), (long long)recap_json_int(st, "pending", 0),
+			 (long long)recap_json_int(st, "running", 0), (long long)recap_json_int(st, "succeeded", 0),
+			 (long long)recap_json_int(st, "failed", 0));
+	long long cancelled = recap_json_int(st, "cancelled", 0);
+	if (cancelled && n >= 0 && (size_t)n < size)
+		snprintf(out + n, size - n, ", %lld cancelled", cancelled);
+}
+
+void plugin_format_progress(json_t *run, char *out, size_t size)
+{
+	char counts[192];
+	plugin_format_counts(run, counts, sizeof(counts));
+	const char *phase = recap_json_str(run, "status.phase");
+	snprintf(out, size, "run %s: %s, %s", recap_json_str(run, "metadata.name") ?: "?", phase ?: "Pending",
+		 counts);
+}
+
+static const char *condition_message(json_t *run, const char *type, bool only_false)
+{
+	json_t *conds = recap_json_path(run, "status.conditions");
+	size_t i;
+	json_t *c;
+	json_array_foreach(conds, i, c)
+	{
+		const char *t = recap_json_str(c, "type"), *s = recap_json_str(c, "status");
+		if (t && strcmp(t, type) == 0 && (!only_false || (s && strcmp(s, "False") == 0)))
+			return recap_json_str(c, "message");
+	}
+	return NULL;
+}
+
+const char *plugin_run_message(json_t *run)
+{
+	const char *p = recap_json_str(run, "status.phase");
+	if (p && strcmp(p, "Succeeded") == 0)
+		return NULL;
+	const char *m = condition_message(run, "Admitted", true);
+	if (!m || !*m)
+		m = condition_message(run, "Complete", false);
+	return m && *m ? m : NULL;
+}
+
+static void copy_field(json_t *to, const char *key, json_t *from, const char *path)
+{
+	json_t *v = recap_json_path(from, path);
+	if (v && !json_is_null(v))
+		json_object_set(to, key, v);
+}
+
+static json_t *result_of(json_t *e)
+{
+	json_t *r = json_pack("{s:s?,s:s?,s:s?,s:s?,s:s}", "execution", recap_json_str(e, "metadata.name"),
+			      "pod", recap_json_str(e, "spec.target.pod"), "container",
+			      recap_json_str(e, "spec.target.container"), "node", recap_json_str(e, "spec.node"),
+			      "phase", recap_json_str(e, "status.phase") ?: "Pending");
+	if (!r)
+		return NULL;
+	copy_field(r, "exitCode", e, "status.exitCode");
+	copy_field(r, "signal", e, "status.signal");
+	copy_field(r, "reason", e, "status.reason");
+	copy_field(r, "message", e, "status.message");
+	json_object_set_new(r, "stdout", json_string(recap_json_str(e, "status.stdoutTail") ?: ""));
+	json_object_set_new(r, "stderr", json_string(recap_json_str(e, "status.stderrTail") ?: ""));
+	json_object_set_new(r, "stdoutBytes", json_integer(recap_json_int(e, "status.stdoutBytes", 0)));
+	json_object_set_new(r, "stderrBytes", json_integer(recap_json_int(e, "status.stderrBytes", 0)));
+	return r;
+}
+
+static int by_target(const void *a, const void *b)
+{
+	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	int c = strcmp(recap_json_str(x, "pod") ?: "", recap_json_str(y, "pod") ?: "");
+	return c ? c : strcmp(recap_json_str(x, "container") ?: "", recap_json_str(y, "container") ?: "");
+}
+
+static json_t *sorted_results(json_t *executions)
+{
+	json_t *items = json_is_array(executions) ? executions : json_object_get(executions, "items");
+	size_t n = json_array_size(items), i;
+	json_t **v = calloc(n ? n : 1, sizeof(*v));
+	json_t *out = json_array();
+	if (!v || !out) {
+		free(v);
+		json_decref(out);
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		v[i] = result_of(json_array_get(items, i));
+	qsort(v, n, sizeof(*v), by_target);
+	for (i = 0; i < n; i++)
+		json_array_append_new(out, v[i]);
+	free(v);
+	return out;
+}
+
+json_t *plugin_results_doc(json_t *run, json_t *executions)
+{
+	json_t *st = recap_json_path(run, "status");
+	json_t *doc = json_pack("{s:s?,s:s?,s:s?,s:s,s:I,s:I,s:I,s:I}", "run", recap_json_str(run, "metadata.name"),
+				"namespace", recap_json_str(run, "metadata.namespace"), "capsule",
+				recap_json_str(run, "spec.capsuleRef.name"), "phase",
+				recap_json_str(st, "phase") ?: "Pending", "targets",
+				(json_int_t)recap_json_int(st, "targets", 0), "succeeded",
+				(json_int_t)recap_json_int(st, "succeeded", 0), "failed",
+				(json_int_t)recap_json_int(st, "failed", 0), "cancelled",
+				(json_int_t)recap_json_int(st, "cancelled", 0));
+	if (!doc)
+		return NULL;
+	const char *m = plugin_run_message(run);
+	if (m)
+		json_object_set_new(doc, "message", json_string(m));
+	json_t *results = sorted_results(executions);
+	if (!results) {
+		json_decref(doc);
+		return NULL;
+	}
+	json_object_set_new(doc, "results", results);
+	return doc;
+}
+
+/* stdout follows its header directly; stderr gets a "--- stderr" line, and
+ * either says so when the tail is shorter than what was written. */
+static void print_tail(FILE *f, const char *stream, json_t *r, bool always_mark)
+{
+	char key[16];
+	snprintf(key, sizeof(key), "%sBytes", stream);
+	const char *s = recap_json_str(r, stream);
+	size_t len = s ? strlen(s) : 0;
+	long long total = recap_json_int(r, key, 0);
+	if (!len)
+		return;
+	bool cut = (long long)len < total;
+	if (always_mark || cut)
+		fprintf(f, "--- %s", stream);
+	if (cut)
+		fprintf(f, " (last %zu of %lld bytes)", len, total);
+	if (always_mark || cut)
+		fputc('\n', f);
+	fputs(s, f);
+	if (s[len - 1] != '\n')
+		fputc('\n', f);
+}
+
+static void print_header(FILE *f, json_t *r)
+{
+	fprintf(f, "=== pod %s, container %s (node %s): %s", recap_json_str(r, "pod") ?: "?",
+		recap_json_str(r, "container") ?: "?", recap_json_str(r, "node") ?: "?",
+		recap_json_str(r, "phase") ?: "Pending");
+	json_t *v;
+	if ((v = json_object_get(r, "exitCode")))
+		fprintf(f, ", exit %lld", (long long)json_integer_value(v));
+	if ((v = json_object_get(r, "signal")))
+		fprintf(f, ", signal %lld", (long long)json_integer_value(v));
+	if ((v = json_object_get(r, "reason")))
+		fprintf(f, ", %s", json_string_value(v));
+	if ((v = json_object_get(r, "message")) && *json_string_value(v))
+		fprintf(f, ": %s", json_string_value(v));
+	fputc('\n', f);
+}
+
+void plugin_print_results(FILE *f, json_t *doc)
+{
+	size_t i;
+	json_t *r;
+	json_array_foreach(json_object_get(doc, "results"), i, r)
+	{
+		print_header(f, r);
+		print_tail(f, "stdout", r, false);
+		print_tail(f, "stderr", r, true);
+	}
+}
+
+void plugin_format_age(time_t then, time_t now, char *out, size_t size)
+{
+	long long d = now > then ? (long long)(now - then) : 0;
+	if (d < 120)
+		snprintf(out, size, "%llds", d);
+	else if (d < 2 * 3600)
+		snprintf(out, size, "%lldm", d / 60);
+	else if (d < 2 * 86400)
+		snprintf(out, size, "%lldh", d / 3600);
+	else
+		snprintf(out, size, "%lldd", d / 86400);
+}
+
+void plugin_print_runs(FILE *f, json_t *list, time_t now)
+{
+	fprintf(f, "%-32s %-20s %-9s %-7s %-9s %-6s %-15s %s\n", "NAME", "CAPSULE", "TRIGGER", "TARGETS",
+		"SUCCEEDED", "FAILED", "PHASE", "AGE");
+	size_t i;
+	json_t *run;
+	json_array_foreach(json_object_get(list, "items"), i, run)
+	{
+		char age[32] = "<unknown>";
+		time_t t;
+		if (recap_time_parse(recap_json_str(run, "metadata.creationTimestamp") ?: "", &t) >= 0)
+			plugin_format_age(t, now, age, sizeof(age));
+		json_t *st = recap_json_path(run, "status");
+		fprintf(f, "%-32s %-20s %-9s %-7lld %-9lld %-6lld %-15s %s\n",
+			recap_json_str(run, "metadata.name") ?: "?",
+			recap_json_str(run, "spec.capsuleRef.name") ?: "?",
+			recap_json_str(run, "spec.trigger") ?: "Manual", (long long)recap_json_int(st, "targets", 0),
+			(long long)recap_json_int(st, "succeeded", 0), (long long)recap_json_int(st, "failed", 0),
+			recap_json_str(st, "phase") ?: "Pending", age);
+	}
+}
+
+int plugin_print_doc(FILE *f, json_t *doc, enum plugin_output output)
+{
+	if (output == PLUGIN_OUT_YAML)
+		return plugin_yaml_write(f, doc);
+	if (json_dumpf(doc, f, JSON_INDENT(2)) < 0)
+		return -EIO;
+	fputc('\n', f);
+	return 0;
+}

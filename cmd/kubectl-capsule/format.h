@@ -1,0 +1,43 @@
+/* What kubectl-capsule prints (pure: unit-tested with memory streams).
+ *
+ * Text goes to people; -o json|yaml prints a results document:
+ *   {"run", "namespace", "capsule", "phase", "targets", "succeeded",
+ *    "failed", "cancelled", "message"?, "results": [{"execution", "pod",
+ *    "container", "node", "phase", "exitCode"?, "signal"?, "reason"?,
+ *    "message"?, "stdout", "stderr", "stdoutBytes", "stderrBytes"}]}
+ * with results sorted by pod, then container.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "args.h"
+
+/* "6 targets: 1 pending, 2 running, 3 succeeded, 0 failed" (plus
+ * cancelled when any); before the controller has counted: "waiting for
+ * the controller". */
+void plugin_format_counts(json_t *run, char *out, size_t size);
+/* "run NAME: PHASE, <counts>" */
+void plugin_format_progress(json_t *run, char *out, size_t size);
+/* True once the run's phase is final (Succeeded, Failed, PartiallyFailed,
+ * Cancelled). */
+bool plugin_run_finished(json_t *run);
+/* Why a run did not succeed, from its conditions (Complete, then Admitted)
+ * or NULL. Borrowed from run. */
+const char *plugin_run_message(json_t *run);
+
+/* The results document (new reference) from a run and a list of its
+ * executions (a List object or an array). */
+json_t *plugin_results_doc(json_t *run, json_t *executions);
+/* Text form of the document: a header per target and its output tails. */
+void plugin_print_results(FILE *f, json_t *doc);
+/* `ls`: the table kubectl get capsuleruns shows, relative to now. */
+void plugin_print_runs(FILE *f, json_t *list, time_t now);
+/* "5s", "3m", "2h", "4d" as kubectl prints an age. */
+void plugin_format_age(time_t then, time_t now, char *out, size_t size);
+
+/* One document as JSON (indented) or YAML. */
+int plugin_print_doc(FILE *f, json_t *doc, enum plugin_output output);

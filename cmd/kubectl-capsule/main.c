@@ -1,0 +1,78 @@
+/* kubectl-capsule: the kubectl plugin (`kubectl capsule VERB ...` once the
+ * binary is on PATH). */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "verbs.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+} verbs[] = {
+    {"run", plugin_verb_run, "run a capsule on pods, wait, print each target's output"},
+    {"ls", plugin_verb_ls, "list CapsuleRuns"},
+    {"logs", plugin_verb_logs, "print each target's output of a run"},
+    {"cancel", plugin_verb_cancel, "cancel a run"},
+    {"attach", plugin_verb_attach, "interactive capsule in a pod's container (kubectl exec via caplet)"},
+};
+
+static void usage(FILE *f)
+{
+	fputs("RECap's kubectl plugin: management tools in running containers.\n\n"
+	      "usage: kubectl capsule VERB [flags]\n\nverbs:\n",
+	      f);
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+		fprintf(f, "  %-7s %s\n", verbs[i].name, verbs[i].summary);
+	fputs("\nEvery verb takes --kubeconfig FILE, --context NAME and -n/--namespace NS as\n"
+	      "kubectl does. 'kubectl capsule VERB --help' shows a verb's flags.\n",
+	      f);
+}
+
+int plugin_fail(struct recap_error *err, int status)
+{
+	fprintf(stderr, "error: %s\n", err ? recap_error_message(err) : "out of memory");
+	recap_error_free(err);
+	return status;
+}
+
+/* The verb is the first word that is neither a flag nor a flag's value, so
+ * `kubectl capsule -n shop ls` works too. */
+static int find_verb(int argc, char **argv)
+{
+	static const char *const with_value[] = {"--kubeconfig", "--context", "-n", "--namespace"};
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return -1;
+		if (argv[i][0] != '-')
+			return i;
+		for (size_t k = 0; k < ARRAY_SIZE(with_value); k++)
+			if (strcmp(argv[i], with_value[k]) == 0)
+				i++;
+	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	int v = find_verb(argc, argv);
+	if (v < 0) {
+		bool help = argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+		usage(help ? stdout : stderr);
+		return help ? 0 : 2;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++) {
+		if (strcmp(argv[v], verbs[i].name) != 0)
+			continue;
+		/* The verb leaves argv; what stays is parsed by the verb. */
+		char *verb = argv[v];
+		memmove(argv + v, argv + v + 1, (argc - v - 1) * sizeof(char *));
+		argv[argc - 1] = verb;
+		return verbs[i].fn(argc - 1, argv);
+	}
+	fprintf(stderr, "error: unknown verb \"%s\" (run, ls, logs, cancel, attach)\n", argv[v]);
+	return 2;
+}

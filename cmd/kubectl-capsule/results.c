@@ -1,0 +1,39 @@
+/* A run's results, shared by `run` (after waiting) and `logs`. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "base/json.h"
+#include "format.h"
+#include "objects.h"
+#include "session.h"
+#include "verbs.h"
+
+
+int plugin_show_results(struct session *s, json_t *run, enum plugin_output output)
+{
+	const char *name = recap_json_str(run, "metadata.name");
+	char selector[320];
+	snprintf(selector, sizeof(selector), "recap.dev/run=%s", name);
+	_cleanup_json_ json_t *execs = NULL, *doc = NULL;
+	struct recap_error *err = NULL;
+	int r = session_list(s, &plugin_res_executions, s->ns, selector, NULL, &execs, &err);
+	if (r < 0) {
+		recap_error_wrap(&err, r, "listing the executions of run %s", name);
+		return plugin_fail(err, -1);
+	}
+	doc = plugin_results_doc(run, execs);
+	if (!doc)
+		return plugin_fail(NULL, -1);
+	if (output == PLUGIN_OUT_TEXT)
+		plugin_print_results(stdout, doc);
+	else
+		plugin_print_doc(stdout, doc, output);
+	fflush(stdout);
+	char line[256];
+	plugin_format_progress(run, line, sizeof(line));
+	const char *why = plugin_run_message(run);
+	fprintf(stderr, "%s%s%s\n", line, why ? ": " : "", why ?: "");
+	const char *phase = recap_json_str(run, "status.phase");
+	return phase && strcmp(phase, "Succeeded") == 0 ? 0 : 1;
+}

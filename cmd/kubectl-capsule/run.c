@@ -1,0 +1,170 @@
+/* kubectl capsule run: an ad hoc capsule (IMAGE) or an existing Capsule
+ * (--capsule) on pods, wait for the run, print every target's output. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/json.h"
+#include "format.h"
+#include "objects.h"
+#include "session.h"
+#include "verbs.h"
+#include "wait.h"
+
+#define NAME_ATTEMPTS 5
+
+static const char usage[] =
+    "Run a capsule on pods and print each target's output.\n"
+    "\n"
+    "usage: kubectl capsule run IMAGE (--pod POD... | -l SELECTOR) [flags] [-- COMMAND ARGS...]\n"
+    "       kubectl capsule run --capsule NAME [--pod POD...] [flags]\n"
+    "\n"
+    "targets:\n"
+    "  --pod NAME[,NAME]     target pod (repeatable; at most 1000)\n"
+    "  -l, --selector SEL    target the pods matching a label selector (a=b,c in (d),!e)\n"
+    "  -c, --container NAME  the pod's container (default: its first)\n"
+    "  --capsule NAME        fire an existing Capsule (its own image, command and targets)\n"
+    "capsule (ad hoc runs):\n"
+    "  --join LIST           namespaces to share: net,pid,ipc,uts,cgroup (default net,pid,ipc,uts)\n"
+    "  --target-fs MODE      target root at /target: None, ReadOnly (default), ReadWrite\n"
+    "  --cap-add CAP[,CAP]   capabilities on top of the default set (repeatable)\n"
+    "  --env NAME=VALUE      environment variable (repeatable)\n"
+    "  --timeout SECONDS     per-target deadline (default 300)\n"
+    "  --strategy S          Parallel (default: all at once) or Iterative (one after another)\n"
+    "  --max-concurrent N    Iterative batch size\n"
+    "waiting:\n"
+    "  --no-wait             create the run and return\n"
+    "  --wait-timeout S      stop waiting after S seconds (the run goes on; default: no limit)\n"
+    "  --rm                  delete the run (and its generated Capsule) after printing\n"
+    "  -o, --output FORMAT   json or yaml: a results document instead of text\n"
+    "connection: --kubeconfig FILE, --context NAME, -n/--namespace NS\n"
+    "\n"
+    "Progress goes to stderr, results to stdout. Exit status: 0 when every target\n"
+    "succeeded, 1 otherwise, 2 for bad flags.\n";
+
+/* The targets exist before anything is created, so a typo costs nothing. */
+static int check_targets(struct session *s, const struct run_args *a, struct recap_error **err)
+{
+	size_t i;
+	json_t *pod;
+	json_array_foreach(a->pods, i, pod)
+	{
+		int r = session_get(s, &plugin_res_pods, s->ns, "pod", json_string_value(pod), NULL, err);
+		if (r < 0)
+			return r;
+	}
+	if (a->capsule)
+		return session_get(s, &plugin_res_capsules, s->ns, "capsule", a->capsule, NULL, err);
+	if (!a->selector)
+		return 0;
+	_cleanup_json_ json_t *list = NULL;
+	int r = session_list(s, &plugin_res_pods, s->ns, a->selector, NULL, &list, err);
+	if (r < 0)
+		return recap_error_wrap(err, r, "listing pods with selector \"%s\"", a->selector);
+	if (json_array_size(json_object_get(list, "items")) == 0)
+		return recap_error_set(err, ENOENT, "no pods match selector \"%s\" in namespace \"%s\"", a->selector,
+				       s->ns);
+	return 0;
+}
+
+/* The CapsuleRun, under a fresh name (a clash picks another). */
+static int create_run(struct session *s, const struct run_args *a, json_t **ret, struct recap_error **err)
+{
+	const char *base = a->capsule ? a->capsule : a->image;
+	int r = -EEXIST;
+	for (int i = 0; i < NAME_ATTEMPTS && r == -EEXIST; i++) {
+		char suffix[PLUGIN_SUFFIX_LEN + 1];
+		plugin_random_suffix(suffix);
+		_cleanup_free_ char *name = plugin_run_name(base, suffix);
+		_cleanup_json_ json_t *obj = plugin_run_object(name, a->capsule ? a->capsule : name, a->pods);
+		if (!name || !obj)
+			return -ENOMEM;
+		recap_error_free(*err);
+		*err = NULL;
+		r = session_create(s, &plugin_res_runs, obj, ret, err);
+	}
+	return r < 0 ? recap_error_wrap(err, r, "creating the CapsuleRun") : r;
+}
+
+static int create_objects(struct session *s, const struct run_args *a, json_t **ret, struct recap_error **err)
+{
+	_cleanup_json_ json_t *run = NULL, *capsule = NULL;
+	int r = create_run(s, a, &run, err);
+	if (r < 0 || a->capsule)
+		goto out;
+	const char *name = recap_json_str(run, "metadata.name");
+	r = plugin_adhoc_capsule(a, name, recap_json_str(run, "metadata.uid"), &capsule, err);
+	if (r >= 0)
+		r = session_create(s, &plugin_res_capsules, capsule, NULL, err);
+	if (r < 0) {
+		recap_error_wrap(err, r, "creating Capsule %s", name);
+		session_delete(s, &plugin_res_runs, name, NULL); /* nothing half-made stays */
+	}
+out:
+	if (r >= 0)
+		*ret = steal_ptr(run);
+	return r;
+}
+
+static int no_wait(json_t *run, enum plugin_output output)
+{
+	if (output == PLUGIN_OUT_TEXT)
+		printf("capsulerun.recap.dev/%s created\n", recap_json_str(run, "metadata.name"));
+	else
+		plugin_print_doc(stdout, run, output);
+	return 0;
+}
+
+static int wait_and_show(struct session *s, const struct run_args *a, json_t *run)
+{
+	struct wait_options wo = {
+	    .timeout_ms = (uint64_t)a->wait_timeout_s * 1000,
+	    .progress = stderr,
+	    .tty = isatty(STDERR_FILENO),
+	};
+	_cleanup_json_ json_t *done = NULL;
+	struct recap_error *err = NULL;
+	int r = plugin_wait_run(s, run, &wo, &done, &err);
+	if (r < 0)
+		return plugin_fail(err, 1);
+	int status = plugin_show_results(s, done, a->g.output);
+	if (status < 0)
+		return 1;
+	const char *name = recap_json_str(done, "metadata.name");
+	if (a->rm && (r = session_delete(s, &plugin_res_runs, name, &err)) < 0) {
+		recap_error_wrap(&err, r, "deleting run %s", name);
+		return plugin_fail(err, 1);
+	}
+	return status;
+}
+
+int plugin_verb_run(int argc, char **argv)
+{
+	struct run_args a = {0};
+	struct recap_error *err = NULL;
+	struct session s = {0};
+	_cleanup_json_ json_t *run = NULL;
+	int status = 2;
+	if (plugin_parse_run(argc, argv, &a, &err) < 0)
+		goto out;
+	if (a.g.help) {
+		fputs(usage, stdout);
+		status = 0;
+		goto out;
+	}
+	status = 1;
+	int r = session_open(&s, &a.g, &err);
+	if (r >= 0)
+		r = check_targets(&s, &a, &err);
+	if (r >= 0)
+		r = create_objects(&s, &a, &run, &err);
+	if (r >= 0)
+		status = a.no_wait ? no_wait(run, a.g.output) : wait_and_show(&s, &a, run);
+out:
+	session_close(&s);
+	run_args_free(&a);
+	return err ? plugin_fail(err, status) : status;
+}

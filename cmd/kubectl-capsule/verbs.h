@@ -1,0 +1,23 @@
+/* kubectl-capsule's verbs, one file each. Each parses its own flags (the
+ * connection flags included) and returns the process exit status: 0 done,
+ * 1 failed (an error, or a run that did not succeed), 2 bad usage. */
+#pragma once
+
+#include <jansson.h>
+
+#include "args.h"
+#include "base/error.h"
+
+int plugin_verb_run(int argc, char **argv);
+int plugin_verb_ls(int argc, char **argv);
+int plugin_verb_logs(int argc, char **argv);
+int plugin_verb_cancel(int argc, char **argv);
+int plugin_verb_attach(int argc, char **argv);
+
+/* "error: <message>" on stderr; returns `status`. Frees err. */
+int plugin_fail(struct recap_error *err, int status);
+/* The results of one run (its executions), printed as -o asks, and a
+ * summary line on stderr. 0 when the run succeeded, 1 when it did not, -1
+ * when the results could not be read (the error is printed). */
+struct session;
+int plugin_show_results(struct session *s, json_t *run, enum plugin_output output);
