@@ -31,8 +31,10 @@ enum {
 
 #define GLOBAL_OPTIONS                                                                                       \
 	{"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},                                             \
-	    {"context", required_argument, NULL, OPT_CONTEXT},                                               \
-	    {"namespace", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'}
+	    {"context", required_argument, NULL, OPT_CONTEXT}, {"namespace", required_argument, NULL, 'n'},  \
+	{                                                                                                    \
+		"help", no_argument, NULL, 'h'                                                               \
+	}
 
 /* argv up to the first "--" is parsed; the rest is the command. getopt
  * permutes its array, so it gets a copy. */
@@ -100,14 +102,15 @@ static int apply_global(struct plugin_globals *g, int c, const char *v)
 	}
 }
 
-static int parse_long(const char *flag, const char *v, long min, long max, long *ret, struct recap_error **err)
+static int parse_long(const char *flag, const char *v, long min, long max, long *ret,
+		      struct recap_error **err)
 {
 	char *end;
 	errno = 0;
 	long n = strtol(v, &end, 10);
 	if (errno || end == v || *end || n < min || n > max)
-		return recap_error_set(err, EINVAL, "%s '%s': must be a whole number from %ld to %ld", flag, v,
-				       min, max);
+		return recap_error_set(err, EINVAL, "%s '%s': must be a whole number from %ld to %ld", flag,
+				       v, min, max);
 	*ret = n;
 	return 0;
 }
@@ -115,7 +118,8 @@ static int parse_long(const char *flag, const char *v, long min, long max, long 
 int plugin_check_target_fs(const char *v, struct recap_error **err)
 {
 	if (strcmp(v, "None") && strcmp(v, "ReadOnly") && strcmp(v, "ReadWrite"))
-		return recap_error_set(err, EINVAL, "--target-fs '%s': must be None, ReadOnly or ReadWrite", v);
+		return recap_error_set(err, EINVAL, "--target-fs '%s': must be None, ReadOnly or ReadWrite",
+				       v);
 	return 0;
 }
 
@@ -137,7 +141,8 @@ int plugin_check_join(const char *list, json_t **ret, struct recap_error **err)
 	char *save = NULL;
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		if (!in_list(t, kinds))
-			return recap_error_set(err, EINVAL, "--join '%s': '%s' is not one of net, pid, ipc, uts, cgroup",
+			return recap_error_set(err, EINVAL,
+					       "--join '%s': '%s' is not one of net, pid, ipc, uts, cgroup",
 					       list, t);
 		for (size_t i = 0; i < json_array_size(arr); i++)
 			if (strcmp(json_string_value(json_array_get(arr, i)), t) == 0)
@@ -169,10 +174,11 @@ int plugin_check_caps(const char *list, json_t *into, struct recap_error **err)
 	char *save = NULL;
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		if (!cap_name_ok(t))
-			return recap_error_set(err, EINVAL,
-					       "--cap-add '%s': not a capability name (upper case, without CAP_, "
-					       "e.g. NET_RAW)",
-					       t);
+			return recap_error_set(
+			    err, EINVAL,
+			    "--cap-add '%s': not a capability name (upper case, without CAP_, "
+			    "e.g. NET_RAW)",
+			    t);
 		if (into && json_array_size(into) >= PLUGIN_MAX_CAPS)
 			return recap_error_set(err, E2BIG, "--cap-add: more than %d capabilities",
 					       PLUGIN_MAX_CAPS);
@@ -241,7 +247,8 @@ static int apply_run_option(struct run_args *a, int c, const char *v, struct rec
 	case OPT_STRATEGY:
 		a->strategy = v;
 		if (strcmp(v, "Parallel") && strcmp(v, "Iterative"))
-			return recap_error_set(err, EINVAL, "--strategy '%s': must be Parallel or Iterative", v);
+			return recap_error_set(err, EINVAL, "--strategy '%s': must be Parallel or Iterative",
+					       v);
 		return 0;
 	case OPT_MAX_CONCURRENT:
 		return parse_long("--max-concurrent", v, 1, 1000, &a->max_concurrent, err);
@@ -272,16 +279,18 @@ static int check_run(struct run_args *a, struct recap_error **err)
 			return recap_error_set(err, EINVAL, "run: give an IMAGE or --capsule NAME, not both");
 		if (a->selector || a->container || a->join || a->target_fs || a->caps || a->env ||
 		    a->timeout_s || a->strategy || a->ncommand)
-			return recap_error_set(err, EINVAL,
-					       "run --capsule: -l, --container, --join, --target-fs, --cap-add, "
-					       "--env, --timeout, --strategy and a command are the Capsule's own "
-					       "(only --pod may narrow its targets)");
+			return recap_error_set(
+			    err, EINVAL,
+			    "run --capsule: -l, --container, --join, --target-fs, --cap-add, "
+			    "--env, --timeout, --strategy and a command are the Capsule's own "
+			    "(only --pod may narrow its targets)");
 		return 0;
 	}
 	if (!a->image)
 		return recap_error_set(err, EINVAL, "run: missing IMAGE (or --capsule NAME)");
 	if (!a->pods == !a->selector)
-		return recap_error_set(err, EINVAL, "run: give the targets with --pod NAME or -l SELECTOR (one of them)");
+		return recap_error_set(err, EINVAL,
+				       "run: give the targets with --pod NAME or -l SELECTOR (one of them)");
 	return 0;
 }
 
@@ -322,7 +331,8 @@ int plugin_parse_run(int argc, char **argv, struct run_args *a, struct recap_err
 	if (r < 0 || a->g.help)
 		return r;
 	if (s.argc - optind > 1)
-		return recap_error_set(err, EINVAL, "run: unexpected argument '%s' (the command goes after --)",
+		return recap_error_set(err, EINVAL,
+				       "run: unexpected argument '%s' (the command goes after --)",
 				       s.argv[optind + 1]);
 	a->image = s.argc > optind ? s.argv[optind] : NULL;
 	return check_run(a, err);
@@ -335,6 +345,33 @@ void run_args_free(struct run_args *a)
 	json_decref(a->caps);
 	json_decref(a->env);
 	a->pods = a->join = a->caps = a->env = NULL;
+}
+
+static int apply_attach_option(struct attach_args *a, int c, const char *v, struct recap_error **err)
+{
+	switch (c) {
+	case 'c':
+		a->container = v;
+		return 0;
+	case OPT_IMAGE:
+		a->image = v;
+		return 0;
+	case OPT_JOIN:
+		a->join = v;
+		return plugin_check_join(v, NULL, err);
+	case OPT_TARGET_FS:
+		a->target_fs = v;
+		return plugin_check_target_fs(v, err);
+	case OPT_CAP_ADD:
+		a->caps = v;
+		return plugin_check_caps(v, NULL, err);
+	case OPT_CAPLET_NS:
+		a->caplet_ns = v;
+		return 0;
+	default: /* OPT_DRY_RUN */
+		a->dry_run = true;
+		return 0;
+	}
 }
 
 int plugin_parse_attach(int argc, char **argv, struct attach_args *a, struct recap_error **err)
@@ -363,36 +400,13 @@ int plugin_parse_attach(int argc, char **argv, struct attach_args *a, struct rec
 			return bad_option("attach", c, s.argv, err);
 		if (apply_global(&a->g, c, optarg))
 			continue;
-		switch (c) {
-		case 'c':
-			a->container = optarg;
-			break;
-		case OPT_IMAGE:
-			a->image = optarg;
-			break;
-		case OPT_JOIN:
-			a->join = optarg;
-			r = plugin_check_join(optarg, NULL, err);
-			break;
-		case OPT_TARGET_FS:
-			a->target_fs = optarg;
-			r = plugin_check_target_fs(optarg, err);
-			break;
-		case OPT_CAP_ADD:
-			a->caps = optarg;
-			r = plugin_check_caps(optarg, NULL, err);
-			break;
-		case OPT_CAPLET_NS:
-			a->caplet_ns = optarg;
-			break;
-		default: /* OPT_DRY_RUN */
-			a->dry_run = true;
-		}
+		r = apply_attach_option(a, c, optarg, err);
 	}
 	if (r < 0 || a->g.help)
 		return r;
 	if (s.argc - optind != 1)
-		return recap_error_set(err, EINVAL, "attach: needs exactly one POD (the command goes after --)");
+		return recap_error_set(err, EINVAL,
+				       "attach: needs exactly one POD (the command goes after --)");
 	a->pod = s.argv[optind];
 	if (!a->image)
 		return recap_error_set(err, EINVAL, "attach: missing --image (the capsule image to attach)");

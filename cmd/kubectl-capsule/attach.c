@@ -12,18 +12,17 @@
 #include "session.h"
 #include "verbs.h"
 
-static const char usage[] =
-    "Attach an interactive capsule to a pod's container (a shell by default).\n"
-    "\n"
-    "usage: kubectl capsule attach POD --image IMAGE [-c CONTAINER] [--join LIST]\n"
-    "       [--target-fs None|ReadOnly|ReadWrite] [--cap-add CAP[,CAP]]\n"
-    "       [--caplet-namespace NS] [--dry-run] [-- COMMAND ARGS...]\n"
-    "       [--kubeconfig FILE] [--context NAME] [-n NS]\n"
-    "\n"
-    "Finds the caplet pod on POD's node (namespace recap-system unless\n"
-    "--caplet-namespace) and runs kubectl exec -it into it with `capsule attach`,\n"
-    "so the session goes through the API server and needs pods/exec there.\n"
-    "--dry-run prints that kubectl command instead of running it.\n";
+static const char usage[] = "Attach an interactive capsule to a pod's container (a shell by default).\n"
+			    "\n"
+			    "usage: kubectl capsule attach POD --image IMAGE [-c CONTAINER] [--join LIST]\n"
+			    "       [--target-fs None|ReadOnly|ReadWrite] [--cap-add CAP[,CAP]]\n"
+			    "       [--caplet-namespace NS] [--dry-run] [-- COMMAND ARGS...]\n"
+			    "       [--kubeconfig FILE] [--context NAME] [-n NS]\n"
+			    "\n"
+			    "Finds the caplet pod on POD's node (namespace recap-system unless\n"
+			    "--caplet-namespace) and runs kubectl exec -it into it with `capsule attach`,\n"
+			    "so the session goes through the API server and needs pods/exec there.\n"
+			    "--dry-run prints that kubectl command instead of running it.\n";
 
 static int build(struct session *s, const struct attach_args *a, char ***ret, struct recap_error **err)
 {

@@ -7,7 +7,6 @@
 
 #include "base/json.h"
 
-
 static const char *target_fs_flag(const char *mode)
 {
 	if (strcmp(mode, "None") == 0)
@@ -112,8 +111,7 @@ static json_t *find_named(json_t *arr, const char *name)
 {
 	size_t i;
 	json_t *x;
-	json_array_foreach(arr, i, x)
-	{
+	json_array_foreach (arr, i, x) {
 		const char *n = recap_json_str(x, "name");
 		if (n && strcmp(n, name) == 0)
 			return x;
@@ -133,7 +131,8 @@ int plugin_pod_container_id(json_t *pod, const char *container, char **ret, stru
 	json_t *st = find_named(recap_json_path(pod, "status.containerStatuses"), container);
 	const char *id = recap_json_str(st, "containerID");
 	if (!id || !*id)
-		return recap_error_set(err, EAGAIN, "container %s of pod %s has no container ID yet (is it running?)",
+		return recap_error_set(err, EAGAIN,
+				       "container %s of pod %s has no container ID yet (is it running?)",
 				       container, pod_name);
 	const char *sep = strstr(id, "://");
 	char *copy = strdup(sep ? sep + 3 : id);
@@ -149,8 +148,7 @@ int plugin_pick_caplet(json_t *list, const char *node, const char *ns, const cha
 	json_t *items = json_object_get(list, "items"), *p;
 	size_t i;
 	const char *not_running = NULL, *phase = NULL;
-	json_array_foreach(items, i, p)
-	{
+	json_array_foreach (items, i, p) {
 		const char *ph = recap_json_str(p, "status.phase");
 		if (recap_json_path(p, "metadata.deletionTimestamp"))
 			continue;
@@ -162,10 +160,11 @@ int plugin_pick_caplet(json_t *list, const char *node, const char *ns, const cha
 		phase = ph;
 	}
 	if (not_running)
-		return recap_error_set(err, EAGAIN, "caplet pod %s on node %s is %s, not Running", not_running, node,
-				       phase ?: "Pending");
-	return recap_error_set(err, ENOENT,
-			       "no caplet pod on node %s (no pod labelled %s in namespace %s; is RECap installed "
-			       "there? --caplet-namespace names another namespace)",
-			       node, PLUGIN_CAPLET_SELECTOR, ns);
+		return recap_error_set(err, EAGAIN, "caplet pod %s on node %s is %s, not Running",
+				       not_running, node, phase ?: "Pending");
+	return recap_error_set(
+	    err, ENOENT,
+	    "no caplet pod on node %s (no pod labelled %s in namespace %s; is RECap installed "
+	    "there? --caplet-namespace names another namespace)",
+	    node, PLUGIN_CAPLET_SELECTOR, ns);
 }

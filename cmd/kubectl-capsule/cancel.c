@@ -10,10 +10,11 @@
 #include "session.h"
 #include "verbs.h"
 
-static const char usage[] = "Cancel a CapsuleRun: running executions are killed and escaped, pending\n"
-			    "ones never start (spec.cancel, which cannot be undone).\n"
-			    "\n"
-			    "usage: kubectl capsule cancel RUN [--kubeconfig FILE] [--context NAME] [-n NS]\n";
+static const char usage[] =
+    "Cancel a CapsuleRun: running executions are killed and escaped, pending\n"
+    "ones never start (spec.cancel, which cannot be undone).\n"
+    "\n"
+    "usage: kubectl capsule cancel RUN [--kubeconfig FILE] [--context NAME] [-n NS]\n";
 
 static int cancel(struct session *s, const char *name, struct recap_error **err)
 {

@@ -27,10 +27,11 @@ void plugin_format_counts(json_t *run, char *out, size_t size)
 		snprintf(out, size, "waiting for the controller");
 		return;
 	}
-	int n = snprintf(out, size, "%lld targets: %lld pending, %lld running, %lld succeeded, %lld failed",
-			 (long long)recap_json_int(st, "targets", 0), (long long)recap_json_int(st, "pending", 0),
-			 (long long)recap_json_int(st, "running", 0), (long long)recap_json_int(st, "succeeded", 0),
-			 (long long)recap_json_int(st, "failed", 0));
+	int n = snprintf(
+	    out, size, "%lld targets: %lld pending, %lld running, %lld succeeded, %lld failed",
+	    (long long)recap_json_int(st, "targets", 0), (long long)recap_json_int(st, "pending", 0),
+	    (long long)recap_json_int(st, "running", 0), (long long)recap_json_int(st, "succeeded", 0),
+	    (long long)recap_json_int(st, "failed", 0));
 	long long cancelled = recap_json_int(st, "cancelled", 0);
 	if (cancelled && n >= 0 && (size_t)n < size)
 		snprintf(out + n, size - n, ", %lld cancelled", cancelled);
@@ -50,8 +51,7 @@ static const char *condition_message(json_t *run, const char *type, bool only_fa
 	json_t *conds = recap_json_path(run, "status.conditions");
 	size_t i;
 	json_t *c;
-	json_array_foreach(conds, i, c)
-	{
+	json_array_foreach (conds, i, c) {
 		const char *t = recap_json_str(c, "type"), *s = recap_json_str(c, "status");
 		if (t && strcmp(t, type) == 0 && (!only_false || (s && strcmp(s, "False") == 0)))
 			return recap_json_str(c, "message");
@@ -79,10 +79,10 @@ static void copy_field(json_t *to, const char *key, json_t *from, const char *pa
 
 static json_t *result_of(json_t *e)
 {
-	json_t *r = json_pack("{s:s?,s:s?,s:s?,s:s?,s:s}", "execution", recap_json_str(e, "metadata.name"),
-			      "pod", recap_json_str(e, "spec.target.pod"), "container",
-			      recap_json_str(e, "spec.target.container"), "node", recap_json_str(e, "spec.node"),
-			      "phase", recap_json_str(e, "status.phase") ?: "Pending");
+	json_t *r = json_pack(
+	    "{s:s?,s:s?,s:s?,s:s?,s:s}", "execution", recap_json_str(e, "metadata.name"), "pod",
+	    recap_json_str(e, "spec.target.pod"), "container", recap_json_str(e, "spec.target.container"),
+	    "node", recap_json_str(e, "spec.node"), "phase", recap_json_str(e, "status.phase") ?: "Pending");
 	if (!r)
 		return NULL;
 	copy_field(r, "exitCode", e, "status.exitCode");
@@ -126,14 +126,14 @@ static json_t *sorted_results(json_t *executions)
 json_t *plugin_results_doc(json_t *run, json_t *executions)
 {
 	json_t *st = recap_json_path(run, "status");
-	json_t *doc = json_pack("{s:s?,s:s?,s:s?,s:s,s:I,s:I,s:I,s:I}", "run", recap_json_str(run, "metadata.name"),
-				"namespace", recap_json_str(run, "metadata.namespace"), "capsule",
-				recap_json_str(run, "spec.capsuleRef.name"), "phase",
-				recap_json_str(st, "phase") ?: "Pending", "targets",
-				(json_int_t)recap_json_int(st, "targets", 0), "succeeded",
-				(json_int_t)recap_json_int(st, "succeeded", 0), "failed",
-				(json_int_t)recap_json_int(st, "failed", 0), "cancelled",
-				(json_int_t)recap_json_int(st, "cancelled", 0));
+	json_t *doc = json_pack(
+	    "{s:s?,s:s?,s:s?,s:s,s:I,s:I,s:I,s:I}", "run", recap_json_str(run, "metadata.name"), "namespace",
+	    recap_json_str(run, "metadata.namespace"), "capsule", recap_json_str(run, "spec.capsuleRef.name"),
+	    "phase", recap_json_str(st, "phase") ?: "Pending", "targets",
+	    (json_int_t)recap_json_int(st, "targets", 0), "succeeded",
+	    (json_int_t)recap_json_int(st, "succeeded", 0), "failed",
+	    (json_int_t)recap_json_int(st, "failed", 0), "cancelled",
+	    (json_int_t)recap_json_int(st, "cancelled", 0));
 	if (!doc)
 		return NULL;
 	const char *m = plugin_run_message(run);
@@ -192,8 +192,7 @@ void plugin_print_results(FILE *f, json_t *doc)
 {
 	size_t i;
 	json_t *r;
-	json_array_foreach(json_object_get(doc, "results"), i, r)
-	{
+	json_array_foreach (json_object_get(doc, "results"), i, r) {
 		print_header(f, r);
 		print_tail(f, "stdout", r, false);
 		print_tail(f, "stderr", r, true);
@@ -219,8 +218,7 @@ void plugin_print_runs(FILE *f, json_t *list, time_t now)
 		"SUCCEEDED", "FAILED", "PHASE", "AGE");
 	size_t i;
 	json_t *run;
-	json_array_foreach(json_object_get(list, "items"), i, run)
-	{
+	json_array_foreach (json_object_get(list, "items"), i, run) {
 		char age[32] = "<unknown>";
 		time_t t;
 		if (recap_time_parse(recap_json_str(run, "metadata.creationTimestamp") ?: "", &t) >= 0)
@@ -229,9 +227,11 @@ void plugin_print_runs(FILE *f, json_t *list, time_t now)
 		fprintf(f, "%-32s %-20s %-9s %-7lld %-9lld %-6lld %-15s %s\n",
 			recap_json_str(run, "metadata.name") ?: "?",
 			recap_json_str(run, "spec.capsuleRef.name") ?: "?",
-			recap_json_str(run, "spec.trigger") ?: "Manual", (long long)recap_json_int(st, "targets", 0),
-			(long long)recap_json_int(st, "succeeded", 0), (long long)recap_json_int(st, "failed", 0),
-			recap_json_str(st, "phase") ?: "Pending", age);
+			recap_json_str(run, "spec.trigger") ?: "Manual",
+			(long long)recap_json_int(st, "targets", 0),
+			(long long)recap_json_int(st, "succeeded", 0),
+			(long long)recap_json_int(st, "failed", 0), recap_json_str(st, "phase") ?: "Pending",
+			age);
 	}
 }
 

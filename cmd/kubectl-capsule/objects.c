@@ -73,8 +73,8 @@ static json_t *values_json(const struct recap_kube_requirement *q)
 static int add_requirement(json_t *labels, json_t *exprs, const struct recap_kube_requirement *q)
 {
 	static const char *const ops[] = {
-	    [RECAP_KUBE_SEL_EQUALS] = "In",	  [RECAP_KUBE_SEL_NOT_EQUALS] = "NotIn",
-	    [RECAP_KUBE_SEL_IN] = "In",		  [RECAP_KUBE_SEL_NOT_IN] = "NotIn",
+	    [RECAP_KUBE_SEL_EQUALS] = "In",	[RECAP_KUBE_SEL_NOT_EQUALS] = "NotIn",
+	    [RECAP_KUBE_SEL_IN] = "In",		[RECAP_KUBE_SEL_NOT_IN] = "NotIn",
 	    [RECAP_KUBE_SEL_EXISTS] = "Exists", [RECAP_KUBE_SEL_NOT_EXISTS] = "DoesNotExist",
 	};
 	if (q->op == RECAP_KUBE_SEL_EQUALS && !json_object_get(labels, q->key))
@@ -116,8 +116,9 @@ json_t *plugin_run_object(const char *name, const char *capsule, json_t *pods)
 	json_t *spec = json_pack("{s:{s:s}}", "capsuleRef", "name", capsule);
 	if (spec && pods)
 		json_object_set(spec, "targets", pods);
-	return json_pack("{s:s,s:s,s:{s:s,s:o},s:o}", "apiVersion", "recap.dev/v1alpha1", "kind", "CapsuleRun",
-			 "metadata", "name", name, "labels", labels_json(capsule), "spec", spec);
+	return json_pack("{s:s,s:s,s:{s:s,s:o},s:o}", "apiVersion", "recap.dev/v1alpha1", "kind",
+			 "CapsuleRun", "metadata", "name", name, "labels", labels_json(capsule), "spec",
+			 spec);
 }
 
 static int targets_json(const struct run_args *a, const char *name, json_t **ret, struct recap_error **err)
@@ -178,13 +179,13 @@ int plugin_adhoc_capsule(const struct run_args *a, const char *name, const char 
 	if (!spec)
 		return -ENOMEM;
 	set_optional(spec, a);
-	json_t *owner = json_pack("[{s:s,s:s,s:s,s:s}]", "apiVersion", "recap.dev/v1alpha1", "kind", "CapsuleRun",
-				  "name", name, "uid", run_uid);
-	json_t *labels = json_pack("{s:s,s:s}", "app.kubernetes.io/managed-by", PLUGIN_MANAGED_BY,
-				   "recap.dev/run", name);
-	json_t *obj = json_pack("{s:s,s:s,s:{s:s,s:o,s:o},s:o}", "apiVersion", "recap.dev/v1alpha1", "kind",
-				"Capsule", "metadata", "name", name, "labels", labels, "ownerReferences", owner,
-				"spec", spec);
+	json_t *owner = json_pack("[{s:s,s:s,s:s,s:s}]", "apiVersion", "recap.dev/v1alpha1", "kind",
+				  "CapsuleRun", "name", name, "uid", run_uid);
+	json_t *labels =
+	    json_pack("{s:s,s:s}", "app.kubernetes.io/managed-by", PLUGIN_MANAGED_BY, "recap.dev/run", name);
+	json_t *obj =
+	    json_pack("{s:s,s:s,s:{s:s,s:o,s:o},s:o}", "apiVersion", "recap.dev/v1alpha1", "kind", "Capsule",
+		      "metadata", "name", name, "labels", labels, "ownerReferences", owner, "spec", spec);
 	if (!obj)
 		return -ENOMEM;
 	*ret = obj;

@@ -9,7 +9,6 @@
 #include "session.h"
 #include "verbs.h"
 
-
 int plugin_show_results(struct session *s, json_t *run, enum plugin_output output)
 {
 	const char *name = recap_json_str(run, "metadata.name");

@@ -50,8 +50,7 @@ static int check_targets(struct session *s, const struct run_args *a, struct rec
 {
 	size_t i;
 	json_t *pod;
-	json_array_foreach(a->pods, i, pod)
-	{
+	json_array_foreach (a->pods, i, pod) {
 		int r = session_get(s, &plugin_res_pods, s->ns, "pod", json_string_value(pod), NULL, err);
 		if (r < 0)
 			return r;
@@ -65,8 +64,8 @@ static int check_targets(struct session *s, const struct run_args *a, struct rec
 	if (r < 0)
 		return recap_error_wrap(err, r, "listing pods with selector \"%s\"", a->selector);
 	if (json_array_size(json_object_get(list, "items")) == 0)
-		return recap_error_set(err, ENOENT, "no pods match selector \"%s\" in namespace \"%s\"", a->selector,
-				       s->ns);
+		return recap_error_set(err, ENOENT, "no pods match selector \"%s\" in namespace \"%s\"",
+				       a->selector, s->ns);
 	return 0;
 }
 

@@ -18,7 +18,8 @@ static int name_error(int r, struct recap_error *e, const char *kind, const char
 {
 	if (r == -ENOENT) {
 		recap_error_free(e);
-		return recap_error_set(err, ENOENT, "%s \"%s\" not found in namespace \"%s\"", kind, name, ns);
+		return recap_error_set(err, ENOENT, "%s \"%s\" not found in namespace \"%s\"", kind, name,
+				       ns);
 	}
 	if (r < 0 && err && !*err)
 		*err = e;
@@ -69,10 +70,12 @@ int session_get(struct session *s, const struct recap_kube_resource *res, const 
 }
 
 int session_list(struct session *s, const struct recap_kube_resource *res, const char *ns,
-		 const char *label_selector, const char *field_selector, json_t **ret, struct recap_error **err)
+		 const char *label_selector, const char *field_selector, json_t **ret,
+		 struct recap_error **err)
 {
 	struct recap_kube_sync sync = RECAP_KUBE_SYNC_INIT;
-	struct recap_kube_list_options o = {.label_selector = label_selector, .field_selector = field_selector};
+	struct recap_kube_list_options o = {.label_selector = label_selector,
+					    .field_selector = field_selector};
 	int r = recap_kube_list(s->c, res, ns, &o, recap_kube_sync_cb, &sync, err);
 	return wait_call(s, r, &sync, ret, err);
 }

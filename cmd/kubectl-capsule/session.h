@@ -25,7 +25,8 @@ void session_close(struct session *s);
 int session_get(struct session *s, const struct recap_kube_resource *res, const char *ns, const char *kind,
 		const char *name, json_t **ret, struct recap_error **err);
 int session_list(struct session *s, const struct recap_kube_resource *res, const char *ns,
-		 const char *label_selector, const char *field_selector, json_t **ret, struct recap_error **err);
+		 const char *label_selector, const char *field_selector, json_t **ret,
+		 struct recap_error **err);
 int session_create(struct session *s, const struct recap_kube_resource *res, json_t *obj, json_t **ret,
 		   struct recap_error **err);
 int session_merge_patch(struct session *s, const struct recap_kube_resource *res, const char *kind,

@@ -120,14 +120,15 @@ static int fail(int r, json_t *run, const struct wait_options *o, struct recap_e
 	const char *name = recap_json_str(run, "metadata.name");
 	switch (r) {
 	case -ETIMEDOUT:
-		return recap_error_set(err, ETIMEDOUT,
-				       "run %s did not finish within %llu s; it goes on (kubectl capsule logs %s "
-				       "shows it later)",
-				       name, (unsigned long long)(o->timeout_ms / 1000), name);
+		return recap_error_set(
+		    err, ETIMEDOUT,
+		    "run %s did not finish within %llu s; it goes on (kubectl capsule logs %s "
+		    "shows it later)",
+		    name, (unsigned long long)(o->timeout_ms / 1000), name);
 	case -EINTR:
 		return recap_error_set(err, EINTR,
-				       "interrupted; run %s goes on (kubectl capsule cancel %s stops it)", name,
-				       name);
+				       "interrupted; run %s goes on (kubectl capsule cancel %s stops it)",
+				       name, name);
 	case -ENOENT:
 		return recap_error_set(err, ENOENT, "run %s was deleted while waiting for it", name);
 	default:

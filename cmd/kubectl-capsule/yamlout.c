@@ -10,7 +10,8 @@
 /* Plain scalars YAML 1.1 or 1.2 resolvers read as something else. */
 static bool needs_quotes(const char *s)
 {
-	static const char *const special[] = {"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", ".inf", "-.inf", "+.inf", ".nan"};
+	static const char *const special[] = {"true", "false", "yes", "no",   "on",    "off",	"y",
+					      "n",    "null",  "~",   ".inf", "-.inf", "+.inf", ".nan"};
 	if (!*s)
 		return true;
 	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++)
@@ -46,13 +47,12 @@ static int node(yaml_emitter_t *em, json_t *v);
 static int mapping(yaml_emitter_t *em, json_t *v)
 {
 	yaml_event_t ev;
-	yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, json_object_size(v) ? YAML_BLOCK_MAPPING_STYLE
-										   : YAML_FLOW_MAPPING_STYLE);
+	yaml_mapping_start_event_initialize(
+	    &ev, NULL, NULL, 1, json_object_size(v) ? YAML_BLOCK_MAPPING_STYLE : YAML_FLOW_MAPPING_STYLE);
 	int r = emit(em, &ev);
 	const char *k;
 	json_t *x;
-	json_object_foreach(v, k, x)
-	{
+	json_object_foreach (v, k, x) {
 		if (r >= 0)
 			r = scalar(em, k, false);
 		if (r >= 0)
@@ -65,12 +65,14 @@ static int mapping(yaml_emitter_t *em, json_t *v)
 static int sequence(yaml_emitter_t *em, json_t *v)
 {
 	yaml_event_t ev;
-	yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, json_array_size(v) ? YAML_BLOCK_SEQUENCE_STYLE
-										     : YAML_FLOW_SEQUENCE_STYLE);
+	yaml_sequence_start_event_initialize(
+	    &ev, NULL, NULL, 1, json_array_size(v) ? YAML_BLOCK_SEQUENCE_STYLE : YAML_FLOW_SEQUENCE_STYLE);
 	int r = emit(em, &ev);
 	size_t i;
 	json_t *x;
-	json_array_foreach(v, i, x) if (r >= 0) r = node(em, x);
+	json_array_foreach (v, i, x)
+		if (r >= 0)
+			r = node(em, x);
 	yaml_sequence_end_event_initialize(&ev);
 	return r < 0 ? r : emit(em, &ev);
 }

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# e2e: the kubectl plugin, driven as `kubectl capsule ...` exactly as a user
+# does (kubectl-capsule on PATH): ad hoc runs by selector and by pod, output
+# and exit status, progress on stderr (plain and on a terminal), -o json and
+# yaml, an existing Capsule fired, ls, logs, cancel (while waiting), --rm,
+# clear errors, and attach up to kubectl exec into the node's caplet pod.
+#   plugin.sh CAPLET CAPSULE CONTROLLER SLEEPER SOURCE_ROOT KUBECTL_CAPSULE
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+PLUGIN=$(realpath "$6")
+e2e_up "$1" "$2" "$3" "$4" "$5" node-1 node-2
+
+# kubectl finds plugins on PATH. The kubectl in front only records the argv
+# it was started with (attach checks what it exec'd) and runs the real one.
+mkdir -p "$T/bin"
+ln -s "$PLUGIN" "$T/bin/kubectl-capsule"
+REAL_KUBECTL=$(command -v kubectl)
+printf '#!/bin/sh\nprintf "%%s\\n" "$*" >>%s\nexec %s "$@"\n' "$T/kubectl-argv.log" "$REAL_KUBECTL" >"$T/bin/kubectl"
+chmod +x "$T/bin/kubectl"
+export PATH=$T/bin:$PATH
+
+kubectl create namespace shop >/dev/null
+kubectl config set-context --current --namespace=shop >/dev/null # the context's namespace is the default
+for i in 1 2; do
+	kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: web-$i, namespace: shop, labels: {app: web}}
+spec:
+  nodeName: node-$i
+  containers: [{name: app, image: registry.local/app:1}]
+YAML
+done
+running() { [[ $(kubectl get pods -n shop --field-selector=status.phase=Running -o name | wc -l) == 2 ]]; }
+check "the stand-in runs the 2 target pods" wait_until 30 running
+
+# capsule ARGS...: runs `kubectl capsule ARGS`, stdout in $T/out, stderr in $T/err, status in RC.
+capsule() {
+	set +e
+	kubectl capsule "$@" >"$T/out" 2>"$T/err"
+	RC=$?
+	set -e
+}
+has() { grep -qF -- "$2" "$1" || { echo "  '$2' not in $1: $(cat "$1")" >&2; return 1; }; }
+runs() { kubectl get capsuleruns -n shop -o name | wc -l; }
+
+capsule run "$IMAGE" -l app=web --wait-timeout 120 -- sh -c 'echo "hello from $(hostname)"; echo oops >&2'
+check "run -l: exit status 0" equals "$RC" 0
+check "run -l: web-1's header and output" has "$T/out" "=== pod web-1, container app (node node-1): Succeeded, exit 0
+hello from web-1
+--- stderr
+oops"
+check "run -l: web-2's header and output" has "$T/out" "=== pod web-2, container app (node node-2): Succeeded, exit 0
+hello from web-2"
+RUN1=$(sed -n 's/^run \(busybox-[a-z0-9]*\): .*/\1/p' "$T/err" | tail -1)
+check "run -l: progress lines on stderr, then the final counts" has "$T/err" \
+	"run $RUN1: Succeeded, 2 targets: 0 pending, 0 running, 2 succeeded, 0 failed"
+check "run -l: progress while waiting (not a terminal: one line per change)" \
+	test "$(grep -c "^run $RUN1: " "$T/err")" -ge 3
+owner() { kubectl get capsule -n shop "$RUN1" -o jsonpath='{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}'; }
+check "the generated Capsule is owned by its run" equals "$(owner)" "CapsuleRun/$RUN1"
+row() { kubectl get capsuleruns -n shop "$RUN1" --no-headers | awk '{print $2, $5, $6, $7, $8}'; }
+check "kubectl get capsuleruns shows the run" equals "$(row)" "$RUN1 2 2 0 Succeeded"
+
+capsule run "$IMAGE" --pod web-1 --pod web-2 -o json --wait-timeout 120 -- \
+	sh -c '[ "$(hostname)" = web-1 ] || { echo "no luck" >&2; exit 3; }'
+check "run --pod with one failing target: exit status 1" equals "$RC" 1
+json_ok() {
+	python3 - "$T/out" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+r = {x["pod"]: x for x in d["results"]}
+assert d["phase"] == "PartiallyFailed" and d["targets"] == 2 and d["failed"] == 1, d
+assert r["web-1"]["exitCode"] == 0 and r["web-1"]["phase"] == "Succeeded", r
+assert r["web-2"]["exitCode"] == 3 and r["web-2"]["stderr"] == "no luck\n", r
+assert r["web-2"]["node"] == "node-2" and r["web-2"]["container"] == "app", r
+PY
+}
+check "run -o json: a valid results document with each target's exit code and tails" json_ok
+RUN2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"])' "$T/out")
+check "run -o json: the summary names the phase on stderr" has "$T/err" "run $RUN2: PartiallyFailed"
+targets() { kubectl get caprun -n shop "$RUN2" -o jsonpath='{.spec.targets}'; }
+check "run --pod: the run names its targets" equals "$(targets)" '["web-1","web-2"]'
+
+capsule logs "$RUN2" -o yaml
+cp "$T/out" "$T/logs.yaml"
+capsule logs "$RUN2" -o json
+yaml_same() {
+	python3 - "$T/logs.yaml" "$T/out" <<'PY'
+import json, sys, yaml
+y, j = yaml.safe_load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert y == j, (y, j)
+assert j["results"][1]["stderr"] == "no luck\n"
+PY
+}
+check "logs -o yaml parses to the same document as -o json" yaml_same
+capsule logs "$RUN2"
+check "logs: exit status 0 and the text form" has "$T/out" "=== pod web-2, container app (node node-2): Failed, exit 3"
+
+kubectl apply -n shop -f - >/dev/null <<YAML
+apiVersion: recap.dev/v1alpha1
+kind: Capsule
+metadata: {name: whoami}
+spec:
+  image: $IMAGE
+  command: [hostname]
+  targets: {selector: {matchLabels: {app: web}}}
+YAML
+capsule run --capsule whoami --wait-timeout 120 -o yaml
+fired_ok() {
+	python3 - "$T/out" <<'PY'
+import sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))
+assert d["capsule"] == "whoami" and d["phase"] == "Succeeded", d
+assert [(r["pod"], r["stdout"]) for r in d["results"]] == [("web-1", "web-1\n"), ("web-2", "web-2\n")], d
+PY
+}
+check "run --capsule fires an existing Capsule (exit 0, valid YAML)" fired_ok
+check "run --capsule: exit status 0" equals "$RC" 0
+
+capsule ls
+check "ls: the table lists the three runs" equals "$(grep -cE "^(busybox|whoami)-" "$T/out")" 3
+check "ls: the table's header" has "$T/out" "NAME"
+capsule ls -o json
+ls_json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["items"]) == 3, d' "$T/out"; }
+check "ls -o json: a List of the three runs" ls_json
+
+# Errors are clear and leave nothing behind.
+before=$(runs)
+capsule run "$IMAGE" -l app=nope -- true
+check "no pod matches the selector: exit 1 and the reason" has "$T/err" \
+	'error: no pods match selector "app=nope" in namespace "shop"'
+capsule run "$IMAGE" --pod ghost -- true
+check "an unknown pod: the reason" has "$T/err" 'error: pod "ghost" not found in namespace "shop"'
+check "an unknown pod: exit status 1" equals "$RC" 1
+capsule run "$IMAGE" --pod web-1 --cap-add NET_RAW,bogus -- true
+check "a bad capability name: exit status 2" equals "$RC" 2
+check "a bad capability name: the reason" has "$T/err" "--cap-add 'bogus': not a capability name"
+check "no run was created by a refused command" equals "$(runs)" "$before"
+capsule logs nosuch
+check "logs of an unknown run: the reason" has "$T/err" 'error: capsulerun "nosuch" not found in namespace "shop"'
+capsule run --capsule nosuch
+check "run --capsule of an unknown Capsule: the reason" has "$T/err" 'error: capsule "nosuch" not found'
+capsule run --help
+check "run --help: the usage on stdout, exit 0" has "$T/out" "usage: kubectl capsule run IMAGE"
+capsule -n default ls
+check "-n overrides the context's namespace" has "$T/err" "No CapsuleRuns in namespace default."
+
+# cancel while `run` waits: the waiting command sees the run end Cancelled.
+set +e
+kubectl capsule run "$IMAGE" -l app=web --wait-timeout 120 -- sleep 300 >"$T/cancel.out" 2>"$T/cancel.err" &
+waiter=$!
+PIDS+=("$waiter")
+set -e
+cancel_run() { sed -n 's/^run \(busybox-[a-z0-9]*\): Running.*/\1/p' "$T/cancel.err" | tail -1; }
+both_running() { grep -q ", 2 running," "$T/cancel.err"; }
+check "a long run starts on both pods (progress says so)" wait_until 60 both_running
+RUN3=$(cancel_run)
+capsule cancel "$RUN3"
+check "cancel: exit 0 and what it did" has "$T/out" "capsulerun.recap.dev/$RUN3 cancelled"
+set +e
+wait "$waiter"
+rc=$?
+set -e
+check "the waiting run command exits 1 once cancelled" equals "$rc" 1
+check "its last line says Cancelled" has "$T/cancel.err" "run $RUN3: Cancelled, 2 targets"
+phase() { kubectl get caprun -n shop "$RUN3" -o jsonpath='{.status.phase}'; }
+check "the run is Cancelled" equals "$(phase)" Cancelled
+capsule cancel "$RUN3"
+check "cancelling a finished run is refused" has "$T/err" "error: run $RUN3 already finished (Cancelled)"
+
+# On a terminal the progress is one line rewritten in place.
+script -qec "kubectl capsule run $IMAGE --pod web-1 --rm --wait-timeout 120 -- echo tty" /dev/null >"$T/tty.out"
+check "on a terminal: progress rewritten in place (CR, erase line)" grep -q $'\r\033\\[Krun busybox-' "$T/tty.out"
+check "on a terminal: the output follows" grep -q "^tty" "$T/tty.out"
+RUN4=$(grep -ao 'run busybox-[a-z0-9]*' "$T/tty.out" | head -1 | cut -d' ' -f2)
+gone() { ! kubectl get caprun -n shop "$RUN4" >/dev/null 2>&1 && ! kubectl get capsule -n shop "$RUN4" >/dev/null 2>&1; }
+check "--rm: the run and its generated Capsule are deleted" wait_until 30 gone
+
+capsule run "$IMAGE" -l app=web --no-wait -- true
+check "--no-wait: returns at once with the run's name" grep -q "^capsulerun.recap.dev/busybox-[a-z0-9]* created$" "$T/out"
+
+# attach: the caplet pod of the target's node, then kubectl exec into it.
+kubectl create namespace recap-system >/dev/null
+kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  name: recap-caplet-n1
+  namespace: recap-system
+  labels: {app.kubernetes.io/name: recap, app.kubernetes.io/component: caplet}
+spec:
+  nodeName: node-1
+  containers: [{name: caplet, image: recap/caplet:0.1.0}]
+YAML
+caplet_running() { [[ $(kubectl get pod -n recap-system recap-caplet-n1 -o jsonpath='{.status.phase}') == Running ]]; }
+check "a caplet pod runs on node-1 (none on node-2)" wait_until 30 caplet_running
+cid=$(kubectl get pod -n shop web-1 -o jsonpath='{.status.containerStatuses[0].containerID}')
+cid=${cid#containerd://}
+capsule attach web-1 --image "$IMAGE" --target-fs ReadWrite --join net,pid --dry-run -- sh -c 'ps; id'
+check "attach --dry-run: the exact kubectl exec command" equals "$(cat "$T/out")" \
+	"kubectl exec -i -n recap-system recap-caplet-n1 -c caplet -- capsule attach --target $cid --image $IMAGE --join net,pid --target-fs rw -- sh -c 'ps; id'"
+capsule attach web-2 --image "$IMAGE"
+check "attach on a node without caplet: the reason" has "$T/err" "error: no caplet pod on node node-2"
+check "attach on a node without caplet: exit status 1" equals "$RC" 1
+capsule attach web-1 -c nope --image "$IMAGE"
+check "attach to an unknown container: the reason" has "$T/err" 'error: pod web-1 has no container "nope"'
+: >"$T/kubectl-argv.log"
+capsule --kubeconfig "$KUBECONFIG" attach web-1 --image "$IMAGE" -- ps
+check "attach runs the real kubectl exec with that command" has "$T/kubectl-argv.log" \
+	"--kubeconfig $KUBECONFIG exec -i -n recap-system recap-caplet-n1 -c caplet -- capsule attach --target $cid --image $IMAGE -- ps"
+check "(no kubelet here: kubectl exec itself fails, and says so)" test "$RC" -ne 0 -a -s "$T/err"
+
+check "nothing is left on any node" nodes_clean
+finish

@@ -1,0 +1,207 @@
+/* kubectl-capsule's flags: what each verb accepts, and the message for what
+ * it refuses. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "args.h"
+
+#define ARGV(...) ((char *[]){"x", __VA_ARGS__, NULL})
+static int ARGC(char **v)
+{
+	int n = 0;
+	while (v[n])
+		n++;
+	return n;
+}
+
+static int parse_run(char **argv, int argc, struct run_args *a, char *msg, size_t size)
+{
+	struct recap_error *err = NULL;
+	*a = (struct run_args){0};
+	int r = plugin_parse_run(argc, argv, a, &err);
+	snprintf(msg, size, "%s", err ? recap_error_message(err) : "");
+	recap_error_free(err);
+	return r;
+}
+
+#define RUN_OK(a, ...)                                                                                       \
+	do {                                                                                                 \
+		char *v_[] = {"run", __VA_ARGS__, NULL};                                                     \
+		char m_[256];                                                                                \
+		if (parse_run(v_, ARGC(v_), a, m_, sizeof(m_)) < 0)                                          \
+			fail_msg("refused: %s", m_);                                                         \
+	} while (0)
+
+#define RUN_FAILS(expect, ...)                                                                               \
+	do {                                                                                                 \
+		char *v_[] = {"run", __VA_ARGS__, NULL};                                                     \
+		char m_[256];                                                                                \
+		struct run_args a_;                                                                          \
+		assert_int_equal(parse_run(v_, ARGC(v_), &a_, m_, sizeof(m_)), -EINVAL);                     \
+		run_args_free(&a_);                                                                          \
+		if (!strstr(m_, expect))                                                                     \
+			fail_msg("message '%s' lacks '%s'", m_, expect);                                     \
+	} while (0)
+
+static void adhoc_run_with_everything(void **state)
+{
+	struct run_args a;
+	RUN_OK(&a, "-n", "shop", "busybox:1", "-l", "app=web", "-c", "app", "--join", "net,pid",
+	       "--target-fs", "ReadWrite", "--cap-add", "NET_RAW,NET_ADMIN", "--cap-add", "SYS_PTRACE",
+	       "--env", "A=b=c", "--timeout", "30", "--strategy", "Iterative", "--max-concurrent", "2",
+	       "--rm", "-o", "yaml", "--wait-timeout", "9", "--context", "ctx", "--kubeconfig", "/k", "--",
+	       "sh", "-c", "echo -n hi");
+	assert_string_equal(a.image, "busybox:1");
+	assert_string_equal(a.g.ns, "shop");
+	assert_string_equal(a.g.context, "ctx");
+	assert_string_equal(a.g.kubeconfig, "/k");
+	assert_int_equal(a.g.output, PLUGIN_OUT_YAML);
+	assert_string_equal(a.selector, "app=web");
+	assert_string_equal(a.container, "app");
+	assert_int_equal(json_array_size(a.join), 2);
+	assert_string_equal(a.target_fs, "ReadWrite");
+	assert_int_equal(json_array_size(a.caps), 3);
+	assert_string_equal(json_string_value(json_array_get(a.caps, 2)), "SYS_PTRACE");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(a.env, 0), "value")), "b=c");
+	assert_int_equal(a.timeout_s, 30);
+	assert_int_equal(a.max_concurrent, 2);
+	assert_int_equal(a.wait_timeout_s, 9);
+	assert_true(a.rm);
+	/* Flags inside the command belong to the command. */
+	assert_int_equal(a.ncommand, 3);
+	assert_string_equal(a.command[2], "echo -n hi");
+	run_args_free(&a);
+}
+
+static void pods_and_positional_anywhere(void **state)
+{
+	struct run_args a;
+	RUN_OK(&a, "--pod", "a,b", "img", "--pod", "c", "--no-wait");
+	assert_string_equal(a.image, "img");
+	assert_int_equal(json_array_size(a.pods), 3);
+	assert_true(a.no_wait);
+	assert_int_equal(a.ncommand, 0);
+	run_args_free(&a);
+	RUN_OK(&a, "--capsule", "whoami", "--pod", "a");
+	assert_string_equal(a.capsule, "whoami");
+	assert_null(a.image);
+	run_args_free(&a);
+}
+
+static void run_refusals(void **state)
+{
+	RUN_FAILS("missing IMAGE", "--pod", "a");
+	RUN_FAILS("--pod NAME or -l SELECTOR", "img");
+	RUN_FAILS("--pod NAME or -l SELECTOR", "img", "--pod", "a", "-l", "x=y");
+	RUN_FAILS("not both", "img", "--capsule", "c");
+	RUN_FAILS("are the Capsule's own", "--capsule", "c", "-l", "a=b");
+	RUN_FAILS("are the Capsule's own", "--capsule", "c", "--", "true");
+	RUN_FAILS("unexpected argument 'extra'", "img", "extra", "--pod", "a");
+	RUN_FAILS("--target-fs 'rw': must be None, ReadOnly or ReadWrite", "img", "--pod", "a", "--target-fs",
+		  "rw");
+	RUN_FAILS("'mnt' is not one of", "img", "--pod", "a", "--join", "net,mnt");
+	RUN_FAILS("'pid' given twice", "img", "--pod", "a", "--join", "pid,pid");
+	RUN_FAILS("not a capability name", "img", "--pod", "a", "--cap-add", "CAP_NET_RAW");
+	RUN_FAILS("not a capability name", "img", "--pod", "a", "--cap-add", "net_raw");
+	RUN_FAILS("--timeout '0': must be a whole number from 1 to 86400", "img", "--pod", "a", "--timeout",
+		  "0");
+	RUN_FAILS("--timeout '5s'", "img", "--pod", "a", "--timeout", "5s");
+	RUN_FAILS("--strategy 'Serial'", "img", "--pod", "a", "--strategy", "Serial");
+	RUN_FAILS("--max-concurrent needs --strategy Iterative", "img", "--pod", "a", "--max-concurrent",
+		  "2");
+	RUN_FAILS("--rm needs to wait", "img", "--pod", "a", "--rm", "--no-wait");
+	RUN_FAILS("--env 'X': must be NAME=VALUE", "img", "--pod", "a", "--env", "X");
+	RUN_FAILS("-o 'wide': must be json or yaml", "img", "--pod", "a", "-o", "wide");
+	RUN_FAILS("unknown flag --bogus", "img", "--pod", "a", "--bogus");
+	RUN_FAILS("flag --pod needs a value", "img", "--pod");
+}
+
+static void pod_limit(void **state)
+{
+	char *argv[2 * PLUGIN_MAX_PODS + 8];
+	char names[PLUGIN_MAX_PODS + 1][16];
+	int n = 0;
+	argv[n++] = "run";
+	argv[n++] = "img";
+	for (int i = 0; i <= PLUGIN_MAX_PODS; i++) {
+		snprintf(names[i], sizeof(names[i]), "p%d", i);
+		argv[n++] = "--pod";
+		argv[n++] = names[i];
+	}
+	argv[n] = NULL;
+	struct run_args a;
+	char msg[256];
+	assert_int_equal(parse_run(argv, n, &a, msg, sizeof(msg)), -E2BIG);
+	assert_non_null(strstr(msg, "more than 1000 pods"));
+	run_args_free(&a);
+}
+
+static void help_wins(void **state)
+{
+	struct run_args a;
+	RUN_OK(&a, "--help");
+	assert_true(a.g.help);
+	run_args_free(&a);
+}
+
+static void attach_flags(void **state)
+{
+	char **v = ARGV("-n", "shop", "web-1", "--image", "img", "-c", "app", "--target-fs", "None",
+			"--dry-run", "--caplet-namespace", "ops", "--", "sh");
+	struct attach_args a = {0};
+	struct recap_error *err = NULL;
+	assert_int_equal(plugin_parse_attach(ARGC(v), v, &a, &err), 0);
+	assert_string_equal(a.pod, "web-1");
+	assert_string_equal(a.image, "img");
+	assert_string_equal(a.container, "app");
+	assert_string_equal(a.caplet_ns, "ops");
+	assert_true(a.dry_run);
+	assert_int_equal(a.ncommand, 1);
+	struct attach_args b = {0};
+	char **w = ARGV("web-1");
+	assert_int_equal(plugin_parse_attach(ARGC(w), w, &b, &err), -EINVAL);
+	assert_string_equal(recap_error_message(err),
+			    "attach: missing --image (the capsule image to attach)");
+	recap_error_free(err);
+}
+
+static void simple_verbs(void **state)
+{
+	struct simple_args a = {0};
+	struct recap_error *err = NULL;
+	char **v = ARGV("r1", "-o", "json");
+	assert_int_equal(plugin_parse_simple(ARGC(v), v, "logs", true, true, false, &a, &err), 0);
+	assert_string_equal(a.name, "r1");
+	assert_int_equal(a.g.output, PLUGIN_OUT_JSON);
+	struct simple_args b = {0};
+	char **w = ARGV("r1", "-o", "json");
+	assert_int_equal(plugin_parse_simple(ARGC(w), w, "cancel", true, false, false, &b, &err), -EINVAL);
+	assert_non_null(strstr(recap_error_message(err), "cancel: unknown flag"));
+	recap_error_free(err);
+	err = NULL;
+	struct simple_args c = {0};
+	char **x = ARGV("r1");
+	assert_int_equal(plugin_parse_simple(ARGC(x), x, "ls", false, true, true, &c, &err), -EINVAL);
+	assert_string_equal(recap_error_message(err), "ls: unexpected argument 'r1'");
+	recap_error_free(err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(adhoc_run_with_everything),
+	    cmocka_unit_test(pods_and_positional_anywhere),
+	    cmocka_unit_test(run_refusals),
+	    cmocka_unit_test(pod_limit),
+	    cmocka_unit_test(help_wins),
+	    cmocka_unit_test(attach_flags),
+	    cmocka_unit_test(simple_verbs),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,316 @@
+/* kubectl-capsule's pure parts besides flags: the objects it creates, what
+ * it prints (text, JSON, YAML) and the attach command line. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "attachcmd.h"
+#include "format.h"
+#include "kube/yamlconv.h"
+#include "objects.h"
+#include "yamlout.h"
+
+static json_t *J(const char *text)
+{
+	json_error_t e;
+	json_t *j = json_loads(text, 0, &e);
+	if (!j)
+		fail_msg("bad test JSON: %s", e.text);
+	return j;
+}
+
+static void assert_json(json_t *got, const char *want)
+{
+	json_t *w = J(want);
+	if (!json_equal(got, w)) {
+		char *g = json_dumps(got, JSON_SORT_KEYS);
+		fail_msg("got %s", g);
+	}
+	json_decref(w);
+}
+
+/* Runs fn(f, arg) on a memory stream and returns what it wrote. */
+static char *capture(void (*fn)(FILE *, void *), void *arg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	fn(f, arg);
+	fclose(f);
+	return buf;
+}
+
+static void run_names(void **state)
+{
+	char *n = plugin_run_name("127.0.0.1:5000/capsules/BusyBox_1:v1@sha256:ab", "x7k2p");
+	assert_string_equal(n, "busybox-1-x7k2p");
+	free(n);
+	n = plugin_run_name("whoami", "bcdfg");
+	assert_string_equal(n, "whoami-bcdfg");
+	free(n);
+	n = plugin_run_name("reg/___:tag", "bcdfg");
+	assert_string_equal(n, "capsule-bcdfg");
+	free(n);
+	char long_name[200];
+	memset(long_name, 'a', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	n = plugin_run_name(long_name, "bcdfg");
+	assert_int_equal(strlen(n), PLUGIN_NAME_MAX);
+	free(n);
+	char s[PLUGIN_SUFFIX_LEN + 1];
+	plugin_random_suffix(s);
+	assert_int_equal(strlen(s), PLUGIN_SUFFIX_LEN);
+	assert_int_equal(strspn(s, "bcdfghjklmnpqrstvwxz2456789"), PLUGIN_SUFFIX_LEN);
+}
+
+static void selectors(void **state)
+{
+	json_t *j = NULL;
+	struct recap_error *err = NULL;
+	assert_int_equal(plugin_selector_json("app=web,tier!=db,env in (a,b),x,!y,app=other", &j, &err), 0);
+	assert_json(j,
+		    "{\"matchLabels\":{\"app\":\"web\"},\"matchExpressions\":["
+		    "{\"key\":\"tier\",\"operator\":\"NotIn\",\"values\":[\"db\"]},"
+		    "{\"key\":\"env\",\"operator\":\"In\",\"values\":[\"a\",\"b\"]},"
+		    "{\"key\":\"x\",\"operator\":\"Exists\"},{\"key\":\"y\",\"operator\":\"DoesNotExist\"},"
+		    "{\"key\":\"app\",\"operator\":\"In\",\"values\":[\"other\"]}]}");
+	json_decref(j);
+	assert_int_equal(plugin_selector_json("app=", &j, &err), 0);
+	assert_json(j, "{\"matchLabels\":{\"app\":\"\"}}");
+	json_decref(j);
+	assert_true(plugin_selector_json("app in (", &j, &err) < 0);
+	assert_non_null(strstr(recap_error_message(err), "-l 'app in ('"));
+	recap_error_free(err);
+}
+
+static void adhoc_objects(void **state)
+{
+	char *cmd[] = {"sh", "-c", "ps"};
+	json_t *caps = J("[\"NET_RAW\"]"), *pods = J("[\"web-1\"]");
+	struct run_args a = {.image = "img:1",
+			     .pods = pods,
+			     .container = "app",
+			     .target_fs = "None",
+			     .caps = caps,
+			     .timeout_s = 5,
+			     .command = cmd,
+			     .ncommand = 3};
+	json_t *c = NULL;
+	struct recap_error *err = NULL;
+	assert_int_equal(plugin_adhoc_capsule(&a, "img-1-abcde", "uid-1", &c, &err), 0);
+	assert_json(
+	    c,
+	    "{\"apiVersion\":\"recap.dev/v1alpha1\",\"kind\":\"Capsule\",\"metadata\":{"
+	    "\"name\":\"img-1-abcde\",\"labels\":{\"app.kubernetes.io/managed-by\":\"kubectl-capsule\","
+	    "\"recap.dev/run\":\"img-1-abcde\"},\"ownerReferences\":[{\"apiVersion\":\"recap.dev/v1alpha1\","
+	    "\"kind\":\"CapsuleRun\",\"name\":\"img-1-abcde\",\"uid\":\"uid-1\"}]},\"spec\":{"
+	    "\"image\":\"img:1\",\"command\":[\"sh\",\"-c\",\"ps\"],\"targetFilesystem\":\"None\","
+	    "\"security\":{\"capabilities\":{\"add\":[\"NET_RAW\"]}},\"timeoutSeconds\":5,"
+	    "\"targets\":{\"container\":\"app\",\"selector\":{\"matchLabels\":{"
+	    "\"recap.dev/adhoc-run\":\"img-1-abcde\"}}}}}");
+	json_decref(c);
+	json_t *run = plugin_run_object("img-1-abcde", "img-1-abcde", pods);
+	assert_json(
+	    run,
+	    "{\"apiVersion\":\"recap.dev/v1alpha1\",\"kind\":\"CapsuleRun\",\"metadata\":{"
+	    "\"name\":\"img-1-abcde\",\"labels\":{\"app.kubernetes.io/managed-by\":\"kubectl-capsule\","
+	    "\"recap.dev/capsule\":\"img-1-abcde\"}},\"spec\":{\"capsuleRef\":{\"name\":\"img-1-abcde\"},"
+	    "\"targets\":[\"web-1\"]}}");
+	json_decref(run);
+	json_decref(caps);
+	json_decref(pods);
+}
+
+static const char RUN[] =
+    "{\"metadata\":{\"name\":\"r1\",\"namespace\":\"shop\",\"creationTimestamp\":\"2026-01-01T00:00:00Z\"},"
+    "\"spec\":{\"capsuleRef\":{\"name\":\"c1\"}},"
+    "\"status\":{\"phase\":\"PartiallyFailed\",\"targets\":2,\"pending\":0,\"running\":0,\"succeeded\":1,"
+    "\"failed\":1,\"conditions\":[{\"type\":\"Admitted\",\"status\":\"True\",\"message\":\"ok\"},"
+    "{\"type\":\"Complete\",\"status\":\"True\",\"message\":\"1 of 2 targets failed\"}]}}";
+static const char EXECS[] =
+    "{\"items\":[{\"metadata\":{\"name\":\"e2\"},\"spec\":{\"node\":\"n2\",\"target\":{\"pod\":\"web-2\","
+    "\"container\":\"app\"}},\"status\":{\"phase\":\"Failed\",\"exitCode\":3,\"reason\":\"Error\","
+    "\"stdoutTail\":\"\",\"stderrTail\":\"tail of err\",\"stderrBytes\":5000}},"
+    "{\"metadata\":{\"name\":\"e1\"},\"spec\":{\"node\":\"n1\",\"target\":{\"pod\":\"web-1\","
+    "\"container\":\"app\"}},\"status\":{\"phase\":\"Succeeded\",\"exitCode\":0,"
+    "\"stdoutTail\":\"hello\\n\",\"stdoutBytes\":6}}]}";
+
+static void print_doc(FILE *f, void *doc)
+{
+	plugin_print_results(f, doc);
+}
+
+static void results(void **state)
+{
+	json_t *run = J(RUN), *execs = J(EXECS);
+	assert_true(plugin_run_finished(run));
+	char line[256];
+	plugin_format_progress(run, line, sizeof(line));
+	assert_string_equal(
+	    line, "run r1: PartiallyFailed, 2 targets: 0 pending, 0 running, 1 succeeded, 1 failed");
+	assert_string_equal(plugin_run_message(run), "1 of 2 targets failed");
+	json_t *doc = plugin_results_doc(run, execs);
+	assert_string_equal(json_string_value(json_object_get(doc, "message")), "1 of 2 targets failed");
+	json_t *first = json_array_get(json_object_get(doc, "results"), 0);
+	assert_string_equal(json_string_value(json_object_get(first, "pod")), "web-1"); /* sorted */
+	char *text = capture(print_doc, doc);
+	assert_string_equal(text, "=== pod web-1, container app (node n1): Succeeded, exit 0\n"
+				  "hello\n"
+				  "=== pod web-2, container app (node n2): Failed, exit 3, Error\n"
+				  "--- stderr (last 11 of 5000 bytes)\n"
+				  "tail of err\n");
+	free(text);
+	json_decref(doc);
+	json_decref(run);
+	json_decref(execs);
+}
+
+static void progress_before_the_controller(void **state)
+{
+	json_t *run = J("{\"metadata\":{\"name\":\"r\"}}");
+	char line[256];
+	plugin_format_progress(run, line, sizeof(line));
+	assert_string_equal(line, "run r: Pending, waiting for the controller");
+	assert_false(plugin_run_finished(run));
+	json_decref(run);
+}
+
+static void print_runs(FILE *f, void *list)
+{
+	plugin_print_runs(f, list, 1767225600 + 150); /* 2026-01-01 00:02:30 */
+}
+
+static void runs_table_and_ages(void **state)
+{
+	char age[16];
+	plugin_format_age(100, 100 + 119, age, sizeof(age));
+	assert_string_equal(age, "119s");
+	plugin_format_age(100, 100 + 3 * 3600, age, sizeof(age));
+	assert_string_equal(age, "3h");
+	plugin_format_age(100, 100 + 3 * 86400, age, sizeof(age));
+	assert_string_equal(age, "3d");
+	json_t *list = json_pack("{s:[O]}", "items", J(RUN));
+	char *text = capture(print_runs, list);
+	assert_non_null(strstr(text, "NAME "));
+	assert_non_null(strstr(text, "\nr1 "));
+	assert_non_null(strstr(text, " PartiallyFailed "));
+	assert_non_null(strstr(text, " 2m\n"));
+	free(text);
+	json_decref(list);
+}
+
+static void write_yaml(FILE *f, void *doc)
+{
+	assert_int_equal(plugin_yaml_write(f, doc), 0);
+}
+
+static void yaml_round_trip(void **state)
+{
+	json_t *doc =
+	    J("{\"s\":\"plain\",\"t\":\"true\",\"n\":\"42\",\"e\":\"\",\"nul\":\"null\",\"f\":\"1.5\","
+	      "\"ml\":\"line 1\\nline 2\\n\",\"colon\":\"a: b\",\"dash\":\"- x\",\"i\":7,\"b\":false,"
+	      "\"z\":null,\"empty\":{},\"list\":[],\"nested\":[{\"k\":[1,\"2\"]}],\"u\":\"\\u00e9\"}");
+	char *text = capture(write_yaml, doc);
+	json_t *back = NULL;
+	struct recap_error *err = NULL;
+	if (recap_kube_yaml_parse(text, strlen(text), &back, &err) < 0)
+		fail_msg("%s\n%s", recap_error_message(err), text);
+	/* The parser reads plain integers, true/false and null as JSON values:
+	 * equality means every string that looks like one was quoted. */
+	json_t *f = json_object_get(back, "f");
+	assert_true(json_is_string(f));
+	json_object_del(doc, "f");
+	json_object_del(back, "f");
+	if (!json_equal(doc, back))
+		fail_msg("YAML did not read back:\n%s", text);
+	assert_non_null(strstr(text, "ml: |"));
+	free(text);
+	json_decref(back);
+	json_decref(doc);
+}
+
+static void attach_command(void **state)
+{
+	char *cmd[] = {"sh", "-c", "ps; id"};
+	struct attach_args a = {.g = {.kubeconfig = "/k"},
+				.image = "img",
+				.target_fs = "ReadWrite",
+				.join = "net,pid",
+				.caps = "SYS_PTRACE",
+				.caplet_ns = "recap-system",
+				.command = cmd,
+				.ncommand = 3};
+	char **argv = plugin_attach_argv(&a, "caplet-x", "abc", true);
+	char *text = NULL;
+	size_t len;
+	FILE *f = open_memstream(&text, &len);
+	plugin_print_argv(f, argv);
+	fclose(f);
+	assert_string_equal(
+	    text, "kubectl --kubeconfig /k exec -it -n recap-system caplet-x -c caplet -- capsule attach "
+		  "--target abc --image img --join net,pid --target-fs rw --cap-add SYS_PTRACE -- sh "
+		  "-c 'ps; id'\n");
+	free(text);
+	plugin_argv_free(argv);
+}
+
+static void attach_lookups(void **state)
+{
+	json_t *pod = J(
+	    "{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[{\"name\":\"a\"},{\"name\":\"b\"}]},"
+	    "\"status\":{\"containerStatuses\":[{\"name\":\"b\",\"containerID\":\"containerd://cid-b\"}]}}");
+	char *id = NULL;
+	struct recap_error *err = NULL;
+	assert_int_equal(plugin_pod_container_id(pod, "b", &id, &err), 0);
+	assert_string_equal(id, "cid-b");
+	free(id);
+	assert_int_equal(plugin_pod_container_id(pod, NULL, &id, &err), -EAGAIN);
+	assert_string_equal(recap_error_message(err),
+			    "container a of pod p has no container ID yet (is it running?)");
+	recap_error_free(err);
+	err = NULL;
+	assert_int_equal(plugin_pod_container_id(pod, "c", &id, &err), -ENOENT);
+	assert_string_equal(recap_error_message(err), "pod p has no container \"c\"");
+	recap_error_free(err);
+	err = NULL;
+	json_decref(pod);
+
+	json_t *list = J("{\"items\":[{\"metadata\":{\"name\":\"old\",\"deletionTimestamp\":\"x\"},"
+			 "\"status\":{\"phase\":\"Running\"}},{\"metadata\":{\"name\":\"new\"},\"status\":{"
+			 "\"phase\":\"Pending\"}}]}");
+	const char *name = NULL;
+	assert_int_equal(plugin_pick_caplet(list, "n1", "recap-system", &name, &err), -EAGAIN);
+	assert_string_equal(recap_error_message(err), "caplet pod new on node n1 is Pending, not Running");
+	recap_error_free(err);
+	err = NULL;
+	json_decref(list);
+	list = J("{\"items\":[]}");
+	assert_int_equal(plugin_pick_caplet(list, "n1", "recap-system", &name, &err), -ENOENT);
+	assert_non_null(strstr(recap_error_message(err), "no caplet pod on node n1"));
+	recap_error_free(err);
+	json_decref(list);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(run_names),
+	    cmocka_unit_test(selectors),
+	    cmocka_unit_test(adhoc_objects),
+	    cmocka_unit_test(results),
+	    cmocka_unit_test(progress_before_the_controller),
+	    cmocka_unit_test(runs_table_and_ages),
+	    cmocka_unit_test(yaml_round_trip),
+	    cmocka_unit_test(attach_command),
+	    cmocka_unit_test(attach_lookups),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
