@@ -1,6 +1,6 @@
 /* --image for run/attach: the image store (lib/oci) gives the layers and the
- * image config to the runtime; an image not in the store yet is pulled. */
-#ifndef CAPSULE_EXECUTOR_ONLY
+ * image config to the runtime; an image not in the store yet is pulled by
+ * capsule-pull first. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,7 +9,7 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "oci/image.h"
-#include "oci/pull.h"
+#include "pull_exec.h"
 #include "runopts.h"
 
 static int copy_list(struct recap_strv *dst, char **src)
@@ -49,11 +49,11 @@ static int load(struct recap_oci_store *st, struct run_cli *c, struct recap_oci_
 		return r;
 	recap_error_free(*err);
 	*err = NULL;
-	struct recap_oci_pull_result res;
-	r = recap_oci_pull(st, c->spec.image, &c->oci.pull, &res, err);
-	if (r >= 0)
-		r = recap_oci_image_load(st, c->spec.image, img, err);
-	return r;
+	struct capsule_globals g = *c->globals;
+	g.root = c->root; /* run's own --root wins */
+	if (capsule_pull_image(&g, c->oci.forward, c->spec.image) < 0)
+		return -EIO; /* capsule-pull said why */
+	return recap_oci_image_load(st, c->spec.image, img, err);
 }
 
 int capsule_image_resolve(struct run_cli *c, uint64_t *ret_pull_ms)
@@ -74,24 +74,10 @@ int capsule_image_resolve(struct run_cli *c, uint64_t *ret_pull_ms)
 	recap_oci_image_free(img);
 	recap_oci_store_close(st);
 	if (r < 0) {
-		log_error("%s", recap_error_message(err));
+		if (err)
+			log_error("%s", recap_error_message(err));
 		return r;
 	}
 	*ret_pull_ms = recap_now_mono_ms() - t0;
 	return 0;
 }
-#else
-/* capsule-exec has no image store: the caller passes the layers. */
-#include <stdio.h>
-
-#include "runopts.h"
-
-int capsule_image_resolve(struct run_cli *c, uint64_t *ret_pull_ms)
-{
-	fprintf(stderr,
-		"capsule-exec: --image %s: no image store in the executor build; pass the layers "
-		"(--rootfs-layers or the spec's \"layers\") or use capsule\n",
-		c->spec.image);
-	return -1;
-}
-#endif

@@ -5,11 +5,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-void capsule_oci_opts_init(struct capsule_oci_opts *o)
+/* The flags of CAPSULE_OCI_LONG_OPTIONS, by value - 0x101. */
+static const char *const flags[] = {
+    "--insecure-registry", "--auth-file", "--max-blob-size", "--max-layer-size",
+    "--max-layer-entries", "--platform",  "--stall-timeout", "--ca-file",
+};
+
+void capsule_oci_opts_init(struct capsule_oci_opts *o, void (*defaults)(struct recap_oci_pull_opts *))
 {
 	memset(o, 0, sizeof(*o));
-	recap_oci_pull_opts_default(&o->pull);
+	if (defaults)
+		defaults(&o->pull);
 	o->pull.registry.insecure = o->insecure;
+}
+
+/* Keeps the option as given, for capsule-pull. */
+static int forward(struct capsule_oci_opts *o, int c, const char *arg)
+{
+	if (o->n_forward + 2 > CAPSULE_OCI_FORWARD_MAX) {
+		fprintf(stderr, "capsule: too many image options (at most %d)\n",
+			CAPSULE_OCI_FORWARD_MAX / 2);
+		return -1;
+	}
+	o->forward[o->n_forward++] = flags[c - 0x101];
+	o->forward[o->n_forward++] = arg;
+	return 1;
 }
 
 /* "123", "64K", "4M", "2G": bytes. */
@@ -68,13 +88,13 @@ int capsule_oci_opts_parse(struct capsule_oci_opts *o, int c, const char *arg)
 			return -1;
 		}
 		o->insecure[o->n_insecure++] = arg;
-		return 1;
+		return forward(o, c, arg);
 	case 0x108:
 		o->pull.registry.ca_file = arg;
-		return 1;
+		return forward(o, c, arg);
 	case 0x102:
 		o->pull.registry.auth_file = arg;
-		return 1;
+		return forward(o, c, arg);
 	case 0x103:
 		r = parse_size(arg, &o->pull.max_blob);
 		break;
@@ -102,5 +122,5 @@ int capsule_oci_opts_parse(struct capsule_oci_opts *o, int c, const char *arg)
 		fprintf(stderr, "capsule: bad value '%s' for an image option\n", arg);
 		return -1;
 	}
-	return 1;
+	return forward(o, c, arg);
 }

@@ -1,18 +1,26 @@
-/* Options shared by the image verbs (pull, images, rmi, gc). */
+/* The image options of `pull` and of `run`/`attach --image`. `capsule`
+ * checks them and forwards them as given to `capsule-pull`, which parses
+ * them again into its pull options. */
 #pragma once
 
 #include "oci/pull.h"
 
 #define CAPSULE_INSECURE_MAX 16
+/* every option at most once, --insecure-registry CAPSULE_INSECURE_MAX times */
+#define CAPSULE_OCI_FORWARD_MAX (2 * (CAPSULE_INSECURE_MAX + 8))
 
 struct capsule_oci_opts {
 	struct recap_oci_pull_opts pull;
 	const char *insecure[CAPSULE_INSECURE_MAX + 1];
 	int n_insecure;
 	char platform[96];
+	const char *forward[CAPSULE_OCI_FORWARD_MAX + 1]; /* "--name", "value", ..., NULL */
+	int n_forward;
 };
 
-void capsule_oci_opts_init(struct capsule_oci_opts *o);
+/* defaults fills o->pull's defaults (capsule-pull passes the pull library's;
+ * capsule, which only checks and forwards, passes NULL). */
+void capsule_oci_opts_init(struct capsule_oci_opts *o, void (*defaults)(struct recap_oci_pull_opts *));
 /* Handles one long option of the image verbs (getopt's c and optarg);
  * returns 1 when handled, 0 when not ours, -1 on a bad value (printed). */
 int capsule_oci_opts_parse(struct capsule_oci_opts *o, int c, const char *arg);

@@ -54,9 +54,7 @@ static const struct option opts[] = {
     {"workdir", required_argument, NULL, OPT_WORKDIR},
     {"user", required_argument, NULL, OPT_USER},
     {"output", required_argument, NULL, 'o'},
-#ifndef CAPSULE_EXECUTOR_ONLY
     CAPSULE_OCI_LONG_OPTIONS,
-#endif
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -71,11 +69,8 @@ static void usage(FILE *f, const char *verb)
 		"         [--timeout SECONDS] [--tail-bytes N] [--env K=V] [--workdir DIR] [--user "
 		"UID[:GID]] [--id ID]\n"
 		"         [-o text|json] [--root DIR] [--spec-file FILE | --spec-fd N] [-- CMD ARGS...]\n"
-#ifndef CAPSULE_EXECUTOR_ONLY
 		"\nimage options (--image is pulled into the store unless it is "
-		"there):\n" CAPSULE_OCI_OPTIONS_HELP
-#endif
-		,
+		"there):\n" CAPSULE_OCI_OPTIONS_HELP,
 		verb);
 }
 
@@ -171,9 +166,8 @@ int run_cli_parse(struct run_cli *c, const struct capsule_globals *g, int argc, 
 {
 	_cleanup_error_ struct recap_error *err = NULL;
 	recap_spec_init(&c->spec);
-#ifndef CAPSULE_EXECUTOR_ONLY
-	capsule_oci_opts_init(&c->oci);
-#endif
+	capsule_oci_opts_init(&c->oci, NULL);
+	c->globals = g;
 	c->root = g->root;
 	c->cgroup_parent = g->cgroup_parent;
 	c->spec.tty = attach;
@@ -187,13 +181,11 @@ int run_cli_parse(struct run_cli *c, const struct capsule_globals *g, int argc, 
 			usage(stderr, argv[0]);
 			return 2;
 		}
-#ifndef CAPSULE_EXECUTOR_ONLY
 		int oci = capsule_oci_opts_parse(&c->oci, opt, optarg);
 		if (oci < 0)
 			return 2;
 		if (oci == 1)
 			continue;
-#endif
 		int r = opt == OPT_SPEC_FILE || opt == OPT_SPEC_FD
 			    ? load_spec(c, opt == OPT_SPEC_FILE ? optarg : NULL, atoi(optarg), &err)
 			    : apply(c, opt, optarg, &err);

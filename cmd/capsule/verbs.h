@@ -5,6 +5,8 @@
 struct capsule_globals {
 	const char *root;	   /* node store, default /var/lib/recap */
 	const char *cgroup_parent; /* run cgroups: <hierarchy>/<parent>/<id> */
+	const char *log_level;	   /* as given (NULL: default), passed on to capsule-pull */
+	const char *log_format;
 };
 
 /* Each verb takes its own argv (argv[0] is the verb name) and returns the
@@ -15,7 +17,10 @@ int capsule_verb_run(const struct capsule_globals *g, int argc, char **argv);
 int capsule_verb_attach(const struct capsule_globals *g, int argc, char **argv);
 int capsule_verb_ps(const struct capsule_globals *g, int argc, char **argv);
 int capsule_verb_sweep(const struct capsule_globals *g, int argc, char **argv);
+/* capsule-pull's verb: the pull itself. */
 int capsule_verb_pull(const struct capsule_globals *g, int argc, char **argv);
+/* capsule's: runs capsule-pull with the same arguments. */
+int capsule_verb_pull_exec(const struct capsule_globals *g, int argc, char **argv);
 int capsule_verb_images(const struct capsule_globals *g, int argc, char **argv);
 int capsule_verb_rmi(const struct capsule_globals *g, int argc, char **argv);
 int capsule_verb_gc(const struct capsule_globals *g, int argc, char **argv);

@@ -4,9 +4,9 @@
 # busybox-static plus a static probe. Everything is removed at the end, also
 # on failure: the container, the runs, their cgroups, mounts and temp files.
 #
-#   runtime.sh CAPSULE PROBE SLEEPER [CAPSULE-EXEC]
+#   runtime.sh CAPSULE PROBE SLEEPER
 set -euo pipefail
-capsule_bin=$1 probe=$2 sleeper=$3 exec_bin=${4:-}
+capsule_bin=$1 probe=$2 sleeper=$3
 
 if ((EUID != 0)); then
 	echo "SKIP: needs root (runc containers, namespaces, overlayfs, cgroups)"
@@ -317,16 +317,6 @@ test_image() { # the same layer as an OCI image (umoci), through the store
 hello-target"
 }
 
-test_executor_build() {
-	[[ -n $exec_bin ]] || return 0
-	local out
-	out=$("$exec_bin" --root "$root" --cgroup-parent "$cgp" run --target "$cid" --rootfs-layers "$layer" \
-		-- cat /target/data/hello.txt)
-	check "capsule-exec runs like capsule" equals "$out" "hello-target"
-	out=$("$exec_bin" --root "$root" run --target "$cid" --image x -- true 2>&1)
-	check "capsule-exec refuses --image clearly" contains "$out" "no image store"
-}
-
 test_attach() {
 	local out
 	out=$(timeout 60 python3 "$(dirname "$0")/attach.py" "$capsule_bin" --root "$root" --cgroup-parent "$cgp" \
@@ -378,7 +368,6 @@ test_cgroup_limits
 test_target_not_found
 test_attach
 test_image
-test_executor_build
 test_mountpoints
 test_crash_and_sweep
 after=$(target_fingerprint)
