@@ -30,6 +30,7 @@ enum {
 	OPT_ID,
 	OPT_WORKDIR,
 	OPT_USER,
+	OPT_UPPER_SIZE,
 };
 
 static const struct option opts[] = {
@@ -42,6 +43,7 @@ static const struct option opts[] = {
     {"cap-drop", required_argument, NULL, OPT_CAP_DROP},
     {"seccomp", required_argument, NULL, OPT_SECCOMP},
     {"memory", required_argument, NULL, OPT_MEMORY},
+    {"upper-size", required_argument, NULL, OPT_UPPER_SIZE},
     {"cpus", required_argument, NULL, OPT_CPUS},
     {"pids", required_argument, NULL, OPT_PIDS},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -66,6 +68,7 @@ static void usage(FILE *f, const char *verb)
 		"         [--join net,pid,ipc,uts,cgroup] [--target-fs none|ro|rw] [--cap-add CAP[,CAP]]\n"
 		"         [--cap-drop CAP[,CAP]|ALL] [--seccomp default|unconfined|FILE]\n"
 		"         [--memory SIZE] [--cpus N] [--pids N]\n"
+		"         [--upper-size SIZE (the writable layer, default 256Mi)]\n"
 		"         [--timeout SECONDS] [--tail-bytes N] [--env K=V] [--workdir DIR] [--user "
 		"UID[:GID]] [--id ID]\n"
 		"         [-o text|json] [--root DIR] [--spec-file FILE | --spec-fd N] [-- CMD ARGS...]\n"
@@ -100,6 +103,8 @@ static int apply_limit(struct recap_run_spec *s, int opt, const char *v, struct 
 	switch (opt) {
 	case OPT_MEMORY:
 		return recap_spec_parse_bytes(v, &s->memory_bytes, err);
+	case OPT_UPPER_SIZE:
+		return recap_spec_parse_bytes(v, &s->upper_bytes, err);
 	case OPT_CPUS:
 		return recap_spec_parse_cpus(v, &s->cpu_millis, err);
 	case OPT_PIDS: {

@@ -14,6 +14,8 @@ static int build_root(const struct recap_launch *l, struct recap_error **err)
 	int r = recap_cgroup_enter(l->cgroup, 0, l->born_in_cgroup, err);
 	if (r >= 0)
 		r = recap_mounts_private_ns(err);
+	if (r >= 0)
+		r = recap_mounts_upper(p, l->spec->upper_bytes, err);
 	if (r >= 0 && l->spec->target_fs != RECAP_TARGET_FS_NONE)
 		r = recap_mounts_clone_target(l->target->pidfd, l->spec->target_fs == RECAP_TARGET_FS_RW,
 					      &tree, err);

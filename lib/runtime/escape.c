@@ -59,6 +59,8 @@ int recap_mounts_count_under(const char *dir)
 	return for_mounts_under(dir, NULL);
 }
 
+/* A run's upper, work and root directories live on its own tmpfs, gone with
+ * its namespace; on disk they are only what an older executor left. */
 static int remove_files(const struct recap_run_paths *p, struct recap_error **err)
 {
 	const char *dirs[] = {p->upper, p->work, p->rootfs};

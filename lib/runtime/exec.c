@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -174,6 +175,10 @@ _Noreturn void recap_exec_supervise(const struct recap_exec_ctx *c)
 			break;
 	}
 	kill_leftovers(c->procs_fd);
-	ssize_t wr = write(c->status_fd, &status, sizeof(status));
-	_exit(wr == sizeof(status) ? 0 : 1);
+	/* statfs of the overlay root is its upper's: the run's tmpfs */
+	struct statvfs fs;
+	struct recap_exec_status st = {.wait_status = status,
+				       .upper_full = statvfs("/", &fs) == 0 && fs.f_bavail == 0};
+	ssize_t wr = write(c->status_fd, &st, sizeof(st));
+	_exit(wr == sizeof(st) ? 0 : 1);
 }

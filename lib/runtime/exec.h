@@ -16,9 +16,14 @@ struct recap_exec_ctx {
 	int64_t uid, gid;   /* < 0: stay root */
 	uint64_t user_caps; /* a non-root user keeps only these (the added ones) */
 	int sync_fd;	    /* struct recap_sync_msg to the executor */
-	int status_fd;	    /* the command's wait status, one int */
+	int status_fd;	    /* struct recap_exec_status when the command ended */
 	int procs_fd;	    /* cgroup.procs of the run, to kill leftovers */
 	int pty_sock;	    /* tty: where the PTY master made in the capsule goes */
+};
+
+struct recap_exec_status {
+	int wait_status; /* the command's */
+	int upper_full;	 /* the writable layer (upperSize) had no space left */
 };
 
 /* The supervisor, first process of the run in the target's PID namespace:

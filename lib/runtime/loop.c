@@ -10,6 +10,7 @@
 
 #include "base/cleanup.h"
 #include "base/timeutil.h"
+#include "runtime/exec.h"
 #include "runtime/run_internal.h"
 #include "runtime/sync.h"
 
@@ -112,9 +113,10 @@ static void on_supervisor_exit(struct recap_run *r, uint64_t now)
 	int st;
 	r->sup_exited = true;
 	waitpid(r->sup, &st, 0);
-	int status;
+	struct recap_exec_status status;
 	if (read(r->status_fd, &status, sizeof(status)) == sizeof(status)) {
-		r->status = status;
+		r->status = status.wait_status;
+		r->upper_full = status.upper_full;
 		r->have_status = true;
 	}
 	r->drain_until = now + DRAIN_MS;

@@ -21,6 +21,10 @@ int recap_mounts_clone_target(int pidfd, bool rw, int *ret, struct recap_error *
  * the store's mount-point layer at path: every mount point as an empty
  * directory, all root-owned and writable by root only. */
 int recap_mountbase_ensure(const char *path, const char *run_id, struct recap_error **err);
+/* A tmpfs of bytes over the run directory (in the run's own mount
+ * namespace) holding the overlay's upper, work and mount-point directories. */
+struct recap_run_paths;
+int recap_mounts_upper(const struct recap_run_paths *p, int64_t bytes, struct recap_error **err);
 /* overlay: base (the mount-point layer) below layers (lowest first) below a
  * per-run upper, at rootfs. */
 int recap_overlay_mount(const char *base, const struct recap_strv *layers, const char *upper,

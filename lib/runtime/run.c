@@ -42,13 +42,11 @@ static int make_dirs(struct recap_run *r, struct recap_error **err)
 		if (mkdir(buf, 0711) < 0 && errno != EEXIST)
 			return recap_error_set_errno(err, errno, "cannot create %s", buf);
 	}
+	/* the state only: the run's writable layer is a tmpfs mounted over it in
+	 * the run's own namespace (mounts_upper) */
 	if (mkdir(p->run_dir, 0700) < 0)
 		return recap_error_set_errno(err, errno, "cannot create run directory %s", p->run_dir);
 	r->have_dirs = true;
-	const char *dirs[] = {p->upper, p->work, p->rootfs};
-	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
-		if (mkdir(dirs[i], 0755) < 0)
-			return recap_error_set_errno(err, errno, "cannot create %s", dirs[i]);
 	if (mkdir(p->out_dir, 0755) < 0 && errno != EEXIST)
 		return recap_error_set_errno(err, errno, "cannot create %s", p->out_dir);
 	return 0;
@@ -213,6 +211,12 @@ static void conclude(struct recap_run *r)
 		else if (r->cancelled)
 			res->reason = RECAP_REASON_CANCELLED;
 	}
+	if (r->upper_full && !res->message &&
+	    asprintf(&res->message,
+		     "the capsule's writable layer (upperSize %lld bytes) is full: writes outside /out and "
+		     "/target failed with ENOSPC",
+		     (long long)r->spec->upper_bytes) < 0)
+		res->message = NULL;
 	res->stdout_tail = recap_tail_dup(&r->out, &res->stdout_len);
 	res->stderr_tail = recap_tail_dup(&r->err, &res->stderr_len);
 	res->stdout_total = r->out.total;

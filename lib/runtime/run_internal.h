@@ -39,7 +39,7 @@ struct recap_run {
 	pid_t c1, sup;
 	bool sync_eof, sup_exited, out_eof, err_eof, stdin_eof;
 	int status;
-	bool have_status;
+	bool have_status, upper_full;
 	int fail_kind, fail_code; /* a RECAP_SYNC_* error from a child */
 	char fail_msg[1024];
 	bool cancelled, timed_out;

@@ -19,6 +19,7 @@ void recap_spec_init(struct recap_run_spec *s)
 	    .seccomp = RECAP_SECCOMP_DEFAULT,
 	    .grace_ms = 2000,
 	    .tail_bytes = RECAP_TAIL_DEFAULT,
+	    .upper_bytes = RECAP_UPPER_DEFAULT,
 	    .uid = -1,
 	    .gid = -1,
 	};

@@ -39,6 +39,10 @@ enum recap_seccomp_mode {
 #define RECAP_TAIL_MAX (1u << 20)
 #define RECAP_TAIL_DEFAULT 4096
 #define RECAP_CAPS_ALL UINT64_MAX
+/* the run's writable layer (a tmpfs charged to the run's memory cgroup) */
+#define RECAP_UPPER_DEFAULT (256ll << 20)
+#define RECAP_UPPER_MIN (1ll << 20)
+#define RECAP_UPPER_MAX (1ll << 40)
 
 /* A NULL-terminated, owned list of owned strings. */
 struct recap_strv {
@@ -66,6 +70,7 @@ struct recap_run_spec {
 	int64_t memory_bytes; /* 0: no limit */
 	int64_t pids;	      /* 0: no limit */
 	int64_t cpu_millis;   /* 0: no limit */
+	int64_t upper_bytes;  /* size of the writable layer */
 	uint64_t timeout_ms;  /* 0: none */
 	uint64_t grace_ms;    /* SIGTERM -> SIGKILL */
 	size_t tail_bytes;

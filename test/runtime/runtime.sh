@@ -271,6 +271,30 @@ test_target_not_found() {
 	runc delete -f "$cid-2" >/dev/null 2>&1
 }
 
+test_upper() { # the writable layer: a tmpfs of --upper-size, charged to the run's memory cgroup
+	local out rc
+	out=$(run --upper-size 8Mi -- sh -c 'dd if=/dev/zero of=/f bs=1M count=2 2>/dev/null && echo written')
+	check "upper: a write within --upper-size succeeds" equals "$out" "written"
+	out=$(run -o json --upper-size 4Mi -- dd if=/dev/zero of=/big bs=1M count=10)
+	check "upper: a write past --upper-size fails" equals "$(json reason "$out")" Failed
+	check "upper: the command sees ENOSPC" contains "$out" "No space left on device"
+	check "upper: the result says the writable layer is full" contains "$(json message "$out")" \
+		"writable layer (upperSize 4194304 bytes) is full"
+	check "upper: a full layer still escapes" equals "$(json escaped "$out")" true
+	out=$(run -o json --memory 16Mi --upper-size 64Mi -- dd if=/dev/zero of=/big bs=1M count=32)
+	check "upper: its pages are charged to the run's memory limit" equals "$(json reason "$out")" OOMKilled
+	out=$(run -- cat /proc/self/mountinfo)
+	check "upper: /out is the store's disk, not the tmpfs" lacks "$(grep ' /out ' <<<"$out")" "recap-run-"
+	rc=0
+	out=$(run --upper-size 512Ki -- true 2>&1) || rc=$?
+	check "upper: a size below 1Mi is refused" contains "$out" "upper size 524288 out of range (1Mi to 1Ti)"
+	check "upper: ... before anything runs (125)" equals "$rc" 125
+	out=$(run --upper-size lots -- true 2>&1) || true
+	check "upper: a bad size is refused" contains "$out" "bad size 'lots'"
+	out=$(echo '{"upperSize": "2Ti"}' | run --spec-fd 0 -- true 2>&1) || true
+	check "upper: the spec's upperSize is checked too" contains "$out" "upper size 2199023255552 out of range"
+}
+
 test_crash_and_sweep() {
 	local pid state out i
 	"$capsule_bin" --root "$root" --cgroup-parent "$cgp" run --target "$cid" --rootfs-layers "$layer" \
@@ -283,6 +307,14 @@ test_crash_and_sweep() {
 	done
 	out=$(capsule ps)
 	check "ps lists the run in progress" contains "$out" "crashed-run"
+	local procs=(/sys/fs/cgroup/*/"$cgp"/crashed-run/cgroup.procs) runpid runns
+	runpid=$(head -1 "${procs[0]}")
+	runns=$(readlink "/proc/$runpid/ns/mnt")
+	# statfs of an overlay root is its upper's: the run's 256Mi tmpfs, not the store's disk
+	check "the run's writes go to its own 256Mi layer" equals "$(($(stat -f -c '%b * %S' "/proc/$runpid/root/")))" \
+		268435456
+	check "... not to the store's disk" test ! -e "$root/runs/crashed-run/upper"
+	check "... and it is not in the host's mount table" bash -c "! grep -q 'recap-run-' /proc/self/mountinfo"
 	kill -9 "$pid"
 	wait "$pid" 2>/dev/null || true
 	out=$(capsule ps)
@@ -292,6 +324,8 @@ test_crash_and_sweep() {
 	check "sweep: no cgroup left" bash -c "! ls -d /sys/fs/cgroup/*/$cgp/crashed-run 2>/dev/null"
 	check "sweep: no process left" bash -c "! pgrep -f '[s]leep 1000' >/dev/null"
 	check "sweep: no mount left" bash -c "! grep -q '$root' /proc/self/mountinfo"
+	check "sweep: the run's mount namespace (with its tmpfs) is gone" \
+		bash -c "! ls -l /proc/[0-9]*/ns/mnt 2>/dev/null | grep -qF '$runns'"
 	mkdir -p "$root/mountpoints.tmp-old/tmp" "$root/mountpoints.tmp-new"
 	touch -d '1 minute ago' "$root/mountpoints.tmp-old"
 	capsule sweep >/dev/null
@@ -369,6 +403,7 @@ test_target_not_found
 test_attach
 test_image
 test_mountpoints
+test_upper
 test_crash_and_sweep
 after=$(target_fingerprint)
 check "the target's mounts and files are byte-for-byte unchanged" equals "$after" "$before"
