@@ -178,6 +178,15 @@ done <"$scratch/names"
 ((n >= 7)) || fail "only $n metric names found in the alert expressions"
 ok "the $n metrics the alerts name are all in the real /metrics of recap-controller and caplet"
 
+# Every metric family the daemons export is in docs/operations.md with its type.
+n=0
+while read -r name type; do
+	grep -qF "| \`$name\` | $type |" docs/operations.md || fail "metric $name ($type) is not in docs/operations.md"
+	n=$((n + 1))
+done < <(sed -n 's/^# TYPE \([a-z_]*\) \([a-z]*\)$/\1 \2/p' "$out/controller.metrics" "$out/caplet.metrics")
+((n >= 15)) || fail "only $n metric families in the real /metrics"
+ok "the $n metric families of both daemons are documented with their type in docs/operations.md"
+
 # The same job and node labels as the ServiceMonitor and PodMonitor set.
 cat >"$scratch/prometheus.yml" <<YAML
 global: {scrape_interval: 1s, evaluation_interval: 1s}
