@@ -32,7 +32,7 @@ static int parse_run(char **argv, int argc, struct run_args *a, char *msg, size_
 
 #define RUN_OK(a, ...)                                                                                       \
 	do {                                                                                                 \
-		char *v_[] = {"run", __VA_ARGS__, NULL};                                                     \
+		static char *v_[] = {"run", __VA_ARGS__, NULL}; /* a.command points into it */               \
 		char m_[256];                                                                                \
 		if (parse_run(v_, ARGC(v_), a, m_, sizeof(m_)) < 0)                                          \
 			fail_msg("refused: %s", m_);                                                         \
@@ -40,7 +40,7 @@ static int parse_run(char **argv, int argc, struct run_args *a, char *msg, size_
 
 #define RUN_FAILS(expect, ...)                                                                               \
 	do {                                                                                                 \
-		char *v_[] = {"run", __VA_ARGS__, NULL};                                                     \
+		static char *v_[] = {"run", __VA_ARGS__, NULL}; /* a.command points into it */               \
 		char m_[256];                                                                                \
 		struct run_args a_;                                                                          \
 		assert_int_equal(parse_run(v_, ARGC(v_), &a_, m_, sizeof(m_)), -EINVAL);                     \

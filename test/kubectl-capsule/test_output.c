@@ -197,7 +197,7 @@ static void runs_table_and_ages(void **state)
 	assert_string_equal(age, "3h");
 	plugin_format_age(100, 100 + 3 * 86400, age, sizeof(age));
 	assert_string_equal(age, "3d");
-	json_t *list = json_pack("{s:[O]}", "items", J(RUN));
+	json_t *list = json_pack("{s:[o]}", "items", J(RUN));
 	char *text = capture(print_runs, list);
 	assert_non_null(strstr(text, "NAME "));
 	assert_non_null(strstr(text, "\nr1 "));
