@@ -52,7 +52,8 @@ static void bucket_refill(struct recap_kube_bucket *b)
 	if (now <= b->last_ns)
 		return;
 	double add = (double)(now - b->last_ns) * b->qps / (double)RECAP_KUBE_NS_PER_SEC;
-	b->tokens = fmin(b->burst, b->tokens + add);
+	double tokens = b->tokens + add;
+	b->tokens = tokens < b->burst ? tokens : b->burst;
 	b->last_ns = now;
 }
 
@@ -60,7 +61,9 @@ static uint64_t deficit_ns(const struct recap_kube_bucket *b, double needed)
 {
 	if (needed <= 0)
 		return 0;
-	return (uint64_t)ceil(needed / b->qps * (double)RECAP_KUBE_NS_PER_SEC);
+	double ns = needed / b->qps * (double)RECAP_KUBE_NS_PER_SEC;
+	uint64_t whole = (uint64_t)ns;
+	return (double)whole < ns ? whole + 1 : whole; /* rounded up */
 }
 
 uint64_t recap_kube_bucket_reserve(struct recap_kube_bucket *b)
