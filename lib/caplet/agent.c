@@ -15,6 +15,7 @@
 
 static const struct recap_kube_resource policies_res = {"recap.dev", "v1alpha1", "capsulepolicies", false};
 static const struct recap_kube_resource namespaces_res = {"", "v1", "namespaces", false};
+static const char *const policy_paths[] = {"metadata.name", "metadata.resourceVersion", "spec"};
 
 void caplet_logf(struct recap_caplet *c, int level, const char *fmt, ...)
 {
@@ -174,14 +175,19 @@ static void on_policy_gone(struct recap_kube_informer *inf, json_t *old, void *d
 }
 
 static int start_side(struct recap_caplet *c, const struct recap_kube_resource *res, const char *name,
+		      const char *const *paths, size_t n_paths, struct recap_kube_projection **ret_fields,
 		      struct recap_kube_informer **ret, struct recap_error **err)
 {
 	static const struct recap_kube_informer_handlers h = {.updated = on_policy_changed,
 							      .deleted = on_policy_gone,
 							      .synced = on_side_synced,
 							      .error = on_error};
-	struct recap_kube_informer_options o = {.name = name};
-	int r = recap_kube_informer_new(c->client, res, &o, &h, c, ret, err);
+	int r = recap_kube_projection_new(paths, n_paths, ret_fields, err);
+	if (r < 0)
+		return r;
+	struct recap_kube_informer_options o = {
+	    .name = name, .project = recap_kube_informer_project, .project_data = *ret_fields};
+	r = recap_kube_informer_new(c->client, res, &o, &h, c, ret, err);
 	return r < 0 ? r : recap_kube_informer_start(*ret, err);
 }
 
@@ -211,9 +217,12 @@ int recap_caplet_start(struct recap_kube_client *client, const struct recap_capl
 	snprintf(c->seccomp_dir, sizeof(c->seccomp_dir), "%s/seccomp", c->o.root);
 	int r = caplet_sweep_blocking(c, err);
 	if (r >= 0)
-		r = start_side(c, &policies_res, "capsulepolicies", &c->policies, err);
+		r = start_side(c, &policies_res, "capsulepolicies", policy_paths, ARRAY_SIZE(policy_paths),
+			       &c->policy_fields, &c->policies, err);
 	if (r >= 0)
-		r = start_side(c, &namespaces_res, "namespaces", &c->namespaces, err);
+		r = start_side(c, &namespaces_res, "namespaces", recap_kube_namespace_projection,
+			       RECAP_KUBE_NAMESPACE_PROJECTION_LEN, &c->namespace_fields, &c->namespaces,
+			       err);
 	if (r < 0) {
 		recap_caplet_free(c);
 		return r;
@@ -283,6 +292,8 @@ void recap_caplet_free(struct recap_caplet *c)
 	recap_kube_informer_free(c->executions);
 	recap_kube_informer_free(c->policies);
 	recap_kube_informer_free(c->namespaces);
+	recap_kube_projection_free(c->policy_fields);
+	recap_kube_projection_free(c->namespace_fields);
 	while (c->all) {
 		struct caplet_exec *x = c->all;
 		c->all = x->next;

@@ -52,6 +52,8 @@ struct recap_caplet {
 	struct recap_caplet_options o;
 	char seccomp_dir[4096];
 	struct recap_kube_informer *executions, *policies, *namespaces;
+	/* What the policy check needs of policies and namespaces; the rest is not cached. */
+	struct recap_kube_projection *policy_fields, *namespace_fields;
 	struct caplet_exec *all;
 	struct caplet_exec *queue_head, **queue_tail;
 	struct caplet_pull *pulls;

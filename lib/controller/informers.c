@@ -48,7 +48,6 @@ static const char *const exec_paths[] = {
     "status.completionTime",
     "status.imageDigest",
 };
-static const char *const ns_paths[] = {"metadata.name", "metadata.labels", "metadata.resourceVersion"};
 
 static int index_ns(json_t *obj, struct recap_kube_index_values *out, void *userdata)
 {
@@ -292,7 +291,8 @@ static const struct informer_def defs[INF_N] = {
     [INF_RUN] = {&recap_ctl_runs, "capsuleruns", NULL, 0, "capsule", "spec.capsuleRef.name", false},
     [INF_EXEC] = {&recap_ctl_execs, "capsuleexecutions", PATHS(exec_paths), "run", "spec.runRef.name", false},
     [INF_POD] = {&recap_ctl_pods, "pods", PATHS(pod_paths), "ns", NULL, true},
-    [INF_NS] = {&recap_ctl_namespaces, "namespaces", PATHS(ns_paths), NULL, NULL, false},
+    [INF_NS] = {&recap_ctl_namespaces, "namespaces", recap_kube_namespace_projection,
+		RECAP_KUBE_NAMESPACE_PROJECTION_LEN, NULL, NULL, false},
 };
 
 static int add_indexes(struct recap_kube_store *s, const struct informer_def *d, struct recap_error **err)

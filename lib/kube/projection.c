@@ -33,6 +33,12 @@ const char *const recap_kube_pod_projection[] = {
 };
 const size_t recap_kube_pod_projection_len = ARRAY_SIZE(recap_kube_pod_projection);
 
+const char *const recap_kube_namespace_projection[RECAP_KUBE_NAMESPACE_PROJECTION_LEN] = {
+    "metadata.name",
+    "metadata.labels",
+    "metadata.resourceVersion",
+};
+
 static void node_clear(struct node *n)
 {
 	for (size_t i = 0; i < n->n; i++)

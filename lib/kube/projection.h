@@ -28,3 +28,7 @@ json_t *recap_kube_projection_apply(const struct recap_kube_projection *p, json_
 /* What the node agent and controller need of a Pod. */
 extern const char *const recap_kube_pod_projection[];
 extern const size_t recap_kube_pod_projection_len;
+
+/* What selecting namespaces by label needs of a Namespace. */
+#define RECAP_KUBE_NAMESPACE_PROJECTION_LEN 3
+extern const char *const recap_kube_namespace_projection[RECAP_KUBE_NAMESPACE_PROJECTION_LEN];
