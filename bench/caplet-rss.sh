@@ -8,7 +8,7 @@
 # certificate, once on OpenSSL and once on mbedTLS (bench/caplet-rss/probe.c).
 #   bench/caplet-rss.sh [BUILD_DIR]   (as root, from the top of the tree)
 # BASELINE=path/to/another/caplet adds that build, interleaved round by round.
-# Prints VmRSS per round, then each process's resident memory by component
+# Prints VmRSS per round (and the last round's peak, VmHWM), then each process's resident memory by component
 # (/proc/PID/smaps of the last round: Rss and what the process itself
 # dirtied, Private_Dirty).
 set -euo pipefail
@@ -54,6 +54,7 @@ direct_libs() {
 # sample LABEL BIN: VmRSS of $pid into $tmp/rss.LABEL, its components into $tmp/comp.LABEL
 sample() {
 	awk '/^VmRSS/ {print $2}' "/proc/$pid/status" >>"$tmp/rss.$1"
+	awk '/^VmHWM/ {print $2}' "/proc/$pid/status" >"$tmp/hwm.$1"
 	awk -v bin="$(basename "$2")" -v direct="$(direct_libs "$2")" -f "$here/caplet-rss/components.awk" \
 		"/proc/$pid/smaps" | sort -t $'\t' -k2,2 -rn >"$tmp/comp.$1"
 }
@@ -108,11 +109,12 @@ labels=(caplet)
 labels+=(sleep openssl mbedtls)
 declare -A title=([caplet]="caplet ($build)" [baseline]="caplet (\$BASELINE)" [sleep]="sleep (bare libc process)"
 	[openssl]="TLS client, OpenSSL" [mbedtls]="TLS client, mbedTLS")
-printf '| %-28s | %-24s | %11s |\n' "process" "VmRSS KiB, each round" "median KiB"
-printf '| %-28s | %-24s | %11s |\n' "----------------------------" "------------------------" "-----------"
+printf '| %-28s | %-24s | %11s | %11s |\n' "process" "VmRSS KiB, each round" "median KiB" "peak VmHWM"
+printf '| %-28s | %-24s | %11s | %11s |\n' "----------------------------" "------------------------" "-----------" \
+	"-----------"
 for l in "${labels[@]}"; do
-	printf '| %-28s | %-24s | %11d |\n' "${title[$l]}" "$(paste -sd ' ' "$tmp/rss.$l")" \
-		"$(sort -n "$tmp/rss.$l" | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')"
+	printf '| %-28s | %-24s | %11d | %11d |\n' "${title[$l]}" "$(paste -sd ' ' "$tmp/rss.$l")" \
+		"$(sort -n "$tmp/rss.$l" | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')" "$(cat "$tmp/hwm.$l")"
 done
 for l in "${labels[@]}"; do
 	printf '\n%s, by component:\n\n' "${title[$l]}"

@@ -1,6 +1,7 @@
 /* The agent: informers (executions of this node, policies, namespaces),
  * the table of executions, a resync tick, graceful stop. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,12 @@
 
 #define TICK_MS 2000
 #define STOP_GRACE_MS 30000
+/* List pages are parsed whole and freed once their objects are cached;
+ * malloc keeps freed pages resident unless asked to give them back (with
+ * 300 namespaces, 1.7 MiB of a 2.6 MiB heap was free). Given back at the
+ * first tick after the executions synced, and every minute (relists,
+ * finished executions). */
+#define TRIM_EVERY_TICKS 30
 
 static const struct recap_kube_resource policies_res = {"recap.dev", "v1alpha1", "capsulepolicies", false};
 static const struct recap_kube_resource namespaces_res = {"", "v1", "namespaces", false};
@@ -136,6 +143,7 @@ static void on_exec_synced(struct recap_kube_informer *inf, void *data)
 {
 	struct recap_caplet *c = data;
 	c->recovered = true;
+	c->trim_due = true;
 	caplet_logf(c, 2, "executions of node %s synced", c->o.node);
 }
 
@@ -198,6 +206,11 @@ static void on_tick(uv_timer_t *t)
 		caplet_exec_step(x);
 	forget_idle(c);
 	caplet_dispatch(c);
+	if (c->trim_due || ++c->ticks_since_trim >= TRIM_EVERY_TICKS) {
+		malloc_trim(0);
+		c->trim_due = false;
+		c->ticks_since_trim = 0;
+	}
 }
 
 int recap_caplet_start(struct recap_kube_client *client, const struct recap_caplet_options *opts,

@@ -59,6 +59,8 @@ struct recap_caplet {
 	struct caplet_pull *pulls;
 	unsigned slots_used;
 	bool stopping, recovered;
+	bool trim_due; /* give freed heap back at the next tick */
+	unsigned ticks_since_trim;
 	void (*stop_cb)(void *);
 	void *stop_data;
 	uv_timer_t tick, stop_timer;
