@@ -51,7 +51,8 @@ static int setup(const struct probe_args *a)
 	mbedtls_ssl_conf_rng(&conf, mbedtls_ctr_drbg_random, &drbg);
 	if ((r = mbedtls_ssl_conf_own_cert(&conf, &cert, &key)) != 0)
 		return fail("client certificate", r);
-	if ((r = mbedtls_ssl_setup(&ssl, &conf)) != 0 || (r = mbedtls_ssl_set_hostname(&ssl, "localhost")) != 0)
+	if ((r = mbedtls_ssl_setup(&ssl, &conf)) != 0 ||
+	    (r = mbedtls_ssl_set_hostname(&ssl, "localhost")) != 0)
 		return fail("setup", r);
 	return 0;
 }
