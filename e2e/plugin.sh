@@ -169,6 +169,38 @@ check "the run is Cancelled" equals "$(phase)" Cancelled
 capsule cancel "$RUN3"
 check "cancelling a finished run is refused" has "$T/err" "error: run $RUN3 already finished (Cancelled)"
 
+# Waiting has limits; the run goes on either way.
+capsule run "$IMAGE" --pod web-1 --wait-timeout 2 -- sleep 300
+check "--wait-timeout: exit status 1" equals "$RC" 1
+RUN5=$(sed -n 's/^run \(busybox-[a-z0-9]*\): .*/\1/p' "$T/err" | tail -1)
+check "--wait-timeout: says the run goes on" has "$T/err" \
+	"error: run $RUN5 did not finish within 2 s; it goes on (kubectl capsule logs $RUN5 shows it later)"
+set +e
+kubectl capsule run "$IMAGE" --pod web-2 -- sleep 300 >/dev/null 2>"$T/int.err" &
+waiter=$!
+PIDS+=("$waiter")
+set -e
+started() { grep -q "^run busybox-" "$T/int.err"; }
+wait_until 30 started
+kill -INT "$waiter"
+set +e
+wait "$waiter"
+rc=$?
+set -e
+check "Ctrl-C while waiting: exit status 130" equals "$rc" 130
+RUN6=$(sed -n 's/^run \(busybox-[a-z0-9]*\): .*/\1/p' "$T/int.err" | tail -1)
+check "Ctrl-C while waiting: the run goes on, and how to stop it" has "$T/int.err" \
+	"error: interrupted; run $RUN6 goes on (kubectl capsule cancel $RUN6 stops it)"
+for r in "$RUN5" "$RUN6"; do kubectl capsule cancel "$r" >/dev/null; done
+ended() { [[ $(kubectl get caprun -n shop "$1" -o jsonpath='{.status.phase}') == Cancelled ]]; }
+both_ended() { wait_until 60 ended "$RUN5" && wait_until 60 ended "$RUN6"; }
+check "both runs end Cancelled" both_ended
+
+# Policies apply to ad hoc runs: with no CapsulePolicy the baseline adds no capability.
+capsule run "$IMAGE" --pod web-1 --cap-add NET_RAW --wait-timeout 60 -- true
+check "a refused ad hoc run: exit status 1" equals "$RC" 1
+check "a refused ad hoc run: the policy's reason on stderr" grep -q "^run busybox-[a-z0-9]*: Failed, .*NET_RAW" "$T/err"
+
 # On a terminal the progress is one line rewritten in place.
 script -qec "kubectl capsule run $IMAGE --pod web-1 --rm --wait-timeout 120 -- echo tty" /dev/null >"$T/tty.out"
 check "on a terminal: progress rewritten in place (CR, erase line)" grep -q $'\r\033\\[Krun busybox-' "$T/tty.out"

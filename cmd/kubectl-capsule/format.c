@@ -181,8 +181,9 @@ static void print_header(FILE *f, json_t *r)
 		fprintf(f, ", exit %lld", (long long)json_integer_value(v));
 	if ((v = json_object_get(r, "signal")))
 		fprintf(f, ", signal %lld", (long long)json_integer_value(v));
-	if ((v = json_object_get(r, "reason")))
-		fprintf(f, ", %s", json_string_value(v));
+	const char *phase = recap_json_str(r, "phase");
+	if ((v = json_object_get(r, "reason")) && !(phase && strcmp(phase, "Succeeded") == 0))
+		fprintf(f, ", %s", json_string_value(v)); /* "Completed" says nothing more */
 	if ((v = json_object_get(r, "message")) && *json_string_value(v))
 		fprintf(f, ": %s", json_string_value(v));
 	fputc('\n', f);
@@ -212,27 +213,54 @@ void plugin_format_age(time_t then, time_t now, char *out, size_t size)
 		snprintf(out, size, "%lldd", d / 86400);
 }
 
+#define RUN_COLUMNS 9
+
+static void run_row(json_t *run, time_t now, char cells[RUN_COLUMNS][64])
+{
+	json_t *st = recap_json_path(run, "status");
+	time_t t;
+	snprintf(cells[0], 64, "%s", recap_json_str(run, "metadata.name") ?: "?");
+	snprintf(cells[1], 64, "%s", recap_json_str(run, "spec.capsuleRef.name") ?: "?");
+	snprintf(cells[2], 64, "%s", recap_json_str(run, "spec.trigger") ?: "Manual");
+	snprintf(cells[3], 64, "%s", recap_json_str(st, "capsuleSpec.strategy.type") ?: "");
+	snprintf(cells[4], 64, "%lld", (long long)recap_json_int(st, "targets", 0));
+	snprintf(cells[5], 64, "%lld", (long long)recap_json_int(st, "succeeded", 0));
+	snprintf(cells[6], 64, "%lld", (long long)recap_json_int(st, "failed", 0));
+	snprintf(cells[7], 64, "%s", recap_json_str(st, "phase") ?: "Pending");
+	snprintf(cells[8], 64, "<unknown>");
+	if (recap_time_parse(recap_json_str(run, "metadata.creationTimestamp") ?: "", &t) >= 0)
+		plugin_format_age(t, now, cells[8], 64);
+}
+
+static void print_row(FILE *f, char cells[RUN_COLUMNS][64], const int *width)
+{
+	for (int c = 0; c + 1 < RUN_COLUMNS; c++)
+		fprintf(f, "%-*s   ", width[c], cells[c]);
+	fprintf(f, "%s\n", cells[RUN_COLUMNS - 1]);
+}
+
+/* Columns as wide as their widest cell, three spaces apart (kubectl's look). */
 void plugin_print_runs(FILE *f, json_t *list, time_t now)
 {
-	fprintf(f, "%-32s %-20s %-9s %-7s %-9s %-6s %-15s %s\n", "NAME", "CAPSULE", "TRIGGER", "TARGETS",
-		"SUCCEEDED", "FAILED", "PHASE", "AGE");
-	size_t i;
-	json_t *run;
-	json_array_foreach (json_object_get(list, "items"), i, run) {
-		char age[32] = "<unknown>";
-		time_t t;
-		if (recap_time_parse(recap_json_str(run, "metadata.creationTimestamp") ?: "", &t) >= 0)
-			plugin_format_age(t, now, age, sizeof(age));
-		json_t *st = recap_json_path(run, "status");
-		fprintf(f, "%-32s %-20s %-9s %-7lld %-9lld %-6lld %-15s %s\n",
-			recap_json_str(run, "metadata.name") ?: "?",
-			recap_json_str(run, "spec.capsuleRef.name") ?: "?",
-			recap_json_str(run, "spec.trigger") ?: "Manual",
-			(long long)recap_json_int(st, "targets", 0),
-			(long long)recap_json_int(st, "succeeded", 0),
-			(long long)recap_json_int(st, "failed", 0), recap_json_str(st, "phase") ?: "Pending",
-			age);
-	}
+	static const char *const head[RUN_COLUMNS] = {
+	    "NAME", "CAPSULE", "TRIGGER", "STRATEGY", "TARGETS", "SUCCEEDED", "FAILED", "PHASE", "AGE"};
+	json_t *items = json_object_get(list, "items");
+	size_t n = json_array_size(items);
+	char(*rows)[RUN_COLUMNS][64] = calloc(n + 1, sizeof(*rows));
+	int width[RUN_COLUMNS] = {0};
+	if (!rows)
+		return;
+	for (int c = 0; c < RUN_COLUMNS; c++)
+		snprintf(rows[0][c], 64, "%s", head[c]);
+	for (size_t i = 0; i < n; i++)
+		run_row(json_array_get(items, i), now, rows[i + 1]);
+	for (size_t i = 0; i <= n; i++)
+		for (int c = 0; c < RUN_COLUMNS; c++)
+			if ((int)strlen(rows[i][c]) > width[c])
+				width[c] = (int)strlen(rows[i][c]);
+	for (size_t i = 0; i <= n; i++)
+		print_row(f, rows[i], width);
+	free(rows);
 }
 
 int plugin_print_doc(FILE *f, json_t *doc, enum plugin_output output)

@@ -43,7 +43,8 @@ static const char usage[] =
     "connection: --kubeconfig FILE, --context NAME, -n/--namespace NS\n"
     "\n"
     "Progress goes to stderr, results to stdout. Exit status: 0 when every target\n"
-    "succeeded, 1 otherwise, 2 for bad flags.\n";
+    "succeeded, 1 otherwise, 2 for bad flags, 130 when interrupted while waiting\n"
+    "(Ctrl-C stops waiting; the run goes on).\n";
 
 /* The targets exist before anything is created, so a typo costs nothing. */
 static int check_targets(struct session *s, const struct run_args *a, struct recap_error **err)
@@ -128,7 +129,7 @@ static int wait_and_show(struct session *s, const struct run_args *a, json_t *ru
 	struct recap_error *err = NULL;
 	int r = plugin_wait_run(s, run, &wo, &done, &err);
 	if (r < 0)
-		return plugin_fail(err, 1);
+		return plugin_fail(err, r == -EINTR ? 130 : 1); /* 128 + SIGINT, as shells report it */
 	int status = plugin_show_results(s, done, a->g.output);
 	if (status < 0)
 		return 1;
