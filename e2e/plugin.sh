@@ -41,7 +41,9 @@ capsule() {
 	RC=$?
 	set -e
 }
-has() { grep -qF -- "$2" "$1" || { echo "  '$2' not in $1: $(cat "$1")" >&2; return 1; }; }
+has() { # FILE TEXT: TEXT (lines included) occurs in FILE
+	[[ $(cat "$1") == *"$2"* ]] || { echo "  '$2' not in $1: $(cat "$1")" >&2; return 1; }
+}
 runs() { kubectl get capsuleruns -n shop -o name | wc -l; }
 
 capsule run "$IMAGE" -l app=web --wait-timeout 120 -- sh -c 'echo "hello from $(hostname)"; echo oops >&2'
