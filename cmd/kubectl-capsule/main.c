@@ -42,7 +42,8 @@ int plugin_fail(struct recap_error *err, int status)
  * `kubectl capsule -n shop ls` works too. */
 static int find_verb(int argc, char **argv)
 {
-	static const char *const with_value[] = {"--kubeconfig", "--context", "-n", "--namespace"};
+	static const char *const with_value[] = {"--kubeconfig", "--context", "-n",
+						 "--namespace",	 "-o",	      "--output"};
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			return -1;
