@@ -103,9 +103,15 @@ int recap_escape(const struct recap_run_paths *p, const struct recap_cgroup *cg,
 		return recap_error_wrap(err, r, "escape of run %s", p->id);
 	if ((r = verify(p, cg, err)) < 0)
 		return recap_error_wrap(err, r, "escape of run %s not verified", p->id);
+	/* the claim on the store's layers (layerpin.h) goes only now that
+	 * nothing mounts them */
 	char tmp[4200];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", p->state);
-	unlink(tmp);
+	const char *files[] = {"state.tmp", "layers.tmp", "layers"};
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		snprintf(tmp, sizeof(tmp), "%s/%s", p->run_dir, files[i]);
+		if (unlink(tmp) < 0 && errno != ENOENT)
+			return recap_error_set_errno(err, errno, "cannot remove %s", tmp);
+	}
 	if (unlink(p->state) < 0 && errno != ENOENT)
 		return recap_error_set_errno(err, errno, "cannot remove %s", p->state);
 	if (rmdir(p->run_dir) < 0 && errno != ENOENT)

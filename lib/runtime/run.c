@@ -17,6 +17,7 @@
 #include "runtime/caps.h"
 #include "runtime/escape.h"
 #include "runtime/launch.h"
+#include "runtime/layerpin.h"
 #include "runtime/mounts.h"
 #include "runtime/run_internal.h"
 #include "runtime/seccomp.h"
@@ -84,6 +85,7 @@ static int prepare(struct recap_run *r, struct recap_error **err)
 	if (recap_paths_init(r->opts->root, r->res->id, &r->paths) < 0)
 		return fail(r, RECAP_REASON_ATTACH_FAILED, -ENOMEM, err);
 	if ((ret = make_dirs(r, err)) < 0 ||
+	    (ret = recap_layers_pin(r->opts->root, r->paths.run_dir, &r->spec->layers, err)) < 0 ||
 	    (ret = recap_mountbase_ensure(r->paths.mountbase, r->res->id, err)) < 0)
 		return fail(r, RECAP_REASON_ATTACH_FAILED, ret, err);
 	struct recap_cgroup_limits lim = {r->spec->memory_bytes, r->spec->pids, r->spec->cpu_millis};

@@ -351,6 +351,55 @@ test_image() { # the same layer as an OCI image (umoci), through the store
 hello-target"
 }
 
+test_gc_race() { # a run started from spec layers (as caplet starts it) keeps them from gc
+	local img=oci:$tmp/oci-image:bb hex l out rc want
+	capsule pull "$img" >/dev/null || { fail "cannot pull $img"; return; }
+	hex=$(ls "$root/layers" | head -1)
+	l=$root/layers/$hex
+	want=$(md5sum <"$layer/bin/busybox")
+	"$capsule_bin" --root "$root" --cgroup-parent "$cgp" run -o json --id gc-race --target "$cid" \
+		--rootfs-layers "$l" -- sh -c 'touch /out/started; sleep 2; md5sum </bin/busybox' >"$tmp/race.json" &
+	local bg=$! i
+	for ((i = 0; i < 100; i++)); do [[ -e $root/out/gc-race/started ]] && break; sleep 0.05; done
+	check "the run from spec layers names its layer in runs/<id>/layers" \
+		equals "$(cat "$root/runs/gc-race/layers" 2>&1)" "$hex"
+	capsule rmi "$img" >/dev/null
+	capsule gc >/dev/null
+	check "gc keeps a layer a live run mounts, its image removed" test -d "$l"
+	wait "$bg"
+	out=$(cat "$tmp/race.json")
+	check "the run reads its whole layer after gc" contains "$out" "\"stdout\":\"${want%% *}"
+	check "the run escaped" equals "$(json escaped "$out")" true
+	capsule gc >/dev/null
+	check "gc removes the layer once the run is gone" test ! -e "$l"
+	rc=0
+	out=$("$capsule_bin" --root "$root" --cgroup-parent "$cgp" run --target "$cid" --rootfs-layers "$l" -- true 2>&1) || rc=$?
+	check "a run whose layer was removed is refused, naming it" contains "$out" "capsule layer $l is gone"
+	check "and exits 125" equals "$rc" 125
+	# gc, rmi and pull in a loop while runs start from the layer's path:
+	# each run either reads its whole layer or is refused, never half a layer
+	(for ((i = 0; i < 6; i++)); do
+		capsule pull "$img" && capsule rmi "$img" && capsule gc
+	done >/dev/null 2>&1) &
+	local churn=$! ok=0 gone=0 bad=0
+	while kill -0 "$churn" 2>/dev/null; do
+		out=$("$capsule_bin" --root "$root" --cgroup-parent "$cgp" run -o json --target "$cid" \
+			--rootfs-layers "$l" -- sh -c 'md5sum </bin/busybox' 2>/dev/null)
+		if [[ $out == *"\"stdout\":\"${want%% *}"* ]]; then
+			ok=$((ok + 1))
+		elif [[ $out == *"is gone"* ]]; then
+			gone=$((gone + 1))
+		else
+			bad=$((bad + 1))
+			((bad > 3)) || echo "  unexpected: $out" >&2
+		fi
+	done
+	wait "$churn"
+	echo "  runs during gc churn: $ok read the layer, $gone refused"
+	check "runs racing gc either read their whole layer or are refused cleanly" equals "$bad" 0
+	check "some runs raced gc and read their layer" test "$ok" -gt 0
+}
+
 test_attach() {
 	local out
 	out=$(timeout 60 python3 "$(dirname "$0")/attach.py" "$capsule_bin" --root "$root" --cgroup-parent "$cgp" \
@@ -402,6 +451,7 @@ test_cgroup_limits
 test_target_not_found
 test_attach
 test_image
+test_gc_race
 test_mountpoints
 test_upper
 test_crash_and_sweep
