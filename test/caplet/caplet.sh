@@ -102,6 +102,11 @@ spec:
 YAML
 }
 
+# A command sleeping N followed by this test's pid: a concurrent run of this
+# test (another build) sleeps other lengths, so the residue checks see only
+# this one's processes.
+long_sleep() { echo "[busybox, sleep, \"$1$$\"]"; }
+
 run_id() { echo "ce-$(kubectl get cexec "$1" -o jsonpath='{.metadata.uid}' | tr -d -)"; }
 
 no_residue() { # RUN-ID: nothing of the run is left on the node
@@ -110,11 +115,11 @@ no_residue() { # RUN-ID: nothing of the run is left on the node
 		ls "$root/runs" 2>/dev/null
 		find /sys/fs/cgroup -maxdepth 3 -name "$1" 2>/dev/null
 		grep -F "$root/runs" /proc/self/mountinfo
-		pgrep -f "busybox sleep (1535|1636|1737|1838|1939)"
+		pgrep -f "busybox sleep (1535|1636|1737|1838|1939)$$\$"
 	) || true
 	[[ -z $left ]] || {
 		echo "  left behind: $left" >&2
-		ps -o pid,ppid,stat,args -p "$(pgrep -d, -f "busybox sleep (1535|1636|1737|1838|1939)" || echo 1)" >&2
+		ps -o pid,ppid,stat,args -p "$(pgrep -d, -f "busybox sleep (1535|1636|1737|1838|1939)$$\$" || echo 1)" >&2
 		return 1
 	}
 }
@@ -257,7 +262,7 @@ YAML
 }
 
 test_deadline() {
-	deadline_execution overdue 4 '[busybox, sleep, "1535"]'
+	deadline_execution overdue 4 "$(long_sleep 1535)"
 	check "a command still running at spec.deadline is killed: DeadlineExceeded" \
 		wait_for overdue '.status.reason' DeadlineExceeded 40
 	check "phase Failed" equals "$(field overdue '.status.phase')" Failed
@@ -272,7 +277,7 @@ spec:
   limits: {maxConcurrentPerNode: 1}
 YAML
 	sleep 0.5
-	execution blocker "$cid" "$image" '[busybox, sleep, "1636"]'
+	execution blocker "$cid" "$image" "$(long_sleep 1636)"
 	check "a long command holds the only slot" wait_for blocker '.status.phase' Running
 	deadline_execution waiter 3 '[busybox, touch, /out/ran]'
 	check "an execution whose deadline passes while queued: DeadlineExceeded" \
@@ -290,10 +295,10 @@ YAML
 
 test_target_gone() {
 	make_target "$cid-2" "$tmp/bundle2"
-	execution doomed "$cid-2" "$image" '[busybox, sleep, "1939"]'
+	execution doomed "$cid-2" "$image" "$(long_sleep 1939)"
 	local i
-	for ((i = 0; i < 100; i++)); do pgrep -f "busybox sleep 1939" >/dev/null && break; sleep 0.1; done
-	check "the command runs in the second target" pgrep -f "busybox sleep 1939" >/dev/null
+	for ((i = 0; i < 100; i++)); do pgrep -f "busybox sleep 1939$$\$" >/dev/null && break; sleep 0.1; done
+	check "the command runs in the second target" pgrep -f "busybox sleep 1939$$\$" >/dev/null
 	local id
 	id=$(run_id doomed)
 	runc kill "$cid-2" KILL
@@ -304,11 +309,11 @@ test_target_gone() {
 }
 
 test_delete_mid_run() {
-	execution del "$cid" "$image" '[busybox, sleep, "1737"]'
+	execution del "$cid" "$image" "$(long_sleep 1737)"
 	check "Running is reported while the command runs" wait_for del '.status.phase' Running
 	local i
-	for ((i = 0; i < 100; i++)); do pgrep -f "busybox sleep 1737" >/dev/null && break; sleep 0.1; done
-	check "the long command runs" pgrep -f "busybox sleep 1737" >/dev/null
+	for ((i = 0; i < 100; i++)); do pgrep -f "busybox sleep 1737$$\$" >/dev/null && break; sleep 0.1; done
+	check "the long command runs" pgrep -f "busybox sleep 1737$$\$" >/dev/null
 	local id
 	id=$(run_id del)
 	kubectl get cexec del -w -o json --output-watch-events >"$tmp/del.watch" 2>/dev/null &
@@ -340,10 +345,10 @@ PY
 }
 
 test_restart() {
-	execution crash "$cid" "$image" '[busybox, sleep, "1838"]'
+	execution crash "$cid" "$image" "$(long_sleep 1838)"
 	local i
-	for ((i = 0; i < 100; i++)); do pgrep -f "busybox sleep 1838" >/dev/null && break; sleep 0.1; done
-	check "the command runs before the crash" pgrep -f "busybox sleep 1838" >/dev/null
+	for ((i = 0; i < 100; i++)); do pgrep -f "busybox sleep 1838$$\$" >/dev/null && break; sleep 0.1; done
+	check "the command runs before the crash" pgrep -f "busybox sleep 1838$$\$" >/dev/null
 	local id
 	id=$(run_id crash)
 	kill -9 "$caplet_pid"
@@ -380,7 +385,7 @@ print(sum(1 for a, b in zip(rows, rows[1:]) if b[0] < a[1]))')
 }
 
 test_graceful_stop() {
-	execution term "$cid" "$image" '[busybox, sleep, "1737"]'
+	execution term "$cid" "$image" "$(long_sleep 1737)"
 	check "a command runs when caplet is asked to stop" wait_for term '.status.phase' Running
 	local id rc=0
 	id=$(run_id term)
@@ -402,7 +407,7 @@ test_stop_while_pulling() {
 	local port
 	read -r port <&"${SLOW[0]}"
 	start_caplet --insecure-registry "127.0.0.1:$port"
-	execution slow "$cid" "127.0.0.1:$port/slow/busybox:v1" '[busybox, sleep, "1838"]'
+	execution slow "$cid" "127.0.0.1:$port/slow/busybox:v1" "$(long_sleep 1838)"
 	check "the execution is pulling from the slow registry" wait_for slow '.status.phase' Pulling
 	local rc=0 start=$SECONDS
 	kill -TERM "$caplet_pid"
