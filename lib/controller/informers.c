@@ -47,6 +47,7 @@ static const char *const exec_paths[] = {
     "status.exitCode",
     "status.completionTime",
     "status.imageDigest",
+    "status.escaped",
 };
 
 static int index_ns(json_t *obj, struct recap_kube_index_values *out, void *userdata)

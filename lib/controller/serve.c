@@ -84,6 +84,29 @@ static int object_metrics(struct recap_controller *ctl, struct recap_buf *b)
 	return r;
 }
 
+/* Finished executions whose node could not verify the escape (status.escaped
+ * false): something of the run may remain on that node. */
+static int count_unescaped(const char *key, json_t *e, void *userdata)
+{
+	const char *phase = recap_json_str(e, "status.phase");
+	bool final = phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0);
+	if (final && json_is_false(recap_json_path(e, "status.escaped")))
+		(*(unsigned long *)userdata)++;
+	return 0;
+}
+
+static int escape_metrics(struct recap_controller *ctl, struct recap_buf *b)
+{
+	unsigned long n = 0;
+	recap_kube_store_foreach(ctl_store(ctl, INF_EXEC), count_unescaped, &n);
+	return recap_buf_printf(b,
+				"# HELP recap_controller_executions_unescaped Finished CapsuleExecutions "
+				"whose escape was not verified.\n"
+				"# TYPE recap_controller_executions_unescaped gauge\n"
+				"recap_controller_executions_unescaped %lu\n",
+				n);
+}
+
 static int counters(struct recap_controller *ctl, struct recap_buf *b)
 {
 	return recap_buf_printf(
@@ -113,6 +136,8 @@ static int handler(const char *path, struct recap_buf *body, const char **ctype,
 		int r = queue_metrics(ctl, body);
 		if (r >= 0)
 			r = object_metrics(ctl, body);
+		if (r >= 0)
+			r = escape_metrics(ctl, body);
 		if (r >= 0)
 			r = counters(ctl, body);
 		return r < 0 ? 500 : 200;

@@ -528,6 +528,29 @@ def check_endpoints(ctl):
     expect("/healthz after it", ctl.get("/healthz")[0], 200)
 
 
+def check_unescaped(w, ctl):
+    """An execution that ended without a verified escape is counted until
+    its node verifies it."""
+    def gauge():
+        for line in ctl.metrics_text().splitlines():
+            if line.startswith("recap_controller_executions_unescaped "):
+                return int(line.split()[1])
+        raise Failure("/metrics lacks recap_controller_executions_unescaped")
+    expect("unescaped before", gauge(), 0)
+    w.pod("leaky-0", {"app": "leaky"}, "node-1")
+    w.capsule("leaky", {"targets": {"selector": {"matchLabels": {"app": "leaky"}}}})
+    w.wait_ready("leaky", 1)
+    w.run("leaky-1", "leaky")
+    e = wait("execution of leaky-1", lambda: w.execs("leaky-1"))[0]
+    name = e["metadata"]["name"]
+    w.exec_status(name, phase="Failed", reason="ExecutorFailed", escaped=False,
+                  message="escape could not be verified",
+                  completionTime=time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime()))
+    wait("recap_controller_executions_unescaped 1", lambda: gauge() == 1)
+    w.exec_status(name, escaped=True)
+    wait("recap_controller_executions_unescaped back to 0", lambda: gauge() == 0)
+
+
 def check_leader_election(w, binary, kubeconfig, logdir):
     timing = ["--leader-elect=true", "--leader-elect-namespace=default",
               "--lease-duration-ms=3000", "--renew-deadline-ms=2000",
@@ -610,6 +633,7 @@ def main():
             case("kill -9 mid-Iterative", check_restart_mid_iterative, w, ctl)
             case("more than 100 missed starts: one run", check_missed, w)
             case("endpoints", check_endpoints, ctl)
+            case("an unverified escape is counted", check_unescaped, w, ctl)
             case("periodic: one run per minute, none twice", check_periodic,
                  w, ctl, created_minute)
             expect_clean = ctl.kill(signal.SIGTERM)
