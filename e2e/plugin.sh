@@ -214,6 +214,26 @@ check "--rm: the run and its generated Capsule are deleted" wait_until 30 gone
 capsule run "$IMAGE" -l app=web --no-wait -- true
 check "--no-wait: returns at once with the run's name" grep -q "^capsulerun.recap.dev/busybox-[a-z0-9]* created$" "$T/out"
 
+# The API server restarts while `run` waits: the watch reconnects and the
+# result still arrives.
+set +e
+kubectl capsule run "$IMAGE" --pod web-1 --wait-timeout 120 -- sh -c 'sleep 6; echo survived' \
+	>"$T/restart.out" 2>"$T/restart.err" &
+waiter=$!
+PIDS+=("$waiter")
+set -e
+one_running() { grep -q ", 1 running," "$T/restart.err"; }
+check "a run is under way" wait_until 60 one_running
+"$E2E_SRC/hack/cluster" stop-apiserver --dir "$T/cluster" >/dev/null 2>&1
+sleep 2
+"$E2E_SRC/hack/cluster" start-apiserver --dir "$T/cluster" >/dev/null 2>&1
+set +e
+wait "$waiter"
+rc=$?
+set -e
+check "after an API server restart while waiting: exit status 0" equals "$rc" 0
+check "after an API server restart while waiting: the target's output" has "$T/restart.out" "survived"
+
 # attach: the caplet pod of the target's node, then kubectl exec into it.
 kubectl create namespace recap-system >/dev/null
 kubectl apply -f - >/dev/null <<YAML

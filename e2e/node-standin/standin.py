@@ -198,8 +198,11 @@ class Standin:
             except RuntimeError as e:
                 log(str(e))
             if time.monotonic() - beat > HEARTBEAT_S:
-                self.nodes_ready()
-                beat = time.monotonic()
+                try:  # the API server may be restarting: beat again at the next poll
+                    self.nodes_ready()
+                    beat = time.monotonic()
+                except RuntimeError as e:
+                    log(str(e))
             time.sleep(POLL_S)
 
     def shutdown(self):
