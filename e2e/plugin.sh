@@ -126,6 +126,8 @@ check "ls: the table's header" has "$T/out" "NAME"
 capsule ls -o json
 ls_json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["items"]) == 3, d' "$T/out"; }
 check "ls -o json: a List of the three runs" ls_json
+capsule ls -A
+check "ls -A: runs of every namespace, with a NAMESPACE column" grep -q "^shop  *whoami-" "$T/out"
 
 # Errors are clear and leave nothing behind.
 before=$(runs)

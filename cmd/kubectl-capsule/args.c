@@ -414,12 +414,13 @@ int plugin_parse_attach(int argc, char **argv, struct attach_args *a, struct rec
 }
 
 int plugin_parse_simple(int argc, char **argv, const char *verb, bool needs_name, bool with_output,
-			bool with_selector, struct simple_args *a, struct recap_error **err)
+			bool listing, struct simple_args *a, struct recap_error **err)
 {
 	static const struct option opts[] = {
 	    GLOBAL_OPTIONS,
 	    {"output", required_argument, NULL, 'o'},
 	    {"selector", required_argument, NULL, 'l'},
+	    {"all-namespaces", no_argument, NULL, 'A'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct argscan s;
@@ -429,13 +430,16 @@ int plugin_parse_simple(int argc, char **argv, const char *verb, bool needs_name
 	if (s.command)
 		return recap_error_set(err, EINVAL, "%s: takes no command after --", verb);
 	int c, r = 0;
-	while (r >= 0 && (c = getopt_long(s.argc, s.argv, ":n:o:l:h", opts, NULL)) != -1) {
-		if (c == '?' || c == ':' || (c == 'o' && !with_output) || (c == 'l' && !with_selector))
+	while (r >= 0 && (c = getopt_long(s.argc, s.argv, ":n:o:l:Ah", opts, NULL)) != -1) {
+		if (c == '?' || c == ':' || (c == 'o' && !with_output) ||
+		    ((c == 'l' || c == 'A') && !listing))
 			return bad_option(verb, c == ':' ? c : '?', s.argv, err);
 		if (c == 'o')
 			r = parse_output(optarg, &a->g.output, err);
 		else if (c == 'l')
 			a->selector = optarg;
+		else if (c == 'A')
+			a->all_namespaces = true;
 		else
 			apply_global(&a->g, c, optarg);
 	}

@@ -65,15 +65,16 @@ struct simple_args {
 	struct plugin_globals g;
 	const char *name;
 	const char *selector; /* ls -l */
+	bool all_namespaces;  /* ls -A */
 };
 
 int plugin_parse_run(int argc, char **argv, struct run_args *a, struct recap_error **err);
 void run_args_free(struct run_args *a);
 int plugin_parse_attach(int argc, char **argv, struct attach_args *a, struct recap_error **err);
 /* needs_name: the verb takes exactly one positional name (logs, cancel);
- * otherwise none (ls). with_output/with_selector: -o and -l allowed. */
+ * otherwise none (ls). with_output: -o allowed; listing: -l and -A allowed. */
 int plugin_parse_simple(int argc, char **argv, const char *verb, bool needs_name, bool with_output,
-			bool with_selector, struct simple_args *a, struct recap_error **err);
+			bool listing, struct simple_args *a, struct recap_error **err);
 
 /* Checks used by more than one verb. */
 int plugin_check_target_fs(const char *v, struct recap_error **err);

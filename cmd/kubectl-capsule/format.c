@@ -213,37 +213,39 @@ void plugin_format_age(time_t then, time_t now, char *out, size_t size)
 		snprintf(out, size, "%lldd", d / 86400);
 }
 
-#define RUN_COLUMNS 9
+#define RUN_COLUMNS 10
 
 static void run_row(json_t *run, time_t now, char cells[RUN_COLUMNS][64])
 {
 	json_t *st = recap_json_path(run, "status");
 	time_t t;
-	snprintf(cells[0], 64, "%s", recap_json_str(run, "metadata.name") ?: "?");
-	snprintf(cells[1], 64, "%s", recap_json_str(run, "spec.capsuleRef.name") ?: "?");
-	snprintf(cells[2], 64, "%s", recap_json_str(run, "spec.trigger") ?: "Manual");
-	snprintf(cells[3], 64, "%s", recap_json_str(st, "capsuleSpec.strategy.type") ?: "");
-	snprintf(cells[4], 64, "%lld", (long long)recap_json_int(st, "targets", 0));
-	snprintf(cells[5], 64, "%lld", (long long)recap_json_int(st, "succeeded", 0));
-	snprintf(cells[6], 64, "%lld", (long long)recap_json_int(st, "failed", 0));
-	snprintf(cells[7], 64, "%s", recap_json_str(st, "phase") ?: "Pending");
-	snprintf(cells[8], 64, "<unknown>");
+	snprintf(cells[0], 64, "%s", recap_json_str(run, "metadata.namespace") ?: "");
+	snprintf(cells[1], 64, "%s", recap_json_str(run, "metadata.name") ?: "?");
+	snprintf(cells[2], 64, "%s", recap_json_str(run, "spec.capsuleRef.name") ?: "?");
+	snprintf(cells[3], 64, "%s", recap_json_str(run, "spec.trigger") ?: "Manual");
+	snprintf(cells[4], 64, "%s", recap_json_str(st, "capsuleSpec.strategy.type") ?: "");
+	snprintf(cells[5], 64, "%lld", (long long)recap_json_int(st, "targets", 0));
+	snprintf(cells[6], 64, "%lld", (long long)recap_json_int(st, "succeeded", 0));
+	snprintf(cells[7], 64, "%lld", (long long)recap_json_int(st, "failed", 0));
+	snprintf(cells[8], 64, "%s", recap_json_str(st, "phase") ?: "Pending");
+	snprintf(cells[9], 64, "<unknown>");
 	if (recap_time_parse(recap_json_str(run, "metadata.creationTimestamp") ?: "", &t) >= 0)
-		plugin_format_age(t, now, cells[8], 64);
+		plugin_format_age(t, now, cells[9], 64);
 }
 
-static void print_row(FILE *f, char cells[RUN_COLUMNS][64], const int *width)
+static void print_row(FILE *f, char cells[RUN_COLUMNS][64], const int *width, int first)
 {
-	for (int c = 0; c + 1 < RUN_COLUMNS; c++)
+	for (int c = first; c + 1 < RUN_COLUMNS; c++)
 		fprintf(f, "%-*s   ", width[c], cells[c]);
 	fprintf(f, "%s\n", cells[RUN_COLUMNS - 1]);
 }
 
 /* Columns as wide as their widest cell, three spaces apart (kubectl's look). */
-void plugin_print_runs(FILE *f, json_t *list, time_t now)
+void plugin_print_runs(FILE *f, json_t *list, time_t now, bool namespaces)
 {
-	static const char *const head[RUN_COLUMNS] = {
-	    "NAME", "CAPSULE", "TRIGGER", "STRATEGY", "TARGETS", "SUCCEEDED", "FAILED", "PHASE", "AGE"};
+	static const char *const head[RUN_COLUMNS] = {"NAMESPACE", "NAME",    "CAPSULE",   "TRIGGER",
+						      "STRATEGY",  "TARGETS", "SUCCEEDED", "FAILED",
+						      "PHASE",	   "AGE"};
 	json_t *items = json_object_get(list, "items");
 	size_t n = json_array_size(items);
 	char(*rows)[RUN_COLUMNS][64] = calloc(n + 1, sizeof(*rows));
@@ -259,7 +261,7 @@ void plugin_print_runs(FILE *f, json_t *list, time_t now)
 			if ((int)strlen(rows[i][c]) > width[c])
 				width[c] = (int)strlen(rows[i][c]);
 	for (size_t i = 0; i <= n; i++)
-		print_row(f, rows[i], width);
+		print_row(f, rows[i], width, namespaces ? 0 : 1);
 	free(rows);
 }
 

@@ -34,8 +34,9 @@ const char *plugin_run_message(json_t *run);
 json_t *plugin_results_doc(json_t *run, json_t *executions);
 /* Text form of the document: a header per target and its output tails. */
 void plugin_print_results(FILE *f, json_t *doc);
-/* `ls`: the table kubectl get capsuleruns shows, relative to now. */
-void plugin_print_runs(FILE *f, json_t *list, time_t now);
+/* `ls`: the table kubectl get capsuleruns shows, relative to now; with a
+ * NAMESPACE column first for runs of every namespace. */
+void plugin_print_runs(FILE *f, json_t *list, time_t now, bool namespaces);
 /* "5s", "3m", "2h", "4d" as kubectl prints an age. */
 void plugin_format_age(time_t then, time_t now, char *out, size_t size);
 

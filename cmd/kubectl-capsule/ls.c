@@ -11,7 +11,7 @@
 
 static const char usage[] = "List CapsuleRuns (what kubectl get capsuleruns shows).\n"
 			    "\n"
-			    "usage: kubectl capsule ls [-l SELECTOR] [-o json|yaml]\n"
+			    "usage: kubectl capsule ls [-l SELECTOR] [-A] [-o json|yaml]\n"
 			    "       [--kubeconfig FILE] [--context NAME] [-n NS]\n";
 
 int plugin_verb_ls(int argc, char **argv)
@@ -28,11 +28,13 @@ int plugin_verb_ls(int argc, char **argv)
 	_cleanup_json_ json_t *list = NULL;
 	int r = session_open(&s, &a.g, &err);
 	if (r >= 0)
-		r = session_list(&s, &plugin_res_runs, s.ns, a.selector, NULL, &list, &err);
+		r = session_list(&s, &plugin_res_runs, a.all_namespaces ? NULL : s.ns, a.selector, NULL,
+				 &list, &err);
 	if (r >= 0 && a.g.output == PLUGIN_OUT_TEXT && json_array_size(json_object_get(list, "items")) == 0)
-		fprintf(stderr, "No CapsuleRuns in namespace %s.\n", s.ns);
+		fprintf(stderr, a.all_namespaces ? "No CapsuleRuns.\n" : "No CapsuleRuns in namespace %s.\n",
+			s.ns);
 	else if (r >= 0 && a.g.output == PLUGIN_OUT_TEXT)
-		plugin_print_runs(stdout, list, time(NULL));
+		plugin_print_runs(stdout, list, time(NULL), a.all_namespaces);
 	else if (r >= 0)
 		plugin_print_doc(stdout, list, a.g.output);
 	session_close(&s);

@@ -185,7 +185,12 @@ static void progress_before_the_controller(void **state)
 
 static void print_runs(FILE *f, void *list)
 {
-	plugin_print_runs(f, list, 1767225600 + 150); /* 2026-01-01 00:02:30 */
+	plugin_print_runs(f, list, 1767225600 + 150, false); /* 2026-01-01 00:02:30 */
+}
+
+static void print_runs_all(FILE *f, void *list)
+{
+	plugin_print_runs(f, list, 1767225600 + 150, true);
 }
 
 static void runs_table_and_ages(void **state)
@@ -203,6 +208,13 @@ static void runs_table_and_ages(void **state)
 	    text,
 	    "NAME   CAPSULE   TRIGGER   STRATEGY   TARGETS   SUCCEEDED   FAILED   PHASE             AGE\n"
 	    "r1     c1        Manual               2         1           1        PartiallyFailed   2m\n");
+	free(text);
+	text = capture(print_runs_all, list);
+	assert_string_equal(
+	    text, "NAMESPACE   NAME   CAPSULE   TRIGGER   STRATEGY   TARGETS   SUCCEEDED   FAILED   PHASE"
+		  "             AGE\n"
+		  "shop        r1     c1        Manual               2         1           1        "
+		  "PartiallyFailed   2m\n");
 	free(text);
 	json_decref(list);
 }
