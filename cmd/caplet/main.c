@@ -206,12 +206,12 @@ static void start_without_gnutls_init(char **argv)
 
 int main(int argc, char **argv)
 {
+	start_without_gnutls_init(argv); /* before getopt reorders argv */
 	struct cli c = {0};
 	if (parse(argc, argv, &c) < 0) {
 		usage(stderr);
 		return 2;
 	}
-	start_without_gnutls_init(argv);
 	signal(SIGPIPE, SIG_IGN);
 	struct daemon d = {0};
 	uv_loop_init(&d.loop);

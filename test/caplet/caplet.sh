@@ -434,6 +434,16 @@ test_metrics() {
 	check "/healthz answers" equals "$(curl -sf "http://127.0.0.1:$metrics_port/healthz")" ok
 }
 
+# caplet starts itself once more so GnuTLS skips its implicit init (docs/caplet.md,
+# Memory): the same process, its name and arguments kept, the variable set.
+test_started_without_gnutls_init() {
+	check "caplet runs under its own name after starting itself again" \
+		equals "$(cat "/proc/$caplet_pid/comm")" caplet
+	check "caplet keeps its arguments" contains "$(tr '\0' ' ' <"/proc/$caplet_pid/cmdline")" \
+		"--node-name $node --root $root "
+	check "caplet runs with GNUTLS_NO_IMPLICIT_INIT=1" grep -qxz GNUTLS_NO_IMPLICIT_INIT=1 "/proc/$caplet_pid/environ"
+}
+
 "$src/hack/cluster" up --dir "$tmp/cluster" >/dev/null 2>&1
 # shellcheck disable=SC1091
 . "$tmp/cluster/env"
@@ -443,6 +453,7 @@ make_image
 make_target
 start_caplet
 
+test_started_without_gnutls_init
 test_success
 test_policy
 test_capabilities
