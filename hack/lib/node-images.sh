@@ -21,12 +21,20 @@ image_archive() {
 		mkdir -p "$work/rootfs"
 		"$build" "$work/rootfs" "$work" || { rm -rf "$work"; return 1; }
 		(cd "$work" && umoci init --layout img && umoci new --image img:1 &&
-			umoci insert --image img:1 rootfs / && image_config "$name" && umoci gc --layout img &&
+			insert_tops img:1 rootfs && image_config "$name" && umoci gc --layout img &&
 			tar -C img -cf "$out.tmp" .) >/dev/null || { rm -rf "$work"; return 1; }
 		mv "$out.tmp" "$out"
 		rm -rf "$work"
+		find "${out%/*}" -maxdepth 1 -name "$name-*.tar" ! -path "$out" -delete
 	fi
 	echo "$out"
+}
+
+# insert_tops IMAGE ROOTFS: one insert per top-level entry, so no layer has
+# an entry for "/" itself (which strict unpackers refuse).
+insert_tops() {
+	local e
+	for e in "$2"/*; do umoci insert --image "$1" "$e" "/${e##*/}" || return 1; done
 }
 
 image_config() {
@@ -49,11 +57,13 @@ build_busybox() { # ROOTFS WORK
 	for a in $("$bb" --list); do [[ $a == busybox ]] || ln -s busybox "$1/bin/$a"; done
 }
 
-# images_import: both images into containerd's k8s.io namespace.
+# images_import: both images into containerd's k8s.io namespace; sets
+# PAUSE_ARCHIVE and BUSYBOX_ARCHIVE.
 images_import() {
 	local pause busybox
 	pause=$(image_archive pause build_pause "$here/lib/pause.c") || return 1
 	busybox=$(image_archive busybox build_busybox "$(command -v busybox)") || return 1
+	PAUSE_ARCHIVE=$pause BUSYBOX_ARCHIVE=$busybox
 	ctr_ import --base-name "${PAUSE_IMAGE%:*}" "$pause" >/dev/null &&
 		ctr_ import --base-name "${BUSYBOX_IMAGE%:*}" "$busybox" >/dev/null
 }

@@ -1,0 +1,177 @@
+# shellcheck shell=bash
+# The e2e scenarios on a real node (hack/node: kubelet + containerd + runc):
+# control plane, node, a docker-registry on the node's bridge address (pods
+# pull from it), the caplet and recap-controller images built from this
+# build's binaries and imported, and the installation from config/ (caplet
+# as the DaemonSet, the controller as the Deployment) with an overlay that
+# only points the caplet at this test's store, cgroup parent and registry.
+# Everything is removed by rn_cleanup (the EXIT trap), also on failure.
+#   rn_up CAPLET CAPSULE CONTROLLER SOURCE_ROOT
+set -euo pipefail
+
+T=$(mktemp -d /tmp/recap-e2e-node.XXXXXX)
+FAILS=0
+REGISTRY_PID=""
+export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
+
+rn_cleanup() {
+	local rc=$?
+	set +e
+	[[ -z $REGISTRY_PID ]] || { kill "$REGISTRY_PID"; wait "$REGISTRY_PID"; } 2>/dev/null
+	"$RN_SRC/hack/node" down --dir "$T/node" >"$T/node-down.log" 2>&1 || {
+		echo "FAIL - hack/node down: $(cat "$T/node-down.log")" >&2
+		rc=1
+	}
+	if [[ -n ${RN_CGP:-} ]]; then
+		for d in /sys/fs/cgroup/*/"$RN_CGP" /sys/fs/cgroup/"$RN_CGP"; do
+			[[ -d $d ]] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+		done
+	fi
+	"$RN_SRC/hack/cluster" down --dir "$T/cluster" >/dev/null 2>&1
+	grep -o " $T[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
+	rm -rf "$T"
+	exit "$rc"
+}
+trap rn_cleanup EXIT
+trap 'exit 143' TERM INT
+
+pass() { echo "ok   - $*"; }
+fail() {
+	echo "FAIL - $*" >&2
+	FAILS=$((FAILS + 1))
+}
+check() {
+	local what=$1
+	shift
+	if "$@"; then pass "$what"; else fail "$what"; fi
+}
+finish() {
+	if ((FAILS)); then
+		echo "$FAILS check(s) failed" >&2
+		kubectl get pods -A -o wide >&2
+		kubectl get cexec -A -o jsonpath='{range .items[*]}{.metadata.name}: {.status.phase} {.status.reason} {.status.message}{"\n"}{end}' >&2
+		kubectl logs -n recap-system -l app.kubernetes.io/component=caplet --tail=30 >&2
+		kubectl logs -n recap-system -l app.kubernetes.io/component=controller --tail=30 >&2
+		exit 1
+	fi
+	echo "all checks passed"
+}
+# wait_until SECONDS CMD...: polls CMD every 0.2 s.
+wait_until() {
+	local n=$(($1 * 5)) i
+	shift
+	for ((i = 0; i < n; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# image_from_binaries NAME REF ARCHIVE BINARY...: an OCI archive with the
+# binaries in /usr/bin, exactly their shared libraries (the ldd closure) and
+# the dynamic loader, importable as REF.
+image_from_binaries() {
+	local name=$1 ref=$2 out=$3 b l root
+	root=$T/images/$name
+	shift 3
+	mkdir -p "$root/rootfs/usr/bin" "$root/rootfs/tmp"
+	for b in "$@"; do
+		cp "$b" "$root/rootfs/usr/bin/"
+		for l in $(ldd "$b" | grep -o '/[^ ]*'); do
+			mkdir -p "$root/rootfs${l%/*}"
+			cp -L "$l" "$root/rootfs$l"
+		done
+	done
+	(cd "$root" && umoci init --layout img && umoci new --image "img:${ref##*:}" &&
+		for e in rootfs/*; do umoci insert --image "img:${ref##*:}" "$e" "/${e#rootfs/}" || exit 1; done &&
+		umoci config --image "img:${ref##*:}" --config.env PATH=/usr/bin \
+			--config.entrypoint "/usr/bin/${1##*/}" &&
+		umoci gc --layout img && tar -C img -cf "$out" .) >/dev/null
+}
+
+# registry_up: docker-registry on the node's bridge address, with a busybox
+# capsule image (the one the node's workload image is made of).
+registry_up() {
+	local gw port
+	gw=$(. "$T/node/run/state" && echo "$gateway")
+	port=$(python3 -c 'import socket,sys; s=socket.socket(); s.bind((sys.argv[1],0)); print(s.getsockname()[1])' "$gw")
+	mkdir -p "$T/registry"
+	printf '%s\n' "version: 0.1" "log: {level: error, accesslog: {disabled: true}}" \
+		"storage: {filesystem: {rootdirectory: $T/registry}}" "http: {addr: $gw:$port}" >"$T/registry.yml"
+	docker-registry serve "$T/registry.yml" >"$T/registry.log" 2>&1 &
+	REGISTRY_PID=$!
+	REGISTRY=$gw:$port
+	wait_until 20 curl -sf "http://$REGISTRY/v2/" || { echo "registry did not start" >&2; exit 1; }
+	mkdir -p "$T/bb" && tar -C "$T/bb" -xf "$RECAP_NODE_BUSYBOX_ARCHIVE"
+	skopeo copy -q --dest-tls-verify=false "oci:$T/bb" "docker://$REGISTRY/capsules/busybox:v1" >/dev/null
+	IMAGE=$REGISTRY/capsules/busybox:v1
+}
+
+# deploy: config/default through an overlay: the caplet's store under $T,
+# its own cgroup parent and the test registry.
+deploy() {
+	mkdir -p "$T/overlay"
+	cp -r "$RN_SRC/config" "$RN_SRC/crds" "$T/overlay/"
+	cat >"$T/overlay/kustomization.yaml" <<EOF
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - config/default
+patches:
+  - target: {kind: DaemonSet, name: recap-caplet}
+    patch: |-
+      - op: add
+        path: /spec/template/spec/containers/0/args/-
+        value: --insecure-registry=$REGISTRY
+      - op: add
+        path: /spec/template/spec/containers/0/args/-
+        value: --cgroup-parent=$RN_CGP
+      - op: replace
+        path: /spec/template/spec/volumes/0/hostPath/path
+        value: $T/store
+EOF
+	kubectl apply -k "$T/overlay" >"$T/apply.log" 2>&1 || { cat "$T/apply.log" >&2; return 1; }
+	kubectl wait --for=condition=Established crd --all >/dev/null
+}
+
+caplet_ready() {
+	[[ $(kubectl get ds -n recap-system recap-caplet -o jsonpath='{.status.numberReady}') == 1 ]]
+}
+controller_ready() {
+	[[ $(kubectl get deploy -n recap-system recap-controller -o jsonpath='{.status.readyReplicas}') == 2 ]]
+}
+
+rn_up() {
+	local caplet=$1 capsule=$2 controller=$3
+	RN_SRC=$4
+	if ((EUID != 0)); then
+		echo "SKIP: needs root (a real node: containerd, cgroups, a bridge)"
+		exit 77
+	fi
+	"$RN_SRC/hack/cluster" up --dir "$T/cluster" >"$T/cluster-up.log" 2>&1 ||
+		{ cat "$T/cluster-up.log" >&2; exit 1; }
+	# shellcheck disable=SC1091
+	. "$T/cluster/env"
+	"$RN_SRC/hack/node" up --dir "$T/node" --cluster "$T/cluster" --name real-node >"$T/node-up.log" 2>&1 ||
+		{ cat "$T/node-up.log" >&2; exit 1; }
+	# shellcheck disable=SC1091
+	. "$T/node/env"
+	RN_CGP=recap-e2e-$(. "$T/node/run/state" && echo "$id")
+	image_from_binaries caplet recap/caplet:0.1.0 "$T/caplet.tar" "$caplet" "$capsule"
+	image_from_binaries controller recap/recap-controller:0.1.0 "$T/controller.tar" "$controller"
+	"$RN_SRC/hack/node" import --dir "$T/node" --base-name docker.io/recap/caplet "$T/caplet.tar"
+	"$RN_SRC/hack/node" import --dir "$T/node" --base-name docker.io/recap/recap-controller "$T/controller.tar"
+	registry_up
+	deploy || exit 1
+	wait_until 90 caplet_ready || { echo "the caplet DaemonSet is not ready" >&2; FAILS=1; finish; }
+	wait_until 90 controller_ready || { echo "the controller Deployment is not ready" >&2; FAILS=1; finish; }
+}
+
+# No run dir, mount or cgroup of any execution is left on the node.
+node_clean() {
+	local left=""
+	left+=$(ls "$T/store/runs" 2>/dev/null)
+	left+=$(find /sys/fs/cgroup -maxdepth 4 -mindepth 2 -type d -path "*/$RN_CGP/*" 2>/dev/null)
+	left+=$(grep -F "$T/store/" /proc/self/mountinfo || true)
+	[[ -z $left ]] || { echo "  left behind: $left" >&2; return 1; }
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# e2e on a real node: caplet runs as the DaemonSet from config/ and the
+# controller as its Deployment, both in pods the kubelet made through
+# containerd; a CapsuleRun succeeds on each kind of pod (a tool-less
+# application container, the second container of a two-container pod, a pod
+# with shareProcessNamespace), each execution sees exactly what its target
+# container sees, and nothing is left on the node.
+#   pods.sh CAPLET CAPSULE CONTROLLER SOURCE_ROOT
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+rn_up "$@"
+
+kubectl create namespace shop >/dev/null
+kubectl apply -n shop -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: toolless, labels: {kind: toolless}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: app, image: $RECAP_NODE_PAUSE_IMAGE, imagePullPolicy: Never}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: two, labels: {kind: two}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: app, image: $RECAP_NODE_PAUSE_IMAGE, imagePullPolicy: Never}
+  - {name: side, image: $RECAP_NODE_BUSYBOX_IMAGE, imagePullPolicy: Never, command: [sleep, "3600"]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: shared, labels: {kind: shared}}
+spec:
+  terminationGracePeriodSeconds: 1
+  shareProcessNamespace: true
+  containers:
+  - {name: app, image: $RECAP_NODE_PAUSE_IMAGE, imagePullPolicy: Never}
+  - {name: side, image: $RECAP_NODE_BUSYBOX_IMAGE, imagePullPolicy: Never, command: [sleep, "3600"]}
+YAML
+check "the three target pods run on the real node" \
+	kubectl wait -n shop --for=condition=Ready pod --all --timeout=60s
+
+# capsule KIND CONTAINER: a Capsule for the pods of that kind, and a run of it.
+# Its output: the processes it sees (its PID namespace is the target's), and
+# the target's root at /target.
+capsule() {
+	kubectl apply -n shop -f - >/dev/null <<YAML
+apiVersion: recap.dev/v1alpha1
+kind: Capsule
+metadata: {name: look-$1}
+spec:
+  image: $IMAGE
+  command: [sh, -c, 'ps -o comm; echo ==; ls /target']
+  targets: {selector: {matchLabels: {kind: $1}}, container: $2}
+---
+apiVersion: recap.dev/v1alpha1
+kind: CapsuleRun
+metadata: {name: look-$1-1}
+spec:
+  capsuleRef: {name: look-$1}
+YAML
+}
+capsule toolless app
+capsule two side
+capsule shared app
+
+phase() { kubectl get caprun -n shop "look-$1-1" -o jsonpath='{.status.phase}'; }
+finished() { [[ $(phase "$1") =~ ^(Succeeded|Failed|PartiallyFailed|Cancelled)$ ]]; }
+succeeded() { wait_until 90 finished "$1" && [[ $(phase "$1") == Succeeded ]]; }
+stdout_of() { kubectl get cexec -n shop -l "recap.dev/run=look-$1-1" -o jsonpath='{.items[0].status.stdoutTail}'; }
+escaped() { [[ $(kubectl get cexec -n shop -l "recap.dev/run=look-$1-1" -o jsonpath='{.items[0].status.escaped}') == true ]]; }
+# sees KIND PROCS FILE: the execution saw exactly PROCS (besides its own sh,
+# ps and the executor's capsule-init), and FILE in /target.
+sees() {
+	local out procs
+	out=$(stdout_of "$1")
+	procs=$(sed -n '1,/^==$/p' <<<"$out" | grep -v -x -e COMMAND -e sh -e ps -e capsule-init -e == | sort | tr '\n' ' ')
+	[[ $procs == "$2 " ]] && grep -qx "$3" <<<"$out" ||
+		{ echo "  $1: expected processes '$2' and /target/$3, got: $out" >&2; return 1; }
+}
+for k in toolless two shared; do
+	check "the run on the $k pod succeeds" succeeded "$k"
+	check "its execution escaped" escaped "$k"
+done
+# A tool-less container: only its own program, and its image at /target.
+check "tool-less: sees pause alone, /target/pause" sees toolless "pause" pause
+# The second container: its own PID namespace, its own image.
+check "two-container pod, container side: sees sleep alone, /target/bin" sees two "sleep" bin
+# A shared PID namespace: the sandbox, both containers.
+check "shareProcessNamespace: sees the sandbox's pause, app's pause and side's sleep" \
+	sees shared "pause pause sleep" pause
+check "kubectl get capsuleruns shows 1/1 for each" \
+	bash -c '[[ $(kubectl get capsuleruns -n shop --no-headers | awk "{print \$5 \$6 \$7 \$8}" | sort -u) == 110Succeeded ]]'
+check "nothing of the executions is left on the node" node_clean
+finish
