@@ -157,7 +157,10 @@ rn_up() {
 	# shellcheck disable=SC1091
 	. "$T/node/env"
 	RN_CGP=recap-e2e-$(. "$T/node/run/state" && echo "$id")
-	image_from_binaries caplet recap/caplet:0.1.0 "$T/caplet.tar" "$caplet" "$capsule"
+	# The executor's helpers (capsule-pull, ...) live beside it.
+	local helpers
+	mapfile -t helpers < <(find "${capsule%/*}" -maxdepth 1 -type f -executable -name 'capsule-*')
+	image_from_binaries caplet recap/caplet:0.1.0 "$T/caplet.tar" "$caplet" "$capsule" "${helpers[@]}"
 	image_from_binaries controller recap/recap-controller:0.1.0 "$T/controller.tar" "$controller"
 	"$RN_SRC/hack/node" import --dir "$T/node" --base-name docker.io/recap/caplet "$T/caplet.tar"
 	"$RN_SRC/hack/node" import --dir "$T/node" --base-name docker.io/recap/recap-controller "$T/controller.tar"
