@@ -7,6 +7,11 @@
 # process start in the timed path): bench/f-latency/measure.py.
 #
 #   bench/f-latency.sh [RUNS]   (as root, from a tree built in build/; default 100)
+#
+# BASELINE=DIR (another build tree, e.g. of the previous commit): its
+# recap-controller and caplet take turns with build/'s, in BLOCKS blocks
+# (default 10) of RUNS/BLOCKS runs per side, on the same cluster, node, target
+# and executor, so both sides see the same load; one table, side by side.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 RUNS=${1:-100}
@@ -15,6 +20,14 @@ if ! [[ $RUNS =~ ^[0-9]+$ ]] || ((RUNS < 1 || RUNS > 10000)); then
 	exit 2
 fi
 B=$root/build
+BASE=${BASELINE:-}
+BLOCKS=${BLOCKS:-10}
+if [[ -n $BASE ]] && { [[ ! -x $BASE/cmd/caplet/caplet ]] || [[ ! -x $BASE/cmd/recap-controller/recap-controller ]] ||
+	! [[ $BLOCKS =~ ^[0-9]+$ ]] || ((BLOCKS < 1 || BLOCKS > RUNS)); }; then
+	echo "BASELINE must be a build tree with cmd/caplet/caplet and cmd/recap-controller/recap-controller," \
+		"and BLOCKS a number in 1..RUNS; got '$BASE', '$BLOCKS'" >&2
+	exit 2
+fi
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
 . "$root/e2e/lib.sh"
 e2e_up "$B/cmd/caplet/caplet" "$B/cmd/capsule/capsule" "$B/cmd/recap-controller/recap-controller" \
@@ -40,7 +53,41 @@ YAML
 running() { [[ $(kubectl get pod -n bench web -o jsonpath='{.status.phase}') == Running ]]; }
 wait_until 30 running || { echo "the target pod does not run" >&2; exit 1; }
 
+# stop_started PID: stops a process this script started and forgets it.
+stop_started() {
+	local keep=() p
+	kill -TERM "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+	for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+	PIDS=("${keep[@]}")
+}
+# use_build DIR: that build's controller and caplet in place of the running ones.
+use_build() {
+	stop_started "$CONTROLLER_PID"
+	stop_started "${CAPLET_PID[node-1]}"
+	E2E_CONTROLLER=$1/cmd/recap-controller/recap-controller
+	E2E_CAPLET=$1/cmd/caplet/caplet
+	controller_start
+	caplet_start node-1
+	caplet_wait node-1
+}
+
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
-"$root/bench/f-latency/measure.py" bench lat "$RUNS"
+if [[ -z $BASE ]]; then
+	"$root/bench/f-latency/measure.py" bench lat "$RUNS"
+else
+	samples=$T/samples.jsonl
+	for ((b = 1; b <= BLOCKS; b++)); do
+		for side in build baseline; do
+			dir=$B
+			[[ $side == baseline ]] && dir=$BASE
+			use_build "$dir"
+			"$root/bench/f-latency/measure.py" bench lat $((RUNS / BLOCKS)) "$side-$b" "$samples" |
+				sed "s/^/$side block $b: /"
+		done
+	done
+	sed -i 's/"label": "\(build\|baseline\)-[0-9]*"/"label": "\1"/' "$samples"
+	"$root/bench/f-latency/measure.py" --report "$samples"
+fi
 echo "load after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 nodes_clean || { echo "executions left state behind" >&2; exit 1; }

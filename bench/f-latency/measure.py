@@ -7,8 +7,13 @@ counted). Per run: the total (POST sent -> the watch shows a finished phase)
 and its phases, from the client's clock (POST, execution added, run finished)
 and the execution's status timestamps (written by caplet, same host clock).
 
-    measure.py NAMESPACE CAPSULE RUNS
+    measure.py NAMESPACE CAPSULE RUNS [LABEL SAMPLES]
+    measure.py --report SAMPLES
 Reads RECAP_APISERVER_URL, RECAP_CA_FILE, RECAP_ADMIN_CERT, RECAP_ADMIN_KEY.
+With LABEL and SAMPLES, each run's phases are also appended to the file
+SAMPLES as one JSON line labelled LABEL (run names carry the label, so
+several invocations share a namespace); --report prints the p50/p95 of every
+label in SAMPLES side by side (bench/f-latency.sh with BASELINE).
 """
 import datetime
 import http.client
@@ -147,20 +152,41 @@ WHAT = {
 }
 
 
+def report(path):
+    by = {}
+    with open(path) as f:
+        for line in f:
+            d = json.loads(line)
+            by.setdefault(d["label"], []).append(d["row"])
+    labels = list(by)
+    print("runs: " + ", ".join(f"{lb} {len(by[lb])}" for lb in labels))
+    head = "".join(f" {lb[:15] + ' p50':>19} {'p95':>7}" for lb in labels)
+    print(f"{'phase (ms)':<10}{head}  what")
+    for k, what in WHAT.items():
+        cols = "".join(f" {pct([r[k] for r in by[lb]], 50):19.1f} {pct([r[k] for r in by[lb]], 95):7.1f}"
+                       for lb in labels)
+        print(f"{k:<10}{cols}  {what}")
+
+
 def main():
-    if len(sys.argv) != 4:
-        sys.exit("usage: measure.py NAMESPACE CAPSULE RUNS")
+    if len(sys.argv) == 3 and sys.argv[1] == "--report":
+        report(sys.argv[2])
+        return
+    if len(sys.argv) not in (4, 6):
+        sys.exit("usage: measure.py NAMESPACE CAPSULE RUNS [LABEL SAMPLES] | --report SAMPLES")
     ns, capsule, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    label, samples = (sys.argv[4], sys.argv[5]) if len(sys.argv) == 6 else (None, None)
     if n < 1 or n > 10000:
         sys.exit(f"RUNS must be 1..10000, got {n}")
+    prefix = f"{capsule}-{label}" if label else capsule
     runs, execs = Watcher(ns, "capsuleruns"), Watcher(ns, "capsuleexecutions")
     runs.start()
     execs.start()
     conn = connect()
-    one_run(conn, runs, ns, capsule, f"{capsule}-warm")
+    one_run(conn, runs, ns, capsule, f"{prefix}-warm")
     rows, failed, missing = [], 0, 0
     for i in range(1, n + 1):
-        name = f"{capsule}-{i:04d}"
+        name = f"{prefix}-{i:04d}"
         t0, t1, phase = one_run(conn, runs, ns, capsule, name)
         if phase != "Succeeded":
             failed += 1
@@ -174,10 +200,15 @@ def main():
     print(f"{n} runs: {n - failed} succeeded, {failed} failed, {missing} without a full breakdown")
     if not rows:
         sys.exit(1)
-    print(f"{'phase (ms)':<10} {'p50':>7} {'p95':>7} {'max':>7}  what")
-    for k, what in WHAT.items():
-        xs = [r[k] for r in rows]
-        print(f"{k:<10} {pct(xs, 50):7.1f} {pct(xs, 95):7.1f} {max(xs):7.1f}  {what}")
+    if samples:
+        with open(samples, "a") as f:
+            for r in rows:
+                f.write(json.dumps({"label": label, "row": r}) + "\n")
+    else:
+        print(f"{'phase (ms)':<10} {'p50':>7} {'p95':>7} {'max':>7}  what")
+        for k, what in WHAT.items():
+            xs = [r[k] for r in rows]
+            print(f"{k:<10} {pct(xs, 50):7.1f} {pct(xs, 95):7.1f} {max(xs):7.1f}  {what}")
     sys.exit(1 if failed else 0)
 
 

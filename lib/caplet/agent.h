@@ -35,6 +35,7 @@ struct caplet_exec {
 	bool has_slot;			/* counted against the node's concurrency */
 	bool cancelled;			/* deletion seen while running; executor signalled */
 	bool gone;			/* deleted from the API: forget when idle */
+	bool spec_sent;			/* the executor has its spec: it may run */
 	enum recap_kube_code last_code; /* of the last write */
 	char run_id[RECAP_CAPLET_RUN_ID_MAX];
 	char *digest, *spec_doc;
@@ -100,6 +101,8 @@ struct caplet_pull;
 typedef void (*caplet_image_cb)(struct caplet_exec *x, const struct recap_caplet_image *img,
 				const char *error);
 void caplet_image_get(struct caplet_exec *x, caplet_image_cb cb);
+/* Calls cb and returns true when the image is in the node store already. */
+bool caplet_image_from_store(struct caplet_exec *x, caplet_image_cb cb);
 /* run (run.c) */
 void caplet_run_start(struct caplet_exec *x, const struct recap_caplet_image *img);
 void caplet_run_cancel(struct caplet_exec *x);

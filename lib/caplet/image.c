@@ -151,6 +151,12 @@ static int pull_start(struct recap_caplet *c, const char *ref, struct caplet_pul
 	return 0;
 }
 
+bool caplet_image_from_store(struct caplet_exec *x, caplet_image_cb cb)
+{
+	const char *ref = recap_json_str(x->obj, "spec.capsule.image");
+	return ref && *ref && deliver(x->agent, ref, x, cb, NULL);
+}
+
 void caplet_image_get(struct caplet_exec *x, caplet_image_cb cb)
 {
 	struct recap_caplet *c = x->agent;

@@ -21,6 +21,7 @@ struct caplet_proc {
 	int term_signal;
 	int pending; /* exit + two streams */
 	int handles;
+	int held_doc; /* write end of fd 3's pipe while the document is held; -1 */
 	bool exited, overflow;
 	caplet_proc_cb cb;
 	void *data;
@@ -35,10 +36,19 @@ static void on_closed(uv_handle_t *h)
 	free(p);
 }
 
+void caplet_proc_drop_doc(struct caplet_proc *p)
+{
+	if (p && p->held_doc >= 0) {
+		close(p->held_doc);
+		p->held_doc = -1;
+	}
+}
+
 static void finish_one(struct caplet_proc *p)
 {
 	if (--p->pending > 0)
 		return;
+	caplet_proc_drop_doc(p);
 	p->errbuf[p->errlen] = '\0';
 	if (p->overflow)
 		p->outbuf.len = 0; /* an oversized result is no result */
@@ -92,8 +102,21 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 		p->overflow = true;
 }
 
-/* The document is written whole before the spawn: the pipe is sized for it. */
-static int doc_pipe(const char *doc, size_t len, int *ret_read, struct recap_error **err)
+static int write_all(int fd, const char *doc, size_t len, struct recap_error **err)
+{
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, doc + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return recap_error_set_errno(err, errno, "writing the spec");
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+/* The pipe is sized for the document, so writing it never blocks. */
+static int doc_pipe(size_t len, int *ret_read, int *ret_write, struct recap_error **err)
 {
 	int fds[2];
 	if (pipe2(fds, O_CLOEXEC) < 0)
@@ -101,31 +124,21 @@ static int doc_pipe(const char *doc, size_t len, int *ret_read, struct recap_err
 	_cleanup_close_ int rd = fds[0], wr = fds[1];
 	if (len > 65536 && fcntl(wr, F_SETPIPE_SZ, (int)len) < 0)
 		return recap_error_set_errno(err, errno, "spec of %zu bytes does not fit a pipe", len);
-	for (size_t off = 0; off < len;) {
-		ssize_t w = write(wr, doc + off, len - off);
-		if (w < 0)
-			return recap_error_set_errno(err, errno, "writing the spec");
-		off += (size_t)w;
-	}
 	*ret_read = steal_fd(rd);
+	*ret_write = steal_fd(wr);
 	return 0;
 }
 
-int caplet_proc_spawn(uv_loop_t *loop, char *const *argv, const char *doc, size_t doc_len, caplet_proc_cb cb,
-		      void *data, struct caplet_proc **ret, struct recap_error **err)
+static int spawn(uv_loop_t *loop, char *const *argv, int docfd, caplet_proc_cb cb, void *data,
+		 struct caplet_proc **ret, struct recap_error **err)
 {
-	_cleanup_close_ int docfd = -1;
-	if (doc) {
-		int r = doc_pipe(doc, doc_len, &docfd, err);
-		if (r < 0)
-			return r;
-	}
 	struct caplet_proc *p = calloc(1, sizeof(*p));
 	if (!p)
 		return recap_error_set(err, ENOMEM, "out of memory");
 	recap_buf_init(&p->outbuf, CAPLET_PROC_STDOUT_MAX);
 	p->cb = cb;
 	p->data = data;
+	p->held_doc = -1;
 	p->process.data = p->out.data = p->err.data = p;
 	uv_pipe_init(loop, &p->out, 0);
 	uv_pipe_init(loop, &p->err, 0);
@@ -133,7 +146,7 @@ int caplet_proc_spawn(uv_loop_t *loop, char *const *argv, const char *doc, size_
 	    {.flags = UV_IGNORE},
 	    {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&p->out},
 	    {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&p->err},
-	    {.flags = doc ? UV_INHERIT_FD : UV_IGNORE, .data.fd = docfd},
+	    {.flags = docfd >= 0 ? UV_INHERIT_FD : UV_IGNORE, .data.fd = docfd},
 	};
 	uv_process_options_t o = {
 	    .exit_cb = on_exit_cb, .file = argv[0], .args = (char **)argv, .stdio = stdio, .stdio_count = 4};
@@ -150,6 +163,41 @@ int caplet_proc_spawn(uv_loop_t *loop, char *const *argv, const char *doc, size_
 	uv_read_start((uv_stream_t *)&p->err, on_alloc, on_read);
 	*ret = p;
 	return 0;
+}
+
+int caplet_proc_spawn(uv_loop_t *loop, char *const *argv, const char *doc, size_t doc_len, caplet_proc_cb cb,
+		      void *data, struct caplet_proc **ret, struct recap_error **err)
+{
+	_cleanup_close_ int rd = -1, wr = -1;
+	if (doc) {
+		int r = doc_pipe(doc_len, &rd, &wr, err);
+		if (r >= 0)
+			r = write_all(wr, doc, doc_len, err);
+		if (r < 0)
+			return r;
+	}
+	return spawn(loop, argv, rd, cb, data, ret, err);
+}
+
+int caplet_proc_spawn_held(uv_loop_t *loop, char *const *argv, size_t doc_len, caplet_proc_cb cb, void *data,
+			   struct caplet_proc **ret, struct recap_error **err)
+{
+	_cleanup_close_ int rd = -1, wr = -1;
+	int r = doc_pipe(doc_len, &rd, &wr, err);
+	if (r >= 0)
+		r = spawn(loop, argv, rd, cb, data, ret, err);
+	if (r >= 0)
+		(*ret)->held_doc = steal_fd(wr);
+	return r;
+}
+
+int caplet_proc_send_doc(struct caplet_proc *p, const char *doc, size_t doc_len, struct recap_error **err)
+{
+	if (p->held_doc < 0)
+		return recap_error_set(err, EPIPE, "the spec was already sent or dropped");
+	int r = write_all(p->held_doc, doc, doc_len, err);
+	caplet_proc_drop_doc(p);
+	return r;
 }
 
 pid_t caplet_proc_pid(const struct caplet_proc *p)

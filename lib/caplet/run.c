@@ -43,12 +43,27 @@ static bool process_gone(pid_t pid)
 	return close && close[1] == ' ' && (close[2] == 'Z' || close[2] == 'X');
 }
 
+/* The executor ended before it was given its spec (it read an empty one):
+ * nothing of the run happened. Either the execution was settled already
+ * (abandon) or on_attaching settles it when its write answers. */
+static void on_early_exit(struct caplet_exec *x, const char *err)
+{
+	if (x->st == X_PULLING)
+		caplet_logf(x->agent, 1, "execution %s: the executor ended before it was given the run: %s",
+			    x->key, err);
+	caplet_exec_step(x);
+}
+
 static void on_result(struct caplet_proc *p, int64_t status, int sig, const struct recap_buf *out,
 		      const char *err, void *data)
 {
 	struct caplet_exec *x = data;
 	x->proc = NULL;
 	caplet_progress_stop(x);
+	if (!x->spec_sent) {
+		on_early_exit(x, err);
+		return;
+	}
 	_cleanup_json_ json_t *res = NULL;
 	if (out->len)
 		recap_json_parse(out->data, out->len, CAPLET_PROC_STDOUT_MAX, &res, NULL);
@@ -72,7 +87,10 @@ static void on_result(struct caplet_proc *p, int64_t status, int sig, const stru
 	caplet_exec_finish(x, recap_caplet_status_from_result(res, &t));
 }
 
-static void spawn(struct caplet_exec *x, const char *doc)
+/* The executor is started while Attaching is being written, its spec held
+ * back: its process start overlaps the API round trip, and it runs nothing
+ * until the spec arrives, which happens only once Attaching is recorded. */
+static int prespawn(struct caplet_exec *x, size_t doc_len, struct recap_error **err)
 {
 	struct recap_caplet *c = x->agent;
 	const char *argv[16];
@@ -86,14 +104,16 @@ static void spawn(struct caplet_exec *x, const char *doc)
 	}
 	const char *tail[] = {"run", "--spec-fd", "3", "-o", "json", NULL};
 	memcpy(argv + n, tail, sizeof(tail));
-	_cleanup_error_ struct recap_error *err = NULL;
-	x->st = X_RUNNING;
-	int r =
-	    caplet_proc_spawn(c->loop, (char *const *)argv, doc, strlen(doc), on_result, x, &x->proc, &err);
-	if (r < 0)
-		caplet_exec_finish(x, recap_caplet_status_refused("StartFailed", recap_error_message(err)));
-	else
-		caplet_progress_start(x);
+	x->spec_sent = false;
+	return caplet_proc_spawn_held(c->loop, (char *const *)argv, doc_len, on_result, x, &x->proc, err);
+}
+
+/* Without the spec the executor exits on its own: nothing ran. */
+static void abandon(struct caplet_exec *x, const char *reason, const char *msg)
+{
+	if (x->proc)
+		caplet_proc_drop_doc(x->proc);
+	caplet_exec_finish(x, recap_caplet_status_refused(reason, msg));
 }
 
 /* Why an execution that has not started must not start now: deleted, or the
@@ -110,11 +130,21 @@ static void on_attaching(struct caplet_exec *x, bool ok)
 	_cleanup_free_ char *doc = x->spec_doc;
 	x->spec_doc = NULL;
 	const char *why = ok ? no_start(x) : "could not record Attaching";
-	if (why) { /* not spawned: the command never started */
-		caplet_exec_finish(x, recap_caplet_status_refused("Cancelled", why));
+	if (why) { /* the spec is not sent: the command never starts */
+		abandon(x, "Cancelled", why);
 		return;
 	}
-	spawn(x, doc);
+	if (!x->proc) {
+		caplet_exec_finish(x, recap_caplet_status_refused("StartFailed", "the executor ended early"));
+		return;
+	}
+	_cleanup_error_ struct recap_error *err = NULL;
+	x->st = X_RUNNING;
+	x->spec_sent = true;
+	/* A failed send means the executor is gone: on_result sweeps. */
+	if (caplet_proc_send_doc(x->proc, doc, strlen(doc), &err) < 0)
+		caplet_logf(x->agent, 0, "execution %s: %s", x->key, recap_error_message(err));
+	caplet_progress_start(x);
 }
 
 static void on_image(struct caplet_exec *x, const struct recap_caplet_image *img, const char *error)
@@ -143,14 +173,22 @@ static void on_image(struct caplet_exec *x, const struct recap_caplet_image *img
 	free(x->digest);
 	x->digest = img->digest ? strdup(img->digest) : NULL;
 	x->spec_doc = json_dumps(spec, JSON_COMPACT);
+	if (!x->spec_doc) {
+		caplet_exec_finish(x, recap_caplet_status_refused("StartFailed", "out of memory"));
+		return;
+	}
 	x->attach_start_us = recap_caplet_now_us();
+	if (prespawn(x, strlen(x->spec_doc), &err) < 0) {
+		caplet_exec_finish(x, recap_caplet_status_refused("StartFailed", recap_error_message(err)));
+		return;
+	}
 	char pull[40], attach[40];
 	recap_caplet_format_us(x->pull_start_us, pull);
 	recap_caplet_format_us(x->attach_start_us, attach);
 	_cleanup_json_ json_t *st = json_pack("{s:s, s:s, s:s, s:s?}", "phase", "Attaching", "pullStartTime",
 					      pull, "attachStartTime", attach, "imageDigest", x->digest);
-	if (!x->spec_doc || !st || caplet_write_status(x, st, on_attaching) < 0)
-		caplet_exec_finish(x, recap_caplet_status_refused("StartFailed", "out of memory"));
+	if (!st || caplet_write_status(x, st, on_attaching) < 0)
+		abandon(x, "StartFailed", "could not write Attaching");
 }
 
 static void on_pulling(struct caplet_exec *x, bool ok)
@@ -162,10 +200,15 @@ static void on_pulling(struct caplet_exec *x, bool ok)
 	caplet_image_get(x, on_image);
 }
 
+/* An image already in the store is taken at once, with no Pulling write
+ * (Attaching would replace it a moment later); otherwise Pulling is
+ * written and the image pulled. */
 static void start_pull(struct caplet_exec *x)
 {
 	x->st = X_PULLING;
 	x->pull_start_us = recap_caplet_now_us();
+	if (caplet_image_from_store(x, on_image))
+		return;
 	char now[40];
 	recap_caplet_format_us(x->pull_start_us, now);
 	_cleanup_json_ json_t *st = json_pack("{s:s, s:s}", "phase", "Pulling", "pullStartTime", now);

@@ -24,6 +24,7 @@ extern const struct recap_kube_resource recap_ctl_capsules, recap_ctl_policies, 
     recap_ctl_execs, recap_ctl_pods, recap_ctl_namespaces;
 
 struct ctl_op;
+struct ctl_op_event;
 typedef int (*ctl_reconcile_fn)(struct recap_controller *ctl, struct ctl_op *op, struct recap_error **err);
 
 struct ctl_queue {
@@ -86,6 +87,7 @@ struct ctl_op {
 	uint64_t requeue_ns; /* 0: none */
 	uint64_t start_ns;
 	json_t *after_create; /* capsule pass: status patch once the run exists */
+	struct ctl_op_event *events; /* recorded once every call has answered */
 };
 
 /* Codes a call treats as success besides OK. */
@@ -93,6 +95,10 @@ struct ctl_op {
 #define CTL_OK_NOT_FOUND (1u << 1)
 
 void recap_ctl_enqueue(struct recap_controller *ctl, enum ctl_kind kind, const char *key);
+/* Queues key once delay_ns has passed; later calls within that window
+ * coalesce into the same pass (an earlier deadline wins). */
+void recap_ctl_enqueue_after(struct recap_controller *ctl, enum ctl_kind kind, const char *key,
+			     uint64_t delay_ns);
 void recap_ctl_process(struct recap_kube_workqueue *q, const char *key, void *userdata);
 void recap_ctl_op_fail(struct ctl_op *op, struct recap_error *e);
 void recap_ctl_op_requeue(struct ctl_op *op, uint64_t delay_ns);
@@ -103,6 +109,10 @@ void recap_ctl_op_patch(struct ctl_op *op, const struct recap_kube_resource *res
 			const char *name, const char *subresource, json_t *patch);
 void recap_ctl_op_delete(struct ctl_op *op, const struct recap_kube_resource *res, const char *ns,
 			 const char *name, const char *uid);
+/* An Event about obj, emitted when the pass ends, after its writes: the
+ * Event describes them and does not compete with them for the API server. */
+void recap_ctl_op_event(struct ctl_op *op, json_t *obj, const char *kind, const char *type,
+			const char *reason, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* ---- cache reads (cache.c) ---- */
 /* All objects of an informer's store whose index `index` holds value, as

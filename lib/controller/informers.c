@@ -12,6 +12,10 @@
 #include "controller/runstatus.h"
 #include "kube/selector.h"
 
+/* How long a change that need not be acted on at once waits to coalesce
+ * with the changes after it. */
+#define CTL_COALESCE_NS (100 * 1000 * 1000ull)
+
 /* What targeting needs of a Pod (lib/kube's projection plus the times). */
 static const char *const pod_paths[] = {
     "metadata.name",
@@ -150,6 +154,11 @@ static bool exec_final(json_t *obj)
 	return p && (strcmp(p, "Succeeded") == 0 || strcmp(p, "Failed") == 0);
 }
 
+/* An execution that just finished may finish its run or free the next
+ * Iterative target: its run is reconciled at once. Every other change
+ * (created, the node agent's finalizer and phases) waits a moment and
+ * coalesces with the ones after it: a run's pass reads all its executions
+ * and pods, so one pass per event would cost O(targets) per event. */
 static void exec_changed(struct recap_controller *ctl, json_t *old, json_t *obj)
 {
 	char key[600];
@@ -157,7 +166,10 @@ static void exec_changed(struct recap_controller *ctl, json_t *old, json_t *obj)
 	const char *run = recap_json_str(obj, "spec.runRef.name");
 	if (ns && run) {
 		snprintf(key, sizeof(key), "%s/%s", ns, run);
-		recap_ctl_enqueue(ctl, KIND_RUN, key);
+		if (exec_final(obj) && !(old && exec_final(old)))
+			recap_ctl_enqueue(ctl, KIND_RUN, key);
+		else
+			recap_ctl_enqueue_after(ctl, KIND_RUN, key, CTL_COALESCE_NS);
 	}
 	if (old && exec_final(obj) && !exec_final(old)) {
 		double done = fine_time(obj, "status.completionTime");
@@ -186,9 +198,11 @@ static void changed(struct ctl_handler_ctx *h, json_t *old, json_t *obj)
 		break;
 	case INF_RUN:
 		recap_ctl_enqueue(ctl, KIND_RUN, key);
+		/* The Capsule's summary of its runs (active, last success) follows
+		 * them a moment later, once per burst of run changes. */
 		if (ns && recap_json_str(obj, "spec.capsuleRef.name")) {
 			snprintf(ref, sizeof(ref), "%s/%s", ns, recap_json_str(obj, "spec.capsuleRef.name"));
-			recap_ctl_enqueue(ctl, KIND_CAPSULE, ref);
+			recap_ctl_enqueue_after(ctl, KIND_CAPSULE, ref, CTL_COALESCE_NS);
 		}
 		break;
 	case INF_EXEC:

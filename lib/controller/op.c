@@ -1,12 +1,21 @@
 /* Reconcile passes: hand out keys, track their API calls, finish them. */
+#include <stdarg.h>
 #include <stdbool.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "controller/ctl.h"
+
+struct ctl_op_event {
+	struct ctl_op_event *next;
+	json_t *obj;
+	const char *kind, *type;
+	char *reason, *note;
+};
 
 struct call {
 	struct ctl_op *op;
@@ -25,6 +34,54 @@ void recap_ctl_enqueue(struct recap_controller *ctl, enum ctl_kind kind, const c
 			      recap_error_message(err));
 		recap_error_free(err);
 	}
+}
+
+void recap_ctl_enqueue_after(struct recap_controller *ctl, enum ctl_kind kind, const char *key,
+			     uint64_t delay_ns)
+{
+	struct recap_error *err = NULL;
+	if (!ctl->active || ctl->stopping || !key)
+		return;
+	if (recap_kube_workqueue_add_after(ctl->queues[kind].q, key, delay_ns, &err) < 0) {
+		recap_ctl_log(ctl, RECAP_LOG_ERROR, "enqueue %s %s: %s", ctl->queues[kind].kind, key,
+			      recap_error_message(err));
+		recap_error_free(err);
+	}
+}
+
+void recap_ctl_op_event(struct ctl_op *op, json_t *obj, const char *kind, const char *type,
+			const char *reason, const char *fmt, ...)
+{
+	struct ctl_op_event *ev = calloc(1, sizeof(*ev));
+	char *note = NULL, *why = strdup(reason);
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&note, fmt, ap) < 0)
+		note = NULL;
+	va_end(ap);
+	if (!ev || !note || !why) {
+		free(ev);
+		free(note);
+		free(why);
+		recap_ctl_log(op->ctl, RECAP_LOG_WARN, "event %s: out of memory", reason);
+		return;
+	}
+	*ev = (struct ctl_op_event){
+	    .next = op->events, .obj = json_incref(obj), .kind = kind, .type = type, .reason = why, .note = note};
+	op->events = ev;
+}
+
+/* Recorded newest first: emitted oldest first. */
+static void emit_events(struct ctl_op *op, struct ctl_op_event *ev)
+{
+	if (!ev)
+		return;
+	emit_events(op, ev->next);
+	recap_ctl_event(op->ctl, ev->obj, ev->kind, ev->type, ev->reason, "%s", ev->note);
+	json_decref(ev->obj);
+	free(ev->reason);
+	free(ev->note);
+	free(ev);
 }
 
 static void op_finish(struct ctl_op *op)
@@ -46,6 +103,7 @@ static void op_finish(struct ctl_op *op)
 		    recap_kube_workqueue_add_after(q->q, op->key, op->requeue_ns, &err) < 0)
 			recap_error_free(err);
 	}
+	emit_events(op, op->events);
 	recap_kube_workqueue_done(q->q, op->key);
 	json_decref(op->after_create);
 	recap_error_free(op->err);

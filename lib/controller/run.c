@@ -141,7 +141,7 @@ static void write_status(struct ctl_op *op, struct run_pass *p, const struct rec
 		const char *was = recap_json_str(old, "phase");
 		const char *now = recap_json_str(s, "phase");
 		if (now && recap_controller_run_phase_final(now) && (!was || strcmp(was, now) != 0))
-			recap_ctl_event(op->ctl, p->run, "CapsuleRun",
+			recap_ctl_op_event(op, p->run, "CapsuleRun",
 					strcmp(now, "Succeeded") == 0 ? "Normal" : "Warning",
 					strcmp(now, "Succeeded") == 0 ? "RunSucceeded" : "RunFinished",
 					"run %s: %s", now,
@@ -159,7 +159,7 @@ static void refuse(struct ctl_op *op, struct run_pass *p)
 	    recap_controller_condition_get(recap_json_path(p->run, "status.conditions"), "Admitted");
 	const char *was = recap_json_str(old, "reason");
 	if (!was || strcmp(was, p->adm.reason) != 0)
-		recap_ctl_event(op->ctl, p->run, "CapsuleRun", "Warning", p->adm.reason, "%s",
+		recap_ctl_op_event(op, p->run, "CapsuleRun", "Warning", p->adm.reason, "%s",
 				p->adm.message);
 	/* Without a snapshot taken, none is recorded for a run that never started. */
 	p->spec = recap_json_path(p->run, "status.capsuleSpec");
@@ -205,7 +205,7 @@ static void cancel_execs(struct ctl_op *op, struct run_pass *p)
 }
 
 /* Explicit pod names that are not targets: said once per run start. */
-static void report_missing(struct recap_controller *ctl, struct run_pass *p, json_t *names)
+static void report_missing(struct ctl_op *op, struct run_pass *p, json_t *names)
 {
 	char missing[512] = "";
 	size_t n = 0, i;
@@ -226,7 +226,7 @@ static void report_missing(struct recap_controller *ctl, struct run_pass *p, jso
 		n++;
 	}
 	if (n > 0)
-		recap_ctl_event(ctl, p->run, "CapsuleRun", "Warning", "TargetsNotFound",
+		recap_ctl_op_event(op, p->run, "CapsuleRun", "Warning", "TargetsNotFound",
 				"%zu named pods are not running targets: %s", n, missing);
 }
 
@@ -242,7 +242,7 @@ static int plan_and_act(struct recap_controller *ctl, struct ctl_op *op, struct 
 	if (r >= 0)
 		r = exec_views(p, err);
 	if (r >= 0 && names)
-		report_missing(ctl, p, names);
+		report_missing(op, p, names);
 	if (r < 0) {
 		json_decref(pods);
 		return r;
@@ -263,7 +263,7 @@ static int plan_and_act(struct recap_controller *ctl, struct ctl_op *op, struct 
 		r = recap_strategy_aggregate(&in, &st, err);
 	if (r >= 0) {
 		if (plan.n_create > 0)
-			recap_ctl_event(ctl, p->run, "CapsuleRun", "Normal", "ExecutionsCreated",
+			recap_ctl_op_event(op, p->run, "CapsuleRun", "Normal", "ExecutionsCreated",
 					"creating %zu executions (%zu targets, %zu waiting)", plan.n_create,
 					in.n_targets, plan.waiting);
 		create_execs(op, p, &plan);
