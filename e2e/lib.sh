@@ -3,6 +3,8 @@
 # controller and one caplet per simulated node. Everything lives under $T and
 # is stopped and removed by e2e_cleanup (the EXIT trap), also on failure.
 #   e2e_up CAPLET CAPSULE CONTROLLER SLEEPER SOURCE_ROOT NODE...
+# Extra hack/cluster options (e.g. an API server audit log to trace where a
+# run's time goes, bench/README.md): $E2E_CLUSTER_ARGS.
 set -euo pipefail
 
 T=$(mktemp -d /tmp/recap-e2e.XXXXXX)
@@ -96,7 +98,8 @@ e2e_up() {
 		echo "SKIP: needs root (runc, namespaces, overlayfs, cgroups)"
 		exit 77
 	fi
-	"$E2E_SRC/hack/cluster" up --dir "$T/cluster" >/dev/null 2>&1
+	# shellcheck disable=SC2086
+	"$E2E_SRC/hack/cluster" up --dir "$T/cluster" ${E2E_CLUSTER_ARGS:-} >/dev/null 2>&1
 	# shellcheck disable=SC1091
 	. "$T/cluster/env"
 	local f

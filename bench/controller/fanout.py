@@ -1,6 +1,10 @@
 """Drives bench/controller/fanout over the API directly (kubectl would
-dominate the timing): creates N Running pods on 10 nodes, a Capsule, waits
-until the controller matches them, creates the run and times the fan-out."""
+dominate the timing).
+
+    fanout.py setup N     N Running pods on 10 nodes and a Capsule selecting
+                          them; waits until the controller matched them all
+    fanout.py run N NAME  creates CapsuleRun NAME and times the fan-out
+"""
 
 import http.client
 import json
@@ -10,7 +14,9 @@ import sys
 import time
 from urllib.parse import urlparse
 
-N = int(sys.argv[1])
+if len(sys.argv) < 3 or sys.argv[1] not in ("setup", "run") or (sys.argv[1] == "run") != (len(sys.argv) == 4):
+    sys.exit("usage: fanout.py setup N | fanout.py run N NAME")
+N = int(sys.argv[2])
 NS = "bench"
 url = urlparse(os.environ["RECAP_APISERVER_URL"])
 ctx = ssl.create_default_context(cafile=os.environ["RECAP_CA_FILE"])
@@ -31,50 +37,62 @@ def call(method, path, body=None, ctype="application/json", accept=None):
     return json.loads(out)
 
 
-for i in range(10):
-    call("POST", "/api/v1/nodes", {"metadata": {"name": f"node-{i}"}})
-pods = f"/api/v1/namespaces/{NS}/pods"
-t0 = time.monotonic()
-for i in range(N):
-    name = f"t-{i:05d}"
-    call("POST", pods, {"metadata": {"name": name, "labels": {"app": "fan"}},
-                        "spec": {"nodeName": f"node-{i % 10}",
-                                 "containers": [{"name": "app", "image": "busybox"}]}})
-    call("PATCH", f"{pods}/{name}/status", {"status": {
-        "phase": "Running", "podIP": f"10.{i // 65536}.{i // 256 % 256}.{i % 256}",
-        "containerStatuses": [{"name": "app", "containerID": f"containerd://{i:064x}",
-                               "image": "busybox", "imageID": "", "ready": True,
-                               "restartCount": 0, "state": {"running": {}}}]}},
-         "application/merge-patch+json")
-print(f"created {N} Running pods in {time.monotonic() - t0:.1f}s", file=sys.stderr)
 grp = f"/apis/recap.dev/v1alpha1/namespaces/{NS}"
-call("POST", f"{grp}/capsules", {
-    "apiVersion": "recap.dev/v1alpha1", "kind": "Capsule", "metadata": {"name": "fan"},
-    "spec": {"image": "registry.local/capsules/ps:1",
-             "targets": {"selector": {"matchLabels": {"app": "fan"}}}}})
-deadline = time.monotonic() + 120
-while call("GET", f"{grp}/capsules/fan").get("status", {}).get("matchedTargets") != N:
-    if time.monotonic() > deadline:
-        raise SystemExit("the Capsule never matched every pod")
-    time.sleep(0.2)
-t0 = time.monotonic()
-call("POST", f"{grp}/capsuleruns", {
-    "apiVersion": "recap.dev/v1alpha1", "kind": "CapsuleRun", "metadata": {"name": "fan-1"},
-    "spec": {"capsuleRef": {"name": "fan"}}})
-first = created = None
-while created is None:
-    now = time.monotonic() - t0
-    if now > 120:
-        raise SystemExit("timed out waiting for the executions")
-    # Metadata only: whole objects would load the API server the
-    # controller is writing to.
-    page = call("GET", f"{grp}/capsuleexecutions?labelSelector=recap.dev/run%3Dfan-1",
-                accept="application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1")
-    count = len(page.get("items") or [])
-    if count and first is None:
-        first = now
-    if count == N:
-        created = now
-    time.sleep(0.1)
-print(f"fan-out of {N} targets on 10 nodes: first execution after {first:.2f}s, "
-      f"all after {created:.2f}s ({N / created:.0f} targets/s)")
+
+
+def setup():
+    for i in range(10):
+        call("POST", "/api/v1/nodes", {"metadata": {"name": f"node-{i}"}})
+    pods = f"/api/v1/namespaces/{NS}/pods"
+    t0 = time.monotonic()
+    for i in range(N):
+        name = f"t-{i:05d}"
+        call("POST", pods, {"metadata": {"name": name, "labels": {"app": "fan"}},
+                            "spec": {"nodeName": f"node-{i % 10}",
+                                     "containers": [{"name": "app", "image": "busybox"}]}})
+        call("PATCH", f"{pods}/{name}/status", {"status": {
+            "phase": "Running", "podIP": f"10.{i // 65536}.{i // 256 % 256}.{i % 256}",
+            "containerStatuses": [{"name": "app", "containerID": f"containerd://{i:064x}",
+                                   "image": "busybox", "imageID": "", "ready": True,
+                                   "restartCount": 0, "state": {"running": {}}}]}},
+             "application/merge-patch+json")
+    print(f"created {N} Running pods in {time.monotonic() - t0:.1f}s", file=sys.stderr)
+    call("POST", f"{grp}/capsules", {
+        "apiVersion": "recap.dev/v1alpha1", "kind": "Capsule", "metadata": {"name": "fan"},
+        "spec": {"image": "registry.local/capsules/ps:1",
+                 "targets": {"selector": {"matchLabels": {"app": "fan"}}}}})
+    deadline = time.monotonic() + 120
+    while call("GET", f"{grp}/capsules/fan").get("status", {}).get("matchedTargets") != N:
+        if time.monotonic() > deadline:
+            raise SystemExit("the Capsule never matched every pod")
+        time.sleep(0.2)
+
+
+def run(name):
+    t0 = time.monotonic()
+    call("POST", f"{grp}/capsuleruns", {
+        "apiVersion": "recap.dev/v1alpha1", "kind": "CapsuleRun", "metadata": {"name": name},
+        "spec": {"capsuleRef": {"name": "fan"}}})
+    first = created = None
+    while created is None:
+        now = time.monotonic() - t0
+        if now > 120:
+            raise SystemExit("timed out waiting for the executions")
+        # Metadata only: whole objects would load the API server the
+        # controller is writing to.
+        page = call("GET", f"{grp}/capsuleexecutions?labelSelector=recap.dev/run%3D{name}",
+                    accept="application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1")
+        count = len(page.get("items") or [])
+        if count and first is None:
+            first = now
+        if count == N:
+            created = now
+        time.sleep(0.1)
+    print(f"fan-out of {N} targets on 10 nodes: first execution after {first:.2f}s, "
+          f"all after {created:.2f}s ({N / created:.0f} targets/s)")
+
+
+if sys.argv[1] == "setup":
+    setup()
+else:
+    run(sys.argv[3])

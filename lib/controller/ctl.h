@@ -15,6 +15,7 @@
 #include "kube/informer.h"
 #include "kube/leader.h"
 #include "kube/projection.h"
+#include "kube/strmap.h"
 #include "kube/workqueue.h"
 
 enum ctl_informer { INF_CAPSULE, INF_POLICY, INF_RUN, INF_EXEC, INF_POD, INF_NS, INF_N };
@@ -62,6 +63,7 @@ struct recap_controller {
 	uv_timer_t trim; /* returns freed memory to the system */
 	bool trim_init;
 	struct recap_histogram exec_latency; /* execution created -> finished */
+	struct recap_kube_strmap *expected;  /* "<ns>/<name>" -> loop ms it expires */
 	unsigned long runs_created, execs_created, execs_deleted, runs_deleted;
 };
 
@@ -86,7 +88,7 @@ struct ctl_op {
 	struct recap_error *err;
 	uint64_t requeue_ns; /* 0: none */
 	uint64_t start_ns;
-	json_t *after_create; /* capsule pass: status patch once the run exists */
+	json_t *after_create;	     /* capsule pass: status patch once the run exists */
 	struct ctl_op_event *events; /* recorded once every call has answered */
 };
 
@@ -105,6 +107,12 @@ void recap_ctl_op_requeue(struct ctl_op *op, uint64_t delay_ns);
 typedef void (*ctl_then_fn)(struct ctl_op *op, const struct recap_kube_response *resp);
 void recap_ctl_op_create(struct ctl_op *op, const struct recap_kube_resource *res, const char *ns,
 			 json_t *obj, unsigned ok, ctl_then_fn then);
+/* Called after every answer (ok: the call counts as a success), while the
+ * call still counts as pending, so it may issue more calls of the pass. */
+typedef void (*ctl_answered_fn)(struct ctl_op *op, const struct recap_kube_response *resp, bool ok,
+				void *arg);
+void recap_ctl_op_create_answered(struct ctl_op *op, const struct recap_kube_resource *res, const char *ns,
+				  json_t *obj, unsigned ok, ctl_answered_fn answered, void *arg);
 void recap_ctl_op_patch(struct ctl_op *op, const struct recap_kube_resource *res, const char *ns,
 			const char *name, const char *subresource, json_t *patch);
 void recap_ctl_op_delete(struct ctl_op *op, const struct recap_kube_resource *res, const char *ns,
@@ -113,6 +121,26 @@ void recap_ctl_op_delete(struct ctl_op *op, const struct recap_kube_resource *re
  * Event describes them and does not compete with them for the API server. */
 void recap_ctl_op_event(struct ctl_op *op, json_t *obj, const char *kind, const char *type,
 			const char *reason, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* ---- executions created by a pass, a window at a time (creates.c) ----
+ * Takes objs (an array of CapsuleExecutions of namespace ns): at most
+ * CTL_CREATE_WINDOW creates are in flight, the next one issued as one
+ * answers; each one created (or already there) is expected (expect.c). */
+#define CTL_CREATE_WINDOW 32
+void recap_ctl_create_execs(struct ctl_op *op, const char *ns, json_t *objs);
+
+/* ---- executions created but not yet in the cache (expect.c) ----
+ * The informer shows a created execution a moment after the create
+ * answered (longer when the API server is busy); until then a pass must
+ * not create it again. An expectation lasts until the execution is seen
+ * or CTL_EXPECT_TTL_MS passed. */
+#define CTL_EXPECT_TTL_MS 30000
+int recap_ctl_expect_new(struct recap_controller *ctl);
+void recap_ctl_expect_free(struct recap_controller *ctl);
+void recap_ctl_expect_created(struct recap_controller *ctl, const char *ns, const char *name);
+bool recap_ctl_expected(struct recap_controller *ctl, const char *ns, const char *name);
+void recap_ctl_expect_seen(struct recap_controller *ctl, const char *ns, const char *name);
+void recap_ctl_expect_sweep(struct recap_controller *ctl);
 
 /* ---- cache reads (cache.c) ---- */
 /* All objects of an informer's store whose index `index` holds value, as

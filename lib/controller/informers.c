@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/cleanup.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/timeutil.h"
@@ -164,6 +165,8 @@ static void exec_changed(struct recap_controller *ctl, json_t *old, json_t *obj)
 	char key[600];
 	const char *ns = recap_json_str(obj, "metadata.namespace");
 	const char *run = recap_json_str(obj, "spec.runRef.name");
+	if (!old)
+		recap_ctl_expect_seen(ctl, ns, recap_json_str(obj, "metadata.name"));
 	if (ns && run) {
 		snprintf(key, sizeof(key), "%s/%s", ns, run);
 		if (exec_final(obj) && !(old && exec_final(old)))
@@ -264,6 +267,7 @@ static void on_error(struct recap_kube_informer *inf, const struct recap_error *
 
 static void on_trim(uv_timer_t *t)
 {
+	recap_ctl_expect_sweep(container_of(t, struct recap_controller, trim));
 	malloc_trim(0);
 }
 

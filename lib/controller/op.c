@@ -21,6 +21,8 @@ struct call {
 	struct ctl_op *op;
 	unsigned ok;
 	ctl_then_fn then;
+	ctl_answered_fn answered;
+	void *arg;
 	char what[64];
 };
 
@@ -66,8 +68,12 @@ void recap_ctl_op_event(struct ctl_op *op, json_t *obj, const char *kind, const 
 		recap_ctl_log(op->ctl, RECAP_LOG_WARN, "event %s: out of memory", reason);
 		return;
 	}
-	*ev = (struct ctl_op_event){
-	    .next = op->events, .obj = json_incref(obj), .kind = kind, .type = type, .reason = why, .note = note};
+	*ev = (struct ctl_op_event){.next = op->events,
+				    .obj = json_incref(obj),
+				    .kind = kind,
+				    .type = type,
+				    .reason = why,
+				    .note = note};
 	op->events = ev;
 }
 
@@ -171,6 +177,9 @@ static void on_answer(const struct recap_kube_response *resp, void *userdata)
 	} else if (c->then) {
 		c->then(op, resp);
 	}
+	/* Before the count drops: it may issue the next call of the pass. */
+	if (c->answered)
+		c->answered(op, resp, ok, c->arg);
 	free(c);
 	op->pending--;
 	op_maybe_finish(op);
@@ -211,6 +220,19 @@ void recap_ctl_op_create(struct ctl_op *op, const struct recap_kube_resource *re
 	struct recap_error *e = NULL;
 	if (c)
 		issued(op, c, recap_kube_create(op->ctl->client, res, ns, obj, on_answer, c, &e), e);
+}
+
+void recap_ctl_op_create_answered(struct ctl_op *op, const struct recap_kube_resource *res, const char *ns,
+				  json_t *obj, unsigned ok, ctl_answered_fn answered, void *arg)
+{
+	const char *name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+	struct call *c = call_new(op, ok, NULL, "create", name);
+	struct recap_error *e = NULL;
+	if (!c)
+		return;
+	c->answered = answered;
+	c->arg = arg;
+	issued(op, c, recap_kube_create(op->ctl->client, res, ns, obj, on_answer, c, &e), e);
 }
 
 void recap_ctl_op_patch(struct ctl_op *op, const struct recap_kube_resource *res, const char *ns,

@@ -141,13 +141,12 @@ static void write_status(struct ctl_op *op, struct run_pass *p, const struct rec
 		const char *was = recap_json_str(old, "phase");
 		const char *now = recap_json_str(s, "phase");
 		if (now && recap_controller_run_phase_final(now) && (!was || strcmp(was, now) != 0))
-			recap_ctl_op_event(op, p->run, "CapsuleRun",
-					strcmp(now, "Succeeded") == 0 ? "Normal" : "Warning",
-					strcmp(now, "Succeeded") == 0 ? "RunSucceeded" : "RunFinished",
-					"run %s: %s", now,
-					recap_json_str(recap_controller_condition_get(
-							   json_object_get(s, "conditions"), "Complete"),
-						       "message"));
+			recap_ctl_op_event(
+			    op, p->run, "CapsuleRun", strcmp(now, "Succeeded") == 0 ? "Normal" : "Warning",
+			    strcmp(now, "Succeeded") == 0 ? "RunSucceeded" : "RunFinished", "run %s: %s", now,
+			    recap_json_str(
+				recap_controller_condition_get(json_object_get(s, "conditions"), "Complete"),
+				"message"));
 	}
 	json_decref(patch);
 	json_decref(s);
@@ -159,32 +158,40 @@ static void refuse(struct ctl_op *op, struct run_pass *p)
 	    recap_controller_condition_get(recap_json_path(p->run, "status.conditions"), "Admitted");
 	const char *was = recap_json_str(old, "reason");
 	if (!was || strcmp(was, p->adm.reason) != 0)
-		recap_ctl_op_event(op, p->run, "CapsuleRun", "Warning", p->adm.reason, "%s",
-				p->adm.message);
+		recap_ctl_op_event(op, p->run, "CapsuleRun", "Warning", p->adm.reason, "%s", p->adm.message);
 	/* Without a snapshot taken, none is recorded for a run that never started. */
 	p->spec = recap_json_path(p->run, "status.capsuleSpec");
 	write_status(op, p, NULL, false);
 }
 
-static void create_execs(struct ctl_op *op, struct run_pass *p, const struct recap_plan *plan)
+/* Returns how many creates it issued: the plan's executions less those
+ * created by an earlier pass that the cache does not show yet. */
+static size_t create_execs(struct ctl_op *op, struct run_pass *p, const struct recap_plan *plan)
 {
-	for (size_t i = 0; i < plan->n_create; i++) {
+	json_t *objs = json_array();
+	for (size_t i = 0; objs && i < plan->n_create; i++) {
 		const struct recap_plan_item *it = &plan->create[i];
+		if (recap_ctl_expected(op->ctl, p->ns, it->name))
+			continue;
 		json_t *obj = recap_controller_exec_build(p->run, p->spec, &p->targets.v[it->target], it);
 		if (obj && recap_controller_exec_set_deadline(obj, p->now) < 0) {
 			json_decref(obj);
 			obj = NULL;
 		}
-		if (!obj) {
-			struct recap_error *e = NULL;
-			recap_error_set(&e, ENOMEM, "building execution %s", it->name);
-			recap_ctl_op_fail(op, e);
-			continue;
+		if (!obj || json_array_append_new(objs, obj) < 0) {
+			json_decref(objs);
+			objs = NULL;
 		}
-		recap_ctl_op_create(op, &recap_ctl_execs, p->ns, obj, CTL_OK_EXISTS, NULL);
-		op->ctl->execs_created++;
-		json_decref(obj);
 	}
+	if (!objs) {
+		struct recap_error *e = NULL;
+		recap_error_set(&e, ENOMEM, "out of memory building executions");
+		recap_ctl_op_fail(op, e);
+		return 0;
+	}
+	size_t n = json_array_size(objs);
+	recap_ctl_create_execs(op, p->ns, objs);
+	return n;
 }
 
 /* Cancel: executions that have not finished are deleted; the node agent's
@@ -227,7 +234,7 @@ static void report_missing(struct ctl_op *op, struct run_pass *p, json_t *names)
 	}
 	if (n > 0)
 		recap_ctl_op_event(op, p->run, "CapsuleRun", "Warning", "TargetsNotFound",
-				"%zu named pods are not running targets: %s", n, missing);
+				   "%zu named pods are not running targets: %s", n, missing);
 }
 
 static int plan_and_act(struct recap_controller *ctl, struct ctl_op *op, struct run_pass *p,
@@ -262,11 +269,11 @@ static int plan_and_act(struct recap_controller *ctl, struct ctl_op *op, struct 
 	if (r >= 0)
 		r = recap_strategy_aggregate(&in, &st, err);
 	if (r >= 0) {
-		if (plan.n_create > 0)
+		size_t created = create_execs(op, p, &plan);
+		if (created > 0)
 			recap_ctl_op_event(op, p->run, "CapsuleRun", "Normal", "ExecutionsCreated",
-					"creating %zu executions (%zu targets, %zu waiting)", plan.n_create,
-					in.n_targets, plan.waiting);
-		create_execs(op, p, &plan);
+					   "creating %zu executions (%zu targets, %zu waiting)", created,
+					   in.n_targets, plan.waiting);
 		if (cancel)
 			cancel_execs(op, p);
 		write_status(op, p, &st, p->n_ex > 0 || plan.n_create > 0);

@@ -8,6 +8,7 @@
 #include "base/timeutil.h"
 #include "controller/targets.h"
 #include "kube/selector.h"
+#include "kube/strmap.h"
 
 const char *recap_controller_pod_container(json_t *pod, const char *container)
 {
@@ -36,14 +37,19 @@ const char *recap_controller_container_id(json_t *pod, const char *container)
 	return NULL;
 }
 
+/* "<pod>" and "<pod>\n<container>" (neither name can hold a newline):
+ * a lookup per pod and per execution instead of a walk over the targets. */
+static void seen_key(char *buf, size_t size, const char *pod, const char *container)
+{
+	snprintf(buf, size, "%s%s%s", pod, container ? "\n" : "", container ? container : "");
+}
+
+/* container NULL: any container of pod. */
 static bool has_target(const struct recap_controller_targets *t, const char *pod, const char *container)
 {
-	for (size_t i = 0; i < t->n; i++) {
-		if (strcmp(t->v[i].pod, pod) == 0 &&
-		    (!container || strcmp(t->v[i].container, container) == 0))
-			return true;
-	}
-	return false;
+	char key[1024];
+	seen_key(key, sizeof(key), pod, container);
+	return recap_kube_strmap_contains(t->seen, key);
 }
 
 static int push(struct recap_controller_targets *t, const struct recap_target *x, struct recap_error **err)
@@ -58,6 +64,12 @@ static int push(struct recap_controller_targets *t, const struct recap_target *x
 		t->v = v;
 		t->cap = cap;
 	}
+	char pod[1024], pair[1024];
+	seen_key(pod, sizeof(pod), x->pod, NULL);
+	seen_key(pair, sizeof(pair), x->pod, x->container);
+	if (recap_kube_strmap_put(t->seen, pod, NULL, NULL) < 0 ||
+	    recap_kube_strmap_put(t->seen, pair, NULL, NULL) < 0)
+		return recap_error_set(err, ENOMEM, "out of memory for targets");
 	t->v[t->n++] = *x;
 	return 0;
 }
@@ -193,9 +205,11 @@ static int resolve_roles(struct recap_controller_targets *t, json_t *spec, json_
 int recap_controller_targets_resolve(json_t *spec, json_t *names, json_t *pods, json_t *execs,
 				     struct recap_controller_targets *ret, struct recap_error **err)
 {
-	struct recap_controller_targets t = {0};
+	struct recap_controller_targets t = {.seen = recap_kube_strmap_new(0)};
 	const char *container = recap_json_str(spec, "targets.container");
 	int r;
+	if (!t.seen)
+		return recap_error_set(err, ENOMEM, "out of memory for targets");
 	if (json_array_size(json_object_get(spec, "roles")) > 0)
 		r = resolve_roles(&t, spec, pods, err);
 	else if (names)
@@ -204,6 +218,8 @@ int recap_controller_targets_resolve(json_t *spec, json_t *names, json_t *pods, 
 		r = add_selected(&t, recap_json_path(spec, "targets.selector"), container, NULL, pods, err);
 	if (r >= 0)
 		r = add_execs(&t, execs, err);
+	recap_kube_strmap_free(t.seen, NULL);
+	t.seen = NULL;
 	if (r < 0) {
 		recap_controller_targets_clear(&t);
 		return r;
@@ -214,6 +230,7 @@ int recap_controller_targets_resolve(json_t *spec, json_t *names, json_t *pods, 
 
 void recap_controller_targets_clear(struct recap_controller_targets *t)
 {
+	recap_kube_strmap_free(t->seen, NULL);
 	free(t->v);
 	*t = (struct recap_controller_targets){0};
 }

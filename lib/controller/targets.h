@@ -19,9 +19,12 @@
 #include "base/error.h"
 #include "sched/strategy.h"
 
+struct recap_kube_strmap;
+
 struct recap_controller_targets {
 	struct recap_target *v; /* strings borrowed from the pods and executions */
 	size_t n, cap;
+	struct recap_kube_strmap *seen; /* pods and pod/container pairs taken, while resolving */
 };
 
 /* spec: a Capsule spec; names: explicit pod names (JSON array) or NULL;

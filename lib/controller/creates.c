@@ -1,0 +1,90 @@
+/* A pass's executions, created a window at a time over the shared HTTP/2
+ * connection. Hundreds of creates at once only queue in an API server
+ * with a few cores, where each waits for all the others and its watchers
+ * fall behind (or are dropped, so the cache lags and creates get
+ * repeated); a bounded window keeps the server busy without the queue. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "controller/ctl.h"
+
+struct creates {
+	char *ns;
+	json_t *objs;
+	size_t next;
+	unsigned in_flight;
+};
+
+struct one {
+	struct creates *b;
+	size_t index;
+};
+
+static void issue_next(struct ctl_op *op, struct creates *b);
+
+static void creates_free(struct creates *b)
+{
+	json_decref(b->objs);
+	free(b->ns);
+	free(b);
+}
+
+static void answered(struct ctl_op *op, const struct recap_kube_response *resp, bool ok, void *arg)
+{
+	struct one *o = arg;
+	struct creates *b = o->b;
+	if (ok)
+		recap_ctl_expect_created(op->ctl, b->ns,
+					 recap_json_str(json_array_get(b->objs, o->index), "metadata.name"));
+	free(o);
+	b->in_flight--;
+	issue_next(op, b);
+	if (b->in_flight == 0)
+		creates_free(b);
+}
+
+static void issue_next(struct ctl_op *op, struct creates *b)
+{
+	while (b->next < json_array_size(b->objs) && b->in_flight < CTL_CREATE_WINDOW) {
+		struct one *o = malloc(sizeof(*o));
+		if (!o) {
+			struct recap_error *e = NULL;
+			recap_error_set(&e, ENOMEM, "out of memory creating executions");
+			recap_ctl_op_fail(op, e);
+			b->next = json_array_size(b->objs); /* the failed pass is retried */
+			return;
+		}
+		*o = (struct one){b, b->next};
+		json_t *obj = json_array_get(b->objs, b->next++);
+		unsigned before = op->pending;
+		recap_ctl_op_create_answered(op, &recap_ctl_execs, b->ns, obj, CTL_OK_EXISTS, answered, o);
+		if (op->pending == before) { /* not sent: the pass failed */
+			free(o);
+			continue;
+		}
+		b->in_flight++;
+		op->ctl->execs_created++;
+	}
+}
+
+void recap_ctl_create_execs(struct ctl_op *op, const char *ns, json_t *objs)
+{
+	struct creates *b = calloc(1, sizeof(*b));
+	if (b && !(b->ns = strdup(ns))) {
+		free(b);
+		b = NULL;
+	}
+	if (!b) {
+		struct recap_error *e = NULL;
+		recap_error_set(&e, ENOMEM, "out of memory creating executions");
+		recap_ctl_op_fail(op, e);
+		json_decref(objs);
+		return;
+	}
+	b->objs = objs;
+	issue_next(op, b);
+	if (b->in_flight == 0)
+		creates_free(b);
+}
