@@ -49,9 +49,13 @@ int recap_caplet_metrics(struct recap_caplet *c, struct recap_buf *out)
 		    "recap_caplet_execution_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
 		    "recap_caplet_execution_duration_seconds_sum %g\n"
 		    "recap_caplet_execution_duration_seconds_count %llu\n"
+		    "# HELP recap_caplet_executions_running Executions pulling or running (holding a slot).\n"
 		    "# TYPE recap_caplet_executions_running gauge\nrecap_caplet_executions_running %u\n"
+		    "# HELP recap_caplet_pulls_total Image pulls started.\n"
 		    "# TYPE recap_caplet_pulls_total counter\nrecap_caplet_pulls_total %llu\n"
+		    "# HELP recap_caplet_pull_failures_total Image pulls that failed.\n"
 		    "# TYPE recap_caplet_pull_failures_total counter\nrecap_caplet_pull_failures_total %llu\n"
+		    "# HELP recap_caplet_api_errors_total Execution status or finalizer writes that failed.\n"
 		    "# TYPE recap_caplet_api_errors_total counter\nrecap_caplet_api_errors_total %llu\n",
 		    c->metric_duration_count, c->metric_duration_sum, c->metric_duration_count, c->slots_used,
 		    c->metric_pulls, c->metric_pull_failures, c->metric_api_errors);

@@ -162,6 +162,12 @@ eventually 30 "controller leads" grep -q 'leading as monitoring-test' "$scratch/
 curl -sf "http://127.0.0.1:$cm/metrics" >"$out/controller.metrics" || fail "controller /metrics"
 curl -sf "http://127.0.0.1:$cp/metrics" >"$out/caplet.metrics" || fail "caplet /metrics"
 
+for daemon in controller caplet; do
+	promtool check metrics <"$out/$daemon.metrics" >"$scratch/lint" 2>&1 ||
+		fail "$daemon /metrics: $(cat "$scratch/lint")"
+done
+ok "promtool check metrics: the /metrics of both daemons have no problem"
+
 # Every recap_* name in an alert expression is a sample of the real output.
 "$PY" - "$scratch/rules.yaml" >"$scratch/names" <<'PY'
 import re, sys, yaml
