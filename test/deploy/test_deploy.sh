@@ -112,6 +112,15 @@ grep -q 'namespace:' "$out/samples.yaml" && fail "samples name a namespace"
 k apply --dry-run=server -n shop -f "$out/samples.yaml" >/dev/null 2>"$scratch/dry.err" ||
 	fail "config/samples refused: $(cat "$scratch/dry.err")"
 ok "config/samples accepted (server dry run)"
+# The ready capsules' Capsules (capsules/*/capsule.yaml), in a namespace of
+# their own: some share a name with a sample above.
+"$kubectl" kustomize capsules >"$out/capsules.yaml" || fail "kustomize capsules"
+k create namespace capsules >/dev/null
+k apply --dry-run=server -n capsules -f "$out/capsules.yaml" >/dev/null 2>"$scratch/dry.err" ||
+	fail "capsules/*/capsule.yaml refused: $(cat "$scratch/dry.err")"
+n=$(grep -c '^kind: Capsule$' "$out/capsules.yaml")
+((n == $(ls capsules/*/Containerfile | wc -l))) || fail "capsules: $n Capsules for $(ls capsules/*/Containerfile | wc -l) images"
+ok "capsules: $n sample Capsules accepted (server dry run)"
 
 # --- RBAC --------------------------------------------------------------------
 
