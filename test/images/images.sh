@@ -18,7 +18,7 @@ if ((EUID != 0)); then
 	echo "SKIP: needs root (runc containers, namespaces, overlayfs, cgroups)"
 	exit 77
 fi
-for tool in runc umoci skopeo docker-registry python3 apt-get dpkg-deb nsenter gzip; do
+for tool in runc umoci skopeo docker-registry containerd ctr python3 apt-get dpkg-deb nsenter gzip; do
 	command -v "$tool" >/dev/null || { echo "missing $tool (hack/deps installs it)" >&2; exit 1; }
 done
 
@@ -231,6 +231,52 @@ test_archives() {
 	done
 }
 
+# A private containerd (no CRI, its own root, state and socket under $T):
+# the agents' archives import under the names config/ installs, and the
+# image containerd unpacked runs its entry binary.
+test_containerd_import() {
+	local d=$T/containerd name want o i
+	mkdir -p "$d"
+	cat >"$d/config.toml" <<TOML
+version = 2
+root = "$d/root"
+state = "$d/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.internal.v1.opt",
+  "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
+  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs",
+  "io.containerd.tracing.processor.v1.otlp"]
+[grpc]
+  address = "$d/sock"
+[ttrpc]
+  address = "$d/sock.ttrpc"
+[debug]
+  address = ""
+[metrics]
+  address = ""
+TOML
+	containerd --config "$d/config.toml" >"$d/log" 2>&1 &
+	PIDS+=($!)
+	for i in $(seq 100); do
+		ctr -a "$d/sock" version >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	for name in caplet recap-controller; do
+		want=$(grep -ho "image: recap/$name:[^ ]*" "$src"/config/*/*.yaml | head -1)
+		want=docker.io/${want#image: }
+		ctr -a "$d/sock" -n k8s.io images import "$out/$name.tar" >"$d/import.out" 2>&1 ||
+			{ fail "ctr import $name.tar: $(cat "$d/import.out")"; continue; }
+		o=$(ctr -a "$d/sock" -n k8s.io images ls -q)
+		check "containerd: $name.tar imports as $want" contains "$o" "$want"
+		mkdir -p "$d/mnt-$name"
+		ctr -a "$d/sock" -n k8s.io images mount "$want" "$d/mnt-$name" >"$d/mount.out" 2>&1 ||
+			{ fail "ctr images mount $want: $(cat "$d/mount.out")"; continue; }
+		o=$(chroot "$d/mnt-$name" "/usr/bin/$name" --help 2>&1)
+		check "containerd: $name runs from the root containerd unpacked" contains "$o" "usage: $name"
+		ctr -a "$d/sock" -n k8s.io images unmount --rm "$d/mnt-$name" >/dev/null 2>&1 ||
+			fail "ctr images unmount $d/mnt-$name"
+	done
+}
+
 make_target
 before=$(cd "/proc/$tpid/root" && find . -xdev -path ./var/log -prune -o -path ./usr/share/app -prune -o \
 	-printf '%p %y %s %m\n' | sort)
@@ -244,6 +290,7 @@ test_logrotate
 test_iperf3
 test_agent_images
 test_archives
+test_containerd_import
 after=$(cd "/proc/$tpid/root" && find . -xdev -path ./var/log -prune -o -path ./usr/share/app -prune -o \
 	-printf '%p %y %s %m\n' | sort)
 check "the target's files are unchanged (but the ones the tests changed)" equals "$after" "$before"
