@@ -36,9 +36,7 @@ static void on_sync(struct recap_run *r)
 	if (m.kind == RECAP_SYNC_PID && !r->sup) {
 		r->sup = m.pid;
 		r->sup_pidfd = recap_pidfd_open(m.pid);
-		r->state.supervisor = m.pid;
-		r->state.phase = "Running";
-		(void)recap_state_write(&r->paths, &r->state, NULL);
+		recap_run_write_state(r, "Running");
 	} else if ((m.kind == RECAP_SYNC_ERROR || m.kind == RECAP_SYNC_EXEC_ERROR) && !r->fail_kind) {
 		r->fail_kind = m.kind;
 		r->fail_code = m.code ? m.code : EIO;

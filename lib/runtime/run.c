@@ -67,11 +67,11 @@ static int prepare_sandbox(struct recap_run *r, struct recap_error **err)
 	return 0;
 }
 
-static int write_state(struct recap_run *r, const char *phase)
+void recap_run_write_state(struct recap_run *r, const char *phase)
 {
 	r->state.phase = phase;
 	r->state.supervisor = r->sup;
-	return recap_state_write(&r->paths, &r->state, NULL);
+	(void)recap_state_update(&r->state_file, &r->state);
 }
 
 static int prepare(struct recap_run *r, struct recap_error **err)
@@ -102,9 +102,9 @@ static int prepare(struct recap_run *r, struct recap_error **err)
 					    .command = r->argv.v[0],
 					    .cgroup = &r->cg,
 					    .created = time(NULL)};
-	if ((ret = write_state(r, "Attaching")) < 0)
-		return fail(r, RECAP_REASON_ATTACH_FAILED,
-			    recap_error_set_errno(err, ret, "cannot write state"), err);
+	r->state.phase = "Attaching";
+	if ((ret = recap_state_create(&r->paths, &r->state, &r->state_file, err)) < 0)
+		return fail(r, RECAP_REASON_ATTACH_FAILED, ret, err);
 	return 0;
 }
 
@@ -134,7 +134,8 @@ static int launch(struct recap_run *r, struct recap_error **err)
 		     .status_fd = r->child_status,
 		     .procs_fd = r->procs_fd,
 		     .pty_sock = r->child_pty_sock},
-	    .close_fds = {r->sync_fd, r->status_fd, r->out_fd, r->err_fd, r->sig_fd, r->pty_sock, -1, -1},
+	    .close_fds = {r->sync_fd, r->status_fd, r->out_fd, r->err_fd, r->sig_fd, r->pty_sock,
+			  r->state_file.fd, -1},
 	};
 	l.mask = r->old_mask;
 	l.born_in_cgroup = true;
@@ -232,11 +233,12 @@ static void escape(struct recap_run *r, struct recap_error **err)
 		r->res->escaped = true; /* nothing was created */
 		return;
 	}
-	(void)write_state(r, "Escaping");
+	recap_run_write_state(r, "Escaping");
 	if (r->have_cgroup && !r->sup_exited)
 		(void)recap_cgroup_kill(&r->cg, 10000);
 	reap(r);
 	struct recap_error *e = NULL;
+	recap_state_close(&r->state_file); /* escape removes it */
 	int ret = recap_escape(&r->paths, &r->cg, &e);
 	r->res->escaped = ret >= 0;
 	if (ret < 0) {
@@ -258,6 +260,7 @@ static void release(struct recap_run *r)
 {
 	recap_tty_restore(r);
 	recap_run_close_fds(r);
+	recap_state_close(&r->state_file);
 	recap_target_release(&r->target);
 	if (r->seccomp)
 		seccomp_release(r->seccomp);
@@ -273,7 +276,8 @@ int recap_runtime_run(const struct recap_run_spec *spec, const struct recap_run_
 		      struct recap_run_result *res, struct recap_error **err)
 {
 	*res = (struct recap_run_result){.exit_code = -1, .reason = RECAP_REASON_ATTACH_FAILED};
-	struct recap_run r = {.spec = spec, .opts = o, .res = res, .target = {.pidfd = -1}};
+	struct recap_run r = {
+	    .spec = spec, .opts = o, .res = res, .target = {.pidfd = -1}, .state_file = {.fd = -1}};
 	recap_run_init_fds(&r);
 	r.cg = (struct recap_cgroup){.v2 = -1, .memory = -1, .freezer = -1};
 	r.t_start = recap_now_mono_ms();

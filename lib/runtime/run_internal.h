@@ -22,6 +22,7 @@ struct recap_run {
 	struct recap_cgroup cg;
 	bool have_cgroup, have_dirs;
 	struct recap_run_state state;
+	struct recap_state_file state_file;
 	scmp_filter_ctx seccomp;
 	struct recap_strv argv, env;
 	uint64_t caps;
@@ -47,6 +48,8 @@ struct recap_run {
 	uint64_t t_start, t_attached, t_end, deadline, kill_at, hard_kill_at, drain_until;
 };
 
+/* Rewrites the state with phase (and the supervisor's pid once known). */
+void recap_run_write_state(struct recap_run *r, const char *phase);
 void recap_run_init_fds(struct recap_run *r);
 void recap_run_close_child_ends(struct recap_run *r);
 int recap_run_pipes(struct recap_run *r, struct recap_error **err);

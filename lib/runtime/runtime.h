@@ -66,6 +66,7 @@ struct recap_run_info {
 	char phase[32];
 	pid_t executor, target, supervisor;
 	bool executor_alive;
+	bool state_busy; /* the state did not parse and was written just now */
 	char image[256];
 	char command[256];
 	int64_t created;

@@ -58,34 +58,71 @@ static json_t *state_json(const struct recap_run_state *s)
 	json_t *cg = json_array();
 	for (size_t i = 0; s->cgroup && i < s->cgroup->n; i++)
 		json_array_append_new(cg, json_string(s->cgroup->dirs[i]));
-	return json_pack("{s:s, s:s, s:i, s:I, s:i, s:i, s:s?, s:s?, s:o, s:I, s:s}", "id", s->id, "phase",
-			 s->phase, "executorPid", (int)s->executor, "executorStartTime",
-			 (json_int_t)s->executor_start, "targetPid", (int)s->target, "supervisorPid",
-			 (int)s->supervisor, "image", s->image, "command", s->command, "cgroups", cg,
+	/* what changes between phases comes last (see recap_state_update) */
+	return json_pack("{s:s, s:i, s:I, s:i, s:s?, s:s?, s:o, s:I, s:s, s:i, s:s}", "id", s->id,
+			 "executorPid", (int)s->executor, "executorStartTime", (json_int_t)s->executor_start,
+			 "targetPid", (int)s->target, "image", s->image, "command", s->command, "cgroups", cg,
 			 "created", (json_int_t)s->created, "cgroupParent",
-			 s->cgroup ? s->cgroup->parent : "");
+			 s->cgroup ? s->cgroup->parent : "", "supervisorPid", (int)s->supervisor, "phase",
+			 s->phase);
 }
 
-int recap_state_write(const struct recap_run_paths *p, const struct recap_run_state *s,
-		      struct recap_error **err)
+static int encode(const struct recap_run_state *s, struct recap_buf *b)
 {
 	_cleanup_json_ json_t *j = state_json(s);
-	struct recap_buf b = RECAP_BUF_INIT(1 << 16);
-	if (!j || recap_json_dump(j, &b) < 0) {
+	return j && recap_json_dump(j, b) >= 0 ? 0 : -ENOMEM;
+}
+
+int recap_state_create(const struct recap_run_paths *p, const struct recap_run_state *s,
+		       struct recap_state_file *ret, struct recap_error **err)
+{
+	struct recap_buf b = RECAP_BUF_INIT(RECAP_STATE_MAX);
+	if (encode(s, &b) < 0) {
 		recap_buf_free(&b);
 		return recap_error_set(err, ENOMEM, "cannot encode the run state");
 	}
 	char tmp[4200];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", p->state);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	int r = fd < 0 ? -errno : 0;
 	if (r >= 0 && write(fd, b.data, b.len) != (ssize_t)b.len)
 		r = -EIO;
-	if (fd >= 0)
-		close(fd);
-	recap_buf_free(&b);
-	/* rename: a crash leaves the old or the new state, never half of one */
+	/* rename: the state appears whole or not at all */
 	if (r >= 0 && rename(tmp, p->state) < 0)
 		r = -errno;
-	return r < 0 ? recap_error_set_errno(err, r, "cannot write %s", p->state) : 0;
+	if (r < 0) {
+		if (fd >= 0)
+			close(fd);
+		recap_buf_free(&b);
+		return recap_error_set_errno(err, r, "cannot write %s", p->state);
+	}
+	*ret = (struct recap_state_file){.fd = fd, .len = b.len};
+	recap_buf_free(&b);
+	return 0;
+}
+
+int recap_state_update(struct recap_state_file *f, const struct recap_run_state *s)
+{
+	if (f->fd < 0)
+		return -EBADF;
+	struct recap_buf b = RECAP_BUF_INIT(RECAP_STATE_MAX);
+	int r = encode(s, &b);
+	/* one pwrite over the same inode, padded with spaces (JSON whitespace)
+	 * to cover the previous document: no new file, whose inode allocation
+	 * costs an ext4 allocator scan per phase */
+	while (r >= 0 && b.len < f->len)
+		r = recap_buf_appends(&b, " ");
+	if (r >= 0 && pwrite(f->fd, b.data, b.len, 0) != (ssize_t)b.len)
+		r = -EIO;
+	if (r >= 0)
+		f->len = b.len;
+	recap_buf_free(&b);
+	return r;
+}
+
+void recap_state_close(struct recap_state_file *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
 }

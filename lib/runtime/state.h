@@ -34,5 +34,20 @@ struct recap_run_state {
 	int64_t created;		   /* unix seconds */
 };
 
-int recap_state_write(const struct recap_run_paths *p, const struct recap_run_state *s,
-		      struct recap_error **err);
+#define RECAP_STATE_MAX (1 << 16)
+
+/* The state file, kept open by its executor. */
+struct recap_state_file {
+	int fd; /* -1: none */
+	size_t len;
+};
+
+/* Writes the first state (a temp file renamed into place) and keeps it open. */
+int recap_state_create(const struct recap_run_paths *p, const struct recap_run_state *s,
+		       struct recap_state_file *ret, struct recap_error **err);
+/* A later phase: rewritten in place. The fields that change (supervisorPid,
+ * phase) come last, so a reader that catches the write half done sees the
+ * same executor and cgroups, or a document that does not parse; it reads
+ * again (recap_runtime_list does). */
+int recap_state_update(struct recap_state_file *f, const struct recap_run_state *s);
+void recap_state_close(struct recap_state_file *f);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/cleanup.h"
 #include "base/json.h"
@@ -19,6 +20,24 @@ static void copy(char *dst, size_t size, const char *s)
 	snprintf(dst, size, "%s", s ? s : "");
 }
 
+/* The executor rewrites its state in place: a document caught half written
+ * does not parse, so it is read again. One that still does not parse is
+ * busy if it was written just now, else damaged (and its run sweepable). */
+static json_t *load_state(const char *path, bool *ret_busy)
+{
+	json_t *j = NULL;
+	for (int i = 0; i < 3; i++) {
+		if (recap_json_load_file(path, RECAP_STATE_MAX, &j, NULL) >= 0)
+			return j;
+		if (access(path, F_OK) < 0)
+			return NULL;
+		usleep(2000);
+	}
+	struct stat st;
+	*ret_busy = stat(path, &st) == 0 && time(NULL) - st.st_mtime < 10;
+	return NULL;
+}
+
 static void read_info(const char *root, const char *id, struct recap_run_info *info)
 {
 	char path[4400];
@@ -26,8 +45,8 @@ static void read_info(const char *root, const char *id, struct recap_run_info *i
 	copy(info->id, sizeof(info->id), id);
 	copy(info->phase, sizeof(info->phase), "Unknown");
 	snprintf(path, sizeof(path), "%s/runs/%s/state", root, id);
-	_cleanup_json_ json_t *j = NULL;
-	if (recap_json_load_file(path, 1 << 16, &j, NULL) < 0)
+	_cleanup_json_ json_t *j = load_state(path, &info->state_busy);
+	if (!j)
 		return;
 	copy(info->phase, sizeof(info->phase), recap_json_str(j, "phase"));
 	copy(info->image, sizeof(info->image), recap_json_str(j, "image"));
@@ -94,7 +113,7 @@ static bool just_created(const char *root, const char *id)
 static int sweep_one(const struct recap_run_info *info, void *data)
 {
 	struct sweep *s = data;
-	if (info->executor_alive && !s->force)
+	if ((info->executor_alive || info->state_busy) && !s->force)
 		return 0;
 	if (!s->force && info->executor == 0 && just_created(s->root, info->id))
 		return 0;

@@ -326,6 +326,17 @@ test_crash_and_sweep() {
 	check "sweep: no mount left" bash -c "! grep -q '$root' /proc/self/mountinfo"
 	check "sweep: the run's mount namespace (with its tmpfs) is gone" \
 		bash -c "! ls -l /proc/[0-9]*/ns/mnt 2>/dev/null | grep -qF '$runns'"
+	# states are rewritten in place: one that does not parse is being written
+	# if it is fresh (left alone), damaged if it is not (swept)
+	mkdir -p "$root/runs/damaged-run" "$root/runs/busy-run"
+	printf '{"id":"damaged-run","executorPid":1,' >"$root/runs/damaged-run/state"
+	touch -d '1 minute ago' "$root/runs/damaged-run/state" "$root/runs/damaged-run"
+	printf '{"id":"busy-run","executorPid":1,' >"$root/runs/busy-run/state"
+	capsule sweep >/dev/null
+	check "sweep: a run whose state is damaged is swept" test ! -e "$root/runs/damaged-run"
+	check "sweep: one whose state is being written is left alone" test -e "$root/runs/busy-run/state"
+	capsule sweep --force >/dev/null
+	check "sweep --force: sweeps it too" test ! -e "$root/runs/busy-run"
 	mkdir -p "$root/mountpoints.tmp-old/tmp" "$root/mountpoints.tmp-new"
 	touch -d '1 minute ago' "$root/mountpoints.tmp-old"
 	capsule sweep >/dev/null
