@@ -25,9 +25,10 @@ static int build_root(const struct recap_launch *l, struct recap_error **err)
 		r = recap_mounts_setup_root(p->rootfs, tree, p->out_dir, err);
 	if (tree >= 0)
 		close(tree);
-	/* joined before pivot_root: the fallback opens /proc/<pid>/ns/ paths */
+	/* joined before pivot_root: the fallback opens /proc/<pid>/ns/ paths;
+	 * the PID namespace is the one this process was born in */
 	if (r >= 0)
-		r = recap_nsjoin(l->target->pidfd, l->target->pid, l->spec->join, err);
+		r = recap_nsjoin(l->target->pidfd, l->target->pid, l->spec->join & ~RECAP_JOIN_PID, err);
 	if (r >= 0)
 		r = recap_mounts_pivot(p->rootfs, err);
 	return r;
@@ -49,14 +50,8 @@ _Noreturn void recap_launch_child(const struct recap_launch *l)
 		recap_sync_send(l->exec.sync_fd, RECAP_SYNC_ERROR, err->code, 0, err->msg);
 		_exit(1);
 	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		recap_sync_sendf(l->exec.sync_fd, RECAP_SYNC_ERROR, errno, "fork into the target: %m");
-		_exit(1);
-	}
-	if (pid == 0)
-		recap_exec_supervise(&l->exec);
-	/* pid is in our (the executor's) PID namespace view */
-	recap_sync_send(l->exec.sync_fd, RECAP_SYNC_PID, 0, pid, NULL);
-	_exit(0);
+	/* attached: from here on this process is the run's supervisor (its pid
+	 * in the executor's view is the one the executor forked) */
+	recap_sync_send(l->exec.sync_fd, RECAP_SYNC_PID, 0, 0, NULL);
+	recap_exec_supervise(&l->exec);
 }

@@ -20,11 +20,12 @@ struct recap_launch {
 	struct recap_exec_ctx exec;
 	sigset_t mask;	     /* restored in the child */
 	bool born_in_cgroup; /* forked into the v2 cgroup already */
-	int close_fds[8];    /* the executor's ends, closed in the child; -1 ends */
+	int close_fds[9];    /* the executor's ends, closed in the child; -1 ends */
 };
 
-/* The first child: cgroup, private mount namespace, overlay root, /target,
- * /out, /dev, namespaces joined, pivot_root, then the fork into the target's
- * PID namespace. Reports the supervisor's pid or an error on exec.sync_fd.
- * Never returns. */
+/* The run's first process, born in the target's PID namespace (when it is
+ * joined) and the run's cgroup: private mount namespace, the run's tmpfs,
+ * overlay root, /target, /out, /dev, the other namespaces joined,
+ * pivot_root; then it reports RECAP_SYNC_PID (or an error) on exec.sync_fd
+ * and becomes the supervisor. Never returns. */
 _Noreturn void recap_launch_child(const struct recap_launch *l);

@@ -33,9 +33,11 @@ static void on_sync(struct recap_run *r)
 			r->c1 = 0;
 		return;
 	}
-	if (m.kind == RECAP_SYNC_PID && !r->sup) {
-		r->sup = m.pid;
-		r->sup_pidfd = recap_pidfd_open(m.pid);
+	if (m.kind == RECAP_SYNC_PID && !r->sup && r->c1 > 0) {
+		/* the first child is the supervisor now: reaped when it ends */
+		r->sup = r->c1;
+		r->c1 = 0;
+		r->sup_pidfd = recap_pidfd_open(r->sup);
 		recap_run_write_state(r, "Running");
 	} else if ((m.kind == RECAP_SYNC_ERROR || m.kind == RECAP_SYNC_EXEC_ERROR) && !r->fail_kind) {
 		r->fail_kind = m.kind;

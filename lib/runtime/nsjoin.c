@@ -46,6 +46,27 @@ static int join_by_path(int pidfd, pid_t pid, unsigned join, struct recap_error 
 	return r;
 }
 
+int recap_nsjoin_pid_for_children(int pidfd, pid_t pid, int *ret_saved, struct recap_error **err)
+{
+	int saved = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+	if (saved < 0)
+		return recap_error_set_errno(err, errno, "cannot open own PID namespace");
+	int r = recap_nsjoin(pidfd, pid, RECAP_JOIN_PID, err);
+	if (r < 0) {
+		close(saved);
+		return r;
+	}
+	*ret_saved = saved;
+	return 0;
+}
+
+void recap_nsjoin_pid_restore(int saved)
+{
+	/* back to the caller's own (active) namespace: always allowed */
+	(void)setns(saved, CLONE_NEWPID);
+	close(saved);
+}
+
 int recap_nsjoin(int pidfd, pid_t pid, unsigned join, struct recap_error **err)
 {
 	int flags = 0;

@@ -10,3 +10,8 @@
  * checked against the pidfd so a reused pid is never joined. PID takes effect
  * for children only: the caller forks afterwards. */
 int recap_nsjoin(int pidfd, pid_t pid, unsigned join, struct recap_error **err);
+/* The executor's children are born in the target's PID namespace from now
+ * on; *ret_saved is the caller's own, for recap_nsjoin_pid_restore (which
+ * closes it) right after the fork. */
+int recap_nsjoin_pid_for_children(int pidfd, pid_t pid, int *ret_saved, struct recap_error **err);
+void recap_nsjoin_pid_restore(int saved);

@@ -19,6 +19,7 @@
 #include "runtime/launch.h"
 #include "runtime/layerpin.h"
 #include "runtime/mounts.h"
+#include "runtime/nsjoin.h"
 #include "runtime/run_internal.h"
 #include "runtime/seccomp.h"
 #include "runtime/sync.h"
@@ -135,9 +136,17 @@ static int launch(struct recap_run *r, struct recap_error **err)
 		     .procs_fd = r->procs_fd,
 		     .pty_sock = r->child_pty_sock},
 	    .close_fds = {r->sync_fd, r->status_fd, r->out_fd, r->err_fd, r->sig_fd, r->pty_sock,
-			  r->state_file.fd, -1},
+			  r->state_file.fd, -1, -1},
 	};
 	l.mask = r->old_mask;
+	/* the first child is born in the target's PID namespace and becomes
+	 * the supervisor: no intermediate process to fork and reap */
+	int own_pidns = -1;
+	if ((r->spec->join & RECAP_JOIN_PID) &&
+	    (ret = recap_nsjoin_pid_for_children(r->target.pidfd, r->target.pid, &own_pidns, err)) < 0)
+		return fail(r, ret == -ESRCH ? RECAP_REASON_TARGET_NOT_FOUND : RECAP_REASON_ATTACH_FAILED,
+			    ret, err);
+	l.close_fds[7] = own_pidns;
 	l.born_in_cgroup = true;
 	r->c1 = recap_cgroup_fork(&r->cg);
 	if (r->c1 == -ENOSYS) {
@@ -147,10 +156,14 @@ static int launch(struct recap_run *r, struct recap_error **err)
 		errno = -r->c1;
 		r->c1 = -1;
 	}
-	if (r->c1 < 0)
-		return fail(r, RECAP_REASON_ATTACH_FAILED, recap_error_set_errno(err, errno, "fork"), err);
+	int e = errno;
 	if (r->c1 == 0)
 		recap_launch_child(&l);
+	if (own_pidns >= 0)
+		recap_nsjoin_pid_restore(own_pidns);
+	if (r->c1 < 0) /* ENOMEM: the target's PID namespace is dying */
+		return fail(r, e == ENOMEM ? RECAP_REASON_TARGET_NOT_FOUND : RECAP_REASON_ATTACH_FAILED,
+			    recap_error_set_errno(err, e, "fork into the run"), err);
 	return 0;
 }
 

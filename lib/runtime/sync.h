@@ -5,7 +5,7 @@
 #include <stdarg.h>
 
 enum recap_sync_kind {
-	RECAP_SYNC_PID = 1,    /* the supervisor's pid, in the executor's view */
+	RECAP_SYNC_PID = 1,    /* attached: the first child is the supervisor now */
 	RECAP_SYNC_ERROR,      /* attaching failed */
 	RECAP_SYNC_EXEC_ERROR, /* the command could not be started */
 };
