@@ -7,9 +7,9 @@
 #
 #   bench/attach-latency.sh [CAPSULE-BINARY] [RUNS]   (as root; default build/cmd/capsule/capsule, 50)
 #
-# BASELINE=path/to/another/capsule adds that build's `run --image`,
-# interleaved with the others on the same target and store: a before/after
-# under the same load.
+# BASELINE=path/to/another/capsule[:path/to/a/third/capsule...] adds each
+# build's `run --image`, interleaved with the others on the same target and
+# store: a before/after under the same load.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 CAPSULE=${1:-$root/build/cmd/capsule/capsule}
@@ -65,15 +65,17 @@ measure() { # name, command...
 	t1=$(now)
 	samples[$name]+="$(((t1 - t0) / 1000)) "
 }
+baselines=()
+[[ -n ${BASELINE:-} ]] && IFS=: read -ra baselines <<<"$BASELINE"
 have_crun=0
 crun state "$cid-crun" >/dev/null 2>&1 && have_crun=1
 for _ in $(seq "$RUNS"); do
 	measure capsule "$CAPSULE" --root "$T/store" --cgroup-parent "recap-bench-$$" run --target "$pid" \
 		--image "$image" --join net,pid,ipc,uts -- true
-	if [[ -n ${BASELINE:-} ]]; then
-		measure baseline "$BASELINE" --root "$T/store" --cgroup-parent "recap-bench-$$" run --target "$pid" \
+	for b in "${baselines[@]}"; do
+		measure "$b" "$b" --root "$T/store" --cgroup-parent "recap-bench-$$" run --target "$pid" \
 			--image "$image" --join net,pid,ipc,uts -- true
-	fi
+	done
 	measure start "$CAPSULE" --help
 	measure nsenter nsenter -t "$pid" -n -p -i -u true
 	measure runc runc exec "$cid" /true
@@ -84,14 +86,14 @@ median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{a[NR]=$1} END {print (
 printf '| %-58s | %11s |\n' "attach + true ($RUNS runs, interleaved)" "median (ms)"
 printf '| %-58s | %11s |\n' "$(printf '%.0s-' {1..58})" "-----------"
 declare -A med
-for name in capsule start baseline nsenter runc crun; do
+for name in capsule start "${baselines[@]}" nsenter runc crun; do
 	[[ -n ${samples[$name]:-} ]] || continue
 	med[$name]=$(median "${samples[$name]}")
 	label=$name
 	case $name in
 	capsule) label="capsule run --image (cached; CoW root, /target, escape)" ;;
 	start) label="  of which: capsule process start (capsule --help)" ;;
-	baseline) label="baseline capsule run --image (\$BASELINE)" ;;
+	/*) label="baseline: $name run --image" ;;
 	nsenter) label="nsenter -t PID -n -p -i -u true" ;;
 	runc) label="runc exec" ;;
 	crun) label="crun exec" ;;

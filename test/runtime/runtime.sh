@@ -307,8 +307,9 @@ test_crash_and_sweep() {
 	done
 	out=$(capsule ps)
 	check "ps lists the run in progress" contains "$out" "crashed-run"
-	local procs=(/sys/fs/cgroup/*/"$cgp"/crashed-run/cgroup.procs) runpid runns
-	runpid=$(head -1 "${procs[0]}")
+	local procs=(/sys/fs/cgroup/*/"$cgp"/crashed-run/cgroup.procs) runpid runns runpids
+	runpids=$(cat "${procs[0]}")
+	runpid=$(head -1 <<<"$runpids")
 	runns=$(readlink "/proc/$runpid/ns/mnt")
 	# statfs of an overlay root is its upper's: the run's 256Mi tmpfs, not the store's disk
 	check "the run's writes go to its own 256Mi layer" equals "$(($(stat -f -c '%b * %S' "/proc/$runpid/root/")))" \
@@ -324,8 +325,12 @@ test_crash_and_sweep() {
 	check "sweep: no cgroup left" bash -c "! ls -d /sys/fs/cgroup/*/$cgp/crashed-run 2>/dev/null"
 	check "sweep: no process left" bash -c "! pgrep -f '[s]leep 1000' >/dev/null"
 	check "sweep: no mount left" bash -c "! grep -q '$root' /proc/self/mountinfo"
-	check "sweep: the run's mount namespace (with its tmpfs) is gone" \
-		bash -c "! ls -l /proc/[0-9]*/ns/mnt 2>/dev/null | grep -qF '$runns'"
+	# (by the run's own pids: a namespace inode number is soon reused)
+	local held="" p
+	for p in $runpids; do
+		[[ $(readlink "/proc/$p/ns/mnt" 2>/dev/null) == "$runns" ]] && held+="$p "
+	done
+	check "sweep: no process holds the run's mount namespace (and its tmpfs)" test -z "$held"
 	# states are rewritten in place: one that does not parse is being written
 	# if it is fresh (left alone), damaged if it is not (swept)
 	mkdir -p "$root/runs/damaged-run" "$root/runs/busy-run"
