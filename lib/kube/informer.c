@@ -340,10 +340,12 @@ static int list_page(struct recap_kube_informer *inf, const char *continue_token
 	    .field_selector = inf->field_selector,
 	    .limit = inf->o.page_size,
 	    .continue_token = continue_token,
-	    /* The first list may come from the API server's watch cache ("0":
-	     * any version, no etcd round trips); a relist after 410 must not go
-	     * back in time, so it reads from etcd. */
-	    .resource_version = inf->lists == 0 && !continue_token ? "0" : NULL,
+	    /* Every list is a consistent, paginated read (no resourceVersion).
+	     * "0" would let the watch cache answer, but it ignores the limit
+	     * and sends every object in one body: for 10,000 pods ~20 MB of
+	     * JSON parsed at once, a ~250 MiB peak. Pages keep the peak to one
+	     * page; a relist after 410 must not go back in time either. */
+	    .resource_version = NULL,
 	};
 	int r = recap_kube_list(inf->c, &inf->res, inf->ns, &lo, on_list, inf, err);
 	if (r < 0)
