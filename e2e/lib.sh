@@ -116,9 +116,11 @@ e2e_up() {
 	for n in "${NODES[@]}"; do caplet_wait "$n"; done
 }
 
+# CONTROLLER_ARGS: more flags for recap-controller, set by a scenario before e2e_up.
+CONTROLLER_ARGS=()
 controller_start() {
 	"$E2E_CONTROLLER" --leader-elect=false --metrics-addr "127.0.0.1:$(free_port)" \
-		--health-addr "127.0.0.1:$(free_port)" >>"$T/controller.log" 2>&1 &
+		--health-addr "127.0.0.1:$(free_port)" "${CONTROLLER_ARGS[@]}" >>"$T/controller.log" 2>&1 &
 	CONTROLLER_PID=$!
 	PIDS+=($!)
 }

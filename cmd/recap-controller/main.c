@@ -16,6 +16,7 @@ struct options {
 	bool leader_elect;
 	uint64_t lease_ms, renew_ms, retry_ms;
 	uint64_t qps, burst;
+	uint64_t start_grace_s;
 };
 
 struct app {
@@ -39,6 +40,9 @@ static void usage(FILE *f)
 	       "  --lease-duration-ms N, --renew-deadline-ms N, --retry-period-ms N\n"
 	       "  --kube-api-qps N          API requests per second (default 500)\n"
 	       "  --kube-api-burst N        API requests at once (default 1000)\n"
+	       "  --execution-start-grace-seconds N\n"
+	       "                            time an execution has beyond its timeoutSeconds to start\n"
+	       "                            on its node; its spec.deadline (default 600, 1..604800)\n"
 	       "  --metrics-addr HOST:PORT  /metrics (default :8080; \"\" disables)\n"
 	       "  --health-addr HOST:PORT   /healthz and /readyz (default :8081; \"\" disables)\n"
 	       "  --log-level L             error|warn|info|debug (default info)\n"
@@ -81,6 +85,7 @@ static const struct option long_opts[] = {
     {"log-format", required_argument, NULL, 'f'},
     {"kube-api-qps", required_argument, NULL, 'q'},
     {"kube-api-burst", required_argument, NULL, 'b'},
+    {"execution-start-grace-seconds", required_argument, NULL, 'G'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -118,6 +123,11 @@ static int set_option(int c, const char *arg, struct options *o, struct log_opts
 		return parse_ms(arg, &o->qps) < 0 || o->qps == 0 || o->qps > 100000 ? -1 : 0;
 	case 'b':
 		return parse_ms(arg, &o->burst) < 0 || o->burst == 0 || o->burst > 100000 ? -1 : 0;
+	case 'G':
+		return parse_ms(arg, &o->start_grace_s) < 0 || o->start_grace_s == 0 ||
+			       o->start_grace_s > 604800
+			   ? -1
+			   : 0;
 	case 'm':
 		o->metrics_addr = arg;
 		return 0;
@@ -217,6 +227,7 @@ static int run(struct app *a, const struct options *o)
 	    .retry_period_ms = o->retry_ms,
 	    .metrics_addr = o->metrics_addr,
 	    .health_addr = o->health_addr,
+	    .exec_start_grace_s = o->start_grace_s,
 	    .fatal = on_fatal,
 	    .log = on_log,
 	    .userdata = a,

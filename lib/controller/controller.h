@@ -27,6 +27,9 @@ struct recap_controller_options {
 	uint64_t lease_duration_ms, renew_deadline_ms, retry_period_ms; /* 0: lib/kube defaults */
 	const char *metrics_addr;					/* "host:port"; NULL or "" disables */
 	const char *health_addr;
+	/* Time an execution has beyond its timeoutSeconds to get started on
+	 * its node (spec.deadline); 0: RECAP_EXEC_START_GRACE_S. */
+	uint64_t exec_start_grace_s;
 	/* Called (from the loop) when the controller must stop: leadership
 	 * lost. The process is expected to exit. */
 	void (*fatal)(struct recap_controller *ctl, const char *why, void *userdata);

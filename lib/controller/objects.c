@@ -91,14 +91,14 @@ json_t *recap_controller_exec_build(json_t *run, json_t *capsule_spec, const str
 			 owner_ref(run, "CapsuleRun"), "spec", spec);
 }
 
-int recap_controller_exec_set_deadline(json_t *exec, time_t now)
+int recap_controller_exec_set_deadline(json_t *exec, time_t now, int64_t grace_s)
 {
 	json_t *spec = json_object_get(exec, "spec");
 	int64_t timeout = recap_json_int(spec, "capsule.timeoutSeconds", RECAP_EXEC_DEFAULT_TIMEOUT_S);
 	if (!spec || timeout < 1)
 		return -EINVAL;
 	char when[32];
-	recap_controller_time(now + (time_t)timeout + RECAP_EXEC_START_GRACE_S, when);
+	recap_controller_time(now + (time_t)timeout + (time_t)grace_s, when);
 	return json_object_set_new(spec, "deadline", json_string(when));
 }
 

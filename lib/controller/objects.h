@@ -27,15 +27,16 @@ json_t *recap_controller_exec_build(json_t *run, json_t *capsule_spec, const str
 				    const struct recap_plan_item *item);
 
 /* Time an execution has, beyond the command's timeoutSeconds, to get
- * started on its node (image pull, a free slot under maxConcurrentPerNode). */
+ * started on its node (image pull, a free slot under maxConcurrentPerNode),
+ * unless the controller is told otherwise. */
 #define RECAP_EXEC_START_GRACE_S 600
 #define RECAP_EXEC_DEFAULT_TIMEOUT_S 300
 
 /* Sets exec's spec.deadline to now + spec.capsule.timeoutSeconds +
- * RECAP_EXEC_START_GRACE_S: the node agent never starts the command after
- * it and kills a command still running at it (DeadlineExceeded). now: when
- * the execution is created. */
-int recap_controller_exec_set_deadline(json_t *exec, time_t now);
+ * grace_s: the node agent never starts the command after it and kills a
+ * command still running at it (DeadlineExceeded). now: when the execution
+ * is created. */
+int recap_controller_exec_set_deadline(json_t *exec, time_t now, int64_t grace_s);
 
 /* A Periodic CapsuleRun of `capsule` for scheduled time `scheduled`, owned
  * by the Capsule. */

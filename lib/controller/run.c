@@ -174,7 +174,9 @@ static size_t create_execs(struct ctl_op *op, struct run_pass *p, const struct r
 		if (recap_ctl_expected(op->ctl, p->ns, it->name))
 			continue;
 		json_t *obj = recap_controller_exec_build(p->run, p->spec, &p->targets.v[it->target], it);
-		if (obj && recap_controller_exec_set_deadline(obj, p->now) < 0) {
+		uint64_t grace = op->ctl->opts.exec_start_grace_s;
+		if (obj && recap_controller_exec_set_deadline(
+			       obj, p->now, grace ? (int64_t)grace : RECAP_EXEC_START_GRACE_S) < 0) {
 			json_decref(obj);
 			obj = NULL;
 		}

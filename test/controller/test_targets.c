@@ -149,11 +149,11 @@ static void test_exec_build(void **state)
 	assert_null(recap_json_path(e, "spec.capsule.targets"));
 	assert_null(recap_json_path(e, "spec.deadline"));
 	/* created at 2026-11-23T00:00:00Z: the default 300 s timeout + 600 s to start */
-	assert_int_equal(recap_controller_exec_set_deadline(e, 1795392000), 0);
+	assert_int_equal(recap_controller_exec_set_deadline(e, 1795392000, RECAP_EXEC_START_GRACE_S), 0);
 	assert_string_equal(recap_json_str(e, "spec.deadline"), "2026-11-23T00:15:00Z");
 	json_object_set_new(recap_json_path(e, "spec.capsule"), "timeoutSeconds", json_integer(60));
-	assert_int_equal(recap_controller_exec_set_deadline(e, 1795392000), 0);
-	assert_string_equal(recap_json_str(e, "spec.deadline"), "2026-11-23T00:11:00Z");
+	assert_int_equal(recap_controller_exec_set_deadline(e, 1795392000, 5), 0);
+	assert_string_equal(recap_json_str(e, "spec.deadline"), "2026-11-23T00:01:05Z");
 	json_decref(e);
 	/* a node name too long for a label value: only spec.node has it */
 	t.node = longnode;

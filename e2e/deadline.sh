@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# e2e: execution deadlines. The controller gives every execution a
+# spec.deadline (creation + timeoutSeconds + the start grace, here 2 s); caplet
+# never starts a command past it. With maxConcurrentPerNode 1, a quick run
+# queued behind a long one on the same node misses its deadline while it
+# waits: DeadlineExceeded, it never ran, the run is Failed with that reason;
+# the long one is then cancelled and nothing is left on the node.
+#   deadline.sh CAPLET CAPSULE CONTROLLER SLEEPER SOURCE_ROOT
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+CONTROLLER_ARGS=(--execution-start-grace-seconds 2)
+e2e_up "$@" node-1
+
+kubectl create namespace ops >/dev/null
+kubectl apply -f - >/dev/null <<YAML
+apiVersion: recap.dev/v1alpha1
+kind: CapsulePolicy
+metadata: {name: one-at-a-time}
+spec:
+  limits: {maxConcurrentPerNode: 1}
+YAML
+kubectl apply -n ops -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: app-1, labels: {app: app}}
+spec:
+  nodeName: node-1
+  containers: [{name: app, image: registry.local/app:1}]
+---
+apiVersion: recap.dev/v1alpha1
+kind: Capsule
+metadata: {name: hog}
+spec:
+  image: $IMAGE
+  command: [sleep, "1888$$"]
+  timeoutSeconds: 300
+  targets: {selector: {matchLabels: {app: app}}}
+---
+apiVersion: recap.dev/v1alpha1
+kind: Capsule
+metadata: {name: quick}
+spec:
+  image: $IMAGE
+  command: [touch, /out/ran]
+  timeoutSeconds: 2
+  targets: {selector: {matchLabels: {app: app}}}
+YAML
+running() { [[ $(kubectl get pod -n ops app-1 -o jsonpath='{.status.phase}') == Running ]]; }
+check "the stand-in runs the target pod" wait_until 30 running
+
+run() { # NAME CAPSULE
+	kubectl apply -n ops -f - >/dev/null <<YAML
+apiVersion: recap.dev/v1alpha1
+kind: CapsuleRun
+metadata: {name: $1}
+spec: {capsuleRef: {name: $2}}
+YAML
+}
+run_is() { [[ $(kubectl get caprun -n ops "$1" -o jsonpath='{.status.phase}' 2>/dev/null) == "$2" ]]; }
+exec_of() { kubectl get cexec -n ops -l "recap.dev/run=$1" -o jsonpath='{.items[0].metadata.name}' 2>/dev/null; }
+exec_field() { kubectl get cexec -n ops "$(exec_of "$1")" -o "jsonpath={$2}" 2>/dev/null; }
+exec_phase() { [[ $(exec_field "$1" .status.phase) == "$2" ]]; }
+seconds() { date -u -d "$1" +%s; }
+
+run hog-1 hog
+check "the long execution holds the node's only slot" wait_until 60 exec_phase hog-1 Running
+run quick-1 quick
+check "the quick run gets its execution" wait_until 30 exec_of quick-1
+deadline=$(exec_field quick-1 .spec.deadline)
+created=$(exec_field quick-1 .metadata.creationTimestamp)
+# timeoutSeconds 2 + grace 2, counted from the controller's pass (<= creation)
+in_window() {
+	local d=$(($(seconds "$deadline") - $(seconds "$created")))
+	((d >= 0 && d <= 4)) || { echo "  deadline $deadline is $d s after creation $created" >&2; return 1; }
+}
+check "the controller set spec.deadline: creation + timeoutSeconds + the grace" in_window
+check "the queued execution misses its deadline: DeadlineExceeded" \
+	wait_until 30 eval '[[ $(exec_field quick-1 .status.reason) == DeadlineExceeded ]]'
+check "it says it waited for a slot" eval '[[ $(exec_field quick-1 .status.message) == *slot* ]]'
+check "it never ran" test ! -e "$T/node-node-1/out/ce-$(exec_field quick-1 .metadata.uid | tr -d -)"
+check "the run is Failed" wait_until 30 run_is quick-1 Failed
+check "and lists the reason" equals \
+	"$(kubectl get caprun -n ops quick-1 -o jsonpath='{.status.failures[0].reason}')" DeadlineExceeded
+check "the long execution still runs" exec_phase hog-1 Running
+
+kubectl patch caprun -n ops hog-1 --type=merge -p '{"spec":{"cancel":true}}' >/dev/null
+check "the long run is cancelled" wait_until 30 run_is hog-1 Cancelled
+no_hog() { ! pgrep -f "sleep 1888$$\$" >/dev/null; }
+check "its command is gone" wait_until 30 no_hog
+check "nothing is left on the node" wait_until 30 nodes_clean
+finish
