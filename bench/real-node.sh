@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# On a real node (hack/node: kubelet, containerd, runc; caplet as the config/
+# DaemonSet, recap-controller as the Deployment, e2e/real-node/lib.sh):
+#  1. f_latency: CapsuleRun created -> Succeeded, one tool-less target, image
+#     cached, command `true` (bench/f-latency/measure.py, RUNS runs), then the
+#     same on the node stand-in (bench/f-latency.sh) in the same invocation;
+#  2. time to a command's first output on the same pod, cold and warm:
+#     `kubectl debug` (an ephemeral container) against `kubectl capsule run`
+#     (an ad hoc CapsuleRun) and `kubectl capsule attach` (kubectl exec into
+#     the node's caplet pod), each started as a user would start it.
+#
+#   bench/real-node.sh [RUNS [WARM]]   (as root, from a tree built in build/;
+#                                        defaults 100 and 5)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+RUNS=${1:-100} WARM=${2:-5}
+for v in RUNS WARM; do
+	if ! [[ ${!v} =~ ^[0-9]+$ ]] || ((${!v} < 1 || ${!v} > 10000)); then
+		echo "$v must be a number in 1..10000, got '${!v}'" >&2
+		exit 2
+	fi
+done
+B=$root/build
+PLUGIN=$B/cmd/kubectl-capsule/kubectl-capsule
+[[ -x $PLUGIN ]] || { echo "$PLUGIN missing: build first (meson setup build && ninja -C build)" >&2; exit 2; }
+# shellcheck source-path=SCRIPTDIR source=../e2e/real-node/lib.sh
+. "$root/e2e/real-node/lib.sh"
+rn_up "$B/cmd/caplet/caplet" "$B/cmd/capsule/capsule" "$B/cmd/recap-controller/recap-controller" "$root"
+mkdir -p "$T/plugin" && ln -s "$PLUGIN" "$T/plugin/kubectl-capsule"
+export PATH=$T/plugin:$PATH
+
+kubectl create namespace bench >/dev/null
+kubectl apply -n bench -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: web, labels: {app: web}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers: [{name: app, image: $RECAP_NODE_PAUSE_IMAGE, imagePullPolicy: Never}]
+---
+apiVersion: recap.dev/v1alpha1
+kind: Capsule
+metadata: {name: lat}
+spec:
+  image: $IMAGE
+  command: ["true"]
+  targets: {selector: {matchLabels: {app: web}}}
+YAML
+kubectl wait -n bench --for=condition=Ready pod/web --timeout=60s >/dev/null
+
+echo "== f_latency, real node (load before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores)"
+"$root/bench/f-latency/measure.py" bench lat "$RUNS"
+node_clean || { echo "executions left state behind" >&2; exit 1; }
+
+# The run's cold start pulls the capsule image into caplet's store. attach
+# then finds it there: it has no option for a plain-HTTP registry, so its
+# cold start is its first session, without a pull. kubectl debug's image is
+# on the node already (imported: the node never pulls).
+skopeo copy -q --src-tls-verify=false --dest-tls-verify=false \
+	"docker://$IMAGE" "docker://$REGISTRY/capsules/busybox:cold" >/dev/null
+first() { "$root/bench/real-node/first_output.py" first "$@"; }
+debug() {
+	first kubectl debug -n bench web -i --quiet --target=app --image="$RECAP_NODE_BUSYBOX_IMAGE" \
+		--image-pull-policy=Never -- sh -c 'echo first'
+}
+capsule_run() { first kubectl capsule run -n bench "$REGISTRY/capsules/busybox:cold" --pod web -- echo first; }
+capsule_attach() {
+	first kubectl capsule attach -n bench web --image "$REGISTRY/capsules/busybox:cold" -- echo first
+}
+declare -A COLD WARMS
+for tool in debug capsule_run capsule_attach; do
+	COLD[$tool]=$($tool) || { echo "$tool failed" >&2; exit 1; }
+	WARMS[$tool]=""
+	for ((i = 0; i < WARM; i++)); do
+		WARMS[$tool]+="$($tool) " || { echo "$tool failed" >&2; exit 1; }
+	done
+done
+median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+echo
+echo "== time to first output of 'echo first' on pod bench/web (ms; warm: median of $WARM)"
+printf '%-28s %12s %12s %14s %14s\n' tool "cold first" "cold exit" "warm first" "warm exit"
+for tool in debug capsule_run capsule_attach; do
+	read -r cf ce <<<"${COLD[$tool]}"
+	wf=$(awk '{for (i = 1; i <= NF; i += 2) print $i}' <<<"${WARMS[$tool]}" | median)
+	we=$(awk '{for (i = 2; i <= NF; i += 2) print $i}' <<<"${WARMS[$tool]}" | median)
+	printf '%-28s %12s %12s %14s %14s\n' "${tool/_/ }" "$cf" "$ce" "$wf" "$we"
+done
+node_clean || { echo "executions left state behind" >&2; exit 1; }
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+trap - EXIT
+(rn_cleanup) >/dev/null 2>&1 || { echo "the real node's teardown failed" >&2; exit 1; }
+
+echo
+echo "== f_latency, node stand-in, same invocation"
+"$root/bench/f-latency.sh" "$RUNS"
