@@ -1,12 +1,13 @@
 # shellcheck shell=bash
 # The e2e scenarios on a real node (hack/node: kubelet + containerd + runc):
 # control plane, node, a docker-registry on the node's bridge address (pods
-# pull from it), the caplet and recap-controller images built from this
-# build's binaries and imported, and the installation from config/ (caplet
-# as the DaemonSet, the controller as the Deployment) with an overlay that
-# only points the caplet at this test's store, cgroup parent and registry.
-# Everything is removed by rn_cleanup (the EXIT trap), also on failure.
-#   rn_up CAPLET CAPSULE CONTROLLER SOURCE_ROOT
+# pull from it), the caplet and recap-controller images made by
+# hack/build-images from the build tree of these binaries and imported, and
+# the installation from config/ (caplet as the DaemonSet, the controller as
+# the Deployment) with an overlay that only points the caplet at this test's
+# store, cgroup parent and registry. Everything is removed by rn_cleanup (the
+# EXIT trap), also on failure.
+#   rn_up CAPLET CAPSULE CONTROLLER SOURCE_ROOT   (binaries of one build tree)
 set -euo pipefail
 
 T=$(mktemp -d /tmp/recap-e2e-node.XXXXXX)
@@ -67,28 +68,6 @@ wait_until() {
 	return 1
 }
 
-# image_from_binaries NAME REF ARCHIVE BINARY...: an OCI archive with the
-# binaries in /usr/bin, exactly their shared libraries (the ldd closure) and
-# the dynamic loader, importable as REF.
-image_from_binaries() {
-	local name=$1 ref=$2 out=$3 b l root
-	root=$T/images/$name
-	shift 3
-	mkdir -p "$root/rootfs/usr/bin" "$root/rootfs/tmp"
-	for b in "$@"; do
-		cp "$b" "$root/rootfs/usr/bin/"
-		for l in $(ldd "$b" | grep -o '/[^ ]*'); do
-			mkdir -p "$root/rootfs${l%/*}"
-			cp -L "$l" "$root/rootfs$l"
-		done
-	done
-	(cd "$root" && umoci init --layout img && umoci new --image "img:${ref##*:}" &&
-		for e in rootfs/*; do umoci insert --image "img:${ref##*:}" "$e" "/${e#rootfs/}" || exit 1; done &&
-		umoci config --image "img:${ref##*:}" --config.env PATH=/usr/bin \
-			--config.entrypoint "/usr/bin/${1##*/}" &&
-		umoci gc --layout img && tar -C img -cf "$out" .) >/dev/null
-}
-
 # registry_up: docker-registry on the node's bridge address, with a busybox
 # capsule image (the one the node's workload image is made of).
 registry_up() {
@@ -142,8 +121,12 @@ controller_ready() {
 }
 
 rn_up() {
-	local caplet=$1 capsule=$2 controller=$3
+	local caplet b
+	caplet=$(realpath "$1")
 	RN_SRC=$4
+	for b in "$(realpath "$2")" "$(realpath "$3")"; do
+		[[ $b == "${caplet%/cmd/caplet/caplet}"/* ]] || { echo "$b: not in the build tree of $caplet" >&2; exit 2; }
+	done
 	if ((EUID != 0)); then
 		echo "SKIP: needs root (a real node: containerd, cgroups, a bridge)"
 		exit 77
@@ -157,13 +140,11 @@ rn_up() {
 	# shellcheck disable=SC1091
 	. "$T/node/env"
 	RN_CGP=recap-e2e-$(. "$T/node/run/state" && echo "$id")
-	# The executor's helpers (capsule-pull, ...) live beside it.
-	local helpers
-	mapfile -t helpers < <(find "${capsule%/*}" -maxdepth 1 -type f -executable -name 'capsule-*')
-	image_from_binaries caplet recap/caplet:0.1.0 "$T/caplet.tar" "$caplet" "$capsule" "${helpers[@]}"
-	image_from_binaries controller recap/recap-controller:0.1.0 "$T/controller.tar" "$controller"
-	"$RN_SRC/hack/node" import --dir "$T/node" --base-name docker.io/recap/caplet "$T/caplet.tar"
-	"$RN_SRC/hack/node" import --dir "$T/node" --base-name docker.io/recap/recap-controller "$T/controller.tar"
+	# The images of config/ from this build's binaries (docs/images.md).
+	"$RN_SRC/hack/build-images" --out "$T/images" --only caplet,recap-controller \
+		--binaries-from "${caplet%/cmd/caplet/caplet}" >"$T/build-images.log" 2>&1 ||
+		{ cat "$T/build-images.log" >&2; exit 1; }
+	"$RN_SRC/hack/node" import --dir "$T/node" "$T/images/caplet.tar" "$T/images/recap-controller.tar"
 	registry_up
 	deploy || exit 1
 	wait_until 90 caplet_ready || { echo "the caplet DaemonSet is not ready" >&2; FAILS=1; finish; }
