@@ -1,7 +1,7 @@
 #include "oci/digest.h"
+#include "oci/sha256.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,55 +41,21 @@ const char *recap_oci_digest_hex(const char *d)
 	return d + sizeof(prefix) - 1;
 }
 
-struct recap_oci_hasher {
-	EVP_MD_CTX *ctx;
-};
-
-int recap_oci_hasher_new(struct recap_oci_hasher **ret)
+/* "sha256:" and the hex of a raw digest */
+void recap_oci_digest_format(const uint8_t md[32], char out[RECAP_OCI_DIGEST_MAX])
 {
-	struct recap_oci_hasher *h = calloc(1, sizeof(*h));
-	if (!h)
-		return -ENOMEM;
-	h->ctx = EVP_MD_CTX_new();
-	if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1) {
-		recap_oci_hasher_free(h);
-		return -ENOMEM;
-	}
-	*ret = h;
-	return 0;
-}
-
-void recap_oci_hasher_update(struct recap_oci_hasher *h, const void *data, size_t n)
-{
-	EVP_DigestUpdate(h->ctx, data, n);
-}
-
-void recap_oci_hasher_final(struct recap_oci_hasher *h, char out[RECAP_OCI_DIGEST_MAX])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
-	EVP_DigestFinal_ex(h->ctx, md, &len);
 	memcpy(out, prefix, sizeof(prefix) - 1);
-	for (unsigned int i = 0; i < len && i < 32; i++)
+	for (int i = 0; i < 32; i++)
 		snprintf(out + sizeof(prefix) - 1 + 2 * i, 3, "%02x", md[i]);
-}
-
-void recap_oci_hasher_free(struct recap_oci_hasher *h)
-{
-	if (!h)
-		return;
-	EVP_MD_CTX_free(h->ctx);
-	free(h);
 }
 
 int recap_oci_digest_buf(const void *data, size_t n, char out[RECAP_OCI_DIGEST_MAX])
 {
-	struct recap_oci_hasher *h = NULL;
-	int r = recap_oci_hasher_new(&h);
-	if (r < 0)
-		return r;
-	recap_oci_hasher_update(h, data, n);
-	recap_oci_hasher_final(h, out);
-	recap_oci_hasher_free(h);
+	struct recap_sha256 c;
+	uint8_t md[RECAP_SHA256_LEN];
+	recap_sha256_init(&c);
+	recap_sha256_update(&c, data, n);
+	recap_sha256_final(&c, md);
+	recap_oci_digest_format(md, out);
 	return 0;
 }

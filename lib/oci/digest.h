@@ -19,7 +19,10 @@ int recap_oci_digest_validate(const char *d, struct recap_error **err);
 /* The hex part of a validated digest. */
 const char *recap_oci_digest_hex(const char *d);
 
-/* Streaming sha256 (OpenSSL EVP). */
+/* "sha256:<hex>" of a raw 32-byte digest into out. */
+void recap_oci_digest_format(const uint8_t md[32], char out[RECAP_OCI_DIGEST_MAX]);
+
+/* Streaming sha256 (OpenSSL EVP; the pull half of lib/oci only). */
 struct recap_oci_hasher;
 int recap_oci_hasher_new(struct recap_oci_hasher **ret);
 void recap_oci_hasher_update(struct recap_oci_hasher *h, const void *data, size_t n);
@@ -27,5 +30,5 @@ void recap_oci_hasher_update(struct recap_oci_hasher *h, const void *data, size_
 void recap_oci_hasher_final(struct recap_oci_hasher *h, char out[RECAP_OCI_DIGEST_MAX]);
 void recap_oci_hasher_free(struct recap_oci_hasher *h);
 
-/* One-shot digest of a memory buffer. */
+/* One-shot digest of a memory buffer (sha256.c: no libcrypto). */
 int recap_oci_digest_buf(const void *data, size_t n, char out[RECAP_OCI_DIGEST_MAX]);
