@@ -205,6 +205,11 @@ capsule run "$IMAGE" --pod web-1 --cap-add NET_RAW --wait-timeout 60 -- true
 check "a refused ad hoc run: exit status 1" equals "$RC" 1
 check "a refused ad hoc run: the policy's reason on stderr" grep -q "^run busybox-[a-z0-9]*: Failed, .*NET_RAW" "$T/err"
 
+capsule run "$IMAGE" --pod web-1 --rm --cap-drop ALL --wait-timeout 120 -- grep -E '^Cap(Eff|Bnd)' /proc/self/status
+check "run --cap-drop ALL: exit status 0" equals "$RC" 0
+check "run --cap-drop ALL: the command holds no capability" has "$T/out" "CapEff:	0000000000000000
+CapBnd:	0000000000000000"
+
 # On a terminal the progress is one line rewritten in place.
 script -qec "kubectl capsule run $IMAGE --pod web-1 --rm --wait-timeout 120 -- echo tty" /dev/null >"$T/tty.out"
 check "on a terminal: progress rewritten in place (CR, erase line)" grep -q $'\r\033\\[Krun busybox-' "$T/tty.out"

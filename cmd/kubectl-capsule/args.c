@@ -17,6 +17,7 @@ enum {
 	OPT_JOIN,
 	OPT_TARGET_FS,
 	OPT_CAP_ADD,
+	OPT_CAP_DROP,
 	OPT_ENV,
 	OPT_TIMEOUT,
 	OPT_STRATEGY,
@@ -166,7 +167,7 @@ static bool cap_name_ok(const char *t)
 	return strncmp(t, "CAP_", 4) != 0;
 }
 
-int plugin_check_caps(const char *list, json_t *into, struct recap_error **err)
+int plugin_check_caps(const char *flag, const char *list, json_t *into, struct recap_error **err)
 {
 	_cleanup_free_ char *copy = strdup(list);
 	if (!copy)
@@ -176,11 +177,14 @@ int plugin_check_caps(const char *list, json_t *into, struct recap_error **err)
 		if (!cap_name_ok(t))
 			return recap_error_set(
 			    err, EINVAL,
-			    "--cap-add '%s': not a capability name (upper case, without CAP_, "
+			    "%s '%s': not a capability name (upper case, without CAP_, "
 			    "e.g. NET_RAW)",
-			    t);
+			    flag, t);
+		if (!strcmp(t, "ALL") && strcmp(flag, "--cap-drop") != 0)
+			return recap_error_set(err, EINVAL, "%s: ALL can only be dropped (--cap-drop ALL)",
+					       flag);
 		if (into && json_array_size(into) >= PLUGIN_MAX_CAPS)
-			return recap_error_set(err, E2BIG, "--cap-add: more than %d capabilities",
+			return recap_error_set(err, E2BIG, "%s: more than %d capabilities", flag,
 					       PLUGIN_MAX_CAPS);
 		if (into)
 			json_array_append_new(into, json_string(t));
@@ -239,7 +243,11 @@ static int apply_run_option(struct run_args *a, int c, const char *v, struct rec
 	case OPT_CAP_ADD:
 		if (!a->caps && !(a->caps = json_array()))
 			return -ENOMEM;
-		return plugin_check_caps(v, a->caps, err);
+		return plugin_check_caps("--cap-add", v, a->caps, err);
+	case OPT_CAP_DROP:
+		if (!a->caps_drop && !(a->caps_drop = json_array()))
+			return -ENOMEM;
+		return plugin_check_caps("--cap-drop", v, a->caps_drop, err);
 	case OPT_ENV:
 		return add_env(a, v, err);
 	case OPT_TIMEOUT:
@@ -277,11 +285,11 @@ static int check_run(struct run_args *a, struct recap_error **err)
 	if (a->capsule) {
 		if (a->image)
 			return recap_error_set(err, EINVAL, "run: give an IMAGE or --capsule NAME, not both");
-		if (a->selector || a->container || a->join || a->target_fs || a->caps || a->env ||
+		if (a->selector || a->container || a->join || a->target_fs || a->caps || a->caps_drop || a->env ||
 		    a->timeout_s || a->strategy || a->ncommand)
 			return recap_error_set(
 			    err, EINVAL,
-			    "run --capsule: -l, --container, --join, --target-fs, --cap-add, "
+			    "run --capsule: -l, --container, --join, --target-fs, --cap-add, --cap-drop, "
 			    "--env, --timeout, --strategy and a command are the Capsule's own "
 			    "(only --pod may narrow its targets)");
 		return 0;
@@ -306,6 +314,7 @@ int plugin_parse_run(int argc, char **argv, struct run_args *a, struct recap_err
 	    {"join", required_argument, NULL, OPT_JOIN},
 	    {"target-fs", required_argument, NULL, OPT_TARGET_FS},
 	    {"cap-add", required_argument, NULL, OPT_CAP_ADD},
+	    {"cap-drop", required_argument, NULL, OPT_CAP_DROP},
 	    {"env", required_argument, NULL, OPT_ENV},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    {"strategy", required_argument, NULL, OPT_STRATEGY},
@@ -343,8 +352,9 @@ void run_args_free(struct run_args *a)
 	json_decref(a->pods);
 	json_decref(a->join);
 	json_decref(a->caps);
+	json_decref(a->caps_drop);
 	json_decref(a->env);
-	a->pods = a->join = a->caps = a->env = NULL;
+	a->pods = a->join = a->caps = a->caps_drop = a->env = NULL;
 }
 
 static int apply_attach_option(struct attach_args *a, int c, const char *v, struct recap_error **err)
@@ -364,7 +374,10 @@ static int apply_attach_option(struct attach_args *a, int c, const char *v, stru
 		return plugin_check_target_fs(v, err);
 	case OPT_CAP_ADD:
 		a->caps = v;
-		return plugin_check_caps(v, NULL, err);
+		return plugin_check_caps("--cap-add", v, NULL, err);
+	case OPT_CAP_DROP:
+		a->caps_drop = v;
+		return plugin_check_caps("--cap-drop", v, NULL, err);
 	case OPT_CAPLET_NS:
 		a->caplet_ns = v;
 		return 0;
@@ -383,6 +396,7 @@ int plugin_parse_attach(int argc, char **argv, struct attach_args *a, struct rec
 	    {"join", required_argument, NULL, OPT_JOIN},
 	    {"target-fs", required_argument, NULL, OPT_TARGET_FS},
 	    {"cap-add", required_argument, NULL, OPT_CAP_ADD},
+	    {"cap-drop", required_argument, NULL, OPT_CAP_DROP},
 	    {"caplet-namespace", required_argument, NULL, OPT_CAPLET_NS},
 	    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
 	    {NULL, 0, NULL, 0},

@@ -35,7 +35,8 @@ struct run_args {
 	const char *container;
 	json_t *join; /* array or NULL (the API default) */
 	const char *target_fs;
-	json_t *caps; /* array or NULL */
+	json_t *caps;	   /* --cap-add: array or NULL */
+	json_t *caps_drop; /* --cap-drop: array or NULL */
 	json_t *env;  /* array of {name, value} or NULL */
 	long timeout_s;
 	const char *strategy;
@@ -53,7 +54,8 @@ struct attach_args {
 	const char *image;
 	const char *join;      /* as given, checked */
 	const char *target_fs; /* None|ReadOnly|ReadWrite */
-	const char *caps;      /* as given, checked */
+	const char *caps;      /* --cap-add as given, checked */
+	const char *caps_drop; /* --cap-drop as given, checked */
 	const char *caplet_ns;
 	bool dry_run;
 	char **command;
@@ -79,4 +81,5 @@ int plugin_parse_simple(int argc, char **argv, const char *verb, bool needs_name
 /* Checks used by more than one verb. */
 int plugin_check_target_fs(const char *v, struct recap_error **err);
 int plugin_check_join(const char *list, json_t **ret, struct recap_error **err);
-int plugin_check_caps(const char *list, json_t *into, struct recap_error **err);
+/* flag: the option named in errors ("--cap-add"); ALL is a name only for --cap-drop. */
+int plugin_check_caps(const char *flag, const char *list, json_t *into, struct recap_error **err);

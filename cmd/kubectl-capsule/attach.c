@@ -16,6 +16,7 @@ static const char usage[] = "Attach an interactive capsule to a pod's container 
 			    "\n"
 			    "usage: kubectl capsule attach POD --image IMAGE [-c CONTAINER] [--join LIST]\n"
 			    "       [--target-fs None|ReadOnly|ReadWrite] [--cap-add CAP[,CAP]]\n"
+			    "       [--cap-drop CAP[,CAP]|ALL]\n"
 			    "       [--caplet-namespace NS] [--dry-run] [-- COMMAND ARGS...]\n"
 			    "       [--kubeconfig FILE] [--context NAME] [-n NS]\n"
 			    "\n"

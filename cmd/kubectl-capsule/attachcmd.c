@@ -68,6 +68,7 @@ char **plugin_attach_argv(const struct attach_args *a, const char *caplet_pod, c
 	add_opt(&b, "--join", a->join);
 	add_opt(&b, "--target-fs", a->target_fs ? target_fs_flag(a->target_fs) : NULL);
 	add_opt(&b, "--cap-add", a->caps);
+	add_opt(&b, "--cap-drop", a->caps_drop);
 	if (a->ncommand)
 		add(&b, "--");
 	for (int i = 0; i < a->ncommand; i++)

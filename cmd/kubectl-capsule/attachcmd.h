@@ -3,7 +3,7 @@
  *
  *   kubectl [--kubeconfig F] [--context C] exec -i [-t] -n <caplet-ns> <caplet-pod> -c caplet --
  *     capsule attach --target <container-id> --image <ref> [--join L] [--target-fs none|ro|rw]
- *     [--cap-add L] [-- COMMAND...]
+ *     [--cap-add L] [--cap-drop L] [-- COMMAND...]
  *
  * The connection then goes through the API server's exec streaming and its
  * RBAC (pods/exec in the caplet namespace), like any kubectl exec.

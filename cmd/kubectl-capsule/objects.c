@@ -156,8 +156,14 @@ static void set_optional(json_t *spec, const struct run_args *a)
 		json_object_set(spec, "join", a->join);
 	if (a->target_fs)
 		json_object_set_new(spec, "targetFilesystem", json_string(a->target_fs));
-	if (a->caps)
-		json_object_set_new(spec, "security", json_pack("{s:{s:O}}", "capabilities", "add", a->caps));
+	if (a->caps || a->caps_drop) {
+		json_t *caps = json_object();
+		if (caps && a->caps)
+			json_object_set(caps, "add", a->caps);
+		if (caps && a->caps_drop)
+			json_object_set(caps, "drop", a->caps_drop);
+		json_object_set_new(spec, "security", json_pack("{s:o*}", "capabilities", caps));
+	}
 	if (a->timeout_s)
 		json_object_set_new(spec, "timeoutSeconds", json_integer(a->timeout_s));
 	if (a->strategy) {

@@ -31,6 +31,7 @@ static const char usage[] =
     "  --join LIST           namespaces to share: net,pid,ipc,uts,cgroup (default net,pid,ipc,uts)\n"
     "  --target-fs MODE      target root at /target: None, ReadOnly (default), ReadWrite\n"
     "  --cap-add CAP[,CAP]   capabilities on top of the default set (repeatable)\n"
+    "  --cap-drop CAP[,CAP]  capabilities taken from the default set, or ALL (repeatable)\n"
     "  --env NAME=VALUE      environment variable (repeatable)\n"
     "  --timeout SECONDS     per-target deadline (default 300)\n"
     "  --strategy S          Parallel (default: all at once) or Iterative (one after another)\n"

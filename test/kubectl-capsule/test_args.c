@@ -54,6 +54,7 @@ static void adhoc_run_with_everything(void **state)
 	struct run_args a;
 	RUN_OK(&a, "-n", "shop", "busybox:1", "-l", "app=web", "-c", "app", "--join", "net,pid",
 	       "--target-fs", "ReadWrite", "--cap-add", "NET_RAW,NET_ADMIN", "--cap-add", "SYS_PTRACE",
+	       "--cap-drop", "ALL",
 	       "--env", "A=b=c", "--timeout", "30", "--strategy", "Iterative", "--max-concurrent", "2",
 	       "--rm", "-o", "yaml", "--wait-timeout", "9", "--context", "ctx", "--kubeconfig", "/k", "--",
 	       "sh", "-c", "echo -n hi");
@@ -68,6 +69,8 @@ static void adhoc_run_with_everything(void **state)
 	assert_string_equal(a.target_fs, "ReadWrite");
 	assert_int_equal(json_array_size(a.caps), 3);
 	assert_string_equal(json_string_value(json_array_get(a.caps, 2)), "SYS_PTRACE");
+	assert_int_equal(json_array_size(a.caps_drop), 1);
+	assert_string_equal(json_string_value(json_array_get(a.caps_drop, 0)), "ALL");
 	assert_string_equal(json_string_value(json_object_get(json_array_get(a.env, 0), "value")), "b=c");
 	assert_int_equal(a.timeout_s, 30);
 	assert_int_equal(a.max_concurrent, 2);
@@ -109,6 +112,9 @@ static void run_refusals(void **state)
 	RUN_FAILS("'pid' given twice", "img", "--pod", "a", "--join", "pid,pid");
 	RUN_FAILS("not a capability name", "img", "--pod", "a", "--cap-add", "CAP_NET_RAW");
 	RUN_FAILS("not a capability name", "img", "--pod", "a", "--cap-add", "net_raw");
+	RUN_FAILS("--cap-drop 'chown': not a capability name", "img", "--pod", "a", "--cap-drop", "chown");
+	RUN_FAILS("--cap-add: ALL can only be dropped", "img", "--pod", "a", "--cap-add", "ALL");
+	RUN_FAILS("--cap-drop", "--capsule", "c", "--cap-drop", "NET_RAW");
 	RUN_FAILS("--timeout '0': must be a whole number from 1 to 86400", "img", "--pod", "a", "--timeout",
 		  "0");
 	RUN_FAILS("--timeout '5s'", "img", "--pod", "a", "--timeout", "5s");
@@ -153,7 +159,7 @@ static void help_wins(void **state)
 static void attach_flags(void **state)
 {
 	char **v = ARGV("-n", "shop", "web-1", "--image", "img", "-c", "app", "--target-fs", "None",
-			"--dry-run", "--caplet-namespace", "ops", "--", "sh");
+			"--cap-drop", "CHOWN,FOWNER", "--dry-run", "--caplet-namespace", "ops", "--", "sh");
 	struct attach_args a = {0};
 	struct recap_error *err = NULL;
 	assert_int_equal(plugin_parse_attach(ARGC(v), v, &a, &err), 0);
@@ -161,6 +167,7 @@ static void attach_flags(void **state)
 	assert_string_equal(a.image, "img");
 	assert_string_equal(a.container, "app");
 	assert_string_equal(a.caplet_ns, "ops");
+	assert_string_equal(a.caps_drop, "CHOWN,FOWNER");
 	assert_true(a.dry_run);
 	assert_int_equal(a.ncommand, 1);
 	struct attach_args b = {0};

@@ -94,12 +94,13 @@ static void selectors(void **state)
 static void adhoc_objects(void **state)
 {
 	char *cmd[] = {"sh", "-c", "ps"};
-	json_t *caps = J("[\"NET_RAW\"]"), *pods = J("[\"web-1\"]");
+	json_t *caps = J("[\"NET_RAW\"]"), *drop = J("[\"ALL\"]"), *pods = J("[\"web-1\"]");
 	struct run_args a = {.image = "img:1",
 			     .pods = pods,
 			     .container = "app",
 			     .target_fs = "None",
 			     .caps = caps,
+			     .caps_drop = drop,
 			     .timeout_s = 5,
 			     .command = cmd,
 			     .ncommand = 3};
@@ -113,7 +114,7 @@ static void adhoc_objects(void **state)
 	    "\"recap.dev/run\":\"img-1-abcde\"},\"ownerReferences\":[{\"apiVersion\":\"recap.dev/v1alpha1\","
 	    "\"kind\":\"CapsuleRun\",\"name\":\"img-1-abcde\",\"uid\":\"uid-1\"}]},\"spec\":{"
 	    "\"image\":\"img:1\",\"command\":[\"sh\",\"-c\",\"ps\"],\"targetFilesystem\":\"None\","
-	    "\"security\":{\"capabilities\":{\"add\":[\"NET_RAW\"]}},\"timeoutSeconds\":5,"
+	    "\"security\":{\"capabilities\":{\"add\":[\"NET_RAW\"],\"drop\":[\"ALL\"]}},\"timeoutSeconds\":5,"
 	    "\"targets\":{\"container\":\"app\",\"selector\":{\"matchLabels\":{"
 	    "\"recap.dev/adhoc-run\":\"img-1-abcde\"}}}}}");
 	json_decref(c);
@@ -126,6 +127,7 @@ static void adhoc_objects(void **state)
 	    "\"targets\":[\"web-1\"]}}");
 	json_decref(run);
 	json_decref(caps);
+	json_decref(drop);
 	json_decref(pods);
 }
 
@@ -257,6 +259,7 @@ static void attach_command(void **state)
 				.target_fs = "ReadWrite",
 				.join = "net,pid",
 				.caps = "SYS_PTRACE",
+				.caps_drop = "CHOWN",
 				.caplet_ns = "recap-system",
 				.command = cmd,
 				.ncommand = 3};
@@ -268,7 +271,7 @@ static void attach_command(void **state)
 	fclose(f);
 	assert_string_equal(
 	    text, "kubectl --kubeconfig /k exec -it -n recap-system caplet-x -c caplet -- capsule attach "
-		  "--target abc --image img --join net,pid --target-fs rw --cap-add SYS_PTRACE -- sh "
+		  "--target abc --image img --join net,pid --target-fs rw --cap-add SYS_PTRACE --cap-drop CHOWN -- sh "
 		  "-c 'ps; id'\n");
 	free(text);
 	plugin_argv_free(argv);
