@@ -175,11 +175,10 @@ int plugin_check_caps(const char *flag, const char *list, json_t *into, struct r
 	char *save = NULL;
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		if (!cap_name_ok(t))
-			return recap_error_set(
-			    err, EINVAL,
-			    "%s '%s': not a capability name (upper case, without CAP_, "
-			    "e.g. NET_RAW)",
-			    flag, t);
+			return recap_error_set(err, EINVAL,
+					       "%s '%s': not a capability name (upper case, without CAP_, "
+					       "e.g. NET_RAW)",
+					       flag, t);
 		if (!strcmp(t, "ALL") && strcmp(flag, "--cap-drop") != 0)
 			return recap_error_set(err, EINVAL, "%s: ALL can only be dropped (--cap-drop ALL)",
 					       flag);
@@ -285,8 +284,8 @@ static int check_run(struct run_args *a, struct recap_error **err)
 	if (a->capsule) {
 		if (a->image)
 			return recap_error_set(err, EINVAL, "run: give an IMAGE or --capsule NAME, not both");
-		if (a->selector || a->container || a->join || a->target_fs || a->caps || a->caps_drop || a->env ||
-		    a->timeout_s || a->strategy || a->ncommand)
+		if (a->selector || a->container || a->join || a->target_fs || a->caps || a->caps_drop ||
+		    a->env || a->timeout_s || a->strategy || a->ncommand)
 			return recap_error_set(
 			    err, EINVAL,
 			    "run --capsule: -l, --container, --join, --target-fs, --cap-add, --cap-drop, "

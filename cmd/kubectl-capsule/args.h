@@ -37,7 +37,7 @@ struct run_args {
 	const char *target_fs;
 	json_t *caps;	   /* --cap-add: array or NULL */
 	json_t *caps_drop; /* --cap-drop: array or NULL */
-	json_t *env;  /* array of {name, value} or NULL */
+	json_t *env;	   /* array of {name, value} or NULL */
 	long timeout_s;
 	const char *strategy;
 	long max_concurrent;

@@ -54,10 +54,9 @@ static void adhoc_run_with_everything(void **state)
 	struct run_args a;
 	RUN_OK(&a, "-n", "shop", "busybox:1", "-l", "app=web", "-c", "app", "--join", "net,pid",
 	       "--target-fs", "ReadWrite", "--cap-add", "NET_RAW,NET_ADMIN", "--cap-add", "SYS_PTRACE",
-	       "--cap-drop", "ALL",
-	       "--env", "A=b=c", "--timeout", "30", "--strategy", "Iterative", "--max-concurrent", "2",
-	       "--rm", "-o", "yaml", "--wait-timeout", "9", "--context", "ctx", "--kubeconfig", "/k", "--",
-	       "sh", "-c", "echo -n hi");
+	       "--cap-drop", "ALL", "--env", "A=b=c", "--timeout", "30", "--strategy", "Iterative",
+	       "--max-concurrent", "2", "--rm", "-o", "yaml", "--wait-timeout", "9", "--context", "ctx",
+	       "--kubeconfig", "/k", "--", "sh", "-c", "echo -n hi");
 	assert_string_equal(a.image, "busybox:1");
 	assert_string_equal(a.g.ns, "shop");
 	assert_string_equal(a.g.context, "ctx");

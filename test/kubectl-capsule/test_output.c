@@ -271,7 +271,8 @@ static void attach_command(void **state)
 	fclose(f);
 	assert_string_equal(
 	    text, "kubectl --kubeconfig /k exec -it -n recap-system caplet-x -c caplet -- capsule attach "
-		  "--target abc --image img --join net,pid --target-fs rw --cap-add SYS_PTRACE --cap-drop CHOWN -- sh "
+		  "--target abc --image img --join net,pid --target-fs rw --cap-add SYS_PTRACE --cap-drop "
+		  "CHOWN -- sh "
 		  "-c 'ps; id'\n");
 	free(text);
 	plugin_argv_free(argv);
