@@ -78,6 +78,17 @@ snapshot() {
 snapshot >"$T/before"
 sysctl -n kernel.panic kernel.panic_on_oops vm.overcommit_memory vm.panic_on_oom >"$T/sysctl.before"
 
+# An up that fails half way (the kubelet cannot be Ready within a second)
+# removes what it made.
+if "$src/hack/node" up --dir "$T/failed" --cluster "$C" --name node-f --timeout 1 2>"$T/failed.err"; then
+	fail "up with --timeout 1 succeeded"
+fi
+grep -q "timed out after 1s" "$T/failed.err" || fail "failed up says: $(cat "$T/failed.err")"
+[[ ! -e $T/failed ]] || fail "a failed up left $T/failed"
+snapshot >"$T/after-failed"
+diff -u "$T/before" "$T/after-failed" >&2 || fail "the host differs after a failed up (above)"
+ok "a failed up leaves nothing"
+
 "$src/hack/node" up --dir "$N" --cluster "$C" --name node-a 2>"$T/up.err" || { cat "$T/up.err" >&2; fail "node up"; }
 ok "node up: $(tail -1 "$T/up.err")"
 # shellcheck disable=SC1091
