@@ -48,9 +48,14 @@ die() {
 caplet_image() {
 	local root=$T/caplet-rootfs lib a
 	mkdir -p "$root/usr/local/bin" "$root/bin" "$root/var/lib/recap" "$root/tmp"
-	cp "$CAPSULE_BIN" "$root/usr/local/bin/capsule"
-	for lib in $(ldd "$CAPSULE_BIN" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
-		cp --parents -L "$lib" "$root"
+	# The executor and its helpers beside it (capsule-pull: fetching images).
+	local bins=("$CAPSULE_BIN") b
+	mapfile -t -O 1 bins < <(find "${CAPSULE_BIN%/*}" -maxdepth 1 -type f -executable -name 'capsule-*')
+	for b in "${bins[@]}"; do
+		cp "$b" "$root/usr/local/bin/${b##*/}"
+		for lib in $(ldd "$b" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
+			cp --parents -L "$lib" "$root"
+		done
 	done
 	cp "$(command -v busybox)" "$root/bin/busybox"
 	for a in sh sleep; do ln -s busybox "$root/bin/$a"; done
