@@ -4,6 +4,10 @@ dominate the timing).
     fanout.py setup N     N Running pods on 10 nodes and a Capsule selecting
                           them; waits until the controller matched them all
     fanout.py run N NAME  creates CapsuleRun NAME and times the fan-out
+
+With FANOUT_CPU_PIDS="NAME=PID ..." the run also reports the CPU time each
+of those processes used meanwhile: unlike the wall time, it hardly depends
+on what else the machine runs.
 """
 
 import http.client
@@ -68,7 +72,18 @@ def setup():
         time.sleep(0.2)
 
 
+def cpu_seconds():
+    out = {}
+    for item in os.environ.get("FANOUT_CPU_PIDS", "").split():
+        who, pid = item.split("=")
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        out[who] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
 def run(name):
+    cpu0 = cpu_seconds()
     t0 = time.monotonic()
     call("POST", f"{grp}/capsuleruns", {
         "apiVersion": "recap.dev/v1alpha1", "kind": "CapsuleRun", "metadata": {"name": name},
@@ -88,8 +103,10 @@ def run(name):
         if count == N:
             created = now
         time.sleep(0.1)
+    cpu1 = cpu_seconds()
+    used = ", ".join(f"{who} {cpu1[who] - cpu0[who]:.1f}" for who in cpu0)
     print(f"fan-out of {N} targets on 10 nodes: first execution after {first:.2f}s, "
-          f"all after {created:.2f}s ({N / created:.0f} targets/s)")
+          f"all after {created:.2f}s ({N / created:.0f} targets/s)" + (f"; CPU s: {used}" if used else ""))
 
 
 if sys.argv[1] == "setup":
