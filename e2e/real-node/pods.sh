@@ -4,11 +4,14 @@
 # containerd; a CapsuleRun succeeds on each kind of pod (a tool-less
 # application container, the second container of a two-container pod, a pod
 # with shareProcessNamespace), each execution sees exactly what its target
-# container sees, and nothing is left on the node.
-#   pods.sh CAPLET CAPSULE CONTROLLER SOURCE_ROOT
+# container sees; `kubectl capsule attach` goes through the real kubectl exec
+# into the DaemonSet's caplet pod; nothing is left on the node.
+#   pods.sh CAPLET CAPSULE CONTROLLER SOURCE_ROOT KUBECTL_CAPSULE
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
-rn_up "$@"
+rn_up "$1" "$2" "$3" "$4"
+mkdir -p "$T/plugin" && ln -s "$(realpath "$5")" "$T/plugin/kubectl-capsule"
+export PATH=$T/plugin:$PATH
 
 kubectl create namespace shop >/dev/null
 kubectl apply -n shop -f - >/dev/null <<YAML
@@ -93,5 +96,19 @@ check "shareProcessNamespace: sees the sandbox's pause, app's pause and side's s
 	sees shared "pause pause sleep" pause
 check "kubectl get capsuleruns shows 1/1 for each" \
 	bash -c '[[ $(kubectl get capsuleruns -n shop --no-headers | awk "{print \$5 \$6 \$7 \$8}" | sort -u) == 110Succeeded ]]'
-check "nothing of the executions is left on the node" node_clean
+# attach: kubectl exec into the DaemonSet's caplet pod, `capsule attach`
+# there (the image is in caplet's store since the runs pulled it).
+attached() {
+	kubectl capsule attach -n shop two -c side --image "$IMAGE" -- sh -c 'ps -o comm; exit 3' \
+		</dev/null >"$T/attach.out" 2>"$T/attach.err"
+}
+attach_rc=0
+attached || attach_rc=$?
+check "attach through kubectl exec: the command's exit status comes back" test "$attach_rc" = 3
+attach_saw_sleep() {
+	tr -d '\r' <"$T/attach.out" | grep -qx sleep ||
+		{ echo "  attach printed: $(cat "$T/attach.out") / $(cat "$T/attach.err")" >&2; return 1; }
+}
+check "attach: it ran in the side container's PID namespace" attach_saw_sleep
+check "nothing of the executions or the attach is left on the node" node_clean
 finish
