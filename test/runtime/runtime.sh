@@ -307,8 +307,12 @@ test_crash_and_sweep() {
 	done
 	out=$(capsule ps)
 	check "ps lists the run in progress" contains "$out" "crashed-run"
-	local procs=(/sys/fs/cgroup/*/"$cgp"/crashed-run/cgroup.procs) runpid runns runpids
-	runpids=$(cat "${procs[0]}")
+	local runpid runns runpids procs
+	# any hierarchy the run's cgroup is in (hybrid hosts: several; v2 only: the root)
+	for procs in /sys/fs/cgroup/*/"$cgp"/crashed-run/cgroup.procs /sys/fs/cgroup/"$cgp"/crashed-run/cgroup.procs; do
+		[[ -f $procs ]] && break
+	done
+	runpids=$(cat "$procs")
 	runpid=$(head -1 <<<"$runpids")
 	runns=$(readlink "/proc/$runpid/ns/mnt")
 	# statfs of an overlay root is its upper's: the run's 256Mi tmpfs, not the store's disk
