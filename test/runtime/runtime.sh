@@ -207,11 +207,14 @@ JSON
 test_limits() {
 	local out t0 t1
 	t0=$(date +%s%N)
-	out=$(run -o json --timeout 1 -- sh -c 'trap "" TERM; (trap "" TERM; sleep 1000; echo) & sleep 1000; echo')
+	# The sleeps' length ends in this test's pid: a concurrent run of this test
+	# (another build) never passes for this one's residue.
+	local nap=1000$$
+	out=$(run -o json --timeout 1 -- sh -c "trap '' TERM; (trap '' TERM; sleep $nap; echo) & sleep $nap; echo")
 	t1=$(date +%s%N)
 	check "timeout gives DeadlineExceeded" equals "$(json reason "$out")" DeadlineExceeded
 	check "timeout kills within the grace period" test $(((t1 - t0) / 1000000)) -lt 6000
-	check "the grandchild that ignored SIGTERM is gone" bash -c "! pgrep -f '[s]leep 1000' >/dev/null"
+	check "the grandchild that ignored SIGTERM is gone" bash -c "! pgrep -f '[s]leep $nap\$' >/dev/null"
 	out=$(run -o json --memory 16Mi -- probe alloc 256)
 	check "memory limit yields OOMKilled" equals "$(json reason "$out")" OOMKilled
 	out=$(run -o json --pids 8 -- sh -c 'for i in $(seq 20); do sleep 1 & done; wait; echo done')
@@ -298,7 +301,7 @@ test_upper() { # the writable layer: a tmpfs of --upper-size, charged to the run
 test_crash_and_sweep() {
 	local pid state out i
 	"$capsule_bin" --root "$root" --cgroup-parent "$cgp" run --target "$cid" --rootfs-layers "$layer" \
-		--id crashed-run -- sleep 1000 &
+		--id crashed-run -- sleep "1001$$" &
 	pid=$!
 	for i in $(seq 100); do
 		state=$(cat "$root/runs/crashed-run/state" 2>/dev/null || true)
@@ -327,7 +330,7 @@ test_crash_and_sweep() {
 	capsule sweep >/dev/null
 	check "sweep: no run left" test -z "$(ls -A "$root/runs")"
 	check "sweep: no cgroup left" bash -c "! ls -d /sys/fs/cgroup/*/$cgp/crashed-run 2>/dev/null"
-	check "sweep: no process left" bash -c "! pgrep -f '[s]leep 1000' >/dev/null"
+	check "sweep: no process left" bash -c "! pgrep -f '[s]leep 1001$$\$' >/dev/null"
 	check "sweep: no mount left" bash -c "! grep -q '$root' /proc/self/mountinfo"
 	# (by the run's own pids: a namespace inode number is soon reused)
 	local held="" p
