@@ -14,7 +14,6 @@
 #define DEFAULT_RETRY_MAX_MS 10000
 #define DEFAULT_QPS 50.0
 #define DEFAULT_BURST 100
-#define CONNECT_TIMEOUT_MS 10000
 
 static char *memdup0(const char *p, size_t n)
 {
@@ -101,9 +100,16 @@ static int client_init(struct recap_kube_client *c, const struct recap_kube_conf
 			return r;
 		c->limited = true;
 	}
-	r = recap_kube_transport_new(c->loop, &c->transport, err);
+	struct recap_kube_http_tls tls = {.ca = c->ca,
+					  .cert = c->cert,
+					  .key = c->key,
+					  .ca_len = c->ca_len,
+					  .cert_len = c->cert_len,
+					  .key_len = c->key_len,
+					  .insecure = c->insecure};
+	r = recap_kube_http_new(c->loop, &tls, &c->http, err);
 	if (r < 0)
-		return r;
+		return recap_error_wrap(err, r, "%s", c->server);
 	uv_timer_init(c->loop, &c->deferred_close); /* cannot fail on a live loop */
 	c->deferred_close.data = c;
 	c->open_handles++;
@@ -146,8 +152,8 @@ static void close_now(struct recap_kube_client *c)
 	uv_close((uv_handle_t *)&c->deferred_close, deferred_closed);
 	recap_kube_requests_cancel_all(c);
 	recap_kube_watches_stop_all(c);
-	recap_kube_transport_close(c->transport);
-	c->transport = NULL;
+	recap_kube_http_close(c->http);
+	c->http = NULL;
 	c->open_handles++; /* held until here so nothing frees c early */
 	recap_kube_client_handle_closed(c);
 }
@@ -162,7 +168,7 @@ void recap_kube_client_close(struct recap_kube_client *c)
 	if (!c || c->closing)
 		return;
 	c->closing = true;
-	if (c->in_curl_callback)
+	if (c->in_http_callback)
 		uv_timer_start(&c->deferred_close, close_fired, 0, 0);
 	else
 		close_now(c);

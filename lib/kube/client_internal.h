@@ -1,20 +1,19 @@
 /* What request.c and watch.c share with client.c. Internal. */
 #pragma once
 
-#include <curl/curl.h>
 #include <stdbool.h>
 
 #include "kube/client.h"
 #include "kube/ratelimit.h"
 #include "kube/token.h"
-#include "kube/transport.h"
+#include "kube/http.h"
 
 struct recap_kube_req;
 struct recap_kube_watch;
 
 struct recap_kube_client {
 	uv_loop_t *loop;
-	struct recap_kube_transport *transport;
+	struct recap_kube_http *http;
 	char *server;
 	char *namespace;
 	char *ca, *cert, *key; /* PEM, owned */
@@ -29,20 +28,22 @@ struct recap_kube_client {
 	struct recap_kube_watch *watches; /* started, not stopped */
 	unsigned open_handles;		  /* timers of requests/watches not closed yet */
 	bool closing;
-	/* > 0 while a user callback runs inside a curl callback (watch events):
-	 * curl must not be re-entered then, so a close waits for the loop. */
-	unsigned in_curl_callback;
+	/* > 0 while a user callback runs inside a transport callback (watch
+	 * events): the transport must not be re-entered then, so a close waits
+	 * for the loop. */
+	unsigned in_http_callback;
 	uv_timer_t deferred_close;
 };
 
-/* Sets the options every transfer shares: URL, TLS, HTTP/2, user agent,
- * Accept and Authorization headers (*headers gets them; add more after). */
-int recap_kube_client_setup_easy(struct recap_kube_client *c, CURL *easy, const char *path,
-				 struct curl_slist **headers, char *errbuf, struct recap_error **err);
-
-/* The response's Retry-After in milliseconds (seconds form only, capped at
- * a minute), 0 when absent. */
-uint64_t recap_kube_retry_after_ms(CURL *easy);
+/* Accept, User-Agent, Content-Type (when given) and Authorization. */
+struct recap_kube_headers {
+	char *h[4];
+	size_t n;
+};
+int recap_kube_client_headers(struct recap_kube_client *c, const char *content_type, struct recap_kube_headers *hd,
+			      struct recap_error **err);
+/* Wipes the token too. */
+void recap_kube_headers_free(struct recap_kube_headers *hd);
 
 /* Called by requests/watches when a handle they own is closed, so the
  * client can go once everything is closed. */

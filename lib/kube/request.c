@@ -12,21 +12,19 @@
 #include "kube/client_internal.h"
 
 struct recap_kube_req {
-	struct recap_kube_xfer xfer;
 	struct recap_kube_client *c;
 	struct recap_kube_req *prev, *next;
-	CURL *easy;
-	struct curl_slist *headers;
+	struct recap_kube_http_xfer *xfer; /* the attempt in flight */
 	char *method, *path, *content_type, *body;
 	size_t body_len;
 	uint64_t timeout_ms;
 	struct recap_buf resp;
 	bool too_large;
 	unsigned attempts;
+	int http_version; /* of the last answer */
 	uv_timer_t timer;
 	recap_kube_cb cb;
 	void *userdata;
-	char errbuf[CURL_ERROR_SIZE];
 };
 
 static void req_closed(uv_handle_t *h)
@@ -47,34 +45,12 @@ static void req_destroy(struct recap_kube_req *q)
 		c->reqs = q->next;
 	if (q->next)
 		q->next->prev = q->prev;
-	if (q->easy)
-		curl_easy_cleanup(q->easy);
-	curl_slist_free_all(q->headers);
 	free(q->method);
 	free(q->path);
 	free(q->content_type);
 	free(q->body);
 	recap_buf_free(&q->resp);
 	uv_close((uv_handle_t *)&q->timer, req_closed);
-}
-
-static int http_version(CURL *easy)
-{
-	long v = 0;
-	if (!easy || curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &v) != CURLE_OK)
-		return 0;
-	switch (v) {
-	case CURL_HTTP_VERSION_1_0:
-		return 10;
-	case CURL_HTTP_VERSION_1_1:
-		return 11;
-	case CURL_HTTP_VERSION_2_0:
-		return 20;
-	case CURL_HTTP_VERSION_3:
-		return 30;
-	default:
-		return 0;
-	}
 }
 
 static void finish(struct recap_kube_req *q, enum recap_kube_code code, long status, json_t *obj,
@@ -85,7 +61,7 @@ static void finish(struct recap_kube_req *q, enum recap_kube_code code, long sta
 					   .object = obj,
 					   .err = err,
 					   .attempts = q->attempts,
-					   .http_version = http_version(q->easy)};
+					   .http_version = q->http_version};
 	recap_kube_cb cb = q->cb;
 	void *ud = q->userdata;
 	req_destroy(q);
@@ -94,72 +70,51 @@ static void finish(struct recap_kube_req *q, enum recap_kube_code code, long sta
 	recap_error_free(err);
 }
 
-static size_t write_cb(char *data, size_t size, size_t n, void *userdata)
+static int on_data(const char *data, size_t len, void *userdata)
 {
 	struct recap_kube_req *q = userdata;
-	if (recap_buf_append(&q->resp, data, size * n) < 0) {
+	if (recap_buf_append(&q->resp, data, len) < 0) {
 		q->too_large = true;
-		return 0;
+		return -EFBIG;
 	}
-	return size * n;
-}
-
-static int set_method(struct recap_kube_req *q)
-{
-	CURLcode rc = CURLE_OK;
-	if (strcmp(q->method, "GET") == 0)
-		rc = curl_easy_setopt(q->easy, CURLOPT_HTTPGET, 1L);
-	else
-		rc = curl_easy_setopt(q->easy, CURLOPT_CUSTOMREQUEST, q->method);
-	if (rc == CURLE_OK && q->body) {
-		rc = curl_easy_setopt(q->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len);
-		if (rc == CURLE_OK)
-			rc = curl_easy_setopt(q->easy, CURLOPT_POSTFIELDS, q->body);
-	}
-	return rc == CURLE_OK ? 0 : -EINVAL;
-}
-
-static int prepare(struct recap_kube_req *q, struct recap_error **err)
-{
-	struct recap_kube_client *c = q->c;
-	curl_easy_reset(q->easy);
-	curl_slist_free_all(q->headers);
-	q->headers = NULL;
-	int r = recap_kube_client_setup_easy(c, q->easy, q->path, &q->headers, q->errbuf, err);
-	if (r < 0)
-		return r;
-	if (q->content_type) {
-		_cleanup_free_ char *h = NULL;
-		struct curl_slist *n = NULL;
-		if (asprintf(&h, "Content-Type: %s", q->content_type) < 0 ||
-		    !(n = curl_slist_append(q->headers, h)))
-			return recap_error_set(err, ENOMEM, "out of memory");
-		q->headers = n;
-	}
-	CURLcode rc = curl_easy_setopt(q->easy, CURLOPT_HTTPHEADER, q->headers);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(q->easy, CURLOPT_WRITEFUNCTION, write_cb);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(q->easy, CURLOPT_WRITEDATA, q);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(q->easy, CURLOPT_TIMEOUT_MS, (long)q->timeout_ms);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(q->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)q->resp.max);
-	if (rc != CURLE_OK || set_method(q) < 0)
-		return recap_error_set(err, EINVAL, "%s %s: cannot set up the transfer", q->method, q->path);
 	return 0;
 }
+
+static void done(const struct recap_kube_http_result *r, void *userdata);
 
 /* Starts an attempt now. On failure the request finishes with the error. */
 static void start_now(struct recap_kube_req *q)
 {
+	struct recap_kube_client *c = q->c;
 	struct recap_error *err = NULL;
 	recap_buf_reset(&q->resp);
 	q->too_large = false;
 	q->attempts++;
-	int r = prepare(q, &err);
-	if (r >= 0)
-		r = recap_kube_transport_add(q->c->transport, q->easy, &q->xfer, &err);
+	_cleanup_free_ char *url = NULL;
+	struct recap_kube_headers hd;
+	if (asprintf(&url, "%s%s", c->server, q->path) < 0) {
+		recap_error_set(&err, ENOMEM, "out of memory");
+		finish(q, RECAP_KUBE_ERR_TRANSPORT, 0, NULL, err);
+		return;
+	}
+	int r = recap_kube_client_headers(c, q->content_type, &hd, &err);
+	if (r < 0) {
+		finish(q, RECAP_KUBE_ERR_TRANSPORT, 0, NULL, err);
+		return;
+	}
+	struct recap_kube_http_request req = {.method = q->method,
+					      .url = url,
+					      .headers = (const char *const *)hd.h,
+					      .n_headers = hd.n,
+					      .body = q->body,
+					      .body_len = q->body_len,
+					      .timeout_ms = q->timeout_ms,
+					      .max_body = q->resp.max,
+					      .on_data = on_data,
+					      .on_done = done,
+					      .userdata = q};
+	r = recap_kube_http_start(c->http, &req, &q->xfer, &err);
+	recap_kube_headers_free(&hd);
 	if (r < 0)
 		finish(q, RECAP_KUBE_ERR_TRANSPORT, 0, NULL, err);
 }
@@ -194,34 +149,29 @@ static bool idempotent(const struct recap_kube_req *q)
 }
 
 /* The server cannot have acted on the request. */
-static bool never_reached(CURLcode result)
-{
-	return result == CURLE_COULDNT_CONNECT || result == CURLE_COULDNT_RESOLVE_HOST ||
-	       result == CURLE_COULDNT_RESOLVE_PROXY;
-}
-
-static bool should_retry(struct recap_kube_req *q, CURLcode result, long status)
+static bool should_retry(struct recap_kube_req *q, const struct recap_kube_http_result *r)
 {
 	if (q->attempts > (unsigned)q->c->opts.max_retries || q->c->closing || q->too_large)
 		return false;
-	if (result != CURLE_OK)
-		return idempotent(q) || never_reached(result);
+	if (r->code != RECAP_KUBE_HTTP_OK)
+		return idempotent(q) || r->code == RECAP_KUBE_HTTP_UNREACHED;
+	long status = r->status;
 	if (status == 429 || status == 503)
 		return true;
 	return status >= 500 && status < 600 && idempotent(q);
 }
 
-static void fail_transport(struct recap_kube_req *q, CURLcode result)
+static void fail_transport(struct recap_kube_req *q, const struct recap_kube_http_result *r)
 {
 	struct recap_error *err = NULL;
-	if (q->too_large || result == CURLE_FILESIZE_EXCEEDED) {
+	if (q->too_large || r->code == RECAP_KUBE_HTTP_TOO_LARGE) {
 		recap_error_set(&err, EFBIG, "%s %s: response larger than the limit of %zu bytes", q->method,
 				q->path, q->resp.max);
 		finish(q, RECAP_KUBE_ERR_TOO_LARGE, 0, NULL, err);
 		return;
 	}
 	recap_error_set(&err, EIO, "%s %s%s: %s (after %u attempt%s)", q->method, q->c->server, q->path,
-			q->errbuf[0] ? q->errbuf : curl_easy_strerror(result), q->attempts,
+			r->message, q->attempts,
 			q->attempts == 1 ? "" : "s");
 	finish(q, RECAP_KUBE_ERR_TRANSPORT, 0, NULL, err);
 }
@@ -249,23 +199,22 @@ static void complete(struct recap_kube_req *q, long status)
 	finish(q, RECAP_KUBE_OK, status, obj, NULL);
 }
 
-static void done(struct recap_kube_xfer *x, CURLcode result)
+static void done(const struct recap_kube_http_result *r, void *userdata)
 {
-	struct recap_kube_req *q = container_of(x, struct recap_kube_req, xfer);
-	long status = 0;
-	if (result == CURLE_OK)
-		curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
-	if (should_retry(q, result, status)) {
+	struct recap_kube_req *q = userdata;
+	q->xfer = NULL;
+	q->http_version = r->http_version;
+	if (should_retry(q, r)) {
 		uint64_t d =
 		    recap_kube_backoff_ms(q->c->opts.retry_base_ms, q->c->opts.retry_max_ms, q->attempts);
-		uint64_t ra = result == CURLE_OK ? recap_kube_retry_after_ms(q->easy) : 0;
+		uint64_t ra = r->code == RECAP_KUBE_HTTP_OK ? r->retry_after_ms : 0;
 		schedule(q, ra > d ? ra : d);
 		return;
 	}
-	if (result != CURLE_OK)
-		fail_transport(q, result);
+	if (r->code != RECAP_KUBE_HTTP_OK)
+		fail_transport(q, r);
 	else
-		complete(q, status);
+		complete(q, r->status);
 }
 
 static int req_new(struct recap_kube_client *c, const struct recap_kube_request *r, recap_kube_cb cb,
@@ -275,7 +224,6 @@ static int req_new(struct recap_kube_client *c, const struct recap_kube_request 
 	if (!q)
 		return -ENOMEM;
 	q->c = c;
-	q->xfer.done = done;
 	q->cb = cb;
 	q->userdata = userdata;
 	q->timeout_ms = r->timeout_ms ? r->timeout_ms : c->opts.timeout_ms;
@@ -285,11 +233,8 @@ static int req_new(struct recap_kube_client *c, const struct recap_kube_request 
 	const char *ct = r->content_type ? r->content_type : (r->body ? "application/json" : NULL);
 	q->content_type = ct ? strdup(ct) : NULL;
 	q->body = r->body ? malloc(r->body_len + 1) : NULL;
-	q->easy = curl_easy_init();
-	if (!q->method || !q->path || (ct && !q->content_type) || (r->body && !q->body) || !q->easy ||
+	if (!q->method || !q->path || (ct && !q->content_type) || (r->body && !q->body) ||
 	    uv_timer_init(c->loop, &q->timer) < 0) {
-		if (q->easy)
-			curl_easy_cleanup(q->easy);
 		free(q->method), free(q->path), free(q->content_type), free(q->body), free(q);
 		return -ENOMEM;
 	}
@@ -326,8 +271,9 @@ void recap_kube_requests_cancel_all(struct recap_kube_client *c)
 	while (c->reqs) {
 		struct recap_kube_req *q = c->reqs;
 		uv_timer_stop(&q->timer);
-		if (c->transport)
-			recap_kube_transport_remove(c->transport, q->easy);
+		if (q->xfer)
+			recap_kube_http_cancel(c->http, q->xfer);
+		q->xfer = NULL;
 		struct recap_error *err = NULL;
 		recap_error_set(&err, ECANCELED, "%s %s: cancelled: the client was closed", q->method,
 				q->path);

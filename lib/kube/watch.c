@@ -21,16 +21,13 @@
 #define RV_MAX 256
 
 struct recap_kube_watch {
-	struct recap_kube_xfer xfer;
 	struct recap_kube_client *c;
 	struct recap_kube_watch *prev, *next;
 	char *base; /* path with selectors, without watch parameters */
 	char rv[RV_MAX];
 	struct recap_kube_watch_options o;
 	struct recap_kube_watch_decoder dec;
-	CURL *easy;
-	struct curl_slist *headers;
-	char errbuf[CURL_ERROR_SIZE];
+	struct recap_kube_http_xfer *xfer; /* the attempt in flight */
 	uv_timer_t timer;
 	unsigned failures; /* consecutive, for backoff */
 	long status;	   /* HTTP status of the current attempt, 0 until known */
@@ -51,14 +48,14 @@ static void notify(struct recap_kube_watch *w, enum recap_kube_watch_note note,
 	w->in_callback = false;
 }
 
-/* Same, from inside a curl callback. */
-static void notify_in_curl(struct recap_kube_watch *w, enum recap_kube_watch_note note,
+/* Same, from inside a transport callback. */
+static void notify_in_http(struct recap_kube_watch *w, enum recap_kube_watch_note note,
 			   const struct recap_kube_watch_event *ev)
 {
 	struct recap_kube_client *c = w->c;
-	c->in_curl_callback++;
+	c->in_http_callback++;
 	notify(w, note, ev, NULL);
-	c->in_curl_callback--;
+	c->in_http_callback--;
 }
 
 static int on_event(const struct recap_kube_watch_event *ev, void *userdata)
@@ -76,41 +73,32 @@ static int on_event(const struct recap_kube_watch_event *ev, void *userdata)
 	if (ev->resource_version && strlen(ev->resource_version) < RV_MAX)
 		strcpy(w->rv, ev->resource_version);
 	w->got_event = true;
-	notify_in_curl(w, RECAP_KUBE_WATCH_EVENT, ev);
+	notify_in_http(w, RECAP_KUBE_WATCH_EVENT, ev);
 	return w->stopped || w->c->closing ? -ECANCELED : 0;
 }
 
-static size_t write_cb(char *data, size_t size, size_t n, void *userdata)
+static int on_data(const char *data, size_t len, void *userdata)
 {
 	struct recap_kube_watch *w = userdata;
-	size_t len = size * n;
 	if (w->stopped)
-		return 0;
+		return -ECANCELED;
 	if (w->status != 200) {
 		/* An error answer is one Status object, not a stream. */
-		return recap_buf_append(&w->errbody, data, len) < 0 ? 0 : len;
+		return recap_buf_append(&w->errbody, data, len);
 	}
-	int r = recap_kube_watch_decoder_feed(&w->dec, data, len, on_event, w, &w->stream_err);
-	return r < 0 ? 0 : len;
+	return recap_kube_watch_decoder_feed(&w->dec, data, len, on_event, w, &w->stream_err);
 }
 
-static size_t header_cb(char *data, size_t size, size_t n, void *userdata)
+static int on_head(long status, void *userdata)
 {
 	struct recap_kube_watch *w = userdata;
-	size_t len = size * n;
-	if (strncmp(data, "HTTP/", 5) == 0) {
-		w->status = 0; /* a new response (after 100 Continue, say) */
-		return len;
-	}
-	if (len > 2 || w->status)
-		return len;
-	curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &w->status);
-	if (w->status == 200) {
-		notify_in_curl(w, RECAP_KUBE_WATCH_CONNECTED, NULL);
+	w->status = status;
+	if (status == 200) {
+		notify_in_http(w, RECAP_KUBE_WATCH_CONNECTED, NULL);
 		if (w->stopped || w->c->closing)
-			return 0;
+			return -ECANCELED;
 	}
-	return len;
+	return 0;
 }
 
 static unsigned pick_timeout(const struct recap_kube_watch_options *o)
@@ -131,36 +119,36 @@ static int build_path(struct recap_kube_watch *w, struct recap_buf *p, unsigned 
 	return 0;
 }
 
-static int setup(struct recap_kube_watch *w, struct recap_error **err)
+static void done(const struct recap_kube_http_result *r, void *userdata);
+
+static int start_attempt(struct recap_kube_watch *w, struct recap_error **err)
 {
 	unsigned timeout_s = pick_timeout(&w->o);
-	struct recap_buf path = RECAP_BUF_INIT(RECAP_KUBE_PATH_MAX);
-	if (build_path(w, &path, timeout_s) < 0) {
-		recap_buf_free(&path);
+	struct recap_buf url = RECAP_BUF_INIT(RECAP_KUBE_PATH_MAX + strlen(w->c->server));
+	if (recap_buf_appends(&url, w->c->server) < 0 || build_path(w, &url, timeout_s) < 0) {
+		recap_buf_free(&url);
 		return recap_error_set(err, ENAMETOOLONG, "watch %s: path too long", w->base);
 	}
-	curl_easy_reset(w->easy);
-	curl_slist_free_all(w->headers);
-	w->headers = NULL;
-	int r = recap_kube_client_setup_easy(w->c, w->easy, path.data, &w->headers, w->errbuf, err);
-	recap_buf_free(&path);
-	if (r < 0)
+	struct recap_kube_headers hd;
+	int r = recap_kube_client_headers(w->c, NULL, &hd, err);
+	if (r < 0) {
+		recap_buf_free(&url);
 		return r;
+	}
 	/* The server ends the watch after timeoutSeconds; ours is a backstop. */
-	CURLcode rc = curl_easy_setopt(w->easy, CURLOPT_HTTPHEADER, w->headers);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(w->easy, CURLOPT_TIMEOUT_MS, (long)(timeout_s + 60) * 1000L);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(w->easy, CURLOPT_WRITEFUNCTION, write_cb);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(w->easy, CURLOPT_WRITEDATA, w);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(w->easy, CURLOPT_HEADERFUNCTION, header_cb);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(w->easy, CURLOPT_HEADERDATA, w);
-	if (rc != CURLE_OK)
-		return recap_error_set(err, EINVAL, "watch %s: cannot set up the transfer", w->base);
-	return 0;
+	struct recap_kube_http_request req = {.method = "GET",
+					      .url = url.data,
+					      .headers = (const char *const *)hd.h,
+					      .n_headers = hd.n,
+					      .timeout_ms = (uint64_t)(timeout_s + 60) * 1000,
+					      .on_head = on_head,
+					      .on_data = on_data,
+					      .on_done = done,
+					      .userdata = w};
+	r = recap_kube_http_start(w->c->http, &req, &w->xfer, err);
+	recap_kube_headers_free(&hd);
+	recap_buf_free(&url);
+	return r;
 }
 
 static void connect_now(struct recap_kube_watch *w);
@@ -197,9 +185,7 @@ static void connect_now(struct recap_kube_watch *w)
 	recap_kube_watch_decoder_reset(&w->dec);
 	recap_error_free(w->stream_err);
 	w->stream_err = NULL;
-	int r = setup(w, &err);
-	if (r >= 0)
-		r = recap_kube_transport_add(w->c->transport, w->easy, &w->xfer, &err);
+	int r = start_attempt(w, &err);
 	if (r < 0) {
 		retry_later(w, err);
 		return;
@@ -218,10 +204,9 @@ static void closed(uv_handle_t *h)
 
 static void destroy(struct recap_kube_watch *w)
 {
-	if (w->running && w->c->transport)
-		recap_kube_transport_remove(w->c->transport, w->easy);
-	curl_easy_cleanup(w->easy);
-	curl_slist_free_all(w->headers);
+	if (w->xfer)
+		recap_kube_http_cancel(w->c->http, w->xfer);
+	w->xfer = NULL;
 	recap_kube_watch_decoder_free(&w->dec);
 	recap_buf_free(&w->errbody);
 	recap_error_free(w->stream_err);
@@ -242,7 +227,7 @@ static void gone(struct recap_kube_watch *w, struct recap_error *err)
 }
 
 /* Why the attempt ended, or NULL for a clean end (the server's timeout). */
-static struct recap_error *attempt_error(struct recap_kube_watch *w, CURLcode result)
+static struct recap_error *attempt_error(struct recap_kube_watch *w, const struct recap_kube_http_result *r)
 {
 	struct recap_error *err = NULL;
 	if (w->stream_err) {
@@ -257,10 +242,9 @@ static struct recap_error *attempt_error(struct recap_kube_watch *w, CURLcode re
 		if (recap_kube_error_from_response(w->status, body, w->errbody.data, w->errbody.len, what,
 						   &err) == RECAP_KUBE_ERR_GONE)
 			w->gone = true;
-		w->retry_after_ms = recap_kube_retry_after_ms(w->easy);
-	} else if (result != CURLE_OK) {
-		recap_error_set(&err, EIO, "watch %s: %s", w->base,
-				w->errbuf[0] ? w->errbuf : curl_easy_strerror(result));
+		w->retry_after_ms = r->retry_after_ms;
+	} else if (r->code != RECAP_KUBE_HTTP_OK) {
+		recap_error_set(&err, EIO, "watch %s: %s", w->base, r->message);
 	} else if (recap_kube_watch_decoder_pending(&w->dec)) {
 		recap_error_set(&err, EBADMSG, "watch %s: the stream ended in the middle of an event",
 				w->base);
@@ -268,15 +252,16 @@ static struct recap_error *attempt_error(struct recap_kube_watch *w, CURLcode re
 	return err;
 }
 
-static void done(struct recap_kube_xfer *x, CURLcode result)
+static void done(const struct recap_kube_http_result *r, void *userdata)
 {
-	struct recap_kube_watch *w = container_of(x, struct recap_kube_watch, xfer);
+	struct recap_kube_watch *w = userdata;
+	w->xfer = NULL;
 	w->running = false;
 	if (w->stopped || w->c->closing)
 		return; /* destroy is on its way */
 	if (w->got_event)
 		w->failures = 0;
-	struct recap_error *err = attempt_error(w, result);
+	struct recap_error *err = attempt_error(w, r);
 	if (w->gone) {
 		gone(w, err);
 		return;
@@ -330,8 +315,7 @@ static int watch_init(struct recap_kube_watch *w, struct recap_kube_client *c,
 	w->base = recap_buf_steal(&p);
 	recap_kube_watch_decoder_init(&w->dec, o.max_line_bytes);
 	recap_buf_init(&w->errbody, ERROR_BODY_MAX);
-	w->easy = curl_easy_init();
-	if (!w->base || !w->easy)
+	if (!w->base)
 		return recap_error_set(err, ENOMEM, "out of memory");
 	return 0;
 }
@@ -346,7 +330,6 @@ int recap_kube_watch_start(struct recap_kube_client *c, const struct recap_kube_
 	if (!w)
 		return recap_error_set(err, ENOMEM, "out of memory");
 	w->c = c;
-	w->xfer.done = done;
 	w->cb = cb;
 	w->userdata = userdata;
 	int r = uv_timer_init(c->loop, &w->timer);
@@ -384,9 +367,9 @@ void recap_kube_watch_stop(struct recap_kube_watch *w)
 	if (w->next)
 		w->next->prev = w->prev;
 	uv_timer_stop(&w->timer);
-	/* Our caller may still use w, or curl may be inside a callback of
-	 * another transfer (where it must not be re-entered): free from the loop. */
-	if (w->in_callback || c->in_curl_callback)
+	/* Our caller may still use w, or the transport may be inside a callback
+	 * of another exchange (where it must not be re-entered): free from the loop. */
+	if (w->in_callback || c->in_http_callback)
 		uv_timer_start(&w->timer, destroy_fired, 0, 0);
 	else
 		destroy(w);

@@ -63,7 +63,11 @@ static void http2_is_used(void **state)
 	assert_int_equal(recap_kube_list(T.c, &T_CONFIGMAPS, NS, NULL, speaks_http2, &version, NULL), 0);
 	while (version == 0)
 		uv_run(&T.loop, UV_RUN_ONCE);
+#ifdef RECAP_KUBE_LEAN
+	assert_int_equal(version, 11); /* the lean transport speaks HTTP/1.1 only */
+#else
 	assert_int_equal(version, 20);
+#endif
 }
 
 static void create_get_update_delete(void **state)

@@ -1,0 +1,45 @@
+/* The headers every request to the API server carries. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kube/client_internal.h"
+
+static int add(struct recap_kube_headers *hd, const char *name, const char *value)
+{
+	const char *scheme = strcmp(name, "Authorization") == 0 ? "Bearer " : "";
+	if (hd->n >= sizeof(hd->h) / sizeof(hd->h[0]) ||
+	    asprintf(&hd->h[hd->n], "%s: %s%s", name, scheme, value) < 0)
+		return -ENOMEM;
+	hd->n++;
+	return 0;
+}
+
+int recap_kube_client_headers(struct recap_kube_client *c, const char *content_type, struct recap_kube_headers *hd,
+			      struct recap_error **err)
+{
+	*hd = (struct recap_kube_headers){0};
+	int r = add(hd, "Accept", "application/json");
+	if (r >= 0)
+		r = add(hd, "User-Agent", c->user_agent);
+	if (r >= 0 && content_type)
+		r = add(hd, "Content-Type", content_type);
+	const char *token = recap_kube_token_get(&c->token);
+	if (r >= 0 && token)
+		r = add(hd, "Authorization", token);
+	if (r < 0) {
+		recap_kube_headers_free(hd);
+		return recap_error_set(err, ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+void recap_kube_headers_free(struct recap_kube_headers *hd)
+{
+	for (size_t i = 0; i < hd->n; i++) {
+		explicit_bzero(hd->h[i], strlen(hd->h[i]));
+		free(hd->h[i]);
+	}
+	hd->n = 0;
+}
