@@ -186,27 +186,8 @@ static int setup(struct daemon *d, struct cli *c)
 	return 0;
 }
 
-/* GnuTLS, which Debian's libcurl brings in for protocols caplet never speaks
- * (RTMP, LDAP; its TLS is OpenSSL), initialises itself when it is loaded,
- * before main, unless GNUTLS_NO_IMPLICIT_INIT is set: 0.7 MiB of the idle
- * agent (bench/README.md). So the agent starts itself once more with it set;
- * a library that does use GnuTLS initialises it explicitly. Children
- * inherit it (the executor's commands get only their spec's environment). */
-static void start_without_gnutls_init(char **argv)
-{
-	char exe[4096];
-	if (getenv("GNUTLS_NO_IMPLICIT_INIT"))
-		return;
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0 || setenv("GNUTLS_NO_IMPLICIT_INIT", "1", 1) < 0)
-		return;
-	exe[n] = '\0';
-	execv(exe, argv); /* on failure, go on as we are */
-}
-
 int main(int argc, char **argv)
 {
-	start_without_gnutls_init(argv); /* before getopt reorders argv */
 	struct cli c = {0};
 	if (parse(argc, argv, &c) < 0) {
 		usage(stderr);

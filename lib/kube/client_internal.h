@@ -40,8 +40,8 @@ struct recap_kube_headers {
 	char *h[4];
 	size_t n;
 };
-int recap_kube_client_headers(struct recap_kube_client *c, const char *content_type, struct recap_kube_headers *hd,
-			      struct recap_error **err);
+int recap_kube_client_headers(struct recap_kube_client *c, const char *content_type,
+			      struct recap_kube_headers *hd, struct recap_error **err);
 /* Wipes the token too. */
 void recap_kube_headers_free(struct recap_kube_headers *hd);
 

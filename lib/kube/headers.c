@@ -16,8 +16,8 @@ static int add(struct recap_kube_headers *hd, const char *name, const char *valu
 	return 0;
 }
 
-int recap_kube_client_headers(struct recap_kube_client *c, const char *content_type, struct recap_kube_headers *hd,
-			      struct recap_error **err)
+int recap_kube_client_headers(struct recap_kube_client *c, const char *content_type,
+			      struct recap_kube_headers *hd, struct recap_error **err)
 {
 	*hd = (struct recap_kube_headers){0};
 	int r = add(hd, "Accept", "application/json");

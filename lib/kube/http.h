@@ -39,7 +39,7 @@ struct recap_kube_http_result {
 
 struct recap_kube_http_request {
 	const char *method;
-	const char *url;	   /* server URL + path */
+	const char *url;	    /* server URL + path */
 	const char *const *headers; /* "Name: value", n_headers of them */
 	size_t n_headers;
 	const char *body; /* may be NULL */

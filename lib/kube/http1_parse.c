@@ -110,8 +110,8 @@ static int parse_header(struct recap_http1_parser *p, struct recap_error **err)
 		return parse_length(p, v, err);
 	if (strcasecmp(l, "Transfer-Encoding") == 0) {
 		if (!has_token(v, "chunked") || strcasecmp(v + vl - 7, "chunked") != 0)
-			return recap_error_set(err, EBADMSG, "HTTP answer: unsupported Transfer-Encoding \"%.30s\"",
-					       v);
+			return recap_error_set(err, EBADMSG,
+					       "HTTP answer: unsupported Transfer-Encoding \"%.30s\"", v);
 		p->chunked = true;
 	} else if (strcasecmp(l, "Connection") == 0) {
 		if (has_token(v, "close"))
@@ -187,7 +187,8 @@ static int line_state(struct recap_http1_parser *p, const char *d, size_t len, s
 		r = chunk_size_line(p, err);
 		break;
 	case RECAP_HTTP1_CHUNK_END:
-		r = p->line.len ? recap_error_set(err, EBADMSG, "HTTP answer: chunk longer than its size") : 0;
+		r = p->line.len ? recap_error_set(err, EBADMSG, "HTTP answer: chunk longer than its size")
+				: 0;
 		p->state = RECAP_HTTP1_CHUNK_SIZE;
 		break;
 	case RECAP_HTTP1_TRAILER:
@@ -211,7 +212,8 @@ static int body_state(struct recap_http1_parser *p, const char *d, size_t len, s
 	if (p->state != RECAP_HTTP1_BODY_CLOSE) {
 		p->remaining -= n;
 		if (p->remaining == 0)
-			p->state = p->state == RECAP_HTTP1_CHUNK_DATA ? RECAP_HTTP1_CHUNK_END : RECAP_HTTP1_DONE;
+			p->state =
+			    p->state == RECAP_HTTP1_CHUNK_DATA ? RECAP_HTTP1_CHUNK_END : RECAP_HTTP1_DONE;
 	}
 	return n && cb->on_data ? cb->on_data(d, n, ud) : 0;
 }

@@ -95,7 +95,8 @@ ssize_t recap_http_conn_read(struct recap_http_conn *k, void *buf, size_t len, s
 	return recap_error_set_errno(err, errno, "read");
 }
 
-ssize_t recap_http_conn_write(struct recap_http_conn *k, const void *buf, size_t len, struct recap_error **err)
+ssize_t recap_http_conn_write(struct recap_http_conn *k, const void *buf, size_t len,
+			      struct recap_error **err)
 {
 	if (k->tls) {
 		ssize_t n = recap_tls_write(k->tls, buf, len, err);

@@ -36,7 +36,8 @@ int recap_http_conn_open(uv_loop_t *loop, const struct sockaddr *addr, socklen_t
 int recap_http_conn_establish(struct recap_http_conn *k, struct recap_error **err);
 /* > 0 bytes, RECAP_TLS_WANT_*, RECAP_TLS_CLOSED at the end, < 0 with *err. */
 ssize_t recap_http_conn_read(struct recap_http_conn *k, void *buf, size_t len, struct recap_error **err);
-ssize_t recap_http_conn_write(struct recap_http_conn *k, const void *buf, size_t len, struct recap_error **err);
+ssize_t recap_http_conn_write(struct recap_http_conn *k, const void *buf, size_t len,
+			      struct recap_error **err);
 /* Waits for what a call above asked (RECAP_TLS_WANT_*). */
 int recap_http_conn_wait(struct recap_http_conn *k, int want, uv_poll_cb cb);
 /* Stops and frees it (the memory when the loop ran the close callback). */

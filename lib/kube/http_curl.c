@@ -110,7 +110,8 @@ static enum recap_kube_http_result_code classify(const struct recap_kube_http_xf
 static void done(struct recap_kube_xfer *xfer, CURLcode result)
 {
 	struct recap_kube_http_xfer *x = container_of(xfer, struct recap_kube_http_xfer, xfer);
-	struct recap_kube_http_result r = {.code = classify(x, result), .http_version = http_version(x->easy)};
+	struct recap_kube_http_result r = {.code = classify(x, result),
+					   .http_version = http_version(x->easy)};
 	if (result == CURLE_OK) {
 		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r.status);
 		struct curl_header *ra = NULL;
@@ -160,7 +161,8 @@ static CURLcode set_tls(const struct recap_kube_http_tls *t, CURL *easy)
 		rc = curl_easy_setopt(easy, CURLOPT_CAINFO_BLOB, &ca);
 	}
 	if (rc == CURLE_OK && t->cert) {
-		struct curl_blob cert = {.data = (void *)t->cert, .len = t->cert_len, .flags = CURL_BLOB_NOCOPY};
+		struct curl_blob cert = {
+		    .data = (void *)t->cert, .len = t->cert_len, .flags = CURL_BLOB_NOCOPY};
 		struct curl_blob key = {.data = (void *)t->key, .len = t->key_len, .flags = CURL_BLOB_NOCOPY};
 		rc = curl_easy_setopt(easy, CURLOPT_SSLCERT_BLOB, &cert);
 		if (rc == CURLE_OK)
@@ -266,7 +268,8 @@ int recap_kube_http_start(struct recap_kube_http *h, const struct recap_kube_htt
 	if (rc != CURLE_OK) {
 		xfer_free(x);
 		return recap_error_set(err, rc == CURLE_OUT_OF_MEMORY ? ENOMEM : EINVAL,
-				       "%s %s: cannot set up the transfer (libcurl too old?)", req->method, req->url);
+				       "%s %s: cannot set up the transfer (libcurl too old?)", req->method,
+				       req->url);
 	}
 	int r = recap_kube_transport_add(h->transport, x->easy, &x->xfer, err);
 	if (r < 0) {

@@ -298,7 +298,8 @@ static int receive(struct recap_kube_http_xfer *x)
 static int send_request(struct recap_kube_http_xfer *x)
 {
 	while (x->sent < x->out.len) {
-		ssize_t n = recap_http_conn_write(x->conn, x->out.data + x->sent, x->out.len - x->sent, &x->err);
+		ssize_t n =
+		    recap_http_conn_write(x->conn, x->out.data + x->sent, x->out.len - x->sent, &x->err);
 		if (n == RECAP_TLS_WANT_READ || n == RECAP_TLS_WANT_WRITE)
 			return recap_http_conn_wait(x->conn, (int)n, poll_cb) < 0 ? -EIO : 0;
 		if (n < 0)
@@ -367,11 +368,12 @@ static void connect_addr(struct recap_kube_http_xfer *x, bool later)
 		x->reused = true;
 	} else {
 		x->reused = false;
-		int r = recap_http_conn_open(x->loop, (struct sockaddr *)&x->addr, x->addrlen, x->tls ? h->tls : NULL,
-					     x->host, &x->conn, &x->err);
+		int r = recap_http_conn_open(x->loop, (struct sockaddr *)&x->addr, x->addrlen,
+					     x->tls ? h->tls : NULL, x->host, &x->conn, &x->err);
 		if (r < 0) {
 			if (later)
-				fail_later(x, r == -ECONNREFUSED ? RECAP_KUBE_HTTP_UNREACHED : RECAP_KUBE_HTTP_FAILED);
+				fail_later(x, r == -ECONNREFUSED ? RECAP_KUBE_HTTP_UNREACHED
+								 : RECAP_KUBE_HTTP_FAILED);
 			else
 				io_failed(x, r);
 			return;
@@ -430,8 +432,8 @@ static bool literal_addr(struct recap_kube_http_xfer *x)
 }
 
 /* scheme://host[:port][/prefix]; *target gets the rest of the URL. */
-static int parse_url(struct recap_kube_http_xfer *x, const char *url, const char **target, size_t *authority_len,
-		     const char **authority, struct recap_error **err)
+static int parse_url(struct recap_kube_http_xfer *x, const char *url, const char **target,
+		     size_t *authority_len, const char **authority, struct recap_error **err)
 {
 	const char *p;
 	if (strncasecmp(url, "https://", 8) == 0) {
@@ -477,15 +479,16 @@ static int format_request(struct recap_kube_http_xfer *x, const struct recap_kub
 			  const char *authority, size_t alen, const char *target, struct recap_error **err)
 {
 	recap_buf_init(&x->out, MAX_HEAD + req->body_len);
-	int r = recap_buf_printf(&x->out, "%s %s%s HTTP/1.1\r\nHost: %.*s\r\n", req->method, target[0] == '/' ? "" : "/",
-				 target, (int)alen, authority);
+	int r = recap_buf_printf(&x->out, "%s %s%s HTTP/1.1\r\nHost: %.*s\r\n", req->method,
+				 target[0] == '/' ? "" : "/", target, (int)alen, authority);
 	for (size_t i = 0; i < req->n_headers && r >= 0; i++) {
 		if (strpbrk(req->headers[i], "\r\n"))
-			return recap_error_set(err, EINVAL, "%s %s: a header contains a line break", req->method, target);
+			return recap_error_set(err, EINVAL, "%s %s: a header contains a line break",
+					       req->method, target);
 		r = recap_buf_printf(&x->out, "%s\r\n", req->headers[i]);
 	}
-	bool may_have_body = req->body || strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0 ||
-			     strcmp(req->method, "PATCH") == 0;
+	bool may_have_body = req->body || strcmp(req->method, "POST") == 0 ||
+			     strcmp(req->method, "PUT") == 0 || strcmp(req->method, "PATCH") == 0;
 	if (r >= 0 && may_have_body)
 		r = recap_buf_printf(&x->out, "Content-Length: %zu\r\n", req->body ? req->body_len : 0);
 	if (r >= 0)
@@ -493,8 +496,8 @@ static int format_request(struct recap_kube_http_xfer *x, const struct recap_kub
 	if (r >= 0 && req->body)
 		r = recap_buf_append(&x->out, req->body, req->body_len);
 	if (r < 0)
-		return recap_error_set(err, EMSGSIZE, "%s %s: request head longer than %u bytes", req->method, target,
-				       MAX_HEAD);
+		return recap_error_set(err, EMSGSIZE, "%s %s: request head longer than %u bytes", req->method,
+				       target, MAX_HEAD);
 	return 0;
 }
 

@@ -171,8 +171,7 @@ static void fail_transport(struct recap_kube_req *q, const struct recap_kube_htt
 		return;
 	}
 	recap_error_set(&err, EIO, "%s %s%s: %s (after %u attempt%s)", q->method, q->c->server, q->path,
-			r->message, q->attempts,
-			q->attempts == 1 ? "" : "s");
+			r->message, q->attempts, q->attempts == 1 ? "" : "s");
 	finish(q, RECAP_KUBE_ERR_TRANSPORT, 0, NULL, err);
 }
 

@@ -63,7 +63,8 @@ static int load_credentials(struct recap_tls_config *c, const struct recap_kube_
 			    struct recap_error **err)
 {
 	int r;
-	if (t->ca && (r = mbedtls_x509_crt_parse(&c->ca, (const unsigned char *)t->ca, pem_len(t->ca_len))) != 0)
+	if (t->ca &&
+	    (r = mbedtls_x509_crt_parse(&c->ca, (const unsigned char *)t->ca, pem_len(t->ca_len))) != 0)
 		return tls_error(err, r, "certificate authority");
 	if (t->ca)
 		mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
@@ -73,7 +74,8 @@ static int load_credentials(struct recap_tls_config *c, const struct recap_kube_
 		return tls_error(err, r, "client certificate");
 	if (!t->key)
 		return recap_error_set(err, EINVAL, "TLS: a client certificate without a key");
-	if ((r = mbedtls_pk_parse_key(&c->key, (const unsigned char *)t->key, pem_len(t->key_len), NULL, 0)) != 0)
+	if ((r = mbedtls_pk_parse_key(&c->key, (const unsigned char *)t->key, pem_len(t->key_len), NULL,
+				      0)) != 0)
 		return tls_error(err, r, "client key");
 	if ((r = mbedtls_ssl_conf_own_cert(&c->conf, &c->cert, &c->key)) != 0)
 		return tls_error(err, r, "client certificate and key");
@@ -95,12 +97,14 @@ int recap_tls_config_new(const struct recap_kube_http_tls *t, struct recap_tls_c
 	int r = mbedtls_ctr_drbg_seed(&c->drbg, mbedtls_entropy_func, &c->entropy, NULL, 0);
 	if (r != 0)
 		r = tls_error(err, r, "random source");
-	else if ((r = mbedtls_ssl_config_defaults(&c->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+	else if ((r = mbedtls_ssl_config_defaults(&c->conf, MBEDTLS_SSL_IS_CLIENT,
+						  MBEDTLS_SSL_TRANSPORT_STREAM,
 						  MBEDTLS_SSL_PRESET_DEFAULT)) != 0)
 		r = tls_error(err, r, "configuration");
 	if (r == 0) {
 		c->insecure = t->insecure;
-		mbedtls_ssl_conf_authmode(&c->conf, t->insecure ? MBEDTLS_SSL_VERIFY_NONE : MBEDTLS_SSL_VERIFY_REQUIRED);
+		mbedtls_ssl_conf_authmode(&c->conf, t->insecure ? MBEDTLS_SSL_VERIFY_NONE
+								: MBEDTLS_SSL_VERIFY_REQUIRED);
 		mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &c->drbg);
 		r = load_credentials(c, t, err);
 	}
@@ -112,8 +116,8 @@ int recap_tls_config_new(const struct recap_kube_http_tls *t, struct recap_tls_c
 	return 0;
 }
 
-int recap_tls_session_new(struct recap_tls_config *c, int fd, const char *host, struct recap_tls_session **ret,
-			  struct recap_error **err)
+int recap_tls_session_new(struct recap_tls_config *c, int fd, const char *host,
+			  struct recap_tls_session **ret, struct recap_error **err)
 {
 	struct recap_tls_session *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -159,7 +163,8 @@ static bool names_ip(const mbedtls_x509_crt *crt, const unsigned char *ip, size_
 		unsigned char *ext_end;
 		mbedtls_x509_buf oid;
 		int critical = 0;
-		if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0)
+		if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) !=
+		    0)
 			return false;
 		ext_end = p + len;
 		if (mbedtls_asn1_get_tag(&p, ext_end, &oid.len, MBEDTLS_ASN1_OID) != 0)
@@ -172,13 +177,15 @@ static bool names_ip(const mbedtls_x509_crt *crt, const unsigned char *ip, size_
 		if (MBEDTLS_OID_CMP(MBEDTLS_OID_SUBJECT_ALT_NAME, &oid) == 0) {
 			unsigned char *q = p, *qend = p + len;
 			size_t n;
-			if (mbedtls_asn1_get_tag(&q, qend, &n, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0)
+			if (mbedtls_asn1_get_tag(&q, qend, &n,
+						 MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0)
 				return false;
 			while (q < qend) {
 				unsigned char tag = *q++;
 				if (mbedtls_asn1_get_len(&q, qend, &n) != 0)
 					return false;
-				if (tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) && n == ip_len && memcmp(q, ip, n) == 0)
+				if (tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) && n == ip_len &&
+				    memcmp(q, ip, n) == 0)
 					return true;
 				q += n;
 			}
@@ -206,7 +213,8 @@ int recap_tls_handshake(struct recap_tls_session *s, struct recap_error **err)
 		return tls_error(err, r, "handshake");
 	const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&s->ssl);
 	if (s->verify && s->ip_len && (!peer || !names_ip(peer, s->ip, s->ip_len))) {
-		recap_error_set(err, EPROTO, "TLS: the server certificate does not name the server's address");
+		recap_error_set(err, EPROTO,
+				"TLS: the server certificate does not name the server's address");
 		return RECAP_TLS_ERROR;
 	}
 	return 0;

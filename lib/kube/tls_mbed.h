@@ -20,8 +20,8 @@ void recap_tls_config_free(struct recap_tls_config *c);
 
 /* `host` is what the server certificate must name: a DNS name (also sent
  * as SNI) or an IP literal (checked against the IP addresses it names). */
-int recap_tls_session_new(struct recap_tls_config *c, int fd, const char *host, struct recap_tls_session **ret,
-			  struct recap_error **err);
+int recap_tls_session_new(struct recap_tls_config *c, int fd, const char *host,
+			  struct recap_tls_session **ret, struct recap_error **err);
 void recap_tls_session_free(struct recap_tls_session *s);
 
 /* Results of the calls below besides >= 0: */

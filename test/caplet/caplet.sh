@@ -59,6 +59,7 @@ check() {
 }
 contains() { [[ $1 == *"$2"* ]] || { echo "  expected '$2' in: $1" >&2; return 1; }; }
 equals() { [[ $1 == "$2" ]] || { echo "  expected '$2', got '$1'" >&2; return 1; }; }
+not_contains() { [[ $1 != *"$2"* ]] || { echo "  did not expect '$2' in: ${1:0:300}" >&2; return 1; }; }
 
 field() { kubectl get cexec "$1" -o "jsonpath={$2}" 2>/dev/null; }
 
@@ -434,14 +435,15 @@ test_metrics() {
 	check "/healthz answers" equals "$(curl -sf "http://127.0.0.1:$metrics_port/healthz")" ok
 }
 
-# caplet starts itself once more so GnuTLS skips its implicit init (docs/caplet.md,
-# Memory): the same process, its name and arguments kept, the variable set.
-test_started_without_gnutls_init() {
-	check "caplet runs under its own name after starting itself again" \
-		equals "$(cat "/proc/$caplet_pid/comm")" caplet
-	check "caplet keeps its arguments" contains "$(tr '\0' ' ' <"/proc/$caplet_pid/cmdline")" \
-		"--node-name $node --root $root "
-	check "caplet runs with GNUTLS_NO_IMPLICIT_INIT=1" grep -qxz GNUTLS_NO_IMPLICIT_INIT=1 "/proc/$caplet_pid/environ"
+# caplet speaks to the API server over its own HTTP/1.1-over-mbedTLS transport
+# (docs/kube-client.md, Transports): neither libcurl nor OpenSSL's TLS is
+# loaded in the running agent.
+test_lean_transport() {
+	local maps
+	maps=$(cat "/proc/$caplet_pid/maps")
+	check "caplet has mbedTLS mapped" contains "$maps" libmbedtls
+	check "caplet has no libcurl mapped" not_contains "$maps" libcurl
+	check "caplet has no libssl mapped" not_contains "$maps" libssl
 }
 
 "$src/hack/cluster" up --dir "$tmp/cluster" >/dev/null 2>&1
@@ -453,7 +455,7 @@ make_image
 make_target
 start_caplet
 
-test_started_without_gnutls_init
+test_lean_transport
 test_success
 test_policy
 test_capabilities
