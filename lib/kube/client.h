@@ -1,4 +1,4 @@
-/* The API client: libcurl multi driven by a libuv loop.
+/* The API client on a libuv loop (transport: kube/http.h).
  *
  * Every call is asynchronous: it returns < 0 (with *err) when the request
  * cannot even be formed, otherwise the callback runs exactly once, later,

@@ -444,6 +444,7 @@ test_lean_transport() {
 	check "caplet has mbedTLS mapped" contains "$maps" libmbedtls
 	check "caplet has no libcurl mapped" not_contains "$maps" libcurl
 	check "caplet has no libssl mapped" not_contains "$maps" libssl
+	check "caplet has no libcrypto mapped" not_contains "$maps" /libcrypto.so
 }
 
 "$src/hack/cluster" up --dir "$tmp/cluster" >/dev/null 2>&1
