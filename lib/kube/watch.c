@@ -171,6 +171,9 @@ static void retry_later(struct recap_kube_watch *w, struct recap_error *err)
 	if (d < w->retry_after_ms)
 		d = w->retry_after_ms;
 	w->retry_after_ms = 0;
+	/* From now, not from the start of this loop iteration (the answer may
+	 * have been read and parsed in it). */
+	uv_update_time(w->c->loop);
 	uv_timer_start(&w->timer, timer_fired, d, 0);
 }
 
