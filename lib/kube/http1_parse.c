@@ -30,7 +30,8 @@ static int take_line(struct recap_http1_parser *p, const char *d, size_t len, si
 	size_t n = nl ? (size_t)(nl - d) + 1 : len;
 	if (p->line.len + n > limit || recap_buf_append(&p->line, d, n) < 0)
 		return recap_error_set(err, EMSGSIZE, "HTTP answer: %s longer than %zu bytes",
-				       p->state <= RECAP_HTTP1_HEADER ? "head" : "chunk line", limit);
+				       p->state <= RECAP_HTTP1_HEADER ? "head" : "chunk line",
+				       p->state <= RECAP_HTTP1_HEADER ? p->max_head : (size_t)CHUNK_LINE_MAX);
 	*used = n;
 	if (!nl)
 		return 0;
