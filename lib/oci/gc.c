@@ -15,7 +15,8 @@
 #include "oci/images.h"
 
 #define GC_KEEP_MAX (1u << 20)
-#define RUN_LAYERS_FILE_MAX (64 * 1024)
+/* a run's state (RECAP_STATE_MAX in lib/runtime) */
+#define RUN_FILE_MAX (64 * 1024)
 
 struct keep {
 	char **v;
@@ -94,23 +95,56 @@ static int is_layer_id(const char *s, size_t n)
 	return 1;
 }
 
-/* runs/<id>/layers: one layer id per line, written by the runtime. */
-static int mark_run(int runsfd, const char *run, struct keep *layers)
+/* Reads runs/<id>/<name> (at most RUN_FILE_MAX bytes) into *ret; 0 and
+ * *ret NULL when there is no such file. */
+static int read_run_file(int runsfd, const char *run, const char *name, char **ret)
 {
 	char rel[512];
-	if (snprintf(rel, sizeof(rel), "%s/layers", run) >= (int)sizeof(rel))
+	*ret = NULL;
+	if (snprintf(rel, sizeof(rel), "%s/%s", run, name) >= (int)sizeof(rel))
 		return 0;
 	_cleanup_close_ int fd = openat(runsfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	_cleanup_free_ char *buf = malloc(RUN_LAYERS_FILE_MAX + 1);
+	_cleanup_free_ char *buf = malloc(RUN_FILE_MAX + 1);
 	if (!buf)
 		return -ENOMEM;
-	ssize_t n = read(fd, buf, RUN_LAYERS_FILE_MAX);
+	ssize_t n = read(fd, buf, RUN_FILE_MAX);
 	if (n < 0)
 		return -errno;
 	buf[n] = '\0';
-	for (char *line = buf, *nl; *line; line = nl ? nl + 1 : line + strlen(line)) {
+	*ret = steal_ptr(buf);
+	return 0;
+}
+
+/* runs/<id>/state names the layers the run mounts: {..., "layers": ["<hex>",
+ * ...], ...}. The executor rewrites the state in place at each phase, and
+ * only what follows the layers changes, so a read that overlaps a rewrite
+ * still finds them whole: the array is parsed on its own. */
+static int mark_state_layers(const char *state, struct keep *layers)
+{
+	const char *at = state ? strstr(state, "\"layers\":") : NULL;
+	if (!at)
+		return 0;
+	at += strlen("\"layers\":");
+	_cleanup_json_ json_t *a = json_loads(at, JSON_DISABLE_EOF_CHECK, NULL);
+	size_t i;
+	json_t *v;
+	json_array_foreach (a, i, v) {
+		const char *hex = json_string_value(v);
+		if (hex && is_layer_id(hex, strlen(hex))) {
+			int r = keep_add(layers, hex);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* runs/<id>/layers, one layer id per line: the claim of older executors. */
+static int mark_list_layers(char *list, struct keep *layers)
+{
+	for (char *line = list, *nl; line && *line; line = nl ? nl + 1 : line + strlen(line)) {
 		nl = strchr(line, '\n');
 		size_t len = nl ? (size_t)(nl - line) : strlen(line);
 		if (is_layer_id(line, len)) {
@@ -123,6 +157,19 @@ static int mark_run(int runsfd, const char *run, struct keep *layers)
 			break;
 	}
 	return 0;
+}
+
+static int mark_run(int runsfd, const char *run, struct keep *layers)
+{
+	_cleanup_free_ char *state = NULL, *list = NULL;
+	int r = read_run_file(runsfd, run, "state", &state);
+	if (r >= 0)
+		r = mark_state_layers(state, layers);
+	if (r >= 0)
+		r = read_run_file(runsfd, run, "layers", &list);
+	if (r >= 0)
+		r = mark_list_layers(list, layers);
+	return r;
 }
 
 static int mark_runs(struct recap_oci_store *s, struct keep *layers)

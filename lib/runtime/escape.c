@@ -108,8 +108,9 @@ int recap_escape(const struct recap_run_paths *p, const struct recap_cgroup *cg,
 		return recap_error_wrap(err, r, "escape of run %s", p->id);
 	if ((r = verify(p, cg, left, err)) < 0)
 		return recap_error_wrap(err, r, "escape of run %s not verified", p->id);
-	/* the claim on the store's layers (layerpin.h) goes only now that
-	 * nothing mounts them */
+	/* the state, the claim on the store's layers (layerpin.h), goes only
+	 * now that nothing mounts them; "layers" was the claim of older
+	 * executors, whose runs sweep may meet */
 	char tmp[4200];
 	const char *files[] = {"state.tmp", "layers.tmp", "layers"};
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {

@@ -75,6 +75,29 @@ void recap_run_write_state(struct recap_run *r, const char *phase)
 	(void)recap_state_update(&r->state_file, &r->state);
 }
 
+/* The first state, written under the store lock: it is the run's claim on
+ * its layers (layerpin.h), so it must exist before anything mounts them. */
+static int write_first_state(struct recap_run *r, struct recap_error **err)
+{
+	uint64_t st = 0;
+	(void)recap_pid_start_time(getpid(), &st);
+	r->state = (struct recap_run_state){.id = r->res->id,
+					    .phase = "Attaching",
+					    .executor = getpid(),
+					    .executor_start = st,
+					    .target = r->target.pid,
+					    .image = r->spec->image,
+					    .command = r->argv.v[0],
+					    .cgroup = &r->cg,
+					    .layers = &r->spec->layers,
+					    .created = time(NULL)};
+	_cleanup_close_ int lock = -1;
+	int ret = recap_layers_pin(r->opts->root, &r->spec->layers, &lock, err);
+	if (ret >= 0)
+		ret = recap_state_create(&r->paths, &r->state, &r->state_file, err);
+	return ret;
+}
+
 static int prepare(struct recap_run *r, struct recap_error **err)
 {
 	int ret = recap_target_resolve(r->spec->target, &r->target, err);
@@ -86,25 +109,13 @@ static int prepare(struct recap_run *r, struct recap_error **err)
 	if (recap_paths_init(r->opts->root, r->res->id, &r->paths) < 0)
 		return fail(r, RECAP_REASON_ATTACH_FAILED, -ENOMEM, err);
 	if ((ret = make_dirs(r, err)) < 0 ||
-	    (ret = recap_layers_pin(r->opts->root, r->paths.run_dir, &r->spec->layers, err)) < 0 ||
 	    (ret = recap_mountbase_ensure(r->paths.mountbase, r->res->id, err)) < 0)
 		return fail(r, RECAP_REASON_ATTACH_FAILED, ret, err);
 	struct recap_cgroup_limits lim = {r->spec->memory_bytes, r->spec->pids, r->spec->cpu_millis};
 	if ((ret = recap_cgroup_create(r->opts->cgroup_parent, r->res->id, &lim, &r->cg, err)) < 0)
 		return fail(r, RECAP_REASON_ATTACH_FAILED, ret, err);
 	r->have_cgroup = true;
-	uint64_t st = 0;
-	(void)recap_pid_start_time(getpid(), &st);
-	r->state = (struct recap_run_state){.id = r->res->id,
-					    .executor = getpid(),
-					    .executor_start = st,
-					    .target = r->target.pid,
-					    .image = r->spec->image,
-					    .command = r->argv.v[0],
-					    .cgroup = &r->cg,
-					    .created = time(NULL)};
-	r->state.phase = "Attaching";
-	if ((ret = recap_state_create(&r->paths, &r->state, &r->state_file, err)) < 0)
+	if ((ret = write_first_state(r, err)) < 0)
 		return fail(r, RECAP_REASON_ATTACH_FAILED, ret, err);
 	return 0;
 }

@@ -53,18 +53,30 @@ void recap_paths_free(struct recap_run_paths *p)
 	*p = (struct recap_run_paths){0};
 }
 
+/* The layers' directory names: what gc keeps (docs/node-store.md). */
+static json_t *layer_names(const struct recap_strv *layers)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && layers && i < layers->n; i++) {
+		const char *slash = strrchr(layers->v[i], '/');
+		json_array_append_new(a, json_string(slash ? slash + 1 : layers->v[i]));
+	}
+	return a;
+}
+
 static json_t *state_json(const struct recap_run_state *s)
 {
 	json_t *cg = json_array();
 	for (size_t i = 0; s->cgroup && i < s->cgroup->n; i++)
 		json_array_append_new(cg, json_string(s->cgroup->dirs[i]));
-	/* what changes between phases comes last (see recap_state_update) */
-	return json_pack("{s:s, s:i, s:I, s:i, s:s?, s:s?, s:o, s:I, s:s, s:i, s:s}", "id", s->id,
+	/* what changes between phases comes last (see recap_state_update), so
+	 * the layers stay byte for byte where they are at every rewrite */
+	return json_pack("{s:s, s:i, s:I, s:i, s:s?, s:s?, s:o, s:I, s:s, s:o, s:i, s:s}", "id", s->id,
 			 "executorPid", (int)s->executor, "executorStartTime", (json_int_t)s->executor_start,
 			 "targetPid", (int)s->target, "image", s->image, "command", s->command, "cgroups", cg,
 			 "created", (json_int_t)s->created, "cgroupParent",
-			 s->cgroup ? s->cgroup->parent : "", "supervisorPid", (int)s->supervisor, "phase",
-			 s->phase);
+			 s->cgroup ? s->cgroup->parent : "", "layers", layer_names(s->layers),
+			 "supervisorPid", (int)s->supervisor, "phase", s->phase);
 }
 
 static int encode(const struct recap_run_state *s, struct recap_buf *b)

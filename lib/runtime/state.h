@@ -1,5 +1,7 @@
 /* The run's on-disk record, runs/<id>/state, rewritten at every phase so
- * `capsule ps` can list runs and `capsule sweep` can clean up after a crash. */
+ * `capsule ps` can list runs and `capsule sweep` can clean up after a crash.
+ * It is also the run's claim on the store's layers (layerpin.h): `layers`
+ * names them, and gc keeps every layer a state names. */
 #pragma once
 
 #include <stdint.h>
@@ -7,6 +9,7 @@
 
 #include "base/error.h"
 #include "runtime/cgroup.h"
+#include "runtime/spec.h"
 
 struct recap_run_paths {
 	char *id;
@@ -31,6 +34,7 @@ struct recap_run_state {
 	const char *image;
 	const char *command;		   /* argv[0] */
 	const struct recap_cgroup *cgroup; /* its parent is recorded too */
+	const struct recap_strv *layers;   /* directories; their names are recorded */
 	int64_t created;		   /* unix seconds */
 };
 

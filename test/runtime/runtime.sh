@@ -384,8 +384,10 @@ test_gc_race() { # a run started from spec layers (as caplet starts it) keeps th
 		--rootfs-layers "$l" -- sh -c 'touch /out/started; sleep 2; md5sum </bin/busybox' >"$tmp/race.json" &
 	local bg=$! i
 	for ((i = 0; i < 100; i++)); do [[ -e $root/out/gc-race/started ]] && break; sleep 0.05; done
-	check "the run from spec layers names its layer in runs/<id>/layers" \
-		equals "$(cat "$root/runs/gc-race/layers" 2>&1)" "$hex"
+	check "the run from spec layers names its layer in its state, runs/<id>/state" \
+		equals "$(python3 -c 'import json,sys; print(" ".join(json.load(open(sys.argv[1]))["layers"]))' \
+			"$root/runs/gc-race/state" 2>&1)" "$hex"
+	check "and writes no other claim file" test ! -e "$root/runs/gc-race/layers"
 	capsule rmi "$img" >/dev/null
 	capsule gc >/dev/null
 	check "gc keeps a layer a live run mounts, its image removed" test -d "$l"
