@@ -1,6 +1,6 @@
 /* Garbage collection of the store: blobs and layers that no image in the
- * index references and no run lists in runs/<id>/layers are removed, with
- * tmp/ leftovers. Runs under locks/store.lock held exclusively. */
+ * index references and no run names in its state (runs/<id>/state, its
+ * "layers") are removed, with tmp/ leftovers. Runs under locks/store.lock held exclusively. */
 #pragma once
 
 #include <stddef.h>
