@@ -10,6 +10,7 @@
 
 #include "base/cleanup.h"
 #include "runtime/rmtree.h"
+#include "runtime/spare.h"
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo */
 static void unescape(char *s)
@@ -93,6 +94,26 @@ static int verify(const struct recap_run_paths *p, const struct recap_cgroup *cg
 	return 0;
 }
 
+/* The state, the claim on the store's layers (layerpin.h), goes only once
+ * nothing mounts them: renamed to state.tmp, its inode stays in the run
+ * directory, which becomes a spare for the next run (spare.h). "layers" was
+ * the claim of older executors, whose runs sweep may meet. */
+static int release_run_dir(const struct recap_run_paths *p, struct recap_error **err)
+{
+	char path[4200];
+	const char *files[] = {"layers.tmp", "layers"};
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		snprintf(path, sizeof(path), "%s/%s", p->run_dir, files[i]);
+		if (unlink(path) < 0 && errno != ENOENT)
+			return recap_error_set_errno(err, errno, "cannot remove %s", path);
+	}
+	snprintf(path, sizeof(path), "%s/state.tmp", p->run_dir);
+	if (rename(p->state, path) < 0 && errno != ENOENT)
+		return recap_error_set_errno(err, errno, "cannot remove %s", p->state);
+	int r = recap_spare_give(p->run_dir, "state.tmp");
+	return r < 0 ? recap_error_set_errno(err, -r, "cannot remove %s", p->run_dir) : 0;
+}
+
 int recap_escape(const struct recap_run_paths *p, const struct recap_cgroup *cg, struct recap_error **err)
 {
 	int r = recap_cgroup_kill(cg, 10000);
@@ -108,19 +129,5 @@ int recap_escape(const struct recap_run_paths *p, const struct recap_cgroup *cg,
 		return recap_error_wrap(err, r, "escape of run %s", p->id);
 	if ((r = verify(p, cg, left, err)) < 0)
 		return recap_error_wrap(err, r, "escape of run %s not verified", p->id);
-	/* the state, the claim on the store's layers (layerpin.h), goes only
-	 * now that nothing mounts them; "layers" was the claim of older
-	 * executors, whose runs sweep may meet */
-	char tmp[4200];
-	const char *files[] = {"state.tmp", "layers.tmp", "layers"};
-	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
-		snprintf(tmp, sizeof(tmp), "%s/%s", p->run_dir, files[i]);
-		if (unlink(tmp) < 0 && errno != ENOENT)
-			return recap_error_set_errno(err, errno, "cannot remove %s", tmp);
-	}
-	if (unlink(p->state) < 0 && errno != ENOENT)
-		return recap_error_set_errno(err, errno, "cannot remove %s", p->state);
-	if (rmdir(p->run_dir) < 0 && errno != ENOENT)
-		return recap_error_set_errno(err, errno, "cannot remove %s", p->run_dir);
-	return 0;
+	return release_run_dir(p, err);
 }

@@ -22,6 +22,7 @@
 #include "runtime/nsjoin.h"
 #include "runtime/run_internal.h"
 #include "runtime/seccomp.h"
+#include "runtime/spare.h"
 #include "runtime/sync.h"
 
 static int fail(struct recap_run *r, const char *reason, int code, struct recap_error **err)
@@ -45,9 +46,10 @@ static int make_dirs(struct recap_run *r, struct recap_error **err)
 			return recap_error_set_errno(err, errno, "cannot create %s", buf);
 	}
 	/* the state only: the run's writable layer is a tmpfs mounted over it in
-	 * the run's own namespace (mounts_upper) */
-	if (mkdir(p->run_dir, 0700) < 0)
-		return recap_error_set_errno(err, errno, "cannot create run directory %s", p->run_dir);
+	 * the run's own namespace (mounts_upper); recycled (spare.h) */
+	int ret = recap_spare_take(p->run_dir, 0700);
+	if (ret < 0)
+		return recap_error_set_errno(err, -ret, "cannot create run directory %s", p->run_dir);
 	r->have_dirs = true;
 	if (mkdir(p->out_dir, 0755) < 0 && errno != EEXIST)
 		return recap_error_set_errno(err, errno, "cannot create %s", p->out_dir);

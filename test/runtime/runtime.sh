@@ -53,6 +53,8 @@ check() { # description, then a command that must succeed
 contains() { [[ $1 == *"$2"* ]] || { echo "  expected '$2' in: $1" >&2; return 1; }; }
 lacks() { [[ $1 != *"$2"* ]] || { echo "  did not expect '$2' in: $1" >&2; return 1; }; }
 equals() { [[ $1 == "$2" ]] || { echo "  expected '$2', got '$1'" >&2; return 1; }; }
+# runs in progress or left behind (spares, runs/.spare-<k>, are directories for the next run)
+runs_left() { ls "$1/runs"; }
 json() { sed -n 's/.*"'"$1"'":\("[^"]*"\|[^,}]*\).*/\1/p' <<<"$2" | tr -d '"'; }
 
 make_layer() {
@@ -328,7 +330,7 @@ test_crash_and_sweep() {
 	out=$(capsule ps)
 	check "ps shows the run orphaned" contains "$out" "Orphaned"
 	capsule sweep >/dev/null
-	check "sweep: no run left" test -z "$(ls -A "$root/runs")"
+	check "sweep: no run left" test -z "$(runs_left "$root")"
 	check "sweep: no cgroup left" bash -c "! ls -d /sys/fs/cgroup/*/$cgp/crashed-run 2>/dev/null"
 	check "sweep: no process left" bash -c "! pgrep -f '[s]leep 1001$$\$' >/dev/null"
 	check "sweep: no mount left" bash -c "! grep -q '$root' /proc/self/mountinfo"
@@ -464,6 +466,37 @@ test_mountpoints() { # made in the upper only where no layer has them; a non-dir
 	check "racing runs leave one mount-point layer and no temporary" equals "$(ls "$s2" | tr '\n' ' ')" "mountpoints out runs "
 }
 
+test_spares() { # an escaped run's directory and state inode are the next run's
+	local before during ino pids=() p rc=0 i
+	run -- true >/dev/null
+	check "an escaped run leaves only spares: runs/.spare-<0-7>, each with its old state's inode" \
+		test -z "$(runs_left "$root")" -a -e "$root/runs/.spare-0/state.tmp"
+	before=$(stat -c %i "$root"/runs/.spare-* "$root"/runs/.spare-*/state.tmp | sort -n | tr '\n' ' ')
+	"$capsule_bin" --root "$root" --cgroup-parent "$cgp" run --target "$cid" --rootfs-layers "$layer" \
+		--id spare-run -- sleep 1 >/dev/null &
+	p=$!
+	for ((i = 0; i < 100; i++)); do
+		grep -q '"phase":"Running"' "$root/runs/spare-run/state" 2>/dev/null && break
+		sleep 0.05
+	done
+	during=$(stat -c %i "$root/runs/spare-run" "$root/runs/spare-run/state" 2>&1)
+	for ino in $during; do
+		check "a run takes a spare's directory and state inode ($ino)" contains " $before" " $ino "
+	done
+	wait "$p"
+	check "and gives them back: no new inode" equals \
+		"$(stat -c %i "$root"/runs/.spare-* "$root"/runs/.spare-*/state.tmp | sort -n | tr '\n' ' ')" "$before"
+	for p in $(seq 12); do
+		"$capsule_bin" --root "$root" --cgroup-parent "$cgp" run --target "$cid" --rootfs-layers "$layer" \
+			-- sleep 0.5 >/dev/null &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p" || rc=$?; done
+	check "12 runs at once succeed" equals "$rc" 0
+	check "and leave at most 8 spares, nothing else" equals \
+		"$(ls -A "$root/runs" | grep -vc '^\.spare-[0-7]$')/$(find "$root/runs" -mindepth 2 ! -name state.tmp | wc -l)" "0/0"
+}
+
 make_layer
 make_target
 # a failing command is a failed check, not the end of the script
@@ -482,9 +515,10 @@ test_gc_race
 test_mountpoints
 test_upper
 test_crash_and_sweep
+test_spares
 after=$(target_fingerprint)
 check "the target's mounts and files are byte-for-byte unchanged" equals "$after" "$before"
-check "no run directory left" test -z "$(ls -A "$root/runs")"
+check "no run directory left" test -z "$(runs_left "$root")"
 check "no run cgroup left" test -z "$(find /sys/fs/cgroup/*/"$cgp" -mindepth 1 -maxdepth 1 -type d 2>/dev/null)"
 check "no mount of the store in the host namespace" bash -c "! grep -q '$root' /proc/self/mountinfo"
 check "the target still runs" test -d "/proc/$tpid"
