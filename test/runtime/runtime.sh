@@ -493,6 +493,15 @@ test_spares() { # an escaped run's directory and state inode are the next run's
 	done
 	for p in "${pids[@]}"; do wait "$p" || rc=$?; done
 	check "12 runs at once succeed" equals "$rc" 0
+	local out
+	run --id no-artifact -- true >/dev/null
+	check "a run that leaves nothing in /out leaves no out/<id>" test ! -e "$root/out/no-artifact"
+	check "its emptied out/<id> is a spare, out/.spare-<k>" test -d "$root/out/.spare-0"
+	run --id chmod-out -- chmod 0777 /out >/dev/null
+	check "one whose mode the run changed is removed, not kept as a spare" equals \
+		"$(stat -c %a "$root"/out/.spare-* | sort -u | tr '\n' ' ')$(ls "$root/out" | grep -c chmod-out)" "755 0"
+	out=$(run -- sh -c 'ls -A /out; stat -c %a /out')
+	check "a run's /out is empty and 755, also when it was a spare" equals "$out" "755"
 	check "and leave at most 8 spares, nothing else" equals \
 		"$(ls -A "$root/runs" | grep -vc '^\.spare-[0-7]$')/$(find "$root/runs" -mindepth 2 ! -name state.tmp | wc -l)" "0/0"
 }
