@@ -1,7 +1,7 @@
 /* Run directories recycled instead of made and removed: on the store's ext4
- * a new inode costs an allocator scan (~0.6 ms for a directory, ~1.1 ms for
- * a small file on the development VM, bench/README.md) where a rename costs
- * ~25 us. An escaped run's directory, holding only its old state's inode as
+ * a new inode costs an allocator scan (0.2-0.8 ms for a directory, up to
+ * 1.3 ms for a small file on the development VM, bench/inode-cost.sh) where
+ * a rename costs ~20 us. An escaped run's directory, holding only its old state's inode as
  * state.tmp, is renamed to runs/.spare-<k> (at most RECAP_SPARES of them);
  * the next run renames one into place and rewrites that inode. Nothing that
  * lists runs (ps, sweep, gc) looks at names starting with a dot. */
