@@ -1,6 +1,7 @@
 /* Authentication and authorization failures against a real kube-apiserver:
  * wrong CA, invalid token (401), no rights (403), and a token file that
- * rotates. Each is a clear error, classified by status. */
+ * rotates. Each is a clear error, classified by status. Also the server
+ * reached by host name instead of address. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -65,6 +66,22 @@ static void wrong_ca_is_a_tls_error(void **state)
 	cfg->ca_data = strdup(cfg->cert_data);
 	cfg->ca_len = cfg->cert_len;
 	expect(cfg, RECAP_KUBE_ERR_TRANSPORT, "certificate");
+	recap_kube_config_free(cfg);
+}
+
+/* The server by host name: resolved, sent as SNI, and checked against the
+ * certificate's DNS names (hack/cluster's names localhost). */
+static void server_by_host_name(void **state)
+{
+	struct recap_kube_config *cfg = admin_config();
+	char *at = strstr(cfg->server, "://127.0.0.1:");
+	if (!at)
+		fail_msg("expected a server on 127.0.0.1, got %s", cfg->server);
+	char *server = NULL;
+	assert_true(asprintf(&server, "https://localhost%s", at + strlen("://127.0.0.1")) > 0);
+	free(cfg->server);
+	cfg->server = server;
+	expect(cfg, RECAP_KUBE_OK, NULL);
 	recap_kube_config_free(cfg);
 }
 
@@ -192,6 +209,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(admin_works),
 	    cmocka_unit_test(wrong_ca_is_a_tls_error),
+	    cmocka_unit_test(server_by_host_name),
 	    cmocka_unit_test(invalid_token_is_unauthorized),
 	    cmocka_unit_test(no_rights_is_forbidden),
 	    cmocka_unit_test(rotated_token_file_is_reread),
