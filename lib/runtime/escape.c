@@ -1,15 +1,11 @@
 #include "runtime/escape.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -118,38 +114,16 @@ static int release_run_dir(const struct recap_run_paths *p, struct recap_error *
 	return r < 0 ? recap_error_set_errno(err, -r, "cannot remove %s", p->run_dir) : 0;
 }
 
-/* out/<id> stays when the run left artifacts in it; an empty one is a spare
- * for the next run (no process of the run is left to write into it). */
+/* out/<id> stays when the run left artifacts in it; an empty one is removed.
+ * It is never handed to another run: a process of this run may have passed
+ * a handle of its /out to a process outside the run (a target's, over a
+ * socket in the joined network namespace), and that handle must not reach
+ * a later run's artifacts. */
 static int release_out_dir(const struct recap_run_paths *p, struct recap_error **err)
 {
-	int fd = open(p->out_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : recap_error_set_errno(err, errno, "cannot open %s", p->out_dir);
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return recap_error_set_errno(err, errno, "cannot read %s", p->out_dir);
-	}
-	/* a run may have changed its /out's mode, owner or xattrs: such a one
-	 * is removed, not handed to the next run */
-	struct stat st;
-	bool as_made = fstat(fd, &st) == 0 && (st.st_mode & 07777) == 0755 && st.st_uid == 0 &&
-		       st.st_gid == 0 && flistxattr(fd, NULL, 0) == 0;
-	bool empty = true;
-	struct dirent *de;
-	errno = 0;
-	while (empty && (de = readdir(d)))
-		empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
-	int e = errno;
-	closedir(d);
-	if (e)
-		return recap_error_set_errno(err, e, "cannot read %s", p->out_dir);
-	int r = 0;
-	if (empty && as_made)
-		r = recap_spare_give(p->out_dir, NULL);
-	else if (empty && rmdir(p->out_dir) < 0 && errno != ENOENT)
-		r = -errno;
-	return r < 0 ? recap_error_set_errno(err, -r, "cannot remove %s", p->out_dir) : 0;
+	if (rmdir(p->out_dir) == 0 || errno == ENOENT || errno == ENOTEMPTY || errno == EEXIST)
+		return 0;
+	return recap_error_set_errno(err, errno, "cannot remove %s", p->out_dir);
 }
 
 int recap_escape(const struct recap_run_paths *p, const struct recap_cgroup *cg, struct recap_error **err)

@@ -51,8 +51,8 @@ static int make_dirs(struct recap_run *r, struct recap_error **err)
 	if (ret < 0)
 		return recap_error_set_errno(err, -ret, "cannot create run directory %s", p->run_dir);
 	r->have_dirs = true;
-	if ((ret = recap_spare_take(p->out_dir, 0755)) < 0 && ret != -EEXIST)
-		return recap_error_set_errno(err, -ret, "cannot create %s", p->out_dir);
+	if (mkdir(p->out_dir, 0755) < 0 && errno != EEXIST)
+		return recap_error_set_errno(err, errno, "cannot create %s", p->out_dir);
 	return 0;
 }
 
