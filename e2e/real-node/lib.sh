@@ -46,6 +46,7 @@ check() {
 	shift
 	if "$@"; then pass "$what"; else fail "$what"; fi
 }
+equals() { [[ $1 == "$2" ]] || { echo "  expected '$2', got '$1'" >&2; return 1; }; }
 finish() {
 	if ((FAILS)); then
 		echo "$FAILS check(s) failed" >&2

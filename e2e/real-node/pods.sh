@@ -5,7 +5,9 @@
 # application container, the second container of a two-container pod, a pod
 # with shareProcessNamespace), each execution sees exactly what its target
 # container sees; `kubectl capsule attach` goes through the real kubectl exec
-# into the DaemonSet's caplet pod; nothing is left on the node.
+# into the DaemonSet's caplet pod; an Iterative run with failurePolicy Stop
+# halts at the failing target; a target pod deleted mid-run gives TargetGone;
+# nothing is left on the node.
 #   pods.sh CAPLET CAPSULE CONTROLLER SOURCE_ROOT KUBECTL_CAPSULE
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -110,5 +112,67 @@ attach_saw_sleep() {
 		{ echo "  attach printed: $(cat "$T/attach.out") / $(cat "$T/attach.err")" >&2; return 1; }
 }
 check "attach: it ran in the side container's PID namespace" attach_saw_sleep
+# Iterative, failurePolicy Stop, over the three pods in name order (shared,
+# toolless, two) where the 2nd fails: the 3rd never runs.
+kubectl apply -n shop -f - >/dev/null <<YAML
+apiVersion: recap.dev/v1alpha1
+kind: Capsule
+metadata: {name: rotate}
+spec:
+  image: $IMAGE
+  command: [sh, -c, 'test "\$(hostname)" != toolless']
+  targets: {selector: {matchExpressions: [{key: kind, operator: Exists}]}}
+  strategy: {type: Iterative, maxConcurrent: 1, order: Name, failurePolicy: Stop}
+---
+apiVersion: recap.dev/v1alpha1
+kind: CapsuleRun
+metadata: {name: rotate-1}
+spec: {capsuleRef: {name: rotate}}
+YAML
+run_is() { [[ $(kubectl get caprun -n shop "$1" -o jsonpath='{.status.phase}') == "$2" ]]; }
+executions() { # RUN: "pod phase" lines, sorted
+	kubectl get cexec -n shop -l "recap.dev/run=$1" \
+		-o jsonpath='{range .items[*]}{.spec.target.pod} {.status.phase}{"\n"}{end}' | sort
+}
+check "Iterative, failurePolicy Stop: the run fails" wait_until 90 run_is rotate-1 Failed
+sleep 2 # nothing more may start
+check "Iterative: 1st succeeded, 2nd failed, 3rd never ran" equals "$(executions rotate-1 | tr '\n' ';')" \
+	"shared Succeeded;toolless Failed;"
+
+# The target pod deleted mid-run: the kubelet stops its containers, the
+# execution fails TargetGone and is escaped.
+kubectl apply -n shop -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: victim, labels: {victim: "yes"}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: app, image: $RECAP_NODE_PAUSE_IMAGE, imagePullPolicy: Never}
+---
+apiVersion: recap.dev/v1alpha1
+kind: Capsule
+metadata: {name: linger}
+spec:
+  image: $IMAGE
+  command: [sleep, "120"]
+  targets: {selector: {matchLabels: {victim: "yes"}}}
+YAML
+check "the victim pod runs" kubectl wait -n shop --for=condition=Ready pod/victim --timeout=60s
+kubectl apply -n shop -f - >/dev/null <<YAML
+apiVersion: recap.dev/v1alpha1
+kind: CapsuleRun
+metadata: {name: linger-1}
+spec: {capsuleRef: {name: linger}}
+YAML
+exec_field() { kubectl get cexec -n shop -l recap.dev/run=linger-1 -o jsonpath="{.items[0].status.$1}"; }
+exec_is() { [[ $(exec_field phase) == "$1" ]]; }
+check "the execution on the victim runs" wait_until 60 exec_is Running
+kubectl delete pod -n shop victim --wait=false >/dev/null
+gone_reason() { exec_is Failed && [[ $(exec_field reason) == TargetGone ]]; }
+check "deleting the target pod mid-run: Failed, TargetGone" wait_until 60 gone_reason
+check "... and escaped" equals "$(exec_field escaped)" true
+check "... and the pod is gone" wait_until 60 bash -c '! kubectl get pod -n shop victim >/dev/null 2>&1'
+
 check "nothing of the executions or the attach is left on the node" node_clean
 finish
