@@ -33,17 +33,8 @@ e2e_cleanup() {
 trap e2e_cleanup EXIT
 trap 'exit 143' TERM INT
 
-pass() { echo "ok   - $*"; }
-fail() {
-	echo "FAIL - $*" >&2
-	FAILS=$((FAILS + 1))
-}
-check() {
-	local what=$1
-	shift
-	if "$@"; then pass "$what"; else fail "$what"; fi
-}
-equals() { [[ $1 == "$2" ]] || { echo "  expected '$2', got '$1'" >&2; return 1; }; }
+# shellcheck source=checks.sh
+. "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 finish() {
 	if ((FAILS)); then
 		echo "$FAILS check(s) failed; logs:" >&2
@@ -57,16 +48,6 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# wait_until SECONDS CMD...: polls CMD every 0.2 s.
-wait_until() {
-	local n=$(($1 * 5)) i
-	shift
-	for ((i = 0; i < n; i++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.2
-	done
-	return 1
-}
 
 registry_up() {
 	local port

@@ -28,16 +28,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 143' TERM INT
-pass() { echo "ok   - $*"; }
-fail() {
-	echo "FAIL - $*" >&2
-	FAILS=$((FAILS + 1))
-}
-check() {
-	local what=$1
-	shift
-	if "$@"; then pass "$what"; else fail "$what"; fi
-}
+# shellcheck source=checks.sh
+. "$(dirname "$0")/checks.sh"
 die() {
 	echo "FAIL - $*" >&2
 	exit 1

@@ -36,17 +36,8 @@ rn_cleanup() {
 trap rn_cleanup EXIT
 trap 'exit 143' TERM INT
 
-pass() { echo "ok   - $*"; }
-fail() {
-	echo "FAIL - $*" >&2
-	FAILS=$((FAILS + 1))
-}
-check() {
-	local what=$1
-	shift
-	if "$@"; then pass "$what"; else fail "$what"; fi
-}
-equals() { [[ $1 == "$2" ]] || { echo "  expected '$2', got '$1'" >&2; return 1; }; }
+# shellcheck source=../checks.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../checks.sh"
 finish() {
 	if ((FAILS)); then
 		echo "$FAILS check(s) failed" >&2
@@ -57,16 +48,6 @@ finish() {
 		exit 1
 	fi
 	echo "all checks passed"
-}
-# wait_until SECONDS CMD...: polls CMD every 0.2 s.
-wait_until() {
-	local n=$(($1 * 5)) i
-	shift
-	for ((i = 0; i < n; i++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.2
-	done
-	return 1
 }
 
 # registry_up: docker-registry on the node's bridge address, with a busybox
