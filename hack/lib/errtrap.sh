@@ -13,6 +13,8 @@
 
 recap_errtrap_report() { # status command
 	local rc=$1 cmd=$2 i calls=""
+	# Under `set +e` a failing command is the script's to handle, not an end.
+	[[ $- == *e* ]] || return 0
 	for ((i = 1; i < ${#FUNCNAME[@]}; i++)); do
 		[[ ${FUNCNAME[i]} == main ]] && break
 		calls+="${calls:+, }${FUNCNAME[i]} called at ${BASH_SOURCE[i + 1]:-?}:${BASH_LINENO[i]}"

@@ -152,14 +152,97 @@ host_cgroups_down() {
 # containerd 1.6's shim sockets, the CNI library's result cache, the
 # kubelet's container log links and its device-plugin directory (a mount
 # point in its namespace, see node-conf.sh). Each may be shared with other
-# users: `down` removes our entries, and a directory only if `up` made it,
-# it is empty and no other hack/node is running.
+# users: `down` removes our entries in them.
 readonly SHARED_DIRS=(/run/containerd /run/containerd/s /var/lib/cni /var/lib/cni/results
 	/var/log/containers /var/lib/kubelet "$DEVICE_PLUGINS_DIR")
+# The iptables tables the two rules live in (host_rules).
+readonly RULE_TABLES=(nat filter)
 
-host_shared_dirs_missing() {
-	local d
-	for d in "${SHARED_DIRS[@]}"; do [[ -e $d ]] || echo "$d"; done
+# What hack/node makes on the host that no one node owns: the shared
+# directories above and the iptables tables, when they were absent before the
+# first node came up (a fresh host has no iptables table at all; inserting a
+# rule instantiates one with its built-in chains). One host-wide record lists
+# them together with the nodes that are up or coming up; the last node's
+# `down` removes each that is empty again, so the host ends as it was found
+# however nodes overlap. Lines: "node DIR", "dir PATH", "iptables TABLE".
+# It is changed only under a lock on /run (no lock file to leave behind),
+# held for the edit alone so that no started process inherits it.
+readonly HOST_RECORD=/run/recap-node.made
+
+host_record_edit() { # FUNCTION: runs it under the lock
+	local fd rc=0
+	exec {fd}</run
+	flock -w 60 "$fd" || { exec {fd}<&-; log "cannot lock /run for $HOST_RECORD"; return 1; }
+	"$1" || rc=$?
+	exec {fd}<&-
+	return "$rc"
+}
+
+host_record_write() { # LINE... (none: the record goes)
+	if (($#)); then
+		printf '%s\n' "$@" | sort -u >"$HOST_RECORD.tmp" && mv "$HOST_RECORD.tmp" "$HOST_RECORD"
+	else
+		rm -f "$HOST_RECORD"
+	fi
+}
+
+host_record_lines() { [[ ! -f $HOST_RECORD ]] || cat "$HOST_RECORD"; }
+
+host_tables() { # the iptables tables that exist now
+	{ iptables-save 2>/dev/null || true; } | sed -n 's/^\*//p'
+}
+
+# Tables can be deleted only through nftables (iptables has no verb for it);
+# with the legacy backend a table, once loaded, stays (docs/development.md).
+host_tables_removable() {
+	[[ $(iptables -V 2>/dev/null) == *nf_tables* ]] && command -v nft >/dev/null
+}
+
+# host_record_up: this node, and what is missing now that `up` may make.
+host_record_up() {
+	local lines d t tables
+	mapfile -t lines < <(host_record_lines)
+	lines+=("node $dir")
+	for d in "${SHARED_DIRS[@]}"; do [[ -e $d ]] || lines+=("dir $d"); done
+	if host_tables_removable; then
+		tables=$(host_tables)
+		for t in "${RULE_TABLES[@]}"; do grep -qx -- "$t" <<<"$tables" || lines+=("iptables $t"); done
+	fi
+	host_record_write "${lines[@]}"
+}
+
+# host_table_empty TABLE: only built-in chains, each with policy ACCEPT.
+host_table_empty() {
+	local rules
+	rules=$(iptables -w 5 -t "$1" -S 2>/dev/null) || return 1
+	! grep -qv -e '^-P [A-Z]* ACCEPT$' <<<"$rules"
+}
+
+# host_record_down: this node goes; when it was the last (a node whose
+# directory has lost its marker was taken down by hand), whatever the record
+# lists that is empty again is removed, and what is still in use stays listed.
+host_record_down() {
+	local kind what nodes=() made=() keep=()
+	while read -r kind what; do
+		case $kind in
+		node) [[ $what == "$dir" || ! -f $what/$MARKER ]] || nodes+=("node $what") ;;
+		*) made+=("$kind $what") ;;
+		esac
+	done < <(host_record_lines)
+	if ((${#nodes[@]})); then
+		host_record_write "${nodes[@]}" "${made[@]}"
+		return 0
+	fi
+	while read -r kind what; do
+		case $kind in
+		dir) rmdir "$what" 2>/dev/null || [[ ! -e $what ]] || keep+=("dir $what") ;;
+		iptables)
+			grep -qx -- "$what" <<<"$(host_tables)" || continue
+			{ host_table_empty "$what" && nft delete table ip "$what"; } || keep+=("iptables $what")
+			;;
+		esac
+	done < <(printf '%s\n' "${made[@]}" | sort -r) # deepest directories first
+	host_record_write "${keep[@]}"
 }
 
 # host_container_ids: every container and sandbox id containerd has had
@@ -171,7 +254,7 @@ host_container_ids() {
 			ctr -a "$c/containerd.sock" -n k8s.io containers ls -q 2>/dev/null
 		ls "$c/state/io.containerd.runtime.v2.task/k8s.io" "$c/root/io.containerd.grpc.v1.cri/sandboxes" \
 			"$c/root/io.containerd.grpc.v1.cri/containers" 2>/dev/null
-	} | grep -E '^[0-9a-f]{64}$' | sort -u
+	} | { grep -E '^[0-9a-f]{64}$' || true; } | sort -u
 }
 
 host_shared_dirs_down() { # CONTAINER_ID...
@@ -185,11 +268,6 @@ host_shared_dirs_down() { # CONTAINER_ID...
 		sock=$(printf '%s' "$dir/containerd/containerd.sock/k8s.io/$c" | sha256sum | cut -c1-64)
 		rm -f "/run/containerd/s/$sock"
 	done
-	pgrep -f -- 'containerd --config /.*/containerd/config.toml|kubelet --config=/.*/kubelet.yaml' \
-		>/dev/null && return 0
-	local made
-	mapfile -t made < <(sort -r <<<"${made_shared:-}")
-	for l in "${made[@]}"; do [[ -z $l ]] || rmdir "$l" 2>/dev/null; done
 	return 0
 }
 
@@ -199,7 +277,7 @@ host_leftovers() {
 	for h in $(host_hierarchies); do [[ ! -d $h/$cgroup_root ]] || echo "cgroup $h/$cgroup_root"; done
 	ip link show "$bridge" >/dev/null 2>&1 && echo "link $bridge"
 	awk -v d="$dir/" 'index($5, d) == 1 { print "mount " $5 }' /proc/self/mountinfo
-	pgrep -f -- "$dir/" | sed 's/^/process /'
-	iptables-save 2>/dev/null | grep -e "recap-node-$id" | sed 's/^/iptables /'
+	{ pgrep -f -- "$dir/" || true; } | sed 's/^/process /'
+	{ iptables-save 2>/dev/null || true; } | { grep -e "recap-node-$id" || true; } | sed 's/^/iptables /'
 	return 0
 }

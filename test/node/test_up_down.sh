@@ -6,6 +6,8 @@
 # link, network namespace, iptables rule, host directory entry or changed
 # kernel setting. Bad input is refused with a message naming the problem.
 set -euo pipefail
+# shellcheck source=hack/lib/errtrap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../hack/lib/errtrap.sh"
 src=${RECAP_SRC:?RECAP_SRC must name the source tree}
 if ((EUID != 0)); then
 	echo "SKIP: needs root (containerd, cgroups, a bridge)" >&2
