@@ -1,6 +1,6 @@
 /* lib/runtime: attach a capsule to a running container, run, escape.
  *
- * recap_runtime_run() is the node algorithm of DESIGN.md §3 for one run.
+ * recap_runtime_run() is the node algorithm of docs/design.md §3 for one run.
  * The caller must be single-threaded (setns into a mount namespace is
  * refused otherwise) and root. */
 #pragma once

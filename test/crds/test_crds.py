@@ -255,7 +255,7 @@ def check_updates(k):
 
 
 def check_run_table(k, base):
-    """kubectl get capsuleruns reads as in DESIGN.md once status is set."""
+    """kubectl get capsuleruns reads as docs/design.md §2 shows once status is set."""
     run = cases.make(base["run"], [
         ("spec.trigger", "Periodic"),
         ("spec.scheduledTime", "2025-11-24T10:30:00Z"),
