@@ -11,6 +11,8 @@
 # build's `run --image`, interleaved with the others on the same target and
 # store: a before/after under the same load.
 set -euo pipefail
+# shellcheck source=hack/lib/errtrap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../hack/lib/errtrap.sh"
 root=$(cd "$(dirname "$0")/.." && pwd)
 CAPSULE=${1:-$root/build/cmd/capsule/capsule}
 RUNS=${2:-50}

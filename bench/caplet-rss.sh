@@ -12,6 +12,8 @@
 # (/proc/PID/smaps of the last round: Rss and what the process itself
 # dirtied, Private_Dirty).
 set -euo pipefail
+# shellcheck source=hack/lib/errtrap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../hack/lib/errtrap.sh"
 build=${1:-build}
 rounds=${ROUNDS:-3}
 here=$(dirname "$0")

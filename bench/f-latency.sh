@@ -13,6 +13,8 @@
 # (default 10) of RUNS/BLOCKS runs per side, on the same cluster, node, target
 # and executor, so both sides see the same load; one table, side by side.
 set -euo pipefail
+# shellcheck source=hack/lib/errtrap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../hack/lib/errtrap.sh"
 root=$(cd "$(dirname "$0")/.." && pwd)
 RUNS=${1:-100}
 if ! [[ $RUNS =~ ^[0-9]+$ ]] || ((RUNS < 1 || RUNS > 10000)); then

@@ -5,6 +5,8 @@
 #
 #   bench/inode-cost.sh [DIR]   (default: a temporary directory under /var/lib)
 set -euo pipefail
+# shellcheck source=hack/lib/errtrap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../hack/lib/errtrap.sh"
 D=$(mktemp -d "${1:-/var/lib}/recap-bench-inode.XXXXXX")
 trap 'rm -rf "$D"' EXIT
 python3 - "$D" <<'PY'

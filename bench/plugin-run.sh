@@ -12,6 +12,8 @@
 #
 #   bench/plugin-run.sh [RUNS]   (as root, from a tree built in build/; default 20)
 set -euo pipefail
+# shellcheck source=hack/lib/errtrap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../hack/lib/errtrap.sh"
 root=$(cd "$(dirname "$0")/.." && pwd)
 RUNS=${1:-20}
 if ! [[ $RUNS =~ ^[0-9]+$ ]] || ((RUNS < 1 || RUNS > 1000)); then

@@ -7,6 +7,8 @@
 # The image: busybox-static plus /usr/lib/python3.11 (about 50 MiB and 1,500
 # files in two gzip layers), built with umoci and pushed with skopeo.
 set -euo pipefail
+# shellcheck source=hack/lib/errtrap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../hack/lib/errtrap.sh"
 root=$(cd "$(dirname "$0")/.." && pwd)
 CAPSULE=${1:-$root/build/cmd/capsule/capsule}
 RUNS=${2:-5}

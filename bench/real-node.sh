@@ -12,6 +12,8 @@
 #   bench/real-node.sh [RUNS [WARM]]   (as root, from a tree built in build/;
 #                                        defaults 100 and 5)
 set -euo pipefail
+# shellcheck source=hack/lib/errtrap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../hack/lib/errtrap.sh"
 root=$(cd "$(dirname "$0")/.." && pwd)
 RUNS=${1:-100} WARM=${2:-5}
 for v in RUNS WARM; do

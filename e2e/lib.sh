@@ -6,6 +6,8 @@
 # Extra hack/cluster options (e.g. an API server audit log to trace where a
 # run's time goes, bench/README.md): $E2E_CLUSTER_ARGS.
 set -euo pipefail
+# shellcheck source=hack/lib/errtrap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../hack/lib/errtrap.sh"
 
 T=$(mktemp -d /tmp/recap-e2e.XXXXXX)
 PIDS=()

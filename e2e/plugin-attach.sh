@@ -8,6 +8,8 @@
 # status comes back, the TTY form works, and no run is left on the node.
 #   plugin-attach.sh CAPSULE KUBECTL_CAPSULE SOURCE_ROOT
 set -euo pipefail
+# shellcheck source=hack/lib/errtrap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../hack/lib/errtrap.sh"
 CAPSULE_BIN=$(realpath "$1") PLUGIN=$(realpath "$2") src=$3
 if ((EUID != 0)); then
 	echo "SKIP: needs root (containerd, cgroups, a bridge)"

@@ -9,6 +9,8 @@
 # EXIT trap), also on failure.
 #   rn_up CAPLET CAPSULE CONTROLLER SOURCE_ROOT   (binaries of one build tree)
 set -euo pipefail
+# shellcheck source=hack/lib/errtrap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../hack/lib/errtrap.sh"
 
 T=$(mktemp -d /tmp/recap-e2e-node.XXXXXX)
 FAILS=0

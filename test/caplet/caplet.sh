@@ -6,6 +6,8 @@
 #
 #   caplet.sh CAPLET CAPSULE SLEEPER SOURCE_ROOT
 set -euo pipefail
+# shellcheck source=hack/lib/errtrap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../hack/lib/errtrap.sh"
 caplet_bin=$1 capsule_bin=$2 sleeper=$3 src=$4
 
 if ((EUID != 0)); then

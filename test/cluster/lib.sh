@@ -2,6 +2,8 @@
 # Helpers for the hack/cluster tests: a scratch directory, clusters in it that
 # are always torn down (also when a test fails), polling with a deadline.
 set -euo pipefail
+# shellcheck source=hack/lib/errtrap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../hack/lib/errtrap.sh"
 
 src=${RECAP_SRC:?RECAP_SRC must name the source tree}
 cluster=$src/hack/cluster

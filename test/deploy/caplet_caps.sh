@@ -7,6 +7,8 @@
 # (allowPrivilegeEscalation: false). Executors and capsules inherit it.
 #   caplet_caps.sh CAPLET CAPSULE CONTROLLER SLEEPER SOURCE_ROOT
 set -euo pipefail
+# shellcheck source=hack/lib/errtrap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../hack/lib/errtrap.sh"
 caplet=$1 src=$5
 py=/usr/bin/python3
 [[ -x $py ]] || py=python3

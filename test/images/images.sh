@@ -12,6 +12,8 @@
 #
 #   images.sh SRC BUILDDIR CAPSULE SLEEPER
 set -euo pipefail
+# shellcheck source=hack/lib/errtrap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../hack/lib/errtrap.sh"
 src=$1 builddir=$2 capsule_bin=$3 sleeper=$4
 
 if ((EUID != 0)); then

@@ -2,6 +2,8 @@
 # recap-kube against a real API server (run through with-cluster.sh):
 #   recap-kube-cli.sh PATH-TO-recap-kube
 set -euo pipefail
+# shellcheck source=hack/lib/errtrap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../hack/lib/errtrap.sh"
 rk=$1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -5,6 +5,8 @@
 # watch cache for podtemplates, so a test can watch from a compacted
 # resourceVersion. It is taken down again whatever the test does.
 set -euo pipefail
+# shellcheck source=hack/lib/errtrap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../hack/lib/errtrap.sh"
 root=$1
 shift
 dir=$(mktemp -d /tmp/recap-kube-it.XXXXXX)

@@ -1,6 +1,8 @@
 # Helpers for the oci integration tests (sourced). Everything a test starts
 # lives under $T and is stopped/removed by oci_cleanup (installed as a trap).
 set -euo pipefail
+# shellcheck source=hack/lib/errtrap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../hack/lib/errtrap.sh"
 
 FIXTURES=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/fixtures.py
 T=$(mktemp -d /tmp/recap-oci-test.XXXXXX)

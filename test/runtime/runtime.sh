@@ -6,6 +6,8 @@
 #
 #   runtime.sh CAPSULE PROBE SLEEPER
 set -euo pipefail
+# shellcheck source=hack/lib/errtrap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../hack/lib/errtrap.sh"
 capsule_bin=$1 probe=$2 sleeper=$3
 
 if ((EUID != 0)); then
