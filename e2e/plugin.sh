@@ -36,10 +36,8 @@ check "the stand-in runs the 2 target pods" wait_until 30 running
 
 # capsule ARGS...: runs `kubectl capsule ARGS`, stdout in $T/out, stderr in $T/err, status in RC.
 capsule() {
-	set +e
-	kubectl capsule "$@" >"$T/out" 2>"$T/err"
-	RC=$?
-	set -e
+	RC=0
+	kubectl capsule "$@" >"$T/out" 2>"$T/err" || RC=$?
 }
 has() { # FILE TEXT: TEXT (lines included) occurs in FILE
 	[[ $(cat "$1") == *"$2"* ]] || { echo "  '$2' not in $1: $(cat "$1")" >&2; return 1; }
@@ -151,21 +149,17 @@ capsule -n default ls
 check "-n overrides the context's namespace" has "$T/err" "No CapsuleRuns in namespace default."
 
 # cancel while `run` waits: the waiting command sees the run end Cancelled.
-set +e
 kubectl capsule run "$IMAGE" -l app=web --wait-timeout 120 -- sleep 300 >"$T/cancel.out" 2>"$T/cancel.err" &
 waiter=$!
 PIDS+=("$waiter")
-set -e
 cancel_run() { sed -n 's/^run \(busybox-[a-z0-9]*\): Running.*/\1/p' "$T/cancel.err" | tail -1; }
 both_running() { grep -q ", 2 running," "$T/cancel.err"; }
 check "a long run starts on both pods (progress says so)" wait_until 60 both_running
 RUN3=$(cancel_run)
 capsule cancel "$RUN3"
 check "cancel: exit 0 and what it did" has "$T/out" "capsulerun.recap.dev/$RUN3 cancelled"
-set +e
-wait "$waiter"
-rc=$?
-set -e
+rc=0
+wait "$waiter" || rc=$?
 check "the waiting run command exits 1 once cancelled" equals "$rc" 1
 check "its last line says Cancelled" has "$T/cancel.err" "run $RUN3: Cancelled, 2 targets"
 phase() { kubectl get caprun -n shop "$RUN3" -o jsonpath='{.status.phase}'; }
@@ -179,18 +173,14 @@ check "--wait-timeout: exit status 1" equals "$RC" 1
 RUN5=$(sed -n 's/^run \(busybox-[a-z0-9]*\): .*/\1/p' "$T/err" | tail -1)
 check "--wait-timeout: says the run goes on" has "$T/err" \
 	"error: run $RUN5 did not finish within 2 s; it goes on (kubectl capsule logs $RUN5 shows it later)"
-set +e
 kubectl capsule run "$IMAGE" --pod web-2 -- sleep 300 >/dev/null 2>"$T/int.err" &
 waiter=$!
 PIDS+=("$waiter")
-set -e
 started() { grep -q "^run busybox-" "$T/int.err"; }
 wait_until 30 started
 kill -INT "$waiter"
-set +e
-wait "$waiter"
-rc=$?
-set -e
+rc=0
+wait "$waiter" || rc=$?
 check "Ctrl-C while waiting: exit status 130" equals "$rc" 130
 RUN6=$(sed -n 's/^run \(busybox-[a-z0-9]*\): .*/\1/p' "$T/int.err" | tail -1)
 check "Ctrl-C while waiting: the run goes on, and how to stop it" has "$T/int.err" \
@@ -223,21 +213,17 @@ check "--no-wait: returns at once with the run's name" grep -q "^capsulerun.reca
 
 # The API server restarts while `run` waits: the watch reconnects and the
 # result still arrives.
-set +e
 kubectl capsule run "$IMAGE" --pod web-1 --wait-timeout 120 -- sh -c 'sleep 6; echo survived' \
 	>"$T/restart.out" 2>"$T/restart.err" &
 waiter=$!
 PIDS+=("$waiter")
-set -e
 one_running() { grep -q ", 1 running," "$T/restart.err"; }
 check "a run is under way" wait_until 60 one_running
 "$E2E_SRC/hack/cluster" stop-apiserver --dir "$T/cluster" >/dev/null 2>&1
 sleep 2
 "$E2E_SRC/hack/cluster" start-apiserver --dir "$T/cluster" >/dev/null 2>&1
-set +e
-wait "$waiter"
-rc=$?
-set -e
+rc=0
+wait "$waiter" || rc=$?
 check "after an API server restart while waiting: exit status 0" equals "$rc" 0
 check "after an API server restart while waiting: the target's output" has "$T/restart.out" "survived"
 
