@@ -82,7 +82,8 @@ e2e_up() {
 		exit 77
 	fi
 	# shellcheck disable=SC2086
-	"$E2E_SRC/hack/cluster" up --dir "$T/cluster" ${E2E_CLUSTER_ARGS:-} >/dev/null 2>&1
+	"$E2E_SRC/hack/cluster" up --dir "$T/cluster" ${E2E_CLUSTER_ARGS:-} >"$T/cluster-up.out" 2>&1 ||
+		{ echo "hack/cluster up failed:" >&2; cat "$T/cluster-up.out" >&2; exit 1; }
 	# shellcheck disable=SC1091
 	. "$T/cluster/env"
 	local f
@@ -131,9 +132,11 @@ caplet_wait() { # NODE
 # No run dir, mount or cgroup of any execution is left on any node.
 nodes_clean() {
 	local n left=""
+	# a node that never ran anything has no runs/ (ls fails), a cgroup may go
+	# while find walks (find fails): what they list is what counts
 	for n in "${NODES[@]}"; do
-		left+=$(ls "$T/node-$n/runs" 2>/dev/null)
-		left+=$(find /sys/fs/cgroup -maxdepth 4 -mindepth 2 -type d -path "*$CGP-$n/*" 2>/dev/null)
+		left+=$(ls "$T/node-$n/runs" 2>/dev/null || true)
+		left+=$(find /sys/fs/cgroup -maxdepth 4 -mindepth 2 -type d -path "*$CGP-$n/*" 2>/dev/null || true)
 	done
 	left+=$(grep -F "$T/node-" /proc/self/mountinfo || true)
 	[[ -z $left ]] || { echo "  left behind: $left" >&2; return 1; }

@@ -34,7 +34,8 @@ runs() { # "name scheduledTime phase" per run, by name
 }
 some_run() { [[ -n $(runs) ]]; }
 check "a first run is scheduled within a minute" wait_until 70 some_run
-first=$(runs | head -1 | awk '{print $2}')
+first=$(runs | awk 'NR == 1 {print $2}')
+[[ -n $first ]] || { fail "a first run with a scheduledTime to count the next minute from: $(runs)"; finish; }
 # until 20 s after the next scheduled minute
 next=$(($(date -d "$first" +%s) + 60))
 sleep $((next + 20 - $(date +%s)))

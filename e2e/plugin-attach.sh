@@ -82,7 +82,10 @@ capsule_image() {
 		umoci gc --layout bb) >/dev/null
 }
 
-"$src/hack/cluster" up --dir "$C" --bin "$RECAP_KUBE_BIN" >/dev/null 2>&1 || die "cluster up"
+"$src/hack/cluster" up --dir "$C" --bin "$RECAP_KUBE_BIN" >"$T/up.out" 2>&1 || {
+	cat "$T/up.out" >&2
+	die "cluster up"
+}
 "$src/hack/node" up --dir "$N" --cluster "$C" --name node-a 2>"$T/up.err" || {
 	cat "$T/up.err" >&2
 	die "node up"
@@ -167,7 +170,14 @@ script -qec "stty cols 123 rows 45; kubectl capsule attach -n shop app --image o
 tty_ok() { grep -qa "45 123" "$T/tty.out" || { cat -A "$T/tty.out" >&2; return 1; }; }
 check "attach on a terminal: kubectl exec -it carries the terminal (its size) to the command" tty_ok
 left() { kubectl exec -n recap-system recap-caplet-test -c caplet -- capsule ps; }
-no_runs() { [[ -z $(ls "$T/store/runs" 2>/dev/null) && $(left | grep -vc '^ID') == 0 ]]; }
+no_runs() {
+	local ps rows
+	# capsule ps failing is no answer, not "no run" (its empty output counted 0 lines)
+	ps=$(left) || { echo "  capsule ps in the caplet pod failed" >&2; return 1; }
+	[[ -z $(ls "$T/store/runs" 2>/dev/null) ]] || { echo "  in the store: $(ls "$T/store/runs")" >&2; return 1; }
+	rows=$(grep -v '^ID' <<<"$ps" || true)
+	[[ -z $rows ]] || { echo "  capsule ps: $ps" >&2; return 1; }
+}
 check "no run of any attach is left on the node (store, capsule ps)" no_runs
 
 if ((FAILS)); then

@@ -177,7 +177,7 @@ kubectl capsule run "$IMAGE" --pod web-2 -- sleep 300 >/dev/null 2>"$T/int.err" 
 waiter=$!
 PIDS+=("$waiter")
 started() { grep -q "^run busybox-" "$T/int.err"; }
-wait_until 30 started
+wait_until 30 started || fail "the run to interrupt did not start: $(cat "$T/int.err")"
 kill -INT "$waiter"
 rc=0
 wait "$waiter" || rc=$?
@@ -204,9 +204,15 @@ CapBnd:	0000000000000000"
 script -qec "kubectl capsule run $IMAGE --pod web-1 --rm --wait-timeout 120 -- echo tty" /dev/null >"$T/tty.out"
 check "on a terminal: progress rewritten in place (CR, erase line)" grep -q $'\r\033\\[Krun busybox-' "$T/tty.out"
 check "on a terminal: the output follows" grep -q "^tty" "$T/tty.out"
-RUN4=$(grep -ao 'run busybox-[a-z0-9]*' "$T/tty.out" | head -1 | cut -d' ' -f2)
+# no name in the output (grep matched nothing) is a failure to say, not an end;
+# awk, unlike head, reads to the end (no SIGPIPE to grep)
+RUN4=$({ grep -ao 'run busybox-[a-z0-9]*' "$T/tty.out" || true; } | awk 'NR == 1 {print $2}')
 gone() { ! kubectl get caprun -n shop "$RUN4" >/dev/null 2>&1 && ! kubectl get capsule -n shop "$RUN4" >/dev/null 2>&1; }
-check "--rm: the run and its generated Capsule are deleted" wait_until 30 gone
+if [[ -n $RUN4 ]]; then
+	check "--rm: the run and its generated Capsule are deleted" wait_until 30 gone
+else
+	fail "--rm: no run named on the terminal: $(cat -A "$T/tty.out")"
+fi
 
 capsule run "$IMAGE" -l app=web --no-wait -- true
 check "--no-wait: returns at once with the run's name" grep -q "^capsulerun.recap.dev/busybox-[a-z0-9]* created$" "$T/out"

@@ -43,10 +43,12 @@ trap 'exit 143' TERM INT
 finish() {
 	if ((FAILS)); then
 		echo "$FAILS check(s) failed" >&2
-		kubectl get pods -A -o wide >&2
-		kubectl get cexec -A -o jsonpath='{range .items[*]}{.metadata.name}: {.status.phase} {.status.reason} {.status.message}{"\n"}{end}' >&2
-		kubectl logs -n recap-system -l app.kubernetes.io/component=caplet --tail=30 >&2
-		kubectl logs -n recap-system -l app.kubernetes.io/component=controller --tail=30 >&2
+		# what is there to show: one that cannot be read (a pod whose container
+		# never started has no log) does not cut the others short
+		kubectl get pods -A -o wide >&2 || true
+		kubectl get cexec -A -o jsonpath='{range .items[*]}{.metadata.name}: {.status.phase} {.status.reason} {.status.message}{"\n"}{end}' >&2 || true
+		kubectl logs -n recap-system -l app.kubernetes.io/component=caplet --tail=30 >&2 || true
+		kubectl logs -n recap-system -l app.kubernetes.io/component=controller --tail=30 >&2 || true
 		exit 1
 	fi
 	echo "all checks passed"
@@ -138,8 +140,10 @@ rn_up() {
 # No run dir, mount or cgroup of any execution is left on the node.
 node_clean() {
 	local left=""
-	left+=$(ls "$T/store/runs" 2>/dev/null)
-	left+=$(find /sys/fs/cgroup -maxdepth 4 -mindepth 2 -type d -path "*/$RN_CGP/*" 2>/dev/null)
+	# no runs/ yet (ls fails), a cgroup going while find walks (find fails):
+	# what they list is what counts
+	left+=$(ls "$T/store/runs" 2>/dev/null || true)
+	left+=$(find /sys/fs/cgroup -maxdepth 4 -mindepth 2 -type d -path "*/$RN_CGP/*" 2>/dev/null || true)
 	left+=$(grep -F "$T/store/" /proc/self/mountinfo || true)
 	[[ -z $left ]] || { echo "  left behind: $left" >&2; return 1; }
 }
