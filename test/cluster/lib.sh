@@ -91,5 +91,6 @@ cluster_env() {
 listening_ports() {
 	local re
 	re=$(IFS='|' && echo "$*")
-	ss -Hltnp | grep -E "pid=($re)," | awk '{ sub(/.*:/, "", $4); print $4 }' | sort -u
+	# none is an answer (grep finding nothing exits 1): the caller judges it
+	ss -Hltnp | { grep -E "pid=($re)," || true; } | awk '{ sub(/.*:/, "", $4); print $4 }' | sort -u
 }

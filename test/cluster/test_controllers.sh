@@ -34,7 +34,8 @@ who() {
 		-X POST -d '{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}' \
 		"$url/apis/authentication.k8s.io/v1/selfsubjectreviews"
 }
-who "$token" | grep -q '"username": *"system:serviceaccount:default:default"' || fail "token of default does not authenticate"
+who "$token" | grep '"username": *"system:serviceaccount:default:default"' >/dev/null ||
+	fail "token of default does not authenticate"
 ok "a requested token authenticates as system:serviceaccount:default:default"
 
 # A legacy token Secret: filled in by the controller manager's token controller.
@@ -49,5 +50,6 @@ YAML
 filled() { [[ -n $(kc "$d" get secret default-token -o 'jsonpath={.data.token}') ]]; }
 eventually 30 "the token controller fills the secret" filled
 legacy=$(kc "$d" get secret default-token -o 'jsonpath={.data.token}' | base64 -d)
-who "$legacy" | grep -q '"username": *"system:serviceaccount:default:default"' || fail "legacy token does not authenticate"
+who "$legacy" | grep '"username": *"system:serviceaccount:default:default"' >/dev/null ||
+	fail "legacy token does not authenticate"
 ok "the service-account token controller fills a token secret that authenticates"

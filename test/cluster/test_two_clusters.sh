@@ -34,7 +34,9 @@ ok "kubectl version: client and server v1.34.4, no warning"
 
 etcd_port=$(cluster_env "$a" RECAP_ETCD_PORT)
 read -r pid _ <"$a/run/kube-apiserver.pid"
-if tr '\0' '\n' <"/proc/$pid/cmdline" | grep -q -- --etcd-compaction-interval; then
+# grep without -q reads to the end: tr killed by SIGPIPE after a match would
+# make the pipeline fail under pipefail and hide the flag
+if tr '\0' '\n' <"/proc/$pid/cmdline" | grep -- --etcd-compaction-interval >/dev/null; then
 	fail "kube-apiserver has --etcd-compaction-interval without --compaction-interval"
 fi
 mapfile -t pids < <(cluster_pids "$a")
