@@ -41,12 +41,15 @@ YAML
 for kind in ServiceMonitor PodMonitor PrometheusRule; do
 	grep -q "^kind: $kind$" "$out/kustomize.yaml" || fail "config/prometheus: no $kind"
 done
-"$kubectl" kustomize config/default | grep -q monitoring.coreos.com && fail "config/default renders monitoring objects"
+# rendered to a file first: `kustomize | grep -q X && fail` passed when kustomize
+# failed, and when grep -q's early exit killed it with SIGPIPE (pipefail)
+"$kubectl" kustomize config/default >"$out/default.yaml" || fail "kustomize config/default"
+grep -q monitoring.coreos.com "$out/default.yaml" && fail "config/default renders monitoring objects"
 ok "config/default + component config/prometheus: ServiceMonitor, PodMonitor, PrometheusRule (config/default alone: none)"
 
 chart=charts/recap
-"$helm" template recap "$chart" -n recap-system | grep -q monitoring.coreos.com &&
-	fail "the chart renders monitoring objects by default"
+"$helm" template recap "$chart" -n recap-system >"$out/helm-default.yaml" || fail "helm template (defaults)"
+grep -q monitoring.coreos.com "$out/helm-default.yaml" && fail "the chart renders monitoring objects by default"
 if "$helm" template recap "$chart" -n recap-system --set monitoring.enabled=true >/dev/null 2>"$scratch/err"; then
 	fail "monitoring.enabled rendered without the monitoring.coreos.com/v1 API"
 fi
