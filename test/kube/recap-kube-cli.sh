@@ -19,7 +19,9 @@ metadata: {name: cli-demo}
 data: {owner: alice}
 YAML
 "$rk" apply configmaps -f "$work/cm.yaml" --field-manager alice >/dev/null
-"$rk" get configmaps cli-demo | grep -q '"owner": "alice"' || fail "get after apply"
+# `recap-kube ... | grep` reads to the end (grep -q's early exit could kill the
+# writer with SIGPIPE and, under pipefail, fail a check that matched)
+"$rk" get configmaps cli-demo | grep '"owner": "alice"' >/dev/null || fail "get after apply"
 
 sed -i 's/alice/bob/' "$work/cm.yaml"
 if "$rk" apply configmaps -f "$work/cm.yaml" --field-manager bob 2>"$work/err"; then
@@ -27,9 +29,9 @@ if "$rk" apply configmaps -f "$work/cm.yaml" --field-manager bob 2>"$work/err"; 
 fi
 grep -q '409 Conflict' "$work/err" || fail "conflict not reported: $(cat "$work/err")"
 "$rk" apply configmaps -f "$work/cm.yaml" --field-manager bob --force >/dev/null
-"$rk" get v1/configmaps cli-demo | grep -q '"owner": "bob"' || fail "forced apply"
+"$rk" get v1/configmaps cli-demo | grep '"owner": "bob"' >/dev/null || fail "forced apply"
 
-"$rk" list configmaps -l nothing=here | grep -q '"items": \[\]' || fail "empty list by selector"
+"$rk" list configmaps -l nothing=here | grep '"items": \[\]' >/dev/null || fail "empty list by selector"
 "$rk" delete configmaps cli-demo >/dev/null
 if "$rk" get configmaps cli-demo 2>"$work/err"; then fail "deleted object still there"; fi
 grep -q '404 NotFound: configmaps "cli-demo" not found' "$work/err" || fail "404 message: $(cat "$work/err")"

@@ -103,7 +103,9 @@ expect_fail() {
 # store_clean STORE: no temp file or half-unpacked layer is left.
 store_clean() {
 	local left
-	left=$(find "$1/tmp" -mindepth 1 | head -3; find "$1/layers" -maxdepth 1 -name '*.tmp' | head -3)
+	# awk, unlike head, reads to the end: find is never cut off by SIGPIPE, which
+	# under pipefail ended the script exactly when there were leftovers to report
+	left=$(find "$1/tmp" -mindepth 1 | awk 'NR <= 3'; find "$1/layers" -maxdepth 1 -name '*.tmp' | awk 'NR <= 3')
 	if [[ -n $left ]]; then fail "store $1 has leftovers: $left"; else pass "store $1 has no leftovers"; fi
 }
 
