@@ -110,10 +110,19 @@ YAML
 # this one's processes.
 long_sleep() { echo "[busybox, sleep, \"$1$$\"]"; }
 
-run_id() { echo "ce-$(kubectl get cexec "$1" -o jsonpath='{.metadata.uid}' | tr -d -)"; }
+# run_id NAME: the execution's run id, ce-<uid without dashes>. An execution
+# that cannot be read is an error, not "ce-" (a path that never exists, so
+# "it never ran" checks passed on it).
+run_id() {
+	local uid
+	uid=$(kubectl get cexec "$1" -o jsonpath='{.metadata.uid}') || uid=""
+	[[ -n $uid ]] || { echo "  no uid for execution $1" >&2; return 1; }
+	echo "ce-${uid//-/}"
+}
 
 no_residue() { # RUN-ID: nothing of the run is left on the node
 	local left
+	[[ -n $1 ]] || { echo "  no run id to look for" >&2; return 1; }
 	left=$(
 		ls "$root/runs" 2>/dev/null
 		find /sys/fs/cgroup -maxdepth 3 -name "$1" 2>/dev/null
@@ -449,7 +458,8 @@ test_lean_transport() {
 	check "caplet has no libcrypto mapped" not_contains "$maps" /libcrypto.so
 }
 
-"$src/hack/cluster" up --dir "$tmp/cluster" >/dev/null 2>&1
+"$src/hack/cluster" up --dir "$tmp/cluster" >"$tmp/cluster-up.out" 2>&1 ||
+	{ echo "hack/cluster up failed:" >&2; cat "$tmp/cluster-up.out" >&2; exit 1; }
 # shellcheck disable=SC1091
 . "$tmp/cluster/env"
 kubectl apply -f "$src/crds/recap.dev_capsuleexecutions.yaml" -f "$src/crds/recap.dev_capsulepolicies.yaml" >/dev/null
