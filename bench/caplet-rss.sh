@@ -23,13 +23,16 @@ export RECAP_KUBE_BIN=${RECAP_KUBE_BIN:-$(hack/build-kube)}
 tmp=$(mktemp -d /tmp/recap-bench-caplet.XXXXXX)
 pid=""
 cleanup() {
-	[[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	# a process that dies of the SIGTERM (sleep, a probe) makes wait return 143:
+	# under set -e that ended the cleanup there, before the cluster's down
+	if [[ -n $pid ]] && kill "$pid" 2>/dev/null; then wait "$pid" 2>/dev/null || true; fi
 	hack/cluster down --dir "$tmp/cluster" >/dev/null 2>&1 || true
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 143' TERM INT
-hack/cluster up --dir "$tmp/cluster" >/dev/null 2>&1
+hack/cluster up --dir "$tmp/cluster" >"$tmp/cluster-up.out" 2>&1 ||
+	{ echo "hack/cluster up failed:" >&2; cat "$tmp/cluster-up.out" >&2; exit 1; }
 # shellcheck disable=SC1091
 . "$tmp/cluster/env"
 for f in crds/recap.dev_*.yaml; do kubectl apply -f "$f" >/dev/null; done
