@@ -92,7 +92,8 @@ dry_run() {
 	k apply --dry-run=server -f "$2" >"$scratch/dry.out" 2>"$scratch/dry.err" ||
 		fail "$1 refused by the API server: $(cat "$scratch/dry.err")"
 	local n
-	n=$(grep -c . "$scratch/dry.out")
+	n=$(grep -c . "$scratch/dry.out" || true) # nothing printed: 0, said below (grep -c exited 1 and ended the script)
+	((n > 0)) || fail "$1: the server dry run printed no object"
 	ok "$1: $n objects accepted (server dry run)"
 }
 
