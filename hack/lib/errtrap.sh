@@ -7,9 +7,10 @@
 #
 #   . "$(dirname "${BASH_SOURCE[0]}")/lib/errtrap.sh"     (from hack/)
 #
-# errtrace carries the trap into functions, command substitutions and
-# subshells; the report of a failure inside `$(...)` is followed by the one
-# of the command that used it, which reads as a short stack.
+# errtrace carries the trap into functions and subshells. bash turns `-e`
+# off inside `$(...)`, so a failure there is reported by the command that
+# used it; a process substitution `<(...)` keeps `-e`, so a failure there is
+# reported although the script goes on (its reader decides).
 
 recap_errtrap_report() { # status command
 	local rc=$1 cmd=$2 i calls=""
