@@ -5,8 +5,8 @@
  *   attack openw PATH        "openw PATH ok|<errno name>" (open for writing only)
  *   attack umount PATH       "umount PATH ok|<errno name>"
  *   attack remount-rw PATH   "remount-rw PATH ok|<errno name>"
- *   attack masked PATH       "masked PATH yes|no|absent": /dev/null or an empty
- *                            read-only tmpfs, neither writable
+ *   attack masked PATH       "masked PATH yes|no|absent": /dev/null (reads
+ *                            nothing) or an empty tmpfs where nothing can be made
  *   attack ro PATH           "ro PATH yes|no|absent": on a read-only mount
  *   attack cwd               "cwd <getcwd() or errno name>"
  */
@@ -73,8 +73,10 @@ static int masked(const char *path)
 	}
 	int yes = 0;
 	if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)) {
-		int fd = open(path, O_WRONLY | O_CLOEXEC);
-		yes = fd < 0;
+		/* writes to a device ignore a read-only mount: they go nowhere */
+		char c;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		yes = fd >= 0 && read(fd, &c, 1) == 0;
 		if (fd >= 0)
 			close(fd);
 	} else if (S_ISDIR(st.st_mode)) {
