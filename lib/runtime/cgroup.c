@@ -238,8 +238,9 @@ pid_t recap_cgroup_fork(const struct recap_cgroup *cg)
 	struct clone_args a = {.flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)fd};
 	long pid = syscall(SYS_clone3, &a, sizeof(a));
 	int e = errno;
-	if (pid != 0)
-		close(fd);
+	/* the child too: a directory of the host's cgroup tree left open in
+	 * the run is a way out of its root (CVE-2024-21626) */
+	close(fd);
 	if (pid < 0)
 		return e == EPERM || e == EBUSY || e == EACCES ? -e : -ENOSYS;
 	return (pid_t)pid;

@@ -148,8 +148,6 @@ static int launch(struct recap_run *r, struct recap_error **err)
 		     .status_fd = r->child_status,
 		     .procs_fd = r->procs_fd,
 		     .pty_sock = r->child_pty_sock},
-	    .close_fds = {r->sync_fd, r->status_fd, r->out_fd, r->err_fd, r->sig_fd, r->pty_sock,
-			  r->state_file.fd, -1, -1},
 	};
 	l.mask = r->old_mask;
 	/* the first child is born in the target's PID namespace and becomes
@@ -159,7 +157,6 @@ static int launch(struct recap_run *r, struct recap_error **err)
 	    (ret = recap_nsjoin_pid_for_children(r->target.pidfd, r->target.pid, &own_pidns, err)) < 0)
 		return fail(r, ret == -ESRCH ? RECAP_REASON_TARGET_NOT_FOUND : RECAP_REASON_ATTACH_FAILED,
 			    ret, err);
-	l.close_fds[7] = own_pidns;
 	l.born_in_cgroup = true;
 	r->c1 = recap_cgroup_fork(&r->cg);
 	if (r->c1 == -ENOSYS) {

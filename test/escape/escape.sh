@@ -88,6 +88,15 @@ test_workdir() {
 	check "workdir[$v]: no /proc/self/fd/N working directory reaches a host file" equals "$escaped" 0
 	check "workdir[$v]: the host canary is untouched" equals "$(cat "$tmp/canary")" untouched
 	check "workdir[$v]: each is refused before the command runs, naming it" equals "$refused" 58
+	# the run's own processes (the supervisor) hold no fd of the host's
+	# either: with SYS_PTRACE their /proc/<pid>/fd links can be followed
+	echo untouched >"$tmp/canary"
+	# shellcheck disable=SC2046
+	out=$(run $(variant_flags "$v") -- sh -c "for l in /proc/[0-9]*/fd/* /proc/[0-9]*/cwd /proc/[0-9]*/root; do
+		cat \$l/$dots$tmp/host-secret; echo pwned >\$l/$dots$tmp/canary; done 2>/dev/null; echo walked")
+	check "workdir[$v]: no fd or cwd of a process in the capsule leads to a host file" lacks "$out" "$secret"
+	check "workdir[$v]: ... nor lets one be written" equals "$(cat "$tmp/canary")" untouched
+	check "workdir[$v]: ... (every link tried)" contains "$out" "walked"
 	# shellcheck disable=SC2046
 	out=$(run $(variant_flags "$v") --workdir /target/data -- sh -c 'attack cwd; cat hello.txt')
 	check "workdir[$v]: a working directory inside the root still works" equals "$out" "cwd /target/data
