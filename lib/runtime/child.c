@@ -29,9 +29,13 @@ static int build_root(const struct recap_launch *l, struct recap_error **err)
 	if (tree >= 0)
 		close(tree);
 	/* joined before pivot_root: the fallback opens /proc/<pid>/ns/ paths;
-	 * the PID namespace is the one this process was born in */
+	 * the PID namespace is the one this process was born in (the target's,
+	 * or a new one) */
 	if (r >= 0)
 		r = recap_nsjoin(l->target->pidfd, l->target->pid, l->spec->join & ~RECAP_JOIN_PID, err);
+	/* after the cgroups were entered: a new cgroup namespace is rooted at the run's */
+	if (r >= 0)
+		r = recap_nsjoin_unshare_rest(l->spec->join, err);
 	/* the last fd of the executor's: nothing of the host is open in the new root */
 	close(l->target->pidfd);
 	if (r >= 0)

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,11 +158,13 @@ static int launch(struct recap_run *r, struct recap_error **err)
 	    (ret = recap_nsjoin_pid_for_children(r->target.pidfd, r->target.pid, &own_pidns, err)) < 0)
 		return fail(r, ret == -ESRCH ? RECAP_REASON_TARGET_NOT_FOUND : RECAP_REASON_ATTACH_FAILED,
 			    ret, err);
+	/* not joined: a PID namespace of the run's own, never the executor's */
+	unsigned long newpid = (r->spec->join & RECAP_JOIN_PID) ? 0 : CLONE_NEWPID;
 	l.born_in_cgroup = true;
-	r->c1 = recap_cgroup_fork(&r->cg);
+	r->c1 = recap_cgroup_fork(&r->cg, newpid);
 	if (r->c1 == -ENOSYS) {
 		l.born_in_cgroup = false;
-		r->c1 = fork();
+		r->c1 = recap_nsjoin_fork(newpid);
 	} else if (r->c1 < 0) {
 		errno = -r->c1;
 		r->c1 = -1;

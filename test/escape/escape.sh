@@ -112,7 +112,7 @@ hello-target"
 # interface, no host hostname to change.
 ns_of() { readlink "/proc/$1/ns/$2"; }
 
-ns_script() { # the attack, run inside the capsule
+ns_script() { # the attack, run inside the capsule (markers split: ps shows the script)
 	local guard_kill=$1
 	cat <<SH
 for t in pid net ipc uts cgroup; do echo "ns \$t \$(readlink /proc/self/ns/\$t)"; done
@@ -120,11 +120,11 @@ echo "pid1 \$(tr '\0' ' ' </proc/1/cmdline)"
 echo "lo \$(cat /sys/class/net/lo/flags)"
 cat /proc/net/dev
 ps -o pid,args
-hostname recap-esc-$$ 2>/dev/null && echo "hostname changed"
+hostname recap-esc-$$ 2>/dev/null
 if [ -d /proc/$canary ] || ps -o args | grep -q '[s]leep 1002$$'; then
-	echo host-visible
+	echo HOST""-VISIBLE
 elif [ $guard_kill = kill ] && [ \$(ls -d /proc/[0-9]* | wc -l) -lt 20 ]; then
-	kill -9 -1; echo "kill -1 done"
+	kill -9 -1; echo "KILLED""-ALL"
 fi
 SH
 }
@@ -155,14 +155,16 @@ test_namespaces() {
 		[[ $join == *pid* ]] && guard=nokill
 		# shellcheck disable=SC2046
 		out=$(run $(variant_flags "$v") --join "$join" -- sh -c "$(ns_script $guard)" 2>&1)
-		[[ $(hostname) == "$host_name" ]] || hostname "$host_name"
+		local now_name
+		now_name=$(hostname)
+		[[ $now_name == "$host_name" ]] || hostname "$host_name"
 		check_ns_join "$v" "$join" "$out"
-		check "ns[$v, join '$join']: the capsule does not see the host's processes" lacks "$out" "host-visible"
+		check "ns[$v, join '$join']: the capsule does not see the host's processes" lacks "$out" "HOST-VISIBLE"
 		check "ns[$v, join '$join']: ... nor the host's init" lacks "$out" "pid1 $host_pid1"
-		[[ $guard == kill ]] && check "ns[$v, join '$join']: kill -9 -1 ran in the capsule" contains "$out" "kill -1 done"
+		[[ $guard == kill ]] && check "ns[$v, join '$join']: kill -9 -1 ran in the capsule" contains "$out" "KILLED-ALL"
 		check "ns[$v, join '$join']: a host process survives kill -9 -1" kill -0 "$canary"
 		check "ns[$v, join '$join']: the target survives" test -d "/proc/$tpid"
-		check "ns[$v, join '$join']: the host's hostname is unchanged" equals "$(hostname)" "$host_name"
+		check "ns[$v, join '$join']: the host's hostname is unchanged" equals "$now_name" "$host_name"
 		[[ $join == *net* ]] && continue
 		for i in $(sed -n 's/^ *\([^ :]*\):.*/\1/p' /proc/net/dev); do
 			[[ $i == lo ]] || check "ns[$v, join '$join']: no host interface ($i)" lacks "$out" " $i:"
