@@ -228,18 +228,20 @@ int recap_cgroup_open_existing(const char *parent, const char *id, struct recap_
 	return 0;
 }
 
-pid_t recap_cgroup_fork(const struct recap_cgroup *cg)
+pid_t recap_cgroup_fork(const struct recap_cgroup *cg, uint64_t clone_flags)
 {
 	if (cg->v2 < 0)
 		return -ENOSYS;
 	int fd = open(cg->dirs[cg->v2], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -ENOSYS;
-	struct clone_args a = {.flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)fd};
+	struct clone_args a = {
+	    .flags = CLONE_INTO_CGROUP | clone_flags, .exit_signal = SIGCHLD, .cgroup = (uint64_t)fd};
 	long pid = syscall(SYS_clone3, &a, sizeof(a));
 	int e = errno;
-	if (pid != 0)
-		close(fd);
+	/* the child too: a directory of the host's cgroup tree left open in
+	 * the run is a way out of its root (CVE-2024-21626) */
+	close(fd);
 	if (pid < 0)
 		return e == EPERM || e == EBUSY || e == EACCES ? -e : -ENOSYS;
 	return (pid_t)pid;

@@ -42,8 +42,9 @@ int recap_cgroup_open_existing(const char *parent, const char *id, struct recap_
 int recap_cgroup_enter(const struct recap_cgroup *cg, pid_t pid, bool skip_v2, struct recap_error **err);
 /* fork() straight into the run's v2 cgroup (clone3 CLONE_INTO_CGROUP): no
  * migration, which costs a synchronize_rcu. -ENOSYS where the kernel or the
- * host cannot; the caller then forks and enters. */
-pid_t recap_cgroup_fork(const struct recap_cgroup *cg);
+ * host cannot; the caller then forks and enters. clone_flags are added
+ * (CLONE_NEWPID: the child is the first process of a new PID namespace). */
+pid_t recap_cgroup_fork(const struct recap_cgroup *cg, uint64_t clone_flags);
 /* Pids in the run (as seen from the caller's pid namespace); count or -errno. */
 int recap_cgroup_pids(const struct recap_cgroup *cg, pid_t *pids, size_t max);
 /* Sends sig to every process but `spare` (0: none); frozen while it does. */

@@ -1,7 +1,10 @@
 #include <errno.h>
+#include <string.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include "base/cleanup.h"
+#include "runtime/fds.h"
 #include "runtime/launch.h"
 #include "runtime/mounts.h"
 #include "runtime/nsjoin.h"
@@ -26,9 +29,15 @@ static int build_root(const struct recap_launch *l, struct recap_error **err)
 	if (tree >= 0)
 		close(tree);
 	/* joined before pivot_root: the fallback opens /proc/<pid>/ns/ paths;
-	 * the PID namespace is the one this process was born in */
+	 * the PID namespace is the one this process was born in (the target's,
+	 * or a new one) */
 	if (r >= 0)
 		r = recap_nsjoin(l->target->pidfd, l->target->pid, l->spec->join & ~RECAP_JOIN_PID, err);
+	/* after the cgroups were entered: a new cgroup namespace is rooted at the run's */
+	if (r >= 0)
+		r = recap_nsjoin_unshare_rest(l->spec->join, err);
+	/* the last fd of the executor's: nothing of the host is open in the new root */
+	close(l->target->pidfd);
 	if (r >= 0)
 		r = recap_mounts_pivot(p->rootfs, err);
 	return r;
@@ -37,9 +46,26 @@ static int build_root(const struct recap_launch *l, struct recap_error **err)
 _Noreturn void recap_launch_child(const struct recap_launch *l)
 {
 	struct recap_error *err = NULL;
-	for (size_t i = 0; i < sizeof(l->close_fds) / sizeof(l->close_fds[0]); i++)
-		if (l->close_fds[i] >= 0)
-			close(l->close_fds[i]);
+	/* every fd of the executor's but stdio, the run's channels and the
+	 * target's pidfd (closed once the namespaces are joined) */
+	const struct recap_exec_ctx *x = &l->exec;
+	const int keep[] = {0,
+			    1,
+			    2,
+			    x->stdin_fd,
+			    x->stdout_fd,
+			    x->stderr_fd,
+			    x->sync_fd,
+			    x->status_fd,
+			    x->procs_fd,
+			    x->pty_sock,
+			    l->target->pidfd};
+	int r = recap_fds_close_except(keep, ARRAY_SIZE(keep));
+	if (r < 0) {
+		recap_sync_sendf(x->sync_fd, RECAP_SYNC_ERROR, -r, "cannot close the executor's fds: %s",
+				 strerror(-r));
+		_exit(1);
+	}
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);

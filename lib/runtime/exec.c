@@ -17,6 +17,7 @@
 
 #include "base/cleanup.h"
 #include "runtime/caps.h"
+#include "runtime/fds.h"
 #include "runtime/mounts.h"
 #include "runtime/sync.h"
 
@@ -62,23 +63,44 @@ static int stdio(const struct recap_exec_ctx *c)
 	return 0;
 }
 
+/* Only stdio and the sync channel stay open, then the working directory is
+ * entered, resolved inside the root: no fd of the host's is left to lead a
+ * path out of it (CVE-2024-21626), and a magic link such as /proc/self/fd/N
+ * or /proc/1/cwd is refused. The executable is looked up only then. */
+static int enter_workdir(const struct recap_exec_ctx *c, const char *wd)
+{
+	const int keep[] = {0, 1, 2, c->sync_fd};
+	int r = recap_fds_close_except(keep, ARRAY_SIZE(keep));
+	if (r < 0) {
+		recap_sync_sendf(c->sync_fd, RECAP_SYNC_ERROR, -r, "cannot close inherited fds: %s",
+				 strerror(-r));
+		return r;
+	}
+	r = recap_fds_enter_workdir(wd);
+	if (r < 0)
+		recap_sync_sendf(c->sync_fd, RECAP_SYNC_EXEC_ERROR, -r,
+				 "cannot enter working directory %s (resolved inside the capsule's root, "
+				 "magic links refused): %s",
+				 wd, strerror(-r));
+	return r;
+}
+
 /* The command's process: last steps of the sandbox, then exec. */
 static _Noreturn void command(const struct recap_exec_ctx *c)
 {
 	struct recap_error *err = NULL;
 	const char *wd = c->workdir && *c->workdir ? c->workdir : "/";
-	_cleanup_free_ char *exe = recap_exec_lookup(c->argv[0], env_get(c->envp, "PATH"));
+	_cleanup_free_ char *exe = NULL;
 	/* ignored signals would stay ignored across exec */
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	if (stdio(c) < 0)
 		recap_sync_sendf(c->sync_fd, RECAP_SYNC_ERROR, errno, "cannot set up stdio: %m");
-	else if (!exe)
+	else if (enter_workdir(c, wd) < 0)
+		; /* reported */
+	else if (!(exe = recap_exec_lookup(c->argv[0], env_get(c->envp, "PATH"))))
 		recap_sync_sendf(c->sync_fd, RECAP_SYNC_EXEC_ERROR, ENOENT,
 				 "executable '%s' not found in the capsule", c->argv[0]);
-	else if (chdir(wd) < 0)
-		recap_sync_sendf(c->sync_fd, RECAP_SYNC_EXEC_ERROR, errno,
-				 "cannot enter working directory %s: %m", wd);
 	else if (recap_caps_apply(c->caps, &err) < 0)
 		recap_sync_send(c->sync_fd, RECAP_SYNC_ERROR, err->code, 0, err->msg);
 	else if ((c->uid > 0 || c->gid > 0) &&

@@ -20,7 +20,6 @@ struct recap_launch {
 	struct recap_exec_ctx exec;
 	sigset_t mask;	     /* restored in the child */
 	bool born_in_cgroup; /* forked into the v2 cgroup already */
-	int close_fds[9];    /* the executor's ends, closed in the child; -1 ends */
 };
 
 /* The run's first process, born in the target's PID namespace (when it is

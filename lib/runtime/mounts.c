@@ -124,6 +124,9 @@ int recap_mounts_proc_sys(struct recap_error **err)
 		return recap_error_set_errno(err, errno, "cannot mount /proc");
 	if (mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) < 0)
 		return recap_error_set_errno(err, errno, "cannot mount /sys");
+	int r = recap_mounts_protect_kernel(err);
+	if (r < 0)
+		return r;
 	/* POSIX message queues of the (joined) IPC namespace */
 	if ((mkdir("/dev/mqueue", 0755) < 0 && errno != EEXIST) ||
 	    mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)

@@ -36,6 +36,11 @@ int recap_mounts_setup_root(const char *rootfs, int tree_fd, const char *out_dir
 int recap_mounts_dev(const char *rootfs, struct recap_error **err);
 int recap_mounts_pivot(const char *rootfs, struct recap_error **err);
 /* /proc for the caller's PID namespace, a read-only /sys and /dev/mqueue
- * for its network and IPC namespaces; called after
- * the namespaces were joined, from inside the target's PID namespace. */
+ * for its network and IPC namespaces, the kernel's knobs in them protected
+ * (recap_mounts_protect_kernel); called after the namespaces were joined or
+ * made, from inside the run's PID namespace. */
 int recap_mounts_proc_sys(struct recap_error **err);
+/* The OCI runtime spec's default maskedPaths (an empty read-only tmpfs over a
+ * directory, /dev/null over a file) and readonlyPaths (bound read-only) of
+ * the mounted /proc and /sys; paths this kernel lacks are skipped. */
+int recap_mounts_protect_kernel(struct recap_error **err);

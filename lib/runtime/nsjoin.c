@@ -2,9 +2,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -82,4 +88,36 @@ int recap_nsjoin(int pidfd, pid_t pid, unsigned join, struct recap_error **err)
 	if (errno != EINVAL)
 		return recap_error_set_errno(err, errno, "cannot join the target's namespaces");
 	return join_by_path(pidfd, pid, join, err);
+}
+
+/* A new network namespace has only lo, down: a tool that talks to itself
+ * over 127.0.0.1 would fail. */
+static int loopback_up(struct recap_error **err)
+{
+	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = {0};
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return recap_error_set_errno(err, errno, "cannot read the flags of lo");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		return recap_error_set_errno(err, errno, "cannot bring lo up");
+	return 0;
+}
+
+int recap_nsjoin_unshare_rest(unsigned join, struct recap_error **err)
+{
+	int flags = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(namespaces); i++)
+		if (!(join & namespaces[i].bit) && namespaces[i].bit != RECAP_JOIN_PID)
+			flags |= namespaces[i].flag;
+	if (flags && unshare(flags) < 0)
+		return recap_error_set_errno(err, errno, "cannot create the run's own namespaces");
+	return (flags & CLONE_NEWNET) ? loopback_up(err) : 0;
+}
+
+pid_t recap_nsjoin_fork(unsigned long clone_flags)
+{
+	/* raw clone: fork(3) takes no flags; no stack, so it returns twice */
+	return (pid_t)syscall(SYS_clone, SIGCHLD | clone_flags, NULL, NULL, NULL, NULL);
 }

@@ -62,9 +62,9 @@ static int remove_entry(struct walk *w, int dirfd, const char *name, int depth)
 static int empty_dir(struct walk *w, int dirfd, int depth)
 {
 	/* overlay work dirs can be mode 000: root reads them anyway (DAC_OVERRIDE) */
-	int fd = dup(dirfd);
+	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
 	if (fd < 0)
-		return recap_error_set_errno(w->err, errno, "dup");
+		return recap_error_set_errno(w->err, errno, "fcntl(F_DUPFD_CLOEXEC)");
 	DIR *d = fdopendir(fd);
 	if (!d) {
 		close(fd);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,8 +149,6 @@ static int launch(struct recap_run *r, struct recap_error **err)
 		     .status_fd = r->child_status,
 		     .procs_fd = r->procs_fd,
 		     .pty_sock = r->child_pty_sock},
-	    .close_fds = {r->sync_fd, r->status_fd, r->out_fd, r->err_fd, r->sig_fd, r->pty_sock,
-			  r->state_file.fd, -1, -1},
 	};
 	l.mask = r->old_mask;
 	/* the first child is born in the target's PID namespace and becomes
@@ -159,12 +158,13 @@ static int launch(struct recap_run *r, struct recap_error **err)
 	    (ret = recap_nsjoin_pid_for_children(r->target.pidfd, r->target.pid, &own_pidns, err)) < 0)
 		return fail(r, ret == -ESRCH ? RECAP_REASON_TARGET_NOT_FOUND : RECAP_REASON_ATTACH_FAILED,
 			    ret, err);
-	l.close_fds[7] = own_pidns;
+	/* not joined: a PID namespace of the run's own, never the executor's */
+	unsigned long newpid = (r->spec->join & RECAP_JOIN_PID) ? 0 : CLONE_NEWPID;
 	l.born_in_cgroup = true;
-	r->c1 = recap_cgroup_fork(&r->cg);
+	r->c1 = recap_cgroup_fork(&r->cg, newpid);
 	if (r->c1 == -ENOSYS) {
 		l.born_in_cgroup = false;
-		r->c1 = fork();
+		r->c1 = recap_nsjoin_fork(newpid);
 	} else if (r->c1 < 0) {
 		errno = -r->c1;
 		r->c1 = -1;

@@ -1,0 +1,134 @@
+/* A static helper run inside capsules by test/escape/escape.sh. Each verb
+ * tries one thing and prints one line the driver matches on; it never writes
+ * anything but the bytes it is given (sysrq-trigger is opened, never written).
+ *   attack write PATH DATA   "write PATH ok|<errno name>"
+ *   attack openw PATH        "openw PATH ok|<errno name>" (open for writing only)
+ *   attack umount PATH       "umount PATH ok|<errno name>"
+ *   attack remount-rw PATH   "remount-rw PATH ok|<errno name>"
+ *   attack masked PATH       "masked PATH yes|no|absent": /dev/null (reads
+ *                            nothing) or an empty tmpfs where nothing can be made
+ *   attack ro PATH           "ro PATH yes|no|absent": on a read-only mount
+ *   attack cwd               "cwd <getcwd() or errno name>"
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+static int report(const char *verb, const char *path, int ok)
+{
+	printf("%s %s %s\n", verb, path, ok ? "ok" : strerrorname_np(errno));
+	return 0;
+}
+
+static int write_file(const char *path, const char *data)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return report("write", path, 0);
+	ssize_t n = write(fd, data, strlen(data));
+	int e = errno;
+	close(fd);
+	errno = e;
+	return report("write", path, n == (ssize_t)strlen(data));
+}
+
+static int openw(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	return report("openw", path, fd >= 0);
+}
+
+static int empty_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return 0;
+	struct dirent *de;
+	int n = 0;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n == 0;
+}
+
+static int masked(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0) {
+		printf("masked %s %s\n", path, errno == ENOENT ? "absent" : strerrorname_np(errno));
+		return 0;
+	}
+	int yes = 0;
+	if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)) {
+		/* writes to a device ignore a read-only mount: they go nowhere */
+		char c;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		yes = fd >= 0 && read(fd, &c, 1) == 0;
+		if (fd >= 0)
+			close(fd);
+	} else if (S_ISDIR(st.st_mode)) {
+		struct statfs fs;
+		char probe[4200];
+		snprintf(probe, sizeof(probe), "%s/.recap-escape", path);
+		yes = statfs(path, &fs) == 0 && fs.f_type == TMPFS_MAGIC && empty_dir(path) &&
+		      mkdir(probe, 0700) < 0;
+	}
+	printf("masked %s %s\n", path, yes ? "yes" : "no");
+	return 0;
+}
+
+static int readonly(const char *path)
+{
+	struct statvfs fs;
+	if (statvfs(path, &fs) < 0) {
+		printf("ro %s %s\n", path, errno == ENOENT ? "absent" : strerrorname_np(errno));
+		return 0;
+	}
+	printf("ro %s %s\n", path, fs.f_flag & ST_RDONLY ? "yes" : "no");
+	return 0;
+}
+
+static int cwd(void)
+{
+	char buf[4200];
+	if (!getcwd(buf, sizeof(buf)))
+		printf("cwd %s\n", strerrorname_np(errno));
+	else
+		printf("cwd %s\n", buf);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *verb = argc >= 2 ? argv[1] : "";
+	const char *path = argc >= 3 ? argv[2] : "";
+	if (strcmp(verb, "write") == 0 && argc == 4)
+		return write_file(path, argv[3]);
+	if (strcmp(verb, "openw") == 0 && argc == 3)
+		return openw(path);
+	if (strcmp(verb, "umount") == 0 && argc == 3)
+		return report(verb, path, umount2(path, MNT_DETACH) == 0);
+	if (strcmp(verb, "remount-rw") == 0 && argc == 3)
+		return report(verb, path, mount(NULL, path, NULL, MS_REMOUNT | MS_BIND, NULL) == 0);
+	if (strcmp(verb, "masked") == 0 && argc == 3)
+		return masked(path);
+	if (strcmp(verb, "ro") == 0 && argc == 3)
+		return readonly(path);
+	if (strcmp(verb, "cwd") == 0)
+		return cwd();
+	fprintf(stderr, "usage: attack write|openw|umount|remount-rw|masked|ro PATH [DATA] | cwd\n");
+	return 2;
+}

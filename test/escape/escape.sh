@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# The sandbox, attacked (issue #12, "A capsule must never own the node"):
+# each case runs an attack from inside a capsule attached to a runc target,
+# asserts that it failed, and checks on the host that nothing changed. Every
+# case runs twice: with the default capabilities and with every capability
+# a CapsulePolicy can grant (lib.sh, all_caps). As root; everything the test
+# makes is removed at the end, also on failure.
+#
+#   escape.sh CAPSULE ATTACK SLEEPER
+set -euo pipefail
+capsule_bin=$1 attack=$2 sleeper=$3
+
+if ((EUID != 0)); then
+	echo "SKIP: needs root (runc containers, namespaces, overlayfs, cgroups)"
+	exit 77
+fi
+for tool in runc busybox python3; do
+	command -v "$tool" >/dev/null || { echo "missing $tool (hack/deps installs it)" >&2; exit 1; }
+done
+# shellcheck source=test/escape/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+# The OCI runtime spec's defaults (runc's spec and config/linux.md).
+masked_paths="/proc/acpi /proc/asound /proc/kcore /proc/keys /proc/latency_stats /proc/timer_list"
+masked_paths+=" /proc/timer_stats /proc/sched_debug /proc/scsi /sys/firmware /sys/devices/virtual/powercap"
+ro_paths="/proc/bus /proc/fs /proc/irq /proc/sys /proc/sysrq-trigger /sys"
+
+# Attack 1: the node's kernel through /proc and /sys. core_pattern is global:
+# writing it makes the node run a program of the attacker's choice on the
+# next crash. sysrq-trigger is only opened, never written.
+test_proc() {
+	local v=$1 before after out p
+	local bad="core.recap-escape-$$"
+	before=$(cat /proc/sys/kernel/core_pattern)
+	# shellcheck disable=SC2046
+	out=$(run $(variant_flags "$v") -- sh -c "
+		attack write /proc/sys/kernel/core_pattern $bad
+		attack umount /proc/sys
+		attack remount-rw /proc/sys
+		attack write /proc/sys/kernel/core_pattern $bad
+		attack openw /proc/sysrq-trigger
+		for p in $masked_paths; do attack masked \$p; done
+		for p in $ro_paths; do attack ro \$p; done" 2>&1)
+	after=$(cat /proc/sys/kernel/core_pattern)
+	[[ $after == "$before" ]] || echo "$before" >/proc/sys/kernel/core_pattern
+	check "proc[$v]: writing core_pattern from the capsule fails" lacks "$out" \
+		"write /proc/sys/kernel/core_pattern ok"
+	check "proc[$v]: ... with EROFS" contains "$out" "write /proc/sys/kernel/core_pattern EROFS"
+	check "proc[$v]: the host's core_pattern is unchanged" equals "$after" "$before"
+	check "proc[$v]: /proc/sys cannot be unmounted" lacks "$out" "umount /proc/sys ok"
+	check "proc[$v]: /proc/sys cannot be remounted read-write" lacks "$out" "remount-rw /proc/sys ok"
+	check "proc[$v]: /proc/sysrq-trigger cannot be opened for writing" lacks "$out" "openw /proc/sysrq-trigger ok"
+	[[ -e /proc/sysrq-trigger ]] && check "proc[$v]: ... (present on the host) with EROFS" contains "$out" \
+		"openw /proc/sysrq-trigger EROFS"
+	for p in $masked_paths; do
+		check "proc[$v]: $p is masked or absent" lacks "$out" "masked $p no"
+		[[ -e $p ]] && check "proc[$v]: $p (present on the host) is masked" contains "$out" "masked $p yes"
+	done
+	for p in $ro_paths; do
+		check "proc[$v]: $p is read-only or absent" lacks "$out" "ro $p no"
+		[[ -e $p ]] && check "proc[$v]: $p (present on the host) is read-only" contains "$out" "ro $p yes"
+	done
+}
+
+# Attack 2: CVE-2024-21626. An fd of the executor's (the cgroup directory
+# opened for clone3, or any other) left open in the command is a way out of
+# its root: /proc/self/fd/N as the working directory, then "..".
+test_workdir() {
+	local v=$1 n out wd escaped=0 refused=0 dots=../../../../../../../../../..
+	local secret="host-secret-$$-$v"
+	echo "$secret" >"$tmp/host-secret"
+	echo untouched >"$tmp/canary"
+	local attack_cmd="attack cwd; cat $dots$tmp/host-secret; echo pwned >$dots$tmp/canary"
+	for n in $(seq 3 31); do
+		wd=/proc/self/fd/$n
+		# shellcheck disable=SC2046
+		out=$(run $(variant_flags "$v") --workdir "$wd" -- sh -c "$attack_cmd" 2>&1) || true
+		[[ $out == *"$secret"* ]] && escaped=$((escaped + 1)) && echo "  escaped via --workdir $wd: $out" >&2
+		[[ $out == *"working directory $wd"* && $out != *"cwd "* ]] && refused=$((refused + 1))
+		# the same through the image's WorkingDir (as caplet passes it)
+		printf '{"target": "%s", "layers": ["%s"], "imageConfig": {"WorkingDir": "%s"}, "command": ["sh", "-c", "%s"]}' \
+			"$cid" "$layer" "$wd" "$attack_cmd" >"$tmp/spec.json"
+		# shellcheck disable=SC2046
+		out=$(capsule run $(variant_flags "$v") --spec-file "$tmp/spec.json" 2>&1) || true
+		[[ $out == *"$secret"* ]] && escaped=$((escaped + 1)) && echo "  escaped via WorkingDir $wd: $out" >&2
+		[[ $out == *"working directory $wd"* && $out != *"cwd "* ]] && refused=$((refused + 1))
+	done
+	check "workdir[$v]: no /proc/self/fd/N working directory reaches a host file" equals "$escaped" 0
+	check "workdir[$v]: the host canary is untouched" equals "$(cat "$tmp/canary")" untouched
+	check "workdir[$v]: each is refused before the command runs, naming it" equals "$refused" 58
+	# the run's own processes (the supervisor) hold no fd of the host's
+	# either: with SYS_PTRACE their /proc/<pid>/fd links can be followed
+	echo untouched >"$tmp/canary"
+	# shellcheck disable=SC2046
+	out=$(run $(variant_flags "$v") -- sh -c "for l in /proc/[0-9]*/fd/* /proc/[0-9]*/cwd /proc/[0-9]*/root; do
+		cat \$l/$dots$tmp/host-secret; echo pwned >\$l/$dots$tmp/canary; done 2>/dev/null; echo walked")
+	check "workdir[$v]: no fd or cwd of a process in the capsule leads to a host file" lacks "$out" "$secret"
+	check "workdir[$v]: ... nor lets one be written" equals "$(cat "$tmp/canary")" untouched
+	check "workdir[$v]: ... (every link tried)" contains "$out" "walked"
+	# shellcheck disable=SC2046
+	out=$(run $(variant_flags "$v") --workdir /target/data -- sh -c 'attack cwd; cat hello.txt')
+	check "workdir[$v]: a working directory inside the root still works" equals "$out" "cwd /target/data
+hello-target"
+	# shellcheck disable=SC2046
+	out=$(capsule run $(variant_flags "$v") --target "$cid" --rootfs-layers "$layer:$tmp/wdlayer" \
+		--workdir /up -- attack cwd)
+	check "workdir[$v]: a symlink climbing above / resolves inside the root" equals "$out" "cwd /target/data"
+}
+
+# Attack 3: namespaces left out of `join`. They must be new, never the
+# executor's (the node's): no host process visible or killable, no host
+# interface, no host hostname to change.
+ns_of() { readlink "/proc/$1/ns/$2"; }
+
+ns_script() { # the attack, run inside the capsule (markers split: ps shows the script)
+	local guard_kill=$1
+	cat <<SH
+for t in pid net ipc uts cgroup; do echo "ns \$t \$(readlink /proc/self/ns/\$t)"; done
+echo "pid1 \$(tr '\0' ' ' </proc/1/cmdline)"
+echo "lo \$(cat /sys/class/net/lo/flags)"
+cat /proc/net/dev
+ps -o pid,args
+hostname recap-esc-$$ 2>/dev/null
+if [ -d /proc/$canary ] || ps -o args | grep -q '[s]leep 1002$$'; then
+	echo HOST""-VISIBLE
+elif [ $guard_kill = kill ] && [ \$(ls -d /proc/[0-9]* | wc -l) -lt 20 ]; then
+	kill -9 -1; echo "KILLED""-ALL"
+fi
+SH
+}
+
+check_ns_join() { # variant, join list, output
+	local v=$1 join=$2 out=$3 t self target
+	for t in pid net ipc uts cgroup; do
+		self=$(ns_of $$ "$t")
+		target=$(ns_of "$tpid" "$t")
+		if [[ ,$join, == *",$t,"* ]]; then
+			check "ns[$v, join '$join']: $t is the target's" contains "$out" "ns $t $target"
+		else
+			check "ns[$v, join '$join']: $t is not the executor's (the node's)" lacks "$out" "ns $t $self"
+			check "ns[$v, join '$join']: $t is not the target's" lacks "$out" "ns $t $target"
+		fi
+	done
+}
+
+test_namespaces() {
+	local v=$1 join out host_name host_pid1 i
+	host_name=$(hostname)
+	host_pid1=$(tr '\0' ' ' </proc/1/cmdline)
+	sleep "1002$$" &
+	canary=$!
+	host_pids+=("$canary")
+	for join in net "" pid ipc,uts,cgroup; do
+		local guard=kill
+		[[ $join == *pid* ]] && guard=nokill
+		# shellcheck disable=SC2046
+		out=$(run $(variant_flags "$v") --join "$join" -- sh -c "$(ns_script $guard)" 2>&1)
+		local now_name
+		now_name=$(hostname)
+		[[ $now_name == "$host_name" ]] || hostname "$host_name"
+		check_ns_join "$v" "$join" "$out"
+		check "ns[$v, join '$join']: the capsule does not see the host's processes" lacks "$out" "HOST-VISIBLE"
+		check "ns[$v, join '$join']: ... nor the host's init" lacks "$out" "pid1 $host_pid1"
+		[[ $guard == kill ]] && check "ns[$v, join '$join']: kill -9 -1 ran in the capsule" contains "$out" "KILLED-ALL"
+		check "ns[$v, join '$join']: a host process survives kill -9 -1" kill -0 "$canary"
+		check "ns[$v, join '$join']: the target survives" test -d "/proc/$tpid"
+		check "ns[$v, join '$join']: the host's hostname is unchanged" equals "$now_name" "$host_name"
+		[[ $join == *net* ]] && continue
+		for i in $(sed -n 's/^ *\([^ :]*\):.*/\1/p' /proc/net/dev); do
+			[[ $i == lo ]] || check "ns[$v, join '$join']: no host interface ($i)" lacks "$out" " $i:"
+		done
+		check "ns[$v, join '$join']: the new network namespace's lo is up" contains "$out" "lo 0x9"
+	done
+}
+
+make_layer
+mkdir -p "$tmp/wdlayer" && ln -s ../../../../../../target/data "$tmp/wdlayer/up"
+make_target
+# a failing command is a failed check, not the end of the script
+set +e
+for variant in "${variants[@]}"; do
+	test_proc "$variant"
+	test_workdir "$variant"
+	test_namespaces "$variant"
+done
+check "no run directory left" test -z "$(ls "$root/runs" 2>/dev/null | grep -v '^\.spare-')"
+check "no run cgroup left" test -z "$(find /sys/fs/cgroup/*/"$cgp" -mindepth 1 -maxdepth 1 -type d 2>/dev/null)"
+check "no mount of the store in the host namespace" bash -c "! grep -q '$root' /proc/self/mountinfo"
+check "the target still runs" test -d "/proc/$tpid"
+
+if ((failures)); then
+	echo "$failures check(s) failed" >&2
+	exit 1
+fi
+echo "all checks passed"
