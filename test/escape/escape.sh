@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The sandbox, attacked (issue #12, "A capsule must never own the node"):
+# The sandbox, attacked:
 # each case runs an attack from inside a capsule attached to a runc target,
 # asserts that it failed, and checks on the host that nothing changed. Every
 # case runs twice: with the default capabilities and with every capability
@@ -8,6 +8,8 @@
 #
 #   escape.sh CAPSULE ATTACK SLEEPER
 set -euo pipefail
+# shellcheck source=hack/lib/errtrap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../hack/lib/errtrap.sh"
 capsule_bin=$1 attack=$2 sleeper=$3
 
 if ((EUID != 0)); then
