@@ -143,6 +143,12 @@ int recap_oci_pull(struct recap_oci_store *s, const char *refstr, const struct r
 {
 	_cleanup_oci_ref_ struct recap_oci_ref *ref = NULL;
 	int r = recap_oci_ref_parse(refstr, &ref, err);
+	if (r >= 0 && o->registry_only && ref->kind != RECAP_OCI_REF_REGISTRY)
+		return recap_error_set(
+		    err, EPERM,
+		    "%s is an OCI layout on the node: only registry references are allowed "
+		    "here (--registry-only)",
+		    ref->canonical);
 	if (r >= 0)
 		r = recap_oci_ref_absolute_layout(ref);
 	if (r < 0)
