@@ -22,7 +22,12 @@ struct recap_oci_pull_opts {
 	/* Refuse oci: layouts, before their path is looked at: the reference is
 	 * cluster input and the node's files are not the tenant's to read. */
 	bool registry_only;
+	/* Deadline of the whole pull (every request, retries included); default
+	 * RECAP_OCI_PULL_TIMEOUT_S. A pull past it fails and releases the store. */
+	long timeout_s;
 };
+
+#define RECAP_OCI_PULL_TIMEOUT_S 600
 
 void recap_oci_pull_opts_default(struct recap_oci_pull_opts *o);
 
