@@ -13,7 +13,8 @@ static void usage(FILE *f, const char *prog, const struct capsule_verb *verbs, s
 {
 	fprintf(f,
 		"usage: %s [--root DIR] [--cgroup-parent NAME] [--log-level L] [--log-format F]\n    "
-		"   VERB [ARGS...]\n\nverbs:\n",
+		"   [--registry-only] VERB [ARGS...]\n\n"
+		"--registry-only: refuse oci:<dir> image references (the node agent passes it)\n\nverbs:\n",
 		prog);
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
@@ -24,9 +25,13 @@ static void usage(FILE *f, const char *prog, const struct capsule_verb *verbs, s
 static int parse_globals(int argc, char **argv, struct capsule_globals *g)
 {
 	static const struct option opts[] = {
-	    {"root", required_argument, NULL, 'r'},	     {"log-level", required_argument, NULL, 'l'},
-	    {"log-format", required_argument, NULL, 'f'},    {"help", no_argument, NULL, 'h'},
-	    {"cgroup-parent", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0},
+	    {"root", required_argument, NULL, 'r'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"log-format", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"cgroup-parent", required_argument, NULL, 'c'},
+	    {"registry-only", no_argument, NULL, 'R'},
+	    {NULL, 0, NULL, 0},
 	};
 	enum recap_log_level level = RECAP_LOG_INFO;
 	enum recap_log_format format = RECAP_LOG_TEXT;
@@ -54,6 +59,9 @@ static int parse_globals(int argc, char **argv, struct capsule_globals *g)
 				return -1;
 			}
 			g->log_format = optarg;
+			break;
+		case 'R':
+			g->registry_only = true;
 			break;
 		case 'h':
 			return 0;

@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "oci/image.h"
+#include "oci/ref.h"
 #include "pull_exec.h"
 #include "runopts.h"
 
@@ -41,10 +42,27 @@ static int fill(struct recap_run_spec *s, const struct recap_oci_image *img)
 	return r;
 }
 
+/* --registry-only: not even the store's copy of a layout (the check capsule-pull makes too). */
+static int check_registry_only(const struct run_cli *c, struct recap_error **err)
+{
+	_cleanup_oci_ref_ struct recap_oci_ref *ref = NULL;
+	int r = recap_oci_ref_parse(c->spec.image, &ref, err);
+	if (r >= 0 && ref->kind != RECAP_OCI_REF_REGISTRY)
+		r = recap_error_set(
+		    err, EPERM,
+		    "%s is an OCI layout on the node: only registry references are allowed here "
+		    "(--registry-only)",
+		    ref->canonical);
+	return r;
+}
+
 static int load(struct recap_oci_store *st, struct run_cli *c, struct recap_oci_image **img,
 		struct recap_error **err)
 {
-	int r = recap_oci_image_load(st, c->spec.image, img, err);
+	int r = c->globals->registry_only ? check_registry_only(c, err) : 0;
+	if (r < 0)
+		return r;
+	r = recap_oci_image_load(st, c->spec.image, img, err);
 	if (r != -ENOENT)
 		return r;
 	recap_error_free(*err);

@@ -7,8 +7,8 @@
 
 /* The flags of CAPSULE_OCI_LONG_OPTIONS, by value - 0x101. */
 static const char *const flags[] = {
-    "--insecure-registry", "--auth-file", "--max-blob-size", "--max-layer-size",
-    "--max-layer-entries", "--platform",  "--stall-timeout", "--ca-file",
+    "--insecure-registry", "--auth-file",     "--max-blob-size", "--max-layer-size", "--max-layer-entries",
+    "--platform",	   "--stall-timeout", "--ca-file",	 "--pull-timeout",
 };
 
 void capsule_oci_opts_init(struct capsule_oci_opts *o, void (*defaults)(struct recap_oci_pull_opts *))
@@ -113,6 +113,14 @@ int capsule_oci_opts_parse(struct capsule_oci_opts *o, int c, const char *arg)
 		if (r >= 0 && v > 3600)
 			r = -ERANGE;
 		o->pull.registry.stall_timeout_s = (long)v;
+		break;
+	}
+	case 0x109: {
+		uint64_t v = 0;
+		r = parse_size(arg, &v);
+		if (r >= 0 && v > 86400)
+			r = -ERANGE;
+		o->pull.timeout_s = (long)v;
 		break;
 	}
 	default:

@@ -7,7 +7,7 @@
 
 #define CAPSULE_INSECURE_MAX 16
 /* every option at most once, --insecure-registry CAPSULE_INSECURE_MAX times */
-#define CAPSULE_OCI_FORWARD_MAX (2 * (CAPSULE_INSECURE_MAX + 8))
+#define CAPSULE_OCI_FORWARD_MAX (2 * (CAPSULE_INSECURE_MAX + 9))
 
 struct capsule_oci_opts {
 	struct recap_oci_pull_opts pull;
@@ -35,7 +35,8 @@ int capsule_oci_opts_parse(struct capsule_oci_opts *o, int c, const char *arg);
 	{"max-layer-entries", required_argument, NULL, 0x105}, \
 	{"platform", required_argument, NULL, 0x106}, \
 	{"stall-timeout", required_argument, NULL, 0x107}, \
-	{"ca-file", required_argument, NULL, 0x108}
+	{"ca-file", required_argument, NULL, 0x108}, \
+	{"pull-timeout", required_argument, NULL, 0x109}
 /* clang-format on */
 #define CAPSULE_OCI_OPTIONS_HELP                                                                             \
 	"  --insecure-registry HOST[:PORT]  talk plain HTTP to this registry (repeatable)\n"                 \
@@ -44,6 +45,7 @@ int capsule_oci_opts_parse(struct capsule_oci_opts *o, int c, const char *arg);
 	"  --max-blob-size BYTES            limit per downloaded blob (default 4G)\n"                        \
 	"  --max-layer-size BYTES           limit of a layer's unpacked size (default 16G)\n"                \
 	"  --max-layer-entries N            limit of entries per layer (default 100000)\n"                   \
-	"  --stall-timeout SECONDS          give up a request that receives nothing this long (30)\n"        \
+	"  --stall-timeout SECONDS          give up a request under 1 KiB/s for this long (30)\n"            \
+	"  --pull-timeout SECONDS           give up the whole pull after this long (600)\n"                  \
 	"  --platform OS/ARCH[/VARIANT]     platform chosen from an image index (default linux/"             \
 	"<this machine>)\n"

@@ -21,6 +21,7 @@ int capsule_verb_pull(const struct capsule_globals *g, int argc, char **argv)
 	static const struct option opts[] = {CAPSULE_OCI_LONG_OPTIONS, {"help", no_argument, NULL, 'h'}, {0}};
 	struct capsule_oci_opts o;
 	capsule_oci_opts_init(&o, recap_oci_pull_opts_default);
+	o.pull.registry_only = g->registry_only;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'h') {

@@ -17,7 +17,7 @@
 #include "pull_exec.h"
 
 #define HELPER "capsule-pull"
-#define GLOBALS_MAX 6 /* --root R --log-level L --log-format F */
+#define GLOBALS_MAX 7 /* --root R --log-level L --log-format F --registry-only */
 
 /* <directory of this executable>/capsule-pull */
 static int helper_path(char path[PATH_MAX])
@@ -46,6 +46,8 @@ static int globals(const struct capsule_globals *g, const char **argv)
 		argv[n++] = "--log-format";
 		argv[n++] = g->log_format;
 	}
+	if (g->registry_only)
+		argv[n++] = "--registry-only";
 	return n;
 }
 

@@ -1,12 +1,18 @@
 /* The capsule binary: one verb per file, each a thin wrapper over lib/. */
 #pragma once
 
+#include <stdbool.h>
+
 /* Options every verb shares; parsed by main() before the verb name. */
 struct capsule_globals {
 	const char *root;	   /* node store, default /var/lib/recap */
 	const char *cgroup_parent; /* run cgroups: <hierarchy>/<parent>/<id> */
 	const char *log_level;	   /* as given (NULL: default), passed on to capsule-pull */
 	const char *log_format;
+	/* --registry-only: images come from registries only, never from an oci:
+	 * layout on the node; what caplet passes, its references being cluster
+	 * input (passed on to capsule-pull) */
+	bool registry_only;
 };
 
 /* Each verb takes its own argv (argv[0] is the verb name) and returns the

@@ -28,6 +28,7 @@ enum {
 	OPT_IMAGE,
 	OPT_CAPLET_NS,
 	OPT_DRY_RUN,
+	OPT_RAW,
 };
 
 #define GLOBAL_OPTIONS                                                                                       \
@@ -269,6 +270,9 @@ static int apply_run_option(struct run_args *a, int c, const char *v, struct rec
 		return parse_long("--wait-timeout", v, 0, 7 * 86400, &a->wait_timeout_s, err);
 	case 'o':
 		return parse_output(v, &a->g.output, err);
+	case OPT_RAW:
+		a->g.raw = true;
+		return 0;
 	default:
 		return -ENOENT;
 	}
@@ -321,6 +325,7 @@ int plugin_parse_run(int argc, char **argv, struct run_args *a, struct recap_err
 	    {"rm", no_argument, NULL, OPT_RM},
 	    {"no-wait", no_argument, NULL, OPT_NO_WAIT},
 	    {"wait-timeout", required_argument, NULL, OPT_WAIT_TIMEOUT},
+	    {"raw", no_argument, NULL, OPT_RAW},
 	    {NULL, 0, NULL, 0},
 	};
 	struct argscan s;
@@ -434,6 +439,7 @@ int plugin_parse_simple(int argc, char **argv, const char *verb, bool needs_name
 	    {"output", required_argument, NULL, 'o'},
 	    {"selector", required_argument, NULL, 'l'},
 	    {"all-namespaces", no_argument, NULL, 'A'},
+	    {"raw", no_argument, NULL, OPT_RAW},
 	    {NULL, 0, NULL, 0},
 	};
 	struct argscan s;
@@ -445,7 +451,7 @@ int plugin_parse_simple(int argc, char **argv, const char *verb, bool needs_name
 	int c, r = 0;
 	while (r >= 0 && (c = getopt_long(s.argc, s.argv, ":n:o:l:Ah", opts, NULL)) != -1) {
 		if (c == '?' || c == ':' || (c == 'o' && !with_output) ||
-		    ((c == 'l' || c == 'A') && !listing))
+		    ((c == 'l' || c == 'A') && !listing) || (c == OPT_RAW && !(needs_name && with_output)))
 			return bad_option(verb, c == ':' ? c : '?', s.argv, err);
 		if (c == 'o')
 			r = parse_output(optarg, &a->g.output, err);
@@ -453,6 +459,8 @@ int plugin_parse_simple(int argc, char **argv, const char *verb, bool needs_name
 			a->selector = optarg;
 		else if (c == 'A')
 			a->all_namespaces = true;
+		else if (c == OPT_RAW)
+			a->g.raw = true;
 		else
 			apply_global(&a->g, c, optarg);
 	}

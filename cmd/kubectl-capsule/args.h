@@ -23,6 +23,7 @@ struct plugin_globals {
 	const char *context;
 	const char *ns; /* NULL: the context's namespace */
 	enum plugin_output output;
+	bool raw; /* --raw (run, logs): a capsule's output byte for byte, see sanitize.h */
 	bool help;
 };
 
@@ -74,7 +75,8 @@ int plugin_parse_run(int argc, char **argv, struct run_args *a, struct recap_err
 void run_args_free(struct run_args *a);
 int plugin_parse_attach(int argc, char **argv, struct attach_args *a, struct recap_error **err);
 /* needs_name: the verb takes exactly one positional name (logs, cancel);
- * otherwise none (ls). with_output: -o allowed; listing: -l and -A allowed. */
+ * otherwise none (ls). with_output: -o allowed; listing: -l and -A allowed.
+ * --raw is allowed where both needs_name and with_output are (logs). */
 int plugin_parse_simple(int argc, char **argv, const char *verb, bool needs_name, bool with_output,
 			bool listing, struct simple_args *a, struct recap_error **err);
 

@@ -7,6 +7,7 @@
 
 #include "base/json.h"
 #include "base/timeutil.h"
+#include "sanitize.h"
 #include "yamlout.h"
 
 static const char *const final_phases[] = {"Succeeded", "Failed", "PartiallyFailed", "Cancelled"};
@@ -149,8 +150,9 @@ json_t *plugin_results_doc(json_t *run, json_t *executions)
 }
 
 /* stdout follows its header directly; stderr gets a "--- stderr" line, and
- * either says so when the tail is shorter than what was written. */
-static void print_tail(FILE *f, const char *stream, json_t *r, bool always_mark)
+ * either says so when the tail is shorter than what was written. The tail is
+ * the capsule's: escaped unless raw (sanitize.h). */
+static void print_tail(FILE *f, const char *stream, json_t *r, bool always_mark, bool raw)
 {
 	char key[16];
 	snprintf(key, sizeof(key), "%sBytes", stream);
@@ -166,16 +168,17 @@ static void print_tail(FILE *f, const char *stream, json_t *r, bool always_mark)
 		fprintf(f, " (last %zu of %lld bytes)", len, total);
 	if (always_mark || cut)
 		fputc('\n', f);
-	fputs(s, f);
+	plugin_write_safe(f, s, len, raw);
 	if (s[len - 1] != '\n')
 		fputc('\n', f);
 }
 
+/* Names, reason and message come from objects a tenant can write: escaped. */
 static void print_header(FILE *f, json_t *r)
 {
-	fprintf(f, "=== pod %s, container %s (node %s): %s", recap_json_str(r, "pod") ?: "?",
-		recap_json_str(r, "container") ?: "?", recap_json_str(r, "node") ?: "?",
-		recap_json_str(r, "phase") ?: "Pending");
+	plugin_printf_safe(f, "=== pod %s, container %s (node %s): %s", recap_json_str(r, "pod") ?: "?",
+			   recap_json_str(r, "container") ?: "?", recap_json_str(r, "node") ?: "?",
+			   recap_json_str(r, "phase") ?: "Pending");
 	json_t *v;
 	if ((v = json_object_get(r, "exitCode")))
 		fprintf(f, ", exit %lld", (long long)json_integer_value(v));
@@ -183,20 +186,20 @@ static void print_header(FILE *f, json_t *r)
 		fprintf(f, ", signal %lld", (long long)json_integer_value(v));
 	const char *phase = recap_json_str(r, "phase");
 	if ((v = json_object_get(r, "reason")) && !(phase && strcmp(phase, "Succeeded") == 0))
-		fprintf(f, ", %s", json_string_value(v)); /* "Completed" says nothing more */
+		plugin_printf_safe(f, ", %s", json_string_value(v)); /* "Completed" says nothing more */
 	if ((v = json_object_get(r, "message")) && *json_string_value(v))
-		fprintf(f, ": %s", json_string_value(v));
+		plugin_printf_safe(f, ": %s", json_string_value(v));
 	fputc('\n', f);
 }
 
-void plugin_print_results(FILE *f, json_t *doc)
+void plugin_print_results(FILE *f, json_t *doc, bool raw)
 {
 	size_t i;
 	json_t *r;
 	json_array_foreach (json_object_get(doc, "results"), i, r) {
 		print_header(f, r);
-		print_tail(f, "stdout", r, false);
-		print_tail(f, "stderr", r, true);
+		print_tail(f, "stdout", r, false, raw);
+		print_tail(f, "stderr", r, true, raw);
 	}
 }
 
@@ -236,8 +239,8 @@ static void run_row(json_t *run, time_t now, char cells[RUN_COLUMNS][64])
 static void print_row(FILE *f, char cells[RUN_COLUMNS][64], const int *width, int first)
 {
 	for (int c = first; c + 1 < RUN_COLUMNS; c++)
-		fprintf(f, "%-*s   ", width[c], cells[c]);
-	fprintf(f, "%s\n", cells[RUN_COLUMNS - 1]);
+		plugin_printf_safe(f, "%-*s   ", width[c], cells[c]);
+	plugin_printf_safe(f, "%s\n", cells[RUN_COLUMNS - 1]);
 }
 
 /* Columns as wide as their widest cell, three spaces apart (kubectl's look). */
@@ -265,12 +268,30 @@ void plugin_print_runs(FILE *f, json_t *list, time_t now, bool namespaces)
 	free(rows);
 }
 
-int plugin_print_doc(FILE *f, json_t *doc, enum plugin_output output)
+/* libyaml itself escapes what YAML calls non-printable (C0, DEL, C1) in a
+ * double-quoted scalar; bidi controls are left to plugin_write_doc_safe. */
+int plugin_print_doc(FILE *f, json_t *doc, enum plugin_output output, bool raw)
 {
-	if (output == PLUGIN_OUT_YAML)
-		return plugin_yaml_write(f, doc);
-	if (json_dumpf(doc, f, JSON_INDENT(2)) < 0)
-		return -EIO;
-	fputc('\n', f);
-	return 0;
+	char *s = NULL;
+	size_t n = 0;
+	int r = 0;
+	if (output == PLUGIN_OUT_YAML) {
+		FILE *m = open_memstream(&s, &n);
+		if (!m)
+			return -ENOMEM;
+		r = plugin_yaml_write(m, doc);
+		if (fclose(m) != 0 && r >= 0)
+			r = -ENOMEM;
+	} else if ((s = json_dumps(doc, JSON_INDENT(2)))) {
+		n = strlen(s);
+	} else {
+		r = -ENOMEM;
+	}
+	if (r >= 0) {
+		plugin_write_doc_safe(f, s, n, raw);
+		if (output != PLUGIN_OUT_YAML)
+			fputc('\n', f);
+	}
+	free(s);
+	return r;
 }

@@ -32,13 +32,15 @@ const char *plugin_run_message(json_t *run);
 /* The results document (new reference) from a run and a list of its
  * executions (a List object or an array). */
 json_t *plugin_results_doc(json_t *run, json_t *executions);
-/* Text form of the document: a header per target and its output tails. */
-void plugin_print_results(FILE *f, json_t *doc);
+/* Text form of the document: a header per target and its output tails,
+ * escaped for a terminal (tails as they are when raw; see sanitize.h). */
+void plugin_print_results(FILE *f, json_t *doc, bool raw);
 /* `ls`: the table kubectl get capsuleruns shows, relative to now; with a
  * NAMESPACE column first for runs of every namespace. */
 void plugin_print_runs(FILE *f, json_t *list, time_t now, bool namespaces);
 /* "5s", "3m", "2h", "4d" as kubectl prints an age. */
 void plugin_format_age(time_t then, time_t now, char *out, size_t size);
 
-/* One document as JSON (indented) or YAML. */
-int plugin_print_doc(FILE *f, json_t *doc, enum plugin_output output);
+/* One document as JSON (indented) or YAML; nothing a terminal acts on is
+ * written raw unless raw (the values are the same: sanitize.h). */
+int plugin_print_doc(FILE *f, json_t *doc, enum plugin_output output, bool raw);

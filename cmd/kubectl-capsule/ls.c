@@ -36,7 +36,7 @@ int plugin_verb_ls(int argc, char **argv)
 	else if (r >= 0 && a.g.output == PLUGIN_OUT_TEXT)
 		plugin_print_runs(stdout, list, time(NULL), a.all_namespaces);
 	else if (r >= 0)
-		plugin_print_doc(stdout, list, a.g.output);
+		plugin_print_doc(stdout, list, a.g.output, false);
 	session_close(&s);
 	return r < 0 ? plugin_fail(err, 1) : 0;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "sanitize.h"
 #include "verbs.h"
 
 static const struct {
@@ -33,7 +34,8 @@ static void usage(FILE *f)
 
 int plugin_fail(struct recap_error *err, int status)
 {
-	fprintf(stderr, "error: %s\n", err ? recap_error_message(err) : "out of memory");
+	/* may quote the API server, which may quote a tenant's object */
+	plugin_printf_safe(stderr, "error: %s\n", err ? recap_error_message(err) : "out of memory");
 	recap_error_free(err);
 	return status;
 }

@@ -6,10 +6,11 @@
 #include "base/json.h"
 #include "format.h"
 #include "objects.h"
+#include "sanitize.h"
 #include "session.h"
 #include "verbs.h"
 
-int plugin_show_results(struct session *s, json_t *run, enum plugin_output output)
+int plugin_show_results(struct session *s, json_t *run, enum plugin_output output, bool raw)
 {
 	const char *name = recap_json_str(run, "metadata.name");
 	char selector[320];
@@ -25,14 +26,14 @@ int plugin_show_results(struct session *s, json_t *run, enum plugin_output outpu
 	if (!doc)
 		return plugin_fail(NULL, -1);
 	if (output == PLUGIN_OUT_TEXT)
-		plugin_print_results(stdout, doc);
+		plugin_print_results(stdout, doc, raw);
 	else
-		plugin_print_doc(stdout, doc, output);
+		plugin_print_doc(stdout, doc, output, raw);
 	fflush(stdout);
 	char line[256];
 	plugin_format_progress(run, line, sizeof(line));
 	const char *why = plugin_run_message(run);
-	fprintf(stderr, "%s%s%s\n", line, why ? ": " : "", why ?: "");
+	plugin_printf_safe(stderr, "%s%s%s\n", line, why ? ": " : "", why ?: ""); /* a message: escaped */
 	const char *phase = recap_json_str(run, "status.phase");
 	return phase && strcmp(phase, "Succeeded") == 0 ? 0 : 1;
 }

@@ -41,6 +41,8 @@ static const char usage[] =
     "  --wait-timeout S      stop waiting after S seconds (the run goes on; default: no limit)\n"
     "  --rm                  delete the run (and its generated Capsule) after printing\n"
     "  -o, --output FORMAT   json or yaml: a results document instead of text\n"
+    "  --raw                 each target's output byte for byte (default: terminal control\n"
+    "                        characters shown as visible escapes such as ^[ and \\u009b)\n"
     "connection: --kubeconfig FILE, --context NAME, -n/--namespace NS\n"
     "\n"
     "Progress goes to stderr, results to stdout. Exit status: 0 when every target\n"
@@ -115,7 +117,7 @@ static int no_wait(json_t *run, enum plugin_output output)
 	if (output == PLUGIN_OUT_TEXT)
 		printf("capsulerun.recap.dev/%s created\n", recap_json_str(run, "metadata.name"));
 	else
-		plugin_print_doc(stdout, run, output);
+		plugin_print_doc(stdout, run, output, false);
 	return 0;
 }
 
@@ -131,7 +133,7 @@ static int wait_and_show(struct session *s, const struct run_args *a, json_t *ru
 	int r = plugin_wait_run(s, run, &wo, &done, &err);
 	if (r < 0)
 		return plugin_fail(err, r == -EINTR ? 130 : 1); /* 128 + SIGINT, as shells report it */
-	int status = plugin_show_results(s, done, a->g.output);
+	int status = plugin_show_results(s, done, a->g.output, a->g.raw);
 	if (status < 0)
 		return 1;
 	const char *name = recap_json_str(done, "metadata.name");

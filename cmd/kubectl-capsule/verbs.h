@@ -18,6 +18,7 @@ int plugin_verb_attach(int argc, char **argv);
 int plugin_fail(struct recap_error *err, int status);
 /* The results of one run (its executions), printed as -o asks, and a
  * summary line on stderr. 0 when the run succeeded, 1 when it did not, -1
- * when the results could not be read (the error is printed). */
+ * when the results could not be read (the error is printed). raw: the
+ * capsule's output as it is (sanitize.h). */
 struct session;
-int plugin_show_results(struct session *s, json_t *run, enum plugin_output output);
+int plugin_show_results(struct session *s, json_t *run, enum plugin_output output, bool raw);

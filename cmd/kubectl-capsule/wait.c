@@ -10,6 +10,7 @@
 #include "format.h"
 #include "kube/watch.h"
 #include "objects.h"
+#include "sanitize.h"
 
 struct waiter {
 	struct session *s;
@@ -33,9 +34,8 @@ static void progress(struct waiter *w)
 		return;
 	snprintf(w->last_line, sizeof(w->last_line), "%s", line);
 	if (w->o->tty)
-		fprintf(w->o->progress, "\r\033[K%s", line);
-	else
-		fprintf(w->o->progress, "%s\n", line);
+		fputs("\r\033[K", w->o->progress); /* ours: the line is redrawn */
+	plugin_printf_safe(w->o->progress, w->o->tty ? "%s" : "%s\n", line);
 	fflush(w->o->progress);
 }
 

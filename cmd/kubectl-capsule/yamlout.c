@@ -7,6 +7,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "sanitize.h"
+
 /* Plain scalars YAML 1.1 or 1.2 resolvers read as something else. */
 static bool needs_quotes(const char *s)
 {
@@ -32,8 +34,8 @@ static int emit(yaml_emitter_t *em, yaml_event_t *ev)
 static int scalar(yaml_emitter_t *em, const char *s, bool plain_only)
 {
 	yaml_scalar_style_t style = YAML_ANY_SCALAR_STYLE;
-	if (!plain_only && needs_quotes(s))
-		style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+	if (!plain_only && (needs_quotes(s) || plugin_has_bidi_control(s)))
+		style = YAML_DOUBLE_QUOTED_SCALAR_STYLE; /* a bidi control: escaped in print_doc */
 	else if (!plain_only && strchr(s, '\n'))
 		style = YAML_LITERAL_SCALAR_STYLE;
 	yaml_event_t ev;

@@ -109,12 +109,18 @@ def profile(reserve_env_prefix=True):
     """Fields that say what runs and how; copied into executions."""
     return {
         "image": string(
-            "The capsule: any OCI image reference (digest pin "
-            "recommended), or oci:<dir>[:<tag>] for an OCI layout on the "
-            "node.", 1024, min_len=1,
+            "The capsule: a registry image reference "
+            "([registry[:port]/]repository[:tag][@sha256:...], digest pin "
+            "recommended). An oci:<dir> layout is a path on the node and "
+            "is refused: only the standalone capsule CLI reads those.",
+            1024, min_len=1,
             rules=[rule_naming("!self.matches('\\\\s')",
                         "image must be an image reference without "
-                        "whitespace")]),
+                        "whitespace"),
+                   rule_naming("!self.startsWith('oci:')",
+                               "image must be a registry reference (oci: "
+                               "layouts on the node are for the standalone "
+                               "capsule CLI only)")]),
         "command": command("The command and its arguments. Default: the "
                            "image's entrypoint and cmd."),
         "env": _env(reserve_env_prefix),

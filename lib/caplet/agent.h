@@ -101,6 +101,9 @@ struct caplet_pull;
 typedef void (*caplet_image_cb)(struct caplet_exec *x, const struct recap_caplet_image *img,
 				const char *error);
 void caplet_image_get(struct caplet_exec *x, caplet_image_cb cb);
+/* The execution's image is a registry reference: never an oci: layout, which
+ * would have the agent read a node path the tenant names. */
+int caplet_image_check(json_t *exec, struct recap_error **err);
 /* Calls cb and returns true when the image is in the node store already. */
 bool caplet_image_from_store(struct caplet_exec *x, caplet_image_cb cb);
 /* run (run.c) */

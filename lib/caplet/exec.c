@@ -124,7 +124,8 @@ static void accept_or_refuse(struct caplet_exec *x)
 		return;
 	}
 	int64_t left;
-	if (recap_caplet_deadline_left(x->obj, time(NULL), &left, &err) < 0) {
+	if (caplet_image_check(x->obj, &err) < 0 ||
+	    recap_caplet_deadline_left(x->obj, time(NULL), &left, &err) < 0) {
 		refuse(x, "InvalidSpec", recap_error_message(err));
 		return;
 	}

@@ -11,6 +11,7 @@
 #include "caplet/agent.h"
 #include "oci/image.h"
 #include "oci/manifest.h"
+#include "oci/ref.h"
 #include "oci/store.h"
 
 struct waiter {
@@ -130,6 +131,7 @@ static int pull_start(struct recap_caplet *c, const char *ref, struct caplet_pul
 	argv[n++] = c->o.capsule_bin;
 	argv[n++] = "--root";
 	argv[n++] = c->o.root;
+	argv[n++] = "--registry-only"; /* the reference is cluster input */
 	argv[n++] = "pull";
 	for (int i = 0; c->o.insecure[i]; i++) {
 		argv[n++] = "--insecure-registry";
@@ -148,6 +150,21 @@ static int pull_start(struct recap_caplet *c, const char *ref, struct caplet_pul
 	c->pulls = p;
 	c->metric_pulls++;
 	*ret = p;
+	return 0;
+}
+
+int caplet_image_check(json_t *exec, struct recap_error **err)
+{
+	const char *s = recap_json_str(exec, "spec.capsule.image");
+	_cleanup_oci_ref_ struct recap_oci_ref *ref = NULL;
+	int r = recap_oci_ref_parse(s, &ref, err);
+	if (r < 0)
+		return recap_error_wrap(err, -r, "spec.capsule.image");
+	if (ref->kind != RECAP_OCI_REF_REGISTRY)
+		return recap_error_set(err, EPERM,
+				       "spec.capsule.image %s is an OCI layout on the node (oci:): a cluster "
+				       "execution takes registry references only",
+				       ref->canonical);
 	return 0;
 }
 

@@ -102,6 +102,7 @@ static int prespawn(struct caplet_exec *x, size_t doc_len, struct recap_error **
 		argv[n++] = "--cgroup-parent";
 		argv[n++] = c->o.cgroup_parent;
 	}
+	argv[n++] = "--registry-only"; /* the image reference is cluster input */
 	const char *tail[] = {"run", "--spec-fd", "3", "-o", "json", NULL};
 	memcpy(argv + n, tail, sizeof(tail));
 	x->spec_sent = false;

@@ -3,8 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "controller/admit.h"
 #include "controller/ctl.h"
+#include "policy/image.h"
 #include "policy/policy.h"
 #include "sched/periodic.h"
 #include "sched/strategy.h"
@@ -21,8 +23,11 @@ static int invalid(struct ctl_admission *a, struct recap_error *err)
  * cycles), the cron fields' ranges and the time zone. */
 static int validate(json_t *spec, struct recap_error **err)
 {
+	int r = recap_policy_image_check_cluster(recap_json_str(spec, "image"), err);
+	if (r < 0)
+		return r;
 	struct recap_strategy s;
-	int r = recap_strategy_parse(spec, &s, err);
+	r = recap_strategy_parse(spec, &s, err);
 	if (r < 0)
 		return r;
 	/* Role order (startAfter cycles) is checked by planning. */

@@ -89,9 +89,12 @@ static int set_options(CURL *h, const struct recap_oci_http_req *req, struct rec
 	c |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	c |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT,
 			      req->connect_timeout_s ? req->connect_timeout_s : 10L);
-	c |= curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	c |= curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, RECAP_OCI_HTTP_MIN_SPEED);
 	c |= curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, req->stall_timeout_s ? req->stall_timeout_s : 30L);
-	c |= curl_easy_setopt(h, CURLOPT_TIMEOUT, req->total_timeout_s);
+	if (req->total_timeout_ms)
+		c |= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->total_timeout_ms);
+	else
+		c |= curl_easy_setopt(h, CURLOPT_TIMEOUT, req->total_timeout_s);
 	c |= curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, NULL);
 	c |= curl_easy_setopt(h, CURLOPT_USERAGENT, "recap/0.1");
 	c |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);

@@ -23,14 +23,19 @@ struct recap_oci_http_req {
 	int allow_http;		   /* plain http:// allowed (explicitly insecure registry) */
 	const char *ca_file;	   /* PEM bundle to verify TLS with; NULL: the system's */
 	long connect_timeout_s;	   /* default 10 */
-	long stall_timeout_s;	   /* abort when under 1 byte/s for this long; default 30 */
+	long stall_timeout_s;	   /* abort when under RECAP_OCI_HTTP_MIN_SPEED for this long; default 30 */
 	long total_timeout_s;	   /* 0: none (large blobs) */
+	long total_timeout_ms;	   /* when set, instead of total_timeout_s (what is left of a deadline) */
 	uint64_t max_body;	   /* bytes; more is an error, never truncation */
 	recap_oci_http_sink sink;  /* NULL: body discarded (bounded by max_body) */
 	void *userdata;
 };
 
 #define RECAP_OCI_HTTP_HEADER_MAX 4096
+/* Bytes per second a transfer must average over stall_timeout_s: a registry
+ * that drips a byte a second never finishes a layer, and it holds the pull
+ * (and the store's locks) meanwhile. */
+#define RECAP_OCI_HTTP_MIN_SPEED 1024L
 
 struct recap_oci_http_resp {
 	long status;

@@ -8,6 +8,7 @@
 
 #include "base/buf.h"
 #include "base/cleanup.h"
+#include "base/timeutil.h"
 #include "oci/images.h"
 #include "oci/manifest.h"
 #include "oci/source.h"
@@ -19,6 +20,7 @@ void recap_oci_pull_opts_default(struct recap_oci_pull_opts *o)
 	o->max_blob = 4ULL << 30;
 	o->os = "linux";
 	o->arch = recap_oci_platform_arch();
+	o->timeout_s = RECAP_OCI_PULL_TIMEOUT_S;
 }
 
 /* Fetches a manifest, checks it against `want` (when known) and stores it. */
@@ -135,7 +137,10 @@ static int open_source(const struct recap_oci_ref *ref, const struct recap_oci_p
 {
 	if (ref->kind == RECAP_OCI_REF_LAYOUT)
 		return recap_oci_source_layout(ref, ret, err);
-	return recap_oci_source_registry(ref, &o->registry, ret, err);
+	struct recap_oci_registry_opts ro = o->registry;
+	ro.deadline_s = o->timeout_s > 0 ? o->timeout_s : RECAP_OCI_PULL_TIMEOUT_S;
+	ro.deadline_ms = recap_now_mono_ms() + (uint64_t)ro.deadline_s * 1000;
+	return recap_oci_source_registry(ref, &ro, ret, err);
 }
 
 int recap_oci_pull(struct recap_oci_store *s, const char *refstr, const struct recap_oci_pull_opts *o,
@@ -143,6 +148,12 @@ int recap_oci_pull(struct recap_oci_store *s, const char *refstr, const struct r
 {
 	_cleanup_oci_ref_ struct recap_oci_ref *ref = NULL;
 	int r = recap_oci_ref_parse(refstr, &ref, err);
+	if (r >= 0 && o->registry_only && ref->kind != RECAP_OCI_REF_REGISTRY)
+		return recap_error_set(
+		    err, EPERM,
+		    "%s is an OCI layout on the node: only registry references are allowed "
+		    "here (--registry-only)",
+		    ref->canonical);
 	if (r >= 0)
 		r = recap_oci_ref_absolute_layout(ref);
 	if (r < 0)

@@ -3,6 +3,7 @@
  * once; finally the reference is recorded in the store's image index. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/error.h"
@@ -18,7 +19,15 @@ struct recap_oci_pull_opts {
 	const char *os;	   /* default "linux" */
 	const char *arch;  /* default: the running architecture */
 	const char *variant;
+	/* Refuse oci: layouts, before their path is looked at: the reference is
+	 * cluster input and the node's files are not the tenant's to read. */
+	bool registry_only;
+	/* Deadline of the whole pull (every request, retries included); default
+	 * RECAP_OCI_PULL_TIMEOUT_S. A pull past it fails and releases the store. */
+	long timeout_s;
 };
+
+#define RECAP_OCI_PULL_TIMEOUT_S 600
 
 void recap_oci_pull_opts_default(struct recap_oci_pull_opts *o);
 

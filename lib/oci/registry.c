@@ -1,6 +1,7 @@
 #include "oci/registry.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <time.h>
 
 #include "base/cleanup.h"
+#include "base/timeutil.h"
 #include "oci/auth.h"
 
 static int is_insecure(const char *host, const char *const *list)
@@ -31,6 +33,8 @@ int recap_oci_registry_new(const struct recap_oci_ref *ref, const struct recap_o
 	r->max_attempts = opts->max_attempts > 0 ? opts->max_attempts : 3;
 	r->connect_timeout_s = opts->connect_timeout_s;
 	r->stall_timeout_s = opts->stall_timeout_s;
+	r->deadline_ms = opts->deadline_ms;
+	r->deadline_s = opts->deadline_s;
 	r->host = strdup(host);
 	r->repository = strdup(ref->repository);
 	r->auth_file = opts->auth_file ? strdup(opts->auth_file) : NULL;
@@ -117,10 +121,24 @@ static int status_error(struct recap_oci_registry *r, const char *url, long stat
 	return recap_error_set(err, EPROTO, "%s: unexpected HTTP %ld", url, status);
 }
 
+static bool past_deadline(const struct recap_oci_registry *r)
+{
+	return r->deadline_ms && recap_now_mono_ms() >= r->deadline_ms;
+}
+
+static int deadline_error(const struct recap_oci_registry *r, const char *url, struct recap_error **err)
+{
+	return recap_error_set(err, ETIMEDOUT, "GET %s: the pull's deadline of %ld s (--pull-timeout) passed",
+			       url, r->deadline_s);
+}
+
 static int get_once(struct recap_oci_registry *r, const char *url, const char *accept, uint64_t max,
 		    recap_oci_http_sink sink, void *userdata, struct recap_oci_http_resp *resp,
 		    struct recap_error **err)
 {
+	memset(resp, 0, sizeof(*resp));
+	if (past_deadline(r))
+		return deadline_error(r, url, err);
 	struct recap_oci_http_req req = {
 	    .url = url,
 	    .authorization = r->authorization,
@@ -129,13 +147,26 @@ static int get_once(struct recap_oci_registry *r, const char *url, const char *a
 	    .ca_file = r->ca_file,
 	    .connect_timeout_s = r->connect_timeout_s,
 	    .stall_timeout_s = r->stall_timeout_s,
+	    .total_timeout_ms = r->deadline_ms ? (long)(r->deadline_ms - recap_now_mono_ms()) : 0,
 	    .max_body = max,
 	    .sink = sink,
 	    .userdata = userdata,
 	};
+	if (req.total_timeout_ms <= 0 && r->deadline_ms)
+		req.total_timeout_ms = 1;
 	if (!r->curl && !(r->curl = curl_easy_init()))
 		return -ENOMEM;
-	return recap_oci_http_perform(r->curl, &req, resp, err);
+	struct recap_error *e = NULL;
+	int rc = recap_oci_http_perform(r->curl, &req, resp, &e);
+	if (rc == -ETIMEDOUT && past_deadline(r)) { /* curl's timeout was the deadline's rest */
+		recap_error_free(e);
+		return deadline_error(r, url, err);
+	}
+	if (rc < 0 && err && !*err)
+		*err = e;
+	else
+		recap_error_free(e);
+	return rc;
 }
 
 int recap_oci_registry_get(struct recap_oci_registry *r, const char *kind, const char *reference,
@@ -163,7 +194,7 @@ int recap_oci_registry_get(struct recap_oci_registry *r, const char *kind, const
 			attempt--;
 			continue;
 		}
-		if (retryable(rc, resp->status) && attempt + 1 < r->max_attempts) {
+		if (retryable(rc, resp->status) && attempt + 1 < r->max_attempts && !past_deadline(r)) {
 			backoff(attempt);
 			continue;
 		}

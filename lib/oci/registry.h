@@ -14,6 +14,11 @@ struct recap_oci_registry_opts {
 	int max_attempts;	     /* per request, for connection errors, 5xx and 429; default 3 */
 	long connect_timeout_s;	     /* default 10 */
 	long stall_timeout_s;	     /* default 30 */
+	/* CLOCK_MONOTONIC ms by which every request must be done (the whole
+	 * pull's deadline, set by recap_oci_pull); 0: none. deadline_s is its
+	 * length, for the error. */
+	uint64_t deadline_ms;
+	long deadline_s;
 };
 
 struct recap_oci_registry {
@@ -26,6 +31,8 @@ struct recap_oci_registry {
 	int allow_http;
 	int max_attempts;
 	long connect_timeout_s, stall_timeout_s;
+	uint64_t deadline_ms;
+	long deadline_s;
 	void *curl; /* one easy handle: connections are reused across requests */
 };
 

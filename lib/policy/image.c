@@ -56,6 +56,15 @@ int recap_policy_image_normalize(const char *ref, char *out, size_t size)
 	return 0;
 }
 
+int recap_policy_image_check_cluster(const char *ref, struct recap_error **err)
+{
+	if (ref && strncmp(ref, "oci:", 4) == 0)
+		return recap_error_set(err, EPERM,
+				       "image: oci:<dir> names an OCI layout on the node, which only the "
+				       "standalone capsule CLI may read; use a registry reference");
+	return 0;
+}
+
 const char *recap_policy_image_digest(const char *ref)
 {
 	const char *at = strrchr(ref, '@');

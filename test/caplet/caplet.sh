@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Integration test of caplet: a real control plane with the CRDs, caplet
 # with the real executor, a runc container as the target, a busybox capsule
-# image in an OCI layout. CapsuleExecutions are created by hand, as the
-# controller would. Everything is removed at the end, also on failure.
+# image served from an OCI layout by a loopback registry (slow_registry.py,
+# no delay): a cluster execution takes registry references only.
+# CapsuleExecutions are created by hand, as the controller would. Everything
+# is removed at the end, also on failure.
 #
 #   caplet.sh CAPLET CAPSULE SLEEPER SOURCE_ROOT
 set -euo pipefail
@@ -25,12 +27,15 @@ root=$tmp/store
 node=node-a
 caplet_pid=""
 registry_pid=""
+main_registry_pid=""
+main_registry=""
 failures=0
 
 cleanup() {
 	set +e
 	[[ -n $caplet_pid ]] && kill -9 "$caplet_pid" 2>/dev/null && wait "$caplet_pid" 2>/dev/null
 	[[ -n $registry_pid ]] && kill "$registry_pid" 2>/dev/null && wait "$registry_pid" 2>/dev/null
+	[[ -n $main_registry_pid ]] && kill "$main_registry_pid" 2>/dev/null && wait "$main_registry_pid" 2>/dev/null
 	local p # executors of this test only: their argv names its private store
 	for p in /proc/[0-9]*; do
 		tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF -- "--root $root " && kill -9 "${p#/proc/}"
@@ -138,7 +143,7 @@ no_residue() { # RUN-ID: nothing of the run is left on the node
 
 start_caplet() { # [CAPLET OPTION]...
 	"$caplet_bin" --node-name "$node" --root "$root" --capsule "$capsule_bin" --cgroup-parent "$cgp" \
-		--metrics-address 127.0.0.1:0 "$@" >>"$tmp/caplet.log" 2>&1 &
+		--metrics-address 127.0.0.1:0 --insecure-registry "$main_registry" "$@" >>"$tmp/caplet.log" 2>&1 &
 	caplet_pid=$!
 	local i
 	for ((i = 0; i < 100; i++)); do
@@ -157,7 +162,14 @@ make_image() {
 	(cd "$tmp" && umoci init --layout img && umoci new --image img:v1 &&
 		umoci insert --image img:v1 layer/bin /bin &&
 		umoci config --image img:v1 --config.env PATH=/bin && umoci gc --layout img) >/dev/null
-	image=oci:$tmp/img:v1
+	# not a coproc: test_stop_while_pulling starts one, and bash has one at a time
+	python3 "$src/test/caplet/slow_registry.py" "$tmp/img" 0 >"$tmp/registry.port" &
+	main_registry_pid=$!
+	local i
+	for ((i = 0; i < 100; i++)); do [[ -s $tmp/registry.port ]] && break; sleep 0.1; done
+	[[ -s $tmp/registry.port ]] || { echo "the loopback registry did not start" >&2; exit 1; }
+	main_registry=127.0.0.1:$(<"$tmp/registry.port")
+	image=$main_registry/caplet/busybox:v1
 }
 
 make_target() { # [ID BUNDLE]
@@ -240,9 +252,9 @@ test_target_missing() {
 }
 
 test_refusals() {
-	execution nopull "$cid" "oci:$tmp/no-such-layout:v1" '[busybox, "true"]'
+	execution nopull "$cid" "$main_registry/caplet/busybox:no-such-tag" '[busybox, "true"]'
 	check "an image that cannot be pulled: ImagePullFailed" wait_for nopull '.status.reason' ImagePullFailed
-	check "the message says what failed" contains "$(field nopull '.status.message')" "no-such-layout"
+	check "the message says what failed" contains "$(field nopull '.status.message')" "no-such-tag"
 	kubectl apply -f - >/dev/null <<YAML
 apiVersion: recap.dev/v1alpha1
 kind: CapsuleExecution
@@ -438,6 +450,43 @@ test_stop_while_pulling() {
 	registry_pid=""
 }
 
+# An oci:<dir> image names a path on the node. The CRDs refuse it; for
+# defence in depth caplet and the executor it runs must too. The CRD is
+# applied without that rule (a cluster whose CRDs predate caplet), and the
+# "layout" is a FIFO: a pull that opened it would hang.
+test_layout_refused() {
+	mkdir -p "$tmp/trap"
+	mkfifo "$tmp/trap/index.json" "$tmp/trap/oci-layout"
+	python3 - "$src/crds/recap.dev_capsuleexecutions.yaml" >"$tmp/stale-crd.json" <<'PY'
+import json, sys, yaml
+crd = yaml.safe_load(open(sys.argv[1]))
+image = (crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+         ["properties"]["capsule"]["properties"]["image"])
+image["x-kubernetes-validations"] = [r for r in image["x-kubernetes-validations"]
+                                     if "oci:" not in r["rule"]]
+json.dump(crd, sys.stdout)
+PY
+	kubectl apply -f "$tmp/stale-crd.json" >/dev/null
+	sleep 1 # the API server reads the new schema
+	execution layout "$cid" "oci:$tmp/trap:v1" '[busybox, touch, /out/ran]'
+	check "an oci: image is refused by caplet: InvalidSpec" wait_for layout '.status.reason' InvalidSpec
+	check "the refusal says registry references only" contains "$(field layout '.status.message')" \
+		"registry references only"
+	check "it was never pulled" equals "$(field layout '.status.pullStartTime')" ""
+	check "no executor opened the layout" not_contains "$(pgrep -af "oci:$tmp/trap" || true)" "oci:"
+	kubectl apply -f "$src/crds/recap.dev_capsuleexecutions.yaml" >/dev/null
+	local out rc=0
+	out=$(timeout 20 "$capsule_bin" --root "$root" --registry-only pull "oci:$tmp/trap:v1" 2>&1) || rc=$?
+	check "capsule --registry-only pull refuses oci: at once" equals "$rc" 1
+	check "and says why" contains "$out" "only registry references are allowed here (--registry-only)"
+	rc=0
+	out=$(timeout 20 "$capsule_bin" --root "$root" --registry-only run --target "$cid" \
+		--image "oci:$tmp/trap:v1" -- true 2>&1) || rc=$?
+	check "capsule --registry-only run --image oci: is refused" equals "$rc" 125
+	check "and says why" contains "$out" "(--registry-only)"
+	rm -rf "$tmp/trap"
+}
+
 test_metrics() {
 	local m
 	m=$(curl -sf "http://127.0.0.1:$metrics_port/metrics")
@@ -474,6 +523,7 @@ test_policy
 test_capabilities
 test_target_missing
 test_refusals
+test_layout_refused
 test_deadline
 test_target_gone
 test_delete_mid_run

@@ -120,6 +120,13 @@ REFUSED = [
     ("image with whitespace", "tcpdump",
      [("spec.image", "registry.local/x tcpdump")],
      "image must be an image reference without whitespace"),
+    ("image naming an OCI layout on the node", "tcpdump",
+     [("spec.image", "oci:/etc/shadow:latest")],
+     "image must be a registry reference (oci: layouts on the node are "
+     "for the standalone capsule CLI only)"),
+    ("execution image naming an OCI layout on the node", "execution",
+     [("spec.capsule.image", "oci:/var/lib/recap/fifo")],
+     "image must be a registry reference"),
     ("empty command list", "tcpdump", [("spec.command", [])],
      "spec.command in body should have at least 1 items"),
     ("command with an empty program", "tcpdump",

@@ -196,6 +196,15 @@ static void simple_verbs(void **state)
 	assert_int_equal(plugin_parse_simple(ARGC(x), x, "ls", false, true, true, &c, &err), -EINVAL);
 	assert_string_equal(recap_error_message(err), "ls: unexpected argument 'r1'");
 	recap_error_free(err);
+	err = NULL;
+	struct simple_args d = {0}, e = {0};
+	char **y = ARGV("r1", "--raw");
+	assert_int_equal(plugin_parse_simple(ARGC(y), y, "logs", true, true, false, &d, &err), 0);
+	assert_true(d.g.raw);
+	char **z = ARGV("--raw");
+	assert_int_equal(plugin_parse_simple(ARGC(z), z, "ls", false, true, true, &e, &err), -EINVAL);
+	assert_string_equal(recap_error_message(err), "ls: unknown flag --raw (see --help)");
+	recap_error_free(err);
 }
 
 int main(void)

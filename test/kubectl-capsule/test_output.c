@@ -15,6 +15,7 @@
 #include "format.h"
 #include "kube/yamlconv.h"
 #include "objects.h"
+#include "sanitize.h"
 #include "yamlout.h"
 
 static json_t *J(const char *text)
@@ -147,7 +148,7 @@ static const char EXECS[] =
 
 static void print_doc(FILE *f, void *doc)
 {
-	plugin_print_results(f, doc);
+	plugin_print_results(f, doc, false);
 }
 
 static void results(void **state)
@@ -251,6 +252,59 @@ static void yaml_round_trip(void **state)
 	json_decref(doc);
 }
 
+/* What a capsule prints, escaped: every control a terminal acts on is
+ * visible text; UTF-8 text, \t, \n and \r\n are kept. */
+static const char HOSTILE[] = "gr\xc3\xbc\xc3\x9f"
+			      "e\t\x1b]52;c;eA==\x07\x1b[2J\xc2\x9b"
+			      "1;1H\x7f"
+			      "\xe2\x80\xae"
+			      "a\rb\r\n\x9b\xc3\xff\xed\xa0\x80\n";
+
+static void write_hostile(FILE *f, void *raw)
+{
+	plugin_write_safe(f, HOSTILE, sizeof(HOSTILE) - 1, raw != NULL);
+}
+
+static void write_hostile_doc(FILE *f, void *output)
+{
+	json_t *doc = json_pack("{s:s}", "out",
+				"gr\xc3\xbc\xc3\x9f"
+				"e \x1b[2J \xc2\x9b \x7f \xe2\x80\xae"
+				"x");
+	assert_int_equal(plugin_print_doc(f, doc, (enum plugin_output)(intptr_t)output, false), 0);
+	json_decref(doc);
+}
+
+static void sanitize(void **state)
+{
+	char *text = capture(write_hostile, NULL);
+	assert_string_equal(text, "gr\xc3\xbc\xc3\x9f"
+				  "e\t^[]52;c;eA==^G^[[2J\\u009b1;1H^?\\u202ea^Mb\r\n"
+				  "\\x9b\\xc3\\xff\\xed\\xa0\\x80\n");
+	free(text);
+	text = capture(write_hostile, "raw");
+	assert_memory_equal(text, HOSTILE, sizeof(HOSTILE));
+	free(text);
+	for (intptr_t o = PLUGIN_OUT_JSON; o <= PLUGIN_OUT_YAML; o++) {
+		text = capture(write_hostile_doc, (void *)o);
+		for (const char *p = text; *p; p++)
+			if ((unsigned char)*p < 0x20 && *p != '\n' && *p != ' ')
+				fail_msg("control 0x%02x in\n%s", *p, text);
+		if (strstr(text, "\x7f") || strstr(text, "\xc2\x9b") || strstr(text, "\xe2\x80\xae"))
+			fail_msg("DEL, C1 or bidi left in\n%s", text);
+		json_t *back = NULL;
+		struct recap_error *err = NULL;
+		if (recap_kube_yaml_parse(text, strlen(text), &back, &err) < 0) /* JSON is YAML */
+			fail_msg("%s\n%s", recap_error_message(err), text);
+		assert_string_equal(json_string_value(json_object_get(back, "out")),
+				    "gr\xc3\xbc\xc3\x9f"
+				    "e \x1b[2J \xc2\x9b \x7f \xe2\x80\xae"
+				    "x");
+		json_decref(back);
+		free(text);
+	}
+}
+
 static void attach_command(void **state)
 {
 	char *cmd[] = {"sh", "-c", "ps; id"};
@@ -325,6 +379,7 @@ int main(void)
 	    cmocka_unit_test(progress_before_the_controller),
 	    cmocka_unit_test(runs_table_and_ages),
 	    cmocka_unit_test(yaml_round_trip),
+	    cmocka_unit_test(sanitize),
 	    cmocka_unit_test(attach_command),
 	    cmocka_unit_test(attach_lookups),
 	};

@@ -39,6 +39,46 @@ t0=$(date +%s)
 expect_fail "registry that never answers" "after 3 attempts" cap pull --insecure-registry "$STUB" --stall-timeout 1 \
 	"$STUB/capsules/bb:v1"
 if (($(date +%s) - t0 < 15)); then pass "stall timeout bounds the wait"; else fail "stall timeout: $(($(date +%s) - t0))s"; fi
+# A registry that drips a layer (2 bytes/s): the pull's deadline ends it, the
+# store's locks are released and nothing partial is left; meanwhile another
+# pull into the same store proceeds.
+umoci new --image "$T/src:tiny"
+printf 'tiny\n' >"$T/tiny.txt"
+umoci insert --image "$T/src:tiny" "$T/tiny.txt" /tiny.txt
+umoci gc --layout "$T/src"
+push "$T/src:tiny" "$REG_A/capsules/tiny:v1"
+stub_start drip "$REG_A"
+drip() { timeout 60 "$CAPSULE" --root "$T/store-drip" "$@"; }
+t0=$(date +%s)
+drip pull --insecure-registry "$STUB" --pull-timeout 6 --stall-timeout 60 "$STUB/capsules/bb:v1" \
+	>"$T/drip.out" 2>"$T/drip.err" &
+dripper=$!
+sleep 2
+if out=$(timeout 20 "$CAPSULE" --root "$T/store-drip" pull "${insecure[@]}" "$REG_A/capsules/tiny:v1" 2>&1); then
+	pass "another pull into the store proceeds while one drips ($out)"
+else
+	fail "a pull beside a dripping one: $out"
+fi
+rc=0
+wait "$dripper" || rc=$?
+took=$(($(date +%s) - t0))
+if ((rc == 1)) && grep -qF "deadline of 6 s (--pull-timeout) passed" "$T/drip.err" && ((took < 20)); then
+	pass "a dripping registry: the pull's deadline ends it in ${took}s: $(grep -m1 -F deadline "$T/drip.err")"
+else
+	fail "dripping registry with --pull-timeout 6: exit $rc after ${took}s: $(cat "$T/drip.err")"
+fi
+if timeout 10 "$CAPSULE" --root "$T/store-drip" gc >/dev/null 2>&1; then
+	pass "the store lock is released (gc takes it exclusively)"
+else
+	fail "gc could not take the store lock after the dripping pull"
+fi
+store_clean "$T/store-drip"
+t0=$(date +%s)
+expect_fail "a dripping registry under the 1 KiB/s floor (--stall-timeout 2)" "Operation too slow" \
+	drip pull --insecure-registry "$STUB" --stall-timeout 2 "$STUB/capsules/bb:v1"
+took=$(($(date +%s) - t0))
+if ((took < 30)); then pass "the low-speed limit ends it in ${took}s"; else fail "low-speed limit: ${took}s"; fi
+store_clean "$T/store-drip"
 stub_start redirect "$REG_A"
 if out=$("$CAPSULE" --root "$T/store-redirect" pull --insecure-registry "$STUB" "$STUB/capsules/bb:v1" 2>&1) &&
 	grep -q "3 blobs fetched" <<<"$out"; then

@@ -84,12 +84,23 @@ static void digests(void **state)
 	    "r/x@sha256:5C3C2A0E3B0B1A8F9D1E6F4C2B7A9D8E0F1A2B3C4D5E6F708192A3B4C5D6E7F8"));
 }
 
+static void cluster_references(void **state)
+{
+	struct recap_error *err = NULL;
+	assert_int_equal(recap_policy_image_check_cluster("registry.local/x:1", &err), 0);
+	assert_int_equal(recap_policy_image_check_cluster("busybox", &err), 0);
+	assert_int_equal(recap_policy_image_check_cluster("oci:/var/lib/x:1", &err), -EPERM);
+	assert_non_null(strstr(recap_error_message(err), "use a registry reference"));
+	recap_error_free(err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(globs),
 	    cmocka_unit_test(normalizes),
 	    cmocka_unit_test(digests),
+	    cmocka_unit_test(cluster_references),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
