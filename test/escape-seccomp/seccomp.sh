@@ -151,8 +151,8 @@ test_supervisor() {
 			check "supervisor ($id, caps '${caps:-default}'): $f refused" \
 				equals "$(result_of "$f" "$out")" EPERM
 		done
-		echo "  note: with SYS_PTRACE /proc/<supervisor>/mem opens read-write ($(result_of proc_mem_rw "$out")):" \
-			"what it reaches holds no capability and runs under its own filter"
+		echo "  note: /proc/<supervisor>/mem opened read-write by the tool: $(result_of proc_mem_rw "$out");" \
+			"with SYS_PTRACE it opens, and what it reaches holds no capability and runs under its own filter"
 		touch "$root/out/$id/go"
 		wait "$bg" || fail "supervisor ($id): the run failed: $(cat "$tmp/$id.out")"
 	done
@@ -172,11 +172,15 @@ test_executor_dumpable() {
 		wait "$bg" || true
 		return
 	fi
-	out=$(capsh --drop=cap_sys_ptrace -- -c "cat /proc/$bg/environ" 2>&1) || rc=$?
-	check "executor is not dumpable: a peer without SYS_PTRACE cannot read its environ" test "$rc" -ne 0
+	# (environ is not a measure: this kernel lets any root peer read it)
+	out=$(capsh --drop=cap_sys_ptrace -- -c "readlink /proc/$bg/cwd" 2>&1) || rc=$?
+	check "executor is not dumpable: a peer without SYS_PTRACE cannot follow its cwd" test "$rc" -ne 0
 	rc=0
-	out=$(capsh --drop=cap_sys_ptrace -- -c "ls /proc/$bg/fd" 2>&1) || rc=$?
-	check "... nor list its fds" test "$rc" -ne 0
+	out=$(capsh --drop=cap_sys_ptrace -- -c "head -c0 /proc/$bg/fd/0" 2>&1) || rc=$?
+	check "... nor open its fds" test "$rc" -ne 0
+	rc=0
+	out=$(capsh --drop=cap_sys_ptrace -- -c "readlink /proc/$bg/root" 2>&1) || rc=$?
+	check "... nor follow its root" test "$rc" -ne 0
 	touch "$root/out/$id/go"
 	wait "$bg" || fail "executor: the run failed: $(cat "$tmp/$id.out")"
 }
