@@ -149,13 +149,15 @@ static void executor_is_not_dumpable_from_the_start(void **state)
 	struct recap_run_result res;
 	struct recap_error *err = NULL;
 	assert_int_equal(prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), 0);
-	assert_true(recap_runtime_run(&s, &o, &res, &err) < 0);
+	int r = recap_runtime_run(&s, &o, &res, &err);
+	int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+	rmdir(root); /* before any assertion: nothing is left when one fails */
+	assert_true(r < 0);
 	assert_string_equal(res.reason, "TargetNotFound");
-	assert_int_equal(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
+	assert_int_equal(dumpable, 0);
 	recap_error_free(err);
 	recap_runtime_result_free(&res);
 	recap_spec_free(&s);
-	rmdir(root);
 }
 
 int main(void)
