@@ -33,19 +33,24 @@ static int drop_bounding(uint64_t keep, struct recap_error **err)
 	return 0;
 }
 
-static int set_sets(uint64_t keep, struct recap_error **err)
+/* Effective and permitted: keep. Inheritable: only what must become ambient
+ * (a non-root user's granted capabilities), never more: an inheritable
+ * capability lets a file with that inheritable file capability gain it on
+ * exec (CVE-2022-24769). */
+static int set_sets(uint64_t keep, uint64_t inheritable, struct recap_error **err)
 {
 	cap_t c = cap_init();
 	if (!c)
 		return recap_error_set_errno(err, errno, "cap_init");
 	int last = (int)cap_max_bits();
 	for (int i = 0; i < last && i < 64; i++) {
-		if (!(keep & (1ull << i)))
-			continue;
 		cap_value_t v = i;
-		cap_set_flag(c, CAP_EFFECTIVE, 1, &v, CAP_SET);
-		cap_set_flag(c, CAP_PERMITTED, 1, &v, CAP_SET);
-		cap_set_flag(c, CAP_INHERITABLE, 1, &v, CAP_SET);
+		if (keep & (1ull << i)) {
+			cap_set_flag(c, CAP_EFFECTIVE, 1, &v, CAP_SET);
+			cap_set_flag(c, CAP_PERMITTED, 1, &v, CAP_SET);
+		}
+		if (keep & inheritable & (1ull << i))
+			cap_set_flag(c, CAP_INHERITABLE, 1, &v, CAP_SET);
 	}
 	int r = cap_set_proc(c);
 	int e = errno;
@@ -61,7 +66,7 @@ int recap_caps_apply(uint64_t keep, struct recap_error **err)
 		return r;
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return recap_error_set_errno(err, errno, "cannot clear ambient capabilities");
-	return set_sets(keep, err);
+	return set_sets(keep, 0, err);
 }
 
 int recap_caps_become(uid_t uid, gid_t gid, uint64_t keep, struct recap_error **err)
@@ -72,12 +77,33 @@ int recap_caps_become(uid_t uid, gid_t gid, uint64_t keep, struct recap_error **
 		return recap_error_set_errno(err, errno, "cannot become group %u", (unsigned)gid);
 	if (setresuid(uid, uid, uid) < 0)
 		return recap_error_set_errno(err, errno, "cannot become user %u", (unsigned)uid);
-	/* setuid cleared the effective set; exec would clear the rest for a
-	 * non-root user: ambient capabilities carry the granted ones over */
-	int r = set_sets(keep, err);
-	for (int i = 0; r >= 0 && i < (int)cap_max_bits() && i < 64; i++)
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+		return recap_error_set_errno(err, errno, "PR_SET_KEEPCAPS");
+	/* root keeps its bounding set across exec: nothing inheritable or
+	 * ambient. Another user's effective set was cleared by setuid, and exec
+	 * would clear the rest: ambient capabilities (which must be
+	 * inheritable too) carry the granted ones over. */
+	int r = set_sets(keep, uid == 0 ? 0 : keep, err);
+	for (int i = 0; r >= 0 && uid != 0 && i < (int)cap_max_bits() && i < 64; i++)
 		if ((keep & (1ull << i)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0) < 0)
 			r = recap_error_set_errno(err, errno, "cannot keep capability %d for user %u", i,
 						  (unsigned)uid);
+	return r;
+}
+
+int recap_caps_drop_all(int64_t uid, int64_t gid, struct recap_error **err)
+{
+	int r = drop_bounding(0, err);
+	if (r < 0)
+		return r;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return recap_error_set_errno(err, errno, "cannot clear ambient capabilities");
+	gid_t g = gid > 0 ? (gid_t)gid : 0;
+	if (uid > 0 && (setgroups(1, &g) < 0 || setresgid(g, g, g) < 0 ||
+			setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0))
+		return recap_error_set_errno(err, errno, "cannot become user %lld", (long long)uid);
+	r = set_sets(0, 0, err);
+	if (r >= 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		r = recap_error_set_errno(err, errno, "cannot set no_new_privs");
 	return r;
 }

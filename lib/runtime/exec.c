@@ -17,6 +17,7 @@
 
 #include "base/cleanup.h"
 #include "runtime/caps.h"
+#include "runtime/confine.h"
 #include "runtime/fds.h"
 #include "runtime/mounts.h"
 #include "runtime/sync.h"
@@ -146,6 +147,16 @@ static void kill_leftovers(int procs_fd)
 	}
 }
 
+/* Reports err, and ends the command if it was started. */
+static _Noreturn void supervisor_failed(const struct recap_exec_ctx *c, struct recap_error *err,
+					pid_t command)
+{
+	recap_sync_send(c->sync_fd, RECAP_SYNC_ERROR, err->code, 0, err->msg);
+	if (command > 0)
+		kill(command, SIGKILL);
+	_exit(1);
+}
+
 _Noreturn void recap_exec_supervise(const struct recap_exec_ctx *c)
 {
 	struct recap_error *err = NULL;
@@ -172,6 +183,8 @@ _Noreturn void recap_exec_supervise(const struct recap_exec_ctx *c)
 		}
 		cc.stdin_fd = cc.stdout_fd = cc.stderr_fd = slave;
 	}
+	if (recap_confine_guard(c, &err) < 0)
+		supervisor_failed(c, err, 0);
 	pid_t pid = fork();
 	if (pid < 0) {
 		recap_sync_sendf(c->sync_fd, RECAP_SYNC_ERROR, errno, "fork: %m");
@@ -179,6 +192,8 @@ _Noreturn void recap_exec_supervise(const struct recap_exec_ctx *c)
 	}
 	if (pid == 0)
 		command(&cc);
+	if (recap_confine_supervisor(c, &err) < 0)
+		supervisor_failed(c, err, pid);
 	close(c->sync_fd); /* EOF for the executor once the command exec'd */
 	close(cc.stdin_fd);
 	if (cc.stdout_fd != cc.stdin_fd)

@@ -314,6 +314,13 @@ int recap_runtime_run(const struct recap_run_spec *spec, const struct recap_run_
 		res->escaped = true;
 		return ret;
 	}
+	/* not dumpable before anything of the target is touched, and so every
+	 * child is born: a target process that can ptrace its own kind must not
+	 * reach the executor's fds and memory while it joins (CVE-2016-9962) */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		res->escaped = true;
+		return recap_error_set_errno(err, errno, "cannot make the executor non-dumpable");
+	}
 	char gen[33];
 	if (!spec->id && recap_run_id_new(gen) < 0)
 		return recap_error_set(err, EIO, "cannot generate a run id");
