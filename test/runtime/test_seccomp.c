@@ -153,6 +153,10 @@ static long unknown_nr(void)
 {
 	return syscall(1000);
 }
+static long umount_none(void)
+{
+	return syscall(SYS_umount2, "/recap-no-such-dir", 0);
+}
 static long get_pid(void)
 {
 	return syscall(SYS_getpid);
@@ -223,6 +227,7 @@ static void default_profile_is_an_allow_list(void **state)
 	    {"userfaultfd", uffd, EPERM},
 	    {"kexec_file_load", kexec, EPERM},
 	    {"unshare", unshare_none, EPERM},
+	    {"umount2", umount_none, EPERM},
 	    {"clone3", clone3_none, ENOSYS},
 	    {"clone(CLONE_NEWUSER)", clone_newuser, EPERM},
 	    {"ptrace", ptrace_self, EPERM},
@@ -242,6 +247,7 @@ static void capabilities_never_open_the_refused_calls(void **state)
 	    {"unshare", unshare_none, 0},
 	    {"clone3", clone3_none, 0},
 	    {"ptrace", ptrace_self, 0},
+	    {"umount2", umount_none, EPERM},
 	};
 	int got[ARRAY_SIZE(p)];
 	struct recap_run_spec s;
