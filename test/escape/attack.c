@@ -9,6 +9,10 @@
  *                            nothing) or an empty tmpfs where nothing can be made
  *   attack ro PATH           "ro PATH yes|no|absent": on a read-only mount
  *   attack cwd               "cwd <getcwd() or errno name>"
+ *   attack mem PID           "mem PID ok|<errno name>": writes one byte of the
+ *                            first writable mapping of PID's memory through
+ *                            /proc/PID/mem, the byte that is already there
+ *   attack ptrace PID        "ptrace PID ok|<errno name>": seizes PID, detaches
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -16,8 +20,10 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -111,6 +117,56 @@ static int cwd(void)
 	return 0;
 }
 
+/* The first writable private mapping's start, from /proc/PID/maps. */
+static int writable_addr(const char *pid, unsigned long *ret)
+{
+	char path[64], line[512];
+	snprintf(path, sizeof(path), "/proc/%s/maps", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	int found = -1;
+	while (found < 0 && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		char perms[8];
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 && perms[1] == 'w') {
+			*ret = lo;
+			found = 0;
+		}
+	}
+	fclose(f);
+	if (found < 0)
+		errno = ENOENT;
+	return found;
+}
+
+static int mem(const char *pid)
+{
+	char path[64];
+	unsigned long addr = 0;
+	char c;
+	snprintf(path, sizeof(path), "/proc/%s/mem", pid);
+	/* the open for writing is the attack; the maps are only where to aim */
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return report("mem", pid, 0);
+	int ok = writable_addr(pid, &addr) == 0 && pread(fd, &c, 1, (off_t)addr) == 1 &&
+		 pwrite(fd, &c, 1, (off_t)addr) == 1;
+	int e = errno;
+	close(fd);
+	errno = e;
+	return report("mem", pid, ok);
+}
+
+static int seize(const char *pid)
+{
+	pid_t p = (pid_t)atoi(pid);
+	if (ptrace(PTRACE_SEIZE, p, NULL, NULL) < 0)
+		return report("ptrace", pid, 0);
+	ptrace(PTRACE_DETACH, p, NULL, NULL);
+	return report("ptrace", pid, 1);
+}
+
 int main(int argc, char **argv)
 {
 	const char *verb = argc >= 2 ? argv[1] : "";
@@ -129,6 +185,11 @@ int main(int argc, char **argv)
 		return readonly(path);
 	if (strcmp(verb, "cwd") == 0)
 		return cwd();
-	fprintf(stderr, "usage: attack write|openw|umount|remount-rw|masked|ro PATH [DATA] | cwd\n");
+	if (strcmp(verb, "mem") == 0 && argc == 3)
+		return mem(path);
+	if (strcmp(verb, "ptrace") == 0 && argc == 3)
+		return seize(path);
+	fprintf(stderr,
+		"usage: attack write|openw|umount|remount-rw|masked|ro PATH [DATA] | cwd | mem|ptrace PID\n");
 	return 2;
 }

@@ -175,20 +175,78 @@ test_namespaces() {
 	done
 }
 
+# Attack 4: ReadOnly bypassed through the target's own processes. With pid
+# joined, /proc/<pid>/root, cwd and fd/N of a target process lead into its
+# filesystem past the read-only /target, and /proc/<pid>/mem into its memory,
+# whenever the tool passes the ptrace access check (a target with fewer
+# capabilities than the tool: runc's defaults). Inside, the target's init is 1.
+wtarget_reset() {
+	echo target-file >"$wbundle/rootfs/data/w.txt"
+	echo target-held >"$wbundle/rootfs/data/held.txt"
+}
+
+test_readonly() {
+	local v=$1 fs out
+	wtarget_reset
+	for fs in ro none; do
+		# shellcheck disable=SC2046
+		out=$(capsule run --target "$wcid" --rootfs-layers "$layer" --target-fs "$fs" \
+			$(variant_flags "$v") -- sh -c '
+			attack write /proc/1/root/data/w.txt pwned-root
+			attack write /proc/1/cwd/w.txt pwned-cwd
+			attack write /proc/1/fd/3 pwned-fd
+			attack mem 1
+			attack ptrace 1
+			echo tmp-ok >/tmp/t && cat /tmp/t
+			echo out-ok >/out/t && cat /out/t
+			echo dev-ok >/dev/null && echo dev-null-ok' 2>&1)
+		check "readonly[$v, $fs]: /proc/<target>/root is not writable" lacks "$out" "write /proc/1/root/data/w.txt ok"
+		check "readonly[$v, $fs]: ... refused (EACCES)" contains "$out" "write /proc/1/root/data/w.txt EACCES"
+		check "readonly[$v, $fs]: /proc/<target>/cwd is not writable" lacks "$out" "write /proc/1/cwd/w.txt ok"
+		check "readonly[$v, $fs]: /proc/<target>/fd/3 cannot be reopened for writing" lacks "$out" \
+			"write /proc/1/fd/3 ok"
+		check "readonly[$v, $fs]: /proc/<target>/mem is not writable" lacks "$out" "mem 1 ok"
+		check "readonly[$v, $fs]: ... refused" contains "$out" "mem 1 E"
+		check "readonly[$v, $fs]: the target's processes cannot be traced" lacks "$out" "ptrace 1 ok"
+		check "readonly[$v, $fs]: the target's file is unchanged on the host" equals \
+			"$(cat "$wbundle/rootfs/data/w.txt")" target-file
+		check "readonly[$v, $fs]: the target's held file is unchanged on the host" equals \
+			"$(cat "$wbundle/rootfs/data/held.txt")" target-held
+		check "readonly[$v, $fs]: /tmp is still writable" contains "$out" "tmp-ok"
+		check "readonly[$v, $fs]: /out is still writable" contains "$out" "out-ok"
+		check "readonly[$v, $fs]: /dev/null is still writable" contains "$out" "dev-null-ok"
+		wtarget_reset
+	done
+	# ReadWrite is what it says: /target writes reach the target, and a
+	# debugger (SYS_PTRACE) may trace the target's processes
+	# shellcheck disable=SC2046
+	out=$(capsule run --target "$wcid" --rootfs-layers "$layer" --target-fs rw $(variant_flags "$v") -- \
+		sh -c 'attack write /target/data/w.txt written-rw; attack ptrace 1' 2>&1)
+	[[ $v == all-caps ]] && check "readonly[$v, rw]: with SYS_PTRACE the target's processes can be traced" \
+		contains "$out" "ptrace 1 ok"
+	check "readonly[$v, rw]: a ReadWrite run writes /target" contains "$out" "write /target/data/w.txt ok"
+	check "readonly[$v, rw]: ... into the target (on the host)" equals \
+		"$(head -c 10 "$wbundle/rootfs/data/w.txt")" written-rw
+	wtarget_reset
+}
+
 make_layer
 mkdir -p "$tmp/wdlayer" && ln -s ../../../../../../target/data "$tmp/wdlayer/up"
 make_target
+make_wtarget
 # a failing command is a failed check, not the end of the script
 set +e
 for variant in "${variants[@]}"; do
 	test_proc "$variant"
 	test_workdir "$variant"
 	test_namespaces "$variant"
+	test_readonly "$variant"
 done
 check "no run directory left" test -z "$(ls "$root/runs" 2>/dev/null | grep -v '^\.spare-')"
 check "no run cgroup left" test -z "$(find /sys/fs/cgroup/*/"$cgp" -mindepth 1 -maxdepth 1 -type d 2>/dev/null)"
 check "no mount of the store in the host namespace" bash -c "! grep -q '$root' /proc/self/mountinfo"
 check "the target still runs" test -d "/proc/$tpid"
+check "the writable target still runs" test -d "/proc/$wtpid"
 
 if ((failures)); then
 	echo "$failures check(s) failed" >&2
