@@ -13,6 +13,13 @@
  *                            first writable mapping of PID's memory through
  *                            /proc/PID/mem, the byte that is already there
  *   attack ptrace PID        "ptrace PID ok|<errno name>": seizes PID, detaches
+ *   attack cgroup1 DIR       "cgroup1 DIR ok|<errno name>": mounts a cgroup v1
+ *                            hierarchy at DIR (CVE-2022-0492), then, if that
+ *                            worked, "release_agent ok|<errno name>"
+ *   attack blockdev PATH MAJ:MIN  "mknod PATH ok|..." then "readblk PATH ok|..."
+ *   attack module PATH       "finit_module ..." and "init_module ..." (PATH: any file)
+ *   attack shocker           "open_by_handle_at ok|<errno name>": the root
+ *                            inode of the filesystem of / by handle
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -24,6 +31,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -167,6 +175,70 @@ static int seize(const char *pid)
 	return report("ptrace", pid, 1);
 }
 
+static int cgroup1(const char *dir)
+{
+	mkdir(dir, 0700);
+	if (mount("cgroup", dir, "cgroup", 0, "none,name=recap-escape") < 0)
+		return report("cgroup1", dir, 0);
+	report("cgroup1", dir, 1);
+	char ra[4200];
+	snprintf(ra, sizeof(ra), "%s/release_agent", dir);
+	int fd = open(ra, O_WRONLY | O_CLOEXEC);
+	int ok = fd >= 0 && write(fd, "/recap-escape-agent", 19) == 19;
+	int e = errno;
+	if (fd >= 0)
+		close(fd);
+	umount2(dir, MNT_DETACH);
+	errno = e;
+	return report("release_agent", dir, ok);
+}
+
+static int blockdev(const char *path, const char *majmin)
+{
+	unsigned maj, min;
+	char buf[512];
+	if (sscanf(majmin, "%u:%u", &maj, &min) != 2)
+		return 2;
+	report("mknod", path, mknod(path, S_IFBLK | 0600, makedev(maj, min)) == 0);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int ok = fd >= 0 && read(fd, buf, sizeof(buf)) == (ssize_t)sizeof(buf);
+	int e = errno;
+	if (fd >= 0)
+		close(fd);
+	errno = e;
+	return report("readblk", path, ok);
+}
+
+static int module(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	report("finit_module", path, syscall(SYS_finit_module, fd, "", 0) == 0);
+	if (fd >= 0)
+		close(fd);
+	static char image[64];
+	return report("init_module", path, syscall(SYS_init_module, image, sizeof(image), "") == 0);
+}
+
+/* The shocker exploit's move: a handle built by hand, not obtained. */
+static int shocker(void)
+{
+	struct {
+		struct file_handle h;
+		unsigned char ino[8];
+	} fh = {.h = {.handle_bytes = 8, .handle_type = 1}};
+	unsigned root_ino = 2;
+	memcpy(fh.ino, &root_ino, sizeof(root_ino));
+	int mfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = (int)syscall(SYS_open_by_handle_at, mfd, &fh.h, O_RDONLY);
+	int e = errno;
+	if (fd >= 0)
+		close(fd);
+	if (mfd >= 0)
+		close(mfd);
+	errno = e;
+	return report("open_by_handle_at", "/", fd >= 0);
+}
+
 int main(int argc, char **argv)
 {
 	const char *verb = argc >= 2 ? argv[1] : "";
@@ -189,7 +261,15 @@ int main(int argc, char **argv)
 		return mem(path);
 	if (strcmp(verb, "ptrace") == 0 && argc == 3)
 		return seize(path);
-	fprintf(stderr,
-		"usage: attack write|openw|umount|remount-rw|masked|ro PATH [DATA] | cwd | mem|ptrace PID\n");
+	if (strcmp(verb, "cgroup1") == 0 && argc == 3)
+		return cgroup1(path);
+	if (strcmp(verb, "blockdev") == 0 && argc == 4)
+		return blockdev(path, argv[3]);
+	if (strcmp(verb, "module") == 0 && argc == 3)
+		return module(path);
+	if (strcmp(verb, "shocker") == 0)
+		return shocker();
+	fprintf(stderr, "usage: attack write|openw|umount|remount-rw|masked|ro PATH [DATA] | cwd | "
+			"mem|ptrace PID | cgroup1 DIR | blockdev PATH MAJ:MIN | module PATH | shocker\n");
 	return 2;
 }

@@ -230,6 +230,81 @@ test_readonly() {
 	wtarget_reset
 }
 
+# Attack 5: the CVE classes runc, crun and containerd have had.
+host_blockdev() { # the node's root disk, else its first block device
+	local d
+	d=$(mountpoint -d / 2>/dev/null) || d=
+	[[ $d == 0:* || -z $d ]] && d=$(cat /sys/block/*/dev 2>/dev/null | head -n 1)
+	echo "$d"
+}
+
+release_agents() { cat /sys/fs/cgroup/*/release_agent 2>/dev/null || true; }
+
+# a process whose command line holds marker, on the node
+marker_alive() {
+	local f
+	for f in /proc/[0-9]*/cmdline; do
+		[[ $(tr '\0' ' ' <"$f" 2>/dev/null) == *"$1"* ]] && return 0
+	done
+	return 1
+}
+
+no_marker() { ! marker_alive "$1"; }
+
+test_cves() {
+	local v=$1 fs out ra_before sum_before layer_sum dev d
+	ra_before=$(release_agents)
+	dev=$(host_blockdev)
+	# shellcheck disable=SC2046
+	out=$(run $(variant_flags "$v") -- sh -c "
+		attack cgroup1 /tmp/cg; attack cgroup1 /out/cg
+		for d in /tmp /out /dev; do attack blockdev \$d/blk $dev; done
+		attack module /bin/busybox
+		attack shocker" 2>&1)
+	printf '  attacks said: %s\n' "$out" >&2
+	check "cve[$v]: no cgroup v1 hierarchy can be mounted (CVE-2022-0492)" lacks "$out" "cgroup1 /tmp/cg ok"
+	check "cve[$v]: ... on /out either" lacks "$out" "cgroup1 /out/cg ok"
+	check "cve[$v]: ... nor its release_agent written" lacks "$out" "release_agent"
+	check "cve[$v]: the node's release_agents are unchanged" equals "$(release_agents)" "$ra_before"
+	for d in /tmp /out /dev; do
+		check "cve[$v]: the node's disk ($dev) cannot be read through a node made in $d" lacks "$out" \
+			"readblk $d/blk ok"
+	done
+	check "cve[$v]: finit_module refused" lacks "$out" "finit_module /bin/busybox ok"
+	check "cve[$v]: init_module refused" lacks "$out" "init_module /bin/busybox ok"
+	check "cve[$v]: ... (tried)" contains "$out" "init_module /bin/busybox E"
+	check "cve[$v]: open_by_handle_at refused (shocker)" lacks "$out" "open_by_handle_at / ok"
+	check "cve[$v]: ... (tried)" contains "$out" "open_by_handle_at / E"
+	# CVE-2019-5736: the executor's binary (the supervisor's /proc/<pid>/exe)
+	# or the command's own opened for writing; ReadWrite too (no Landlock)
+	sum_before=$(sha256sum <"$capsule_bin")
+	layer_sum=$(sha256sum <"$layer/bin/busybox")
+	for fs in ro rw; do
+		# shellcheck disable=SC2046
+		out=$(run --target-fs "$fs" $(variant_flags "$v") -- sh -c '
+			attack openw /proc/self/exe
+			for p in /proc/[0-9]*; do
+				[ "$(cat $p/comm 2>/dev/null)" = capsule-init ] && attack openw $p/exe && echo found-sup
+			done' 2>&1)
+		printf '  attacks said: %s\n' "$out" >&2
+		check "cve[$v, $fs]: /proc/self/exe cannot be opened for writing" lacks "$out" "openw /proc/self/exe ok"
+		check "cve[$v, $fs]: the supervisor is in view" contains "$out" "found-sup"
+		check "cve[$v, $fs]: its /proc/<pid>/exe cannot be opened for writing" lacks "$out" "/exe ok"
+	done
+	check "cve[$v]: the node's capsule binary is unchanged" equals "$(sha256sum <"$capsule_bin")" "$sum_before"
+	check "cve[$v]: the capsule layer's binary is unchanged" equals "$(sha256sum <"$layer/bin/busybox")" "$layer_sum"
+	# a daemon: double fork, setsid, SIGTERM and SIGHUP ignored
+	for join in pid ""; do
+		# shellcheck disable=SC2046
+		out=$(run --join "$join" $(variant_flags "$v") -- sh -c \
+			"(setsid sh -c 'trap \"\" TERM HUP; exec sleep 7$$' </dev/null >/dev/null 2>&1 &); sleep 0.2; echo forked" 2>&1)
+		check "cve[$v, join '$join']: the daemon was started" contains "$out" forked
+		check "cve[$v, join '$join']: no process of it survives the run" no_marker "sleep 7$$"
+		check "cve[$v, join '$join']: the run's cgroup is gone" test -z \
+			"$(find /sys/fs/cgroup/*/"$cgp" -mindepth 1 -maxdepth 1 -type d 2>/dev/null)"
+	done
+}
+
 make_layer
 mkdir -p "$tmp/wdlayer" && ln -s ../../../../../../target/data "$tmp/wdlayer/up"
 make_target
@@ -241,6 +316,7 @@ for variant in "${variants[@]}"; do
 	test_workdir "$variant"
 	test_namespaces "$variant"
 	test_readonly "$variant"
+	test_cves "$variant"
 done
 check "no run directory left" test -z "$(ls "$root/runs" 2>/dev/null | grep -v '^\.spare-')"
 check "no run cgroup left" test -z "$(find /sys/fs/cgroup/*/"$cgp" -mindepth 1 -maxdepth 1 -type d 2>/dev/null)"
