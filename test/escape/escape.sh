@@ -305,6 +305,46 @@ test_cves() {
 	done
 }
 
+# Attack 6 (a known limit, documented, not defended): a target process
+# pins the run's mount namespace by opening /proc/<tool pid>/ns/mnt during
+# the run and keeping it after. Records what happens: with the default
+# capabilities the tool holds capabilities the target lacks, so the ptrace
+# access check refuses the target; a tool with none (--cap-drop ALL) is
+# dumpable again after its execve and the target gets the namespace.
+ns_pin() { # cap flags... -> prints "pinned" or "refused"
+	local hostpid="" nspid pinpid="" i
+	capsule run --target "$wcid" --rootfs-layers "$layer" "$@" -- sleep "3.$$" \
+		>/dev/null 2>&1 &
+	local runpid=$!
+	for i in $(seq 100); do
+		hostpid=$(pgrep -f "^sleep 3\.$$\$" -n 2>/dev/null) && break
+		sleep 0.05
+	done
+	nspid=$(awk '/^NSpid:/ {print $NF}' "/proc/$hostpid/status")
+	rm -f "$tmp/pin.pid"
+	runc exec -d --pid-file "$tmp/pin.pid" "$wcid" /bin/busybox sh -c \
+		"exec 4</proc/$nspid/ns/mnt && exec /sleeper" >/dev/null 2>&1 || true
+	wait "$runpid"
+	[[ -s $tmp/pin.pid ]] && pinpid=$(cat "$tmp/pin.pid")
+	sleep 0.2
+	if [[ -n $pinpid ]] && readlink "/proc/$pinpid/fd/4" 2>/dev/null | grep -q '^mnt:'; then
+		echo pinned
+	else
+		echo refused
+	fi
+	[[ -n $pinpid ]] && kill -9 "$pinpid" 2>/dev/null
+	return 0
+}
+
+test_ns_pin() {
+	check "nspin: with the default capabilities the target cannot open the tool's mount namespace" \
+		equals "$(ns_pin)" refused
+	check "nspin: (known limit) a tool with no capabilities is pinned by the target after the run" \
+		equals "$(ns_pin --cap-drop ALL)" pinned
+	check "nspin: the run's cgroup is gone all the same" test -z \
+		"$(find /sys/fs/cgroup/*/"$cgp" -mindepth 1 -maxdepth 1 -type d 2>/dev/null)"
+}
+
 make_layer
 mkdir -p "$tmp/wdlayer" && ln -s ../../../../../../target/data "$tmp/wdlayer/up"
 make_target
@@ -318,6 +358,7 @@ for variant in "${variants[@]}"; do
 	test_readonly "$variant"
 	test_cves "$variant"
 done
+test_ns_pin
 check "no run directory left" test -z "$(ls "$root/runs" 2>/dev/null | grep -v '^\.spare-')"
 check "no run cgroup left" test -z "$(find /sys/fs/cgroup/*/"$cgp" -mindepth 1 -maxdepth 1 -type d 2>/dev/null)"
 check "no mount of the store in the host namespace" bash -c "! grep -q '$root' /proc/self/mountinfo"
