@@ -132,7 +132,15 @@ def profile(reserve_env_prefix=True):
             enum("A namespace type (mnt is never joined).", NAMESPACES),
             len(NAMESPACES), list_type="set", default=DEFAULT_JOIN),
         "targetFilesystem": enum(
-            "How the target's root filesystem is shown at /target.",
+            "How the target's root filesystem is shown at /target. "
+            "ReadOnly and None also hold for the target's processes: the "
+            "capsule cannot write the target's files through "
+            "/proc/<pid>/root, cwd or fd, nor its memory through "
+            "/proc/<pid>/mem, and cannot ptrace them even with SYS_PTRACE "
+            "(Landlock; on a node without Landlock, such a Capsule that "
+            "joins pid is refused). A debugger that attaches to the "
+            "target's processes needs ReadWrite, where with SYS_PTRACE it "
+            "can change the target's memory (that is what a debugger does).",
             FILESYSTEM_MODES, default="ReadOnly"),
         "security": _security(),
         "resources": _resources(),

@@ -19,6 +19,7 @@
 #include "runtime/caps.h"
 #include "runtime/confine.h"
 #include "runtime/fds.h"
+#include "runtime/landlock.h"
 #include "runtime/mounts.h"
 #include "runtime/sync.h"
 
@@ -110,6 +111,8 @@ static _Noreturn void command(const struct recap_exec_ctx *c)
 		recap_sync_send(c->sync_fd, RECAP_SYNC_ERROR, err->code, 0, err->msg);
 	else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		recap_sync_sendf(c->sync_fd, RECAP_SYNC_ERROR, errno, "prctl: %m");
+	else if (recap_landlock_confine(c->target_fs, c->join, &err) < 0)
+		recap_sync_send(c->sync_fd, RECAP_SYNC_ERROR, err->code, 0, err->msg);
 	else if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		recap_sync_sendf(c->sync_fd, RECAP_SYNC_ERROR, errno, "close_range: %m");
 	else if (c->seccomp && seccomp_load(c->seccomp) < 0)

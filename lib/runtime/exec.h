@@ -19,6 +19,8 @@ struct recap_exec_ctx {
 	int status_fd;	    /* struct recap_exec_status when the command ended */
 	int procs_fd;	    /* cgroup.procs of the run, to kill leftovers */
 	int pty_sock;	    /* tty: where the PTY master made in the capsule goes */
+	int target_fs;	    /* enum recap_target_fs: Landlock for ReadOnly and None */
+	unsigned join;	    /* RECAP_JOIN_* */
 };
 
 struct recap_exec_status {

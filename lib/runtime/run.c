@@ -148,7 +148,9 @@ static int launch(struct recap_run *r, struct recap_error **err)
 		     .sync_fd = r->child_sync,
 		     .status_fd = r->child_status,
 		     .procs_fd = r->procs_fd,
-		     .pty_sock = r->child_pty_sock},
+		     .pty_sock = r->child_pty_sock,
+		     .target_fs = r->spec->target_fs,
+		     .join = r->spec->join},
 	};
 	l.mask = r->old_mask;
 	/* the first child is born in the target's PID namespace and becomes

@@ -208,14 +208,15 @@ test_tools() { # ordinary tools keep working under the allow-list
 		strace)
 			out=$(run --cap-add SYS_PTRACE -- strace -f -e trace=write sh -c 'echo traced' 2>&1)
 			check "strace -f of a child" contains "$out" "traced"
-			out=$(run --cap-add SYS_PTRACE -- sh -c 'timeout 1 strace -p 1 2>&1; true')
+			# attaching to a target process is writing to it: ReadWrite only
+			out=$(run --cap-add SYS_PTRACE --target-fs rw -- sh -c 'timeout 1 strace -p 1 2>&1; true')
 			check "strace -p 1 attaches to the target's init" contains "$out" "Process 1 attached"
 			out=$(run -- strace -f true 2>&1) || true
 			check "strace without SYS_PTRACE is refused" contains "$out" "Operation not permitted"
 			;;
 		gdb)
 			rc=0
-			out=$(run --cap-add SYS_PTRACE -- gdb -nx -batch -ex 'info proc' -p 1 2>&1) || rc=$?
+			out=$(run --cap-add SYS_PTRACE --target-fs rw -- gdb -nx -batch -ex 'info proc' -p 1 2>&1) || rc=$?
 			check "gdb attaches to the target's init" contains "$out" "process 1"
 			;;
 		esac

