@@ -114,7 +114,10 @@ static int prepare(struct recap_run *r, struct recap_error **err)
 	if ((ret = make_dirs(r, err)) < 0 ||
 	    (ret = recap_mountbase_ensure(r->paths.mountbase, r->res->id, err)) < 0)
 		return fail(r, RECAP_REASON_ATTACH_FAILED, ret, err);
-	struct recap_cgroup_limits lim = {r->spec->memory_bytes, r->spec->pids, r->spec->cpu_millis};
+	const struct recap_run_spec *s = r->spec;
+	struct recap_cgroup_limits lim = {s->memory_bytes ? s->memory_bytes : RECAP_MEMORY_DEFAULT,
+					  s->pids ? s->pids : RECAP_PIDS_DEFAULT,
+					  s->cpu_millis ? s->cpu_millis : RECAP_CPU_MILLIS_DEFAULT};
 	if ((ret = recap_cgroup_create(r->opts->cgroup_parent, r->res->id, &lim, &r->cg, err)) < 0)
 		return fail(r, RECAP_REASON_ATTACH_FAILED, ret, err);
 	r->have_cgroup = true;

@@ -43,6 +43,11 @@ enum recap_seccomp_mode {
 #define RECAP_UPPER_DEFAULT (256ll << 20)
 #define RECAP_UPPER_MIN (1ll << 20)
 #define RECAP_UPPER_MAX (1ll << 40)
+/* the run's cgroup limits when the spec sets none: no run may take the
+ * node's memory or CPU, or fork-bomb it (docs/executor-spec.md) */
+#define RECAP_MEMORY_DEFAULT (512ll << 20)
+#define RECAP_PIDS_DEFAULT 1024
+#define RECAP_CPU_MILLIS_DEFAULT 1000
 
 /* A NULL-terminated, owned list of owned strings. */
 struct recap_strv {
@@ -67,9 +72,9 @@ struct recap_run_spec {
 	uint64_t cap_drop; /* removed from the default set; RECAP_CAPS_ALL: every one */
 	enum recap_seccomp_mode seccomp;
 	char *seccomp_profile;
-	int64_t memory_bytes; /* 0: no limit */
-	int64_t pids;	      /* 0: no limit */
-	int64_t cpu_millis;   /* 0: no limit */
+	int64_t memory_bytes; /* 0: RECAP_MEMORY_DEFAULT */
+	int64_t pids;	      /* 0: RECAP_PIDS_DEFAULT */
+	int64_t cpu_millis;   /* 0: RECAP_CPU_MILLIS_DEFAULT */
 	int64_t upper_bytes;  /* size of the writable layer */
 	uint64_t timeout_ms;  /* 0: none */
 	uint64_t grace_ms;    /* SIGTERM -> SIGKILL */

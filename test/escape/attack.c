@@ -20,6 +20,12 @@
  *   attack module PATH       "finit_module ..." and "init_module ..." (PATH: any file)
  *   attack shocker           "open_by_handle_at ok|<errno name>": the root
  *                            inode of the filesystem of / by handle
+ *   attack forkbomb N        "forkbomb N ok" when N children were made, else
+ *                            "forkbomb N <errno name>" and "forked K"; the
+ *                            children are killed and reaped before it exits
+ *   attack fill PATH         "fill PATH ok" after 128 MiB, else "fill PATH
+ *                            <errno name>" and "filled PATH <bytes>"
+ *   attack exec PATH         "exec PATH <errno name>" (only printed on failure)
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -35,7 +41,9 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <signal.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int report(const char *verb, const char *path, int ok)
@@ -239,6 +247,53 @@ static int shocker(void)
 	return report("open_by_handle_at", "/", fd >= 0);
 }
 
+#define FORKBOMB_MAX 8192
+
+static int forkbomb(const char *count)
+{
+	static pid_t kids[FORKBOMB_MAX];
+	long n = strtol(count, NULL, 10), k = 0;
+	if (n <= 0 || n > FORKBOMB_MAX)
+		return 2;
+	for (; k < n; k++) {
+		pid_t p = fork();
+		if (p == 0) {
+			pause();
+			_exit(0);
+		}
+		if (p < 0)
+			break;
+		kids[k] = p;
+	}
+	int e = errno;
+	for (long i = 0; i < k; i++)
+		kill(kids[i], SIGKILL);
+	for (long i = 0; i < k; i++)
+		waitpid(kids[i], NULL, 0);
+	errno = e;
+	report("forkbomb", count, k == n);
+	printf("forked %ld\n", k);
+	return 0;
+}
+
+static int fill(const char *path)
+{
+	static char block[1 << 20];
+	long long total = 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ssize_t w = fd < 0 ? -1 : 0;
+	memset(block, 'x', sizeof(block));
+	while (fd >= 0 && total < (128ll << 20) && (w = write(fd, block, sizeof(block))) > 0)
+		total += w;
+	int e = errno;
+	if (fd >= 0)
+		close(fd);
+	errno = e;
+	report("fill", path, w > 0);
+	printf("filled %s %lld\n", path, total);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *verb = argc >= 2 ? argv[1] : "";
@@ -269,7 +324,16 @@ int main(int argc, char **argv)
 		return module(path);
 	if (strcmp(verb, "shocker") == 0)
 		return shocker();
+	if (strcmp(verb, "forkbomb") == 0 && argc == 3)
+		return forkbomb(path);
+	if (strcmp(verb, "fill") == 0 && argc == 3)
+		return fill(path);
+	if (strcmp(verb, "exec") == 0 && argc == 3) {
+		execv(path, argv + 2);
+		return report("exec", path, 0);
+	}
 	fprintf(stderr, "usage: attack write|openw|umount|remount-rw|masked|ro PATH [DATA] | cwd | "
-			"mem|ptrace PID | cgroup1 DIR | blockdev PATH MAJ:MIN | module PATH | shocker\n");
+			"mem|ptrace PID | cgroup1 DIR | blockdev PATH MAJ:MIN | module PATH | shocker | "
+			"forkbomb N | fill PATH | exec PATH\n");
 	return 2;
 }

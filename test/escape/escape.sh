@@ -305,7 +305,23 @@ test_cves() {
 	done
 }
 
-# Attack 6 (a known limit, documented, not defended): a target process
+# Attack 6: a fork bomb in a run that sets no limit. The run's cgroup holds
+# the default pids limit (1024, docs/executor-spec.md): fork fails with
+# EAGAIN inside, the node keeps forking, the run ends and escapes.
+test_forkbomb() {
+	local v=$1 out forked
+	# shellcheck disable=SC2046
+	out=$(run $(variant_flags "$v") -- attack forkbomb 4096 2>&1)
+	forked=$(sed -n 's/^forked //p' <<<"$out")
+	check "forkbomb[$v]: fork fails inside the capsule with EAGAIN" contains "$out" "forkbomb 4096 EAGAIN"
+	check "forkbomb[$v]: ... below the default of 1024 processes" test "${forked:-9999}" -lt 1024
+	check "forkbomb[$v]: the node still forks" bash -c true
+	check "forkbomb[$v]: the target survives" test -d "/proc/$tpid"
+	check "forkbomb[$v]: the run's cgroup is gone" test -z \
+		"$(find /sys/fs/cgroup/*/"$cgp" -mindepth 1 -maxdepth 1 -type d 2>/dev/null)"
+}
+
+# Attack 7 (a known limit, documented, not defended): a target process
 # pins the run's mount namespace by opening /proc/<tool pid>/ns/mnt during
 # the run and keeping it after. Records what happens: with the default
 # capabilities the tool holds capabilities the target lacks, so the ptrace
@@ -357,6 +373,7 @@ for variant in "${variants[@]}"; do
 	test_namespaces "$variant"
 	test_readonly "$variant"
 	test_cves "$variant"
+	test_forkbomb "$variant"
 done
 test_ns_pin
 check "no run directory left" test -z "$(ls "$root/runs" 2>/dev/null | grep -v '^\.spare-')"

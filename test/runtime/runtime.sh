@@ -225,13 +225,14 @@ test_limits() {
 	check "pids limit holds" contains "$out" "fork"
 }
 
-cgroup_value() { # file in the run's cgroup on whichever hierarchy has it
+cgroup_value_of() { # run id, file in its cgroup on whichever hierarchy has it
 	local f
-	for f in /sys/fs/cgroup/*/"$cgp"/limits-run/"$1" /sys/fs/cgroup/"$cgp"/limits-run/"$1"; do
+	for f in /sys/fs/cgroup/*/"$cgp"/"$1"/"$2" /sys/fs/cgroup/"$cgp"/"$1"/"$2"; do
 		[[ -f $f ]] && { cat "$f"; return; }
 	done
-	echo "missing $1"
+	echo "missing $2"
 }
+cgroup_value() { cgroup_value_of limits-run "$1"; }
 
 test_cgroup_limits() { # the limits as the kernel holds them, read while the run lives
 	local pid i
@@ -255,6 +256,30 @@ test_cgroup_limits() { # the limits as the kernel holds them, read while the run
 	wait "$pid"
 	check "SIGTERM to the executor cancels and escapes" test ! -e "$root/runs/limits-run"
 	check "a cancelled run leaves no cgroup" bash -c "! ls -d /sys/fs/cgroup/*/$cgp/limits-run 2>/dev/null"
+}
+
+# No limit asked for: the run's cgroup still holds the defaults
+# (docs/executor-spec.md), so no capsule takes the node's memory, CPU or PIDs.
+test_default_limits() {
+	local pid i mem quota pids
+	"$capsule_bin" --root "$root" --cgroup-parent "$cgp" run --target "$cid" --rootfs-layers "$layer" \
+		--id defaults-run -- sleep 30 >/dev/null 2>&1 &
+	pid=$!
+	for i in $(seq 100); do
+		[[ $(cat "$root/runs/defaults-run/state" 2>/dev/null) == *'"phase":"Running"'* ]] && break
+		sleep 0.05
+	done
+	mem=$(cgroup_value_of defaults-run memory.limit_in_bytes)
+	[[ $mem == missing* ]] && mem=$(cgroup_value_of defaults-run memory.max)
+	quota=$(cgroup_value_of defaults-run cpu.cfs_quota_us)
+	[[ $quota == missing* ]] && quota=$(cgroup_value_of defaults-run cpu.max | cut -d' ' -f1)
+	pids=$(cgroup_value_of defaults-run pids.max)
+	check "no memory limit asked: the run's cgroup holds 512Mi" equals "$mem" 536870912
+	check "no cpu limit asked: the run's cgroup holds one core" equals "$quota" 100000
+	check "no pids limit asked: the run's cgroup holds 1024" equals "$pids" 1024
+	kill -TERM "$pid"
+	wait "$pid"
+	check "the default-limits run escapes" test ! -e "$root/runs/defaults-run"
 }
 
 test_target_not_found() {
@@ -520,6 +545,7 @@ test_sandbox
 test_status
 test_limits
 test_cgroup_limits
+test_default_limits
 test_target_not_found
 test_attach
 test_image
