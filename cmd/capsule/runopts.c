@@ -31,6 +31,7 @@ enum {
 	OPT_WORKDIR,
 	OPT_USER,
 	OPT_UPPER_SIZE,
+	OPT_OUT_SIZE,
 };
 
 static const struct option opts[] = {
@@ -44,6 +45,7 @@ static const struct option opts[] = {
     {"seccomp", required_argument, NULL, OPT_SECCOMP},
     {"memory", required_argument, NULL, OPT_MEMORY},
     {"upper-size", required_argument, NULL, OPT_UPPER_SIZE},
+    {"out-size", required_argument, NULL, OPT_OUT_SIZE},
     {"cpus", required_argument, NULL, OPT_CPUS},
     {"pids", required_argument, NULL, OPT_PIDS},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -69,6 +71,7 @@ static void usage(FILE *f, const char *verb)
 		"         [--cap-drop CAP[,CAP]|ALL] [--seccomp default|unconfined|FILE]\n"
 		"         [--memory SIZE] [--cpus N] [--pids N]\n"
 		"         [--upper-size SIZE (the writable layer, default 256Mi)]\n"
+		"         [--out-size SIZE (the artifacts in /out, default 64Mi)]\n"
 		"         [--timeout SECONDS] [--tail-bytes N] [--env K=V] [--workdir DIR] [--user "
 		"UID[:GID]] [--id ID]\n"
 		"         [-o text|json] [--root DIR] [--spec-file FILE | --spec-fd N] [-- CMD ARGS...]\n"
@@ -105,6 +108,8 @@ static int apply_limit(struct recap_run_spec *s, int opt, const char *v, struct 
 		return recap_spec_parse_bytes(v, &s->memory_bytes, err);
 	case OPT_UPPER_SIZE:
 		return recap_spec_parse_bytes(v, &s->upper_bytes, err);
+	case OPT_OUT_SIZE:
+		return recap_spec_parse_bytes(v, &s->out_bytes, err);
 	case OPT_CPUS:
 		return recap_spec_parse_cpus(v, &s->cpu_millis, err);
 	case OPT_PIDS: {

@@ -25,9 +25,10 @@ static int build_root(const struct recap_launch *l, struct recap_error **err)
 	if (r >= 0)
 		r = recap_overlay_mount(p->mountbase, &l->spec->layers, p->upper, p->work, p->rootfs, err);
 	if (r >= 0)
-		r = recap_mounts_setup_root(p->rootfs, tree, p->out_dir, err);
+		r = recap_mounts_setup_root(p->rootfs, tree, l->out_fd, err);
 	if (tree >= 0)
 		close(tree);
+	close(l->out_fd); /* the executor keeps its own, to collect the artifacts */
 	/* joined before pivot_root: the fallback opens /proc/<pid>/ns/ paths;
 	 * the PID namespace is the one this process was born in (the target's,
 	 * or a new one) */
@@ -59,6 +60,7 @@ _Noreturn void recap_launch_child(const struct recap_launch *l)
 			    x->status_fd,
 			    x->procs_fd,
 			    x->pty_sock,
+			    l->out_fd,
 			    l->target->pidfd};
 	int r = recap_fds_close_except(keep, ARRAY_SIZE(keep));
 	if (r < 0) {

@@ -20,6 +20,7 @@ struct recap_launch {
 	struct recap_exec_ctx exec;
 	sigset_t mask;	     /* restored in the child */
 	bool born_in_cgroup; /* forked into the v2 cgroup already */
+	int out_fd;	     /* the run's /out tmpfs (recap_out_make) */
 };
 
 /* The run's first process, born in the target's PID namespace (when it is

@@ -64,14 +64,12 @@ static int mountpoint_dir(int rootfd, const char *name, struct recap_error **err
 	return 0;
 }
 
-static int bind_out(const char *rootfs, const char *out_dir, struct recap_error **err)
+static int attach_out(const char *rootfs, int out_fd, struct recap_error **err)
 {
 	char dst[4200];
 	snprintf(dst, sizeof(dst), "%s/out", rootfs);
-	if (mount(out_dir, dst, NULL, MS_BIND, NULL) < 0)
-		return recap_error_set_errno(err, errno, "cannot bind %s at /out", out_dir);
-	if (mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV, NULL) < 0)
-		return recap_error_set_errno(err, errno, "cannot remount /out nosuid,nodev");
+	if (move_mount(out_fd, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return recap_error_set_errno(err, errno, "cannot attach the run's tmpfs at /out");
 	return 0;
 }
 
@@ -84,7 +82,7 @@ static int attach_target(const char *rootfs, int tree_fd, struct recap_error **e
 	return 0;
 }
 
-int recap_mounts_setup_root(const char *rootfs, int tree_fd, const char *out_dir, struct recap_error **err)
+int recap_mounts_setup_root(const char *rootfs, int tree_fd, int out_fd, struct recap_error **err)
 {
 	_cleanup_close_ int rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (rootfd < 0)
@@ -97,7 +95,7 @@ int recap_mounts_setup_root(const char *rootfs, int tree_fd, const char *out_dir
 	}
 	int r = tree_fd >= 0 ? attach_target(rootfs, tree_fd, err) : 0;
 	if (r >= 0)
-		r = bind_out(rootfs, out_dir, err);
+		r = attach_out(rootfs, out_fd, err);
 	if (r >= 0)
 		r = recap_mounts_dev(rootfs, err);
 	return r;

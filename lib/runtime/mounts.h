@@ -29,9 +29,25 @@ int recap_mounts_upper(const struct recap_run_paths *p, int64_t bytes, struct re
  * per-run upper, at rootfs. */
 int recap_overlay_mount(const char *base, const struct recap_strv *layers, const char *upper,
 			const char *work, const char *rootfs, struct recap_error **err);
-/* /target (tree_fd, or none when < 0), /out (bind of out_dir), /dev, then
- * pivot_root into rootfs. */
-int recap_mounts_setup_root(const char *rootfs, int tree_fd, const char *out_dir, struct recap_error **err);
+/* /target (tree_fd, or none when < 0), /out (out_fd, from recap_out_make),
+ * /dev, then pivot_root into rootfs. */
+int recap_mounts_setup_root(const char *rootfs, int tree_fd, int out_fd, struct recap_error **err);
+/* The run's /out: a detached tmpfs mount of bytes (nosuid, nodev, noexec)
+ * named recap-out-<id>; *ret is its fsmount fd. */
+int recap_out_make(const char *id, int64_t bytes, int *ret, struct recap_error **err);
+/* Directories below /out deeper than this are not copied (counted). */
+#define RECAP_OUT_MAX_DEPTH 32
+struct recap_out_stats {
+	int64_t bytes;	 /* copied */
+	int64_t files;	 /* regular files copied */
+	int64_t skipped; /* entries not kept: symlinks, devices, FIFOs, sockets, too deep, over limit */
+	bool over;	 /* some were not kept because the limit was reached */
+};
+/* Copies the regular files and directories of the /out mount out_fd into
+ * the directory dest, at most limit bytes in all, with safe modes
+ * (outcopy.c); *ret counts what was kept and what was not. */
+int recap_out_collect(int out_fd, const char *dest, int64_t limit, struct recap_out_stats *ret,
+		      struct recap_error **err);
 /* A minimal /dev under rootfs. */
 int recap_mounts_dev(const char *rootfs, struct recap_error **err);
 int recap_mounts_pivot(const char *rootfs, struct recap_error **err);

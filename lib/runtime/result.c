@@ -41,6 +41,9 @@ json_t *recap_runtime_result_json(const struct recap_run_result *res)
 	}
 	json_object_set_new(j, "stdoutBytes", json_integer((json_int_t)res->stdout_total));
 	json_object_set_new(j, "stderrBytes", json_integer((json_int_t)res->stderr_total));
+	json_object_set_new(j, "outBytes", json_integer((json_int_t)res->out_bytes));
+	json_object_set_new(j, "outFiles", json_integer((json_int_t)res->out_files));
+	json_object_set_new(j, "outSkipped", json_integer((json_int_t)res->out_skipped));
 	json_object_set_new(j, "phasesMs",
 			    json_pack("{s:I, s:I, s:I, s:I}", "pull", (json_int_t)res->pull_ms, "attach",
 				      (json_int_t)res->attach_ms, "run", (json_int_t)res->run_ms, "escape",

@@ -121,6 +121,8 @@ static int prepare(struct recap_run *r, struct recap_error **err)
 	if ((ret = recap_cgroup_create(r->opts->cgroup_parent, r->res->id, &lim, &r->cg, err)) < 0)
 		return fail(r, RECAP_REASON_ATTACH_FAILED, ret, err);
 	r->have_cgroup = true;
+	if ((ret = recap_out_make(r->res->id, s->out_bytes, &r->out_mnt, err)) < 0)
+		return fail(r, RECAP_REASON_ATTACH_FAILED, ret, err);
 	if ((ret = write_first_state(r, err)) < 0)
 		return fail(r, RECAP_REASON_ATTACH_FAILED, ret, err);
 	return 0;
@@ -156,6 +158,7 @@ static int launch(struct recap_run *r, struct recap_error **err)
 		     .join = r->spec->join},
 	};
 	l.mask = r->old_mask;
+	l.out_fd = r->out_mnt;
 	/* the first child is born in the target's PID namespace and becomes
 	 * the supervisor: no intermediate process to fork and reap */
 	int own_pidns = -1;
@@ -257,6 +260,41 @@ static void conclude(struct recap_run *r)
 	res->stderr_total = r->err.total;
 }
 
+static void add_message(struct recap_run_result *res, const char *text)
+{
+	char *m = NULL;
+	if (asprintf(&m, "%s%s%s", res->message ? res->message : "", res->message ? "; " : "", text) >= 0) {
+		free(res->message);
+		res->message = m;
+	}
+}
+
+/* The artifacts, copied out of the run's /out (outcopy.c) once the run's
+ * processes are gone; the tmpfs goes with the executor's fd. */
+static void collect_out(struct recap_run *r)
+{
+	if (r->out_mnt < 0)
+		return;
+	struct recap_out_stats st;
+	struct recap_error *e = NULL;
+	int ret = recap_out_collect(r->out_mnt, r->paths.out_dir, r->spec->out_bytes, &st, &e);
+	close(r->out_mnt);
+	r->out_mnt = -1;
+	r->res->out_bytes = st.bytes;
+	r->res->out_files = st.files;
+	r->res->out_skipped = st.skipped;
+	char *m = NULL;
+	if (ret < 0)
+		add_message(r->res, recap_error_message(e));
+	else if (st.over && asprintf(&m,
+				     "/out held more than its limit (outSize %lld bytes): not every "
+				     "file was kept in out/%s",
+				     (long long)r->spec->out_bytes, r->res->id) >= 0)
+		add_message(r->res, m);
+	free(m);
+	recap_error_free(e);
+}
+
 static void escape(struct recap_run *r, struct recap_error **err)
 {
 	uint64_t t = recap_now_mono_ms();
@@ -268,17 +306,13 @@ static void escape(struct recap_run *r, struct recap_error **err)
 	if (r->have_cgroup && !r->sup_exited)
 		(void)recap_cgroup_kill(&r->cg, 10000);
 	reap(r);
+	collect_out(r);
 	struct recap_error *e = NULL;
 	recap_state_close(&r->state_file); /* escape removes it */
 	int ret = recap_escape(&r->paths, &r->cg, &e);
 	r->res->escaped = ret >= 0;
 	if (ret < 0) {
-		char *m = NULL;
-		if (asprintf(&m, "%s%s%s", r->res->message ? r->res->message : "",
-			     r->res->message ? "; " : "", recap_error_message(e)) >= 0) {
-			free(r->res->message);
-			r->res->message = m;
-		}
+		add_message(r->res, recap_error_message(e));
 		if (err && !*err)
 			*err = e;
 		else
@@ -291,6 +325,8 @@ static void release(struct recap_run *r)
 {
 	recap_tty_restore(r);
 	recap_run_close_fds(r);
+	if (r->out_mnt >= 0)
+		close(r->out_mnt);
 	recap_state_close(&r->state_file);
 	recap_target_release(&r->target);
 	if (r->seccomp)
@@ -307,8 +343,12 @@ int recap_runtime_run(const struct recap_run_spec *spec, const struct recap_run_
 		      struct recap_run_result *res, struct recap_error **err)
 {
 	*res = (struct recap_run_result){.exit_code = -1, .reason = RECAP_REASON_ATTACH_FAILED};
-	struct recap_run r = {
-	    .spec = spec, .opts = o, .res = res, .target = {.pidfd = -1}, .state_file = {.fd = -1}};
+	struct recap_run r = {.spec = spec,
+			      .opts = o,
+			      .res = res,
+			      .target = {.pidfd = -1},
+			      .state_file = {.fd = -1},
+			      .out_mnt = -1};
 	recap_run_init_fds(&r);
 	r.cg = (struct recap_cgroup){.v2 = -1, .memory = -1, .freezer = -1};
 	r.t_start = recap_now_mono_ms();

@@ -26,6 +26,7 @@ struct recap_run {
 	scmp_filter_ctx seccomp;
 	struct recap_strv argv, env;
 	uint64_t caps;
+	int out_mnt; /* the run's /out tmpfs (outfs.c), -1 when none */
 
 	/* the executor's ends */
 	int sync_fd, status_fd, out_fd, err_fd, sig_fd, sup_pidfd, procs_fd;

@@ -48,6 +48,8 @@ struct recap_run_result {
 	uint64_t pull_ms, attach_ms, run_ms, escape_ms; /* pull_ms: set by the caller */
 	bool escaped;
 	pid_t target_pid;
+	/* /out copied to out/<id>: bytes and files kept, entries not kept */
+	int64_t out_bytes, out_files, out_skipped;
 };
 
 /* Runs spec; fills *res in every case (reason says what happened) and

@@ -20,6 +20,7 @@ void recap_spec_init(struct recap_run_spec *s)
 	    .grace_ms = 2000,
 	    .tail_bytes = RECAP_TAIL_DEFAULT,
 	    .upper_bytes = RECAP_UPPER_DEFAULT,
+	    .out_bytes = RECAP_OUT_DEFAULT,
 	    .uid = -1,
 	    .gid = -1,
 	};

@@ -43,6 +43,9 @@ enum recap_seccomp_mode {
 #define RECAP_UPPER_DEFAULT (256ll << 20)
 #define RECAP_UPPER_MIN (1ll << 20)
 #define RECAP_UPPER_MAX (1ll << 40)
+/* the run's /out (a tmpfs charged to the run's memory cgroup, its files
+ * copied to out/<id> at the end); the same bounds as the writable layer */
+#define RECAP_OUT_DEFAULT (64ll << 20)
 /* the run's cgroup limits when the spec sets none: no run may take the
  * node's memory or CPU, or fork-bomb it (docs/executor-spec.md) */
 #define RECAP_MEMORY_DEFAULT (512ll << 20)
@@ -76,6 +79,7 @@ struct recap_run_spec {
 	int64_t pids;	      /* 0: RECAP_PIDS_DEFAULT */
 	int64_t cpu_millis;   /* 0: RECAP_CPU_MILLIS_DEFAULT */
 	int64_t upper_bytes;  /* size of the writable layer */
+	int64_t out_bytes;    /* size of /out */
 	uint64_t timeout_ms;  /* 0: none */
 	uint64_t grace_ms;    /* SIGTERM -> SIGKILL */
 	size_t tail_bytes;

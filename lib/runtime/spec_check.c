@@ -59,6 +59,9 @@ int recap_spec_validate(const struct recap_run_spec *s, struct recap_error **err
 	if (s->upper_bytes < RECAP_UPPER_MIN || s->upper_bytes > RECAP_UPPER_MAX)
 		return recap_error_set(err, ERANGE, "upper size %lld out of range (1Mi to 1Ti)",
 				       (long long)s->upper_bytes);
+	if (s->out_bytes < RECAP_UPPER_MIN || s->out_bytes > RECAP_UPPER_MAX)
+		return recap_error_set(err, ERANGE, "out size %lld out of range (1Mi to 1Ti)",
+				       (long long)s->out_bytes);
 	if (s->pids < 0 || s->pids > 4194304)
 		return recap_error_set(err, ERANGE, "pids limit %lld out of range", (long long)s->pids);
 	uint64_t both = s->cap_drop == RECAP_CAPS_ALL ? 0 : s->cap_add & s->cap_drop;

@@ -167,6 +167,8 @@ static int limits(struct recap_run_spec *s, json_t *doc, struct recap_error **er
 	if (r >= 0)
 		r = quantity(doc, "upperSize", recap_spec_parse_bytes, &s->upper_bytes, err);
 	if (r >= 0)
+		r = quantity(doc, "outSize", recap_spec_parse_bytes, &s->out_bytes, err);
+	if (r >= 0)
 		r = quantity(doc, "cpuMillis", cpus_parse, &s->cpu_millis, err);
 	json_t *v = json_object_get(doc, "cpus");
 	if (r >= 0 && v && json_is_number(v)) {
@@ -196,7 +198,8 @@ int recap_spec_from_json(struct recap_run_spec *s, json_t *doc, struct recap_err
 			       "seccomp",   "capAdd",	   "capDrop",
 			       "tty",	    "memory",	   "pids",
 			       "cpus",	    "cpuMillis",   "timeoutSeconds",
-			       "tailBytes", "user",	   "upperSize"};
+			       "tailBytes", "user",	   "upperSize",
+			       "outSize"};
 	const char *key;
 	json_t *v;
 	json_object_foreach (doc, key, v) {

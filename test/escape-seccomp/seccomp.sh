@@ -117,7 +117,12 @@ wait_running() { # id: until its state says Running (at most 10 s)
 
 supervisor_pid() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["supervisorPid"])' "$root/runs/$1/state"; }
 
-# a run that waits for out/<id>/go, started in the background; $! is its executor
+# The run's /out as the node sees it while the run lives: a tmpfs in the
+# run's own mount namespace, reached through the supervisor's root (out/<id>
+# on the store gets its files only at the end).
+run_out() { echo "/proc/$(supervisor_pid "$1")/root/out"; }
+
+# a run that waits for /out/go (run_out), started in the background; $! is its executor
 start_waiting_run() { # id, run options...
 	local id=$1
 	shift
@@ -145,8 +150,8 @@ test_supervisor() {
 		done
 		check "supervisor ($id): no_new_privs" equals "$(status_field "$sup" NoNewPrivs)" 1
 		check "supervisor ($id): under a seccomp filter" equals "$(status_field "$sup" Seccomp)" 2
-		for ((f = 0; f < 100; f++)); do [[ -s $root/out/$id/attack ]] && break; sleep 0.05; done
-		out=$(cat "$root/out/$id/attack")
+		for ((f = 0; f < 100; f++)); do [[ -s $(run_out "$id")/attack ]] && break; sleep 0.05; done
+		out=$(cat "$(run_out "$id")/attack")
 		check "supervisor ($id): found by the tool" lacks "$out" "supervisor 0"
 		for f in ptrace_attach ptrace_seize process_vm_readv pidfd_open; do
 			check "supervisor ($id, caps '${caps:-default}'): $f refused" \
@@ -154,7 +159,7 @@ test_supervisor() {
 		done
 		echo "  note: /proc/<supervisor>/mem opened read-write by the tool: $(result_of proc_mem_rw "$out");" \
 			"with SYS_PTRACE it opens, and what it reaches holds no capability and runs under its own filter"
-		touch "$root/out/$id/go"
+		touch "$(run_out "$id")/go"
 		wait "$bg" || fail "supervisor ($id): the run failed: $(cat "$tmp/$id.out")"
 	done
 }
@@ -182,7 +187,7 @@ test_executor_dumpable() {
 	rc=0
 	out=$(capsh --drop=cap_sys_ptrace -- -c "readlink /proc/$bg/root" 2>&1) || rc=$?
 	check "... nor follow its root" test "$rc" -ne 0
-	touch "$root/out/$id/go"
+	touch "$(run_out "$id")/go"
 	wait "$bg" || fail "executor: the run failed: $(cat "$tmp/$id.out")"
 }
 

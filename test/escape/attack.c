@@ -25,7 +25,7 @@
  *                            children are killed and reaped before it exits
  *   attack fill PATH         "fill PATH ok" after 128 MiB, else "fill PATH
  *                            <errno name>" and "filled PATH <bytes>"
- *   attack exec PATH         "exec PATH <errno name>" (only printed on failure)
+ *   attack exec PATH ARGS... "exec PATH <errno name>" (only printed on failure)
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -328,7 +328,7 @@ int main(int argc, char **argv)
 		return forkbomb(path);
 	if (strcmp(verb, "fill") == 0 && argc == 3)
 		return fill(path);
-	if (strcmp(verb, "exec") == 0 && argc == 3) {
+	if (strcmp(verb, "exec") == 0 && argc >= 3) {
 		execv(path, argv + 2);
 		return report("exec", path, 0);
 	}

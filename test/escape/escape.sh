@@ -305,7 +305,65 @@ test_cves() {
 	done
 }
 
-# Attack 6: a fork bomb in a run that sets no limit. The run's cgroup holds
+# Attack 6: /out, the artifacts that stay on the node. During the run /out
+# is a tmpfs of outSize (64Mi by default), nosuid, nodev, noexec; at the end
+# only its regular files and directories are copied to out/<id>, without
+# setuid, setgid or execute bits. A setuid-root binary, a device node of the
+# node's disk, a FIFO and symlinks out are made there; a file is executed
+# from it; it is filled past its size, and a sparse file larger than it made.
+json_field() { python3 -c 'import json,sys; print(json.loads(sys.stdin.read()).get(sys.argv[1], ""))' "$1"; }
+
+out_attack() { # run id, variant -> the run's JSON result
+	local dev
+	dev=$(host_blockdev)
+	# shellcheck disable=SC2046
+	run -o json --id "$1" $(variant_flags "$2") -- sh -c "
+		mkdir -p /out/sub/deeper && echo payload-$2 >/out/sub/deeper/file.txt
+		cp /bin/busybox /out/busybox
+		cp /bin/busybox /out/suid && chmod 6755 /out/suid
+		attack blockdev /out/blk $dev
+		ln -s /etc/passwd /out/link; ln -s $tmp /out/hostlink; mkfifo /out/fifo
+		attack exec /out/busybox true" 2>/dev/null || true
+}
+
+test_out() {
+	local v=$1 out dir tail
+	dir=$root/out/out-$v-$$
+	out=$(out_attack "out-$v-$$" "$v")
+	tail=$(json_field stdout <<<"$out")
+	check "out[$v]: the run completes" equals "$(json_field reason <<<"$out")" Completed
+	check "out[$v]: a file cannot be executed from /out (noexec)" contains "$tail" "exec /out/busybox EACCES"
+	check "out[$v]: a file written to /out arrives intact in out/<id>" equals \
+		"$(cat "$dir/sub/deeper/file.txt" 2>&1)" "payload-$v"
+	check "out[$v]: ... a binary too" equals "$(sha256sum <"$dir/busybox")" "$(sha256sum <"$layer/bin/busybox")"
+	check "out[$v]: the setuid-root file is not setuid on the node" test -f "$dir/suid" -a ! -u "$dir/suid"
+	check "out[$v]: ... nor setgid" test ! -g "$dir/suid"
+	check "out[$v]: ... nor executable" equals "$(stat -c %a "$dir/suid")" 644
+	check "out[$v]: no device node of the node's disk in out/<id>" test ! -e "$dir/blk" -a ! -b "$dir/blk"
+	check "out[$v]: no symlink in out/<id>" test ! -L "$dir/link" -a ! -L "$dir/hostlink"
+	check "out[$v]: no FIFO in out/<id>" test ! -e "$dir/fifo"
+	check "out[$v]: the result counts what was not kept" test "$(json_field outSkipped <<<"$out")" -ge 2
+	# past the limit: ENOSPC inside, the run completes, the node's disk holds
+	# at most the limit (a sparse file larger than it is not copied)
+	dir=$root/out/full-$v-$$
+	# shellcheck disable=SC2046
+	out=$(run -o json --id "full-$v-$$" $(variant_flags "$v") -- sh -c \
+		'attack fill /out/big; truncate -s 1G /out/sparse; echo after-fill' 2>/dev/null) || true
+	tail=$(json_field stdout <<<"$out")
+	check "out[$v]: writing past /out's limit fails with ENOSPC" contains "$tail" "fill /out/big ENOSPC"
+	check "out[$v]: ... and the run goes on and completes" contains "$tail" after-fill
+	check "out[$v]: ... (Completed)" equals "$(json_field reason <<<"$out")" Completed
+	check "out[$v]: out/<id> holds at most the limit (64Mi)" test \
+		"$(find "$dir" -type f -printf '%s\n' | awk '{ n += $1 } END { print n + 0 }')" -le $((64 << 20))
+	check "out[$v]: ... and the filled file, up to it" test -s "$dir/big"
+	check "out[$v]: the sparse file past the limit is not copied" test ! -e "$dir/sparse"
+	check "out[$v]: ... and the result says so" contains "$(json_field message <<<"$out")" "outSize"
+	# an empty /out leaves no out/<id>
+	run --id "empty-$v-$$" -- true
+	check "out[$v]: an empty /out leaves no out/<id>" test ! -e "$root/out/empty-$v-$$"
+}
+
+# Attack 7: a fork bomb in a run that sets no limit. The run's cgroup holds
 # the default pids limit (1024, docs/executor-spec.md): fork fails with
 # EAGAIN inside, the node keeps forking, the run ends and escapes.
 test_forkbomb() {
@@ -321,7 +379,7 @@ test_forkbomb() {
 		"$(find /sys/fs/cgroup/*/"$cgp" -mindepth 1 -maxdepth 1 -type d 2>/dev/null)"
 }
 
-# Attack 7 (a known limit, documented, not defended): a target process
+# Attack 8 (a known limit, documented, not defended): a target process
 # pins the run's mount namespace by opening /proc/<tool pid>/ns/mnt during
 # the run and keeping it after. Records what happens: with the default
 # capabilities the tool holds capabilities the target lacks, so the ptrace
@@ -374,6 +432,7 @@ for variant in "${variants[@]}"; do
 	test_readonly "$variant"
 	test_cves "$variant"
 	test_forkbomb "$variant"
+	test_out "$variant"
 done
 test_ns_pin
 check "no run directory left" test -z "$(ls "$root/runs" 2>/dev/null | grep -v '^\.spare-')"

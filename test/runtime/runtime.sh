@@ -413,7 +413,11 @@ test_gc_race() { # a run started from spec layers (as caplet starts it) keeps th
 	"$capsule_bin" --root "$root" --cgroup-parent "$cgp" run -o json --id gc-race --target "$cid" \
 		--rootfs-layers "$l" -- sh -c 'touch /out/started; sleep 2; md5sum </bin/busybox' >"$tmp/race.json" &
 	local bg=$! i
-	for ((i = 0; i < 100; i++)); do [[ -e $root/out/gc-race/started ]] && break; sleep 0.05; done
+	# /out reaches the node only at the end of the run: Running is the sign
+	for ((i = 0; i < 100; i++)); do
+		[[ $(cat "$root/runs/gc-race/state" 2>/dev/null) == *'"phase":"Running"'* ]] && break
+		sleep 0.05
+	done
 	check "the run from spec layers names its layer in its state, runs/<id>/state" \
 		equals "$(python3 -c 'import json,sys; print(" ".join(json.load(open(sys.argv[1]))["layers"]))' \
 			"$root/runs/gc-race/state" 2>&1)" "$hex"

@@ -92,7 +92,7 @@ static void json_document(void **state)
 		"\"join\":[\"net\",\"uts\"],\"targetFilesystem\":\"ReadWrite\",\"capAdd\":[\"NET_RAW\"],"
 		"\"capDrop\":[\"KILL\",\"CAP_CHOWN\"],"
 		"\"memory\":\"64Mi\",\"pids\":10,\"cpus\":0.25,\"timeoutSeconds\":2.5,\"tailBytes\":100,"
-		"\"upperSize\":\"8Mi\","
+		"\"upperSize\":\"8Mi\",\"outSize\":\"2Mi\","
 		"\"imageConfig\":{\"Env\":[\"A=1\"],\"WorkingDir\":\"/w\"}}",
 		&s, &err),
 	    0);
@@ -108,6 +108,7 @@ static void json_document(void **state)
 	assert_int_equal(s.timeout_ms, 2500);
 	assert_int_equal(s.tail_bytes, 100);
 	assert_int_equal(s.upper_bytes, 8 << 20);
+	assert_int_equal(s.out_bytes, 2 << 20);
 	assert_string_equal(s.workdir, "/w");
 	assert_int_equal(recap_spec_validate(&s, &err), 0);
 	recap_spec_free(&s);
@@ -121,6 +122,7 @@ static void json_errors_name_the_field(void **state)
 	    {"{\"join\":[\"mnt\"]}", "'mnt'"},
 	    {"{\"memory\":\"lots\"}", "'memory'"},
 	    {"{\"upperSize\":\"lots\"}", "'upperSize'"},
+	    {"{\"outSize\":\"lots\"}", "'outSize'"},
 	    {"{\"command\":[\"a\",2]}", "'command[1]'"},
 	    {"{\"capAdd\":[\"ALL\"]}", "'capAdd'"},
 	    {"{\"capDrop\":[\"NET_RAW,KILL\"]}", "'capDrop'"},
@@ -154,6 +156,8 @@ static void validation(void **state)
 	    {"{\"target\":\"1\",\"layers\":[\"/l\"],\"command\":[\"x\"],\"upperSize\":1000}", "upper size"},
 	    {"{\"target\":\"1\",\"layers\":[\"/l\"],\"command\":[\"x\"],\"upperSize\":\"2Ti\"}",
 	     "upper size"},
+	    {"{\"target\":\"1\",\"layers\":[\"/l\"],\"command\":[\"x\"],\"outSize\":1000}", "out size"},
+	    {"{\"target\":\"1\",\"layers\":[\"/l\"],\"command\":[\"x\"],\"outSize\":\"2Ti\"}", "out size"},
 	    {"{\"target\":\"1\",\"layers\":[\"/l\"],\"command\":[\"x\"],\"id\":\"../x\"}", "run id"},
 	    {"{\"target\":\"1\",\"layers\":[\"/l\"],\"command\":[\"x\"],\"capAdd\":[\"KILL\"],"
 	     "\"capDrop\":[\"KILL\"]}",

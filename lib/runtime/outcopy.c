@@ -1,0 +1,164 @@
+/* The artifacts of a run, from its /out tmpfs (outfs.c) into out/<id> on the
+ * store, after every process of the run was killed. What the capsule made is
+ * never trusted: every entry is opened without following symlinks and
+ * checked on its fd; only regular files and directories are kept, owned by
+ * the executor, files without execute, setuid, setgid or sticky bits and not
+ * writable but by their owner (mode & 0644), directories 0755. Symlinks,
+ * device nodes, FIFOs, sockets and mounts are not kept, nor anything deeper than
+ * RECAP_OUT_MAX_DEPTH; each is counted. A process outside the run that
+ * holds a handle of /out (passed over a socket) may still write it: sizes are
+ * counted as copied, so no file (a sparse one, a hard link of another, one
+ * that grows) takes the total past the limit. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "runtime/mounts.h"
+
+struct copy {
+	int64_t limit;
+	struct recap_out_stats *st;
+};
+
+/* Not through a symlink, nor into a mount made over part of /out (a run
+ * granted SYS_ADMIN can mount; its mounts are gone with its namespace,
+ * unless a target pinned that). */
+static int src_open(int dir, const char *name, int flags)
+{
+	struct open_how how = {
+	    .flags = (uint64_t)(flags | O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC),
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	return (int)syscall(SYS_openat2, dir, name, &how, sizeof(how));
+}
+
+/* Copies in's bytes to out, at most budget of them: -EFBIG past it. */
+static int copy_bytes(int in, int out, int64_t budget, int64_t *ret)
+{
+	int64_t n = 0;
+	for (;;) {
+		ssize_t w = sendfile(out, in, NULL, 1 << 20);
+		if (w < 0)
+			return -errno;
+		if (w == 0)
+			break;
+		n += w;
+		if (n > budget)
+			return -EFBIG;
+	}
+	*ret = n;
+	return 0;
+}
+
+static int copy_file(int sdir, int ddir, const char *name, struct copy *c, struct recap_error **err)
+{
+	_cleanup_close_ int in = src_open(sdir, name, 0);
+	struct stat st;
+	if (in < 0 || fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
+		c->st->skipped++; /* replaced since it was listed */
+		return 0;
+	}
+	int64_t budget = c->limit - c->st->bytes, n = 0;
+	if (st.st_size > budget) {
+		c->st->skipped++;
+		c->st->over = true;
+		return 0;
+	}
+	_cleanup_close_ int out =
+	    openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 0644);
+	if (out < 0)
+		return recap_error_set_errno(err, errno, "cannot create artifact %s", name);
+	int r = copy_bytes(in, out, budget, &n);
+	if (r == -EFBIG) { /* grew while copied */
+		(void)unlinkat(ddir, name, 0);
+		c->st->skipped++;
+		c->st->over = true;
+		return 0;
+	}
+	if (r < 0 || fchmod(out, st.st_mode & 0644) < 0)
+		return recap_error_set_errno(err, r < 0 ? -r : errno, "cannot write artifact %s", name);
+	c->st->bytes += n;
+	c->st->files++;
+	return 0;
+}
+
+static int copy_dir(int sdir, int ddir, unsigned depth, struct copy *c, struct recap_error **err);
+
+static int copy_subdir(int sdir, int ddir, const char *name, unsigned depth, struct copy *c,
+		       struct recap_error **err)
+{
+	if (depth >= RECAP_OUT_MAX_DEPTH) {
+		c->st->skipped++;
+		return 0;
+	}
+	_cleanup_close_ int in = src_open(sdir, name, O_DIRECTORY);
+	if (in < 0) {
+		c->st->skipped++; /* replaced since it was listed */
+		return 0;
+	}
+	if (mkdirat(ddir, name, 0755) < 0)
+		return recap_error_set_errno(err, errno, "cannot create artifact directory %s", name);
+	_cleanup_close_ int out = openat(ddir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (out < 0 || fchmod(out, 0755) < 0)
+		return recap_error_set_errno(err, errno, "cannot open artifact directory %s", name);
+	int r = copy_dir(in, out, depth + 1, c, err);
+	return r < 0 ? recap_error_wrap(err, r, "in %s", name) : 0;
+}
+
+static int copy_entry(int sdir, int ddir, const char *name, unsigned depth, struct copy *c,
+		      struct recap_error **err)
+{
+	struct stat st;
+	if (fstatat(sdir, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		c->st->skipped++;
+		return 0;
+	}
+	if (S_ISDIR(st.st_mode))
+		return copy_subdir(sdir, ddir, name, depth, c, err);
+	if (S_ISREG(st.st_mode))
+		return copy_file(sdir, ddir, name, c, err);
+	c->st->skipped++; /* symlink, device node, FIFO, socket */
+	return 0;
+}
+
+static int copy_dir(int sdir, int ddir, unsigned depth, struct copy *c, struct recap_error **err)
+{
+	int fd = dup(sdir);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return recap_error_set_errno(err, e, "cannot read the run's /out");
+	}
+	int r = 0;
+	struct dirent *de;
+	while (r >= 0 && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			r = copy_entry(sdir, ddir, de->d_name, depth, c, err);
+	closedir(d);
+	return r;
+}
+
+int recap_out_collect(int out_fd, const char *dest, int64_t limit, struct recap_out_stats *ret,
+		      struct recap_error **err)
+{
+	*ret = (struct recap_out_stats){0};
+	_cleanup_close_ int ddir = open(dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (ddir < 0)
+		return recap_error_set_errno(err, errno, "cannot open %s", dest);
+	/* the mount's fd is an O_PATH one: opened again to be read */
+	_cleanup_close_ int sroot = openat(out_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sroot < 0)
+		return recap_error_set_errno(err, errno, "cannot open the run's /out");
+	struct copy c = {.limit = limit, .st = ret};
+	int r = copy_dir(sroot, ddir, 0, &c, err);
+	return r < 0 ? recap_error_wrap(err, r, "artifacts of /out into %s", dest) : 0;
+}
