@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # The capsule's system call filter, capabilities, supervisor and executor,
-# attacked from inside capsules against a real runc target, as root (issue
-# #12, "A capsule must never own the node"). Each case runs with the default
-# capabilities and once more with every capability a CapsulePolicy could
-# grant: what is always refused must stay refused then. The host is checked
+# attacked from inside capsules against a real runc target, as root. Each
+# case runs with the default capabilities and once more with every capability
+# a CapsulePolicy could grant: what is always refused must stay refused then. The host is checked
 # afterwards. Everything is removed at the end, also on failure.
 #
 #   seccomp.sh CAPSULE SYS_PROBE SLEEPER
@@ -20,8 +19,8 @@ for tool in runc busybox python3 capsh; do
 	command -v "$tool" >/dev/null || { echo "missing $tool (hack/deps installs it)" >&2; exit 1; }
 done
 
-# shellcheck source=test/escape-seccomp/lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=test/escape/seccomp-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/seccomp-lib.sh"
 
 # Everything caplet holds and a policy can therefore grant (docs/security.md),
 # plus what a node's own root could add: the filter must hold without them.
