@@ -29,6 +29,31 @@ static json_t *exec_with(const char *capsule_json, const char *deadline)
 static const char *const layers[] = {"/s/layers/a", "/s/layers/b"};
 static const struct recap_caplet_image img = {"sha256:00", layers, 2, NULL};
 
+/* A container ID that reads as a PID (the node's init, with caplet's host
+ * PIDs) or carries a path is refused before the executor sees it. */
+static void test_spec_target_not_a_pid(void **state)
+{
+	const char *bad[] = {"containerd://1",	     "containerd://0042", "1",
+			     "containerd://../../x", "containerd://a/b",  "containerd://"};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		_cleanup_json_ json_t *x = exec_with("{\"image\":\"i\"}", NULL);
+		json_object_set_new(json_object_get(json_object_get(x, "spec"), "target"), "containerID",
+				    json_string(bad[i]));
+		_cleanup_json_ json_t *s = NULL;
+		_cleanup_error_ struct recap_error *err = NULL;
+		if (recap_caplet_spec_build(x, &img, "/s", 0, &s, &err) != -EINVAL)
+			fail_msg("containerID %s was accepted", bad[i]);
+		assert_null(s);
+	}
+	_cleanup_json_ json_t *x = exec_with("{\"image\":\"i\"}", NULL);
+	json_object_set_new(json_object_get(json_object_get(x, "spec"), "target"), "containerID",
+			    json_string("containerd://1"));
+	_cleanup_json_ json_t *s = NULL;
+	_cleanup_error_ struct recap_error *err = NULL;
+	assert_int_equal(recap_caplet_spec_build(x, &img, "/s", 0, &s, &err), -EINVAL);
+	assert_non_null(strstr(recap_error_message(err), "'1' is not a container ID"));
+}
+
 static void test_run_id(void **state)
 {
 	char id[RECAP_CAPLET_RUN_ID_MAX];
@@ -184,10 +209,15 @@ static void test_refused_message_bounded(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_run_id),	  cmocka_unit_test(test_spec_full),
-	    cmocka_unit_test(test_spec_deadline), cmocka_unit_test(test_spec_refused),
-	    cmocka_unit_test(test_spec_user),	  cmocka_unit_test(test_spec_drop),
-	    cmocka_unit_test(test_status),	  cmocka_unit_test(test_refused_message_bounded),
+	    cmocka_unit_test(test_run_id),
+	    cmocka_unit_test(test_spec_full),
+	    cmocka_unit_test(test_spec_target_not_a_pid),
+	    cmocka_unit_test(test_spec_deadline),
+	    cmocka_unit_test(test_spec_refused),
+	    cmocka_unit_test(test_spec_user),
+	    cmocka_unit_test(test_spec_drop),
+	    cmocka_unit_test(test_status),
+	    cmocka_unit_test(test_refused_message_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
