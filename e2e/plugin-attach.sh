@@ -165,9 +165,14 @@ attach -- sh -c 'exit 7'
 check "attach: the command's exit status comes back through kubectl exec" test "$RC" = 7
 # On a terminal the plugin asks for kubectl exec -it: the terminal's size
 # reaches the command's own terminal through the API server and the kubelet.
-script -qec "stty cols 123 rows 45; kubectl capsule attach -n shop app --image oci:/images/bb:1 -- stty size" \
+# kubectl sends the size on its resize stream after the exec has started, so
+# the exec'd `capsule attach` may begin with no size yet: the command waits
+# (up to 5 s) for one, and it must be the caller's.
+# shellcheck disable=SC2016 # expanded in the capsule
+wait_size='i=0; while [ $i -lt 50 ]; do s=$(stty size 2>/dev/null); [ -n "$s" ] && [ "$s" != "0 0" ] && break; i=$((i+1)); sleep 0.1; done; echo "size=$s"'
+script -qec "stty cols 123 rows 45; kubectl capsule attach -n shop app --image oci:/images/bb:1 -- sh -c '$wait_size'" \
 	/dev/null >"$T/tty.out" </dev/null
-tty_ok() { grep -qa "45 123" "$T/tty.out" || { cat -A "$T/tty.out" >&2; return 1; }; }
+tty_ok() { grep -qa "size=45 123" "$T/tty.out" || { cat -A "$T/tty.out" >&2; return 1; }; }
 check "attach on a terminal: kubectl exec -it carries the terminal (its size) to the command" tty_ok
 left() { kubectl exec -n recap-system recap-caplet-test -c caplet -- capsule ps; }
 no_runs() {

@@ -185,6 +185,10 @@ _Noreturn void recap_exec_supervise(const struct recap_exec_ctx *c)
 			_exit(1);
 		}
 		cc.stdin_fd = cc.stdout_fd = cc.stderr_fd = slave;
+		/* the size the caller's terminal had: `stty size` as the first
+		 * command must not see 0x0 while the executor gets the master */
+		if (c->winsize.ws_row && c->winsize.ws_col)
+			ioctl(slave, TIOCSWINSZ, &c->winsize);
 	}
 	if (recap_confine_guard(c, &err) < 0)
 		supervisor_failed(c, err, 0);

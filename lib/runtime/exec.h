@@ -4,6 +4,7 @@
 #include <seccomp.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
 
 struct recap_exec_ctx {
 	char **argv;
@@ -13,14 +14,15 @@ struct recap_exec_ctx {
 	scmp_filter_ctx seccomp; /* NULL: unconfined */
 	int stdin_fd, stdout_fd, stderr_fd;
 	bool tty;
-	int64_t uid, gid;   /* < 0: stay root */
-	uint64_t user_caps; /* a non-root user keeps only these (the added ones) */
-	int sync_fd;	    /* struct recap_sync_msg to the executor */
-	int status_fd;	    /* struct recap_exec_status when the command ended */
-	int procs_fd;	    /* cgroup.procs of the run, to kill leftovers */
-	int pty_sock;	    /* tty: where the PTY master made in the capsule goes */
-	int target_fs;	    /* enum recap_target_fs: Landlock for ReadOnly and None */
-	unsigned join;	    /* RECAP_JOIN_* */
+	int64_t uid, gid;	/* < 0: stay root */
+	uint64_t user_caps;	/* a non-root user keeps only these (the added ones) */
+	int sync_fd;		/* struct recap_sync_msg to the executor */
+	int status_fd;		/* struct recap_exec_status when the command ended */
+	int procs_fd;		/* cgroup.procs of the run, to kill leftovers */
+	int pty_sock;		/* tty: where the PTY master made in the capsule goes */
+	struct winsize winsize; /* tty: the size the command starts with (0x0: unknown) */
+	int target_fs;		/* enum recap_target_fs: Landlock for ReadOnly and None */
+	unsigned join;		/* RECAP_JOIN_* */
 };
 
 struct recap_exec_status {

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -159,6 +160,10 @@ static int launch(struct recap_run *r, struct recap_error **err)
 	};
 	l.mask = r->old_mask;
 	l.out_fd = r->out_mnt;
+	/* the command's terminal has the caller's size before the command runs;
+	 * later changes follow through SIGWINCH (recap_tty_resize) */
+	if (r->opts->tty)
+		ioctl(STDIN_FILENO, TIOCGWINSZ, &l.exec.winsize);
 	/* the first child is born in the target's PID namespace and becomes
 	 * the supervisor: no intermediate process to fork and reap */
 	int own_pidns = -1;

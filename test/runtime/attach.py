@@ -3,14 +3,38 @@
 the window size seen inside (and a resize), Ctrl-C reaching the command, and
 Ctrl-D ending the shell, after which the executor escapes.
 
-    attach.py CAPSULE_ARGV...   (exit 0 when every check passed)
+    attach.py CAPSULE_ARGV...           (exit 0 when every check passed)
+    attach.py --first-size CAPSULE_ARGV... -- stty size
+        the terminal has its size before capsule starts: the command's very
+        first look at its own terminal must see it (never 0x0)
 """
 import fcntl, os, pty, select, signal, struct, sys, termios, time
 
 def set_size(fd, rows, cols):
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
+def first_size():
+    pid, fd = pty.fork()
+    if pid == 0:
+        set_size(0, 27, 91)
+        os.execv(sys.argv[2], sys.argv[2:])
+    out = b""
+    while True:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            data = b""
+        if not data:
+            break
+        out += data
+    _, status = os.waitpid(pid, 0)
+    if b"27 91" not in out:
+        raise SystemExit(f"FAIL: the first command saw {out[-300:]!r}, not '27 91' (status {status})")
+    print("ok   - attach: the command's first look at its terminal sees the caller's size")
+
 def main():
+    if sys.argv[1] == "--first-size":
+        return first_size()
     pid, fd = pty.fork()
     if pid == 0:
         os.execv(sys.argv[1], sys.argv[1:])

@@ -468,6 +468,15 @@ test_attach() {
 	local rc=$?
 	echo "$out"
 	check "attach session passes every check" equals "$rc" 0
+	# the size is there before the command's first instruction, every time
+	local i bad=0
+	for i in 1 2 3 4 5; do
+		rc=0
+		out=$(timeout 60 python3 "$(dirname "$0")/attach.py" --first-size "$capsule_bin" --root "$root" \
+			--cgroup-parent "$cgp" attach --target "$cid" --rootfs-layers "$layer" -- stty size 2>&1) || rc=$?
+		((rc == 0)) || { echo "$out"; bad=$((bad + 1)); }
+	done
+	check "a command's first stty size sees the caller's terminal size (5 of 5)" equals "$bad" 0
 }
 
 test_mountpoints() { # made in the upper only where no layer has them; a non-directory is refused
