@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 e2e_up "$@" node-1
 
-kubectl create namespace ops >/dev/null
+ns_create ops
 kubectl apply -n ops -f - >/dev/null <<YAML
 apiVersion: v1
 kind: Pod

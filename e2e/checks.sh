@@ -25,3 +25,15 @@ wait_until() {
 	done
 	return 1
 }
+# ns_create NAME...: creates the namespaces and waits until each has its
+# `default` ServiceAccount, which kube-controller-manager makes a moment
+# after the namespace: a pod created before that is refused by the
+# ServiceAccount admission ("serviceaccount default not found").
+ns_create() {
+	local ns
+	for ns in "$@"; do kubectl create namespace "$ns" >/dev/null || return 1; done
+	for ns in "$@"; do
+		wait_until 30 kubectl get serviceaccount default -n "$ns" ||
+			{ echo "namespace $ns has no default ServiceAccount after 30 s" >&2; return 1; }
+	done
+}

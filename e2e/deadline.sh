@@ -11,7 +11,7 @@
 CONTROLLER_ARGS=(--execution-start-grace-seconds 2)
 e2e_up "$@" node-1
 
-kubectl create namespace ops >/dev/null
+ns_create ops
 kubectl apply -f - >/dev/null <<YAML
 apiVersion: recap.dev/v1alpha1
 kind: CapsulePolicy

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 e2e_up "$@" node-1 node-2
 
-kubectl create namespace roll >/dev/null
+ns_create roll
 for i in 1 2 3 4; do
 	kubectl apply -n roll -f - >/dev/null <<YAML
 apiVersion: v1

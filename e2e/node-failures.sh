@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 e2e_up "$@" node-1 node-2
 
-kubectl create namespace ops >/dev/null
+ns_create ops
 for i in 1 2; do
 	kubectl apply -n ops -f - >/dev/null <<YAML
 apiVersion: v1

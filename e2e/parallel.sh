@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 e2e_up "$@" node-1 node-2 node-3
 
-kubectl create namespace shop >/dev/null
+ns_create shop
 for i in 1 2 3 4 5 6; do
 	node=node-$(((i - 1) % 3 + 1))
 	kubectl apply -n shop -f - >/dev/null <<YAML

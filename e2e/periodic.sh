@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 e2e_up "$@" node-1
 
-kubectl create namespace cron >/dev/null
+ns_create cron
 kubectl apply -n cron -f - >/dev/null <<YAML
 apiVersion: v1
 kind: Pod

@@ -100,8 +100,8 @@ mkdir -p "$T/bin"
 ln -s "$PLUGIN" "$T/bin/kubectl-capsule"
 export PATH=$T/bin:$PATH
 
-kubectl create namespace recap-system >/dev/null
-kubectl create namespace shop >/dev/null
+ns_create recap-system
+ns_create shop
 # The caplet pod is the DaemonSet's pod template (config/node: labels, host
 # PIDs, capabilities, seccomp and AppArmor, cgroup and store mounts) with this
 # test's image, a sleep instead of the agent (attach needs only the executor)

@@ -19,7 +19,7 @@ printf '#!/bin/sh\nprintf "%%s\\n" "$*" >>%s\nexec %s "$@"\n' "$T/kubectl-argv.l
 chmod +x "$T/bin/kubectl"
 export PATH=$T/bin:$PATH
 
-kubectl create namespace shop >/dev/null
+ns_create shop
 kubectl config set-context --current --namespace=shop >/dev/null # the context's namespace is the default
 for i in 1 2; do
 	kubectl apply -f - >/dev/null <<YAML
@@ -234,7 +234,7 @@ check "after an API server restart while waiting: exit status 0" equals "$rc" 0
 check "after an API server restart while waiting: the target's output" has "$T/restart.out" "survived"
 
 # attach: the caplet pod of the target's node, then kubectl exec into it.
-kubectl create namespace recap-system >/dev/null
+ns_create recap-system
 kubectl apply -f - >/dev/null <<YAML
 apiVersion: v1
 kind: Pod

@@ -10,7 +10,7 @@
 E2E_BRIDGE=rcpbr$(($$ % 100000))
 e2e_up "$@" node-1 node-2 node-3
 
-kubectl create namespace perf >/dev/null
+ns_create perf
 pod() { # NAME NODE ROLE
 	kubectl apply -n perf -f - >/dev/null <<YAML
 apiVersion: v1

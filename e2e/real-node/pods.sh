@@ -15,7 +15,7 @@ rn_up "$1" "$2" "$3" "$4"
 mkdir -p "$T/plugin" && ln -s "$(realpath "$5")" "$T/plugin/kubectl-capsule"
 export PATH=$T/plugin:$PATH
 
-kubectl create namespace shop >/dev/null
+ns_create shop
 kubectl apply -n shop -f - >/dev/null <<YAML
 apiVersion: v1
 kind: Pod
