@@ -37,3 +37,18 @@ ns_create() {
 			{ echo "namespace $ns has no default ServiceAccount after 30 s" >&2; return 1; }
 	done
 }
+# `kubectl capsule attach` runs its capsule under the executor's default
+# cgroup parent, "recap" (what an installed caplet uses), in every hierarchy
+# a run's limits need. default_parents_note records where it exists before
+# a test; default_parents_remove removes, with everything below it, each one
+# the test made.
+DEFAULT_PARENTS_BEFORE=""
+default_parents() { find /sys/fs/cgroup -maxdepth 2 -type d -name recap 2>/dev/null || true; }
+default_parents_note() { DEFAULT_PARENTS_BEFORE=" $(default_parents | tr '\n' ' ') "; }
+default_parents_remove() {
+	local d
+	for d in $(default_parents); do
+		[[ $DEFAULT_PARENTS_BEFORE == *" $d "* ]] || find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
+	return 0
+}

@@ -20,27 +20,19 @@ export RECAP_KUBE_BIN no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
 T=$(mktemp -d /tmp/recap-e2e-attach.XXXXXX)
 C=$T/cluster N=$T/node
 FAILS=0
-# `kubectl capsule attach` runs its capsule under the executor's default
-# cgroup parent (what an installed caplet uses): the cgroups this test makes
-# there go with it, and so does the parent where this test made it.
-mapfile -t cgroup_parents_before < <(find /sys/fs/cgroup -maxdepth 2 -type d -name recap 2>/dev/null || true)
-
 cleanup() {
 	set +e
 	"$src/hack/node" down --dir "$N" >/dev/null 2>&1
 	"$src/hack/cluster" down --dir "$C" >/dev/null 2>&1
 	grep -o " ${T}[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
 	rm -rf "$T"
-	local d
-	for d in /sys/fs/cgroup/recap /sys/fs/cgroup/*/recap; do
-		[[ -d $d && " ${cgroup_parents_before[*]} " != *" $d "* ]] || continue
-		find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
-	done
+	default_parents_remove
 }
 trap cleanup EXIT
 trap 'exit 143' TERM INT
 # shellcheck source=checks.sh
 . "$(dirname "$0")/checks.sh"
+default_parents_note
 die() {
 	echo "FAIL - $*" >&2
 	exit 1

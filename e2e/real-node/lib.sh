@@ -30,6 +30,7 @@ rn_cleanup() {
 			[[ -d $d ]] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
 		done
 	fi
+	default_parents_remove
 	"$RN_SRC/hack/cluster" down --dir "$T/cluster" >/dev/null 2>&1
 	grep -o " $T[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
 	rm -rf "$T"
@@ -40,6 +41,7 @@ trap 'exit 143' TERM INT
 
 # shellcheck source=../checks.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../checks.sh"
+default_parents_note
 finish() {
 	if ((FAILS)); then
 		echo "$FAILS check(s) failed" >&2
