@@ -25,7 +25,8 @@ struct daemon {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: caplet [--node-name NAME] [--kubeconfig FILE] [--root DIR] [--capsule PATH]\n"
-		   "              [--cgroup-parent NAME] [--insecure-registry HOST:PORT]...\n"
+		   "              [--cgroup-parent NAME] [--cri-endpoint [unix://]PATH]\n"
+		   "              [--insecure-registry HOST:PORT]...\n"
 		   "              [--metrics-address HOST:PORT|off] [--log-level L] [--log-format F]\n"
 		   "  the node name defaults to $NODE_NAME\n");
 }
@@ -55,6 +56,7 @@ static const struct option opts[] = {
     {"root", required_argument, NULL, 'r'},
     {"capsule", required_argument, NULL, 'c'},
     {"cgroup-parent", required_argument, NULL, 'g'},
+    {"cri-endpoint", required_argument, NULL, 'e'},
     {"insecure-registry", required_argument, NULL, 'i'},
     {"metrics-address", required_argument, NULL, 'm'},
     {"log-level", required_argument, NULL, 'l'},
@@ -82,6 +84,9 @@ static int apply(struct cli *c, int o, const char *v, enum recap_log_level *leve
 	case 'g':
 		c->o.cgroup_parent = v;
 		return 0;
+	case 'e':
+		c->o.cri_endpoint = strncmp(v, "unix://", 7) == 0 ? v + 7 : v;
+		return 0;
 	case 'm':
 		c->metrics = v;
 		return 0;
@@ -107,6 +112,7 @@ static int parse(int argc, char **argv, struct cli *c)
 	enum recap_log_format format = RECAP_LOG_TEXT;
 	c->o.node = getenv("NODE_NAME");
 	c->metrics = "0.0.0.0:9742";
+	c->o.cri_endpoint = "/run/containerd/containerd.sock";
 	int o;
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (o == 'h') {

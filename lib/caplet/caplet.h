@@ -18,6 +18,7 @@ struct recap_caplet_options {
 	const char *root;				     /* node store, default /var/lib/recap */
 	const char *capsule_bin;			     /* executor, default "capsule" on PATH */
 	const char *cgroup_parent;			     /* NULL: the executor's default */
+	const char *cri_endpoint;			     /* the node's CRI socket (a path) */
 	const char *insecure[RECAP_CAPLET_INSECURE_MAX + 1]; /* plain-HTTP registries */
 	/* Log sink for what the agent decides (cmd/ logs; the library does not). */
 	void (*log)(int level, const char *msg, void *userdata);
