@@ -12,6 +12,7 @@
 #include "base/timeutil.h"
 #include "runtime/exec.h"
 #include "runtime/run_internal.h"
+#include "runtime/mounts.h"
 #include "runtime/sync.h"
 
 #define DRAIN_MS 1000	  /* output still read after the supervisor ended */
@@ -38,6 +39,8 @@ static void on_sync(struct recap_run *r)
 		r->sup = r->c1;
 		r->c1 = 0;
 		r->sup_pidfd = recap_pidfd_open(r->sup);
+		/* held to the end: escape empties it, whoever else holds it */
+		r->mnt_ns = recap_mounts_ns_open(r->sup);
 		recap_run_write_state(r, "Running");
 	} else if ((m.kind == RECAP_SYNC_ERROR || m.kind == RECAP_SYNC_EXEC_ERROR) && !r->fail_kind) {
 		r->fail_kind = m.kind;

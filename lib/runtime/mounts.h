@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "base/error.h"
 #include "runtime/spec.h"
@@ -48,6 +49,15 @@ struct recap_out_stats {
  * (outcopy.c); *ret counts what was kept and what was not. */
 int recap_out_collect(int out_fd, const char *dest, int64_t limit, struct recap_out_stats *ret,
 		      struct recap_error **err);
+/* The mount namespace of pid (a child of the caller, not yet reaped), or
+ * -errno. */
+int recap_mounts_ns_open(pid_t pid);
+/* Detaches the whole mount tree of the namespace ns_fd, root included, from
+ * a child that enters it: a process that still holds the namespace (a
+ * target that opened /proc/<pid>/ns/mnt of the run's command) holds an
+ * empty one, and the run's tmpfs, overlay and /target clone are released
+ * as soon as no process of the run is left in them. */
+int recap_mounts_ns_empty(int ns_fd, struct recap_error **err);
 /* A minimal /dev under rootfs. */
 int recap_mounts_dev(const char *rootfs, struct recap_error **err);
 int recap_mounts_pivot(const char *rootfs, struct recap_error **err);

@@ -313,8 +313,17 @@ static void escape(struct recap_run *r, struct recap_error **err)
 	reap(r);
 	collect_out(r);
 	struct recap_error *e = NULL;
+	int ret = 0;
+	if (r->mnt_ns >= 0) {
+		ret = recap_mounts_ns_empty(r->mnt_ns, &e);
+		close(r->mnt_ns);
+		r->mnt_ns = -1;
+	}
 	recap_state_close(&r->state_file); /* escape removes it */
-	int ret = recap_escape(&r->paths, &r->cg, &e);
+	if (ret < 0)			   /* the rest is cleaned up all the same */
+		(void)recap_escape(&r->paths, &r->cg, NULL);
+	else
+		ret = recap_escape(&r->paths, &r->cg, &e);
 	r->res->escaped = ret >= 0;
 	if (ret < 0) {
 		add_message(r->res, recap_error_message(e));

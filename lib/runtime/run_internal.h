@@ -30,6 +30,7 @@ struct recap_run {
 
 	/* the executor's ends */
 	int sync_fd, status_fd, out_fd, err_fd, sig_fd, sup_pidfd, procs_fd;
+	int mnt_ns;	/* the run's mount namespace, emptied at escape (mounts_ns.c) */
 	int pty_master; /* tty mode: out_fd == pty_master */
 	int pty_sock;	/* tty mode: the master arrives here */
 	/* the children's ends */
