@@ -156,6 +156,14 @@ def policy_crd():
             "seccomp": obj("Seccomp requirements.", {
                 "allowUnconfined": boolean("Allow seccompProfile type "
                                            "Unconfined.", default=False),
+                "allowedLocalhostProfiles": array(
+                    "Localhost profiles (names under the node agent's "
+                    "seccomp directory) a Capsule may use; a profile on "
+                    "the node may allow any system call, so none is "
+                    "allowed unless listed.",
+                    string("A profile name.", 253, min_len=1,
+                           pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$"),
+                    64, list_type="set", default=[]),
             }, default={}),
             "limits": obj("Upper bounds; an unset bound is not enforced.", {
                 "maxTimeoutSeconds": integer(

@@ -126,6 +126,11 @@ static int check_modes(const struct policy_rules *r, json_t *spec, struct recap_
 		    why, "seccompProfile Unconfined is not allowed (seccomp.allowUnconfined is false)");
 		return 1;
 	}
+	/* a profile on the node may allow anything: only those the policy names */
+	const char *prof = recap_json_str(spec, "security.seccompProfile.localhostProfile");
+	if (seccomp && strcmp(seccomp, "Localhost") == 0 && (!prof || !list_has(r->localhost_profiles, prof)))
+		return not_allowed(why, rule, "seccomp.allowedLocalhostProfiles", r->localhost_profiles,
+				   "seccompProfile Localhost", prof ? prof : "");
 	return 0;
 }
 
@@ -241,6 +246,9 @@ int recap_policy_rules_from_spec(json_t *spec, struct policy_rules *r, struct re
 					max),
 		       -ENOTRECOVERABLE;
 	r->allow_unconfined = recap_json_bool(spec, "seccomp.allowUnconfined", 0);
+	r->localhost_profiles = recap_json_path(spec, "seccomp.allowedLocalhostProfiles");
+	if (!json_is_array(r->localhost_profiles) || json_array_size(r->localhost_profiles) == 0)
+		r->localhost_profiles = NULL;
 	r->limits = json_object_get(spec, "limits");
 	return 0;
 }

@@ -15,6 +15,7 @@ struct policy_rules {
 	json_t *join_allowed; /* NULL: all types */
 	int fs_max;	      /* 0 None, 1 ReadOnly, 2 ReadWrite */
 	bool allow_unconfined;
+	json_t *localhost_profiles; /* NULL: no Localhost profile (baseline) */
 	json_t *limits; /* NULL: none */
 };
 

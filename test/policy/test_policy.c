@@ -97,6 +97,28 @@ static const struct pcase cases[] = {
      "[" POLICY("debug",
 		"{\"seccomp\":{\"allowUnconfined\":true},\"capabilities\":{\"allowed\":[\"NET_RAW\"]}}") "]",
      "{\"security\":{\"seccompProfile\":{\"type\":\"Unconfined\"}}}", true, NULL, NULL, 1},
+    {"seccomp Localhost refused when none is listed", PROD, "[" PRODUCTION "]",
+     "{\"security\":{\"seccompProfile\":{\"type\":\"Localhost\",\"localhostProfile\":\"allow-all."
+     "json\"}}}",
+     false,
+     "=CapsulePolicy \"production\": seccompProfile Localhost \"allow-all.json\" is not allowed by "
+     "seccomp.allowedLocalhostProfiles []",
+     "seccomp.allowedLocalhostProfiles", 1},
+    {"seccomp Localhost refused when not listed", PROD,
+     "[" POLICY("debug", "{\"seccomp\":{\"allowedLocalhostProfiles\":[\"strace.json\"]},"
+			 "\"capabilities\":{\"allowed\":[\"NET_RAW\"]}}") "]",
+     "{\"security\":{\"seccompProfile\":{\"type\":\"Localhost\",\"localhostProfile\":\"allow-all."
+     "json\"}}}",
+     false,
+     "=CapsulePolicy \"debug\": seccompProfile Localhost \"allow-all.json\" is not allowed by "
+     "seccomp.allowedLocalhostProfiles [\"strace.json\"]",
+     "seccomp.allowedLocalhostProfiles", 1},
+    {"seccomp Localhost admitted when listed", PROD,
+     "[" POLICY("debug", "{\"seccomp\":{\"allowedLocalhostProfiles\":[\"strace.json\"]},"
+			 "\"capabilities\":{\"allowed\":[\"NET_RAW\"]}}") "]",
+     "{\"security\":{\"seccompProfile\":{\"type\":\"Localhost\",\"localhostProfile\":\"strace."
+     "json\"}}}",
+     true, NULL, NULL, 1},
     {"timeout refused", PROD, "[" PRODUCTION "]", "{\"timeoutSeconds\":900}", false,
      "=CapsulePolicy \"production\": timeoutSeconds 900 exceeds limits.maxTimeoutSeconds 600",
      "limits.maxTimeoutSeconds", 1},
@@ -146,6 +168,10 @@ static const struct pcase cases[] = {
     {"baseline: Unconfined refused", DEV, "[]",
      "{\"security\":{\"capabilities\":null,\"seccompProfile\":{\"type\":\"Unconfined\"}}}", false,
      "seccompProfile Unconfined is not allowed", "seccomp.allowUnconfined", 0},
+    {"baseline: Localhost refused", DEV, "[]",
+     "{\"security\":{\"capabilities\":null,\"seccompProfile\":{\"type\":\"Localhost\","
+     "\"localhostProfile\":\"p.json\"}}}",
+     false, "seccompProfile Localhost \"p.json\" is not allowed", "seccomp.allowedLocalhostProfiles", 0},
     {"baseline: default targetFilesystem is ReadOnly", DEV, "[]",
      "{\"security\":{\"capabilities\":null},\"targetFilesystem\":null}", true, NULL, NULL, 0},
     {"intersection: the stricter refuses", PROD,
