@@ -16,7 +16,7 @@ struct policy_rules {
 	int fs_max;	      /* 0 None, 1 ReadOnly, 2 ReadWrite */
 	bool allow_unconfined;
 	json_t *localhost_profiles; /* NULL: no Localhost profile (baseline) */
-	json_t *limits; /* NULL: none */
+	json_t *limits;		    /* NULL: none */
 };
 
 /* Fills r from a CapsulePolicy spec (NULL spec: the baseline). */
