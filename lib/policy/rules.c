@@ -9,7 +9,7 @@
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "policy/image.h"
-#include "policy/quantity.h"
+#include "base/quantity.h"
 
 static const char *const fs_modes[] = {"None", "ReadOnly", "ReadWrite"};
 
@@ -143,7 +143,7 @@ static int read_quantity(json_t *v, struct recap_quantity *ret, char *text, size
 		snprintf(text, size, "%s", json_string_value(v));
 	else
 		return -EINVAL;
-	return recap_policy_quantity_parse(text, ret, NULL);
+	return recap_quantity_parse(text, ret, NULL);
 }
 
 static int check_quantity(json_t *limits, const char *limit, const char *rule_name, json_t *spec,
@@ -168,7 +168,7 @@ static int check_quantity(json_t *limits, const char *limit, const char *rule_na
 		return recap_buf_printf(why, "spec.resources.limits.%s: \"%s\" is not a quantity", resource,
 					text),
 		       -EINVAL;
-	if (recap_policy_quantity_cmp(q, qmax) > 0) {
+	if (recap_quantity_cmp(q, qmax) > 0) {
 		recap_buf_printf(why, "%s limit %s exceeds limits.%s %s", resource, text, limit, max_text);
 		return 1;
 	}

@@ -5,53 +5,36 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "base/quantity.h"
 #include "runtime/spec.h"
 
-static const struct {
-	const char *suffix;
-	double mult;
-} byte_suffixes[] = {
-    {"", 1},	 {"k", 1e3},	 {"K", 1e3},	    {"M", 1e6},		  {"G", 1e9},
-    {"T", 1e12}, {"Ki", 1024.0}, {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"Ti", 1099511627776.0},
-    {"KB", 1e3}, {"MB", 1e6},	 {"GB", 1e9},
-};
-
+/* Sizes and CPU amounts are Kubernetes quantities, parsed exactly by the one
+ * parser the policy uses too (base/quantity.h): what a CapsulePolicy admits
+ * is what the executor applies. */
 int recap_spec_parse_bytes(const char *s, int64_t *ret, struct recap_error **err)
 {
-	char *end = NULL;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (end == s || errno || !isfinite(v) || v < 0)
-		return recap_error_set(err, EINVAL, "bad size '%s' (e.g. 64Mi, 1G, 1048576)", s);
-	for (size_t i = 0; i < ARRAY_SIZE(byte_suffixes); i++) {
-		if (strcmp(end, byte_suffixes[i].suffix) == 0) {
-			double b = v * byte_suffixes[i].mult;
-			if (b > 9.0e18)
-				return recap_error_set(err, ERANGE, "size '%s' is too large", s);
-			*ret = (int64_t)b;
-			return 0;
-		}
-	}
-	return recap_error_set(err, EINVAL, "bad size suffix in '%s' (k, M, G, T, Ki, Mi, Gi, Ti)", s);
+	struct recap_quantity q;
+	int r = recap_quantity_parse(s, &q, NULL);
+	if (r < 0)
+		return recap_error_set(err, r, "bad size '%s': not a quantity (e.g. 64Mi, 1G, 1048576)", s);
+	int64_t v;
+	if (q.nano < 0)
+		return recap_error_set(err, EINVAL, "bad size '%s': negative", s);
+	if (recap_quantity_units(q, &v) < 0)
+		return recap_error_set(err, ERANGE, "size '%s' is too large", s);
+	*ret = v;
+	return 0;
 }
 
 int recap_spec_parse_cpus(const char *s, int64_t *ret, struct recap_error **err)
 {
-	char *end = NULL;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (end == s || errno || !isfinite(v) || v <= 0)
+	struct recap_quantity q;
+	int64_t m;
+	if (recap_quantity_parse(s, &q, NULL) < 0 || q.nano <= 0)
 		return recap_error_set(err, EINVAL, "bad CPU amount '%s' (e.g. 0.5, 2, 500m)", s);
-	double m;
-	if (strcmp(end, "m") == 0)
-		m = v;
-	else if (*end == 0)
-		m = v * 1000.0;
-	else
-		return recap_error_set(err, EINVAL, "bad CPU amount '%s' (e.g. 0.5, 2, 500m)", s);
-	if (m < 1 || m > 1e6)
+	if (recap_quantity_milli(q, &m) < 0 || m < 1 || m > 1000000)
 		return recap_error_set(err, ERANGE, "CPU amount '%s' out of range (1m to 1000 CPUs)", s);
-	*ret = (int64_t)m;
+	*ret = m;
 	return 0;
 }
 

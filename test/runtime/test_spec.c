@@ -61,11 +61,32 @@ static void quantities(void **state)
 	assert_int_equal(recap_spec_parse_bytes("12Q", &v, NULL), -EINVAL);
 	assert_int_equal(recap_spec_parse_bytes("-1", &v, NULL), -EINVAL);
 	assert_int_equal(recap_spec_parse_bytes("99999999Ti", &v, NULL), -ERANGE);
+	/* Kubernetes quantities, exactly as the policy reads them */
+	assert_int_equal(recap_spec_parse_bytes("1Pi", &v, NULL), 0);
+	assert_int_equal(v, 1LL << 50);
+	assert_int_equal(recap_spec_parse_bytes("1Ei", &v, NULL), 0);
+	assert_int_equal(v, 1LL << 60);
+	assert_int_equal(recap_spec_parse_bytes("8Ei", &v, NULL), -ERANGE);
+	assert_int_equal(recap_spec_parse_bytes("1e3", &v, NULL), 0);
+	assert_int_equal(v, 1000);
+	assert_int_equal(recap_spec_parse_bytes("1.5Gi", &v, NULL), 0);
+	assert_int_equal(v, 3LL << 29);
+	assert_int_equal(recap_spec_parse_bytes("1500m", &v, NULL), 0);
+	assert_int_equal(v, 2); /* rounded up to a whole byte */
+	assert_int_equal(recap_spec_parse_bytes("1GB", &v, NULL), -EINVAL);
+	assert_int_equal(recap_spec_parse_bytes("1MB", &v, NULL), -EINVAL);
+	assert_int_equal(recap_spec_parse_bytes("9223372036854775807", &v, NULL), 0);
+	assert_int_equal(v, INT64_MAX);
+	assert_int_equal(recap_spec_parse_bytes("9223372036854775808", &v, NULL), -ERANGE);
 	assert_int_equal(recap_spec_parse_cpus("0.5", &v, NULL), 0);
 	assert_int_equal(v, 500);
 	assert_int_equal(recap_spec_parse_cpus("200m", &v, NULL), 0);
 	assert_int_equal(v, 200);
 	assert_int_equal(recap_spec_parse_cpus("0", &v, NULL), -EINVAL);
+	assert_int_equal(recap_spec_parse_cpus("1e-3", &v, NULL), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(recap_spec_parse_cpus("2k", &v, NULL), -ERANGE);
+	assert_int_equal(recap_spec_parse_cpus("1 CPU", &v, NULL), -EINVAL);
 	assert_int_equal(recap_spec_parse_seconds("1.5", &ms, NULL), 0);
 	assert_int_equal(ms, 1500);
 	assert_int_equal(recap_spec_parse_seconds("1s", &ms, NULL), -EINVAL);

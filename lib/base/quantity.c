@@ -1,4 +1,4 @@
-#include "policy/quantity.h"
+#include "base/quantity.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -107,7 +107,7 @@ static int scale(__int128 v, int pow10, int pow2, __int128 *ret)
 	return 0;
 }
 
-int recap_policy_quantity_parse(const char *s, struct recap_quantity *ret, struct recap_error **err)
+int recap_quantity_parse(const char *s, struct recap_quantity *ret, struct recap_error **err)
 {
 	const char *p = s;
 	int sign = 1;
@@ -125,7 +125,7 @@ int recap_policy_quantity_parse(const char *s, struct recap_quantity *ret, struc
 	return 0;
 }
 
-int recap_policy_quantity_cmp(struct recap_quantity a, struct recap_quantity b)
+int recap_quantity_cmp(struct recap_quantity a, struct recap_quantity b)
 {
 	return a.nano < b.nano ? -1 : a.nano > b.nano;
 }
@@ -139,12 +139,12 @@ static int rounded(struct recap_quantity q, __int128 unit, int64_t *ret)
 	return 0;
 }
 
-int recap_policy_quantity_units(struct recap_quantity q, int64_t *ret)
+int recap_quantity_units(struct recap_quantity q, int64_t *ret)
 {
 	return rounded(q, 1000000000, ret);
 }
 
-int recap_policy_quantity_milli(struct recap_quantity q, int64_t *ret)
+int recap_quantity_milli(struct recap_quantity q, int64_t *ret)
 {
 	return rounded(q, 1000000, ret);
 }

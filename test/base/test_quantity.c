@@ -8,7 +8,7 @@
 #include <cmocka.h>
 
 #include "base/cleanup.h"
-#include "policy/quantity.h"
+#include "base/quantity.h"
 
 struct qcase {
 	const char *s;
@@ -57,17 +57,17 @@ static void parses(void **state)
 		struct recap_quantity q;
 		struct recap_error *err = NULL;
 		int64_t units, milli;
-		if (recap_policy_quantity_parse(good[i].s, &q, &err) < 0)
+		if (recap_quantity_parse(good[i].s, &q, &err) < 0)
 			fail_msg("%s: %s", good[i].s, recap_error_message(err));
-		assert_int_equal(recap_policy_quantity_units(q, &units), 0);
+		assert_int_equal(recap_quantity_units(q, &units), 0);
 		if (units != good[i].units)
 			fail_msg("%s: %lld units, want %lld", good[i].s, (long long)units,
 				 (long long)good[i].units);
 		if (good[i].milli == INT64_MIN) {
-			assert_int_equal(recap_policy_quantity_milli(q, &milli), -ERANGE);
+			assert_int_equal(recap_quantity_milli(q, &milli), -ERANGE);
 			continue;
 		}
-		assert_int_equal(recap_policy_quantity_milli(q, &milli), 0);
+		assert_int_equal(recap_quantity_milli(q, &milli), 0);
 		if (milli != good[i].milli)
 			fail_msg("%s: %lld milli, want %lld", good[i].s, (long long)milli,
 				 (long long)good[i].milli);
@@ -83,7 +83,7 @@ static void refuses(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		struct recap_quantity q = {.nano = 42};
 		struct recap_error *err = NULL;
-		assert_int_equal(recap_policy_quantity_parse(bad[i], &q, &err), -EINVAL);
+		assert_int_equal(recap_quantity_parse(bad[i], &q, &err), -EINVAL);
 		assert_true(q.nano == 42);
 		assert_non_null(strstr(recap_error_message(err), "is not a quantity"));
 		recap_error_free(err);
@@ -92,7 +92,7 @@ static void refuses(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(huge); i++) {
 		struct recap_quantity q;
 		struct recap_error *err = NULL;
-		int r = recap_policy_quantity_parse(huge[i], &q, &err);
+		int r = recap_quantity_parse(huge[i], &q, &err);
 		if (r != -ERANGE && r != -EINVAL)
 			fail_msg("%s: %d", huge[i], r);
 		recap_error_free(err);
@@ -102,9 +102,9 @@ static void refuses(void **state)
 static int cmp(const char *a, const char *b)
 {
 	struct recap_quantity qa, qb;
-	assert_int_equal(recap_policy_quantity_parse(a, &qa, NULL), 0);
-	assert_int_equal(recap_policy_quantity_parse(b, &qb, NULL), 0);
-	return recap_policy_quantity_cmp(qa, qb);
+	assert_int_equal(recap_quantity_parse(a, &qa, NULL), 0);
+	assert_int_equal(recap_quantity_parse(b, &qb, NULL), 0);
+	return recap_quantity_cmp(qa, qb);
 }
 
 static void compares_exactly(void **state)
@@ -136,13 +136,13 @@ static void random_strings(void **state)
 		s[len] = '\0';
 		struct recap_quantity q;
 		struct recap_error *err = NULL;
-		if (recap_policy_quantity_parse(s, &q, &err) < 0) {
+		if (recap_quantity_parse(s, &q, &err) < 0) {
 			assert_non_null(recap_error_message(err));
 			recap_error_free(err);
 			continue;
 		}
 		parsed++;
-		assert_int_equal(recap_policy_quantity_cmp(q, q), 0);
+		assert_int_equal(recap_quantity_cmp(q, q), 0);
 	}
 	assert_true(parsed > 100);
 }

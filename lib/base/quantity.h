@@ -15,10 +15,10 @@ struct recap_quantity {
 	__int128 nano; /* value x 10^9 */
 };
 
-int recap_policy_quantity_parse(const char *s, struct recap_quantity *ret, struct recap_error **err);
+int recap_quantity_parse(const char *s, struct recap_quantity *ret, struct recap_error **err);
 /* -1, 0, 1. */
-int recap_policy_quantity_cmp(struct recap_quantity a, struct recap_quantity b);
+int recap_quantity_cmp(struct recap_quantity a, struct recap_quantity b);
 /* Rounded up to a whole unit (bytes) / to a thousandth (millicores);
  * -ERANGE when that does not fit in int64. */
-int recap_policy_quantity_units(struct recap_quantity q, int64_t *ret);
-int recap_policy_quantity_milli(struct recap_quantity q, int64_t *ret);
+int recap_quantity_units(struct recap_quantity q, int64_t *ret);
+int recap_quantity_milli(struct recap_quantity q, int64_t *ret);
