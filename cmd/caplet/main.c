@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/fileio.h"
 #include "base/log.h"
 #include "caplet/caplet.h"
+#include "caplet/spec.h"
 #include "httpd/httpd.h"
 #include "kube/client.h"
 #include "kube/config.h"
@@ -35,6 +37,7 @@ struct cli {
 	struct recap_caplet_options o;
 	const char *kubeconfig, *metrics;
 	int n_insecure;
+	char kubepods_parent[128];
 };
 
 static void log_sink(int level, const char *msg, void *data)
@@ -173,10 +176,29 @@ static void on_signal(uv_signal_t *s, int sig)
 	recap_caplet_stop(d->caplet, on_stopped, d);
 }
 
+/* Without --cgroup-parent, runs go below the kubelet's kubepods cgroup when
+ * caplet runs in a pod (its own cgroup shows it), else the executor's
+ * default. */
+static void cgroup_parent(struct cli *c)
+{
+	if (c->o.cgroup_parent)
+		return;
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	if (recap_read_file("/proc/self/cgroup", 65536, &text, &len, NULL) >= 0 &&
+	    recap_caplet_kubepods_parent(text, c->kubepods_parent, sizeof(c->kubepods_parent)) == 0) {
+		c->o.cgroup_parent = c->kubepods_parent;
+		log_info("run cgroups below the kubelet's: %s", c->o.cgroup_parent);
+	} else {
+		log_info("run cgroups under the executor's default parent (no kubepods cgroup above caplet)");
+	}
+}
+
 static int setup(struct daemon *d, struct cli *c)
 {
 	_cleanup_error_ struct recap_error *err = NULL;
 	struct recap_kube_config *cfg = NULL;
+	cgroup_parent(c);
 	int r = recap_kube_config_load(c->kubeconfig, NULL, &cfg, &err);
 	if (r >= 0)
 		r = recap_kube_client_new(&d->loop, cfg, NULL, &d->client, &err);

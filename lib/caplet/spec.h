@@ -30,6 +30,14 @@ int recap_caplet_run_id(const char *uid, char out[RECAP_CAPLET_RUN_ID_MAX], stru
 int recap_caplet_spec_build(json_t *exec, const struct recap_caplet_image *img, const char *seccomp_dir,
 			    int64_t now, json_t **ret, struct recap_error **err);
 
+/* The cgroup parent for runs on a kubelet's node, from the text of the
+ * caller's /proc/self/cgroup: "<path to kubepods>/recap" when the caller
+ * (caplet in its DaemonSet pod) sits below the kubelet's kubepods (or
+ * kubepods.slice) cgroup, taken from its memory controller's line, else the
+ * v2 one. -ENOENT when neither shows one (caplet outside a pod, or in a
+ * private cgroup namespace); -EINVAL when it does not fit. */
+int recap_caplet_kubepods_parent(const char *proc_cgroup, char *out, size_t size);
+
 /* Seconds left until spec.deadline (may be negative); INT64_MAX without one.
  * -EINVAL for a deadline that does not parse. */
 int recap_caplet_deadline_left(json_t *exec, int64_t now, int64_t *ret, struct recap_error **err);

@@ -114,6 +114,36 @@ static void test_spec_user(void **state)
 	assert_string_equal(recap_json_str(s, "user"), "1000:50");
 }
 
+/* Run cgroups below the kubelet's kubepods, found in caplet's own cgroup. */
+static void test_kubepods_parent(void **state)
+{
+	(void)state;
+	char out[128];
+	const char *cgroupfs = "12:pids:/node-a/kubepods/besteffort/pod1/c1\n"
+			       "5:cpu,cpuacct:/node-a/kubepods/besteffort/pod1/c1\n"
+			       "4:memory:/node-a/kubepods/besteffort/pod1/c1\n"
+			       "0::/node-a/kubepods/besteffort/pod1/c1\n";
+	assert_int_equal(recap_caplet_kubepods_parent(cgroupfs, out, sizeof(out)), 0);
+	assert_string_equal(out, "node-a/kubepods/recap");
+	const char *systemd = "0::/kubepods.slice/kubepods-besteffort.slice/"
+			      "kubepods-besteffort-pod1.slice/cri-containerd-c1.scope\n";
+	assert_int_equal(recap_caplet_kubepods_parent(systemd, out, sizeof(out)), 0);
+	assert_string_equal(out, "kubepods.slice/recap");
+	/* memory's line wins over the v2 one; "kubepods" only as a whole component */
+	const char *mixed = "0::/elsewhere/kubepods/x\n9:cpuset,memory:/kubepods/burstable/p/c\n";
+	assert_int_equal(recap_caplet_kubepods_parent(mixed, out, sizeof(out)), 0);
+	assert_string_equal(out, "kubepods/recap");
+	const char *none[] = {"0::/\n", "4:memory:/user.slice/kubepods-x/c\n0::/notkubepods/a\n", "garbage",
+			      "", "0::/../../kubepods\n"};
+	for (size_t i = 0; i < ARRAY_SIZE(none); i++)
+		if (recap_caplet_kubepods_parent(none[i], out, sizeof(out)) == 0)
+			fail_msg("'%s' gave '%s'", none[i], out);
+	char long_path[300] = "0::/";
+	memset(long_path + 4, 'a', 200);
+	strcpy(long_path + 204, "/kubepods/x\n");
+	assert_int_equal(recap_caplet_kubepods_parent(long_path, out, sizeof(out)), -EINVAL);
+}
+
 static void test_spec_deadline(void **state)
 {
 	/* 2026-11-23T00:01:40Z is 100 s after now (1795392000) */
@@ -212,6 +242,7 @@ int main(void)
 	    cmocka_unit_test(test_run_id),
 	    cmocka_unit_test(test_spec_full),
 	    cmocka_unit_test(test_spec_target_not_a_pid),
+	    cmocka_unit_test(test_kubepods_parent),
 	    cmocka_unit_test(test_spec_deadline),
 	    cmocka_unit_test(test_spec_refused),
 	    cmocka_unit_test(test_spec_user),
