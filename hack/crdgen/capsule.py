@@ -152,6 +152,15 @@ def profile(reserve_env_prefix=True):
             "tailBytes": integer(
                 "Bytes of stdout and of stderr kept (the last ones) in the "
                 "execution's status.", 0, MAX_TAIL_BYTES, default=4096),
+            "outSize": quantity(
+                "Size of /out, where the command leaves files to keep (a "
+                "tmpfs, nosuid, nodev, noexec, counted in the memory "
+                "limit); what it holds at the end is copied to the node's "
+                "store, at most this much. Default 64Mi.", "1Mi", "64Mi",
+                rules=[rule_naming(
+                    "!isQuantity(string(self)) || quantity(string(self))"
+                    ".compareTo(quantity('1Gi')) <= 0",
+                    "must be at most 1Gi", "string(self)")]),
         }, default={}),
     }
 

@@ -65,7 +65,8 @@ static int check_container_id(const char *id, struct recap_error **err)
 	return 0;
 }
 
-static int set_quantity(json_t *spec, const char *key, json_t *q, struct recap_error **err)
+/* key of the executor spec from q, the Capsule field at path (for messages) */
+static int set_quantity(json_t *spec, const char *key, json_t *q, const char *path, struct recap_error **err)
 {
 	if (!q)
 		return 0;
@@ -79,7 +80,7 @@ static int set_quantity(json_t *spec, const char *key, json_t *q, struct recap_e
 			snprintf(s, sizeof(s), "%g", json_real_value(q));
 		return json_object_set_new(spec, key, json_string(s));
 	}
-	return recap_error_set(err, EINVAL, "spec.capsule.resources.limits.%s is not a quantity", key);
+	return recap_error_set(err, EINVAL, "spec.capsule.%s is not a quantity", path);
 }
 
 static int security(json_t *spec, json_t *cap, const char *seccomp_dir, struct recap_error **err)
@@ -142,9 +143,13 @@ static int env_list(json_t *spec, json_t *cap, struct recap_error **err)
 static int limits(json_t *spec, json_t *cap, struct recap_error **err)
 {
 	json_t *l = recap_json_path(cap, "resources.limits");
-	int r = set_quantity(spec, "cpus", json_object_get(l, "cpu"), err);
+	int r = set_quantity(spec, "cpus", json_object_get(l, "cpu"), "resources.limits.cpu", err);
 	if (r >= 0)
-		r = set_quantity(spec, "memory", json_object_get(l, "memory"), err);
+		r = set_quantity(spec, "memory", json_object_get(l, "memory"), "resources.limits.memory",
+				 err);
+	if (r >= 0)
+		r = set_quantity(spec, "outSize", recap_json_path(cap, "output.outSize"), "output.outSize",
+				 err);
 	json_t *pids = json_object_get(l, "pids");
 	if (r >= 0 && pids)
 		r = json_object_set(spec, "pids", pids);

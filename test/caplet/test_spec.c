@@ -73,10 +73,11 @@ static void test_spec_full(void **state)
 	    "\"add\":"
 	    "[\"NET_RAW\"]},\"seccompProfile\":{\"type\":\"Localhost\",\"localhostProfile\":\"p.json\"}},"
 	    "\"resources\":{\"limits\":{\"cpu\":\"200m\",\"memory\":67108864,\"pids\":64}},"
-	    "\"timeoutSeconds\":60,\"output\":{\"tailBytes\":100}}",
+	    "\"timeoutSeconds\":60,\"output\":{\"tailBytes\":100,\"outSize\":\"8Mi\"}}",
 	    NULL);
 	_cleanup_json_ json_t *s = NULL;
 	assert_int_equal(recap_caplet_spec_build(x, &img, "/s/seccomp", 1000, &s, NULL), 0);
+	assert_string_equal(recap_json_str(s, "outSize"), "8Mi");
 	assert_string_equal(recap_json_str(s, "id"), "ce-195b9aa9ff2e4e88a30acf6dc5cfc633");
 	assert_string_equal(recap_json_str(s, "target"), "abc123");
 	assert_string_equal(json_string_value(json_array_get(json_object_get(s, "layers"), 1)),
@@ -168,8 +169,9 @@ static void test_spec_refused(void **state)
 	    "{\"image\":\"i\",\"security\":{\"seccompProfile\":{\"type\":\"Localhost\",\"localhostProfile\":"
 	    "\"../x\"}}}",
 	    "{\"image\":\"i\",\"resources\":{\"limits\":{\"memory\":[1]}}}",
+	    "{\"image\":\"i\",\"output\":{\"outSize\":{}}}",
 	};
-	const char *needle[] = {"runAsUser", "seccompProfile", "limits.memory"};
+	const char *needle[] = {"runAsUser", "seccompProfile", "limits.memory", "output.outSize"};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		_cleanup_json_ json_t *x = exec_with(bad[i], NULL);
 		_cleanup_json_ json_t *s = NULL;
