@@ -20,16 +20,16 @@ struct cri_ask {
 	caplet_target_cb cb;
 };
 
-static void deliver(struct caplet_exec *x, caplet_target_cb cb, int pid, const char *reason, const char *msg)
-{
-	cb(x, pid, reason, msg);
-}
-
-/* The helper's last stderr line without its log prefix ("... error capsule: ") */
-static const char *helper_message(const char *tail)
+/* What the helper said on stderr, without its log prefix ("... error
+ * capsule: ") and its last newline, into buf. */
+static const char *helper_message(const char *tail, char *buf, size_t size)
 {
 	const char *m = tail ? strstr(tail, "capsule: ") : NULL;
-	return m ? m + 9 : (tail && *tail ? tail : "no message");
+	snprintf(buf, size, "%s", m ? m + 9 : (tail && *tail ? tail : "no message"));
+	size_t n = strlen(buf);
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	return buf;
 }
 
 static void on_status(struct caplet_proc *p, int64_t status, int sig, const struct recap_buf *out,
@@ -40,11 +40,11 @@ static void on_status(struct caplet_proc *p, int64_t status, int sig, const stru
 	struct caplet_exec *x = a.x;
 	const char *endpoint = x->agent->o.cri_endpoint;
 	x->proc = NULL;
-	char msg[1024];
+	char msg[1024], said[CAPLET_PROC_STDERR_KEEP + 1];
 	if (status == CRI_EXIT_NOT_FOUND) {
 		snprintf(msg, sizeof(msg), "the container runtime (%s) does not know the target: %s",
-			 endpoint, helper_message(errtail));
-		deliver(x, a.cb, 0, "TargetNotFound", msg);
+			 endpoint, helper_message(errtail, said, sizeof(said)));
+		a.cb(x, 0, "TargetNotFound", msg);
 		return;
 	}
 	_cleanup_json_ json_t *cri = NULL;
@@ -53,8 +53,9 @@ static void on_status(struct caplet_proc *p, int64_t status, int sig, const stru
 	if (!json_is_object(cri)) {
 		snprintf(msg, sizeof(msg), "the target could not be confirmed through the CRI at %s: %s",
 			 endpoint,
-			 status == 0 ? "capsule cri-status printed no answer" : helper_message(errtail));
-		deliver(x, a.cb, 0, "StartFailed", msg);
+			 status == 0 ? "capsule cri-status printed no answer"
+				     : helper_message(errtail, said, sizeof(said)));
+		a.cb(x, 0, "StartFailed", msg);
 		return;
 	}
 	_cleanup_error_ struct recap_error *err = NULL;
@@ -62,10 +63,10 @@ static void on_status(struct caplet_proc *p, int64_t status, int sig, const stru
 	int pid = 0;
 	if (recap_caplet_target_check(x->obj, cri, &pid, &reason, &err) < 0) {
 		snprintf(msg, sizeof(msg), "%s (CRI at %s)", recap_error_message(err), endpoint);
-		deliver(x, a.cb, 0, reason, msg);
+		a.cb(x, 0, reason, msg);
 		return;
 	}
-	deliver(x, a.cb, pid, NULL, NULL);
+	a.cb(x, pid, NULL, NULL);
 }
 
 void caplet_target_confirm(struct caplet_exec *x, caplet_target_cb cb)

@@ -176,10 +176,13 @@ static void attach(struct caplet_exec *x, int pid)
 static void on_target(struct caplet_exec *x, int pid, const char *reason, const char *msg)
 {
 	const char *why = no_start(x);
-	if (why)
-		reason = "Cancelled", msg = why;
-	else if (!reason && caplet_exec_expired(x))
-		reason = "DeadlineExceeded", msg = "spec.deadline passed before the target was confirmed";
+	if (why) {
+		reason = "Cancelled";
+		msg = why;
+	} else if (!reason && caplet_exec_expired(x)) {
+		reason = "DeadlineExceeded";
+		msg = "spec.deadline passed before the target was confirmed";
+	}
 	if (reason) {
 		json_decref(steal_ptr(x->spec));
 		caplet_exec_finish(x, recap_caplet_status_refused(reason, msg));

@@ -71,6 +71,8 @@ static int map_entry(const struct recap_pb_field *f, const char *what, size_t va
 		     char **ret_value, struct recap_error **err)
 {
 	int r = expect_len(f, what, err);
+	if (r < 0) /* a non-bytes field has no data to read (NULL) */
+		return r;
 	struct recap_pb_reader rd = recap_pb_reader(f->data, f->len);
 	struct recap_pb_field e;
 	char *key = NULL, *value = NULL;
@@ -121,6 +123,8 @@ static int label(struct recap_cri_container *c, const struct recap_pb_field *f, 
 static int status(struct recap_cri_container *c, const struct recap_pb_field *f, struct recap_error **err)
 {
 	int r = expect_len(f, "status", err);
+	if (r < 0)
+		return r;
 	struct recap_pb_reader rd = recap_pb_reader(f->data, f->len);
 	struct recap_pb_field s;
 	bool state_seen = false;

@@ -34,7 +34,8 @@ struct recap_pb_reader {
 
 static inline struct recap_pb_reader recap_pb_reader(const void *data, size_t len)
 {
-	return (struct recap_pb_reader){.p = data, .end = (const uint8_t *)data + len};
+	/* an empty message may come as NULL: no arithmetic on it */
+	return (struct recap_pb_reader){.p = data, .end = data ? (const uint8_t *)data + len : NULL};
 }
 
 /* The next field: 1, 0 at the end of the message, -EBADMSG (with a message)

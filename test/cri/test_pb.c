@@ -147,6 +147,12 @@ static void test_decode_malformed(void **state)
 	expect_bad(group, sizeof(group), "wire type 3");
 	const uint8_t status_varint[] = {0x08, 0x01};
 	expect_bad(status_varint, sizeof(status_varint), "not bytes");
+	/* a label or an info entry that is a varint: no bytes to read (the
+	 * fuzzer's first find: a reader made over NULL) */
+	const uint8_t label_varint[] = {0x0a, 0x05, 0x0a, 0x01, 'a', 0x60, 0x01};
+	expect_bad(label_varint, sizeof(label_varint), "not bytes");
+	const uint8_t info_varint[] = {0x0a, 0x03, 0x0a, 0x01, 'a', 0x10, 0x01};
+	expect_bad(info_varint, sizeof(info_varint), "not bytes");
 	/* status whose id holds a NUL */
 	const uint8_t nul_id[] = {0x0a, 0x05, 0x0a, 0x03, 'a', 0, 'b'};
 	expect_bad(nul_id, sizeof(nul_id), "NUL");
