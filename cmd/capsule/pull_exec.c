@@ -17,19 +17,20 @@
 #include "pull_exec.h"
 
 #define HELPER "capsule-pull"
+#define CRI_HELPER "capsule-cri"
 #define GLOBALS_MAX 7 /* --root R --log-level L --log-format F --registry-only */
 
-/* <directory of this executable>/capsule-pull */
-static int helper_path(char path[PATH_MAX])
+/* <directory of this executable>/<name> */
+static int helper_path(char path[PATH_MAX], const char *name)
 {
-	ssize_t n = readlink("/proc/self/exe", path, PATH_MAX - sizeof(HELPER) - 1);
+	ssize_t n = readlink("/proc/self/exe", path, PATH_MAX - strlen(name) - 2);
 	if (n < 0)
 		return -errno;
 	path[n] = 0;
 	char *slash = strrchr(path, '/');
 	if (!slash)
 		return -ENOENT;
-	strcpy(slash + 1, HELPER);
+	strcpy(slash + 1, name);
 	return 0;
 }
 
@@ -51,7 +52,7 @@ static int globals(const struct capsule_globals *g, const char **argv)
 	return n;
 }
 
-int capsule_verb_pull_exec(const struct capsule_globals *g, int argc, char **argv)
+static int exec_helper(const char *name, const struct capsule_globals *g, int argc, char **argv)
 {
 	char path[PATH_MAX];
 	_cleanup_free_ const char **args = calloc(1 + GLOBALS_MAX + (size_t)argc + 1, sizeof(*args));
@@ -60,7 +61,7 @@ int capsule_verb_pull_exec(const struct capsule_globals *g, int argc, char **arg
 		return 1;
 	}
 	int n = 0;
-	int r = helper_path(path);
+	int r = helper_path(path, name);
 	args[n++] = path;
 	n += globals(g, args + n);
 	for (int i = 0; i < argc; i++)
@@ -68,14 +69,24 @@ int capsule_verb_pull_exec(const struct capsule_globals *g, int argc, char **arg
 	args[n] = NULL;
 	if (r >= 0)
 		execv(path, (char *const *)args);
-	log_error("cannot run %s: %s", r >= 0 ? path : HELPER, strerror(r < 0 ? -r : errno));
+	log_error("cannot run %s: %s", r >= 0 ? path : name, strerror(r < 0 ? -r : errno));
 	return 1;
+}
+
+int capsule_verb_pull_exec(const struct capsule_globals *g, int argc, char **argv)
+{
+	return exec_helper(HELPER, g, argc, argv);
+}
+
+int capsule_verb_cri_exec(const struct capsule_globals *g, int argc, char **argv)
+{
+	return exec_helper(CRI_HELPER, g, argc, argv);
 }
 
 int capsule_pull_image(const struct capsule_globals *g, const char *const *opts, const char *ref)
 {
 	char path[PATH_MAX];
-	int r = helper_path(path);
+	int r = helper_path(path, HELPER);
 	if (r < 0) {
 		log_error("cannot find %s: %s", HELPER, strerror(-r));
 		return r;

@@ -136,6 +136,7 @@ static int apply(struct run_cli *c, int opt, const char *v, struct recap_error *
 	struct recap_run_spec *s = &c->spec;
 	switch (opt) {
 	case OPT_TARGET:
+		s->target_pid = 0; /* confirmed for the spec's target, not this one */
 		return set_string(&s->target, v);
 	case OPT_IMAGE:
 		return set_string(&s->image, v);

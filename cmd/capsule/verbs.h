@@ -27,6 +27,10 @@ int capsule_verb_sweep(const struct capsule_globals *g, int argc, char **argv);
 int capsule_verb_pull(const struct capsule_globals *g, int argc, char **argv);
 /* capsule's: runs capsule-pull with the same arguments. */
 int capsule_verb_pull_exec(const struct capsule_globals *g, int argc, char **argv);
+/* capsule-cri's verb: a container's status from the CRI, as JSON. */
+int capsule_verb_cri_status(const struct capsule_globals *g, int argc, char **argv);
+/* capsule's: runs capsule-cri with the same arguments. */
+int capsule_verb_cri_exec(const struct capsule_globals *g, int argc, char **argv);
 int capsule_verb_images(const struct capsule_globals *g, int argc, char **argv);
 int capsule_verb_rmi(const struct capsule_globals *g, int argc, char **argv);
 int capsule_verb_gc(const struct capsule_globals *g, int argc, char **argv);

@@ -5,7 +5,7 @@
 # hack/build-images from the build tree of these binaries and imported, and
 # the installation from config/ (caplet as the DaemonSet, the controller as
 # the Deployment) with an overlay that only points the caplet at this test's
-# store, cgroup parent and registry. Everything is removed by rn_cleanup (the
+# store, cgroup parent, registry and the node's CRI socket. Everything is removed by rn_cleanup (the
 # EXIT trap), also on failure.
 #   rn_up CAPLET CAPSULE CONTROLLER SOURCE_ROOT   (binaries of one build tree)
 set -euo pipefail
@@ -75,8 +75,10 @@ registry_up() {
 }
 
 # deploy: config/default through an overlay: the caplet's store under $T,
-# its own cgroup parent and the test registry.
+# its own cgroup parent, the test registry, and hack/node's containerd as
+# the CRI (its socket's directory where config/ mounts /run/containerd).
 deploy() {
+	local cri_dir=${RECAP_NODE_CONTAINERD%/*} cri_sock=${RECAP_NODE_CONTAINERD##*/}
 	mkdir -p "$T/overlay"
 	cp -r "$RN_SRC/config" "$RN_SRC/crds" "$T/overlay/"
 	cat >"$T/overlay/kustomization.yaml" <<EOF
@@ -93,9 +95,18 @@ patches:
       - op: add
         path: /spec/template/spec/containers/0/args/-
         value: --cgroup-parent=$RN_CGP
+      - op: add
+        path: /spec/template/spec/containers/0/args/-
+        value: --cri-endpoint=/run/containerd/$cri_sock
       - op: replace
         path: /spec/template/spec/volumes/0/hostPath/path
         value: $T/store
+      - op: test
+        path: /spec/template/spec/volumes/3/name
+        value: cri
+      - op: replace
+        path: /spec/template/spec/volumes/3/hostPath/path
+        value: $cri_dir
 EOF
 	kubectl apply -k "$T/overlay" >"$T/apply.log" 2>&1 || { cat "$T/apply.log" >&2; return 1; }
 	kubectl wait --for=condition=Established crd --all >/dev/null

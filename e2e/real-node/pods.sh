@@ -7,7 +7,9 @@
 # container sees; `kubectl capsule attach` goes through the real kubectl exec
 # into the DaemonSet's caplet pod; an Iterative run with failurePolicy Stop
 # halts at the failing target; a target pod deleted mid-run gives TargetGone;
-# nothing is left on the node.
+# an execution that names one pod but the container of another namespace's
+# pod is refused by caplet through the CRI and runs nothing there, while a
+# truthful one runs; nothing is left on the node.
 #   pods.sh CAPLET CAPSULE CONTROLLER SOURCE_ROOT KUBECTL_CAPSULE
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -173,6 +175,69 @@ gone_reason() { exec_is Failed && [[ $(exec_field reason) == TargetGone ]]; }
 check "deleting the target pod mid-run: Failed, TargetGone" wait_until 60 gone_reason
 check "... and escaped" equals "$(exec_field escaped)" true
 check "... and the pod is gone" wait_until 60 bash -c '! kubectl get pod -n shop victim >/dev/null 2>&1'
+
+# A forged execution (what a compromised controller could write): it names
+# pod two (namespace shop) but the container of pod vault in namespace bank.
+# caplet asks the node's containerd (CRI) and refuses it before anything
+# starts; the marker its command would write is never in vault. The same
+# execution with two's own container runs.
+ns_create bank
+kubectl apply -n bank -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: vault}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: side, image: $RECAP_NODE_BUSYBOX_IMAGE, imagePullPolicy: Never, command: [sleep, "3600"]}
+YAML
+check "the other namespace's pod runs" kubectl wait -n bank --for=condition=Ready pod/vault --timeout=60s
+# /target writable for shop's Capsules, so that the command could leave a mark
+kubectl apply -f - >/dev/null <<YAML
+apiVersion: recap.dev/v1alpha1
+kind: CapsulePolicy
+metadata: {name: shop-writes}
+spec:
+  namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: shop}}
+  targetFilesystem: {max: ReadWrite}
+YAML
+cid_of() { kubectl get pod -n "$1" "$2" -o jsonpath="{.status.containerStatuses[?(@.name==\"$3\")].containerID}"; }
+two_uid=$(kubectl get pod -n shop two -o jsonpath='{.metadata.uid}')
+# by_hand NAME CONTAINER_ID: an execution for pod two's side container
+by_hand() {
+	kubectl apply -n shop -f - >/dev/null <<YAML
+apiVersion: recap.dev/v1alpha1
+kind: CapsuleExecution
+metadata: {name: $1, labels: {recap.dev/run: $1, recap.dev/node: $RECAP_NODE_NAME}}
+spec:
+  runRef: {name: $1}
+  node: $RECAP_NODE_NAME
+  target: {pod: two, podUID: $two_uid, container: side, containerID: "$2"}
+  capsule:
+    image: "$IMAGE"
+    command: [sh, -c, 'hostname > /target/recap-marker-$1; hostname']
+    targetFilesystem: ReadWrite
+YAML
+}
+by_hand forged "$(cid_of bank vault side)"
+by_hand truthful "$(cid_of shop two side)"
+by_hand unknown containerd://0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+cexec() { kubectl get cexec -n shop "$1" -o jsonpath="{.status.$2}"; }
+ended() { [[ $(cexec "$1" phase) =~ ^(Succeeded|Failed)$ ]]; }
+check "the forged execution ends" wait_until 60 ended forged
+check "... Failed, InvalidSpec" equals "$(cexec forged phase) $(cexec forged reason)" "Failed InvalidSpec"
+check "... the message names the namespace that differs" \
+	grep -q "belongs to namespace 'bank', the execution names 'shop'" <<<"$(cexec forged message)"
+check "... it never attached nor ran" equals "$(cexec forged attachStartTime)$(cexec forged runStartTime)$(cexec forged stdoutTail)" ""
+check "... and nothing was written into the other namespace's container" \
+	bash -c '! kubectl exec -n bank vault -- test -e /recap-marker-forged'
+check "the truthful execution succeeds" wait_until 60 ended truthful
+check "... Succeeded in pod two" equals "$(cexec truthful phase) $(cexec truthful stdoutTail)" "Succeeded two"
+check "... its marker is in two's side container" kubectl exec -n shop two -c side -- test -e /recap-marker-truthful
+check "an execution naming a container the CRI does not know ends" wait_until 60 ended unknown
+check "... Failed, TargetNotFound, named by the CRI" \
+	equals "$(cexec unknown phase) $(cexec unknown reason) $(cexec unknown message | grep -o 'does not know')" \
+	"Failed TargetNotFound does not know"
 
 check "nothing of the executions or the attach is left on the node" node_clean
 finish

@@ -54,6 +54,7 @@ static void exec_free(struct caplet_exec *x)
 	free(x->name);
 	free(x->digest);
 	free(x->spec_doc);
+	json_decref(x->spec);
 	free(x);
 }
 

@@ -39,6 +39,7 @@ struct caplet_exec {
 	enum recap_kube_code last_code; /* of the last write */
 	char run_id[RECAP_CAPLET_RUN_ID_MAX];
 	char *digest, *spec_doc;
+	json_t *spec;		    /* the executor spec, while the target is being confirmed */
 	const char *recover_reason; /* NodeAgentRestarted or ExecutorFailed */
 	json_t *final;		    /* the terminal status to write */
 	struct caplet_proc *proc;
@@ -106,6 +107,12 @@ void caplet_image_get(struct caplet_exec *x, caplet_image_cb cb);
 int caplet_image_check(json_t *exec, struct recap_error **err);
 /* Calls cb and returns true when the image is in the node store already. */
 bool caplet_image_from_store(struct caplet_exec *x, caplet_image_cb cb);
+/* target (cri.c): asks the CRI about the execution's container (a child,
+ * on the loop; x->proc while it runs) and checks it is the execution's
+ * pod's and running. cb gets the CRI's PID of the container, or a reason
+ * and a message: the execution must then fail without starting. */
+typedef void (*caplet_target_cb)(struct caplet_exec *x, int pid, const char *reason, const char *msg);
+void caplet_target_confirm(struct caplet_exec *x, caplet_target_cb cb);
 /* run (run.c) */
 void caplet_run_start(struct caplet_exec *x, const struct recap_caplet_image *img);
 void caplet_run_cancel(struct caplet_exec *x);

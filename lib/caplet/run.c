@@ -148,6 +148,49 @@ static void on_attaching(struct caplet_exec *x, bool ok)
 	caplet_progress_start(x);
 }
 
+/* The target is confirmed: the executor gets the CRI's PID of it. */
+static void attach(struct caplet_exec *x, int pid)
+{
+	_cleanup_json_ json_t *spec = steal_ptr(x->spec);
+	_cleanup_error_ struct recap_error *err = NULL;
+	if (!spec || json_object_set_new(spec, "targetPid", json_integer(pid)) < 0 ||
+	    !(x->spec_doc = json_dumps(spec, JSON_COMPACT))) {
+		caplet_exec_finish(x, recap_caplet_status_refused("StartFailed", "out of memory"));
+		return;
+	}
+	x->attach_start_us = recap_caplet_now_us();
+	if (prespawn(x, strlen(x->spec_doc), &err) < 0) {
+		caplet_exec_finish(x, recap_caplet_status_refused("StartFailed", recap_error_message(err)));
+		return;
+	}
+	char pull[40], attach_at[40];
+	recap_caplet_format_us(x->pull_start_us, pull);
+	recap_caplet_format_us(x->attach_start_us, attach_at);
+	_cleanup_json_ json_t *st = json_pack("{s:s, s:s, s:s, s:s?}", "phase", "Attaching", "pullStartTime",
+					      pull, "attachStartTime", attach_at, "imageDigest", x->digest);
+	if (!st || caplet_write_status(x, st, on_attaching) < 0)
+		abandon(x, "StartFailed", "could not write Attaching");
+}
+
+/* A refusal at this point means nothing started: no executor, no spec. */
+static void on_target(struct caplet_exec *x, int pid, const char *reason, const char *msg)
+{
+	const char *why = no_start(x);
+	if (why) {
+		reason = "Cancelled";
+		msg = why;
+	} else if (!reason && caplet_exec_expired(x)) {
+		reason = "DeadlineExceeded";
+		msg = "spec.deadline passed before the target was confirmed";
+	}
+	if (reason) {
+		json_decref(steal_ptr(x->spec));
+		caplet_exec_finish(x, recap_caplet_status_refused(reason, msg));
+		return;
+	}
+	attach(x, pid);
+}
+
 static void on_image(struct caplet_exec *x, const struct recap_caplet_image *img, const char *error)
 {
 	const char *why = no_start(x);
@@ -166,30 +209,15 @@ static void on_image(struct caplet_exec *x, const struct recap_caplet_image *img
 		return;
 	}
 	_cleanup_error_ struct recap_error *err = NULL;
-	_cleanup_json_ json_t *spec = NULL;
-	if (recap_caplet_spec_build(x->obj, img, x->agent->seccomp_dir, time(NULL), &spec, &err) < 0) {
+	json_decref(steal_ptr(x->spec));
+	if (recap_caplet_spec_build(x->obj, img, x->agent->seccomp_dir, time(NULL), &x->spec, &err) < 0) {
 		caplet_exec_finish(x, recap_caplet_status_refused("InvalidSpec", recap_error_message(err)));
 		return;
 	}
 	free(x->digest);
 	x->digest = img->digest ? strdup(img->digest) : NULL;
-	x->spec_doc = json_dumps(spec, JSON_COMPACT);
-	if (!x->spec_doc) {
-		caplet_exec_finish(x, recap_caplet_status_refused("StartFailed", "out of memory"));
-		return;
-	}
-	x->attach_start_us = recap_caplet_now_us();
-	if (prespawn(x, strlen(x->spec_doc), &err) < 0) {
-		caplet_exec_finish(x, recap_caplet_status_refused("StartFailed", recap_error_message(err)));
-		return;
-	}
-	char pull[40], attach[40];
-	recap_caplet_format_us(x->pull_start_us, pull);
-	recap_caplet_format_us(x->attach_start_us, attach);
-	_cleanup_json_ json_t *st = json_pack("{s:s, s:s, s:s, s:s?}", "phase", "Attaching", "pullStartTime",
-					      pull, "attachStartTime", attach, "imageDigest", x->digest);
-	if (!st || caplet_write_status(x, st, on_attaching) < 0)
-		abandon(x, "StartFailed", "could not write Attaching");
+	/* last, so that the PID the executor gets is as fresh as it can be */
+	caplet_target_confirm(x, on_target);
 }
 
 static void on_pulling(struct caplet_exec *x, bool ok)

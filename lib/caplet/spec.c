@@ -44,27 +44,6 @@ int recap_caplet_deadline_left(json_t *exec, int64_t now, int64_t *ret, struct r
 	return 0;
 }
 
-static const char *container_id(const char *cid)
-{
-	const char *sep = cid ? strstr(cid, "://") : NULL;
-	return sep ? sep + 3 : cid;
-}
-
-/* The executor takes a container ID or a PID: an ID from the API must never
- * be read as a PID (containerd://1 would be the node's init, caplet runs
- * with the node's PIDs), nor carry a path. */
-static int check_container_id(const char *id, struct recap_error **err)
-{
-	size_t n = strlen(id), digits = strspn(id, "0123456789");
-	if (n > 128 || digits == n ||
-	    strspn(id, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_.") != n)
-		return recap_error_set(err, EINVAL,
-				       "spec.target.containerID '%.128s' is not a container ID "
-				       "(<runtime>://<id>: letters, digits, '-', '_', '.', not a number)",
-				       id);
-	return 0;
-}
-
 /* key of the executor spec from q, the Capsule field at path (for messages) */
 static int set_quantity(json_t *spec, const char *key, json_t *q, const char *path, struct recap_error **err)
 {
@@ -183,14 +162,14 @@ int recap_caplet_spec_build(json_t *exec, const struct recap_caplet_image *img, 
 {
 	char id[RECAP_CAPLET_RUN_ID_MAX];
 	json_t *cap = recap_json_path(exec, "spec.capsule");
-	const char *target = container_id(recap_json_str(exec, "spec.target.containerID"));
 	int r = recap_caplet_run_id(recap_json_str(exec, "metadata.uid"), id, err);
 	if (r < 0)
 		return r;
-	if (!cap || !target || !*target)
-		return recap_error_set(err, EINVAL, "spec.capsule and spec.target.containerID are required");
-	if ((r = check_container_id(target, err)) < 0)
-		return r;
+	if (!cap)
+		return recap_error_set(err, EINVAL, "spec.capsule is required");
+	const char *target = recap_caplet_target_id(exec, err);
+	if (!target)
+		return -EINVAL;
 	_cleanup_json_ json_t *spec =
 	    json_pack("{s:s, s:s, s:s, s:o}", "id", id, "target", target, "image",
 		      recap_json_str(cap, "image") ?: "", "layers", layers_json(img));

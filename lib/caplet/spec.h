@@ -59,3 +59,19 @@ json_t *recap_caplet_status_from_result(json_t *result, const struct recap_caple
 /* A terminal status for an execution that never ran (escaped: nothing to
  * escape). */
 json_t *recap_caplet_status_refused(const char *reason, const char *message);
+
+/* The execution's target as the CRI reported it (the JSON line of `capsule
+ * cri-status`) checked against the execution: the same container ID, the
+ * kubelet's labels naming the execution's pod (spec.target.pod, the
+ * execution's namespace, spec.target.podUID) and container, RUNNING, a
+ * PID. On success *ret_pid is the container's init as the CRI reports it,
+ * the only PID the executor is given. Otherwise *ret_reason is the status
+ * reason (InvalidSpec: the container is another pod's or container's;
+ * TargetNotFound: it is not running or has no process) and err says what
+ * differs. */
+int recap_caplet_target_check(json_t *exec, json_t *cri, int *ret_pid, const char **ret_reason,
+			      struct recap_error **err);
+/* The bare container ID of spec.target.containerID ("<runtime>://<id>"),
+ * checked as the executor needs it (not a PID, no path); NULL and err set
+ * otherwise. */
+const char *recap_caplet_target_id(json_t *exec, struct recap_error **err);

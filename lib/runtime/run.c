@@ -104,7 +104,10 @@ static int write_first_state(struct recap_run *r, struct recap_error **err)
 
 static int prepare(struct recap_run *r, struct recap_error **err)
 {
-	int ret = recap_target_resolve(r->spec->target, &r->target, err);
+	/* a confirmed PID (caplet's, from the CRI) is checked, never searched for */
+	int ret = r->spec->target_pid
+		      ? recap_target_resolve_pid(r->spec->target, r->spec->target_pid, &r->target, err)
+		      : recap_target_resolve(r->spec->target, &r->target, err);
 	if (ret < 0)
 		return fail(r, RECAP_REASON_TARGET_NOT_FOUND, ret, err);
 	r->res->target_pid = r->target.pid;

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -61,6 +62,7 @@ struct recap_strv {
 struct recap_run_spec {
 	char *id;		      /* run id; generated when NULL */
 	char *target;		      /* container id or pid */
+	pid_t target_pid;	      /* 0, or the container's init as the caller confirmed it */
 	char *image;		      /* the reference, for reporting only */
 	struct recap_strv layers;     /* read-only layer dirs, lowest first */
 	struct recap_strv image_env;  /* image config Env */

@@ -1,5 +1,6 @@
 /* The executor spec as one JSON document (docs/executor-spec.md). */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -188,6 +189,22 @@ static int limits(struct recap_run_spec *s, json_t *doc, struct recap_error **er
 	return r;
 }
 
+/* targetPid: the container's init as the caller (caplet: the CRI) reports
+ * it; only beside a container id, which its cgroup must name. */
+static int target_pid(struct recap_run_spec *s, json_t *doc, struct recap_error **err)
+{
+	json_t *v = json_object_get(doc, "targetPid");
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 2 || json_integer_value(v) > INT_MAX)
+		return recap_error_set(err, EINVAL, "spec: 'targetPid' must be a process id above 1");
+	const char *t = s->target;
+	if (!t || !*t || strspn(t, "0123456789") == strlen(t))
+		return recap_error_set(err, EINVAL, "spec: 'targetPid' needs a container id in 'target'");
+	s->target_pid = (pid_t)json_integer_value(v);
+	return 0;
+}
+
 int recap_spec_from_json(struct recap_run_spec *s, json_t *doc, struct recap_error **err)
 {
 	if (!json_is_object(doc))
@@ -199,7 +216,7 @@ int recap_spec_from_json(struct recap_run_spec *s, json_t *doc, struct recap_err
 			       "tty",	    "memory",	   "pids",
 			       "cpus",	    "cpuMillis",   "timeoutSeconds",
 			       "tailBytes", "user",	   "upperSize",
-			       "outSize"};
+			       "outSize",   "targetPid"};
 	const char *key;
 	json_t *v;
 	json_object_foreach (doc, key, v) {
@@ -210,6 +227,8 @@ int recap_spec_from_json(struct recap_run_spec *s, json_t *doc, struct recap_err
 			return recap_error_set(err, EINVAL, "spec: unknown field '%s'", key);
 	}
 	int r = strings(s, doc, err);
+	if (r >= 0)
+		r = target_pid(s, doc, err);
 	if (r >= 0)
 		r = modes(s, doc, err);
 	if (r >= 0)

@@ -143,6 +143,31 @@ int recap_target_resolve(const char *target, struct recap_target *ret, struct re
 	return 0;
 }
 
+int recap_target_resolve_pid(const char *id, pid_t pid, struct recap_target *ret, struct recap_error **err)
+{
+	char path[64], buf[8192];
+	_cleanup_close_ int fd = recap_pidfd_open(pid);
+	if (fd < 0)
+		return recap_error_set_errno(err, -fd, "target process %d of container '%s'", (int)pid, id);
+	/* the pidfd holds the process: while it is alive, /proc/<pid> is its */
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	int r = read_small(AT_FDCWD, path, buf, sizeof(buf));
+	uint64_t st;
+	if (r >= 0)
+		r = recap_pid_start_time(pid, &st);
+	struct recap_target t = {.pid = pid, .pidfd = fd};
+	if (r < 0 || recap_target_alive(&t) < 0)
+		return recap_error_set(err, ESRCH, "target process %d of container '%s' exited", (int)pid,
+				       id);
+	if (!recap_target_cgroup_matches(buf, id))
+		return recap_error_set(err, ESRCH,
+				       "process %d is not in container '%s' (its cgroups do not name it): "
+				       "refused",
+				       (int)pid, id);
+	*ret = (struct recap_target){.pid = pid, .pidfd = steal_fd(fd), .start_time = st};
+	return 0;
+}
+
 int recap_target_alive(const struct recap_target *t)
 {
 	/* a pidfd becomes readable when its process exits */

@@ -22,6 +22,11 @@ int recap_target_cgroup_matches(const char *cgroup_text, const char *id);
 
 /* A pid (all digits) or a container id -> pid + pidfd. -ESRCH: TargetNotFound. */
 int recap_target_resolve(const char *target, struct recap_target *ret, struct recap_error **err);
+/* The process pid, confirmed by the caller to be container id's init (the
+ * CRI's answer), held by a pidfd and checked against id in its
+ * /proc/<pid>/cgroup: -ESRCH when it is gone or its cgroup does not name
+ * the container (a PID reused since). Nothing is scanned. */
+int recap_target_resolve_pid(const char *id, pid_t pid, struct recap_target *ret, struct recap_error **err);
 /* 0 while the target is the same live process, -ESRCH when it is gone. */
 int recap_target_alive(const struct recap_target *t);
 void recap_target_release(struct recap_target *t);

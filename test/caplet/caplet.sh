@@ -1,27 +1,28 @@
 #!/usr/bin/env bash
-# Integration test of caplet: a real control plane with the CRDs, caplet
-# with the real executor, a runc container as the target, a busybox capsule
+# Integration test of caplet: a real control plane with the CRDs, a real
+# node (hack/node: kubelet, containerd) whose pods are the targets and whose
+# containerd is caplet's CRI, caplet with the real executor, a busybox capsule
 # image served from an OCI layout by a loopback registry (slow_registry.py,
 # no delay): a cluster execution takes registry references only.
 # CapsuleExecutions are created by hand, as the controller would. Everything
 # is removed at the end, also on failure.
 #
-#   caplet.sh CAPLET CAPSULE SLEEPER SOURCE_ROOT
+#   caplet.sh CAPLET CAPSULE SOURCE_ROOT
 set -euo pipefail
 # shellcheck source=hack/lib/errtrap.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../../hack/lib/errtrap.sh"
-caplet_bin=$1 capsule_bin=$2 sleeper=$3 src=$4
+caplet_bin=$1 capsule_bin=$2 src=$3
 
 if ((EUID != 0)); then
-	echo "SKIP: needs root (runc, namespaces, overlayfs, cgroups)"
+	echo "SKIP: needs root (a real node, namespaces, overlayfs, cgroups)"
 	exit 77
 fi
-for tool in runc umoci busybox curl; do
+for tool in umoci busybox curl; do
 	command -v "$tool" >/dev/null || { echo "missing $tool (hack/deps installs it)" >&2; exit 1; }
 done
 
 tmp=$(mktemp -d /tmp/recap-caplet.XXXXXX)
-cid=recap-caplet-$$-$RANDOM
+cid="" cid2="" # the target pods' containers (make_target)
 cgp=recap-caplet-test-$$
 root=$tmp/store
 node=node-a
@@ -40,13 +41,12 @@ cleanup() {
 	for p in /proc/[0-9]*; do
 		tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF -- "--root $root " && kill -9 "${p#/proc/}"
 	done
-	runc kill "$cid" KILL >/dev/null 2>&1
-	runc delete -f "$cid" >/dev/null 2>&1
-	runc delete -f "$cid-2" >/dev/null 2>&1
 	"$capsule_bin" --root "$root" --cgroup-parent "$cgp" sweep --force >/dev/null 2>&1
 	for d in /sys/fs/cgroup/*/"$cgp" /sys/fs/cgroup/"$cgp"; do
 		[[ -d $d ]] && rmdir "$d"
 	done
+	[[ -d $tmp/node ]] && { "$src/hack/node" down --dir "$tmp/node" >"$tmp/node-down.log" 2>&1 ||
+		echo "hack/node down: $(cat "$tmp/node-down.log")" >&2; }
 	"$src/hack/cluster" down --dir "$tmp/cluster" >/dev/null 2>&1
 	grep -o " $tmp[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
 	rm -rf "$tmp"
@@ -91,6 +91,14 @@ gone() { # NAME: the execution no longer exists (within 30 s)
 	return 1
 }
 
+# target_of CONTAINER-ID: the execution's target, the pod that container is
+# in (any other ID: pod target's identity with that ID)
+target_of() {
+	local pod=target
+	[[ $1 == "$cid2" ]] && pod=target-2
+	echo "{pod: $pod, podUID: $(kubectl get pod "$pod" -o jsonpath='{.metadata.uid}'), container: app, containerID: \"containerd://$1\"}"
+}
+
 # execution NAME CONTAINER-ID IMAGE COMMAND-JSON
 execution() {
 	kubectl apply -f - >/dev/null <<YAML
@@ -103,7 +111,7 @@ metadata:
 spec:
   runRef: {name: run-1}
   node: $node
-  target: {pod: target, podUID: 0b6f2c1e-1111-4a4a-9c9c-000000000001, container: app, containerID: "containerd://$2"}
+  target: $(target_of "$2")
   capsule:
     image: "$3"
     command: $4
@@ -143,7 +151,7 @@ no_residue() { # RUN-ID: nothing of the run is left on the node
 
 start_caplet() { # [CAPLET OPTION]...
 	"$caplet_bin" --node-name "$node" --root "$root" --capsule "$capsule_bin" --cgroup-parent "$cgp" \
-		--metrics-address 127.0.0.1:0 --insecure-registry "$main_registry" "$@" >>"$tmp/caplet.log" 2>&1 &
+		--cri-endpoint "$RECAP_NODE_CONTAINERD" --metrics-address 127.0.0.1:0 --insecure-registry "$main_registry" "$@" >>"$tmp/caplet.log" 2>&1 &
 	caplet_pid=$!
 	local i
 	for ((i = 0; i < 100; i++)); do
@@ -172,24 +180,28 @@ make_image() {
 	image=$main_registry/caplet/busybox:v1
 }
 
-make_target() { # [ID BUNDLE]
-	local id=${1:-$cid} bundle=${2:-$tmp/bundle}
-	mkdir -p "$bundle/rootfs"
-	cp "$sleeper" "$bundle/rootfs/sleeper"
-	(cd "$bundle" && runc spec)
-	python3 - "$bundle/config.json" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1]))
-c["process"]["args"] = ["/sleeper"]
-c["process"]["terminal"] = False
-c["hostname"] = "caplet-target"
-json.dump(c, open(sys.argv[1], "w"))
-PY
-	runc run -d --bundle "$bundle" "$id" </dev/null >/dev/null 2>&1
+# make_target POD: a pod of the node (its hostname caplet-target, the node's
+# sleeping pause image, restartPolicy Never); prints its container's ID.
+make_target() {
+	kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: $1, namespace: default}
+spec:
+  hostname: caplet-target
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: app, image: $RECAP_NODE_PAUSE_IMAGE, imagePullPolicy: Never}
+YAML
+	kubectl wait --for=condition=Ready "pod/$1" --timeout=60s >/dev/null || return 1
+	local id
+	id=$(kubectl get pod "$1" -o jsonpath='{.status.containerStatuses[0].containerID}')
+	echo "${id#containerd://}"
 }
 
 test_success() {
-	execution ok "$cid" "$image" '[busybox, sh, -c, "echo from $(hostname); ps -o comm | grep -c sleeper"]'
+	execution ok "$cid" "$image" '[busybox, sh, -c, "echo from $(hostname); ps -o comm | grep -c pause"]'
 	check "a hand-made execution succeeds" wait_for ok '.status.phase' Succeeded
 	local out id
 	out=$(field ok '.status.stdoutTail')
@@ -204,6 +216,53 @@ test_success() {
 	check "the finalizer is released" equals "$(field ok '.metadata.finalizers')" ""
 	id=$(run_id ok)
 	check "no residue after success" no_residue "$id"
+}
+
+# An execution naming pod target with another pod's container is refused
+# through the CRI before anything starts; so is one whose pod UID is not the
+# container's pod's (a recreated pod of the same name).
+test_target_confirmed() {
+	local other
+	other=$(make_target bystander)
+	kubectl apply -f - >/dev/null <<YAML
+apiVersion: recap.dev/v1alpha1
+kind: CapsuleExecution
+metadata: {name: forged, namespace: default}
+spec:
+  runRef: {name: run-1}
+  node: $node
+  target: {pod: target, podUID: $(kubectl get pod target -o jsonpath='{.metadata.uid}'), container: app, containerID: "containerd://$other"}
+  capsule: {image: "$image", command: [busybox, touch, /out/ran]}
+---
+apiVersion: recap.dev/v1alpha1
+kind: CapsuleExecution
+metadata: {name: stale-uid, namespace: default}
+spec:
+  runRef: {name: run-1}
+  node: $node
+  target: {pod: target, podUID: 0b6f2c1e-1111-4a4a-9c9c-000000000001, container: app, containerID: "containerd://$cid"}
+  capsule: {image: "$image", command: [busybox, touch, /out/ran]}
+YAML
+	check "another pod's container is refused: InvalidSpec" wait_for forged '.status.reason' InvalidSpec
+	check "the message names the pod it belongs to" contains "$(field forged '.status.message')" \
+		"belongs to pod 'bystander', the execution names 'target'"
+	check "it never attached nor ran" equals "$(field forged '.status.attachStartTime')" ""
+	check "and left no output" test ! -e "$root/out/$(run_id forged)"
+	check "another pod UID is refused: InvalidSpec" wait_for stale-uid '.status.reason' InvalidSpec
+	check "the message names the UID" contains "$(field stale-uid '.status.message')" "podUID"
+	kubectl delete pod bystander --wait=false >/dev/null
+}
+
+# No CRI, no execution: nothing falls back to the unverified container ID.
+test_cri_unreachable() {
+	start_caplet --cri-endpoint "$tmp/no-cri.sock"
+	execution blind "$cid" "$image" '[busybox, touch, /out/ran]'
+	check "an unreachable CRI fails the execution: StartFailed" wait_for blind '.status.reason' StartFailed
+	check "the message names the socket" contains "$(field blind '.status.message')" "$tmp/no-cri.sock"
+	check "it never ran" test ! -e "$root/out/$(run_id blind)"
+	kill -TERM "$caplet_pid"
+	wait "$caplet_pid" || true
+	caplet_pid=""
 }
 
 test_policy() {
@@ -231,7 +290,7 @@ metadata: {name: dropped, namespace: default}
 spec:
   runRef: {name: run-1}
   node: $node
-  target: {pod: target, podUID: u, container: app, containerID: "containerd://$cid"}
+  target: $(target_of "$cid")
   capsule:
     image: "$image"
     command: [busybox, grep, -E, "^Cap(Eff|Bnd):", /proc/self/status]
@@ -262,7 +321,7 @@ metadata: {name: late, namespace: default}
 spec:
   runRef: {name: run-1}
   node: $node
-  target: {pod: target, podUID: u, container: app, containerID: "containerd://$cid"}
+  target: $(target_of "$cid")
   capsule: {image: "$image", command: [busybox, touch, /out/ran]}
   deadline: "2020-01-01T00:00:00Z"
 YAML
@@ -279,7 +338,7 @@ metadata: {name: $1, namespace: default}
 spec:
   runRef: {name: run-1}
   node: $node
-  target: {pod: target, podUID: u, container: app, containerID: "containerd://$cid"}
+  target: $(target_of "$cid")
   capsule: {image: "$image", command: $3, timeoutSeconds: 3600}
   deadline: "$(date -u -d "+$2 seconds" +%Y-%m-%dT%H:%M:%SZ)"
 YAML
@@ -318,17 +377,16 @@ YAML
 }
 
 test_target_gone() {
-	make_target "$cid-2" "$tmp/bundle2"
-	execution doomed "$cid-2" "$image" "$(long_sleep 1939)"
+	cid2=$(make_target target-2)
+	execution doomed "$cid2" "$image" "$(long_sleep 1939)"
 	local i
 	for ((i = 0; i < 100; i++)); do pgrep -f "busybox sleep 1939$$\$" >/dev/null && break; sleep 0.1; done
 	check "the command runs in the second target" pgrep -f "busybox sleep 1939$$\$" >/dev/null
 	local id
 	id=$(run_id doomed)
-	runc kill "$cid-2" KILL
+	kubectl delete pod target-2 --grace-period=0 --force --wait=false >/dev/null 2>&1
 	check "a target that goes away mid-run gives TargetGone" wait_for doomed '.status.reason' TargetGone
 	check "and the run escaped" equals "$(field doomed '.status.escaped')" true
-	runc delete -f "$cid-2" >/dev/null 2>&1
 	check "no residue after the target went" no_residue "$id"
 }
 
@@ -513,12 +571,17 @@ test_lean_transport() {
 . "$tmp/cluster/env"
 kubectl apply -f "$src/crds/recap.dev_capsuleexecutions.yaml" -f "$src/crds/recap.dev_capsulepolicies.yaml" >/dev/null
 kubectl wait --for=condition=Established crd/capsuleexecutions.recap.dev crd/capsulepolicies.recap.dev >/dev/null
+"$src/hack/node" up --dir "$tmp/node" --cluster "$tmp/cluster" --name "$node" >"$tmp/node-up.out" 2>&1 ||
+	{ echo "hack/node up failed:" >&2; cat "$tmp/node-up.out" >&2; exit 1; }
+# shellcheck disable=SC1091
+. "$tmp/node/env"
 make_image
-make_target
+cid=$(make_target target)
 start_caplet
 
 test_lean_transport
 test_success
+test_target_confirmed
 test_policy
 test_capabilities
 test_target_missing
@@ -532,6 +595,7 @@ test_concurrency
 test_metrics
 test_graceful_stop
 test_stop_while_pulling
+test_cri_unreachable
 
 if ((failures)); then
 	echo "$failures check(s) failed; caplet log:" >&2

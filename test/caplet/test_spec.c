@@ -54,6 +54,78 @@ static void test_spec_target_not_a_pid(void **state)
 	assert_non_null(strstr(recap_error_message(err), "'1' is not a container ID"));
 }
 
+static json_t *target_exec(void)
+{
+	return json_pack("{s:{s:s, s:s, s:s}, s:{s:{s:s, s:s, s:s, s:s}}}", "metadata", "name", "e1",
+			 "namespace", "shop", "uid", "195b9aa9-ff2e-4e88-a30a-cf6dc5cfc633", "spec", "target",
+			 "pod", "web-0", "podUID", "11111111-2222-3333-4444-555555555555", "container", "app",
+			 "containerID", "containerd://abc123");
+}
+
+static json_t *cri_answer(void)
+{
+	return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "id", "abc123", "state", "RUNNING", "pid",
+			 4242, "podName", "web-0", "podNamespace", "shop", "podUID",
+			 "11111111-2222-3333-4444-555555555555", "container", "app");
+}
+
+static void expect_refused(json_t *cri, const char *reason, const char *words)
+{
+	_cleanup_json_ json_t *x = target_exec();
+	_cleanup_error_ struct recap_error *err = NULL;
+	const char *got = NULL;
+	int pid = -1;
+	assert_true(recap_caplet_target_check(x, cri, &pid, &got, &err) < 0);
+	assert_int_equal(pid, -1);
+	assert_string_equal(got, reason);
+	if (!strstr(recap_error_message(err), words))
+		fail_msg("'%s' does not say '%s'", recap_error_message(err), words);
+	json_decref(cri);
+}
+
+/* The CRI's labels must name the execution's pod: another namespace's
+ * container, another pod's, a recreated pod's (UID) or another container of
+ * the pod is refused (InvalidSpec), naming what differs; a container that is
+ * not running or has no PID is TargetNotFound. */
+static void test_target_check(void **state)
+{
+	_cleanup_json_ json_t *x = target_exec();
+	_cleanup_json_ json_t *ok = cri_answer();
+	const char *reason = "unset";
+	int pid = 0;
+	assert_int_equal(recap_caplet_target_check(x, ok, &pid, &reason, NULL), 0);
+	assert_int_equal(pid, 4242);
+	assert_null(reason);
+
+	json_t *c = cri_answer();
+	json_object_set_new(c, "podNamespace", json_string("bank"));
+	expect_refused(c, "InvalidSpec", "belongs to namespace 'bank', the execution names 'shop'");
+	c = cri_answer();
+	json_object_set_new(c, "podName", json_string("db-0"));
+	expect_refused(c, "InvalidSpec", "belongs to pod 'db-0'");
+	c = cri_answer();
+	json_object_set_new(c, "podUID", json_string("99999999-2222-3333-4444-555555555555"));
+	expect_refused(c, "InvalidSpec", "podUID");
+	c = cri_answer();
+	json_object_set_new(c, "container", json_string("sidecar"));
+	expect_refused(c, "InvalidSpec", "container 'sidecar'");
+	c = cri_answer();
+	json_object_del(c, "podNamespace");
+	expect_refused(c, "InvalidSpec", "no io.kubernetes.pod.namespace label");
+	c = cri_answer();
+	json_object_set_new(c, "id", json_string("abc123ffff")); /* a prefix resolved */
+	expect_refused(c, "InvalidSpec", "answered for container 'abc123ffff'");
+	c = cri_answer();
+	json_object_set_new(c, "state", json_string("EXITED"));
+	expect_refused(c, "TargetNotFound", "not running (the CRI reports EXITED)");
+	c = cri_answer();
+	json_object_set_new(c, "pid", json_integer(0));
+	expect_refused(c, "TargetNotFound", "no process");
+	c = cri_answer();
+	json_object_set_new(c, "pid", json_integer(1)); /* the node's init */
+	expect_refused(c, "TargetNotFound", "no process");
+}
+
 static void test_run_id(void **state)
 {
 	char id[RECAP_CAPLET_RUN_ID_MAX];
@@ -249,6 +321,7 @@ int main(void)
 	    cmocka_unit_test(test_spec_refused),
 	    cmocka_unit_test(test_spec_user),
 	    cmocka_unit_test(test_spec_drop),
+	    cmocka_unit_test(test_target_check),
 	    cmocka_unit_test(test_status),
 	    cmocka_unit_test(test_refused_message_bounded),
 	};

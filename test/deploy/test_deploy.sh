@@ -52,7 +52,8 @@ c=$out/helm-custom.yaml
 for want in 'image: registry.local/recap/recap-controller:1.2.3' 'image: registry.local/recap/caplet:1.2.3' \
 	'imagePullPolicy: Always' 'name: regcred' '--leader-elect=false' '--log-level=debug' '--log-format=text' \
 	'--metrics-addr=:9090' '--health-addr=:9091' '--metrics-address=0.0.0.0:9743' \
-	'--insecure-registry=registry.local:5000' 'path: /data/recap' 'kind: CapsulePolicy' 'name: cluster-default' \
+	'--insecure-registry=registry.local:5000' 'path: /data/recap' \
+	'--cri-endpoint=/run/k3s/containerd/containerd.sock' 'path: /run/k3s/containerd' 'kind: CapsulePolicy' 'name: cluster-default' \
 	'node-role.kubernetes.io/control-plane: ""' 'kubernetes.io/os: linux' 'value: db' 'memory: 8Mi' \
 	'priorityClassName: system-cluster-critical'; do
 	grep -qF -- "$want" "$c" || fail "custom values: no '$want'"
@@ -74,6 +75,7 @@ bad_value controller.leaderElection.enabled=false 'controller.replicas > 1 needs
 bad_value 'caplet.grantableCapabilities[0]=cap_net_raw' "'cap_net_raw' does not match pattern"
 bad_value controller.metricsPort=70000 "at '/controller/metricsPort': maximum"
 bad_value caplet.storePath=var/lib/recap "at '/caplet/storePath'"
+bad_value caplet.criEndpoint=/containerd.sock "at '/caplet/criEndpoint'"
 bad_value controler.replicas=1 "additional properties 'controler' not allowed"
 ok "helm template refuses bad values with a message"
 

@@ -242,6 +242,35 @@ static void layer_lists(void **state)
 	recap_strv_free(&l);
 }
 
+/* targetPid: the PID caplet confirmed through the CRI, only beside a
+ * container id (never a PID target, never a non-integer or PID 0/1). */
+static void target_pid_field(void **state)
+{
+	struct recap_run_spec s;
+	struct recap_error *err = NULL;
+	assert_int_equal(from_json("{\"target\":\"abc\",\"targetPid\":4242,\"layers\":[\"/l\"]}", &s, &err),
+			 0);
+	assert_int_equal(s.target_pid, 4242);
+	recap_spec_free(&s);
+	assert_int_equal(from_json("{\"target\":\"abc\",\"layers\":[\"/l\"]}", &s, &err), 0);
+	assert_int_equal(s.target_pid, 0);
+	recap_spec_free(&s);
+	const char *bad[] = {
+	    "{\"target\":\"123\",\"targetPid\":4242}",	   "{\"targetPid\":4242}",
+	    "{\"target\":\"abc\",\"targetPid\":\"4242\"}", "{\"target\":\"abc\",\"targetPid\":1}",
+	    "{\"target\":\"abc\",\"targetPid\":0}",	   "{\"target\":\"abc\",\"targetPid\":4294967297}",
+	    "{\"target\":\"abc\",\"targetPid\":-5}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err = NULL;
+		if (from_json(bad[i], &s, &err) != -EINVAL)
+			fail_msg("accepted %s", bad[i]);
+		assert_non_null(strstr(recap_error_message(err), "targetPid"));
+		recap_error_free(err);
+		recap_spec_free(&s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -254,6 +283,7 @@ int main(void)
 	    cmocka_unit_test(layer_lists),
 	    cmocka_unit_test(users),
 	    cmocka_unit_test(image_user),
+	    cmocka_unit_test(target_pid_field),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

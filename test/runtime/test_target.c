@@ -10,6 +10,9 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -94,12 +97,66 @@ static void resolves_a_live_pid(void **state)
 	recap_error_free(err);
 }
 
+/* A confirmed PID is held and checked against the container id in its own
+ * cgroup file: a live process of another cgroup is refused, nothing is
+ * scanned. */
+static void resolves_a_confirmed_pid(void **state)
+{
+	struct recap_target t;
+	struct recap_error *err = NULL;
+	assert_int_equal(recap_target_resolve_pid("0123456789abcdef-not-here", getpid(), &t, &err), -ESRCH);
+	assert_non_null(strstr(recap_error_message(err), "is not in container"));
+	recap_error_free(err);
+	err = NULL;
+	assert_int_equal(recap_target_resolve_pid("abc", 2147483647, &t, &err), -ESRCH);
+	recap_error_free(err);
+}
+
+/* A child moved into a cgroup named like a container (a v1 pids hierarchy,
+ * or the v2 tree) is found by that id; root only. */
+static void resolves_a_pid_in_its_container(void **state)
+{
+	const char *roots[] = {"/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"};
+	char id[64], cgdir[256], procs[300];
+	snprintf(id, sizeof(id), "recaptest%d0a1b2c3d", (int)getpid());
+	size_t i = 0;
+	for (; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		snprintf(cgdir, sizeof(cgdir), "%s/cri-containerd-%s.scope", roots[i], id);
+		if (mkdir(cgdir, 0755) == 0)
+			break;
+	}
+	if (i == sizeof(roots) / sizeof(roots[0]))
+		skip(); /* no cgroup hierarchy we may write (not root) */
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cgdir);
+	FILE *f = fopen(procs, "we");
+	bool moved = f && fprintf(f, "%d\n", (int)child) > 0 && fclose(f) == 0;
+	struct recap_target t = {.pidfd = -1};
+	int r = moved ? recap_target_resolve_pid(id, child, &t, NULL) : -1;
+	int other = moved ? recap_target_resolve_pid("recaptest-another", child, &t, NULL) : -1;
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	rmdir(cgdir);
+	assert_true(moved);
+	assert_int_equal(r, 0);
+	assert_int_equal(t.pid, child);
+	assert_int_equal(other, -ESRCH);
+	recap_target_release(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(runtime_namings),
 	    cmocka_unit_test_teardown(finds_in_a_proc_tree, remove_dir),
 	    cmocka_unit_test(resolves_a_live_pid),
+	    cmocka_unit_test(resolves_a_confirmed_pid),
+	    cmocka_unit_test(resolves_a_pid_in_its_container),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
