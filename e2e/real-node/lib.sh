@@ -75,7 +75,7 @@ registry_up() {
 }
 
 # deploy: config/default through an overlay: the caplet's store under $T,
-# its own cgroup parent, the test registry, and hack/node's containerd as
+# the test registry, and hack/node's containerd as
 # the CRI (its socket's directory where config/ mounts /run/containerd).
 deploy() {
 	local cri_dir=${RECAP_NODE_CONTAINERD%/*} cri_sock=${RECAP_NODE_CONTAINERD##*/}
@@ -92,9 +92,6 @@ patches:
       - op: add
         path: /spec/template/spec/containers/0/args/-
         value: --insecure-registry=$REGISTRY
-      - op: add
-        path: /spec/template/spec/containers/0/args/-
-        value: --cgroup-parent=$RN_CGP
       - op: add
         path: /spec/template/spec/containers/0/args/-
         value: --cri-endpoint=/run/containerd/$cri_sock
@@ -138,7 +135,8 @@ rn_up() {
 		{ cat "$T/node-up.log" >&2; exit 1; }
 	# shellcheck disable=SC1091
 	. "$T/node/env"
-	RN_CGP=recap-e2e-$(. "$T/node/run/state" && echo "$id")
+	# caplet in its pod puts runs below the kubelet's kubepods (docs/caplet.md)
+	RN_CGP=$RECAP_NODE_CGROUP_ROOT/kubepods/recap
 	# The images of config/ from this build's binaries (docs/images.md).
 	"$RN_SRC/hack/build-images" --out "$T/images" --only caplet,recap-controller \
 		--binaries-from "${caplet%/cmd/caplet/caplet}" >"$T/build-images.log" 2>&1 ||
@@ -156,7 +154,7 @@ node_clean() {
 	# no runs/ yet (ls fails), a cgroup going while find walks (find fails):
 	# what they list is what counts
 	left+=$(ls "$T/store/runs" 2>/dev/null || true)
-	left+=$(find /sys/fs/cgroup -maxdepth 4 -mindepth 2 -type d -path "*/$RN_CGP/*" 2>/dev/null || true)
+	left+=$(find /sys/fs/cgroup -maxdepth 6 -mindepth 2 -type d -path "*/$RN_CGP/*" 2>/dev/null || true)
 	left+=$(grep -F "$T/store/" /proc/self/mountinfo || true)
 	[[ -z $left ]] || { echo "  left behind: $left" >&2; return 1; }
 }

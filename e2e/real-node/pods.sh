@@ -170,6 +170,20 @@ YAML
 exec_field() { kubectl get cexec -n shop -l recap.dev/run=linger-1 -o jsonpath="{.items[0].status.$1}"; }
 exec_is() { [[ $(exec_field phase) == "$1" ]]; }
 check "the execution on the victim runs" wait_until 60 exec_is Running
+# Its cgroup is below the kubelet's kubepods in every hierarchy the limits
+# use: the node's allocatable bounds it as it bounds pods.
+run_cgroups() {
+	local h uid seen=0 kp=${RN_CGP%/recap}
+	uid=$(kubectl get cexec -n shop -l recap.dev/run=linger-1 -o jsonpath='{.items[0].metadata.uid}')
+	for h in memory pids cpu unified ""; do
+		[[ -d /sys/fs/cgroup/$h/$kp ]] || continue # a hierarchy this host lacks
+		seen=$((seen + 1))
+		[[ -d /sys/fs/cgroup/$h/$RN_CGP/ce-${uid//-/} ]] ||
+			{ echo "  no /sys/fs/cgroup/$h/$RN_CGP/ce-${uid//-/}" >&2; return 1; }
+	done
+	((seen > 0)) || { echo "  no kubepods cgroup found for $kp" >&2; return 1; }
+}
+check "its cgroup is below the kubelet's kubepods cgroup ($RN_CGP)" run_cgroups
 kubectl delete pod -n shop victim --wait=false >/dev/null
 gone_reason() { exec_is Failed && [[ $(exec_field reason) == TargetGone ]]; }
 check "deleting the target pod mid-run: Failed, TargetGone" wait_until 60 gone_reason
