@@ -305,6 +305,60 @@ test_cves() {
 	done
 }
 
+# Attack 9: the 2025 runc mount CVEs (masked paths' /dev/null and
+# /dev/console swapped for symlinks, so the runtime binds a /proc file of
+# the attacker's choice writable into the container). The image ships
+# /dev/null, /dev/console and /dev/ptmx as symlinks to core_pattern and
+# sysrq-trigger; in other images a mount point itself (/dev, /proc, /sys,
+# /out, /target, /tmp) is a symlink out of the root. The executor's /dev is
+# a fresh tmpfs of its own, and a mount point that is not a directory in the
+# image is refused before anything is mounted there.
+make_symlink_layers() {
+	mkdir -p "$tmp/devlayer/dev"
+	ln -sf /proc/sys/kernel/core_pattern "$tmp/devlayer/dev/null"
+	ln -sf /proc/sysrq-trigger "$tmp/devlayer/dev/console"
+	ln -sf /proc/sys/kernel/core_pattern "$tmp/devlayer/dev/ptmx"
+	local m
+	for m in dev proc sys out target tmp; do
+		mkdir -p "$tmp/mp-$m"
+		ln -sfn "/$tmp/canary-dir" "$tmp/mp-$m/$m"
+	done
+	mkdir -p "$tmp/canary-dir"
+}
+
+test_symlinks() {
+	local v=$1 before after out m
+	before=$(cat /proc/sys/kernel/core_pattern)
+	# shellcheck disable=SC2046
+	out=$(capsule run --target "$cid" --rootfs-layers "$layer:$tmp/devlayer" $(variant_flags "$v") -- sh -c '
+		for d in null console ptmx; do
+			[ -L /dev/$d ] && echo "link /dev/$d -> $(readlink /dev/$d)"
+		done
+		stat -c "null %F %t:%T" /dev/null
+		echo core.recap-escape-'$$' >/dev/null && echo wrote-null
+		echo core.recap-escape-'$$' >/dev/ptmx 2>/dev/null && echo wrote-ptmx
+		echo c >/dev/console 2>/dev/null && echo wrote-console
+		true' 2>&1)
+	after=$(cat /proc/sys/kernel/core_pattern)
+	[[ $after == "$before" ]] || echo "$before" >/proc/sys/kernel/core_pattern
+	check "symlinks[$v]: the image's /dev symlinks are not in the capsule's /dev" lacks "$out" "-> /proc"
+	check "symlinks[$v]: ... its /dev/ptmx is the executor's link to its own devpts" contains "$out" \
+		"link /dev/ptmx -> pts/ptmx"
+	check "symlinks[$v]: /dev/null is the null device" contains "$out" "null character special file 1:3"
+	check "symlinks[$v]: ... and writable as such" contains "$out" "wrote-null"
+	check "symlinks[$v]: the host's core_pattern is unchanged" equals "$after" "$before"
+	for m in dev proc sys out target tmp; do
+		# shellcheck disable=SC2046
+		out=$(capsule run --target "$cid" --rootfs-layers "$layer:$tmp/mp-$m" $(variant_flags "$v") -- sh -c 'echo ran' 2>&1 || true)
+		check "symlinks[$v]: an image whose /$m is a symlink is refused" contains "$out" \
+			"/$m in the capsule image is not a directory"
+		check "symlinks[$v]: ... before its command ran" lacks "$out" "ran"
+		check "symlinks[$v]: ... and nothing was mounted at the symlink's target" test -z \
+			"$(grep -F "$tmp/canary-dir" /proc/self/mountinfo)"
+		check "symlinks[$v]: ... nor made in it" test -z "$(ls -A "$tmp/canary-dir")"
+	done
+}
+
 # Attack 6: /out, the artifacts that stay on the node. During the run /out
 # is a tmpfs of outSize (64Mi by default), nosuid, nodev, noexec; at the end
 # only its regular files and directories are copied to out/<id>, without
@@ -431,6 +485,7 @@ test_ns_pin() {
 }
 
 make_layer
+make_symlink_layers
 mkdir -p "$tmp/wdlayer" && ln -s ../../../../../../target/data "$tmp/wdlayer/up"
 make_target
 make_wtarget
@@ -444,6 +499,7 @@ for variant in "${variants[@]}"; do
 	test_cves "$variant"
 	test_forkbomb "$variant"
 	test_out "$variant"
+	test_symlinks "$variant"
 done
 test_ns_pin
 check "no run directory left" test -z "$(ls "$root/runs" 2>/dev/null | grep -v '^\.spare-')"
