@@ -13,6 +13,11 @@
  *                            first writable mapping of PID's memory through
  *                            /proc/PID/mem, the byte that is already there
  *   attack ptrace PID        "ptrace PID ok|<errno name>": seizes PID, detaches
+ *   attack vmwrite PID       "vmwrite PID ok|<errno name>": the byte already at
+ *                            PID's first writable mapping, through process_vm_writev
+ *   attack getfd PID N DATA  "getfd PID:N <errno name>" or "getfd-write PID:N
+ *                            ok|<errno name>": pidfd_getfd of PID's fd N, then DATA
+ *                            written to it
  *   attack cgroup1 DIR       "cgroup1 DIR ok|<errno name>": mounts a cgroup v1
  *                            hierarchy at DIR (CVE-2022-0492), then, if that
  *                            worked, "release_agent ok|<errno name>"
@@ -38,6 +43,7 @@
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -183,6 +189,46 @@ static int seize(const char *pid)
 	return report("ptrace", pid, 1);
 }
 
+/* The byte already at the first writable mapping, written back through
+ * process_vm_writev (the other way into a process's memory). */
+static int vmwrite(const char *pid)
+{
+	unsigned long addr = 0;
+	char c = 0;
+	pid_t p = (pid_t)atoi(pid);
+	/* maps unreadable: an address that is surely unmapped; a refused call
+	 * then says EPERM, an admitted one EFAULT */
+	if (writable_addr(pid, &addr) < 0)
+		addr = 4096;
+	struct iovec local = {.iov_base = &c, .iov_len = 1},
+		     remote = {.iov_base = (void *)addr, .iov_len = 1};
+	if (process_vm_readv(p, &local, 1, &remote, 1, 0) != 1 && errno != EFAULT)
+		return report("vmwrite", pid, 0);
+	return report("vmwrite", pid, process_vm_writev(p, &local, 1, &remote, 1, 0) == 1);
+}
+
+/* A copy of PID's fd N (pidfd_getfd), then written through ("getfd PID:N"). */
+static int getfd(const char *pid, const char *n, const char *data)
+{
+	char what[64];
+	snprintf(what, sizeof(what), "%s:%s", pid, n);
+	int pfd = (int)syscall(SYS_pidfd_open, atoi(pid), 0);
+	if (pfd < 0)
+		return report("getfd", what, 0);
+	int fd = (int)syscall(SYS_pidfd_getfd, pfd, atoi(n), 0);
+	int e = errno;
+	close(pfd);
+	errno = e;
+	if (fd < 0)
+		return report("getfd", what, 0);
+	size_t len = strlen(data);
+	int ok = write(fd, data, len) == (ssize_t)len;
+	e = errno;
+	close(fd);
+	errno = e;
+	return report("getfd-write", what, ok);
+}
+
 static int cgroup1(const char *dir)
 {
 	mkdir(dir, 0700);
@@ -316,6 +362,10 @@ int main(int argc, char **argv)
 		return mem(path);
 	if (strcmp(verb, "ptrace") == 0 && argc == 3)
 		return seize(path);
+	if (strcmp(verb, "vmwrite") == 0 && argc == 3)
+		return vmwrite(path);
+	if (strcmp(verb, "getfd") == 0 && argc == 5)
+		return getfd(path, argv[3], argv[4]);
 	if (strcmp(verb, "cgroup1") == 0 && argc == 3)
 		return cgroup1(path);
 	if (strcmp(verb, "blockdev") == 0 && argc == 4)
@@ -333,7 +383,8 @@ int main(int argc, char **argv)
 		return report("exec", path, 0);
 	}
 	fprintf(stderr, "usage: attack write|openw|umount|remount-rw|masked|ro PATH [DATA] | cwd | "
-			"mem|ptrace PID | cgroup1 DIR | blockdev PATH MAJ:MIN | module PATH | shocker | "
+			"mem|ptrace|vmwrite PID | getfd PID N DATA | cgroup1 DIR | blockdev PATH MAJ:MIN | "
+			"module PATH | shocker | "
 			"forkbomb N | fill PATH | exec PATH\n");
 	return 2;
 }

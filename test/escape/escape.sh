@@ -197,6 +197,8 @@ test_readonly() {
 			attack write /proc/1/fd/3 pwned-fd
 			attack mem 1
 			attack ptrace 1
+			attack vmwrite 1
+			attack getfd 1 3 pwned-getfd
 			echo tmp-ok >/tmp/t && cat /tmp/t
 			echo out-ok >/out/t && cat /out/t
 			echo dev-ok >/dev/null && echo dev-null-ok' 2>&1)
@@ -208,6 +210,11 @@ test_readonly() {
 		check "readonly[$v, $fs]: /proc/<target>/mem is not writable" lacks "$out" "mem 1 ok"
 		check "readonly[$v, $fs]: ... refused" contains "$out" "mem 1 E"
 		check "readonly[$v, $fs]: the target's processes cannot be traced" lacks "$out" "ptrace 1 ok"
+		check "readonly[$v, $fs]: the target's memory cannot be written by process_vm_writev" lacks "$out" \
+			"vmwrite 1 ok"
+		check "readonly[$v, $fs]: ... refused (EPERM)" contains "$out" "vmwrite 1 EPERM"
+		check "readonly[$v, $fs]: the target's fd cannot be taken by pidfd_getfd" lacks "$out" "getfd-write"
+		check "readonly[$v, $fs]: ... refused (EPERM)" contains "$out" "getfd 1:3 EPERM"
 		check "readonly[$v, $fs]: the target's file is unchanged on the host" equals \
 			"$(cat "$wbundle/rootfs/data/w.txt")" target-file
 		check "readonly[$v, $fs]: the target's held file is unchanged on the host" equals \
@@ -221,9 +228,12 @@ test_readonly() {
 	# debugger (SYS_PTRACE) may trace the target's processes
 	# shellcheck disable=SC2046
 	out=$(capsule run --target "$wcid" --rootfs-layers "$layer" --target-fs rw $(variant_flags "$v") -- \
-		sh -c 'attack write /target/data/w.txt written-rw; attack ptrace 1' 2>&1)
+		sh -c 'attack write /target/data/w.txt written-rw; attack ptrace 1; attack vmwrite 1' 2>&1)
+	# the attacks above work where nothing stops them: a debugger's ReadWrite run
 	[[ $v == all-caps ]] && check "readonly[$v, rw]: with SYS_PTRACE the target's processes can be traced" \
 		contains "$out" "ptrace 1 ok"
+	[[ $v == all-caps ]] && check "readonly[$v, rw]: ... and their memory written by process_vm_writev" \
+		contains "$out" "vmwrite 1 ok"
 	check "readonly[$v, rw]: a ReadWrite run writes /target" contains "$out" "write /target/data/w.txt ok"
 	check "readonly[$v, rw]: ... into the target (on the host)" equals \
 		"$(head -c 10 "$wbundle/rootfs/data/w.txt")" written-rw
