@@ -34,9 +34,11 @@ e2e_cleanup() {
 	# every sandbox left, containerd and its shims, mounts, cgroups, the
 	# bridge; a start still under way (e2e_up failed meanwhile) ends first
 	[[ -n $RUNTIME_PID ]] && wait "$RUNTIME_PID" 2>/dev/null
-	"$E2E_SRC/hack/node" down --dir "$T/cri" >"$T/cri-down.out" 2>&1 ||
-		{ echo "hack/node down failed:" >&2; cat "$T/cri-down.out" >&2; }
+	# (beside the control plane's, which nothing of it needs)
+	"$E2E_SRC/hack/node" down --dir "$T/cri" >"$T/cri-down.out" 2>&1 &
+	local runtime_down=$!
 	"$E2E_SRC/hack/cluster" down --dir "$T/cluster" >/dev/null 2>&1
+	wait "$runtime_down" || { echo "hack/node down failed:" >&2; cat "$T/cri-down.out" >&2; }
 	grep -o " $T[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
 	rm -rf "$T"
 }

@@ -66,6 +66,11 @@ class Standin:
         self.config = os.path.join(workdir, "crictl.yaml")
         self.pods = {}  # uid -> {"sandbox": id, "ids": [...], "ns": ..., "name": ...}
         self.stopping = False
+        # New pods start side by side and apart from the loop, as a kubelet's
+        # pod workers do: one pod's CRI calls hold up neither another pod
+        # nor the next poll.
+        self.workers = concurrent.futures.ThreadPoolExecutor(START_WORKERS)
+        self.starting = {}  # uid -> future of pod_start's entry (None: failed)
 
     def write_config(self, endpoint):
         with open(self.config, "w") as f:
@@ -183,26 +188,27 @@ class Standin:
         log("pod %s/%s: sandbox removed" % (entry["ns"], entry["name"]))
         return entry
 
-    def pods_start(self, pods):
-        """New pods start side by side, as a kubelet's pod workers do: one
-        pod's CRI calls do not hold up another's."""
-        def start(pod):
-            try:
-                return self.pod_start(pod)
-            except (subprocess.CalledProcessError, RuntimeError, OSError, KeyError,
-                    ValueError) as e:
-                log("pod %s/%s: %s" % (pod["metadata"]["namespace"],
-                                       pod["metadata"]["name"], e))
-                return None
-        with concurrent.futures.ThreadPoolExecutor(min(START_WORKERS, len(pods))) as ex:
-            for pod, entry in zip(pods, ex.map(start, pods)):
-                if entry:
-                    self.pods[pod["metadata"]["uid"]] = entry
+    def start_one(self, pod):
+        try:
+            return self.pod_start(pod)
+        except (RuntimeError, OSError, KeyError, ValueError) as e:
+            log("pod %s/%s: %s" % (pod["metadata"]["namespace"], pod["metadata"]["name"], e))
+            return None
+
+    def started(self, wait=False):
+        """Pods whose start ended join self.pods (a failed one is retried
+        at a later poll)."""
+        for uid, fut in list(self.starting.items()):
+            if wait or fut.done():
+                del self.starting[uid]
+                if fut.result():
+                    self.pods[uid] = fut.result()
 
     # --- the loop ----------------------------------------------------------
     def sync(self):
+        self.started()
         pods = json.loads(kubectl("get", "pods", "-A", "-o", "json"))["items"]
-        seen, new = set(), []
+        seen = set()
         for pod in pods:
             meta, spec = pod["metadata"], pod["spec"]
             if spec.get("nodeName") not in self.nodes:
@@ -215,10 +221,9 @@ class Standin:
                         "--grace-period=0", "--force", "--wait=false", check=False)
                 continue
             seen.add(uid)
-            if uid not in self.pods:
-                new.append(pod)
-        if new:
-            self.pods_start(new)
+            if uid not in self.pods and uid not in self.starting:
+                self.starting[uid] = self.workers.submit(self.start_one, pod)
+        # (a pod deleted while it started goes at the poll after its start)
         for uid in [u for u in self.pods if u not in seen]:
             self.pod_stop(uid)
 
@@ -240,10 +245,9 @@ class Standin:
 
     def shutdown(self):
         """Every pod goes, side by side (the e2e teardown waits for this)."""
-        uids = list(self.pods)
-        if uids:
-            with concurrent.futures.ThreadPoolExecutor(min(START_WORKERS, len(uids))) as ex:
-                list(ex.map(self.pod_stop, uids))
+        self.started(wait=True)
+        list(self.workers.map(self.pod_stop, list(self.pods)))
+        self.workers.shutdown()
         # A sandbox whose start was cut short by the signal is in the
         # runtime but not in self.pods: the runtime is ours alone.
         left = self.crictl("pods", "--quiet", check=False).split()
