@@ -2,13 +2,15 @@
 # CapsuleRun created -> Succeeded, one target, image cached, command `true`:
 # p50/p95/max of the total and of each phase over RUNS runs created one after
 # another, on a private loopback control plane (e2e/lib.sh: API server, etcd,
-# registry, node stand-in with runc containers, recap-controller, one caplet).
+# registry, node stand-in with containers through containerd's CRI,
+# recap-controller, one caplet).
 # Timed from a Python client speaking to the API server directly (no kubectl
 # process start in the timed path): bench/f-latency/measure.py.
 #
 #   bench/f-latency.sh [RUNS]   (as root, from a tree built in build/; default 100)
 #
-# BASELINE=DIR (another build tree, e.g. of the previous commit): its
+# BASELINE=DIR (another build tree, e.g. of the previous commit; its caplet
+# must take --cri-endpoint, which e2e/lib.sh passes): its
 # recap-controller and caplet take turns with build/'s, in BLOCKS blocks
 # (default 10) of RUNS/BLOCKS runs per side, on the same cluster, node, target
 # and executor, so both sides see the same load; one table, side by side.

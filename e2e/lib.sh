@@ -1,7 +1,11 @@
 # Shared by the e2e scenarios (sourced): a control plane with the CRDs, a
-# docker-registry with a busybox capsule image, the node stand-in, the
-# controller and one caplet per simulated node. Everything lives under $T and
-# is stopped and removed by e2e_cleanup (the EXIT trap), also on failure.
+# docker-registry with a busybox capsule image, a containerd (hack/node up
+# --runtime-only: its CRI, a CNI bridge of its own, a cgroup root) that runs
+# the pods, the node stand-in that plays the kubelet through that CRI, the
+# controller and one caplet per simulated node, each given the same CRI
+# socket. Everything lives under $T (what cannot, the bridge and the cgroup
+# root, is named after it) and is stopped and removed by e2e_cleanup (the
+# EXIT trap), also on failure.
 #   e2e_up CAPLET CAPSULE CONTROLLER SLEEPER SOURCE_ROOT NODE...
 # Extra hack/cluster options (e.g. an API server audit log to trace where a
 # run's time goes, bench/README.md): $E2E_CLUSTER_ARGS.
@@ -14,6 +18,7 @@ PIDS=()
 NODES=()
 FAILS=0
 CGP=recap-e2e-$$
+RUNTIME_PID=
 
 e2e_cleanup() {
 	set +e
@@ -26,9 +31,14 @@ e2e_cleanup() {
 		"$E2E_CAPSULE" --root "$T/node-$n" --cgroup-parent "$CGP-$n" sweep --force >/dev/null 2>&1
 		for d in /sys/fs/cgroup/*/"$CGP-$n" /sys/fs/cgroup/"$CGP-$n"; do [[ -d $d ]] && rmdir "$d"; done
 	done
-	runc list -q 2>/dev/null | grep "^e2e-$$-" | while read -r c; do runc delete -f "$c" >/dev/null 2>&1; done
-	[[ -n ${E2E_BRIDGE:-} ]] && ip link del "$E2E_BRIDGE" 2>/dev/null
+	# every sandbox left, containerd and its shims, mounts, cgroups, the
+	# bridge; a start still under way (e2e_up failed meanwhile) ends first
+	[[ -n $RUNTIME_PID ]] && wait "$RUNTIME_PID" 2>/dev/null
+	# (beside the control plane's, which nothing of it needs)
+	"$E2E_SRC/hack/node" down --dir "$T/cri" >"$T/cri-down.out" 2>&1 &
+	local runtime_down=$!
 	"$E2E_SRC/hack/cluster" down --dir "$T/cluster" >/dev/null 2>&1
+	wait "$runtime_down" || { echo "hack/node down failed:" >&2; cat "$T/cri-down.out" >&2; }
 	grep -o " $T[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
 	rm -rf "$T"
 }
@@ -37,6 +47,8 @@ trap 'exit 143' TERM INT
 
 # shellcheck source=checks.sh
 . "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
+# shellcheck source=../hack/lib/node-images.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../hack/lib/node-images.sh"
 finish() {
 	if ((FAILS)); then
 		echo "$FAILS check(s) failed; logs:" >&2
@@ -81,23 +93,43 @@ e2e_up() {
 		echo "SKIP: needs root (runc, namespaces, overlayfs, cgroups)"
 		exit 77
 	fi
+	# the runtime comes up while the control plane does
+	runtime_up >"$T/cri-up.out" 2>&1 &
+	RUNTIME_PID=$!
 	# shellcheck disable=SC2086
 	"$E2E_SRC/hack/cluster" up --dir "$T/cluster" ${E2E_CLUSTER_ARGS:-} >"$T/cluster-up.out" 2>&1 ||
 		{ echo "hack/cluster up failed:" >&2; cat "$T/cluster-up.out" >&2; exit 1; }
 	# shellcheck disable=SC1091
 	. "$T/cluster/env"
+	command -v crictl >/dev/null ||
+		{ echo "crictl is not in $RECAP_KUBE_BIN (hack/build-kube builds it beside kubectl)" >&2; exit 1; }
 	local f
 	for f in "$E2E_SRC"/crds/recap.dev_*.yaml; do kubectl apply -f "$f" >/dev/null; done
 	kubectl wait --for=condition=Established crd --all >/dev/null
 	registry_up
+	wait "$RUNTIME_PID" || { echo "the e2e containerd did not start:" >&2; cat "$T/cri-up.out" >&2; exit 1; }
+	# shellcheck disable=SC1091
+	. "$T/cri/env"
+	CRI_SOCKET=$RECAP_NODE_CONTAINERD
 	local nodes n
 	nodes=$(IFS=,; echo "${NODES[*]}")
-	"$E2E_SRC/e2e/node-standin/standin.py" --nodes "$nodes" --sleeper "$E2E_SLEEPER" --dir "$T/standin" \
-		--prefix "e2e-$$" ${E2E_BRIDGE:+--bridge "$E2E_BRIDGE"} >"$T/standin.log" 2>&1 &
+	"$E2E_SRC/e2e/node-standin/standin.py" --nodes "$nodes" --cri-endpoint "$CRI_SOCKET" \
+		--image "$SLEEPER_IMAGE" --cgroup-parent "/$RECAP_NODE_CGROUP_ROOT" --dir "$T/standin" \
+		>"$T/standin.log" 2>&1 &
 	PIDS+=($!)
 	controller_start
 	for n in "${NODES[@]}"; do caplet_start "$n"; done
 	for n in "${NODES[@]}"; do caplet_wait "$n"; done
+}
+
+# runtime_up: the containerd the stand-in runs pods in (hack/node's, without
+# kubelet), and the image of their containers: the static sleeper the
+# scenarios are given.
+runtime_up() {
+	"$E2E_SRC/hack/node" up --dir "$T/cri" --runtime-only || return 1
+	local archive
+	archive=$(SLEEPER_BIN=$E2E_SLEEPER image_archive sleeper build_sleeper "$E2E_SLEEPER") &&
+		"$E2E_SRC/hack/node" import --dir "$T/cri" --base-name "${SLEEPER_IMAGE%:*}" "$archive"
 }
 
 # CONTROLLER_ARGS: more flags for recap-controller, set by a scenario before e2e_up.
@@ -115,7 +147,7 @@ caplet_start() {
 	local n=$1
 	SYNCED_BEFORE[$n]=$(grep -c "executions of node $n synced" "$T/caplet-$n.log" 2>/dev/null || true)
 	"$E2E_CAPLET" --node-name "$n" --root "$T/node-$n" --capsule "$E2E_CAPSULE" \
-		--cgroup-parent "$CGP-$n" --insecure-registry "$REGISTRY" \
+		--cgroup-parent "$CGP-$n" --cri-endpoint "unix://$CRI_SOCKET" --insecure-registry "$REGISTRY" \
 		--metrics-address 127.0.0.1:0 >>"$T/caplet-$n.log" 2>&1 &
 	CAPLET_PID[$n]=$!
 	PIDS+=($!)

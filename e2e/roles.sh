@@ -2,12 +2,11 @@
 # e2e: roles in one Parallel run, iperf-style: a server role (busybox nc
 # listening) in one pod and a client role in two pods on other nodes that
 # connect to the servers' pod IPs from RECAP_ROLE_SERVER_IPS once the server
-# runs (startAfter). The stand-in wires pods to a host bridge, so pod IPs
-# reach each other.
+# runs (startAfter). The stand-in's pods are on the CNI bridge of the e2e
+# containerd, so pod IPs reach each other.
 #   roles.sh CAPLET CAPSULE CONTROLLER SLEEPER SOURCE_ROOT
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
-E2E_BRIDGE=rcpbr$(($$ % 100000))
 e2e_up "$@" node-1 node-2 node-3
 
 ns_create perf

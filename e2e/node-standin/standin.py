@@ -1,23 +1,28 @@
 #!/usr/bin/env python3
 """The e2e node stand-in: plays the kubelet's part for target pods.
 
-For every Pod whose spec.nodeName is one of --nodes it starts one real runc
-container per pod container (a tool-less rootfs holding only a static
-sleeper), in its own network namespace whose loopback carries the pod's IP
-(10.244.<node index>.<n>: unique and real inside the pod; not routed between
-pods unless --bridge is given: then each pod gets an eth0 on a veth pair
-attached to that host bridge, 10.244.0.1/16, so pods reach each other), and reports the pod Running with podIP and containerStatuses[].
-containerID = containerd://<runc id> (the executor finds runc ids in
-/proc/*/cgroup). A pod being deleted loses its containers and is then removed
-(there is no kubelet to confirm). A Ready Node object exists for every
-simulated node, its heartbeat renewed. On SIGTERM/SIGINT every container of
-this stand-in is removed.
+For every Pod whose spec.nodeName is one of --nodes it runs the pod through a
+real containerd's CRI with crictl, as the kubelet would: a pod sandbox whose
+metadata is the pod's name, namespace and uid (hostname the pod's name, its
+network from the runtime's CNI bridge, its cgroup parent
+<--cgroup-parent>/pod<uid>), then one container per pod container (metadata
+name the container's name, --image), both labelled as the kubelet labels them
+(io.kubernetes.pod.name, .namespace, .uid and io.kubernetes.container.name).
+It reports the pod Running with podIP (the sandbox's, from inspectp) and
+containerStatuses[].containerID = containerd://<CRI container id>. A pod being
+deleted loses its sandbox and is then removed (there is no kubelet to
+confirm). A Ready Node object exists for every simulated node, its heartbeat
+renewed. On SIGTERM/SIGINT every sandbox of the runtime is removed.
 
-    standin.py --nodes n1,n2,n3 --sleeper PATH --dir DIR [--prefix ID] [--bridge NAME]
+    standin.py --nodes n1,n2,n3 --cri-endpoint SOCKET --image REF
+               --cgroup-parent /PARENT --dir DIR
 
-kubectl (with $KUBECONFIG) and runc must be on PATH; run as root.
+kubectl (with $KUBECONFIG) and crictl must be on PATH; run as root. The
+runtime (hack/node up --runtime-only) is this stand-in's alone: every
+sandbox in it is the stand-in's.
 """
 import argparse
+import concurrent.futures
 import datetime
 import json
 import os
@@ -29,6 +34,7 @@ import time
 
 POLL_S = 0.3
 HEARTBEAT_S = 10
+START_WORKERS = 8
 
 
 def now():
@@ -46,17 +52,37 @@ def log(msg):
     print("standin: %s" % msg, file=sys.stderr, flush=True)
 
 
+def cgroup_hierarchies():
+    with open("/proc/self/mounts") as f:
+        return [line.split()[1] for line in f if line.split()[2] in ("cgroup", "cgroup2")]
+
+
 class Standin:
-    def __init__(self, nodes, sleeper, workdir, prefix, bridge=None):
-        self.bridge = bridge
-        self.veths = 0
+    def __init__(self, nodes, image, cgroup_parent, workdir):
         self.nodes = nodes
-        self.sleeper = sleeper
+        self.image = image
+        self.cgroup_parent = cgroup_parent
         self.dir = workdir
-        self.prefix = prefix
-        self.pods = {}  # uid -> {"ids": [...], "ip": str, "ns": ..., "name": ...}
-        self.next_ip = {n: 2 for n in nodes}
+        self.config = os.path.join(workdir, "crictl.yaml")
+        self.pods = {}  # uid -> {"sandbox": id, "ids": [...], "ns": ..., "name": ...}
         self.stopping = False
+        # New pods start side by side and apart from the loop, as a kubelet's
+        # pod workers do: one pod's CRI calls hold up neither another pod
+        # nor the next poll.
+        self.workers = concurrent.futures.ThreadPoolExecutor(START_WORKERS)
+        self.starting = {}  # uid -> future of pod_start's entry (None: failed)
+
+    def write_config(self, endpoint):
+        with open(self.config, "w") as f:
+            f.write("runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\n"
+                    "timeout: 30\npull-image-on-create: false\n" % (endpoint, endpoint))
+
+    def crictl(self, *args, check=True):
+        p = subprocess.run(["crictl", "--config", self.config, *args],
+                           capture_output=True, text=True)
+        if check and p.returncode != 0:
+            raise RuntimeError("crictl %s: %s" % (args[0], p.stderr.strip()))
+        return p.stdout.strip()
 
     # --- nodes -------------------------------------------------------------
     def nodes_ready(self):
@@ -73,97 +99,114 @@ class Standin:
             kubectl("patch", "node", n, "--subresource=status", "--type=merge",
                     "-p", json.dumps(status))
 
-    # --- containers --------------------------------------------------------
-    def runc_start(self, cid, hostname):
-        bundle = os.path.join(self.dir, cid)
-        os.makedirs(os.path.join(bundle, "rootfs"), exist_ok=True)
-        shutil.copy(self.sleeper, os.path.join(bundle, "rootfs", "sleeper"))
-        subprocess.run(["runc", "spec"], cwd=bundle, check=True)
-        path = os.path.join(bundle, "config.json")
-        with open(path) as f:
-            cfg = json.load(f)
-        cfg["process"]["args"] = ["/sleeper"]
-        cfg["process"]["terminal"] = False
-        cfg["hostname"] = hostname[:63]
+    # --- pods through the CRI ----------------------------------------------
+    def write_json(self, uid, name, obj):
+        path = os.path.join(self.dir, uid, name)
         with open(path, "w") as f:
-            json.dump(cfg, f)
-        subprocess.run(["runc", "run", "-d", "--bundle", bundle, cid], check=True,
-                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-        state = json.loads(subprocess.run(["runc", "state", cid], check=True,
-                                          capture_output=True, text=True).stdout)
-        return state["pid"]
+            json.dump(obj, f)
+        return path
 
-    def runc_remove(self, cid):
-        subprocess.run(["runc", "kill", cid, "KILL"], capture_output=True)
-        for _ in range(50):
-            if subprocess.run(["runc", "delete", "-f", cid], capture_output=True).returncode == 0:
-                break
-            time.sleep(0.1)
-        shutil.rmtree(os.path.join(self.dir, cid), ignore_errors=True)
+    def sandbox_config(self, meta):
+        labels = {"io.kubernetes.pod.name": meta["name"],
+                  "io.kubernetes.pod.namespace": meta["namespace"],
+                  "io.kubernetes.pod.uid": meta["uid"]}
+        # namespace_options: network and IPC shared by the pod (POD = 0),
+        # a PID namespace per container (CONTAINER = 1), as the kubelet's
+        # default without shareProcessNamespace.
+        return {"metadata": {"name": meta["name"], "namespace": meta["namespace"],
+                             "uid": meta["uid"], "attempt": 0},
+                "hostname": meta["name"][:63], "labels": labels,
+                "linux": {"cgroup_parent": self.pod_cgroup(meta["uid"]),
+                          "security_context": {"namespace_options": {
+                              "network": 0, "pid": 1, "ipc": 0}}}}
+
+    def container_config(self, sandbox_labels, name):
+        labels = dict(sandbox_labels, **{"io.kubernetes.container.name": name})
+        return {"metadata": {"name": name, "attempt": 0}, "image": {"image": self.image},
+                "labels": labels, "linux": {}}
+
+    def pod_cgroup(self, uid):
+        return "%s/pod%s" % (self.cgroup_parent, uid)
 
     def pod_start(self, pod):
+        """Runs the pod and reports it Running; returns its entry. On failure
+        whatever was made is removed and the error raised."""
         meta, spec = pod["metadata"], pod["spec"]
-        node = spec["nodeName"]
-        idx = self.nodes.index(node)
-        ip = "10.244.%d.%d" % (idx + 1, self.next_ip[node])
-        self.next_ip[node] += 1
-        entry = {"ids": [], "ip": ip, "ns": meta["namespace"], "name": meta["name"]}
-        self.pods[meta["uid"]] = entry
-        statuses = []
-        for i, c in enumerate(spec["containers"]):
-            cid = "%s-%s-%d" % (self.prefix, meta["uid"][:13], i)
-            pid = self.runc_start(cid, meta["name"])
-            entry["ids"].append(cid)
-            if i == 0:  # the pod's network namespace: the first container's
-                self.pod_network(pid, ip)
-            statuses.append({"name": c["name"], "containerID": "containerd://" + cid,
-                             "image": c.get("image", ""), "imageID": "", "ready": True,
-                             "started": True, "restartCount": 0,
-                             "state": {"running": {"startedAt": now()}}})
-        status = {"status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
-                             "hostIP": "127.0.0.1", "startTime": now(),
-                             "conditions": [{"type": "Ready", "status": "True"},
-                                            {"type": "ContainersReady", "status": "True"}],
-                             "containerStatuses": statuses}}
-        kubectl("patch", "pod", "-n", meta["namespace"], meta["name"], "--subresource=status",
-                "--type=merge", "-p", json.dumps(status))
-        log("pod %s/%s on %s: %s %s" % (meta["namespace"], meta["name"], node, ip, entry["ids"]))
+        uid = meta["uid"]
+        os.makedirs(os.path.join(self.dir, uid), exist_ok=True)
+        sandbox_cfg = self.sandbox_config(meta)
+        pod_json = self.write_json(uid, "pod.json", sandbox_cfg)
+        entry = {"sandbox": None, "ids": [], "ns": meta["namespace"], "name": meta["name"],
+                 "uid": uid}
+        try:
+            entry["sandbox"] = self.crictl("runp", pod_json)
+            statuses = []
+            for i, c in enumerate(spec["containers"]):
+                cfg = self.container_config(sandbox_cfg["labels"], c["name"])
+                cid = self.crictl("create", "--no-pull", entry["sandbox"],
+                                  self.write_json(uid, "container-%d.json" % i, cfg), pod_json)
+                entry["ids"].append(cid)
+                self.crictl("start", cid)
+                statuses.append({"name": c["name"], "containerID": "containerd://" + cid,
+                                 "image": c.get("image", ""), "imageID": "", "ready": True,
+                                 "started": True, "restartCount": 0,
+                                 "state": {"running": {"startedAt": now()}}})
+            ip = json.loads(self.crictl("inspectp", entry["sandbox"]))["status"]["network"]["ip"]
+            status = {"status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
+                                 "hostIP": "127.0.0.1", "startTime": now(),
+                                 "conditions": [{"type": "Ready", "status": "True"},
+                                                {"type": "ContainersReady", "status": "True"}],
+                                 "containerStatuses": statuses}}
+            kubectl("patch", "pod", "-n", meta["namespace"], meta["name"],
+                    "--subresource=status", "--type=merge", "-p", json.dumps(status))
+        except (RuntimeError, OSError, KeyError, ValueError):
+            self.pod_remove(entry)
+            raise
+        log("pod %s/%s on %s: %s sandbox %s containers %s" % (
+            meta["namespace"], meta["name"], spec["nodeName"], ip, entry["sandbox"][:13],
+            [c[:13] for c in entry["ids"]]))
+        return entry
 
-    def pod_network(self, pid, ip):
-        def ns(cmd):
-            subprocess.run(["nsenter", "-t", str(pid), "-n", "sh", "-c", cmd], check=True)
-        if not self.bridge:
-            ns("ip link set lo up && ip addr add %s/32 dev lo" % ip)
-            return
-        self.veths += 1
-        host, peer = "%s-%d" % (self.bridge[:8], self.veths), "%sp%d" % (self.bridge[:7], self.veths)
-        run = lambda *a: subprocess.run(["ip", *a], check=True)
-        run("link", "add", host, "type", "veth", "peer", "name", peer)
-        run("link", "set", peer, "netns", str(pid))
-        run("link", "set", host, "master", self.bridge, "up")
-        ns("ip link set lo up && ip link set %s name eth0 && ip addr add %s/16 dev eth0 && "
-           "ip link set eth0 up" % (peer, ip))
-
-    def bridge_up(self):
-        if self.bridge:
-            subprocess.run(["ip", "link", "add", self.bridge, "type", "bridge"], check=True)
-            subprocess.run(["ip", "addr", "add", "10.244.0.1/16", "dev", self.bridge], check=True)
-            subprocess.run(["ip", "link", "set", self.bridge, "up"], check=True)
-
-    def bridge_down(self):
-        if self.bridge:
-            subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
+    def pod_remove(self, entry):
+        """The sandbox with its containers (stopped first: rmp --force), the
+        pod's cgroup (the runtime removes only the containers' own) and its
+        files."""
+        if entry["sandbox"]:
+            self.crictl("rmp", "--force", entry["sandbox"], check=False)
+        for h in cgroup_hierarchies():
+            try:
+                os.rmdir(h + self.pod_cgroup(entry["uid"]))
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                log("pod %s/%s: %s" % (entry["ns"], entry["name"], e))
+        shutil.rmtree(os.path.join(self.dir, entry["uid"]), ignore_errors=True)
 
     def pod_stop(self, uid):
         entry = self.pods.pop(uid)
-        for cid in entry["ids"]:
-            self.runc_remove(cid)
-        log("pod %s/%s: containers removed" % (entry["ns"], entry["name"]))
+        self.pod_remove(entry)
+        log("pod %s/%s: sandbox removed" % (entry["ns"], entry["name"]))
         return entry
+
+    def start_one(self, pod):
+        try:
+            return self.pod_start(pod)
+        except (RuntimeError, OSError, KeyError, ValueError) as e:
+            log("pod %s/%s: %s" % (pod["metadata"]["namespace"], pod["metadata"]["name"], e))
+            return None
+
+    def started(self, wait=False):
+        """Pods whose start ended join self.pods (a failed one is retried
+        at a later poll)."""
+        for uid, fut in list(self.starting.items()):
+            if wait or fut.done():
+                del self.starting[uid]
+                if fut.result():
+                    self.pods[uid] = fut.result()
 
     # --- the loop ----------------------------------------------------------
     def sync(self):
+        self.started()
         pods = json.loads(kubectl("get", "pods", "-A", "-o", "json"))["items"]
         seen = set()
         for pod in pods:
@@ -178,18 +221,13 @@ class Standin:
                         "--grace-period=0", "--force", "--wait=false", check=False)
                 continue
             seen.add(uid)
-            if uid not in self.pods:
-                try:
-                    self.pod_start(pod)
-                except (subprocess.CalledProcessError, RuntimeError, OSError) as e:
-                    log("pod %s/%s: %s" % (meta["namespace"], meta["name"], e))
-                    if uid in self.pods:
-                        self.pod_stop(uid)
+            if uid not in self.pods and uid not in self.starting:
+                self.starting[uid] = self.workers.submit(self.start_one, pod)
+        # (a pod deleted while it started goes at the poll after its start)
         for uid in [u for u in self.pods if u not in seen]:
             self.pod_stop(uid)
 
     def run(self):
-        self.bridge_up()
         self.nodes_ready()
         beat = time.monotonic()
         while not self.stopping:
@@ -206,26 +244,36 @@ class Standin:
             time.sleep(POLL_S)
 
     def shutdown(self):
-        for uid in list(self.pods):
-            self.pod_stop(uid)
-        self.bridge_down()
+        """Every pod goes, side by side (the e2e teardown waits for this)."""
+        self.started(wait=True)
+        list(self.workers.map(self.pod_stop, list(self.pods)))
+        self.workers.shutdown()
+        # A sandbox whose start was cut short by the signal is in the
+        # runtime but not in self.pods: the runtime is ours alone.
+        left = self.crictl("pods", "--quiet", check=False).split()
+        for sandbox in left:
+            self.crictl("rmp", "--force", sandbox, check=False)
+        if left:
+            log("removed %d sandbox(es) not yet reported" % len(left))
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--nodes", required=True, help="comma-separated simulated node names")
-    ap.add_argument("--sleeper", required=True, help="static binary the containers run")
-    ap.add_argument("--dir", required=True, help="where bundles live")
-    ap.add_argument("--prefix", default="standin-%d" % os.getpid(), help="runc id prefix")
-    ap.add_argument("--bridge", help="host bridge (at most 15 characters) for pod networking")
+    ap.add_argument("--cri-endpoint", required=True, help="the containerd's CRI socket")
+    ap.add_argument("--image", required=True, help="the image every container runs")
+    ap.add_argument("--cgroup-parent", required=True,
+                    help="cgroup (absolute, cgroupfs) the pods' cgroups go under")
+    ap.add_argument("--dir", required=True, help="crictl's configuration and the pods' CRI configs")
     a = ap.parse_args()
-    if a.bridge and (len(a.bridge) > 15 or not a.bridge.isalnum()):
-        ap.error("--bridge: 1..15 letters and digits")
     nodes = [n for n in a.nodes.split(",") if n]
     if not nodes or len(nodes) > 200:
         ap.error("--nodes: 1..200 names")
+    if not a.cgroup_parent.startswith("/") or a.cgroup_parent == "/":
+        ap.error("--cgroup-parent: an absolute path below /")
     os.makedirs(a.dir, exist_ok=True)
-    s = Standin(nodes, a.sleeper, a.dir, a.prefix, a.bridge)
+    s = Standin(nodes, a.image, a.cgroup_parent.rstrip("/"), a.dir)
+    s.write_config(a.cri_endpoint)
 
     def stop(signum, frame):
         s.stopping = True

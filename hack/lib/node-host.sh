@@ -32,9 +32,11 @@ host_pick_subnet() {
 # The two rules, one per line: "TABLE CHAIN SPEC...". The DNAT stands in
 # for kube-proxy's "kubernetes" Service; route_localnet (on this bridge
 # only) lets the rewritten packets reach the loopback apiserver, and the
-# DROP keeps every other loopback port closed to pods.
+# DROP keeps every other loopback port closed to pods. A runtime-only node
+# has no API server to reach, hence neither.
 host_rules() {
 	local tag="recap-node-$id"
+	[[ ${runtime_only:-false} == false ]] || return 0
 	echo "nat PREROUTING -i $bridge -d $SERVICE_IP/32 -p tcp --dport 443 -m comment --comment $tag -j DNAT --to-destination 127.0.0.1:$api_port"
 	echo "filter INPUT -i $bridge -d 127.0.0.0/8 -m conntrack ! --ctstate DNAT,RELATED,ESTABLISHED -m comment --comment $tag -j DROP"
 }
@@ -43,8 +45,10 @@ host_network_up() {
 	local table chain spec
 	ip link add "$bridge" type bridge &&
 		ip addr add "$gateway/24" dev "$bridge" &&
-		ip link set "$bridge" up &&
+		ip link set "$bridge" up || return 1
+	if [[ ${runtime_only:-false} == false ]]; then
 		echo 1 >"/proc/sys/net/ipv4/conf/$bridge/route_localnet" || return 1
+	fi
 	while read -r table chain spec; do
 		# shellcheck disable=SC2086 # the spec is words
 		iptables -w 5 -t "$table" -I "$chain" 1 $spec || return 1
@@ -204,7 +208,7 @@ host_record_up() {
 	mapfile -t lines < <(host_record_lines)
 	lines+=("node $dir")
 	for d in "${SHARED_DIRS[@]}"; do [[ -e $d ]] || lines+=("dir $d"); done
-	if host_tables_removable; then
+	if host_tables_removable && [[ -n $(host_rules) ]]; then
 		tables=$(host_tables)
 		for t in "${RULE_TABLES[@]}"; do grep -qx -- "$t" <<<"$tables" || lines+=("iptables $t"); done
 	fi

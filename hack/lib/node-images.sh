@@ -3,10 +3,13 @@
 # use imagePullPolicy: Never): the pod sandbox (a tiny static program that
 # only sleeps, also usable as a tool-less application) and a busybox-static
 # workload. Each is an OCI layout made with umoci, archived, and cached by
-# the hash of its inputs. Sourced by hack/node.
+# the hash of its inputs. Sourced by hack/node, and by e2e/lib.sh for the
+# image of the node stand-in's containers (a static sleeper of the build,
+# image_archive sleeper build_sleeper BINARY with SLEEPER_BIN=BINARY).
 
 readonly PAUSE_IMAGE=recap.local/pause:1
 readonly BUSYBOX_IMAGE=recap.local/busybox:1
+readonly SLEEPER_IMAGE=recap.local/sleeper:1
 
 # image_archive NAME BUILD_FN INPUT...: the cached archive of NAME, built by
 # BUILD_FN ROOTFS_DIR when missing. Prints its path.
@@ -41,12 +44,17 @@ image_config() {
 	case $1 in
 	pause) umoci config --image img:1 --config.entrypoint /pause ;;
 	busybox) umoci config --image img:1 --config.env PATH=/bin --config.cmd sh ;;
+	sleeper) umoci config --image img:1 --config.entrypoint /sleeper ;;
 	esac
 }
 
 build_pause() { # ROOTFS WORK
 	cc -static -Os -s -o "$1/pause" "$here/lib/pause.c" 2>"$2/cc.err" ||
 		{ cat "$2/cc.err" >&2; return 1; }
+}
+
+build_sleeper() { # ROOTFS WORK
+	cp "${SLEEPER_BIN:?}" "$1/sleeper"
 }
 
 build_busybox() { # ROOTFS WORK

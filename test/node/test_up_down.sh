@@ -5,6 +5,9 @@
 # through the kubelet), and `down` leaves nothing: no process, mount, cgroup,
 # link, network namespace, iptables rule, host directory entry or changed
 # kernel setting. Bad input is refused with a message naming the problem.
+# A runtime-only node (containerd and its bridge, no kubelet) runs a sandbox
+# through its CRI with crictl, adds no iptables rule, and its `down`, with
+# the sandbox still running, leaves nothing either.
 set -euo pipefail
 # shellcheck source=hack/lib/errtrap.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../../hack/lib/errtrap.sh"
@@ -22,11 +25,12 @@ RECAP_KUBE_BIN=${RECAP_KUBE_BIN:-$("$src/hack/build-kube")}
 export RECAP_KUBE_BIN no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
 kubectl=$RECAP_KUBE_BIN/kubectl
 T=$(mktemp -d /tmp/recap-test-node.XXXXXX)
-C=$T/cluster N=$T/node
+C=$T/cluster N=$T/node R=$T/runtime
 
 cleanup() {
 	local rc=$?
 	"$src/hack/node" down --dir "$N" >/dev/null 2>&1 || rc=1
+	"$src/hack/node" down --dir "$R" >/dev/null 2>&1 || rc=1
 	"$src/hack/cluster" down --dir "$C" >/dev/null 2>&1 || rc=1
 	rm -rf "$T"
 	exit "$rc"
@@ -58,6 +62,10 @@ must_refuse "bad node name" "--name: not a DNS label" "$src/hack/node" up --dir 
 must_refuse "down of a foreign dir" "not a node directory" "$src/hack/node" down --dir "$T/full"
 [[ -f $T/full/x ]] || fail "down deleted a directory that is no node's"
 must_refuse "unknown command" "unknown command" "$src/hack/node" sideways --dir "$N"
+must_refuse "--runtime-only with --cluster" "--runtime-only joins no cluster" \
+	"$src/hack/node" up --dir "$R" --runtime-only --cluster "$C"
+must_refuse "--runtime-only on down" "--runtime-only is an option of up" \
+	"$src/hack/node" down --dir "$R" --runtime-only
 
 # What the host looks like without the node.
 cgroups() { find /sys/fs/cgroup -maxdepth 3 -type d -name 'recap-node-*' -o -maxdepth 3 -type d -name kubepods; }
@@ -159,3 +167,37 @@ grep -F "$T/" /proc/self/mountinfo && fail "mounts of the node left"
 ok "down left nothing: $(tail -1 "$T/down.err")"
 "$src/hack/node" down --dir "$N" || fail "second down"
 ok "down is idempotent"
+
+# The runtime alone: a sandbox and a container through the CRI, as the e2e
+# node stand-in makes them, and a down with both running.
+"$src/hack/node" up --dir "$R" --runtime-only 2>"$T/rt-up.err" || { cat "$T/rt-up.err" >&2; fail "runtime-only up"; }
+ok "runtime-only up: $(tail -1 "$T/rt-up.err")"
+# shellcheck disable=SC1091
+. "$R/env"
+printf 'runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\ntimeout: 30\n' \
+	"$RECAP_NODE_CONTAINERD" "$RECAP_NODE_CONTAINERD" >"$T/crictl.yaml"
+crictl() { "$RECAP_KUBE_BIN/crictl" --config "$T/crictl.yaml" "$@"; }
+labels='"io.kubernetes.pod.name": "p", "io.kubernetes.pod.namespace": "ns", "io.kubernetes.pod.uid": "u1"'
+printf '%s\n' '{"metadata": {"name": "p", "namespace": "ns", "uid": "u1"}, "hostname": "p",' \
+	"\"labels\": {$labels}, \"linux\": {\"cgroup_parent\": \"/$RECAP_NODE_CGROUP_ROOT/podu1\"}}" >"$T/pod.json"
+printf '%s\n' "{\"metadata\": {\"name\": \"c\"}, \"image\": {\"image\": \"$RECAP_NODE_BUSYBOX_IMAGE\"}," \
+	"\"command\": [\"sleep\", \"3600\"], \"labels\": {$labels, \"io.kubernetes.container.name\": \"c\"}}" >"$T/ctr.json"
+sandbox=$(crictl runp "$T/pod.json") || fail "crictl runp"
+ctr=$(crictl create --no-pull "$sandbox" "$T/ctr.json" "$T/pod.json") || fail "crictl create"
+crictl start "$ctr" >/dev/null || fail "crictl start"
+ip=$(crictl inspectp "$sandbox" | jq -r .status.network.ip)
+# shellcheck disable=SC1091,SC2154 # the state file sets subnet and id
+read -r subnet rt_id < <(. "$R/run/state" && echo "$subnet $id")
+[[ $ip == "${subnet%.0/24}".* ]] || fail "sandbox IP '$ip' not in the runtime's subnet $subnet"
+state=$(crictl inspect "$ctr" | jq -r '.status.labels["io.kubernetes.pod.uid"] + " " + .status.state')
+[[ $state == "u1 CONTAINER_RUNNING" ]] || fail "the container is not running with its labels: $state"
+grep -q ":/$RECAP_NODE_CGROUP_ROOT/podu1/$ctr\$" "/proc/$(crictl inspect "$ctr" | jq .info.pid)/cgroup" ||
+	fail "container $ctr is not in /$RECAP_NODE_CGROUP_ROOT/podu1/$ctr"
+ok "a sandbox ($ip) and a container through the CRI, in the runtime's cgroup root"
+! iptables-save | grep -q "recap-node-$rt_id" || fail "a runtime-only node added iptables rules"
+ok "no iptables rule"
+"$src/hack/node" down --dir "$R" 2>"$T/rt-down.err" || { cat "$T/rt-down.err" >&2; fail "runtime-only down"; }
+snapshot >"$T/after-runtime"
+diff -u "$T/before" "$T/after-runtime" >&2 || fail "the host differs after a runtime-only down (above)"
+pgrep -f -- "$R/" && fail "processes of the runtime left"
+ok "runtime-only down left nothing: $(tail -1 "$T/rt-down.err")"
