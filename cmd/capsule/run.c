@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/names.h"
 #include "base/buf.h"
 #include "base/cleanup.h"
 #include "base/json.h"
@@ -43,10 +44,11 @@ int capsule_run_execute(struct run_cli *c, bool tty)
 	else if (r < 0 || !res.escaped)
 		log_error("run %s: %s: %s", res.id, res.reason,
 			  err ? recap_error_message(err) : "escape failed");
-	else if (res.exit_code < 0 || strcmp(res.reason, "CommandNotFound") == 0 ||
-		 strcmp(res.reason, "StartFailed") == 0)
+	else if (res.exit_code < 0 || strcmp(res.reason, RECAP_REASON_COMMAND_NOT_FOUND) == 0 ||
+		 strcmp(res.reason, RECAP_REASON_START_FAILED) == 0)
 		log_error("run %s: %s: %s", res.id, res.reason, res.message ? res.message : "");
-	else if (strcmp(res.reason, "Completed") != 0 && strcmp(res.reason, "Failed") != 0)
+	else if (strcmp(res.reason, RECAP_REASON_COMPLETED) != 0 &&
+		 strcmp(res.reason, RECAP_REASON_FAILED) != 0)
 		log_warn("run %s: %s", res.id, res.reason);
 	int status = recap_runtime_exit_status(&res);
 	recap_runtime_result_free(&res);

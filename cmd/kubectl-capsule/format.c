@@ -5,20 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/names.h"
 #include "base/json.h"
 #include "base/timeutil.h"
 #include "sanitize.h"
 #include "yamlout.h"
 
-static const char *const final_phases[] = {"Succeeded", "Failed", "PartiallyFailed", "Cancelled"};
-
 bool plugin_run_finished(json_t *run)
 {
-	const char *p = recap_json_str(run, "status.phase");
-	for (size_t i = 0; p && i < sizeof(final_phases) / sizeof(final_phases[0]); i++)
-		if (strcmp(p, final_phases[i]) == 0)
-			return true;
-	return false;
+	return recap_run_phase_final(recap_json_str(run, "status.phase"));
 }
 
 void plugin_format_counts(json_t *run, char *out, size_t size)
@@ -43,8 +38,8 @@ void plugin_format_progress(json_t *run, char *out, size_t size)
 	char counts[192];
 	plugin_format_counts(run, counts, sizeof(counts));
 	const char *phase = recap_json_str(run, "status.phase");
-	snprintf(out, size, "run %s: %s, %s", recap_json_str(run, "metadata.name") ?: "?", phase ?: "Pending",
-		 counts);
+	snprintf(out, size, "run %s: %s, %s", recap_json_str(run, "metadata.name") ?: "?",
+		 phase ?: RECAP_PHASE_PENDING, counts);
 }
 
 static const char *condition_message(json_t *run, const char *type, bool only_false)
@@ -63,7 +58,7 @@ static const char *condition_message(json_t *run, const char *type, bool only_fa
 const char *plugin_run_message(json_t *run)
 {
 	const char *p = recap_json_str(run, "status.phase");
-	if (p && strcmp(p, "Succeeded") == 0)
+	if (p && strcmp(p, RECAP_PHASE_SUCCEEDED) == 0)
 		return NULL;
 	const char *m = condition_message(run, "Admitted", true);
 	if (!m || !*m)
@@ -80,10 +75,11 @@ static void copy_field(json_t *to, const char *key, json_t *from, const char *pa
 
 static json_t *result_of(json_t *e)
 {
-	json_t *r = json_pack(
-	    "{s:s?,s:s?,s:s?,s:s?,s:s}", "execution", recap_json_str(e, "metadata.name"), "pod",
-	    recap_json_str(e, "spec.target.pod"), "container", recap_json_str(e, "spec.target.container"),
-	    "node", recap_json_str(e, "spec.node"), "phase", recap_json_str(e, "status.phase") ?: "Pending");
+	json_t *r =
+	    json_pack("{s:s?,s:s?,s:s?,s:s?,s:s}", "execution", recap_json_str(e, "metadata.name"), "pod",
+		      recap_json_str(e, "spec.target.pod"), "container",
+		      recap_json_str(e, "spec.target.container"), "node", recap_json_str(e, "spec.node"),
+		      "phase", recap_json_str(e, "status.phase") ?: RECAP_PHASE_PENDING);
 	if (!r)
 		return NULL;
 	copy_field(r, "exitCode", e, "status.exitCode");
@@ -130,7 +126,7 @@ json_t *plugin_results_doc(json_t *run, json_t *executions)
 	json_t *doc = json_pack(
 	    "{s:s?,s:s?,s:s?,s:s,s:I,s:I,s:I,s:I}", "run", recap_json_str(run, "metadata.name"), "namespace",
 	    recap_json_str(run, "metadata.namespace"), "capsule", recap_json_str(run, "spec.capsuleRef.name"),
-	    "phase", recap_json_str(st, "phase") ?: "Pending", "targets",
+	    "phase", recap_json_str(st, "phase") ?: RECAP_PHASE_PENDING, "targets",
 	    (json_int_t)recap_json_int(st, "targets", 0), "succeeded",
 	    (json_int_t)recap_json_int(st, "succeeded", 0), "failed",
 	    (json_int_t)recap_json_int(st, "failed", 0), "cancelled",
@@ -178,14 +174,14 @@ static void print_header(FILE *f, json_t *r)
 {
 	plugin_printf_safe(f, "=== pod %s, container %s (node %s): %s", recap_json_str(r, "pod") ?: "?",
 			   recap_json_str(r, "container") ?: "?", recap_json_str(r, "node") ?: "?",
-			   recap_json_str(r, "phase") ?: "Pending");
+			   recap_json_str(r, "phase") ?: RECAP_PHASE_PENDING);
 	json_t *v;
 	if ((v = json_object_get(r, "exitCode")))
 		fprintf(f, ", exit %lld", (long long)json_integer_value(v));
 	if ((v = json_object_get(r, "signal")))
 		fprintf(f, ", signal %lld", (long long)json_integer_value(v));
 	const char *phase = recap_json_str(r, "phase");
-	if ((v = json_object_get(r, "reason")) && !(phase && strcmp(phase, "Succeeded") == 0))
+	if ((v = json_object_get(r, "reason")) && !(phase && strcmp(phase, RECAP_PHASE_SUCCEEDED) == 0))
 		plugin_printf_safe(f, ", %s", json_string_value(v)); /* "Completed" says nothing more */
 	if ((v = json_object_get(r, "message")) && *json_string_value(v))
 		plugin_printf_safe(f, ": %s", json_string_value(v));
@@ -230,7 +226,7 @@ static void run_row(json_t *run, time_t now, char cells[RUN_COLUMNS][64])
 	snprintf(cells[5], 64, "%lld", (long long)recap_json_int(st, "targets", 0));
 	snprintf(cells[6], 64, "%lld", (long long)recap_json_int(st, "succeeded", 0));
 	snprintf(cells[7], 64, "%lld", (long long)recap_json_int(st, "failed", 0));
-	snprintf(cells[8], 64, "%s", recap_json_str(st, "phase") ?: "Pending");
+	snprintf(cells[8], 64, "%s", recap_json_str(st, "phase") ?: RECAP_PHASE_PENDING);
 	snprintf(cells[9], 64, "<unknown>");
 	if (recap_time_parse(recap_json_str(run, "metadata.creationTimestamp") ?: "", &t) >= 0)
 		plugin_format_age(t, now, cells[9], 64);

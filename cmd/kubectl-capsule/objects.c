@@ -7,13 +7,17 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "api/names.h"
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "kube/selector.h"
 
-const struct recap_kube_resource plugin_res_capsules = {"recap.dev", "v1alpha1", "capsules", true};
-const struct recap_kube_resource plugin_res_runs = {"recap.dev", "v1alpha1", "capsuleruns", true};
-const struct recap_kube_resource plugin_res_executions = {"recap.dev", "v1alpha1", "capsuleexecutions", true};
+const struct recap_kube_resource plugin_res_capsules = {RECAP_API_GROUP, RECAP_API_VERSION,
+							RECAP_RESOURCE_CAPSULE, true};
+const struct recap_kube_resource plugin_res_runs = {RECAP_API_GROUP, RECAP_API_VERSION,
+						    RECAP_RESOURCE_CAPSULE_RUN, true};
+const struct recap_kube_resource plugin_res_executions = {RECAP_API_GROUP, RECAP_API_VERSION,
+							  RECAP_RESOURCE_CAPSULE_EXECUTION, true};
 const struct recap_kube_resource plugin_res_pods = {"", "v1", "pods", true};
 
 static const char *image_base(const char *image, size_t *len)

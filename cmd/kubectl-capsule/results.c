@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/names.h"
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "format.h"
@@ -35,5 +36,5 @@ int plugin_show_results(struct session *s, json_t *run, enum plugin_output outpu
 	const char *why = plugin_run_message(run);
 	plugin_printf_safe(stderr, "%s%s%s\n", line, why ? ": " : "", why ?: ""); /* a message: escaped */
 	const char *phase = recap_json_str(run, "status.phase");
-	return phase && strcmp(phase, "Succeeded") == 0 ? 0 : 1;
+	return phase && strcmp(phase, RECAP_PHASE_SUCCEEDED) == 0 ? 0 : 1;
 }

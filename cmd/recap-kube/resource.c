@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/names.h"
 #include "base/cleanup.h"
 
 static const struct {
@@ -21,10 +22,10 @@ static const struct {
     {"nodes", {"", "v1", "nodes", false}},
     {"leases", {"coordination.k8s.io", "v1", "leases", true}},
     {"customresourcedefinitions", {"apiextensions.k8s.io", "v1", "customresourcedefinitions", false}},
-    {"capsules", {"recap.dev", "v1alpha1", "capsules", true}},
-    {"capsulepolicies", {"recap.dev", "v1alpha1", "capsulepolicies", false}},
-    {"capsuleruns", {"recap.dev", "v1alpha1", "capsuleruns", true}},
-    {"capsuleexecutions", {"recap.dev", "v1alpha1", "capsuleexecutions", true}},
+    {"capsules", {RECAP_API_GROUP, RECAP_API_VERSION, RECAP_RESOURCE_CAPSULE, true}},
+    {"capsulepolicies", {RECAP_API_GROUP, RECAP_API_VERSION, RECAP_RESOURCE_CAPSULE_POLICY, false}},
+    {"capsuleruns", {RECAP_API_GROUP, RECAP_API_VERSION, RECAP_RESOURCE_CAPSULE_RUN, true}},
+    {"capsuleexecutions", {RECAP_API_GROUP, RECAP_API_VERSION, RECAP_RESOURCE_CAPSULE_EXECUTION, true}},
 };
 
 /* "configmaps", "v1/pods" or "group/version/resource" (namespaced unless

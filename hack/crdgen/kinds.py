@@ -7,8 +7,8 @@ from schema import (CAPABILITIES, DNS_LABEL, DNS_SUBDOMAIN,
                     enum, integer, label_selector, obj, observed_generation,
                     quantity, rule, string, timestamp)
 
-GROUP = "recap.dev"
-VERSION = "v1alpha1"
+import names
+from names import GROUP, VERSION
 
 
 def _ready_column():
@@ -106,7 +106,7 @@ def capsule_crd():
         _age_column(),
     ]
     return _crd(
-        "Capsule", "capsules", "Namespaced", ["cap"], ["recap", "all"],
+        "Capsule", names.plural("Capsule"), "Namespaced", ["cap"], ["recap", "all"],
         "A Capsule is a management function packaged as an OCI image, the "
         "containers it is attached to and when it runs.",
         _capsule_spec("What runs, on which targets, when and how "
@@ -202,7 +202,7 @@ def policy_crd():
         _age_column(),
     ]
     return _crd(
-        "CapsulePolicy", "capsulepolicies", "Cluster", ["cappol"],
+        "CapsulePolicy", names.plural("CapsulePolicy"), "Cluster", ["cappol"],
         ["recap"],
         "A CapsulePolicy bounds what Capsules in the selected namespaces "
         "may do. Every policy that selects a namespace must admit a "
@@ -272,9 +272,7 @@ def run_crd():
         "conditions": conditions(),
         "phase": enum("Pending, Running, Succeeded (all succeeded), "
                       "Failed (none succeeded), PartiallyFailed, "
-                      "Cancelled.", ["Pending", "Running", "Succeeded",
-                                     "Failed", "PartiallyFailed",
-                                     "Cancelled"]),
+                      "Cancelled.", names.RUN_PHASES),
         "targets": integer("Targets of the run (one execution each).", 0,
                            100000),
         "pending": integer(count + "not started yet.", 0, 100000),
@@ -292,8 +290,7 @@ def run_crd():
             "The Capsule spec the run executes, fixed at its start "
             "(image resolved to a digest)."),
         "failures": array("The first failed executions.", _failure(), 10),
-    }, rules=[_final_phase(["Succeeded", "Failed", "PartiallyFailed",
-                            "Cancelled"], "a finished run")])
+    }, rules=[_final_phase(names.RUN_FINAL_PHASES, "a finished run")])
     cols = [
         _col("Capsule", "string", ".spec.capsuleRef.name", "The Capsule."),
         _col("Trigger", "string", ".spec.trigger", "Manual or Periodic."),
@@ -307,7 +304,7 @@ def run_crd():
         _age_column(),
     ]
     return _crd(
-        "CapsuleRun", "capsuleruns", "Namespaced", ["caprun", "crun"],
+        "CapsuleRun", names.plural("CapsuleRun"), "Namespaced", ["caprun", "crun"],
         ["recap", "all"],
         "A CapsuleRun is one firing of a Capsule: one execution per target "
         "and their summary.", spec, status, cols,
@@ -360,13 +357,11 @@ def execution_crd():
         "observedGeneration": observed_generation(),
         "conditions": conditions(),
         "phase": enum("Pending, Pulling, Attaching, Running, Escaping, "
-                      "then Succeeded or Failed.",
-                      ["Pending", "Pulling", "Attaching", "Running",
-                       "Escaping", "Succeeded", "Failed"]),
-        "reason": string("CamelCase cause of a failure: ImagePullFailed, "
-                         "TargetNotFound, PolicyDenied, DeadlineExceeded, "
-                         "OOMKilled, NodeAgentRestarted, ...", 64,
-                         pattern="^[A-Z][A-Za-z0-9]*$"),
+                      "then Succeeded or Failed.", names.EXECUTION_PHASES),
+        "reason": string("Why it ended: " + ", ".join(
+                             f"{r} ({what})"
+                             for r, _, what in names.EXECUTION_REASONS) +
+                         ".", 64, pattern="^[A-Z][A-Za-z0-9]*$"),
         "message": string("Human-readable detail.", 4096),
         "exitCode": integer("Exit code of the command.", 0, 255),
         "signal": integer("Signal that ended the command.", 1, 64),
@@ -406,7 +401,7 @@ def execution_crd():
         _age_column(),
     ]
     return _crd(
-        "CapsuleExecution", "capsuleexecutions", "Namespaced",
+        "CapsuleExecution", names.plural("CapsuleExecution"), "Namespaced",
         ["capexec", "cexec"], ["recap"],
         "A CapsuleExecution is one execution order: a capsule attached to "
         "one container on one node. Created by the controller, run by the "

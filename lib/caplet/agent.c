@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/names.h"
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "caplet/agent.h"
@@ -20,7 +21,8 @@
  * finished executions). */
 #define TRIM_EVERY_TICKS 30
 
-static const struct recap_kube_resource policies_res = {"recap.dev", "v1alpha1", "capsulepolicies", false};
+static const struct recap_kube_resource policies_res = {RECAP_API_GROUP, RECAP_API_VERSION,
+							RECAP_RESOURCE_CAPSULE_POLICY, false};
 static const struct recap_kube_resource namespaces_res = {"", "v1", "namespaces", false};
 static const char *const policy_paths[] = {"metadata.name", "metadata.resourceVersion", "spec"};
 

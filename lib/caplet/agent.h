@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "api/names.h"
 #include "caplet/caplet.h"
 #include "caplet/proc.h"
 #include "caplet/spec.h"
@@ -68,7 +69,7 @@ struct recap_caplet {
 	uv_timer_t tick, stop_timer;
 	uint64_t stop_deadline;
 	int open_timers;
-	unsigned long long metric_results[16];
+	unsigned long long metric_results[RECAP_EXECUTION_REASONS + 1]; /* and Other */
 	double metric_duration_sum;
 	unsigned long long metric_duration_buckets[12], metric_duration_count;
 	unsigned long long metric_pulls, metric_pull_failures, metric_api_errors;

@@ -5,12 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/names.h"
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "caplet/agent.h"
 
-const struct recap_kube_resource recap_caplet_executions_res = {"recap.dev", "v1alpha1", "capsuleexecutions",
-								true};
+const struct recap_kube_resource recap_caplet_executions_res = {RECAP_API_GROUP, RECAP_API_VERSION,
+								RECAP_RESOURCE_CAPSULE_EXECUTION, true};
 
 struct write {
 	struct caplet_exec *x;

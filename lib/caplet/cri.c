@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/names.h"
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "caplet/agent.h"
@@ -44,7 +45,7 @@ static void on_status(struct caplet_proc *p, int64_t status, int sig, const stru
 	if (status == CRI_EXIT_NOT_FOUND) {
 		snprintf(msg, sizeof(msg), "the container runtime (%s) does not know the target: %s",
 			 endpoint, helper_message(errtail, said, sizeof(said)));
-		a.cb(x, 0, "TargetNotFound", msg);
+		a.cb(x, 0, RECAP_REASON_TARGET_NOT_FOUND, msg);
 		return;
 	}
 	_cleanup_json_ json_t *cri = NULL;
@@ -55,7 +56,7 @@ static void on_status(struct caplet_proc *p, int64_t status, int sig, const stru
 			 endpoint,
 			 status == 0 ? "capsule cri-status printed no answer"
 				     : helper_message(errtail, said, sizeof(said)));
-		a.cb(x, 0, "StartFailed", msg);
+		a.cb(x, 0, RECAP_REASON_START_FAILED, msg);
 		return;
 	}
 	_cleanup_error_ struct recap_error *err = NULL;
@@ -75,12 +76,12 @@ void caplet_target_confirm(struct caplet_exec *x, caplet_target_cb cb)
 	_cleanup_error_ struct recap_error *err = NULL;
 	const char *id = recap_caplet_target_id(x->obj, &err);
 	if (!id) {
-		cb(x, 0, "InvalidSpec", recap_error_message(err));
+		cb(x, 0, RECAP_REASON_INVALID_SPEC, recap_error_message(err));
 		return;
 	}
 	struct cri_ask *a = malloc(sizeof(*a));
 	if (!a) {
-		cb(x, 0, "StartFailed", "out of memory");
+		cb(x, 0, RECAP_REASON_START_FAILED, "out of memory");
 		return;
 	}
 	*a = (struct cri_ask){.x = x, .cb = cb};
@@ -98,6 +99,6 @@ void caplet_target_confirm(struct caplet_exec *x, caplet_target_cb cb)
 		char msg[1024];
 		snprintf(msg, sizeof(msg), "cannot ask the CRI at %s: %s", c->o.cri_endpoint,
 			 recap_error_message(err));
-		cb(x, 0, "StartFailed", msg);
+		cb(x, 0, RECAP_REASON_START_FAILED, msg);
 	}
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/names.h"
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "caplet/agent.h"
@@ -120,17 +121,18 @@ static void accept_or_refuse(struct caplet_exec *x)
 	_cleanup_error_ struct recap_error *err = NULL;
 	int r = caplet_policy_check(x->agent, x->obj, &msg);
 	if (r <= 0) {
-		refuse(x, "PolicyDenied", msg ? msg : "policy could not be evaluated");
+		refuse(x, RECAP_REASON_POLICY_DENIED, msg ? msg : "policy could not be evaluated");
 		return;
 	}
 	int64_t left;
 	if (caplet_image_check(x->obj, &err) < 0 ||
 	    recap_caplet_deadline_left(x->obj, time(NULL), &left, &err) < 0) {
-		refuse(x, "InvalidSpec", recap_error_message(err));
+		refuse(x, RECAP_REASON_INVALID_SPEC, recap_error_message(err));
 		return;
 	}
 	if (left <= 0) {
-		refuse(x, "DeadlineExceeded", "spec.deadline passed before the execution could start");
+		refuse(x, RECAP_REASON_DEADLINE_EXCEEDED,
+		       "spec.deadline passed before the execution could start");
 		return;
 	}
 	enqueue(x);
@@ -138,8 +140,9 @@ static void accept_or_refuse(struct caplet_exec *x)
 
 static void step_new(struct caplet_exec *x)
 {
-	static const char *const terminal[] = {"Succeeded", "Failed", NULL};
-	static const char *const started[] = {"Attaching", "Running", "Escaping", NULL};
+	static const char *const terminal[] = {RECAP_PHASE_SUCCEEDED, RECAP_PHASE_FAILED, NULL};
+	static const char *const started[] = {RECAP_PHASE_ATTACHING, RECAP_PHASE_RUNNING,
+					      RECAP_PHASE_ESCAPING, NULL};
 	bool fin = has_finalizer(x->obj);
 	if (phase_is(x->obj, terminal)) {
 		x->st = fin && recap_json_bool(x->obj, "status.escaped", 0) == 1 ? X_RELEASING : X_DONE;
@@ -148,10 +151,10 @@ static void step_new(struct caplet_exec *x)
 		x->st = X_DONE;
 	} else if (phase_is(x->obj, started)) {
 		x->st = X_RECOVER;
-		x->recover_reason = "NodeAgentRestarted";
+		x->recover_reason = RECAP_REASON_NODE_AGENT_RESTARTED;
 		caplet_recover_exec(x);
 	} else if (deleting(x->obj)) {
-		refuse(x, "Cancelled", "deleted before it started");
+		refuse(x, RECAP_REASON_CANCELLED, "deleted before it started");
 	} else if (!fin) {
 		caplet_set_finalizer(x, true, after_write);
 	} else if (!x->agent->stopping) {
@@ -172,12 +175,12 @@ void caplet_exec_step(struct caplet_exec *x)
 	case X_QUEUED:
 		if (deleting(x->obj) || x->agent->stopping) {
 			unqueue(x);
-			refuse(x, "Cancelled",
+			refuse(x, RECAP_REASON_CANCELLED,
 			       x->agent->stopping ? "the node agent stopped before it started"
 						  : "deleted before it started");
 		} else if (caplet_exec_expired(x)) {
 			unqueue(x);
-			refuse(x, "DeadlineExceeded",
+			refuse(x, RECAP_REASON_DEADLINE_EXCEEDED,
 			       "spec.deadline passed while it waited for a slot (maxConcurrentPerNode)");
 		}
 		break;

@@ -1,23 +1,16 @@
 /* Prometheus text exposition of the agent's counters. */
 #include <string.h>
 
+#include "api/names.h"
 #include "caplet/agent.h"
 
-static const char *const reasons[] = {
-    "Completed",	  "Error",	    "Killed",	  "DeadlineExceeded", "OOMKilled",
-    "Cancelled",	  "TargetNotFound", "TargetGone", "PolicyDenied",     "ImagePullFailed",
-    "NodeAgentRestarted", "ExecutorFailed", "Other",
-};
-#define N_REASONS (sizeof(reasons) / sizeof(reasons[0]))
 static const double bounds[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300};
 #define N_BOUNDS (sizeof(bounds) / sizeof(bounds[0]))
 
 void caplet_metrics_result(struct recap_caplet *c, const char *phase, const char *reason, int64_t duration_us)
 {
-	size_t i = 0;
-	while (i < N_REASONS - 1 && (!reason || strcmp(reasons[i], reason) != 0))
-		i++;
-	c->metric_results[i]++;
+	/* a reason the API does not list counts as "Other" (the last slot) */
+	c->metric_results[recap_execution_reason_index(reason)]++;
 	if (duration_us < 0)
 		return;
 	double s = (double)duration_us / 1e6;
@@ -33,8 +26,9 @@ int recap_caplet_metrics(struct recap_caplet *c, struct recap_buf *out)
 	int r =
 	    recap_buf_appends(out, "# HELP recap_caplet_executions_total Executions finished, by reason.\n"
 				   "# TYPE recap_caplet_executions_total counter\n");
-	for (size_t i = 0; r >= 0 && i < N_REASONS; i++)
-		r = recap_buf_printf(out, "recap_caplet_executions_total{reason=\"%s\"} %llu\n", reasons[i],
+	for (size_t i = 0; r >= 0 && i <= RECAP_EXECUTION_REASONS; i++)
+		r = recap_buf_printf(out, "recap_caplet_executions_total{reason=\"%s\"} %llu\n",
+				     i < RECAP_EXECUTION_REASONS ? recap_execution_reasons[i] : "Other",
 				     c->metric_results[i]);
 	if (r >= 0)
 		r = recap_buf_appends(out,

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/names.h"
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "caplet/agent.h"
@@ -18,8 +19,8 @@ static void after_write(struct caplet_exec *x, bool ok)
 
 static void report(struct caplet_exec *x, const char *phase)
 {
-	bool running = strcmp(phase, "Running") == 0;
-	if (!running && strcmp(phase, "Escaping") != 0)
+	bool running = strcmp(phase, RECAP_PHASE_RUNNING) == 0;
+	if (!running && strcmp(phase, RECAP_PHASE_ESCAPING) != 0)
 		return;
 	int rank = running ? 1 : 2;
 	if (rank <= x->reported || x->busy || x->st != X_RUNNING)

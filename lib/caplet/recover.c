@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "api/names.h"
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "caplet/agent.h"
@@ -91,7 +92,7 @@ static void on_swept(struct caplet_proc *p, int64_t status, int sig, const struc
 	bool escaped = status == 0 && stat(dir, &st) < 0 && errno == ENOENT;
 	const char *phase = recap_json_str(x->obj, "status.phase");
 	char msg[256];
-	bool restarted = strcmp(x->recover_reason, "NodeAgentRestarted") == 0;
+	bool restarted = strcmp(x->recover_reason, RECAP_REASON_NODE_AGENT_RESTARTED) == 0;
 	snprintf(msg, sizeof(msg), "%s while the execution was %s; it is not started again (at most once)%s",
 		 restarted ? "the node agent restarted" : "the executor ended without a result",
 		 phase ? phase : "starting", escaped ? "" : "; cleanup could not be verified");

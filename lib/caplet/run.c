@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/names.h"
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "caplet/agent.h"
@@ -72,7 +73,7 @@ static void on_result(struct caplet_proc *p, int64_t status, int sig, const stru
 			    "execution %s: the executor ended (status %lld, signal %d) without a result: %s",
 			    x->key, (long long)status, sig, err);
 		x->st = X_RECOVER; /* sweep what it left */
-		x->recover_reason = "ExecutorFailed";
+		x->recover_reason = RECAP_REASON_EXECUTOR_FAILED;
 		caplet_recover_exec(x);
 		return;
 	}
@@ -81,8 +82,8 @@ static void on_result(struct caplet_proc *p, int64_t status, int sig, const stru
 	    .attach_start_us = x->attach_start_us,
 	    .end_us = recap_caplet_now_us(),
 	    .digest = x->digest,
-	    .target_gone = tpid > 0 && (process_gone(tpid) ||
-					strcmp(recap_json_str(res, "reason") ?: "", "TargetNotFound") == 0),
+	    .target_gone = tpid > 0 && (process_gone(tpid) || strcmp(recap_json_str(res, "reason") ?: "",
+								     RECAP_REASON_TARGET_NOT_FOUND) == 0),
 	};
 	caplet_exec_finish(x, recap_caplet_status_from_result(res, &t));
 }
@@ -132,11 +133,12 @@ static void on_attaching(struct caplet_exec *x, bool ok)
 	x->spec_doc = NULL;
 	const char *why = ok ? no_start(x) : "could not record Attaching";
 	if (why) { /* the spec is not sent: the command never starts */
-		abandon(x, "Cancelled", why);
+		abandon(x, RECAP_REASON_CANCELLED, why);
 		return;
 	}
 	if (!x->proc) {
-		caplet_exec_finish(x, recap_caplet_status_refused("StartFailed", "the executor ended early"));
+		caplet_exec_finish(
+		    x, recap_caplet_status_refused(RECAP_REASON_START_FAILED, "the executor ended early"));
 		return;
 	}
 	_cleanup_error_ struct recap_error *err = NULL;
@@ -155,21 +157,24 @@ static void attach(struct caplet_exec *x, int pid)
 	_cleanup_error_ struct recap_error *err = NULL;
 	if (!spec || json_object_set_new(spec, "targetPid", json_integer(pid)) < 0 ||
 	    !(x->spec_doc = json_dumps(spec, JSON_COMPACT))) {
-		caplet_exec_finish(x, recap_caplet_status_refused("StartFailed", "out of memory"));
+		caplet_exec_finish(x,
+				   recap_caplet_status_refused(RECAP_REASON_START_FAILED, "out of memory"));
 		return;
 	}
 	x->attach_start_us = recap_caplet_now_us();
 	if (prespawn(x, strlen(x->spec_doc), &err) < 0) {
-		caplet_exec_finish(x, recap_caplet_status_refused("StartFailed", recap_error_message(err)));
+		caplet_exec_finish(
+		    x, recap_caplet_status_refused(RECAP_REASON_START_FAILED, recap_error_message(err)));
 		return;
 	}
 	char pull[40], attach_at[40];
 	recap_caplet_format_us(x->pull_start_us, pull);
 	recap_caplet_format_us(x->attach_start_us, attach_at);
-	_cleanup_json_ json_t *st = json_pack("{s:s, s:s, s:s, s:s?}", "phase", "Attaching", "pullStartTime",
-					      pull, "attachStartTime", attach_at, "imageDigest", x->digest);
+	_cleanup_json_ json_t *st =
+	    json_pack("{s:s, s:s, s:s, s:s?}", "phase", RECAP_PHASE_ATTACHING, "pullStartTime", pull,
+		      "attachStartTime", attach_at, "imageDigest", x->digest);
 	if (!st || caplet_write_status(x, st, on_attaching) < 0)
-		abandon(x, "StartFailed", "could not write Attaching");
+		abandon(x, RECAP_REASON_START_FAILED, "could not write Attaching");
 }
 
 /* A refusal at this point means nothing started: no executor, no spec. */
@@ -177,10 +182,10 @@ static void on_target(struct caplet_exec *x, int pid, const char *reason, const 
 {
 	const char *why = no_start(x);
 	if (why) {
-		reason = "Cancelled";
+		reason = RECAP_REASON_CANCELLED;
 		msg = why;
 	} else if (!reason && caplet_exec_expired(x)) {
-		reason = "DeadlineExceeded";
+		reason = RECAP_REASON_DEADLINE_EXCEEDED;
 		msg = "spec.deadline passed before the target was confirmed";
 	}
 	if (reason) {
@@ -195,23 +200,24 @@ static void on_image(struct caplet_exec *x, const struct recap_caplet_image *img
 {
 	const char *why = no_start(x);
 	if (why) {
-		caplet_exec_finish(x, recap_caplet_status_refused("Cancelled", why));
+		caplet_exec_finish(x, recap_caplet_status_refused(RECAP_REASON_CANCELLED, why));
 		return;
 	}
 	if (error) {
-		caplet_exec_finish(x, recap_caplet_status_refused("ImagePullFailed", error));
+		caplet_exec_finish(x, recap_caplet_status_refused(RECAP_REASON_IMAGE_PULL_FAILED, error));
 		return;
 	}
 	if (caplet_exec_expired(x)) {
 		caplet_exec_finish(
-		    x, recap_caplet_status_refused("DeadlineExceeded",
+		    x, recap_caplet_status_refused(RECAP_REASON_DEADLINE_EXCEEDED,
 						   "spec.deadline passed before the image was ready"));
 		return;
 	}
 	_cleanup_error_ struct recap_error *err = NULL;
 	json_decref(steal_ptr(x->spec));
 	if (recap_caplet_spec_build(x->obj, img, x->agent->seccomp_dir, time(NULL), &x->spec, &err) < 0) {
-		caplet_exec_finish(x, recap_caplet_status_refused("InvalidSpec", recap_error_message(err)));
+		caplet_exec_finish(
+		    x, recap_caplet_status_refused(RECAP_REASON_INVALID_SPEC, recap_error_message(err)));
 		return;
 	}
 	free(x->digest);
@@ -223,7 +229,8 @@ static void on_image(struct caplet_exec *x, const struct recap_caplet_image *img
 static void on_pulling(struct caplet_exec *x, bool ok)
 {
 	if (x->gone) {
-		caplet_exec_finish(x, recap_caplet_status_refused("Cancelled", "deleted before it started"));
+		caplet_exec_finish(
+		    x, recap_caplet_status_refused(RECAP_REASON_CANCELLED, "deleted before it started"));
 		return;
 	}
 	caplet_image_get(x, on_image);
@@ -240,7 +247,8 @@ static void start_pull(struct caplet_exec *x)
 		return;
 	char now[40];
 	recap_caplet_format_us(x->pull_start_us, now);
-	_cleanup_json_ json_t *st = json_pack("{s:s, s:s}", "phase", "Pulling", "pullStartTime", now);
+	_cleanup_json_ json_t *st =
+	    json_pack("{s:s, s:s}", "phase", RECAP_PHASE_PULLING, "pullStartTime", now);
 	if (!st || caplet_write_status(x, st, on_pulling) < 0)
 		caplet_image_get(x, on_image);
 }

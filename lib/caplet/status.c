@@ -4,6 +4,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "api/names.h"
 #include "base/json.h"
 #include "caplet/spec.h"
 
@@ -36,12 +37,14 @@ static void set_time(json_t *st, const char *key, int64_t us)
 static const char *status_reason(const char *reason, const struct recap_caplet_times *t)
 {
 	if (!reason || !*reason)
-		return "ExecutorFailed";
-	if (strcmp(reason, "Failed") == 0)
-		reason = "Error";
-	if (t->target_gone && (strcmp(reason, "Killed") == 0 || strcmp(reason, "Error") == 0 ||
-			       strcmp(reason, "AttachFailed") == 0 || strcmp(reason, "TargetNotFound") == 0))
-		return "TargetGone";
+		return RECAP_REASON_EXECUTOR_FAILED;
+	if (strcmp(reason, RECAP_REASON_FAILED) == 0)
+		reason = RECAP_REASON_ERROR;
+	if (t->target_gone &&
+	    (strcmp(reason, RECAP_REASON_KILLED) == 0 || strcmp(reason, RECAP_REASON_ERROR) == 0 ||
+	     strcmp(reason, RECAP_REASON_ATTACH_FAILED) == 0 ||
+	     strcmp(reason, RECAP_REASON_TARGET_NOT_FOUND) == 0))
+		return RECAP_REASON_TARGET_GONE;
 	return reason;
 }
 
@@ -78,8 +81,8 @@ json_t *recap_caplet_status_from_result(json_t *result, const struct recap_caple
 		return NULL;
 	const char *reason = status_reason(recap_json_str(result, "reason"), t);
 	bool escaped = recap_json_bool(result, "escaped", 0) == 1;
-	bool ok = strcmp(reason, "Completed") == 0 && escaped;
-	json_object_set_new(st, "phase", json_string(ok ? "Succeeded" : "Failed"));
+	bool ok = strcmp(reason, RECAP_REASON_COMPLETED) == 0 && escaped;
+	json_object_set_new(st, "phase", json_string(ok ? RECAP_PHASE_SUCCEEDED : RECAP_PHASE_FAILED));
 	json_object_set_new(st, "reason", json_string(reason));
 	json_object_set_new(st, "escaped", json_boolean(escaped));
 	copy_output(st, result);
@@ -103,6 +106,7 @@ json_t *recap_caplet_status_refused(const char *reason, const char *message)
 {
 	char now[40];
 	recap_caplet_format_us(recap_caplet_now_us(), now);
-	return json_pack("{s:s, s:s, s:o, s:b, s:s}", "phase", "Failed", "reason", reason, "message",
-			 message_json(message ? message : ""), "escaped", 1, "completionTime", now);
+	return json_pack("{s:s, s:s, s:o, s:b, s:s}", "phase", RECAP_PHASE_FAILED, "reason", reason,
+			 "message", message_json(message ? message : ""), "escaped", 1, "completionTime",
+			 now);
 }

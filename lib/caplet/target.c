@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "api/names.h"
 #include "base/json.h"
 #include "caplet/spec.h"
 
@@ -70,7 +71,7 @@ static int identity(json_t *exec, json_t *cri, const char *id, struct recap_erro
 int recap_caplet_target_check(json_t *exec, json_t *cri, int *ret_pid, const char **ret_reason,
 			      struct recap_error **err)
 {
-	*ret_reason = "InvalidSpec";
+	*ret_reason = RECAP_REASON_INVALID_SPEC;
 	const char *id = recap_caplet_target_id(exec, err);
 	if (!id)
 		return -EINVAL;
@@ -83,7 +84,7 @@ int recap_caplet_target_check(json_t *exec, json_t *cri, int *ret_pid, const cha
 	int r = identity(exec, cri, id, err);
 	if (r < 0)
 		return r;
-	*ret_reason = "TargetNotFound";
+	*ret_reason = RECAP_REASON_TARGET_NOT_FOUND;
 	const char *state = recap_json_str(cri, "state");
 	if (!state || strcmp(state, "RUNNING") != 0)
 		return recap_error_set(err, ESRCH, "container %s is not running (the CRI reports %s)", id,

@@ -5,15 +5,20 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/names.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "controller/ctl.h"
 #include "kube/selector.h"
 
-const struct recap_kube_resource recap_ctl_capsules = {"recap.dev", "v1alpha1", "capsules", true};
-const struct recap_kube_resource recap_ctl_policies = {"recap.dev", "v1alpha1", "capsulepolicies", false};
-const struct recap_kube_resource recap_ctl_runs = {"recap.dev", "v1alpha1", "capsuleruns", true};
-const struct recap_kube_resource recap_ctl_execs = {"recap.dev", "v1alpha1", "capsuleexecutions", true};
+const struct recap_kube_resource recap_ctl_capsules = {RECAP_API_GROUP, RECAP_API_VERSION,
+						       RECAP_RESOURCE_CAPSULE, true};
+const struct recap_kube_resource recap_ctl_policies = {RECAP_API_GROUP, RECAP_API_VERSION,
+						       RECAP_RESOURCE_CAPSULE_POLICY, false};
+const struct recap_kube_resource recap_ctl_runs = {RECAP_API_GROUP, RECAP_API_VERSION,
+						   RECAP_RESOURCE_CAPSULE_RUN, true};
+const struct recap_kube_resource recap_ctl_execs = {RECAP_API_GROUP, RECAP_API_VERSION,
+						    RECAP_RESOURCE_CAPSULE_EXECUTION, true};
 const struct recap_kube_resource recap_ctl_pods = {"", "v1", "pods", true};
 const struct recap_kube_resource recap_ctl_namespaces = {"", "v1", "namespaces", false};
 

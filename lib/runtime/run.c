@@ -112,7 +112,7 @@ static int prepare(struct recap_run *r, struct recap_error **err)
 		return fail(r, RECAP_REASON_TARGET_NOT_FOUND, ret, err);
 	r->res->target_pid = r->target.pid;
 	if ((ret = prepare_sandbox(r, err)) < 0)
-		return fail(r, RECAP_REASON_INVALID, ret, err);
+		return fail(r, RECAP_REASON_INVALID_SPEC, ret, err);
 	if (recap_paths_init(r->opts->root, r->res->id, &r->paths) < 0)
 		return fail(r, RECAP_REASON_ATTACH_FAILED, -ENOMEM, err);
 	if ((ret = make_dirs(r, err)) < 0 ||
@@ -211,7 +211,8 @@ static void exec_failure(struct recap_run *r)
 	struct recap_run_result *res = r->res;
 	res->message = strdup(r->fail_msg);
 	if (r->fail_kind == RECAP_SYNC_EXEC_ERROR) {
-		res->reason = r->fail_code == ENOENT ? RECAP_REASON_NOT_FOUND : RECAP_REASON_START_FAILED;
+		res->reason =
+		    r->fail_code == ENOENT ? RECAP_REASON_COMMAND_NOT_FOUND : RECAP_REASON_START_FAILED;
 		res->exit_code = r->fail_code == ENOENT ? 127 : 126;
 	} else {
 		res->reason =
@@ -250,9 +251,9 @@ static void conclude(struct recap_run *r)
 	}
 	if (r->have_status && !(WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0)) {
 		if (oom)
-			res->reason = RECAP_REASON_OOM;
+			res->reason = RECAP_REASON_OOM_KILLED;
 		else if (r->timed_out)
-			res->reason = RECAP_REASON_DEADLINE;
+			res->reason = RECAP_REASON_DEADLINE_EXCEEDED;
 		else if (r->cancelled)
 			res->reason = RECAP_REASON_CANCELLED;
 	}
@@ -371,7 +372,7 @@ int recap_runtime_run(const struct recap_run_spec *spec, const struct recap_run_
 	r.t_start = recap_now_mono_ms();
 	int ret = recap_spec_validate(spec, err);
 	if (ret < 0) {
-		res->reason = RECAP_REASON_INVALID;
+		res->reason = RECAP_REASON_INVALID_SPEC;
 		res->message = strdup(recap_error_message(*err));
 		res->escaped = true;
 		return ret;

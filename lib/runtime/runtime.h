@@ -11,21 +11,12 @@
 
 #include <jansson.h>
 
+#include "api/names.h"
 #include "base/error.h"
 #include "runtime/spec.h"
 
-/* Why a run ended (result.reason). */
-#define RECAP_REASON_COMPLETED "Completed"	 /* exit 0 */
-#define RECAP_REASON_FAILED "Failed"		 /* non-zero exit */
-#define RECAP_REASON_KILLED "Killed"		 /* ended by a signal */
-#define RECAP_REASON_DEADLINE "DeadlineExceeded" /* the timeout fired */
-#define RECAP_REASON_OOM "OOMKilled"		 /* the memory limit fired */
-#define RECAP_REASON_CANCELLED "Cancelled"	 /* the executor was told to stop */
-#define RECAP_REASON_TARGET_NOT_FOUND "TargetNotFound"
-#define RECAP_REASON_NOT_FOUND "CommandNotFound"
-#define RECAP_REASON_START_FAILED "StartFailed"	  /* the command could not be executed */
-#define RECAP_REASON_ATTACH_FAILED "AttachFailed" /* namespaces, mounts, cgroup, sandbox */
-#define RECAP_REASON_INVALID "InvalidSpec"
+/* Why a run ended (result.reason): RECAP_REASON_* of api/names.h, those
+ * hack/crdgen/names.py lists as the executor's. */
 
 struct recap_run_opts {
 	const char *root;	   /* the node store, runs/ and out/ below it */

@@ -1,0 +1,77 @@
+"""The words of the recap.dev API that code and CRDs share: the group and
+version, the kinds and their resources, the phases, and the reasons an
+execution ends with. hack/gen-crds puts them in the CRDs, hack/gen-api in
+lib/api/names.h; adding a reason is one edit here."""
+
+GROUP = "recap.dev"
+VERSION = "v1alpha1"
+
+# (kind, plural, namespaced)
+KINDS = [
+    ("Capsule", "capsules", True),
+    ("CapsulePolicy", "capsulepolicies", False),
+    ("CapsuleRun", "capsuleruns", True),
+    ("CapsuleExecution", "capsuleexecutions", True),
+]
+
+EXECUTION_PHASES = ["Pending", "Pulling", "Attaching", "Running", "Escaping",
+                    "Succeeded", "Failed"]
+RUN_PHASES = ["Pending", "Running", "Succeeded", "Failed", "PartiallyFailed",
+              "Cancelled"]
+RUN_FINAL_PHASES = ["Succeeded", "Failed", "PartiallyFailed", "Cancelled"]
+
+# What the executor reports (its result's "reason"): (reason, meaning).
+EXECUTOR_REASONS = [
+    ("Completed", "the command exited 0"),
+    ("Failed", "the command exited non-zero (an execution's status says Error)"),
+    ("Killed", "a signal ended the command"),
+    ("DeadlineExceeded", "the timeout fired"),
+    ("OOMKilled", "the memory limit fired"),
+    ("Cancelled", "the executor was told to stop"),
+    ("TargetNotFound", "the target's process was not there"),
+    ("CommandNotFound", "the command is not in the capsule"),
+    ("StartFailed", "the command could not be executed"),
+    ("AttachFailed", "namespaces, mounts, cgroup or sandbox could not be set up"),
+    ("InvalidSpec", "the spec was refused"),
+]
+
+# An execution's status.reason: (reason, who sets it, meaning). The order is
+# the order of caplet's metrics.
+EXECUTION_REASONS = [
+    ("Completed", "caplet", "the command exited 0 and the run escaped"),
+    ("Error", "caplet", "the command exited non-zero"),
+    ("Killed", "caplet", "a signal ended the command"),
+    ("DeadlineExceeded", "caplet", "the timeout or spec.deadline passed"),
+    ("OOMKilled", "caplet", "the memory limit fired"),
+    ("Cancelled", "caplet", "the run was cancelled or the execution deleted"),
+    ("TargetNotFound", "caplet", "the target container was not there, or the "
+     "CRI does not know it"),
+    ("TargetGone", "caplet", "the target exited during the run"),
+    ("CommandNotFound", "caplet", "the command is not in the capsule"),
+    ("StartFailed", "caplet", "the command or the executor could not be "
+     "started, or the CRI could not be asked"),
+    ("AttachFailed", "caplet", "the sandbox could not be set up"),
+    ("InvalidSpec", "caplet", "the spec cannot be run as written (or names "
+     "another pod's container)"),
+    ("PolicyDenied", "caplet", "a CapsulePolicy refused it on the node"),
+    ("ImagePullFailed", "caplet", "the capsule image could not be pulled"),
+    ("NodeAgentRestarted", "caplet", "the node agent restarted during the run"),
+    ("ExecutorFailed", "caplet", "the executor ended without a result"),
+]
+
+
+def upper_snake(word):
+    """DeadlineExceeded -> DEADLINE_EXCEEDED, OOMKilled -> OOM_KILLED."""
+    out = ""
+    for i, c in enumerate(word):
+        if c.isupper() and i > 0 and (word[i - 1].islower() or
+                                      (i + 1 < len(word) and
+                                       word[i + 1].islower())):
+            out += "_"
+        out += c.upper()
+    return out
+
+
+def plural(kind):
+    """The resource name of kind."""
+    return next(p for k, p, _ in KINDS if k == kind)
