@@ -227,6 +227,7 @@ int recap_caplet_start(struct recap_kube_client *client, const struct recap_capl
 	c->client = client;
 	c->loop = recap_kube_client_loop(client);
 	c->o = *opts;
+	caplet_metrics_init(c);
 	c->o.root = c->o.root ? c->o.root : "/var/lib/recap";
 	c->o.capsule_bin = c->o.capsule_bin ? c->o.capsule_bin : "capsule";
 	c->queue_tail = &c->queue_head;

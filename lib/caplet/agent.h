@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "api/names.h"
+#include "base/histogram.h"
 #include "caplet/caplet.h"
 #include "caplet/proc.h"
 #include "caplet/spec.h"
@@ -70,8 +71,7 @@ struct recap_caplet {
 	uint64_t stop_deadline;
 	int open_timers;
 	unsigned long long metric_results[RECAP_EXECUTION_REASONS + 1]; /* and Other */
-	double metric_duration_sum;
-	unsigned long long metric_duration_buckets[12], metric_duration_count;
+	struct recap_histogram metric_duration;
 	unsigned long long metric_pulls, metric_pull_failures, metric_api_errors;
 };
 
@@ -123,5 +123,7 @@ void caplet_progress_stop(struct caplet_exec *x);
 /* recovery (recover.c): blocking sweep at startup; per execution kill + sweep. */
 int caplet_sweep_blocking(struct recap_caplet *c, struct recap_error **err);
 void caplet_recover_exec(struct caplet_exec *x);
+/* The histograms' buckets, once, when the agent is made. */
+void caplet_metrics_init(struct recap_caplet *c);
 void caplet_metrics_result(struct recap_caplet *c, const char *phase, const char *reason,
 			   int64_t duration_us);

@@ -4,8 +4,13 @@
 #include "api/names.h"
 #include "caplet/agent.h"
 
+/* accepted to finished: a pull and a whole run */
 static const double bounds[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300};
-#define N_BOUNDS (sizeof(bounds) / sizeof(bounds[0]))
+
+void caplet_metrics_init(struct recap_caplet *c)
+{
+	recap_histogram_init(&c->metric_duration, bounds, sizeof(bounds) / sizeof(bounds[0]));
+}
 
 void caplet_metrics_result(struct recap_caplet *c, const char *phase, const char *reason, int64_t duration_us)
 {
@@ -13,12 +18,7 @@ void caplet_metrics_result(struct recap_caplet *c, const char *phase, const char
 	c->metric_results[recap_execution_reason_index(reason)]++;
 	if (duration_us < 0)
 		return;
-	double s = (double)duration_us / 1e6;
-	c->metric_duration_sum += s;
-	c->metric_duration_count++;
-	for (size_t b = 0; b < N_BOUNDS; b++)
-		if (s <= bounds[b])
-			c->metric_duration_buckets[b]++;
+	recap_histogram_observe(&c->metric_duration, (double)duration_us / 1e6);
 }
 
 int recap_caplet_metrics(struct recap_caplet *c, struct recap_buf *out)
@@ -34,15 +34,12 @@ int recap_caplet_metrics(struct recap_caplet *c, struct recap_buf *out)
 		r = recap_buf_appends(out,
 				      "# HELP recap_caplet_execution_duration_seconds Accepted to finished.\n"
 				      "# TYPE recap_caplet_execution_duration_seconds histogram\n");
-	for (size_t b = 0; r >= 0 && b < N_BOUNDS; b++)
-		r = recap_buf_printf(out, "recap_caplet_execution_duration_seconds_bucket{le=\"%g\"} %llu\n",
-				     bounds[b], c->metric_duration_buckets[b]);
+	if (r >= 0)
+		r = recap_histogram_format(&c->metric_duration, "recap_caplet_execution_duration_seconds",
+					   NULL, NULL, out);
 	if (r >= 0)
 		r = recap_buf_printf(
 		    out,
-		    "recap_caplet_execution_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
-		    "recap_caplet_execution_duration_seconds_sum %g\n"
-		    "recap_caplet_execution_duration_seconds_count %llu\n"
 		    "# HELP recap_caplet_executions_running Executions pulling or running (holding a slot).\n"
 		    "# TYPE recap_caplet_executions_running gauge\nrecap_caplet_executions_running %u\n"
 		    "# HELP recap_caplet_pulls_total Image pulls started.\n"
@@ -51,7 +48,6 @@ int recap_caplet_metrics(struct recap_caplet *c, struct recap_buf *out)
 		    "# TYPE recap_caplet_pull_failures_total counter\nrecap_caplet_pull_failures_total %llu\n"
 		    "# HELP recap_caplet_api_errors_total Execution status or finalizer writes that failed.\n"
 		    "# TYPE recap_caplet_api_errors_total counter\nrecap_caplet_api_errors_total %llu\n",
-		    c->metric_duration_count, c->metric_duration_sum, c->metric_duration_count, c->slots_used,
-		    c->metric_pulls, c->metric_pull_failures, c->metric_api_errors);
+		    c->slots_used, c->metric_pulls, c->metric_pull_failures, c->metric_api_errors);
 	return r;
 }

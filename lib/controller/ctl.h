@@ -8,7 +8,7 @@
 
 #include "base/error.h"
 #include "controller/controller.h"
-#include "controller/metrics.h"
+#include "base/histogram.h"
 #include "httpd/httpd.h"
 #include "kube/client.h"
 #include "kube/events.h"

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "controller/metrics.h"
+#include "base/histogram.h"
 
 static void test_histogram(void **state)
 {
@@ -26,6 +26,16 @@ static void test_histogram(void **state)
 	assert_true(recap_histogram_format(&h, "y", NULL, NULL, &b) >= 0);
 	assert_non_null(strstr(b.data, "y_bucket{le=\"60\"} 2\n"));
 	assert_non_null(strstr(b.data, "y_count 3\n"));
+	/* bounds of its own */
+	static const double own[] = {0.5, 300};
+	struct recap_histogram o;
+	recap_histogram_init(&o, own, 2);
+	recap_histogram_observe(&o, 0.5);
+	recap_histogram_observe(&o, 301);
+	recap_buf_reset(&b);
+	assert_true(recap_histogram_format(&o, "z", NULL, NULL, &b) >= 0);
+	assert_string_equal(b.data, "z_bucket{le=\"0.5\"} 1\nz_bucket{le=\"300\"} 1\n"
+				    "z_bucket{le=\"+Inf\"} 2\nz_sum 301.500000\nz_count 2\n");
 	recap_buf_free(&b);
 }
 
