@@ -40,9 +40,9 @@ struct cli {
 	char kubepods_parent[128];
 };
 
-static void log_sink(int level, const char *msg, void *data)
+static void log_sink(enum recap_log_level level, const char *msg, void *data)
 {
-	recap_log(level == 0 ? RECAP_LOG_ERROR : level == 1 ? RECAP_LOG_WARN : RECAP_LOG_INFO, "%s", msg);
+	recap_log(level, "%s", msg);
 }
 
 static int parse_log(int opt, const char *v, enum recap_log_level *level, enum recap_log_format *format)

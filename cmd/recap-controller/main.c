@@ -171,9 +171,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-static void on_log(struct recap_controller *ctl, int level, const char *msg, void *userdata)
+static void on_log(struct recap_controller *ctl, enum recap_log_level level, const char *msg, void *userdata)
 {
-	recap_log((enum recap_log_level)level, "%s", msg);
+	recap_log(level, "%s", msg);
 }
 
 static void on_stopped(struct recap_controller *ctl, void *userdata)

@@ -26,7 +26,7 @@ static const struct recap_kube_resource policies_res = {RECAP_API_GROUP, RECAP_A
 static const struct recap_kube_resource namespaces_res = {"", "v1", "namespaces", false};
 static const char *const policy_paths[] = {"metadata.name", "metadata.resourceVersion", "spec"};
 
-void caplet_logf(struct recap_caplet *c, int level, const char *fmt, ...)
+void caplet_logf(struct recap_caplet *c, enum recap_log_level level, const char *fmt, ...)
 {
 	if (!c->o.log)
 		return;
@@ -139,7 +139,7 @@ static void on_deleted(struct recap_kube_informer *inf, json_t *old, void *data)
 
 static void on_error(struct recap_kube_informer *inf, const struct recap_error *err, void *data)
 {
-	caplet_logf(data, 1, "%s", recap_error_message(err));
+	caplet_logf(data, RECAP_LOG_WARN, "%s", recap_error_message(err));
 }
 
 static void on_exec_synced(struct recap_kube_informer *inf, void *data)
@@ -147,7 +147,7 @@ static void on_exec_synced(struct recap_kube_informer *inf, void *data)
 	struct recap_caplet *c = data;
 	c->recovered = true;
 	c->trim_due = true;
-	caplet_logf(c, 2, "executions of node %s synced", c->o.node);
+	caplet_logf(c, RECAP_LOG_INFO, "executions of node %s synced", c->o.node);
 }
 
 static void start_executions(struct recap_caplet *c)
@@ -164,7 +164,7 @@ static void start_executions(struct recap_caplet *c)
 	if (recap_kube_informer_new(c->client, &recap_caplet_executions_res, &o, &h, c, &c->executions,
 				    &err) < 0 ||
 	    recap_kube_informer_start(c->executions, &err) < 0)
-		caplet_logf(c, 0, "executions: %s", recap_error_message(err));
+		caplet_logf(c, RECAP_LOG_ERROR, "executions: %s", recap_error_message(err));
 }
 
 static void on_side_synced(struct recap_kube_informer *inf, void *data)

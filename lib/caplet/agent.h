@@ -77,7 +77,7 @@ struct recap_caplet {
 
 extern const struct recap_kube_resource recap_caplet_executions_res;
 
-void caplet_logf(struct recap_caplet *c, int level, const char *fmt, ...)
+void caplet_logf(struct recap_caplet *c, enum recap_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Drives one execution as far as it can go now (idempotent). */
 void caplet_exec_step(struct caplet_exec *x);

@@ -31,7 +31,7 @@ static void on_written(const struct recap_kube_response *resp, void *data)
 		x->obj = json_incref(resp->object);
 	} else if (!ok && resp->code != RECAP_KUBE_ERR_CANCELLED) {
 		x->agent->metric_api_errors++;
-		caplet_logf(x->agent, 1, "execution %s: %s: %s", x->key, w->what,
+		caplet_logf(x->agent, RECAP_LOG_WARN, "execution %s: %s: %s", x->key, w->what,
 			    resp->err ? recap_error_message(resp->err) : "failed");
 	}
 	if (resp->code == RECAP_KUBE_ERR_NOT_FOUND)
@@ -56,7 +56,8 @@ static int patch(struct caplet_exec *x, const char *sub, json_t *body, const cha
 	if (r < 0) {
 		x->busy = false;
 		free(w);
-		caplet_logf(x->agent, 0, "execution %s: %s: %s", x->key, what, recap_error_message(err));
+		caplet_logf(x->agent, RECAP_LOG_ERROR, "execution %s: %s: %s", x->key, what,
+			    recap_error_message(err));
 	}
 	return r;
 }

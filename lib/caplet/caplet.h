@@ -9,6 +9,7 @@
 
 #include "base/buf.h"
 #include "base/error.h"
+#include "base/log.h"
 #include "kube/client.h"
 
 #define RECAP_CAPLET_INSECURE_MAX 16
@@ -21,7 +22,7 @@ struct recap_caplet_options {
 	const char *cri_endpoint;			     /* the node's CRI socket (a path) */
 	const char *insecure[RECAP_CAPLET_INSECURE_MAX + 1]; /* plain-HTTP registries */
 	/* Log sink for what the agent decides (cmd/ logs; the library does not). */
-	void (*log)(int level, const char *msg, void *userdata);
+	void (*log)(enum recap_log_level level, const char *msg, void *userdata);
 	void *log_data;
 };
 

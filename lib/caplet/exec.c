@@ -54,7 +54,7 @@ void caplet_exec_finish(struct caplet_exec *x, json_t *status)
 
 static void refuse(struct caplet_exec *x, const char *reason, const char *msg)
 {
-	caplet_logf(x->agent, 2, "execution %s: %s: %s", x->key, reason, msg);
+	caplet_logf(x->agent, RECAP_LOG_INFO, "execution %s: %s: %s", x->key, reason, msg);
 	caplet_exec_finish(x, recap_caplet_status_refused(reason, msg));
 }
 
@@ -77,8 +77,8 @@ static void on_final_written(struct caplet_exec *x, bool ok)
 		const char *reason = recap_json_str(x->final, "reason");
 		caplet_metrics_result(x->agent, recap_json_str(x->final, "phase"), reason,
 				      x->accepted_us ? recap_caplet_now_us() - x->accepted_us : -1);
-		caplet_logf(x->agent, 2, "execution %s: %s (%s)", x->key, recap_json_str(x->final, "phase"),
-			    reason);
+		caplet_logf(x->agent, RECAP_LOG_INFO, "execution %s: %s (%s)", x->key,
+			    recap_json_str(x->final, "phase"), reason);
 		bool escaped = recap_json_bool(x->final, "escaped", 0) == 1;
 		x->st = escaped ? X_RELEASING : X_DONE;
 	}

@@ -112,7 +112,7 @@ void caplet_recover_exec(struct caplet_exec *x)
 	const char *argv[8];
 	sweep_argv(c, argv);
 	if (caplet_proc_spawn(c->loop, (char *const *)argv, NULL, 0, on_swept, x, &x->proc, &err) < 0) {
-		caplet_logf(c, 0, "execution %s: %s", x->key, recap_error_message(err));
+		caplet_logf(c, RECAP_LOG_ERROR, "execution %s: %s", x->key, recap_error_message(err));
 		on_swept(NULL, 1, 0, NULL, "", x);
 	}
 }

@@ -50,8 +50,8 @@ static bool process_gone(pid_t pid)
 static void on_early_exit(struct caplet_exec *x, const char *err)
 {
 	if (x->st == X_PULLING)
-		caplet_logf(x->agent, 1, "execution %s: the executor ended before it was given the run: %s",
-			    x->key, err);
+		caplet_logf(x->agent, RECAP_LOG_WARN,
+			    "execution %s: the executor ended before it was given the run: %s", x->key, err);
 	caplet_exec_step(x);
 }
 
@@ -69,7 +69,7 @@ static void on_result(struct caplet_proc *p, int64_t status, int sig, const stru
 	if (out->len)
 		recap_json_parse(out->data, out->len, CAPLET_PROC_STDOUT_MAX, &res, NULL);
 	if (!json_is_object(res) || !json_object_get(res, "reason")) {
-		caplet_logf(x->agent, 0,
+		caplet_logf(x->agent, RECAP_LOG_ERROR,
 			    "execution %s: the executor ended (status %lld, signal %d) without a result: %s",
 			    x->key, (long long)status, sig, err);
 		x->st = X_RECOVER; /* sweep what it left */
@@ -146,7 +146,7 @@ static void on_attaching(struct caplet_exec *x, bool ok)
 	x->spec_sent = true;
 	/* A failed send means the executor is gone: on_result sweeps. */
 	if (caplet_proc_send_doc(x->proc, doc, strlen(doc), &err) < 0)
-		caplet_logf(x->agent, 0, "execution %s: %s", x->key, recap_error_message(err));
+		caplet_logf(x->agent, RECAP_LOG_ERROR, "execution %s: %s", x->key, recap_error_message(err));
 	caplet_progress_start(x);
 }
 

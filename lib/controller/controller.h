@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "base/error.h"
+#include "base/log.h"
 #include "kube/client.h"
 
 struct recap_controller;
@@ -34,7 +35,8 @@ struct recap_controller_options {
 	 * lost. The process is expected to exit. */
 	void (*fatal)(struct recap_controller *ctl, const char *why, void *userdata);
 	/* Log hook for errors the controller retries (cmd/ logs them). */
-	void (*log)(struct recap_controller *ctl, int level, const char *msg, void *userdata);
+	void (*log)(struct recap_controller *ctl, enum recap_log_level level, const char *msg,
+		    void *userdata);
 	void *userdata;
 };
 

@@ -72,7 +72,7 @@ static inline struct recap_kube_store *ctl_store(struct recap_controller *ctl, e
 	return recap_kube_informer_store(ctl->inf[i]);
 }
 
-void recap_ctl_log(struct recap_controller *ctl, int level, const char *fmt, ...)
+void recap_ctl_log(struct recap_controller *ctl, enum recap_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* ---- asynchronous reconcile passes (op.c) ----
