@@ -123,6 +123,19 @@ void caplet_progress_stop(struct caplet_exec *x);
 /* recovery (recover.c): blocking sweep at startup; per execution kill + sweep. */
 int caplet_sweep_blocking(struct recap_caplet *c, struct recap_error **err);
 void caplet_recover_exec(struct caplet_exec *x);
+/* An executor command line: the binary and its global options (--root, and
+ * --cgroup-parent when cgroup), then caplet_argv_add() words; a line that
+ * would pass CAPLET_ARGV_MAX is marked full and refused by caplet_argv_done(). */
+#define CAPLET_ARGV_MAX (16 + 2 * RECAP_CAPLET_INSECURE_MAX)
+struct caplet_argv {
+	const char *v[CAPLET_ARGV_MAX];
+	int n;
+	bool full;
+};
+void caplet_argv_executor(struct caplet_argv *a, struct recap_caplet *c, bool cgroup);
+void caplet_argv_add(struct caplet_argv *a, const char *arg);
+int caplet_argv_done(const struct caplet_argv *a, struct recap_error **err);
+
 /* The histograms' buckets, once, when the agent is made. */
 void caplet_metrics_init(struct recap_caplet *c);
 void caplet_metrics_result(struct recap_caplet *c, const char *phase, const char *reason,

@@ -85,16 +85,14 @@ void caplet_target_confirm(struct caplet_exec *x, caplet_target_cb cb)
 		return;
 	}
 	*a = (struct cri_ask){.x = x, .cb = cb};
-	const char *argv[] = {c->o.capsule_bin,
-			      "cri-status",
-			      "--endpoint",
-			      c->o.cri_endpoint,
-			      "--timeout-ms",
-			      CRI_TIMEOUT_MS,
-			      "--",
-			      id,
-			      NULL};
-	if (caplet_proc_spawn(c->loop, (char *const *)argv, NULL, 0, on_status, a, &x->proc, &err) < 0) {
+	struct caplet_argv v;
+	caplet_argv_executor(&v, c, false);
+	const char *tail[] = {
+	    "cri-status", "--endpoint", c->o.cri_endpoint, "--timeout-ms", CRI_TIMEOUT_MS, "--", id};
+	for (size_t i = 0; i < sizeof(tail) / sizeof(tail[0]); i++)
+		caplet_argv_add(&v, tail[i]);
+	if (caplet_argv_done(&v, &err) < 0 ||
+	    caplet_proc_spawn(c->loop, (char *const *)v.v, NULL, 0, on_status, a, &x->proc, &err) < 0) {
 		free(a);
 		char msg[1024];
 		snprintf(msg, sizeof(msg), "cannot ask the CRI at %s: %s", c->o.cri_endpoint,

@@ -126,21 +126,19 @@ static int pull_start(struct recap_caplet *c, const char *ref, struct caplet_pul
 		return recap_error_set(err, ENOMEM, "out of memory");
 	}
 	p->agent = c;
-	const char *argv[8 + 2 * RECAP_CAPLET_INSECURE_MAX];
-	int n = 0;
-	argv[n++] = c->o.capsule_bin;
-	argv[n++] = "--root";
-	argv[n++] = c->o.root;
-	argv[n++] = "--registry-only"; /* the reference is cluster input */
-	argv[n++] = "pull";
+	struct caplet_argv a;
+	caplet_argv_executor(&a, c, false);
+	caplet_argv_add(&a, "--registry-only"); /* the reference is cluster input */
+	caplet_argv_add(&a, "pull");
 	for (int i = 0; c->o.insecure[i]; i++) {
-		argv[n++] = "--insecure-registry";
-		argv[n++] = c->o.insecure[i];
+		caplet_argv_add(&a, "--insecure-registry");
+		caplet_argv_add(&a, c->o.insecure[i]);
 	}
-	argv[n++] = "--";
-	argv[n++] = ref;
-	argv[n] = NULL;
-	int r = caplet_proc_spawn(c->loop, (char *const *)argv, NULL, 0, on_pulled, p, &p->proc, err);
+	caplet_argv_add(&a, "--");
+	caplet_argv_add(&a, ref);
+	int r = caplet_argv_done(&a, err);
+	if (r >= 0)
+		r = caplet_proc_spawn(c->loop, (char *const *)a.v, NULL, 0, on_pulled, p, &p->proc, err);
 	if (r < 0) {
 		free(p->ref);
 		free(p);

@@ -44,25 +44,17 @@ static void kill_executor(pid_t pid)
 	poll(&p, 1, 5000);
 }
 
-static int sweep_argv(struct recap_caplet *c, const char *argv[8])
+static void sweep_argv(struct recap_caplet *c, struct caplet_argv *a)
 {
-	int n = 0;
-	argv[n++] = c->o.capsule_bin;
-	argv[n++] = "--root";
-	argv[n++] = c->o.root;
-	if (c->o.cgroup_parent) {
-		argv[n++] = "--cgroup-parent";
-		argv[n++] = c->o.cgroup_parent;
-	}
-	argv[n++] = "sweep";
-	argv[n] = NULL;
-	return n;
+	caplet_argv_executor(a, c, true);
+	caplet_argv_add(a, "sweep");
 }
 
 int caplet_sweep_blocking(struct recap_caplet *c, struct recap_error **err)
 {
-	const char *argv[8];
-	sweep_argv(c, argv);
+	struct caplet_argv a;
+	sweep_argv(c, &a);
+	const char *const *argv = a.v;
 	pid_t pid = fork();
 	if (pid < 0)
 		return recap_error_set_errno(err, errno, "fork");
@@ -109,9 +101,9 @@ void caplet_recover_exec(struct caplet_exec *x)
 	recap_runtime_list(c->o.root, find_run, &f, NULL);
 	if (f.executor > 0)
 		kill_executor(f.executor);
-	const char *argv[8];
-	sweep_argv(c, argv);
-	if (caplet_proc_spawn(c->loop, (char *const *)argv, NULL, 0, on_swept, x, &x->proc, &err) < 0) {
+	struct caplet_argv a;
+	sweep_argv(c, &a);
+	if (caplet_proc_spawn(c->loop, (char *const *)a.v, NULL, 0, on_swept, x, &x->proc, &err) < 0) {
 		caplet_logf(c, RECAP_LOG_ERROR, "execution %s: %s", x->key, recap_error_message(err));
 		on_swept(NULL, 1, 0, NULL, "", x);
 	}

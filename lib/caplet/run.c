@@ -94,20 +94,17 @@ static void on_result(struct caplet_proc *p, int64_t status, int sig, const stru
 static int prespawn(struct caplet_exec *x, size_t doc_len, struct recap_error **err)
 {
 	struct recap_caplet *c = x->agent;
-	const char *argv[16];
-	int n = 0;
-	argv[n++] = c->o.capsule_bin;
-	argv[n++] = "--root";
-	argv[n++] = c->o.root;
-	if (c->o.cgroup_parent) {
-		argv[n++] = "--cgroup-parent";
-		argv[n++] = c->o.cgroup_parent;
-	}
-	argv[n++] = "--registry-only"; /* the image reference is cluster input */
-	const char *tail[] = {"run", "--spec-fd", "3", "-o", "json", NULL};
-	memcpy(argv + n, tail, sizeof(tail));
+	struct caplet_argv a;
+	caplet_argv_executor(&a, c, true);
+	caplet_argv_add(&a, "--registry-only"); /* the image reference is cluster input */
+	const char *tail[] = {"run", "--spec-fd", "3", "-o", "json"};
+	for (size_t i = 0; i < sizeof(tail) / sizeof(tail[0]); i++)
+		caplet_argv_add(&a, tail[i]);
 	x->spec_sent = false;
-	return caplet_proc_spawn_held(c->loop, (char *const *)argv, doc_len, on_result, x, &x->proc, err);
+	int r = caplet_argv_done(&a, err);
+	if (r < 0)
+		return r;
+	return caplet_proc_spawn_held(c->loop, (char *const *)a.v, doc_len, on_result, x, &x->proc, err);
 }
 
 /* Without the spec the executor exits on its own: nothing ran. */
