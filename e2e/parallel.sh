@@ -122,7 +122,7 @@ kind: Capsule
 metadata: {name: marker-2}
 spec:
   image: $IMAGE
-  command: [sh, -c, 'echo start >>/target/dev/shm/starts-2 && sleep 1777']
+  command: [sh, -c, 'echo start >>/target/dev/shm/starts-2 && if [ \$(hostname) != db-1 ]; then sleep 1777; fi']
   targetFilesystem: ReadWrite
   targets: {selector: {matchLabels: {app: db}}}
 ---
@@ -193,14 +193,43 @@ once_done() { [[ $(once_phase once-1) == PartiallyFailed ]]; }
 check "once-1 ends PartiallyFailed (db-1 succeeded)" wait_until 60 once_done
 counts=$(kubectl get caprun -n once once-1 -o jsonpath='{.status.targets} {.status.succeeded} {.status.failed}')
 check "once-1: 2 targets, 1 succeeded, 1 failed" equals "$counts" "2 1 1"
-failure=$(kubectl get caprun -n once once-1 -o jsonpath='{.status.failures[0].execution} {.status.failures[0].pod} {.status.failures[0].reason}')
-check "once-1: the failure is db-2's deleted execution" equals "$failure" "$victim db-2 ExecutionDeleted"
+failure=$(kubectl get caprun -n once once-1 -o jsonpath='{range .status.failures[*]}{.execution} {.pod} {.reason}{"\n"}{end}')
+check "once-1: the one failure is db-2's deleted execution" equals "$failure" "$victim db-2 ExecutionDeleted"
 
 once_run once-2 marker-2
-check "both executions of once-2 run" wait_until 60 execs_running once-2 2
+exec_on() { # RUN POD
+	kubectl get cexec -n once -l "recap.dev/run=$1" \
+		-o jsonpath="{range .items[?(@.spec.target.pod==\"$2\")]}{.metadata.name}{end}"
+}
+exec_field() { kubectl get cexec -n once "$1" -o jsonpath="$2" 2>/dev/null; }
+db1_done_db2_runs() {
+	[[ $(exec_field "$(exec_on once-2 db-1)" '{.status.phase}') == Succeeded &&
+		$(exec_field "$(exec_on once-2 db-2)" '{.status.phase}') == Running ]]
+}
+check "once-2: db-1's execution succeeds, db-2's runs" wait_until 60 db1_done_db2_runs
+# A finalizer of the test's holds db-2's execution, and so the run (which
+# the garbage collector deletes last in the foreground), in deletion.
+held=$(exec_on once-2 db-2)
+kubectl patch cexec -n once "$held" --type=json \
+	-p '[{"op":"add","path":"/metadata/finalizers/-","value":"e2e.recap.dev/hold"}]' >/dev/null
 kubectl delete caprun -n once once-2 --cascade=foreground --wait=false >/dev/null
+escaped_and_held() { # caplet has killed it, escaped it and released its own finalizer
+	[[ $(exec_field "$held" '{.status.phase} {.status.escaped} {.metadata.finalizers}') == 'Failed true ["e2e.recap.dev/hold"]' &&
+		-z $(exec_on once-2 db-1) ]]
+}
+check "once-2 in foreground deletion: db-2's execution killed and escaped, db-1's gone" wait_until 30 escaped_and_held
+only_held() { # 3 s with the run still there and no execution but the held one
+	local i
+	for ((i = 0; i < 15; i++)); do
+		[[ -n $(kubectl get caprun -n once once-2 -o jsonpath='{.metadata.deletionTimestamp}') ]] || return 1
+		[[ $(kubectl get cexec -n once -l recap.dev/run=once-2 -o jsonpath='{.items[*].metadata.name}') == "$held" ]] || return 1
+		sleep 0.2
+	done
+}
+check "once-2, being deleted, gets no new execution" only_held
+kubectl patch cexec -n once "$held" --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null
 run_gone() { ! kubectl get caprun -n once once-2 >/dev/null 2>&1; }
-check "once-2, deleted in the foreground, goes with its executions" wait_until 60 run_gone
+check "once-2 goes with its executions" wait_until 60 run_gone
 sleep 1
 stop_watches
 check "once-1 had 2 executions, none created again" equals "$(uids "$T/once-1.watch")" 2
