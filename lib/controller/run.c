@@ -196,10 +196,28 @@ static void status_written(struct ctl_op *op, const struct recap_kube_response *
 		after_status_free(arg);
 }
 
-/* Patches the status when it changed, with the resourceVersion read as a
- * precondition: a status computed from a stale cache would drop targets
- * recorded since. Executions in `after` are created once the patch has
- * succeeded (at once when there is nothing to write). */
+/* Sends the status patch (NULL: nothing changed) with the resourceVersion
+ * read as a precondition: a status computed from a stale cache would drop
+ * targets recorded since. Executions in `after` are created once the patch
+ * has succeeded, at once when there is nothing to write. */
+static void send_status(struct ctl_op *op, struct run_pass *p, json_t *patch, struct after_status *after)
+{
+	const char *rv = recap_json_str(p->run, "metadata.resourceVersion");
+	if (patch && rv)
+		json_object_set_new(patch, "metadata", json_pack("{s:s}", "resourceVersion", rv));
+	if (!patch && after) {
+		create_now(op, after);
+	} else if (after) {
+		unsigned before = op->pending;
+		recap_ctl_op_patch_answered(op, &recap_ctl_runs, p->ns, p->name, "status", patch,
+					    status_written, after);
+		if (op->pending == before) /* not sent: the pass failed */
+			after_status_free(after);
+	} else if (patch) {
+		recap_ctl_op_patch(op, &recap_ctl_runs, p->ns, p->name, "status", patch);
+	}
+}
+
 static void write_status(struct ctl_op *op, struct run_pass *p, const struct recap_run_status *st,
 			 bool started, json_t *dispatched, struct after_status *after)
 {
@@ -216,32 +234,25 @@ static void write_status(struct ctl_op *op, struct run_pass *p, const struct rec
 	};
 	json_t *old = recap_json_path(p->run, "status");
 	json_t *s = recap_controller_run_status(&v);
-	json_t *patch = s ? recap_controller_status_patch(old, s) : NULL;
-	const char *rv = recap_json_str(p->run, "metadata.resourceVersion");
-	if (patch && rv)
-		json_object_set_new(patch, "metadata", json_pack("{s:s}", "resourceVersion", rv));
-	if (!patch && after) {
-		create_now(op, after);
-	} else if (after) {
-		unsigned before = op->pending;
-		recap_ctl_op_patch_answered(op, &recap_ctl_runs, p->ns, p->name, "status", patch,
-					    status_written, after);
-		if (op->pending == before) /* not sent: the pass failed */
+	if (!s) { /* nothing is created unless recorded first */
+		if (after)
 			after_status_free(after);
-	} else if (patch) {
-		recap_ctl_op_patch(op, &recap_ctl_runs, p->ns, p->name, "status", patch);
+		struct recap_error *e = NULL;
+		recap_error_set(&e, ENOMEM, "out of memory for the run's status");
+		recap_ctl_op_fail(op, e);
+		return;
 	}
-	if (patch) {
-		const char *was = recap_json_str(old, "phase");
-		const char *now = recap_json_str(s, "phase");
-		if (now && recap_controller_run_phase_final(now) && (!was || strcmp(was, now) != 0))
-			recap_ctl_op_event(
-			    op, p->run, "CapsuleRun", strcmp(now, "Succeeded") == 0 ? "Normal" : "Warning",
-			    strcmp(now, "Succeeded") == 0 ? "RunSucceeded" : "RunFinished", "run %s: %s", now,
-			    recap_json_str(
-				recap_controller_condition_get(json_object_get(s, "conditions"), "Complete"),
-				"message"));
-	}
+	json_t *patch = recap_controller_status_patch(old, s);
+	send_status(op, p, patch, after);
+	const char *was = recap_json_str(old, "phase");
+	const char *now = recap_json_str(s, "phase");
+	if (patch && now && recap_controller_run_phase_final(now) && (!was || strcmp(was, now) != 0))
+		recap_ctl_op_event(
+		    op, p->run, "CapsuleRun", strcmp(now, "Succeeded") == 0 ? "Normal" : "Warning",
+		    strcmp(now, "Succeeded") == 0 ? "RunSucceeded" : "RunFinished", "run %s: %s", now,
+		    recap_json_str(
+			recap_controller_condition_get(json_object_get(s, "conditions"), "Complete"),
+			"message"));
 	json_decref(patch);
 	json_decref(s);
 }
@@ -344,55 +355,26 @@ static void report_missing(struct ctl_op *op, struct run_pass *p, json_t *names)
 				   "%zu named pods are not running targets: %s", n, missing);
 }
 
-static int plan_and_act(struct recap_controller *ctl, struct ctl_op *op, struct run_pass *p,
-			struct recap_error **err)
+/* Plans, records and creates; a run whose plan cannot be made before
+ * anything started is refused as InvalidSpec. */
+static int decide(struct ctl_op *op, struct run_pass *p, const struct recap_plan_input *in,
+		  struct recap_error **err)
 {
-	json_t *pods = NULL;
-	json_t *names = recap_json_path(p->run, "spec.targets");
-	bool cancel = recap_json_bool(p->run, "spec.cancel", 0) == 1;
-	struct ctl_unseen unseen = {ctl, p->ns};
-	int r = recap_ctl_candidate_pods(ctl, p->ns, p->spec, names, &pods, err);
-	if (r >= 0)
-		r = recap_controller_targets_resolve(p->spec, names, pods, p->execs, &p->targets, err);
-	if (r >= 0)
-		r = exec_views(p, err);
-	if (r >= 0 && names)
-		report_missing(op, p, names);
-	if (r < 0) {
-		json_decref(pods);
-		return r;
-	}
-	struct recap_plan_input in = {
-	    .run = p->name,
-	    .strategy = &p->strategy,
-	    .targets = p->targets.v,
-	    .n_targets = p->targets.n,
-	    .execs = p->ex,
-	    .n_execs = p->n_ex,
-	    .cancel = cancel,
-	    /* Foreground deletion of the run or of its Capsule: the run stays
-	     * while its executions go, and starts nothing more. */
-	    .deleting = recap_json_path(p->run, "metadata.deletionTimestamp") != NULL,
-	    .dispatched = p->dispatched,
-	    .n_dispatched = p->n_dispatched,
-	    .unseen = recap_ctl_unseen,
-	    .unseen_ctx = &unseen,
-	};
 	struct recap_plan plan = {0};
 	struct recap_run_status st;
 	json_t *dispatched = NULL;
-	r = recap_strategy_plan(&in, &plan, err);
+	int r = recap_strategy_plan(in, &plan, err);
 	if (r >= 0)
-		r = recap_strategy_aggregate(&in, &st, err);
+		r = recap_strategy_aggregate(in, &st, err);
 	if (r >= 0)
-		r = recap_strategy_dispatched(&in, &plan, &dispatched, err);
+		r = recap_strategy_dispatched(in, &plan, &dispatched, err);
 	if (r >= 0) {
 		struct after_status *after = build_execs(op, p, &plan);
 		if (after) {
-			after->targets = in.n_targets;
+			after->targets = in->n_targets;
 			after->waiting = plan.waiting;
 		}
-		if (cancel)
+		if (in->cancel)
 			cancel_execs(op, p);
 		write_status(op, p, &st, p->n_ex > 0 || plan.n_create > 0 || p->n_dispatched > 0, dispatched,
 			     after);
@@ -408,7 +390,41 @@ static int plan_and_act(struct recap_controller *ctl, struct ctl_op *op, struct 
 	}
 	recap_strategy_plan_clear(&plan);
 	json_decref(dispatched);
-	json_decref(pods);
+	return r;
+}
+
+static int plan_and_act(struct recap_controller *ctl, struct ctl_op *op, struct run_pass *p,
+			struct recap_error **err)
+{
+	json_t *pods = NULL;
+	json_t *names = recap_json_path(p->run, "spec.targets");
+	struct ctl_unseen unseen = {ctl, p->ns};
+	int r = recap_ctl_candidate_pods(ctl, p->ns, p->spec, names, &pods, err);
+	if (r >= 0)
+		r = recap_controller_targets_resolve(p->spec, names, pods, p->execs, &p->targets, err);
+	if (r >= 0)
+		r = exec_views(p, err);
+	if (r >= 0 && names)
+		report_missing(op, p, names);
+	struct recap_plan_input in = {
+	    .run = p->name,
+	    .strategy = &p->strategy,
+	    .targets = p->targets.v,
+	    .n_targets = p->targets.n,
+	    .execs = p->ex,
+	    .n_execs = p->n_ex,
+	    .cancel = recap_json_bool(p->run, "spec.cancel", 0) == 1,
+	    /* Foreground deletion of the run or of its Capsule: the run stays
+	     * while its executions go, and starts nothing more. */
+	    .deleting = recap_json_path(p->run, "metadata.deletionTimestamp") != NULL,
+	    .dispatched = p->dispatched,
+	    .n_dispatched = p->n_dispatched,
+	    .unseen = recap_ctl_unseen,
+	    .unseen_ctx = &unseen,
+	};
+	if (r >= 0)
+		r = decide(op, p, &in, err);
+	json_decref(pods); /* after the pass's writes were built: targets borrow from it */
 	return r;
 }
 
