@@ -144,6 +144,8 @@ static int index_roles(const struct recap_plan_input *in, struct run_index *ix, 
 			enum recap_exec_phase p = in->execs[ix->exec[i]].phase;
 			ix->role_ready[ix->role[i]] += is_up(p);
 			ix->role_failed[ix->role[i]] |= p == RECAP_EXEC_FAILED;
+		} else if (ix->dispatch[i] == RECAP_DISPATCH_LOST) {
+			ix->role_failed[ix->role[i]] = true; /* it will never be up */
 		}
 	}
 	/* A role is dead when it failed or something it waits for is dead. */

@@ -285,6 +285,35 @@ static void roles_failed_dependency(void **state)
 	free(w);
 }
 
+static size_t dispatch(struct world *w);
+static void vanish(struct world *w, const char *pod);
+
+/* A server's execution deleted before the clients started: the clients
+ * never start (they would wait forever for it), the run completes. */
+static void roles_deleted_dependency(void **state)
+{
+	struct world *w = iperf_world();
+	assert_true(dispatch(w) > 0);
+	size_t servers = w->ne;
+	for (size_t i = 0; i < w->ne; i++)
+		w->e[i].phase = RECAP_EXEC_RUNNING;
+	vanish(w, "cache-b");
+	struct recap_plan p = plan(w);
+	assert_int_equal(p.n_create, 0);
+	assert_int_equal(p.lost, 1);
+	assert_int_equal(p.blocked, 3);
+	recap_strategy_plan_clear(&p);
+	for (size_t i = 0; i < w->ne; i++)
+		w->e[i].phase = RECAP_EXEC_SUCCEEDED;
+	struct recap_run_status st = status(w);
+	assert_true(st.complete);
+	assert_int_equal(st.succeeded, servers - 1);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(st.skipped, 3);
+	assert_string_equal(st.failures[0].reason, "ExecutionDeleted");
+	free(w);
+}
+
 static void roles_errors(void **state)
 {
 	static const char *const unknown[] = {"database"};
@@ -834,6 +863,7 @@ int main(void)
 	    cmocka_unit_test(parallel_batches),
 	    cmocka_unit_test(roles_start_after),
 	    cmocka_unit_test(roles_failed_dependency),
+	    cmocka_unit_test(roles_deleted_dependency),
 	    cmocka_unit_test(roles_errors),
 	    cmocka_unit_test(iterative_stop),
 	    cmocka_unit_test(iterative_continue),
