@@ -2,7 +2,11 @@
 # e2e: one Parallel CapsuleRun over 6 pods on 3 simulated nodes, driven with
 # kubectl as a user would: every execution succeeds on its pod's node with
 # the pod's own view, `kubectl get capsuleruns` shows 6/6, nothing is left on
-# any node.
+# any node. Then at most once: in a two-target run, deleting one execution
+# while it runs does not run that target again (the command appends to a
+# file in the target's /dev/shm, and a later run counts the lines there)
+# and the run ends with the target failed (ExecutionDeleted); deleting an
+# unfinished run in the foreground (as Argo CD prunes) creates no execution.
 #   parallel.sh CAPLET CAPSULE CONTROLLER SLEEPER SOURCE_ROOT
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -75,5 +79,172 @@ one_pull_per_node() { # two executions of one image on a node share one pull
 	done
 }
 check "one pull per node for two executions of the image" one_pull_per_node
+# ---- at most once --------------------------------------------------------
+# Writing into the targets (ReadWrite) needs a policy that allows it.
+kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Namespace
+metadata: {name: once, labels: {recap-e2e: once}}
+---
+apiVersion: recap.dev/v1alpha1
+kind: CapsulePolicy
+metadata: {name: once-rw}
+spec:
+  namespaceSelector: {matchLabels: {recap-e2e: once}}
+  targetFilesystem: {max: ReadWrite}
+YAML
+wait_until 30 kubectl get serviceaccount default -n once ||
+	{ echo "namespace once has no default ServiceAccount after 30 s" >&2; exit 1; }
+for i in 1 2; do
+	kubectl apply -n once -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: db-$i, labels: {app: db}}
+spec:
+  nodeName: node-$i
+  containers: [{name: db, image: registry.local/db:1}]
+YAML
+done
+# marker-N: each start appends a line to /dev/shm/starts-N in its target;
+# count: prints how many lines each of those files has.
+kubectl apply -n once -f - >/dev/null <<YAML
+apiVersion: recap.dev/v1alpha1
+kind: Capsule
+metadata: {name: marker-1}
+spec:
+  image: $IMAGE
+  command: [sh, -c, 'echo start >>/target/dev/shm/starts-1 && sleep 12']
+  targetFilesystem: ReadWrite
+  targets: {selector: {matchLabels: {app: db}}}
+---
+apiVersion: recap.dev/v1alpha1
+kind: Capsule
+metadata: {name: marker-2}
+spec:
+  image: $IMAGE
+  command: [sh, -c, 'echo start >>/target/dev/shm/starts-2 && if [ \$(hostname) != db-1 ]; then sleep 1777; fi']
+  targetFilesystem: ReadWrite
+  targets: {selector: {matchLabels: {app: db}}}
+---
+apiVersion: recap.dev/v1alpha1
+kind: Capsule
+metadata: {name: count}
+spec:
+  image: $IMAGE
+  command: [sh, -c, 'for n in 1 2; do printf "%s " \$(cat /target/dev/shm/starts-\$n 2>/dev/null | wc -l); done']
+  targets: {selector: {matchLabels: {app: db}}}
+YAML
+dbs_running() { [[ $(kubectl get pods -n once -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -c Running) == 2 ]]; }
+check "the stand-in runs the 2 db pods" wait_until 30 dbs_running
+once_run() { # NAME CAPSULE, and a watch of its executions in $T/NAME.watch
+	kubectl get cexec -n once -l "recap.dev/run=$1" -w -o json --output-watch-events >"$T/$1.watch" 2>/dev/null &
+	WATCHES+=($!)
+	PIDS+=($!)
+	sleep 0.5
+	kubectl apply -n once -f - >/dev/null <<YAML
+apiVersion: recap.dev/v1alpha1
+kind: CapsuleRun
+metadata: {name: $1}
+spec: {capsuleRef: {name: $2}}
+YAML
+}
+WATCHES=()
+stop_watches() {
+	local w
+	for w in "${WATCHES[@]}"; do kill "$w" 2>/dev/null || true; done
+	for w in "${WATCHES[@]}"; do wait "$w" 2>/dev/null || true; done
+	WATCHES=()
+}
+# UIDS FILE: how many executions (distinct uids) a watch saw.
+uids() {
+	python3 - "$1" <<'PY'
+import json, sys
+dec, text, uids, i = json.JSONDecoder(), open(sys.argv[1]).read(), set(), 0
+while i < len(text):
+    while i < len(text) and text[i].isspace():
+        i += 1
+    if i >= len(text):
+        break
+    o, i = dec.raw_decode(text, i)
+    uids.add(o["object"]["metadata"]["uid"])
+print(len(uids))
+PY
+}
+execs_running() { # RUN N
+	[[ $(kubectl get cexec -n once -l "recap.dev/run=$1" -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' |
+		grep -c Running) == "$2" ]]
+}
+once_phase() { kubectl get caprun -n once "$1" -o jsonpath='{.status.phase}' 2>/dev/null; }
+
+once_run once-1 marker-1
+check "both executions of once-1 run" wait_until 60 execs_running once-1 2
+dispatched=$(kubectl get caprun -n once once-1 -o jsonpath='{.status.dispatched[*]}' | wc -w)
+check "once-1 records its 2 targets as dispatched" equals "$dispatched" 2
+victim=$(kubectl get cexec -n once -l recap.dev/run=once-1 -o jsonpath='{range .items[?(@.spec.target.pod=="db-2")]}{.metadata.name}{end}')
+kubectl delete cexec -n once "$victim" --wait=false >/dev/null
+victim_gone() { ! kubectl get cexec -n once "$victim" >/dev/null 2>&1; }
+check "the deleted execution goes (killed and escaped first)" wait_until 30 victim_gone
+victim_stays_gone() { # 5 s without an execution of that name
+	local i
+	for ((i = 0; i < 25; i++)); do victim_gone || return 1; sleep 0.2; done
+}
+check "no new execution of that name appears" victim_stays_gone
+once_done() { [[ $(once_phase once-1) == PartiallyFailed ]]; }
+check "once-1 ends PartiallyFailed (db-1 succeeded)" wait_until 60 once_done
+counts=$(kubectl get caprun -n once once-1 -o jsonpath='{.status.targets} {.status.succeeded} {.status.failed}')
+check "once-1: 2 targets, 1 succeeded, 1 failed" equals "$counts" "2 1 1"
+failure=$(kubectl get caprun -n once once-1 -o jsonpath='{range .status.failures[*]}{.execution} {.pod} {.reason}{"\n"}{end}')
+check "once-1: the one failure is db-2's deleted execution" equals "$failure" "$victim db-2 ExecutionDeleted"
+
+once_run once-2 marker-2
+exec_on() { # RUN POD
+	kubectl get cexec -n once -l "recap.dev/run=$1" \
+		-o jsonpath="{range .items[?(@.spec.target.pod==\"$2\")]}{.metadata.name}{end}"
+}
+exec_field() { kubectl get cexec -n once "$1" -o jsonpath="$2" 2>/dev/null; }
+db1_done_db2_runs() {
+	[[ $(exec_field "$(exec_on once-2 db-1)" '{.status.phase}') == Succeeded &&
+		$(exec_field "$(exec_on once-2 db-2)" '{.status.phase}') == Running ]]
+}
+check "once-2: db-1's execution succeeds, db-2's runs" wait_until 60 db1_done_db2_runs
+# A finalizer of the test's holds db-2's execution, and so the run (which
+# the garbage collector deletes last in the foreground), in deletion.
+held=$(exec_on once-2 db-2)
+kubectl patch cexec -n once "$held" --type=json \
+	-p '[{"op":"add","path":"/metadata/finalizers/-","value":"e2e.recap.dev/hold"}]' >/dev/null
+kubectl delete caprun -n once once-2 --cascade=foreground --wait=false >/dev/null
+escaped_and_held() { # caplet has killed it, escaped it and released its own finalizer
+	[[ $(exec_field "$held" '{.status.phase} {.status.escaped} {.metadata.finalizers}') == 'Failed true ["e2e.recap.dev/hold"]' &&
+		-z $(exec_on once-2 db-1) ]]
+}
+check "once-2 in foreground deletion: db-2's execution killed and escaped, db-1's gone" wait_until 30 escaped_and_held
+only_held() { # 3 s with the run still there and no execution but the held one
+	local i
+	for ((i = 0; i < 15; i++)); do
+		[[ -n $(kubectl get caprun -n once once-2 -o jsonpath='{.metadata.deletionTimestamp}') ]] || return 1
+		[[ $(kubectl get cexec -n once -l recap.dev/run=once-2 -o jsonpath='{.items[*].metadata.name}') == "$held" ]] || return 1
+		sleep 0.2
+	done
+}
+check "once-2, being deleted, gets no new execution" only_held
+kubectl patch cexec -n once "$held" --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null
+run_gone() { ! kubectl get caprun -n once once-2 >/dev/null 2>&1; }
+check "once-2 goes with its executions" wait_until 60 run_gone
+sleep 1
+stop_watches
+check "once-1 had 2 executions, none created again" equals "$(uids "$T/once-1.watch")" 2
+check "once-2 had 2 executions, none created during its deletion" equals "$(uids "$T/once-2.watch")" 2
+
+once_run count-1 count
+count_done() { [[ $(once_phase count-1) == Succeeded ]]; }
+check "the counting run succeeds" wait_until 60 count_done
+stop_watches
+starts() { # POD: the starts of marker-1 and marker-2 its target saw
+	kubectl get cexec -n once -l recap.dev/run=count-1 \
+		-o jsonpath="{range .items[?(@.spec.target.pod==\"$1\")]}{.status.stdoutTail}{end}"
+}
+check "db-1: each marker command started once" equals "$(starts db-1)" "1 1 "
+check "db-2: each marker command started once (one execution deleted mid-run)" equals "$(starts db-2)" "1 1 "
+
 check "nothing is left on any node" nodes_clean
 finish

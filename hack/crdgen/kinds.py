@@ -290,6 +290,16 @@ def run_crd():
             "The Capsule spec the run executes, fixed at its start "
             "(image resolved to a digest)."),
         "failures": array("The first failed executions.", _failure(), 10),
+        "dispatched": array(
+            "The targets the run has dispatched, recorded before their "
+            "executions are created: the hash part of each execution's "
+            "name (<run>-<id>), sorted. A target listed here never gets a "
+            "second execution; one whose execution is gone before it "
+            "finished counts as failed (reason ExecutionDeleted). 13 bytes "
+            "per target.",
+            string("An execution name's hash part.", 10, min_len=10,
+                   pattern="^[0-9a-f]{10}$"),
+            100000),
     }, rules=[_final_phase(names.RUN_FINAL_PHASES, "a finished run")])
     cols = [
         _col("Capsule", "string", ".spec.capsuleRef.name", "The Capsule."),

@@ -31,18 +31,65 @@ static void creates_free(struct creates *b)
 	free(b);
 }
 
-static void answered(struct ctl_op *op, const struct recap_kube_response *resp, bool ok, void *arg)
+static void one_done(struct ctl_op *op, struct one *o)
 {
-	struct one *o = arg;
 	struct creates *b = o->b;
-	if (ok)
-		recap_ctl_expect_created(op->ctl, b->ns,
-					 recap_json_str(json_array_get(b->objs, o->index), "metadata.name"));
 	free(o);
 	b->in_flight--;
 	issue_next(op, b);
 	if (b->in_flight == 0)
 		creates_free(b);
+}
+
+/* The uid of obj's controlling owner, or NULL. */
+static const char *controller_uid(json_t *obj)
+{
+	size_t i;
+	json_t *ref;
+	json_array_foreach (recap_json_path(obj, "metadata.ownerReferences"), i, ref) {
+		if (json_is_true(json_object_get(ref, "controller")))
+			return recap_json_str(ref, "uid");
+	}
+	return NULL;
+}
+
+/* AlreadyExists is success only when the execution there is this run's:
+ * one of a deleted run of the same name (its node agent still escaping
+ * it) is not, and this run's target did not run. */
+static void owner_checked(struct ctl_op *op, const struct recap_kube_response *resp, bool ok, void *arg)
+{
+	struct one *o = arg;
+	json_t *obj = json_array_get(o->b->objs, o->index);
+	const char *name = recap_json_str(obj, "metadata.name");
+	const char *want = controller_uid(obj), *have = ok ? controller_uid(resp->object) : NULL;
+	if (ok && want && have && strcmp(want, have) == 0) {
+		recap_ctl_expect_created(op->ctl, o->b->ns, name);
+	} else if (ok) {
+		struct recap_error *e = NULL;
+		recap_error_set(&e, EEXIST, "execution %s exists and belongs to another run (owner uid %s)",
+				name, have ? have : "none");
+		recap_ctl_op_fail(op, e);
+	}
+	one_done(op, o);
+}
+
+static void answered(struct ctl_op *op, const struct recap_kube_response *resp, bool ok, void *arg)
+{
+	struct one *o = arg;
+	struct creates *b = o->b;
+	const char *name = recap_json_str(json_array_get(b->objs, o->index), "metadata.name");
+	if (ok && resp->code == RECAP_KUBE_ERR_ALREADY_EXISTS) {
+		unsigned before = op->pending;
+		recap_ctl_op_get_answered(op, &recap_ctl_execs, b->ns, name, owner_checked, o);
+		if (op->pending != before)
+			return; /* still in flight until the owner is known */
+	} else if (ok) {
+		recap_ctl_expect_created(op->ctl, b->ns, name);
+	} else if (resp->http_status >= 400 && resp->http_status < 500 && resp->http_status != 409) {
+		/* Refused before anything was stored: it may be sent again. */
+		recap_ctl_expect_refused(op->ctl, b->ns, name);
+	}
+	one_done(op, o);
 }
 
 static void issue_next(struct ctl_op *op, struct creates *b)

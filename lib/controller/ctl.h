@@ -17,6 +17,7 @@
 #include "kube/projection.h"
 #include "kube/strmap.h"
 #include "kube/workqueue.h"
+#include "sched/strategy.h"
 
 enum ctl_informer { INF_CAPSULE, INF_POLICY, INF_RUN, INF_EXEC, INF_POD, INF_NS, INF_N };
 enum ctl_kind { KIND_CAPSULE, KIND_POLICY, KIND_RUN, KIND_N };
@@ -64,6 +65,7 @@ struct recap_controller {
 	bool trim_init;
 	struct recap_histogram exec_latency; /* execution created -> finished */
 	struct recap_kube_strmap *expected;  /* "<ns>/<name>" -> loop ms it expires */
+	struct recap_kube_strmap *refused;   /* "<ns>/<name>": creates the API server refused */
 	unsigned long runs_created, execs_created, execs_deleted, runs_deleted;
 };
 
@@ -115,6 +117,12 @@ void recap_ctl_op_create_answered(struct ctl_op *op, const struct recap_kube_res
 				  json_t *obj, unsigned ok, ctl_answered_fn answered, void *arg);
 void recap_ctl_op_patch(struct ctl_op *op, const struct recap_kube_resource *res, const char *ns,
 			const char *name, const char *subresource, json_t *patch);
+/* A merge patch; answered is called after the answer, as for creates. */
+void recap_ctl_op_patch_answered(struct ctl_op *op, const struct recap_kube_resource *res, const char *ns,
+				 const char *name, const char *subresource, json_t *patch,
+				 ctl_answered_fn answered, void *arg);
+void recap_ctl_op_get_answered(struct ctl_op *op, const struct recap_kube_resource *res, const char *ns,
+			       const char *name, ctl_answered_fn answered, void *arg);
 void recap_ctl_op_delete(struct ctl_op *op, const struct recap_kube_resource *res, const char *ns,
 			 const char *name, const char *uid);
 /* An Event about obj, emitted when the pass ends, after its writes: the
@@ -141,6 +149,18 @@ void recap_ctl_expect_created(struct recap_controller *ctl, const char *ns, cons
 bool recap_ctl_expected(struct recap_controller *ctl, const char *ns, const char *name);
 void recap_ctl_expect_seen(struct recap_controller *ctl, const char *ns, const char *name);
 void recap_ctl_expect_sweep(struct recap_controller *ctl);
+/* A create the API server refused with a 4xx answer (other than
+ * AlreadyExists): nothing was created, so the target, recorded as
+ * dispatched, may be sent again. Forgotten on a restart: the target then
+ * counts as lost (failed), never as run twice. */
+void recap_ctl_expect_refused(struct recap_controller *ctl, const char *ns, const char *name);
+/* What became of a recorded execution the cache does not show (the run
+ * planner's recap_dispatch_fn; ctx is a struct ctl_unseen). */
+struct ctl_unseen {
+	struct recap_controller *ctl;
+	const char *ns;
+};
+enum recap_dispatch_state recap_ctl_unseen(const char *execution, void *ctx);
 
 /* ---- cache reads (cache.c) ---- */
 /* All objects of an informer's store whose index `index` holds value, as

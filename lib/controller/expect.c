@@ -19,13 +19,16 @@ static void key_of(char *buf, size_t size, const char *ns, const char *name)
 int recap_ctl_expect_new(struct recap_controller *ctl)
 {
 	ctl->expected = recap_kube_strmap_new(EXPECT_MAX);
-	return ctl->expected ? 0 : -ENOMEM;
+	ctl->refused = recap_kube_strmap_new(EXPECT_MAX);
+	return ctl->expected && ctl->refused ? 0 : -ENOMEM;
 }
 
 void recap_ctl_expect_free(struct recap_controller *ctl)
 {
 	recap_kube_strmap_free(ctl->expected, NULL);
+	recap_kube_strmap_free(ctl->refused, NULL);
 	ctl->expected = NULL;
+	ctl->refused = NULL;
 }
 
 /* Best effort: at the limit (or out of memory) the next pass may meet
@@ -36,6 +39,26 @@ void recap_ctl_expect_created(struct recap_controller *ctl, const char *ns, cons
 	key_of(key, sizeof(key), ns, name);
 	uint64_t until = uv_now(ctl->loop) + CTL_EXPECT_TTL_MS;
 	recap_kube_strmap_put(ctl->expected, key, (void *)(uintptr_t)until, NULL);
+	recap_kube_strmap_remove(ctl->refused, key, NULL);
+}
+
+/* At the limit (or out of memory) the target counts as lost: failed, not
+ * run twice. */
+void recap_ctl_expect_refused(struct recap_controller *ctl, const char *ns, const char *name)
+{
+	char key[600];
+	key_of(key, sizeof(key), ns, name);
+	recap_kube_strmap_put(ctl->refused, key, NULL, NULL);
+}
+
+enum recap_dispatch_state recap_ctl_unseen(const char *execution, void *ctx)
+{
+	struct ctl_unseen *u = ctx;
+	char key[600];
+	if (recap_ctl_expected(u->ctl, u->ns, execution))
+		return RECAP_DISPATCH_IN_FLIGHT;
+	key_of(key, sizeof(key), u->ns, execution);
+	return recap_kube_strmap_contains(u->ctl->refused, key) ? RECAP_DISPATCH_RETRY : RECAP_DISPATCH_LOST;
 }
 
 bool recap_ctl_expected(struct recap_controller *ctl, const char *ns, const char *name)
@@ -54,10 +77,11 @@ bool recap_ctl_expected(struct recap_controller *ctl, const char *ns, const char
 void recap_ctl_expect_seen(struct recap_controller *ctl, const char *ns, const char *name)
 {
 	char key[600];
-	if (recap_kube_strmap_size(ctl->expected) == 0)
+	if (recap_kube_strmap_size(ctl->expected) == 0 && recap_kube_strmap_size(ctl->refused) == 0)
 		return;
 	key_of(key, sizeof(key), ns, name);
 	recap_kube_strmap_remove(ctl->expected, key, NULL);
+	recap_kube_strmap_remove(ctl->refused, key, NULL);
 }
 
 /* Drops expectations never met (an execution deleted before the

@@ -42,6 +42,7 @@ static const char *const exec_paths[] = {
     "metadata.resourceVersion",
     "metadata.creationTimestamp",
     "metadata.deletionTimestamp",
+    "metadata.ownerReferences",
     "spec.runRef",
     "spec.node",
     "spec.target",

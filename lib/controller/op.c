@@ -247,6 +247,34 @@ void recap_ctl_op_patch(struct ctl_op *op, const struct recap_kube_resource *res
 		       e);
 }
 
+void recap_ctl_op_patch_answered(struct ctl_op *op, const struct recap_kube_resource *res, const char *ns,
+				 const char *name, const char *subresource, json_t *patch,
+				 ctl_answered_fn answered, void *arg)
+{
+	struct call *c = call_new(op, 0, NULL, subresource ? "patch status of" : "patch", name);
+	struct recap_error *e = NULL;
+	if (!c)
+		return;
+	c->answered = answered;
+	c->arg = arg;
+	issued(op, c,
+	       recap_kube_patch(op->ctl->client, res, ns, name, subresource, RECAP_KUBE_PATCH_MERGE, patch,
+				NULL, on_answer, c, &e),
+	       e);
+}
+
+void recap_ctl_op_get_answered(struct ctl_op *op, const struct recap_kube_resource *res, const char *ns,
+			       const char *name, ctl_answered_fn answered, void *arg)
+{
+	struct call *c = call_new(op, 0, NULL, "get", name);
+	struct recap_error *e = NULL;
+	if (!c)
+		return;
+	c->answered = answered;
+	c->arg = arg;
+	issued(op, c, recap_kube_get(op->ctl->client, res, ns, name, NULL, on_answer, c, &e), e);
+}
+
 void recap_ctl_op_delete(struct ctl_op *op, const struct recap_kube_resource *res, const char *ns,
 			 const char *name, const char *uid)
 {

@@ -30,6 +30,8 @@ struct run_pass {
 	struct recap_controller_targets targets;
 	struct recap_execution *ex;
 	size_t n_ex;
+	const char **dispatched; /* status.dispatched (borrowed strings) */
+	size_t n_dispatched;
 	time_t now;
 };
 
@@ -42,6 +44,45 @@ static void pass_clear(struct run_pass *p)
 	recap_strategy_clear(&p->strategy);
 	recap_controller_targets_clear(&p->targets);
 	free(p->ex);
+	free(p->dispatched);
+}
+
+/* The run's executions are the ones it controls, joined by owner uid, not
+ * by name: those of a deleted run of the same name (still being escaped by
+ * their node agents) are not this run's. */
+static json_t *own_execs(json_t *all, const char *uid)
+{
+	json_t *own = json_array();
+	size_t i, j;
+	json_t *e, *ref;
+	json_array_foreach (all, i, e) {
+		json_array_foreach (recap_json_path(e, "metadata.ownerReferences"), j, ref) {
+			const char *owner = recap_json_str(ref, "uid");
+			if (own && json_is_true(json_object_get(ref, "controller")) && owner && uid &&
+			    strcmp(owner, uid) == 0 && json_array_append(own, e) < 0) {
+				json_decref(own);
+				own = NULL;
+			}
+		}
+	}
+	json_decref(all);
+	return own;
+}
+
+/* status.dispatched: the targets this run has dispatched (execution ids). */
+static int read_dispatched(struct run_pass *p)
+{
+	json_t *ids = recap_json_path(p->run, "status.dispatched");
+	p->dispatched = calloc(json_array_size(ids) + 1, sizeof(*p->dispatched));
+	if (!p->dispatched)
+		return -ENOMEM;
+	size_t i;
+	json_t *id;
+	json_array_foreach (ids, i, id) {
+		if (json_string_value(id))
+			p->dispatched[p->n_dispatched++] = json_string_value(id);
+	}
+	return 0;
 }
 
 static int exec_views(struct run_pass *p, struct recap_error **err)
@@ -60,6 +101,7 @@ static int exec_views(struct run_pass *p, struct recap_error **err)
 		    .reason = recap_json_str(e, "status.reason"),
 		    .message = recap_json_str(e, "status.message"),
 		    .exit_code = (int)recap_json_int(e, "status.exitCode", -1),
+		    .deleting = recap_json_path(e, "metadata.deletionTimestamp") != NULL,
 		};
 		if (!x.name || !x.pod || !x.container)
 			continue;
@@ -120,8 +162,64 @@ static int choose_spec(struct recap_controller *ctl, struct run_pass *p)
 	return 0;
 }
 
+/* Executions waiting for the status write that records them. */
+struct after_status {
+	json_t *run, *objs;
+	char *ns;
+	size_t targets, waiting;
+};
+
+static void after_status_free(struct after_status *a)
+{
+	json_decref(a->run);
+	json_decref(a->objs);
+	free(a->ns);
+	free(a);
+}
+
+static void create_now(struct ctl_op *op, struct after_status *a)
+{
+	size_t n = json_array_size(a->objs);
+	recap_ctl_create_execs(op, a->ns, a->objs);
+	a->objs = NULL;
+	recap_ctl_op_event(op, a->run, "CapsuleRun", "Normal", "ExecutionsCreated",
+			   "creating %zu executions (%zu targets, %zu waiting)", n, a->targets, a->waiting);
+	after_status_free(a);
+}
+
+/* The targets are recorded as dispatched: only now may they run. */
+static void status_written(struct ctl_op *op, const struct recap_kube_response *resp, bool ok, void *arg)
+{
+	if (ok)
+		create_now(op, arg);
+	else
+		after_status_free(arg);
+}
+
+/* Sends the status patch (NULL: nothing changed) with the resourceVersion
+ * read as a precondition: a status computed from a stale cache would drop
+ * targets recorded since. Executions in `after` are created once the patch
+ * has succeeded, at once when there is nothing to write. */
+static void send_status(struct ctl_op *op, struct run_pass *p, json_t *patch, struct after_status *after)
+{
+	const char *rv = recap_json_str(p->run, "metadata.resourceVersion");
+	if (patch && rv)
+		json_object_set_new(patch, "metadata", json_pack("{s:s}", "resourceVersion", rv));
+	if (!patch && after) {
+		create_now(op, after);
+	} else if (after) {
+		unsigned before = op->pending;
+		recap_ctl_op_patch_answered(op, &recap_ctl_runs, p->ns, p->name, "status", patch,
+					    status_written, after);
+		if (op->pending == before) /* not sent: the pass failed */
+			after_status_free(after);
+	} else if (patch) {
+		recap_ctl_op_patch(op, &recap_ctl_runs, p->ns, p->name, "status", patch);
+	}
+}
+
 static void write_status(struct ctl_op *op, struct run_pass *p, const struct recap_run_status *st,
-			 bool started)
+			 bool started, json_t *dispatched, struct after_status *after)
 {
 	struct recap_controller_run_view v = {
 	    .run = p->run,
@@ -131,23 +229,30 @@ static void write_status(struct ctl_op *op, struct run_pass *p, const struct rec
 	    .refused_message = p->adm.message,
 	    .st = st,
 	    .started = started,
+	    .dispatched = dispatched,
 	    .now = p->now,
 	};
 	json_t *old = recap_json_path(p->run, "status");
 	json_t *s = recap_controller_run_status(&v);
-	json_t *patch = s ? recap_controller_status_patch(old, s) : NULL;
-	if (patch) {
-		recap_ctl_op_patch(op, &recap_ctl_runs, p->ns, p->name, "status", patch);
-		const char *was = recap_json_str(old, "phase");
-		const char *now = recap_json_str(s, "phase");
-		if (now && recap_controller_run_phase_final(now) && (!was || strcmp(was, now) != 0))
-			recap_ctl_op_event(
-			    op, p->run, "CapsuleRun", strcmp(now, "Succeeded") == 0 ? "Normal" : "Warning",
-			    strcmp(now, "Succeeded") == 0 ? "RunSucceeded" : "RunFinished", "run %s: %s", now,
-			    recap_json_str(
-				recap_controller_condition_get(json_object_get(s, "conditions"), "Complete"),
-				"message"));
+	if (!s) { /* nothing is created unless recorded first */
+		if (after)
+			after_status_free(after);
+		struct recap_error *e = NULL;
+		recap_error_set(&e, ENOMEM, "out of memory for the run's status");
+		recap_ctl_op_fail(op, e);
+		return;
 	}
+	json_t *patch = recap_controller_status_patch(old, s);
+	send_status(op, p, patch, after);
+	const char *was = recap_json_str(old, "phase");
+	const char *now = recap_json_str(s, "phase");
+	if (patch && now && recap_controller_run_phase_final(now) && (!was || strcmp(was, now) != 0))
+		recap_ctl_op_event(
+		    op, p->run, "CapsuleRun", strcmp(now, "Succeeded") == 0 ? "Normal" : "Warning",
+		    strcmp(now, "Succeeded") == 0 ? "RunSucceeded" : "RunFinished", "run %s: %s", now,
+		    recap_json_str(
+			recap_controller_condition_get(json_object_get(s, "conditions"), "Complete"),
+			"message"));
 	json_decref(patch);
 	json_decref(s);
 }
@@ -161,12 +266,13 @@ static void refuse(struct ctl_op *op, struct run_pass *p)
 		recap_ctl_op_event(op, p->run, "CapsuleRun", "Warning", p->adm.reason, "%s", p->adm.message);
 	/* Without a snapshot taken, none is recorded for a run that never started. */
 	p->spec = recap_json_path(p->run, "status.capsuleSpec");
-	write_status(op, p, NULL, false);
+	write_status(op, p, NULL, false, NULL, NULL);
 }
 
-/* Returns how many creates it issued: the plan's executions less those
- * created by an earlier pass that the cache does not show yet. */
-static size_t create_execs(struct ctl_op *op, struct run_pass *p, const struct recap_plan *plan)
+/* The plan's executions less those created by an earlier pass that the
+ * cache does not show yet; NULL when there are none (or out of memory:
+ * the pass failed). */
+static struct after_status *build_execs(struct ctl_op *op, struct run_pass *p, const struct recap_plan *plan)
 {
 	json_t *objs = json_array();
 	for (size_t i = 0; objs && i < plan->n_create; i++) {
@@ -185,15 +291,25 @@ static size_t create_execs(struct ctl_op *op, struct run_pass *p, const struct r
 			objs = NULL;
 		}
 	}
-	if (!objs) {
+	struct after_status *a = objs && json_array_size(objs) > 0 ? calloc(1, sizeof(*a)) : NULL;
+	if (a && !(a->ns = strdup(p->ns))) {
+		free(a);
+		a = NULL;
+	}
+	if (!a && objs && json_array_size(objs) == 0) {
+		json_decref(objs);
+		return NULL;
+	}
+	if (!a) {
+		json_decref(objs);
 		struct recap_error *e = NULL;
 		recap_error_set(&e, ENOMEM, "out of memory building executions");
 		recap_ctl_op_fail(op, e);
-		return 0;
+		return NULL;
 	}
-	size_t n = json_array_size(objs);
-	recap_ctl_create_execs(op, p->ns, objs);
-	return n;
+	a->objs = objs;
+	a->run = json_incref(p->run);
+	return a;
 }
 
 /* Cancel: executions that have not finished are deleted; the node agent's
@@ -239,47 +355,30 @@ static void report_missing(struct ctl_op *op, struct run_pass *p, json_t *names)
 				   "%zu named pods are not running targets: %s", n, missing);
 }
 
-static int plan_and_act(struct recap_controller *ctl, struct ctl_op *op, struct run_pass *p,
-			struct recap_error **err)
+/* Plans, records and creates; a run whose plan cannot be made before
+ * anything started is refused as InvalidSpec. */
+static int decide(struct ctl_op *op, struct run_pass *p, const struct recap_plan_input *in,
+		  struct recap_error **err)
 {
-	json_t *pods = NULL;
-	json_t *names = recap_json_path(p->run, "spec.targets");
-	bool cancel = recap_json_bool(p->run, "spec.cancel", 0) == 1;
-	int r = recap_ctl_candidate_pods(ctl, p->ns, p->spec, names, &pods, err);
-	if (r >= 0)
-		r = recap_controller_targets_resolve(p->spec, names, pods, p->execs, &p->targets, err);
-	if (r >= 0)
-		r = exec_views(p, err);
-	if (r >= 0 && names)
-		report_missing(op, p, names);
-	if (r < 0) {
-		json_decref(pods);
-		return r;
-	}
-	struct recap_plan_input in = {
-	    .run = p->name,
-	    .strategy = &p->strategy,
-	    .targets = p->targets.v,
-	    .n_targets = p->targets.n,
-	    .execs = p->ex,
-	    .n_execs = p->n_ex,
-	    .cancel = cancel,
-	};
 	struct recap_plan plan = {0};
 	struct recap_run_status st;
-	r = recap_strategy_plan(&in, &plan, err);
+	json_t *dispatched = NULL;
+	int r = recap_strategy_plan(in, &plan, err);
 	if (r >= 0)
-		r = recap_strategy_aggregate(&in, &st, err);
+		r = recap_strategy_aggregate(in, &st, err);
+	if (r >= 0)
+		r = recap_strategy_dispatched(in, &plan, &dispatched, err);
 	if (r >= 0) {
-		size_t created = create_execs(op, p, &plan);
-		if (created > 0)
-			recap_ctl_op_event(op, p->run, "CapsuleRun", "Normal", "ExecutionsCreated",
-					   "creating %zu executions (%zu targets, %zu waiting)", created,
-					   in.n_targets, plan.waiting);
-		if (cancel)
+		struct after_status *after = build_execs(op, p, &plan);
+		if (after) {
+			after->targets = in->n_targets;
+			after->waiting = plan.waiting;
+		}
+		if (in->cancel)
 			cancel_execs(op, p);
-		write_status(op, p, &st, p->n_ex > 0 || plan.n_create > 0);
-	} else if ((r == -EINVAL || r == -E2BIG) && p->n_ex == 0 && err && *err) {
+		write_status(op, p, &st, p->n_ex > 0 || plan.n_create > 0 || p->n_dispatched > 0, dispatched,
+			     after);
+	} else if ((r == -EINVAL || r == -E2BIG) && p->n_ex == 0 && p->n_dispatched == 0 && err && *err) {
 		/* The spec or the targets cannot be planned: say so, do not retry. */
 		p->adm.reason = "InvalidSpec";
 		p->adm.message = strdup(recap_error_message(*err));
@@ -290,7 +389,42 @@ static int plan_and_act(struct recap_controller *ctl, struct ctl_op *op, struct 
 			refuse(op, p);
 	}
 	recap_strategy_plan_clear(&plan);
-	json_decref(pods);
+	json_decref(dispatched);
+	return r;
+}
+
+static int plan_and_act(struct recap_controller *ctl, struct ctl_op *op, struct run_pass *p,
+			struct recap_error **err)
+{
+	json_t *pods = NULL;
+	json_t *names = recap_json_path(p->run, "spec.targets");
+	struct ctl_unseen unseen = {ctl, p->ns};
+	int r = recap_ctl_candidate_pods(ctl, p->ns, p->spec, names, &pods, err);
+	if (r >= 0)
+		r = recap_controller_targets_resolve(p->spec, names, pods, p->execs, &p->targets, err);
+	if (r >= 0)
+		r = exec_views(p, err);
+	if (r >= 0 && names)
+		report_missing(op, p, names);
+	struct recap_plan_input in = {
+	    .run = p->name,
+	    .strategy = &p->strategy,
+	    .targets = p->targets.v,
+	    .n_targets = p->targets.n,
+	    .execs = p->ex,
+	    .n_execs = p->n_ex,
+	    .cancel = recap_json_bool(p->run, "spec.cancel", 0) == 1,
+	    /* Foreground deletion of the run or of its Capsule: the run stays
+	     * while its executions go, and starts nothing more. */
+	    .deleting = recap_json_path(p->run, "metadata.deletionTimestamp") != NULL,
+	    .dispatched = p->dispatched,
+	    .n_dispatched = p->n_dispatched,
+	    .unseen = recap_ctl_unseen,
+	    .unseen_ctx = &unseen,
+	};
+	if (r >= 0)
+		r = decide(op, p, &in, err);
+	json_decref(pods); /* after the pass's writes were built: targets borrow from it */
 	return r;
 }
 
@@ -307,10 +441,11 @@ int recap_ctl_reconcile_run(struct recap_controller *ctl, struct ctl_op *op, str
 	};
 	if (!p.ns || !p.name)
 		return 0;
-	p.execs = recap_ctl_list(ctl, INF_EXEC, "run", op->key);
-	int r = p.execs ? choose_spec(ctl, &p) : -ENOMEM;
+	p.execs =
+	    own_execs(recap_ctl_list(ctl, INF_EXEC, "run", op->key), recap_json_str(run, "metadata.uid"));
+	int r = p.execs && read_dispatched(&p) == 0 ? choose_spec(ctl, &p) : -ENOMEM;
 	/* Admission is decided before the first execution, not after. */
-	if (r == 0 && json_array_size(p.execs) == 0)
+	if (r == 0 && json_array_size(p.execs) == 0 && p.n_dispatched == 0)
 		r = recap_ctl_admit(ctl, p.ns, p.spec, &p.adm) < 0 ? -ENOMEM : p.adm.reason ? 1 : 0;
 	struct recap_error *e = NULL;
 	if (r == 0 && recap_strategy_parse(p.spec, &p.strategy, &e) < 0) {

@@ -122,6 +122,9 @@ json_t *recap_controller_run_status(const struct recap_controller_run_view *v)
 		json_object_set_new(s, "capsuleGeneration", json_integer(v->capsule_generation));
 		json_object_set_new(s, "capsuleSpec", json_incref(v->capsule_spec));
 	}
+	json_t *dispatched = v->dispatched ? v->dispatched : json_object_get(old, "dispatched");
+	if (json_array_size(dispatched) > 0)
+		json_object_set_new(s, "dispatched", json_incref(dispatched));
 	if (v->started || json_object_get(old, "startTime"))
 		stamp(s, old, "startTime", v->now);
 	if (v->st && v->st->complete)

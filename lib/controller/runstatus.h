@@ -17,6 +17,7 @@ struct recap_controller_run_view {
 	 * (CapsuleNotFound) leaves it Pending. */
 	const char *refused_reason, *refused_message;
 	const struct recap_run_status *st; /* NULL when refused */
+	json_t *dispatched;		   /* status.dispatched; NULL keeps the old one */
 	bool started;			   /* an execution exists or is being created */
 	time_t now;
 };

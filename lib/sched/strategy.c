@@ -35,17 +35,46 @@ const char *recap_strategy_run_phase_name(enum recap_run_phase p)
 	return (size_t)p < sizeof(run_phases) / sizeof(run_phases[0]) ? run_phases[p] : "Unknown";
 }
 
-int recap_strategy_exec_name(const char *run, const char *pod, const char *container,
-			     char out[RECAP_NAME_MAX + 1])
+static int run_part(const char *run)
 {
-	const char *parts[] = {run, pod, container};
-	uint64_t h = recap_sched_hash(parts, 3) & ((1ULL << (4 * RECAP_NAME_HASH_LEN)) - 1);
 	int keep = (int)strlen(run);
 	if (keep > RECAP_NAME_MAX - RECAP_NAME_HASH_LEN - 1)
 		keep = RECAP_NAME_MAX - RECAP_NAME_HASH_LEN - 1;
 	while (keep > 0 && (run[keep - 1] == '-' || run[keep - 1] == '.'))
 		keep--;
-	return snprintf(out, RECAP_NAME_MAX + 1, "%.*s-%0*" PRIx64, keep, run, RECAP_NAME_HASH_LEN, h);
+	return keep;
+}
+
+int recap_strategy_exec_name(const char *run, const char *pod, const char *container,
+			     char out[RECAP_NAME_MAX + 1])
+{
+	const char *parts[] = {run, pod, container};
+	uint64_t h = recap_sched_hash(parts, 3) & ((1ULL << (4 * RECAP_NAME_HASH_LEN)) - 1);
+	return snprintf(out, RECAP_NAME_MAX + 1, "%.*s-%0*" PRIx64, run_part(run), run, RECAP_NAME_HASH_LEN,
+			h);
+}
+
+static bool is_id(const char *id)
+{
+	size_t n = 0;
+	for (; id[n]; n++) {
+		if (!isxdigit((unsigned char)id[n]) || isupper((unsigned char)id[n]))
+			return false;
+	}
+	return n == RECAP_STRATEGY_DISPATCH_ID_LEN;
+}
+
+const char *recap_strategy_dispatch_id(const char *execution)
+{
+	const char *dash = execution ? strrchr(execution, '-') : NULL;
+	return dash && is_id(dash + 1) ? dash + 1 : NULL;
+}
+
+int recap_strategy_exec_name_of_id(const char *run, const char *id, char out[RECAP_NAME_MAX + 1])
+{
+	if (!run || !id || !is_id(id))
+		return -EINVAL;
+	return snprintf(out, RECAP_NAME_MAX + 1, "%.*s-%s", run_part(run), run, id);
 }
 
 int recap_strategy_role_env_name(const char *role, char *out, size_t size)

@@ -1,12 +1,17 @@
 /* Parallel and Iterative planning of a CapsuleRun, and its status, as pure
- * functions of the run's targets and its existing CapsuleExecutions.
+ * functions of the run's targets, its existing CapsuleExecutions and the
+ * targets its status records as dispatched.
  *
  * The controller calls recap_strategy_plan() on every reconcile of a run,
- * creates the executions it lists (an AlreadyExists answer means a previous
- * pass created it), and writes recap_strategy_aggregate()'s summary to the
- * run's status. Nothing here remembers anything between calls: after a
- * restart the same inputs give the same plan, and execution names are
- * deterministic, so no target runs twice in one run (at most once).
+ * records the planned executions in the run's status.dispatched
+ * (recap_strategy_dispatched()), and only once that write succeeded creates
+ * them; it writes recap_strategy_aggregate()'s summary to the same status.
+ * Nothing here remembers anything between calls: the run's status is the
+ * memory. A target recorded as dispatched is never planned again, whether
+ * its execution exists, was deleted, or was never created because the
+ * controller died between the two writes: such a target counts as failed
+ * (reason ExecutionDeleted). So no target runs twice in one run (at most
+ * once), and none stays pending forever.
  */
 #pragma once
 
@@ -23,6 +28,13 @@
 #define RECAP_STRATEGY_FAILURES_MAX 10
 /* Longest value of one RECAP_ROLE_<ROLE>_IPS variable. */
 #define RECAP_STRATEGY_ROLE_ENV_MAX 32768
+/* status.dispatched holds, per dispatched target, the hash part of its
+ * execution's name: "<run>-<id>". */
+#define RECAP_STRATEGY_DISPATCH_ID_LEN RECAP_NAME_HASH_LEN
+/* The failure recorded for a target whose execution went away unfinished. */
+#define RECAP_STRATEGY_DELETED_REASON "ExecutionDeleted"
+#define RECAP_STRATEGY_DELETED_MESSAGE                                                                       \
+	"execution deleted before it finished (or its create never happened); the target is not run again"
 
 enum recap_exec_phase {
 	RECAP_EXEC_PENDING,
@@ -67,7 +79,17 @@ struct recap_execution {
 	enum recap_exec_phase phase;
 	const char *reason, *message; /* status.reason / status.message */
 	int exit_code;		      /* -1 when none */
+	bool deleting;		      /* metadata.deletionTimestamp is set */
 };
+
+/* What the controller knows of a dispatched target's execution that its
+ * cache does not show. */
+enum recap_dispatch_state {
+	RECAP_DISPATCH_LOST,	  /* deleted, or never created: counted failed, never again */
+	RECAP_DISPATCH_IN_FLIGHT, /* created (or being created), not seen yet */
+	RECAP_DISPATCH_RETRY,	  /* the API server refused the create: nothing exists */
+};
+typedef enum recap_dispatch_state (*recap_dispatch_fn)(const char *execution, void *ctx);
 
 enum recap_strategy_type { RECAP_STRATEGY_PARALLEL, RECAP_STRATEGY_ITERATIVE };
 enum recap_strategy_order { RECAP_ORDER_NAME, RECAP_ORDER_CREATION };
@@ -97,7 +119,15 @@ struct recap_plan_input {
 	size_t n_targets;
 	const struct recap_execution *execs;
 	size_t n_execs;
-	bool cancel; /* spec.cancel: nothing new starts */
+	bool cancel;   /* spec.cancel: nothing new starts */
+	bool deleting; /* the run's metadata.deletionTimestamp is set: nothing new starts */
+	/* status.dispatched: ids (RECAP_STRATEGY_DISPATCH_ID_LEN hex digits) of
+	 * the executions this run created or was about to create. */
+	const char *const *dispatched;
+	size_t n_dispatched;
+	/* For a dispatched target without an execution; NULL: always LOST. */
+	recap_dispatch_fn unseen;
+	void *unseen_ctx;
 };
 
 struct recap_plan_item {
@@ -110,14 +140,16 @@ struct recap_plan {
 	struct recap_plan_item *create;
 	size_t n_create;
 	size_t waiting; /* targets that will get an execution later */
-	size_t blocked; /* targets that never will (Stop, a failed startAfter role, cancel) */
+	size_t blocked; /* targets that never will (Stop, a failed startAfter role, cancel, deletion) */
+	size_t lost;	/* dispatched targets whose execution is gone: never again */
 };
 
 int recap_strategy_plan(const struct recap_plan_input *in, struct recap_plan *ret, struct recap_error **err);
 void recap_strategy_plan_clear(struct recap_plan *p);
 
 struct recap_run_failure {
-	const char *execution, *pod, *container, *node, *reason, *message;
+	char execution[RECAP_NAME_MAX + 1];
+	const char *pod, *container, *node, *reason, *message;
 	int exit_code;
 };
 
@@ -133,6 +165,16 @@ struct recap_run_status {
 
 int recap_strategy_aggregate(const struct recap_plan_input *in, struct recap_run_status *ret,
 			     struct recap_error **err);
+
+/* The run's next status.dispatched: in->dispatched, the existing executions
+ * and the plan's creates, sorted, each once (a JSON array of ids). More
+ * than RECAP_STRATEGY_TARGETS_MAX is an error. */
+int recap_strategy_dispatched(const struct recap_plan_input *in, const struct recap_plan *plan, json_t **ret,
+			      struct recap_error **err);
+/* "<run>-<id>": the execution name an id of status.dispatched stands for. */
+int recap_strategy_exec_name_of_id(const char *run, const char *id, char out[RECAP_NAME_MAX + 1]);
+/* The id of an execution name ("<run>-<id>"), or NULL when it has none. */
+const char *recap_strategy_dispatch_id(const char *execution);
 
 /* "<run>-<10 hex digits of a hash of (run, pod, container)>", within 63. */
 int recap_strategy_exec_name(const char *run, const char *pod, const char *container,

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,8 @@ void recap_sched_run_index_free(struct run_index *ix)
 	ix->by_key = NULL;
 	free(ix->exec);
 	free(ix->role);
+	free(ix->dispatch);
+	ix->dispatch = NULL;
 	ix->order = NULL;
 	ix->exec = NULL;
 	ix->role = NULL;
@@ -141,6 +144,8 @@ static int index_roles(const struct recap_plan_input *in, struct run_index *ix, 
 			enum recap_exec_phase p = in->execs[ix->exec[i]].phase;
 			ix->role_ready[ix->role[i]] += is_up(p);
 			ix->role_failed[ix->role[i]] |= p == RECAP_EXEC_FAILED;
+		} else if (ix->dispatch[i] == RECAP_DISPATCH_LOST) {
+			ix->role_failed[ix->role[i]] = true; /* it will never be up */
 		}
 	}
 	/* A role is dead when it failed or something it waits for is dead. */
@@ -151,6 +156,70 @@ static int index_roles(const struct recap_plan_input *in, struct run_index *ix, 
 				ix->role_dead[i] |= ix->role_dead[find_role(s, s->roles[i].start_after[j])];
 		}
 	}
+	return 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void orphan(const struct recap_plan_input *in, struct run_index *ix, const char *id)
+{
+	char name[RECAP_NAME_MAX + 1];
+	if (recap_strategy_exec_name_of_id(in->run, id, name) < 0)
+		return;
+	enum recap_dispatch_state st = in->unseen ? in->unseen(name, in->unseen_ctx) : RECAP_DISPATCH_LOST;
+	if (st == RECAP_DISPATCH_IN_FLIGHT) {
+		ix->n_orphans_in_flight++;
+	} else if (st == RECAP_DISPATCH_LOST) {
+		if (ix->n_orphans_lost < RECAP_STRATEGY_FAILURES_MAX)
+			snprintf(ix->orphans[ix->n_orphans_lost], sizeof(ix->orphans[0]), "%s", name);
+		ix->n_orphans_lost++;
+	} /* RETRY: refused, nothing exists, and the pod is gone: not a target */
+}
+
+/* Marks the targets recorded as dispatched that have no execution, with
+ * what became of it, and counts the ids no target has. */
+static int index_dispatched(const struct recap_plan_input *in, struct run_index *ix)
+{
+	size_t n = in->n_dispatched;
+	for (size_t i = 0; i < in->n_targets; i++)
+		ix->dispatch[i] = UNDISPATCHED;
+	if (n == 0 || !in->run)
+		return 0;
+	const char **ids = malloc(n * sizeof(*ids));
+	bool *used = calloc(n, sizeof(*used));
+	if (!ids || !used) {
+		free(ids);
+		free(used);
+		return -ENOMEM;
+	}
+	memcpy(ids, in->dispatched, n * sizeof(*ids));
+	qsort(ids, n, sizeof(*ids), cmp_id);
+	for (size_t i = 0; i < in->n_targets; i++) {
+		char name[RECAP_NAME_MAX + 1];
+		const struct recap_target *t = &in->targets[i];
+		if (recap_strategy_exec_name(in->run, t->pod, t->container, name) < 0)
+			continue;
+		const char *id = recap_strategy_dispatch_id(name);
+		const char **hit = id ? bsearch(&id, ids, n, sizeof(*ids), cmp_id) : NULL;
+		if (!hit)
+			continue;
+		for (size_t k = (size_t)(hit - ids); k < n && strcmp(ids[k], id) == 0; k++)
+			used[k] = true;
+		for (size_t k = (size_t)(hit - ids); k-- > 0 && strcmp(ids[k], id) == 0;)
+			used[k] = true;
+		if (ix->exec[i] < 0)
+			ix->dispatch[i] =
+			    in->unseen ? (int)in->unseen(name, in->unseen_ctx) : (int)RECAP_DISPATCH_LOST;
+	}
+	for (size_t k = 0; k < n; k++) {
+		if (!used[k] && (k == 0 || strcmp(ids[k], ids[k - 1]) != 0))
+			orphan(in, ix, ids[k]);
+	}
+	free(ids);
+	free(used);
 	return 0;
 }
 
@@ -194,12 +263,17 @@ int recap_sched_run_index(const struct recap_plan_input *in, struct run_index *i
 			return recap_error_set(err, EINVAL, "execution %zu: pod and container are required",
 					       e);
 	}
+	for (size_t d = 0; d < in->n_dispatched; d++) {
+		if (!in->dispatched[d])
+			return recap_error_set(err, EINVAL, "dispatched %zu: null", d);
+	}
 	size_t n = in->n_targets ? in->n_targets : 1;
 	ix->order = calloc(n, sizeof(*ix->order));
 	ix->by_key = calloc(n, sizeof(*ix->by_key));
 	ix->exec = calloc(n, sizeof(*ix->exec));
 	ix->role = calloc(n, sizeof(*ix->role));
-	if (!ix->order || !ix->by_key || !ix->exec || !ix->role) {
+	ix->dispatch = calloc(n, sizeof(*ix->dispatch));
+	if (!ix->order || !ix->by_key || !ix->exec || !ix->role || !ix->dispatch) {
 		recap_sched_run_index_free(ix);
 		return -ENOMEM;
 	}
@@ -209,6 +283,8 @@ int recap_sched_run_index(const struct recap_plan_input *in, struct run_index *i
 	qsort(ix->order, in->n_targets, sizeof(*ix->order), by_key);
 	memcpy(ix->by_key, ix->order, in->n_targets * sizeof(*ix->order));
 	int r = join_execs(in, ix, err);
+	if (r == 0)
+		r = index_dispatched(in, ix);
 	if (r == 0)
 		r = index_roles(in, ix, err);
 	if (r == 0 && in->strategy->order == RECAP_ORDER_CREATION)

@@ -7,6 +7,7 @@
 #include "sched/strategy.h"
 
 #define ROLES_MAX 64
+#define UNDISPATCHED (-1)
 
 struct run_index {
 	size_t n;
@@ -14,6 +15,14 @@ struct run_index {
 	size_t *by_key; /* target indexes by (pod, container) */
 	long *exec;	/* per target: index into execs, -1 when none */
 	int *role;	/* per target: index into roles, -1 without roles */
+	/* per target without an execution: recorded as dispatched, and what
+	 * became of it; UNDISPATCHED when not recorded */
+	int *dispatch;
+	/* dispatched ids that match no target (the pod is gone and the cache
+	 * shows no execution): lost ones count as failed targets, in-flight
+	 * ones as pending targets */
+	size_t n_orphans_lost, n_orphans_in_flight;
+	char orphans[RECAP_STRATEGY_FAILURES_MAX][RECAP_NAME_MAX + 1]; /* the first lost ones */
 	/* per role */
 	size_t role_targets[ROLES_MAX], role_ready[ROLES_MAX];
 	bool role_failed[ROLES_MAX], role_dead[ROLES_MAX];

@@ -72,20 +72,27 @@ static int add(struct recap_plan *p, const struct recap_plan_input *in, size_t t
 	return 0;
 }
 
-static bool failed_any(const struct recap_plan_input *in)
+static bool failed_any(const struct recap_plan_input *in, const struct run_index *ix)
 {
 	for (size_t e = 0; e < in->n_execs; e++) {
 		if (in->execs[e].phase == RECAP_EXEC_FAILED)
 			return true;
 	}
-	return false;
+	for (size_t i = 0; i < ix->n; i++) {
+		if (ix->dispatch[i] == RECAP_DISPATCH_LOST)
+			return true;
+	}
+	return ix->n_orphans_lost > 0;
 }
 
+/* Executions not finished, and creates the cache does not show yet. */
 static size_t in_flight(const struct recap_plan_input *in, const struct run_index *ix)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < ix->n; i++)
+	size_t n = ix->n_orphans_in_flight;
+	for (size_t i = 0; i < ix->n; i++) {
 		n += ix->exec[i] >= 0 && !recap_sched_exec_terminal(in->execs[ix->exec[i]].phase);
+		n += ix->dispatch[i] == RECAP_DISPATCH_IN_FLIGHT;
+	}
 	return n;
 }
 
@@ -96,15 +103,19 @@ static int walk(const struct recap_plan_input *in, const struct run_index *ix, j
 {
 	const struct recap_strategy *s = in->strategy;
 	bool iterative = s->type == RECAP_STRATEGY_ITERATIVE;
-	bool halted = iterative && s->failure_policy == RECAP_FAILURE_STOP && failed_any(in);
+	bool halted = iterative && s->failure_policy == RECAP_FAILURE_STOP && failed_any(in, ix);
 	size_t batch = s->batch_size ? s->batch_size : RECAP_STRATEGY_BATCH_DEFAULT;
 	size_t flight = in_flight(in, ix), max = s->max_concurrent ? s->max_concurrent : 1;
 	for (size_t k = 0; k < ix->n; k++) {
 		size_t t = ix->order[k];
-		if (ix->exec[t] >= 0)
+		if (ix->exec[t] >= 0 || ix->dispatch[t] == RECAP_DISPATCH_IN_FLIGHT)
 			continue;
+		if (ix->dispatch[t] == RECAP_DISPATCH_LOST) { /* at most once: never again */
+			p->lost++;
+			continue;
+		}
 		int role = ix->role[t];
-		if (in->cancel || halted || recap_sched_role_blocked(in, ix, role)) {
+		if (in->cancel || in->deleting || halted || recap_sched_role_blocked(in, ix, role)) {
 			p->blocked++;
 			continue;
 		}
@@ -145,4 +156,70 @@ int recap_strategy_plan(const struct recap_plan_input *in, struct recap_plan *re
 	}
 	*ret = p;
 	return 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+}
+
+static int push_id(json_t *ids, const char *id)
+{
+	if (!id)
+		return 0;
+	if (json_array_size(ids) >= RECAP_STRATEGY_TARGETS_MAX * 2)
+		return -E2BIG;
+	return json_array_append_new(ids, json_string(id)) < 0 ? -ENOMEM : 0;
+}
+
+/* Sorted, each once. */
+static int sort_unique(json_t *ids, json_t **ret)
+{
+	size_t n = json_array_size(ids);
+	json_t **v = calloc(n ? n : 1, sizeof(*v));
+	json_t *out = json_array();
+	int r = v && out ? 0 : -ENOMEM;
+	for (size_t i = 0; r == 0 && i < n; i++)
+		v[i] = json_array_get(ids, i);
+	if (r == 0)
+		qsort(v, n, sizeof(*v), cmp_id);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if (i > 0 && cmp_id(&v[i], &v[i - 1]) == 0)
+			continue;
+		if (json_array_size(out) >= RECAP_STRATEGY_TARGETS_MAX)
+			r = -E2BIG;
+		else if (json_array_append(out, v[i]) < 0)
+			r = -ENOMEM;
+	}
+	free(v);
+	if (r < 0) {
+		json_decref(out);
+		return r;
+	}
+	*ret = out;
+	return 0;
+}
+
+int recap_strategy_dispatched(const struct recap_plan_input *in, const struct recap_plan *plan, json_t **ret,
+			      struct recap_error **err)
+{
+	json_t *ids = json_array();
+	int r = ids ? 0 : -ENOMEM;
+	char name[RECAP_NAME_MAX + 1];
+	for (size_t i = 0; r == 0 && i < in->n_dispatched; i++) {
+		/* Anything that is not an id was not written by a controller. */
+		bool id = recap_strategy_exec_name_of_id(in->run, in->dispatched[i], name) >= 0;
+		r = push_id(ids, id ? in->dispatched[i] : NULL);
+	}
+	for (size_t e = 0; r == 0 && e < in->n_execs; e++)
+		r = push_id(ids, recap_strategy_dispatch_id(in->execs[e].name));
+	for (size_t c = 0; r == 0 && plan && c < plan->n_create; c++)
+		r = push_id(ids, recap_strategy_dispatch_id(plan->create[c].name));
+	if (r == 0)
+		r = sort_unique(ids, ret);
+	json_decref(ids);
+	if (r == -E2BIG)
+		return recap_error_set(err, E2BIG, "more than %d dispatched targets",
+				       RECAP_STRATEGY_TARGETS_MAX);
+	return r;
 }

@@ -202,6 +202,39 @@ static void test_run_status(void **state)
 	json_decref(spec);
 }
 
+/* status.dispatched is the run's memory of at most once: a status computed
+ * without a new list (a refused run) keeps the old one, and a failure of a
+ * vanished execution is written as any other. */
+static void test_run_status_dispatched(void **state)
+{
+	json_t *r = parse("{\"metadata\":{\"name\":\"r\",\"generation\":1},\"status\":{\"dispatched\":"
+			  "[\"00000000aa\",\"00000000bb\"]}}");
+	struct recap_run_status st = {.phase = RECAP_RUN_RUNNING, .targets = 2, .failed = 1, .n_failures = 1};
+	st.failures[0] = (struct recap_run_failure){.execution = "r-00000000bb",
+						    .reason = RECAP_STRATEGY_DELETED_REASON,
+						    .message = RECAP_STRATEGY_DELETED_MESSAGE,
+						    .exit_code = -1};
+	json_t *ids = parse("[\"00000000aa\",\"00000000bb\",\"00000000cc\"]");
+	struct recap_controller_run_view v = {.run = r, .st = &st, .dispatched = ids, .now = 60};
+	json_t *s = recap_controller_run_status(&v);
+	assert_true(json_equal(json_object_get(s, "dispatched"), ids));
+	json_t *f = json_array_get(json_object_get(s, "failures"), 0);
+	assert_string_equal(recap_json_str(f, "execution"), "r-00000000bb");
+	assert_string_equal(recap_json_str(f, "reason"), "ExecutionDeleted");
+	assert_null(json_object_get(f, "pod"));
+	assert_null(json_object_get(f, "exitCode"));
+	json_decref(s);
+	v = (struct recap_controller_run_view){.run = r, .refused_reason = "CapsuleNotFound", .now = 60};
+	s = recap_controller_run_status(&v);
+	assert_int_equal(json_array_size(json_object_get(s, "dispatched")), 2);
+	json_t *patch = recap_controller_status_patch(recap_json_path(r, "status"), s);
+	assert_false(json_is_null(recap_json_path(patch, "status.dispatched")));
+	json_decref(patch);
+	json_decref(s);
+	json_decref(ids);
+	json_decref(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +243,7 @@ int main(void)
 	    cmocka_unit_test(test_history_prune),
 	    cmocka_unit_test(test_capsule_status),
 	    cmocka_unit_test(test_run_status),
+	    cmocka_unit_test(test_run_status_dispatched),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,7 +23,12 @@ struct world {
 	char ename[MAXT][RECAP_NAME_MAX + 1];
 	size_t ne;
 	struct recap_strategy s;
-	bool cancel;
+	bool cancel, deleting;
+	/* status.dispatched */
+	const char *disp[MAXT];
+	char dispbuf[MAXT][RECAP_STRATEGY_DISPATCH_ID_LEN + 1];
+	size_t nd;
+	recap_dispatch_fn unseen;
 };
 
 static void add_target(struct world *w, const char *pod, const char *container, int64_t created,
@@ -52,7 +57,11 @@ static struct recap_plan_input input(struct world *w)
 					 .n_targets = w->n,
 					 .execs = w->e,
 					 .n_execs = w->ne,
-					 .cancel = w->cancel};
+					 .cancel = w->cancel,
+					 .deleting = w->deleting,
+					 .dispatched = w->disp,
+					 .n_dispatched = w->nd,
+					 .unseen = w->unseen};
 }
 
 static struct recap_plan plan(struct world *w)
@@ -276,6 +285,35 @@ static void roles_failed_dependency(void **state)
 	free(w);
 }
 
+static size_t dispatch(struct world *w);
+static void vanish(struct world *w, const char *pod);
+
+/* A server's execution deleted before the clients started: the clients
+ * never start (they would wait forever for it), the run completes. */
+static void roles_deleted_dependency(void **state)
+{
+	struct world *w = iperf_world();
+	assert_true(dispatch(w) > 0);
+	size_t servers = w->ne;
+	for (size_t i = 0; i < w->ne; i++)
+		w->e[i].phase = RECAP_EXEC_RUNNING;
+	vanish(w, "cache-b");
+	struct recap_plan p = plan(w);
+	assert_int_equal(p.n_create, 0);
+	assert_int_equal(p.lost, 1);
+	assert_int_equal(p.blocked, 3);
+	recap_strategy_plan_clear(&p);
+	for (size_t i = 0; i < w->ne; i++)
+		w->e[i].phase = RECAP_EXEC_SUCCEEDED;
+	struct recap_run_status st = status(w);
+	assert_true(st.complete);
+	assert_int_equal(st.succeeded, servers - 1);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(st.skipped, 3);
+	assert_string_equal(st.failures[0].reason, "ExecutionDeleted");
+	free(w);
+}
+
 static void roles_errors(void **state)
 {
 	static const char *const unknown[] = {"database"};
@@ -479,6 +517,235 @@ static void phases_and_failures(void **state)
 	free(w);
 }
 
+/* Writes status.dispatched as the controller does before it creates. */
+static void record(struct world *w, const struct recap_plan *p)
+{
+	struct recap_plan_input in = input(w);
+	json_t *ids = NULL;
+	struct recap_error *err = NULL;
+	if (recap_strategy_dispatched(&in, p, &ids, &err) < 0)
+		fail_msg("dispatched: %s", recap_error_message(err));
+	assert_true(json_array_size(ids) <= MAXT);
+	w->nd = json_array_size(ids);
+	for (size_t i = 0; i < w->nd; i++) {
+		snprintf(w->dispbuf[i], sizeof(w->dispbuf[0]), "%s",
+			 json_string_value(json_array_get(ids, i)));
+		w->disp[i] = w->dispbuf[i];
+	}
+	json_decref(ids);
+}
+
+/* The execution of pod is deleted (its finalizer released). */
+static void vanish(struct world *w, const char *pod)
+{
+	struct recap_execution *e = exec_of(w, pod);
+	size_t i = (size_t)(e - w->e), last = w->ne - 1;
+	if (i != last) {
+		memcpy(w->ename[i], w->ename[last], sizeof(w->ename[0]));
+		w->e[i] = w->e[last];
+		w->e[i].name = w->ename[i];
+	}
+	w->ne--;
+}
+
+static struct world *fan_out(size_t n)
+{
+	struct world *w = calloc(1, sizeof(*w));
+	w->s = (struct recap_strategy){.type = RECAP_STRATEGY_PARALLEL, .batch_size = 50};
+	char pod[32];
+	for (size_t i = 0; i < n; i++) {
+		snprintf(pod, sizeof(pod), "web-%zu", i);
+		add_target(w, pod, "app", 0, NULL, NULL);
+	}
+	return w;
+}
+
+/* The controller's pass: record, then create. */
+static size_t dispatch(struct world *w)
+{
+	struct recap_plan p = plan(w);
+	record(w, &p);
+	return apply(w, &p);
+}
+
+static void deleted_execution_is_not_recreated(void **state)
+{
+	struct world *w = fan_out(2);
+	assert_int_equal(dispatch(w), 2);
+	assert_int_equal(w->nd, 2);
+	set_phase(w, "web-0", RECAP_EXEC_RUNNING, NULL);
+	set_phase(w, "web-1", RECAP_EXEC_RUNNING, NULL);
+	char gone[RECAP_NAME_MAX + 1];
+	snprintf(gone, sizeof(gone), "%s", exec_of(w, "web-1")->name);
+	vanish(w, "web-1"); /* kubectl delete capsuleexecution, the pod still runs */
+	struct recap_plan p = plan(w);
+	assert_int_equal(p.n_create, 0);
+	assert_int_equal(p.lost, 1);
+	assert_int_equal(p.waiting + p.blocked, 0);
+	recap_strategy_plan_clear(&p);
+	struct recap_run_status st = status(w);
+	assert_int_equal(st.targets, 2);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(st.running, 1);
+	assert_int_equal(st.pending, 0);
+	assert_false(st.complete);
+	assert_int_equal(st.n_failures, 1);
+	assert_string_equal(st.failures[0].execution, gone);
+	assert_string_equal(st.failures[0].pod, "web-1");
+	assert_string_equal(st.failures[0].reason, "ExecutionDeleted");
+	assert_non_null(strstr(st.failures[0].message, "deleted before it finished"));
+	/* Recording again keeps the lost target recorded. */
+	p = plan(w);
+	record(w, &p);
+	recap_strategy_plan_clear(&p);
+	assert_int_equal(w->nd, 2);
+	set_phase(w, "web-0", RECAP_EXEC_SUCCEEDED, NULL);
+	st = status(w);
+	assert_true(st.complete);
+	assert_int_equal(st.phase, RECAP_RUN_PARTIALLY_FAILED);
+	assert_int_equal(st.succeeded, 1);
+	assert_int_equal(st.failed, 1);
+	free(w);
+}
+
+static enum recap_dispatch_state in_flight_now(const char *execution, void *ctx)
+{
+	return RECAP_DISPATCH_IN_FLIGHT;
+}
+
+static enum recap_dispatch_state refused(const char *execution, void *ctx)
+{
+	return RECAP_DISPATCH_RETRY;
+}
+
+/* Killed between the status write and the creates: the restarted
+ * controller does not know whether they happened. */
+static void dispatched_but_never_created(void **state)
+{
+	struct world *w = fan_out(3);
+	struct recap_plan p = plan(w);
+	assert_int_equal(p.n_create, 3);
+	record(w, &p);
+	recap_strategy_plan_clear(&p);
+	/* The same controller, its creates not in the cache yet: nothing twice. */
+	w->unseen = in_flight_now;
+	p = plan(w);
+	assert_int_equal(p.n_create, 0);
+	recap_strategy_plan_clear(&p);
+	struct recap_run_status st = status(w);
+	assert_int_equal(st.pending, 3);
+	assert_false(st.complete);
+	/* Refused by the API server: nothing exists, so it may be sent again. */
+	w->unseen = refused;
+	p = plan(w);
+	assert_int_equal(p.n_create, 3);
+	recap_strategy_plan_clear(&p);
+	/* Restarted: never again, and not pending forever. */
+	w->unseen = NULL;
+	p = plan(w);
+	assert_int_equal(p.n_create, 0);
+	assert_int_equal(p.lost, 3);
+	recap_strategy_plan_clear(&p);
+	st = status(w);
+	assert_true(st.complete);
+	assert_int_equal(st.phase, RECAP_RUN_FAILED);
+	assert_int_equal(st.failed, 3);
+	assert_int_equal(st.n_failures, 3);
+	free(w);
+}
+
+/* The pod went too: the target is no longer resolved, its record stays. */
+static void dispatched_target_gone(void **state)
+{
+	struct world *w = fan_out(2);
+	assert_int_equal(dispatch(w), 2);
+	char gone[RECAP_NAME_MAX + 1];
+	snprintf(gone, sizeof(gone), "%s", exec_of(w, "web-1")->name);
+	vanish(w, "web-1");
+	w->n = 1; /* web-1's pod is gone */
+	assert_string_equal(w->t[0].pod, "web-0");
+	struct recap_plan p = plan(w);
+	assert_int_equal(p.n_create, 0);
+	recap_strategy_plan_clear(&p);
+	set_phase(w, "web-0", RECAP_EXEC_SUCCEEDED, NULL);
+	struct recap_run_status st = status(w);
+	assert_int_equal(st.targets, 2);
+	assert_int_equal(st.failed, 1);
+	assert_true(st.complete);
+	assert_int_equal(st.phase, RECAP_RUN_PARTIALLY_FAILED);
+	assert_string_equal(st.failures[0].execution, gone);
+	assert_null(st.failures[0].pod);
+	free(w);
+}
+
+/* Deleted while it runs: the node agent kills it and writes Cancelled
+ * before it goes; the run counts it failed, not cancelled. */
+static void execution_being_deleted(void **state)
+{
+	struct world *w = fan_out(2);
+	assert_int_equal(dispatch(w), 2);
+	set_phase(w, "web-0", RECAP_EXEC_SUCCEEDED, NULL);
+	set_phase(w, "web-1", RECAP_EXEC_FAILED, "Cancelled");
+	exec_of(w, "web-1")->deleting = true;
+	struct recap_run_status st = status(w);
+	assert_true(st.complete);
+	assert_int_equal(st.cancelled, 0);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(st.phase, RECAP_RUN_PARTIALLY_FAILED);
+	assert_string_equal(st.failures[0].reason, "ExecutionDeleted");
+	free(w);
+}
+
+/* Foreground deletion of the run (or of its Capsule): nothing new starts. */
+static void deleting_run_plans_nothing(void **state)
+{
+	struct world *w = fan_out(3);
+	w->deleting = true;
+	struct recap_plan p = plan(w);
+	assert_int_equal(p.n_create, 0);
+	assert_int_equal(p.blocked, 3);
+	recap_strategy_plan_clear(&p);
+	/* ... also in an Iterative rollout under way */
+	struct world *r = rollout(3, RECAP_FAILURE_CONTINUE, 1);
+	assert_string_equal(step(r), "web-0");
+	set_phase(r, "web-0", RECAP_EXEC_SUCCEEDED, NULL);
+	r->deleting = true;
+	assert_string_equal(step(r), "");
+	struct recap_run_status st = status(r);
+	assert_true(st.complete);
+	assert_int_equal(st.skipped, 2);
+	free(r);
+	free(w);
+}
+
+static void dispatched_ids(void **state)
+{
+	char name[RECAP_NAME_MAX + 1];
+	recap_strategy_exec_name("tcpdump-29401230", "nginx-1", "nginx", name);
+	const char *id = recap_strategy_dispatch_id(name);
+	assert_non_null(id);
+	assert_int_equal(strlen(id), RECAP_STRATEGY_DISPATCH_ID_LEN);
+	char back[RECAP_NAME_MAX + 1];
+	assert_true(recap_strategy_exec_name_of_id("tcpdump-29401230", id, back) > 0);
+	assert_string_equal(back, name);
+	assert_null(recap_strategy_dispatch_id("tcpdump-29401230"));
+	assert_null(recap_strategy_dispatch_id("x-0123456789ABCDEF"));
+	assert_int_equal(recap_strategy_exec_name_of_id("r", "nothex!!!!", back), -EINVAL);
+	/* Entries that are not ids are dropped; the rest sorted, each once. */
+	struct world *w = fan_out(2);
+	const char *junk[] = {"ffffffffff", "not-an-id", "0000000000", "ffffffffff"};
+	memcpy(w->disp, junk, sizeof(junk));
+	w->nd = 4;
+	struct recap_plan_input in = input(w);
+	json_t *ids = NULL;
+	assert_int_equal(recap_strategy_dispatched(&in, NULL, &ids, NULL), 0);
+	assert_int_equal(json_array_size(ids), 2);
+	assert_string_equal(json_string_value(json_array_get(ids, 0)), "0000000000");
+	assert_string_equal(json_string_value(json_array_get(ids, 1)), "ffffffffff");
+	json_decref(ids);
+	free(w);
+}
+
 static void cancel(void **state)
 {
 	struct world *w = rollout(4, RECAP_FAILURE_STOP, 1);
@@ -498,6 +765,31 @@ static void cancel(void **state)
 	assert_int_equal(st.phase, RECAP_RUN_CANCELLED);
 	assert_int_equal(st.cancelled, 4);
 	assert_int_equal(st.failed, 0);
+	assert_int_equal(st.n_failures, 0);
+	free(w);
+}
+
+/* Cancel deletes the executions: once gone, their targets stay cancelled. */
+static void cancel_deletes(void **state)
+{
+	struct world *w = fan_out(2);
+	assert_int_equal(dispatch(w), 2);
+	set_phase(w, "web-0", RECAP_EXEC_RUNNING, NULL);
+	w->cancel = true;
+	exec_of(w, "web-0")->deleting = true;
+	exec_of(w, "web-1")->deleting = true;
+	vanish(w, "web-1"); /* never started: no finalizer held it */
+	struct recap_run_status st = status(w);
+	assert_false(st.complete);
+	set_phase(w, "web-0", RECAP_EXEC_FAILED, "Cancelled");
+	st = status(w);
+	assert_true(st.complete);
+	assert_int_equal(st.phase, RECAP_RUN_CANCELLED);
+	assert_int_equal(st.cancelled, 2);
+	assert_int_equal(st.failed, 0);
+	vanish(w, "web-0");
+	st = status(w);
+	assert_int_equal(st.cancelled, 2);
 	assert_int_equal(st.n_failures, 0);
 	free(w);
 }
@@ -571,6 +863,7 @@ int main(void)
 	    cmocka_unit_test(parallel_batches),
 	    cmocka_unit_test(roles_start_after),
 	    cmocka_unit_test(roles_failed_dependency),
+	    cmocka_unit_test(roles_deleted_dependency),
 	    cmocka_unit_test(roles_errors),
 	    cmocka_unit_test(iterative_stop),
 	    cmocka_unit_test(iterative_continue),
@@ -579,6 +872,13 @@ int main(void)
 	    cmocka_unit_test(restarts_run_each_target_once),
 	    cmocka_unit_test(phases_and_failures),
 	    cmocka_unit_test(cancel),
+	    cmocka_unit_test(cancel_deletes),
+	    cmocka_unit_test(deleted_execution_is_not_recreated),
+	    cmocka_unit_test(dispatched_but_never_created),
+	    cmocka_unit_test(dispatched_target_gone),
+	    cmocka_unit_test(execution_being_deleted),
+	    cmocka_unit_test(deleting_run_plans_nothing),
+	    cmocka_unit_test(dispatched_ids),
 	    cmocka_unit_test(bad_targets),
 	    cmocka_unit_test(parse_spec),
 	};
