@@ -120,9 +120,9 @@ json_t *plugin_run_object(const char *name, const char *capsule, json_t *pods)
 	json_t *spec = json_pack("{s:{s:s}}", "capsuleRef", "name", capsule);
 	if (spec && pods)
 		json_object_set(spec, "targets", pods);
-	return json_pack("{s:s,s:s,s:{s:s,s:o},s:o}", "apiVersion", "recap.dev/v1alpha1", "kind",
-			 "CapsuleRun", "metadata", "name", name, "labels", labels_json(capsule), "spec",
-			 spec);
+	return json_pack("{s:s,s:s,s:{s:s,s:o},s:o}", "apiVersion", RECAP_API_GROUP_VERSION, "kind",
+			 RECAP_KIND_CAPSULE_RUN, "metadata", "name", name, "labels", labels_json(capsule),
+			 "spec", spec);
 }
 
 static int targets_json(const struct run_args *a, const char *name, json_t **ret, struct recap_error **err)
@@ -189,13 +189,13 @@ int plugin_adhoc_capsule(const struct run_args *a, const char *name, const char 
 	if (!spec)
 		return -ENOMEM;
 	set_optional(spec, a);
-	json_t *owner = json_pack("[{s:s,s:s,s:s,s:s}]", "apiVersion", "recap.dev/v1alpha1", "kind",
-				  "CapsuleRun", "name", name, "uid", run_uid);
+	json_t *owner = json_pack("[{s:s,s:s,s:s,s:s}]", "apiVersion", RECAP_API_GROUP_VERSION, "kind",
+				  RECAP_KIND_CAPSULE_RUN, "name", name, "uid", run_uid);
 	json_t *labels =
 	    json_pack("{s:s,s:s}", "app.kubernetes.io/managed-by", PLUGIN_MANAGED_BY, "recap.dev/run", name);
-	json_t *obj =
-	    json_pack("{s:s,s:s,s:{s:s,s:o,s:o},s:o}", "apiVersion", "recap.dev/v1alpha1", "kind", "Capsule",
-		      "metadata", "name", name, "labels", labels, "ownerReferences", owner, "spec", spec);
+	json_t *obj = json_pack("{s:s,s:s,s:{s:s,s:o,s:o},s:o}", "apiVersion", RECAP_API_GROUP_VERSION,
+				"kind", RECAP_KIND_CAPSULE, "metadata", "name", name, "labels", labels,
+				"ownerReferences", owner, "spec", spec);
 	if (!obj)
 		return -ENOMEM;
 	*ret = obj;

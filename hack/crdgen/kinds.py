@@ -224,7 +224,10 @@ def _failure():
         "pod": string("Target pod.", 253),
         "container": string("Target container.", 63),
         "node": string("Node it ran on.", 253),
-        "reason": string("CamelCase cause, e.g. DeadlineExceeded.", 64),
+        "reason": string("The execution's reason, or " + ", ".join(
+                             f"{r} ({what})"
+                             for r, _, what in names.RUN_FAILURE_REASONS) +
+                         ".", 64),
         "exitCode": integer("Exit code, when the command exited.", 0, 255),
         "message": string("Human-readable detail.", 1024),
     }, required=["execution", "reason"])

@@ -59,6 +59,13 @@ EXECUTION_REASONS = [
     ("ExecutorFailed", "caplet", "the executor ended without a result"),
 ]
 
+# A CapsuleRun's status.failures[].reason: the execution's reason, or one the
+# controller gives when the execution cannot say: (reason, who, meaning).
+RUN_FAILURE_REASONS = [
+    ("ExecutionDeleted", "controller", "the execution was deleted (or never "
+     "made) before it finished; its target is not run again"),
+]
+
 
 def upper_snake(word):
     """DeadlineExceeded -> DEADLINE_EXCEEDED, OOMKilled -> OOM_KILLED."""

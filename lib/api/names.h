@@ -28,7 +28,8 @@
 #define RECAP_PHASE_PARTIALLY_FAILED "PartiallyFailed"
 #define RECAP_PHASE_CANCELLED "Cancelled"
 
-/* Reasons: an execution's status.reason, and what the executor reports. */
+/* Reasons: an execution's status.reason, what the executor reports, and
+ * the controller's own in a run's status.failures. */
 #define RECAP_REASON_COMPLETED "Completed"
 #define RECAP_REASON_ERROR "Error"
 #define RECAP_REASON_KILLED "Killed"
@@ -46,6 +47,7 @@
 #define RECAP_REASON_NODE_AGENT_RESTARTED "NodeAgentRestarted"
 #define RECAP_REASON_EXECUTOR_FAILED "ExecutorFailed"
 #define RECAP_REASON_FAILED "Failed"
+#define RECAP_REASON_EXECUTION_DELETED "ExecutionDeleted"
 
 /* Every execution reason, in a fixed order (caplet's metrics). */
 enum recap_execution_reason {

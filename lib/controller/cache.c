@@ -145,7 +145,7 @@ void recap_ctl_event(struct recap_controller *ctl, json_t *obj, const char *kind
 	vsnprintf(note, sizeof(note), fmt, ap);
 	va_end(ap);
 	struct recap_kube_event_ref ref = {
-	    .api_version = "recap.dev/v1alpha1",
+	    .api_version = RECAP_API_GROUP_VERSION,
 	    .kind = kind,
 	    .ns = recap_json_str(obj, "metadata.namespace"),
 	    .name = recap_json_str(obj, "metadata.name"),

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/names.h"
 #include "base/json.h"
 #include "base/timeutil.h"
 #include "controller/admit.h"
@@ -86,7 +87,7 @@ static struct recap_periodic_run *periodic_runs(json_t *runs, size_t *n)
 		const char *name = recap_json_str(r, "metadata.name");
 		if (v && name && is_periodic_run(r))
 			v[(*n)++] = (struct recap_periodic_run){
-			    name, !recap_controller_run_phase_final(recap_json_str(r, "status.phase"))};
+			    name, !recap_run_phase_final(recap_json_str(r, "status.phase"))};
 	}
 	return v;
 }
@@ -98,7 +99,7 @@ static void cancel_runs(struct ctl_op *op, struct capsule_pass *p, const struct 
 		json_t *patch = json_pack("{s:{s:b}}", "spec", "cancel", 1);
 		recap_ctl_op_patch(op, &recap_ctl_runs, p->ns, runs[d->cancel[i]].name, NULL, patch);
 		json_decref(patch);
-		recap_ctl_event(op->ctl, p->capsule, "Capsule", "Normal", "RunReplaced",
+		recap_ctl_event(op->ctl, p->capsule, RECAP_KIND_CAPSULE, "Normal", "RunReplaced",
 				"cancelled run %s (concurrencyPolicy Replace)", runs[d->cancel[i]].name);
 	}
 }
@@ -108,23 +109,23 @@ static void act(struct ctl_op *op, struct capsule_pass *p, const struct recap_pe
 {
 	struct recap_controller *ctl = op->ctl;
 	if (d->too_many_missed)
-		recap_ctl_event(ctl, p->capsule, "Capsule", "Warning", "MissedSchedules",
+		recap_ctl_event(ctl, p->capsule, RECAP_KIND_CAPSULE, "Warning", "MissedSchedules",
 				"more than %d start times were missed; starting one run for the latest",
 				RECAP_PERIODIC_MAX_MISSED);
 	switch (d->action) {
 	case RECAP_PERIODIC_START:
 		cancel_runs(op, p, runs, d);
 		*ret_run = recap_controller_periodic_run_build(p->capsule, d->run_name, d->scheduled);
-		recap_ctl_event(ctl, p->capsule, "Capsule", "Normal", "RunCreated", "created run %s",
+		recap_ctl_event(ctl, p->capsule, RECAP_KIND_CAPSULE, "Normal", "RunCreated", "created run %s",
 				d->run_name);
 		ctl->runs_created++;
 		break;
 	case RECAP_PERIODIC_FORBID:
-		recap_ctl_event(ctl, p->capsule, "Capsule", "Normal", "ConcurrencyForbid",
+		recap_ctl_event(ctl, p->capsule, RECAP_KIND_CAPSULE, "Normal", "ConcurrencyForbid",
 				"a run is still active; the start waits (concurrencyPolicy Forbid)");
 		break;
 	case RECAP_PERIODIC_TOO_MANY_ACTIVE:
-		recap_ctl_event(ctl, p->capsule, "Capsule", "Warning", "TooManyActive",
+		recap_ctl_event(ctl, p->capsule, RECAP_KIND_CAPSULE, "Warning", "TooManyActive",
 				"%d runs are active; a start was skipped", RECAP_PERIODIC_MAX_ACTIVE);
 		break;
 	case RECAP_PERIODIC_WAIT:
@@ -193,7 +194,7 @@ static void report_refusal(struct recap_controller *ctl, struct capsule_pass *p)
 	if (old_reason && strcmp(old_reason, p->adm.reason) == 0 && old_msg &&
 	    strcmp(old_msg, p->adm.message) == 0)
 		return;
-	recap_ctl_event(ctl, p->capsule, "Capsule", "Warning", p->adm.reason, "%s", p->adm.message);
+	recap_ctl_event(ctl, p->capsule, RECAP_KIND_CAPSULE, "Warning", p->adm.reason, "%s", p->adm.message);
 }
 
 static void write_status(struct ctl_op *op, struct capsule_pass *p, size_t matched, json_t *new_run)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/names.h"
 #include "base/json.h"
 #include "base/timeutil.h"
 #include "controller/capsulestatus.h"
@@ -25,7 +26,7 @@ json_t *recap_controller_active_runs(json_t *runs)
 		return NULL;
 	json_array_foreach (runs, i, r) {
 		const char *name = recap_json_str(r, "metadata.name");
-		if (name && !recap_controller_run_phase_final(recap_json_str(r, "status.phase")))
+		if (name && !recap_run_phase_final(recap_json_str(r, "status.phase")))
 			v[n++] = json_string(name);
 	}
 	qsort(v, n, sizeof(*v), cmp_str);
@@ -63,7 +64,7 @@ static json_t *last_successful(json_t *runs, json_t *old_status)
 	json_array_foreach (runs, i, r) {
 		const char *phase = recap_json_str(r, "status.phase");
 		time_t t = time_at(r, "status.completionTime");
-		if (periodic(r) && phase && strcmp(phase, "Succeeded") == 0 && t > best)
+		if (periodic(r) && phase && strcmp(phase, RECAP_PHASE_SUCCEEDED) == 0 && t > best)
 			best = t;
 	}
 	if (best == 0)
@@ -144,11 +145,11 @@ json_t *recap_controller_history_prune(json_t *runs, int64_t keep_succeeded, int
 	json_array_foreach (runs, i, r) {
 		const char *phase = recap_json_str(r, "status.phase");
 		const char *name = recap_json_str(r, "metadata.name");
-		if (!name || !periodic(r) || !recap_controller_run_phase_final(phase))
+		if (!name || !periodic(r) || !recap_run_phase_final(phase))
 			continue;
 		time_t t = time_at(r, "spec.scheduledTime");
 		v[n++] = (struct aged){name, t ? t : time_at(r, "metadata.creationTimestamp"),
-				       strcmp(phase, "Succeeded") == 0};
+				       strcmp(phase, RECAP_PHASE_SUCCEEDED) == 0};
 	}
 	qsort(v, n, sizeof(*v), by_age_desc);
 	int64_t kept_ok = 0, kept_bad = 0;

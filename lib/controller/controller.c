@@ -5,10 +5,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/names.h"
 #include "base/log.h"
 #include "controller/ctl.h"
 
-static const char *const kind_names[KIND_N] = {"Capsule", "CapsulePolicy", "CapsuleRun"};
+static const char *const kind_names[KIND_N] = {RECAP_KIND_CAPSULE, RECAP_KIND_CAPSULE_POLICY,
+					       RECAP_KIND_CAPSULE_RUN};
 static const ctl_reconcile_fn reconcilers[KIND_N] = {
     recap_ctl_reconcile_capsule,
     recap_ctl_reconcile_policy,

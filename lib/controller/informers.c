@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/names.h"
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -153,7 +154,7 @@ static double fine_time(json_t *obj, const char *path)
 static bool exec_final(json_t *obj)
 {
 	const char *p = recap_json_str(obj, "status.phase");
-	return p && (strcmp(p, "Succeeded") == 0 || strcmp(p, "Failed") == 0);
+	return p && (strcmp(p, RECAP_PHASE_SUCCEEDED) == 0 || strcmp(p, RECAP_PHASE_FAILED) == 0);
 }
 
 /* An execution that just finished may finish its run or free the next

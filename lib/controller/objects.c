@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/names.h"
 #include "base/json.h"
 #include "controller/objects.h"
 #include "controller/status.h"
@@ -54,8 +55,8 @@ static void label(json_t *labels, const char *key, const char *value)
 
 static json_t *owner_ref(json_t *owner, const char *kind)
 {
-	return json_pack("[{s:s, s:s, s:s, s:s, s:b, s:b}]", "apiVersion", RECAP_API_VERSION, "kind", kind,
-			 "name", recap_json_str(owner, "metadata.name"), "uid",
+	return json_pack("[{s:s, s:s, s:s, s:s, s:b, s:b}]", "apiVersion", RECAP_API_GROUP_VERSION, "kind",
+			 kind, "name", recap_json_str(owner, "metadata.name"), "uid",
 			 recap_json_str(owner, "metadata.uid"), "controller", 1, "blockOwnerDeletion", 1);
 }
 
@@ -85,10 +86,10 @@ json_t *recap_controller_exec_build(json_t *run, json_t *capsule_spec, const str
 				 recap_controller_exec_profile(capsule_spec, t->role, item->env));
 	if (spec && t->role)
 		json_object_set_new(spec, "role", json_string(t->role));
-	return json_pack("{s:s, s:s, s:{s:s, s:s, s:o, s:o}, s:o}", "apiVersion", RECAP_API_VERSION, "kind",
-			 "CapsuleExecution", "metadata", "name", item->name, "namespace",
+	return json_pack("{s:s, s:s, s:{s:s, s:s, s:o, s:o}, s:o}", "apiVersion", RECAP_API_GROUP_VERSION,
+			 "kind", RECAP_KIND_CAPSULE_EXECUTION, "metadata", "name", item->name, "namespace",
 			 recap_json_str(run, "metadata.namespace"), "labels", labels, "ownerReferences",
-			 owner_ref(run, "CapsuleRun"), "spec", spec);
+			 owner_ref(run, RECAP_KIND_CAPSULE_RUN), "spec", spec);
 }
 
 int recap_controller_exec_set_deadline(json_t *exec, time_t now, int64_t grace_s)
@@ -109,9 +110,9 @@ json_t *recap_controller_periodic_run_build(json_t *capsule, const char *name, i
 	json_t *labels = json_object();
 	label(labels, RECAP_LABEL_CAPSULE, recap_json_str(capsule, "metadata.name"));
 	return json_pack("{s:s, s:s, s:{s:s, s:s, s:o, s:o}, s:{s:{s:s}, s:s, s:s}}", "apiVersion",
-			 RECAP_API_VERSION, "kind", "CapsuleRun", "metadata", "name", name, "namespace",
-			 recap_json_str(capsule, "metadata.namespace"), "labels", labels, "ownerReferences",
-			 owner_ref(capsule, "Capsule"), "spec", "capsuleRef", "name",
-			 recap_json_str(capsule, "metadata.name"), "trigger", "Periodic", "scheduledTime",
-			 when);
+			 RECAP_API_GROUP_VERSION, "kind", RECAP_KIND_CAPSULE_RUN, "metadata", "name", name,
+			 "namespace", recap_json_str(capsule, "metadata.namespace"), "labels", labels,
+			 "ownerReferences", owner_ref(capsule, RECAP_KIND_CAPSULE), "spec", "capsuleRef",
+			 "name", recap_json_str(capsule, "metadata.name"), "trigger", "Periodic",
+			 "scheduledTime", when);
 }

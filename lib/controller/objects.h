@@ -11,7 +11,6 @@
 #define RECAP_LABEL_NODE "recap.dev/node"
 #define RECAP_LABEL_CAPSULE "recap.dev/capsule"
 #define RECAP_LABEL_ROLE "recap.dev/role"
-#define RECAP_API_VERSION "recap.dev/v1alpha1"
 
 /* The fields of a Capsule spec an execution carries (spec.capsule): image,
  * command, env, join, targetFilesystem, security, resources,

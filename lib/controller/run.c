@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/names.h"
 #include "base/json.h"
 #include "controller/admit.h"
 #include "controller/ctl.h"
@@ -182,7 +183,7 @@ static void create_now(struct ctl_op *op, struct after_status *a)
 	size_t n = json_array_size(a->objs);
 	recap_ctl_create_execs(op, a->ns, a->objs);
 	a->objs = NULL;
-	recap_ctl_op_event(op, a->run, "CapsuleRun", "Normal", "ExecutionsCreated",
+	recap_ctl_op_event(op, a->run, RECAP_KIND_CAPSULE_RUN, "Normal", "ExecutionsCreated",
 			   "creating %zu executions (%zu targets, %zu waiting)", n, a->targets, a->waiting);
 	after_status_free(a);
 }
@@ -246,13 +247,14 @@ static void write_status(struct ctl_op *op, struct run_pass *p, const struct rec
 	send_status(op, p, patch, after);
 	const char *was = recap_json_str(old, "phase");
 	const char *now = recap_json_str(s, "phase");
-	if (patch && now && recap_controller_run_phase_final(now) && (!was || strcmp(was, now) != 0))
-		recap_ctl_op_event(
-		    op, p->run, "CapsuleRun", strcmp(now, "Succeeded") == 0 ? "Normal" : "Warning",
-		    strcmp(now, "Succeeded") == 0 ? "RunSucceeded" : "RunFinished", "run %s: %s", now,
-		    recap_json_str(
-			recap_controller_condition_get(json_object_get(s, "conditions"), "Complete"),
-			"message"));
+	if (patch && now && recap_run_phase_final(now) && (!was || strcmp(was, now) != 0))
+		recap_ctl_op_event(op, p->run, RECAP_KIND_CAPSULE_RUN,
+				   strcmp(now, RECAP_PHASE_SUCCEEDED) == 0 ? "Normal" : "Warning",
+				   strcmp(now, RECAP_PHASE_SUCCEEDED) == 0 ? "RunSucceeded" : "RunFinished",
+				   "run %s: %s", now,
+				   recap_json_str(recap_controller_condition_get(
+						      json_object_get(s, "conditions"), "Complete"),
+						  "message"));
 	json_decref(patch);
 	json_decref(s);
 }
@@ -263,7 +265,8 @@ static void refuse(struct ctl_op *op, struct run_pass *p)
 	    recap_controller_condition_get(recap_json_path(p->run, "status.conditions"), "Admitted");
 	const char *was = recap_json_str(old, "reason");
 	if (!was || strcmp(was, p->adm.reason) != 0)
-		recap_ctl_op_event(op, p->run, "CapsuleRun", "Warning", p->adm.reason, "%s", p->adm.message);
+		recap_ctl_op_event(op, p->run, RECAP_KIND_CAPSULE_RUN, "Warning", p->adm.reason, "%s",
+				   p->adm.message);
 	/* Without a snapshot taken, none is recorded for a run that never started. */
 	p->spec = recap_json_path(p->run, "status.capsuleSpec");
 	write_status(op, p, NULL, false, NULL, NULL);
@@ -320,7 +323,8 @@ static void cancel_execs(struct ctl_op *op, struct run_pass *p)
 	json_t *e;
 	json_array_foreach (p->execs, i, e) {
 		const char *phase = recap_json_str(e, "status.phase");
-		bool final = phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0);
+		bool final = phase && (strcmp(phase, RECAP_PHASE_SUCCEEDED) == 0 ||
+				       strcmp(phase, RECAP_PHASE_FAILED) == 0);
 		if (final || recap_json_path(e, "metadata.deletionTimestamp"))
 			continue;
 		recap_ctl_op_delete(op, &recap_ctl_execs, p->ns, recap_json_str(e, "metadata.name"),
@@ -351,7 +355,7 @@ static void report_missing(struct ctl_op *op, struct run_pass *p, json_t *names)
 		n++;
 	}
 	if (n > 0)
-		recap_ctl_op_event(op, p->run, "CapsuleRun", "Warning", "TargetsNotFound",
+		recap_ctl_op_event(op, p->run, RECAP_KIND_CAPSULE_RUN, "Warning", "TargetsNotFound",
 				   "%zu named pods are not running targets: %s", n, missing);
 }
 
@@ -431,7 +435,7 @@ static int plan_and_act(struct recap_controller *ctl, struct ctl_op *op, struct 
 int recap_ctl_reconcile_run(struct recap_controller *ctl, struct ctl_op *op, struct recap_error **err)
 {
 	_cleanup_json_ json_t *run = recap_kube_store_get(ctl_store(ctl, INF_RUN), op->key);
-	if (!run || recap_controller_run_phase_final(recap_json_str(run, "status.phase")))
+	if (!run || recap_run_phase_final(recap_json_str(run, "status.phase")))
 		return 0;
 	struct run_pass p = {
 	    .run = run,

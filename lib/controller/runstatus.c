@@ -2,21 +2,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/names.h"
 #include "base/json.h"
 #include "controller/runstatus.h"
 #include "controller/status.h"
 
 #define FAILURE_MESSAGE_MAX 1024
-
-bool recap_controller_run_phase_final(const char *phase)
-{
-	static const char *const final[] = {"Succeeded", "Failed", "PartiallyFailed", "Cancelled"};
-	for (size_t i = 0; phase && i < sizeof(final) / sizeof(final[0]); i++) {
-		if (strcmp(phase, final[i]) == 0)
-			return true;
-	}
-	return false;
-}
 
 static json_t *failure_json(const struct recap_run_failure *f)
 {
@@ -114,7 +105,7 @@ json_t *recap_controller_run_status(const struct recap_controller_run_view *v)
 		set_counts(s, v->st);
 	} else {
 		bool fail = v->refused_reason && strcmp(v->refused_reason, "CapsuleNotFound") != 0;
-		json_object_set_new(s, "phase", json_string(fail ? "Failed" : "Pending"));
+		json_object_set_new(s, "phase", json_string(fail ? RECAP_PHASE_FAILED : RECAP_PHASE_PENDING));
 		if (fail)
 			stamp(s, old, "completionTime", v->now);
 	}

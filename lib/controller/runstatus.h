@@ -23,6 +23,3 @@ struct recap_controller_run_view {
 };
 
 json_t *recap_controller_run_status(const struct recap_controller_run_view *v);
-
-/* Whether a run phase is final (Succeeded, Failed, PartiallyFailed, Cancelled). */
-bool recap_controller_run_phase_final(const char *phase);

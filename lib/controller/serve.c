@@ -2,12 +2,14 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "api/names.h"
 #include "base/json.h"
 #include "controller/ctl.h"
 #include "controller/runstatus.h"
 
-static const char *const run_phases[] = {"Pending", "Running",	       "Succeeded",
-					 "Failed",  "PartiallyFailed", "Cancelled"};
+static const char *const run_phases[] = {RECAP_PHASE_PENDING,	       RECAP_PHASE_RUNNING,
+					 RECAP_PHASE_SUCCEEDED,	       RECAP_PHASE_FAILED,
+					 RECAP_PHASE_PARTIALLY_FAILED, RECAP_PHASE_CANCELLED};
 
 struct phase_count {
 	unsigned long n[sizeof(run_phases) / sizeof(run_phases[0])];
@@ -18,7 +20,7 @@ static int count_run(const char *key, json_t *run, void *userdata)
 	struct phase_count *c = userdata;
 	const char *phase = recap_json_str(run, "status.phase");
 	for (size_t i = 0; i < sizeof(run_phases) / sizeof(run_phases[0]); i++) {
-		if (strcmp(phase ? phase : "Pending", run_phases[i]) == 0)
+		if (strcmp(phase ? phase : RECAP_PHASE_PENDING, run_phases[i]) == 0)
 			c->n[i]++;
 	}
 	return 0;
@@ -89,7 +91,8 @@ static int object_metrics(struct recap_controller *ctl, struct recap_buf *b)
 static int count_unescaped(const char *key, json_t *e, void *userdata)
 {
 	const char *phase = recap_json_str(e, "status.phase");
-	bool final = phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0);
+	bool final =
+	    phase && (strcmp(phase, RECAP_PHASE_SUCCEEDED) == 0 || strcmp(phase, RECAP_PHASE_FAILED) == 0);
 	if (final && json_is_false(recap_json_path(e, "status.escaped")))
 		(*(unsigned long *)userdata)++;
 	return 0;

@@ -1,4 +1,5 @@
 /* Phases, names and the strategy spec. */
+#include "api/names.h"
 #include "sched/strategy.h"
 
 #include <ctype.h>
@@ -10,10 +11,12 @@
 
 #include "base/json.h"
 
-static const char *const exec_phases[] = {"Pending",  "Pulling",   "Attaching", "Running",
-					  "Escaping", "Succeeded", "Failed"};
-static const char *const run_phases[] = {"Pending", "Running",	       "Succeeded",
-					 "Failed",  "PartiallyFailed", "Cancelled"};
+static const char *const exec_phases[] = {RECAP_PHASE_PENDING, RECAP_PHASE_PULLING,  RECAP_PHASE_ATTACHING,
+					  RECAP_PHASE_RUNNING, RECAP_PHASE_ESCAPING, RECAP_PHASE_SUCCEEDED,
+					  RECAP_PHASE_FAILED};
+static const char *const run_phases[] = {RECAP_PHASE_PENDING,	       RECAP_PHASE_RUNNING,
+					 RECAP_PHASE_SUCCEEDED,	       RECAP_PHASE_FAILED,
+					 RECAP_PHASE_PARTIALLY_FAILED, RECAP_PHASE_CANCELLED};
 
 int recap_strategy_exec_phase_parse(const char *s, enum recap_exec_phase *ret)
 {

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api/names.h"
 #include "base/error.h"
 #include "sched/names.h"
 
@@ -31,8 +32,8 @@
 /* status.dispatched holds, per dispatched target, the hash part of its
  * execution's name: "<run>-<id>". */
 #define RECAP_STRATEGY_DISPATCH_ID_LEN RECAP_NAME_HASH_LEN
-/* The failure recorded for a target whose execution went away unfinished. */
-#define RECAP_STRATEGY_DELETED_REASON "ExecutionDeleted"
+/* The failure recorded for a target whose execution went away unfinished
+ * (reason RECAP_REASON_EXECUTION_DELETED). */
 #define RECAP_STRATEGY_DELETED_MESSAGE                                                                       \
 	"execution deleted before it finished (or its create never happened); the target is not run again"
 

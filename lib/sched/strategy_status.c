@@ -3,11 +3,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/names.h"
 #include "sched/strategy_index.h"
 
 static bool is_cancelled(const struct recap_execution *e)
 {
-	return e->phase == RECAP_EXEC_FAILED && e->reason && strcmp(e->reason, "Cancelled") == 0;
+	return e->phase == RECAP_EXEC_FAILED && e->reason && strcmp(e->reason, RECAP_REASON_CANCELLED) == 0;
 }
 
 /* Deleted while the run goes on (not by its cancel): the node agent stopped
@@ -39,7 +40,7 @@ static void add_exec_failure(const struct recap_plan_input *in, struct recap_run
 {
 	struct recap_target t = {.pod = e->pod, .container = e->container, .node = e->node};
 	if (is_deleted(in, e))
-		add_failure(st, e->name, &t, RECAP_STRATEGY_DELETED_REASON, RECAP_STRATEGY_DELETED_MESSAGE,
+		add_failure(st, e->name, &t, RECAP_REASON_EXECUTION_DELETED, RECAP_STRATEGY_DELETED_MESSAGE,
 			    -1);
 	else
 		add_failure(st, e->name, &t, e->reason, e->message, e->exit_code);
@@ -53,7 +54,7 @@ static void add_lost(const struct recap_plan_input *in, struct recap_run_status 
 	if (recap_strategy_exec_name(in->run, t->pod, t->container, name) < 0)
 		name[0] = '\0';
 	st->failed++;
-	add_failure(st, name, t, RECAP_STRATEGY_DELETED_REASON, RECAP_STRATEGY_DELETED_MESSAGE, -1);
+	add_failure(st, name, t, RECAP_REASON_EXECUTION_DELETED, RECAP_STRATEGY_DELETED_MESSAGE, -1);
 }
 
 /* Counts every target once, failures in the strategy's order. */
@@ -126,7 +127,7 @@ int recap_strategy_aggregate(const struct recap_plan_input *in, struct recap_run
 	else
 		st.failed += ix.n_orphans_lost;
 	for (size_t o = 0; !in->cancel && o < ix.n_orphans_lost && o < RECAP_STRATEGY_FAILURES_MAX; o++)
-		add_failure(&st, ix.orphans[o], NULL, RECAP_STRATEGY_DELETED_REASON,
+		add_failure(&st, ix.orphans[o], NULL, RECAP_REASON_EXECUTION_DELETED,
 			    RECAP_STRATEGY_DELETED_MESSAGE, -1);
 	started = started || ix.n_orphans_lost + ix.n_orphans_in_flight > 0;
 	recap_sched_run_index_free(&ix);

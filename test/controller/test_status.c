@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "api/names.h"
 #include "base/json.h"
 #include "controller/capsulestatus.h"
 #include "controller/runstatus.h"
@@ -195,9 +196,9 @@ static void test_run_status(void **state)
 	s = recap_controller_run_status(&v);
 	assert_string_equal(recap_json_str(s, "phase"), "Pending");
 	json_decref(s);
-	assert_true(recap_controller_run_phase_final("Cancelled"));
-	assert_false(recap_controller_run_phase_final("Running"));
-	assert_false(recap_controller_run_phase_final(NULL));
+	assert_true(recap_run_phase_final("Cancelled"));
+	assert_false(recap_run_phase_final("Running"));
+	assert_false(recap_run_phase_final(NULL));
 	json_decref(r);
 	json_decref(spec);
 }
@@ -211,7 +212,7 @@ static void test_run_status_dispatched(void **state)
 			  "[\"00000000aa\",\"00000000bb\"]}}");
 	struct recap_run_status st = {.phase = RECAP_RUN_RUNNING, .targets = 2, .failed = 1, .n_failures = 1};
 	st.failures[0] = (struct recap_run_failure){.execution = "r-00000000bb",
-						    .reason = RECAP_STRATEGY_DELETED_REASON,
+						    .reason = RECAP_REASON_EXECUTION_DELETED,
 						    .message = RECAP_STRATEGY_DELETED_MESSAGE,
 						    .exit_code = -1};
 	json_t *ids = parse("[\"00000000aa\",\"00000000bb\",\"00000000cc\"]");
