@@ -9,7 +9,7 @@
 
 #include "base/cleanup.h"
 #include "base/json.h"
-#include "kube/selector.h"
+#include "kubesel/selector.h"
 
 const struct recap_kube_resource plugin_res_capsules = {"recap.dev", "v1alpha1", "capsules", true};
 const struct recap_kube_resource plugin_res_runs = {"recap.dev", "v1alpha1", "capsuleruns", true};

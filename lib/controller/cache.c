@@ -8,7 +8,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "controller/ctl.h"
-#include "kube/selector.h"
+#include "kubesel/selector.h"
 
 const struct recap_kube_resource recap_ctl_capsules = {"recap.dev", "v1alpha1", "capsules", true};
 const struct recap_kube_resource recap_ctl_policies = {"recap.dev", "v1alpha1", "capsulepolicies", false};
