@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/cleanup.h"
-
 struct node {
 	char *name;
 	bool each; /* name[]: children apply to every element */

@@ -1,14 +1,13 @@
 /* Rate limiting for work queues, after client-go's workqueue rate limiters.
  *
  * Rate limiters answer "how long must this key wait before its next
- * attempt": a token bucket (kube/bucket.h, shared by all keys), per-key exponential
- * backoff (5 ms doubling to 1000 s by default, reset by forget) and the
- * maximum of several. All durations are nanoseconds; the clock is
+ * attempt": a token bucket (kube/bucket.h, shared by all keys), per-key
+ * exponential backoff (5 ms doubling to 1000 s by default, reset by forget)
+ * and the maximum of several. All durations are nanoseconds; the clock is
  * injectable so tests need not sleep.
  */
 #pragma once
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 

@@ -1,5 +1,6 @@
-/* One HTTP exchange with the API server, whatever carries it. Internal to
- * the client. Two implementations, chosen at link time:
+/* One HTTP exchange with the API server, whatever carries it. Only the API
+ * client (lib/kube) uses it; no other library module may include kubehttp
+ * (hack/lint-layers). Two implementations, chosen at link time:
  *   http_curl.c — libcurl multi (HTTP/2, many streams on one connection);
  *   http_lean.c — HTTP/1.1 over mbedTLS or plain TCP, one connection per
  *                 exchange in flight, idle ones kept for reuse.

@@ -1,5 +1,5 @@
-/* kube/http.h on libcurl: one easy handle per exchange on the multi handle
- * of kube/transport.h; HTTP/2 where the server offers it. */
+/* kubehttp/http.h on libcurl: one easy handle per exchange on the multi handle
+ * of kubehttp/transport.h; HTTP/2 where the server offers it. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdlib.h>

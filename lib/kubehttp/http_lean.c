@@ -1,4 +1,4 @@
-/* kube/http.h as HTTP/1.1 over mbedTLS (or plain TCP for http://): each
+/* kubehttp/http.h as HTTP/1.1 over mbedTLS (or plain TCP for http://): each
  * exchange owns one connection while it runs (so each watch has its own);
  * a finished one that may carry another waits in a small idle pool. An IP
  * literal server is reached without a thread; a name goes through

@@ -1,5 +1,5 @@
 /* libcurl multi driven by a libuv loop: one uv_poll per socket curl uses
- * and one uv_timer for curl's timeouts. Internal to the client. */
+ * and one uv_timer for curl's timeouts. Internal to http_curl.c. */
 #pragma once
 
 #include <curl/curl.h>
