@@ -16,10 +16,11 @@
 
 #include "base/json.h"
 #include "base/timeutil.h"
+#include "controller/targets.h"
 #include "kube/client.h"
-#include "kube/informer.h"
-#include "kube/projection.h"
-#include "kube/strmap.h"
+#include "kubecache/informer.h"
+#include "kubecache/projection.h"
+#include "kubecache/strmap.h"
 
 static const struct recap_kube_resource PODS = {"", "v1", "pods", true};
 static const struct recap_kube_resource CONFIGMAPS = {"", "v1", "configmaps", true};
@@ -150,8 +151,8 @@ static int cmd_sync(const char *ns, bool full)
 	open_client(0);
 	struct recap_kube_projection *proj = NULL;
 	struct recap_error *err = NULL;
-	if (recap_kube_projection_new(recap_kube_pod_projection, recap_kube_pod_projection_len, &proj, &err) <
-	    0)
+	if (recap_kube_projection_new(recap_controller_pod_fields, RECAP_CONTROLLER_POD_FIELDS_LEN, &proj,
+				      &err) < 0)
 		die("projection", err);
 	bool synced = false;
 	struct recap_kube_informer_handlers h = {.synced = on_synced, .error = on_error};

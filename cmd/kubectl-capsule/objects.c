@@ -10,7 +10,7 @@
 #include "api/names.h"
 #include "base/cleanup.h"
 #include "base/json.h"
-#include "kube/selector.h"
+#include "kubesel/selector.h"
 
 const struct recap_kube_resource plugin_res_capsules = {RECAP_API_GROUP, RECAP_API_VERSION,
 							RECAP_RESOURCE_CAPSULE, true};

@@ -11,7 +11,7 @@
 #include "caplet/caplet.h"
 #include "caplet/proc.h"
 #include "caplet/spec.h"
-#include "kube/informer.h"
+#include "kubecache/informer.h"
 
 #define CAPLET_FINALIZER "recap.dev/escape"
 

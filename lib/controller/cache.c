@@ -9,7 +9,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "controller/ctl.h"
-#include "kube/selector.h"
+#include "kubesel/selector.h"
 
 const struct recap_kube_resource recap_ctl_capsules = {RECAP_API_GROUP, RECAP_API_VERSION,
 						       RECAP_RESOURCE_CAPSULE, true};

@@ -25,7 +25,7 @@ struct recap_controller_options {
 	const char *lease_namespace;					/* default: the client's namespace */
 	const char *lease_name;						/* default "recap-controller" */
 	const char *identity;						/* default "<hostname>-<pid>" */
-	uint64_t lease_duration_ms, renew_deadline_ms, retry_period_ms; /* 0: lib/kube defaults */
+	uint64_t lease_duration_ms, renew_deadline_ms, retry_period_ms; /* 0: lib/kubecache defaults */
 	const char *metrics_addr;					/* "host:port"; NULL or "" disables */
 	const char *health_addr;
 	/* Time an execution has beyond its timeoutSeconds to get started on

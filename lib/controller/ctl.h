@@ -11,12 +11,12 @@
 #include "base/histogram.h"
 #include "httpd/httpd.h"
 #include "kube/client.h"
-#include "kube/events.h"
-#include "kube/informer.h"
-#include "kube/leader.h"
-#include "kube/projection.h"
-#include "kube/strmap.h"
-#include "kube/workqueue.h"
+#include "kubecache/events.h"
+#include "kubecache/informer.h"
+#include "kubecache/leader.h"
+#include "kubecache/projection.h"
+#include "kubecache/strmap.h"
+#include "kubecache/workqueue.h"
 #include "sched/strategy.h"
 
 enum ctl_informer { INF_CAPSULE, INF_POLICY, INF_RUN, INF_EXEC, INF_POD, INF_NS, INF_N };

@@ -11,29 +11,14 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "controller/ctl.h"
+#include "controller/targets.h"
 #include "controller/runstatus.h"
-#include "kube/selector.h"
+#include "kubesel/selector.h"
 
 /* How long a change that need not be acted on at once waits to coalesce
  * with the changes after it. */
 #define CTL_COALESCE_NS (100 * 1000 * 1000ull)
 
-/* What targeting needs of a Pod (lib/kube's projection plus the times). */
-static const char *const pod_paths[] = {
-    "metadata.name",
-    "metadata.namespace",
-    "metadata.uid",
-    "metadata.labels",
-    "metadata.resourceVersion",
-    "metadata.creationTimestamp",
-    "metadata.deletionTimestamp",
-    "spec.nodeName",
-    "spec.containers[].name",
-    "status.phase",
-    "status.podIP",
-    "status.containerStatuses[].name",
-    "status.containerStatuses[].containerID",
-};
 /* Executions without their output tails: status is summarised, not kept. */
 static const char *const exec_paths[] = {
     "metadata.name",
@@ -311,7 +296,8 @@ static const struct informer_def defs[INF_N] = {
     [INF_POLICY] = {&recap_ctl_policies, "capsulepolicies", NULL, 0, NULL, NULL, false},
     [INF_RUN] = {&recap_ctl_runs, "capsuleruns", NULL, 0, "capsule", "spec.capsuleRef.name", false},
     [INF_EXEC] = {&recap_ctl_execs, "capsuleexecutions", PATHS(exec_paths), "run", "spec.runRef.name", false},
-    [INF_POD] = {&recap_ctl_pods, "pods", PATHS(pod_paths), "ns", NULL, true},
+    [INF_POD] = {&recap_ctl_pods, "pods", recap_controller_pod_fields, RECAP_CONTROLLER_POD_FIELDS_LEN, "ns",
+		 NULL, true},
     [INF_NS] = {&recap_ctl_namespaces, "namespaces", recap_kube_namespace_projection,
 		RECAP_KUBE_NAMESPACE_PROJECTION_LEN, NULL, NULL, false},
 };

@@ -7,8 +7,24 @@
 #include "base/json.h"
 #include "base/timeutil.h"
 #include "controller/targets.h"
-#include "kube/selector.h"
-#include "kube/strmap.h"
+#include "kubesel/selector.h"
+#include "kubecache/strmap.h"
+
+const char *const recap_controller_pod_fields[RECAP_CONTROLLER_POD_FIELDS_LEN] = {
+    "metadata.name",
+    "metadata.namespace",
+    "metadata.uid",
+    "metadata.labels",
+    "metadata.resourceVersion",
+    "metadata.creationTimestamp",
+    "metadata.deletionTimestamp",
+    "spec.nodeName",
+    "spec.containers[].name",
+    "status.phase",
+    "status.podIP",
+    "status.containerStatuses[].name",
+    "status.containerStatuses[].containerID",
+};
 
 const char *recap_controller_pod_container(json_t *pod, const char *container)
 {

@@ -21,6 +21,12 @@
 
 struct recap_kube_strmap;
 
+/* What targeting needs of a Pod, and all the controller's pod informer keeps
+ * of one (its projection, kubecache/projection.h): the fields read here, the
+ * labels that selectors match, the times. */
+#define RECAP_CONTROLLER_POD_FIELDS_LEN 13
+extern const char *const recap_controller_pod_fields[RECAP_CONTROLLER_POD_FIELDS_LEN];
+
 struct recap_controller_targets {
 	struct recap_target *v; /* strings borrowed from the pods and executions */
 	size_t n, cap;

@@ -1,4 +1,4 @@
-/* The API client on a libuv loop (transport: kube/http.h).
+/* The API client on a libuv loop (transport: kubehttp/http.h).
  *
  * Every call is asynchronous: it returns < 0 (with *err) when the request
  * cannot even be formed, otherwise the callback runs exactly once, later,
@@ -32,7 +32,7 @@ struct recap_kube_client_options {
 	uint64_t retry_base_ms;	   /* default 200 ms, doubled per retry */
 	uint64_t retry_max_ms;	   /* default 10 s */
 	const char *user_agent;	   /* default "recap" */
-	/* Client-side rate limit (token bucket, kube/ratelimit.h): qps on
+	/* Client-side rate limit (token bucket, kube/bucket.h): qps on
 	 * average, burst at once. 0 means the default 50 qps / burst 100;
 	 * a negative qps disables the limit. Watches are not limited. */
 	double qps;

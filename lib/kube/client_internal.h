@@ -4,9 +4,9 @@
 #include <stdbool.h>
 
 #include "kube/client.h"
-#include "kube/ratelimit.h"
+#include "kube/bucket.h"
 #include "kube/token.h"
-#include "kube/http.h"
+#include "kubehttp/http.h"
 
 struct recap_kube_req;
 struct recap_kube_watch;

@@ -1,6 +1,6 @@
 #include "policy/selector.h"
 
-#include "kube/selector.h"
+#include "kubesel/selector.h"
 
 int recap_policy_selector_matches(json_t *selector, json_t *labels, bool *ret, struct recap_error **err)
 {

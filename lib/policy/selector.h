@@ -1,6 +1,6 @@
 /* A CapsulePolicy's namespaceSelector (metav1.LabelSelector) on a
  * namespace's labels: absent or empty selects every namespace. The selector
- * itself is lib/kube's (kube/selector.h), linked without the API client. */
+ * itself is lib/kubesel's (kubesel/selector.h), linked without the API client. */
 #pragma once
 
 #include <jansson.h>

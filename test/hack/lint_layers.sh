@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # hack/lint-layers: the real tree passes, and a tree with one include that
-# goes up, one that goes sideways, one past the only header policy may take
-# from kube, and one module the order does not name each fail, named.
+# goes up, one that goes sideways, one past the only header the client may
+# take from its transport, and one module the order does not name each fail,
+# named.
 set -euo pipefail
 . "$RECAP_SRC/hack/lib/errtrap.sh"
 tmp=$(mktemp -d)
@@ -37,8 +38,12 @@ check "the message names both modules" \
 	'runtime includes "caplet/caplet.h": caplet is not below runtime'
 check "a sideways include fails (oci includes runtime)" \
 	bad_case side lib/oci/store.c runtime/runtime.h 'oci includes "runtime/runtime.h"'
-check "policy may take only kube's selectors" \
-	bad_case only lib/policy/rules.c kube/client.h 'policy may include only kube/selector.h'
+check "policy may take the label selectors, not the API client" \
+	bad_case policy lib/policy/rules.c kube/client.h 'policy includes "kube/client.h": kube is not below policy'
+check "the client may take only the transport's interface" \
+	bad_case only lib/kube/request.c kubehttp/transport.h 'kube may include only kubehttp/http.h'
+check "the cache toolkit may not reach past the client to its transport" \
+	bad_case cache lib/kubecache/informer.c kubehttp/http.h 'kubehttp is not below kubecache'
 check "a module the order does not name fails" \
 	bad_case unknown lib/extra/x.c base/buf.h 'lib/extra: a module the layer order'
 check "a binary cannot include another binary's module" \

@@ -1,4 +1,4 @@
-/* Shared by the lib/kube integration tests. */
+/* Shared by the integration tests of lib/kube and lib/kubecache. */
 #pragma once
 
 #include <jansson.h>

@@ -1,0 +1,77 @@
+/* One HTTP exchange with the API server, whatever carries it. Only the API
+ * client (lib/kube) uses it; no other library module may include kubehttp
+ * (hack/lint-layers). Two implementations, chosen at link time:
+ *   http_curl.c — libcurl multi (HTTP/2, many streams on one connection);
+ *   http_lean.c — HTTP/1.1 over mbedTLS or plain TCP, one connection per
+ *                 exchange in flight, idle ones kept for reuse.
+ * Both run on the libuv loop and start no thread for an IP-literal server. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "base/error.h"
+
+/* Credentials and trust, borrowed: they must outlive the recap_kube_http. */
+struct recap_kube_http_tls {
+	const char *ca, *cert, *key; /* PEM, NUL-terminated; NULL when absent */
+	size_t ca_len, cert_len, key_len;
+	bool insecure; /* no peer verification */
+};
+
+enum recap_kube_http_result_code {
+	RECAP_KUBE_HTTP_OK = 0,
+	RECAP_KUBE_HTTP_UNREACHED, /* no connection: the server cannot have acted */
+	RECAP_KUBE_HTTP_TOO_LARGE, /* the body passed max_body */
+	RECAP_KUBE_HTTP_ABORTED,   /* a callback returned < 0 */
+	RECAP_KUBE_HTTP_FAILED,	   /* TLS, timeout, lost connection, bad answer */
+};
+
+/* How an exchange ended. Valid during on_done only. */
+struct recap_kube_http_result {
+	enum recap_kube_http_result_code code;
+	long status;		 /* 0 when no answer arrived */
+	uint64_t retry_after_ms; /* Retry-After in seconds form, capped at a minute; 0 absent */
+	int http_version;	 /* 11, 20, 30; 0 unknown */
+	const char *message;	 /* why it failed, "" on success */
+};
+
+struct recap_kube_http_request {
+	const char *method;
+	const char *url;	    /* server URL + path */
+	const char *const *headers; /* "Name: value", n_headers of them */
+	size_t n_headers;
+	const char *body; /* may be NULL */
+	size_t body_len;
+	uint64_t timeout_ms; /* the whole exchange */
+	size_t max_body;     /* 0: unbounded (the callbacks bound it) */
+	/* The status and headers arrived (final answers only, >= 200). */
+	int (*on_head)(long status, void *userdata);
+	/* A piece of the body. */
+	int (*on_data)(const char *data, size_t len, void *userdata);
+	/* Runs once, from the loop, unless cancelled; the exchange is gone
+	 * when it returns. */
+	void (*on_done)(const struct recap_kube_http_result *r, void *userdata);
+	void *userdata;
+};
+
+struct recap_kube_http;
+struct recap_kube_http_xfer;
+
+int recap_kube_http_new(uv_loop_t *loop, const struct recap_kube_http_tls *tls, struct recap_kube_http **ret,
+			struct recap_error **err);
+/* The request is copied; on_done runs later, never inside this call. */
+int recap_kube_http_start(struct recap_kube_http *h, const struct recap_kube_http_request *req,
+			  struct recap_kube_http_xfer **ret, struct recap_error **err);
+/* Ends an exchange that has not finished; on_done will not run. Never call
+ * from inside the exchange's own callbacks: return < 0 from them. */
+void recap_kube_http_cancel(struct recap_kube_http *h, struct recap_kube_http_xfer *x);
+/* Every exchange must have finished or been cancelled. The memory goes once
+ * the loop ran the close callbacks. Safe from an on_done callback. */
+void recap_kube_http_close(struct recap_kube_http *h);
+
+/* A Retry-After value in milliseconds: the seconds form only (an HTTP date
+ * means our own backoff), capped at a minute; 0 when absent or a date. */
+uint64_t recap_kube_http_retry_after_ms(const char *value);

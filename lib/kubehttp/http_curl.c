@@ -1,0 +1,281 @@
+/* kubehttp/http.h on libcurl: one easy handle per exchange on the multi handle
+ * of kubehttp/transport.h; HTTP/2 where the server offers it. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "kubehttp/http.h"
+#include "kubehttp/transport.h"
+
+#define CONNECT_TIMEOUT_MS 10000L
+
+struct recap_kube_http {
+	struct recap_kube_transport *transport;
+	struct recap_kube_http_tls tls;
+};
+
+struct recap_kube_http_xfer {
+	struct recap_kube_xfer xfer;
+	struct recap_kube_http *h;
+	CURL *easy;
+	struct curl_slist *headers;
+	char *body;
+	long status;
+	int (*on_head)(long status, void *userdata);
+	int (*on_data)(const char *data, size_t len, void *userdata);
+	void (*on_done)(const struct recap_kube_http_result *r, void *userdata);
+	void *userdata;
+	bool aborted;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+int recap_kube_http_new(uv_loop_t *loop, const struct recap_kube_http_tls *tls, struct recap_kube_http **ret,
+			struct recap_error **err)
+{
+	struct recap_kube_http *h = calloc(1, sizeof(*h));
+	if (!h)
+		return recap_error_set(err, ENOMEM, "out of memory");
+	h->tls = *tls;
+	int r = recap_kube_transport_new(loop, &h->transport, err);
+	if (r < 0) {
+		free(h);
+		return r;
+	}
+	*ret = h;
+	return 0;
+}
+
+void recap_kube_http_close(struct recap_kube_http *h)
+{
+	if (!h)
+		return;
+	recap_kube_transport_close(h->transport);
+	free(h);
+}
+
+static void xfer_free(struct recap_kube_http_xfer *x)
+{
+	curl_easy_cleanup(x->easy);
+	curl_slist_free_all(x->headers);
+	free(x->body);
+	free(x);
+}
+
+void recap_kube_http_cancel(struct recap_kube_http *h, struct recap_kube_http_xfer *x)
+{
+	if (!x)
+		return;
+	if (h->transport)
+		recap_kube_transport_remove(h->transport, x->easy);
+	xfer_free(x);
+}
+
+static int http_version(CURL *easy)
+{
+	long v = 0;
+	if (curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &v) != CURLE_OK)
+		return 0;
+	switch (v) {
+	case CURL_HTTP_VERSION_1_0:
+		return 10;
+	case CURL_HTTP_VERSION_1_1:
+		return 11;
+	case CURL_HTTP_VERSION_2_0:
+		return 20;
+	case CURL_HTTP_VERSION_3:
+		return 30;
+	default:
+		return 0;
+	}
+}
+
+static enum recap_kube_http_result_code classify(const struct recap_kube_http_xfer *x, CURLcode result)
+{
+	switch (result) {
+	case CURLE_OK:
+		return RECAP_KUBE_HTTP_OK;
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		return RECAP_KUBE_HTTP_UNREACHED;
+	case CURLE_FILESIZE_EXCEEDED:
+		return RECAP_KUBE_HTTP_TOO_LARGE;
+	default:
+		return x->aborted ? RECAP_KUBE_HTTP_ABORTED : RECAP_KUBE_HTTP_FAILED;
+	}
+}
+
+static void done(struct recap_kube_xfer *xfer, CURLcode result)
+{
+	struct recap_kube_http_xfer *x = container_of(xfer, struct recap_kube_http_xfer, xfer);
+	struct recap_kube_http_result r = {.code = classify(x, result),
+					   .http_version = http_version(x->easy)};
+	if (result == CURLE_OK) {
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r.status);
+		struct curl_header *ra = NULL;
+		if (curl_easy_header(x->easy, "Retry-After", 0, CURLH_HEADER, -1, &ra) == CURLHE_OK && ra)
+			r.retry_after_ms = recap_kube_http_retry_after_ms(ra->value);
+		r.message = "";
+	} else {
+		r.message = x->errbuf[0] ? x->errbuf : curl_easy_strerror(result);
+	}
+	x->on_done(&r, x->userdata);
+	xfer_free(x);
+}
+
+static size_t write_cb(char *data, size_t size, size_t n, void *userdata)
+{
+	struct recap_kube_http_xfer *x = userdata;
+	if (x->on_data(data, size * n, x->userdata) < 0) {
+		x->aborted = true;
+		return 0;
+	}
+	return size * n;
+}
+
+static size_t header_cb(char *data, size_t size, size_t n, void *userdata)
+{
+	struct recap_kube_http_xfer *x = userdata;
+	size_t len = size * n;
+	if (strncmp(data, "HTTP/", 5) == 0) {
+		x->status = 0; /* a new response (after 100 Continue, say) */
+		return len;
+	}
+	if (len > 2 || x->status)
+		return len;
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
+	if (x->status >= 200 && x->on_head && x->on_head(x->status, x->userdata) < 0) {
+		x->aborted = true;
+		return 0;
+	}
+	return len;
+}
+
+static CURLcode set_tls(const struct recap_kube_http_tls *t, CURL *easy)
+{
+	CURLcode rc = CURLE_OK;
+	if (t->ca) {
+		struct curl_blob ca = {.data = (void *)t->ca, .len = t->ca_len, .flags = CURL_BLOB_NOCOPY};
+		rc = curl_easy_setopt(easy, CURLOPT_CAINFO_BLOB, &ca);
+	}
+	if (rc == CURLE_OK && t->cert) {
+		struct curl_blob cert = {
+		    .data = (void *)t->cert, .len = t->cert_len, .flags = CURL_BLOB_NOCOPY};
+		struct curl_blob key = {.data = (void *)t->key, .len = t->key_len, .flags = CURL_BLOB_NOCOPY};
+		rc = curl_easy_setopt(easy, CURLOPT_SSLCERT_BLOB, &cert);
+		if (rc == CURLE_OK)
+			rc = curl_easy_setopt(easy, CURLOPT_SSLCERTTYPE, "PEM");
+		if (rc == CURLE_OK)
+			rc = curl_easy_setopt(easy, CURLOPT_SSLKEY_BLOB, &key);
+		if (rc == CURLE_OK)
+			rc = curl_easy_setopt(easy, CURLOPT_SSLKEYTYPE, "PEM");
+	}
+	if (rc == CURLE_OK && t->insecure) {
+		rc = curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+		if (rc == CURLE_OK)
+			rc = curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	return rc;
+}
+
+static CURLcode set_common(struct recap_kube_http_xfer *x, const struct recap_kube_http_request *req)
+{
+	CURL *easy = x->easy;
+	CURLcode rc = curl_easy_setopt(easy, CURLOPT_URL, req->url);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	/* Wait for a multiplexed HTTP/2 connection rather than open another. */
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 1L);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, x->errbuf);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
+	if (rc == CURLE_OK && req->max_body)
+		rc = curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)req->max_body);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_cb);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(easy, CURLOPT_WRITEDATA, x);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, header_cb);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(easy, CURLOPT_HEADERDATA, x);
+	return rc;
+}
+
+static CURLcode set_request(struct recap_kube_http_xfer *x, const struct recap_kube_http_request *req)
+{
+	CURLcode rc = CURLE_OK;
+	for (size_t i = 0; i < req->n_headers && rc == CURLE_OK; i++) {
+		struct curl_slist *n = curl_slist_append(x->headers, req->headers[i]);
+		if (!n)
+			return CURLE_OUT_OF_MEMORY;
+		x->headers = n;
+	}
+	/* No "Expect: 100-continue" round trip before a body. */
+	struct curl_slist *n = curl_slist_append(x->headers, "Expect:");
+	if (!n)
+		return CURLE_OUT_OF_MEMORY;
+	x->headers = n;
+	rc = curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
+	if (rc == CURLE_OK && strcmp(req->method, "GET") == 0)
+		rc = curl_easy_setopt(x->easy, CURLOPT_HTTPGET, 1L);
+	else if (rc == CURLE_OK)
+		rc = curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST, req->method);
+	if (rc == CURLE_OK && req->body) {
+		rc = curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+		if (rc == CURLE_OK)
+			rc = curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, x->body);
+	}
+	return rc;
+}
+
+int recap_kube_http_start(struct recap_kube_http *h, const struct recap_kube_http_request *req,
+			  struct recap_kube_http_xfer **ret, struct recap_error **err)
+{
+	struct recap_kube_http_xfer *x = calloc(1, sizeof(*x));
+	if (!x || !(x->easy = curl_easy_init()) || (req->body && !(x->body = malloc(req->body_len + 1)))) {
+		if (x)
+			xfer_free(x);
+		return recap_error_set(err, ENOMEM, "out of memory");
+	}
+	if (req->body)
+		memcpy(x->body, req->body, req->body_len);
+	x->h = h;
+	x->xfer.done = done;
+	x->on_head = req->on_head;
+	x->on_data = req->on_data;
+	x->on_done = req->on_done;
+	x->userdata = req->userdata;
+	CURLcode rc = set_common(x, req);
+	if (rc == CURLE_OK)
+		rc = set_tls(&h->tls, x->easy);
+	if (rc == CURLE_OK)
+		rc = set_request(x, req);
+	if (rc != CURLE_OK) {
+		xfer_free(x);
+		return recap_error_set(err, rc == CURLE_OUT_OF_MEMORY ? ENOMEM : EINVAL,
+				       "%s %s: cannot set up the transfer (libcurl too old?)", req->method,
+				       req->url);
+	}
+	int r = recap_kube_transport_add(h->transport, x->easy, &x->xfer, err);
+	if (r < 0) {
+		xfer_free(x);
+		return r;
+	}
+	*ret = x;
+	return 0;
+}
