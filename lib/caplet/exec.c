@@ -140,9 +140,13 @@ static void accept_or_refuse(struct caplet_exec *x)
 
 void caplet_exec_stand_down(struct caplet_exec *x)
 {
-	caplet_logf(x->agent, RECAP_LOG_INFO,
-		    "execution %s: claimed by another writer (phase %s): left to it, nothing of it runs here",
-		    x->key, recap_json_str(x->obj, "status.phase") ?: "none");
+	if (x->gone)
+		caplet_logf(x->agent, RECAP_LOG_INFO, "execution %s: gone before it was claimed", x->key);
+	else
+		caplet_logf(x->agent, RECAP_LOG_INFO,
+			    "execution %s: claimed by another writer (phase %s): left to it, nothing "
+			    "of it runs here",
+			    x->key, recap_json_str(x->obj, "status.phase") ?: "none");
 	if (x->proc && !x->spec_sent)
 		caplet_proc_drop_doc(x->proc); /* the executor exits without running anything */
 	x->st = X_FOREIGN;
