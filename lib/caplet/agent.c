@@ -49,6 +49,8 @@ static struct caplet_exec *lookup(struct recap_caplet *c, const char *key)
 static void exec_free(struct caplet_exec *x)
 {
 	caplet_progress_stop(x);
+	caplet_claim_stop(x);
+	json_decref(x->claim);
 	json_decref(x->obj);
 	json_decref(x->final);
 	free(x->key);
@@ -66,7 +68,8 @@ static void forget_idle(struct recap_caplet *c)
 	struct caplet_exec **pp = &c->all;
 	while (*pp) {
 		struct caplet_exec *x = *pp;
-		if (x->gone && !x->busy && !x->proc && (x->st == X_DONE || x->st == X_NEW)) {
+		if (x->gone && !x->busy && !x->proc &&
+		    (x->st == X_DONE || x->st == X_NEW || x->st == X_FOREIGN)) {
 			*pp = x->next;
 			exec_free(x);
 		} else {
@@ -88,6 +91,7 @@ static struct caplet_exec *exec_new(struct recap_caplet *c, json_t *obj, const c
 		return NULL;
 	}
 	x->agent = c;
+	x->inherited = !c->recovered;
 	x->next = c->all;
 	c->all = x;
 	return x;

@@ -21,6 +21,7 @@ enum xstate {
 	X_PULLING,   /* Pulling written; waiting for the image */
 	X_RUNNING,   /* Attaching written and the executor spawned */
 	X_RECOVER,   /* found started by a previous instance: kill, sweep */
+	X_FOREIGN,   /* claimed by another writer (another agent): never touched again */
 	X_FINISHING, /* terminal status being written */
 	X_RELEASING, /* status written; finalizer being removed */
 	X_DONE,
@@ -38,6 +39,8 @@ struct caplet_exec {
 	bool cancelled;			/* deletion seen while running; executor signalled */
 	bool gone;			/* deleted from the API: forget when idle */
 	bool spec_sent;			/* the executor has its spec: it may run */
+	bool inherited;			/* in the startup list: may be a predecessor's run */
+	bool seen_unstarted;		/* seen before any claim: a later claim is not ours */
 	enum recap_kube_code last_code; /* of the last write */
 	char run_id[RECAP_CAPLET_RUN_ID_MAX];
 	char *digest, *spec_doc;
@@ -46,7 +49,11 @@ struct caplet_exec {
 	json_t *final;		    /* the terminal status to write */
 	struct caplet_proc *proc;
 	uv_timer_t *progress; /* while the executor runs */
-	int reported;	      /* 1: Running written, 2: Escaping written */
+	json_t *claim;	      /* the status being claimed with (claim.c) */
+	void (*claim_cb)(struct caplet_exec *, int, const char *);
+	int claim_tries, claim_conflicts;
+	uv_timer_t *claim_timer; /* backoff after a transient failure */
+	int reported;		 /* 1: Running written, 2: Escaping written */
 	int64_t accepted_us, pull_start_us, attach_start_us;
 };
 
@@ -92,6 +99,20 @@ void caplet_exec_release_slot(struct caplet_exec *x);
 /* status writes (api.c): merge patch of .status; cb(x, ok). */
 int caplet_write_status(struct caplet_exec *x, json_t *status, void (*cb)(struct caplet_exec *, bool));
 int caplet_set_finalizer(struct caplet_exec *x, bool present, void (*cb)(struct caplet_exec *, bool));
+
+/* claim (claim.c): writes status (Pulling or Attaching) guarded by the
+ * resourceVersion last seen; on a conflict reads the execution again and
+ * claims again or reports it lost; a transient failure is retried with
+ * backoff. cb gets CAPLET_CLAIMED, CAPLET_CLAIM_LOST (another writer has
+ * it: write nothing more) or CAPLET_CLAIM_FAILED and why. */
+enum caplet_claim_result { CAPLET_CLAIMED, CAPLET_CLAIM_LOST, CAPLET_CLAIM_FAILED };
+typedef void (*caplet_claim_cb)(struct caplet_exec *x, int result, const char *msg);
+void caplet_claim(struct caplet_exec *x, json_t *status, caplet_claim_cb cb);
+void caplet_claim_stop(struct caplet_exec *x);
+/* Claimed by another writer: nothing of ours runs, nothing more is written. */
+void caplet_exec_stand_down(struct caplet_exec *x);
+/* Why an execution that has not started must not start now, or NULL. */
+const char *caplet_exec_no_start(struct caplet_exec *x);
 
 /* policy (policy.c): 1 admitted, 0 refused (*msg set), < 0 error (*msg set). */
 int caplet_policy_check(struct recap_caplet *c, json_t *exec, char **msg);

@@ -138,6 +138,37 @@ static void accept_or_refuse(struct caplet_exec *x)
 	enqueue(x);
 }
 
+void caplet_exec_stand_down(struct caplet_exec *x)
+{
+	if (x->gone)
+		caplet_logf(x->agent, RECAP_LOG_INFO, "execution %s: gone before it was claimed", x->key);
+	else
+		caplet_logf(x->agent, RECAP_LOG_INFO,
+			    "execution %s: claimed by another writer (phase %s): left to it, nothing "
+			    "of it runs here",
+			    x->key, recap_json_str(x->obj, "status.phase") ?: "none");
+	if (x->proc && !x->spec_sent)
+		caplet_proc_drop_doc(x->proc); /* the executor exits without running anything */
+	x->st = X_FOREIGN;
+	caplet_exec_release_slot(x);
+}
+
+/* Attaching, Running or Escaping, and not by this agent (its own claims
+ * leave X_NEW). Found so in the startup list, it may be the previous
+ * agent's run: recovered. Seen unstarted before, or first seen after the
+ * startup list, another writer claimed it while this agent runs: not an
+ * orphan of ours, left alone. */
+static void step_found_started(struct caplet_exec *x)
+{
+	if (!x->inherited || x->seen_unstarted) {
+		caplet_exec_stand_down(x);
+		return;
+	}
+	x->st = X_RECOVER;
+	x->recover_reason = RECAP_REASON_NODE_AGENT_RESTARTED;
+	caplet_recover_exec(x);
+}
+
 static void step_new(struct caplet_exec *x)
 {
 	static const char *const terminal[] = {RECAP_PHASE_SUCCEEDED, RECAP_PHASE_FAILED, NULL};
@@ -150,15 +181,15 @@ static void step_new(struct caplet_exec *x)
 	} else if (!fin && deleting(x->obj)) {
 		x->st = X_DONE;
 	} else if (phase_is(x->obj, started)) {
-		x->st = X_RECOVER;
-		x->recover_reason = RECAP_REASON_NODE_AGENT_RESTARTED;
-		caplet_recover_exec(x);
-	} else if (deleting(x->obj)) {
-		refuse(x, RECAP_REASON_CANCELLED, "deleted before it started");
-	} else if (!fin) {
-		caplet_set_finalizer(x, true, after_write);
-	} else if (!x->agent->stopping) {
-		accept_or_refuse(x);
+		step_found_started(x);
+	} else {
+		x->seen_unstarted = true;
+		if (deleting(x->obj))
+			refuse(x, RECAP_REASON_CANCELLED, "deleted before it started");
+		else if (!fin)
+			caplet_set_finalizer(x, true, after_write);
+		else if (!x->agent->stopping)
+			accept_or_refuse(x);
 	}
 }
 
@@ -204,6 +235,7 @@ void caplet_exec_step(struct caplet_exec *x)
 			x->st = X_DONE;
 		break;
 	case X_RECOVER:
+	case X_FOREIGN:
 	case X_DONE:
 		break;
 	}

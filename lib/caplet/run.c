@@ -117,20 +117,26 @@ static void abandon(struct caplet_exec *x, const char *reason, const char *msg)
 
 /* Why an execution that has not started must not start now: deleted, or the
  * agent is stopping (a pull that ends during the stop starts nothing). */
-static const char *no_start(struct caplet_exec *x)
+const char *caplet_exec_no_start(struct caplet_exec *x)
 {
 	if (x->cancelled || recap_json_path(x->obj, "metadata.deletionTimestamp"))
 		return "deleted before it started";
 	return x->agent->stopping ? "the node agent stopped before it started" : NULL;
 }
 
-static void on_attaching(struct caplet_exec *x, bool ok)
+/* Lost: another writer claimed the execution; the executor gets no spec.
+ * Failed: nothing was recorded (or the execution went meanwhile). */
+static void on_attaching(struct caplet_exec *x, int claimed, const char *msg)
 {
 	_cleanup_free_ char *doc = x->spec_doc;
 	x->spec_doc = NULL;
-	const char *why = ok ? no_start(x) : "could not record Attaching";
-	if (why) { /* the spec is not sent: the command never starts */
-		abandon(x, RECAP_REASON_CANCELLED, why);
+	if (claimed == CAPLET_CLAIM_LOST) {
+		caplet_exec_stand_down(x);
+		return;
+	}
+	const char *why = caplet_exec_no_start(x) ?: (x->gone ? "deleted before it started" : NULL);
+	if (why || claimed != CAPLET_CLAIMED) { /* the spec is not sent: the command never starts */
+		abandon(x, why ? RECAP_REASON_CANCELLED : RECAP_REASON_START_FAILED, why ?: msg);
 		return;
 	}
 	if (!x->proc) {
@@ -170,14 +176,17 @@ static void attach(struct caplet_exec *x, int pid)
 	_cleanup_json_ json_t *st =
 	    json_pack("{s:s, s:s, s:s, s:s?}", "phase", RECAP_PHASE_ATTACHING, "pullStartTime", pull,
 		      "attachStartTime", attach_at, "imageDigest", x->digest);
-	if (!st || caplet_write_status(x, st, on_attaching) < 0)
-		abandon(x, RECAP_REASON_START_FAILED, "could not write Attaching");
+	if (!st) {
+		abandon(x, RECAP_REASON_START_FAILED, "out of memory");
+		return;
+	}
+	caplet_claim(x, st, on_attaching);
 }
 
 /* A refusal at this point means nothing started: no executor, no spec. */
 static void on_target(struct caplet_exec *x, int pid, const char *reason, const char *msg)
 {
-	const char *why = no_start(x);
+	const char *why = caplet_exec_no_start(x);
 	if (why) {
 		reason = RECAP_REASON_CANCELLED;
 		msg = why;
@@ -195,7 +204,7 @@ static void on_target(struct caplet_exec *x, int pid, const char *reason, const 
 
 static void on_image(struct caplet_exec *x, const struct recap_caplet_image *img, const char *error)
 {
-	const char *why = no_start(x);
+	const char *why = caplet_exec_no_start(x);
 	if (why) {
 		caplet_exec_finish(x, recap_caplet_status_refused(RECAP_REASON_CANCELLED, why));
 		return;
@@ -223,8 +232,14 @@ static void on_image(struct caplet_exec *x, const struct recap_caplet_image *img
 	caplet_target_confirm(x, on_target);
 }
 
-static void on_pulling(struct caplet_exec *x, bool ok)
+/* A Pulling that could not be written still pulls: Attaching is the claim
+ * that decides. */
+static void on_pulling(struct caplet_exec *x, int claimed, const char *msg)
 {
+	if (claimed == CAPLET_CLAIM_LOST) {
+		caplet_exec_stand_down(x);
+		return;
+	}
 	if (x->gone) {
 		caplet_exec_finish(
 		    x, recap_caplet_status_refused(RECAP_REASON_CANCELLED, "deleted before it started"));
@@ -246,7 +261,9 @@ static void start_pull(struct caplet_exec *x)
 	recap_caplet_format_us(x->pull_start_us, now);
 	_cleanup_json_ json_t *st =
 	    json_pack("{s:s, s:s}", "phase", RECAP_PHASE_PULLING, "pullStartTime", now);
-	if (!st || caplet_write_status(x, st, on_pulling) < 0)
+	if (st)
+		caplet_claim(x, st, on_pulling);
+	else
 		caplet_image_get(x, on_image);
 }
 

@@ -75,3 +75,15 @@ int recap_caplet_target_check(json_t *exec, json_t *cri, int *ret_pid, const cha
  * checked as the executor needs it (not a PID, no path); NULL and err set
  * otherwise. */
 const char *recap_caplet_target_id(json_t *exec, struct recap_error **err);
+
+/* The claim: caplet's writes that may lead to a run (Pulling, Attaching) are
+ * merge patches of .status guarded by the resourceVersion it last saw. When
+ * one is refused with 409 Conflict, the execution read again (NULL: it is
+ * gone) decides what the conflict was. uid: the execution's UID as caplet
+ * knows it; written: the status caplet tried to write. */
+enum recap_caplet_claim {
+	RECAP_CAPLET_CLAIM_RETRY, /* changed, but no one claimed it: write again, newer version */
+	RECAP_CAPLET_CLAIM_OURS,  /* our write is there (an earlier try landed unanswered) */
+	RECAP_CAPLET_CLAIM_LOST,  /* another writer claimed it, or it is gone: stand down */
+};
+enum recap_caplet_claim recap_caplet_claim_decide(json_t *now, const char *uid, json_t *written);

@@ -110,3 +110,33 @@ json_t *recap_caplet_status_refused(const char *reason, const char *message)
 			 "message", message_json(message ? message : ""), "escaped", 1, "completionTime",
 			 now);
 }
+
+static bool written_there(json_t *status, json_t *written)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach (written, key, v)
+		if (!json_equal(json_object_get(status, key), v))
+			return false;
+	return true;
+}
+
+/* Pending and Pulling are before any claim: another caplet's Pulling, a label
+ * or a finalizer changed is no reason to give up. attachStartTime is written
+ * only with Attaching, so one that is there means a claim was made (a later
+ * Pulling written over it does not undo that). */
+enum recap_caplet_claim recap_caplet_claim_decide(json_t *now, const char *uid, json_t *written)
+{
+	const char *now_uid = recap_json_str(now, "metadata.uid");
+	if (!now || !uid || !now_uid || strcmp(uid, now_uid) != 0)
+		return RECAP_CAPLET_CLAIM_LOST;
+	json_t *status = recap_json_path(now, "status");
+	if (json_is_object(written) && json_object_size(written) && written_there(status, written))
+		return RECAP_CAPLET_CLAIM_OURS;
+	const char *phase = recap_json_str(now, "status.phase");
+	bool unclaimed = !phase || !*phase || strcmp(phase, RECAP_PHASE_PENDING) == 0 ||
+			 strcmp(phase, RECAP_PHASE_PULLING) == 0;
+	if (unclaimed && !recap_json_path(now, "status.attachStartTime"))
+		return RECAP_CAPLET_CLAIM_RETRY;
+	return RECAP_CAPLET_CLAIM_LOST;
+}

@@ -508,6 +508,56 @@ test_stop_while_pulling() {
 	registry_pid=""
 }
 
+# Another writer claims an execution while this caplet pulls its image: its
+# status becomes Attaching with another attachStartTime, as a second caplet
+# for the node would write it. The claim is a compare-and-swap, so this
+# caplet stands down: the command never runs, nothing more is written, and
+# the execution is not swept as an orphan (NodeAgentRestarted). A second
+# execution whose labels change meanwhile is still claimed and runs.
+test_claim_lost() {
+	coproc SLOW { exec python3 "$src/test/caplet/slow_registry.py" "$tmp/img" 2; }
+	registry_pid=$SLOW_PID
+	local port
+	read -r port <&"${SLOW[0]}"
+	start_caplet --insecure-registry "127.0.0.1:$port"
+	local ref=127.0.0.1:$port/claim/busybox:v1 other=2026-01-01T00:00:00.000000Z
+	execution taken "$cid" "$ref" '[busybox, touch, /out/ran]'
+	execution relabelled "$cid" "$ref" '[busybox, touch, /out/ran]'
+	check "the execution is pulling from the slow registry" wait_for taken '.status.phase' Pulling
+	kubectl patch cexec taken --subresource=status --type=merge \
+		-p "{\"status\": {\"phase\": \"Attaching\", \"attachStartTime\": \"$other\"}}" >/dev/null
+	kubectl label cexec relabelled recap.dev/test-changed=yes >/dev/null
+	local rv
+	rv=$(field taken '.metadata.resourceVersion')
+	check "an execution whose labels changed is still claimed and runs" \
+		wait_for relabelled '.status.phase' Succeeded
+	check "it ran once" test -e "$root/out/$(run_id relabelled)/ran"
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -q "execution default/taken: claimed by another writer" "$tmp/caplet.log" && break
+		sleep 0.1
+	done
+	check "caplet stands down from the claimed execution" \
+		grep -q "execution default/taken: claimed by another writer" "$tmp/caplet.log"
+	sleep 2.5 # a tick of the agent: nothing comes later either
+	check "the command never ran here" test ! -e "$root/out/$(run_id taken)"
+	check "caplet wrote nothing more to it" equals "$(field taken '.metadata.resourceVersion')" "$rv"
+	check "the other writer's claim stands" equals "$(field taken '.status.attachStartTime')" "$other"
+	check "it was not swept as an orphan" equals "$(field taken '.status.reason')" ""
+	check "no residue of the stood-down run" no_residue "$(run_id taken)"
+	local rc=0
+	kill -TERM "$caplet_pid"
+	wait "$caplet_pid" || rc=$?
+	caplet_pid=""
+	check "caplet exits cleanly with the stood-down execution" equals "$rc" 0
+	kubectl patch cexec taken --type=merge -p '{"metadata": {"finalizers": null}}' >/dev/null
+	kubectl delete cexec taken --wait=false >/dev/null
+	check "the claimed execution can go" gone taken
+	kill "$registry_pid"
+	wait "$registry_pid" 2>/dev/null || true
+	registry_pid=""
+}
+
 # An oci:<dir> image names a path on the node. The CRDs refuse it; for
 # defence in depth caplet and the executor it runs must too. The CRD is
 # applied without that rule (a cluster whose CRDs predate caplet), and the
@@ -595,6 +645,7 @@ test_concurrency
 test_metrics
 test_graceful_stop
 test_stop_while_pulling
+test_claim_lost
 test_cri_unreachable
 
 if ((failures)); then

@@ -310,6 +310,64 @@ static void test_refused_message_bounded(void **state)
 	assert_true(recap_json_bool(st, "escaped", 0));
 }
 
+/* The execution read again after the claim's 409: uid and status as JSON. */
+static enum recap_caplet_claim decide(const char *uid, const char *status, const char *written)
+{
+	_cleanup_json_ json_t *now = NULL;
+	if (uid) {
+		now = json_pack("{s:{s:s, s:s}}", "metadata", "uid", uid, "resourceVersion", "42");
+		assert_non_null(now);
+		if (status)
+			json_object_set_new(now, "status", json_loads(status, 0, NULL));
+	}
+	_cleanup_json_ json_t *w = json_loads(written, 0, NULL);
+	assert_non_null(w);
+	return recap_caplet_claim_decide(now, "u1", w);
+}
+
+#define ATTACH_OURS "{\"phase\": \"Attaching\", \"attachStartTime\": \"2026-12-06T08:00:00.000001Z\"}"
+#define PULL_OURS "{\"phase\": \"Pulling\", \"pullStartTime\": \"2026-12-06T08:00:00.000001Z\"}"
+
+static void test_claim_decide(void **state)
+{
+	/* benign: a label, a finalizer, another agent's Pulling */
+	assert_int_equal(decide("u1", NULL, ATTACH_OURS), RECAP_CAPLET_CLAIM_RETRY);
+	assert_int_equal(decide("u1", "{\"phase\": \"Pending\"}", ATTACH_OURS), RECAP_CAPLET_CLAIM_RETRY);
+	assert_int_equal(decide("u1", "{\"phase\": \"Pulling\", \"pullStartTime\": \"2026-12-06T08:00:01Z\"}",
+				ATTACH_OURS),
+			 RECAP_CAPLET_CLAIM_RETRY);
+	assert_int_equal(
+	    decide("u1", "{\"phase\": \"Pulling\", \"pullStartTime\": \"2026-12-06T08:00:01Z\"}", PULL_OURS),
+	    RECAP_CAPLET_CLAIM_RETRY);
+	/* an earlier try of ours that landed unanswered */
+	assert_int_equal(decide("u1", ATTACH_OURS, ATTACH_OURS), RECAP_CAPLET_CLAIM_OURS);
+	assert_int_equal(decide("u1", PULL_OURS, PULL_OURS), RECAP_CAPLET_CLAIM_OURS);
+	/* claimed by another writer */
+	const char *taken[] = {
+	    "{\"phase\": \"Attaching\", \"attachStartTime\": \"2026-12-06T08:00:02Z\"}",
+	    "{\"phase\": \"Running\", \"attachStartTime\": \"2026-12-06T08:00:02Z\"}",
+	    "{\"phase\": \"Escaping\"}",
+	    "{\"phase\": \"Succeeded\"}",
+	    "{\"phase\": \"Failed\", \"reason\": \"Cancelled\"}",
+	    /* a Pulling written over another's Attaching does not undo the claim */
+	    "{\"phase\": \"Pulling\", \"attachStartTime\": \"2026-12-06T08:00:02Z\"}",
+	    "{\"phase\": \"SomethingNew\"}",
+	};
+	for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
+		assert_int_equal(decide("u1", taken[i], ATTACH_OURS), RECAP_CAPLET_CLAIM_LOST);
+		assert_int_equal(decide("u1", taken[i], PULL_OURS), RECAP_CAPLET_CLAIM_LOST);
+	}
+	/* our Attaching with another's Running over it is not ours any more */
+	assert_int_equal(
+	    decide("u1", "{\"phase\": \"Running\", \"attachStartTime\": \"2026-12-06T08:00:00.000001Z\"}",
+		   ATTACH_OURS),
+	    RECAP_CAPLET_CLAIM_LOST);
+	/* deleted, or deleted and made again under the same name */
+	assert_int_equal(decide(NULL, NULL, ATTACH_OURS), RECAP_CAPLET_CLAIM_LOST);
+	assert_int_equal(decide("u2", NULL, ATTACH_OURS), RECAP_CAPLET_CLAIM_LOST);
+	assert_int_equal(decide("u2", ATTACH_OURS, ATTACH_OURS), RECAP_CAPLET_CLAIM_LOST);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +382,7 @@ int main(void)
 	    cmocka_unit_test(test_target_check),
 	    cmocka_unit_test(test_status),
 	    cmocka_unit_test(test_refused_message_bounded),
+	    cmocka_unit_test(test_claim_decide),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
