@@ -81,20 +81,15 @@ one_pull_per_node() { # two executions of one image on a node share one pull
 check "one pull per node for two executions of the image" one_pull_per_node
 # ---- at most once --------------------------------------------------------
 # Writing into the targets (ReadWrite) needs a policy that allows it.
+ns_create once || exit 1
 kubectl apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Namespace
-metadata: {name: once, labels: {recap-e2e: once}}
----
 apiVersion: recap.dev/v1alpha1
 kind: CapsulePolicy
 metadata: {name: once-rw}
 spec:
-  namespaceSelector: {matchLabels: {recap-e2e: once}}
+  namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: once}}
   targetFilesystem: {max: ReadWrite}
 YAML
-wait_until 30 kubectl get serviceaccount default -n once ||
-	{ echo "namespace once has no default ServiceAccount after 30 s" >&2; exit 1; }
 for i in 1 2; do
 	kubectl apply -n once -f - >/dev/null <<YAML
 apiVersion: v1
