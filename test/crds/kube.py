@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -64,6 +65,21 @@ class Kubectl:
         if rc != 0:
             raise Failure(f"kubectl {' '.join(args)}: {err.strip()}")
         return out
+
+    def wait_established(self, names, seconds=60):
+        """kubectl wait for condition Established. Right after an apply a
+        CRD may have no status.conditions yet, and kubectl then fails at
+        once ("accessor error: <nil>") instead of waiting: it is asked
+        again until the deadline, and the last error is the failure."""
+        deadline = time.monotonic() + seconds
+        while True:
+            rc, _, err = self.run("wait", "--for=condition=Established", "--timeout=10s", *names)
+            if rc == 0:
+                return
+            if time.monotonic() >= deadline:
+                raise Failure(f"kubectl wait --for=condition=Established {' '.join(names)}: "
+                              f"{err.strip()}")
+            time.sleep(0.2)
 
     def json(self, *args):
         return json.loads(self.ok(*args, "-o", "json"))

@@ -74,7 +74,7 @@ def fields(label, obj, pairs):
 def install(k):
     k.ok("apply", "-k", os.path.join(ROOT, "crds"))
     names = [f"crd/{p}.recap.dev" for p in CRDS]
-    k.ok("wait", "--for=condition=Established", "--timeout=60s", *names)
+    k.wait_established(names)
     for plural, (short, cats) in CRDS.items():
         crd = k.json("get", f"crd/{plural}.recap.dev")
         fields(f"crd {plural}", crd, [
