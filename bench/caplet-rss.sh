@@ -36,7 +36,7 @@ hack/cluster up --dir "$tmp/cluster" >"$tmp/cluster-up.out" 2>&1 ||
 # shellcheck disable=SC1091
 . "$tmp/cluster/env"
 for f in crds/recap.dev_*.yaml; do kubectl apply -f "$f" >/dev/null; done
-kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
+"$here/../hack/wait-crds" --all
 for i in $(seq "${NAMESPACES:-20}"); do kubectl create namespace "bench-$i" >/dev/null; done
 for i in $(seq "${POLICIES:-5}"); do
 	kubectl apply -f - >/dev/null <<YAML

@@ -105,7 +105,7 @@ e2e_up() {
 		{ echo "crictl is not in $RECAP_KUBE_BIN (hack/build-kube builds it beside kubectl)" >&2; exit 1; }
 	local f
 	for f in "$E2E_SRC"/crds/recap.dev_*.yaml; do kubectl apply -f "$f" >/dev/null; done
-	kubectl wait --for=condition=Established crd --all >/dev/null
+	"$E2E_SRC/hack/wait-crds" --all
 	registry_up
 	wait "$RUNTIME_PID" || { echo "the e2e containerd did not start:" >&2; cat "$T/cri-up.out" >&2; exit 1; }
 	# shellcheck disable=SC1091

@@ -106,7 +106,7 @@ patches:
         value: $cri_dir
 EOF
 	kubectl apply -k "$T/overlay" >"$T/apply.log" 2>&1 || { cat "$T/apply.log" >&2; return 1; }
-	kubectl wait --for=condition=Established crd --all >/dev/null
+	"$RN_SRC/hack/wait-crds" --all
 }
 
 caplet_ready() {

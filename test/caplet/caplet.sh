@@ -620,7 +620,7 @@ test_lean_transport() {
 # shellcheck disable=SC1091
 . "$tmp/cluster/env"
 kubectl apply -f "$src/crds/recap.dev_capsuleexecutions.yaml" -f "$src/crds/recap.dev_capsulepolicies.yaml" >/dev/null
-kubectl wait --for=condition=Established crd/capsuleexecutions.recap.dev crd/capsulepolicies.recap.dev >/dev/null
+"$src/hack/wait-crds" capsuleexecutions.recap.dev capsulepolicies.recap.dev
 "$src/hack/node" up --dir "$tmp/node" --cluster "$tmp/cluster" --name "$node" >"$tmp/node-up.out" 2>&1 ||
 	{ echo "hack/node up failed:" >&2; cat "$tmp/node-up.out" >&2; exit 1; }
 # shellcheck disable=SC1091

@@ -660,8 +660,7 @@ def main():
     try:
         with Cluster(bindir) as k:
             k.ok("apply", "-k", os.path.join(ROOT, "crds"))
-            k.ok("wait", "--for=condition=Established", "crd", "--all",
-                 "--timeout=60s")
+            k.wait_established(["crd", "--all"])
             for n in NODES:
                 k.ok("create", "-f", "-", stdin=json.dumps(
                     {"apiVersion": "v1", "kind": "Node",

@@ -104,7 +104,7 @@ d=$scratch/c
 k() { kc "$d" "$@"; }
 k apply --server-side -k config/crd >/dev/null || fail "apply the RECap CRDs"
 k apply --server-side -f test/deploy/fixtures/monitoring.coreos.com.yaml >/dev/null || fail "apply the monitoring CRDs"
-k wait --for condition=Established --timeout 30s crd --all >/dev/null || fail "CRDs not established"
+KUBECTL=$kubectl KUBECONFIG=$d/kubeconfig "$RECAP_SRC/hack/wait-crds" --all || fail "CRDs not established"
 k create namespace recap-system >/dev/null
 # dry_run NAME FILE: the API server accepts every object (unknown fields refused).
 dry_run() {

@@ -86,7 +86,7 @@ d=$scratch/c
 k() { kc "$d" "$@"; }
 
 k apply --server-side -k config/crd >/dev/null || fail "apply CRDs"
-k wait --for condition=Established --timeout 30s crd --all >/dev/null || fail "CRDs not established"
+KUBECTL=$kubectl KUBECONFIG=$d/kubeconfig "$RECAP_SRC/hack/wait-crds" --all || fail "CRDs not established"
 ok "CRDs applied through config/crd"
 
 # dry_run NAME FILE: every object of FILE accepted by the API server.

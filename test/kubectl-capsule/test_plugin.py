@@ -129,8 +129,7 @@ def main():
     try:
         with Cluster(bindir) as k:
             k.ok("apply", "-k", os.path.join(ROOT, "crds"))
-            k.ok("wait", "--for=condition=Established", "crd", "--all",
-                 "--timeout=60s")
+            k.wait_established(["crd", "--all"])
             k.ok("create", "namespace", NS)
             setup(k)
             kc = k.argv[2]
