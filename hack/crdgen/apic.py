@@ -79,6 +79,12 @@ def header():
     o.append("\tRECAP_API_KINDS\n};\n\n")
     for name, values in a.enums().items():
         o.append(enum_block(name, values) + "\n")
+    o.append("/* The metadata of any object (ObjectMeta). */\n")
+    for field, t in a.META:
+        o.append(f"#define RECAP_API_META_{up(a.snake(field))} \"metadata.{field}\"\n")
+    for field, t in a.META:
+        o.append(getter("meta", field, {}, t))
+    o.append("\n")
     for tname, kind, root in a.TYPES:
         o.append(f"/* {DESCRIBE[tname]}: paths from its root, and getters (an absent\n"
                  " * field reads as its schema default, else NULL, 0 or false). */\n")

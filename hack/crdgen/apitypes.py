@@ -21,6 +21,16 @@ TYPES = [
     ("failure", "CapsuleRun", "status.failures[]"),
     ("condition", "Capsule", "status.conditions[]"),
 ]
+# The ObjectMeta fields code reads, of any object (Kubernetes' own type, so
+# listed here rather than read from a CRD): (field, JSON type).
+META = [
+    ("name", "string"), ("namespace", "string"), ("uid", "string"),
+    ("resourceVersion", "string"), ("generation", "integer"),
+    ("creationTimestamp", "string"), ("deletionTimestamp", "string"),
+    ("labels", "object"), ("annotations", "object"),
+    ("finalizers", "array"), ("ownerReferences", "array"),
+]
+
 # Where a named type sits inside another: accessors stop there and return
 # the object, whose own type reads it.
 EMBEDDED = {

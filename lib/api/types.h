@@ -113,6 +113,63 @@ enum recap_api_condition_status {
 };
 extern const char *const recap_api_condition_status_names[RECAP_API_CONDITION_STATUS_COUNT];
 
+/* The metadata of any object (ObjectMeta). */
+#define RECAP_API_META_NAME "metadata.name"
+#define RECAP_API_META_NAMESPACE "metadata.namespace"
+#define RECAP_API_META_UID "metadata.uid"
+#define RECAP_API_META_RESOURCE_VERSION "metadata.resourceVersion"
+#define RECAP_API_META_GENERATION "metadata.generation"
+#define RECAP_API_META_CREATION_TIMESTAMP "metadata.creationTimestamp"
+#define RECAP_API_META_DELETION_TIMESTAMP "metadata.deletionTimestamp"
+#define RECAP_API_META_LABELS "metadata.labels"
+#define RECAP_API_META_ANNOTATIONS "metadata.annotations"
+#define RECAP_API_META_FINALIZERS "metadata.finalizers"
+#define RECAP_API_META_OWNER_REFERENCES "metadata.ownerReferences"
+static inline const char *recap_api_meta_name(json_t *o)
+{
+	return recap_json_str(o, RECAP_API_META_NAME);
+}
+static inline const char *recap_api_meta_namespace(json_t *o)
+{
+	return recap_json_str(o, RECAP_API_META_NAMESPACE);
+}
+static inline const char *recap_api_meta_uid(json_t *o)
+{
+	return recap_json_str(o, RECAP_API_META_UID);
+}
+static inline const char *recap_api_meta_resource_version(json_t *o)
+{
+	return recap_json_str(o, RECAP_API_META_RESOURCE_VERSION);
+}
+static inline int64_t recap_api_meta_generation(json_t *o)
+{
+	return recap_json_int(o, RECAP_API_META_GENERATION, 0);
+}
+static inline const char *recap_api_meta_creation_timestamp(json_t *o)
+{
+	return recap_json_str(o, RECAP_API_META_CREATION_TIMESTAMP);
+}
+static inline const char *recap_api_meta_deletion_timestamp(json_t *o)
+{
+	return recap_json_str(o, RECAP_API_META_DELETION_TIMESTAMP);
+}
+static inline json_t *recap_api_meta_labels(json_t *o)
+{
+	return recap_json_path(o, RECAP_API_META_LABELS);
+}
+static inline json_t *recap_api_meta_annotations(json_t *o)
+{
+	return recap_json_path(o, RECAP_API_META_ANNOTATIONS);
+}
+static inline json_t *recap_api_meta_finalizers(json_t *o)
+{
+	return recap_json_path(o, RECAP_API_META_FINALIZERS);
+}
+static inline json_t *recap_api_meta_owner_references(json_t *o)
+{
+	return recap_json_path(o, RECAP_API_META_OWNER_REFERENCES);
+}
+
 /* a Capsule: paths from its root, and getters (an absent
  * field reads as its schema default, else NULL, 0 or false). */
 #define RECAP_API_CAPSULE_SPEC "spec"
