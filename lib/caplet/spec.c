@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/check.h"
+#include "api/types.h"
 #include "base/buf.h"
 #include "base/cleanup.h"
 #include "base/json.h"
@@ -32,7 +34,7 @@ int recap_caplet_run_id(const char *uid, char out[RECAP_CAPLET_RUN_ID_MAX], stru
 
 int recap_caplet_deadline_left(json_t *exec, int64_t now, int64_t *ret, struct recap_error **err)
 {
-	const char *d = recap_json_str(exec, "spec.deadline");
+	const char *d = recap_api_exec_spec_deadline(exec);
 	if (!d) {
 		*ret = INT64_MAX;
 		return 0;
@@ -64,8 +66,8 @@ static int set_quantity(json_t *spec, const char *key, json_t *q, const char *pa
 
 static int security(json_t *spec, json_t *cap, const char *seccomp_dir, struct recap_error **err)
 {
-	int64_t uid = recap_json_int(cap, "security.runAsUser", 0),
-		gid = recap_json_int(cap, "security.runAsGroup", 0);
+	int64_t uid = recap_api_profile_security_run_as_user(cap),
+		gid = recap_api_profile_security_run_as_group(cap);
 	if (uid < 0 || gid < 0 || uid > UINT32_MAX - 1 || gid > UINT32_MAX - 1)
 		return recap_error_set(err, EINVAL,
 				       "spec.capsule.security.runAsUser/runAsGroup out of range");
@@ -74,19 +76,19 @@ static int security(json_t *spec, json_t *cap, const char *seccomp_dir, struct r
 		snprintf(user, sizeof(user), "%lld:%lld", (long long)uid, (long long)gid);
 		json_object_set_new(spec, "user", json_string(user));
 	}
-	json_t *add = recap_json_path(cap, "security.capabilities.add");
+	json_t *add = recap_api_profile_security_capabilities_add(cap);
 	if (add)
 		json_object_set(spec, "capAdd", add);
-	json_t *drop = recap_json_path(cap, "security.capabilities.drop");
+	json_t *drop = recap_api_profile_security_capabilities_drop(cap);
 	if (drop)
 		json_object_set(spec, "capDrop", drop);
-	const char *type = recap_json_str(cap, "security.seccompProfile.type");
-	if (!type || strcmp(type, "RuntimeDefault") == 0)
+	enum recap_api_seccomp_profile_type type = recap_api_profile_security_seccomp_profile_type(cap);
+	if (type == RECAP_API_SECCOMP_PROFILE_TYPE_RUNTIME_DEFAULT)
 		return json_object_set_new(spec, "seccomp", json_string("default"));
-	if (strcmp(type, "Unconfined") == 0)
+	if (type == RECAP_API_SECCOMP_PROFILE_TYPE_UNCONFINED)
 		return json_object_set_new(spec, "seccomp", json_string("unconfined"));
-	const char *prof = recap_json_str(cap, "security.seccompProfile.localhostProfile");
-	if (strcmp(type, "Localhost") != 0 || !prof || prof[0] == '/' || strstr(prof, ".."))
+	const char *prof = recap_api_profile_security_seccomp_profile_localhost_profile(cap);
+	if (type != RECAP_API_SECCOMP_PROFILE_TYPE_LOCALHOST || !prof || prof[0] == '/' || strstr(prof, ".."))
 		return recap_error_set(err, EINVAL,
 				       "spec.capsule.security.seccompProfile: bad type or profile");
 	struct recap_buf b = RECAP_BUF_INIT(4096);
@@ -99,14 +101,14 @@ static int security(json_t *spec, json_t *cap, const char *seccomp_dir, struct r
 
 static int env_list(json_t *spec, json_t *cap, struct recap_error **err)
 {
-	json_t *env = recap_json_path(cap, "env");
+	json_t *env = recap_api_profile_env(cap);
 	if (!env)
 		return 0;
 	json_t *out = json_array();
 	size_t i;
 	json_t *e;
 	json_array_foreach (env, i, e) {
-		const char *n = recap_json_str(e, "name"), *v = recap_json_str(e, "value");
+		const char *n = recap_api_env_name(e), *v = recap_api_env_value(e);
 		struct recap_buf b = RECAP_BUF_INIT(1 << 20);
 		if (!n || recap_buf_printf(&b, "%s=%s", n, v ? v : "") < 0) {
 			recap_buf_free(&b);
@@ -121,15 +123,15 @@ static int env_list(json_t *spec, json_t *cap, struct recap_error **err)
 
 static int limits(json_t *spec, json_t *cap, struct recap_error **err)
 {
-	json_t *l = recap_json_path(cap, "resources.limits");
-	int r = set_quantity(spec, "cpus", json_object_get(l, "cpu"), "resources.limits.cpu", err);
+	int r = set_quantity(spec, "cpus", recap_api_profile_resources_limits_cpu(cap),
+			     RECAP_API_PROFILE_RESOURCES_LIMITS_CPU, err);
 	if (r >= 0)
-		r = set_quantity(spec, "memory", json_object_get(l, "memory"), "resources.limits.memory",
-				 err);
+		r = set_quantity(spec, "memory", recap_api_profile_resources_limits_memory(cap),
+				 RECAP_API_PROFILE_RESOURCES_LIMITS_MEMORY, err);
 	if (r >= 0)
-		r = set_quantity(spec, "outSize", recap_json_path(cap, "output.outSize"), "output.outSize",
-				 err);
-	json_t *pids = json_object_get(l, "pids");
+		r = set_quantity(spec, "outSize", recap_api_profile_output_out_size(cap),
+				 RECAP_API_PROFILE_OUTPUT_OUT_SIZE, err);
+	json_t *pids = recap_json_path(cap, RECAP_API_PROFILE_RESOURCES_LIMITS_PIDS);
 	if (r >= 0 && pids)
 		r = json_object_set(spec, "pids", pids);
 	return r;
@@ -137,15 +139,15 @@ static int limits(json_t *spec, json_t *cap, struct recap_error **err)
 
 static int timing(json_t *spec, json_t *exec, int64_t now, struct recap_error **err)
 {
-	json_t *cap = recap_json_path(exec, "spec.capsule");
-	int64_t timeout = recap_json_int(cap, "timeoutSeconds", 300), left;
+	json_t *cap = recap_api_exec_spec_capsule(exec);
+	int64_t timeout = recap_api_profile_timeout_seconds(cap), left;
 	int r = recap_caplet_deadline_left(exec, now, &left, err);
 	if (r < 0)
 		return r;
 	if (left < timeout)
 		timeout = left < 1 ? 1 : left;
 	json_object_set_new(spec, "timeoutSeconds", json_integer(timeout));
-	json_object_set_new(spec, "tailBytes", json_integer(recap_json_int(cap, "output.tailBytes", 4096)));
+	json_object_set_new(spec, "tailBytes", json_integer(recap_api_profile_output_tail_bytes(cap)));
 	return 0;
 }
 
@@ -161,23 +163,24 @@ int recap_caplet_spec_build(json_t *exec, const struct recap_caplet_image *img, 
 			    int64_t now, json_t **ret, struct recap_error **err)
 {
 	char id[RECAP_CAPLET_RUN_ID_MAX];
-	json_t *cap = recap_json_path(exec, "spec.capsule");
-	int r = recap_caplet_run_id(recap_json_str(exec, "metadata.uid"), id, err);
+	json_t *cap = recap_api_exec_spec_capsule(exec);
+	int r = recap_api_check(RECAP_API_KIND_CAPSULE_EXECUTION, exec, err);
+	if (r >= 0)
+		r = recap_caplet_run_id(recap_api_meta_uid(exec), id, err);
 	if (r < 0)
 		return r;
-	if (!cap)
-		return recap_error_set(err, EINVAL, "spec.capsule is required");
 	const char *target = recap_caplet_target_id(exec, err);
 	if (!target)
 		return -EINVAL;
 	_cleanup_json_ json_t *spec =
 	    json_pack("{s:s, s:s, s:s, s:o}", "id", id, "target", target, "image",
-		      recap_json_str(cap, "image") ?: "", "layers", layers_json(img));
+		      recap_api_profile_image(cap) ?: "", "layers", layers_json(img));
 	if (!spec)
 		return recap_error_set(err, ENOMEM, "out of memory");
 	if (img->config)
 		json_object_set(spec, "imageConfig", img->config);
-	const char *copy[] = {"command", "join", "targetFilesystem"};
+	const char *copy[] = {RECAP_API_PROFILE_COMMAND, RECAP_API_PROFILE_JOIN,
+			      RECAP_API_PROFILE_TARGET_FILESYSTEM};
 	for (size_t i = 0; i < ARRAY_SIZE(copy); i++)
 		if (json_object_get(cap, copy[i]))
 			json_object_set(spec, copy[i], json_object_get(cap, copy[i]));

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "api/names.h"
+#include "api/types.h"
 #include "base/json.h"
 #include "caplet/spec.h"
 
@@ -127,16 +128,16 @@ static bool written_there(json_t *status, json_t *written)
  * Pulling written over it does not undo that). */
 enum recap_caplet_claim recap_caplet_claim_decide(json_t *now, const char *uid, json_t *written)
 {
-	const char *now_uid = recap_json_str(now, "metadata.uid");
+	const char *now_uid = recap_api_meta_uid(now);
 	if (!now || !uid || !now_uid || strcmp(uid, now_uid) != 0)
 		return RECAP_CAPLET_CLAIM_LOST;
-	json_t *status = recap_json_path(now, "status");
+	json_t *status = recap_api_exec_status(now);
 	if (json_is_object(written) && json_object_size(written) && written_there(status, written))
 		return RECAP_CAPLET_CLAIM_OURS;
-	const char *phase = recap_json_str(now, "status.phase");
+	const char *phase = recap_json_str(now, RECAP_API_EXEC_STATUS_PHASE);
 	bool unclaimed = !phase || !*phase || strcmp(phase, RECAP_PHASE_PENDING) == 0 ||
 			 strcmp(phase, RECAP_PHASE_PULLING) == 0;
-	if (unclaimed && !recap_json_path(now, "status.attachStartTime"))
+	if (unclaimed && !recap_api_exec_status_attach_start_time(now))
 		return RECAP_CAPLET_CLAIM_RETRY;
 	return RECAP_CAPLET_CLAIM_LOST;
 }

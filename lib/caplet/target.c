@@ -6,12 +6,13 @@
 #include <string.h>
 
 #include "api/names.h"
+#include "api/types.h"
 #include "base/json.h"
 #include "caplet/spec.h"
 
 const char *recap_caplet_target_id(json_t *exec, struct recap_error **err)
 {
-	const char *cid = recap_json_str(exec, "spec.target.containerID");
+	const char *cid = recap_api_exec_spec_target_container_id(exec);
 	const char *sep = cid ? strstr(cid, "://") : NULL;
 	const char *id = sep ? sep + 3 : cid;
 	if (!id || !*id) {
@@ -53,17 +54,17 @@ static int same(const char *what, const char *label, const char *want, const cha
 
 static int identity(json_t *exec, json_t *cri, const char *id, struct recap_error **err)
 {
-	int r = same("namespace", "io.kubernetes.pod.namespace", recap_json_str(exec, "metadata.namespace"),
+	int r = same("namespace", "io.kubernetes.pod.namespace", recap_api_meta_namespace(exec),
 		     recap_json_str(cri, "podNamespace"), id, err);
 	if (r >= 0)
-		r = same("pod", "io.kubernetes.pod.name", recap_json_str(exec, "spec.target.pod"),
+		r = same("pod", "io.kubernetes.pod.name", recap_api_exec_spec_target_pod(exec),
 			 recap_json_str(cri, "podName"), id, err);
 	if (r >= 0)
-		r = same("podUID", "io.kubernetes.pod.uid", recap_json_str(exec, "spec.target.podUID"),
+		r = same("podUID", "io.kubernetes.pod.uid", recap_api_exec_spec_target_pod_uid(exec),
 			 recap_json_str(cri, "podUID"), id, err);
 	if (r >= 0)
 		r = same("container", "io.kubernetes.container.name",
-			 recap_json_str(exec, "spec.target.container"), recap_json_str(cri, "container"), id,
+			 recap_api_exec_spec_target_container(exec), recap_json_str(cri, "container"), id,
 			 err);
 	return r;
 }

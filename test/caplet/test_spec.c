@@ -18,9 +18,11 @@ static json_t *exec_with(const char *capsule_json, const char *deadline)
 	json_error_t e;
 	json_t *cap = json_loads(capsule_json, 0, &e);
 	assert_non_null(cap);
-	json_t *x = json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:{s:s}, s:o}}", "metadata", "name", "e1",
-			      "namespace", "ns", "uid", "195b9aa9-ff2e-4e88-a30a-cf6dc5cfc633", "spec",
-			      "node", "n1", "target", "containerID", "containerd://abc123", "capsule", cap);
+	json_t *x = json_pack(
+	    "{s:{s:s, s:s, s:s}, s:{s:{s:s}, s:s, s:{s:s, s:s, s:s, s:s}, s:o}}", "metadata", "name", "e1",
+	    "namespace", "ns", "uid", "195b9aa9-ff2e-4e88-a30a-cf6dc5cfc633", "spec", "runRef", "name", "r1",
+	    "node", "n1", "target", "pod", "web-0", "podUID", "11111111-2222-3333-4444-555555555555",
+	    "container", "app", "containerID", "containerd://abc123", "capsule", cap);
 	if (deadline)
 		json_object_set_new(json_object_get(x, "spec"), "deadline", json_string(deadline));
 	return x;
@@ -242,15 +244,27 @@ static void test_spec_refused(void **state)
 	    "\"../x\"}}}",
 	    "{\"image\":\"i\",\"resources\":{\"limits\":{\"memory\":[1]}}}",
 	    "{\"image\":\"i\",\"output\":{\"outSize\":{}}}",
+	    "{\"image\":\"i\",\"env\":[{\"name\":\"A\"},{\"name\":7}]}",
+	    "{\"image\":\"i\",\"join\":[\"net\",\"mnt\"]}",
+	    "{\"command\":[\"ps\"]}",
 	};
-	const char *needle[] = {"runAsUser", "seccompProfile", "limits.memory", "output.outSize"};
+	/* the executor's own checks, and the decoding against the schema, which
+	 * names the field */
+	const char *needle[] = {"runAsUser",
+				"seccompProfile",
+				"limits.memory",
+				"output.outSize",
+				"spec.capsule.env[1].name: must be a string",
+				"spec.capsule.join[1]:",
+				"spec.capsule: the required field image is missing"};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		_cleanup_json_ json_t *x = exec_with(bad[i], NULL);
 		_cleanup_json_ json_t *s = NULL;
 		_cleanup_error_ struct recap_error *err = NULL;
 		assert_int_equal(recap_caplet_spec_build(x, &img, "/s", 0, &s, &err), -EINVAL);
 		assert_null(s);
-		assert_non_null(strstr(recap_error_message(err), needle[i]));
+		if (!strstr(recap_error_message(err), needle[i]))
+			fail_msg("'%s': '%s' lacks '%s'", bad[i], recap_error_message(err), needle[i]);
 	}
 }
 
