@@ -10,9 +10,15 @@
 
 static const char *target_fs_flag(const char *mode)
 {
-	if (strcmp(mode, "None") == 0)
+	switch (recap_api_enum_index(recap_api_target_filesystem_names, RECAP_API_TARGET_FILESYSTEM_COUNT,
+				     mode)) {
+	case RECAP_API_TARGET_FILESYSTEM_NONE:
 		return "none";
-	return strcmp(mode, "ReadWrite") == 0 ? "rw" : "ro";
+	case RECAP_API_TARGET_FILESYSTEM_READ_WRITE:
+		return "rw";
+	default:
+		return "ro";
+	}
 }
 
 struct argvb {
