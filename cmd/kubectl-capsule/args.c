@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/types.h"
 #include "base/cleanup.h"
 #include "base/json.h"
 
@@ -117,9 +118,16 @@ static int parse_long(const char *flag, const char *v, long min, long max, long 
 	return 0;
 }
 
+static enum recap_api_strategy_type strategy_type(const char *v)
+{
+	return (enum recap_api_strategy_type)recap_api_enum_index(recap_api_strategy_type_names,
+								  RECAP_API_STRATEGY_TYPE_COUNT, v);
+}
+
 int plugin_check_target_fs(const char *v, struct recap_error **err)
 {
-	if (strcmp(v, "None") && strcmp(v, "ReadOnly") && strcmp(v, "ReadWrite"))
+	if (recap_api_enum_index(recap_api_target_filesystem_names, RECAP_API_TARGET_FILESYSTEM_COUNT, v) ==
+	    RECAP_API_TARGET_FILESYSTEM_COUNT)
 		return recap_error_set(err, EINVAL, "--target-fs '%s': must be None, ReadOnly or ReadWrite",
 				       v);
 	return 0;
@@ -254,7 +262,7 @@ static int apply_run_option(struct run_args *a, int c, const char *v, struct rec
 		return parse_long("--timeout", v, 1, 86400, &a->timeout_s, err);
 	case OPT_STRATEGY:
 		a->strategy = v;
-		if (strcmp(v, "Parallel") && strcmp(v, "Iterative"))
+		if (strategy_type(v) == RECAP_API_STRATEGY_TYPE_COUNT)
 			return recap_error_set(err, EINVAL, "--strategy '%s': must be Parallel or Iterative",
 					       v);
 		return 0;
@@ -283,7 +291,7 @@ static int check_run(struct run_args *a, struct recap_error **err)
 {
 	if (a->rm && a->no_wait)
 		return recap_error_set(err, EINVAL, "run: --rm needs to wait for the run (drop --no-wait)");
-	if (a->max_concurrent && (!a->strategy || strcmp(a->strategy, "Iterative") != 0))
+	if (a->max_concurrent && strategy_type(a->strategy) != RECAP_API_STRATEGY_TYPE_ITERATIVE)
 		return recap_error_set(err, EINVAL, "run: --max-concurrent needs --strategy Iterative");
 	if (a->capsule) {
 		if (a->image)

@@ -5,13 +5,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/types.h"
 #include "base/json.h"
 
 static const char *target_fs_flag(const char *mode)
 {
-	if (strcmp(mode, "None") == 0)
+	switch (recap_api_enum_index(recap_api_target_filesystem_names, RECAP_API_TARGET_FILESYSTEM_COUNT,
+				     mode)) {
+	case RECAP_API_TARGET_FILESYSTEM_NONE:
 		return "none";
-	return strcmp(mode, "ReadWrite") == 0 ? "rw" : "ro";
+	case RECAP_API_TARGET_FILESYSTEM_READ_WRITE:
+		return "rw";
+	default:
+		return "ro";
+	}
 }
 
 struct argvb {
@@ -122,7 +129,7 @@ static json_t *find_named(json_t *arr, const char *name)
 
 int plugin_pod_container_id(json_t *pod, const char *container, char **ret, struct recap_error **err)
 {
-	const char *pod_name = recap_json_str(pod, "metadata.name") ?: "?";
+	const char *pod_name = recap_api_meta_name(pod) ?: "?";
 	json_t *containers = recap_json_path(pod, "spec.containers");
 	if (!container)
 		container = recap_json_str(json_array_get(containers, 0), "name");
@@ -151,13 +158,13 @@ int plugin_pick_caplet(json_t *list, const char *node, const char *ns, const cha
 	const char *not_running = NULL, *phase = NULL;
 	json_array_foreach (items, i, p) {
 		const char *ph = recap_json_str(p, "status.phase");
-		if (recap_json_path(p, "metadata.deletionTimestamp"))
+		if (recap_json_path(p, RECAP_API_META_DELETION_TIMESTAMP))
 			continue;
 		if (ph && strcmp(ph, "Running") == 0) {
-			*ret = recap_json_str(p, "metadata.name");
+			*ret = recap_api_meta_name(p);
 			return 0;
 		}
-		not_running = recap_json_str(p, "metadata.name");
+		not_running = recap_api_meta_name(p);
 		phase = ph;
 	}
 	if (not_running)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "api/types.h"
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "format.h"
@@ -24,7 +25,7 @@ static int cancel(struct session *s, const char *name, struct recap_error **err)
 		return r;
 	if (plugin_run_finished(run))
 		return recap_error_set(err, EALREADY, "run %s already finished (%s): nothing to cancel", name,
-				       recap_json_str(run, "status.phase"));
+				       recap_json_str(run, RECAP_API_RUN_STATUS_PHASE));
 	return session_merge_patch(s, &plugin_res_runs, "capsulerun", name, patch, NULL, err);
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/names.h"
+#include "api/types.h"
 #include "base/json.h"
 #include "base/timeutil.h"
 #include "sanitize.h"
@@ -13,22 +14,21 @@
 
 bool plugin_run_finished(json_t *run)
 {
-	return recap_run_phase_final(recap_json_str(run, "status.phase"));
+	return recap_run_phase_final(recap_json_str(run, RECAP_API_RUN_STATUS_PHASE));
 }
 
 void plugin_format_counts(json_t *run, char *out, size_t size)
 {
-	json_t *st = recap_json_path(run, "status");
-	if (!json_object_get(st, "targets")) {
+	if (!recap_json_path(run, RECAP_API_RUN_STATUS_TARGETS)) {
 		snprintf(out, size, "waiting for the controller");
 		return;
 	}
 	int n = snprintf(
 	    out, size, "%lld targets: %lld pending, %lld running, %lld succeeded, %lld failed",
-	    (long long)recap_json_int(st, "targets", 0), (long long)recap_json_int(st, "pending", 0),
-	    (long long)recap_json_int(st, "running", 0), (long long)recap_json_int(st, "succeeded", 0),
-	    (long long)recap_json_int(st, "failed", 0));
-	long long cancelled = recap_json_int(st, "cancelled", 0);
+	    (long long)recap_api_run_status_targets(run), (long long)recap_api_run_status_pending(run),
+	    (long long)recap_api_run_status_running(run), (long long)recap_api_run_status_succeeded(run),
+	    (long long)recap_api_run_status_failed(run));
+	long long cancelled = recap_api_run_status_cancelled(run);
 	if (cancelled && n >= 0 && (size_t)n < size)
 		snprintf(out + n, size - n, ", %lld cancelled", cancelled);
 }
@@ -37,28 +37,27 @@ void plugin_format_progress(json_t *run, char *out, size_t size)
 {
 	char counts[192];
 	plugin_format_counts(run, counts, sizeof(counts));
-	const char *phase = recap_json_str(run, "status.phase");
-	snprintf(out, size, "run %s: %s, %s", recap_json_str(run, "metadata.name") ?: "?",
-		 phase ?: RECAP_PHASE_PENDING, counts);
+	const char *phase = recap_json_str(run, RECAP_API_RUN_STATUS_PHASE);
+	snprintf(out, size, "run %s: %s, %s", recap_api_meta_name(run) ?: "?", phase ?: RECAP_PHASE_PENDING,
+		 counts);
 }
 
 static const char *condition_message(json_t *run, const char *type, bool only_false)
 {
-	json_t *conds = recap_json_path(run, "status.conditions");
 	size_t i;
 	json_t *c;
-	json_array_foreach (conds, i, c) {
-		const char *t = recap_json_str(c, "type"), *s = recap_json_str(c, "status");
-		if (t && strcmp(t, type) == 0 && (!only_false || (s && strcmp(s, "False") == 0)))
-			return recap_json_str(c, "message");
+	json_array_foreach (recap_api_run_status_conditions(run), i, c) {
+		const char *t = recap_api_condition_type(c);
+		if (t && strcmp(t, type) == 0 &&
+		    (!only_false || recap_api_condition_status(c) == RECAP_API_CONDITION_STATUS_FALSE))
+			return recap_api_condition_message(c);
 	}
 	return NULL;
 }
 
 const char *plugin_run_message(json_t *run)
 {
-	const char *p = recap_json_str(run, "status.phase");
-	if (p && strcmp(p, RECAP_PHASE_SUCCEEDED) == 0)
+	if (recap_api_run_status_phase(run) == RECAP_API_RUN_PHASE_SUCCEEDED)
 		return NULL;
 	const char *m = condition_message(run, "Admitted", true);
 	if (!m || !*m)
@@ -75,21 +74,20 @@ static void copy_field(json_t *to, const char *key, json_t *from, const char *pa
 
 static json_t *result_of(json_t *e)
 {
-	json_t *r =
-	    json_pack("{s:s?,s:s?,s:s?,s:s?,s:s}", "execution", recap_json_str(e, "metadata.name"), "pod",
-		      recap_json_str(e, "spec.target.pod"), "container",
-		      recap_json_str(e, "spec.target.container"), "node", recap_json_str(e, "spec.node"),
-		      "phase", recap_json_str(e, "status.phase") ?: RECAP_PHASE_PENDING);
+	json_t *r = json_pack("{s:s?,s:s?,s:s?,s:s?,s:s}", "execution", recap_api_meta_name(e), "pod",
+			      recap_api_exec_spec_target_pod(e), "container",
+			      recap_api_exec_spec_target_container(e), "node", recap_api_exec_spec_node(e),
+			      "phase", recap_json_str(e, RECAP_API_EXEC_STATUS_PHASE) ?: RECAP_PHASE_PENDING);
 	if (!r)
 		return NULL;
-	copy_field(r, "exitCode", e, "status.exitCode");
-	copy_field(r, "signal", e, "status.signal");
-	copy_field(r, "reason", e, "status.reason");
-	copy_field(r, "message", e, "status.message");
-	json_object_set_new(r, "stdout", json_string(recap_json_str(e, "status.stdoutTail") ?: ""));
-	json_object_set_new(r, "stderr", json_string(recap_json_str(e, "status.stderrTail") ?: ""));
-	json_object_set_new(r, "stdoutBytes", json_integer(recap_json_int(e, "status.stdoutBytes", 0)));
-	json_object_set_new(r, "stderrBytes", json_integer(recap_json_int(e, "status.stderrBytes", 0)));
+	copy_field(r, "exitCode", e, RECAP_API_EXEC_STATUS_EXIT_CODE);
+	copy_field(r, "signal", e, RECAP_API_EXEC_STATUS_SIGNAL);
+	copy_field(r, "reason", e, RECAP_API_EXEC_STATUS_REASON);
+	copy_field(r, "message", e, RECAP_API_EXEC_STATUS_MESSAGE);
+	json_object_set_new(r, "stdout", json_string(recap_api_exec_status_stdout_tail(e) ?: ""));
+	json_object_set_new(r, "stderr", json_string(recap_api_exec_status_stderr_tail(e) ?: ""));
+	json_object_set_new(r, "stdoutBytes", json_integer(recap_api_exec_status_stdout_bytes(e)));
+	json_object_set_new(r, "stderrBytes", json_integer(recap_api_exec_status_stderr_bytes(e)));
 	return r;
 }
 
@@ -122,15 +120,14 @@ static json_t *sorted_results(json_t *executions)
 
 json_t *plugin_results_doc(json_t *run, json_t *executions)
 {
-	json_t *st = recap_json_path(run, "status");
-	json_t *doc = json_pack(
-	    "{s:s?,s:s?,s:s?,s:s,s:I,s:I,s:I,s:I}", "run", recap_json_str(run, "metadata.name"), "namespace",
-	    recap_json_str(run, "metadata.namespace"), "capsule", recap_json_str(run, "spec.capsuleRef.name"),
-	    "phase", recap_json_str(st, "phase") ?: RECAP_PHASE_PENDING, "targets",
-	    (json_int_t)recap_json_int(st, "targets", 0), "succeeded",
-	    (json_int_t)recap_json_int(st, "succeeded", 0), "failed",
-	    (json_int_t)recap_json_int(st, "failed", 0), "cancelled",
-	    (json_int_t)recap_json_int(st, "cancelled", 0));
+	json_t *doc =
+	    json_pack("{s:s?,s:s?,s:s?,s:s,s:I,s:I,s:I,s:I}", "run", recap_api_meta_name(run), "namespace",
+		      recap_api_meta_namespace(run), "capsule", recap_api_run_spec_capsule_ref_name(run),
+		      "phase", recap_json_str(run, RECAP_API_RUN_STATUS_PHASE) ?: RECAP_PHASE_PENDING,
+		      "targets", (json_int_t)recap_api_run_status_targets(run), "succeeded",
+		      (json_int_t)recap_api_run_status_succeeded(run), "failed",
+		      (json_int_t)recap_api_run_status_failed(run), "cancelled",
+		      (json_int_t)recap_api_run_status_cancelled(run));
 	if (!doc)
 		return NULL;
 	const char *m = plugin_run_message(run);
@@ -216,19 +213,23 @@ void plugin_format_age(time_t then, time_t now, char *out, size_t size)
 
 static void run_row(json_t *run, time_t now, char cells[RUN_COLUMNS][64])
 {
-	json_t *st = recap_json_path(run, "status");
+	json_t *capsule = recap_api_run_status_capsule_spec(run);
 	time_t t;
-	snprintf(cells[0], 64, "%s", recap_json_str(run, "metadata.namespace") ?: "");
-	snprintf(cells[1], 64, "%s", recap_json_str(run, "metadata.name") ?: "?");
-	snprintf(cells[2], 64, "%s", recap_json_str(run, "spec.capsuleRef.name") ?: "?");
-	snprintf(cells[3], 64, "%s", recap_json_str(run, "spec.trigger") ?: "Manual");
-	snprintf(cells[4], 64, "%s", recap_json_str(st, "capsuleSpec.strategy.type") ?: "");
-	snprintf(cells[5], 64, "%lld", (long long)recap_json_int(st, "targets", 0));
-	snprintf(cells[6], 64, "%lld", (long long)recap_json_int(st, "succeeded", 0));
-	snprintf(cells[7], 64, "%lld", (long long)recap_json_int(st, "failed", 0));
-	snprintf(cells[8], 64, "%s", recap_json_str(st, "phase") ?: RECAP_PHASE_PENDING);
+	/* Strings as the object spells them: a run not yet admitted has no
+	 * strategy, and a value this version does not know still shows. */
+	snprintf(cells[0], 64, "%s", recap_api_meta_namespace(run) ?: "");
+	snprintf(cells[1], 64, "%s", recap_api_meta_name(run) ?: "?");
+	snprintf(cells[2], 64, "%s", recap_api_run_spec_capsule_ref_name(run) ?: "?");
+	snprintf(cells[3], 64, "%s",
+		 recap_json_str(run, RECAP_API_RUN_SPEC_TRIGGER)
+		     ?: recap_api_trigger_names[RECAP_API_TRIGGER_MANUAL]);
+	snprintf(cells[4], 64, "%s", recap_json_str(capsule, RECAP_API_CAPSULE_SPEC_STRATEGY_TYPE) ?: "");
+	snprintf(cells[5], 64, "%lld", (long long)recap_api_run_status_targets(run));
+	snprintf(cells[6], 64, "%lld", (long long)recap_api_run_status_succeeded(run));
+	snprintf(cells[7], 64, "%lld", (long long)recap_api_run_status_failed(run));
+	snprintf(cells[8], 64, "%s", recap_json_str(run, RECAP_API_RUN_STATUS_PHASE) ?: RECAP_PHASE_PENDING);
 	snprintf(cells[9], 64, "<unknown>");
-	if (recap_time_parse(recap_json_str(run, "metadata.creationTimestamp") ?: "", &t) >= 0)
+	if (recap_time_parse(recap_api_meta_creation_timestamp(run) ?: "", &t) >= 0)
 		plugin_format_age(t, now, cells[9], 64);
 }
 

@@ -1,8 +1,7 @@
 /* A run's results, shared by `run` (after waiting) and `logs`. */
 #include <stdio.h>
-#include <string.h>
 
-#include "api/names.h"
+#include "api/types.h"
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "format.h"
@@ -13,7 +12,7 @@
 
 int plugin_show_results(struct session *s, json_t *run, enum plugin_output output, bool raw)
 {
-	const char *name = recap_json_str(run, "metadata.name");
+	const char *name = recap_api_meta_name(run);
 	char selector[320];
 	snprintf(selector, sizeof(selector), "recap.dev/run=%s", name);
 	_cleanup_json_ json_t *execs = NULL, *doc = NULL;
@@ -35,6 +34,5 @@ int plugin_show_results(struct session *s, json_t *run, enum plugin_output outpu
 	plugin_format_progress(run, line, sizeof(line));
 	const char *why = plugin_run_message(run);
 	plugin_printf_safe(stderr, "%s%s%s\n", line, why ? ": " : "", why ?: ""); /* a message: escaped */
-	const char *phase = recap_json_str(run, "status.phase");
-	return phase && strcmp(phase, RECAP_PHASE_SUCCEEDED) == 0 ? 0 : 1;
+	return recap_api_run_status_phase(run) == RECAP_API_RUN_PHASE_SUCCEEDED ? 0 : 1;
 }

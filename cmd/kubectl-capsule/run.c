@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/types.h"
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "format.h"
@@ -98,8 +99,8 @@ static int create_objects(struct session *s, const struct run_args *a, json_t **
 	int r = create_run(s, a, &run, err);
 	if (r < 0 || a->capsule)
 		goto out;
-	const char *name = recap_json_str(run, "metadata.name");
-	r = plugin_adhoc_capsule(a, name, recap_json_str(run, "metadata.uid"), &capsule, err);
+	const char *name = recap_api_meta_name(run);
+	r = plugin_adhoc_capsule(a, name, recap_api_meta_uid(run), &capsule, err);
 	if (r >= 0)
 		r = session_create(s, &plugin_res_capsules, capsule, NULL, err);
 	if (r < 0) {
@@ -115,7 +116,7 @@ out:
 static int no_wait(json_t *run, enum plugin_output output)
 {
 	if (output == PLUGIN_OUT_TEXT)
-		printf("capsulerun.recap.dev/%s created\n", recap_json_str(run, "metadata.name"));
+		printf("capsulerun.recap.dev/%s created\n", recap_api_meta_name(run));
 	else
 		plugin_print_doc(stdout, run, output, false);
 	return 0;
@@ -136,7 +137,7 @@ static int wait_and_show(struct session *s, const struct run_args *a, json_t *ru
 	int status = plugin_show_results(s, done, a->g.output, a->g.raw);
 	if (status < 0)
 		return 1;
-	const char *name = recap_json_str(done, "metadata.name");
+	const char *name = recap_api_meta_name(done);
 	if (a->rm && (r = session_delete(s, &plugin_res_runs, name, &err)) < 0) {
 		recap_error_wrap(&err, r, "deleting run %s", name);
 		return plugin_fail(err, 1);

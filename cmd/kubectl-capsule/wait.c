@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/types.h"
 #include "base/json.h"
 #include "format.h"
 #include "kube/watch.h"
@@ -83,10 +84,10 @@ static void on_signal(uv_signal_t *sig, int signum)
 static int start_watch(struct waiter *w, struct recap_error **err)
 {
 	char field[320];
-	snprintf(field, sizeof(field), "metadata.name=%s", recap_json_str(w->run, "metadata.name"));
+	snprintf(field, sizeof(field), RECAP_API_META_NAME "=%s", recap_api_meta_name(w->run));
 	struct recap_kube_watch_options wo = {
 	    .field_selector = field,
-	    .resource_version = recap_json_str(w->run, "metadata.resourceVersion"),
+	    .resource_version = recap_api_meta_resource_version(w->run),
 	};
 	w->relist = false;
 	return recap_kube_watch_start(w->s->c, &plugin_res_runs, w->s->ns, &wo, on_event, w, &w->watch, err);
@@ -95,7 +96,7 @@ static int start_watch(struct waiter *w, struct recap_error **err)
 static int reread(struct waiter *w, struct recap_error **err)
 {
 	json_t *fresh = NULL;
-	const char *name = recap_json_str(w->run, "metadata.name");
+	const char *name = recap_api_meta_name(w->run);
 	int r = session_get(w->s, &plugin_res_runs, w->s->ns, "capsulerun", name, &fresh, err);
 	if (r < 0)
 		return r;
@@ -117,7 +118,7 @@ static void close_handles(struct waiter *w)
 
 static int fail(int r, json_t *run, const struct wait_options *o, struct recap_error **err)
 {
-	const char *name = recap_json_str(run, "metadata.name");
+	const char *name = recap_api_meta_name(run);
 	switch (r) {
 	case -ETIMEDOUT:
 		return recap_error_set(

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/types.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "kube/fileutil.h"
@@ -69,7 +70,7 @@ int tool_apply(struct tool *t)
 	if (r >= 0 && (r = recap_kube_yaml_parse(data, len, &obj, &err)) < 0)
 		recap_error_wrap(&err, r, "%s", t->file);
 	free(data);
-	const char *name = recap_json_str(obj, "metadata.name");
+	const char *name = recap_api_meta_name(obj);
 	if (r >= 0 && !name)
 		r = recap_error_set(&err, EINVAL, "%s: no metadata.name", t->file);
 	struct recap_kube_sync s = RECAP_KUBE_SYNC_INIT;

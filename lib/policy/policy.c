@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/types.h"
 #include "base/buf.h"
 #include "base/cleanup.h"
 #include "base/json.h"
@@ -25,7 +26,7 @@ void recap_policy_verdict_clear(struct recap_policy_verdict *v)
 
 static const char *policy_name(json_t *p)
 {
-	const char *name = recap_json_str(p, "metadata.name");
+	const char *name = recap_api_meta_name(p);
 	return name ? name : "";
 }
 
@@ -69,8 +70,7 @@ static int check_one(json_t *policy, const char *ns, json_t *spec, struct recap_
 	struct recap_buf why = RECAP_BUF_INIT(MESSAGE_MAX), msg = RECAP_BUF_INIT(MESSAGE_MAX);
 	struct policy_rules rules;
 	const char *rule = "";
-	int r = recap_policy_rules_from_spec(policy ? json_object_get(policy, "spec") : NULL, &rules, &why,
-					     &rule);
+	int r = recap_policy_rules_from_policy(policy, &rules, &why, &rule);
 	if (r == 0)
 		r = recap_policy_rules_check(&rules, spec, &why, &rule);
 	if (r == -EINVAL) {
@@ -97,7 +97,7 @@ static int check_one(json_t *policy, const char *ns, json_t *spec, struct recap_
 static int selects(json_t *policy, json_t *ns_labels, bool *ret, struct recap_policy_verdict *v)
 {
 	struct recap_error *e = NULL;
-	if (recap_policy_selector_matches(recap_json_path(policy, "spec.namespaceSelector"), ns_labels, ret,
+	if (recap_policy_selector_matches(recap_api_policy_spec_namespace_selector(policy), ns_labels, ret,
 					  &e) == 0)
 		return 0;
 	/* Fail closed: a selector that cannot be read might select anything. */
@@ -146,11 +146,11 @@ int recap_policy_max_concurrent_per_node(json_t *policies, json_t *ns_labels, in
 	json_t *p;
 	json_array_foreach (policies, i, p) {
 		bool match = false;
-		int r = recap_policy_selector_matches(recap_json_path(p, "spec.namespaceSelector"), ns_labels,
+		int r = recap_policy_selector_matches(recap_api_policy_spec_namespace_selector(p), ns_labels,
 						      &match, err);
 		if (r < 0)
 			return recap_error_wrap(err, r, "CapsulePolicy \"%s\"", policy_name(p));
-		int64_t v = recap_json_int(p, "spec.limits.maxConcurrentPerNode", 0);
+		int64_t v = recap_api_policy_spec_limits_max_concurrent_per_node(p);
 		if (match && v > 0 && (min == 0 || v < min))
 			min = v;
 	}

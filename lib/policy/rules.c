@@ -6,21 +6,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/types.h"
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "policy/image.h"
 #include "base/quantity.h"
 
-static const char *const fs_modes[] = {"None", "ReadOnly", "ReadWrite"};
-
-int recap_policy_fs_rank(const char *mode)
-{
-	for (int i = 0; i < 3; i++) {
-		if (mode && strcmp(mode, fs_modes[i]) == 0)
-			return i;
-	}
-	return -1;
-}
+/* A target filesystem mode ranks by its place in the schema's enum, each
+ * allowing more than the one before; a policy's max lists the same modes. */
+_Static_assert(RECAP_API_TARGET_FILESYSTEM_NONE == 0 && RECAP_API_TARGET_FILESYSTEM_READ_ONLY == 1 &&
+		   RECAP_API_TARGET_FILESYSTEM_READ_WRITE == 2 &&
+		   (int)RECAP_API_TARGET_FILESYSTEM_MAX_NONE == (int)RECAP_API_TARGET_FILESYSTEM_NONE &&
+		   (int)RECAP_API_TARGET_FILESYSTEM_MAX_READ_ONLY ==
+		       (int)RECAP_API_TARGET_FILESYSTEM_READ_ONLY &&
+		   (int)RECAP_API_TARGET_FILESYSTEM_MAX_READ_WRITE ==
+		       (int)RECAP_API_TARGET_FILESYSTEM_READ_WRITE,
+	       "targetFilesystem modes in the order of what they allow");
 
 static bool has(json_t *v)
 {
@@ -50,7 +51,7 @@ static int not_allowed(struct recap_buf *why, const char **rule, const char *nam
 
 static int check_image(const struct policy_rules *r, json_t *spec, struct recap_buf *why, const char **rule)
 {
-	const char *image = recap_json_str(spec, "image");
+	const char *image = recap_api_profile_image(spec);
 	char normal[RECAP_IMAGE_REF_MAX + 1];
 	if (!image || recap_policy_image_normalize(image, normal, sizeof(normal)) < 0)
 		return recap_buf_printf(why, "spec.image: missing or longer than %d characters",
@@ -88,15 +89,13 @@ static int check_lists(const struct policy_rules *r, json_t *spec, struct recap_
 {
 	size_t i;
 	json_t *item;
-	json_t *add = recap_json_path(spec, "security.capabilities.add");
-	json_array_foreach (add, i, item) {
+	json_array_foreach (recap_api_profile_security_capabilities_add(spec), i, item) {
 		const char *cap = json_string_value(item);
 		if (cap && !list_has(r->caps_allowed, cap))
 			return not_allowed(why, rule, "capabilities.allowed", r->caps_allowed, "capability",
 					   cap);
 	}
-	json_t *join = json_object_get(spec, "join");
-	json_array_foreach (join, i, item) {
+	json_array_foreach (recap_api_profile_join(spec), i, item) {
 		const char *ns = json_string_value(item);
 		if (ns && r->join_allowed && !list_has(r->join_allowed, ns))
 			return not_allowed(why, rule, "join.allowed", r->join_allowed, "joining namespace",
@@ -107,28 +106,29 @@ static int check_lists(const struct policy_rules *r, json_t *spec, struct recap_
 
 static int check_modes(const struct policy_rules *r, json_t *spec, struct recap_buf *why, const char **rule)
 {
-	const char *fs = recap_json_str(spec, "targetFilesystem");
-	int rank = fs ? recap_policy_fs_rank(fs) : 1;
-	if (rank < 0)
+	enum recap_api_target_filesystem mode = recap_api_profile_target_filesystem(spec);
+	const char *fs = recap_json_str(spec, RECAP_API_PROFILE_TARGET_FILESYSTEM);
+	if (mode == RECAP_API_TARGET_FILESYSTEM_COUNT)
 		return recap_buf_printf(
 			   why, "spec.targetFilesystem: \"%s\" is not None, ReadOnly or ReadWrite", fs),
 		       -EINVAL;
-	if (rank > r->fs_max) {
+	if ((int)mode > (int)r->fs_max) {
 		*rule = "targetFilesystem.max";
 		recap_buf_printf(why, "targetFilesystem %s exceeds targetFilesystem.max %s", fs,
-				 fs_modes[r->fs_max]);
+				 recap_api_target_filesystem_max_names[r->fs_max]);
 		return 1;
 	}
-	const char *seccomp = recap_json_str(spec, "security.seccompProfile.type");
-	if (seccomp && strcmp(seccomp, "Unconfined") == 0 && !r->allow_unconfined) {
+	enum recap_api_seccomp_profile_type seccomp = recap_api_profile_security_seccomp_profile_type(spec);
+	if (seccomp == RECAP_API_SECCOMP_PROFILE_TYPE_UNCONFINED && !r->allow_unconfined) {
 		*rule = "seccomp.allowUnconfined";
 		recap_buf_printf(
 		    why, "seccompProfile Unconfined is not allowed (seccomp.allowUnconfined is false)");
 		return 1;
 	}
 	/* a profile on the node may allow anything: only those the policy names */
-	const char *prof = recap_json_str(spec, "security.seccompProfile.localhostProfile");
-	if (seccomp && strcmp(seccomp, "Localhost") == 0 && (!prof || !list_has(r->localhost_profiles, prof)))
+	const char *prof = recap_api_profile_security_seccomp_profile_localhost_profile(spec);
+	if (seccomp == RECAP_API_SECCOMP_PROFILE_TYPE_LOCALHOST &&
+	    (!prof || !list_has(r->localhost_profiles, prof)))
 		return not_allowed(why, rule, "seccomp.allowedLocalhostProfiles", r->localhost_profiles,
 				   "seccompProfile Localhost", prof ? prof : "");
 	return 0;
@@ -146,10 +146,9 @@ static int read_quantity(json_t *v, struct recap_quantity *ret, char *text, size
 	return recap_quantity_parse(text, ret, NULL);
 }
 
-static int check_quantity(json_t *limits, const char *limit, const char *rule_name, json_t *spec,
-			  const char *resource, struct recap_buf *why, const char **rule)
+static int check_quantity(json_t *max, const char *rule_name, json_t *v, const char *resource,
+			  struct recap_buf *why, const char **rule)
 {
-	json_t *max = json_object_get(limits, limit);
 	if (!has(max))
 		return 0;
 	char max_text[64], text[64];
@@ -157,10 +156,9 @@ static int check_quantity(json_t *limits, const char *limit, const char *rule_na
 	if (read_quantity(max, &qmax, max_text, sizeof(max_text)) < 0)
 		return *rule = rule_name, recap_buf_printf(why, "%s is not a quantity", rule_name),
 		       -ENOTRECOVERABLE;
-	json_t *v = recap_json_at(spec, "resources", "limits", resource, NULL);
 	*rule = rule_name;
 	if (!has(v)) {
-		recap_buf_printf(why, "resources.limits.%s is required by limits.%s %s", resource, limit,
+		recap_buf_printf(why, "resources.limits.%s is required by %s %s", resource, rule_name,
 				 max_text);
 		return 1;
 	}
@@ -169,26 +167,24 @@ static int check_quantity(json_t *limits, const char *limit, const char *rule_na
 					text),
 		       -EINVAL;
 	if (recap_quantity_cmp(q, qmax) > 0) {
-		recap_buf_printf(why, "%s limit %s exceeds limits.%s %s", resource, text, limit, max_text);
+		recap_buf_printf(why, "%s limit %s exceeds %s %s", resource, text, rule_name, max_text);
 		return 1;
 	}
 	return 0;
 }
 
-static int check_number(json_t *limits, const char *limit, const char *rule_name, json_t *spec,
-			const char *path, int64_t fallback, struct recap_buf *why, const char **rule)
+static int check_number(json_t *max, const char *rule_name, const char *path, int64_t v,
+			struct recap_buf *why, const char **rule)
 {
-	json_t *max = json_object_get(limits, limit);
 	if (!has(max))
 		return 0;
 	if (!json_is_integer(max))
 		return *rule = rule_name, recap_buf_printf(why, "%s is not an integer", rule_name),
 		       -ENOTRECOVERABLE;
-	int64_t v = recap_json_int(spec, path, fallback);
 	if (v > json_integer_value(max)) {
 		*rule = rule_name;
-		recap_buf_printf(why, "%s %" PRId64 " exceeds limits.%s %" JSON_INTEGER_FORMAT, path, v,
-				 limit, json_integer_value(max));
+		recap_buf_printf(why, "%s %" PRId64 " exceeds %s %" JSON_INTEGER_FORMAT, path, v, rule_name,
+				 json_integer_value(max));
 		return 1;
 	}
 	return 0;
@@ -197,15 +193,18 @@ static int check_number(json_t *limits, const char *limit, const char *rule_name
 static int check_limits(const struct policy_rules *r, json_t *spec, struct recap_buf *why, const char **rule)
 {
 	int v;
-	if ((v = check_number(r->limits, "maxTimeoutSeconds", "limits.maxTimeoutSeconds", spec,
-			      "timeoutSeconds", 300, why, rule)) != 0)
+	if ((v = check_number(r->max_timeout_seconds, "limits.maxTimeoutSeconds",
+			      RECAP_API_PROFILE_TIMEOUT_SECONDS, recap_api_profile_timeout_seconds(spec), why,
+			      rule)) != 0)
 		return v;
-	if ((v = check_quantity(r->limits, "maxMemory", "limits.maxMemory", spec, "memory", why, rule)) != 0)
+	if ((v = check_quantity(r->max_memory, "limits.maxMemory",
+				recap_api_profile_resources_limits_memory(spec), "memory", why, rule)) != 0)
 		return v;
-	if ((v = check_quantity(r->limits, "maxCPU", "limits.maxCPU", spec, "cpu", why, rule)) != 0)
+	if ((v = check_quantity(r->max_cpu, "limits.maxCPU", recap_api_profile_resources_limits_cpu(spec),
+				"cpu", why, rule)) != 0)
 		return v;
-	return check_number(r->limits, "maxTailBytes", "limits.maxTailBytes", spec, "output.tailBytes", 4096,
-			    why, rule);
+	return check_number(r->max_tail_bytes, "limits.maxTailBytes", RECAP_API_PROFILE_OUTPUT_TAIL_BYTES,
+			    recap_api_profile_output_tail_bytes(spec), why, rule);
 }
 
 int recap_policy_rules_check(const struct policy_rules *r, json_t *spec, struct recap_buf *why,
@@ -221,34 +220,39 @@ int recap_policy_rules_check(const struct policy_rules *r, json_t *spec, struct 
 	return check_limits(r, spec, why, rule);
 }
 
-int recap_policy_rules_from_spec(json_t *spec, struct policy_rules *r, struct recap_buf *why,
-				 const char **rule)
+int recap_policy_rules_from_policy(json_t *policy, struct policy_rules *r, struct recap_buf *why,
+				   const char **rule)
 {
-	*r = (struct policy_rules){.fs_max = 1};
-	if (!spec)
+	*r = (struct policy_rules){.fs_max = RECAP_API_TARGET_FILESYSTEM_MAX_READ_ONLY};
+	if (!policy)
 		return 0;
-	r->images_allowed = json_object_get(json_object_get(spec, "images"), "allowed");
+	r->images_allowed = recap_api_policy_spec_images_allowed(policy);
 	if (has(r->images_allowed) && !json_is_array(r->images_allowed))
 		return *rule = "images.allowed", recap_buf_printf(why, "images.allowed is not a list"),
 		       -ENOTRECOVERABLE;
 	if (!json_is_array(r->images_allowed))
 		r->images_allowed = NULL;
-	r->require_digest = recap_json_bool(spec, "images.requireDigest", 0);
-	r->digests = recap_json_path(spec, "images.digests");
-	r->caps_allowed = recap_json_path(spec, "capabilities.allowed");
-	r->join_allowed = recap_json_path(spec, "join.allowed");
+	r->require_digest = recap_api_policy_spec_images_require_digest(policy);
+	r->digests = recap_api_policy_spec_images_digests(policy);
+	r->caps_allowed = recap_api_policy_spec_capabilities_allowed(policy);
+	r->join_allowed = recap_api_policy_spec_join_allowed(policy);
 	if (!json_is_array(r->join_allowed))
 		r->join_allowed = NULL;
-	const char *max = recap_json_str(spec, "targetFilesystem.max");
-	if (max && (r->fs_max = recap_policy_fs_rank(max)) < 0)
+	r->fs_max = recap_api_policy_spec_target_filesystem_max(policy);
+	if (r->fs_max == RECAP_API_TARGET_FILESYSTEM_MAX_COUNT)
 		return *rule = "targetFilesystem.max",
 		       recap_buf_printf(why, "targetFilesystem.max \"%s\" is not None, ReadOnly or ReadWrite",
-					max),
+					recap_json_str(policy, RECAP_API_POLICY_SPEC_TARGET_FILESYSTEM_MAX)),
 		       -ENOTRECOVERABLE;
-	r->allow_unconfined = recap_json_bool(spec, "seccomp.allowUnconfined", 0);
-	r->localhost_profiles = recap_json_path(spec, "seccomp.allowedLocalhostProfiles");
+	r->allow_unconfined = recap_api_policy_spec_seccomp_allow_unconfined(policy);
+	r->localhost_profiles = recap_api_policy_spec_seccomp_allowed_localhost_profiles(policy);
 	if (!json_is_array(r->localhost_profiles) || json_array_size(r->localhost_profiles) == 0)
 		r->localhost_profiles = NULL;
-	r->limits = json_object_get(spec, "limits");
+	/* JSON, not the getters' integers: a limit that is not an integer leaves
+	 * the policy unreadable, and it admits nothing (check_number) */
+	r->max_timeout_seconds = recap_json_path(policy, RECAP_API_POLICY_SPEC_LIMITS_MAX_TIMEOUT_SECONDS);
+	r->max_memory = recap_api_policy_spec_limits_max_memory(policy);
+	r->max_cpu = recap_api_policy_spec_limits_max_cpu(policy);
+	r->max_tail_bytes = recap_json_path(policy, RECAP_API_POLICY_SPEC_LIMITS_MAX_TAIL_BYTES);
 	return 0;
 }

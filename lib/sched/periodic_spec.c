@@ -1,23 +1,29 @@
 /* Capsule spec.schedule (JSON) to a recap_periodic_schedule. */
 #include <errno.h>
-#include <string.h>
 
+#include "api/types.h"
 #include "base/json.h"
 #include "sched/periodic.h"
 
 int recap_periodic_concurrency_parse(const char *s, enum recap_concurrency *ret, struct recap_error **err)
 {
-	if (!s || !*s || strcmp(s, "Allow") == 0)
+	switch (s && *s ? recap_api_enum_index(recap_api_concurrency_policy_names,
+					       RECAP_API_CONCURRENCY_POLICY_COUNT, s)
+			: RECAP_API_CONCURRENCY_POLICY_ALLOW) {
+	case RECAP_API_CONCURRENCY_POLICY_ALLOW:
 		*ret = RECAP_CONCURRENCY_ALLOW;
-	else if (strcmp(s, "Forbid") == 0)
+		return 0;
+	case RECAP_API_CONCURRENCY_POLICY_FORBID:
 		*ret = RECAP_CONCURRENCY_FORBID;
-	else if (strcmp(s, "Replace") == 0)
+		return 0;
+	case RECAP_API_CONCURRENCY_POLICY_REPLACE:
 		*ret = RECAP_CONCURRENCY_REPLACE;
-	else
+		return 0;
+	default:
 		return recap_error_set(
 		    err, EINVAL,
 		    "spec.schedule.concurrencyPolicy: \"%s\" is not one of Allow, Forbid, Replace", s);
-	return 0;
+	}
 }
 
 static int optional_string(json_t *obj, const char *key, const char **ret, struct recap_error **err)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/types.h"
 #include "base/json.h"
 
 static const char *const exec_phases[] = {RECAP_PHASE_PENDING, RECAP_PHASE_PULLING,  RECAP_PHASE_ATTACHING,
@@ -109,8 +110,8 @@ static int parse_roles(json_t *roles, struct recap_strategy *s, struct recap_err
 		return -ENOMEM;
 	s->roles = r;
 	for (size_t i = 0; i < n; i++) {
-		json_t *role = json_array_get(roles, i), *after = json_object_get(role, "startAfter");
-		r[i].name = recap_json_str(role, "name");
+		json_t *role = json_array_get(roles, i), *after = recap_api_role_start_after(role);
+		r[i].name = recap_api_role_name(role);
 		if (!r[i].name)
 			return recap_error_set(err, EINVAL, "spec.roles[%zu].name: required", i);
 		size_t m = json_array_size(after);
@@ -129,27 +130,31 @@ static int parse_roles(json_t *roles, struct recap_strategy *s, struct recap_err
 	return 0;
 }
 
-static int parse_type(json_t *strategy, struct recap_strategy *s, struct recap_error **err)
+/* spec.strategy; a value the schema does not list is an error naming it. */
+static int parse_type(json_t *spec, struct recap_strategy *s, struct recap_error **err)
 {
-	const char *type = recap_json_str(strategy, "type");
-	const char *order = recap_json_str(strategy, "order");
-	const char *fp = recap_json_str(strategy, "failurePolicy");
-	if (!type || strcmp(type, "Parallel") == 0)
-		s->type = RECAP_STRATEGY_PARALLEL;
-	else if (strcmp(type, "Iterative") == 0)
-		s->type = RECAP_STRATEGY_ITERATIVE;
-	else
+	enum recap_api_strategy_type type = recap_api_capsule_spec_strategy_type(spec);
+	if (type == RECAP_API_STRATEGY_TYPE_COUNT)
 		return recap_error_set(err, EINVAL, "spec.strategy.type: \"%s\" is not Parallel or Iterative",
-				       type);
-	if (order && strcmp(order, "Name") != 0 && strcmp(order, "CreationTimestamp") != 0)
+				       recap_json_str(spec, RECAP_API_CAPSULE_SPEC_STRATEGY_TYPE));
+	s->type =
+	    type == RECAP_API_STRATEGY_TYPE_ITERATIVE ? RECAP_STRATEGY_ITERATIVE : RECAP_STRATEGY_PARALLEL;
+	/* no schema default: absent is Name and Stop */
+	const char *order = recap_json_str(spec, RECAP_API_CAPSULE_SPEC_STRATEGY_ORDER);
+	enum recap_api_order o = recap_api_capsule_spec_strategy_order(spec);
+	if (order && o == RECAP_API_ORDER_COUNT)
 		return recap_error_set(err, EINVAL,
 				       "spec.strategy.order: \"%s\" is not Name or CreationTimestamp", order);
-	s->order = order && strcmp(order, "CreationTimestamp") == 0 ? RECAP_ORDER_CREATION : RECAP_ORDER_NAME;
-	if (fp && strcmp(fp, "Stop") != 0 && strcmp(fp, "Continue") != 0)
+	s->order = o == RECAP_API_ORDER_CREATION_TIMESTAMP ? RECAP_ORDER_CREATION : RECAP_ORDER_NAME;
+	const char *fp = recap_json_str(spec, RECAP_API_CAPSULE_SPEC_STRATEGY_FAILURE_POLICY);
+	enum recap_api_failure_policy f = recap_api_capsule_spec_strategy_failure_policy(spec);
+	if (fp && f == RECAP_API_FAILURE_POLICY_COUNT)
 		return recap_error_set(err, EINVAL,
 				       "spec.strategy.failurePolicy: \"%s\" is not Stop or Continue", fp);
-	s->failure_policy = fp && strcmp(fp, "Continue") == 0 ? RECAP_FAILURE_CONTINUE : RECAP_FAILURE_STOP;
-	int64_t mc = recap_json_int(strategy, "maxConcurrent", 1);
+	s->failure_policy =
+	    f == RECAP_API_FAILURE_POLICY_CONTINUE ? RECAP_FAILURE_CONTINUE : RECAP_FAILURE_STOP;
+	/* no schema default either; absent is 1 */
+	int64_t mc = recap_json_int(spec, RECAP_API_CAPSULE_SPEC_STRATEGY_MAX_CONCURRENT, 1);
 	if (mc < 1 || mc > RECAP_STRATEGY_TARGETS_MAX)
 		return recap_error_set(err, EINVAL, "spec.strategy.maxConcurrent: must be 1..%d",
 				       RECAP_STRATEGY_TARGETS_MAX);
@@ -160,8 +165,8 @@ static int parse_type(json_t *strategy, struct recap_strategy *s, struct recap_e
 int recap_strategy_parse(json_t *spec, struct recap_strategy *ret, struct recap_error **err)
 {
 	struct recap_strategy s = {.batch_size = RECAP_STRATEGY_BATCH_DEFAULT};
-	int r = parse_type(json_object_get(spec, "strategy"), &s, err);
-	json_t *roles = json_object_get(spec, "roles");
+	int r = parse_type(spec, &s, err);
+	json_t *roles = recap_api_capsule_spec_roles(spec);
 	if (r == 0 && json_array_size(roles) > 0)
 		r = parse_roles(roles, &s, err);
 	if (r < 0) {

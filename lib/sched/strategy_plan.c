@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/types.h"
 #include "base/buf.h"
 #include "sched/strategy_index.h"
 
@@ -37,13 +38,12 @@ static int role_env(const struct recap_plan_input *in, const struct run_index *i
 			rc = recap_buf_printf(&b, "%s%s", b.len ? "," : "", t->pod_ip);
 		}
 		for (size_t j = 0; rc >= 0 && j < json_array_size(env); j++) {
-			if (strcmp(json_string_value(json_object_get(json_array_get(env, j), "name")),
-				   name) == 0)
+			if (strcmp(recap_api_env_name(json_array_get(env, j)), name) == 0)
 				rc = -EEXIST;
 		}
 		if (rc >= 0)
-			rc = json_array_append_new(
-			    env, json_pack("{s:s,s:s}", "name", name, "value", b.data ? b.data : ""));
+			rc = json_array_append_new(env, json_pack("{s:s,s:s}", RECAP_API_ENV_NAME, name,
+								  RECAP_API_ENV_VALUE, b.data ? b.data : ""));
 		recap_buf_free(&b);
 		if (rc < 0) {
 			json_decref(env);
