@@ -9,14 +9,8 @@
 e2e_up "$@" node-1
 
 ns_create ops
+pod_create ops app-1 node-1 app registry.local/app:1 app=app
 kubectl apply -n ops -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Pod
-metadata: {name: app-1, labels: {app: app}}
-spec:
-  nodeName: node-1
-  containers: [{name: app, image: registry.local/app:1}]
----
 apiVersion: recap.dev/v1alpha1
 kind: Capsule
 metadata: {name: long}
@@ -33,17 +27,9 @@ spec:
   command: [hostname]
   targets: {selector: {matchLabels: {app: app}}}
 YAML
-running() { [[ $(kubectl get pod -n ops app-1 -o jsonpath='{.status.phase}') == Running ]]; }
-check "the stand-in runs the target pod" wait_until 30 running
+check "the stand-in runs the target pod" wait_until 30 pods_running ops 1
 
-run() { # NAME CAPSULE
-	kubectl apply -n ops -f - >/dev/null <<YAML
-apiVersion: recap.dev/v1alpha1
-kind: CapsuleRun
-metadata: {name: $1}
-spec: {capsuleRef: {name: $2}}
-YAML
-}
+run() { run_create ops "$1" "$2"; } # NAME CAPSULE
 run_phase() { kubectl get caprun -n ops "$1" -o jsonpath='{.status.phase}' 2>/dev/null; }
 run_is() { [[ $(run_phase "$1") == "$2" ]]; }
 exec_of() { kubectl get cexec -n ops -l "recap.dev/run=$1" -o jsonpath='{.items[0].metadata.name}' 2>/dev/null; }

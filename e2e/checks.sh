@@ -32,10 +32,43 @@ wait_until() {
 ns_create() {
 	local ns
 	for ns in "$@"; do kubectl create namespace "$ns" >/dev/null || return 1; done
+	sa_wait "$@"
+}
+# sa_wait NAME...: waits until each namespace has its default ServiceAccount.
+sa_wait() {
+	local ns
 	for ns in "$@"; do
 		wait_until 30 kubectl get serviceaccount default -n "$ns" ||
 			{ echo "namespace $ns has no default ServiceAccount after 30 s" >&2; return 1; }
 	done
+}
+# pod_create NS NAME NODE CONTAINER IMAGE LABEL=VALUE...: a pod bound to
+# NODE (that node's stand-in runs it) with one container and those labels.
+pod_create() {
+	local ns=$1 name=$2 node=$3 container=$4 image=$5 labels="" l
+	shift 5
+	for l in "$@"; do labels+="${labels:+, }${l%%=*}: ${l#*=}"; done
+	kubectl apply -n "$ns" -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: $name, labels: {$labels}}
+spec:
+  nodeName: $node
+  containers: [{name: $container, image: $image}]
+YAML
+}
+# pods_running NS N: N pods of NS are Running.
+pods_running() {
+	[[ $(kubectl get pods -n "$1" -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -c Running) == "$2" ]]
+}
+# run_create NS NAME CAPSULE: a CapsuleRun of CAPSULE.
+run_create() {
+	kubectl apply -n "$1" -f - >/dev/null <<YAML
+apiVersion: recap.dev/v1alpha1
+kind: CapsuleRun
+metadata: {name: $2}
+spec: {capsuleRef: {name: $3}}
+YAML
 }
 # `kubectl capsule attach` runs its capsule under the executor's default
 # cgroup parent, "recap" (what an installed caplet uses), in every hierarchy

@@ -11,17 +11,9 @@ e2e_up "$@" node-1 node-2
 
 ns_create roll
 for i in 1 2 3 4; do
-	kubectl apply -n roll -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Pod
-metadata: {name: web-$i, labels: {app: web}}
-spec:
-  nodeName: node-$(((i - 1) % 2 + 1))
-  containers: [{name: web, image: registry.local/web:1}]
-YAML
+	pod_create roll "web-$i" "node-$(((i - 1) % 2 + 1))" web registry.local/web:1 app=web
 done
-running() { [[ $(kubectl get pods -n roll -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -c Running) == 4 ]]; }
-check "the stand-in runs the 4 pods" wait_until 30 running
+check "the stand-in runs the 4 pods" wait_until 30 pods_running roll 4
 
 kubectl apply -n roll -f - >/dev/null <<YAML
 apiVersion: recap.dev/v1alpha1

@@ -10,18 +10,8 @@
 e2e_up "$@" node-1 node-2
 
 ns_create ops
-for i in 1 2; do
-	kubectl apply -n ops -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Pod
-metadata: {name: db-$i, labels: {app: db}}
-spec:
-  nodeName: node-$i
-  containers: [{name: db, image: registry.local/db:1}]
-YAML
-done
-running() { [[ $(kubectl get pods -n ops -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -c Running) == 2 ]]; }
-check "the stand-in runs the 2 target pods" wait_until 30 running
+for i in 1 2; do pod_create ops "db-$i" "node-$i" db registry.local/db:1 app=db; done
+check "the stand-in runs the 2 target pods" wait_until 30 pods_running ops 2
 
 kubectl apply -n ops -f - >/dev/null <<YAML
 apiVersion: recap.dev/v1alpha1

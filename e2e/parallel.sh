@@ -14,18 +14,9 @@ e2e_up "$@" node-1 node-2 node-3
 
 ns_create shop
 for i in 1 2 3 4 5 6; do
-	node=node-$(((i - 1) % 3 + 1))
-	kubectl apply -n shop -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Pod
-metadata: {name: web-$i, labels: {app: web}}
-spec:
-  nodeName: $node
-  containers: [{name: app, image: registry.local/app:1}]
-YAML
+	pod_create shop "web-$i" "node-$(((i - 1) % 3 + 1))" app registry.local/app:1 app=web
 done
-running() { [[ $(kubectl get pods -n shop -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -c Running) == 6 ]]; }
-check "the stand-in runs the 6 target pods" wait_until 30 running
+check "the stand-in runs the 6 target pods" wait_until 30 pods_running shop 6
 
 kubectl apply -n shop -f - >/dev/null <<YAML
 apiVersion: recap.dev/v1alpha1
@@ -90,16 +81,7 @@ spec:
   namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: once}}
   targetFilesystem: {max: ReadWrite}
 YAML
-for i in 1 2; do
-	kubectl apply -n once -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Pod
-metadata: {name: db-$i, labels: {app: db}}
-spec:
-  nodeName: node-$i
-  containers: [{name: db, image: registry.local/db:1}]
-YAML
-done
+for i in 1 2; do pod_create once "db-$i" "node-$i" db registry.local/db:1 app=db; done
 # marker-N: each start appends a line to /dev/shm/starts-N in its target;
 # count: prints how many lines each of those files has.
 kubectl apply -n once -f - >/dev/null <<YAML
@@ -129,19 +111,13 @@ spec:
   command: [sh, -c, 'for n in 1 2; do printf "%s " \$(cat /target/dev/shm/starts-\$n 2>/dev/null | wc -l); done']
   targets: {selector: {matchLabels: {app: db}}}
 YAML
-dbs_running() { [[ $(kubectl get pods -n once -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -c Running) == 2 ]]; }
-check "the stand-in runs the 2 db pods" wait_until 30 dbs_running
+check "the stand-in runs the 2 db pods" wait_until 30 pods_running once 2
 once_run() { # NAME CAPSULE, and a watch of its executions in $T/NAME.watch
 	kubectl get cexec -n once -l "recap.dev/run=$1" -w -o json --output-watch-events >"$T/$1.watch" 2>/dev/null &
 	WATCHES+=($!)
 	PIDS+=($!)
 	sleep 0.5
-	kubectl apply -n once -f - >/dev/null <<YAML
-apiVersion: recap.dev/v1alpha1
-kind: CapsuleRun
-metadata: {name: $1}
-spec: {capsuleRef: {name: $2}}
-YAML
+	run_create once "$1" "$2"
 }
 WATCHES=()
 stop_watches() {

@@ -8,16 +8,8 @@
 e2e_up "$@" node-1
 
 ns_create cron
-kubectl apply -n cron -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Pod
-metadata: {name: app-1, labels: {app: app}}
-spec:
-  nodeName: node-1
-  containers: [{name: app, image: registry.local/app:1}]
-YAML
-running() { [[ $(kubectl get pod -n cron app-1 -o jsonpath='{.status.phase}') == Running ]]; }
-check "the stand-in runs the target pod" wait_until 30 running
+pod_create cron app-1 node-1 app registry.local/app:1 app=app
+check "the stand-in runs the target pod" wait_until 30 pods_running cron 1
 kubectl apply -n cron -f - >/dev/null <<YAML
 apiVersion: recap.dev/v1alpha1
 kind: Capsule

@@ -21,18 +21,8 @@ export PATH=$T/bin:$PATH
 
 ns_create shop
 kubectl config set-context --current --namespace=shop >/dev/null # the context's namespace is the default
-for i in 1 2; do
-	kubectl apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Pod
-metadata: {name: web-$i, namespace: shop, labels: {app: web}}
-spec:
-  nodeName: node-$i
-  containers: [{name: app, image: registry.local/app:1}]
-YAML
-done
-running() { [[ $(kubectl get pods -n shop --field-selector=status.phase=Running -o name | wc -l) == 2 ]]; }
-check "the stand-in runs the 2 target pods" wait_until 30 running
+for i in 1 2; do pod_create shop "web-$i" "node-$i" app registry.local/app:1 app=web; done
+check "the stand-in runs the 2 target pods" wait_until 30 pods_running shop 2
 
 # capsule ARGS...: runs `kubectl capsule ARGS`, stdout in $T/out, stderr in $T/err, status in RC.
 capsule() {

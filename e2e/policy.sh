@@ -22,8 +22,7 @@ spec:
   images: {allowed: ["registry.local/capsules/*"]}
 YAML
 # (a pod needs the namespace's default ServiceAccount, made a moment later)
-wait_until 30 kubectl get serviceaccount default -n prod ||
-	{ echo "namespace prod has no default ServiceAccount after 30 s" >&2; exit 1; }
+sa_wait prod
 kubectl apply -n prod -f - >/dev/null <<YAML
 apiVersion: v1
 kind: Pod

@@ -10,21 +10,11 @@
 e2e_up "$@" node-1 node-2 node-3
 
 ns_create perf
-pod() { # NAME NODE ROLE
-	kubectl apply -n perf -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Pod
-metadata: {name: $1, labels: {app: perf, side: $3}}
-spec:
-  nodeName: $2
-  containers: [{name: main, image: registry.local/app:1}]
-YAML
-}
+pod() { pod_create perf "$1" "$2" main registry.local/app:1 app=perf "side=$3"; } # NAME NODE ROLE
 pod server-1 node-1 server
 pod client-1 node-2 client
 pod client-2 node-3 client
-running() { [[ $(kubectl get pods -n perf -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -c Running) == 3 ]]; }
-check "the stand-in runs the 3 pods" wait_until 30 running
+check "the stand-in runs the 3 pods" wait_until 30 pods_running perf 3
 
 kubectl apply -n perf -f - >/dev/null <<YAML
 apiVersion: recap.dev/v1alpha1
