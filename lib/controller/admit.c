@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/check.h"
 #include "api/names.h"
 #include "api/types.h"
 #include "base/json.h"
@@ -51,9 +52,20 @@ static int validate(json_t *spec, struct recap_error **err)
 	return r < 0 ? recap_error_wrap(err, -r, "schedule") : 0;
 }
 
-int recap_ctl_admit(struct recap_controller *ctl, const char *ns, json_t *spec, struct ctl_admission *a)
+int recap_ctl_admit_decode(json_t *capsule, struct ctl_admission *a)
 {
 	*a = (struct ctl_admission){0};
+	struct recap_error *err = NULL;
+	return recap_api_check(RECAP_API_KIND_CAPSULE, capsule, &err) < 0 ? invalid(a, err) : 0;
+}
+
+int recap_ctl_admit(struct recap_controller *ctl, const char *ns, json_t *capsule, json_t *spec,
+		    struct ctl_admission *a)
+{
+	*a = (struct ctl_admission){0};
+	int r = capsule ? recap_ctl_admit_decode(capsule, a) : 0;
+	if (r < 0 || a->reason)
+		return r;
 	struct recap_error *err = NULL;
 	if (validate(spec, &err) < 0)
 		return invalid(a, err);
@@ -61,7 +73,7 @@ int recap_ctl_admit(struct recap_controller *ctl, const char *ns, json_t *spec, 
 	json_t *holder = NULL;
 	json_t *labels = recap_ctl_namespace_labels(ctl, ns, &holder);
 	struct recap_policy_verdict v = {0};
-	int r = policies ? recap_policy_evaluate(spec, ns, labels, policies, &v, &err) : -ENOMEM;
+	r = policies ? recap_policy_evaluate(spec, ns, labels, policies, &v, &err) : -ENOMEM;
 	json_decref(policies);
 	json_decref(holder);
 	if (r == -ENOMEM)

@@ -449,8 +449,12 @@ int recap_ctl_reconcile_run(struct recap_controller *ctl, struct ctl_op *op, str
 	p.execs = own_execs(recap_ctl_list(ctl, INF_EXEC, "run", op->key), recap_api_meta_uid(run));
 	int r = p.execs && read_dispatched(&p) == 0 ? choose_spec(ctl, &p) : -ENOMEM;
 	/* Admission is decided before the first execution, not after. */
-	if (r == 0 && json_array_size(p.execs) == 0 && p.n_dispatched == 0)
-		r = recap_ctl_admit(ctl, p.ns, p.spec, &p.adm) < 0 ? -ENOMEM : p.adm.reason ? 1 : 0;
+	if (r == 0 && json_array_size(p.execs) == 0 && p.n_dispatched == 0) {
+		/* A spec read from the Capsule is decoded with it; a snapshot was
+		 * decoded with its Capsule when it was taken. */
+		int a = recap_ctl_admit(ctl, p.ns, p.capsule, p.spec, &p.adm);
+		r = a < 0 ? -ENOMEM : p.adm.reason ? 1 : 0;
+	}
 	struct recap_error *e = NULL;
 	if (r == 0 && recap_strategy_parse(p.spec, &p.strategy, &e) < 0) {
 		p.adm.reason = RECAP_CONDITION_REASON_INVALID_SPEC;
