@@ -82,3 +82,25 @@ def upper_snake(word):
 def plural(kind):
     """The resource name of kind."""
     return next(p for k, p, _ in KINDS if k == kind)
+
+
+# The conditions the controller sets in status.conditions: (type, kinds,
+# meaning).
+CONDITION_TYPES = [
+    ("Ready", "Capsule, CapsulePolicy", "the Capsule is admitted; the "
+     "policy's counts are observed"),
+    ("Admitted", "CapsuleRun", "the run's Capsule is admitted"),
+    ("Complete", "CapsuleRun", "the run finished (its reason: the phase, "
+     "NoTargets or FailurePolicyStop)"),
+]
+# The reasons of those conditions besides run phases: (reason, meaning).
+CONDITION_REASONS = [
+    ("Admitted", "the Capsule passed validation and every CapsulePolicy"),
+    ("Observed", "a CapsulePolicy's counts are current"),
+    ("InvalidSpec", "the Capsule's spec cannot be run as written"),
+    ("PolicyViolation", "a CapsulePolicy refused the Capsule"),
+    ("CapsuleNotFound", "the run's Capsule does not exist (the run waits)"),
+    ("InProgress", "the run has not finished"),
+    ("NoTargets", "the run finished without a target"),
+    ("FailurePolicyStop", "a failure stopped the run (failurePolicy Stop)"),
+]

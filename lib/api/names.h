@@ -49,6 +49,19 @@
 #define RECAP_REASON_FAILED "Failed"
 #define RECAP_REASON_EXECUTION_DELETED "ExecutionDeleted"
 
+/* Condition types of status.conditions, and their reasons. */
+#define RECAP_CONDITION_READY "Ready"
+#define RECAP_CONDITION_ADMITTED "Admitted"
+#define RECAP_CONDITION_COMPLETE "Complete"
+#define RECAP_CONDITION_REASON_ADMITTED "Admitted"
+#define RECAP_CONDITION_REASON_OBSERVED "Observed"
+#define RECAP_CONDITION_REASON_INVALID_SPEC "InvalidSpec"
+#define RECAP_CONDITION_REASON_POLICY_VIOLATION "PolicyViolation"
+#define RECAP_CONDITION_REASON_CAPSULE_NOT_FOUND "CapsuleNotFound"
+#define RECAP_CONDITION_REASON_IN_PROGRESS "InProgress"
+#define RECAP_CONDITION_REASON_NO_TARGETS "NoTargets"
+#define RECAP_CONDITION_REASON_FAILURE_POLICY_STOP "FailurePolicyStop"
+
 /* Every execution reason, in a fixed order (caplet's metrics). */
 enum recap_execution_reason {
 	RECAP_EXECUTION_REASON_COMPLETED,

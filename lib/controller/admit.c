@@ -3,6 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/check.h"
+#include "api/names.h"
+#include "api/types.h"
 #include "base/json.h"
 #include "controller/admit.h"
 #include "controller/ctl.h"
@@ -13,7 +16,7 @@
 
 static int invalid(struct ctl_admission *a, struct recap_error *err)
 {
-	a->reason = "InvalidSpec";
+	a->reason = RECAP_CONDITION_REASON_INVALID_SPEC;
 	a->message = strdup(err ? recap_error_message(err) : "invalid spec");
 	recap_error_free(err);
 	return a->message ? 0 : -ENOMEM;
@@ -23,7 +26,7 @@ static int invalid(struct ctl_admission *a, struct recap_error *err)
  * cycles), the cron fields' ranges and the time zone. */
 static int validate(json_t *spec, struct recap_error **err)
 {
-	int r = recap_policy_image_check_cluster(recap_json_str(spec, "image"), err);
+	int r = recap_policy_image_check_cluster(recap_api_capsule_spec_image(spec), err);
 	if (r < 0)
 		return r;
 	struct recap_strategy s;
@@ -38,7 +41,7 @@ static int validate(json_t *spec, struct recap_error **err)
 	recap_strategy_clear(&s);
 	if (r < 0)
 		return r;
-	json_t *schedule = json_object_get(spec, "schedule");
+	json_t *schedule = recap_api_capsule_spec_schedule(spec);
 	if (!schedule)
 		return 0;
 	struct recap_periodic_schedule ps;
@@ -49,9 +52,20 @@ static int validate(json_t *spec, struct recap_error **err)
 	return r < 0 ? recap_error_wrap(err, -r, "schedule") : 0;
 }
 
-int recap_ctl_admit(struct recap_controller *ctl, const char *ns, json_t *spec, struct ctl_admission *a)
+int recap_ctl_admit_decode(json_t *capsule, struct ctl_admission *a)
 {
 	*a = (struct ctl_admission){0};
+	struct recap_error *err = NULL;
+	return recap_api_check(RECAP_API_KIND_CAPSULE, capsule, &err) < 0 ? invalid(a, err) : 0;
+}
+
+int recap_ctl_admit(struct recap_controller *ctl, const char *ns, json_t *capsule, json_t *spec,
+		    struct ctl_admission *a)
+{
+	*a = (struct ctl_admission){0};
+	int r = capsule ? recap_ctl_admit_decode(capsule, a) : 0;
+	if (r < 0 || a->reason)
+		return r;
 	struct recap_error *err = NULL;
 	if (validate(spec, &err) < 0)
 		return invalid(a, err);
@@ -59,7 +73,7 @@ int recap_ctl_admit(struct recap_controller *ctl, const char *ns, json_t *spec, 
 	json_t *holder = NULL;
 	json_t *labels = recap_ctl_namespace_labels(ctl, ns, &holder);
 	struct recap_policy_verdict v = {0};
-	int r = policies ? recap_policy_evaluate(spec, ns, labels, policies, &v, &err) : -ENOMEM;
+	r = policies ? recap_policy_evaluate(spec, ns, labels, policies, &v, &err) : -ENOMEM;
 	json_decref(policies);
 	json_decref(holder);
 	if (r == -ENOMEM)
@@ -68,7 +82,7 @@ int recap_ctl_admit(struct recap_controller *ctl, const char *ns, json_t *spec, 
 		return invalid(a, err);
 	a->governing = v.governing;
 	if (!v.admitted) {
-		a->reason = "PolicyViolation";
+		a->reason = RECAP_CONDITION_REASON_POLICY_VIOLATION;
 		a->message = v.message ? strdup(v.message) : strdup("refused by policy");
 	}
 	recap_policy_verdict_clear(&v);

@@ -12,6 +12,14 @@ struct ctl_admission {
 	size_t governing;
 };
 
-/* Fills a (always; clear it after). Returns < 0 only when out of memory. */
-int recap_ctl_admit(struct recap_controller *ctl, const char *ns, json_t *spec, struct ctl_admission *a);
+/* Whether capsule decodes against the Capsule schema (api/check.h): when
+ * it does not, a is refused as InvalidSpec with the first wrong field in
+ * its message. Fills a (always; clear it after). Returns < 0 only when out
+ * of memory. */
+int recap_ctl_admit_decode(json_t *capsule, struct ctl_admission *a);
+/* Judges spec, the Capsule's (capsule: that Capsule, decoded first) or a
+ * run's snapshot of one (capsule NULL). Fills a (always; clear it after).
+ * Returns < 0 only when out of memory. */
+int recap_ctl_admit(struct recap_controller *ctl, const char *ns, json_t *capsule, json_t *spec,
+		    struct ctl_admission *a);
 void recap_ctl_admission_clear(struct ctl_admission *a);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/names.h"
+#include "api/types.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "controller/ctl.h"
@@ -63,8 +64,8 @@ struct pod_pick {
 static int pick(const char *key, json_t *obj, void *userdata)
 {
 	struct pod_pick *p = userdata;
-	const char *ns = recap_json_str(obj, "metadata.namespace");
-	const char *name = recap_json_str(obj, "metadata.name");
+	const char *ns = recap_api_meta_namespace(obj);
+	const char *name = recap_api_meta_name(obj);
 	if (!ns || !name || strcmp(ns, p->ns) != 0)
 		return 0;
 	return json_object_set(p->by_name, name, obj) < 0 ? -ENOMEM : 0;
@@ -101,18 +102,18 @@ int recap_ctl_candidate_pods(struct recap_controller *ctl, const char *ns, json_
 {
 	struct pod_pick p = {.ns = ns, .by_name = json_object()};
 	int r = 0;
-	json_t *roles = json_object_get(spec, "roles");
+	json_t *roles = recap_api_capsule_spec_roles(spec);
 	if (json_array_size(roles) > 0) {
 		size_t i;
 		json_t *role;
 		json_array_foreach (roles, i, role) {
-			if ((r = select_into(ctl, &p, json_object_get(role, "selector"), err)) < 0)
+			if ((r = select_into(ctl, &p, recap_api_role_selector(role), err)) < 0)
 				break;
 		}
 	} else if (names) {
 		r = named_into(ctl, &p, names);
 	} else {
-		r = select_into(ctl, &p, recap_json_path(spec, "targets.selector"), err);
+		r = select_into(ctl, &p, recap_api_capsule_spec_targets_selector(spec), err);
 	}
 	json_t *out = json_array();
 	const char *k;
@@ -131,7 +132,7 @@ int recap_ctl_candidate_pods(struct recap_controller *ctl, const char *ns, json_
 json_t *recap_ctl_namespace_labels(struct recap_controller *ctl, const char *ns, json_t **holder)
 {
 	*holder = recap_kube_store_get(ctl_store(ctl, INF_NS), ns);
-	return recap_json_path(*holder, "metadata.labels");
+	return recap_api_meta_labels(*holder);
 }
 
 void recap_ctl_event(struct recap_controller *ctl, json_t *obj, const char *kind, const char *type,
@@ -147,9 +148,9 @@ void recap_ctl_event(struct recap_controller *ctl, json_t *obj, const char *kind
 	struct recap_kube_event_ref ref = {
 	    .api_version = RECAP_API_GROUP_VERSION,
 	    .kind = kind,
-	    .ns = recap_json_str(obj, "metadata.namespace"),
-	    .name = recap_json_str(obj, "metadata.name"),
-	    .uid = recap_json_str(obj, "metadata.uid"),
+	    .ns = recap_api_meta_namespace(obj),
+	    .name = recap_api_meta_name(obj),
+	    .uid = recap_api_meta_uid(obj),
 	};
 	struct recap_error *err = NULL;
 	if (recap_kube_events_emit(ctl->events, &ref, type, reason, "Reconcile", &err, "%s", note) < 0 &&

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "api/names.h"
+#include "api/types.h"
 #include "base/json.h"
 #include "base/timeutil.h"
 #include "controller/admit.h"
@@ -42,7 +43,7 @@ static size_t matched_targets(struct recap_controller *ctl, struct capsule_pass 
 {
 	struct recap_error *e = NULL;
 	struct recap_error **err = &e;
-	json_t *spec = json_object_get(p->capsule, "spec");
+	json_t *spec = recap_api_capsule_spec(p->capsule);
 	json_t *pods = NULL;
 	struct recap_controller_targets t = {0};
 	if (recap_ctl_candidate_pods(ctl, p->ns, spec, NULL, &pods, err) < 0 ||
@@ -70,12 +71,6 @@ static void status_after_create(struct ctl_op *op, const struct recap_kube_respo
 	json_decref(patch);
 }
 
-static bool is_periodic_run(json_t *run)
-{
-	const char *t = recap_json_str(run, "spec.trigger");
-	return t && strcmp(t, "Periodic") == 0;
-}
-
 /* The Capsule's Periodic runs for the decision; names borrowed from p->runs. */
 static struct recap_periodic_run *periodic_runs(json_t *runs, size_t *n)
 {
@@ -84,10 +79,10 @@ static struct recap_periodic_run *periodic_runs(json_t *runs, size_t *n)
 	json_t *r;
 	*n = 0;
 	json_array_foreach (runs, i, r) {
-		const char *name = recap_json_str(r, "metadata.name");
-		if (v && name && is_periodic_run(r))
+		const char *name = recap_api_meta_name(r);
+		if (v && name && recap_api_run_spec_trigger(r) == RECAP_API_TRIGGER_PERIODIC)
 			v[(*n)++] = (struct recap_periodic_run){
-			    name, !recap_run_phase_final(recap_json_str(r, "status.phase"))};
+			    name, !recap_run_phase_final(recap_json_str(r, RECAP_API_RUN_STATUS_PHASE))};
 	}
 	return v;
 }
@@ -136,7 +131,7 @@ static void act(struct ctl_op *op, struct capsule_pass *p, const struct recap_pe
 
 static int periodic(struct ctl_op *op, struct capsule_pass *p, json_t **ret_run, struct recap_error **err)
 {
-	json_t *schedule = recap_json_path(p->capsule, "spec.schedule");
+	json_t *schedule = recap_api_capsule_spec_schedule(recap_api_capsule_spec(p->capsule));
 	struct recap_periodic_schedule s;
 	struct recap_tz *tz = NULL;
 	int r = recap_periodic_schedule_parse(schedule, &s, &tz, err);
@@ -146,7 +141,7 @@ static int periodic(struct ctl_op *op, struct capsule_pass *p, json_t **ret_run,
 	struct recap_periodic_run *runs = periodic_runs(p->runs, &n);
 	struct recap_periodic_input in = {
 	    .capsule = p->name,
-	    .created = time_or_none(p->capsule, "metadata.creationTimestamp"),
+	    .created = time_or_none(p->capsule, RECAP_API_META_CREATION_TIMESTAMP),
 	    .last_schedule = p->last_schedule,
 	    .now = (int64_t)(p->now_ns / RECAP_KUBE_NS_PER_SEC),
 	    .runs = runs,
@@ -172,10 +167,10 @@ static int periodic(struct ctl_op *op, struct capsule_pass *p, json_t **ret_run,
 
 static void prune_history(struct ctl_op *op, struct capsule_pass *p)
 {
-	json_t *spec = json_object_get(p->capsule, "spec");
+	json_t *spec = recap_api_capsule_spec(p->capsule);
 	json_t *gone =
-	    recap_controller_history_prune(p->runs, recap_json_int(spec, "historyLimits.succeeded", 3),
-					   recap_json_int(spec, "historyLimits.failed", 1));
+	    recap_controller_history_prune(p->runs, recap_api_capsule_spec_history_limits_succeeded(spec),
+					   recap_api_capsule_spec_history_limits_failed(spec));
 	size_t i;
 	json_t *name;
 	json_array_foreach (gone, i, name) {
@@ -187,10 +182,10 @@ static void prune_history(struct ctl_op *op, struct capsule_pass *p)
 
 static void report_refusal(struct recap_controller *ctl, struct capsule_pass *p)
 {
-	json_t *old =
-	    recap_controller_condition_get(recap_json_path(p->capsule, "status.conditions"), "Ready");
-	const char *old_reason = recap_json_str(old, "reason");
-	const char *old_msg = recap_json_str(old, "message");
+	json_t *old = recap_controller_condition_get(recap_api_capsule_status_conditions(p->capsule),
+						     RECAP_CONDITION_READY);
+	const char *old_reason = recap_api_condition_reason(old);
+	const char *old_msg = recap_api_condition_message(old);
 	if (old_reason && strcmp(old_reason, p->adm.reason) == 0 && old_msg &&
 	    strcmp(old_msg, p->adm.message) == 0)
 		return;
@@ -211,7 +206,7 @@ static void write_status(struct ctl_op *op, struct capsule_pass *p, size_t match
 	    .now = (time_t)(p->now_ns / RECAP_KUBE_NS_PER_SEC),
 	};
 	json_t *st = recap_controller_capsule_status(&v);
-	json_t *patch = st ? recap_controller_status_patch(recap_json_path(p->capsule, "status"), st) : NULL;
+	json_t *patch = st ? recap_controller_status_patch(recap_api_capsule_status(p->capsule), st) : NULL;
 	json_decref(st);
 	if (new_run) {
 		/* lastScheduleTime is recorded only once the run exists. */
@@ -234,28 +229,28 @@ static uint64_t wall_ns(void)
 int recap_ctl_reconcile_capsule(struct recap_controller *ctl, struct ctl_op *op, struct recap_error **err)
 {
 	_cleanup_json_ json_t *cap = recap_kube_store_get(ctl_store(ctl, INF_CAPSULE), op->key);
-	if (!cap || recap_json_path(cap, "metadata.deletionTimestamp"))
+	if (!cap || recap_json_path(cap, RECAP_API_META_DELETION_TIMESTAMP))
 		return 0;
 	struct capsule_pass p = {
 	    .capsule = cap,
-	    .ns = recap_json_str(cap, "metadata.namespace"),
-	    .name = recap_json_str(cap, "metadata.name"),
-	    .last_schedule = time_or_none(cap, "status.lastScheduleTime"),
+	    .ns = recap_api_meta_namespace(cap),
+	    .name = recap_api_meta_name(cap),
+	    .last_schedule = time_or_none(cap, RECAP_API_CAPSULE_STATUS_LAST_SCHEDULE_TIME),
 	    .next_schedule = RECAP_PERIODIC_NONE,
 	    .now_ns = wall_ns(),
 	};
 	if (!p.ns || !p.name)
 		return 0;
-	int r = recap_ctl_admit(ctl, p.ns, json_object_get(cap, "spec"), &p.adm);
+	int r = recap_ctl_admit(ctl, p.ns, cap, recap_api_capsule_spec(cap), &p.adm);
 	if (r < 0)
 		return recap_error_set(err, -r, "admission");
 	p.runs = recap_ctl_list(ctl, INF_RUN, "capsule", op->key);
 	json_t *new_run = NULL;
 	if (p.adm.reason)
 		report_refusal(ctl, &p);
-	else if (recap_json_path(cap, "spec.schedule"))
+	else if (recap_api_capsule_spec_schedule(recap_api_capsule_spec(cap)))
 		r = periodic(op, &p, &new_run, err);
-	bool invalid = p.adm.reason && strcmp(p.adm.reason, "InvalidSpec") == 0;
+	bool invalid = p.adm.reason && strcmp(p.adm.reason, RECAP_CONDITION_REASON_INVALID_SPEC) == 0;
 	size_t matched = r >= 0 && !invalid ? matched_targets(ctl, &p) : 0;
 	if (r >= 0) {
 		prune_history(op, &p);

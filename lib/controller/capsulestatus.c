@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/names.h"
+#include "api/types.h"
 #include "base/json.h"
 #include "base/timeutil.h"
 #include "controller/capsulestatus.h"
@@ -25,8 +26,8 @@ json_t *recap_controller_active_runs(json_t *runs)
 	if (!v)
 		return NULL;
 	json_array_foreach (runs, i, r) {
-		const char *name = recap_json_str(r, "metadata.name");
-		if (name && !recap_run_phase_final(recap_json_str(r, "status.phase")))
+		const char *name = recap_api_meta_name(r);
+		if (name && !recap_run_phase_final(recap_json_str(r, RECAP_API_RUN_STATUS_PHASE)))
 			v[n++] = json_string(name);
 	}
 	qsort(v, n, sizeof(*v), cmp_str);
@@ -51,20 +52,18 @@ static time_t time_at(json_t *obj, const char *path)
 
 static bool periodic(json_t *run)
 {
-	const char *t = recap_json_str(run, "spec.trigger");
-	return t && strcmp(t, "Periodic") == 0;
+	return recap_api_run_spec_trigger(run) == RECAP_API_TRIGGER_PERIODIC;
 }
 
 /* The latest completion of a succeeded Periodic run, or the old value. */
-static json_t *last_successful(json_t *runs, json_t *old_status)
+static json_t *last_successful(json_t *runs, json_t *capsule)
 {
-	time_t best = time_at(old_status, "lastSuccessfulTime");
+	time_t best = time_at(capsule, RECAP_API_CAPSULE_STATUS_LAST_SUCCESSFUL_TIME);
 	size_t i;
 	json_t *r;
 	json_array_foreach (runs, i, r) {
-		const char *phase = recap_json_str(r, "status.phase");
-		time_t t = time_at(r, "status.completionTime");
-		if (periodic(r) && phase && strcmp(phase, RECAP_PHASE_SUCCEEDED) == 0 && t > best)
+		time_t t = time_at(r, RECAP_API_RUN_STATUS_COMPLETION_TIME);
+		if (periodic(r) && recap_api_run_status_phase(r) == RECAP_API_RUN_PHASE_SUCCEEDED && t > best)
 			best = t;
 	}
 	if (best == 0)
@@ -85,8 +84,7 @@ static void set_time(json_t *s, const char *key, int64_t t)
 
 json_t *recap_controller_capsule_status(const struct recap_controller_capsule_view *v)
 {
-	json_t *old = recap_json_path(v->capsule, "status");
-	int64_t gen = recap_json_int(v->capsule, "metadata.generation", 0);
+	int64_t gen = recap_api_meta_generation(v->capsule);
 	json_t *s = json_object();
 	if (!s)
 		return NULL;
@@ -94,7 +92,7 @@ json_t *recap_controller_capsule_status(const struct recap_controller_capsule_vi
 	json_object_set_new(s, "matchedTargets", json_integer((json_int_t)v->matched));
 	set_time(s, "lastScheduleTime", v->last_schedule);
 	set_time(s, "nextScheduleTime", v->next_schedule);
-	json_t *ls = last_successful(v->runs, old);
+	json_t *ls = last_successful(v->runs, v->capsule);
 	if (ls)
 		json_object_set_new(s, "lastSuccessfulTime", ls);
 	json_t *active = recap_controller_active_runs(v->runs);
@@ -109,11 +107,12 @@ json_t *recap_controller_capsule_status(const struct recap_controller_capsule_vi
 		snprintf(msg, sizeof(msg),
 			 "admitted by the baseline policy (no CapsulePolicy selects namespace)");
 	bool ok = !v->refused_reason;
-	json_object_set_new(s, "conditions",
-			    recap_controller_condition_set(json_object_get(old, "conditions"), "Ready",
-							   ok ? "True" : "False",
-							   ok ? "Admitted" : v->refused_reason,
-							   ok ? msg : v->refused_message, gen, v->now));
+	json_object_set_new(
+	    s, "conditions",
+	    recap_controller_condition_set(recap_api_capsule_status_conditions(v->capsule),
+					   RECAP_CONDITION_READY, recap_controller_condition_status(ok),
+					   ok ? RECAP_CONDITION_REASON_ADMITTED : v->refused_reason,
+					   ok ? msg : v->refused_message, gen, v->now));
 	return s;
 }
 
@@ -143,13 +142,13 @@ json_t *recap_controller_history_prune(json_t *runs, int64_t keep_succeeded, int
 		return NULL;
 	}
 	json_array_foreach (runs, i, r) {
-		const char *phase = recap_json_str(r, "status.phase");
-		const char *name = recap_json_str(r, "metadata.name");
-		if (!name || !periodic(r) || !recap_run_phase_final(phase))
+		const char *name = recap_api_meta_name(r);
+		if (!name || !periodic(r) ||
+		    !recap_run_phase_final(recap_json_str(r, RECAP_API_RUN_STATUS_PHASE)))
 			continue;
-		time_t t = time_at(r, "spec.scheduledTime");
-		v[n++] = (struct aged){name, t ? t : time_at(r, "metadata.creationTimestamp"),
-				       strcmp(phase, RECAP_PHASE_SUCCEEDED) == 0};
+		time_t t = time_at(r, RECAP_API_RUN_SPEC_SCHEDULED_TIME);
+		v[n++] = (struct aged){name, t ? t : time_at(r, RECAP_API_META_CREATION_TIMESTAMP),
+				       recap_api_run_status_phase(r) == RECAP_API_RUN_PHASE_SUCCEEDED};
 	}
 	qsort(v, n, sizeof(*v), by_age_desc);
 	int64_t kept_ok = 0, kept_bad = 0;

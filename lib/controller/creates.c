@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/types.h"
 #include "base/json.h"
 #include "controller/ctl.h"
 
@@ -46,7 +47,7 @@ static const char *controller_uid(json_t *obj)
 {
 	size_t i;
 	json_t *ref;
-	json_array_foreach (recap_json_path(obj, "metadata.ownerReferences"), i, ref) {
+	json_array_foreach (recap_api_meta_owner_references(obj), i, ref) {
 		if (json_is_true(json_object_get(ref, "controller")))
 			return recap_json_str(ref, "uid");
 	}
@@ -60,7 +61,7 @@ static void owner_checked(struct ctl_op *op, const struct recap_kube_response *r
 {
 	struct one *o = arg;
 	json_t *obj = json_array_get(o->b->objs, o->index);
-	const char *name = recap_json_str(obj, "metadata.name");
+	const char *name = recap_api_meta_name(obj);
 	const char *want = controller_uid(obj), *have = ok ? controller_uid(resp->object) : NULL;
 	if (ok && want && have && strcmp(want, have) == 0) {
 		recap_ctl_expect_created(op->ctl, o->b->ns, name);
@@ -77,7 +78,7 @@ static void answered(struct ctl_op *op, const struct recap_kube_response *resp, 
 {
 	struct one *o = arg;
 	struct creates *b = o->b;
-	const char *name = recap_json_str(json_array_get(b->objs, o->index), "metadata.name");
+	const char *name = recap_api_meta_name(json_array_get(b->objs, o->index));
 	if (ok && resp->code == RECAP_KUBE_ERR_ALREADY_EXISTS) {
 		unsigned before = op->pending;
 		recap_ctl_op_get_answered(op, &recap_ctl_execs, b->ns, name, owner_checked, o);

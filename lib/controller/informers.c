@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/names.h"
+#include "api/types.h"
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -21,37 +22,37 @@
 
 /* Executions without their output tails: status is summarised, not kept. */
 static const char *const exec_paths[] = {
-    "metadata.name",
-    "metadata.namespace",
-    "metadata.uid",
-    "metadata.labels",
-    "metadata.resourceVersion",
-    "metadata.creationTimestamp",
-    "metadata.deletionTimestamp",
-    "metadata.ownerReferences",
-    "spec.runRef",
-    "spec.node",
-    "spec.target",
-    "spec.role",
-    "status.phase",
-    "status.reason",
-    "status.message",
-    "status.exitCode",
-    "status.completionTime",
-    "status.imageDigest",
-    "status.escaped",
+    RECAP_API_META_NAME,
+    RECAP_API_META_NAMESPACE,
+    RECAP_API_META_UID,
+    RECAP_API_META_LABELS,
+    RECAP_API_META_RESOURCE_VERSION,
+    RECAP_API_META_CREATION_TIMESTAMP,
+    RECAP_API_META_DELETION_TIMESTAMP,
+    RECAP_API_META_OWNER_REFERENCES,
+    RECAP_API_EXEC_SPEC_RUN_REF,
+    RECAP_API_EXEC_SPEC_NODE,
+    RECAP_API_EXEC_SPEC_TARGET,
+    RECAP_API_EXEC_SPEC_ROLE,
+    RECAP_API_EXEC_STATUS_PHASE,
+    RECAP_API_EXEC_STATUS_REASON,
+    RECAP_API_EXEC_STATUS_MESSAGE,
+    RECAP_API_EXEC_STATUS_EXIT_CODE,
+    RECAP_API_EXEC_STATUS_COMPLETION_TIME,
+    RECAP_API_EXEC_STATUS_IMAGE_DIGEST,
+    RECAP_API_EXEC_STATUS_ESCAPED,
 };
 
 static int index_ns(json_t *obj, struct recap_kube_index_values *out, void *userdata)
 {
-	const char *ns = recap_json_str(obj, "metadata.namespace");
+	const char *ns = recap_api_meta_namespace(obj);
 	return ns ? recap_kube_index_values_add(out, ns) : 0;
 }
 
 /* "<ns>/<name at path>" */
 static int index_ref(json_t *obj, struct recap_kube_index_values *out, void *userdata)
 {
-	const char *ns = recap_json_str(obj, "metadata.namespace");
+	const char *ns = recap_api_meta_namespace(obj);
 	const char *name = recap_json_str(obj, userdata);
 	char v[600];
 	if (!ns || !name)
@@ -62,8 +63,8 @@ static int index_ref(json_t *obj, struct recap_kube_index_values *out, void *use
 
 static char *key_of(json_t *obj, char *buf, size_t size)
 {
-	const char *ns = recap_json_str(obj, "metadata.namespace");
-	const char *name = recap_json_str(obj, "metadata.name");
+	const char *ns = recap_api_meta_namespace(obj);
+	const char *name = recap_api_meta_name(obj);
 	if (!name)
 		return NULL;
 	if (ns)
@@ -110,12 +111,12 @@ struct pod_change {
 static int enqueue_if_selecting(const char *key, json_t *cap, void *userdata)
 {
 	struct pod_change *pc = userdata;
-	json_t *spec = json_object_get(cap, "spec");
-	bool hit = selects(recap_json_path(spec, "targets.selector"), pc->labels, pc->old_labels);
+	json_t *spec = recap_api_capsule_spec(cap);
+	bool hit = selects(recap_api_capsule_spec_targets_selector(spec), pc->labels, pc->old_labels);
 	size_t i;
 	json_t *role;
-	json_array_foreach (json_object_get(spec, "roles"), i, role) {
-		hit = hit || selects(json_object_get(role, "selector"), pc->labels, pc->old_labels);
+	json_array_foreach (recap_api_capsule_spec_roles(spec), i, role) {
+		hit = hit || selects(recap_api_role_selector(role), pc->labels, pc->old_labels);
 	}
 	if (hit)
 		recap_ctl_enqueue(pc->ctl, KIND_CAPSULE, key);
@@ -138,8 +139,8 @@ static double fine_time(json_t *obj, const char *path)
 
 static bool exec_final(json_t *obj)
 {
-	const char *p = recap_json_str(obj, "status.phase");
-	return p && (strcmp(p, RECAP_PHASE_SUCCEEDED) == 0 || strcmp(p, RECAP_PHASE_FAILED) == 0);
+	enum recap_api_exec_phase p = recap_api_exec_status_phase(obj);
+	return p == RECAP_API_EXEC_PHASE_SUCCEEDED || p == RECAP_API_EXEC_PHASE_FAILED;
 }
 
 /* An execution that just finished may finish its run or free the next
@@ -150,10 +151,10 @@ static bool exec_final(json_t *obj)
 static void exec_changed(struct recap_controller *ctl, json_t *old, json_t *obj)
 {
 	char key[600];
-	const char *ns = recap_json_str(obj, "metadata.namespace");
-	const char *run = recap_json_str(obj, "spec.runRef.name");
+	const char *ns = recap_api_meta_namespace(obj);
+	const char *run = recap_api_exec_spec_run_ref_name(obj);
 	if (!old)
-		recap_ctl_expect_seen(ctl, ns, recap_json_str(obj, "metadata.name"));
+		recap_ctl_expect_seen(ctl, ns, recap_api_meta_name(obj));
 	if (ns && run) {
 		snprintf(key, sizeof(key), "%s/%s", ns, run);
 		if (exec_final(obj) && !(old && exec_final(old)))
@@ -162,8 +163,8 @@ static void exec_changed(struct recap_controller *ctl, json_t *old, json_t *obj)
 			recap_ctl_enqueue_after(ctl, KIND_RUN, key, CTL_COALESCE_NS);
 	}
 	if (old && exec_final(obj) && !exec_final(old)) {
-		double done = fine_time(obj, "status.completionTime");
-		double created = fine_time(obj, "metadata.creationTimestamp");
+		double done = fine_time(obj, RECAP_API_EXEC_STATUS_COMPLETION_TIME);
+		double created = fine_time(obj, RECAP_API_META_CREATION_TIMESTAMP);
 		if (done > 0 && created > 0 && done >= created)
 			recap_histogram_observe(&ctl->exec_latency, done - created);
 	}
@@ -173,7 +174,7 @@ static void changed(struct ctl_handler_ctx *h, json_t *old, json_t *obj)
 {
 	struct recap_controller *ctl = h->ctl;
 	char key[600], ref[600];
-	const char *ns = recap_json_str(obj, "metadata.namespace");
+	const char *ns = recap_api_meta_namespace(obj);
 	if (!ctl->active || !key_of(obj, key, sizeof(key)))
 		return;
 	switch (h->inf) {
@@ -190,8 +191,8 @@ static void changed(struct ctl_handler_ctx *h, json_t *old, json_t *obj)
 		recap_ctl_enqueue(ctl, KIND_RUN, key);
 		/* The Capsule's summary of its runs (active, last success) follows
 		 * them a moment later, once per burst of run changes. */
-		if (ns && recap_json_str(obj, "spec.capsuleRef.name")) {
-			snprintf(ref, sizeof(ref), "%s/%s", ns, recap_json_str(obj, "spec.capsuleRef.name"));
+		if (ns && recap_api_run_spec_capsule_ref_name(obj)) {
+			snprintf(ref, sizeof(ref), "%s/%s", ns, recap_api_run_spec_capsule_ref_name(obj));
 			recap_ctl_enqueue_after(ctl, KIND_CAPSULE, ref, CTL_COALESCE_NS);
 		}
 		break;
@@ -200,8 +201,8 @@ static void changed(struct ctl_handler_ctx *h, json_t *old, json_t *obj)
 		break;
 	case INF_POD:
 		if (ns) {
-			struct pod_change pc = {ctl, recap_json_path(obj, "metadata.labels"),
-						old ? recap_json_path(old, "metadata.labels") : NULL};
+			struct pod_change pc = {ctl, recap_api_meta_labels(obj),
+						old ? recap_api_meta_labels(old) : NULL};
 			recap_kube_store_by_index(ctl_store(ctl, INF_CAPSULE), "ns", ns, enqueue_if_selecting,
 						  &pc);
 		}
@@ -292,10 +293,12 @@ struct informer_def {
 #define PATHS(a) a, sizeof(a) / sizeof(a[0])
 
 static const struct informer_def defs[INF_N] = {
-    [INF_CAPSULE] = {&recap_ctl_capsules, "capsules", NULL, 0, "ns", NULL, false},
-    [INF_POLICY] = {&recap_ctl_policies, "capsulepolicies", NULL, 0, NULL, NULL, false},
-    [INF_RUN] = {&recap_ctl_runs, "capsuleruns", NULL, 0, "capsule", "spec.capsuleRef.name", false},
-    [INF_EXEC] = {&recap_ctl_execs, "capsuleexecutions", PATHS(exec_paths), "run", "spec.runRef.name", false},
+    [INF_CAPSULE] = {&recap_ctl_capsules, RECAP_RESOURCE_CAPSULE, NULL, 0, "ns", NULL, false},
+    [INF_POLICY] = {&recap_ctl_policies, RECAP_RESOURCE_CAPSULE_POLICY, NULL, 0, NULL, NULL, false},
+    [INF_RUN] = {&recap_ctl_runs, RECAP_RESOURCE_CAPSULE_RUN, NULL, 0, "capsule",
+		 RECAP_API_RUN_SPEC_CAPSULE_REF_NAME, false},
+    [INF_EXEC] = {&recap_ctl_execs, RECAP_RESOURCE_CAPSULE_EXECUTION, PATHS(exec_paths), "run",
+		  RECAP_API_EXEC_SPEC_RUN_REF_NAME, false},
     [INF_POD] = {&recap_ctl_pods, "pods", recap_controller_pod_fields, RECAP_CONTROLLER_POD_FIELDS_LEN, "ns",
 		 NULL, true},
     [INF_NS] = {&recap_ctl_namespaces, "namespaces", recap_kube_namespace_projection,

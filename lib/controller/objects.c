@@ -4,21 +4,24 @@
 #include <string.h>
 
 #include "api/names.h"
+#include "api/types.h"
 #include "base/json.h"
 #include "controller/objects.h"
 #include "controller/status.h"
 
+/* A Capsule's spec holds each of them with the same shape (hack/crdgen). */
 static const char *const profile_fields[] = {
-    "image",	 "command",	   "env",    "join", "targetFilesystem", "security",
-    "resources", "timeoutSeconds", "output",
+    RECAP_API_PROFILE_IMAGE,	 RECAP_API_PROFILE_COMMAND,	      RECAP_API_PROFILE_ENV,
+    RECAP_API_PROFILE_JOIN,	 RECAP_API_PROFILE_TARGET_FILESYSTEM, RECAP_API_PROFILE_SECURITY,
+    RECAP_API_PROFILE_RESOURCES, RECAP_API_PROFILE_TIMEOUT_SECONDS,   RECAP_API_PROFILE_OUTPUT,
 };
 
 static json_t *role_of(json_t *spec, const char *role)
 {
 	size_t i;
 	json_t *r;
-	json_array_foreach (json_object_get(spec, "roles"), i, r) {
-		const char *n = recap_json_str(r, "name");
+	json_array_foreach (recap_api_capsule_spec_roles(spec), i, r) {
+		const char *n = recap_api_role_name(r);
 		if (role && n && strcmp(n, role) == 0)
 			return r;
 	}
@@ -34,13 +37,13 @@ json_t *recap_controller_exec_profile(json_t *capsule_spec, const char *role, js
 			json_object_set_new(p, profile_fields[i], json_deep_copy(v));
 	}
 	json_t *r = role_of(capsule_spec, role);
-	if (p && r && json_object_get(r, "command"))
-		json_object_set_new(p, "command", json_deep_copy(json_object_get(r, "command")));
+	if (p && r && recap_api_role_command(r))
+		json_object_set_new(p, RECAP_API_PROFILE_COMMAND, json_deep_copy(recap_api_role_command(r)));
 	if (p && json_array_size(extra_env) > 0) {
-		json_t *env = json_object_get(p, "env");
+		json_t *env = recap_api_profile_env(p);
 		if (!env) {
 			env = json_array();
-			json_object_set_new(p, "env", env);
+			json_object_set_new(p, RECAP_API_PROFILE_ENV, env);
 		}
 		json_array_extend(env, extra_env);
 	}
@@ -56,8 +59,8 @@ static void label(json_t *labels, const char *key, const char *value)
 static json_t *owner_ref(json_t *owner, const char *kind)
 {
 	return json_pack("[{s:s, s:s, s:s, s:s, s:b, s:b}]", "apiVersion", RECAP_API_GROUP_VERSION, "kind",
-			 kind, "name", recap_json_str(owner, "metadata.name"), "uid",
-			 recap_json_str(owner, "metadata.uid"), "controller", 1, "blockOwnerDeletion", 1);
+			 kind, "name", recap_api_meta_name(owner), "uid", recap_api_meta_uid(owner),
+			 "controller", 1, "blockOwnerDeletion", 1);
 }
 
 static json_t *target_of(const struct recap_target *t)
@@ -72,9 +75,9 @@ static json_t *target_of(const struct recap_target *t)
 json_t *recap_controller_exec_build(json_t *run, json_t *capsule_spec, const struct recap_target *t,
 				    const struct recap_plan_item *item)
 {
-	const char *run_name = recap_json_str(run, "metadata.name");
-	const char *capsule = recap_json_str(run, "spec.capsuleRef.name");
-	if (!run_name || !recap_json_str(run, "metadata.uid") || !t->uid || !t->container_id)
+	const char *run_name = recap_api_meta_name(run);
+	const char *capsule = recap_api_run_spec_capsule_ref_name(run);
+	if (!run_name || !recap_api_meta_uid(run) || !t->uid || !t->container_id)
 		return NULL;
 	json_t *labels = json_object();
 	label(labels, RECAP_LABEL_RUN, run_name);
@@ -88,14 +91,14 @@ json_t *recap_controller_exec_build(json_t *run, json_t *capsule_spec, const str
 		json_object_set_new(spec, "role", json_string(t->role));
 	return json_pack("{s:s, s:s, s:{s:s, s:s, s:o, s:o}, s:o}", "apiVersion", RECAP_API_GROUP_VERSION,
 			 "kind", RECAP_KIND_CAPSULE_EXECUTION, "metadata", "name", item->name, "namespace",
-			 recap_json_str(run, "metadata.namespace"), "labels", labels, "ownerReferences",
+			 recap_api_meta_namespace(run), "labels", labels, "ownerReferences",
 			 owner_ref(run, RECAP_KIND_CAPSULE_RUN), "spec", spec);
 }
 
 int recap_controller_exec_set_deadline(json_t *exec, time_t now, int64_t grace_s)
 {
-	json_t *spec = json_object_get(exec, "spec");
-	int64_t timeout = recap_json_int(spec, "capsule.timeoutSeconds", RECAP_EXEC_DEFAULT_TIMEOUT_S);
+	json_t *spec = recap_api_exec_spec(exec);
+	int64_t timeout = recap_api_profile_timeout_seconds(recap_api_exec_spec_capsule(exec));
 	if (!spec || timeout < 1)
 		return -EINVAL;
 	char when[32];
@@ -108,11 +111,11 @@ json_t *recap_controller_periodic_run_build(json_t *capsule, const char *name, i
 	char when[32];
 	recap_controller_time((time_t)scheduled, when);
 	json_t *labels = json_object();
-	label(labels, RECAP_LABEL_CAPSULE, recap_json_str(capsule, "metadata.name"));
+	label(labels, RECAP_LABEL_CAPSULE, recap_api_meta_name(capsule));
 	return json_pack("{s:s, s:s, s:{s:s, s:s, s:o, s:o}, s:{s:{s:s}, s:s, s:s}}", "apiVersion",
 			 RECAP_API_GROUP_VERSION, "kind", RECAP_KIND_CAPSULE_RUN, "metadata", "name", name,
-			 "namespace", recap_json_str(capsule, "metadata.namespace"), "labels", labels,
-			 "ownerReferences", owner_ref(capsule, RECAP_KIND_CAPSULE), "spec", "capsuleRef",
-			 "name", recap_json_str(capsule, "metadata.name"), "trigger", "Periodic",
-			 "scheduledTime", when);
+			 "namespace", recap_api_meta_namespace(capsule), "labels", labels, "ownerReferences",
+			 owner_ref(capsule, RECAP_KIND_CAPSULE), "spec", "capsuleRef", "name",
+			 recap_api_meta_name(capsule), "trigger",
+			 recap_api_trigger_names[RECAP_API_TRIGGER_PERIODIC], "scheduledTime", when);
 }

@@ -29,12 +29,11 @@ json_t *recap_controller_exec_build(json_t *run, json_t *capsule_spec, const str
  * started on its node (image pull, a free slot under maxConcurrentPerNode),
  * unless the controller is told otherwise. */
 #define RECAP_EXEC_START_GRACE_S 600
-#define RECAP_EXEC_DEFAULT_TIMEOUT_S 300
 
-/* Sets exec's spec.deadline to now + spec.capsule.timeoutSeconds +
- * grace_s: the node agent never starts the command after it and kills a
- * command still running at it (DeadlineExceeded). now: when the execution
- * is created. */
+/* Sets exec's spec.deadline to now + spec.capsule.timeoutSeconds (its
+ * schema default when absent) + grace_s: the node agent never starts the
+ * command after it and kills a command still running at it
+ * (DeadlineExceeded). now: when the execution is created. */
 int recap_controller_exec_set_deadline(json_t *exec, time_t now, int64_t grace_s);
 
 /* A Periodic CapsuleRun of `capsule` for scheduled time `scheduled`, owned

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/types.h"
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "controller/ctl.h"
@@ -215,7 +216,7 @@ static void issued(struct ctl_op *op, struct call *c, int r, struct recap_error 
 void recap_ctl_op_create(struct ctl_op *op, const struct recap_kube_resource *res, const char *ns,
 			 json_t *obj, unsigned ok, ctl_then_fn then)
 {
-	const char *name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+	const char *name = recap_api_meta_name(obj);
 	struct call *c = call_new(op, ok, then, "create", name);
 	struct recap_error *e = NULL;
 	if (c)
@@ -225,7 +226,7 @@ void recap_ctl_op_create(struct ctl_op *op, const struct recap_kube_resource *re
 void recap_ctl_op_create_answered(struct ctl_op *op, const struct recap_kube_resource *res, const char *ns,
 				  json_t *obj, unsigned ok, ctl_answered_fn answered, void *arg)
 {
-	const char *name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+	const char *name = recap_api_meta_name(obj);
 	struct call *c = call_new(op, ok, NULL, "create", name);
 	struct recap_error *e = NULL;
 	if (!c)

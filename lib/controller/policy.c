@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/names.h"
+#include "api/types.h"
 #include "base/json.h"
 #include "controller/ctl.h"
 #include "controller/status.h"
@@ -20,14 +22,14 @@ struct policy_count {
 static int count_capsule(const char *key, json_t *cap, void *userdata)
 {
 	struct policy_count *c = userdata;
-	const char *ns = recap_json_str(cap, "metadata.namespace");
+	const char *ns = recap_api_meta_namespace(cap);
 	if (!ns)
 		return 0;
 	json_t *holder = NULL;
 	json_t *labels = recap_ctl_namespace_labels(c->ctl, ns, &holder);
 	struct recap_policy_verdict v = {0};
 	struct recap_error *err = NULL;
-	int r = recap_policy_evaluate(json_object_get(cap, "spec"), ns, labels, c->only, &v, &err);
+	int r = recap_policy_evaluate(recap_api_capsule_spec(cap), ns, labels, c->only, &v, &err);
 	json_decref(holder);
 	if (r < 0) {
 		c->unreadable++; /* the Capsule's own InvalidSpec; not this policy's doing */
@@ -53,15 +55,16 @@ int recap_ctl_reconcile_policy(struct recap_controller *ctl, struct ctl_op *op, 
 		return recap_error_set(err, ENOMEM, "out of memory");
 	recap_kube_store_foreach(ctl_store(ctl, INF_CAPSULE), count_capsule, &c);
 	json_decref(c.only);
-	int64_t gen = recap_json_int(pol, "metadata.generation", 0);
-	json_t *old = recap_json_path(pol, "status");
+	int64_t gen = recap_api_meta_generation(pol);
+	json_t *old = recap_api_policy_status(pol);
 	char msg[160];
 	snprintf(msg, sizeof(msg), "governs %zu Capsules, refuses %zu", c.governed, c.refused);
-	json_t *st =
-	    json_pack("{s:I, s:I, s:I, s:o}", "observedGeneration", (json_int_t)gen, "governedCapsules",
-		      (json_int_t)c.governed, "refusedCapsules", (json_int_t)c.refused, "conditions",
-		      recap_controller_condition_set(json_object_get(old, "conditions"), "Ready", "True",
-						     "Observed", msg, gen, time(NULL)));
+	json_t *st = json_pack(
+	    "{s:I, s:I, s:I, s:o}", "observedGeneration", (json_int_t)gen, "governedCapsules",
+	    (json_int_t)c.governed, "refusedCapsules", (json_int_t)c.refused, "conditions",
+	    recap_controller_condition_set(recap_api_policy_status_conditions(pol), RECAP_CONDITION_READY,
+					   recap_controller_condition_status(true),
+					   RECAP_CONDITION_REASON_OBSERVED, msg, gen, time(NULL)));
 	json_t *patch = st ? recap_controller_status_patch(old, st) : NULL;
 	if (patch)
 		recap_ctl_op_patch(op, &recap_ctl_policies, NULL, op->key, "status", patch);

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "api/names.h"
+#include "api/types.h"
 #include "base/json.h"
 #include "controller/admit.h"
 #include "controller/ctl.h"
@@ -57,7 +58,7 @@ static json_t *own_execs(json_t *all, const char *uid)
 	size_t i, j;
 	json_t *e, *ref;
 	json_array_foreach (all, i, e) {
-		json_array_foreach (recap_json_path(e, "metadata.ownerReferences"), j, ref) {
+		json_array_foreach (recap_api_meta_owner_references(e), j, ref) {
 			const char *owner = recap_json_str(ref, "uid");
 			if (own && json_is_true(json_object_get(ref, "controller")) && owner && uid &&
 			    strcmp(owner, uid) == 0 && json_array_append(own, e) < 0) {
@@ -73,7 +74,7 @@ static json_t *own_execs(json_t *all, const char *uid)
 /* status.dispatched: the targets this run has dispatched (execution ids). */
 static int read_dispatched(struct run_pass *p)
 {
-	json_t *ids = recap_json_path(p->run, "status.dispatched");
+	json_t *ids = recap_api_run_status_dispatched(p->run);
 	p->dispatched = calloc(json_array_size(ids) + 1, sizeof(*p->dispatched));
 	if (!p->dispatched)
 		return -ENOMEM;
@@ -95,18 +96,19 @@ static int exec_views(struct run_pass *p, struct recap_error **err)
 	json_t *e;
 	json_array_foreach (p->execs, i, e) {
 		struct recap_execution x = {
-		    .name = recap_json_str(e, "metadata.name"),
-		    .pod = recap_json_str(e, "spec.target.pod"),
-		    .container = recap_json_str(e, "spec.target.container"),
-		    .node = recap_json_str(e, "spec.node"),
-		    .reason = recap_json_str(e, "status.reason"),
-		    .message = recap_json_str(e, "status.message"),
-		    .exit_code = (int)recap_json_int(e, "status.exitCode", -1),
-		    .deleting = recap_json_path(e, "metadata.deletionTimestamp") != NULL,
+		    .name = recap_api_meta_name(e),
+		    .pod = recap_api_exec_spec_target_pod(e),
+		    .container = recap_api_exec_spec_target_container(e),
+		    .node = recap_api_exec_spec_node(e),
+		    .reason = recap_api_exec_status_reason(e),
+		    .message = recap_api_exec_status_message(e),
+		    /* -1: no exit code (the getter's 0 would be one) */
+		    .exit_code = (int)recap_json_int(e, RECAP_API_EXEC_STATUS_EXIT_CODE, -1),
+		    .deleting = recap_json_path(e, RECAP_API_META_DELETION_TIMESTAMP) != NULL,
 		};
 		if (!x.name || !x.pod || !x.container)
 			continue;
-		recap_strategy_exec_phase_parse(recap_json_str(e, "status.phase"), &x.phase);
+		recap_strategy_exec_phase_parse(recap_json_str(e, RECAP_API_EXEC_STATUS_PHASE), &x.phase);
 		p->ex[p->n_ex++] = x;
 	}
 	return 0;
@@ -118,19 +120,19 @@ static int exec_views(struct run_pass *p, struct recap_error **err)
  * Iterative targets) run exactly that image even if the tag moves. */
 static void pin_digest(struct run_pass *p)
 {
-	const char *image = recap_json_str(p->spec, "image");
+	const char *image = recap_api_capsule_spec_image(p->spec);
 	if (!image || strchr(image, '@'))
 		return;
 	size_t i;
 	json_t *e;
 	json_array_foreach (p->execs, i, e) {
-		const char *digest = recap_json_str(e, "status.imageDigest");
+		const char *digest = recap_api_exec_status_image_digest(e);
 		char *pinned = NULL;
 		if (!digest || asprintf(&pinned, "%s@%s", image, digest) < 0)
 			continue;
 		p->pinned = json_deep_copy(p->spec);
 		if (p->pinned) {
-			json_object_set_new(p->pinned, "image", json_string(pinned));
+			json_object_set_new(p->pinned, RECAP_API_CAPSULE_SPEC_IMAGE, json_string(pinned));
 			p->spec = p->pinned;
 		}
 		free(pinned);
@@ -141,25 +143,25 @@ static void pin_digest(struct run_pass *p)
 /* The spec the run executes: its snapshot, or the Capsule's now. */
 static int choose_spec(struct recap_controller *ctl, struct run_pass *p)
 {
-	p->spec = recap_json_path(p->run, "status.capsuleSpec");
-	p->generation = recap_json_int(p->run, "status.capsuleGeneration", 0);
+	p->spec = recap_api_run_status_capsule_spec(p->run);
+	p->generation = recap_api_run_status_capsule_generation(p->run);
 	if (p->spec) {
 		pin_digest(p);
 		return 0;
 	}
-	const char *cname = recap_json_str(p->run, "spec.capsuleRef.name");
+	const char *cname = recap_api_run_spec_capsule_ref_name(p->run);
 	char key[600];
 	snprintf(key, sizeof(key), "%s/%s", p->ns, cname ? cname : "");
 	p->capsule = recap_kube_store_get(ctl_store(ctl, INF_CAPSULE), key);
 	if (!p->capsule) {
-		p->adm.reason = "CapsuleNotFound";
+		p->adm.reason = RECAP_CONDITION_REASON_CAPSULE_NOT_FOUND;
 		if (asprintf(&p->adm.message, "Capsule %s not found in namespace %s", cname ? cname : "",
 			     p->ns) < 0)
 			p->adm.message = NULL;
 		return p->adm.message ? 1 : -ENOMEM;
 	}
-	p->spec = json_object_get(p->capsule, "spec");
-	p->generation = recap_json_int(p->capsule, "metadata.generation", 0);
+	p->spec = recap_api_capsule_spec(p->capsule);
+	p->generation = recap_api_meta_generation(p->capsule);
 	return 0;
 }
 
@@ -203,7 +205,7 @@ static void status_written(struct ctl_op *op, const struct recap_kube_response *
  * has succeeded, at once when there is nothing to write. */
 static void send_status(struct ctl_op *op, struct run_pass *p, json_t *patch, struct after_status *after)
 {
-	const char *rv = recap_json_str(p->run, "metadata.resourceVersion");
+	const char *rv = recap_api_meta_resource_version(p->run);
 	if (patch && rv)
 		json_object_set_new(patch, "metadata", json_pack("{s:s}", "resourceVersion", rv));
 	if (!patch && after) {
@@ -233,7 +235,6 @@ static void write_status(struct ctl_op *op, struct run_pass *p, const struct rec
 	    .dispatched = dispatched,
 	    .now = p->now,
 	};
-	json_t *old = recap_json_path(p->run, "status");
 	json_t *s = recap_controller_run_status(&v);
 	if (!s) { /* nothing is created unless recorded first */
 		if (after)
@@ -243,18 +244,19 @@ static void write_status(struct ctl_op *op, struct run_pass *p, const struct rec
 		recap_ctl_op_fail(op, e);
 		return;
 	}
-	json_t *patch = recap_controller_status_patch(old, s);
+	json_t *patch = recap_controller_status_patch(recap_api_run_status(p->run), s);
 	send_status(op, p, patch, after);
-	const char *was = recap_json_str(old, "phase");
-	const char *now = recap_json_str(s, "phase");
-	if (patch && now && recap_run_phase_final(now) && (!was || strcmp(was, now) != 0))
-		recap_ctl_op_event(op, p->run, RECAP_KIND_CAPSULE_RUN,
-				   strcmp(now, RECAP_PHASE_SUCCEEDED) == 0 ? "Normal" : "Warning",
-				   strcmp(now, RECAP_PHASE_SUCCEEDED) == 0 ? "RunSucceeded" : "RunFinished",
-				   "run %s: %s", now,
-				   recap_json_str(recap_controller_condition_get(
-						      json_object_get(s, "conditions"), "Complete"),
-						  "message"));
+	/* The patch holds the whole new status (NULL: nothing changed). */
+	enum recap_api_run_phase was = recap_api_run_status_phase(p->run),
+				 now = recap_api_run_status_phase(patch);
+	bool ok = now == RECAP_API_RUN_PHASE_SUCCEEDED;
+	if (now != RECAP_API_RUN_PHASE_COUNT && recap_run_phase_final(recap_api_run_phase_names[now]) &&
+	    was != now)
+		recap_ctl_op_event(op, p->run, RECAP_KIND_CAPSULE_RUN, ok ? "Normal" : "Warning",
+				   ok ? "RunSucceeded" : "RunFinished", "run %s: %s",
+				   recap_api_run_phase_names[now],
+				   recap_api_condition_message(recap_controller_condition_get(
+				       recap_api_run_status_conditions(patch), RECAP_CONDITION_COMPLETE)));
 	json_decref(patch);
 	json_decref(s);
 }
@@ -262,13 +264,13 @@ static void write_status(struct ctl_op *op, struct run_pass *p, const struct rec
 static void refuse(struct ctl_op *op, struct run_pass *p)
 {
 	json_t *old =
-	    recap_controller_condition_get(recap_json_path(p->run, "status.conditions"), "Admitted");
-	const char *was = recap_json_str(old, "reason");
+	    recap_controller_condition_get(recap_api_run_status_conditions(p->run), RECAP_CONDITION_ADMITTED);
+	const char *was = recap_api_condition_reason(old);
 	if (!was || strcmp(was, p->adm.reason) != 0)
 		recap_ctl_op_event(op, p->run, RECAP_KIND_CAPSULE_RUN, "Warning", p->adm.reason, "%s",
 				   p->adm.message);
 	/* Without a snapshot taken, none is recorded for a run that never started. */
-	p->spec = recap_json_path(p->run, "status.capsuleSpec");
+	p->spec = recap_api_run_status_capsule_spec(p->run);
 	write_status(op, p, NULL, false, NULL, NULL);
 }
 
@@ -322,13 +324,12 @@ static void cancel_execs(struct ctl_op *op, struct run_pass *p)
 	size_t i;
 	json_t *e;
 	json_array_foreach (p->execs, i, e) {
-		const char *phase = recap_json_str(e, "status.phase");
-		bool final = phase && (strcmp(phase, RECAP_PHASE_SUCCEEDED) == 0 ||
-				       strcmp(phase, RECAP_PHASE_FAILED) == 0);
-		if (final || recap_json_path(e, "metadata.deletionTimestamp"))
+		enum recap_api_exec_phase phase = recap_api_exec_status_phase(e);
+		bool final = phase == RECAP_API_EXEC_PHASE_SUCCEEDED || phase == RECAP_API_EXEC_PHASE_FAILED;
+		if (final || recap_json_path(e, RECAP_API_META_DELETION_TIMESTAMP))
 			continue;
-		recap_ctl_op_delete(op, &recap_ctl_execs, p->ns, recap_json_str(e, "metadata.name"),
-				    recap_json_str(e, "metadata.uid"));
+		recap_ctl_op_delete(op, &recap_ctl_execs, p->ns, recap_api_meta_name(e),
+				    recap_api_meta_uid(e));
 		op->ctl->execs_deleted++;
 	}
 }
@@ -384,7 +385,7 @@ static int decide(struct ctl_op *op, struct run_pass *p, const struct recap_plan
 			     after);
 	} else if ((r == -EINVAL || r == -E2BIG) && p->n_ex == 0 && p->n_dispatched == 0 && err && *err) {
 		/* The spec or the targets cannot be planned: say so, do not retry. */
-		p->adm.reason = "InvalidSpec";
+		p->adm.reason = RECAP_CONDITION_REASON_INVALID_SPEC;
 		p->adm.message = strdup(recap_error_message(*err));
 		recap_error_free(*err);
 		*err = NULL;
@@ -401,7 +402,7 @@ static int plan_and_act(struct recap_controller *ctl, struct ctl_op *op, struct 
 			struct recap_error **err)
 {
 	json_t *pods = NULL;
-	json_t *names = recap_json_path(p->run, "spec.targets");
+	json_t *names = recap_api_run_spec_targets(p->run);
 	struct ctl_unseen unseen = {ctl, p->ns};
 	int r = recap_ctl_candidate_pods(ctl, p->ns, p->spec, names, &pods, err);
 	if (r >= 0)
@@ -417,10 +418,10 @@ static int plan_and_act(struct recap_controller *ctl, struct ctl_op *op, struct 
 	    .n_targets = p->targets.n,
 	    .execs = p->ex,
 	    .n_execs = p->n_ex,
-	    .cancel = recap_json_bool(p->run, "spec.cancel", 0) == 1,
+	    .cancel = recap_api_run_spec_cancel(p->run),
 	    /* Foreground deletion of the run or of its Capsule: the run stays
 	     * while its executions go, and starts nothing more. */
-	    .deleting = recap_json_path(p->run, "metadata.deletionTimestamp") != NULL,
+	    .deleting = recap_json_path(p->run, RECAP_API_META_DELETION_TIMESTAMP) != NULL,
 	    .dispatched = p->dispatched,
 	    .n_dispatched = p->n_dispatched,
 	    .unseen = recap_ctl_unseen,
@@ -435,25 +436,28 @@ static int plan_and_act(struct recap_controller *ctl, struct ctl_op *op, struct 
 int recap_ctl_reconcile_run(struct recap_controller *ctl, struct ctl_op *op, struct recap_error **err)
 {
 	_cleanup_json_ json_t *run = recap_kube_store_get(ctl_store(ctl, INF_RUN), op->key);
-	if (!run || recap_run_phase_final(recap_json_str(run, "status.phase")))
+	if (!run || recap_run_phase_final(recap_json_str(run, RECAP_API_RUN_STATUS_PHASE)))
 		return 0;
 	struct run_pass p = {
 	    .run = run,
-	    .ns = recap_json_str(run, "metadata.namespace"),
-	    .name = recap_json_str(run, "metadata.name"),
+	    .ns = recap_api_meta_namespace(run),
+	    .name = recap_api_meta_name(run),
 	    .now = time(NULL),
 	};
 	if (!p.ns || !p.name)
 		return 0;
-	p.execs =
-	    own_execs(recap_ctl_list(ctl, INF_EXEC, "run", op->key), recap_json_str(run, "metadata.uid"));
+	p.execs = own_execs(recap_ctl_list(ctl, INF_EXEC, "run", op->key), recap_api_meta_uid(run));
 	int r = p.execs && read_dispatched(&p) == 0 ? choose_spec(ctl, &p) : -ENOMEM;
 	/* Admission is decided before the first execution, not after. */
-	if (r == 0 && json_array_size(p.execs) == 0 && p.n_dispatched == 0)
-		r = recap_ctl_admit(ctl, p.ns, p.spec, &p.adm) < 0 ? -ENOMEM : p.adm.reason ? 1 : 0;
+	if (r == 0 && json_array_size(p.execs) == 0 && p.n_dispatched == 0) {
+		/* A spec read from the Capsule is decoded with it; a snapshot was
+		 * decoded with its Capsule when it was taken. */
+		int a = recap_ctl_admit(ctl, p.ns, p.capsule, p.spec, &p.adm);
+		r = a < 0 ? -ENOMEM : p.adm.reason ? 1 : 0;
+	}
 	struct recap_error *e = NULL;
 	if (r == 0 && recap_strategy_parse(p.spec, &p.strategy, &e) < 0) {
-		p.adm.reason = "InvalidSpec";
+		p.adm.reason = RECAP_CONDITION_REASON_INVALID_SPEC;
 		p.adm.message = strdup(recap_error_message(e));
 		r = p.adm.message ? 1 : -ENOMEM;
 	}

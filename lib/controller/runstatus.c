@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api/names.h"
+#include "api/types.h"
 #include "base/json.h"
 #include "controller/runstatus.h"
 #include "controller/status.h"
@@ -11,18 +12,19 @@
 
 static json_t *failure_json(const struct recap_run_failure *f)
 {
-	json_t *o = json_pack("{s:s, s:s}", "execution", f->execution, "reason",
-			      f->reason && *f->reason ? f->reason : "Failed");
+	json_t *o =
+	    json_pack("{s:s, s:s}", RECAP_API_FAILURE_EXECUTION, f->execution, RECAP_API_FAILURE_REASON,
+		      f->reason && *f->reason ? f->reason : RECAP_REASON_FAILED);
 	if (!o)
 		return NULL;
 	if (f->pod)
-		json_object_set_new(o, "pod", json_string(f->pod));
+		json_object_set_new(o, RECAP_API_FAILURE_POD, json_string(f->pod));
 	if (f->container)
-		json_object_set_new(o, "container", json_string(f->container));
+		json_object_set_new(o, RECAP_API_FAILURE_CONTAINER, json_string(f->container));
 	if (f->node)
-		json_object_set_new(o, "node", json_string(f->node));
+		json_object_set_new(o, RECAP_API_FAILURE_NODE, json_string(f->node));
 	if (f->exit_code >= 0 && f->exit_code <= 255)
-		json_object_set_new(o, "exitCode", json_integer(f->exit_code));
+		json_object_set_new(o, RECAP_API_FAILURE_EXIT_CODE, json_integer(f->exit_code));
 	if (f->message && *f->message) {
 		size_t n = strnlen(f->message, FAILURE_MESSAGE_MAX);
 		/* Cut on a UTF-8 boundary so the result stays valid. */
@@ -30,7 +32,7 @@ static json_t *failure_json(const struct recap_run_failure *f)
 			while (n > 0 && (f->message[n] & 0xC0) == 0x80)
 				n--;
 		}
-		json_object_set_new(o, "message", json_stringn(f->message, n));
+		json_object_set_new(o, RECAP_API_FAILURE_MESSAGE, json_stringn(f->message, n));
 	}
 	return o;
 }
@@ -50,7 +52,7 @@ static void set_counts(json_t *s, const struct recap_run_status *st)
 	json_object_set_new(s, "failures", f);
 }
 
-/* Keeps an old timestamp, else sets now. */
+/* Keeps an old timestamp, else sets now (old: the old status). */
 static void stamp(json_t *s, json_t *old, const char *key, time_t now)
 {
 	json_t *v = json_object_get(old, key);
@@ -62,24 +64,25 @@ static void stamp(json_t *s, json_t *old, const char *key, time_t now)
 static const char *complete_reason(const struct recap_run_status *st)
 {
 	if (st->no_targets)
-		return "NoTargets";
+		return RECAP_CONDITION_REASON_NO_TARGETS;
 	if (st->halted)
-		return "FailurePolicyStop";
+		return RECAP_CONDITION_REASON_FAILURE_POLICY_STOP;
 	return recap_strategy_run_phase_name(st->phase);
 }
 
-static json_t *conditions(const struct recap_controller_run_view *v, json_t *old, int64_t gen)
+static json_t *conditions(const struct recap_controller_run_view *v, int64_t gen)
 {
-	json_t *c0 = json_object_get(old, "conditions");
+	json_t *c0 = recap_api_run_status_conditions(v->run);
 	bool ok = !v->refused_reason;
 	json_t *c1 = recap_controller_condition_set(
-	    c0, "Admitted", ok ? "True" : "False", ok ? "Admitted" : v->refused_reason,
+	    c0, RECAP_CONDITION_ADMITTED, recap_controller_condition_status(ok),
+	    ok ? RECAP_CONDITION_REASON_ADMITTED : v->refused_reason,
 	    ok ? "the Capsule is admitted by policy" : v->refused_message, gen, v->now);
 	bool done = v->st && v->st->complete;
-	bool failed_refusal = !ok && strcmp(v->refused_reason, "CapsuleNotFound") != 0;
+	bool failed_refusal = !ok && strcmp(v->refused_reason, RECAP_CONDITION_REASON_CAPSULE_NOT_FOUND) != 0;
 	const char *reason = done	      ? complete_reason(v->st)
 			     : failed_refusal ? v->refused_reason
-					      : "InProgress";
+					      : RECAP_CONDITION_REASON_IN_PROGRESS;
 	char msg[160];
 	if (v->st)
 		snprintf(msg, sizeof(msg),
@@ -87,7 +90,8 @@ static json_t *conditions(const struct recap_controller_run_view *v, json_t *old
 			 v->st->succeeded, v->st->targets, v->st->failed, v->st->cancelled, v->st->skipped);
 	else
 		snprintf(msg, sizeof(msg), "the run did not start");
-	json_t *c2 = recap_controller_condition_set(c1, "Complete", done || failed_refusal ? "True" : "False",
+	json_t *c2 = recap_controller_condition_set(c1, RECAP_CONDITION_COMPLETE,
+						    recap_controller_condition_status(done || failed_refusal),
 						    reason, msg, gen, v->now);
 	json_decref(c1);
 	return c2;
@@ -95,8 +99,8 @@ static json_t *conditions(const struct recap_controller_run_view *v, json_t *old
 
 json_t *recap_controller_run_status(const struct recap_controller_run_view *v)
 {
-	json_t *old = recap_json_path(v->run, "status");
-	int64_t gen = recap_json_int(v->run, "metadata.generation", 0);
+	json_t *old = recap_api_run_status(v->run);
+	int64_t gen = recap_api_meta_generation(v->run);
 	json_t *s = json_object();
 	if (!s)
 		return NULL;
@@ -104,7 +108,8 @@ json_t *recap_controller_run_status(const struct recap_controller_run_view *v)
 	if (v->st) {
 		set_counts(s, v->st);
 	} else {
-		bool fail = v->refused_reason && strcmp(v->refused_reason, "CapsuleNotFound") != 0;
+		bool fail = v->refused_reason &&
+			    strcmp(v->refused_reason, RECAP_CONDITION_REASON_CAPSULE_NOT_FOUND) != 0;
 		json_object_set_new(s, "phase", json_string(fail ? RECAP_PHASE_FAILED : RECAP_PHASE_PENDING));
 		if (fail)
 			stamp(s, old, "completionTime", v->now);
@@ -113,13 +118,13 @@ json_t *recap_controller_run_status(const struct recap_controller_run_view *v)
 		json_object_set_new(s, "capsuleGeneration", json_integer(v->capsule_generation));
 		json_object_set_new(s, "capsuleSpec", json_incref(v->capsule_spec));
 	}
-	json_t *dispatched = v->dispatched ? v->dispatched : json_object_get(old, "dispatched");
+	json_t *dispatched = v->dispatched ? v->dispatched : recap_api_run_status_dispatched(v->run);
 	if (json_array_size(dispatched) > 0)
 		json_object_set_new(s, "dispatched", json_incref(dispatched));
-	if (v->started || json_object_get(old, "startTime"))
+	if (v->started || recap_json_path(v->run, RECAP_API_RUN_STATUS_START_TIME))
 		stamp(s, old, "startTime", v->now);
 	if (v->st && v->st->complete)
 		stamp(s, old, "completionTime", v->now);
-	json_object_set_new(s, "conditions", conditions(v, old, gen));
+	json_object_set_new(s, "conditions", conditions(v, gen));
 	return s;
 }

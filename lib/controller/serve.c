@@ -3,26 +3,24 @@
 #include <string.h>
 
 #include "api/names.h"
+#include "api/types.h"
 #include "base/json.h"
 #include "controller/ctl.h"
 #include "controller/runstatus.h"
 
-static const char *const run_phases[] = {RECAP_PHASE_PENDING,	       RECAP_PHASE_RUNNING,
-					 RECAP_PHASE_SUCCEEDED,	       RECAP_PHASE_FAILED,
-					 RECAP_PHASE_PARTIALLY_FAILED, RECAP_PHASE_CANCELLED};
-
 struct phase_count {
-	unsigned long n[sizeof(run_phases) / sizeof(run_phases[0])];
+	unsigned long n[RECAP_API_RUN_PHASE_COUNT];
 };
 
 static int count_run(const char *key, json_t *run, void *userdata)
 {
 	struct phase_count *c = userdata;
-	const char *phase = recap_json_str(run, "status.phase");
-	for (size_t i = 0; i < sizeof(run_phases) / sizeof(run_phases[0]); i++) {
-		if (strcmp(phase ? phase : RECAP_PHASE_PENDING, run_phases[i]) == 0)
-			c->n[i]++;
-	}
+	/* A run without a phase yet is Pending; one of an unknown phase counts nowhere. */
+	enum recap_api_run_phase phase = recap_json_str(run, RECAP_API_RUN_STATUS_PHASE)
+					     ? recap_api_run_status_phase(run)
+					     : RECAP_API_RUN_PHASE_PENDING;
+	if (phase < RECAP_API_RUN_PHASE_COUNT)
+		c->n[phase]++;
 	return 0;
 }
 
@@ -64,8 +62,9 @@ static int object_metrics(struct recap_controller *ctl, struct recap_buf *b)
 	recap_kube_store_foreach(ctl_store(ctl, INF_RUN), count_run, &c);
 	int r = recap_buf_appends(b, "# HELP recap_controller_runs CapsuleRuns in the cache by phase.\n"
 				     "# TYPE recap_controller_runs gauge\n");
-	for (size_t i = 0; i < sizeof(run_phases) / sizeof(run_phases[0]) && r >= 0; i++)
-		r = recap_buf_printf(b, "recap_controller_runs{phase=\"%s\"} %lu\n", run_phases[i], c.n[i]);
+	for (size_t i = 0; i < RECAP_API_RUN_PHASE_COUNT && r >= 0; i++)
+		r = recap_buf_printf(b, "recap_controller_runs{phase=\"%s\"} %lu\n",
+				     recap_api_run_phase_names[i], c.n[i]);
 	if (r >= 0)
 		r = recap_buf_appends(b,
 				      "# HELP recap_controller_execution_duration_seconds CapsuleExecution "
@@ -74,8 +73,12 @@ static int object_metrics(struct recap_controller *ctl, struct recap_buf *b)
 	if (r >= 0)
 		r = recap_histogram_format(&ctl->exec_latency, "recap_controller_execution_duration_seconds",
 					   NULL, NULL, b);
-	static const char *const names[] = {"capsules", "capsulepolicies", "capsuleruns", "capsuleexecutions",
-					    "pods",	"namespaces"};
+	static const char *const names[INF_N] = {[INF_CAPSULE] = RECAP_RESOURCE_CAPSULE,
+						 [INF_POLICY] = RECAP_RESOURCE_CAPSULE_POLICY,
+						 [INF_RUN] = RECAP_RESOURCE_CAPSULE_RUN,
+						 [INF_EXEC] = RECAP_RESOURCE_CAPSULE_EXECUTION,
+						 [INF_POD] = "pods",
+						 [INF_NS] = "namespaces"};
 	if (r >= 0)
 		r = recap_buf_appends(
 		    b, "# HELP recap_controller_cached_objects Objects in the informer caches.\n"
@@ -90,10 +93,10 @@ static int object_metrics(struct recap_controller *ctl, struct recap_buf *b)
  * false): something of the run may remain on that node. */
 static int count_unescaped(const char *key, json_t *e, void *userdata)
 {
-	const char *phase = recap_json_str(e, "status.phase");
-	bool final =
-	    phase && (strcmp(phase, RECAP_PHASE_SUCCEEDED) == 0 || strcmp(phase, RECAP_PHASE_FAILED) == 0);
-	if (final && json_is_false(recap_json_path(e, "status.escaped")))
+	enum recap_api_exec_phase phase = recap_api_exec_status_phase(e);
+	bool final = phase == RECAP_API_EXEC_PHASE_SUCCEEDED || phase == RECAP_API_EXEC_PHASE_FAILED;
+	/* Absent is not false: the getter's default would count it. */
+	if (final && json_is_false(recap_json_path(e, RECAP_API_EXEC_STATUS_ESCAPED)))
 		(*(unsigned long *)userdata)++;
 	return 0;
 }

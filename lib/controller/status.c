@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/types.h"
 #include "base/timeutil.h"
 #include "controller/status.h"
 
@@ -16,7 +17,7 @@ json_t *recap_controller_condition_get(json_t *conds, const char *type)
 	size_t i;
 	json_t *c;
 	json_array_foreach (conds, i, c) {
-		const char *t = json_string_value(json_object_get(c, "type"));
+		const char *t = recap_api_condition_type(c);
 		if (t && strcmp(t, type) == 0)
 			return c;
 	}
@@ -27,9 +28,11 @@ static json_t *condition_new(const char *type, const char *status, const char *r
 			     int64_t generation, const char *when)
 {
 	/* reason must not be empty (schema); message may be. */
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "type", type, "status", status, "reason",
-			 reason && *reason ? reason : "Unknown", "message", message ? message : "",
-			 "observedGeneration", (json_int_t)generation, "lastTransitionTime", when);
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", RECAP_API_CONDITION_TYPE, type,
+			 RECAP_API_CONDITION_STATUS, status, RECAP_API_CONDITION_REASON,
+			 reason && *reason ? reason : "Unknown", RECAP_API_CONDITION_MESSAGE,
+			 message ? message : "", RECAP_API_CONDITION_OBSERVED_GENERATION,
+			 (json_int_t)generation, RECAP_API_CONDITION_LAST_TRANSITION_TIME, when);
 }
 
 json_t *recap_controller_condition_set(json_t *conds, const char *type, const char *status,
@@ -42,8 +45,8 @@ json_t *recap_controller_condition_set(json_t *conds, const char *type, const ch
 	char when[32];
 	recap_controller_time(now, when);
 	json_t *old = recap_controller_condition_get(conds, type);
-	const char *old_status = old ? json_string_value(json_object_get(old, "status")) : NULL;
-	const char *old_when = old ? json_string_value(json_object_get(old, "lastTransitionTime")) : NULL;
+	const char *old_status = recap_json_str(old, RECAP_API_CONDITION_STATUS);
+	const char *old_when = recap_api_condition_last_transition_time(old);
 	if (old_status && old_when && strcmp(old_status, status) == 0)
 		snprintf(when, sizeof(when), "%s", old_when);
 	size_t i;

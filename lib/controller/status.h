@@ -2,8 +2,11 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
+
+#include "api/types.h"
 
 /* A copy of the conditions array `conds` (NULL: none) with condition
  * `type` set. lastTransitionTime stays as it was unless the status flips
@@ -11,6 +14,12 @@
 json_t *recap_controller_condition_set(json_t *conds, const char *type, const char *status,
 				       const char *reason, const char *message, int64_t generation,
 				       time_t now);
+/* A condition's status: "True" when b, else "False". */
+static inline const char *recap_controller_condition_status(bool b)
+{
+	return recap_api_condition_status_names[b ? RECAP_API_CONDITION_STATUS_TRUE
+						  : RECAP_API_CONDITION_STATUS_FALSE];
+}
 /* The condition of that type in conds, or NULL (borrowed). */
 json_t *recap_controller_condition_get(json_t *conds, const char *type);
 

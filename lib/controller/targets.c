@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/types.h"
 #include "base/json.h"
 #include "base/timeutil.h"
 #include "controller/targets.h"
@@ -11,13 +12,13 @@
 #include "kubecache/strmap.h"
 
 const char *const recap_controller_pod_fields[RECAP_CONTROLLER_POD_FIELDS_LEN] = {
-    "metadata.name",
-    "metadata.namespace",
-    "metadata.uid",
-    "metadata.labels",
-    "metadata.resourceVersion",
-    "metadata.creationTimestamp",
-    "metadata.deletionTimestamp",
+    RECAP_API_META_NAME,
+    RECAP_API_META_NAMESPACE,
+    RECAP_API_META_UID,
+    RECAP_API_META_LABELS,
+    RECAP_API_META_RESOURCE_VERSION,
+    RECAP_API_META_CREATION_TIMESTAMP,
+    RECAP_API_META_DELETION_TIMESTAMP,
     "spec.nodeName",
     "spec.containers[].name",
     "status.phase",
@@ -93,7 +94,7 @@ static int push(struct recap_controller_targets *t, const struct recap_target *x
 static int64_t created_of(json_t *obj)
 {
 	time_t t = 0;
-	const char *s = recap_json_str(obj, "metadata.creationTimestamp");
+	const char *s = recap_api_meta_creation_timestamp(obj);
 	if (!s || recap_time_parse(s, &t) < 0)
 		return 0;
 	return (int64_t)t;
@@ -104,10 +105,10 @@ static int add_pod(struct recap_controller_targets *t, json_t *pod, const char *
 		   struct recap_error **err)
 {
 	const char *phase = recap_json_str(pod, "status.phase");
-	const char *name = recap_json_str(pod, "metadata.name");
+	const char *name = recap_api_meta_name(pod);
 	const char *node = recap_json_str(pod, "spec.nodeName");
 	if (!name || !phase || strcmp(phase, "Running") != 0 || !node || !*node ||
-	    recap_json_path(pod, "metadata.deletionTimestamp"))
+	    recap_json_path(pod, RECAP_API_META_DELETION_TIMESTAMP))
 		return 0;
 	const char *cname = recap_controller_pod_container(pod, container);
 	const char *cid = cname ? recap_controller_container_id(pod, cname) : NULL;
@@ -115,14 +116,14 @@ static int add_pod(struct recap_controller_targets *t, json_t *pod, const char *
 		return 0;
 	struct recap_target x = {
 	    .pod = name,
-	    .ns = recap_json_str(pod, "metadata.namespace"),
-	    .uid = recap_json_str(pod, "metadata.uid"),
+	    .ns = recap_api_meta_namespace(pod),
+	    .uid = recap_api_meta_uid(pod),
 	    .node = node,
 	    .container = cname,
 	    .container_id = cid,
 	    .pod_ip = recap_json_str(pod, "status.podIP"),
 	    .created = created_of(pod),
-	    .labels = recap_json_path(pod, "metadata.labels"),
+	    .labels = recap_api_meta_labels(pod),
 	    .role = role,
 	};
 	if (!x.uid)
@@ -141,7 +142,7 @@ static int add_selected(struct recap_controller_targets *t, json_t *selector, co
 	size_t i;
 	json_t *pod;
 	json_array_foreach (pods, i, pod) {
-		if (recap_kube_selector_matches(sel, recap_json_path(pod, "metadata.labels")) &&
+		if (recap_kube_selector_matches(sel, recap_api_meta_labels(pod)) &&
 		    (r = add_pod(t, pod, container, role, err)) < 0)
 			break;
 	}
@@ -154,7 +155,7 @@ static json_t *pod_named(json_t *pods, const char *name)
 	size_t i;
 	json_t *pod;
 	json_array_foreach (pods, i, pod) {
-		const char *n = recap_json_str(pod, "metadata.name");
+		const char *n = recap_api_meta_name(pod);
 		if (n && strcmp(n, name) == 0)
 			return pod;
 	}
@@ -182,15 +183,15 @@ static int add_execs(struct recap_controller_targets *t, json_t *execs, struct r
 	json_t *e;
 	json_array_foreach (execs, i, e) {
 		struct recap_target x = {
-		    .pod = recap_json_str(e, "spec.target.pod"),
-		    .ns = recap_json_str(e, "metadata.namespace"),
-		    .uid = recap_json_str(e, "spec.target.podUID"),
-		    .node = recap_json_str(e, "spec.node"),
-		    .container = recap_json_str(e, "spec.target.container"),
-		    .container_id = recap_json_str(e, "spec.target.containerID"),
-		    .pod_ip = recap_json_str(e, "spec.target.podIP"),
+		    .pod = recap_api_exec_spec_target_pod(e),
+		    .ns = recap_api_meta_namespace(e),
+		    .uid = recap_api_exec_spec_target_pod_uid(e),
+		    .node = recap_api_exec_spec_node(e),
+		    .container = recap_api_exec_spec_target_container(e),
+		    .container_id = recap_api_exec_spec_target_container_id(e),
+		    .pod_ip = recap_api_exec_spec_target_pod_ip(e),
 		    .created = created_of(e),
-		    .role = recap_json_str(e, "spec.role"),
+		    .role = recap_api_exec_spec_role(e),
 		};
 		if (!x.pod || !x.container || !x.node || has_target(t, x.pod, x.container))
 			continue;
@@ -204,14 +205,14 @@ static int add_execs(struct recap_controller_targets *t, json_t *execs, struct r
 static int resolve_roles(struct recap_controller_targets *t, json_t *spec, json_t *pods,
 			 struct recap_error **err)
 {
-	const char *deflt = recap_json_str(spec, "targets.container");
+	const char *deflt = recap_api_capsule_spec_targets_container(spec);
 	size_t i;
 	json_t *role;
-	json_array_foreach (json_object_get(spec, "roles"), i, role) {
-		const char *name = recap_json_str(role, "name");
-		const char *c = recap_json_str(role, "container");
-		int r = add_selected(t, json_object_get(role, "selector"), c ? c : deflt, name ? name : "",
-				     pods, err);
+	json_array_foreach (recap_api_capsule_spec_roles(spec), i, role) {
+		const char *name = recap_api_role_name(role);
+		const char *c = recap_api_role_container(role);
+		int r = add_selected(t, recap_api_role_selector(role), c ? c : deflt, name ? name : "", pods,
+				     err);
 		if (r < 0)
 			return r;
 	}
@@ -222,16 +223,17 @@ int recap_controller_targets_resolve(json_t *spec, json_t *names, json_t *pods, 
 				     struct recap_controller_targets *ret, struct recap_error **err)
 {
 	struct recap_controller_targets t = {.seen = recap_kube_strmap_new(0)};
-	const char *container = recap_json_str(spec, "targets.container");
+	const char *container = recap_api_capsule_spec_targets_container(spec);
 	int r;
 	if (!t.seen)
 		return recap_error_set(err, ENOMEM, "out of memory for targets");
-	if (json_array_size(json_object_get(spec, "roles")) > 0)
+	if (json_array_size(recap_api_capsule_spec_roles(spec)) > 0)
 		r = resolve_roles(&t, spec, pods, err);
 	else if (names)
 		r = add_named(&t, names, container, pods, err);
 	else
-		r = add_selected(&t, recap_json_path(spec, "targets.selector"), container, NULL, pods, err);
+		r = add_selected(&t, recap_api_capsule_spec_targets_selector(spec), container, NULL, pods,
+				 err);
 	if (r >= 0)
 		r = add_execs(&t, execs, err);
 	recap_kube_strmap_free(t.seen, NULL);
