@@ -59,9 +59,9 @@ const char *plugin_run_message(json_t *run)
 {
 	if (recap_api_run_status_phase(run) == RECAP_API_RUN_PHASE_SUCCEEDED)
 		return NULL;
-	const char *m = condition_message(run, "Admitted", true);
+	const char *m = condition_message(run, RECAP_CONDITION_ADMITTED, true);
 	if (!m || !*m)
-		m = condition_message(run, "Complete", false);
+		m = condition_message(run, RECAP_CONDITION_COMPLETE, false);
 	return m && *m ? m : NULL;
 }
 

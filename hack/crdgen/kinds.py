@@ -12,8 +12,10 @@ from names import GROUP, VERSION
 
 
 def _ready_column():
-    return {"name": "Ready", "type": "string",
-            "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
+    ready = names.CONDITION_TYPES[0][0]
+    assert ready == "Ready"
+    return {"name": ready, "type": "string",
+            "jsonPath": f'.status.conditions[?(@.type=="{ready}")].status',
             "description": "Whether the object is admitted and usable."}
 
 
