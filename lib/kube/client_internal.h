@@ -49,9 +49,6 @@ void recap_kube_headers_free(struct recap_kube_headers *hd);
  * client can go once everything is closed. */
 void recap_kube_client_handle_closed(struct recap_kube_client *c);
 
-/* Jittered exponential backoff: base * 2^(attempt-1) capped at max, then
- * a random point in its upper half. */
-uint64_t recap_kube_backoff_ms(uint64_t base, uint64_t max, unsigned attempt);
 
 /* Cancels every request (callbacks get CANCELLED) / stops every watch. */
 void recap_kube_requests_cancel_all(struct recap_kube_client *c);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/backoff.h"
 #include "base/buf.h"
 #include "base/cleanup.h"
 #include "base/json.h"
@@ -204,8 +205,7 @@ static void done(const struct recap_kube_http_result *r, void *userdata)
 	q->xfer = NULL;
 	q->http_version = r->http_version;
 	if (should_retry(q, r)) {
-		uint64_t d =
-		    recap_kube_backoff_ms(q->c->opts.retry_base_ms, q->c->opts.retry_max_ms, q->attempts);
+		uint64_t d = recap_backoff_ms(q->c->opts.retry_base_ms, q->c->opts.retry_max_ms, q->attempts);
 		uint64_t ra = r->code == RECAP_KUBE_HTTP_OK ? r->retry_after_ms : 0;
 		schedule(q, ra > d ? ra : d);
 		return;

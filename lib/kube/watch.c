@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/backoff.h"
 #include "base/buf.h"
 #include "base/cleanup.h"
 #include "base/json.h"
@@ -165,7 +166,7 @@ static void retry_later(struct recap_kube_watch *w, struct recap_error *err)
 	recap_error_free(err);
 	if (w->stopped)
 		return;
-	uint64_t d = recap_kube_backoff_ms(w->o.backoff_min_ms * 2, w->o.backoff_max_ms, w->failures);
+	uint64_t d = recap_backoff_ms(w->o.backoff_min_ms * 2, w->o.backoff_max_ms, w->failures);
 	if (d < w->o.backoff_min_ms)
 		d = w->o.backoff_min_ms;
 	if (d < w->retry_after_ms)

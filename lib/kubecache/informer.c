@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/backoff.h"
 #include "base/cleanup.h"
 #include "base/json.h"
 
@@ -229,19 +230,18 @@ static void on_retry_timer(uv_timer_t *t)
 	}
 }
 
-/* Lists again after a backoff (right away the first time). */
+/* Lists again: right away the first time, then after a doubling backoff
+ * with jitter (between half and all of min, 2 min, 4 min, ... up to max), so
+ * the informers of many clients that lost an API server together do not all
+ * list again in the same instant when it is back. */
 static void relist(struct recap_kube_informer *inf)
 {
 	if (inf->freed)
 		return;
 	uint64_t d = 0;
-	if (inf->failures > 0) {
-		d = inf->o.relist_backoff_min_ms;
-		for (unsigned i = 1; i < inf->failures && d < inf->o.relist_backoff_max_ms; i++)
-			d *= 2;
-		if (d > inf->o.relist_backoff_max_ms)
-			d = inf->o.relist_backoff_max_ms;
-	}
+	if (inf->failures > 0)
+		d = recap_backoff_ms(inf->o.relist_backoff_min_ms, inf->o.relist_backoff_max_ms,
+				     inf->failures);
 	inf->failures++;
 	uv_timer_start(&inf->timer, on_retry_timer, d, 0);
 }
