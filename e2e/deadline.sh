@@ -4,11 +4,15 @@
 # never starts a command past it. With maxConcurrentPerNode 1, a quick run
 # queued behind a long one on the same node misses its deadline while it
 # waits: DeadlineExceeded, it never ran, the run is Failed with that reason;
-# the long one is then cancelled and nothing is left on the node.
+# the long one is then cancelled and nothing is left on the node. Then a lost
+# node: its agent is killed mid-run and stays down; the controller ends the
+# execution NodeLost once spec.deadline plus its margin (here 5 s) has
+# passed, the run fails with that reason, and deleting the run does not leave
+# the execution Terminating for want of the dead agent's finalizer.
 #   deadline.sh CAPLET CAPSULE CONTROLLER SLEEPER SOURCE_ROOT
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
-CONTROLLER_ARGS=(--execution-start-grace-seconds 2)
+CONTROLLER_ARGS=(--execution-start-grace-seconds 2 --execution-lost-after-seconds 5)
 e2e_up "$@" node-1
 
 ns_create ops
@@ -37,6 +41,15 @@ spec:
   image: $IMAGE
   command: [touch, /out/ran]
   timeoutSeconds: 2
+  targets: {selector: {matchLabels: {app: app}}}
+---
+apiVersion: recap.dev/v1alpha1
+kind: Capsule
+metadata: {name: stuck}
+spec:
+  image: $IMAGE
+  command: [sleep, "1999$$"]
+  timeoutSeconds: 4
   targets: {selector: {matchLabels: {app: app}}}
 YAML
 check "the stand-in runs the target pod" wait_until 30 pods_running ops 1
@@ -74,4 +87,24 @@ check "the long run is cancelled" wait_until 30 run_is hog-1 Cancelled
 no_hog() { ! pgrep -f "sleep 1888$$\$" >/dev/null; }
 check "its command is gone" wait_until 30 no_hog
 check "nothing is left on the node" wait_until 30 nodes_clean
+
+run stuck-1 stuck
+check "an execution runs on node-1" wait_until 60 exec_phase stuck-1 Running
+stuck=$(exec_of stuck-1)
+kill -9 "${CAPLET_PID[node-1]}"
+wait "${CAPLET_PID[node-1]}" 2>/dev/null || true
+# deadline: timeoutSeconds 4 + grace 2; lost 5 s after it
+check "node-1's agent is gone: the controller ends the execution NodeLost" \
+	wait_until 40 eval '[[ $(exec_field stuck-1 .status.reason) == NodeLost ]]'
+check "the run is Failed with that reason" wait_until 30 run_is stuck-1 Failed
+check "its failures say so" equals \
+	"$(kubectl get caprun -n ops stuck-1 -o jsonpath='{.status.failures[0].reason}')" NodeLost
+no_stuck() { ! pgrep -f "sleep 1999$$\$" >/dev/null; }
+check "the command ended by its own timeout" wait_until 30 no_stuck
+kubectl delete caprun -n ops stuck-1 --wait=false >/dev/null
+stuck_gone() { ! kubectl get cexec -n ops "$stuck" >/dev/null 2>&1; }
+check "deleting the run removes the execution (the lost agent's finalizer goes too)" wait_until 60 stuck_gone
+caplet_start node-1
+caplet_wait node-1
+check "nothing is left on the node once its agent is back" wait_until 30 nodes_clean
 finish

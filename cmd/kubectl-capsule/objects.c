@@ -111,7 +111,7 @@ int plugin_selector_json(const char *selector, json_t **ret, struct recap_error 
 
 static json_t *labels_json(const char *capsule)
 {
-	return json_pack("{s:s,s:s}", "app.kubernetes.io/managed-by", PLUGIN_MANAGED_BY, "recap.dev/capsule",
+	return json_pack("{s:s,s:s}", "app.kubernetes.io/managed-by", PLUGIN_MANAGED_BY, RECAP_LABEL_CAPSULE,
 			 capsule);
 }
 
@@ -192,7 +192,7 @@ int plugin_adhoc_capsule(const struct run_args *a, const char *name, const char 
 	json_t *owner = json_pack("[{s:s,s:s,s:s,s:s}]", "apiVersion", RECAP_API_GROUP_VERSION, "kind",
 				  RECAP_KIND_CAPSULE_RUN, "name", name, "uid", run_uid);
 	json_t *labels =
-	    json_pack("{s:s,s:s}", "app.kubernetes.io/managed-by", PLUGIN_MANAGED_BY, "recap.dev/run", name);
+	    json_pack("{s:s,s:s}", "app.kubernetes.io/managed-by", PLUGIN_MANAGED_BY, RECAP_LABEL_RUN, name);
 	json_t *obj = json_pack("{s:s,s:s,s:{s:s,s:o,s:o},s:o}", "apiVersion", RECAP_API_GROUP_VERSION,
 				"kind", RECAP_KIND_CAPSULE, "metadata", "name", name, "labels", labels,
 				"ownerReferences", owner, "spec", spec);

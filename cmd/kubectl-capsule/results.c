@@ -1,6 +1,7 @@
 /* A run's results, shared by `run` (after waiting) and `logs`. */
 #include <stdio.h>
 
+#include "api/names.h"
 #include "api/types.h"
 #include "base/cleanup.h"
 #include "base/json.h"
@@ -14,7 +15,7 @@ int plugin_show_results(struct session *s, json_t *run, enum plugin_output outpu
 {
 	const char *name = recap_api_meta_name(run);
 	char selector[320];
-	snprintf(selector, sizeof(selector), "recap.dev/run=%s", name);
+	snprintf(selector, sizeof(selector), RECAP_LABEL_RUN "=%s", name);
 	_cleanup_json_ json_t *execs = NULL, *doc = NULL;
 	struct recap_error *err = NULL;
 	int r = session_list(s, &plugin_res_executions, s->ns, selector, NULL, &execs, &err);

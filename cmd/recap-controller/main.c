@@ -16,7 +16,7 @@ struct options {
 	bool leader_elect;
 	uint64_t lease_ms, renew_ms, retry_ms;
 	uint64_t qps, burst;
-	uint64_t start_grace_s;
+	uint64_t start_grace_s, lost_after_s;
 };
 
 struct app {
@@ -43,6 +43,9 @@ static void usage(FILE *f)
 	       "  --execution-start-grace-seconds N\n"
 	       "                            time an execution has beyond its timeoutSeconds to start\n"
 	       "                            on its node; its spec.deadline (default 600, 1..604800)\n"
+	       "  --execution-lost-after-seconds N\n"
+	       "                            time after spec.deadline at which an execution that has not\n"
+	       "                            ended is ended NodeLost (default 120, 1..86400)\n"
 	       "  --metrics-addr HOST:PORT  /metrics (default :8080; \"\" disables)\n"
 	       "  --health-addr HOST:PORT   /healthz and /readyz (default :8081; \"\" disables)\n"
 	       "  --log-level L             error|warn|info|debug (default info)\n"
@@ -86,6 +89,7 @@ static const struct option long_opts[] = {
     {"kube-api-qps", required_argument, NULL, 'q'},
     {"kube-api-burst", required_argument, NULL, 'b'},
     {"execution-start-grace-seconds", required_argument, NULL, 'G'},
+    {"execution-lost-after-seconds", required_argument, NULL, 'X'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -126,6 +130,10 @@ static int set_option(int c, const char *arg, struct options *o, struct log_opts
 	case 'G':
 		return parse_ms(arg, &o->start_grace_s) < 0 || o->start_grace_s == 0 ||
 			       o->start_grace_s > 604800
+			   ? -1
+			   : 0;
+	case 'X':
+		return parse_ms(arg, &o->lost_after_s) < 0 || o->lost_after_s == 0 || o->lost_after_s > 86400
 			   ? -1
 			   : 0;
 	case 'm':
@@ -228,6 +236,7 @@ static int run(struct app *a, const struct options *o)
 	    .metrics_addr = o->metrics_addr,
 	    .health_addr = o->health_addr,
 	    .exec_start_grace_s = o->start_grace_s,
+	    .exec_lost_after_s = o->lost_after_s,
 	    .fatal = on_fatal,
 	    .log = on_log,
 	    .userdata = a,

@@ -57,6 +57,9 @@ EXECUTION_REASONS = [
     ("ImagePullFailed", "caplet", "the capsule image could not be pulled"),
     ("NodeAgentRestarted", "caplet", "the node agent restarted during the run"),
     ("ExecutorFailed", "caplet", "the executor ended without a result"),
+    ("NodeLost", "controller", "the node agent had not reported the end by "
+     "spec.deadline plus the controller's margin: its node or agent is lost; "
+     "the command can no longer start"),
 ]
 
 # A CapsuleRun's status.failures[].reason: the execution's reason, or one the
@@ -103,4 +106,14 @@ CONDITION_REASONS = [
     ("InProgress", "the run has not finished"),
     ("NoTargets", "the run finished without a target"),
     ("FailurePolicyStop", "a failure stopped the run (failurePolicy Stop)"),
+]
+
+# The finalizer caplet holds on an execution until it has escaped.
+FINALIZER_ESCAPE = "recap.dev/escape"
+# Labels the controller puts on runs and executions: (name, meaning).
+LABELS = [
+    ("run", "recap.dev/run", "the execution's CapsuleRun"),
+    ("node", "recap.dev/node", "the execution's node"),
+    ("capsule", "recap.dev/capsule", "the run's or execution's Capsule"),
+    ("role", "recap.dev/role", "the execution's role"),
 ]

@@ -20,6 +20,7 @@ const char *const recap_execution_reasons[RECAP_EXECUTION_REASONS] = {
     RECAP_REASON_IMAGE_PULL_FAILED,
     RECAP_REASON_NODE_AGENT_RESTARTED,
     RECAP_REASON_EXECUTOR_FAILED,
+    RECAP_REASON_NODE_LOST,
 };
 
 size_t recap_execution_reason_index(const char *reason)

@@ -46,10 +46,17 @@
 #define RECAP_REASON_IMAGE_PULL_FAILED "ImagePullFailed"
 #define RECAP_REASON_NODE_AGENT_RESTARTED "NodeAgentRestarted"
 #define RECAP_REASON_EXECUTOR_FAILED "ExecutorFailed"
+#define RECAP_REASON_NODE_LOST "NodeLost"
 #define RECAP_REASON_FAILED "Failed"
 #define RECAP_REASON_EXECUTION_DELETED "ExecutionDeleted"
 
 /* Condition types of status.conditions, and their reasons. */
+
+#define RECAP_FINALIZER_ESCAPE "recap.dev/escape"
+#define RECAP_LABEL_RUN "recap.dev/run"
+#define RECAP_LABEL_NODE "recap.dev/node"
+#define RECAP_LABEL_CAPSULE "recap.dev/capsule"
+#define RECAP_LABEL_ROLE "recap.dev/role"
 #define RECAP_CONDITION_READY "Ready"
 #define RECAP_CONDITION_ADMITTED "Admitted"
 #define RECAP_CONDITION_COMPLETE "Complete"
@@ -80,6 +87,7 @@ enum recap_execution_reason {
 	RECAP_EXECUTION_REASON_IMAGE_PULL_FAILED,
 	RECAP_EXECUTION_REASON_NODE_AGENT_RESTARTED,
 	RECAP_EXECUTION_REASON_EXECUTOR_FAILED,
+	RECAP_EXECUTION_REASON_NODE_LOST,
 	RECAP_EXECUTION_REASONS
 };
 extern const char *const recap_execution_reasons[RECAP_EXECUTION_REASONS];

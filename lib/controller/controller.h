@@ -31,6 +31,10 @@ struct recap_controller_options {
 	/* Time an execution has beyond its timeoutSeconds to get started on
 	 * its node (spec.deadline); 0: RECAP_EXEC_START_GRACE_S. */
 	uint64_t exec_start_grace_s;
+	/* Time after spec.deadline at which an execution that has not ended
+	 * counts as lost with its node (NodeLost), and after which a deleted
+	 * one's node agent finalizer is removed for it; 0: 120 s. */
+	uint64_t exec_lost_after_s;
 	/* Called (from the loop) when the controller must stop: leadership
 	 * lost. The process is expected to exit. */
 	void (*fatal)(struct recap_controller *ctl, const char *why, void *userdata);

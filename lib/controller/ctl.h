@@ -137,6 +137,14 @@ void recap_ctl_op_event(struct ctl_op *op, json_t *obj, const char *kind, const 
 #define CTL_CREATE_WINDOW 32
 void recap_ctl_create_execs(struct ctl_op *op, const char *ns, json_t *objs);
 
+/* ---- executions whose node agent is gone (lost.c) ----
+ * Of execs (any run's, projected): one past spec.deadline plus the margin
+ * (opts.exec_lost_after_s) that has not ended is ended Failed NodeLost; one
+ * being deleted loses the node agent's finalizer then (a final one that
+ * long after its deletion began). The pass is re-queued for the next such
+ * moment. */
+void recap_ctl_lost_execs(struct ctl_op *op, json_t *execs, time_t now);
+
 /* ---- executions created but not yet in the cache (expect.c) ----
  * The informer shows a created execution a moment after the create
  * answered (longer when the API server is busy); until then a pass must

@@ -5,12 +5,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "api/names.h"
 #include "sched/strategy.h"
-
-#define RECAP_LABEL_RUN "recap.dev/run"
-#define RECAP_LABEL_NODE "recap.dev/node"
-#define RECAP_LABEL_CAPSULE "recap.dev/capsule"
-#define RECAP_LABEL_ROLE "recap.dev/role"
 
 /* The fields of a Capsule spec an execution carries (spec.capsule): image,
  * command, env, join, targetFilesystem, security, resources,

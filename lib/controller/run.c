@@ -436,6 +436,10 @@ static int plan_and_act(struct recap_controller *ctl, struct ctl_op *op, struct 
 int recap_ctl_reconcile_run(struct recap_controller *ctl, struct ctl_op *op, struct recap_error **err)
 {
 	_cleanup_json_ json_t *run = recap_kube_store_get(ctl_store(ctl, INF_RUN), op->key);
+	/* Every execution labelled with the run's name, whoever owns it: those
+	 * of a deleted run too, whose node may be gone with them. */
+	_cleanup_json_ json_t *labelled = recap_ctl_list(ctl, INF_EXEC, "run", op->key);
+	recap_ctl_lost_execs(op, labelled, time(NULL));
 	if (!run || recap_run_phase_final(recap_json_str(run, RECAP_API_RUN_STATUS_PHASE)))
 		return 0;
 	struct run_pass p = {
@@ -446,7 +450,7 @@ int recap_ctl_reconcile_run(struct recap_controller *ctl, struct ctl_op *op, str
 	};
 	if (!p.ns || !p.name)
 		return 0;
-	p.execs = own_execs(recap_ctl_list(ctl, INF_EXEC, "run", op->key), recap_api_meta_uid(run));
+	p.execs = own_execs(json_incref(labelled), recap_api_meta_uid(run));
 	int r = p.execs && read_dispatched(&p) == 0 ? choose_spec(ctl, &p) : -ENOMEM;
 	/* Admission is decided before the first execution, not after. */
 	if (r == 0 && json_array_size(p.execs) == 0 && p.n_dispatched == 0) {

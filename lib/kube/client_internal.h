@@ -49,7 +49,6 @@ void recap_kube_headers_free(struct recap_kube_headers *hd);
  * client can go once everything is closed. */
 void recap_kube_client_handle_closed(struct recap_kube_client *c);
 
-
 /* Cancels every request (callbacks get CANCELLED) / stops every watch. */
 void recap_kube_requests_cancel_all(struct recap_kube_client *c);
 void recap_kube_watches_stop_all(struct recap_kube_client *c);
