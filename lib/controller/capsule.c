@@ -25,7 +25,8 @@ struct capsule_pass {
 	json_t *runs;
 	struct ctl_admission adm;
 	int64_t last_schedule, next_schedule;
-	uint64_t now_ns; /* wall clock */
+	int64_t recorded_schedule; /* status.lastScheduleTime as read */
+	uint64_t now_ns;	   /* wall clock */
 };
 
 static int64_t time_or_none(json_t *obj, const char *path)
@@ -168,9 +169,10 @@ static int periodic(struct ctl_op *op, struct capsule_pass *p, json_t **ret_run,
 static void prune_history(struct ctl_op *op, struct capsule_pass *p)
 {
 	json_t *spec = recap_api_capsule_spec(p->capsule);
-	json_t *gone =
-	    recap_controller_history_prune(p->runs, recap_api_capsule_spec_history_limits_succeeded(spec),
-					   recap_api_capsule_spec_history_limits_failed(spec));
+	json_t *gone = recap_controller_history_prune(
+	    p->runs, recap_api_capsule_spec_history_limits_succeeded(spec),
+	    recap_api_capsule_spec_history_limits_failed(spec),
+	    p->recorded_schedule == RECAP_PERIODIC_NONE ? 0 : (time_t)p->recorded_schedule);
 	size_t i;
 	json_t *name;
 	json_array_foreach (gone, i, name) {
@@ -236,6 +238,7 @@ int recap_ctl_reconcile_capsule(struct recap_controller *ctl, struct ctl_op *op,
 	    .ns = recap_api_meta_namespace(cap),
 	    .name = recap_api_meta_name(cap),
 	    .last_schedule = time_or_none(cap, RECAP_API_CAPSULE_STATUS_LAST_SCHEDULE_TIME),
+	    .recorded_schedule = time_or_none(cap, RECAP_API_CAPSULE_STATUS_LAST_SCHEDULE_TIME),
 	    .next_schedule = RECAP_PERIODIC_NONE,
 	    .now_ns = wall_ns(),
 	};

@@ -130,7 +130,8 @@ static int by_age_desc(const void *pa, const void *pb)
 	return strcmp(b->name, a->name);
 }
 
-json_t *recap_controller_history_prune(json_t *runs, int64_t keep_succeeded, int64_t keep_failed)
+json_t *recap_controller_history_prune(json_t *runs, int64_t keep_succeeded, int64_t keep_failed,
+				       time_t recorded)
 {
 	size_t i, n = 0;
 	json_t *r;
@@ -147,6 +148,8 @@ json_t *recap_controller_history_prune(json_t *runs, int64_t keep_succeeded, int
 		    !recap_run_phase_final(recap_json_str(r, RECAP_API_RUN_STATUS_PHASE)))
 			continue;
 		time_t t = time_at(r, RECAP_API_RUN_SPEC_SCHEDULED_TIME);
+		if (t && t > recorded)
+			continue;
 		v[n++] = (struct aged){name, t ? t : time_at(r, RECAP_API_META_CREATION_TIMESTAMP),
 				       recap_api_run_status_phase(r) == RECAP_API_RUN_PHASE_SUCCEEDED};
 	}

@@ -25,5 +25,10 @@ json_t *recap_controller_active_runs(json_t *runs);
 
 /* Names of finished runs with trigger Periodic beyond the history limits
  * (Succeeded ones beyond keep_succeeded; Failed, PartiallyFailed and
- * Cancelled beyond keep_failed), oldest first. */
-json_t *recap_controller_history_prune(json_t *runs, int64_t keep_succeeded, int64_t keep_failed);
+ * Cancelled beyond keep_failed), oldest first. Only runs whose
+ * spec.scheduledTime is at or before `recorded` (the Capsule's
+ * status.lastScheduleTime as read; 0: none) may go: whether a scheduled time
+ * already started is judged from that record or from its run, so a run is
+ * never deleted before the record that replaces it is there. */
+json_t *recap_controller_history_prune(json_t *runs, int64_t keep_succeeded, int64_t keep_failed,
+				       time_t recorded);

@@ -89,13 +89,26 @@ static void test_history_prune(void **state)
 	json_array_append_new(runs, run("c-5", "Periodic", "PartiallyFailed", "2026-01-01T00:05:00Z"));
 	json_array_append_new(runs, run("c-6", "Periodic", "Running", "2026-01-01T00:06:00Z"));
 	json_array_append_new(runs, run("manual", "Manual", "Succeeded", NULL));
-	json_t *gone = recap_controller_history_prune(runs, 2, 1);
+	time_t recorded = 1767225960; /* 2026-01-01T00:06:00Z, c-6's */
+	json_t *gone = recap_controller_history_prune(runs, 2, 1, recorded);
 	json_t *want = parse("[\"c-1\",\"c-3\"]"); /* oldest first; running and manual runs stay */
 	assert_true(json_equal(gone, want));
 	json_decref(gone);
 	json_decref(want);
-	gone = recap_controller_history_prune(runs, 0, 0);
+	gone = recap_controller_history_prune(runs, 0, 0, recorded);
 	assert_int_equal(json_array_size(gone), 5);
+	json_decref(gone);
+	/* The Capsule as read records only 00:03: the runs of 00:04 and 00:05
+	 * stay whatever the limits, or a pass that still reads that record
+	 * would take their times as never started and start them again. */
+	gone = recap_controller_history_prune(runs, 0, 0, recorded - 180);
+	want = parse("[\"c-1\",\"c-2\",\"c-3\"]");
+	assert_true(json_equal(gone, want));
+	json_decref(gone);
+	json_decref(want);
+	/* nothing recorded: no scheduled run goes */
+	gone = recap_controller_history_prune(runs, 0, 0, 0);
+	assert_int_equal(json_array_size(gone), 0);
 	json_decref(gone);
 	json_t *active = recap_controller_active_runs(runs);
 	want = parse("[\"c-6\"]");
