@@ -68,8 +68,7 @@ static void forget_idle(struct recap_caplet *c)
 	struct caplet_exec **pp = &c->all;
 	while (*pp) {
 		struct caplet_exec *x = *pp;
-		if (x->gone && !x->busy && !x->proc &&
-		    (x->st == X_DONE || x->st == X_NEW || x->st == X_FOREIGN)) {
+		if (x->gone && !x->busy && !x->proc && caplet_exec_in(x, CAPLET_STATE_FORGETTABLE)) {
 			*pp = x->next;
 			exec_free(x);
 		} else {
@@ -91,9 +90,10 @@ static struct caplet_exec *exec_new(struct recap_caplet *c, json_t *obj, const c
 		return NULL;
 	}
 	x->agent = c;
-	x->inherited = !c->recovered;
 	x->next = c->all;
 	c->all = x;
+	if (!c->recovered)
+		caplet_exec_step(x, CAPLET_EV_STARTUP_LIST, NULL);
 	return x;
 }
 
@@ -117,7 +117,7 @@ static void sync_obj(struct recap_caplet *c, json_t *obj)
 		json_decref(x->obj);
 		x->obj = json_incref(obj);
 	}
-	caplet_exec_step(x);
+	caplet_exec_step(x, CAPLET_EV_CHECK, NULL);
 }
 
 static void on_added(struct recap_kube_informer *inf, json_t *obj, void *data)
@@ -210,7 +210,7 @@ static void on_tick(uv_timer_t *t)
 {
 	struct recap_caplet *c = t->data;
 	for (struct caplet_exec *x = c->all; x; x = x->next)
-		caplet_exec_step(x);
+		caplet_exec_step(x, CAPLET_EV_CHECK, NULL);
 	forget_idle(c);
 	caplet_dispatch(c);
 	if (c->trim_due || ++c->ticks_since_trim >= TRIM_EVERY_TICKS) {
@@ -265,8 +265,7 @@ static bool quiet(struct recap_caplet *c)
 	if (c->pulls)
 		return false;
 	for (struct caplet_exec *x = c->all; x; x = x->next)
-		if (x->busy || x->proc || x->st == X_RUNNING || x->st == X_PULLING || x->st == X_RECOVER ||
-		    x->st == X_FINISHING || x->st == X_RELEASING)
+		if (x->busy || x->proc || caplet_exec_in(x, CAPLET_STATE_ACTIVE))
 			return false;
 	return true;
 }

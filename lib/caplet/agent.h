@@ -9,51 +9,44 @@
 #include "api/names.h"
 #include "base/histogram.h"
 #include "caplet/caplet.h"
+#include "caplet/machine.h"
 #include "caplet/proc.h"
 #include "caplet/spec.h"
 #include "kubecache/informer.h"
 
 #define CAPLET_FINALIZER "recap.dev/escape"
 
-enum xstate {
-	X_NEW,	     /* seen; finalizer, policy and deadline not yet settled */
-	X_QUEUED,    /* accepted, waiting for a slot (maxConcurrentPerNode) */
-	X_PULLING,   /* Pulling written; waiting for the image */
-	X_RUNNING,   /* Attaching written and the executor spawned */
-	X_RECOVER,   /* found started by a previous instance: kill, sweep */
-	X_FOREIGN,   /* claimed by another writer (another agent): never touched again */
-	X_FINISHING, /* terminal status being written */
-	X_RELEASING, /* status written; finalizer being removed */
-	X_DONE,
-};
-
 struct caplet_exec {
 	struct recap_caplet *agent;
 	struct caplet_exec *next;	 /* all executions */
-	struct caplet_exec *next_queued; /* FIFO of X_QUEUED */
+	struct caplet_exec *next_queued; /* FIFO of the QUEUED */
 	char *key, *ns, *name;
 	json_t *obj; /* latest seen (informer or our own write) */
-	enum xstate st;
-	bool busy;			/* an API write in flight */
-	bool has_slot;			/* counted against the node's concurrency */
-	bool cancelled;			/* deletion seen while running; executor signalled */
+	/* Its state (machine.h), changed only by caplet_exec_step(). Whether
+	 * it holds a slot, was cancelled, gave the executor its spec or may be
+	 * a predecessor's run is told by the state, not by flags. What follows
+	 * is data: busy says a request to the API is in flight, which happens
+	 * in many states and even beside a running executor (a Running write),
+	 * an I/O fact like proc; gone says the object is deleted, a fact about
+	 * the API object learned in any state (from the informer or a 404) that
+	 * the writing states act on when they next look, and that decides when
+	 * a settled execution is forgotten; reported says what the API has,
+	 * not what the agent does next, and holds across a cancellation. */
+	enum caplet_state st;
+	bool busy;			/* an API request in flight */
 	bool gone;			/* deleted from the API: forget when idle */
-	bool spec_sent;			/* the executor has its spec: it may run */
-	bool inherited;			/* in the startup list: may be a predecessor's run */
-	bool seen_unstarted;		/* seen before any claim: a later claim is not ours */
 	enum recap_kube_code last_code; /* of the last write */
 	char run_id[RECAP_CAPLET_RUN_ID_MAX];
 	char *digest, *spec_doc;
-	json_t *spec;		    /* the executor spec, while the target is being confirmed */
-	const char *recover_reason; /* NodeAgentRestarted or ExecutorFailed */
-	json_t *final;		    /* the terminal status to write */
+	json_t *spec;  /* the executor spec, while the target is being confirmed */
+	json_t *final; /* the terminal status to write */
 	struct caplet_proc *proc;
 	uv_timer_t *progress; /* while the executor runs */
 	json_t *claim;	      /* the status being claimed with (claim.c) */
 	void (*claim_cb)(struct caplet_exec *, int, const char *);
 	int claim_tries, claim_conflicts;
 	uv_timer_t *claim_timer; /* backoff after a transient failure */
-	int reported;		 /* 1: Running written, 2: Escaping written */
+	int reported;		 /* what the API has: 1 Running written, 2 Escaping written */
 	int64_t accepted_us, pull_start_us, attach_start_us;
 };
 
@@ -86,15 +79,14 @@ extern const struct recap_kube_resource recap_caplet_executions_res;
 
 void caplet_logf(struct recap_caplet *c, enum recap_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Drives one execution as far as it can go now (idempotent). */
-void caplet_exec_step(struct caplet_exec *x);
 /* Starts queued executions while slots are free. */
 void caplet_dispatch(struct recap_caplet *c);
 /* spec.deadline has passed (the command must not start any more). */
 bool caplet_exec_expired(struct caplet_exec *x);
-/* Records the terminal status and drives the write + finalizer release. */
-void caplet_exec_finish(struct caplet_exec *x, json_t *status);
-void caplet_exec_release_slot(struct caplet_exec *x);
+/* Sets the terminal status to write (taking it) and returns CAPLET_EV_END. */
+enum caplet_event caplet_exec_end(struct caplet_exec *x, json_t *status);
+/* The same, for a refusal: nothing ran. */
+enum caplet_event caplet_exec_refuse(struct caplet_exec *x, const char *reason, const char *msg);
 
 /* status writes (api.c): merge patch of .status; cb(x, ok). */
 int caplet_write_status(struct caplet_exec *x, json_t *status, void (*cb)(struct caplet_exec *, bool));
@@ -109,10 +101,16 @@ enum caplet_claim_result { CAPLET_CLAIMED, CAPLET_CLAIM_LOST, CAPLET_CLAIM_FAILE
 typedef void (*caplet_claim_cb)(struct caplet_exec *x, int result, const char *msg);
 void caplet_claim(struct caplet_exec *x, json_t *status, caplet_claim_cb cb);
 void caplet_claim_stop(struct caplet_exec *x);
-/* Claimed by another writer: nothing of ours runs, nothing more is written. */
-void caplet_exec_stand_down(struct caplet_exec *x);
+/* A caplet_claim_cb that reports the claim's end to the state machine. */
+void caplet_claim_report(struct caplet_exec *x, int claimed, const char *msg);
 /* Why an execution that has not started must not start now, or NULL. */
 const char *caplet_exec_no_start(struct caplet_exec *x);
+/* The status of one that ends before it started: Cancelled when
+ * caplet_exec_no_start() says so, else reason and msg. */
+json_t *caplet_status_unstarted(struct caplet_exec *x, const char *reason, const char *msg);
+/* CAPLET_EV_END (the status set) when it must not start now: Cancelled as
+ * above, or DeadlineExceeded with deadline_msg; else CAPLET_EV_NONE. */
+enum caplet_event caplet_exec_too_late(struct caplet_exec *x, const char *deadline_msg);
 
 /* policy (policy.c): 1 admitted, 0 refused (*msg set), < 0 error (*msg set). */
 int caplet_policy_check(struct recap_caplet *c, json_t *exec, char **msg);
@@ -135,9 +133,6 @@ bool caplet_image_from_store(struct caplet_exec *x, caplet_image_cb cb);
  * and a message: the execution must then fail without starting. */
 typedef void (*caplet_target_cb)(struct caplet_exec *x, int pid, const char *reason, const char *msg);
 void caplet_target_confirm(struct caplet_exec *x, caplet_target_cb cb);
-/* run (run.c) */
-void caplet_run_start(struct caplet_exec *x, const struct recap_caplet_image *img);
-void caplet_run_cancel(struct caplet_exec *x);
 /* progress (progress.c): Running/Escaping from the executor's state file. */
 void caplet_progress_start(struct caplet_exec *x);
 void caplet_progress_stop(struct caplet_exec *x);

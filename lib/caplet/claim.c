@@ -187,3 +187,11 @@ void caplet_claim(struct caplet_exec *x, json_t *status, caplet_claim_cb cb)
 	x->claim_conflicts = 0;
 	claim_write(x);
 }
+
+void caplet_claim_report(struct caplet_exec *x, int claimed, const char *msg)
+{
+	static const enum caplet_event ev[] = {[CAPLET_CLAIMED] = CAPLET_EV_CLAIMED,
+					       [CAPLET_CLAIM_LOST] = CAPLET_EV_CLAIM_LOST,
+					       [CAPLET_CLAIM_FAILED] = CAPLET_EV_CLAIM_FAILED};
+	caplet_exec_step(x, ev[claimed], &(struct caplet_event_arg){.msg = msg});
+}

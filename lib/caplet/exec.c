@@ -1,6 +1,6 @@
-/* One execution's state machine. Every transition that may start the
- * command is written to the API first (Attaching before the spawn), so a
- * restarted agent never starts a command twice. */
+/* One execution from first sight to being queued, and from its terminal
+ * status to the finalizer's release: the actions of those states
+ * (machine.c has the table). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -34,66 +34,77 @@ static bool deleting(json_t *obj)
 	return recap_json_path(obj, "metadata.deletionTimestamp") != NULL;
 }
 
-void caplet_exec_release_slot(struct caplet_exec *x)
-{
-	if (!x->has_slot)
-		return;
-	x->has_slot = false;
-	x->agent->slots_used--;
-	caplet_dispatch(x->agent);
-}
-
-void caplet_exec_finish(struct caplet_exec *x, json_t *status)
+enum caplet_event caplet_exec_end(struct caplet_exec *x, json_t *status)
 {
 	json_decref(x->final);
 	x->final = status;
-	x->st = X_FINISHING;
-	caplet_exec_release_slot(x);
-	caplet_exec_step(x);
+	return CAPLET_EV_END;
 }
 
-static void refuse(struct caplet_exec *x, const char *reason, const char *msg)
+enum caplet_event caplet_exec_refuse(struct caplet_exec *x, const char *reason, const char *msg)
 {
 	caplet_logf(x->agent, RECAP_LOG_INFO, "execution %s: %s: %s", x->key, reason, msg);
-	caplet_exec_finish(x, recap_caplet_status_refused(reason, msg));
+	return caplet_exec_end(x, recap_caplet_status_refused(reason, msg));
 }
 
 /* A failed write is retried by the agent's tick (every 2 s), never at once:
  * a persistent error (403, a webhook) must not become a busy loop. */
-static void after_write(struct caplet_exec *x, bool ok)
+static void on_finalizer_written(struct caplet_exec *x, bool ok)
 {
-	if (ok)
-		caplet_exec_step(x);
+	caplet_exec_step(x, ok ? CAPLET_EV_FINALIZER_WRITTEN : CAPLET_EV_WRITE_FAILED, NULL);
 }
 
+/* 422: the API server keeps a finished execution finished (CEL); there is
+ * nothing more to write, only the finalizer to release. Gone: nothing to
+ * write to. */
 static void on_final_written(struct caplet_exec *x, bool ok)
 {
-	/* 422: the API server keeps a finished execution finished (CEL); there
-	 * is nothing more to write, only the finalizer to release. */
 	bool settled = x->last_code == RECAP_KUBE_ERR_INVALID;
-	if (!ok && !x->gone && !settled)
-		return; /* retried by the tick */
-	if (ok || x->gone || settled) {
-		const char *reason = recap_json_str(x->final, "reason");
-		caplet_metrics_result(x->agent, recap_json_str(x->final, "phase"), reason,
-				      x->accepted_us ? recap_caplet_now_us() - x->accepted_us : -1);
-		caplet_logf(x->agent, RECAP_LOG_INFO, "execution %s: %s (%s)", x->key,
-			    recap_json_str(x->final, "phase"), reason);
-		bool escaped = recap_json_bool(x->final, "escaped", 0) == 1;
-		x->st = escaped ? X_RELEASING : X_DONE;
-	}
-	caplet_exec_step(x);
+	caplet_exec_step(x, ok || x->gone || settled ? CAPLET_EV_STATUS_WRITTEN : CAPLET_EV_WRITE_FAILED,
+			 NULL);
 }
 
-static void enqueue(struct caplet_exec *x)
+enum caplet_event caplet_act_write_final(struct caplet_exec *x, const struct caplet_event_arg *arg)
+{
+	if (x->busy)
+		return CAPLET_EV_NONE; /* the answer to the write in flight comes back here */
+	if (x->gone)
+		return CAPLET_EV_GONE;
+	caplet_write_status(x, x->final, on_final_written);
+	return CAPLET_EV_NONE;
+}
+
+enum caplet_event caplet_act_record(struct caplet_exec *x, const struct caplet_event_arg *arg)
+{
+	const char *reason = recap_json_str(x->final, "reason");
+	caplet_metrics_result(x->agent, recap_json_str(x->final, "phase"), reason,
+			      x->accepted_us ? recap_caplet_now_us() - x->accepted_us : -1);
+	caplet_logf(x->agent, RECAP_LOG_INFO, "execution %s: %s (%s)", x->key,
+		    recap_json_str(x->final, "phase"), reason);
+	return recap_json_bool(x->final, "escaped", 0) == 1 ? CAPLET_EV_ESCAPED : CAPLET_EV_NOT_ESCAPED;
+}
+
+enum caplet_event caplet_act_remove_finalizer(struct caplet_exec *x, const struct caplet_event_arg *arg)
+{
+	if (x->busy)
+		return CAPLET_EV_NONE;
+	if (x->gone)
+		return CAPLET_EV_GONE;
+	if (!has_finalizer(x->obj))
+		return CAPLET_EV_RELEASED;
+	caplet_set_finalizer(x, false, on_finalizer_written);
+	return CAPLET_EV_NONE;
+}
+
+enum caplet_event caplet_act_enqueue(struct caplet_exec *x, const struct caplet_event_arg *arg)
 {
 	struct recap_caplet *c = x->agent;
-	x->st = X_QUEUED;
 	x->accepted_us = recap_caplet_now_us();
 	x->next_queued = NULL;
 	*c->queue_tail = x;
 	c->queue_tail = &x->next_queued;
 	caplet_dispatch(c);
+	return CAPLET_EV_NONE;
 }
 
 bool caplet_exec_expired(struct caplet_exec *x)
@@ -115,30 +126,44 @@ static void unqueue(struct caplet_exec *x)
 		c->queue_tail = pp;
 }
 
-static void accept_or_refuse(struct caplet_exec *x)
+enum caplet_event caplet_act_look_queued(struct caplet_exec *x, const struct caplet_event_arg *arg)
+{
+	if (x->busy)
+		return CAPLET_EV_NONE;
+	if (deleting(x->obj) || x->agent->stopping) {
+		unqueue(x);
+		return caplet_exec_refuse(x, RECAP_REASON_CANCELLED,
+					  x->agent->stopping ? "the node agent stopped before it started"
+							     : "deleted before it started");
+	}
+	if (caplet_exec_expired(x)) {
+		unqueue(x);
+		return caplet_exec_refuse(
+		    x, RECAP_REASON_DEADLINE_EXCEEDED,
+		    "spec.deadline passed while it waited for a slot (maxConcurrentPerNode)");
+	}
+	return CAPLET_EV_NONE;
+}
+
+static enum caplet_event admit(struct caplet_exec *x)
 {
 	_cleanup_free_ char *msg = NULL;
 	_cleanup_error_ struct recap_error *err = NULL;
 	int r = caplet_policy_check(x->agent, x->obj, &msg);
-	if (r <= 0) {
-		refuse(x, RECAP_REASON_POLICY_DENIED, msg ? msg : "policy could not be evaluated");
-		return;
-	}
+	if (r <= 0)
+		return caplet_exec_refuse(x, RECAP_REASON_POLICY_DENIED,
+					  msg ? msg : "policy could not be evaluated");
 	int64_t left;
 	if (caplet_image_check(x->obj, &err) < 0 ||
-	    recap_caplet_deadline_left(x->obj, time(NULL), &left, &err) < 0) {
-		refuse(x, RECAP_REASON_INVALID_SPEC, recap_error_message(err));
-		return;
-	}
-	if (left <= 0) {
-		refuse(x, RECAP_REASON_DEADLINE_EXCEEDED,
-		       "spec.deadline passed before the execution could start");
-		return;
-	}
-	enqueue(x);
+	    recap_caplet_deadline_left(x->obj, time(NULL), &left, &err) < 0)
+		return caplet_exec_refuse(x, RECAP_REASON_INVALID_SPEC, recap_error_message(err));
+	if (left <= 0)
+		return caplet_exec_refuse(x, RECAP_REASON_DEADLINE_EXCEEDED,
+					  "spec.deadline passed before the execution could start");
+	return CAPLET_EV_ACCEPTED;
 }
 
-void caplet_exec_stand_down(struct caplet_exec *x)
+enum caplet_event caplet_act_stand_down(struct caplet_exec *x, const struct caplet_event_arg *arg)
 {
 	if (x->gone)
 		caplet_logf(x->agent, RECAP_LOG_INFO, "execution %s: gone before it was claimed", x->key);
@@ -147,96 +172,42 @@ void caplet_exec_stand_down(struct caplet_exec *x)
 			    "execution %s: claimed by another writer (phase %s): left to it, nothing "
 			    "of it runs here",
 			    x->key, recap_json_str(x->obj, "status.phase") ?: "none");
-	if (x->proc && !x->spec_sent)
+	if (x->proc)
 		caplet_proc_drop_doc(x->proc); /* the executor exits without running anything */
-	x->st = X_FOREIGN;
-	caplet_exec_release_slot(x);
+	return CAPLET_EV_NONE;
 }
 
-/* Attaching, Running or Escaping, and not by this agent (its own claims
- * leave X_NEW). Found so in the startup list, it may be the previous
- * agent's run: recovered. Seen unstarted before, or first seen after the
- * startup list, another writer claimed it while this agent runs: not an
- * orphan of ours, left alone. */
-static void step_found_started(struct caplet_exec *x)
-{
-	if (!x->inherited || x->seen_unstarted) {
-		caplet_exec_stand_down(x);
-		return;
-	}
-	x->st = X_RECOVER;
-	x->recover_reason = RECAP_REASON_NODE_AGENT_RESTARTED;
-	caplet_recover_exec(x);
-}
-
-static void step_new(struct caplet_exec *x)
+/* What the object says, for one not yet taken on (NEW, or LISTED: seen in
+ * the startup list). Attaching, Running or Escaping, and not by this agent
+ * (its own claims leave NEW): in the startup list, it may be the previous
+ * agent's run, recovered; seen unstarted before, or first seen after the
+ * startup list, another writer claimed it while this agent runs, not an
+ * orphan of ours (the table tells the two apart by the state). */
+enum caplet_event caplet_act_look_new(struct caplet_exec *x, const struct caplet_event_arg *arg)
 {
 	static const char *const terminal[] = {RECAP_PHASE_SUCCEEDED, RECAP_PHASE_FAILED, NULL};
 	static const char *const started[] = {RECAP_PHASE_ATTACHING, RECAP_PHASE_RUNNING,
 					      RECAP_PHASE_ESCAPING, NULL};
+	if (x->busy)
+		return CAPLET_EV_NONE;
+	if (x->gone)
+		return CAPLET_EV_GONE; /* nothing left to write to */
 	bool fin = has_finalizer(x->obj);
-	if (phase_is(x->obj, terminal)) {
-		x->st = fin && recap_json_bool(x->obj, "status.escaped", 0) == 1 ? X_RELEASING : X_DONE;
-		caplet_exec_step(x);
-	} else if (!fin && deleting(x->obj)) {
-		x->st = X_DONE;
-	} else if (phase_is(x->obj, started)) {
-		step_found_started(x);
-	} else {
-		x->seen_unstarted = true;
-		if (deleting(x->obj))
-			refuse(x, RECAP_REASON_CANCELLED, "deleted before it started");
-		else if (!fin)
-			caplet_set_finalizer(x, true, after_write);
-		else if (!x->agent->stopping)
-			accept_or_refuse(x);
-	}
+	if (phase_is(x->obj, terminal))
+		return fin && recap_json_bool(x->obj, "status.escaped", 0) == 1 ? CAPLET_EV_FOUND_ESCAPED
+										: CAPLET_EV_FOUND_ENDED;
+	if (!fin && deleting(x->obj))
+		return CAPLET_EV_FOUND_ENDED;
+	return phase_is(x->obj, started) ? CAPLET_EV_FOUND_STARTED : CAPLET_EV_FOUND_UNSTARTED;
 }
 
-void caplet_exec_step(struct caplet_exec *x)
+enum caplet_event caplet_act_settle_unstarted(struct caplet_exec *x, const struct caplet_event_arg *arg)
 {
-	if (x->busy)
-		return;
-	if (x->gone && (x->st == X_NEW || x->st == X_FINISHING || x->st == X_RELEASING))
-		x->st = X_DONE; /* nothing left to write to */
-	switch (x->st) {
-	case X_NEW:
-		step_new(x);
-		break;
-	case X_QUEUED:
-		if (deleting(x->obj) || x->agent->stopping) {
-			unqueue(x);
-			refuse(x, RECAP_REASON_CANCELLED,
-			       x->agent->stopping ? "the node agent stopped before it started"
-						  : "deleted before it started");
-		} else if (caplet_exec_expired(x)) {
-			unqueue(x);
-			refuse(x, RECAP_REASON_DEADLINE_EXCEEDED,
-			       "spec.deadline passed while it waited for a slot (maxConcurrentPerNode)");
-		}
-		break;
-	case X_PULLING:
-		if (deleting(x->obj))
-			x->cancelled = true; /* acted on when the image is there */
-		break;
-	case X_RUNNING:
-		if ((deleting(x->obj) || x->agent->stopping) && !x->cancelled) {
-			x->cancelled = true;
-			caplet_run_cancel(x);
-		}
-		break;
-	case X_FINISHING:
-		caplet_write_status(x, x->final, on_final_written);
-		break;
-	case X_RELEASING:
-		if (has_finalizer(x->obj))
-			caplet_set_finalizer(x, false, after_write);
-		else
-			x->st = X_DONE;
-		break;
-	case X_RECOVER:
-	case X_FOREIGN:
-	case X_DONE:
-		break;
-	}
+	if (deleting(x->obj))
+		return caplet_exec_refuse(x, RECAP_REASON_CANCELLED, "deleted before it started");
+	if (!has_finalizer(x->obj))
+		caplet_set_finalizer(x, true, on_finalizer_written);
+	else if (!x->agent->stopping)
+		return admit(x);
+	return CAPLET_EV_NONE;
 }

@@ -12,31 +12,37 @@
 
 #define PROGRESS_MS 100
 
-static void after_write(struct caplet_exec *x, bool ok)
+static void on_phase_written(struct caplet_exec *x, bool ok)
 {
-	caplet_exec_step(x);
+	caplet_exec_step(x, CAPLET_EV_PHASE_WRITTEN, NULL);
 }
 
-static void report(struct caplet_exec *x, const char *phase)
+static int rank_of(const char *phase)
 {
-	bool running = strcmp(phase, RECAP_PHASE_RUNNING) == 0;
-	if (!running && strcmp(phase, RECAP_PHASE_ESCAPING) != 0)
-		return;
-	int rank = running ? 1 : 2;
-	if (rank <= x->reported || x->busy || x->st != X_RUNNING)
-		return;
+	if (strcmp(phase, RECAP_PHASE_RUNNING) == 0)
+		return 1;
+	return strcmp(phase, RECAP_PHASE_ESCAPING) == 0 ? 2 : 0;
+}
+
+/* Written when no other write is in flight; else at a later look. */
+enum caplet_event caplet_act_report_phase(struct caplet_exec *x, const struct caplet_event_arg *arg)
+{
+	int rank = rank_of(arg->msg);
+	if (rank <= x->reported || x->busy)
+		return CAPLET_EV_NONE;
 	char now[40];
 	recap_caplet_format_us(recap_caplet_now_us(), now);
 	_cleanup_json_ json_t *st =
-	    json_pack("{s:s, s:s}", "phase", phase, running ? "runStartTime" : "escapeStartTime", now);
-	if (st && caplet_write_status(x, st, after_write) >= 0)
+	    json_pack("{s:s, s:s}", "phase", arg->msg, rank == 1 ? "runStartTime" : "escapeStartTime", now);
+	if (st && caplet_write_status(x, st, on_phase_written) >= 0)
 		x->reported = rank;
+	return CAPLET_EV_NONE;
 }
 
 static void on_progress(uv_timer_t *t)
 {
 	struct caplet_exec *x = t->data;
-	if (x->st != X_RUNNING || x->reported == 2)
+	if (x->reported == 2)
 		return;
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/runs/%s/state", x->agent->o.root, x->run_id);
@@ -44,8 +50,8 @@ static void on_progress(uv_timer_t *t)
 	if (recap_json_load_file(path, 64 * 1024, &state, NULL) < 0)
 		return; /* not written yet, or being replaced */
 	const char *phase = recap_json_str(state, "phase");
-	if (phase)
-		report(x, phase);
+	if (phase && rank_of(phase) > x->reported)
+		caplet_exec_step(x, CAPLET_EV_EXECUTOR_PHASE, &(struct caplet_event_arg){.msg = phase});
 }
 
 void caplet_progress_start(struct caplet_exec *x)

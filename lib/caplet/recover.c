@@ -78,19 +78,41 @@ static void on_swept(struct caplet_proc *p, int64_t status, int sig, const struc
 {
 	struct caplet_exec *x = data;
 	x->proc = NULL;
+	caplet_exec_step(x, CAPLET_EV_SWEPT, &(struct caplet_event_arg){.status = status});
+}
+
+static enum caplet_event swept(struct caplet_exec *x, const char *reason, int64_t status)
+{
 	char dir[4200];
 	struct stat st;
 	snprintf(dir, sizeof(dir), "%s/runs/%s", x->agent->o.root, x->run_id);
 	bool escaped = status == 0 && stat(dir, &st) < 0 && errno == ENOENT;
 	const char *phase = recap_json_str(x->obj, "status.phase");
 	char msg[256];
-	bool restarted = strcmp(x->recover_reason, RECAP_REASON_NODE_AGENT_RESTARTED) == 0;
+	bool restarted = strcmp(reason, RECAP_REASON_NODE_AGENT_RESTARTED) == 0;
 	snprintf(msg, sizeof(msg), "%s while the execution was %s; it is not started again (at most once)%s",
 		 restarted ? "the node agent restarted" : "the executor ended without a result",
 		 phase ? phase : "starting", escaped ? "" : "; cleanup could not be verified");
-	json_t *s = recap_caplet_status_refused(x->recover_reason, msg);
+	json_t *s = recap_caplet_status_refused(reason, msg);
 	json_object_set_new(s, "escaped", json_boolean(escaped));
-	caplet_exec_finish(x, s);
+	caplet_exec_end(x, s);
+	return caplet_act_write_final(x, NULL);
+}
+
+enum caplet_event caplet_act_swept_restarted(struct caplet_exec *x, const struct caplet_event_arg *arg)
+{
+	return swept(x, RECAP_REASON_NODE_AGENT_RESTARTED, arg->status);
+}
+
+enum caplet_event caplet_act_swept_failed(struct caplet_exec *x, const struct caplet_event_arg *arg)
+{
+	return swept(x, RECAP_REASON_EXECUTOR_FAILED, arg->status);
+}
+
+enum caplet_event caplet_act_recover(struct caplet_exec *x, const struct caplet_event_arg *arg)
+{
+	caplet_recover_exec(x);
+	return CAPLET_EV_NONE;
 }
 
 void caplet_recover_exec(struct caplet_exec *x)

@@ -1,4 +1,4 @@
-/* Pulling -> Attaching -> the executor -> the result. */
+/* Attaching, the executor, its result or its cancellation. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,24 +10,6 @@
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "caplet/agent.h"
-
-static void start_pull(struct caplet_exec *x);
-
-void caplet_dispatch(struct recap_caplet *c)
-{
-	while (c->queue_head && !c->stopping) {
-		struct caplet_exec *x = c->queue_head;
-		int64_t limit = caplet_max_concurrent(c, x->ns);
-		if (limit > 0 && c->slots_used >= limit)
-			break;
-		c->queue_head = x->next_queued;
-		if (!c->queue_head)
-			c->queue_tail = &c->queue_head;
-		x->has_slot = true;
-		c->slots_used++;
-		start_pull(x);
-	}
-}
 
 /* Gone or a zombie (a container's init may wait a while to be reaped). */
 static bool process_gone(pid_t pid)
@@ -45,14 +27,13 @@ static bool process_gone(pid_t pid)
 }
 
 /* The executor ended before it was given its spec (it read an empty one):
- * nothing of the run happened. Either the execution was settled already
- * (abandon) or on_attaching settles it when its write answers. */
-static void on_early_exit(struct caplet_exec *x, const char *err)
+ * nothing of the run happened. The answer to the Attaching write settles
+ * the execution. */
+enum caplet_event caplet_act_early_exit(struct caplet_exec *x, const struct caplet_event_arg *arg)
 {
-	if (x->st == X_PULLING)
-		caplet_logf(x->agent, RECAP_LOG_WARN,
-			    "execution %s: the executor ended before it was given the run: %s", x->key, err);
-	caplet_exec_step(x);
+	caplet_logf(x->agent, RECAP_LOG_WARN,
+		    "execution %s: the executor ended before it was given the run: %s", x->key, arg->msg);
+	return CAPLET_EV_NONE;
 }
 
 static void on_result(struct caplet_proc *p, int64_t status, int sig, const struct recap_buf *out,
@@ -61,22 +42,26 @@ static void on_result(struct caplet_proc *p, int64_t status, int sig, const stru
 	struct caplet_exec *x = data;
 	x->proc = NULL;
 	caplet_progress_stop(x);
-	if (!x->spec_sent) {
-		on_early_exit(x, err);
-		return;
-	}
 	_cleanup_json_ json_t *res = NULL;
 	if (out->len)
 		recap_json_parse(out->data, out->len, CAPLET_PROC_STDOUT_MAX, &res, NULL);
-	if (!json_is_object(res) || !json_object_get(res, "reason")) {
-		caplet_logf(x->agent, RECAP_LOG_ERROR,
-			    "execution %s: the executor ended (status %lld, signal %d) without a result: %s",
-			    x->key, (long long)status, sig, err);
-		x->st = X_RECOVER; /* sweep what it left */
-		x->recover_reason = RECAP_REASON_EXECUTOR_FAILED;
-		caplet_recover_exec(x);
-		return;
-	}
+	struct caplet_event_arg a = {.result = res, .status = status, .sig = sig, .msg = err};
+	bool result = json_is_object(res) && json_object_get(res, "reason");
+	caplet_exec_step(x, result ? CAPLET_EV_RESULT : CAPLET_EV_NO_RESULT, &a);
+}
+
+enum caplet_event caplet_act_sweep(struct caplet_exec *x, const struct caplet_event_arg *arg)
+{
+	caplet_logf(x->agent, RECAP_LOG_ERROR,
+		    "execution %s: the executor ended (status %lld, signal %d) without a result: %s", x->key,
+		    (long long)arg->status, arg->sig, arg->msg);
+	caplet_recover_exec(x); /* sweep what it left */
+	return CAPLET_EV_NONE;
+}
+
+enum caplet_event caplet_act_settle(struct caplet_exec *x, const struct caplet_event_arg *arg)
+{
+	json_t *res = arg->result;
 	pid_t tpid = (pid_t)recap_json_int(res, "targetPid", 0);
 	struct recap_caplet_times t = {
 	    .attach_start_us = x->attach_start_us,
@@ -85,7 +70,8 @@ static void on_result(struct caplet_proc *p, int64_t status, int sig, const stru
 	    .target_gone = tpid > 0 && (process_gone(tpid) || strcmp(recap_json_str(res, "reason") ?: "",
 								     RECAP_REASON_TARGET_NOT_FOUND) == 0),
 	};
-	caplet_exec_finish(x, recap_caplet_status_from_result(res, &t));
+	caplet_exec_end(x, recap_caplet_status_from_result(res, &t));
+	return caplet_act_write_final(x, NULL);
 }
 
 /* The executor is started while Attaching is being written, its spec held
@@ -100,7 +86,6 @@ static int prespawn(struct caplet_exec *x, size_t doc_len, struct recap_error **
 	const char *tail[] = {"run", "--spec-fd", "3", "-o", "json"};
 	for (size_t i = 0; i < sizeof(tail) / sizeof(tail[0]); i++)
 		caplet_argv_add(&a, tail[i]);
-	x->spec_sent = false;
 	int r = caplet_argv_done(&a, err);
 	if (r < 0)
 		return r;
@@ -108,168 +93,103 @@ static int prespawn(struct caplet_exec *x, size_t doc_len, struct recap_error **
 }
 
 /* Without the spec the executor exits on its own: nothing ran. */
-static void abandon(struct caplet_exec *x, const char *reason, const char *msg)
+enum caplet_event caplet_act_abandon(struct caplet_exec *x, const struct caplet_event_arg *arg)
 {
 	if (x->proc)
 		caplet_proc_drop_doc(x->proc);
-	caplet_exec_finish(x, recap_caplet_status_refused(reason, msg));
+	return caplet_act_write_final(x, NULL);
 }
 
-/* Why an execution that has not started must not start now: deleted, or the
- * agent is stopping (a pull that ends during the stop starts nothing). */
-const char *caplet_exec_no_start(struct caplet_exec *x)
+static const char *no_attach(struct caplet_exec *x)
 {
-	if (x->cancelled || recap_json_path(x->obj, "metadata.deletionTimestamp"))
-		return "deleted before it started";
-	return x->agent->stopping ? "the node agent stopped before it started" : NULL;
+	return caplet_exec_no_start(x) ?: (x->gone ? "deleted before it started" : NULL);
 }
 
-/* Lost: another writer claimed the execution; the executor gets no spec.
- * Failed: nothing was recorded (or the execution went meanwhile). */
-static void on_attaching(struct caplet_exec *x, int claimed, const char *msg)
+/* Failed: nothing was recorded (or the execution went meanwhile); the
+ * executor gets no spec. */
+enum caplet_event caplet_act_attach_failed(struct caplet_exec *x, const struct caplet_event_arg *arg)
 {
-	_cleanup_free_ char *doc = x->spec_doc;
-	x->spec_doc = NULL;
-	if (claimed == CAPLET_CLAIM_LOST) {
-		caplet_exec_stand_down(x);
-		return;
-	}
-	const char *why = caplet_exec_no_start(x) ?: (x->gone ? "deleted before it started" : NULL);
-	if (why || claimed != CAPLET_CLAIMED) { /* the spec is not sent: the command never starts */
-		abandon(x, why ? RECAP_REASON_CANCELLED : RECAP_REASON_START_FAILED, why ?: msg);
-		return;
-	}
-	if (!x->proc) {
-		caplet_exec_finish(
+	const char *why = no_attach(x);
+	caplet_exec_end(x, recap_caplet_status_refused(
+			       why ? RECAP_REASON_CANCELLED : RECAP_REASON_START_FAILED, why ?: arg->msg));
+	return caplet_act_abandon(x, NULL);
+}
+
+/* Attaching is recorded: the executor gets its spec unless the execution
+ * was deleted meanwhile or the executor is gone. */
+enum caplet_event caplet_act_attached(struct caplet_exec *x, const struct caplet_event_arg *arg)
+{
+	const char *why = no_attach(x);
+	if (why)
+		return caplet_exec_end(x, recap_caplet_status_refused(RECAP_REASON_CANCELLED, why));
+	if (!x->proc)
+		return caplet_exec_end(
 		    x, recap_caplet_status_refused(RECAP_REASON_START_FAILED, "the executor ended early"));
-		return;
-	}
+	return CAPLET_EV_GO;
+}
+
+enum caplet_event caplet_act_send_spec(struct caplet_exec *x, const struct caplet_event_arg *arg)
+{
 	_cleanup_error_ struct recap_error *err = NULL;
-	x->st = X_RUNNING;
-	x->spec_sent = true;
-	/* A failed send means the executor is gone: on_result sweeps. */
-	if (caplet_proc_send_doc(x->proc, doc, strlen(doc), &err) < 0)
+	/* A failed send means the executor is gone: its end sweeps. */
+	if (caplet_proc_send_doc(x->proc, x->spec_doc, strlen(x->spec_doc), &err) < 0)
 		caplet_logf(x->agent, RECAP_LOG_ERROR, "execution %s: %s", x->key, recap_error_message(err));
 	caplet_progress_start(x);
+	return CAPLET_EV_NONE;
 }
 
-/* The target is confirmed: the executor gets the CRI's PID of it. */
-static void attach(struct caplet_exec *x, int pid)
+/* The claim's answer; the spec document is not needed after it. */
+static void on_attaching(struct caplet_exec *x, int claimed, const char *msg)
+{
+	caplet_claim_report(x, claimed, msg);
+	free(steal_ptr(x->spec_doc));
+}
+
+static enum caplet_event start_failed(struct caplet_exec *x, const char *msg)
+{
+	return caplet_exec_end(x, recap_caplet_status_refused(RECAP_REASON_START_FAILED, msg));
+}
+
+/* The target is confirmed: the executor gets the CRI's PID of it. A
+ * refusal at this point means nothing started: no spec sent. */
+enum caplet_event caplet_act_attach(struct caplet_exec *x, const struct caplet_event_arg *arg)
 {
 	_cleanup_json_ json_t *spec = steal_ptr(x->spec);
 	_cleanup_error_ struct recap_error *err = NULL;
-	if (!spec || json_object_set_new(spec, "targetPid", json_integer(pid)) < 0 ||
-	    !(x->spec_doc = json_dumps(spec, JSON_COMPACT))) {
-		caplet_exec_finish(x,
-				   recap_caplet_status_refused(RECAP_REASON_START_FAILED, "out of memory"));
-		return;
-	}
+	enum caplet_event late =
+	    caplet_exec_too_late(x, "spec.deadline passed before the target was confirmed");
+	if (late != CAPLET_EV_NONE)
+		return late;
+	if (!spec || json_object_set_new(spec, "targetPid", json_integer(arg->pid)) < 0 ||
+	    !(x->spec_doc = json_dumps(spec, JSON_COMPACT)))
+		return start_failed(x, "out of memory");
 	x->attach_start_us = recap_caplet_now_us();
-	if (prespawn(x, strlen(x->spec_doc), &err) < 0) {
-		caplet_exec_finish(
-		    x, recap_caplet_status_refused(RECAP_REASON_START_FAILED, recap_error_message(err)));
-		return;
-	}
+	if (prespawn(x, strlen(x->spec_doc), &err) < 0)
+		return start_failed(x, recap_error_message(err));
 	char pull[40], attach_at[40];
 	recap_caplet_format_us(x->pull_start_us, pull);
 	recap_caplet_format_us(x->attach_start_us, attach_at);
 	_cleanup_json_ json_t *st =
 	    json_pack("{s:s, s:s, s:s, s:s?}", "phase", RECAP_PHASE_ATTACHING, "pullStartTime", pull,
 		      "attachStartTime", attach_at, "imageDigest", x->digest);
-	if (!st) {
-		abandon(x, RECAP_REASON_START_FAILED, "out of memory");
-		return;
-	}
+	if (!st)
+		return start_failed(x, "out of memory");
 	caplet_claim(x, st, on_attaching);
+	return CAPLET_EV_NONE;
 }
 
-/* A refusal at this point means nothing started: no executor, no spec. */
-static void on_target(struct caplet_exec *x, int pid, const char *reason, const char *msg)
+enum caplet_event caplet_act_look_running(struct caplet_exec *x, const struct caplet_event_arg *arg)
 {
-	const char *why = caplet_exec_no_start(x);
-	if (why) {
-		reason = RECAP_REASON_CANCELLED;
-		msg = why;
-	} else if (!reason && caplet_exec_expired(x)) {
-		reason = RECAP_REASON_DEADLINE_EXCEEDED;
-		msg = "spec.deadline passed before the target was confirmed";
-	}
-	if (reason) {
-		json_decref(steal_ptr(x->spec));
-		caplet_exec_finish(x, recap_caplet_status_refused(reason, msg));
-		return;
-	}
-	attach(x, pid);
+	if (x->busy)
+		return CAPLET_EV_NONE;
+	return recap_json_path(x->obj, "metadata.deletionTimestamp") || x->agent->stopping ? CAPLET_EV_CANCEL
+											   : CAPLET_EV_NONE;
 }
 
-static void on_image(struct caplet_exec *x, const struct recap_caplet_image *img, const char *error)
+/* The executor escapes on SIGTERM and reports Cancelled. */
+enum caplet_event caplet_act_cancel(struct caplet_exec *x, const struct caplet_event_arg *arg)
 {
-	const char *why = caplet_exec_no_start(x);
-	if (why) {
-		caplet_exec_finish(x, recap_caplet_status_refused(RECAP_REASON_CANCELLED, why));
-		return;
-	}
-	if (error) {
-		caplet_exec_finish(x, recap_caplet_status_refused(RECAP_REASON_IMAGE_PULL_FAILED, error));
-		return;
-	}
-	if (caplet_exec_expired(x)) {
-		caplet_exec_finish(
-		    x, recap_caplet_status_refused(RECAP_REASON_DEADLINE_EXCEEDED,
-						   "spec.deadline passed before the image was ready"));
-		return;
-	}
-	_cleanup_error_ struct recap_error *err = NULL;
-	json_decref(steal_ptr(x->spec));
-	if (recap_caplet_spec_build(x->obj, img, x->agent->seccomp_dir, time(NULL), &x->spec, &err) < 0) {
-		caplet_exec_finish(
-		    x, recap_caplet_status_refused(RECAP_REASON_INVALID_SPEC, recap_error_message(err)));
-		return;
-	}
-	free(x->digest);
-	x->digest = img->digest ? strdup(img->digest) : NULL;
-	/* last, so that the PID the executor gets is as fresh as it can be */
-	caplet_target_confirm(x, on_target);
-}
-
-/* A Pulling that could not be written still pulls: Attaching is the claim
- * that decides. */
-static void on_pulling(struct caplet_exec *x, int claimed, const char *msg)
-{
-	if (claimed == CAPLET_CLAIM_LOST) {
-		caplet_exec_stand_down(x);
-		return;
-	}
-	if (x->gone) {
-		caplet_exec_finish(
-		    x, recap_caplet_status_refused(RECAP_REASON_CANCELLED, "deleted before it started"));
-		return;
-	}
-	caplet_image_get(x, on_image);
-}
-
-/* An image already in the store is taken at once, with no Pulling write
- * (Attaching would replace it a moment later); otherwise Pulling is
- * written and the image pulled. */
-static void start_pull(struct caplet_exec *x)
-{
-	x->st = X_PULLING;
-	x->pull_start_us = recap_caplet_now_us();
-	if (caplet_image_from_store(x, on_image))
-		return;
-	char now[40];
-	recap_caplet_format_us(x->pull_start_us, now);
-	_cleanup_json_ json_t *st =
-	    json_pack("{s:s, s:s}", "phase", RECAP_PHASE_PULLING, "pullStartTime", now);
-	if (st)
-		caplet_claim(x, st, on_pulling);
-	else
-		caplet_image_get(x, on_image);
-}
-
-void caplet_run_cancel(struct caplet_exec *x)
-{
-	/* The executor escapes on SIGTERM and reports Cancelled. */
 	if (x->proc)
 		caplet_proc_kill(x->proc, SIGTERM);
+	return CAPLET_EV_NONE;
 }

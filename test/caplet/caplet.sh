@@ -151,7 +151,8 @@ no_residue() { # RUN-ID: nothing of the run is left on the node
 
 start_caplet() { # [CAPLET OPTION]...
 	"$caplet_bin" --node-name "$node" --root "$root" --capsule "$capsule_bin" --cgroup-parent "$cgp" \
-		--cri-endpoint "$RECAP_NODE_CONTAINERD" --metrics-address 127.0.0.1:0 --insecure-registry "$main_registry" "$@" >>"$tmp/caplet.log" 2>&1 &
+		--cri-endpoint "$RECAP_NODE_CONTAINERD" --metrics-address 127.0.0.1:0 --insecure-registry "$main_registry" \
+		--log-level debug "$@" >>"$tmp/caplet.log" 2>&1 &
 	caplet_pid=$!
 	local i
 	for ((i = 0; i < 100; i++)); do
@@ -603,6 +604,17 @@ test_metrics() {
 	check "/healthz answers" equals "$(curl -sf "http://127.0.0.1:$metrics_port/healthz")" ok
 }
 
+# Every execution above went through the agent's state machine
+# (docs/caplet.md, States and events): its changes are logged, and no event
+# came that the table does not list for the state it came in.
+test_machine_log() {
+	local log
+	log=$(cat "$tmp/caplet.log")
+	check "state changes are logged" contains "$log" ": ATTACHING -> RUNNING (go)"
+	check "recovery went through the table" contains "$log" ": LISTED -> RECOVERING (found-started)"
+	check "no event came that the table refuses" not_contains "$log" "cannot happen in state"
+}
+
 # caplet speaks to the API server over its own HTTP/1.1-over-mbedTLS transport
 # (docs/kube-client.md, Transports): neither libcurl nor OpenSSL's TLS is
 # loaded in the running agent.
@@ -647,6 +659,7 @@ test_graceful_stop
 test_stop_while_pulling
 test_claim_lost
 test_cri_unreachable
+test_machine_log
 
 if ((failures)); then
 	echo "$failures check(s) failed; caplet log:" >&2
