@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/names.h"
+#include "api/types.h"
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "caplet/agent.h"
@@ -80,11 +81,9 @@ static void forget_idle(struct recap_caplet *c)
 static struct caplet_exec *exec_new(struct recap_caplet *c, json_t *obj, const char *key)
 {
 	struct caplet_exec *x = calloc(1, sizeof(*x));
-	const char *ns = recap_json_str(obj, "metadata.namespace"),
-		   *name = recap_json_str(obj, "metadata.name");
+	const char *ns = recap_api_meta_namespace(obj), *name = recap_api_meta_name(obj);
 	if (!x || !ns || !name || !(x->key = strdup(key)) || !(x->ns = strdup(ns)) ||
-	    !(x->name = strdup(name)) ||
-	    recap_caplet_run_id(recap_json_str(obj, "metadata.uid"), x->run_id, NULL) < 0) {
+	    !(x->name = strdup(name)) || recap_caplet_run_id(recap_api_meta_uid(obj), x->run_id, NULL) < 0) {
 		if (x)
 			exec_free(x);
 		return NULL;
@@ -111,8 +110,8 @@ static void sync_obj(struct recap_caplet *c, json_t *obj)
 	if (!x)
 		return;
 	/* our own write may already be newer than the event: keep the newest */
-	const char *have = recap_json_str(x->obj, "metadata.resourceVersion");
-	const char *got = recap_json_str(obj, "metadata.resourceVersion");
+	const char *have = recap_api_meta_resource_version(x->obj);
+	const char *got = recap_api_meta_resource_version(obj);
 	if (!have || !got || strtoull(got, NULL, 10) >= strtoull(have, NULL, 10)) {
 		json_decref(x->obj);
 		x->obj = json_incref(obj);

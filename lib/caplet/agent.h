@@ -7,14 +7,13 @@
 #include <uv.h>
 
 #include "api/names.h"
+#include "api/types.h"
 #include "base/histogram.h"
 #include "caplet/caplet.h"
 #include "caplet/machine.h"
 #include "caplet/proc.h"
 #include "caplet/spec.h"
 #include "kubecache/informer.h"
-
-#define CAPLET_FINALIZER "recap.dev/escape"
 
 struct caplet_exec {
 	struct recap_caplet *agent;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/names.h"
+#include "api/types.h"
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "caplet/agent.h"
@@ -72,18 +73,18 @@ int caplet_write_status(struct caplet_exec *x, json_t *status, void (*cb)(struct
 
 int caplet_set_finalizer(struct caplet_exec *x, bool present, void (*cb)(struct caplet_exec *, bool))
 {
-	json_t *old = recap_json_path(x->obj, "metadata.finalizers");
+	json_t *old = recap_api_meta_finalizers(x->obj);
 	json_t *list = json_array();
 	size_t i;
 	json_t *f;
 	json_array_foreach (old, i, f)
-		if (!json_is_string(f) || strcmp(json_string_value(f), CAPLET_FINALIZER) != 0)
+		if (!json_is_string(f) || strcmp(json_string_value(f), RECAP_FINALIZER_ESCAPE) != 0)
 			json_array_append(list, f);
 	if (present)
-		json_array_append_new(list, json_string(CAPLET_FINALIZER));
+		json_array_append_new(list, json_string(RECAP_FINALIZER_ESCAPE));
 	_cleanup_json_ json_t *body =
 	    json_pack("{s:{s:o, s:s}}", "metadata", "finalizers", list, "resourceVersion",
-		      recap_json_str(x->obj, "metadata.resourceVersion") ?: "");
+		      recap_api_meta_resource_version(x->obj) ?: "");
 	if (!body)
 		return -ENOMEM;
 	return patch(x, NULL, body, present ? "adding the finalizer" : "removing the finalizer", cb);

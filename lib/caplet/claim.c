@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "api/names.h"
+#include "api/types.h"
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "caplet/agent.h"
@@ -89,8 +90,7 @@ static void on_reread(const struct recap_kube_response *resp, void *data)
 		return;
 	}
 	json_t *now = resp->code == RECAP_KUBE_OK ? resp->object : NULL;
-	enum recap_caplet_claim d =
-	    recap_caplet_claim_decide(now, recap_json_str(x->obj, "metadata.uid"), x->claim);
+	enum recap_caplet_claim d = recap_caplet_claim_decide(now, recap_api_meta_uid(x->obj), x->claim);
 	if (now) {
 		json_decref(x->obj);
 		x->obj = json_incref(now);
@@ -161,14 +161,14 @@ static void on_claim_written(const struct recap_kube_response *resp, void *data)
 static void claim_write(struct caplet_exec *x)
 {
 	_cleanup_error_ struct recap_error *err = NULL;
-	if (recap_caplet_claim_decide(x->obj, recap_json_str(x->obj, "metadata.uid"), x->claim) ==
+	if (recap_caplet_claim_decide(x->obj, recap_api_meta_uid(x->obj), x->claim) ==
 	    RECAP_CAPLET_CLAIM_LOST) {
 		claim_end(x, CAPLET_CLAIM_LOST, NULL);
 		return;
 	}
 	_cleanup_json_ json_t *body =
 	    json_pack("{s:{s:s}, s:O}", "metadata", "resourceVersion",
-		      recap_json_str(x->obj, "metadata.resourceVersion") ?: "", "status", x->claim);
+		      recap_api_meta_resource_version(x->obj) ?: "", "status", x->claim);
 	x->busy = true;
 	if (!body ||
 	    recap_kube_patch(x->agent->client, &recap_caplet_executions_res, x->ns, x->name, "status",

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "api/names.h"
+#include "api/types.h"
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "caplet/agent.h"
@@ -14,15 +15,15 @@ static bool has_finalizer(json_t *obj)
 {
 	size_t i;
 	json_t *f;
-	json_array_foreach (recap_json_path(obj, "metadata.finalizers"), i, f)
-		if (json_is_string(f) && strcmp(json_string_value(f), CAPLET_FINALIZER) == 0)
+	json_array_foreach (recap_api_meta_finalizers(obj), i, f)
+		if (json_is_string(f) && strcmp(json_string_value(f), RECAP_FINALIZER_ESCAPE) == 0)
 			return true;
 	return false;
 }
 
 static bool phase_is(json_t *obj, const char *const *phases)
 {
-	const char *p = recap_json_str(obj, "status.phase");
+	const char *p = recap_json_str(obj, RECAP_API_EXEC_STATUS_PHASE);
 	for (; p && *phases; phases++)
 		if (strcmp(p, *phases) == 0)
 			return true;
@@ -31,7 +32,7 @@ static bool phase_is(json_t *obj, const char *const *phases)
 
 static bool deleting(json_t *obj)
 {
-	return recap_json_path(obj, "metadata.deletionTimestamp") != NULL;
+	return recap_api_meta_deletion_timestamp(obj) != NULL;
 }
 
 enum caplet_event caplet_exec_end(struct caplet_exec *x, json_t *status)
@@ -171,7 +172,7 @@ enum caplet_event caplet_act_stand_down(struct caplet_exec *x, const struct capl
 		caplet_logf(x->agent, RECAP_LOG_INFO,
 			    "execution %s: claimed by another writer (phase %s): left to it, nothing "
 			    "of it runs here",
-			    x->key, recap_json_str(x->obj, "status.phase") ?: "none");
+			    x->key, recap_json_str(x->obj, RECAP_API_EXEC_STATUS_PHASE) ?: "none");
 	if (x->proc)
 		caplet_proc_drop_doc(x->proc); /* the executor exits without running anything */
 	return CAPLET_EV_NONE;
@@ -194,8 +195,9 @@ enum caplet_event caplet_act_look_new(struct caplet_exec *x, const struct caplet
 		return CAPLET_EV_GONE; /* nothing left to write to */
 	bool fin = has_finalizer(x->obj);
 	if (phase_is(x->obj, terminal))
-		return fin && recap_json_bool(x->obj, "status.escaped", 0) == 1 ? CAPLET_EV_FOUND_ESCAPED
-										: CAPLET_EV_FOUND_ENDED;
+		return fin && recap_json_bool(x->obj, RECAP_API_EXEC_STATUS_ESCAPED, 0) == 1
+			   ? CAPLET_EV_FOUND_ESCAPED
+			   : CAPLET_EV_FOUND_ENDED;
 	if (!fin && deleting(x->obj))
 		return CAPLET_EV_FOUND_ENDED;
 	return phase_is(x->obj, started) ? CAPLET_EV_FOUND_STARTED : CAPLET_EV_FOUND_UNSTARTED;

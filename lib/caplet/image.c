@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/types.h"
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "caplet/agent.h"
@@ -153,7 +154,7 @@ static int pull_start(struct recap_caplet *c, const char *ref, struct caplet_pul
 
 int caplet_image_check(json_t *exec, struct recap_error **err)
 {
-	const char *s = recap_json_str(exec, "spec.capsule.image");
+	const char *s = recap_api_profile_image(recap_api_exec_spec_capsule(exec));
 	_cleanup_oci_ref_ struct recap_oci_ref *ref = NULL;
 	int r = recap_oci_ref_parse(s, &ref, err);
 	if (r < 0)
@@ -168,14 +169,14 @@ int caplet_image_check(json_t *exec, struct recap_error **err)
 
 bool caplet_image_from_store(struct caplet_exec *x, caplet_image_cb cb)
 {
-	const char *ref = recap_json_str(x->obj, "spec.capsule.image");
+	const char *ref = recap_api_profile_image(recap_api_exec_spec_capsule(x->obj));
 	return ref && *ref && deliver(x->agent, ref, x, cb, NULL);
 }
 
 void caplet_image_get(struct caplet_exec *x, caplet_image_cb cb)
 {
 	struct recap_caplet *c = x->agent;
-	const char *ref = recap_json_str(x->obj, "spec.capsule.image");
+	const char *ref = recap_api_profile_image(recap_api_exec_spec_capsule(x->obj));
 	if (!ref || !*ref) {
 		cb(x, NULL, "spec.capsule.image is empty");
 		return;

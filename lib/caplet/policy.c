@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/types.h"
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "caplet/agent.h"
@@ -26,18 +27,18 @@ static json_t *all_policies(struct recap_caplet *c)
 static json_t *ns_labels(struct recap_caplet *c, const char *ns)
 {
 	_cleanup_json_ json_t *obj = recap_kube_store_get(recap_kube_informer_store(c->namespaces), ns);
-	json_t *l = recap_json_path(obj, "metadata.labels");
+	json_t *l = recap_api_meta_labels(obj);
 	return l ? json_incref(l) : json_object();
 }
 
 int caplet_policy_check(struct recap_caplet *c, json_t *exec, char **msg)
 {
-	const char *ns = recap_json_str(exec, "metadata.namespace");
+	const char *ns = recap_api_meta_namespace(exec);
 	_cleanup_json_ json_t *policies = all_policies(c);
 	_cleanup_json_ json_t *labels = ns_labels(c, ns ? ns : "");
 	_cleanup_error_ struct recap_error *err = NULL;
 	struct recap_policy_verdict v = {0};
-	json_t *spec = recap_json_path(exec, "spec.capsule");
+	json_t *spec = recap_api_exec_spec_capsule(exec);
 	if (!policies || !spec) {
 		*msg = strdup("execution without spec.capsule, or out of memory");
 		return -1;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "api/names.h"
+#include "api/types.h"
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "caplet/agent.h"
@@ -87,7 +88,7 @@ static enum caplet_event swept(struct caplet_exec *x, const char *reason, int64_
 	struct stat st;
 	snprintf(dir, sizeof(dir), "%s/runs/%s", x->agent->o.root, x->run_id);
 	bool escaped = status == 0 && stat(dir, &st) < 0 && errno == ENOENT;
-	const char *phase = recap_json_str(x->obj, "status.phase");
+	const char *phase = recap_json_str(x->obj, RECAP_API_EXEC_STATUS_PHASE);
 	char msg[256];
 	bool restarted = strcmp(reason, RECAP_REASON_NODE_AGENT_RESTARTED) == 0;
 	snprintf(msg, sizeof(msg), "%s while the execution was %s; it is not started again (at most once)%s",

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "api/names.h"
+#include "api/types.h"
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "caplet/agent.h"
@@ -182,8 +183,8 @@ enum caplet_event caplet_act_look_running(struct caplet_exec *x, const struct ca
 {
 	if (x->busy)
 		return CAPLET_EV_NONE;
-	return recap_json_path(x->obj, "metadata.deletionTimestamp") || x->agent->stopping ? CAPLET_EV_CANCEL
-											   : CAPLET_EV_NONE;
+	return recap_api_meta_deletion_timestamp(x->obj) || x->agent->stopping ? CAPLET_EV_CANCEL
+									       : CAPLET_EV_NONE;
 }
 
 /* The executor escapes on SIGTERM and reports Cancelled. */

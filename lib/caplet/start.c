@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "api/names.h"
+#include "api/types.h"
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "caplet/agent.h"
@@ -28,7 +29,7 @@ void caplet_dispatch(struct recap_caplet *c)
  * agent is stopping (a pull that ends during the stop starts nothing). */
 const char *caplet_exec_no_start(struct caplet_exec *x)
 {
-	if (recap_json_path(x->obj, "metadata.deletionTimestamp"))
+	if (recap_api_meta_deletion_timestamp(x->obj))
 		return "deleted before it started";
 	return x->agent->stopping ? "the node agent stopped before it started" : NULL;
 }
