@@ -184,8 +184,8 @@ static void prune_history(struct ctl_op *op, struct capsule_pass *p)
 
 static void report_refusal(struct recap_controller *ctl, struct capsule_pass *p)
 {
-	json_t *old = recap_controller_condition_get(recap_api_capsule_status_conditions(p->capsule),
-						     RECAP_CONDITION_READY);
+	json_t *old =
+	    recap_api_condition_get(recap_api_capsule_status_conditions(p->capsule), RECAP_CONDITION_READY);
 	const char *old_reason = recap_api_condition_reason(old);
 	const char *old_msg = recap_api_condition_message(old);
 	if (old_reason && strcmp(old_reason, p->adm.reason) == 0 && old_msg &&

@@ -107,12 +107,11 @@ json_t *recap_controller_capsule_status(const struct recap_controller_capsule_vi
 		snprintf(msg, sizeof(msg),
 			 "admitted by the baseline policy (no CapsulePolicy selects namespace)");
 	bool ok = !v->refused_reason;
-	json_object_set_new(
-	    s, "conditions",
-	    recap_controller_condition_set(recap_api_capsule_status_conditions(v->capsule),
-					   RECAP_CONDITION_READY, recap_controller_condition_status(ok),
-					   ok ? RECAP_CONDITION_REASON_ADMITTED : v->refused_reason,
-					   ok ? msg : v->refused_message, gen, v->now));
+	json_object_set_new(s, "conditions",
+			    recap_api_condition_set(recap_api_capsule_status_conditions(v->capsule),
+						    RECAP_CONDITION_READY, recap_api_condition_status_of(ok),
+						    ok ? RECAP_CONDITION_REASON_ADMITTED : v->refused_reason,
+						    ok ? msg : v->refused_message, gen, v->now));
 	return s;
 }
 

@@ -255,7 +255,7 @@ static void write_status(struct ctl_op *op, struct run_pass *p, const struct rec
 		recap_ctl_op_event(op, p->run, RECAP_KIND_CAPSULE_RUN, ok ? "Normal" : "Warning",
 				   ok ? "RunSucceeded" : "RunFinished", "run %s: %s",
 				   recap_api_run_phase_names[now],
-				   recap_api_condition_message(recap_controller_condition_get(
+				   recap_api_condition_message(recap_api_condition_get(
 				       recap_api_run_status_conditions(patch), RECAP_CONDITION_COMPLETE)));
 	json_decref(patch);
 	json_decref(s);
@@ -264,7 +264,7 @@ static void write_status(struct ctl_op *op, struct run_pass *p, const struct rec
 static void refuse(struct ctl_op *op, struct run_pass *p)
 {
 	json_t *old =
-	    recap_controller_condition_get(recap_api_run_status_conditions(p->run), RECAP_CONDITION_ADMITTED);
+	    recap_api_condition_get(recap_api_run_status_conditions(p->run), RECAP_CONDITION_ADMITTED);
 	const char *was = recap_api_condition_reason(old);
 	if (!was || strcmp(was, p->adm.reason) != 0)
 		recap_ctl_op_event(op, p->run, RECAP_KIND_CAPSULE_RUN, "Warning", p->adm.reason, "%s",

@@ -74,10 +74,10 @@ static json_t *conditions(const struct recap_controller_run_view *v, int64_t gen
 {
 	json_t *c0 = recap_api_run_status_conditions(v->run);
 	bool ok = !v->refused_reason;
-	json_t *c1 = recap_controller_condition_set(
-	    c0, RECAP_CONDITION_ADMITTED, recap_controller_condition_status(ok),
-	    ok ? RECAP_CONDITION_REASON_ADMITTED : v->refused_reason,
-	    ok ? "the Capsule is admitted by policy" : v->refused_message, gen, v->now);
+	json_t *c1 = recap_api_condition_set(c0, RECAP_CONDITION_ADMITTED, recap_api_condition_status_of(ok),
+					     ok ? RECAP_CONDITION_REASON_ADMITTED : v->refused_reason,
+					     ok ? "the Capsule is admitted by policy" : v->refused_message,
+					     gen, v->now);
 	bool done = v->st && v->st->complete;
 	bool failed_refusal = !ok && strcmp(v->refused_reason, RECAP_CONDITION_REASON_CAPSULE_NOT_FOUND) != 0;
 	const char *reason = done	      ? complete_reason(v->st)
@@ -90,9 +90,9 @@ static json_t *conditions(const struct recap_controller_run_view *v, int64_t gen
 			 v->st->succeeded, v->st->targets, v->st->failed, v->st->cancelled, v->st->skipped);
 	else
 		snprintf(msg, sizeof(msg), "the run did not start");
-	json_t *c2 = recap_controller_condition_set(c1, RECAP_CONDITION_COMPLETE,
-						    recap_controller_condition_status(done || failed_refusal),
-						    reason, msg, gen, v->now);
+	json_t *c2 = recap_api_condition_set(c1, RECAP_CONDITION_COMPLETE,
+					     recap_api_condition_status_of(done || failed_refusal), reason,
+					     msg, gen, v->now);
 	json_decref(c1);
 	return c2;
 }

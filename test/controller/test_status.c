@@ -1,4 +1,4 @@
-/* Conditions, status patches, Capsule status and run history. */
+/* Status patches, Capsule status and run history. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,34 +20,6 @@ static json_t *parse(const char *s)
 	if (!v)
 		fail_msg("bad test JSON: %s", e.text);
 	return v;
-}
-
-static void test_condition_keeps_transition_time(void **state)
-{
-	json_t *c1 = recap_controller_condition_set(NULL, "Ready", "True", "Admitted", "ok", 1, 1000);
-	assert_int_equal(json_array_size(c1), 1);
-	assert_string_equal(recap_json_str(json_array_get(c1, 0), "lastTransitionTime"),
-			    "1970-01-01T00:16:40Z");
-	/* same status, new reason and generation: the time stays */
-	json_t *c2 = recap_controller_condition_set(c1, "Ready", "True", "Other", "still ok", 2, 5000);
-	assert_string_equal(recap_json_str(json_array_get(c2, 0), "lastTransitionTime"),
-			    "1970-01-01T00:16:40Z");
-	assert_int_equal(recap_json_int(json_array_get(c2, 0), "observedGeneration", 0), 2);
-	assert_string_equal(recap_json_str(json_array_get(c2, 0), "reason"), "Other");
-	/* a flip moves it */
-	json_t *c3 = recap_controller_condition_set(c2, "Ready", "False", "PolicyViolation", "no", 3, 9000);
-	assert_string_equal(recap_json_str(json_array_get(c3, 0), "lastTransitionTime"),
-			    "1970-01-01T02:30:00Z");
-	/* another type is appended, the first one untouched */
-	json_t *c4 = recap_controller_condition_set(c3, "Complete", "False", "InProgress", "", 3, 9999);
-	assert_int_equal(json_array_size(c4), 2);
-	assert_true(json_equal(json_array_get(c4, 0), json_array_get(c3, 0)));
-	assert_non_null(recap_controller_condition_get(c4, "Complete"));
-	assert_null(recap_controller_condition_get(c4, "Nope"));
-	json_decref(c1);
-	json_decref(c2);
-	json_decref(c3);
-	json_decref(c4);
 }
 
 static void test_status_patch(void **state)
@@ -146,7 +118,7 @@ static void test_capsule_status(void **state)
 	assert_null(json_object_get(s, "nextScheduleTime"));
 	assert_string_equal(recap_json_str(s, "lastSuccessfulTime"), "2026-01-02T00:00:05Z");
 	assert_string_equal(json_string_value(json_array_get(json_object_get(s, "active"), 0)), "c-10");
-	json_t *ready = recap_controller_condition_get(json_object_get(s, "conditions"), "Ready");
+	json_t *ready = recap_api_condition_get(json_object_get(s, "conditions"), "Ready");
 	assert_string_equal(recap_json_str(ready, "status"), "False");
 	assert_string_equal(recap_json_str(ready, "reason"), "PolicyViolation");
 	assert_non_null(strstr(recap_json_str(ready, "message"), "NET_RAW"));
@@ -189,7 +161,7 @@ static void test_run_status(void **state)
 	assert_string_equal(recap_json_str(f, "reason"), "Failed");
 	assert_int_equal(recap_json_int(f, "exitCode", -1), 3);
 	assert_int_equal(strlen(recap_json_str(f, "message")), 1024);
-	json_t *done = recap_controller_condition_get(json_object_get(s, "conditions"), "Complete");
+	json_t *done = recap_api_condition_get(json_object_get(s, "conditions"), "Complete");
 	assert_string_equal(recap_json_str(done, "reason"), "FailurePolicyStop");
 	json_decref(s);
 	/* refused: no counts, Failed, Admitted=False naming the cause */
@@ -200,7 +172,7 @@ static void test_run_status(void **state)
 	s = recap_controller_run_status(&v);
 	assert_string_equal(recap_json_str(s, "phase"), "Failed");
 	assert_null(json_object_get(s, "targets"));
-	json_t *adm = recap_controller_condition_get(json_object_get(s, "conditions"), "Admitted");
+	json_t *adm = recap_api_condition_get(json_object_get(s, "conditions"), "Admitted");
 	assert_string_equal(recap_json_str(adm, "reason"), "PolicyViolation");
 	assert_string_equal(recap_json_str(adm, "message"), "baseline policy: no");
 	json_decref(s);
@@ -252,7 +224,6 @@ static void test_run_status_dispatched(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_condition_keeps_transition_time),
 	    cmocka_unit_test(test_status_patch),
 	    cmocka_unit_test(test_history_prune),
 	    cmocka_unit_test(test_capsule_status),
