@@ -87,14 +87,23 @@ def plural(kind):
     return next(p for k, p, _ in KINDS if k == kind)
 
 
-# The conditions the controller sets in status.conditions: (type, kinds,
-# meaning).
+# The conditions in status.conditions: (type, kinds, meaning). Reconciling
+# and Stalled are the kstatus conventions (Flux, kpt, Config Sync read them:
+# Reconciling True is in progress, Stalled True is failed, neither is
+# current); Complete and Failed split a finished run as a Job's are.
 CONDITION_TYPES = [
     ("Ready", "Capsule, CapsulePolicy", "the Capsule is admitted; the "
      "policy's counts are observed"),
     ("Admitted", "CapsuleRun", "the run's Capsule is admitted"),
-    ("Complete", "CapsuleRun", "the run finished (its reason: the phase, "
-     "NoTargets or FailurePolicyStop)"),
+    ("Complete", "CapsuleRun", "the run succeeded (its reason: Succeeded or "
+     "NoTargets); False otherwise"),
+    ("Failed", "CapsuleRun", "the run ended without success (its reason: the "
+     "phase, FailurePolicyStop or the refusal)"),
+    ("Reconciling", "CapsuleRun, CapsuleExecution", "not finished yet (its "
+     "reason: the phase, or CapsuleNotFound while a run waits for its "
+     "Capsule)"),
+    ("Stalled", "Capsule, CapsuleRun, CapsuleExecution", "it failed or was "
+     "refused and will not get better by itself (its reason says why)"),
 ]
 # The reasons of those conditions besides run phases: (reason, meaning).
 CONDITION_REASONS = [

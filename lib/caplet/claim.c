@@ -10,6 +10,7 @@
  * backoff: nothing has run yet, the executor waits for its spec. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "api/names.h"
 #include "api/types.h"
@@ -185,7 +186,10 @@ void caplet_claim(struct caplet_exec *x, json_t *status, caplet_claim_cb cb)
 	x->claim_cb = cb;
 	x->claim_tries = 0;
 	x->claim_conflicts = 0;
-	claim_write(x);
+	if (recap_caplet_status_conditions(x->claim, x->obj, time(NULL)) < 0)
+		claim_end(x, CAPLET_CLAIM_FAILED, "out of memory");
+	else
+		claim_write(x);
 }
 
 void caplet_claim_report(struct caplet_exec *x, int claimed, const char *msg)

@@ -106,12 +106,20 @@ json_t *recap_controller_capsule_status(const struct recap_controller_capsule_vi
 	else
 		snprintf(msg, sizeof(msg),
 			 "admitted by the baseline policy (no CapsulePolicy selects namespace)");
+	/* Ready, and Stalled for kstatus: a refused Capsule stays refused until
+	 * it or a policy changes. */
 	bool ok = !v->refused_reason;
-	json_object_set_new(s, "conditions",
-			    recap_api_condition_set(recap_api_capsule_status_conditions(v->capsule),
-						    RECAP_CONDITION_READY, recap_api_condition_status_of(ok),
-						    ok ? RECAP_CONDITION_REASON_ADMITTED : v->refused_reason,
-						    ok ? msg : v->refused_message, gen, v->now));
+	const char *reason = ok ? RECAP_CONDITION_REASON_ADMITTED : v->refused_reason;
+	const char *message = ok ? msg : v->refused_message;
+	json_t *ready =
+	    recap_api_condition_set(recap_api_capsule_status_conditions(v->capsule), RECAP_CONDITION_READY,
+				    recap_api_condition_status_of(ok), reason, message, gen, v->now);
+	json_t *both =
+	    ready ? recap_api_condition_set(ready, RECAP_CONDITION_STALLED,
+					    recap_api_condition_status_of(!ok), reason, message, gen, v->now)
+		  : NULL;
+	json_decref(ready);
+	json_object_set_new(s, "conditions", both);
 	return s;
 }
 

@@ -70,19 +70,38 @@ static const char *complete_reason(const struct recap_run_status *st)
 	return recap_strategy_run_phase_name(st->phase);
 }
 
+/* Sets one condition of *conds (replaced by the new list; NULL once out of
+ * memory). */
+static void set(json_t **conds, const char *type, bool status, const char *reason, const char *msg,
+		const struct recap_controller_run_view *v, int64_t gen)
+{
+	json_t *next = *conds ? recap_api_condition_set(*conds, type, recap_api_condition_status_of(status),
+							reason, msg, gen, v->now)
+			      : NULL;
+	json_decref(*conds);
+	*conds = next;
+}
+
+/* Admitted; then, as a Job does, Complete (succeeded) and Failed (ended
+ * without success); and the kstatus pair GitOps tools read: Reconciling
+ * while the run goes on, Stalled once it failed. A refusal other than a
+ * missing Capsule (which the run waits for) ends the run failed. */
 static json_t *conditions(const struct recap_controller_run_view *v, int64_t gen)
 {
-	json_t *c0 = recap_api_run_status_conditions(v->run);
 	bool ok = !v->refused_reason;
-	json_t *c1 = recap_api_condition_set(c0, RECAP_CONDITION_ADMITTED, recap_api_condition_status_of(ok),
-					     ok ? RECAP_CONDITION_REASON_ADMITTED : v->refused_reason,
-					     ok ? "the Capsule is admitted by policy" : v->refused_message,
-					     gen, v->now);
+	json_t *c = json_incref(recap_api_run_status_conditions(v->run));
+	if (!c)
+		c = json_array();
+	set(&c, RECAP_CONDITION_ADMITTED, ok, ok ? RECAP_CONDITION_REASON_ADMITTED : v->refused_reason,
+	    ok ? "the Capsule is admitted by policy" : v->refused_message, v, gen);
 	bool done = v->st && v->st->complete;
 	bool failed_refusal = !ok && strcmp(v->refused_reason, RECAP_CONDITION_REASON_CAPSULE_NOT_FOUND) != 0;
+	bool succeeded = done && v->st->phase == RECAP_RUN_SUCCEEDED;
+	bool failed = failed_refusal || (done && !succeeded);
 	const char *reason = done	      ? complete_reason(v->st)
 			     : failed_refusal ? v->refused_reason
-					      : RECAP_CONDITION_REASON_IN_PROGRESS;
+			     : ok	      ? RECAP_CONDITION_REASON_IN_PROGRESS
+					      : v->refused_reason;
 	char msg[160];
 	if (v->st)
 		snprintf(msg, sizeof(msg),
@@ -90,11 +109,11 @@ static json_t *conditions(const struct recap_controller_run_view *v, int64_t gen
 			 v->st->succeeded, v->st->targets, v->st->failed, v->st->cancelled, v->st->skipped);
 	else
 		snprintf(msg, sizeof(msg), "the run did not start");
-	json_t *c2 = recap_api_condition_set(c1, RECAP_CONDITION_COMPLETE,
-					     recap_api_condition_status_of(done || failed_refusal), reason,
-					     msg, gen, v->now);
-	json_decref(c1);
-	return c2;
+	set(&c, RECAP_CONDITION_COMPLETE, succeeded, reason, msg, v, gen);
+	set(&c, RECAP_CONDITION_FAILED, failed, reason, msg, v, gen);
+	set(&c, RECAP_CONDITION_RECONCILING, !succeeded && !failed, reason, msg, v, gen);
+	set(&c, RECAP_CONDITION_STALLED, failed, reason, msg, v, gen);
+	return c;
 }
 
 json_t *recap_controller_run_status(const struct recap_controller_run_view *v)

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -382,6 +383,53 @@ static void test_claim_decide(void **state)
 	assert_int_equal(decide("u2", ATTACH_OURS, ATTACH_OURS), RECAP_CAPLET_CLAIM_LOST);
 }
 
+/* The condition of type t in status's conditions: "status reason". */
+static const char *cond(json_t *status, const char *t, char out[128])
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach (json_object_get(status, "conditions"), i, c) {
+		if (strcmp(recap_json_str(c, "type"), t) == 0) {
+			snprintf(out, 128, "%s %s", recap_json_str(c, "status"), recap_json_str(c, "reason"));
+			return out;
+		}
+	}
+	return "none";
+}
+
+static void test_status_conditions(void **state)
+{
+	char b[128];
+	_cleanup_json_ json_t *x = json_loads("{\"metadata\":{\"generation\":1},\"status\":{\"conditions\":"
+					      "[{\"type\":\"Reconciling\",\"status\":\"True\",\"reason\":"
+					      "\"Pulling\",\"message\":\"\",\"lastTransitionTime\":"
+					      "\"2026-01-01T00:00:00Z\"}]}}",
+					      0, NULL);
+	/* running: in progress; the transition time of a condition that
+	 * stays True is kept */
+	_cleanup_json_ json_t *run = json_pack("{s:s}", "phase", "Running");
+	assert_int_equal(recap_caplet_status_conditions(run, x, 1000), 0);
+	assert_string_equal(cond(run, "Reconciling", b), "True Running");
+	assert_string_equal(cond(run, "Stalled", b), "False Running");
+	assert_string_equal(
+	    recap_json_str(json_array_get(json_object_get(run, "conditions"), 0), "lastTransitionTime"),
+	    "2026-01-01T00:00:00Z");
+	/* failed: stalled with the execution's reason, no longer in progress */
+	_cleanup_json_ json_t *failed = json_pack("{s:s, s:s}", "phase", "Failed", "reason", "TargetGone");
+	assert_int_equal(recap_caplet_status_conditions(failed, x, 1000), 0);
+	assert_string_equal(cond(failed, "Stalled", b), "True TargetGone");
+	assert_string_equal(cond(failed, "Reconciling", b), "False TargetGone");
+	/* succeeded: neither */
+	_cleanup_json_ json_t *ok = json_pack("{s:s, s:s}", "phase", "Succeeded", "reason", "Completed");
+	assert_int_equal(recap_caplet_status_conditions(ok, x, 1000), 0);
+	assert_string_equal(cond(ok, "Stalled", b), "False Succeeded");
+	assert_string_equal(cond(ok, "Reconciling", b), "False Succeeded");
+	/* a write without a phase carries no conditions */
+	_cleanup_json_ json_t *bare = json_pack("{s:i}", "stdoutBytes", 3);
+	assert_int_equal(recap_caplet_status_conditions(bare, x, 1000), 0);
+	assert_null(json_object_get(bare, "conditions"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -397,6 +445,7 @@ int main(void)
 	    cmocka_unit_test(test_status),
 	    cmocka_unit_test(test_refused_message_bounded),
 	    cmocka_unit_test(test_claim_decide),
+	    cmocka_unit_test(test_status_conditions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -122,6 +122,10 @@ static void test_capsule_status(void **state)
 	assert_string_equal(recap_json_str(ready, "status"), "False");
 	assert_string_equal(recap_json_str(ready, "reason"), "PolicyViolation");
 	assert_non_null(strstr(recap_json_str(ready, "message"), "NET_RAW"));
+	/* refused: Stalled for kstatus, with the same cause */
+	json_t *stalled = recap_api_condition_get(json_object_get(s, "conditions"), "Stalled");
+	assert_string_equal(recap_json_str(stalled, "status"), "True");
+	assert_string_equal(recap_json_str(stalled, "reason"), "PolicyViolation");
 	json_decref(s);
 	json_decref(runs);
 	json_decref(cap);
@@ -161,8 +165,37 @@ static void test_run_status(void **state)
 	assert_string_equal(recap_json_str(f, "reason"), "Failed");
 	assert_int_equal(recap_json_int(f, "exitCode", -1), 3);
 	assert_int_equal(strlen(recap_json_str(f, "message")), 1024);
-	json_t *done = recap_api_condition_get(json_object_get(s, "conditions"), "Complete");
+	json_t *conds = json_object_get(s, "conditions");
+	json_t *done = recap_api_condition_get(conds, "Complete");
 	assert_string_equal(recap_json_str(done, "reason"), "FailurePolicyStop");
+	/* failed, as a Job says it and as kstatus reads it: Complete False,
+	 * Failed and Stalled True, no longer Reconciling */
+	assert_string_equal(recap_json_str(done, "status"), "False");
+	assert_string_equal(recap_json_str(recap_api_condition_get(conds, "Failed"), "status"), "True");
+	assert_string_equal(recap_json_str(recap_api_condition_get(conds, "Stalled"), "status"), "True");
+	assert_string_equal(recap_json_str(recap_api_condition_get(conds, "Stalled"), "reason"),
+			    "FailurePolicyStop");
+	assert_string_equal(recap_json_str(recap_api_condition_get(conds, "Reconciling"), "status"), "False");
+	json_decref(s);
+	/* running: Reconciling, nothing else true */
+	st.complete = false;
+	st.halted = false;
+	st.phase = RECAP_RUN_RUNNING;
+	s = recap_controller_run_status(&v);
+	conds = json_object_get(s, "conditions");
+	assert_string_equal(recap_json_str(recap_api_condition_get(conds, "Reconciling"), "status"), "True");
+	assert_string_equal(recap_json_str(recap_api_condition_get(conds, "Stalled"), "status"), "False");
+	assert_string_equal(recap_json_str(recap_api_condition_get(conds, "Complete"), "status"), "False");
+	json_decref(s);
+	/* succeeded: Complete, nothing in progress, nothing stalled */
+	st.complete = true;
+	st.phase = RECAP_RUN_SUCCEEDED;
+	s = recap_controller_run_status(&v);
+	conds = json_object_get(s, "conditions");
+	assert_string_equal(recap_json_str(recap_api_condition_get(conds, "Complete"), "status"), "True");
+	assert_string_equal(recap_json_str(recap_api_condition_get(conds, "Failed"), "status"), "False");
+	assert_string_equal(recap_json_str(recap_api_condition_get(conds, "Reconciling"), "status"), "False");
+	assert_string_equal(recap_json_str(recap_api_condition_get(conds, "Stalled"), "status"), "False");
 	json_decref(s);
 	/* refused: no counts, Failed, Admitted=False naming the cause */
 	v = (struct recap_controller_run_view){.run = r,
@@ -175,6 +208,9 @@ static void test_run_status(void **state)
 	json_t *adm = recap_api_condition_get(json_object_get(s, "conditions"), "Admitted");
 	assert_string_equal(recap_json_str(adm, "reason"), "PolicyViolation");
 	assert_string_equal(recap_json_str(adm, "message"), "baseline policy: no");
+	json_t *stalled = recap_api_condition_get(json_object_get(s, "conditions"), "Stalled");
+	assert_string_equal(recap_json_str(stalled, "status"), "True");
+	assert_string_equal(recap_json_str(stalled, "reason"), "PolicyViolation");
 	json_decref(s);
 	/* a missing Capsule leaves it Pending */
 	v.refused_reason = "CapsuleNotFound";
@@ -224,10 +260,8 @@ static void test_run_status_dispatched(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_status_patch),
-	    cmocka_unit_test(test_history_prune),
-	    cmocka_unit_test(test_capsule_status),
-	    cmocka_unit_test(test_run_status),
+	    cmocka_unit_test(test_status_patch),	  cmocka_unit_test(test_history_prune),
+	    cmocka_unit_test(test_capsule_status),	  cmocka_unit_test(test_run_status),
 	    cmocka_unit_test(test_run_status_dispatched),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
