@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/cleanup.h"
 #include "base/log.h"
@@ -202,10 +203,16 @@ static void shutdown_app(struct app *a, int code)
 	recap_controller_stop(a->ctl, on_stopped, a);
 }
 
+/* Leadership lost: exit now, as client-go's leader election does. A graceful
+ * stop would wait for the passes in flight (and their requests, however long
+ * they hang) while the new leader already acts; the controller has sent its
+ * last call (op.c), and the process holds nothing that outlives it. */
 static void on_fatal(struct recap_controller *ctl, const char *why, void *userdata)
 {
+	(void)ctl, (void)userdata;
 	log_error("%s: exiting", why);
-	shutdown_app(userdata, 1);
+	fflush(NULL);
+	_exit(1);
 }
 
 static void on_signal(uv_signal_t *s, int signum)

@@ -190,6 +190,15 @@ static void on_answer(const struct recap_kube_response *resp, void *userdata)
 static struct call *call_new(struct ctl_op *op, unsigned ok, ctl_then_fn then, const char *verb,
 			     const char *name)
 {
+	/* A replica that lost its Lease sends nothing more: the passes in
+	 * flight end at their next call instead of finishing their work
+	 * beside the new leader's. */
+	if (!op->ctl->may_act || (op->ctl->leader && !recap_kube_leader_is_leader(op->ctl->leader))) {
+		struct recap_error *e = NULL;
+		recap_error_set(&e, EPERM, "%s %s: no longer the leader, not sent", verb, name ? name : "");
+		recap_ctl_op_fail(op, e);
+		return NULL;
+	}
 	struct call *c = calloc(1, sizeof(*c));
 	if (!c) {
 		struct recap_error *e = NULL;

@@ -60,7 +60,7 @@ int recap_kube_leader_validate(const struct recap_kube_leader_config *cfg, struc
 
 bool recap_kube_leader_is_leader(const struct recap_kube_leader *le)
 {
-	return le->leader;
+	return le->leader && recap_now_mono_ms() - le->last_renew_ms < le->cfg.renew_deadline_ms;
 }
 
 const char *recap_kube_leader_holder(const struct recap_kube_leader *le)
@@ -270,6 +270,11 @@ static void on_tick(uv_timer_t *t)
 		return;
 	}
 	le->in_flight = true;
+	/* Ticks go on while the round is in flight: a Lease request that hangs
+	 * must not keep a leader that can no longer renew from stepping down
+	 * at its renew deadline. */
+	if (le->leader)
+		schedule(le);
 }
 
 static void schedule(struct recap_kube_leader *le)

@@ -47,6 +47,10 @@ int recap_kube_leader_validate(const struct recap_kube_leader_config *cfg, struc
 int recap_kube_leader_new(struct recap_kube_client *c, const struct recap_kube_leader_config *cfg,
 			  struct recap_kube_leader **ret, struct recap_error **err);
 int recap_kube_leader_start(struct recap_kube_leader *le, struct recap_error **err);
+/* Leading, and the last renewal is within the renew deadline on this
+ * process's monotonic clock: false as soon as a leader that could not renew
+ * (a hung request, a process stopped and continued) must step down, even
+ * before the step-down has run. */
 bool recap_kube_leader_is_leader(const struct recap_kube_leader *le);
 /* The holder last observed, or NULL. */
 const char *recap_kube_leader_holder(const struct recap_kube_leader *le);

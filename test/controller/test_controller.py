@@ -642,9 +642,43 @@ def check_leader_election(w, binary, kubeconfig, logdir):
             "ctl-b" if first == "ctl-a" else "ctl-a"), timeout=10)
         w.run("le-2", "le")
         wait("execution of le-2", lambda: w.execs("le-2"))
+        check_stopped_leader(w, leader, standby, holder)
     finally:
         a.kill()
         b.kill()
+
+
+def check_stopped_leader(w, old, cur, holder):
+    """Two leaders: the current one is stopped (SIGSTOP) past its lease while
+    the other takes over and works; continued (SIGCONT), it must see at once
+    that it no longer leads and exit 1, sending nothing more."""
+    old.start()  # back as the standby
+    ids = {"leader-a": "ctl-a", "leader-b": "ctl-b"}
+    old_id = ids[os.path.basename(old.log)[:-4]]
+    cur.proc.send_signal(signal.SIGSTOP)
+    try:
+        wait("the standby takes over from the stopped leader",
+             lambda: holder() == old_id, timeout=15)
+        w.run("le-3", "le")
+        wait("the new leader makes le-3's execution", lambda: w.execs("le-3"))
+        wait("the new leader records it", lambda: (w.get("caprun", "le-3").get(
+            "status") or {}).get("dispatched"))
+        before = os.path.getsize(cur.log)
+    finally:
+        cur.proc.send_signal(signal.SIGCONT)
+    try:
+        code = cur.proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        raise Failure("the continued leader still runs 5 s after SIGCONT")
+    cur.proc = None
+    expect("the continued leader's exit code", code, 1)
+    with open(cur.log) as f:
+        f.seek(before)
+        after = f.read()
+    if "lost the leader Lease" not in after:
+        raise Failure(f"the continued leader did not say it lost the Lease: {after!r}")
+    expect("executions of le-3", len(w.execs("le-3")), 1)
+    expect("the Lease holder", holder(), old_id)
 
 
 def main():
