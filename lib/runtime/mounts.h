@@ -46,7 +46,7 @@ struct recap_out_stats {
 };
 /* Copies the regular files and directories of the /out mount out_fd into
  * the directory dest, at most limit bytes in all, with safe modes
- * (outcopy.c); *ret counts what was kept and what was not. */
+ * (mounts_out.c); *ret counts what was kept and what was not. */
 int recap_out_collect(int out_fd, const char *dest, int64_t limit, struct recap_out_stats *ret,
 		      struct recap_error **err);
 /* The mount namespace of pid (a child of the caller, not yet reaped), or

@@ -278,7 +278,7 @@ static void add_message(struct recap_run_result *res, const char *text)
 	}
 }
 
-/* The artifacts, copied out of the run's /out (outcopy.c) once the run's
+/* The artifacts, copied out of the run's /out (mounts_out.c) once the run's
  * processes are gone; the tmpfs goes with the executor's fd. */
 static void collect_out(struct recap_run *r)
 {

@@ -26,11 +26,11 @@ struct recap_run {
 	scmp_filter_ctx seccomp;
 	struct recap_strv argv, env;
 	uint64_t caps;
-	int out_mnt; /* the run's /out tmpfs (outfs.c), -1 when none */
+	int out_mnt; /* the run's /out tmpfs (mounts_out.c), -1 when none */
 
 	/* the executor's ends */
 	int sync_fd, status_fd, out_fd, err_fd, sig_fd, sup_pidfd, procs_fd;
-	int mnt_ns;	/* the run's mount namespace, emptied at escape (mounts_ns.c) */
+	int mnt_ns;	/* the run's mount namespace, emptied at escape (mounts.c) */
 	int pty_master; /* tty mode: out_fd == pty_master */
 	int pty_sock;	/* tty mode: the master arrives here */
 	/* the children's ends */
