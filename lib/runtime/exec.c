@@ -16,11 +16,9 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
-#include "runtime/caps.h"
-#include "runtime/confine.h"
 #include "runtime/fds.h"
-#include "runtime/landlock.h"
 #include "runtime/mounts.h"
+#include "runtime/sandbox.h"
 #include "runtime/sync.h"
 
 char *recap_exec_lookup(const char *name, const char *path)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "runtime/sandbox.h"
 
 int recap_mounts_private_ns(struct recap_error **err)
 {

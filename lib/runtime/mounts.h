@@ -66,7 +66,3 @@ int recap_mounts_pivot(const char *rootfs, struct recap_error **err);
  * (recap_mounts_protect_kernel); called after the namespaces were joined or
  * made, from inside the run's PID namespace. */
 int recap_mounts_proc_sys(struct recap_error **err);
-/* The OCI runtime spec's default maskedPaths (an empty read-only tmpfs over a
- * directory, /dev/null over a file) and readonlyPaths (bound read-only) of
- * the mounted /proc and /sys; paths this kernel lacks are skipped. */
-int recap_mounts_protect_kernel(struct recap_error **err);

@@ -16,14 +16,13 @@
 
 #include "base/cleanup.h"
 #include "base/timeutil.h"
-#include "runtime/caps.h"
 #include "runtime/escape.h"
 #include "runtime/launch.h"
 #include "runtime/layerpin.h"
 #include "runtime/mounts.h"
 #include "runtime/nsjoin.h"
 #include "runtime/run_internal.h"
-#include "runtime/seccomp.h"
+#include "runtime/sandbox.h"
 #include "runtime/spare.h"
 #include "runtime/sync.h"
 

@@ -1,4 +1,4 @@
-#include "runtime/landlock.h"
+#include "runtime/sandbox.h"
 
 #include <dirent.h>
 #include <errno.h>
