@@ -4,9 +4,9 @@
 #include <signal.h>
 
 #include "runtime/cgroup.h"
+#include "runtime/escape.h"
 #include "runtime/exec.h"
 #include "runtime/spec.h"
-#include "runtime/state.h"
 #include "runtime/target.h"
 
 int recap_launch_argv(const struct recap_run_spec *s, struct recap_strv *ret);

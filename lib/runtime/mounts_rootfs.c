@@ -13,8 +13,7 @@
 
 #include "base/buf.h"
 #include "base/cleanup.h"
-#include "runtime/rmtree.h"
-#include "runtime/state.h"
+#include "runtime/escape.h"
 
 /* The store's mount-point layer: one read-only directory holding the capsule
  * root's mount points, the lowest layer of every run's overlay. Made once and

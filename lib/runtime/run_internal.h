@@ -8,8 +8,8 @@
 #include <termios.h>
 
 #include "runtime/cgroup.h"
+#include "runtime/escape.h"
 #include "runtime/runtime.h"
-#include "runtime/state.h"
 #include "runtime/tail.h"
 #include "runtime/target.h"
 

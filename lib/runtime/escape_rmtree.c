@@ -1,4 +1,4 @@
-#include "runtime/rmtree.h"
+#include "runtime/escape.h"
 
 #include <dirent.h>
 #include <errno.h>
