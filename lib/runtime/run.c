@@ -17,12 +17,9 @@
 #include "base/cleanup.h"
 #include "base/timeutil.h"
 #include "runtime/escape.h"
-#include "runtime/launch.h"
 #include "runtime/mounts.h"
-#include "runtime/nsjoin.h"
-#include "runtime/run_internal.h"
+#include "runtime/process.h"
 #include "runtime/sandbox.h"
-#include "runtime/sync.h"
 
 static int fail(struct recap_run *r, const char *reason, int code, struct recap_error **err)
 {

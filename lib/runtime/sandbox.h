@@ -9,7 +9,7 @@
 #include <sys/types.h>
 
 #include "base/error.h"
-#include "runtime/exec.h"
+#include "runtime/process.h"
 #include "runtime/spec.h"
 
 /* Capabilities of the command: a minimal default set plus what was added. */
