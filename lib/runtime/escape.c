@@ -1,3 +1,5 @@
+/* Escape: every process of the run killed, its files removed, its cgroup
+ * removed, and then checked that nothing of it is left (escape.h). */
 #include "runtime/escape.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* Deleting a tree that untrusted code wrote (escape.h). */
 #include "runtime/escape.h"
 
 #include <dirent.h>

@@ -1,3 +1,5 @@
+/* The command's capabilities: the default set, applied, kept across a
+ * change of user; and every capability dropped (sandbox.h). */
 #include "runtime/sandbox.h"
 
 #include <errno.h>

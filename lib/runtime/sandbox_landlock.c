@@ -1,3 +1,4 @@
+/* Landlock for a ReadOnly or None target filesystem (sandbox.h). */
 #include "runtime/sandbox.h"
 
 #include <dirent.h>
