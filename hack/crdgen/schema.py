@@ -16,7 +16,7 @@ CAPABILITIES = [
 # What a capsule's command holds when it adds and drops nothing: enough to
 # read and fix files of other users and to signal processes, nothing that
 # reaches the network, devices or the kernel.
-# lib/runtime/caps.c implements it.
+# lib/runtime/sandbox_caps.c implements it.
 DEFAULT_CAPABILITIES = [
     "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
     "NET_BIND_SERVICE", "AUDIT_WRITE",

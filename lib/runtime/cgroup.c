@@ -1,19 +1,98 @@
+/* Making a run's cgroup: where the hierarchies are mounted, the run's directories
+ * and limits in them, and its processes forked or moved into it. */
 #include "runtime/cgroup.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
-#include <linux/sched.h>
-#include <signal.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include "base/cleanup.h"
-#include "runtime/cgroup_hier.h"
+
+/* The mounted hierarchies. */
+struct recap_cgroup_hier {
+	char *v2; /* cgroup2 mount, NULL if none */
+	bool v2_memory, v2_pids, v2_cpu;
+	char *v1_memory, *v1_pids, *v1_cpu, *v1_freezer; /* v1 mounts */
+};
+
+/* Where the cgroup hierarchies are mounted, from /proc/self/mountinfo. */
+static int has_option(const char *opts, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = opts; p && *p;) {
+		const char *e = strchrnul(p, ',');
+		if ((size_t)(e - p) == n && strncmp(p, name, n) == 0)
+			return 1;
+		p = *e ? e + 1 : NULL;
+	}
+	return 0;
+}
+
+static void v1_mount(struct recap_cgroup_hier *h, const char *mnt, const char *opts)
+{
+	static const char *const ctrls[] = {"memory", "pids", "cpu", "freezer"};
+	char **slots[] = {&h->v1_memory, &h->v1_pids, &h->v1_cpu, &h->v1_freezer};
+	for (size_t i = 0; i < ARRAY_SIZE(ctrls); i++)
+		if (has_option(opts, ctrls[i]) && !*slots[i])
+			*slots[i] = strdup(mnt);
+}
+
+static void v2_controllers(struct recap_cgroup_hier *h)
+{
+	char path[4200], buf[512] = "";
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", h->v2);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	if (!f || !fgets(buf, sizeof(buf), f))
+		return;
+	buf[strcspn(buf, "\n")] = 0;
+	for (char *save = NULL, *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		h->v2_memory |= strcmp(t, "memory") == 0;
+		h->v2_pids |= strcmp(t, "pids") == 0;
+		h->v2_cpu |= strcmp(t, "cpu") == 0;
+	}
+}
+
+static int hier_discover(struct recap_cgroup_hier *h)
+{
+	*h = (struct recap_cgroup_hier){0};
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return -errno;
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	while (getline(&line, &cap, f) > 0) {
+		char mnt[4096], fstype[64], opts[1024];
+		const char *sep = strstr(line, " - ");
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+		    sscanf(sep, " - %63s %*s %1023s", fstype, opts) != 2)
+			continue;
+		if (strcmp(fstype, "cgroup2") == 0 && !h->v2)
+			h->v2 = strdup(mnt);
+		else if (strcmp(fstype, "cgroup") == 0)
+			v1_mount(h, mnt, opts);
+	}
+	if (h->v2)
+		v2_controllers(h);
+	return 0;
+}
+
+static void hier_free(struct recap_cgroup_hier *h)
+{
+	free(h->v2);
+	free(h->v1_memory);
+	free(h->v1_pids);
+	free(h->v1_cpu);
+	free(h->v1_freezer);
+	*h = (struct recap_cgroup_hier){0};
+}
 
 int recap_cgroup_write(const char *dir, const char *file, const char *value)
 {
@@ -177,17 +256,17 @@ int recap_cgroup_create(const char *parent, const char *id, const struct recap_c
 			struct recap_cgroup *ret, struct recap_error **err)
 {
 	struct recap_cgroup_hier h;
-	int r = recap_cgroup_hier_discover(&h);
+	int r = hier_discover(&h);
 	if (r < 0)
 		return recap_error_set_errno(err, r, "cannot read /proc/self/mountinfo");
 	struct recap_cgroup cg = {.v2 = -1, .memory = -1, .freezer = -1};
 	if (parent && !recap_cgroup_parent_valid(parent)) {
-		recap_cgroup_hier_free(&h);
+		hier_free(&h);
 		return recap_error_set(err, EINVAL, "bad cgroup parent '%s'", parent);
 	}
 	snprintf(cg.parent, sizeof(cg.parent), "%s", parent ? parent : RECAP_CGROUP_PARENT);
 	r = create(&cg, &h, id, l, err);
-	recap_cgroup_hier_free(&h);
+	hier_free(&h);
 	if (r < 0) {
 		(void)recap_cgroup_remove(&cg, NULL);
 		recap_cgroup_free(&cg);
@@ -202,7 +281,7 @@ int recap_cgroup_open_existing(const char *parent, const char *id, struct recap_
 	if (parent && !recap_cgroup_parent_valid(parent))
 		return -EINVAL;
 	struct recap_cgroup_hier h;
-	int r = recap_cgroup_hier_discover(&h);
+	int r = hier_discover(&h);
 	if (r < 0)
 		return r;
 	struct recap_cgroup cg = {.v2 = -1, .memory = -1, .freezer = -1};
@@ -223,7 +302,7 @@ int recap_cgroup_open_existing(const char *parent, const char *id, struct recap_
 			cg.freezer = (int)cg.n;
 		cg.dirs[cg.n++] = dir;
 	}
-	recap_cgroup_hier_free(&h);
+	hier_free(&h);
 	*ret = cg;
 	return 0;
 }

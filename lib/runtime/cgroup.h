@@ -57,3 +57,6 @@ int recap_cgroup_remove(const struct recap_cgroup *cg, struct recap_error **err)
 /* 0 when no dir of the run exists any more. */
 int recap_cgroup_verify_gone(const struct recap_cgroup *cg, struct recap_error **err);
 void recap_cgroup_free(struct recap_cgroup *cg);
+
+/* Writes value to dir/file; -errno. */
+int recap_cgroup_write(const char *dir, const char *file, const char *value);

@@ -12,7 +12,6 @@
 #include "base/cleanup.h"
 #include "base/timeutil.h"
 #include "runtime/cgroup.h"
-#include "runtime/cgroup_hier.h"
 
 int recap_cgroup_pids(const struct recap_cgroup *cg, pid_t *pids, size_t max)
 {

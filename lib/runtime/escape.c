@@ -1,3 +1,5 @@
+/* Escape: every process of the run killed, its files removed, its cgroup
+ * removed, and then checked that nothing of it is left (escape.h). */
 #include "runtime/escape.h"
 
 #include <errno.h>
@@ -9,8 +11,6 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
-#include "runtime/rmtree.h"
-#include "runtime/spare.h"
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo */
 static void unescape(char *s)
@@ -94,9 +94,9 @@ static int verify(const struct recap_run_paths *p, const struct recap_cgroup *cg
 	return 0;
 }
 
-/* The state, the claim on the store's layers (layerpin.h), goes only once
+/* The state, the claim on the store's layers (recap_layers_pin), goes only once
  * nothing mounts them: renamed to state.tmp, its inode stays in the run
- * directory, which becomes a spare for the next run (spare.h). "layers" was
+ * directory, which becomes a spare for the next run (recap_spare_give). "layers" was
  * the claim of older executors, whose runs sweep may meet. */
 static int release_run_dir(const struct recap_run_paths *p, struct recap_error **err)
 {

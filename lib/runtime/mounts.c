@@ -1,3 +1,6 @@
+/* The capsule's mount namespace: made private, the target's tree cloned
+ * into it, the root assembled (/target, /out, a minimal /dev), pivot_root,
+ * /proc and /sys; and, from the executor, held and emptied at escape. */
 #include "runtime/mounts.h"
 
 #include <errno.h>
@@ -8,9 +11,11 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "runtime/sandbox.h"
 
 int recap_mounts_private_ns(struct recap_error **err)
 {
@@ -130,4 +135,91 @@ int recap_mounts_proc_sys(struct recap_error **err)
 	    mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		return recap_error_set_errno(err, errno, "cannot mount /dev/mqueue");
 	return 0;
+}
+
+/* A minimal /dev: a small tmpfs with the harmless host devices bound in,
+ * a private devpts instance and the usual symlinks. */
+static int bind_device(const char *dev, const char *name, struct recap_error **err)
+{
+	char src[64], dst[4400];
+	snprintf(src, sizeof(src), "/dev/%s", name);
+	snprintf(dst, sizeof(dst), "%s/%s", dev, name);
+	_cleanup_close_ int fd = open(dst, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0666);
+	if (fd < 0)
+		return recap_error_set_errno(err, errno, "cannot create /dev/%s", name);
+	if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
+		return recap_error_set_errno(err, errno, "cannot bind /dev/%s", name);
+	return 0;
+}
+
+static int links(const char *dev, struct recap_error **err)
+{
+	static const char *const l[][2] = {{"/proc/self/fd", "fd"},
+					   {"/proc/self/fd/0", "stdin"},
+					   {"/proc/self/fd/1", "stdout"},
+					   {"/proc/self/fd/2", "stderr"},
+					   {"pts/ptmx", "ptmx"}};
+	_cleanup_close_ int fd = open(dev, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (size_t i = 0; fd >= 0 && i < ARRAY_SIZE(l); i++)
+		if (symlinkat(l[i][0], fd, l[i][1]) < 0)
+			return recap_error_set_errno(err, errno, "cannot link /dev/%s", l[i][1]);
+	return fd < 0 ? recap_error_set_errno(err, errno, "cannot open %s", dev) : 0;
+}
+
+int recap_mounts_dev(const char *rootfs, struct recap_error **err)
+{
+	static const char *const devices[] = {"null", "zero", "full", "random", "urandom", "tty"};
+	char dev[4200], path[4300];
+	snprintf(dev, sizeof(dev), "%s/dev", rootfs);
+	if (mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "mode=0755,size=64k,nr_inodes=64") < 0)
+		return recap_error_set_errno(err, errno, "cannot mount /dev");
+	for (size_t i = 0; i < ARRAY_SIZE(devices); i++) {
+		int r = bind_device(dev, devices[i], err);
+		if (r < 0)
+			return r;
+	}
+	snprintf(path, sizeof(path), "%s/pts", dev);
+	if (mkdir(path, 0755) < 0 ||
+	    mount("devpts", path, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") < 0)
+		return recap_error_set_errno(err, errno, "cannot mount /dev/pts");
+	snprintf(path, sizeof(path), "%s/shm", dev);
+	if (mkdir(path, 01777) < 0 ||
+	    mount("shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=64m") < 0)
+		return recap_error_set_errno(err, errno, "cannot mount /dev/shm");
+	return links(dev, err);
+}
+
+/* The run's mount namespace, seen from the executor: held from the moment
+ * the supervisor reports it built, emptied at escape. */
+int recap_mounts_ns_open(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int recap_mounts_ns_empty(int ns_fd, struct recap_error **err)
+{
+	/* setns(CLONE_NEWNS) needs a process that shares no fs state: a child,
+	 * which then only detaches "/" (the namespace's root, no other path is
+	 * resolved in it) and exits */
+	pid_t pid = fork();
+	if (pid < 0)
+		return recap_error_set_errno(err, errno, "cannot fork to empty the run's mount namespace");
+	if (pid == 0) {
+		if (setns(ns_fd, CLONE_NEWNS) < 0)
+			_exit(10);
+		_exit(umount2("/", MNT_DETACH) < 0 ? 11 : 0);
+	}
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return recap_error_set_errno(err, errno,
+						     "cannot wait for the mount namespace's cleaner");
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	return recap_error_set(err, EBUSY, "the run's mount namespace could not be %s (status %d)",
+			       WIFEXITED(st) && WEXITSTATUS(st) == 10 ? "entered" : "emptied", st);
 }

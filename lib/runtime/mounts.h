@@ -46,7 +46,7 @@ struct recap_out_stats {
 };
 /* Copies the regular files and directories of the /out mount out_fd into
  * the directory dest, at most limit bytes in all, with safe modes
- * (outcopy.c); *ret counts what was kept and what was not. */
+ * (mounts_out.c); *ret counts what was kept and what was not. */
 int recap_out_collect(int out_fd, const char *dest, int64_t limit, struct recap_out_stats *ret,
 		      struct recap_error **err);
 /* The mount namespace of pid (a child of the caller, not yet reaped), or
@@ -66,7 +66,3 @@ int recap_mounts_pivot(const char *rootfs, struct recap_error **err);
  * (recap_mounts_protect_kernel); called after the namespaces were joined or
  * made, from inside the run's PID namespace. */
 int recap_mounts_proc_sys(struct recap_error **err);
-/* The OCI runtime spec's default maskedPaths (an empty read-only tmpfs over a
- * directory, /dev/null over a file) and readonlyPaths (bound read-only) of
- * the mounted /proc and /sys; paths this kernel lacks are skipped. */
-int recap_mounts_protect_kernel(struct recap_error **err);

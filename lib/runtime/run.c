@@ -16,16 +16,10 @@
 
 #include "base/cleanup.h"
 #include "base/timeutil.h"
-#include "runtime/caps.h"
 #include "runtime/escape.h"
-#include "runtime/launch.h"
-#include "runtime/layerpin.h"
 #include "runtime/mounts.h"
-#include "runtime/nsjoin.h"
-#include "runtime/run_internal.h"
-#include "runtime/seccomp.h"
-#include "runtime/spare.h"
-#include "runtime/sync.h"
+#include "runtime/process.h"
+#include "runtime/sandbox.h"
 
 static int fail(struct recap_run *r, const char *reason, int code, struct recap_error **err)
 {
@@ -48,7 +42,7 @@ static int make_dirs(struct recap_run *r, struct recap_error **err)
 			return recap_error_set_errno(err, errno, "cannot create %s", buf);
 	}
 	/* the state only: the run's writable layer is a tmpfs mounted over it in
-	 * the run's own namespace (mounts_upper); recycled (spare.h) */
+	 * the run's own namespace (mounts_upper); recycled (recap_spare_take) */
 	int ret = recap_spare_take(p->run_dir, 0700);
 	if (ret < 0)
 		return recap_error_set_errno(err, -ret, "cannot create run directory %s", p->run_dir);
@@ -80,7 +74,7 @@ void recap_run_write_state(struct recap_run *r, const char *phase)
 }
 
 /* The first state, written under the store lock: it is the run's claim on
- * its layers (layerpin.h), so it must exist before anything mounts them. */
+ * its layers (recap_layers_pin), so it must exist before anything mounts them. */
 static int write_first_state(struct recap_run *r, struct recap_error **err)
 {
 	uint64_t st = 0;
@@ -278,7 +272,7 @@ static void add_message(struct recap_run_result *res, const char *text)
 	}
 }
 
-/* The artifacts, copied out of the run's /out (outcopy.c) once the run's
+/* The artifacts, copied out of the run's /out (mounts_out.c) once the run's
  * processes are gone; the tmpfs goes with the executor's fd. */
 static void collect_out(struct recap_run *r)
 {

@@ -2,7 +2,8 @@
  *
  * recap_runtime_run() is the node algorithm of docs/design.md §3 for one run.
  * The caller must be single-threaded (setns into a mount namespace is
- * refused otherwise) and root. */
+ * refused otherwise) and root. The stages of a run and their files:
+ * docs/development.md, "lib/runtime, by stage". */
 #pragma once
 
 #include <stdbool.h>

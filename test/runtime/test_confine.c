@@ -1,4 +1,4 @@
-/* The supervisor's filters (confine.h) and the executor's dumpable flag. */
+/* The supervisor's filters (sandbox.h) and the executor's dumpable flag. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
-#include "runtime/confine.h"
 #include "runtime/runtime.h"
+#include "runtime/sandbox.h"
 
 /* The children below end with the bare system call: libc's _exit goes
  * through the sanitizers' exit hooks (a leak check that clones and ptraces),

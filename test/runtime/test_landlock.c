@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "runtime/landlock.h"
+#include "runtime/sandbox.h"
 
 static void readwrite_is_never_confined(void **state)
 {

@@ -9,8 +9,7 @@
 
 #include <cmocka.h>
 
-#include "runtime/exec.h"
-#include "runtime/launch.h"
+#include "runtime/process.h"
 
 static void command_replaces_entrypoint_and_cmd(void **state)
 {

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/rmtree.h"
+#include "runtime/escape.h"
 
 /* the test's temp dir, removed by the teardown also when an assert failed */
 static char base[64];

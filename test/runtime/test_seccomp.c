@@ -19,10 +19,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "base/json.h"
 #include "base/cleanup.h"
-#include "runtime/caps.h"
-#include "runtime/seccomp.h"
+#include "base/json.h"
+#include "runtime/sandbox.h"
 
 /* The children below end with the bare system call: libc's _exit goes
  * through the sanitizers' exit hooks (a leak check that clones and ptraces),

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "runtime/tail.h"
+#include "runtime/process.h"
 
 static void keeps_the_last_bytes(void **state)
 {

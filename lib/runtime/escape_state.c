@@ -1,11 +1,15 @@
-#include "runtime/state.h"
+/* The run on disk: its paths and id, its state file (which is also its
+ * claim on the store's layers) and the spare directories runs are made from. */
+#include "runtime/escape.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -137,4 +141,89 @@ void recap_state_close(struct recap_state_file *f)
 	if (f->fd >= 0)
 		close(f->fd);
 	f->fd = -1;
+}
+
+/* The run's claim on the store's layers (escape.h). */
+/* -ENOENT: no locks directory, so no store that gc could be sweeping. */
+static int lock_store_shared(const char *root, struct recap_error **err)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/locks/store.lock", root);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return errno == ENOENT ? -ENOENT : recap_error_set_errno(err, errno, "cannot open %s", path);
+	while (flock(fd, LOCK_SH) < 0) {
+		if (errno == EINTR)
+			continue;
+		int e = errno;
+		close(fd);
+		return recap_error_set_errno(err, e, "cannot lock %s", path);
+	}
+	return fd;
+}
+
+int recap_layers_pin(const char *root, const struct recap_strv *layers, int *ret_lock,
+		     struct recap_error **err)
+{
+	_cleanup_close_ int lock = lock_store_shared(root, err);
+	if (lock < 0 && lock != -ENOENT)
+		return lock;
+	for (size_t i = 0; i < layers->n; i++) {
+		struct stat st;
+		if (stat(layers->v[i], &st) < 0 || !S_ISDIR(st.st_mode))
+			return recap_error_set(err, ENOENT,
+					       "capsule layer %s is gone (removed by capsule rmi and gc?)",
+					       layers->v[i]);
+	}
+	*ret_lock = lock < 0 ? -1 : steal_fd(lock);
+	return 0;
+}
+
+/* Spare run directories (escape.h): taken by the next run, given back at escape. */
+static int spare_name(const char *path, int k, char *out, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+	int dl = slash ? (int)(slash - path) : 0;
+	int n = snprintf(out, size, "%.*s%s.spare-%d", dl, path, slash ? "/" : "", k);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+int recap_spare_take(const char *path, mode_t mode)
+{
+	char spare[4200];
+	for (int k = 0; k < RECAP_SPARES; k++) {
+		if (spare_name(path, k, spare, sizeof(spare)) < 0)
+			return -ENAMETOOLONG;
+		/* fresh mtime: sweep leaves a run directory without a state
+		 * alone for a while, as one just made */
+		if (renameat2(AT_FDCWD, spare, AT_FDCWD, path, RENAME_NOREPLACE) == 0) {
+			(void)utimensat(AT_FDCWD, path, NULL, 0);
+			return 0;
+		}
+		if (errno == EEXIST)
+			return -EEXIST;
+	}
+	return mkdir(path, mode) < 0 ? -errno : 0;
+}
+
+int recap_spare_give(const char *path, const char *keep)
+{
+	char spare[4200];
+	for (int k = 0; k < RECAP_SPARES; k++) {
+		if (spare_name(path, k, spare, sizeof(spare)) < 0)
+			break;
+		if (renameat2(AT_FDCWD, path, AT_FDCWD, spare, RENAME_NOREPLACE) == 0)
+			return 0;
+		if (errno == ENOENT)
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	if (keep) {
+		char file[4400];
+		snprintf(file, sizeof(file), "%s/%s", path, keep);
+		if (unlink(file) < 0 && errno != ENOENT)
+			return -errno;
+	}
+	return rmdir(path) < 0 && errno != ENOENT ? -errno : 0;
 }

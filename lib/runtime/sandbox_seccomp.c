@@ -6,7 +6,7 @@
  * modules, file handles, swap, reboot) is refused with EPERM; anything else,
  * the calls of newer kernels included, gets ENOSYS, so that libc falls back.
  * Only the native ABI is allowed: i386 and x32 calls on x86_64 fail. */
-#include "runtime/seccomp.h"
+#include "runtime/sandbox.h"
 
 #include <errno.h>
 #include <linux/capability.h>

@@ -8,7 +8,7 @@
 
 #include "base/cleanup.h"
 #include "base/json.h"
-#include "runtime/seccomp.h"
+#include "runtime/sandbox.h"
 #include "runtime/spec.h"
 
 #define MAX_RULES 20000

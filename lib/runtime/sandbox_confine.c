@@ -1,14 +1,13 @@
-/* Confining the supervisor: see confine.h. With SYS_PTRACE granted the
+/* Confining the supervisor: see sandbox.h. With SYS_PTRACE granted the
  * command could still open /proc/<supervisor>/mem; what it would reach holds
  * no capability, no_new_privs and the filter below. */
-#include "runtime/confine.h"
+#include "runtime/sandbox.h"
 
 #include <errno.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
-#include "runtime/caps.h"
 
 static const char *const supervisor_calls[] = {
     "read",	     "write",		"pread64",	"close",

@@ -10,9 +10,7 @@
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "runtime/escape.h"
-#include "runtime/rmtree.h"
 #include "runtime/runtime.h"
-#include "runtime/state.h"
 #include "runtime/target.h"
 
 static void copy(char *dst, size_t size, const char *s)

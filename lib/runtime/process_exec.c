@@ -1,4 +1,5 @@
-#include "runtime/exec.h"
+/* Inside the target's namespaces: the supervisor and the command. */
+#include "runtime/process.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,12 +17,8 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
-#include "runtime/caps.h"
-#include "runtime/confine.h"
-#include "runtime/fds.h"
-#include "runtime/landlock.h"
 #include "runtime/mounts.h"
-#include "runtime/sync.h"
+#include "runtime/sandbox.h"
 
 char *recap_exec_lookup(const char *name, const char *path)
 {

@@ -1,4 +1,6 @@
-#include "runtime/caps.h"
+/* The command's capabilities: the default set, applied, kept across a
+ * change of user; and every capability dropped (sandbox.h). */
+#include "runtime/sandbox.h"
 
 #include <errno.h>
 #include <linux/capability.h>

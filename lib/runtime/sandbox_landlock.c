@@ -1,4 +1,5 @@
-#include "runtime/landlock.h"
+/* Landlock for a ReadOnly or None target filesystem (sandbox.h). */
+#include "runtime/sandbox.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -10,10 +10,8 @@
 
 #include "base/cleanup.h"
 #include "base/timeutil.h"
-#include "runtime/exec.h"
-#include "runtime/run_internal.h"
 #include "runtime/mounts.h"
-#include "runtime/sync.h"
+#include "runtime/process.h"
 
 #define DRAIN_MS 1000	  /* output still read after the supervisor ended */
 #define HARD_KILL_MS 3000 /* after SIGKILL, the supervisor too */

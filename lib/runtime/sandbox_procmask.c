@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #include "base/cleanup.h"
-#include "runtime/mounts.h"
+#include "runtime/sandbox.h"
 
 static const char *const masked[] = {
     "/proc/acpi",

@@ -1,4 +1,5 @@
-#include "runtime/nsjoin.h"
+/* Joining the target's namespaces, and making new the ones not joined. */
+#include "runtime/process.h"
 
 #include <errno.h>
 #include <fcntl.h>
