@@ -25,6 +25,34 @@ wait_until() {
 	done
 	return 1
 }
+# wait_or_say SECONDS CMD...: wait_until, and when CMD never holds, runs it
+# once more with its output, to say what it saw instead.
+wait_or_say() {
+	wait_until "$@" && return 0
+	shift
+	"$@"
+}
+CHECKS_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# object_json KIND NS NAME: the live object (NS empty: cluster-scoped).
+object_json() { kubectl get "$1" ${2:+-n "$2"} "$3" -o json; }
+# kstatus_is KIND NS NAME WANT: kstatus, the library Flux reads health with
+# (hack/kstatus, built beside kubectl by hack/build-kube), computes WANT
+# (Current, InProgress, Failed, Terminating) for the live object.
+kstatus_is() {
+	local json got
+	json=$(object_json "$1" "$2" "$3") || return 1
+	got=$(kstatus <<<"$json") || return 1
+	[[ ${got%% *} == "$4" ]] || { echo "  $1 $3: kstatus says '$got', expected $4" >&2; return 1; }
+}
+# argo_health_is KIND NS NAME WANT: RECap's Argo CD health script of KIND
+# (config/argocd/, run by hack/argocd-health) reads WANT (Healthy,
+# Progressing, Degraded, Suspended) from the live object.
+argo_health_is() {
+	local json got
+	json=$(object_json "$1" "$2" "$3") || return 1
+	got=$("$CHECKS_SRC/hack/argocd-health" "$1" <<<"$json") || return 1
+	[[ ${got%% *} == "$4" ]] || { echo "  $1 $3: Argo CD health '$got', expected $4" >&2; return 1; }
+}
 # ns_create NAME...: creates the namespaces and waits until each has its
 # `default` ServiceAccount, which kube-controller-manager makes a moment
 # after the namespace: a pod created before that is refused by the

@@ -4,7 +4,9 @@
 # never starts a command past it. With maxConcurrentPerNode 1, a quick run
 # queued behind a long one on the same node misses its deadline while it
 # waits: DeadlineExceeded, it never ran, the run is Failed with that reason;
-# the long one is then cancelled and nothing is left on the node. Then a lost
+# the long one is then cancelled and nothing is left on the node. kstatus and
+# Argo CD read the running run InProgress/Progressing, the failed one
+# Failed/Degraded, and so the NodeLost execution below. Then a lost
 # node: its agent is killed mid-run and stays down; the controller ends the
 # execution NodeLost once spec.deadline plus its margin (here 5 s) has
 # passed, the run fails with that reason, and deleting the run does not leave
@@ -63,6 +65,8 @@ seconds() { date -u -d "$1" +%s; }
 
 run hog-1 hog
 check "the long execution holds the node's only slot" wait_until 60 exec_phase hog-1 Running
+check "kstatus reads the running run InProgress" wait_or_say 20 kstatus_is CapsuleRun ops hog-1 InProgress
+check "Argo CD reads it Progressing" wait_or_say 20 argo_health_is CapsuleRun ops hog-1 Progressing
 run quick-1 quick
 check "the quick run gets its execution" wait_until 30 exec_of quick-1
 deadline=$(exec_field quick-1 .spec.deadline)
@@ -80,6 +84,8 @@ check "it never ran" test ! -e "$T/node-node-1/out/ce-$(exec_field quick-1 .meta
 check "the run is Failed" wait_until 30 run_is quick-1 Failed
 check "and lists the reason" equals \
 	"$(kubectl get caprun -n ops quick-1 -o jsonpath='{.status.failures[0].reason}')" DeadlineExceeded
+check "kstatus reads the failed run Failed" wait_or_say 20 kstatus_is CapsuleRun ops quick-1 Failed
+check "Argo CD reads it Degraded" wait_or_say 20 argo_health_is CapsuleRun ops quick-1 Degraded
 check "the long execution still runs" exec_phase hog-1 Running
 
 kubectl patch caprun -n ops hog-1 --type=merge -p '{"spec":{"cancel":true}}' >/dev/null
@@ -99,6 +105,8 @@ check "node-1's agent is gone: the controller ends the execution NodeLost" \
 check "the run is Failed with that reason" wait_until 30 run_is stuck-1 Failed
 check "its failures say so" equals \
 	"$(kubectl get caprun -n ops stuck-1 -o jsonpath='{.status.failures[0].reason}')" NodeLost
+check "kstatus reads the NodeLost execution Failed" wait_or_say 20 kstatus_is CapsuleExecution ops "$stuck" Failed
+check "Argo CD reads it Degraded" wait_or_say 20 argo_health_is CapsuleExecution ops "$stuck" Degraded
 no_stuck() { ! pgrep -f "sleep 1999$$\$" >/dev/null; }
 check "the command ended by its own timeout" wait_until 30 no_stuck
 kubectl delete caprun -n ops stuck-1 --wait=false >/dev/null

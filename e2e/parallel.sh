@@ -2,7 +2,8 @@
 # e2e: one Parallel CapsuleRun over 6 pods on 3 simulated nodes, driven with
 # kubectl as a user would: every execution succeeds on its pod's node with
 # the pod's own view, `kubectl get capsuleruns` shows 6/6, nothing is left on
-# any node. Then at most once: in a two-target run, deleting one execution
+# any node; kstatus reads the run and its executions Current, Argo CD Healthy.
+# Then at most once: in a two-target run, deleting one execution
 # while it runs does not run that target again (the command appends to a
 # file in the target's /dev/shm, and a later run counts the lines there)
 # and the run ends with the target failed (ExecutionDeleted); deleting an
@@ -44,6 +45,11 @@ equals_cols() {
 	equals "$row" "6 6 0 Succeeded"
 }
 check "kubectl get capsuleruns shows 6 targets, 6 succeeded, 0 failed" equals_cols
+check "kstatus reads the succeeded run Current" wait_or_say 20 kstatus_is CapsuleRun shop whoami-1 Current
+check "Argo CD reads it Healthy" wait_or_say 20 argo_health_is CapsuleRun shop whoami-1 Healthy
+one_exec=$(kubectl get cexec -n shop -l recap.dev/run=whoami-1 -o jsonpath='{.items[0].metadata.name}')
+check "kstatus reads one of its executions Current" wait_or_say 20 kstatus_is CapsuleExecution shop "$one_exec" Current
+check "Argo CD reads it Healthy" wait_or_say 20 argo_health_is CapsuleExecution shop "$one_exec" Healthy
 
 outputs_match() { # every execution ran on its pod's node and saw its pod
 	local rows bad

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # e2e: policy. A CapsulePolicy for namespaces labelled env=prod allows only
 # registry.local images: a Capsule there with another image is refused (Ready
-# False, PolicyViolation, the rule named) and its run starts nothing; an
+# False, PolicyViolation, the rule named; kstatus Failed, Argo CD Degraded)
+# and its run starts nothing, while one of an allowed image is admitted
+# (kstatus Current, Argo CD Healthy); an
 # execution created by hand in that namespace (as a compromised controller
 # could) is refused by caplet itself (PolicyDenied) and never runs.
 #   policy.sh CAPLET CAPSULE CONTROLLER SLEEPER SOURCE_ROOT
@@ -48,6 +50,25 @@ check "the Capsule is refused: PolicyViolation" wait_until 30 refused
 msg=$(kubectl get capsule -n prod debug -o jsonpath='{.status.conditions[?(@.type=="Ready")].message}')
 contains_rule() { [[ $msg == *images.allowed* ]] || { echo "  message: $msg" >&2; return 1; }; }
 check "the Capsule's message names images.allowed" contains_rule
+check "kstatus reads the refused Capsule Failed" wait_or_say 20 kstatus_is Capsule prod debug Failed
+check "Argo CD reads it Degraded" wait_or_say 20 argo_health_is Capsule prod debug Degraded
+kubectl apply -n prod -f - >/dev/null <<YAML
+apiVersion: recap.dev/v1alpha1
+kind: Capsule
+metadata: {name: allowed}
+spec:
+  image: registry.local/capsules/busybox:v1
+  command: [ps]
+  targets: {selector: {matchLabels: {app: shop}}}
+YAML
+admitted() {
+	[[ $(kubectl get capsule -n prod allowed -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}') == True ]]
+}
+check "a Capsule of an allowed image is admitted" wait_until 30 admitted
+check "kstatus reads it Current" wait_or_say 20 kstatus_is Capsule prod allowed Current
+check "Argo CD reads it Healthy" wait_or_say 20 argo_health_is Capsule prod allowed Healthy
+check "kstatus reads the CapsulePolicy Current" wait_or_say 20 kstatus_is CapsulePolicy "" production Current
+check "Argo CD reads it Healthy" wait_or_say 20 argo_health_is CapsulePolicy "" production Healthy
 
 kubectl apply -n prod -f - >/dev/null <<YAML
 apiVersion: recap.dev/v1alpha1
