@@ -108,6 +108,7 @@ class Tables:
     def __init__(self):
         self.defs = []
         self.n = 0
+        self.seen = {}  # a table's text -> its name: shared subtrees once
 
     def node(self, name, s, required):
         """The initializer of one node; its children are defined first."""
@@ -140,20 +141,21 @@ class Tables:
         return (f"{{{c_str(name)}, RECAP_API_T_{jt}, {1 if required else 0}, {lo}, {hi}, "
                 f"{values}, {sub}, {nsub}}}")
 
+    def table(self, prefix, ctype, body):
+        """The name of a static table with that body, defined once."""
+        key = (ctype, body)
+        if key not in self.seen:
+            self.n += 1
+            self.seen[key] = f"{prefix}{self.n}"
+            self.defs.append(f"static const {ctype} {self.seen[key]}[] = {body};\n")
+        return self.seen[key]
+
     def values(self, vals):
-        self.n += 1
-        n = f"v{self.n}"
-        self.defs.append(f"static const char *const {n}[] = {{"
-                         + ", ".join(c_str(v) for v in vals) + ", NULL};\n")
-        return n
+        return self.table("v", "char *const", "{" + ", ".join(c_str(v) for v in vals) + ", NULL}")
 
     def children(self, kids):
         inits = [self.node(k, v, r) for k, v, r in kids]
-        self.n += 1
-        n = f"n{self.n}"
-        self.defs.append(f"static const struct recap_api_node {n}[] = {{\n\t"
-                         + ",\n\t".join(inits) + "\n};\n")
-        return n
+        return self.table("n", "struct recap_api_node", "{\n\t" + ",\n\t".join(inits) + "\n}")
 
 
 def source():

@@ -1,9 +1,11 @@
 /* Conditions: one per type, lastTransitionTime kept while the status stays. */
 #include "api/conditions.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "api/names.h"
 #include "base/json.h"
 #include "base/timeutil.h"
 
@@ -59,4 +61,27 @@ json_t *recap_api_condition_set(json_t *conds, const char *type, const char *sta
 	if (!placed)
 		json_array_append_new(out, condition_new(type, status, reason, message, generation, when));
 	return out;
+}
+
+int recap_api_exec_phase_conditions(json_t *status, json_t *exec, time_t now)
+{
+	const char *phase = recap_json_str(status, "phase");
+	if (!phase)
+		return 0;
+	bool failed = strcmp(phase, RECAP_PHASE_FAILED) == 0;
+	bool ended = failed || strcmp(phase, RECAP_PHASE_SUCCEEDED) == 0;
+	const char *reason = failed ? recap_json_str(status, "reason") : NULL;
+	reason = reason && *reason ? reason : phase;
+	const char *message = recap_json_str(status, "message");
+	message = message && *message ? message : phase;
+	int64_t gen = recap_api_meta_generation(exec);
+	json_t *c1 =
+	    recap_api_condition_set(recap_api_exec_status_conditions(exec), RECAP_CONDITION_RECONCILING,
+				    recap_api_condition_status_of(!ended), reason, message, gen, now);
+	json_t *c2 =
+	    c1 ? recap_api_condition_set(c1, RECAP_CONDITION_STALLED, recap_api_condition_status_of(failed),
+					 reason, message, gen, now)
+	       : NULL;
+	json_decref(c1);
+	return c2 ? json_object_set_new(status, "conditions", c2) : -ENOMEM;
 }

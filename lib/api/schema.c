@@ -119,52 +119,41 @@ static const struct recap_api_node n17[] = {
     {"outSize", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0}};
 static const struct recap_api_node n18[] = {{"", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0}};
 static const char *const v19[] = {"In", "NotIn", "Exists", "DoesNotExist", NULL};
-static const struct recap_api_node n20[] = {{"", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0}};
-static const struct recap_api_node n21[] = {{"key", RECAP_API_T_STRING, 1, 1, 317, NULL, NULL, 0},
+static const struct recap_api_node n20[] = {{"key", RECAP_API_T_STRING, 1, 1, 317, NULL, NULL, 0},
 					    {"operator", RECAP_API_T_STRING, 1, 0, INT64_MAX, v19, NULL, 0},
-					    {"values", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n20, 1}};
-static const struct recap_api_node n22[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n21, 3}};
-static const struct recap_api_node n23[] = {{"matchLabels", RECAP_API_T_MAP, 0, 0, 64, NULL, n18, 1},
-					    {"matchExpressions", RECAP_API_T_ARRAY, 0, 0, 32, NULL, n22, 1}};
-static const struct recap_api_node n24[] = {
-    {"selector", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n23, 2},
+					    {"values", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n18, 1}};
+static const struct recap_api_node n21[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n20, 3}};
+static const struct recap_api_node n22[] = {{"matchLabels", RECAP_API_T_MAP, 0, 0, 64, NULL, n18, 1},
+					    {"matchExpressions", RECAP_API_T_ARRAY, 0, 0, 32, NULL, n21, 1}};
+static const struct recap_api_node n23[] = {
+    {"selector", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n22, 2},
     {"container", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0}};
-static const char *const v25[] = {"Allow", "Forbid", "Replace", NULL};
-static const struct recap_api_node n26[] = {
+static const char *const v24[] = {"Allow", "Forbid", "Replace", NULL};
+static const struct recap_api_node n25[] = {
     {"cron", RECAP_API_T_STRING, 1, 1, 128, NULL, NULL, 0},
     {"timeZone", RECAP_API_T_STRING, 0, 1, 64, NULL, NULL, 0},
-    {"concurrencyPolicy", RECAP_API_T_STRING, 0, 0, INT64_MAX, v25, NULL, 0},
+    {"concurrencyPolicy", RECAP_API_T_STRING, 0, 0, INT64_MAX, v24, NULL, 0},
     {"startingDeadlineSeconds", RECAP_API_T_INTEGER, 0, 0, 604800, NULL, NULL, 0},
     {"suspend", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0}};
-static const char *const v27[] = {"Parallel", "Iterative", NULL};
-static const char *const v28[] = {"Name", "CreationTimestamp", NULL};
-static const char *const v29[] = {"Continue", "Stop", NULL};
-static const struct recap_api_node n30[] = {
-    {"type", RECAP_API_T_STRING, 0, 0, INT64_MAX, v27, NULL, 0},
+static const char *const v26[] = {"Parallel", "Iterative", NULL};
+static const char *const v27[] = {"Name", "CreationTimestamp", NULL};
+static const char *const v28[] = {"Continue", "Stop", NULL};
+static const struct recap_api_node n29[] = {
+    {"type", RECAP_API_T_STRING, 0, 0, INT64_MAX, v26, NULL, 0},
     {"maxConcurrent", RECAP_API_T_INTEGER, 0, 1, 1000, NULL, NULL, 0},
-    {"order", RECAP_API_T_STRING, 0, 0, INT64_MAX, v28, NULL, 0},
-    {"failurePolicy", RECAP_API_T_STRING, 0, 0, INT64_MAX, v29, NULL, 0}};
-static const struct recap_api_node n31[] = {{"", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0}};
-static const char *const v32[] = {"In", "NotIn", "Exists", "DoesNotExist", NULL};
-static const struct recap_api_node n33[] = {{"", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0}};
-static const struct recap_api_node n34[] = {{"key", RECAP_API_T_STRING, 1, 1, 317, NULL, NULL, 0},
-					    {"operator", RECAP_API_T_STRING, 1, 0, INT64_MAX, v32, NULL, 0},
-					    {"values", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n33, 1}};
-static const struct recap_api_node n35[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n34, 3}};
-static const struct recap_api_node n36[] = {{"matchLabels", RECAP_API_T_MAP, 0, 0, 64, NULL, n31, 1},
-					    {"matchExpressions", RECAP_API_T_ARRAY, 0, 0, 32, NULL, n35, 1}};
-static const struct recap_api_node n37[] = {{"", RECAP_API_T_STRING, 0, 0, 4096, NULL, NULL, 0}};
-static const struct recap_api_node n38[] = {{"", RECAP_API_T_STRING, 0, 0, 24, NULL, NULL, 0}};
-static const struct recap_api_node n39[] = {
+    {"order", RECAP_API_T_STRING, 0, 0, INT64_MAX, v27, NULL, 0},
+    {"failurePolicy", RECAP_API_T_STRING, 0, 0, INT64_MAX, v28, NULL, 0}};
+static const struct recap_api_node n30[] = {{"", RECAP_API_T_STRING, 0, 0, 24, NULL, NULL, 0}};
+static const struct recap_api_node n31[] = {
     {"name", RECAP_API_T_STRING, 1, 1, 24, NULL, NULL, 0},
-    {"selector", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n36, 2},
+    {"selector", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n22, 2},
     {"container", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0},
-    {"command", RECAP_API_T_ARRAY, 0, 1, 256, NULL, n37, 1},
-    {"startAfter", RECAP_API_T_ARRAY, 0, 0, 7, NULL, n38, 1}};
-static const struct recap_api_node n40[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n39, 5}};
-static const struct recap_api_node n41[] = {{"succeeded", RECAP_API_T_INTEGER, 0, 0, 100, NULL, NULL, 0},
+    {"command", RECAP_API_T_ARRAY, 0, 1, 256, NULL, n1, 1},
+    {"startAfter", RECAP_API_T_ARRAY, 0, 0, 7, NULL, n30, 1}};
+static const struct recap_api_node n32[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n31, 5}};
+static const struct recap_api_node n33[] = {{"succeeded", RECAP_API_T_INTEGER, 0, 0, 100, NULL, NULL, 0},
 					    {"failed", RECAP_API_T_INTEGER, 0, 0, 100, NULL, NULL, 0}};
-static const struct recap_api_node n42[] = {
+static const struct recap_api_node n34[] = {
     {"image", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
     {"command", RECAP_API_T_ARRAY, 0, 1, 256, NULL, n1, 1},
     {"env", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n3, 1},
@@ -174,349 +163,93 @@ static const struct recap_api_node n42[] = {
     {"resources", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n16, 1},
     {"timeoutSeconds", RECAP_API_T_INTEGER, 0, 1, 86400, NULL, NULL, 0},
     {"output", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n17, 2},
-    {"targets", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n24, 2},
-    {"schedule", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n26, 5},
-    {"strategy", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n30, 4},
-    {"roles", RECAP_API_T_ARRAY, 0, 0, 8, NULL, n40, 1},
-    {"historyLimits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n41, 2}};
-static const char *const v43[] = {"True", "False", "Unknown", NULL};
-static const struct recap_api_node n44[] = {
+    {"targets", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n23, 2},
+    {"schedule", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n25, 5},
+    {"strategy", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n29, 4},
+    {"roles", RECAP_API_T_ARRAY, 0, 0, 8, NULL, n32, 1},
+    {"historyLimits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n33, 2}};
+static const char *const v35[] = {"True", "False", "Unknown", NULL};
+static const struct recap_api_node n36[] = {
     {"type", RECAP_API_T_STRING, 1, 0, 316, NULL, NULL, 0},
-    {"status", RECAP_API_T_STRING, 1, 0, INT64_MAX, v43, NULL, 0},
+    {"status", RECAP_API_T_STRING, 1, 0, INT64_MAX, v35, NULL, 0},
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"lastTransitionTime", RECAP_API_T_TIME, 1, 0, INT64_MAX, NULL, NULL, 0},
     {"reason", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
     {"message", RECAP_API_T_STRING, 1, 0, 32768, NULL, NULL, 0}};
-static const struct recap_api_node n45[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n44, 6}};
-static const struct recap_api_node n46[] = {{"", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0}};
-static const struct recap_api_node n47[] = {
+static const struct recap_api_node n37[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n36, 6}};
+static const struct recap_api_node n38[] = {
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n45, 1},
+    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n37, 1},
     {"matchedTargets", RECAP_API_T_INTEGER, 0, 0, 2147483647, NULL, NULL, 0},
     {"lastScheduleTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"lastSuccessfulTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"nextScheduleTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"active", RECAP_API_T_ARRAY, 0, 0, 100, NULL, n46, 1}};
-static const struct recap_api_node n48[] = {
+    {"active", RECAP_API_T_ARRAY, 0, 0, 100, NULL, n18, 1}};
+static const struct recap_api_node n39[] = {
     {"apiVersion", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"kind", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n42, 14},
-    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n47, 7}};
-static const struct recap_api_node n49[] = {{"", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0}};
-static const char *const v50[] = {"In", "NotIn", "Exists", "DoesNotExist", NULL};
-static const struct recap_api_node n51[] = {{"", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0}};
-static const struct recap_api_node n52[] = {{"key", RECAP_API_T_STRING, 1, 1, 317, NULL, NULL, 0},
-					    {"operator", RECAP_API_T_STRING, 1, 0, INT64_MAX, v50, NULL, 0},
-					    {"values", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n51, 1}};
-static const struct recap_api_node n53[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n52, 3}};
-static const struct recap_api_node n54[] = {{"matchLabels", RECAP_API_T_MAP, 0, 0, 64, NULL, n49, 1},
-					    {"matchExpressions", RECAP_API_T_ARRAY, 0, 0, 32, NULL, n53, 1}};
-static const struct recap_api_node n55[] = {{"", RECAP_API_T_STRING, 0, 1, 512, NULL, NULL, 0}};
-static const struct recap_api_node n56[] = {{"", RECAP_API_T_STRING, 0, 0, 71, NULL, NULL, 0}};
-static const struct recap_api_node n57[] = {
-    {"allowed", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n55, 1},
+    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n34, 14},
+    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n38, 7}};
+static const struct recap_api_node n40[] = {{"", RECAP_API_T_STRING, 0, 1, 512, NULL, NULL, 0}};
+static const struct recap_api_node n41[] = {{"", RECAP_API_T_STRING, 0, 0, 71, NULL, NULL, 0}};
+static const struct recap_api_node n42[] = {
+    {"allowed", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n40, 1},
     {"requireDigest", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
-    {"digests", RECAP_API_T_ARRAY, 0, 0, 256, NULL, n56, 1}};
-static const char *const v58[] = {"CHOWN",
-				  "DAC_OVERRIDE",
-				  "DAC_READ_SEARCH",
-				  "FOWNER",
-				  "FSETID",
-				  "KILL",
-				  "SETGID",
-				  "SETUID",
-				  "SETPCAP",
-				  "LINUX_IMMUTABLE",
-				  "NET_BIND_SERVICE",
-				  "NET_BROADCAST",
-				  "NET_ADMIN",
-				  "NET_RAW",
-				  "IPC_LOCK",
-				  "IPC_OWNER",
-				  "SYS_MODULE",
-				  "SYS_RAWIO",
-				  "SYS_CHROOT",
-				  "SYS_PTRACE",
-				  "SYS_PACCT",
-				  "SYS_ADMIN",
-				  "SYS_BOOT",
-				  "SYS_NICE",
-				  "SYS_RESOURCE",
-				  "SYS_TIME",
-				  "SYS_TTY_CONFIG",
-				  "MKNOD",
-				  "LEASE",
-				  "AUDIT_WRITE",
-				  "AUDIT_CONTROL",
-				  "SETFCAP",
-				  "MAC_OVERRIDE",
-				  "MAC_ADMIN",
-				  "SYSLOG",
-				  "WAKE_ALARM",
-				  "BLOCK_SUSPEND",
-				  "AUDIT_READ",
-				  "PERFMON",
-				  "BPF",
-				  "CHECKPOINT_RESTORE",
-				  NULL};
-static const struct recap_api_node n59[] = {{"", RECAP_API_T_STRING, 0, 0, INT64_MAX, v58, NULL, 0}};
-static const struct recap_api_node n60[] = {{"allowed", RECAP_API_T_ARRAY, 0, 0, 41, NULL, n59, 1}};
-static const char *const v61[] = {"net", "pid", "ipc", "uts", "cgroup", NULL};
-static const struct recap_api_node n62[] = {{"", RECAP_API_T_STRING, 0, 0, INT64_MAX, v61, NULL, 0}};
-static const struct recap_api_node n63[] = {{"allowed", RECAP_API_T_ARRAY, 0, 0, 5, NULL, n62, 1}};
-static const char *const v64[] = {"None", "ReadOnly", "ReadWrite", NULL};
-static const struct recap_api_node n65[] = {{"max", RECAP_API_T_STRING, 0, 0, INT64_MAX, v64, NULL, 0}};
-static const struct recap_api_node n66[] = {{"", RECAP_API_T_STRING, 0, 1, 253, NULL, NULL, 0}};
-static const struct recap_api_node n67[] = {
+    {"digests", RECAP_API_T_ARRAY, 0, 0, 256, NULL, n41, 1}};
+static const struct recap_api_node n43[] = {{"allowed", RECAP_API_T_ARRAY, 0, 0, 41, NULL, n8, 1}};
+static const struct recap_api_node n44[] = {{"allowed", RECAP_API_T_ARRAY, 0, 0, 5, NULL, n5, 1}};
+static const struct recap_api_node n45[] = {{"max", RECAP_API_T_STRING, 0, 0, INT64_MAX, v6, NULL, 0}};
+static const struct recap_api_node n46[] = {{"", RECAP_API_T_STRING, 0, 1, 253, NULL, NULL, 0}};
+static const struct recap_api_node n47[] = {
     {"allowUnconfined", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
-    {"allowedLocalhostProfiles", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n66, 1}};
-static const struct recap_api_node n68[] = {
+    {"allowedLocalhostProfiles", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n46, 1}};
+static const struct recap_api_node n48[] = {
     {"maxTimeoutSeconds", RECAP_API_T_INTEGER, 0, 1, 86400, NULL, NULL, 0},
     {"maxMemory", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0},
     {"maxCPU", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0},
     {"maxConcurrentPerNode", RECAP_API_T_INTEGER, 0, 1, 1000, NULL, NULL, 0},
     {"maxTailBytes", RECAP_API_T_INTEGER, 0, 0, 65536, NULL, NULL, 0}};
-static const struct recap_api_node n69[] = {
-    {"namespaceSelector", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n54, 2},
-    {"images", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n57, 3},
-    {"capabilities", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n60, 1},
-    {"join", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n63, 1},
-    {"targetFilesystem", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n65, 1},
-    {"seccomp", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n67, 2},
-    {"limits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n68, 5}};
-static const char *const v70[] = {"True", "False", "Unknown", NULL};
-static const struct recap_api_node n71[] = {
-    {"type", RECAP_API_T_STRING, 1, 0, 316, NULL, NULL, 0},
-    {"status", RECAP_API_T_STRING, 1, 0, INT64_MAX, v70, NULL, 0},
+static const struct recap_api_node n49[] = {
+    {"namespaceSelector", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n22, 2},
+    {"images", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n42, 3},
+    {"capabilities", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n43, 1},
+    {"join", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n44, 1},
+    {"targetFilesystem", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n45, 1},
+    {"seccomp", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n47, 2},
+    {"limits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n48, 5}};
+static const struct recap_api_node n50[] = {
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"lastTransitionTime", RECAP_API_T_TIME, 1, 0, INT64_MAX, NULL, NULL, 0},
-    {"reason", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
-    {"message", RECAP_API_T_STRING, 1, 0, 32768, NULL, NULL, 0}};
-static const struct recap_api_node n72[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n71, 6}};
-static const struct recap_api_node n73[] = {
-    {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n72, 1},
+    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n37, 1},
     {"governedCapsules", RECAP_API_T_INTEGER, 0, 0, 2147483647, NULL, NULL, 0},
     {"refusedCapsules", RECAP_API_T_INTEGER, 0, 0, 2147483647, NULL, NULL, 0}};
-static const struct recap_api_node n74[] = {
+static const struct recap_api_node n51[] = {
     {"apiVersion", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"kind", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n69, 7},
-    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n73, 4}};
-static const struct recap_api_node n75[] = {{"name", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0}};
-static const struct recap_api_node n76[] = {{"", RECAP_API_T_STRING, 0, 1, 253, NULL, NULL, 0}};
-static const char *const v77[] = {"Manual", "Periodic", NULL};
-static const struct recap_api_node n78[] = {
-    {"capsuleRef", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n75, 1},
-    {"targets", RECAP_API_T_ARRAY, 0, 1, 1000, NULL, n76, 1},
-    {"trigger", RECAP_API_T_STRING, 0, 0, INT64_MAX, v77, NULL, 0},
+    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n49, 7},
+    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n50, 4}};
+static const struct recap_api_node n52[] = {{"name", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0}};
+static const char *const v53[] = {"Manual", "Periodic", NULL};
+static const struct recap_api_node n54[] = {
+    {"capsuleRef", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n52, 1},
+    {"targets", RECAP_API_T_ARRAY, 0, 1, 1000, NULL, n46, 1},
+    {"trigger", RECAP_API_T_STRING, 0, 0, INT64_MAX, v53, NULL, 0},
     {"scheduledTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"cancel", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0}};
-static const char *const v79[] = {"True", "False", "Unknown", NULL};
-static const struct recap_api_node n80[] = {
-    {"type", RECAP_API_T_STRING, 1, 0, 316, NULL, NULL, 0},
-    {"status", RECAP_API_T_STRING, 1, 0, INT64_MAX, v79, NULL, 0},
-    {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"lastTransitionTime", RECAP_API_T_TIME, 1, 0, INT64_MAX, NULL, NULL, 0},
-    {"reason", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
-    {"message", RECAP_API_T_STRING, 1, 0, 32768, NULL, NULL, 0}};
-static const struct recap_api_node n81[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n80, 6}};
-static const char *const v82[] = {"Pending",	     "Running",	  "Succeeded", "Failed",
+static const char *const v55[] = {"Pending",	     "Running",	  "Succeeded", "Failed",
 				  "PartiallyFailed", "Cancelled", NULL};
-static const struct recap_api_node n83[] = {{"", RECAP_API_T_STRING, 0, 0, 4096, NULL, NULL, 0}};
-static const struct recap_api_node n84[] = {{"name", RECAP_API_T_STRING, 1, 1, 256, NULL, NULL, 0},
-					    {"value", RECAP_API_T_STRING, 0, 0, 32768, NULL, NULL, 0}};
-static const struct recap_api_node n85[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n84, 2}};
-static const char *const v86[] = {"net", "pid", "ipc", "uts", "cgroup", NULL};
-static const struct recap_api_node n87[] = {{"", RECAP_API_T_STRING, 0, 0, INT64_MAX, v86, NULL, 0}};
-static const char *const v88[] = {"None", "ReadOnly", "ReadWrite", NULL};
-static const char *const v89[] = {"CHOWN",
-				  "DAC_OVERRIDE",
-				  "DAC_READ_SEARCH",
-				  "FOWNER",
-				  "FSETID",
-				  "KILL",
-				  "SETGID",
-				  "SETUID",
-				  "SETPCAP",
-				  "LINUX_IMMUTABLE",
-				  "NET_BIND_SERVICE",
-				  "NET_BROADCAST",
-				  "NET_ADMIN",
-				  "NET_RAW",
-				  "IPC_LOCK",
-				  "IPC_OWNER",
-				  "SYS_MODULE",
-				  "SYS_RAWIO",
-				  "SYS_CHROOT",
-				  "SYS_PTRACE",
-				  "SYS_PACCT",
-				  "SYS_ADMIN",
-				  "SYS_BOOT",
-				  "SYS_NICE",
-				  "SYS_RESOURCE",
-				  "SYS_TIME",
-				  "SYS_TTY_CONFIG",
-				  "MKNOD",
-				  "LEASE",
-				  "AUDIT_WRITE",
-				  "AUDIT_CONTROL",
-				  "SETFCAP",
-				  "MAC_OVERRIDE",
-				  "MAC_ADMIN",
-				  "SYSLOG",
-				  "WAKE_ALARM",
-				  "BLOCK_SUSPEND",
-				  "AUDIT_READ",
-				  "PERFMON",
-				  "BPF",
-				  "CHECKPOINT_RESTORE",
-				  NULL};
-static const struct recap_api_node n90[] = {{"", RECAP_API_T_STRING, 0, 0, INT64_MAX, v89, NULL, 0}};
-static const char *const v91[] = {"CHOWN",
-				  "DAC_OVERRIDE",
-				  "DAC_READ_SEARCH",
-				  "FOWNER",
-				  "FSETID",
-				  "KILL",
-				  "SETGID",
-				  "SETUID",
-				  "SETPCAP",
-				  "LINUX_IMMUTABLE",
-				  "NET_BIND_SERVICE",
-				  "NET_BROADCAST",
-				  "NET_ADMIN",
-				  "NET_RAW",
-				  "IPC_LOCK",
-				  "IPC_OWNER",
-				  "SYS_MODULE",
-				  "SYS_RAWIO",
-				  "SYS_CHROOT",
-				  "SYS_PTRACE",
-				  "SYS_PACCT",
-				  "SYS_ADMIN",
-				  "SYS_BOOT",
-				  "SYS_NICE",
-				  "SYS_RESOURCE",
-				  "SYS_TIME",
-				  "SYS_TTY_CONFIG",
-				  "MKNOD",
-				  "LEASE",
-				  "AUDIT_WRITE",
-				  "AUDIT_CONTROL",
-				  "SETFCAP",
-				  "MAC_OVERRIDE",
-				  "MAC_ADMIN",
-				  "SYSLOG",
-				  "WAKE_ALARM",
-				  "BLOCK_SUSPEND",
-				  "AUDIT_READ",
-				  "PERFMON",
-				  "BPF",
-				  "CHECKPOINT_RESTORE",
-				  "ALL",
-				  NULL};
-static const struct recap_api_node n92[] = {{"", RECAP_API_T_STRING, 0, 0, INT64_MAX, v91, NULL, 0}};
-static const struct recap_api_node n93[] = {{"add", RECAP_API_T_ARRAY, 0, 0, 41, NULL, n90, 1},
-					    {"drop", RECAP_API_T_ARRAY, 0, 0, 42, NULL, n92, 1}};
-static const char *const v94[] = {"RuntimeDefault", "Localhost", "Unconfined", NULL};
-static const struct recap_api_node n95[] = {
-    {"type", RECAP_API_T_STRING, 0, 0, INT64_MAX, v94, NULL, 0},
-    {"localhostProfile", RECAP_API_T_STRING, 0, 1, 4096, NULL, NULL, 0}};
-static const struct recap_api_node n96[] = {
-    {"capabilities", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n93, 2},
-    {"seccompProfile", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n95, 2},
-    {"runAsUser", RECAP_API_T_INTEGER, 0, 0, 4294967294, NULL, NULL, 0},
-    {"runAsGroup", RECAP_API_T_INTEGER, 0, 0, 4294967294, NULL, NULL, 0}};
-static const struct recap_api_node n97[] = {{"cpu", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0},
-					    {"memory", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0},
-					    {"pids", RECAP_API_T_INTEGER, 0, 1, 1048576, NULL, NULL, 0}};
-static const struct recap_api_node n98[] = {
-    {"limits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n97, 3}};
-static const struct recap_api_node n99[] = {
-    {"tailBytes", RECAP_API_T_INTEGER, 0, 0, 65536, NULL, NULL, 0},
-    {"outSize", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0}};
-static const struct recap_api_node n100[] = {{"", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0}};
-static const char *const v101[] = {"In", "NotIn", "Exists", "DoesNotExist", NULL};
-static const struct recap_api_node n102[] = {{"", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0}};
-static const struct recap_api_node n103[] = {{"key", RECAP_API_T_STRING, 1, 1, 317, NULL, NULL, 0},
-					     {"operator", RECAP_API_T_STRING, 1, 0, INT64_MAX, v101, NULL, 0},
-					     {"values", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n102, 1}};
-static const struct recap_api_node n104[] = {
-    {"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n103, 3}};
-static const struct recap_api_node n105[] = {
-    {"matchLabels", RECAP_API_T_MAP, 0, 0, 64, NULL, n100, 1},
-    {"matchExpressions", RECAP_API_T_ARRAY, 0, 0, 32, NULL, n104, 1}};
-static const struct recap_api_node n106[] = {
-    {"selector", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n105, 2},
-    {"container", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0}};
-static const char *const v107[] = {"Allow", "Forbid", "Replace", NULL};
-static const struct recap_api_node n108[] = {
-    {"cron", RECAP_API_T_STRING, 1, 1, 128, NULL, NULL, 0},
-    {"timeZone", RECAP_API_T_STRING, 0, 1, 64, NULL, NULL, 0},
-    {"concurrencyPolicy", RECAP_API_T_STRING, 0, 0, INT64_MAX, v107, NULL, 0},
-    {"startingDeadlineSeconds", RECAP_API_T_INTEGER, 0, 0, 604800, NULL, NULL, 0},
-    {"suspend", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0}};
-static const char *const v109[] = {"Parallel", "Iterative", NULL};
-static const char *const v110[] = {"Name", "CreationTimestamp", NULL};
-static const char *const v111[] = {"Continue", "Stop", NULL};
-static const struct recap_api_node n112[] = {
-    {"type", RECAP_API_T_STRING, 0, 0, INT64_MAX, v109, NULL, 0},
-    {"maxConcurrent", RECAP_API_T_INTEGER, 0, 1, 1000, NULL, NULL, 0},
-    {"order", RECAP_API_T_STRING, 0, 0, INT64_MAX, v110, NULL, 0},
-    {"failurePolicy", RECAP_API_T_STRING, 0, 0, INT64_MAX, v111, NULL, 0}};
-static const struct recap_api_node n113[] = {{"", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0}};
-static const char *const v114[] = {"In", "NotIn", "Exists", "DoesNotExist", NULL};
-static const struct recap_api_node n115[] = {{"", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0}};
-static const struct recap_api_node n116[] = {{"key", RECAP_API_T_STRING, 1, 1, 317, NULL, NULL, 0},
-					     {"operator", RECAP_API_T_STRING, 1, 0, INT64_MAX, v114, NULL, 0},
-					     {"values", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n115, 1}};
-static const struct recap_api_node n117[] = {
-    {"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n116, 3}};
-static const struct recap_api_node n118[] = {
-    {"matchLabels", RECAP_API_T_MAP, 0, 0, 64, NULL, n113, 1},
-    {"matchExpressions", RECAP_API_T_ARRAY, 0, 0, 32, NULL, n117, 1}};
-static const struct recap_api_node n119[] = {{"", RECAP_API_T_STRING, 0, 0, 4096, NULL, NULL, 0}};
-static const struct recap_api_node n120[] = {{"", RECAP_API_T_STRING, 0, 0, 24, NULL, NULL, 0}};
-static const struct recap_api_node n121[] = {
-    {"name", RECAP_API_T_STRING, 1, 1, 24, NULL, NULL, 0},
-    {"selector", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n118, 2},
-    {"container", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0},
-    {"command", RECAP_API_T_ARRAY, 0, 1, 256, NULL, n119, 1},
-    {"startAfter", RECAP_API_T_ARRAY, 0, 0, 7, NULL, n120, 1}};
-static const struct recap_api_node n122[] = {
-    {"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n121, 5}};
-static const struct recap_api_node n123[] = {{"succeeded", RECAP_API_T_INTEGER, 0, 0, 100, NULL, NULL, 0},
-					     {"failed", RECAP_API_T_INTEGER, 0, 0, 100, NULL, NULL, 0}};
-static const struct recap_api_node n124[] = {
-    {"image", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
-    {"command", RECAP_API_T_ARRAY, 0, 1, 256, NULL, n83, 1},
-    {"env", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n85, 1},
-    {"join", RECAP_API_T_ARRAY, 0, 0, 5, NULL, n87, 1},
-    {"targetFilesystem", RECAP_API_T_STRING, 0, 0, INT64_MAX, v88, NULL, 0},
-    {"security", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n96, 4},
-    {"resources", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n98, 1},
-    {"timeoutSeconds", RECAP_API_T_INTEGER, 0, 1, 86400, NULL, NULL, 0},
-    {"output", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n99, 2},
-    {"targets", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n106, 2},
-    {"schedule", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n108, 5},
-    {"strategy", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n112, 4},
-    {"roles", RECAP_API_T_ARRAY, 0, 0, 8, NULL, n122, 1},
-    {"historyLimits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n123, 2}};
-static const struct recap_api_node n125[] = {{"execution", RECAP_API_T_STRING, 1, 0, 253, NULL, NULL, 0},
-					     {"pod", RECAP_API_T_STRING, 0, 0, 253, NULL, NULL, 0},
-					     {"container", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0},
-					     {"node", RECAP_API_T_STRING, 0, 0, 253, NULL, NULL, 0},
-					     {"reason", RECAP_API_T_STRING, 1, 0, 64, NULL, NULL, 0},
-					     {"exitCode", RECAP_API_T_INTEGER, 0, 0, 255, NULL, NULL, 0},
-					     {"message", RECAP_API_T_STRING, 0, 0, 1024, NULL, NULL, 0}};
-static const struct recap_api_node n126[] = {
-    {"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n125, 7}};
-static const struct recap_api_node n127[] = {{"", RECAP_API_T_STRING, 0, 10, 10, NULL, NULL, 0}};
-static const struct recap_api_node n128[] = {
+static const struct recap_api_node n56[] = {{"execution", RECAP_API_T_STRING, 1, 0, 253, NULL, NULL, 0},
+					    {"pod", RECAP_API_T_STRING, 0, 0, 253, NULL, NULL, 0},
+					    {"container", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0},
+					    {"node", RECAP_API_T_STRING, 0, 0, 253, NULL, NULL, 0},
+					    {"reason", RECAP_API_T_STRING, 1, 0, 64, NULL, NULL, 0},
+					    {"exitCode", RECAP_API_T_INTEGER, 0, 0, 255, NULL, NULL, 0},
+					    {"message", RECAP_API_T_STRING, 0, 0, 1024, NULL, NULL, 0}};
+static const struct recap_api_node n57[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n56, 7}};
+static const struct recap_api_node n58[] = {{"", RECAP_API_T_STRING, 0, 10, 10, NULL, NULL, 0}};
+static const struct recap_api_node n59[] = {
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n81, 1},
-    {"phase", RECAP_API_T_STRING, 0, 0, INT64_MAX, v82, NULL, 0},
+    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n37, 1},
+    {"phase", RECAP_API_T_STRING, 0, 0, INT64_MAX, v55, NULL, 0},
     {"targets", RECAP_API_T_INTEGER, 0, 0, 100000, NULL, NULL, 0},
     {"pending", RECAP_API_T_INTEGER, 0, 0, 100000, NULL, NULL, 0},
     {"running", RECAP_API_T_INTEGER, 0, 0, 100000, NULL, NULL, 0},
@@ -526,168 +259,43 @@ static const struct recap_api_node n128[] = {
     {"startTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"completionTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"capsuleGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"capsuleSpec", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n124, 14},
-    {"failures", RECAP_API_T_ARRAY, 0, 0, 10, NULL, n126, 1},
-    {"dispatched", RECAP_API_T_ARRAY, 0, 0, 100000, NULL, n127, 1}};
-static const struct recap_api_node n129[] = {
+    {"capsuleSpec", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n34, 14},
+    {"failures", RECAP_API_T_ARRAY, 0, 0, 10, NULL, n57, 1},
+    {"dispatched", RECAP_API_T_ARRAY, 0, 0, 100000, NULL, n58, 1}};
+static const struct recap_api_node n60[] = {
     {"apiVersion", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"kind", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n78, 5},
-    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n128, 15}};
-static const struct recap_api_node n130[] = {{"name", RECAP_API_T_STRING, 1, 1, 63, NULL, NULL, 0}};
-static const struct recap_api_node n131[] = {{"pod", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},
-					     {"podUID", RECAP_API_T_STRING, 1, 1, 36, NULL, NULL, 0},
-					     {"container", RECAP_API_T_STRING, 1, 1, 63, NULL, NULL, 0},
-					     {"containerID", RECAP_API_T_STRING, 1, 1, 256, NULL, NULL, 0},
-					     {"podIP", RECAP_API_T_STRING, 0, 0, 45, NULL, NULL, 0}};
-static const struct recap_api_node n132[] = {{"", RECAP_API_T_STRING, 0, 0, 4096, NULL, NULL, 0}};
-static const struct recap_api_node n133[] = {{"name", RECAP_API_T_STRING, 1, 1, 256, NULL, NULL, 0},
-					     {"value", RECAP_API_T_STRING, 0, 0, 32768, NULL, NULL, 0}};
-static const struct recap_api_node n134[] = {
-    {"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n133, 2}};
-static const char *const v135[] = {"net", "pid", "ipc", "uts", "cgroup", NULL};
-static const struct recap_api_node n136[] = {{"", RECAP_API_T_STRING, 0, 0, INT64_MAX, v135, NULL, 0}};
-static const char *const v137[] = {"None", "ReadOnly", "ReadWrite", NULL};
-static const char *const v138[] = {"CHOWN",
-				   "DAC_OVERRIDE",
-				   "DAC_READ_SEARCH",
-				   "FOWNER",
-				   "FSETID",
-				   "KILL",
-				   "SETGID",
-				   "SETUID",
-				   "SETPCAP",
-				   "LINUX_IMMUTABLE",
-				   "NET_BIND_SERVICE",
-				   "NET_BROADCAST",
-				   "NET_ADMIN",
-				   "NET_RAW",
-				   "IPC_LOCK",
-				   "IPC_OWNER",
-				   "SYS_MODULE",
-				   "SYS_RAWIO",
-				   "SYS_CHROOT",
-				   "SYS_PTRACE",
-				   "SYS_PACCT",
-				   "SYS_ADMIN",
-				   "SYS_BOOT",
-				   "SYS_NICE",
-				   "SYS_RESOURCE",
-				   "SYS_TIME",
-				   "SYS_TTY_CONFIG",
-				   "MKNOD",
-				   "LEASE",
-				   "AUDIT_WRITE",
-				   "AUDIT_CONTROL",
-				   "SETFCAP",
-				   "MAC_OVERRIDE",
-				   "MAC_ADMIN",
-				   "SYSLOG",
-				   "WAKE_ALARM",
-				   "BLOCK_SUSPEND",
-				   "AUDIT_READ",
-				   "PERFMON",
-				   "BPF",
-				   "CHECKPOINT_RESTORE",
-				   NULL};
-static const struct recap_api_node n139[] = {{"", RECAP_API_T_STRING, 0, 0, INT64_MAX, v138, NULL, 0}};
-static const char *const v140[] = {"CHOWN",
-				   "DAC_OVERRIDE",
-				   "DAC_READ_SEARCH",
-				   "FOWNER",
-				   "FSETID",
-				   "KILL",
-				   "SETGID",
-				   "SETUID",
-				   "SETPCAP",
-				   "LINUX_IMMUTABLE",
-				   "NET_BIND_SERVICE",
-				   "NET_BROADCAST",
-				   "NET_ADMIN",
-				   "NET_RAW",
-				   "IPC_LOCK",
-				   "IPC_OWNER",
-				   "SYS_MODULE",
-				   "SYS_RAWIO",
-				   "SYS_CHROOT",
-				   "SYS_PTRACE",
-				   "SYS_PACCT",
-				   "SYS_ADMIN",
-				   "SYS_BOOT",
-				   "SYS_NICE",
-				   "SYS_RESOURCE",
-				   "SYS_TIME",
-				   "SYS_TTY_CONFIG",
-				   "MKNOD",
-				   "LEASE",
-				   "AUDIT_WRITE",
-				   "AUDIT_CONTROL",
-				   "SETFCAP",
-				   "MAC_OVERRIDE",
-				   "MAC_ADMIN",
-				   "SYSLOG",
-				   "WAKE_ALARM",
-				   "BLOCK_SUSPEND",
-				   "AUDIT_READ",
-				   "PERFMON",
-				   "BPF",
-				   "CHECKPOINT_RESTORE",
-				   "ALL",
-				   NULL};
-static const struct recap_api_node n141[] = {{"", RECAP_API_T_STRING, 0, 0, INT64_MAX, v140, NULL, 0}};
-static const struct recap_api_node n142[] = {{"add", RECAP_API_T_ARRAY, 0, 0, 41, NULL, n139, 1},
-					     {"drop", RECAP_API_T_ARRAY, 0, 0, 42, NULL, n141, 1}};
-static const char *const v143[] = {"RuntimeDefault", "Localhost", "Unconfined", NULL};
-static const struct recap_api_node n144[] = {
-    {"type", RECAP_API_T_STRING, 0, 0, INT64_MAX, v143, NULL, 0},
-    {"localhostProfile", RECAP_API_T_STRING, 0, 1, 4096, NULL, NULL, 0}};
-static const struct recap_api_node n145[] = {
-    {"capabilities", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n142, 2},
-    {"seccompProfile", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n144, 2},
-    {"runAsUser", RECAP_API_T_INTEGER, 0, 0, 4294967294, NULL, NULL, 0},
-    {"runAsGroup", RECAP_API_T_INTEGER, 0, 0, 4294967294, NULL, NULL, 0}};
-static const struct recap_api_node n146[] = {
-    {"cpu", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0},
-    {"memory", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0},
-    {"pids", RECAP_API_T_INTEGER, 0, 1, 1048576, NULL, NULL, 0}};
-static const struct recap_api_node n147[] = {
-    {"limits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n146, 3}};
-static const struct recap_api_node n148[] = {
-    {"tailBytes", RECAP_API_T_INTEGER, 0, 0, 65536, NULL, NULL, 0},
-    {"outSize", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0}};
-static const struct recap_api_node n149[] = {
+    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n54, 5},
+    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n59, 15}};
+static const struct recap_api_node n61[] = {{"name", RECAP_API_T_STRING, 1, 1, 63, NULL, NULL, 0}};
+static const struct recap_api_node n62[] = {{"pod", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},
+					    {"podUID", RECAP_API_T_STRING, 1, 1, 36, NULL, NULL, 0},
+					    {"container", RECAP_API_T_STRING, 1, 1, 63, NULL, NULL, 0},
+					    {"containerID", RECAP_API_T_STRING, 1, 1, 256, NULL, NULL, 0},
+					    {"podIP", RECAP_API_T_STRING, 0, 0, 45, NULL, NULL, 0}};
+static const struct recap_api_node n63[] = {
     {"image", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
-    {"command", RECAP_API_T_ARRAY, 0, 1, 256, NULL, n132, 1},
-    {"env", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n134, 1},
-    {"join", RECAP_API_T_ARRAY, 0, 0, 5, NULL, n136, 1},
-    {"targetFilesystem", RECAP_API_T_STRING, 0, 0, INT64_MAX, v137, NULL, 0},
-    {"security", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n145, 4},
-    {"resources", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n147, 1},
+    {"command", RECAP_API_T_ARRAY, 0, 1, 256, NULL, n1, 1},
+    {"env", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n3, 1},
+    {"join", RECAP_API_T_ARRAY, 0, 0, 5, NULL, n5, 1},
+    {"targetFilesystem", RECAP_API_T_STRING, 0, 0, INT64_MAX, v6, NULL, 0},
+    {"security", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n14, 4},
+    {"resources", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n16, 1},
     {"timeoutSeconds", RECAP_API_T_INTEGER, 0, 1, 86400, NULL, NULL, 0},
-    {"output", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n148, 2}};
-static const struct recap_api_node n150[] = {
-    {"runRef", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n130, 1},
+    {"output", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n17, 2}};
+static const struct recap_api_node n64[] = {
+    {"runRef", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n61, 1},
     {"node", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},
-    {"target", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n131, 5},
+    {"target", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n62, 5},
     {"role", RECAP_API_T_STRING, 0, 0, 24, NULL, NULL, 0},
-    {"capsule", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n149, 9},
+    {"capsule", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n63, 9},
     {"deadline", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0}};
-static const char *const v151[] = {"True", "False", "Unknown", NULL};
-static const struct recap_api_node n152[] = {
-    {"type", RECAP_API_T_STRING, 1, 0, 316, NULL, NULL, 0},
-    {"status", RECAP_API_T_STRING, 1, 0, INT64_MAX, v151, NULL, 0},
+static const char *const v65[] = {"Pending",  "Pulling",   "Attaching", "Running",
+				  "Escaping", "Succeeded", "Failed",	NULL};
+static const struct recap_api_node n66[] = {
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"lastTransitionTime", RECAP_API_T_TIME, 1, 0, INT64_MAX, NULL, NULL, 0},
-    {"reason", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
-    {"message", RECAP_API_T_STRING, 1, 0, 32768, NULL, NULL, 0}};
-static const struct recap_api_node n153[] = {
-    {"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n152, 6}};
-static const char *const v154[] = {"Pending",  "Pulling",   "Attaching", "Running",
-				   "Escaping", "Succeeded", "Failed",	 NULL};
-static const struct recap_api_node n155[] = {
-    {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n153, 1},
-    {"phase", RECAP_API_T_STRING, 0, 0, INT64_MAX, v154, NULL, 0},
+    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n37, 1},
+    {"phase", RECAP_API_T_STRING, 0, 0, INT64_MAX, v65, NULL, 0},
     {"reason", RECAP_API_T_STRING, 0, 0, 64, NULL, NULL, 0},
     {"message", RECAP_API_T_STRING, 0, 0, 4096, NULL, NULL, 0},
     {"exitCode", RECAP_API_T_INTEGER, 0, 0, 255, NULL, NULL, 0},
@@ -703,17 +311,17 @@ static const struct recap_api_node n155[] = {
     {"escapeStartTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"completionTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"escaped", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0}};
-static const struct recap_api_node n156[] = {
+static const struct recap_api_node n67[] = {
     {"apiVersion", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"kind", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n150, 6},
-    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n155, 18}};
+    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n64, 6},
+    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n66, 18}};
 
 const struct recap_api_node recap_api_kinds[RECAP_API_KINDS] = {
-    {"Capsule", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n48, 4},
-    {"CapsulePolicy", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n74, 4},
-    {"CapsuleRun", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n129, 4},
-    {"CapsuleExecution", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n156, 4}};
+    {"Capsule", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n39, 4},
+    {"CapsulePolicy", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n51, 4},
+    {"CapsuleRun", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n60, 4},
+    {"CapsuleExecution", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n67, 4}};
 
 const char *const recap_api_target_filesystem_max_names[RECAP_API_TARGET_FILESYSTEM_MAX_COUNT] = {
     "None", "ReadOnly", "ReadWrite"};

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "api/conditions.h"
 #include "api/names.h"
 #include "api/types.h"
 #include "base/cleanup.h"
@@ -186,7 +187,7 @@ void caplet_claim(struct caplet_exec *x, json_t *status, caplet_claim_cb cb)
 	x->claim_cb = cb;
 	x->claim_tries = 0;
 	x->claim_conflicts = 0;
-	if (recap_caplet_status_conditions(x->claim, x->obj, time(NULL)) < 0)
+	if (recap_api_exec_phase_conditions(x->claim, x->obj, time(NULL)) < 0)
 		claim_end(x, CAPLET_CLAIM_FAILED, "out of memory");
 	else
 		claim_write(x);

@@ -60,12 +60,6 @@ json_t *recap_caplet_status_from_result(json_t *result, const struct recap_caple
 /* A terminal status for an execution that never ran (escaped: nothing to
  * escape). */
 json_t *recap_caplet_status_refused(const char *reason, const char *message);
-/* Adds to status (what caplet writes of exec's .status) the conditions its
- * phase implies, over exec's current ones: Reconciling True until the
- * execution has ended, Stalled True once it Failed (reason: status.reason),
- * so GitOps tools (kstatus) read it as in progress, failed or current.
- * Nothing when status has no phase; -ENOMEM. */
-int recap_caplet_status_conditions(json_t *status, json_t *exec, time_t now);
 
 /* The execution's target as the CRI reported it (the JSON line of `capsule
  * cri-status`) checked against the execution: the same container ID, the

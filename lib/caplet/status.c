@@ -5,7 +5,6 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "api/conditions.h"
 #include "api/names.h"
 #include "api/types.h"
 #include "base/json.h"
@@ -142,27 +141,4 @@ enum recap_caplet_claim recap_caplet_claim_decide(json_t *now, const char *uid, 
 	if (unclaimed && !recap_api_exec_status_attach_start_time(now))
 		return RECAP_CAPLET_CLAIM_RETRY;
 	return RECAP_CAPLET_CLAIM_LOST;
-}
-
-int recap_caplet_status_conditions(json_t *status, json_t *exec, time_t now)
-{
-	const char *phase = recap_json_str(status, "phase");
-	if (!phase)
-		return 0;
-	bool failed = strcmp(phase, RECAP_PHASE_FAILED) == 0;
-	bool ended = failed || strcmp(phase, RECAP_PHASE_SUCCEEDED) == 0;
-	const char *reason = failed ? recap_json_str(status, "reason") : NULL;
-	reason = reason && *reason ? reason : phase;
-	const char *message = recap_json_str(status, "message");
-	message = message && *message ? message : phase;
-	int64_t gen = recap_api_meta_generation(exec);
-	json_t *c1 =
-	    recap_api_condition_set(recap_api_exec_status_conditions(exec), RECAP_CONDITION_RECONCILING,
-				    recap_api_condition_status_of(!ended), reason, message, gen, now);
-	json_t *c2 =
-	    c1 ? recap_api_condition_set(c1, RECAP_CONDITION_STALLED, recap_api_condition_status_of(failed),
-					 reason, message, gen, now)
-	       : NULL;
-	json_decref(c1);
-	return c2 ? json_object_set_new(status, "conditions", c2) : -ENOMEM;
 }

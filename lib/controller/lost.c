@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/conditions.h"
 #include "api/names.h"
 #include "api/types.h"
 #include "base/json.h"
@@ -50,6 +51,11 @@ static void fail_lost(struct ctl_op *op, json_t *e, int64_t margin)
 	json_t *patch = json_pack("{s:{s:s}, s:{s:s, s:s, s:s, s:s}}", "metadata", "resourceVersion",
 				  recap_api_meta_resource_version(e), "status", "phase", RECAP_PHASE_FAILED,
 				  "reason", RECAP_REASON_NODE_LOST, "message", msg, "completionTime", when);
+	/* Reconciling False, Stalled True, as the node agent would have said */
+	if (patch && recap_api_exec_phase_conditions(json_object_get(patch, "status"), e, time(NULL)) < 0) {
+		json_decref(patch);
+		patch = NULL;
+	}
 	if (patch)
 		recap_ctl_op_patch(op, &recap_ctl_execs, recap_api_meta_namespace(e), recap_api_meta_name(e),
 				   "status", patch);

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "api/conditions.h"
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "caplet/spec.h"
@@ -408,7 +409,7 @@ static void test_status_conditions(void **state)
 	/* running: in progress; the transition time of a condition that
 	 * stays True is kept */
 	_cleanup_json_ json_t *run = json_pack("{s:s}", "phase", "Running");
-	assert_int_equal(recap_caplet_status_conditions(run, x, 1000), 0);
+	assert_int_equal(recap_api_exec_phase_conditions(run, x, 1000), 0);
 	assert_string_equal(cond(run, "Reconciling", b), "True Running");
 	assert_string_equal(cond(run, "Stalled", b), "False Running");
 	assert_string_equal(
@@ -416,17 +417,17 @@ static void test_status_conditions(void **state)
 	    "2026-01-01T00:00:00Z");
 	/* failed: stalled with the execution's reason, no longer in progress */
 	_cleanup_json_ json_t *failed = json_pack("{s:s, s:s}", "phase", "Failed", "reason", "TargetGone");
-	assert_int_equal(recap_caplet_status_conditions(failed, x, 1000), 0);
+	assert_int_equal(recap_api_exec_phase_conditions(failed, x, 1000), 0);
 	assert_string_equal(cond(failed, "Stalled", b), "True TargetGone");
 	assert_string_equal(cond(failed, "Reconciling", b), "False TargetGone");
 	/* succeeded: neither */
 	_cleanup_json_ json_t *ok = json_pack("{s:s, s:s}", "phase", "Succeeded", "reason", "Completed");
-	assert_int_equal(recap_caplet_status_conditions(ok, x, 1000), 0);
+	assert_int_equal(recap_api_exec_phase_conditions(ok, x, 1000), 0);
 	assert_string_equal(cond(ok, "Stalled", b), "False Succeeded");
 	assert_string_equal(cond(ok, "Reconciling", b), "False Succeeded");
 	/* a write without a phase carries no conditions */
 	_cleanup_json_ json_t *bare = json_pack("{s:i}", "stdoutBytes", 3);
-	assert_int_equal(recap_caplet_status_conditions(bare, x, 1000), 0);
+	assert_int_equal(recap_api_exec_phase_conditions(bare, x, 1000), 0);
 	assert_null(json_object_get(bare, "conditions"));
 }
 

@@ -196,7 +196,12 @@ test_tools() { # ordinary tools keep working under the allow-list
 	check "busybox top, free, gzip, tar" contains "$out" "tar-ok"
 	out=$(run --cap-add NET_RAW -- ping -c1 -W2 127.0.0.1 2>&1) || true
 	check "busybox ping with NET_RAW" contains "$out" "1 packets received"
-	out=$(run -- sh -c 'nc -l -p 5201 >/tmp/got & sleep 0.3; echo payload | nc -w1 127.0.0.1 5201; sleep 0.2; cat /tmp/got')
+	# connect until the listener is up (a loaded machine may take a while),
+	# then wait for it to end with what it got
+	out=$(run -- sh -c 'nc -l -p 5201 >/tmp/got & l=$!; i=0
+		until echo payload | nc -w1 127.0.0.1 5201 2>/dev/null; do
+			i=$((i + 1)); [ $i -lt 50 ] || break; sleep 0.1
+		done; wait $l; cat /tmp/got')
 	check "busybox nc over the target's loopback" contains "$out" "payload"
 	local t
 	for t in "${tools[@]}"; do
