@@ -92,6 +92,9 @@ def header():
             o.append(f"#define RECAP_API_{up(tname)}_{up(a.snake(path))} {c_str(path)}\n")
         for path, s, t, emb in a.fields(tname):
             o.append(getter(tname, path, s, t))
+        top = [p for p, *_ in a.fields(tname) if "." not in p]
+        o.append(f"/* Its top-level fields, in schema order. */\n#define RECAP_API_{up(tname)}_N_FIELDS {len(top)}\n")
+        o.append(f"extern const char *const recap_api_{tname}_fields[RECAP_API_{up(tname)}_N_FIELDS];\n")
         o.append("\n")
     return "".join(o)
 
@@ -170,4 +173,8 @@ def source():
     for name, values in a.enums().items():
         o.append(f"const char *const recap_api_{name}_names[RECAP_API_{up(name)}_COUNT] = {{"
                  + ", ".join(c_str(v) for v in values) + "};\n")
+    for tname, *_ in a.TYPES:
+        top = [p for p, *_ in a.fields(tname) if "." not in p]
+        o.append(f"const char *const recap_api_{tname}_fields[RECAP_API_{up(tname)}_N_FIELDS] = {{"
+                 + ", ".join(c_str(f) for f in top) + "};\n")
     return "".join(o)

@@ -341,3 +341,20 @@ const char *const recap_api_order_names[RECAP_API_ORDER_COUNT] = {"Name", "Creat
 const char *const recap_api_failure_policy_names[RECAP_API_FAILURE_POLICY_COUNT] = {"Continue", "Stop"};
 const char *const recap_api_condition_status_names[RECAP_API_CONDITION_STATUS_COUNT] = {"True", "False",
 											"Unknown"};
+const char *const recap_api_capsule_fields[RECAP_API_CAPSULE_N_FIELDS] = {"spec", "status"};
+const char *const recap_api_policy_fields[RECAP_API_POLICY_N_FIELDS] = {"spec", "status"};
+const char *const recap_api_run_fields[RECAP_API_RUN_N_FIELDS] = {"spec", "status"};
+const char *const recap_api_exec_fields[RECAP_API_EXEC_N_FIELDS] = {"spec", "status"};
+const char *const recap_api_capsule_spec_fields[RECAP_API_CAPSULE_SPEC_N_FIELDS] = {
+    "image",	      "command", "env",	    "join",	"targetFilesystem", "security", "resources",
+    "timeoutSeconds", "output",	 "targets", "schedule", "strategy",	    "roles",	"historyLimits"};
+const char *const recap_api_profile_fields[RECAP_API_PROFILE_N_FIELDS] = {
+    "image",	 "command",	   "env",   "join", "targetFilesystem", "security",
+    "resources", "timeoutSeconds", "output"};
+const char *const recap_api_env_fields[RECAP_API_ENV_N_FIELDS] = {"name", "value"};
+const char *const recap_api_role_fields[RECAP_API_ROLE_N_FIELDS] = {"name", "selector", "container",
+								    "command", "startAfter"};
+const char *const recap_api_failure_fields[RECAP_API_FAILURE_N_FIELDS] = {
+    "execution", "pod", "container", "node", "reason", "exitCode", "message"};
+const char *const recap_api_condition_fields[RECAP_API_CONDITION_N_FIELDS] = {
+    "type", "status", "observedGeneration", "lastTransitionTime", "reason", "message"};

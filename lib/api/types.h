@@ -217,6 +217,9 @@ static inline json_t *recap_api_capsule_status_active(json_t *o)
 {
 	return recap_json_path(o, RECAP_API_CAPSULE_STATUS_ACTIVE);
 }
+/* Its top-level fields, in schema order. */
+#define RECAP_API_CAPSULE_N_FIELDS 2
+extern const char *const recap_api_capsule_fields[RECAP_API_CAPSULE_N_FIELDS];
 
 /* a CapsulePolicy: paths from its root, and getters (an absent
  * field reads as its schema default, else NULL, 0 or false). */
@@ -352,6 +355,9 @@ static inline int64_t recap_api_policy_status_refused_capsules(json_t *o)
 {
 	return recap_json_int(o, RECAP_API_POLICY_STATUS_REFUSED_CAPSULES, 0);
 }
+/* Its top-level fields, in schema order. */
+#define RECAP_API_POLICY_N_FIELDS 2
+extern const char *const recap_api_policy_fields[RECAP_API_POLICY_N_FIELDS];
 
 /* a CapsuleRun: paths from its root, and getters (an absent
  * field reads as its schema default, else NULL, 0 or false). */
@@ -474,6 +480,9 @@ static inline json_t *recap_api_run_status_dispatched(json_t *o)
 {
 	return recap_json_path(o, RECAP_API_RUN_STATUS_DISPATCHED);
 }
+/* Its top-level fields, in schema order. */
+#define RECAP_API_RUN_N_FIELDS 2
+extern const char *const recap_api_run_fields[RECAP_API_RUN_N_FIELDS];
 
 /* a CapsuleExecution: paths from its root, and getters (an absent
  * field reads as its schema default, else NULL, 0 or false). */
@@ -639,6 +648,9 @@ static inline bool recap_api_exec_status_escaped(json_t *o)
 {
 	return recap_json_bool(o, RECAP_API_EXEC_STATUS_ESCAPED, 0) != 0;
 }
+/* Its top-level fields, in schema order. */
+#define RECAP_API_EXEC_N_FIELDS 2
+extern const char *const recap_api_exec_fields[RECAP_API_EXEC_N_FIELDS];
 
 /* a Capsule's spec (and a CapsuleRun's status.capsuleSpec); it is also a profile: paths from its root, and getters (an absent
  * field reads as its schema default, else NULL, 0 or false). */
@@ -862,6 +874,9 @@ static inline int64_t recap_api_capsule_spec_history_limits_failed(json_t *o)
 {
 	return recap_json_int(o, RECAP_API_CAPSULE_SPEC_HISTORY_LIMITS_FAILED, 1);
 }
+/* Its top-level fields, in schema order. */
+#define RECAP_API_CAPSULE_SPEC_N_FIELDS 14
+extern const char *const recap_api_capsule_spec_fields[RECAP_API_CAPSULE_SPEC_N_FIELDS];
 
 /* what one execution runs: a CapsuleExecution's spec.capsule: paths from its root, and getters (an absent
  * field reads as its schema default, else NULL, 0 or false). */
@@ -986,6 +1001,9 @@ static inline json_t *recap_api_profile_output_out_size(json_t *o)
 {
 	return recap_json_path(o, RECAP_API_PROFILE_OUTPUT_OUT_SIZE);
 }
+/* Its top-level fields, in schema order. */
+#define RECAP_API_PROFILE_N_FIELDS 9
+extern const char *const recap_api_profile_fields[RECAP_API_PROFILE_N_FIELDS];
 
 /* an item of a profile's env: paths from its root, and getters (an absent
  * field reads as its schema default, else NULL, 0 or false). */
@@ -999,6 +1017,9 @@ static inline const char *recap_api_env_value(json_t *o)
 {
 	return recap_json_str(o, RECAP_API_ENV_VALUE);
 }
+/* Its top-level fields, in schema order. */
+#define RECAP_API_ENV_N_FIELDS 2
+extern const char *const recap_api_env_fields[RECAP_API_ENV_N_FIELDS];
 
 /* an item of a Capsule's roles: paths from its root, and getters (an absent
  * field reads as its schema default, else NULL, 0 or false). */
@@ -1027,6 +1048,9 @@ static inline json_t *recap_api_role_start_after(json_t *o)
 {
 	return recap_json_path(o, RECAP_API_ROLE_START_AFTER);
 }
+/* Its top-level fields, in schema order. */
+#define RECAP_API_ROLE_N_FIELDS 5
+extern const char *const recap_api_role_fields[RECAP_API_ROLE_N_FIELDS];
 
 /* an item of a CapsuleRun's status.failures: paths from its root, and getters (an absent
  * field reads as its schema default, else NULL, 0 or false). */
@@ -1065,6 +1089,9 @@ static inline const char *recap_api_failure_message(json_t *o)
 {
 	return recap_json_str(o, RECAP_API_FAILURE_MESSAGE);
 }
+/* Its top-level fields, in schema order. */
+#define RECAP_API_FAILURE_N_FIELDS 7
+extern const char *const recap_api_failure_fields[RECAP_API_FAILURE_N_FIELDS];
 
 /* an item of any kind's status.conditions: paths from its root, and getters (an absent
  * field reads as its schema default, else NULL, 0 or false). */
@@ -1100,3 +1127,6 @@ static inline const char *recap_api_condition_message(json_t *o)
 {
 	return recap_json_str(o, RECAP_API_CONDITION_MESSAGE);
 }
+/* Its top-level fields, in schema order. */
+#define RECAP_API_CONDITION_N_FIELDS 6
+extern const char *const recap_api_condition_fields[RECAP_API_CONDITION_N_FIELDS];

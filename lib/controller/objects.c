@@ -9,13 +9,6 @@
 #include "controller/objects.h"
 #include "controller/status.h"
 
-/* A Capsule's spec holds each of them with the same shape (hack/crdgen). */
-static const char *const profile_fields[] = {
-    RECAP_API_PROFILE_IMAGE,	 RECAP_API_PROFILE_COMMAND,	      RECAP_API_PROFILE_ENV,
-    RECAP_API_PROFILE_JOIN,	 RECAP_API_PROFILE_TARGET_FILESYSTEM, RECAP_API_PROFILE_SECURITY,
-    RECAP_API_PROFILE_RESOURCES, RECAP_API_PROFILE_TIMEOUT_SECONDS,   RECAP_API_PROFILE_OUTPUT,
-};
-
 static json_t *role_of(json_t *spec, const char *role)
 {
 	size_t i;
@@ -31,10 +24,11 @@ static json_t *role_of(json_t *spec, const char *role)
 json_t *recap_controller_exec_profile(json_t *capsule_spec, const char *role, json_t *extra_env)
 {
 	json_t *p = json_object();
-	for (size_t i = 0; p && i < sizeof(profile_fields) / sizeof(profile_fields[0]); i++) {
-		json_t *v = json_object_get(capsule_spec, profile_fields[i]);
+	/* every field of a profile (the schema's), from the Capsule's spec */
+	for (size_t i = 0; p && i < RECAP_API_PROFILE_N_FIELDS; i++) {
+		json_t *v = json_object_get(capsule_spec, recap_api_profile_fields[i]);
 		if (v)
-			json_object_set_new(p, profile_fields[i], json_deep_copy(v));
+			json_object_set_new(p, recap_api_profile_fields[i], json_deep_copy(v));
 	}
 	json_t *r = role_of(capsule_spec, role);
 	if (p && r && recap_api_role_command(r))
