@@ -19,6 +19,9 @@
 #include "kubecache/workqueue.h"
 #include "sched/strategy.h"
 
+/* How long after an informer error with no event since /readyz fails. */
+#define CTL_API_DOWN_MS 60000
+
 enum ctl_informer { INF_CAPSULE, INF_POLICY, INF_RUN, INF_EXEC, INF_POD, INF_NS, INF_N };
 enum ctl_kind { KIND_CAPSULE, KIND_POLICY, KIND_RUN, KIND_N };
 
@@ -51,6 +54,9 @@ struct recap_controller {
 	struct recap_kube_projection *proj[INF_N];
 	struct ctl_handler_ctx hctx[INF_N];
 	unsigned informer_errors;
+	/* Loop time (ms) of the last informer error that no informer event has
+	 * followed yet; 0: none. /readyz fails while it is recent. */
+	uint64_t api_error_ms;
 	struct ctl_queue queues[KIND_N];
 	struct recap_kube_events *events;
 	struct recap_kube_leader *leader;

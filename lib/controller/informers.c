@@ -217,8 +217,15 @@ static void changed(struct ctl_handler_ctx *h, json_t *old, json_t *obj)
 	}
 }
 
+/* An event came: the API server answers. */
+static void answered(struct ctl_handler_ctx *h)
+{
+	h->ctl->api_error_ms = 0;
+}
+
 static void on_added(struct recap_kube_informer *inf, json_t *obj, void *userdata)
 {
+	answered(userdata);
 	changed(userdata, NULL, obj);
 }
 
@@ -238,6 +245,7 @@ static bool same_but_version(json_t *a, json_t *b)
 static void on_updated(struct recap_kube_informer *inf, json_t *old_obj, json_t *new_obj, void *userdata)
 {
 	struct ctl_handler_ctx *h = userdata;
+	answered(h);
 	if ((h->inf == INF_POD || h->inf == INF_NS) && same_but_version(old_obj, new_obj))
 		return;
 	changed(userdata, old_obj, new_obj);
@@ -245,6 +253,7 @@ static void on_updated(struct recap_kube_informer *inf, json_t *old_obj, json_t 
 
 static void on_deleted(struct recap_kube_informer *inf, json_t *old_obj, void *userdata)
 {
+	answered(userdata);
 	changed(userdata, NULL, old_obj);
 }
 
@@ -252,6 +261,7 @@ static void on_error(struct recap_kube_informer *inf, const struct recap_error *
 {
 	struct ctl_handler_ctx *h = userdata;
 	h->ctl->informer_errors++;
+	h->ctl->api_error_ms = uv_now(h->ctl->loop) ? uv_now(h->ctl->loop) : 1;
 	recap_ctl_log(h->ctl, RECAP_LOG_WARN, "informer: %s", recap_error_message(err));
 }
 

@@ -134,7 +134,9 @@ static int handler(const char *path, struct recap_buf *body, const char **ctype,
 		return recap_buf_appends(body, "ok\n") < 0 ? 500 : 200;
 	if (strcmp(path, "/readyz") == 0) {
 		bool ok = recap_controller_ready(ctl);
-		recap_buf_appends(body, ok ? "ok\n" : "informers not synced\n");
+		recap_buf_appends(body, ok			 ? "ok\n"
+					: !recap_ctl_synced(ctl) ? "informers not synced\n"
+								 : "the API server does not answer\n");
 		return ok ? 200 : 503;
 	}
 	if (strcmp(path, "/metrics") == 0) {

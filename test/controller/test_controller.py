@@ -605,6 +605,22 @@ def check_unescaped(w, ctl):
     wait("recap_controller_executions_unescaped back to 0", lambda: gauge() == 0)
 
 
+def check_api_down(w, ctl, cluster):
+    """/readyz says when the API server does not answer, and recovers."""
+    expect("/readyz before", ctl.get("/readyz")[0], 200)
+    cluster.stop_apiserver()
+    try:
+        wait("/readyz fails while the API server is down",
+             lambda: ctl.get("/readyz")[0] == 503, timeout=20)
+        expect("/readyz says why", "does not answer" in ctl.get("/readyz")[1], True)
+        expect("/healthz stays ok (a restart would not help)", ctl.get("/healthz")[0], 200)
+    finally:
+        cluster.start_apiserver()
+    w.k.ok("create", "namespace", "readyz-probe")  # an event the informers see
+    wait("/readyz ok again once the API server answers",
+         lambda: ctl.get("/readyz")[0] == 200, timeout=30)
+
+
 def check_leader_election(w, binary, kubeconfig, logdir):
     timing = ["--leader-elect=true", "--leader-elect-namespace=default",
               "--lease-duration-ms=3000", "--renew-deadline-ms=2000",
@@ -724,6 +740,8 @@ def main():
             case("an unverified escape is counted", check_unescaped, w, ctl)
             case("periodic: one run per minute, none twice", check_periodic,
                  w, ctl, created_minute)
+            case("/readyz while the API server is down", check_api_down, w, ctl,
+                 k.cluster)
             expect_clean = ctl.kill(signal.SIGTERM)
             if expect_clean != 0:
                 print(f"FAIL SIGTERM: exit {expect_clean}")

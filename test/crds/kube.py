@@ -38,8 +38,21 @@ class Cluster:
         except BaseException:
             self.__exit__(None, None, None)
             raise
-        return Kubectl(os.path.join(self.bindir, "kubectl"),
-                       os.path.join(self.dir, "kubeconfig"))
+        k = Kubectl(os.path.join(self.bindir, "kubectl"),
+                    os.path.join(self.dir, "kubeconfig"))
+        k.cluster = self
+        return k
+
+    def stop_apiserver(self):
+        """kill -9 of kube-apiserver (etcd and the rest stay)."""
+        if self._hack("stop-apiserver").returncode != 0:
+            raise Failure("hack/cluster stop-apiserver failed")
+
+    def start_apiserver(self):
+        """The same kube-apiserver again, on the same port; returns once it
+        serves."""
+        if self._hack("start-apiserver").returncode != 0:
+            raise Failure("hack/cluster start-apiserver failed")
 
     def __exit__(self, *exc):
         try:

@@ -170,6 +170,8 @@ ctl no get secrets -n shop
 ctl no create pods/exec -n shop
 ctl no patch pods -n shop
 ctl no update capsuleexecutions.recap.dev -n shop
+ctl yes patch capsuleexecutions.recap.dev -n shop
+ctl yes patch capsuleexecutions.recap.dev --subresource status -n shop
 ctl no create capsulepolicies.recap.dev
 ok "controller: exactly its calls (pods, runs, executions, status, events, its Lease), no secrets, no exec"
 cpl yes watch capsuleexecutions.recap.dev -A
