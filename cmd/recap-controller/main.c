@@ -17,7 +17,8 @@ struct options {
 	bool leader_elect;
 	uint64_t lease_ms, renew_ms, retry_ms;
 	uint64_t qps, burst;
-	uint64_t start_grace_s, lost_after_s;
+	uint64_t start_grace_s, lost_after_s, run_ttl_s;
+	bool run_ttl_s_set;
 };
 
 struct app {
@@ -47,6 +48,10 @@ static void usage(FILE *f)
 	       "  --execution-lost-after-seconds N\n"
 	       "                            time after spec.deadline at which an execution that has not\n"
 	       "                            ended is ended NodeLost (default 120, 1..86400)\n"
+	       "  --run-ttl-seconds-after-finished N\n"
+	       "                            delete a finished run (and its executions) N s after it\n"
+	       "                            finished unless it sets its own ttlSecondsAfterFinished\n"
+	       "                            (default 604800, 7 days; 0 keeps runs)\n"
 	       "  --metrics-addr HOST:PORT  /metrics (default :8080; \"\" disables)\n"
 	       "  --health-addr HOST:PORT   /healthz and /readyz (default :8081; \"\" disables)\n"
 	       "  --log-level L             error|warn|info|debug (default info)\n"
@@ -91,6 +96,7 @@ static const struct option long_opts[] = {
     {"kube-api-burst", required_argument, NULL, 'b'},
     {"execution-start-grace-seconds", required_argument, NULL, 'G'},
     {"execution-lost-after-seconds", required_argument, NULL, 'X'},
+    {"run-ttl-seconds-after-finished", required_argument, NULL, 'T'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -137,6 +143,9 @@ static int set_option(int c, const char *arg, struct options *o, struct log_opts
 		return parse_ms(arg, &o->lost_after_s) < 0 || o->lost_after_s == 0 || o->lost_after_s > 86400
 			   ? -1
 			   : 0;
+	case 'T':
+		o->run_ttl_s_set = true;
+		return parse_ms(arg, &o->run_ttl_s) < 0 || o->run_ttl_s > 31536000 ? -1 : 0;
 	case 'm':
 		o->metrics_addr = arg;
 		return 0;
@@ -244,6 +253,8 @@ static int run(struct app *a, const struct options *o)
 	    .health_addr = o->health_addr,
 	    .exec_start_grace_s = o->start_grace_s,
 	    .exec_lost_after_s = o->lost_after_s,
+	    .run_ttl_s = o->run_ttl_s,
+	    .run_ttl_s_set = o->run_ttl_s_set,
 	    .fatal = on_fatal,
 	    .log = on_log,
 	    .userdata = a,

@@ -258,6 +258,14 @@ def run_crd():
                           "never start. Cannot be undone.", default=False,
                           rules=[rule("self || !oldSelf",
                                       "cancel cannot be undone")]),
+        "ttlSecondsAfterFinished": integer(
+            "Seconds after the run finished (status.completionTime) at "
+            "which the controller deletes it, with its executions; as a "
+            "Job's. Unset: the controller's default "
+            "(--run-ttl-seconds-after-finished, 7 days unless told; 0 there "
+            "keeps runs). 0: deleted as soon as it finished. Periodic runs "
+            "also go by their Capsule's historyLimits, whichever comes "
+            "first.", 0, 31536000),
     }, required=["capsuleRef"], rules=[
         rule("has(self.targets) == has(oldSelf.targets) && "
              "(!has(self.targets) || self.targets == oldSelf.targets)",

@@ -234,7 +234,8 @@ static const struct recap_api_node n54[] = {
     {"targets", RECAP_API_T_ARRAY, 0, 1, 1000, NULL, n46, 1},
     {"trigger", RECAP_API_T_STRING, 0, 0, INT64_MAX, v53, NULL, 0},
     {"scheduledTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"cancel", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0}};
+    {"cancel", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
+    {"ttlSecondsAfterFinished", RECAP_API_T_INTEGER, 0, 0, 31536000, NULL, NULL, 0}};
 static const char *const v55[] = {"Pending",	     "Running",	  "Succeeded", "Failed",
 				  "PartiallyFailed", "Cancelled", NULL};
 static const struct recap_api_node n56[] = {{"execution", RECAP_API_T_STRING, 1, 0, 253, NULL, NULL, 0},
@@ -265,7 +266,7 @@ static const struct recap_api_node n59[] = {
 static const struct recap_api_node n60[] = {
     {"apiVersion", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"kind", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n54, 5},
+    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n54, 6},
     {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n59, 15}};
 static const struct recap_api_node n61[] = {{"name", RECAP_API_T_STRING, 1, 1, 63, NULL, NULL, 0}};
 static const struct recap_api_node n62[] = {{"pod", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},

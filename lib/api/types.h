@@ -368,6 +368,7 @@ extern const char *const recap_api_policy_fields[RECAP_API_POLICY_N_FIELDS];
 #define RECAP_API_RUN_SPEC_TRIGGER "spec.trigger"
 #define RECAP_API_RUN_SPEC_SCHEDULED_TIME "spec.scheduledTime"
 #define RECAP_API_RUN_SPEC_CANCEL "spec.cancel"
+#define RECAP_API_RUN_SPEC_TTL_SECONDS_AFTER_FINISHED "spec.ttlSecondsAfterFinished"
 #define RECAP_API_RUN_STATUS "status"
 #define RECAP_API_RUN_STATUS_OBSERVED_GENERATION "status.observedGeneration"
 #define RECAP_API_RUN_STATUS_CONDITIONS "status.conditions"
@@ -413,6 +414,10 @@ static inline const char *recap_api_run_spec_scheduled_time(json_t *o)
 static inline bool recap_api_run_spec_cancel(json_t *o)
 {
 	return recap_json_bool(o, RECAP_API_RUN_SPEC_CANCEL, 0) != 0;
+}
+static inline int64_t recap_api_run_spec_ttl_seconds_after_finished(json_t *o)
+{
+	return recap_json_int(o, RECAP_API_RUN_SPEC_TTL_SECONDS_AFTER_FINISHED, 0);
 }
 static inline json_t *recap_api_run_status(json_t *o)
 {

@@ -147,10 +147,10 @@ int recap_controller_start(struct recap_controller *ctl, struct recap_error **er
 bool recap_controller_ready(const struct recap_controller *ctl)
 {
 	/* With election, a synced replica that is standing by is ready too. Not
-	 * while the API server does not answer: an informer error that no event
-	 * has followed for less than CTL_API_DOWN_MS (longer than the watches'
-	 * longest retry backoff, so a server that stays down never looks
-	 * back). */
+	 * while the API server does not answer: an informer error that no answer
+	 * (an event, a list, a watch started) has followed, for less than
+	 * CTL_API_DOWN_MS (longer than the watches' longest retry backoff, so a
+	 * server that stays down never looks back). */
 	bool answering = !ctl->api_error_ms || uv_now(ctl->loop) - ctl->api_error_ms >= CTL_API_DOWN_MS;
 	return !ctl->stopping && recap_ctl_synced(ctl) && answering;
 }

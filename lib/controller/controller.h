@@ -35,6 +35,11 @@ struct recap_controller_options {
 	 * counts as lost with its node (NodeLost), and after which a deleted
 	 * one's node agent finalizer is removed for it; 0: 120 s. */
 	uint64_t exec_lost_after_s;
+	/* Finished runs without spec.ttlSecondsAfterFinished are deleted this
+	 * long after they finished; unset (run_ttl_s_set false): 7 days; set to
+	 * 0: kept. */
+	uint64_t run_ttl_s;
+	bool run_ttl_s_set;
 	/* Called (from the loop) when the controller must stop: leadership
 	 * lost. The process is expected to exit. */
 	void (*fatal)(struct recap_controller *ctl, const char *why, void *userdata);

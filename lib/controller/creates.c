@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/names.h"
 #include "api/types.h"
 #include "base/json.h"
 #include "controller/ctl.h"
@@ -74,6 +75,28 @@ static void owner_checked(struct ctl_op *op, const struct recap_kube_response *r
 	one_done(op, o);
 }
 
+/* A create the API server refused for good (a quota, a webhook, an invalid
+ * object) is retried with the pass's backoff; a Warning Event on the run
+ * says why, where its user looks (kubectl describe, kubectl capsule), not
+ * only in the controller's log. Repeats fold into the Event's count. */
+static void refused_event(struct ctl_op *op, json_t *obj, const struct recap_kube_response *resp)
+{
+	size_t i;
+	json_t *ref, *run = NULL;
+	json_array_foreach (recap_api_meta_owner_references(obj), i, ref) {
+		if (json_is_true(json_object_get(ref, "controller")))
+			run = json_pack("{s:{s:s?, s:s?, s:s?}}", "metadata", "name",
+					recap_json_str(ref, "name"), "namespace",
+					recap_api_meta_namespace(obj), "uid", recap_json_str(ref, "uid"));
+	}
+	if (!run)
+		return;
+	recap_ctl_op_event(op, run, RECAP_KIND_CAPSULE_RUN, "Warning", "FailedCreate",
+			   "creating execution %s: HTTP %ld: %s", recap_api_meta_name(obj), resp->http_status,
+			   resp->err ? recap_error_message(resp->err) : "refused");
+	json_decref(run);
+}
+
 static void answered(struct ctl_op *op, const struct recap_kube_response *resp, bool ok, void *arg)
 {
 	struct one *o = arg;
@@ -89,6 +112,7 @@ static void answered(struct ctl_op *op, const struct recap_kube_response *resp, 
 	} else if (resp->http_status >= 400 && resp->http_status < 500 && resp->http_status != 409) {
 		/* Refused before anything was stored: it may be sent again. */
 		recap_ctl_expect_refused(op->ctl, b->ns, name);
+		refused_event(op, json_array_get(b->objs, o->index), resp);
 	}
 	one_done(op, o);
 }

@@ -54,8 +54,9 @@ struct recap_controller {
 	struct recap_kube_projection *proj[INF_N];
 	struct ctl_handler_ctx hctx[INF_N];
 	unsigned informer_errors;
-	/* Loop time (ms) of the last informer error that no informer event has
-	 * followed yet; 0: none. /readyz fails while it is recent. */
+	/* Loop time (ms) of the last informer error that no answer (event, list,
+	 * watch started) has followed yet; 0: none. /readyz fails while it is
+	 * recent. */
 	uint64_t api_error_ms;
 	struct ctl_queue queues[KIND_N];
 	struct recap_kube_events *events;
@@ -150,6 +151,11 @@ void recap_ctl_create_execs(struct ctl_op *op, const char *ns, json_t *objs);
  * long after its deletion began). The pass is re-queued for the next such
  * moment. */
 void recap_ctl_lost_execs(struct ctl_op *op, json_t *execs, time_t now);
+
+/* ---- finished runs deleted after their time to live (ttl.c) ----
+ * A finished run past spec.ttlSecondsAfterFinished (or the controller's
+ * default) is deleted; one not yet past it re-queues the pass for then. */
+void recap_ctl_run_expire(struct ctl_op *op, json_t *run, time_t now);
 
 /* ---- executions created but not yet in the cache (expect.c) ----
  * The informer shows a created execution a moment after the create

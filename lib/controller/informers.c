@@ -217,10 +217,16 @@ static void changed(struct ctl_handler_ctx *h, json_t *old, json_t *obj)
 	}
 }
 
-/* An event came: the API server answers. */
+/* An event came, a list completed or a watch was (re)established: the API
+ * server answers. */
 static void answered(struct ctl_handler_ctx *h)
 {
 	h->ctl->api_error_ms = 0;
+}
+
+static void on_answered(struct recap_kube_informer *inf, void *userdata)
+{
+	answered(userdata);
 }
 
 static void on_added(struct recap_kube_informer *inf, json_t *obj, void *userdata)
@@ -290,6 +296,7 @@ static const struct recap_kube_informer_handlers handlers = {
     .updated = on_updated,
     .deleted = on_deleted,
     .error = on_error,
+    .answered = on_answered,
 };
 
 struct informer_def {

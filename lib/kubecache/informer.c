@@ -194,6 +194,8 @@ static void on_watch(struct recap_kube_watch *w, enum recap_kube_watch_note note
 		relist(inf);
 		break;
 	case RECAP_KUBE_WATCH_CONNECTED:
+		if (inf->h.answered)
+			inf->h.answered(inf, inf->userdata);
 		break;
 	}
 	inf->busy = false;
@@ -278,6 +280,8 @@ static void list_complete(struct recap_kube_informer *inf)
 	inf->relist = NULL;
 	inf->lists++;
 	inf->failures = 0;
+	if (inf->h.answered && !inf->freed)
+		inf->h.answered(inf, inf->userdata);
 	if (!inf->synced && !inf->freed) {
 		inf->synced = true;
 		if (inf->h.synced)

@@ -34,6 +34,9 @@ struct recap_kube_informer_handlers {
 	void (*synced)(struct recap_kube_informer *inf, void *userdata);
 	/* Something went wrong and is being retried (for logs). */
 	void (*error)(struct recap_kube_informer *inf, const struct recap_error *err, void *userdata);
+	/* The API server answered: a list completed, or a watch was
+	 * (re)established (for health: what follows an error). */
+	void (*answered)(struct recap_kube_informer *inf, void *userdata);
 };
 
 /* Returns a new reference to the kept part of obj, or NULL to fail. */

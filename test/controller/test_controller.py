@@ -404,6 +404,52 @@ def check_cancel(w):
     wait("executions deleted", lambda: w.execs("dump-1") == [])
 
 
+def check_failed_create(w):
+    """A create the API server refuses (here a ResourceQuota of one
+    execution) is told on the run as a FailedCreate Warning naming the
+    cause, not only in the controller's log; what fits is created."""
+    w.k.ok("create", "namespace", "quota")
+    w.create({"apiVersion": "v1", "kind": "ResourceQuota",
+              "metadata": {"name": "one-execution", "namespace": "quota"},
+              "spec": {"hard": {"count/capsuleexecutions.recap.dev": "1"}}})
+    wait("the quota is counted", lambda: w.get("resourcequota", "one-execution",
+                                                "quota").get("status", {}).get("hard"))
+    w.pod("qt-0", {"app": "qt"}, "node-0", ns="quota")
+    w.pod("qt-1", {"app": "qt"}, "node-1", ns="quota")
+    w.capsule("qt", {"targets": {"selector": {"matchLabels": {"app": "qt"}}}}, ns="quota")
+    w.wait_ready("qt", 2, ns="quota")
+    w.run("qt-1", "qt", ns="quota")
+
+    def told():
+        return [e for e in w.items("events.events.k8s.io", ns="quota")
+                if e["reason"] == "FailedCreate" and e["regarding"]["name"] == "qt-1"]
+    events = wait("a FailedCreate Warning on the run", told)
+    if "exceeded quota" not in events[0].get("note", ""):
+        raise Failure(f"the Event does not name the quota: {events[0].get('note')!r}")
+    expect("executions created", len(w.execs("qt-1", ns="quota")), 1)
+
+
+def check_ttl(w):
+    """A finished run goes ttlSecondsAfterFinished after it finished, with
+    its executions; one without the field is kept (the default is 7 days)."""
+    w.pod("tl-0", {"app": "tl"}, "node-0")
+    w.capsule("tl", {"targets": {"selector": {"matchLabels": {"app": "tl"}}}})
+    w.wait_ready("tl", 1)
+    w.run("tl-short", "tl", ttlSecondsAfterFinished=2)
+    w.run("tl-kept", "tl")
+    for run in ("tl-short", "tl-kept"):
+        w.finish(wait(f"execution of {run}", lambda: (w.execs(run) or [None])[0]))
+        w.run_phase(run, "Succeeded")
+    finished = time.monotonic()
+    gone = lambda: w.k.run("-n", NS, "get", "capsulerun", "tl-short")[0] != 0
+    wait("the run with ttlSecondsAfterFinished 2 is deleted", gone, timeout=20)
+    if time.monotonic() - finished < 1:
+        raise Failure("deleted before its time to live had passed")
+    wait("its executions go with it", lambda: w.execs("tl-short") == [])
+    expect("the run without one is kept", w.get("capsulerun", "tl-kept")["status"]["phase"],
+           "Succeeded")
+
+
 def names_of(w, run):
     return sorted(e["metadata"]["name"] for e in w.execs(run))
 
@@ -733,6 +779,8 @@ def main():
             case("iterative, failurePolicy Stop", check_iterative_stop, w)
             case("roles: clients after servers, peer IPs", check_roles, w)
             case("cancel", check_cancel, w)
+            case("a finished run goes after its ttlSecondsAfterFinished", check_ttl, w)
+            case("a refused create is told on the run", check_failed_create, w)
             case("kill -9 mid-Iterative", check_restart_mid_iterative, w, ctl)
             case("a deleted execution is not created again", check_deleted_execution, w, ctl)
             case("more than 100 missed starts: one run", check_missed, w)
