@@ -12,8 +12,7 @@ from names import GROUP, VERSION
 
 
 def _ready_column():
-    ready = names.CONDITION_TYPES[0][0]
-    assert ready == "Ready"
+    ready = next(t for t, *_ in names.CONDITION_TYPES if t == "Ready")
     return {"name": ready, "type": "string",
             "jsonPath": f'.status.conditions[?(@.type=="{ready}")].status',
             "description": "Whether the object is admitted and usable."}

@@ -11,7 +11,9 @@
 #include "base/quantity.h"
 #include "base/timeutil.h"
 
-#define PATH_MAX_LEN 256
+/* The deepest field path with the longest keys the schemas allow (a map
+ * key, such as a label key, is at most 317 characters) fits. */
+#define PATH_MAX_LEN 2048
 
 struct walk {
 	char path[PATH_MAX_LEN];
@@ -25,7 +27,7 @@ static int fail(struct walk *w, const char *what)
 	return recap_error_set(w->err, EINVAL, "%s: %s", w->path[0] ? w->path : "(the object)", what);
 }
 
-/* Appends ".name" or "[i]" to the path while f runs on v. */
+/* Checks v against n with ".name" or "[i]" appended to the path meanwhile. */
 static int child(struct walk *w, const char *name, size_t index, const struct recap_api_node *n, json_t *v)
 {
 	size_t len = strlen(w->path);
