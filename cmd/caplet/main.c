@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/failpoint.h"
 #include "base/fileio.h"
 #include "base/log.h"
 #include "caplet/caplet.h"
@@ -219,6 +220,11 @@ int main(int argc, char **argv)
 	struct cli c = {0};
 	if (parse(argc, argv, &c) < 0) {
 		usage(stderr);
+		return 2;
+	}
+	_cleanup_error_ struct recap_error *fperr = NULL;
+	if (recap_failpoints_init(&fperr) < 0) {
+		fprintf(stderr, "caplet: %s\n", recap_error_message(fperr));
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/cleanup.h"
+#include "base/failpoint.h"
 #include "base/log.h"
 
 #define CAPSULE_DEFAULT_ROOT "/var/lib/recap"
@@ -77,6 +79,11 @@ int capsule_cli_main(const char *prog, const struct capsule_verb *verbs, size_t 
 		     char **argv)
 {
 	struct capsule_globals g = {.root = CAPSULE_DEFAULT_ROOT};
+	_cleanup_error_ struct recap_error *fperr = NULL;
+	if (recap_failpoints_init(&fperr) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, recap_error_message(fperr));
+		return 2;
+	}
 	int first = parse_globals(argc, argv, &g);
 	if (first == 0) {
 		usage(stdout, prog, verbs, n_verbs);

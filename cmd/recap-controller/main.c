@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/failpoint.h"
 #include "base/log.h"
 #include "controller/controller.h"
 #include "kube/client.h"
@@ -284,6 +285,11 @@ int main(int argc, char **argv)
 	    .leader_elect = true, .qps = 500, .burst = 1000, .metrics_addr = ":8080", .health_addr = ":8081"};
 	if (parse_options(argc, argv, &o) < 0)
 		return 2;
+	_cleanup_error_ struct recap_error *fperr = NULL;
+	if (recap_failpoints_init(&fperr) < 0) {
+		fprintf(stderr, "recap-controller: %s\n", recap_error_message(fperr));
+		return 2;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	struct app a = {0};
 	if (uv_loop_init(&a.loop) < 0)

@@ -10,12 +10,14 @@
  * backoff: nothing has run yet, the executor waits for its spec. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "api/conditions.h"
 #include "api/names.h"
 #include "api/types.h"
 #include "base/cleanup.h"
+#include "base/failpoint.h"
 #include "base/json.h"
 #include "caplet/agent.h"
 
@@ -24,6 +26,12 @@
 #define CLAIM_CONFLICTS 5 /* benign conflicts in a row (each re-read first) */
 
 static void claim_write(struct caplet_exec *x);
+
+static bool attaching(const struct caplet_exec *x)
+{
+	const char *phase = recap_json_str(x->claim, "phase");
+	return phase && strcmp(phase, RECAP_PHASE_ATTACHING) == 0;
+}
 
 static void claim_end(struct caplet_exec *x, int r, const char *msg)
 {
@@ -131,6 +139,8 @@ static void on_claim_written(const struct recap_kube_response *resp, void *data)
 	if (resp->code == RECAP_KUBE_ERR_CANCELLED)
 		return;
 	if (resp->code == RECAP_KUBE_OK) {
+		if (attaching(x))
+			recap_failpoint("caplet.after-attaching-write");
 		if (resp->object) {
 			json_decref(x->obj);
 			x->obj = json_incref(resp->object);
@@ -166,6 +176,13 @@ static void claim_write(struct caplet_exec *x)
 	if (recap_caplet_claim_decide(x->obj, recap_api_meta_uid(x->obj), x->claim) ==
 	    RECAP_CAPLET_CLAIM_LOST) {
 		claim_end(x, CAPLET_CLAIM_LOST, NULL);
+		return;
+	}
+	if (attaching(x) && recap_failpoint("caplet.before-attaching-write") < 0) {
+		/* as a write the API server never answered */
+		x->agent->metric_api_errors++;
+		if (!retry_later(x))
+			claim_end(x, CAPLET_CLAIM_FAILED, "could not record Attaching: failpoint");
 		return;
 	}
 	_cleanup_json_ json_t *body =

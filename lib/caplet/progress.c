@@ -7,6 +7,7 @@
 
 #include "api/names.h"
 #include "base/cleanup.h"
+#include "base/failpoint.h"
 #include "base/json.h"
 #include "caplet/agent.h"
 
@@ -30,6 +31,8 @@ enum caplet_event caplet_act_report_phase(struct caplet_exec *x, const struct ca
 	int rank = rank_of(arg->msg);
 	if (rank <= x->reported || x->busy)
 		return CAPLET_EV_NONE;
+	if (rank == 2)
+		recap_failpoint("caplet.during-escape");
 	char now[40];
 	recap_caplet_format_us(recap_caplet_now_us(), now);
 	_cleanup_json_ json_t *st =

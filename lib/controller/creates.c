@@ -9,6 +9,7 @@
 
 #include "api/names.h"
 #include "api/types.h"
+#include "base/failpoint.h"
 #include "base/json.h"
 #include "controller/ctl.h"
 
@@ -109,6 +110,7 @@ static void answered(struct ctl_op *op, const struct recap_kube_response *resp, 
 			return; /* still in flight until the owner is known */
 	} else if (ok) {
 		recap_ctl_expect_created(op->ctl, b->ns, name);
+		recap_failpoint("controller.after-create");
 	} else if (resp->http_status >= 400 && resp->http_status < 500 && resp->http_status != 409) {
 		/* Refused before anything was stored: it may be sent again. */
 		recap_ctl_expect_refused(op->ctl, b->ns, name);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/failpoint.h"
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo */
 static void unescape(char *s)
@@ -135,6 +136,7 @@ int recap_escape(const struct recap_run_paths *p, const struct recap_cgroup *cg,
 	int left = 0;
 	for (int i = 0; i < 8 && (left = for_mounts_under(p->run_dir, detach)) > 0; i++)
 		;
+	recap_failpoint("capsule.during-escape");
 	if ((r = remove_files(p, err)) < 0)
 		return recap_error_wrap(err, r, "escape of run %s", p->id);
 	if ((r = recap_cgroup_remove(cg, err)) < 0)

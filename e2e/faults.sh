@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# e2e: processes die at the worst moments, through the failpoints compiled
+# into test builds (base/failpoint.h), and a node reboots. Each case is one
+# run of a Capsule whose command appends a line to a file in its target
+# (ReadWrite), read back from the host through the target's /proc/PID/root:
+# a target's command started at most once is counted where it happens, not
+# in the API. Every run must reach a final phase whose status agrees with
+# that count, and nothing may be left on any node.
+#   controller.after-create        the controller dies between creating an
+#                                  execution and writing the run's status
+#   caplet.before-attaching-write  caplet dies with the execution claimed for
+#                                  the pull, before it claims the start
+#   caplet.after-attaching-write   caplet dies right after the start is claimed
+#   caplet.during-escape           caplet dies when the executor escapes
+#   capsule.during-escape          the executor dies halfway through escaping
+#   node reboot                    caplet, the executor and the capsule's
+#                                  processes killed, their mounts and cgroups
+#                                  gone, the node's store left
+#   faults.sh CAPLET CAPSULE CONTROLLER SLEEPER SOURCE_ROOT
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+if RECAP_FAILPOINTS=probe=error "$2" 2>&1 | grep -q "no failpoints"; then
+	echo "SKIP: this build has no failpoints (hack/test configures -Dfailpoints=true)"
+	exit 77
+fi
+e2e_up "$@" node-1 node-2
+
+ns_create faults
+kubectl apply -f - >/dev/null <<YAML
+apiVersion: recap.dev/v1alpha1
+kind: CapsulePolicy
+metadata: {name: faults-rw}
+spec:
+  namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: faults}}
+  targetFilesystem: {max: ReadWrite}
+YAML
+for i in 1 2; do pod_create faults "db-$i" "node-$i" db registry.local/db:1 app=db "slot=s$i"; done
+check "the stand-in runs the 2 target pods" wait_until 30 pods_running faults 2
+
+# case CASE SLOTS SECONDS: a Capsule and its run, both named CASE, over the
+# pods of SLOTS ("1", "2" or "1 2"); the command marks /dev/shm/CASE in its
+# target, then sleeps SECONDS.
+case_start() {
+	local name=$1 slots=$2 secs=$3
+	kubectl apply -n faults -f - >/dev/null <<YAML
+apiVersion: recap.dev/v1alpha1
+kind: Capsule
+metadata: {name: $name}
+spec:
+  image: $IMAGE
+  command: [sh, -c, 'echo start >>/target/dev/shm/$name && sleep $secs']
+  targetFilesystem: ReadWrite
+  timeoutSeconds: 120
+  targets:
+    selector:
+      matchExpressions: [{key: slot, operator: In, values: [$(echo "s$slots" | sed 's/ /, s/g')]}]
+YAML
+	run_create faults "$name" "$name"
+}
+# starts CASE SLOT: how many times CASE's command started in pod db-SLOT,
+# read on the host from the target container's root.
+starts() {
+	local id pid
+	id=$(kubectl get pod -n faults "db-$2" -o jsonpath='{.status.containerStatuses[0].containerID}')
+	pid=$(crictl --runtime-endpoint "unix://$CRI_SOCKET" inspect "${id#containerd://}" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["info"]["pid"])')
+	[[ -n $pid ]] || { echo "  no PID for the container of db-$2" >&2; return 1; }
+	cat "/proc/$pid/root/dev/shm/$1" 2>/dev/null | wc -l
+}
+run_phase() { kubectl get caprun -n faults "$1" -o jsonpath='{.status.phase}' 2>/dev/null; }
+run_final() { [[ $(run_phase "$1") =~ ^(Succeeded|Failed|PartiallyFailed)$ ]]; }
+run_is() { [[ $(run_phase "$1") == "$2" ]]; }
+# exec_field RUN SLOT JSONPATH: a field of RUN's execution on db-SLOT.
+exec_field() {
+	kubectl get cexec -n faults -l "recap.dev/run=$1" \
+		-o jsonpath="{range .items[?(@.spec.target.pod==\"db-$2\")]}{$3}{end}" 2>/dev/null
+}
+exec_is() { [[ $(exec_field "$1" "$2" .status.phase) == "$3" ]]; }
+# settled CASE SLOT STARTS PHASE [REASON]: the run is final, its execution
+# on db-SLOT ended PHASE (for REASON), and the target shows STARTS starts.
+settled() {
+	local name=$1 slot=$2 want=$3 phase=$4 reason=${5:-}
+	wait_or_say 60 run_final "$name" || { echo "  $name: phase $(run_phase "$name")" >&2; return 1; }
+	equals "$(exec_field "$name" "$slot" .status.phase)" "$phase" || return 1
+	[[ -z $reason ]] || equals "$(exec_field "$name" "$slot" .status.reason)" "$reason" || return 1
+	equals "$(starts "$name" "$slot")" "$want"
+}
+log_has() { grep -q "$2" "$T/$1.log"; }
+# died PID: the process is gone (reaped).
+died() { ! kill -0 "$1" 2>/dev/null; }
+caplet_restart() { # NODE [FAILPOINTS]
+	kill -TERM "${CAPLET_PID[$1]}" 2>/dev/null
+	wait "${CAPLET_PID[$1]}" 2>/dev/null || true
+	RECAP_FAILPOINTS=${2:-} caplet_start "$1"
+	caplet_wait "$1"
+}
+# after_kill NODE: caplet of NODE died at its failpoint; a new one starts.
+after_kill() {
+	wait_until 60 died "${CAPLET_PID[$1]}" || return 1
+	wait "${CAPLET_PID[$1]}" 2>/dev/null || true
+	caplet_start "$1"
+	caplet_wait "$1"
+}
+
+# ---- the controller dies between the creates and the run's status ---------
+kill -TERM "$CONTROLLER_PID"
+wait "$CONTROLLER_PID" 2>/dev/null || true
+RECAP_FAILPOINTS=controller.after-create=kill@1 controller_start
+case_start ctl-create "1 2" 1
+check "controller.after-create: the controller dies at its first create" \
+	wait_until 60 died "$CONTROLLER_PID"
+wait "$CONTROLLER_PID" 2>/dev/null || true
+controller_start
+check "after a restart the run succeeds, each target started once" settled ctl-create 1 1 Succeeded
+check "  (and the second target once)" equals "$(starts ctl-create 2)" 1
+
+# ---- caplet dies before it claims the start --------------------------------
+caplet_restart node-1 caplet.before-attaching-write=kill
+case_start before-attach 1 1
+check "caplet.before-attaching-write: caplet dies" after_kill node-1
+check "the new caplet runs it once (nothing had started)" settled before-attach 1 1 Succeeded
+
+# ---- caplet dies right after it claimed the start --------------------------
+caplet_restart node-2 caplet.after-attaching-write=kill
+case_start after-attach 2 1
+check "caplet.after-attaching-write: caplet dies" after_kill node-2
+check "the execution fails NodeAgentRestarted, never started" \
+	settled after-attach 2 0 Failed NodeAgentRestarted
+
+# ---- caplet dies while the executor escapes --------------------------------
+# (the executor's escape made to last 3 s, so caplet sees it)
+caplet_restart node-1 "caplet.during-escape=kill;capsule.during-escape=sleep:3000"
+case_start agent-escape 1 1
+check "caplet.during-escape: caplet dies" after_kill node-1
+check "the execution ends NodeAgentRestarted, started once" \
+	settled agent-escape 1 1 Failed NodeAgentRestarted
+
+# ---- the executor dies halfway through its escape --------------------------
+caplet_restart node-2 capsule.during-escape=kill
+case_start executor-escape 2 1
+check "capsule.during-escape: the executor dies mid-escape" \
+	wait_until 60 log_has caplet-node-2 "failpoint capsule.during-escape: kill"
+check "the execution fails (its run swept), started once" settled executor-escape 2 1 Failed
+caplet_restart node-2
+
+# ---- the node reboots mid-run ----------------------------------------------
+case_start reboot 1 1888
+check "the execution runs" wait_until 60 exec_is reboot 1 Running
+kill -9 "${CAPLET_PID[node-1]}"
+wait "${CAPLET_PID[node-1]}" 2>/dev/null || true
+# every process of the node's runs (the executor, the capsule), then what a
+# reboot takes with them: mounts and cgroups; the store on disk stays
+pkill -9 -f -- "--root $T/node-node-1 " || true
+for cg in $(find /sys/fs/cgroup -mindepth 2 -depth -type d -path "*/$CGP-node-1/*" 2>/dev/null); do
+	xargs -r kill -9 <"$cg/cgroup.procs" 2>/dev/null || true
+done
+grep -oF " $T/node-node-1/" /proc/self/mountinfo >/dev/null &&
+	awk -v d="$T/node-node-1/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r |
+	xargs -r -n1 umount -l
+find /sys/fs/cgroup -mindepth 2 -depth -type d -path "*/$CGP-node-1/*" -exec rmdir {} + 2>/dev/null || true
+caplet_start node-1
+caplet_wait node-1
+check "after the reboot the execution fails NodeAgentRestarted, started once" \
+	settled reboot 1 1 Failed NodeAgentRestarted
+sleep 2
+check "  and is not started again" equals "$(starts reboot 1)" 1
+
+check "every run ended" run_is ctl-create Succeeded
+check "nothing is left on any node" nodes_clean
+finish
