@@ -67,6 +67,9 @@ EXECUTION_REASONS = [
 RUN_FAILURE_REASONS = [
     ("ExecutionDeleted", "controller", "the execution was deleted (or never "
      "made) before it finished; its target is not run again"),
+    ("ExecutionNameCollision", "controller", "the target's execution name (a "
+     "40-bit hash of run, pod and container) is another target's of the same "
+     "run; the target is not run"),
 ]
 
 

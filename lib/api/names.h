@@ -49,6 +49,7 @@
 #define RECAP_REASON_NODE_LOST "NodeLost"
 #define RECAP_REASON_FAILED "Failed"
 #define RECAP_REASON_EXECUTION_DELETED "ExecutionDeleted"
+#define RECAP_REASON_EXECUTION_NAME_COLLISION "ExecutionNameCollision"
 
 /* Condition types of status.conditions, and their reasons. */
 

@@ -62,9 +62,9 @@ static int parse_one(char *item, struct failpoint *fp, struct recap_error **err)
 					       item, at + 1);
 	}
 	if (parse_action(eq + 1, fp) < 0)
-		return recap_error_set(err, EINVAL,
-				       "RECAP_FAILPOINTS: %s: unknown action \"%s\" (kill, stop, error, sleep:MS)",
-				       item, eq + 1);
+		return recap_error_set(
+		    err, EINVAL, "RECAP_FAILPOINTS: %s: unknown action \"%s\" (kill, stop, error, sleep:MS)",
+		    item, eq + 1);
 	return 0;
 }
 
@@ -85,7 +85,8 @@ int recap_failpoints_init(struct recap_error **err)
 	int r = 0;
 	for (char *item = strtok_r(copy, ";", &save); item && r >= 0; item = strtok_r(NULL, ";", &save)) {
 		if (n_points == FAILPOINTS_MAX)
-			r = recap_error_set(err, E2BIG, "RECAP_FAILPOINTS: more than %d points", FAILPOINTS_MAX);
+			r = recap_error_set(err, E2BIG, "RECAP_FAILPOINTS: more than %d points",
+					    FAILPOINTS_MAX);
 		else if ((r = parse_one(item, &points[n_points], err)) >= 0)
 			n_points++;
 	}
@@ -128,7 +129,8 @@ int recap_failpoint(const char *name)
 			return -EIO;
 		case ACT_SLEEP: {
 			say(name, "sleep");
-			struct timespec ts = {(time_t)(fp->sleep_ms / 1000), (long)(fp->sleep_ms % 1000) * 1000000L};
+			struct timespec ts = {(time_t)(fp->sleep_ms / 1000),
+					      (long)(fp->sleep_ms % 1000) * 1000000L};
 			while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 				;
 			break;

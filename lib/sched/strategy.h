@@ -37,6 +37,13 @@
 #define RECAP_STRATEGY_DELETED_MESSAGE                                                                       \
 	"execution deleted before it finished (or its create never happened); the target is not run again"
 
+/* The failure recorded for a target whose execution name (a hash of run,
+ * pod and container) is another target's of the same run (reason
+ * RECAP_REASON_EXECUTION_NAME_COLLISION). */
+#define RECAP_STRATEGY_COLLISION_MESSAGE                                                                     \
+	"its execution's name is another target's of this run (a hash collision, about one in 2^40 pairs); " \
+	"the target is not run"
+
 enum recap_exec_phase {
 	RECAP_EXEC_PENDING,
 	RECAP_EXEC_PULLING,

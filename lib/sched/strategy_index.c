@@ -144,7 +144,7 @@ static int index_roles(const struct recap_plan_input *in, struct run_index *ix, 
 			enum recap_exec_phase p = in->execs[ix->exec[i]].phase;
 			ix->role_ready[ix->role[i]] += is_up(p);
 			ix->role_failed[ix->role[i]] |= p == RECAP_EXEC_FAILED;
-		} else if (ix->dispatch[i] == RECAP_DISPATCH_LOST) {
+		} else if (ix->dispatch[i] == RECAP_DISPATCH_LOST || ix->dispatch[i] == NAME_COLLISION) {
 			ix->role_failed[ix->role[i]] = true; /* it will never be up */
 		}
 	}
@@ -248,6 +248,63 @@ bool recap_sched_role_startable(const struct recap_plan_input *in, const struct 
 	return true;
 }
 
+/* An execution name is a 40-bit hash of (run, pod, container), so two
+ * targets of a large run can share one. The name then belongs to the
+ * target whose execution has it, else to the first in (pod, container)
+ * order; the other target has no name of its own and cannot run: it counts
+ * failed with the reason, never silently skipped and never sharing the
+ * other's execution. A later pass decides the same (an execution with the
+ * name exists, or the owner is still first). */
+static __thread char (*sort_names)[RECAP_NAME_MAX + 1];
+
+/* By name, then by (pod, container) order. */
+static int by_name(const void *pa, const void *pb)
+{
+	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+	int c = strcmp(sort_names[a], sort_names[b]);
+	return c ? c : (a > b) - (a < b);
+}
+
+static int index_collisions(const struct recap_plan_input *in, struct run_index *ix)
+{
+	size_t n = in->n_targets;
+	char(*names)[RECAP_NAME_MAX + 1] = calloc(n ? n : 1, sizeof(*names));
+	size_t *by = calloc(n ? n : 1, sizeof(*by));
+	const char **taken = calloc(in->n_execs ? in->n_execs : 1, sizeof(*taken));
+	if (!names || !by || !taken) {
+		free(names);
+		free(by);
+		free(taken);
+		return -ENOMEM;
+	}
+	for (size_t e = 0; e < in->n_execs; e++)
+		taken[e] = in->execs[e].name ? in->execs[e].name : "";
+	qsort(taken, in->n_execs, sizeof(*taken), cmp_id);
+	for (size_t k = 0; k < n; k++) { /* names[k]: the k-th target in (pod, container) order */
+		size_t t = ix->by_key[k];
+		by[k] = k;
+		if (recap_strategy_exec_name(in->run, in->targets[t].pod, in->targets[t].container,
+					     names[k]) < 0)
+			names[k][0] = '\0';
+	}
+	sort_names = names;
+	qsort(by, n, sizeof(*by), by_name);
+	sort_names = NULL;
+	for (size_t i = 0; i < n; i++) {
+		size_t k = by[i], t = ix->by_key[k];
+		if (ix->exec[t] >= 0 || !names[k][0])
+			continue;
+		const char *key = names[k];
+		if ((i > 0 && strcmp(names[by[i - 1]], key) == 0) ||
+		    (in->n_execs && bsearch(&key, taken, in->n_execs, sizeof(*taken), cmp_id)))
+			ix->dispatch[t] = NAME_COLLISION;
+	}
+	free(names);
+	free(by);
+	free(taken);
+	return 0;
+}
+
 int recap_sched_run_index(const struct recap_plan_input *in, struct run_index *ix, struct recap_error **err)
 {
 	*ix = (struct run_index){.n = in->n_targets};
@@ -285,6 +342,8 @@ int recap_sched_run_index(const struct recap_plan_input *in, struct run_index *i
 	int r = join_execs(in, ix, err);
 	if (r == 0)
 		r = index_dispatched(in, ix);
+	if (r == 0)
+		r = index_collisions(in, ix);
 	if (r == 0)
 		r = index_roles(in, ix, err);
 	if (r == 0 && in->strategy->order == RECAP_ORDER_CREATION)

@@ -8,6 +8,9 @@
 
 #define ROLES_MAX 64
 #define UNDISPATCHED (-1)
+/* dispatch[] of a target whose execution name is another target's (a hash
+ * collision): never run, counted failed (RECAP_REASON_EXECUTION_NAME_COLLISION) */
+#define NAME_COLLISION (-2)
 
 struct run_index {
 	size_t n;
@@ -16,7 +19,7 @@ struct run_index {
 	long *exec;	/* per target: index into execs, -1 when none */
 	int *role;	/* per target: index into roles, -1 without roles */
 	/* per target without an execution: recorded as dispatched, and what
-	 * became of it; UNDISPATCHED when not recorded */
+	 * became of it; UNDISPATCHED when not recorded; NAME_COLLISION */
 	int *dispatch;
 	/* dispatched ids that match no target (the pod is gone and the cache
 	 * shows no execution): lost ones count as failed targets, in-flight

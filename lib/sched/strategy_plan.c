@@ -79,7 +79,7 @@ static bool failed_any(const struct recap_plan_input *in, const struct run_index
 			return true;
 	}
 	for (size_t i = 0; i < ix->n; i++) {
-		if (ix->dispatch[i] == RECAP_DISPATCH_LOST)
+		if (ix->dispatch[i] == RECAP_DISPATCH_LOST || ix->dispatch[i] == NAME_COLLISION)
 			return true;
 	}
 	return ix->n_orphans_lost > 0;
@@ -110,8 +110,8 @@ static int walk(const struct recap_plan_input *in, const struct run_index *ix, j
 		size_t t = ix->order[k];
 		if (ix->exec[t] >= 0 || ix->dispatch[t] == RECAP_DISPATCH_IN_FLIGHT)
 			continue;
-		if (ix->dispatch[t] == RECAP_DISPATCH_LOST) { /* at most once: never again */
-			p->lost++;
+		if (ix->dispatch[t] == RECAP_DISPATCH_LOST || ix->dispatch[t] == NAME_COLLISION) {
+			p->lost++; /* at most once: never again; or never at all */
 			continue;
 		}
 		int role = ix->role[t];

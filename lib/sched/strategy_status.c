@@ -57,6 +57,17 @@ static void add_lost(const struct recap_plan_input *in, struct recap_run_status 
 	add_failure(st, name, t, RECAP_REASON_EXECUTION_DELETED, RECAP_STRATEGY_DELETED_MESSAGE, -1);
 }
 
+/* A target whose execution name another target's execution has. */
+static void add_collision(const struct recap_plan_input *in, struct recap_run_status *st,
+			  const struct recap_target *t)
+{
+	char name[RECAP_NAME_MAX + 1];
+	if (recap_strategy_exec_name(in->run, t->pod, t->container, name) < 0)
+		name[0] = '\0';
+	st->failed++;
+	add_failure(st, name, t, RECAP_REASON_EXECUTION_NAME_COLLISION, RECAP_STRATEGY_COLLISION_MESSAGE, -1);
+}
+
 /* Counts every target once, failures in the strategy's order. */
 static void count(const struct recap_plan_input *in, const struct run_index *ix, struct recap_run_status *st,
 		  bool *started)
@@ -64,6 +75,13 @@ static void count(const struct recap_plan_input *in, const struct run_index *ix,
 	for (size_t k = 0; k < ix->n; k++) {
 		size_t t = ix->order[k];
 		long e = ix->exec[t];
+		if (e < 0 && ix->dispatch[t] == NAME_COLLISION) {
+			if (in->cancel)
+				st->cancelled++;
+			else
+				add_collision(in, st, &in->targets[t]);
+			continue;
+		}
 		if (e < 0 && ix->dispatch[t] == RECAP_DISPATCH_LOST) {
 			*started = true;
 			if (in->cancel) /* the cancel deleted it */

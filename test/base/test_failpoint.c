@@ -75,8 +75,8 @@ static void stop_stops(void **state)
 
 static void bad_specs_are_refused(void **state)
 {
-	const char *bad[] = {"x", "=kill", "x=explode", "x=kill@0", "x=kill@", "x=sleep:", "x=sleep:1s",
-			     "x=kill@2x"};
+	const char *bad[] = {"x",	"=kill",    "x=explode",  "x=kill@0",
+			     "x=kill@", "x=sleep:", "x=sleep:1s", "x=kill@2x"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct recap_error *err = NULL;
 		assert_int_equal(init_with(bad[i], &err), -EINVAL);

@@ -608,6 +608,70 @@ static void deleted_execution_is_not_recreated(void **state)
 	free(w);
 }
 
+/* web-220536 and web-634043 give one execution name in this run (a real
+ * 40-bit collision, found by search). */
+static void name_collision(void **state)
+{
+	struct world *w = calloc(1, sizeof(*w));
+	w->s = (struct recap_strategy){.type = RECAP_STRATEGY_PARALLEL, .batch_size = 50};
+	add_target(w, "web-634043", "app", 0, NULL, NULL);
+	add_target(w, "web-1", "app", 0, NULL, NULL);
+	add_target(w, "web-220536", "app", 0, NULL, NULL);
+	char a[RECAP_NAME_MAX + 1], b[RECAP_NAME_MAX + 1];
+	recap_strategy_exec_name("logrotate-29923860", "web-220536", "app", a);
+	recap_strategy_exec_name("logrotate-29923860", "web-634043", "app", b);
+	assert_string_equal(a, b);
+	/* one create per name (apply() fails on a second), the first in
+	 * (pod, container) order gets it */
+	assert_int_equal(dispatch(w), 2);
+	exec_of(w, "web-220536");
+	exec_of(w, "web-1");
+	struct recap_run_status st = status(w);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(st.pending, 2);
+	assert_false(st.complete);
+	assert_int_equal(st.n_failures, 1);
+	assert_string_equal(st.failures[0].pod, "web-634043");
+	assert_string_equal(st.failures[0].reason, "ExecutionNameCollision");
+	assert_string_equal(st.failures[0].execution, a);
+	/* later passes: nothing more, whatever becomes of the owner */
+	assert_int_equal(dispatch(w), 0);
+	set_phase(w, "web-220536", RECAP_EXEC_SUCCEEDED, NULL);
+	set_phase(w, "web-1", RECAP_EXEC_SUCCEEDED, NULL);
+	assert_int_equal(dispatch(w), 0);
+	st = status(w);
+	assert_true(st.complete);
+	assert_int_equal(st.phase, RECAP_RUN_PARTIALLY_FAILED);
+	assert_int_equal(st.succeeded, 2);
+	assert_int_equal(st.failed, 1);
+	/* the owner's pod goes, its execution with it: the other target still
+	 * does not run (its name is recorded as dispatched) */
+	vanish(w, "web-220536");
+	w->n = 2; /* web-220536 is no target any more */
+	assert_int_equal(dispatch(w), 0);
+	st = status(w);
+	assert_int_equal(st.failed, 1);
+	assert_true(st.complete);
+	free(w);
+}
+
+/* The owner has an execution although a target first in order shares its
+ * name (the owner was a target before it): that one does not run. */
+static void name_collision_held_by_execution(void **state)
+{
+	struct world *w = calloc(1, sizeof(*w));
+	w->s = (struct recap_strategy){.type = RECAP_STRATEGY_ITERATIVE, .max_concurrent = 5};
+	add_target(w, "web-634043", "app", 0, NULL, NULL);
+	assert_int_equal(dispatch(w), 1);
+	add_target(w, "web-220536", "app", 0, NULL, NULL);
+	assert_int_equal(dispatch(w), 0);
+	struct recap_run_status st = status(w);
+	assert_int_equal(st.n_failures, 1);
+	assert_string_equal(st.failures[0].pod, "web-220536");
+	assert_string_equal(st.failures[0].reason, "ExecutionNameCollision");
+	free(w);
+}
+
 static enum recap_dispatch_state in_flight_now(const char *execution, void *ctx)
 {
 	return RECAP_DISPATCH_IN_FLIGHT;
@@ -874,6 +938,8 @@ int main(void)
 	    cmocka_unit_test(cancel),
 	    cmocka_unit_test(cancel_deletes),
 	    cmocka_unit_test(deleted_execution_is_not_recreated),
+	    cmocka_unit_test(name_collision),
+	    cmocka_unit_test(name_collision_held_by_execution),
 	    cmocka_unit_test(dispatched_but_never_created),
 	    cmocka_unit_test(dispatched_target_gone),
 	    cmocka_unit_test(execution_being_deleted),
