@@ -100,6 +100,11 @@ enum caplet_claim_result { CAPLET_CLAIMED, CAPLET_CLAIM_LOST, CAPLET_CLAIM_FAILE
 typedef void (*caplet_claim_cb)(struct caplet_exec *x, int result, const char *msg);
 void caplet_claim(struct caplet_exec *x, json_t *status, caplet_claim_cb cb);
 void caplet_claim_stop(struct caplet_exec *x);
+/* The wait before the next try of a claim after `failures` transient
+ * failures in a row (from 1), doubling from 0.5 s to 8 s with jitter, or
+ * -1 to give up: Pulling after 3 retries, Attaching once spec.deadline has
+ * passed (deadline_left_s seconds left; the wait never goes beyond it). */
+int64_t caplet_claim_retry_ms(bool attaching, unsigned failures, int64_t deadline_left_s);
 /* A caplet_claim_cb that reports the claim's end to the state machine. */
 void caplet_claim_report(struct caplet_exec *x, int claimed, const char *msg);
 /* Why an execution that has not started must not start now, or NULL. */

@@ -7,7 +7,10 @@
  * execution again and either claims again (the change was someone's label or
  * finalizer, or another agent's Pulling) or stands down. A write that fails
  * without an answer from the API (a 5xx, a timeout, a reset) is retried with
- * backoff: nothing has run yet, the executor waits for its spec. */
+ * backoff: nothing has run yet, the executor waits for its spec. Attaching,
+ * which nothing replaces, is retried until spec.deadline; Pulling, which the
+ * pull goes on without, a few times. A try whose write landed unanswered
+ * meets 409 on the next and reads its own claim back (claimed). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,13 +19,17 @@
 #include "api/conditions.h"
 #include "api/names.h"
 #include "api/types.h"
+#include "base/backoff.h"
 #include "base/cleanup.h"
 #include "base/failpoint.h"
 #include "base/json.h"
 #include "caplet/agent.h"
 
-#define CLAIM_TRIES 4 /* a transient failure is retried 3 times: after 0.5, 1, 2 s */
+#define CLAIM_TRIES 4 /* Pulling: a transient failure is retried 3 times */
 #define CLAIM_BACKOFF_MS 500
+/* Short enough that a deletion or the agent's stop (30 s of grace) is
+ * acted on soon by a claim waiting to try again. */
+#define CLAIM_BACKOFF_MAX_MS 8000
 #define CLAIM_CONFLICTS 5 /* benign conflicts in a row (each re-read first) */
 
 static void claim_write(struct caplet_exec *x);
@@ -41,10 +48,29 @@ static void claim_end(struct caplet_exec *x, int r, const char *msg)
 	cb(x, r, msg);
 }
 
+int64_t caplet_claim_retry_ms(bool attaching, unsigned failures, int64_t deadline_left_s)
+{
+	if (attaching ? deadline_left_s <= 0 : failures >= CLAIM_TRIES)
+		return -1;
+	uint64_t d = recap_backoff_ms(CLAIM_BACKOFF_MS, CLAIM_BACKOFF_MAX_MS, failures);
+	/* Awake at the deadline, to give up then rather than a backoff later. */
+	if (attaching && (uint64_t)deadline_left_s < d / 1000)
+		d = (uint64_t)deadline_left_s * 1000;
+	return (int64_t)d;
+}
+
+static bool attaching(struct caplet_exec *x)
+{
+	const char *phase = recap_json_str(x->claim, "phase");
+	return phase && strcmp(phase, RECAP_PHASE_ATTACHING) == 0;
+}
+
 static void on_backoff(uv_timer_t *t)
 {
 	struct caplet_exec *x = t->data;
 	const char *why = caplet_exec_no_start(x);
+	if (!why && attaching(x) && caplet_exec_expired(x))
+		why = "spec.deadline passed before Attaching could be recorded";
 	if (why)
 		claim_end(x, CAPLET_CLAIM_FAILED, why);
 	else
@@ -67,7 +93,11 @@ void caplet_claim_stop(struct caplet_exec *x)
 /* false when no try is left (or no timer could be made). */
 static bool retry_later(struct caplet_exec *x)
 {
-	if (++x->claim_tries >= CLAIM_TRIES)
+	int64_t left = 0;
+	if (recap_caplet_deadline_left(x->obj, time(NULL), &left, NULL) < 0)
+		left = 0; /* no usable deadline: nothing to wait until */
+	int64_t d = caplet_claim_retry_ms(attaching(x), (unsigned)++x->claim_tries, left);
+	if (d < 0)
 		return false;
 	if (!x->claim_timer) {
 		x->claim_timer = calloc(1, sizeof(*x->claim_timer));
@@ -76,7 +106,7 @@ static bool retry_later(struct caplet_exec *x)
 		uv_timer_init(x->agent->loop, x->claim_timer);
 		x->claim_timer->data = x;
 	}
-	uv_timer_start(x->claim_timer, on_backoff, (uint64_t)CLAIM_BACKOFF_MS << (x->claim_tries - 1), 0);
+	uv_timer_start(x->claim_timer, on_backoff, (uint64_t)d, 0);
 	return true;
 }
 

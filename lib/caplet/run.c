@@ -107,12 +107,15 @@ static const char *no_attach(struct caplet_exec *x)
 }
 
 /* Failed: nothing was recorded (or the execution went meanwhile); the
- * executor gets no spec. */
+ * executor gets no spec. A transient failure was retried up to
+ * spec.deadline, so one that outlasted it says so. */
 enum caplet_event caplet_act_attach_failed(struct caplet_exec *x, const struct caplet_event_arg *arg)
 {
 	const char *why = no_attach(x);
-	caplet_exec_end(x, recap_caplet_status_refused(
-			       why ? RECAP_REASON_CANCELLED : RECAP_REASON_START_FAILED, why ?: arg->msg));
+	const char *reason = why		      ? RECAP_REASON_CANCELLED
+			     : caplet_exec_expired(x) ? RECAP_REASON_DEADLINE_EXCEEDED
+						      : RECAP_REASON_START_FAILED;
+	caplet_exec_end(x, recap_caplet_status_refused(reason, why ?: arg->msg));
 	return caplet_act_abandon(x, NULL);
 }
 

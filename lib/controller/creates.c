@@ -111,9 +111,7 @@ static void answered(struct ctl_op *op, const struct recap_kube_response *resp, 
 	} else if (ok) {
 		recap_ctl_expect_created(op->ctl, b->ns, name);
 		recap_failpoint("controller.after-create");
-	} else if (resp->http_status >= 400 && resp->http_status < 500 && resp->http_status != 409) {
-		/* Refused before anything was stored: it may be sent again. */
-		recap_ctl_expect_refused(op->ctl, b->ns, name);
+	} else if (recap_ctl_expect_failed_create(op->ctl, b->ns, name, resp->http_status)) {
 		refused_event(op, json_array_get(b->objs, o->index), resp);
 	}
 	one_done(op, o);

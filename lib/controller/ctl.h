@@ -174,6 +174,14 @@ void recap_ctl_expect_sweep(struct recap_controller *ctl);
  * dispatched, may be sent again. Forgotten on a restart: the target then
  * counts as lost (failed), never as run twice. */
 void recap_ctl_expect_refused(struct recap_controller *ctl, const char *ns, const char *name);
+/* A create answered without success (http_status 0: no answer). A 4xx
+ * other than 409 stored nothing: refused (returns true). A 5xx or no
+ * answer (a timeout, a connection reset) may come after the server stored
+ * it: expected as created, so it counts in flight until the informer shows
+ * it or the expectation lapses (then lost), never sent twice and never
+ * left out of maxConcurrent. */
+bool recap_ctl_expect_failed_create(struct recap_controller *ctl, const char *ns, const char *name,
+				    long http_status);
 /* What became of a recorded execution the cache does not show (the run
  * planner's recap_dispatch_fn; ctx is a struct ctl_unseen). */
 struct ctl_unseen {

@@ -51,6 +51,17 @@ void recap_ctl_expect_refused(struct recap_controller *ctl, const char *ns, cons
 	recap_kube_strmap_put(ctl->refused, key, NULL, NULL);
 }
 
+bool recap_ctl_expect_failed_create(struct recap_controller *ctl, const char *ns, const char *name,
+				    long http_status)
+{
+	if (http_status >= 400 && http_status < 500 && http_status != 409) {
+		recap_ctl_expect_refused(ctl, ns, name);
+		return true;
+	}
+	recap_ctl_expect_created(ctl, ns, name);
+	return false;
+}
+
 enum recap_dispatch_state recap_ctl_unseen(const char *execution, void *ctx)
 {
 	struct ctl_unseen *u = ctx;

@@ -77,6 +77,24 @@ int recap_kube_code_errno(enum recap_kube_code code)
 	return -codes[code].err;
 }
 
+bool recap_kube_status_resource_version_too_large(json_t *status)
+{
+	const char *kind = recap_json_str(status, "kind");
+	if (kind && strcmp(kind, "Status") != 0)
+		return false; /* an object that happens to carry such fields */
+	/* The cause alone decides (as client-go's reflector): the code and the
+	 * Status reason (504, Timeout) are shared with every other timeout. */
+	json_t *causes = json_object_get(json_object_get(status, "details"), "causes");
+	size_t i;
+	json_t *cause;
+	json_array_foreach (causes, i, cause) {
+		const char *reason = recap_json_str(cause, "reason");
+		if (reason && strcmp(reason, "ResourceVersionTooLarge") == 0)
+			return true;
+	}
+	return false;
+}
+
 /* A short, printable excerpt of a body that is not a Status (an HTML error
  * page from a proxy, say): enough to recognize, never the whole thing. */
 static void excerpt(const char *raw, size_t len, char *out, size_t size)

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/error.h"
@@ -39,6 +40,13 @@ const char *recap_kube_code_name(enum recap_kube_code code);
 /* A negative errno for the code (-ENOENT for NotFound, -EEXIST for
  * AlreadyExists, -EACCES, -EPERM, -ESTALE for Gone, -EAGAIN for 429, ...). */
 int recap_kube_code_errno(enum recap_kube_code code);
+
+/* True when `status` (a metav1.Status, as an answer's body or a watch's ERROR
+ * event) says the requested resourceVersion is newer than the server has
+ * seen: a 504 Timeout whose details.causes[] holds the machine-readable
+ * reason ResourceVersionTooLarge. Retrying with that version cannot help;
+ * the client must list afresh without a resourceVersion (a consistent read). */
+bool recap_kube_status_resource_version_too_large(json_t *status);
 
 /* From a non-2xx response, fills *err with
  *   "<what>: <status> <CodeName>: <Status.message>"

@@ -1,5 +1,7 @@
 /* Watch: one long GET ?watch=1 at a time, resumed from the last
- * resourceVersion after timeouts and lost connections. */
+ * resourceVersion after timeouts and lost connections, given up (GONE) when
+ * the server can never serve that version: too old (410) or newer than it
+ * has (ResourceVersionTooLarge). */
 #include "kube/watch.h"
 
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include "base/json.h"
 #include "base/timeutil.h"
 #include "kube/client_internal.h"
+#include "kube/errors.h"
 
 #define DEFAULT_TIMEOUT_MIN_S 300
 #define DEFAULT_TIMEOUT_MAX_S 600
@@ -64,11 +67,10 @@ static int on_event(const struct recap_kube_watch_event *ev, void *userdata)
 	struct recap_kube_watch *w = userdata;
 	if (ev->type == RECAP_KUBE_WATCH_ERROR) {
 		const char *msg = recap_json_str(ev->object, "message");
-		if (ev->status_code == 410)
+		if (ev->status_code == 410 || recap_kube_status_resource_version_too_large(ev->object))
 			w->gone = true;
-		recap_error_set(&w->stream_err, ev->status_code == 410 ? ESTALE : EIO,
-				"watch %s: server error %ld: %s", w->base, ev->status_code,
-				msg ? msg : "(no message)");
+		recap_error_set(&w->stream_err, w->gone ? ESTALE : EIO, "watch %s: server error %ld: %s",
+				w->base, ev->status_code, msg ? msg : "(no message)");
 		return -ECANCELED;
 	}
 	if (ev->resource_version && strlen(ev->resource_version) < RV_MAX)
@@ -244,7 +246,8 @@ static struct recap_error *attempt_error(struct recap_kube_watch *w, const struc
 		char what[300];
 		snprintf(what, sizeof(what), "watch %.280s", w->base);
 		if (recap_kube_error_from_response(w->status, body, w->errbody.data, w->errbody.len, what,
-						   &err) == RECAP_KUBE_ERR_GONE)
+						   &err) == RECAP_KUBE_ERR_GONE ||
+		    recap_kube_status_resource_version_too_large(body))
 			w->gone = true;
 		w->retry_after_ms = r->retry_after_ms;
 	} else if (r->code != RECAP_KUBE_HTTP_OK) {

@@ -4,8 +4,12 @@
  * included) and resumes from it after a server timeout (timeoutSeconds is
  * randomized in 5-10 minutes) or a lost connection, with backoff 0.8 s
  * doubling to 30 s. When the server says the resourceVersion is too old (410
- * Gone, as HTTP status or as an ERROR event) the watch stops and reports
- * RECAP_KUBE_WATCH_GONE: the caller must list afresh and start a new watch.
+ * Gone) or newer than it has seen (504 with the cause ResourceVersionTooLarge:
+ * say, an API server whose watch cache lags behind etcd, or one restored from
+ * an older backup), as HTTP status or as an ERROR event, retrying the same
+ * version cannot help: the watch stops and reports RECAP_KUBE_WATCH_GONE. The
+ * caller must list afresh without a resourceVersion (a consistent read, never
+ * the version that failed) and start a new watch from the list's version.
  */
 #pragma once
 
@@ -20,7 +24,7 @@ enum recap_kube_watch_note {
 	RECAP_KUBE_WATCH_EVENT,	    /* ev is set */
 	RECAP_KUBE_WATCH_CONNECTED, /* the stream is open (after a (re)connect) */
 	RECAP_KUBE_WATCH_RETRYING,  /* err says why; reconnecting after backoff */
-	RECAP_KUBE_WATCH_GONE,	    /* 410: relist needed; the watch has stopped */
+	RECAP_KUBE_WATCH_GONE,	    /* 410 or too large: relist; the watch has stopped */
 };
 
 struct recap_kube_watch_options {

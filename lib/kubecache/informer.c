@@ -348,7 +348,9 @@ static int list_page(struct recap_kube_informer *inf, const char *continue_token
 	     * "0" would let the watch cache answer, but it ignores the limit
 	     * and sends every object in one body: for 10,000 pods ~20 MB of
 	     * JSON parsed at once, a ~250 MiB peak. Pages keep the peak to one
-	     * page; a relist after 410 must not go back in time either. */
+	     * page; a relist after 410 must not go back in time either, and
+	     * one after ResourceVersionTooLarge must not ask again for a
+	     * version the server has not seen. */
 	    .resource_version = NULL,
 	};
 	int r = recap_kube_list(inf->c, &inf->res, inf->ns, &lo, on_list, inf, err);

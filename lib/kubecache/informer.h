@@ -3,8 +3,9 @@
  * It lists (in pages), fills the store, reports every object as added and
  * then `synced`; then it watches from the list's resourceVersion and
  * applies each event to the store, calling added/updated/deleted with the
- * old and new object. When the watch reports 410 Gone (the version was
- * compacted away) it lists again and reports the difference: objects that
+ * old and new object. When the watch reports GONE (410: the version was
+ * compacted away; or ResourceVersionTooLarge: the server has not seen it yet)
+ * it lists again, without a resourceVersion, and reports the difference: objects that
  * vanished meanwhile are deleted, changed ones updated. A failed list is
  * retried with backoff (1 s doubling to 30 s); `error` is told why.
  *

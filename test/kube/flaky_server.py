@@ -8,14 +8,39 @@ import os
 import sys
 import threading
 import time
+import urllib.parse
 
 counts = {}
+# By "relist-*" namespace: the resourceVersion each list and watch asked for.
+asked = {}
 lock = threading.Lock()
 
 
 def status(code, reason, message):
     return json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure",
                        "message": message, "reason": reason, "code": code}).encode()
+
+
+def too_large(rv):
+    """What an API server answers for a resourceVersion newer than it has."""
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": "Timeout: Too large resource version: %s, current: 5" % rv,
+            "reason": "Timeout", "code": 504,
+            "details": {"causes": [{"reason": "ResourceVersionTooLarge",
+                                    "message": "Too large resource version"}],
+                        "retryAfterSeconds": 1}}
+
+
+def timeout():
+    """A plain timeout: no cause, nothing to relist for."""
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": "Timeout: request did not complete within the allotted timeout",
+            "reason": "Timeout", "code": 504, "details": {"retryAfterSeconds": 1}}
+
+
+def query(path, key):
+    params = urllib.parse.parse_qs(path.partition("?")[2], keep_blank_values=True)
+    return params.get(key, [""])[0]
 
 
 def event(name, rv):
@@ -62,9 +87,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         path = self.path.split("?")[0]
         if path == "/counts":
             return self.send(200, json.dumps(counts).encode())
+        if path == "/asked":
+            return self.send(200, json.dumps(asked).encode())
         name = path.rsplit("/", 1)[-1]
         if "watch=1" in self.path:
             return self.watch(path.split("/")[4])
+        if name == "configmaps" and path.split("/")[4].startswith("relist-"):
+            return self.relist_list(path.split("/")[4])
         if name == "flaky":
             if n == 1:
                 return self.send(429, status(429, "TooManyRequests", "slow down"), [("Retry-After", "1")])
@@ -87,9 +116,53 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send(200, b"<html>proxy error</html>")
         return self.send(404, status(404, "NotFound", name + " not found"))
 
+    def ask(self, ns, what):
+        with lock:
+            asked.setdefault(ns, []).append(what + " " + query(self.path, "resourceVersion"))
+            return len(asked[ns])
+
+    def relist_list(self, ns):
+        """Each list is a newer snapshot: its version grows with every request."""
+        rv = str(10 * self.ask(ns, "list"))
+        body = {"kind": "ConfigMapList", "apiVersion": "v1", "metadata": {"resourceVersion": rv},
+                "items": [{"kind": "ConfigMap", "metadata": {"name": "a", "namespace": "x",
+                                                             "resourceVersion": "5"}}]}
+        return self.send(200, json.dumps(body).encode())
+
+    def watch_after_relist(self, ns):
+        """The first watch asks for a version this server does not have yet;
+        later ones are served (and held open, as a quiet watch is)."""
+        rv = query(self.path, "resourceVersion")
+        self.ask(ns, "watch")
+        if self.count_watch(ns) == 1:
+            if ns == "relist-http":
+                return self.send(504, json.dumps(too_large(rv)).encode())
+            return self.stream(json.dumps({"type": "ERROR", "object": too_large(rv)}).encode() + b"\n")
+        return self.stream(b"", hold=5)
+
+    def stream(self, body, hold=0):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        self.wfile.write(body)
+        self.wfile.flush()
+        time.sleep(hold)
+
     def watch(self, ns):
         if ns == "gone":
             return self.send(410, status(410, "Expired", "too old resource version: 1 (5)"))
+        if ns == "toolarge":
+            self.count_watch(ns)
+            return self.send(504, json.dumps(too_large(query(self.path, "resourceVersion"))).encode())
+        if ns == "toolarge-event":
+            self.count_watch(ns)
+            return self.stream(json.dumps({"type": "ERROR", "object": too_large("1")}).encode() + b"\n")
+        if ns == "timeout":
+            return self.send(504, json.dumps(timeout()).encode())
+        if ns.startswith("relist-"):
+            return self.watch_after_relist(ns)
         if ns == "busy" and self.count_watch(ns) == 1:
             return self.send(429, status(429, "TooManyRequests", "busy"), [("Retry-After", "2")])
         self.send_response(200)

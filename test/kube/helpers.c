@@ -1,12 +1,16 @@
 #include "helpers.h"
 
+#include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -91,4 +95,55 @@ void tcluster(const char *verb)
 	snprintf(cmd, sizeof(cmd), "'%s' %s --dir '%s' >/dev/null 2>&1", script, verb, dir);
 	if (system(cmd) != 0)
 		fail_msg("%s failed", cmd);
+}
+
+/* Reads the port line, which the server may write in pieces. */
+static int read_port(int fd, char *port, size_t size)
+{
+	size_t len = 0;
+	port[0] = '\0';
+	while (len < size - 1 && !memchr(port, '\n', len)) {
+		ssize_t n = read(fd, port + len, size - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	if (!memchr(port, '\n', len))
+		return -1;
+	port[strcspn(port, "\n")] = '\0';
+	return 0;
+}
+
+int tserver_start(struct tserver *s)
+{
+	int in[2], out[2];
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
+		return -1;
+	char script[1024];
+	snprintf(script, sizeof(script), "%s/test/kube/flaky_server.py", getenv("RECAP_SOURCE_ROOT"));
+	s->pid = fork();
+	if (s->pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		/* The system interpreter: version managers' shims add processes and delays. */
+		execl("/usr/bin/python3", "python3", script, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	s->stdin_fd = in[1];
+	char port[16];
+	int r = read_port(out[0], port, sizeof(port));
+	close(out[0]);
+	if (r < 0)
+		return -1;
+	snprintf(s->url, sizeof(s->url), "http://127.0.0.1:%s", port);
+	return 0;
+}
+
+void tserver_stop(struct tserver *s)
+{
+	close(s->stdin_fd);
+	kill(s->pid, SIGTERM);
+	waitpid(s->pid, NULL, 0);
 }

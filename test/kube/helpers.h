@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <uv.h>
 
 #include "kube/client.h"
@@ -33,6 +34,18 @@ json_t *tconfigmap(const char *name, const char *k, const char *v);
 
 /* Runs `hack/cluster VERB --dir $RECAP_CLUSTER_DIR`; fails the test on error. */
 void tcluster(const char *verb);
+
+/* test/kube/flaky_server.py, a loopback HTTP server that misbehaves on
+ * purpose (needs $RECAP_SOURCE_ROOT). It exits when its stdin closes, so it
+ * never outlives the test, even one that crashes. */
+struct tserver {
+	pid_t pid;
+	int stdin_fd;
+	char url[64];
+};
+/* Returns 0, or -1 when it did not start (for a cmocka setup function). */
+int tserver_start(struct tserver *s);
+void tserver_stop(struct tserver *s);
 
 extern const struct recap_kube_resource T_CONFIGMAPS;
 extern const struct recap_kube_resource T_NAMESPACES;

@@ -67,12 +67,40 @@ static void non_status_body_is_excerpted(void **state)
 	recap_error_free(err);
 }
 
+static bool too_large(const char *status)
+{
+	json_t *j = json_loads(status, 0, NULL);
+	assert_non_null(j);
+	bool r = recap_kube_status_resource_version_too_large(j);
+	json_decref(j);
+	return r;
+}
+
+static void too_large_resource_version_by_cause(void **state)
+{
+	assert_true(too_large("{\"kind\":\"Status\",\"code\":504,\"reason\":\"Timeout\","
+			      "\"message\":\"Timeout: Too large resource version: 9, current: 5\","
+			      "\"details\":{\"causes\":[{\"reason\":\"ResourceVersionTooLarge\","
+			      "\"message\":\"Too large resource version\"}],\"retryAfterSeconds\":1}}"));
+	/* Among other causes, and without a kind (an ERROR event's object). */
+	assert_true(too_large("{\"code\":504,\"details\":{\"causes\":[{\"reason\":\"Other\"},{},"
+			      "{\"reason\":\"ResourceVersionTooLarge\"}]}}"));
+	/* The message is for people: a timeout that only says so is retried. */
+	assert_false(too_large("{\"kind\":\"Status\",\"code\":504,\"reason\":\"Timeout\","
+			       "\"message\":\"Too large resource version\",\"details\":{}}"));
+	assert_false(too_large("{\"kind\":\"Status\",\"code\":504,\"details\":{\"causes\":{}}}"));
+	assert_false(too_large("{\"kind\":\"ConfigMap\",\"details\":{\"causes\":[{\"reason\":"
+			       "\"ResourceVersionTooLarge\"}]}}"));
+	assert_false(recap_kube_status_resource_version_too_large(NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(classify_by_status),
 	    cmocka_unit_test(status_message_is_carried),
 	    cmocka_unit_test(non_status_body_is_excerpted),
+	    cmocka_unit_test(too_large_resource_version_by_cause),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,44 +19,14 @@
 #include "base/timeutil.h"
 #include "helpers.h"
 
-static pid_t server_pid = -1;
-static int server_stdin = -1;
-static char server_url[64];
+static struct tserver S;
 static struct tclient T;
 
 static int start_server(void **state)
 {
-	int in[2], out[2];
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
+	if (tserver_start(&S) < 0)
 		return -1;
-	char script[1024];
-	snprintf(script, sizeof(script), "%s/test/kube/flaky_server.py", getenv("RECAP_SOURCE_ROOT"));
-	server_pid = fork();
-	if (server_pid == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		/* The system interpreter: version managers' shims add processes and delays. */
-		execl("/usr/bin/python3", "python3", script, (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	server_stdin = in[1]; /* the server exits when this closes, even if we crash */
-	/* Read the whole line: the server may write it in pieces. */
-	char port[16] = "";
-	size_t len = 0;
-	while (len < sizeof(port) - 1 && !memchr(port, '\n', len)) {
-		ssize_t n = read(out[0], port + len, sizeof(port) - 1 - len);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(out[0]);
-	if (!memchr(port, '\n', len))
-		return -1;
-	port[strcspn(port, "\n")] = '\0';
-	snprintf(server_url, sizeof(server_url), "http://127.0.0.1:%s", port);
-	struct recap_kube_config cfg = {.server = server_url, .namespace = "t"};
+	struct recap_kube_config cfg = {.server = S.url, .namespace = "t"};
 	struct recap_kube_client_options o = {
 	    .retry_base_ms = 100, .max_retries = 3, .max_response_bytes = 1 << 20};
 	tclient_open_config(&T, &cfg, &o);
@@ -66,9 +36,7 @@ static int start_server(void **state)
 static int stop_server(void **state)
 {
 	tclient_close(&T);
-	close(server_stdin);
-	kill(server_pid, SIGTERM);
-	waitpid(server_pid, NULL, 0);
+	tserver_stop(&S);
 	return 0;
 }
 
@@ -115,7 +83,7 @@ static void retries_are_capped(void **state)
 static void retries_can_be_turned_off(void **state)
 {
 	struct tclient t;
-	struct recap_kube_config cfg = {.server = server_url, .namespace = "t"};
+	struct recap_kube_config cfg = {.server = S.url, .namespace = "t"};
 	struct recap_kube_client_options o = {.max_retries = -1};
 	tclient_open_config(&t, &cfg, &o);
 	long before = server_count("GET /api/v1/namespaces/t/configmaps/broken");
@@ -216,6 +184,27 @@ static void bad_watch_streams_are_errors(void **state)
 	watch_case("gone", true, "410 Gone: too old resource version");
 }
 
+static void too_large_resource_version_is_gone(void **state)
+{
+	/* As the answer and as an ERROR event in the stream: a version newer
+	 * than the server has is not retried; the caller lists again. */
+	watch_case("toolarge", true, "504 ServerError: Timeout: Too large resource version: 1,");
+	watch_case("toolarge-event", true, "server error 504: Timeout: Too large resource version");
+	assert_int_equal(server_count("watch toolarge"), 1);
+	assert_int_equal(server_count("watch toolarge-event"), 1);
+	/* A timeout without that cause is retried, from the same version. */
+	struct wrec r = {0};
+	struct recap_kube_watch *w = NULL;
+	struct recap_kube_watch_options o = {.resource_version = "1"};
+	assert_int_equal(recap_kube_watch_start(T.c, &T_CONFIGMAPS, "timeout", &o, on_watch, &r, &w, NULL),
+			 0);
+	assert_true(trun_until(&T, &r.done, 10000));
+	assert_false(r.gone);
+	assert_int_equal(r.retrying, 1);
+	if (!strstr(r.err, "504 ServerError: Timeout: request did not complete"))
+		fail_msg("unexpected error '%s'", r.err);
+}
+
 struct closer {
 	struct recap_kube_client *c;
 	struct recap_kube_watch *other;
@@ -250,7 +239,7 @@ static void ignore(struct recap_kube_watch *w, enum recap_kube_watch_note note,
 static void client_closed_from_inside_a_watch_event(void **state)
 {
 	struct tclient t;
-	struct recap_kube_config cfg = {.server = server_url, .namespace = "t"};
+	struct recap_kube_config cfg = {.server = S.url, .namespace = "t"};
 	tclient_open_config(&t, &cfg, NULL);
 	struct closer k = {.c = t.c};
 	struct recap_kube_watch *a = NULL;
@@ -310,7 +299,7 @@ static void count_done(const struct recap_kube_response *resp, void *userdata)
 static void client_side_rate_limit(void **state)
 {
 	struct tclient t;
-	struct recap_kube_config cfg = {.server = server_url, .namespace = "t"};
+	struct recap_kube_config cfg = {.server = S.url, .namespace = "t"};
 	struct recap_kube_client_options o = {.qps = 10, .burst = 1};
 	tclient_open_config(&t, &cfg, &o);
 	struct counter k = {0};
@@ -336,6 +325,7 @@ int main(void)
 	    cmocka_unit_test(patch_retries_depend_on_the_kind),
 	    cmocka_unit_test(over_large_responses_are_refused),
 	    cmocka_unit_test(bad_watch_streams_are_errors),
+	    cmocka_unit_test(too_large_resource_version_is_gone),
 	    cmocka_unit_test(watch_honours_retry_after),
 	    cmocka_unit_test(client_side_rate_limit),
 	    cmocka_unit_test(client_closed_from_inside_a_watch_event),
