@@ -59,12 +59,6 @@ int64_t caplet_claim_retry_ms(bool attaching, unsigned failures, int64_t deadlin
 	return (int64_t)d;
 }
 
-static bool attaching(struct caplet_exec *x)
-{
-	const char *phase = recap_json_str(x->claim, "phase");
-	return phase && strcmp(phase, RECAP_PHASE_ATTACHING) == 0;
-}
-
 static void on_backoff(uv_timer_t *t)
 {
 	struct caplet_exec *x = t->data;
