@@ -16,6 +16,7 @@
 #   node reboot                    caplet, the executor and the capsule's
 #                                  processes killed, their mounts and cgroups
 #                                  gone, the node's store left
+#   clock skew                     caplet and the controller 10 minutes ahead
 #   faults.sh CAPLET CAPSULE CONTROLLER SLEEPER SOURCE_ROOT
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -164,6 +165,48 @@ check "after the reboot the execution fails NodeAgentRestarted, started once" \
 	settled reboot 1 1 Failed NodeAgentRestarted
 sleep 2
 check "  and is not started again" equals "$(starts reboot 1)" 1
+
+# ---- clocks that are off ----------------------------------------------------
+# libfaketime sets the process's wall clock (its monotonic one stays): both
+# judge spec.deadline on the API server's clock, learnt from its answers'
+# Date headers, so a node 10 minutes ahead still runs an execution whose
+# deadline is 2 minutes away, and a controller 10 minutes ahead still writes
+# a deadline 2 minutes from the API server's now.
+FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
+[[ -f $FAKETIME_LIB ]] || { echo "libfaketime is not installed (hack/deps installs it)" >&2; exit 1; }
+AHEAD="env LD_PRELOAD=$FAKETIME_LIB FAKETIME=+10m FAKETIME_DONT_FAKE_MONOTONIC=1"
+check "libfaketime moves a process's clock 10 minutes ahead" \
+	test $(($($AHEAD date +%s) - $(date +%s))) -ge 590
+# deadlines 2 minutes (and 5 s) away: by a clock 10 minutes ahead, long past
+kill -TERM "${CAPLET_PID[node-1]}" "$CONTROLLER_PID"
+wait "${CAPLET_PID[node-1]}" "$CONTROLLER_PID" 2>/dev/null || true
+CONTROLLER_ARGS=(--execution-start-grace-seconds 5)
+controller_start
+E2E_WRAP=$AHEAD caplet_start node-1
+caplet_wait node-1
+case_start skew-node 1 1
+check "a node 10 minutes ahead: the execution runs, once" settled skew-node 1 1 Succeeded
+kill -TERM "${CAPLET_PID[node-1]}" "$CONTROLLER_PID"
+wait "${CAPLET_PID[node-1]}" "$CONTROLLER_PID" 2>/dev/null || true
+caplet_start node-1
+caplet_wait node-1
+E2E_WRAP=$AHEAD controller_start
+CONTROLLER_ARGS=()
+case_start skew-controller 1 1
+check "a controller 10 minutes ahead: the execution runs, once" settled skew-controller 1 1 Succeeded
+deadline_in() { # RUN: seconds from now (this host's clock) to its execution's spec.deadline
+	python3 - "$(exec_field "$1" 1 .spec.deadline)" <<'PY'
+import datetime, sys, time
+d = datetime.datetime.strptime(sys.argv[1], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+print(int(d.timestamp() - time.time()))
+PY
+}
+left=$(deadline_in skew-controller)
+check "  its spec.deadline is on the API server's clock (${left}s away: 120 + 5 at most)" \
+	test "$left" -le 125
+kill -TERM "$CONTROLLER_PID"
+wait "$CONTROLLER_PID" 2>/dev/null || true
+controller_start
 
 check "every run ended" run_is ctl-create Succeeded
 check "nothing is left on any node" nodes_clean

@@ -134,8 +134,10 @@ runtime_up() {
 
 # CONTROLLER_ARGS: more flags for recap-controller, set by a scenario before e2e_up.
 CONTROLLER_ARGS=()
+# E2E_WRAP: a command the next controller_start / caplet_start runs the
+# process under (e2e/faults.sh: a skewed clock).
 controller_start() {
-	"$E2E_CONTROLLER" --leader-elect=false --metrics-addr "127.0.0.1:$(free_port)" \
+	${E2E_WRAP:-} "$E2E_CONTROLLER" --leader-elect=false --metrics-addr "127.0.0.1:$(free_port)" \
 		--health-addr "127.0.0.1:$(free_port)" "${CONTROLLER_ARGS[@]}" >>"$T/controller.log" 2>&1 &
 	CONTROLLER_PID=$!
 	PIDS+=($!)
@@ -146,7 +148,7 @@ declare -A CAPLET_PID SYNCED_BEFORE
 caplet_start() {
 	local n=$1
 	SYNCED_BEFORE[$n]=$(grep -c "executions of node $n synced" "$T/caplet-$n.log" 2>/dev/null || true)
-	"$E2E_CAPLET" --node-name "$n" --root "$T/node-$n" --capsule "$E2E_CAPSULE" \
+	${E2E_WRAP:-} "$E2E_CAPLET" --node-name "$n" --root "$T/node-$n" --capsule "$E2E_CAPSULE" \
 		--cgroup-parent "$CGP-$n" --cri-endpoint "unix://$CRI_SOCKET" --insecure-registry "$REGISTRY" \
 		--metrics-address 127.0.0.1:0 >>"$T/caplet-$n.log" 2>&1 &
 	CAPLET_PID[$n]=$!

@@ -17,6 +17,13 @@ uint64_t recap_now_mono_ms(void)
 	return recap_now_mono_ns() / 1000000ull;
 }
 
+int64_t recap_now_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void recap_time_rfc3339_now(char *out, size_t size)
 {
 	struct timespec ts;

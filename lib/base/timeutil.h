@@ -8,6 +8,8 @@
 /* Monotonic clock in nanoseconds / milliseconds. */
 uint64_t recap_now_mono_ns(void);
 uint64_t recap_now_mono_ms(void);
+/* The wall clock (CLOCK_REALTIME) in milliseconds since the epoch. */
+int64_t recap_now_wall_ms(void);
 
 /* "2026-11-23T13:46:08.123Z" (millisecond precision, UTC) for logs. */
 void recap_time_rfc3339_now(char *out, size_t size);

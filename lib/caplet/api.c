@@ -67,7 +67,7 @@ static int patch(struct caplet_exec *x, const char *sub, json_t *body, const cha
 
 int caplet_write_status(struct caplet_exec *x, json_t *status, void (*cb)(struct caplet_exec *, bool))
 {
-	if (recap_api_exec_phase_conditions(status, x->obj, time(NULL)) < 0)
+	if (recap_api_exec_phase_conditions(status, x->obj, recap_kube_client_now(x->agent->client)) < 0)
 		return -ENOMEM;
 	_cleanup_json_ json_t *body = json_pack("{s:O}", "status", status);
 	if (!body)

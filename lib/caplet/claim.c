@@ -88,7 +88,7 @@ void caplet_claim_stop(struct caplet_exec *x)
 static bool retry_later(struct caplet_exec *x)
 {
 	int64_t left = 0;
-	if (recap_caplet_deadline_left(x->obj, time(NULL), &left, NULL) < 0)
+	if (recap_caplet_deadline_left(x->obj, recap_kube_client_now(x->agent->client), &left, NULL) < 0)
 		left = 0; /* no usable deadline: nothing to wait until */
 	int64_t d = caplet_claim_retry_ms(attaching(x), (unsigned)++x->claim_tries, left);
 	if (d < 0)
@@ -228,7 +228,7 @@ void caplet_claim(struct caplet_exec *x, json_t *status, caplet_claim_cb cb)
 	x->claim_cb = cb;
 	x->claim_tries = 0;
 	x->claim_conflicts = 0;
-	if (recap_api_exec_phase_conditions(x->claim, x->obj, time(NULL)) < 0)
+	if (recap_api_exec_phase_conditions(x->claim, x->obj, recap_kube_client_now(x->agent->client)) < 0)
 		claim_end(x, CAPLET_CLAIM_FAILED, "out of memory");
 	else
 		claim_write(x);

@@ -111,7 +111,9 @@ enum caplet_event caplet_act_enqueue(struct caplet_exec *x, const struct caplet_
 bool caplet_exec_expired(struct caplet_exec *x)
 {
 	int64_t left;
-	return recap_caplet_deadline_left(x->obj, time(NULL), &left, NULL) >= 0 && left <= 0;
+	return recap_caplet_deadline_left(x->obj, recap_kube_client_now(x->agent->client), &left, NULL) >=
+		   0 &&
+	       left <= 0;
 }
 
 static void unqueue(struct caplet_exec *x)
@@ -156,7 +158,7 @@ static enum caplet_event admit(struct caplet_exec *x)
 					  msg ? msg : "policy could not be evaluated");
 	int64_t left;
 	if (caplet_image_check(x->obj, &err) < 0 ||
-	    recap_caplet_deadline_left(x->obj, time(NULL), &left, &err) < 0)
+	    recap_caplet_deadline_left(x->obj, recap_kube_client_now(x->agent->client), &left, &err) < 0)
 		return caplet_exec_refuse(x, RECAP_REASON_INVALID_SPEC, recap_error_message(err));
 	if (left <= 0)
 		return caplet_exec_refuse(x, RECAP_REASON_DEADLINE_EXCEEDED,

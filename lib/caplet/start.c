@@ -90,7 +90,8 @@ enum caplet_event caplet_act_build_spec(struct caplet_exec *x, const struct capl
 		return late;
 	_cleanup_error_ struct recap_error *err = NULL;
 	json_decref(steal_ptr(x->spec));
-	if (recap_caplet_spec_build(x->obj, arg->img, x->agent->seccomp_dir, time(NULL), &x->spec, &err) < 0)
+	if (recap_caplet_spec_build(x->obj, arg->img, x->agent->seccomp_dir,
+				    recap_kube_client_now(x->agent->client), &x->spec, &err) < 0)
 		return caplet_exec_end(
 		    x, recap_caplet_status_refused(RECAP_REASON_INVALID_SPEC, recap_error_message(err)));
 	free(x->digest);

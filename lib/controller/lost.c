@@ -41,7 +41,7 @@ static time_t lost_at(json_t *e, int64_t margin)
 static void fail_lost(struct ctl_op *op, json_t *e, int64_t margin)
 {
 	char when[40], msg[400];
-	if (recap_time_format(time(NULL), when, sizeof(when)) < 0)
+	if (recap_time_format(recap_kube_client_now(op->ctl->client), when, sizeof(when)) < 0)
 		return;
 	snprintf(msg, sizeof(msg),
 		 "the node agent on %s did not report by spec.deadline %s plus %llds: the node or its agent "
@@ -52,7 +52,8 @@ static void fail_lost(struct ctl_op *op, json_t *e, int64_t margin)
 				  recap_api_meta_resource_version(e), "status", "phase", RECAP_PHASE_FAILED,
 				  "reason", RECAP_REASON_NODE_LOST, "message", msg, "completionTime", when);
 	/* Reconciling False, Stalled True, as the node agent would have said */
-	if (patch && recap_api_exec_phase_conditions(json_object_get(patch, "status"), e, time(NULL)) < 0) {
+	if (patch && recap_api_exec_phase_conditions(json_object_get(patch, "status"), e,
+						     recap_kube_client_now(op->ctl->client)) < 0) {
 		json_decref(patch);
 		patch = NULL;
 	}

@@ -59,12 +59,12 @@ int recap_ctl_reconcile_policy(struct recap_controller *ctl, struct ctl_op *op, 
 	json_t *old = recap_api_policy_status(pol);
 	char msg[160];
 	snprintf(msg, sizeof(msg), "governs %zu Capsules, refuses %zu", c.governed, c.refused);
-	json_t *st =
-	    json_pack("{s:I, s:I, s:I, s:o}", "observedGeneration", (json_int_t)gen, "governedCapsules",
-		      (json_int_t)c.governed, "refusedCapsules", (json_int_t)c.refused, "conditions",
-		      recap_api_condition_set(recap_api_policy_status_conditions(pol), RECAP_CONDITION_READY,
-					      recap_api_condition_status_of(true),
-					      RECAP_CONDITION_REASON_OBSERVED, msg, gen, time(NULL)));
+	json_t *st = json_pack(
+	    "{s:I, s:I, s:I, s:o}", "observedGeneration", (json_int_t)gen, "governedCapsules",
+	    (json_int_t)c.governed, "refusedCapsules", (json_int_t)c.refused, "conditions",
+	    recap_api_condition_set(recap_api_policy_status_conditions(pol), RECAP_CONDITION_READY,
+				    recap_api_condition_status_of(true), RECAP_CONDITION_REASON_OBSERVED, msg,
+				    gen, recap_kube_client_now(ctl->client)));
 	json_t *patch = st ? recap_controller_status_patch(old, st) : NULL;
 	if (patch)
 		recap_ctl_op_patch(op, &recap_ctl_policies, NULL, op->key, "status", patch);

@@ -439,19 +439,19 @@ int recap_ctl_reconcile_run(struct recap_controller *ctl, struct ctl_op *op, str
 	/* Every execution labelled with the run's name, whoever owns it: those
 	 * of a deleted run too, whose node may be gone with them. */
 	_cleanup_json_ json_t *labelled = recap_ctl_list(ctl, INF_EXEC, "run", op->key);
-	recap_ctl_lost_execs(op, labelled, time(NULL));
+	recap_ctl_lost_execs(op, labelled, recap_kube_client_now(ctl->client));
 	if (!run)
 		return 0;
 	if (recap_run_phase_final(recap_json_str(run, RECAP_API_RUN_STATUS_PHASE))) {
 		if (!recap_json_path(run, RECAP_API_META_DELETION_TIMESTAMP))
-			recap_ctl_run_expire(op, run, time(NULL));
+			recap_ctl_run_expire(op, run, recap_kube_client_now(ctl->client));
 		return 0;
 	}
 	struct run_pass p = {
 	    .run = run,
 	    .ns = recap_api_meta_namespace(run),
 	    .name = recap_api_meta_name(run),
-	    .now = time(NULL),
+	    .now = recap_kube_client_now(ctl->client),
 	};
 	if (!p.ns || !p.name)
 		return 0;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "base/timeutil.h"
 
 #define DEFAULT_TIMEOUT_MS 30000
 #define DEFAULT_MAX_RESPONSE (64u << 20)
@@ -182,4 +183,9 @@ uv_loop_t *recap_kube_client_loop(struct recap_kube_client *c)
 const char *recap_kube_client_namespace(struct recap_kube_client *c)
 {
 	return c->namespace;
+}
+
+int64_t recap_kube_client_now(struct recap_kube_client *c)
+{
+	return recap_kube_clock_server_time(&c->clock, recap_now_wall_ms() / 1000);
 }

@@ -59,6 +59,9 @@ void recap_kube_client_close(struct recap_kube_client *c);
 uv_loop_t *recap_kube_client_loop(struct recap_kube_client *c);
 /* The configuration's default namespace. */
 const char *recap_kube_client_namespace(struct recap_kube_client *c);
+/* Now, in seconds since the epoch, on the API server's clock as its last
+ * answers showed it (kube/clock.h); our own clock until one has. */
+int64_t recap_kube_client_now(struct recap_kube_client *c);
 
 /* A raw request: path (with query) below the server URL; body may be NULL. */
 struct recap_kube_request {

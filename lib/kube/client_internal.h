@@ -5,6 +5,7 @@
 
 #include "kube/client.h"
 #include "kube/bucket.h"
+#include "kube/clock.h"
 #include "kube/token.h"
 #include "kubehttp/http.h"
 
@@ -24,6 +25,7 @@ struct recap_kube_client {
 	char *user_agent;
 	bool limited;
 	struct recap_kube_bucket bucket;
+	struct recap_kube_clock clock;	  /* the API server's, from Date */
 	struct recap_kube_req *reqs;	  /* in flight */
 	struct recap_kube_watch *watches; /* started, not stopped */
 	unsigned open_handles;		  /* timers of requests/watches not closed yet */

@@ -10,6 +10,7 @@
 #include "base/buf.h"
 #include "base/cleanup.h"
 #include "base/json.h"
+#include "base/timeutil.h"
 #include "kube/client_internal.h"
 
 struct recap_kube_req {
@@ -204,6 +205,8 @@ static void done(const struct recap_kube_http_result *r, void *userdata)
 	struct recap_kube_req *q = userdata;
 	q->xfer = NULL;
 	q->http_version = r->http_version;
+	if (r->code == RECAP_KUBE_HTTP_OK && r->server_date)
+		recap_kube_clock_sample(&q->c->clock, r->server_date, recap_now_wall_ms());
 	if (should_retry(q, r)) {
 		uint64_t d = recap_backoff_ms(q->c->opts.retry_base_ms, q->c->opts.retry_max_ms, q->attempts);
 		uint64_t ra = r->code == RECAP_KUBE_HTTP_OK ? r->retry_after_ms : 0;

@@ -34,6 +34,7 @@ struct recap_kube_http_result {
 	enum recap_kube_http_result_code code;
 	long status;		 /* 0 when no answer arrived */
 	uint64_t retry_after_ms; /* Retry-After in seconds form, capped at a minute; 0 absent */
+	int64_t server_date;	 /* Date: the server's clock, seconds since the epoch; 0 absent */
 	int http_version;	 /* 11, 20, 30; 0 unknown */
 	const char *message;	 /* why it failed, "" on success */
 };
@@ -75,3 +76,6 @@ void recap_kube_http_close(struct recap_kube_http *h);
 /* A Retry-After value in milliseconds: the seconds form only (an HTTP date
  * means our own backoff), capped at a minute; 0 when absent or a date. */
 uint64_t recap_kube_http_retry_after_ms(const char *value);
+/* A Date value ("Sun, 06 Dec 2026 13:22:32 GMT") in seconds since the
+ * epoch; 0 when it is not one. */
+int64_t recap_kube_http_date(const char *value);

@@ -60,6 +60,7 @@ static int parse_status(struct recap_http1_parser *p, struct recap_error **err)
 	p->chunked = p->has_length = false;
 	p->conn_close = p->version == 10;
 	p->retry_after[0] = '\0';
+	p->date[0] = '\0';
 	p->state = RECAP_HTTP1_HEADER;
 	return 0;
 }
@@ -121,6 +122,8 @@ static int parse_header(struct recap_http1_parser *p, struct recap_error **err)
 			p->conn_close = false;
 	} else if (strcasecmp(l, "Retry-After") == 0) {
 		snprintf(p->retry_after, sizeof(p->retry_after), "%s", v);
+	} else if (strcasecmp(l, "Date") == 0) {
+		snprintf(p->date, sizeof(p->date), "%s", v);
 	}
 	return 0;
 }

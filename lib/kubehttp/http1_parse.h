@@ -34,6 +34,7 @@ struct recap_http1_parser {
 	bool chunked, has_length, conn_close;
 	uint64_t remaining; /* of the body or the chunk */
 	char retry_after[24];
+	char date[40];
 };
 
 struct recap_http1_callbacks {

@@ -117,6 +117,9 @@ static void done(struct recap_kube_xfer *xfer, CURLcode result)
 		struct curl_header *ra = NULL;
 		if (curl_easy_header(x->easy, "Retry-After", 0, CURLH_HEADER, -1, &ra) == CURLHE_OK && ra)
 			r.retry_after_ms = recap_kube_http_retry_after_ms(ra->value);
+		struct curl_header *date = NULL;
+		if (curl_easy_header(x->easy, "Date", 0, CURLH_HEADER, -1, &date) == CURLHE_OK && date)
+			r.server_date = recap_kube_http_date(date->value);
 		r.message = "";
 	} else {
 		r.message = x->errbuf[0] ? x->errbuf : curl_easy_strerror(result);

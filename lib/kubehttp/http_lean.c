@@ -255,6 +255,7 @@ static int parsed_head(const struct recap_http1_parser *p, void *ud)
 	x->result.status = p->status;
 	x->result.http_version = p->version;
 	x->result.retry_after_ms = recap_kube_http_retry_after_ms(p->retry_after);
+	x->result.server_date = recap_kube_http_date(p->date);
 	return x->on_head ? x->on_head(p->status, x->userdata) : 0;
 }
 
