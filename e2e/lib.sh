@@ -117,6 +117,7 @@ e2e_up() {
 		--image "$SLEEPER_IMAGE" --cgroup-parent "/$RECAP_NODE_CGROUP_ROOT" --dir "$T/standin" \
 		>"$T/standin.log" 2>&1 &
 	PIDS+=($!)
+	[[ -z $E2E_BEFORE_COMPONENTS ]] || "$E2E_BEFORE_COMPONENTS"
 	controller_start
 	for n in "${NODES[@]}"; do caplet_start "$n"; done
 	for n in "${NODES[@]}"; do caplet_wait "$n"; done
@@ -132,13 +133,22 @@ runtime_up() {
 		"$E2E_SRC/hack/node" import --dir "$T/cri" --base-name "${SLEEPER_IMAGE%:*}" "$archive"
 }
 
-# CONTROLLER_ARGS: more flags for recap-controller, set by a scenario before e2e_up.
+# Set by a scenario before e2e_up: E2E_BEFORE_COMPONENTS, a function run once
+# the control plane, the registry and the stand-in are up, before the
+# components start; COMPONENT_KUBECONFIG, the kubeconfig the controller and
+# the caplets use (empty: the cluster's, $KUBECONFIG); CONTROLLER_ARGS, more
+# flags for recap-controller.
+E2E_BEFORE_COMPONENTS=
+COMPONENT_KUBECONFIG=
 CONTROLLER_ARGS=()
 # E2E_WRAP: a command the next controller_start / caplet_start runs the
-# process under (e2e/faults.sh: a skewed clock).
+# process under (e2e/faults.sh: a skewed clock). CONTROLLER_HEALTH: the
+# address of the controller's /healthz and /readyz.
 controller_start() {
+	CONTROLLER_HEALTH=127.0.0.1:$(free_port)
 	${E2E_WRAP:-} "$E2E_CONTROLLER" --leader-elect=false --metrics-addr "127.0.0.1:$(free_port)" \
-		--health-addr "127.0.0.1:$(free_port)" "${CONTROLLER_ARGS[@]}" >>"$T/controller.log" 2>&1 &
+		--health-addr "$CONTROLLER_HEALTH" ${COMPONENT_KUBECONFIG:+--kubeconfig "$COMPONENT_KUBECONFIG"} \
+		"${CONTROLLER_ARGS[@]}" >>"$T/controller.log" 2>&1 &
 	CONTROLLER_PID=$!
 	PIDS+=($!)
 }
@@ -149,6 +159,7 @@ caplet_start() {
 	local n=$1
 	SYNCED_BEFORE[$n]=$(grep -c "executions of node $n synced" "$T/caplet-$n.log" 2>/dev/null || true)
 	${E2E_WRAP:-} "$E2E_CAPLET" --node-name "$n" --root "$T/node-$n" --capsule "$E2E_CAPSULE" \
+		${COMPONENT_KUBECONFIG:+--kubeconfig "$COMPONENT_KUBECONFIG"} \
 		--cgroup-parent "$CGP-$n" --cri-endpoint "unix://$CRI_SOCKET" --insecure-registry "$REGISTRY" \
 		--metrics-address 127.0.0.1:0 >>"$T/caplet-$n.log" 2>&1 &
 	CAPLET_PID[$n]=$!
