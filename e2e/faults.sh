@@ -16,7 +16,8 @@
 #   node reboot                    caplet, the executor and the capsule's
 #                                  processes killed, their mounts and cgroups
 #                                  gone, the node's store left
-#   clock skew                     caplet and the controller 10 minutes ahead
+#   clock skew                     caplet 10 minutes ahead, the controller 10
+#                                  minutes ahead, then behind
 #   faults.sh CAPLET CAPSULE CONTROLLER SLEEPER SOURCE_ROOT
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -204,6 +205,18 @@ PY
 left=$(deadline_in skew-controller)
 check "  its spec.deadline is on the API server's clock (${left}s away: 120 + 5 at most)" \
 	test "$left" -le 125
+# and 10 minutes behind: without the API server's clock, its deadlines
+# would have passed 8 minutes before they were written
+kill -TERM "$CONTROLLER_PID"
+wait "$CONTROLLER_PID" 2>/dev/null || true
+CONTROLLER_ARGS=(--execution-start-grace-seconds 5)
+E2E_WRAP=${AHEAD/+10m/-10m} controller_start
+CONTROLLER_ARGS=()
+case_start skew-behind 1 1
+check "a controller 10 minutes behind: the execution runs, once" settled skew-behind 1 1 Succeeded
+left=$(deadline_in skew-behind)
+check "  its spec.deadline is on the API server's clock (${left}s away: 120 + 5 at most, more than 60)" \
+	test "$left" -le 125 -a "$left" -gt 60
 kill -TERM "$CONTROLLER_PID"
 wait "$CONTROLLER_PID" 2>/dev/null || true
 controller_start

@@ -13,6 +13,20 @@ pki_conf() {
 	printf '[req]\ndistinguished_name = dn\n[dn]\n'
 }
 
+# Certificates start 15 minutes before they are made (kubeadm backdates its
+# own too), so a client whose clock is a few minutes behind the API server's
+# still accepts them (e2e/faults.sh runs a controller 10 minutes behind).
+# OpenSSL 3.0 cannot set a start date on `req -x509` / `x509 -req`: its clock
+# is moved back instead (libfaketime, which hack/deps installs).
+PKI_FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
+pki_openssl() {
+	[[ -f $PKI_FAKETIME_LIB ]] || {
+		echo "pki: $PKI_FAKETIME_LIB is missing (hack/deps installs libfaketime)" >&2
+		return 1
+	}
+	LD_PRELOAD=$PKI_FAKETIME_LIB FAKETIME=-15m FAKETIME_DONT_FAKE_MONOTONIC=1 openssl "$@"
+}
+
 pki_serial() {
 	printf '0x%08x%08x%08x' "$SRANDOM" "$SRANDOM" "$SRANDOM"
 }
@@ -20,7 +34,7 @@ pki_serial() {
 # pki_ca DIR: DIR/ca.crt, DIR/ca.key
 pki_ca() {
 	local d=$1
-	openssl req -x509 -new -nodes -config <(pki_conf) \
+	pki_openssl req -x509 -new -nodes -config <(pki_conf) \
 		-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
 		-keyout "$d/ca.key" -out "$d/ca.crt" -days 3650 -set_serial "$(pki_serial)" \
 		-subj "/CN=recap-local-ca" \
@@ -36,7 +50,7 @@ pki_leaf() {
 	openssl req -new -nodes -config <(pki_conf) \
 		-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
 		-keyout "$d/$name.key" -subj "$subj" 2>>"$d/openssl.err" |
-		openssl x509 -req -CA "$ca/ca.crt" -CAkey "$ca/ca.key" -set_serial "$(pki_serial)" \
+		pki_openssl x509 -req -CA "$ca/ca.crt" -CAkey "$ca/ca.key" -set_serial "$(pki_serial)" \
 			-days 3650 -extfile <(printf '%s\n' "$ext") -out "$d/$name.crt" 2>>"$d/openssl.err" &&
 		chmod 600 "$d/$name.key"
 }
