@@ -145,7 +145,7 @@ starts=$T/starts.tsv
 for n in 1 2 3; do
 	for k in a b; do
 		id=$(kubectl get pod -n soak "db-$n$k" -o jsonpath='{.status.containerStatuses[0].containerID}')
-		pid=$(crictl --runtime-endpoint "unix://$CRI_SOCKET" inspect "${id#containerd://}" |
+		pid=$(crictl --runtime-endpoint "unix://$CRI_SOCKET" inspect "${id#containerd://}" 2>/dev/null |
 			python3 -c 'import json,sys; print(json.load(sys.stdin)["info"]["pid"])')
 		sed "s/^/db-$n$k\t/" "/proc/$pid/root/dev/shm/starts" >>"$starts" 2>/dev/null || true
 	done

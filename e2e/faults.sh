@@ -64,7 +64,7 @@ YAML
 starts() {
 	local id pid
 	id=$(kubectl get pod -n faults "db-$2" -o jsonpath='{.status.containerStatuses[0].containerID}')
-	pid=$(crictl --runtime-endpoint "unix://$CRI_SOCKET" inspect "${id#containerd://}" |
+	pid=$(crictl --runtime-endpoint "unix://$CRI_SOCKET" inspect "${id#containerd://}" 2>/dev/null |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["info"]["pid"])')
 	[[ -n $pid ]] || { echo "  no PID for the container of db-$2" >&2; return 1; }
 	cat "/proc/$pid/root/dev/shm/$1" 2>/dev/null | wc -l

@@ -57,6 +57,7 @@ struct recap_caplet {
 	struct recap_kube_informer *executions, *policies, *namespaces;
 	/* What the policy check needs of policies and namespaces; the rest is not cached. */
 	struct recap_kube_projection *policy_fields, *namespace_fields;
+	struct recap_kube_projection *exec_fields, *ended_exec_fields; /* agent.c */
 	struct caplet_exec *all;
 	struct caplet_exec *queue_head, **queue_tail;
 	struct caplet_pull *pulls;
@@ -80,6 +81,10 @@ void caplet_logf(struct recap_caplet *c, enum recap_log_level level, const char 
     __attribute__((format(printf, 3, 4)));
 /* Starts queued executions while slots are free. */
 void caplet_dispatch(struct recap_caplet *c);
+/* An execution reached a final state: drops what only a live one needs
+ * (its executor spec, its result), so the agent keeps a small record of
+ * each execution it has finished with until the API forgets it. */
+void caplet_exec_release(struct caplet_exec *x);
 /* spec.deadline has passed (the command must not start any more). */
 bool caplet_exec_expired(struct caplet_exec *x);
 /* Sets the terminal status to write (taking it) and returns CAPLET_EV_END. */

@@ -200,6 +200,8 @@ static void set_state(struct caplet_exec *x, enum caplet_state next, enum caplet
 	if (old == next)
 		return;
 	x->st = next;
+	if (caplet_states[next].flags & FINAL)
+		caplet_exec_release(x);
 	caplet_logf(x->agent, RECAP_LOG_DEBUG, "execution %s: %s -> %s (%s)", x->key, caplet_states[old].name,
 		    caplet_states[next].name, caplet_event_names[ev]);
 	bool had = caplet_states[old].flags & SLOT, has = caplet_states[next].flags & SLOT;
