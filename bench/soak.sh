@@ -19,7 +19,11 @@
 #   * the resident size (VmRSS) of the controller and of node-3's caplet,
 #     sampled every 10 s: the curve, and its growth over the second half.
 #
-#   bench/soak.sh [RUNS]   (as root, from a tree built in build/ with
+# With TTL set, finished runs are deleted as they go: what the API no longer
+# holds is checked by the starts in the targets alone (each run's command at
+# most once in each target; every run created, counted by its starts).
+#
+#   [TTL=SECONDS] bench/soak.sh [RUNS]   (as root, from a tree built in build/ with
 #                           -Dfailpoints=true or not; hack/build-kube done)
 set -euo pipefail
 # shellcheck source=hack/lib/errtrap.sh
@@ -28,7 +32,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 RUNS=${1:-1000}
 INFLIGHT=${INFLIGHT:-20}
 KILL_EVERY=${KILL_EVERY:-15}
-for v in RUNS INFLIGHT KILL_EVERY; do
+# TTL=SECONDS: each run's ttlSecondsAfterFinished, so finished runs (and
+# their executions) go as they would in a cluster that keeps none for long:
+# the resident size then shows whether anything grows but the cache
+TTL=${TTL:-}
+for v in RUNS INFLIGHT KILL_EVERY ${TTL:+TTL}; do
 	if ! [[ ${!v} =~ ^[0-9]+$ ]] || ((${!v} < 1 || ${!v} > 100000)); then
 		echo "$v must be a number in 1..100000, got '${!v}'" >&2
 		exit 2
@@ -77,7 +85,7 @@ spec:
 apiVersion: recap.dev/v1alpha1
 kind: CapsuleRun
 metadata: {name: soak-$i}
-spec: {capsuleRef: {name: soak-$i}}
+spec: {capsuleRef: {name: soak-$i}${TTL:+, ttlSecondsAfterFinished: $TTL}}
 YAML
 }
 unfinished() {
@@ -153,7 +161,7 @@ done
 kubectl get caprun -n soak -o json >"$T/runs.json"
 kubectl get cexec -n soak -o json >"$T/execs.json"
 status=0
-"$root/bench/soak/check.py" "$T/runs.json" "$T/execs.json" "$starts" "$curve" "$RUNS" || status=1
+"$root/bench/soak/check.py" "$T/runs.json" "$T/execs.json" "$starts" "$curve" "$RUNS" "${TTL:+expired}" || status=1
 if nodes_clean && ! pgrep -f -- "--root $T/node-[^ ]* run" >/dev/null; then
 	echo "residue: none (run directories, mounts, cgroups, executor processes)"
 else
