@@ -2,6 +2,7 @@
 
 #define STEP_MS 2000
 #define RESOLUTION_MS 1000
+#define LOWS_TO_STEP 3
 
 void recap_kube_clock_sample(struct recap_kube_clock *k, int64_t server_date_s, int64_t local_ms)
 {
@@ -10,6 +11,17 @@ void recap_kube_clock_sample(struct recap_kube_clock *k, int64_t server_date_s, 
 	/* Date is the server's second, truncated: its middle is the best guess. */
 	int64_t sample = server_date_s * 1000 + 500 - local_ms;
 	int64_t diff = sample - k->offset_ms;
+	if (k->known && diff < -STEP_MS) {
+		/* late, or our clock was set forward: wait for agreement */
+		if (k->lows == 0 || sample - k->low_ms > STEP_MS || sample - k->low_ms < -STEP_MS) {
+			k->low_ms = sample;
+			k->lows = 1;
+			return;
+		}
+		if (++k->lows < LOWS_TO_STEP)
+			return;
+	}
+	k->lows = 0;
 	if (!k->known || diff > STEP_MS || diff < -STEP_MS)
 		k->offset_ms = sample;
 	else

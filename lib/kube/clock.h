@@ -13,11 +13,16 @@
 struct recap_kube_clock {
 	bool known;
 	int64_t offset_ms; /* the server's clock minus ours */
+	int64_t low_ms;	   /* the first of the samples in a row well below offset_ms */
+	unsigned lows;	   /* how many in a row */
 };
 
 /* One answer's Date (seconds since the epoch) that arrived at local_ms
- * (our CLOCK_REALTIME, milliseconds). A step of more than 2 s is taken at
- * once (a clock set), smaller ones smoothed. */
+ * (our CLOCK_REALTIME, milliseconds). An answer that took long (a slow
+ * list, a loaded server) only makes a sample lower than the truth, never
+ * higher: a sample more than 2 s above the estimate is taken at once (a
+ * clock was set), one more than 2 s below only when 3 in a row agree; the
+ * rest are smoothed. */
 void recap_kube_clock_sample(struct recap_kube_clock *k, int64_t server_date_s, int64_t local_ms);
 /* Our time local_s on the server's clock, in seconds. */
 int64_t recap_kube_clock_server_time(const struct recap_kube_clock *k, int64_t local_s);

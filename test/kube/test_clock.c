@@ -50,14 +50,32 @@ static void a_node_ten_minutes_ahead(void **state)
 	assert_int_equal(recap_kube_clock_server_time(&k, server + 700), server + 100);
 }
 
-static void a_clock_set_is_taken_at_once(void **state)
+static void a_clock_set_back_is_taken_at_once(void **state)
 {
 	struct recap_kube_clock k = {0};
 	int64_t server = 1796563352;
-	recap_kube_clock_sample(&k, server, (server - 300) * 1000 + 500); /* 5 min behind */
-	assert_int_equal(recap_kube_clock_server_time(&k, server - 300), server);
-	recap_kube_clock_sample(&k, server + 10, (server + 10) * 1000 + 500); /* set right */
-	assert_int_equal(recap_kube_clock_server_time(&k, server + 10), server + 10);
+	recap_kube_clock_sample(&k, server, server * 1000 + 500);
+	recap_kube_clock_sample(&k, server + 10, (server - 290) * 1000 + 500); /* set 5 min back */
+	assert_int_equal(recap_kube_clock_server_time(&k, server - 290), server + 10);
+}
+
+static void a_late_answer_does_not_move_it(void **state)
+{
+	struct recap_kube_clock k = {0};
+	int64_t server = 1796563352;
+	recap_kube_clock_sample(&k, server, server * 1000 + 500);
+	/* an answer stamped at server, read 20 s later (a slow list) */
+	recap_kube_clock_sample(&k, server, (server + 20) * 1000 + 500);
+	assert_int_equal(recap_kube_clock_server_time(&k, server + 20), server + 20);
+	recap_kube_clock_sample(&k, server + 21, (server + 21) * 1000 + 500);
+	assert_int_equal(recap_kube_clock_server_time(&k, server + 21), server + 21);
+	/* our clock set 60 s forward: three answers in a row agree */
+	for (int i = 0; i < 2; i++) {
+		recap_kube_clock_sample(&k, server + 30 + i, (server + 90 + i) * 1000 + 500);
+		assert_int_equal(recap_kube_clock_server_time(&k, server + 90 + i), server + 90 + i);
+	}
+	recap_kube_clock_sample(&k, server + 32, (server + 92) * 1000 + 500);
+	assert_int_equal(recap_kube_clock_server_time(&k, server + 92), server + 32);
 }
 
 int main(void)
@@ -66,7 +84,8 @@ int main(void)
 	    cmocka_unit_test(date_header),
 	    cmocka_unit_test(unknown_and_small_offsets_read_as_none),
 	    cmocka_unit_test(a_node_ten_minutes_ahead),
-	    cmocka_unit_test(a_clock_set_is_taken_at_once),
+	    cmocka_unit_test(a_clock_set_back_is_taken_at_once),
+	    cmocka_unit_test(a_late_answer_does_not_move_it),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
