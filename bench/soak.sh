@@ -49,14 +49,7 @@ e2e_up "$B/cmd/caplet/caplet" "$B/cmd/capsule/capsule" "$B/cmd/recap-controller/
 	"$B/test/runtime/recap-test-sleeper" "$root" node-1 node-2 node-3
 
 ns_create soak
-kubectl apply -f - >/dev/null <<YAML
-apiVersion: recap.dev/v1alpha1
-kind: CapsulePolicy
-metadata: {name: soak-rw}
-spec:
-  namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: soak}}
-  targetFilesystem: {max: ReadWrite}
-YAML
+writable_targets soak
 for n in 1 2 3; do
 	for k in a b; do pod_create soak "db-$n$k" "node-$n" db registry.local/db:1 app=db "node=n$n"; done
 done
@@ -152,9 +145,7 @@ starts=$T/starts.tsv
 : >"$starts"
 for n in 1 2 3; do
 	for k in a b; do
-		id=$(kubectl get pod -n soak "db-$n$k" -o jsonpath='{.status.containerStatuses[0].containerID}')
-		pid=$(crictl --runtime-endpoint "unix://$CRI_SOCKET" inspect "${id#containerd://}" 2>/dev/null |
-			python3 -c 'import json,sys; print(json.load(sys.stdin)["info"]["pid"])')
+		pid=$(target_pid soak "db-$n$k") || { echo "no PID for the container of db-$n$k" >&2; exit 1; }
 		sed "s/^/db-$n$k\t/" "/proc/$pid/root/dev/shm/starts" >>"$starts" 2>/dev/null || true
 	done
 done

@@ -28,14 +28,7 @@ fi
 e2e_up "$@" node-1 node-2
 
 ns_create faults
-kubectl apply -f - >/dev/null <<YAML
-apiVersion: recap.dev/v1alpha1
-kind: CapsulePolicy
-metadata: {name: faults-rw}
-spec:
-  namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: faults}}
-  targetFilesystem: {max: ReadWrite}
-YAML
+writable_targets faults
 for i in 1 2; do pod_create faults "db-$i" "node-$i" db registry.local/db:1 app=db "slot=s$i"; done
 check "the stand-in runs the 2 target pods" wait_until 30 pods_running faults 2
 
@@ -62,11 +55,8 @@ YAML
 # starts CASE SLOT: how many times CASE's command started in pod db-SLOT,
 # read on the host from the target container's root.
 starts() {
-	local id pid
-	id=$(kubectl get pod -n faults "db-$2" -o jsonpath='{.status.containerStatuses[0].containerID}')
-	pid=$(crictl --runtime-endpoint "unix://$CRI_SOCKET" inspect "${id#containerd://}" 2>/dev/null |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["info"]["pid"])')
-	[[ -n $pid ]] || { echo "  no PID for the container of db-$2" >&2; return 1; }
+	local pid
+	pid=$(target_pid faults "db-$2") && [[ -n $pid ]] || { echo "  no PID for the container of db-$2" >&2; return 1; }
 	cat "/proc/$pid/root/dev/shm/$1" 2>/dev/null | wc -l
 }
 run_phase() { kubectl get caprun -n faults "$1" -o jsonpath='{.status.phase}' 2>/dev/null; }

@@ -186,3 +186,26 @@ nodes_clean() {
 	left+=$(grep -F "$T/node-" /proc/self/mountinfo || true)
 	[[ -z $left ]] || { echo "  left behind: $left" >&2; return 1; }
 }
+
+# writable_targets NS: a CapsulePolicy, NS-rw, that lets the Capsules of NS
+# write into their targets (targetFilesystem ReadWrite): what a command that
+# counts its starts in its target needs.
+writable_targets() {
+	kubectl apply -f - >/dev/null <<YAML
+apiVersion: recap.dev/v1alpha1
+kind: CapsulePolicy
+metadata: {name: $1-rw}
+spec:
+  namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: $1}}
+  targetFilesystem: {max: ReadWrite}
+YAML
+}
+# target_pid NS POD: the host PID of POD's first container, whose root the
+# host reads at /proc/PID/root.
+target_pid() {
+	local id
+	id=$(kubectl get pod -n "$1" "$2" -o jsonpath='{.status.containerStatuses[0].containerID}')
+	[[ -n $id ]] || { echo "  pod $1/$2 has no container yet" >&2; return 1; }
+	crictl --runtime-endpoint "unix://$CRI_SOCKET" inspect -o go-template --template '{{.info.pid}}' \
+		"${id#containerd://}" 2>/dev/null
+}

@@ -65,14 +65,7 @@ e2e_up "$@" node-1
 
 # ---- targets that count their starts -------------------------------------------
 ns_create net
-kubectl apply -f - >/dev/null <<YAML
-apiVersion: recap.dev/v1alpha1
-kind: CapsulePolicy
-metadata: {name: net-rw}
-spec:
-  namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: net}}
-  targetFilesystem: {max: ReadWrite}
-YAML
+writable_targets net
 for p in app-1 app-2; do pod_create net "$p" node-1 app registry.local/app:1 app=app; done
 kubectl apply -n net -f - >/dev/null <<YAML
 apiVersion: recap.dev/v1alpha1
@@ -87,11 +80,7 @@ spec:
 YAML
 check "the stand-in runs the 2 target pods" wait_until 30 pods_running net 2
 declare -A TPID
-for p in app-1 app-2; do
-	id=$(crictl --runtime-endpoint "unix://$CRI_SOCKET" ps -q --label "io.kubernetes.pod.name=$p" \
-		--label io.kubernetes.pod.namespace=net)
-	TPID[$p]=$(crictl --runtime-endpoint "unix://$CRI_SOCKET" inspect -o go-template --template '{{.info.pid}}' "$id")
-done
+for p in app-1 app-2; do TPID[$p]=$(target_pid net "$p"); done
 # started_each N: each target's command has started N times in all.
 started_each() {
 	local p n

@@ -79,14 +79,7 @@ check "one pull per node for two executions of the image" one_pull_per_node
 # ---- at most once --------------------------------------------------------
 # Writing into the targets (ReadWrite) needs a policy that allows it.
 ns_create once || exit 1
-kubectl apply -f - >/dev/null <<YAML
-apiVersion: recap.dev/v1alpha1
-kind: CapsulePolicy
-metadata: {name: once-rw}
-spec:
-  namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: once}}
-  targetFilesystem: {max: ReadWrite}
-YAML
+writable_targets once
 for i in 1 2; do pod_create once "db-$i" "node-$i" db registry.local/db:1 app=db; done
 # marker-N: each start appends a line to /dev/shm/starts-N in its target;
 # count: prints how many lines each of those files has.

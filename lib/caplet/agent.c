@@ -161,56 +161,6 @@ static void on_exec_synced(struct recap_kube_informer *inf, void *data)
 	caplet_logf(c, RECAP_LOG_INFO, "executions of node %s synced", c->o.node);
 }
 
-/* What the agent keeps of an execution of its node: everything but
- * metadata.managedFields (never read, and the most of a cached object's
- * memory) while it may still run; once it ended (Succeeded or Failed, by
- * this agent or the controller), only what tells it ended and whether its
- * finalizer is to be released: an agent keeps every execution of its node
- * until the API deletes it (a run's TTL, 7 days by default). */
-static const char *const exec_paths[] = {
-    "apiVersion",
-    "kind",
-    "metadata.name",
-    "metadata.namespace",
-    "metadata.uid",
-    "metadata.resourceVersion",
-    "metadata.generation",
-    "metadata.creationTimestamp",
-    "metadata.deletionTimestamp",
-    "metadata.deletionGracePeriodSeconds",
-    "metadata.labels",
-    "metadata.annotations",
-    "metadata.ownerReferences",
-    "metadata.finalizers",
-    "spec",
-    "status",
-};
-static const char *const ended_exec_paths[] = {
-    "apiVersion",
-    "kind",
-    "metadata.name",
-    "metadata.namespace",
-    "metadata.uid",
-    "metadata.resourceVersion",
-    "metadata.deletionTimestamp",
-    "metadata.finalizers",
-    RECAP_API_EXEC_SPEC_NODE,
-    RECAP_API_EXEC_STATUS_PHASE,
-    RECAP_API_EXEC_STATUS_REASON,
-    RECAP_API_EXEC_STATUS_ESCAPED,
-};
-
-static json_t *project_exec(json_t *obj, void *data)
-{
-	struct recap_caplet *c = data;
-	const char *phase = recap_json_str(obj, RECAP_API_EXEC_STATUS_PHASE);
-	bool ended =
-	    phase && (strcmp(phase, RECAP_PHASE_SUCCEEDED) == 0 || strcmp(phase, RECAP_PHASE_FAILED) == 0);
-	return recap_kube_projection_apply(ended ? c->ended_exec_fields : c->exec_fields, obj);
-}
-
-#define N_PATHS(a) (sizeof(a) / sizeof(a[0]))
-
 static void start_executions(struct recap_caplet *c)
 {
 	static const struct recap_kube_informer_handlers h = {.added = on_added,
@@ -220,12 +170,12 @@ static void start_executions(struct recap_caplet *c)
 							      .error = on_error};
 	char sel[512];
 	snprintf(sel, sizeof(sel), "spec.node=%s", c->o.node);
-	struct recap_kube_informer_options o = {
-	    .name = "capsuleexecutions", .field_selector = sel, .project = project_exec, .project_data = c};
+	struct recap_kube_informer_options o = {.name = "capsuleexecutions",
+						.field_selector = sel,
+						.project = caplet_project_exec,
+						.project_data = c};
 	_cleanup_error_ struct recap_error *err = NULL;
-	if (recap_kube_projection_new(exec_paths, N_PATHS(exec_paths), &c->exec_fields, &err) < 0 ||
-	    recap_kube_projection_new(ended_exec_paths, N_PATHS(ended_exec_paths), &c->ended_exec_fields,
-				      &err) < 0 ||
+	if (caplet_exec_cache_new(c, &err) < 0 ||
 	    recap_kube_informer_new(c->client, &recap_caplet_executions_res, &o, &h, c, &c->executions,
 				    &err) < 0 ||
 	    recap_kube_informer_start(c->executions, &err) < 0)
@@ -375,8 +325,7 @@ void recap_caplet_free(struct recap_caplet *c)
 	recap_kube_informer_free(c->namespaces);
 	recap_kube_projection_free(c->policy_fields);
 	recap_kube_projection_free(c->namespace_fields);
-	recap_kube_projection_free(c->exec_fields);
-	recap_kube_projection_free(c->ended_exec_fields);
+	caplet_exec_cache_free(c);
 	while (c->all) {
 		struct caplet_exec *x = c->all;
 		c->all = x->next;

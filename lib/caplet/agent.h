@@ -57,7 +57,7 @@ struct recap_caplet {
 	struct recap_kube_informer *executions, *policies, *namespaces;
 	/* What the policy check needs of policies and namespaces; the rest is not cached. */
 	struct recap_kube_projection *policy_fields, *namespace_fields;
-	struct recap_kube_projection *exec_fields, *ended_exec_fields; /* agent.c */
+	struct recap_kube_projection *exec_fields, *ended_exec_fields; /* exec_cache.c */
 	struct caplet_exec *all;
 	struct caplet_exec *queue_head, **queue_tail;
 	struct caplet_pull *pulls;
@@ -81,6 +81,11 @@ void caplet_logf(struct recap_caplet *c, enum recap_log_level level, const char 
     __attribute__((format(printf, 3, 4)));
 /* Starts queued executions while slots are free. */
 void caplet_dispatch(struct recap_caplet *c);
+/* exec_cache.c: the projections of the executions informer, and its
+ * project function (project_data: the agent). */
+int caplet_exec_cache_new(struct recap_caplet *c, struct recap_error **err);
+void caplet_exec_cache_free(struct recap_caplet *c);
+json_t *caplet_project_exec(json_t *obj, void *data);
 /* An execution reached a final state: drops what only a live one needs
  * (its executor spec, its result), so the agent keeps a small record of
  * each execution it has finished with until the API forgets it. */
