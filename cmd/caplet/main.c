@@ -15,6 +15,7 @@
 #include "httpd/httpd.h"
 #include "kube/client.h"
 #include "kube/config.h"
+#include "relay/relay.h"
 
 struct daemon {
 	uv_loop_t loop;
@@ -22,20 +23,31 @@ struct daemon {
 	struct recap_kube_client *client;
 	struct recap_caplet *caplet;
 	struct recap_httpd *httpd;
+	struct recap_relay *relay;
 	bool stopping;
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: caplet [--node-name NAME] [--kubeconfig FILE] [--root DIR] [--capsule PATH]\n"
-		   "              [--cgroup-parent NAME] [--cri-endpoint [unix://]PATH]\n"
-		   "              [--insecure-registry HOST:PORT]...\n"
-		   "              [--metrics-address HOST:PORT|off] [--log-level L] [--log-format F]\n"
-		   "  the node name defaults to $NODE_NAME\n");
+	fprintf(
+	    f,
+	    "usage: caplet [--node-name NAME] [--kubeconfig FILE] [--root DIR] [--capsule PATH]\n"
+	    "              [--cgroup-parent NAME] [--cri-endpoint [unix://]PATH]\n"
+	    "              [--insecure-registry HOST:PORT]...\n"
+	    "              [--metrics-address HOST:PORT|off] [--log-level L] [--log-format F]\n"
+	    "              [--relay-address HOST:PORT|off] [--relay-advertise HOST:PORT]\n"
+	    "              [--relay-cert-file F] [--relay-key-file F] [--relay-ca-file F]\n"
+	    "              [--relay-client-name CN] [--relay-max-streams N]\n"
+	    "  the node name defaults to $NODE_NAME; the relay (a run's log and artifacts for\n"
+	    "  recap-apiserver, mutual TLS) is off unless --relay-address is given; it is\n"
+	    "  advertised at --relay-advertise, default $NODE_IP (else the address's host) and its port\n");
 }
 
 struct cli {
 	struct recap_caplet_options o;
+	struct recap_relay_options relay;
+	const char *relay_advertise;
+	char relay_endpoint[300];
 	const char *kubeconfig, *metrics;
 	int n_insecure;
 	char kubepods_parent[128];
@@ -65,9 +77,52 @@ static const struct option opts[] = {
     {"metrics-address", required_argument, NULL, 'm'},
     {"log-level", required_argument, NULL, 'l'},
     {"log-format", required_argument, NULL, 'f'},
+    {"relay-address", required_argument, NULL, 'A'},
+    {"relay-advertise", required_argument, NULL, 'V'},
+    {"relay-cert-file", required_argument, NULL, 'C'},
+    {"relay-key-file", required_argument, NULL, 'K'},
+    {"relay-ca-file", required_argument, NULL, 'T'},
+    {"relay-client-name", required_argument, NULL, 'N'},
+    {"relay-max-streams", required_argument, NULL, 'S'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
+
+static int apply_relay(struct cli *c, int o, const char *v)
+{
+	switch (o) {
+	case 'A':
+		c->relay.address = strcmp(v, "off") == 0 ? NULL : v;
+		return 0;
+	case 'V':
+		c->relay_advertise = v;
+		return 0;
+	case 'C':
+		c->relay.cert_file = v;
+		return 0;
+	case 'K':
+		c->relay.key_file = v;
+		return 0;
+	case 'T':
+		c->relay.ca_file = v;
+		return 0;
+	case 'N':
+		c->relay.client_name = v;
+		return 0;
+	case 'S': {
+		char *end;
+		long n = strtol(v, &end, 10);
+		if (end == v || *end || n < 1 || n > 4096) {
+			fprintf(stderr, "caplet: bad --relay-max-streams '%s' (1 to 4096)\n", v);
+			return -1;
+		}
+		c->relay.max_streams = (int)n;
+		return 0;
+	}
+	default:
+		return -1;
+	}
+}
 
 static int apply(struct cli *c, int o, const char *v, enum recap_log_level *level,
 		 enum recap_log_format *format)
@@ -106,7 +161,7 @@ static int apply(struct cli *c, int o, const char *v, enum recap_log_level *leve
 	case 'f':
 		return parse_log(o, v, level, format);
 	default:
-		return -1;
+		return apply_relay(c, o, v);
 	}
 }
 
@@ -117,6 +172,9 @@ static int parse(int argc, char **argv, struct cli *c)
 	c->o.node = getenv("NODE_NAME");
 	c->metrics = "0.0.0.0:9742";
 	c->o.cri_endpoint = "/run/containerd/containerd.sock";
+	c->relay.cert_file = "/etc/recap/relay/tls.crt";
+	c->relay.key_file = "/etc/recap/relay/tls.key";
+	c->relay.ca_file = "/etc/recap/relay/ca.crt";
 	int o;
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (o == 'h') {
@@ -162,6 +220,8 @@ static void on_stopped(void *data)
 	log_info("stopped");
 	recap_httpd_stop(d->httpd);
 	d->httpd = NULL;
+	recap_relay_stop(d->relay);
+	d->relay = NULL;
 	recap_kube_client_close(d->client);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
@@ -195,11 +255,59 @@ static void cgroup_parent(struct cli *c)
 	}
 }
 
+static void relay_log_sink(int level, const char *msg, void *data)
+{
+	recap_log(level <= 1 ? RECAP_LOG_WARN : RECAP_LOG_INFO, "%s", msg);
+}
+
+/* Where recap-apiserver reaches this node's relay: written into each
+ * execution's status when caplet claims it. */
+static int relay_endpoint(struct cli *c, int port)
+{
+	const char *host = getenv("NODE_IP");
+	char bind_host[256] = "";
+	const char *colon = strrchr(c->relay.address, ':');
+	size_t n = (size_t)(colon - c->relay.address);
+	if (n < sizeof(bind_host))
+		memcpy(bind_host, c->relay.address, n);
+	bind_host[n < sizeof(bind_host) ? n : 0] = '\0';
+	if (c->relay_advertise)
+		snprintf(c->relay_endpoint, sizeof(c->relay_endpoint), "%s", c->relay_advertise);
+	else if (host && *host)
+		snprintf(c->relay_endpoint, sizeof(c->relay_endpoint),
+			 strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+	else if (*bind_host && strcmp(bind_host, "0.0.0.0") != 0 && strcmp(bind_host, "[::]") != 0)
+		snprintf(c->relay_endpoint, sizeof(c->relay_endpoint), "%s:%d", bind_host, port);
+	else
+		return log_error("the relay listens on every address: give --relay-advertise or $NODE_IP"),
+		       -1;
+	c->o.relay_endpoint = c->relay_endpoint;
+	return 0;
+}
+
+static int start_relay(struct daemon *d, struct cli *c)
+{
+	_cleanup_error_ struct recap_error *err = NULL;
+	if (!c->relay.address)
+		return 0;
+	c->relay.root = c->o.root ? c->o.root : "/var/lib/recap";
+	c->relay.node = c->o.node;
+	c->relay.log = relay_log_sink;
+	if (recap_relay_start(&c->relay, &d->relay, &err) < 0)
+		return log_error("relay: %s", recap_error_message(err)), -1;
+	if (relay_endpoint(c, recap_relay_port(d->relay)) < 0)
+		return -1;
+	log_info("relay on port %d, advertised as %s", recap_relay_port(d->relay), c->relay_endpoint);
+	return 0;
+}
+
 static int setup(struct daemon *d, struct cli *c)
 {
 	_cleanup_error_ struct recap_error *err = NULL;
 	struct recap_kube_config *cfg = NULL;
 	cgroup_parent(c);
+	if (start_relay(d, c) < 0)
+		return -1;
 	int r = recap_kube_config_load(c->kubeconfig, NULL, &cfg, &err);
 	if (r >= 0)
 		r = recap_kube_client_new(&d->loop, cfg, NULL, &d->client, &err);

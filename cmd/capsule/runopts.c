@@ -32,6 +32,7 @@ enum {
 	OPT_USER,
 	OPT_UPPER_SIZE,
 	OPT_OUT_SIZE,
+	OPT_LOG_SIZE,
 };
 
 static const struct option opts[] = {
@@ -46,6 +47,7 @@ static const struct option opts[] = {
     {"memory", required_argument, NULL, OPT_MEMORY},
     {"upper-size", required_argument, NULL, OPT_UPPER_SIZE},
     {"out-size", required_argument, NULL, OPT_OUT_SIZE},
+    {"log-size", required_argument, NULL, OPT_LOG_SIZE},
     {"cpus", required_argument, NULL, OPT_CPUS},
     {"pids", required_argument, NULL, OPT_PIDS},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -72,6 +74,7 @@ static void usage(FILE *f, const char *verb)
 		"         [--memory SIZE] [--cpus N] [--pids N]\n"
 		"         [--upper-size SIZE (the writable layer, default 256Mi)]\n"
 		"         [--out-size SIZE (the artifacts in /out, default 64Mi)]\n"
+		"         [--log-size SIZE (the whole output kept in <root>/logs/<id>, default none)]\n"
 		"         [--timeout SECONDS] [--tail-bytes N] [--env K=V] [--workdir DIR] [--user "
 		"UID[:GID]] [--id ID]\n"
 		"         [-o text|json] [--root DIR] [--spec-file FILE | --spec-fd N] [-- CMD ARGS...]\n"
@@ -110,6 +113,8 @@ static int apply_limit(struct recap_run_spec *s, int opt, const char *v, struct 
 		return recap_spec_parse_bytes(v, &s->upper_bytes, err);
 	case OPT_OUT_SIZE:
 		return recap_spec_parse_bytes(v, &s->out_bytes, err);
+	case OPT_LOG_SIZE:
+		return recap_spec_parse_bytes(v, &s->log_bytes, err);
 	case OPT_CPUS:
 		return recap_spec_parse_cpus(v, &s->cpu_millis, err);
 	case OPT_PIDS: {

@@ -161,6 +161,14 @@ def profile(reserve_env_prefix=True):
                     "!isQuantity(string(self)) || quantity(string(self))"
                     ".compareTo(quantity('1Gi')) <= 0",
                     "must be at most 1Gi", "string(self)")]),
+            "logSize": quantity(
+                "Bytes of the run's whole output (stdout and stderr in the "
+                "order they came) kept on the node, the first ones, for "
+                "`kubectl capsule logs`; 0 keeps none. Default 8Mi.", "0", "8Mi",
+                rules=[rule_naming(
+                    "!isQuantity(string(self)) || quantity(string(self))"
+                    ".compareTo(quantity('1Gi')) <= 0",
+                    "must be at most 1Gi", "string(self)")]),
         }, default={}),
     }
 

@@ -404,6 +404,10 @@ def execution_crd():
         "completionTime": timestamp(t + "Succeeded or Failed."),
         "escaped": boolean("The node verified that no mount, process, "
                            "cgroup or file of the execution is left."),
+        "relayEndpoint": string("HOST:PORT of the node agent's relay that "
+                                "serves this execution's log and artifacts "
+                                "to recap-apiserver (mutual TLS), written "
+                                "when the node agent attaches it.", 300),
     }, rules=[
         _final_phase(["Succeeded", "Failed"], "a finished execution"),
         rule("!has(oldSelf.escaped) || !oldSelf.escaped || "

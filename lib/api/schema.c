@@ -116,7 +116,8 @@ static const struct recap_api_node n16[] = {
     {"limits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n15, 3}};
 static const struct recap_api_node n17[] = {
     {"tailBytes", RECAP_API_T_INTEGER, 0, 0, 65536, NULL, NULL, 0},
-    {"outSize", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0}};
+    {"outSize", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0},
+    {"logSize", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0}};
 static const struct recap_api_node n18[] = {{"", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0}};
 static const char *const v19[] = {"In", "NotIn", "Exists", "DoesNotExist", NULL};
 static const struct recap_api_node n20[] = {{"key", RECAP_API_T_STRING, 1, 1, 317, NULL, NULL, 0},
@@ -162,7 +163,7 @@ static const struct recap_api_node n34[] = {
     {"security", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n14, 4},
     {"resources", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n16, 1},
     {"timeoutSeconds", RECAP_API_T_INTEGER, 0, 1, 86400, NULL, NULL, 0},
-    {"output", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n17, 2},
+    {"output", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n17, 3},
     {"targets", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n23, 2},
     {"schedule", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n25, 5},
     {"strategy", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n29, 4},
@@ -283,7 +284,7 @@ static const struct recap_api_node n63[] = {
     {"security", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n14, 4},
     {"resources", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n16, 1},
     {"timeoutSeconds", RECAP_API_T_INTEGER, 0, 1, 86400, NULL, NULL, 0},
-    {"output", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n17, 2}};
+    {"output", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n17, 3}};
 static const struct recap_api_node n64[] = {
     {"runRef", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n61, 1},
     {"node", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},
@@ -311,12 +312,13 @@ static const struct recap_api_node n66[] = {
     {"runStartTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"escapeStartTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"completionTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"escaped", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0}};
+    {"escaped", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
+    {"relayEndpoint", RECAP_API_T_STRING, 0, 0, 300, NULL, NULL, 0}};
 static const struct recap_api_node n67[] = {
     {"apiVersion", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"kind", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n64, 6},
-    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n66, 18}};
+    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n66, 19}};
 
 const struct recap_api_node recap_api_kinds[RECAP_API_KINDS] = {
     {"Capsule", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n39, 4},

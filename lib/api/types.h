@@ -523,6 +523,7 @@ extern const char *const recap_api_run_fields[RECAP_API_RUN_N_FIELDS];
 #define RECAP_API_EXEC_STATUS_ESCAPE_START_TIME "status.escapeStartTime"
 #define RECAP_API_EXEC_STATUS_COMPLETION_TIME "status.completionTime"
 #define RECAP_API_EXEC_STATUS_ESCAPED "status.escaped"
+#define RECAP_API_EXEC_STATUS_RELAY_ENDPOINT "status.relayEndpoint"
 static inline json_t *recap_api_exec_spec(json_t *o)
 {
 	return recap_json_path(o, RECAP_API_EXEC_SPEC);
@@ -653,6 +654,10 @@ static inline bool recap_api_exec_status_escaped(json_t *o)
 {
 	return recap_json_bool(o, RECAP_API_EXEC_STATUS_ESCAPED, 0) != 0;
 }
+static inline const char *recap_api_exec_status_relay_endpoint(json_t *o)
+{
+	return recap_json_str(o, RECAP_API_EXEC_STATUS_RELAY_ENDPOINT);
+}
 /* Its top-level fields, in schema order. */
 #define RECAP_API_EXEC_N_FIELDS 2
 extern const char *const recap_api_exec_fields[RECAP_API_EXEC_N_FIELDS];
@@ -683,6 +688,7 @@ extern const char *const recap_api_exec_fields[RECAP_API_EXEC_N_FIELDS];
 #define RECAP_API_CAPSULE_SPEC_OUTPUT "output"
 #define RECAP_API_CAPSULE_SPEC_OUTPUT_TAIL_BYTES "output.tailBytes"
 #define RECAP_API_CAPSULE_SPEC_OUTPUT_OUT_SIZE "output.outSize"
+#define RECAP_API_CAPSULE_SPEC_OUTPUT_LOG_SIZE "output.logSize"
 #define RECAP_API_CAPSULE_SPEC_TARGETS "targets"
 #define RECAP_API_CAPSULE_SPEC_TARGETS_SELECTOR "targets.selector"
 #define RECAP_API_CAPSULE_SPEC_TARGETS_CONTAINER "targets.container"
@@ -799,6 +805,10 @@ static inline json_t *recap_api_capsule_spec_output_out_size(json_t *o)
 {
 	return recap_json_path(o, RECAP_API_CAPSULE_SPEC_OUTPUT_OUT_SIZE);
 }
+static inline json_t *recap_api_capsule_spec_output_log_size(json_t *o)
+{
+	return recap_json_path(o, RECAP_API_CAPSULE_SPEC_OUTPUT_LOG_SIZE);
+}
 static inline json_t *recap_api_capsule_spec_targets(json_t *o)
 {
 	return recap_json_path(o, RECAP_API_CAPSULE_SPEC_TARGETS);
@@ -909,6 +919,7 @@ extern const char *const recap_api_capsule_spec_fields[RECAP_API_CAPSULE_SPEC_N_
 #define RECAP_API_PROFILE_OUTPUT "output"
 #define RECAP_API_PROFILE_OUTPUT_TAIL_BYTES "output.tailBytes"
 #define RECAP_API_PROFILE_OUTPUT_OUT_SIZE "output.outSize"
+#define RECAP_API_PROFILE_OUTPUT_LOG_SIZE "output.logSize"
 static inline const char *recap_api_profile_image(json_t *o)
 {
 	return recap_json_str(o, RECAP_API_PROFILE_IMAGE);
@@ -1005,6 +1016,10 @@ static inline int64_t recap_api_profile_output_tail_bytes(json_t *o)
 static inline json_t *recap_api_profile_output_out_size(json_t *o)
 {
 	return recap_json_path(o, RECAP_API_PROFILE_OUTPUT_OUT_SIZE);
+}
+static inline json_t *recap_api_profile_output_log_size(json_t *o)
+{
+	return recap_json_path(o, RECAP_API_PROFILE_OUTPUT_LOG_SIZE);
 }
 /* Its top-level fields, in schema order. */
 #define RECAP_API_PROFILE_N_FIELDS 9

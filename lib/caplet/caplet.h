@@ -21,6 +21,9 @@ struct recap_caplet_options {
 	const char *cgroup_parent;			     /* NULL: the executor's default */
 	const char *cri_endpoint;			     /* the node's CRI socket (a path) */
 	const char *insecure[RECAP_CAPLET_INSECURE_MAX + 1]; /* plain-HTTP registries */
+	/* HOST:PORT where recap-apiserver reaches this node's relay; written
+	 * into each execution's status.relayEndpoint. NULL: no relay. */
+	const char *relay_endpoint;
 	/* Log sink for what the agent decides (cmd/ logs; the library does not). */
 	void (*log)(enum recap_log_level level, const char *msg, void *userdata);
 	void *log_data;

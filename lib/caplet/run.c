@@ -174,8 +174,9 @@ enum caplet_event caplet_act_attach(struct caplet_exec *x, const struct caplet_e
 	recap_caplet_format_us(x->pull_start_us, pull);
 	recap_caplet_format_us(x->attach_start_us, attach_at);
 	_cleanup_json_ json_t *st =
-	    json_pack("{s:s, s:s, s:s, s:s?}", "phase", RECAP_PHASE_ATTACHING, "pullStartTime", pull,
-		      "attachStartTime", attach_at, "imageDigest", x->digest);
+	    json_pack("{s:s, s:s, s:s, s:s?, s:s?}", "phase", RECAP_PHASE_ATTACHING, "pullStartTime", pull,
+		      "attachStartTime", attach_at, "imageDigest", x->digest, "relayEndpoint",
+		      x->agent->o.relay_endpoint);
 	if (!st)
 		return start_failed(x, "out of memory");
 	caplet_claim(x, st, on_attaching);

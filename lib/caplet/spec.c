@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "api/check.h"
+#include "api/runid.h"
 #include "api/types.h"
 #include "base/buf.h"
 #include "base/cleanup.h"
@@ -16,20 +17,7 @@
 
 int recap_caplet_run_id(const char *uid, char out[RECAP_CAPLET_RUN_ID_MAX], struct recap_error **err)
 {
-	size_t n = 0;
-	memcpy(out, "ce-", 3);
-	n = 3;
-	for (const char *p = uid ? uid : ""; *p; p++) {
-		if (*p == '-')
-			continue;
-		if (!isxdigit((unsigned char)*p) || n + 1 >= RECAP_CAPLET_RUN_ID_MAX)
-			return recap_error_set(err, EINVAL, "metadata.uid '%s' is not a UUID", uid);
-		out[n++] = (char)tolower((unsigned char)*p);
-	}
-	if (n == 3)
-		return recap_error_set(err, EINVAL, "metadata.uid is missing");
-	out[n] = '\0';
-	return 0;
+	return recap_api_run_id(uid, out, err);
 }
 
 int recap_caplet_deadline_left(json_t *exec, int64_t now, int64_t *ret, struct recap_error **err)
@@ -131,6 +119,12 @@ static int limits(json_t *spec, json_t *cap, struct recap_error **err)
 	if (r >= 0)
 		r = set_quantity(spec, "outSize", recap_api_profile_output_out_size(cap),
 				 RECAP_API_PROFILE_OUTPUT_OUT_SIZE, err);
+	/* the whole output for `kubectl capsule logs` (the relay reads logs/<id>) */
+	json_t *log = recap_api_profile_output_log_size(cap);
+	if (r >= 0 && !log)
+		r = json_object_set_new(spec, "logBytes", json_string(RECAP_CAPLET_LOG_SIZE_DEFAULT));
+	else if (r >= 0)
+		r = set_quantity(spec, "logBytes", log, RECAP_API_PROFILE_OUTPUT_LOG_SIZE, err);
 	json_t *pids = recap_json_path(cap, RECAP_API_PROFILE_RESOURCES_LIMITS_PIDS);
 	if (r >= 0 && pids)
 		r = json_object_set(spec, "pids", pids);

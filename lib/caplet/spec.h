@@ -9,9 +9,12 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "api/runid.h"
 #include "base/error.h"
 
-#define RECAP_CAPLET_RUN_ID_MAX 40
+#define RECAP_CAPLET_RUN_ID_MAX RECAP_API_RUN_ID_MAX
+/* the whole output kept per run when the Capsule sets no output.logSize */
+#define RECAP_CAPLET_LOG_SIZE_DEFAULT "8Mi"
 
 struct recap_caplet_image {
 	const char *digest;	   /* manifest digest */

@@ -15,6 +15,7 @@
 #include <termios.h>
 
 #include "base/error.h"
+#include "runtime/run_log.h"
 #include "runtime/cgroup.h"
 #include "runtime/escape.h"
 #include "runtime/runtime.h"
@@ -188,6 +189,7 @@ struct recap_run {
 	char fail_msg[1024];
 	bool cancelled, timed_out;
 	struct recap_tail out, err;
+	struct recap_run_log log;
 	uint64_t t_start, t_attached, t_end, deadline, kill_at, hard_kill_at, drain_until;
 };
 

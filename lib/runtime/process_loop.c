@@ -72,6 +72,7 @@ static void on_output(struct recap_run *r, int fd, struct recap_tail *t, int str
 		return;
 	}
 	recap_tail_push(t, buf, (size_t)n);
+	recap_run_log_write(&r->log, buf, (size_t)n);
 	write_all(stream, buf, (size_t)n);
 }
 

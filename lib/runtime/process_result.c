@@ -46,6 +46,10 @@ json_t *recap_runtime_result_json(const struct recap_run_result *res)
 	json_object_set_new(j, "outBytes", json_integer((json_int_t)res->out_bytes));
 	json_object_set_new(j, "outFiles", json_integer((json_int_t)res->out_files));
 	json_object_set_new(j, "outSkipped", json_integer((json_int_t)res->out_skipped));
+	if (res->log_bytes || res->log_dropped) {
+		json_object_set_new(j, "logBytes", json_integer((json_int_t)res->log_bytes));
+		json_object_set_new(j, "logDropped", json_integer((json_int_t)res->log_dropped));
+	}
 	json_object_set_new(j, "phasesMs",
 			    json_pack("{s:I, s:I, s:I, s:I}", "pull", (json_int_t)res->pull_ms, "attach",
 				      (json_int_t)res->attach_ms, "run", (json_int_t)res->run_ms, "escape",

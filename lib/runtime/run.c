@@ -110,6 +110,7 @@ static int prepare(struct recap_run *r, struct recap_error **err)
 	if (recap_paths_init(r->opts->root, r->res->id, &r->paths) < 0)
 		return fail(r, RECAP_REASON_ATTACH_FAILED, -ENOMEM, err);
 	if ((ret = make_dirs(r, err)) < 0 ||
+	    (ret = recap_run_log_open(r->opts->root, r->res->id, r->spec->log_bytes, &r->log, err)) < 0 ||
 	    (ret = recap_mountbase_ensure(r->paths.mountbase, r->res->id, err)) < 0)
 		return fail(r, RECAP_REASON_ATTACH_FAILED, ret, err);
 	const struct recap_run_spec *s = r->spec;
@@ -298,6 +299,24 @@ static void collect_out(struct recap_run *r)
 	recap_error_free(e);
 }
 
+/* The output ended with the run's processes: the log is whole. */
+static void finish_log(struct recap_run *r)
+{
+	if (r->log.fd < 0)
+		return;
+	r->res->log_bytes = r->log.written;
+	r->res->log_dropped = r->log.dropped;
+	char *m = NULL;
+	if (r->log.dropped &&
+	    asprintf(&m,
+		     "the output passed its log limit (logBytes %lld bytes): the log "
+		     "on the node holds the first %lld bytes, %lld more were not kept",
+		     (long long)r->log.max, (long long)r->log.written, (long long)r->log.dropped) >= 0)
+		add_message(r->res, m);
+	free(m);
+	recap_run_log_finish(&r->log);
+}
+
 static void escape(struct recap_run *r, struct recap_error **err)
 {
 	uint64_t t = recap_now_mono_ms();
@@ -309,6 +328,7 @@ static void escape(struct recap_run *r, struct recap_error **err)
 	if (r->have_cgroup && !r->sup_exited)
 		(void)recap_cgroup_kill(&r->cg, 10000);
 	reap(r);
+	finish_log(r);
 	collect_out(r);
 	struct recap_error *e = NULL;
 	int ret = 0;
@@ -347,6 +367,7 @@ static void release(struct recap_run *r)
 	recap_strv_free(&r->env);
 	recap_tail_free(&r->out);
 	recap_tail_free(&r->err);
+	recap_run_log_free(&r->log);
 	recap_cgroup_free(&r->cg);
 	recap_paths_free(&r->paths);
 }
@@ -360,6 +381,7 @@ int recap_runtime_run(const struct recap_run_spec *spec, const struct recap_run_
 			      .res = res,
 			      .target = {.pidfd = -1},
 			      .state_file = {.fd = -1},
+			      .log = RECAP_RUN_LOG_INIT,
 			      .out_mnt = -1};
 	recap_run_init_fds(&r);
 	r.cg = (struct recap_cgroup){.v2 = -1, .memory = -1, .freezer = -1};

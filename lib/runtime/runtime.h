@@ -42,6 +42,8 @@ struct recap_run_result {
 	pid_t target_pid;
 	/* /out copied to out/<id>: bytes and files kept, entries not kept */
 	int64_t out_bytes, out_files, out_skipped;
+	/* the whole output in logs/<id>: bytes written, bytes past logBytes */
+	int64_t log_bytes, log_dropped;
 };
 
 /* Runs spec; fills *res in every case (reason says what happened) and

@@ -1,6 +1,7 @@
 /* The executor spec: init and free, the parsers of its words (namespaces, target
  * filesystem, capabilities, seccomp) and the whole-spec validation. */
 #include "runtime/spec.h"
+#include "runtime/run_log.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -243,6 +244,9 @@ int recap_spec_validate(const struct recap_run_spec *s, struct recap_error **err
 	if (s->out_bytes < RECAP_UPPER_MIN || s->out_bytes > RECAP_UPPER_MAX)
 		return recap_error_set(err, ERANGE, "out size %lld out of range (1Mi to 1Ti)",
 				       (long long)s->out_bytes);
+	if (s->log_bytes < 0 || s->log_bytes > RECAP_RUN_LOG_MAX)
+		return recap_error_set(err, ERANGE, "log size %lld out of range (0 to 1Gi)",
+				       (long long)s->log_bytes);
 	if (s->pids < 0 || s->pids > 4194304)
 		return recap_error_set(err, ERANGE, "pids limit %lld out of range", (long long)s->pids);
 	uint64_t both = s->cap_drop == RECAP_CAPS_ALL ? 0 : s->cap_add & s->cap_drop;

@@ -82,6 +82,7 @@ struct recap_run_spec {
 	int64_t cpu_millis;   /* 0: RECAP_CPU_MILLIS_DEFAULT */
 	int64_t upper_bytes;  /* size of the writable layer */
 	int64_t out_bytes;    /* size of /out */
+	int64_t log_bytes;    /* the whole output kept in logs/<id>; 0: none */
 	uint64_t timeout_ms;  /* 0: none */
 	uint64_t grace_ms;    /* SIGTERM -> SIGKILL */
 	size_t tail_bytes;

@@ -170,6 +170,8 @@ static int limits(struct recap_run_spec *s, json_t *doc, struct recap_error **er
 	if (r >= 0)
 		r = quantity(doc, "outSize", recap_spec_parse_bytes, &s->out_bytes, err);
 	if (r >= 0)
+		r = quantity(doc, "logBytes", recap_spec_parse_bytes, &s->log_bytes, err);
+	if (r >= 0)
 		r = quantity(doc, "cpuMillis", cpus_parse, &s->cpu_millis, err);
 	json_t *v = json_object_get(doc, "cpus");
 	if (r >= 0 && v && json_is_number(v)) {
@@ -216,7 +218,7 @@ int recap_spec_from_json(struct recap_run_spec *s, json_t *doc, struct recap_err
 			       "tty",	    "memory",	   "pids",
 			       "cpus",	    "cpuMillis",   "timeoutSeconds",
 			       "tailBytes", "user",	   "upperSize",
-			       "outSize",   "targetPid"};
+			       "outSize",   "targetPid",   "logBytes"};
 	const char *key;
 	json_t *v;
 	json_object_foreach (doc, key, v) {

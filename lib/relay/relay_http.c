@@ -1,0 +1,184 @@
+/* HTTP/1.1 on the relay: one GET per connection, a request head of at most
+ * 8 KiB, answers that are either a Status object or a chunked stream. */
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "relay/relay_internal.h"
+
+static int header(const char *head, const char *name, char *out, size_t out_len)
+{
+	size_t nl = strlen(name);
+	for (const char *l = strstr(head, "\r\n"); l && l[2] && !(l[2] == '\r' && l[3] == '\n');
+	     l = strstr(l + 2, "\r\n")) {
+		const char *h = l + 2;
+		if (strncasecmp(h, name, nl) != 0 || h[nl] != ':')
+			continue;
+		const char *v = h + nl + 1;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		size_t n = strcspn(v, "\r\n");
+		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+			n--;
+		if (n >= out_len)
+			return -1;
+		memcpy(out, v, n);
+		out[n] = '\0';
+		return 0;
+	}
+	out[0] = '\0';
+	return 0;
+}
+
+static int parse_head(struct relay_conn *c, struct recap_error **err)
+{
+	char target[1536];
+	if (sscanf(c->head, "%7s %1535s HTTP/1.1\r\n", c->method, target) != 2 ||
+	    !strstr(c->head, " HTTP/1.1\r\n"))
+		return recap_error_set(err, EINVAL, "not an HTTP/1.1 request line");
+	char *q = strchr(target, '?');
+	if (q)
+		*q++ = '\0';
+	if (strlen(target) >= sizeof(c->path) || (q && strlen(q) >= sizeof(c->query)))
+		return recap_error_set(err, E2BIG, "the request's path or query is too long");
+	strcpy(c->path, target);
+	strcpy(c->query, q ? q : "");
+	if (header(c->head, "X-Recap-Node", c->node, sizeof(c->node)) < 0)
+		return recap_error_set(err, E2BIG, "X-Recap-Node is too long");
+	return 0;
+}
+
+int relay_read_head(struct relay_conn *c, struct recap_error **err)
+{
+	while (!strstr(c->head, "\r\n\r\n")) {
+		if (c->head_len >= RELAY_HEAD_MAX)
+			return recap_error_set(err, E2BIG, "the request head passes %d bytes",
+					       RELAY_HEAD_MAX);
+		ssize_t n = relay_tls_read(c, c->head + c->head_len, RELAY_HEAD_MAX - c->head_len);
+		if (n <= 0)
+			return recap_error_set(err, EPIPE, "the client sent no whole request");
+		c->head_len += (size_t)n;
+		c->head[c->head_len] = '\0';
+		if (strlen(c->head) != c->head_len)
+			return recap_error_set(err, EINVAL, "the request head holds a NUL byte");
+	}
+	return parse_head(c, err);
+}
+
+static int hexval(char h)
+{
+	return isdigit((unsigned char)h) ? h - '0' : (tolower((unsigned char)h) - 'a' + 10);
+}
+
+/* Decodes %XX and '+'; refuses a NUL and a truncated escape. */
+static int unescape(const char *s, size_t n, char *out, size_t out_len)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (ch == '%') {
+			if (i + 2 >= n || !isxdigit((unsigned char)s[i + 1]) ||
+			    !isxdigit((unsigned char)s[i + 2]))
+				return -1;
+			ch = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+			i += 2;
+		} else if (ch == '+') {
+			ch = ' ';
+		}
+		if (ch == '\0' || o + 1 >= out_len)
+			return -1;
+		out[o++] = ch;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+int relay_query(const char *query, const char *key, char *out, size_t out_len)
+{
+	size_t kl = strlen(key);
+	for (const char *p = query; p && *p;) {
+		const char *amp = strchr(p, '&');
+		size_t n = amp ? (size_t)(amp - p) : strlen(p);
+		if (n > kl && strncmp(p, key, kl) == 0 && p[kl] == '=')
+			return unescape(p + kl + 1, n - kl - 1, out, out_len) < 0 ? -1 : 1;
+		if (n == kl && strncmp(p, key, kl) == 0)
+			return unescape("", 0, out, out_len) < 0 ? -1 : 1;
+		p = amp ? amp + 1 : NULL;
+	}
+	return 0;
+}
+
+static const char *reason_phrase(int code)
+{
+	switch (code) {
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 410:
+		return "Gone";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Internal Server Error";
+	}
+}
+
+void relay_status(struct relay_conn *c, int code, const char *reason, const char *message)
+{
+	if (c->began)
+		return;
+	json_t *st =
+	    json_pack("{s:s, s:s, s:{}, s:s, s:s, s:s, s:i}", "kind", "Status", "apiVersion", "v1",
+		      "metadata", "status", "Failure", "message", message, "reason", reason, "code", code);
+	char *body = st ? json_dumps(st, JSON_COMPACT) : NULL;
+	json_decref(st);
+	char head[256];
+	size_t len = body ? strlen(body) : 0;
+	int n = snprintf(head, sizeof(head),
+			 "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+			 "Connection: close\r\n\r\n",
+			 code, reason_phrase(code), len);
+	c->began = true;
+	if (relay_tls_write(c, head, (size_t)n) == 0 && body)
+		(void)relay_tls_write(c, body, len);
+	free(body);
+}
+
+int relay_begin(struct relay_conn *c, const char *content_type)
+{
+	char head[256];
+	int n = snprintf(head, sizeof(head),
+			 "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n"
+			 "Connection: close\r\n\r\n",
+			 content_type);
+	c->began = true;
+	return relay_tls_write(c, head, (size_t)n);
+}
+
+int relay_chunk(struct relay_conn *c, const void *p, size_t n)
+{
+	if (n == 0)
+		return 0;
+	char size[24];
+	int k = snprintf(size, sizeof(size), "%zx\r\n", n);
+	if (relay_tls_write(c, size, (size_t)k) < 0 || relay_tls_write(c, p, n) < 0)
+		return -EPIPE;
+	return relay_tls_write(c, "\r\n", 2);
+}
+
+/* Only a whole stream ends with the last chunk. */
+int relay_end(struct relay_conn *c)
+{
+	return relay_tls_write(c, "0\r\n\r\n", 5);
+}
