@@ -55,7 +55,7 @@ static void round_end(struct round *rd)
 		recap_ctl_log(ctl, RECAP_LOG_WARN, "relay certificates: %s", recap_error_message(rd->err));
 	if (!cc->closing && !ctl->stopping)
 		uv_timer_start(&cc->timer, tick,
-			       rd->conflict || rd->err ? CONFLICT_RETRY_MS : ctl->opts.cert_check_s * 1000,
+			       rd->conflict && !rd->err ? CONFLICT_RETRY_MS : ctl->opts.cert_check_s * 1000,
 			       0);
 	recap_error_free(rd->err);
 	recap_certs_pair_clear(&rd->ca);
