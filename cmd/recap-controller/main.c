@@ -140,6 +140,28 @@ struct log_opts {
 	enum recap_log_format format;
 };
 
+/* The relay certificates' options (lib/controller/certs.c); -1 for a bad
+ * value or another option. */
+static int set_certs_option(int c, const char *arg, struct options *o)
+{
+	switch (c) {
+	case OPT_CERTS_NS:
+		o->certs_ns = arg;
+		return *arg ? 0 : -1;
+	case OPT_APISERVER_SERVICE:
+		o->apiserver_service = arg;
+		return *arg ? 0 : -1;
+	case OPT_CA_VALIDITY:
+		return parse_seconds(arg, 10, 630720000, &o->ca_validity_s);
+	case OPT_CERT_VALIDITY:
+		return parse_seconds(arg, 5, 630720000, &o->cert_validity_s);
+	case OPT_CERT_CHECK:
+		return parse_seconds(arg, 0, 86400, &o->cert_check_s);
+	default:
+		return -1;
+	}
+}
+
 /* Applies one option; -1 for a bad value. */
 static int set_option(int c, const char *arg, struct options *o, struct log_opts *lo)
 {
@@ -180,18 +202,6 @@ static int set_option(int c, const char *arg, struct options *o, struct log_opts
 	case 'T':
 		o->run_ttl_s_set = true;
 		return parse_ms(arg, &o->run_ttl_s) < 0 || o->run_ttl_s > 31536000 ? -1 : 0;
-	case OPT_CERTS_NS:
-		o->certs_ns = arg;
-		return *arg ? 0 : -1;
-	case OPT_APISERVER_SERVICE:
-		o->apiserver_service = arg;
-		return *arg ? 0 : -1;
-	case OPT_CA_VALIDITY:
-		return parse_seconds(arg, 10, 630720000, &o->ca_validity_s);
-	case OPT_CERT_VALIDITY:
-		return parse_seconds(arg, 5, 630720000, &o->cert_validity_s);
-	case OPT_CERT_CHECK:
-		return parse_seconds(arg, 0, 86400, &o->cert_check_s);
 	case 'm':
 		o->metrics_addr = arg;
 		return 0;
@@ -203,7 +213,7 @@ static int set_option(int c, const char *arg, struct options *o, struct log_opts
 	case 'f':
 		return recap_log_parse_format(arg, &lo->format) < 0 ? -1 : 0;
 	default:
-		return -1;
+		return set_certs_option(c, arg, o);
 	}
 }
 
