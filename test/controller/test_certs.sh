@@ -46,7 +46,8 @@ start_controller() {
 	ctl_pid=$!
 }
 stop_controller() {
-	kill "$ctl_pid" && wait "$ctl_pid" || true
+	kill "$ctl_pid" 2>/dev/null
+	wait "$ctl_pid" 2>/dev/null || true
 	ctl_pid=
 }
 
