@@ -1,4 +1,5 @@
 /* recap-controller: reconciles Capsules, CapsulePolicies and CapsuleRuns. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +21,8 @@ struct options {
 	uint64_t qps, burst;
 	uint64_t start_grace_s, lost_after_s, run_ttl_s;
 	bool run_ttl_s_set;
+	const char *certs_ns, *apiserver_service;
+	uint64_t ca_validity_s, cert_validity_s, cert_check_s;
 };
 
 struct app {
@@ -53,6 +56,17 @@ static void usage(FILE *f)
 	       "                            delete a finished run (and its executions) N s after it\n"
 	       "                            finished unless it sets its own ttlSecondsAfterFinished\n"
 	       "                            (default 604800, 7 days; 0 keeps runs)\n"
+	       "  --certs-namespace NS      namespace of the relay certificates' Secrets (recap-ca,\n"
+	       "                            recap-apiserver-tls, recap-relay-client-tls, recap-caplet-tls;\n"
+	       "                            default the kubeconfig's, as the Lease's)\n"
+	       "  --apiserver-service NAME  Service of the aggregated API (recap-apiserver); its serving\n"
+	       "                            certificate names NAME.NS.svc (default recap-apiserver)\n"
+	       "  --ca-validity-seconds N   the relay CA's lifetime; rotated past 2/3 of it\n"
+	       "                            (default 94608000, 3 years; 10..630720000)\n"
+	       "  --cert-validity-seconds N the relay leaves' lifetime; re-issued past 2/3 of it\n"
+	       "                            (default 2592000, 30 days; 5..630720000)\n"
+	       "  --cert-check-seconds N    seconds between checks of the relay certificates while\n"
+	       "                            leading (default 60; 0: never, certificates made elsewhere)\n"
 	       "  --metrics-addr HOST:PORT  /metrics (default :8080; \"\" disables)\n"
 	       "  --health-addr HOST:PORT   /healthz and /readyz (default :8081; \"\" disables)\n"
 	       "  --log-level L             error|warn|info|debug (default info)\n"
@@ -80,6 +94,20 @@ static int parse_ms(const char *s, uint64_t *ret)
 	return 0;
 }
 
+/* A decimal count of seconds from min to max. */
+static int parse_seconds(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
+{
+	char *end = NULL;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (!*s || *end || *s == '-' || errno || v < min || v > max)
+		return -1;
+	*ret = v;
+	return 0;
+}
+
+enum { OPT_CERTS_NS = 256, OPT_APISERVER_SERVICE, OPT_CA_VALIDITY, OPT_CERT_VALIDITY, OPT_CERT_CHECK };
+
 static const struct option long_opts[] = {
     {"kubeconfig", required_argument, NULL, 'k'},
     {"context", required_argument, NULL, 'c'},
@@ -98,6 +126,11 @@ static const struct option long_opts[] = {
     {"execution-start-grace-seconds", required_argument, NULL, 'G'},
     {"execution-lost-after-seconds", required_argument, NULL, 'X'},
     {"run-ttl-seconds-after-finished", required_argument, NULL, 'T'},
+    {"certs-namespace", required_argument, NULL, OPT_CERTS_NS},
+    {"apiserver-service", required_argument, NULL, OPT_APISERVER_SERVICE},
+    {"ca-validity-seconds", required_argument, NULL, OPT_CA_VALIDITY},
+    {"cert-validity-seconds", required_argument, NULL, OPT_CERT_VALIDITY},
+    {"cert-check-seconds", required_argument, NULL, OPT_CERT_CHECK},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -106,6 +139,28 @@ struct log_opts {
 	enum recap_log_level level;
 	enum recap_log_format format;
 };
+
+/* The relay certificates' options (lib/controller/certs.c); -1 for a bad
+ * value or another option. */
+static int set_certs_option(int c, const char *arg, struct options *o)
+{
+	switch (c) {
+	case OPT_CERTS_NS:
+		o->certs_ns = arg;
+		return *arg ? 0 : -1;
+	case OPT_APISERVER_SERVICE:
+		o->apiserver_service = arg;
+		return *arg ? 0 : -1;
+	case OPT_CA_VALIDITY:
+		return parse_seconds(arg, 10, 630720000, &o->ca_validity_s);
+	case OPT_CERT_VALIDITY:
+		return parse_seconds(arg, 5, 630720000, &o->cert_validity_s);
+	case OPT_CERT_CHECK:
+		return parse_seconds(arg, 0, 86400, &o->cert_check_s);
+	default:
+		return -1;
+	}
+}
 
 /* Applies one option; -1 for a bad value. */
 static int set_option(int c, const char *arg, struct options *o, struct log_opts *lo)
@@ -158,7 +213,7 @@ static int set_option(int c, const char *arg, struct options *o, struct log_opts
 	case 'f':
 		return recap_log_parse_format(arg, &lo->format) < 0 ? -1 : 0;
 	default:
-		return -1;
+		return set_certs_option(c, arg, o);
 	}
 }
 
@@ -256,6 +311,11 @@ static int run(struct app *a, const struct options *o)
 	    .exec_lost_after_s = o->lost_after_s,
 	    .run_ttl_s = o->run_ttl_s,
 	    .run_ttl_s_set = o->run_ttl_s_set,
+	    .certs_namespace = o->certs_ns,
+	    .apiserver_service = o->apiserver_service,
+	    .ca_validity_s = o->ca_validity_s,
+	    .cert_validity_s = o->cert_validity_s,
+	    .cert_check_s = o->cert_check_s,
 	    .fatal = on_fatal,
 	    .log = on_log,
 	    .userdata = a,
@@ -281,8 +341,14 @@ static int run(struct app *a, const struct options *o)
 
 int main(int argc, char **argv)
 {
-	struct options o = {
-	    .leader_elect = true, .qps = 500, .burst = 1000, .metrics_addr = ":8080", .health_addr = ":8081"};
+	struct options o = {.leader_elect = true,
+			    .qps = 500,
+			    .burst = 1000,
+			    .metrics_addr = ":8080",
+			    .health_addr = ":8081",
+			    .ca_validity_s = 3 * 365 * 86400ull,
+			    .cert_validity_s = 30 * 86400ull,
+			    .cert_check_s = 60};
 	if (parse_options(argc, argv, &o) < 0)
 		return 2;
 	_cleanup_error_ struct recap_error *fperr = NULL;

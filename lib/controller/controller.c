@@ -33,9 +33,16 @@ static int copy_options(struct recap_controller *ctl, const struct recap_control
 	ctl->identity = dup_or(o->identity, ident);
 	ctl->lease_ns = dup_or(o->lease_namespace, recap_kube_client_namespace(ctl->client));
 	ctl->lease_name = dup_or(o->lease_name, "recap-controller");
+	ctl->certs_ns = dup_or(o->certs_namespace, recap_kube_client_namespace(ctl->client));
+	ctl->apiserver_service = dup_or(o->apiserver_service, "recap-apiserver");
+	if (!ctl->opts.ca_validity_s)
+		ctl->opts.ca_validity_s = 3 * 365 * 86400ull;
+	if (!ctl->opts.cert_validity_s)
+		ctl->opts.cert_validity_s = 30 * 86400ull;
 	ctl->metrics_addr = o->metrics_addr ? strdup(o->metrics_addr) : NULL;
 	ctl->health_addr = o->health_addr ? strdup(o->health_addr) : NULL;
-	if (!ctl->identity || !ctl->lease_ns || !ctl->lease_name || (o->metrics_addr && !ctl->metrics_addr) ||
+	if (!ctl->identity || !ctl->lease_ns || !ctl->lease_name || !ctl->certs_ns ||
+	    !ctl->apiserver_service || (o->metrics_addr && !ctl->metrics_addr) ||
 	    (o->health_addr && !ctl->health_addr))
 		return recap_error_set(err, ENOMEM, "out of memory");
 	return 0;
@@ -71,6 +78,8 @@ int recap_controller_new(struct recap_kube_client *c, const struct recap_control
 	eo.instance = ctl->identity;
 	if (r >= 0 && recap_ctl_expect_new(ctl) < 0)
 		r = recap_error_set(err, ENOMEM, "out of memory");
+	if (r >= 0)
+		r = recap_ctl_certs_new(ctl, err);
 	if (r >= 0)
 		r = queues_new(ctl, err);
 	if (r >= 0)
@@ -198,6 +207,7 @@ void recap_controller_stop(struct recap_controller *ctl, recap_controller_done_f
 	recap_httpd_stop(ctl->health_srv);
 	ctl->metrics_srv = ctl->health_srv = NULL;
 	uv_timer_stop(&ctl->trim);
+	recap_ctl_certs_stop(ctl);
 	ctl->stop_pending = KIND_N;
 	for (int k = 0; k < KIND_N; k++)
 		recap_kube_workqueue_shutdown(ctl->queues[k].q, false, queue_drained);
@@ -223,7 +233,10 @@ void recap_controller_free(struct recap_controller *ctl)
 	recap_kube_events_free(ctl->events);
 	recap_kube_leader_free(ctl->leader);
 	recap_ctl_expect_free(ctl);
+	recap_ctl_certs_free(ctl);
 	free(ctl->identity);
+	free(ctl->certs_ns);
+	free(ctl->apiserver_service);
 	free(ctl->lease_ns);
 	free(ctl->lease_name);
 	free(ctl->metrics_addr);

@@ -40,6 +40,14 @@ struct recap_controller_options {
 	 * 0: kept. */
 	uint64_t run_ttl_s;
 	bool run_ttl_s_set;
+	/* Relay certificates (docs/security.md "Relay certificates"): the
+	 * Secrets' namespace (default: lease_namespace's default, the
+	 * client's namespace), the aggregated API's Service name (default
+	 * "recap-apiserver"), the CA's and the leaves' validity (0: 3 years,
+	 * 30 days) and the seconds between checks (0: never checked). */
+	const char *certs_namespace;
+	const char *apiserver_service;
+	uint64_t ca_validity_s, cert_validity_s, cert_check_s;
 	/* Called (from the loop) when the controller must stop: leadership
 	 * lost. The process is expected to exit. */
 	void (*fatal)(struct recap_controller *ctl, const char *why, void *userdata);

@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "base/error.h"
+#include "certs/certs.h"
 #include "controller/controller.h"
 #include "base/histogram.h"
 #include "httpd/httpd.h"
@@ -50,6 +51,8 @@ struct recap_controller {
 	struct recap_kube_client *client;
 	struct recap_controller_options opts;
 	char *identity, *lease_ns, *lease_name, *metrics_addr, *health_addr;
+	char *certs_ns, *apiserver_service; /* relay certificates (certs.c) */
+	struct ctl_certs *certs;
 	struct recap_kube_informer *inf[INF_N];
 	struct recap_kube_projection *proj[INF_N];
 	struct ctl_handler_ctx hctx[INF_N];
@@ -209,6 +212,38 @@ void recap_ctl_event(struct recap_controller *ctl, json_t *obj, const char *kind
 int recap_ctl_reconcile_capsule(struct recap_controller *ctl, struct ctl_op *op, struct recap_error **err);
 int recap_ctl_reconcile_policy(struct recap_controller *ctl, struct ctl_op *op, struct recap_error **err);
 int recap_ctl_reconcile_run(struct recap_controller *ctl, struct ctl_op *op, struct recap_error **err);
+
+/* ---- relay certificates (certs.c, certs_plan.c) ----
+ * The CA that recap-apiserver and caplet trust and the leaves it signs,
+ * kept in Secrets of certs_ns (docs/security.md "Relay certificates"),
+ * and the APIService's caBundle. */
+#define CTL_CERTS_CA_SECRET "recap-ca"
+#define CTL_CERTS_APISERVER_SECRET "recap-apiserver-tls"
+#define CTL_CERTS_RELAY_CLIENT_SECRET "recap-relay-client-tls"
+#define CTL_CERTS_CAPLET_SECRET "recap-caplet-tls"
+#define CTL_CERTS_APISERVICE "v1alpha1.subresources.recap.dev"
+#define CTL_CERTS_TLS_TYPE "kubernetes.io/tls"
+#define CTL_CERTS_LEAVES 3
+struct ctl_certs;
+int recap_ctl_certs_new(struct recap_controller *ctl, struct recap_error **err);
+/* Rounds start (at once, then every opts.cert_check_s); idempotent. */
+void recap_ctl_certs_start(struct recap_controller *ctl);
+void recap_ctl_certs_stop(struct recap_controller *ctl);
+void recap_ctl_certs_free(struct recap_controller *ctl);
+/* From the Secret recap-ca as read (NULL: none): the CA to sign with, the
+ * trust bundle (PEM: the CA, then the previous one until it expires), the
+ * Secret to write (NULL: none; it keeps secret's resourceVersion) and why
+ * a new CA was made (NULL: kept). */
+int recap_ctl_certs_plan_ca(json_t *secret, const char *ns, int64_t now, int64_t validity_s,
+			    struct recap_certs_pair *ca, char **bundle, json_t **ret_write,
+			    const char **ret_why, struct recap_error **err);
+/* From a leaf's Secret as read (NULL: none): the Secret to write (NULL:
+ * none) and, for a new leaf, why and its notAfter. */
+int recap_ctl_certs_plan_leaf(json_t *secret, const char *ns, const char *name,
+			      const struct recap_certs_leaf_spec *spec, const struct recap_certs_pair *ca,
+			      const char *bundle, int64_t now, json_t **ret_write, const char **ret_why,
+			      int64_t *ret_not_after, struct recap_error **err);
+char *recap_ctl_certs_base64(const char *s);
 
 /* ---- wiring (informers.c, serve.c) ---- */
 int recap_ctl_informers_new(struct recap_controller *ctl, struct recap_error **err);

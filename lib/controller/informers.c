@@ -379,6 +379,8 @@ bool recap_ctl_synced(const struct recap_controller *ctl)
 void recap_ctl_activate(struct recap_controller *ctl)
 {
 	ctl->may_act = true;
+	if (!ctl->stopping)
+		recap_ctl_certs_start(ctl); /* needs no cache */
 	if (ctl->active || ctl->stopping || !recap_ctl_synced(ctl))
 		return;
 	ctl->active = true;

@@ -58,7 +58,7 @@ for want in 'image: registry.local/recap/recap-controller:1.2.3' 'image: registr
 	'priorityClassName: system-cluster-critical'; do
 	grep -qF -- "$want" "$c" || fail "custom values: no '$want'"
 done
-for absent in 'kind: Role$' 'aggregate-to-' 'kind: ValidatingAdmissionPolicy' 'NET_ADMIN' 'system-node-critical' '- operator: Exists$' 'kind: CustomResourceDefinition'; do
+for absent in 'name: recap-leader-election$' 'aggregate-to-' 'kind: ValidatingAdmissionPolicy' 'NET_ADMIN' 'system-node-critical' '- operator: Exists$' 'kind: CustomResourceDefinition'; do
 	grep -q -- "$absent" "$c" && fail "custom values: '$absent' still rendered"
 done
 grep -q 'NET_ADMIN' "$out/helm.yaml" || fail "default values: NET_ADMIN not grantable"
@@ -167,13 +167,21 @@ ctl yes update leases.coordination.k8s.io/recap-controller -n recap-system
 ctl no update leases.coordination.k8s.io/other -n recap-system
 ctl no get leases.coordination.k8s.io/recap-controller -n shop
 ctl no get secrets -n shop
+ctl yes get secrets/recap-ca -n recap-system
+ctl yes update secrets/recap-caplet-tls -n recap-system
+ctl yes create secrets -n recap-system
+ctl no get secrets/other -n recap-system
+ctl no list secrets -n recap-system
+ctl no delete secrets/recap-ca -n recap-system
+ctl yes patch apiservices.apiregistration.k8s.io/v1alpha1.subresources.recap.dev
+ctl no patch apiservices.apiregistration.k8s.io/v1.apps
 ctl no create pods/exec -n shop
 ctl no patch pods -n shop
 ctl no update capsuleexecutions.recap.dev -n shop
 ctl yes patch capsuleexecutions.recap.dev -n shop
 ctl yes patch capsuleexecutions.recap.dev --subresource status -n shop
 ctl no create capsulepolicies.recap.dev
-ok "controller: exactly its calls (pods, runs, executions, status, events, its Lease), no secrets, no exec"
+ok "controller: exactly its calls (pods, runs, executions, status, events, its Lease, its relay certificates' Secrets and APIService), no other secret, no exec"
 cpl yes watch capsuleexecutions.recap.dev -A
 cpl yes patch capsuleexecutions.recap.dev --subresource status -n shop
 cpl yes list capsulepolicies.recap.dev
