@@ -1,0 +1,130 @@
+#include "wsproto/handshake.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#define GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+int recap_ws_key_check(const char *key, struct recap_error **err)
+{
+	size_t len = strnlen(key, RECAP_WS_KEY_LEN + 1);
+	if (len > RECAP_WS_KEY_LEN)
+		return recap_error_set(err, EINVAL,
+				       "Sec-WebSocket-Key is longer than %d characters (base64 of 16 bytes)",
+				       RECAP_WS_KEY_LEN);
+	if (len < RECAP_WS_KEY_LEN)
+		return recap_error_set(
+		    err, EINVAL, "Sec-WebSocket-Key must be %d characters (base64 of 16 bytes), not %zu",
+		    RECAP_WS_KEY_LEN, len);
+	uint8_t raw[18];
+	char again[RECAP_WS_KEY_LEN + 1];
+	/* EVP_DecodeBlock keeps the padding's zero bytes: 24 characters
+	 * always give 18, of which the "==" the last two. Encoding the 16
+	 * back refuses a bad alphabet, the wrong padding and stray bits. */
+	if (EVP_DecodeBlock(raw, (const unsigned char *)key, RECAP_WS_KEY_LEN) != 18)
+		return recap_error_set(err, EINVAL, "Sec-WebSocket-Key '%s' is not base64", key);
+	EVP_EncodeBlock((unsigned char *)again, raw, 16);
+	if (memcmp(again, key, RECAP_WS_KEY_LEN) != 0)
+		return recap_error_set(err, EINVAL, "Sec-WebSocket-Key '%s' is not the base64 of 16 bytes",
+				       key);
+	return 0;
+}
+
+void recap_ws_key_encode(const uint8_t nonce[16], char out[RECAP_WS_KEY_LEN + 1])
+{
+	EVP_EncodeBlock((unsigned char *)out, nonce, 16);
+}
+
+int recap_ws_accept(const char *key, char out[RECAP_WS_ACCEPT_LEN + 1], struct recap_error **err)
+{
+	int r = recap_ws_key_check(key, err);
+	if (r < 0)
+		return r;
+	char in[RECAP_WS_KEY_LEN + sizeof(GUID)];
+	memcpy(in, key, RECAP_WS_KEY_LEN);
+	memcpy(in + RECAP_WS_KEY_LEN, GUID, sizeof(GUID) - 1);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	if (!EVP_Digest(in, RECAP_WS_KEY_LEN + sizeof(GUID) - 1, md, &mdlen, EVP_sha1(), NULL) || mdlen != 20)
+		return recap_error_set(err, EIO, "SHA-1 of the Sec-WebSocket-Key failed (libcrypto)");
+	EVP_EncodeBlock((unsigned char *)out, md, 20);
+	return 0;
+}
+
+int recap_ws_accept_check(const char *key, const char *accept, struct recap_error **err)
+{
+	char want[RECAP_WS_ACCEPT_LEN + 1];
+	int r = recap_ws_accept(key, want, err);
+	if (r < 0)
+		return r;
+	if (strcmp(want, accept) != 0)
+		return recap_error_set(err, EPROTO,
+				       "Sec-WebSocket-Accept '%.64s' does not answer the key (want '%s')",
+				       accept, want);
+	return 0;
+}
+
+/* RFC 7230 tchar: what a token (and so a subprotocol name) is made of. */
+static bool tchar(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* Checks the whole list first: an offer with a bad element is refused even
+ * when a good element would match. */
+static int check_list(const char *offered, struct recap_error **err)
+{
+	size_t len = strnlen(offered, RECAP_WS_PROTOCOL_HEADER_MAX + 1);
+	if (len > RECAP_WS_PROTOCOL_HEADER_MAX)
+		return recap_error_set(err, EINVAL, "Sec-WebSocket-Protocol exceeds the limit of %d bytes",
+				       RECAP_WS_PROTOCOL_HEADER_MAX);
+	for (const char *p = offered; *p;) {
+		p += strspn(p, " \t");
+		size_t n = 0;
+		while (tchar(p[n]))
+			n++;
+		const char *end = p + n + strspn(p + n, " \t");
+		if (*end && *end != ',')
+			return recap_error_set(
+			    err, EINVAL,
+			    "Sec-WebSocket-Protocol is not a comma-separated list of tokens "
+			    "(byte 0x%02x at offset %zu)",
+			    (unsigned char)*end, (size_t)(end - offered));
+		p = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+static bool offers(const char *offered, const char *name)
+{
+	size_t want = strlen(name);
+	for (const char *p = offered; *p;) {
+		p += strspn(p, " \t,");
+		size_t n = 0;
+		while (tchar(p[n]))
+			n++;
+		if (n && n == want && memcmp(p, name, n) == 0)
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+int recap_ws_subprotocol_pick(const char *offered, const char *const *supported, size_t n, const char **ret,
+			      struct recap_error **err)
+{
+	int r = check_list(offered, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		if (supported[i][0] && offers(offered, supported[i])) {
+			*ret = supported[i];
+			return 0;
+		}
+	}
+	return recap_error_set(err, ENOENT, "none of the subprotocols offered (%s) is supported", offered);
+}
