@@ -1,0 +1,171 @@
+/* HTTP/1.1 on recap-apiserver's connections: one request each, a head of
+ * at most 8 KiB, answers with a length or chunked. */
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <openssl/err.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apiserver/internal.h"
+
+int apiserver_write(struct apiserver_conn *c, const void *p, size_t n)
+{
+	const char *b = p;
+	while (n > 0) {
+		int w = SSL_write(c->ssl, b, n > INT32_MAX ? INT32_MAX : (int)n);
+		if (w <= 0) {
+			ERR_clear_error();
+			return -EPIPE;
+		}
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int parse_line(struct apiserver_conn *c, struct recap_error **err)
+{
+	char target[4096];
+	if (sscanf(c->head, "%7s %4095s HTTP/1.1\r\n", c->method, target) != 2 ||
+	    !strstr(c->head, " HTTP/1.1\r\n"))
+		return recap_error_set(err, EINVAL, "not an HTTP/1.1 request line");
+	char *q = strchr(target, '?');
+	if (q)
+		*q++ = '\0';
+	if (strlen(target) >= sizeof(c->path) || (q && strlen(q) >= sizeof(c->query)))
+		return recap_error_set(err, E2BIG, "the request's path or query is too long");
+	strcpy(c->path, target);
+	strcpy(c->query, q ? q : "");
+	return 0;
+}
+
+int apiserver_read_head(struct apiserver_conn *c, struct recap_error **err)
+{
+	while (!strstr(c->head, "\r\n\r\n")) {
+		if (c->head_len >= HEAD_MAX)
+			return recap_error_set(err, E2BIG, "the request head passes %d bytes", HEAD_MAX);
+		int n = SSL_read(c->ssl, c->head + c->head_len, (int)(HEAD_MAX - c->head_len));
+		if (n <= 0) {
+			ERR_clear_error();
+			return recap_error_set(err, EPIPE, "the client sent no whole request");
+		}
+		c->head_len += (size_t)n;
+		c->head[c->head_len] = '\0';
+		if (strlen(c->head) != c->head_len)
+			return recap_error_set(err, EINVAL, "the request head holds a NUL byte");
+	}
+	return parse_line(c, err);
+}
+
+static int hexval(char h)
+{
+	return isdigit((unsigned char)h) ? h - '0' : tolower((unsigned char)h) - 'a' + 10;
+}
+
+static int unescape(const char *s, size_t n, char *out, size_t out_len)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (ch == '%') {
+			if (i + 2 >= n || !isxdigit((unsigned char)s[i + 1]) ||
+			    !isxdigit((unsigned char)s[i + 2]))
+				return -1;
+			ch = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+			i += 2;
+		} else if (ch == '+') {
+			ch = ' ';
+		}
+		if (ch == '\0' || o + 1 >= out_len)
+			return -1;
+		out[o++] = ch;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+int apiserver_query(const char *query, const char *key, char *out, size_t out_len)
+{
+	size_t kl = strlen(key);
+	for (const char *p = query; p && *p;) {
+		const char *amp = strchr(p, '&');
+		size_t n = amp ? (size_t)(amp - p) : strlen(p);
+		if (n >= kl && strncmp(p, key, kl) == 0 && (n == kl || p[kl] == '='))
+			return unescape(p + kl + (n > kl), n - kl - (n > kl), out, out_len) < 0 ? -1 : 1;
+		p = amp ? amp + 1 : NULL;
+	}
+	return 0;
+}
+
+static const char *phrase(int code)
+{
+	switch (code) {
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 410:
+		return "Gone";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	default:
+		return code >= 500 ? "Internal Server Error" : "Error";
+	}
+}
+
+static void respond(struct apiserver_conn *c, int code, const char *ctype, const char *body, size_t len)
+{
+	if (c->began)
+		return;
+	c->began = true;
+	char head[256];
+	int n =
+	    snprintf(head, sizeof(head),
+		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-cache, "
+		     "private\r\nConnection: close\r\n\r\n",
+		     code, phrase(code), ctype, len);
+	if (apiserver_write(c, head, (size_t)n) == 0)
+		(void)apiserver_write(c, body, len);
+}
+
+void apiserver_respond_json(struct apiserver_conn *c, int code, json_t *body)
+{
+	char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	if (s)
+		respond(c, code, "application/json", s, strlen(s));
+	else
+		respond(c, 500, "text/plain", "out of memory\n", 14);
+	free(s);
+}
+
+void apiserver_respond_text(struct apiserver_conn *c, int code, const char *text)
+{
+	respond(c, code, "text/plain; charset=utf-8", text, strlen(text));
+}
+
+void apiserver_status(struct apiserver_conn *c, int code, const char *reason, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_t *st =
+	    json_pack("{s:s, s:s, s:{}, s:s, s:s, s:s, s:i}", "kind", "Status", "apiVersion", "v1",
+		      "metadata", "status", "Failure", "message", msg, "reason", reason, "code", code);
+	apiserver_respond_json(c, code, st);
+	json_decref(st);
+}

@@ -1,0 +1,73 @@
+/* Internals shared by recap-apiserver's files. */
+#pragma once
+
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "apiserver/apiserver.h"
+#include "apiserver/broker.h"
+#include "apiserver/frontproxy.h"
+#include "apiserver/sar.h"
+#include "apiserver/tls.h"
+
+#define HEAD_MAX 8192
+#define GROUP "subresources.recap.dev"
+#define VERSION "v1alpha1"
+
+struct recap_apiserver {
+	struct recap_apiserver_options o;
+	struct apiserver_broker *broker;
+	struct apiserver_tls tls;
+	struct apiserver_sar sar;
+	pthread_mutex_t fp_mu;
+	struct apiserver_frontproxy fp; /* under fp_mu */
+	int listen_fd, stop_fd, port;
+	pthread_t acceptor;
+	bool accepting;
+	atomic_int conns;
+	atomic_bool stopping;
+	pthread_mutex_t mu;
+	pthread_cond_t idle;
+};
+
+struct apiserver_conn {
+	struct recap_apiserver *s;
+	int fd;
+	SSL *ssl;
+	char head[HEAD_MAX + 1];
+	size_t head_len;
+	char method[8], path[2048], query[2048];
+	bool proxy; /* a client certificate of an allowed front proxy */
+	bool began; /* a response went out */
+};
+
+void apiserver_log(struct recap_apiserver *s, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* conn.c: HTTP/1.1 over the connection */
+int apiserver_read_head(struct apiserver_conn *c, struct recap_error **err);
+int apiserver_write(struct apiserver_conn *c, const void *p, size_t n);
+/* 1 and the decoded value, 0 when absent, -1 when malformed or too long. */
+int apiserver_query(const char *query, const char *key, char *out, size_t out_len);
+void apiserver_respond_json(struct apiserver_conn *c, int code, json_t *body);
+/* A Status object, as the API server's own failures are. */
+void apiserver_status(struct apiserver_conn *c, int code, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void apiserver_respond_text(struct apiserver_conn *c, int code, const char *text);
+
+/* discovery.c */
+bool apiserver_discovery(struct apiserver_conn *c);
+
+/* stream.c */
+void apiserver_subresource(struct apiserver_conn *c, const struct apiserver_user *u, const char *ns,
+			   const char *name, const char *sub);
+
+/* relay.c: the stream from caplet */
+struct apiserver_relay_target {
+	const char *endpoint; /* HOST:PORT */
+	const char *node;
+	const char *path; /* with query */
+};
+void apiserver_relay(struct apiserver_conn *c, const struct apiserver_relay_target *t);

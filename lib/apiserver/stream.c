@@ -1,0 +1,240 @@
+/* The subresources of a CapsuleRun: authorize the user, find the
+ * execution of the asked target, wait for it to start when following, then
+ * relay from its node. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/names.h"
+#include "api/runid.h"
+#include "api/types.h"
+#include "base/json.h"
+#include "apiserver/internal.h"
+
+#define START_WAIT_S 600
+
+static bool dns_name(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	return n > 0 && n <= max && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-.") == n && s[0] != '-' &&
+	       s[0] != '.' && s[n - 1] != '-' && s[n - 1] != '.';
+}
+
+static bool authorized(struct apiserver_conn *c, const struct apiserver_user *u, const char *ns,
+		       const char *name, const char *sub)
+{
+	struct apiserver_sar_attrs a = {.verb = strcmp(c->method, "GET") == 0 ? "get" : "create",
+					.ns = ns,
+					.resource = "capsuleruns",
+					.subresource = sub,
+					.name = name};
+	char *why = NULL;
+	struct recap_error *err = NULL;
+	int r = apiserver_sar_check(&c->s->sar, u, &a, &why, &err);
+	if (r < 0)
+		apiserver_status(c, 500, "InternalError", "the authorization check failed: %s",
+				 recap_error_message(err));
+	else if (r == 0)
+		apiserver_status(
+		    c, 403, "Forbidden",
+		    "capsuleruns.%s \"%s\" is forbidden: User \"%s\" cannot %s resource \"capsuleruns/%s\" "
+		    "in API group \"%s\" in the namespace \"%s\"%s%s",
+		    GROUP, name, u->name, a.verb, sub, GROUP, ns, why ? ": " : "", why ? why : "");
+	free(why);
+	recap_error_free(err);
+	return r == 1;
+}
+
+/* GET path into *ret; answers the client itself on failure. */
+static int get(struct apiserver_conn *c, const char *path, json_t **ret)
+{
+	struct apiserver_call call = {.method = "GET", .path = path};
+	struct recap_error *err = NULL;
+	int r = apiserver_broker_call(c->s->broker, &call, &err);
+	if (r < 0 && call.code == RECAP_KUBE_ERR_NOT_FOUND)
+		r = -ENOENT;
+	else if (r < 0)
+		apiserver_status(c, 503, "ServiceUnavailable", "%s", recap_error_message(err));
+	recap_error_free(err);
+	*ret = call.object;
+	return r;
+}
+
+static bool owned_by(json_t *e, const char *uid)
+{
+	json_t *refs = json_object_get(json_object_get(e, "metadata"), "ownerReferences"), *ref;
+	size_t i;
+	json_array_foreach (refs, i, ref)
+		if (uid && strcmp(recap_json_str(ref, "uid") ?: "", uid) == 0)
+			return true;
+	return false;
+}
+
+/* The run's executions (its own, by owner), the one for target if given. */
+static json_t *find_exec(struct apiserver_conn *c, const char *ns, const char *name, const char *target)
+{
+	char path[1024];
+	json_t *run = NULL, *list = NULL, *found = NULL, *e;
+	snprintf(path, sizeof(path), "/apis/%s/namespaces/%s/capsuleruns/%s", RECAP_API_GROUP_VERSION, ns,
+		 name);
+	int r = get(c, path, &run);
+	if (r == -ENOENT)
+		apiserver_status(c, 404, "NotFound", "capsuleruns.recap.dev \"%s\" not found", name);
+	snprintf(path, sizeof(path),
+		 "/apis/%s/namespaces/%s/capsuleexecutions?fieldSelector=spec.runRef.name%%3D%s",
+		 RECAP_API_GROUP_VERSION, ns, name);
+	if (r < 0 || get(c, path, &list) < 0) {
+		json_decref(run);
+		json_decref(list);
+		return NULL;
+	}
+	size_t i, n = 0;
+	char names[256] = "";
+	json_array_foreach (json_object_get(list, "items"), i, e) {
+		const char *pod = recap_json_str(e, "spec.target.pod");
+		if (!owned_by(e, recap_api_meta_uid(run)) || (target && strcmp(pod ?: "", target) != 0))
+			continue;
+		if (n++ < 5)
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+				 n > 1 ? ", " : "", pod);
+		if (!found)
+			found = json_incref(e);
+	}
+	if (n == 0)
+		apiserver_status(c, 404, "NotFound", "capsulerun \"%s\" has no execution%s%s%s", name,
+				 target ? " for pod \"" : " yet", target ? target : "", target ? "\"" : "");
+	else if (n > 1)
+		apiserver_status(c, 400, "BadRequest",
+				 "capsulerun \"%s\" has %zu targets: name one with target=POD (%s%s)", name,
+				 n, names, n > 5 ? ", ..." : "");
+	if (n != 1) {
+		json_decref(found);
+		found = NULL;
+	}
+	json_decref(run);
+	json_decref(list);
+	return found;
+}
+
+static bool final(json_t *e)
+{
+	enum recap_api_exec_phase p = recap_api_exec_status_phase(e);
+	return p == RECAP_API_EXEC_PHASE_SUCCEEDED || p == RECAP_API_EXEC_PHASE_FAILED;
+}
+
+static bool client_gone(struct apiserver_conn *c)
+{
+	struct pollfd p = {.fd = c->fd, .events = POLLIN | POLLRDHUP};
+	return poll(&p, 1, 0) > 0;
+}
+
+/* Until the node agent attached the execution (its relay is known), it
+ * ended, the client left, or START_WAIT_S; a request that does not follow
+ * does not wait. */
+static json_t *wait_started(struct apiserver_conn *c, json_t *e, bool follow)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "/apis/%s/namespaces/%s/capsuleexecutions/%s", RECAP_API_GROUP_VERSION,
+		 recap_api_meta_namespace(e), recap_api_meta_name(e));
+	for (int waited = 0; !recap_json_str(e, "status.relayEndpoint") && !final(e); waited++) {
+		if (!follow || waited >= START_WAIT_S * 2) {
+			apiserver_status(c, 400, "BadRequest",
+					 "the execution for pod \"%s\" has not started (phase %s)",
+					 recap_json_str(e, "spec.target.pod"),
+					 recap_json_str(e, "status.phase") ?: "Pending");
+			json_decref(e);
+			return NULL;
+		}
+		usleep(500 * 1000);
+		json_t *now = NULL;
+		if (client_gone(c) || atomic_load(&c->s->stopping) || get(c, path, &now) < 0) {
+			json_decref(e);
+			json_decref(now);
+			return NULL;
+		}
+		json_decref(e);
+		e = now;
+	}
+	return e;
+}
+
+static int relay_path(struct apiserver_conn *c, json_t *e, const char *sub, char *out, size_t len)
+{
+	char id[RECAP_API_RUN_ID_MAX];
+	if (recap_api_run_id(recap_api_meta_uid(e), id, NULL) < 0)
+		return -1;
+	int n = snprintf(out, len, "/v1/runs/%s/%s?", id, sub);
+	const char *keys[] = {"follow", "sinceBytes", "limitBytes", "path"};
+	for (size_t i = 0; i < 4; i++) {
+		char v[1024];
+		int q = apiserver_query(c->query, keys[i], v, sizeof(v));
+		if (q < 0)
+			return -2;
+		if (q == 0)
+			continue;
+		n += snprintf(out + n, len - (size_t)n, "%s=", keys[i]);
+		for (const char *p = v; *p && (size_t)n + 4 < len; p++)
+			n += snprintf(
+			    out + n, len - (size_t)n,
+			    strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~", *p)
+				? "%c"
+				: "%%%02X",
+			    (unsigned char)*p);
+		n += snprintf(out + n, len - (size_t)n, "&");
+	}
+	return (size_t)n < len ? 0 : -2;
+}
+
+void apiserver_subresource(struct apiserver_conn *c, const struct apiserver_user *u, const char *ns,
+			   const char *name, const char *sub)
+{
+	if (strcmp(sub, "log") != 0 && strcmp(sub, "artifacts") != 0) {
+		apiserver_status(c, 404, "NotFound", "capsuleruns has no subresource \"%s\" (log, artifacts)",
+				 sub);
+		return;
+	}
+	if (strcmp(c->method, "GET") != 0) {
+		apiserver_status(c, 405, "MethodNotAllowed", "capsuleruns/%s is read with GET", sub);
+		return;
+	}
+	if (!dns_name(ns, 63) || !dns_name(name, 253)) {
+		apiserver_status(c, 400, "BadRequest", "\"%s/%s\" is not a namespace and a name", ns, name);
+		return;
+	}
+	if (!authorized(c, u, ns, name, sub))
+		return;
+	char target[254] = "", fv[8] = "";
+	int t = apiserver_query(c->query, "target", target, sizeof(target));
+	if (t < 0 || (t > 0 && !dns_name(target, 253))) {
+		apiserver_status(c, 400, "BadRequest", "target must be a pod's name");
+		return;
+	}
+	bool follow = apiserver_query(c->query, "follow", fv, sizeof(fv)) > 0 &&
+		      (!*fv || !strcmp(fv, "true") || !strcmp(fv, "1"));
+	json_t *e = find_exec(c, ns, name, t > 0 ? target : NULL);
+	if (e && !(e = wait_started(c, e, follow && strcmp(sub, "log") == 0)))
+		return;
+	if (!e)
+		return;
+	char path[4096];
+	const char *endpoint = recap_json_str(e, "status.relayEndpoint");
+	int r = relay_path(c, e, sub, path, sizeof(path));
+	if (r == -2)
+		apiserver_status(c, 400, "BadRequest", "a query parameter is malformed or too long");
+	else if (!endpoint)
+		apiserver_status(
+		    c, 404, "NotFound",
+		    "the execution for pod \"%s\" ended (%s) without a node relay: its output tails are in "
+		    "its status",
+		    recap_json_str(e, "spec.target.pod"), recap_json_str(e, "status.reason") ?: "no reason");
+	else if (r < 0)
+		apiserver_status(c, 500, "InternalError", "the execution has no valid uid");
+	else
+		apiserver_relay(c, &(struct apiserver_relay_target){.endpoint = endpoint,
+								    .node = recap_json_str(e, "spec.node"),
+								    .path = path});
+	json_decref(e);
+}
