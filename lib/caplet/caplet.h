@@ -21,6 +21,7 @@ struct recap_caplet_options {
 	const char *cgroup_parent;			     /* NULL: the executor's default */
 	const char *cri_endpoint;			     /* the node's CRI socket (a path) */
 	const char *insecure[RECAP_CAPLET_INSECURE_MAX + 1]; /* plain-HTTP registries */
+	int64_t artifacts_quota; /* bytes of out/<id>/ and logs/<id> on the node; 0: 1Gi */
 	/* Log sink for what the agent decides (cmd/ logs; the library does not). */
 	void (*log)(enum recap_log_level level, const char *msg, void *userdata);
 	void *log_data;
