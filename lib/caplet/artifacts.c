@@ -89,7 +89,7 @@ static int meta_put(const char *root, const char *id, const struct recap_caplet_
 	if (fd < 0)
 		return recap_error_set_errno(err, errno, "cannot create %s", tmp);
 	size_t n = strlen(text);
-	if (write(fd, text, n) != (ssize_t)n || fsync(fd) < 0) {
+	if (write(fd, text, n) != (ssize_t)n) {
 		int e = errno ? errno : EIO;
 		(void)unlink(tmp);
 		return recap_error_set_errno(err, e, "cannot write %s", tmp);
@@ -226,8 +226,20 @@ static int expire_one(struct sweep *w, const char *id)
 	struct recap_error *e = NULL;
 	int r = recap_caplet_artifacts_meta_read(w->root, id, &m, &e);
 	recap_error_free(e);
-	if (r < 0) /* unreadable (torn by a crash): the run counts as new */
+	if (r == -ENOENT)
 		return 0;
+	if (r < 0) { /* torn by a crash (it is not synced): recorded again, as a run without one */
+		struct stat st;
+		int64_t t = 0;
+		const char *subs[] = {"out", "logs"};
+		for (size_t i = 0; i < 2; i++)
+			if (exists_at(w->root, subs[i], id, &st) && st.st_mtime > t)
+				t = st.st_mtime;
+		m = (struct recap_caplet_artifacts_meta){.end = t ? t : w->now,
+							 .expire = (t ? t : w->now) + w->retention};
+		if ((r = meta_put(w->root, id, &m, true, w->err)) < 0)
+			return r;
+	}
 	if (exists_at(w->root, "runs", id, NULL) || w->now < m.expire)
 		return 0;
 	if (!m.removed) {

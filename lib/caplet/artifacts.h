@@ -39,7 +39,8 @@ void recap_caplet_quota_release(struct recap_caplet_quota *q, int64_t granted, i
 
 /* out/<id>.meta: JSON {"runId", "namespace", "name", "endTime",
  * "expireTime" (RFC 3339), "expireUnix", "removed"}. Written whole
- * (temporary file, then rename). */
+ * (temporary file, then rename; not synced: one a crash left torn is
+ * written again by the sweep, from the run's files' mtime). */
 struct recap_caplet_artifacts_meta {
 	int64_t end, expire; /* unix seconds */
 	bool removed;	     /* a tombstone: the artifacts were removed at expiry */

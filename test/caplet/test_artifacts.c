@@ -348,6 +348,14 @@ static void test_orphans(void **state)
 	assert_false(exists("out/" ID));
 	struct stat st;
 	assert_int_equal(stat("/etc/hostname", &st), 0); /* the link's target stays */
+	/* a record a crash left torn is written again, and expires */
+	dir("out/ce-torn");
+	put("out/ce-torn/f", "x");
+	put("out/ce-torn.meta", "");
+	assert_int_equal(recap_caplet_artifacts_sweep(root, now, 3600, &sw, &err), 0);
+	assert_int_equal(recap_caplet_artifacts_meta_read(root, "ce-torn", &m, NULL), 0);
+	assert_int_equal(recap_caplet_artifacts_sweep(root, now + 4000, 3600, &sw, &err), 0);
+	assert_false(exists("out/ce-torn"));
 }
 
 static void test_quota(void **state)
