@@ -10,6 +10,8 @@
 #include "base/failpoint.h"
 #include "base/fileio.h"
 #include "base/log.h"
+#include "base/quantity.h"
+#include "caplet/artifacts.h"
 #include "caplet/caplet.h"
 #include "caplet/spec.h"
 #include "httpd/httpd.h"
@@ -33,7 +35,7 @@ static void usage(FILE *f)
 	    f,
 	    "usage: caplet [--node-name NAME] [--kubeconfig FILE] [--root DIR] [--capsule PATH]\n"
 	    "              [--cgroup-parent NAME] [--cri-endpoint [unix://]PATH]\n"
-	    "              [--insecure-registry HOST:PORT]...\n"
+	    "              [--insecure-registry HOST:PORT]... [--artifacts-quota BYTES]\n"
 	    "              [--metrics-address HOST:PORT|off] [--log-level L] [--log-format F]\n"
 	    "              [--relay-address HOST:PORT|off] [--relay-advertise HOST:PORT]\n"
 	    "              [--relay-cert-file F] [--relay-key-file F] [--relay-ca-file F]\n"
@@ -58,6 +60,22 @@ static void log_sink(enum recap_log_level level, const char *msg, void *data)
 	recap_log(level, "%s", msg);
 }
 
+/* --artifacts-quota: bytes or a quantity ("1Gi"), at least 1 */
+static int parse_quota(const char *v, int64_t *ret)
+{
+	struct recap_quantity q;
+	struct recap_error *e = NULL;
+	int64_t n = 0;
+	if (recap_quantity_parse(v, &q, &e) < 0 || recap_quantity_units(q, &n) < 0 || n < 1) {
+		fprintf(stderr, "caplet: --artifacts-quota '%s': %s\n", v,
+			e ? recap_error_message(e) : "not a whole number of bytes of at least 1");
+		recap_error_free(e);
+		return -1;
+	}
+	*ret = n;
+	return 0;
+}
+
 static int parse_log(int opt, const char *v, enum recap_log_level *level, enum recap_log_format *format)
 {
 	int r = opt == 'l' ? recap_log_parse_level(v, level) : recap_log_parse_format(v, format);
@@ -74,6 +92,7 @@ static const struct option opts[] = {
     {"cgroup-parent", required_argument, NULL, 'g'},
     {"cri-endpoint", required_argument, NULL, 'e'},
     {"insecure-registry", required_argument, NULL, 'i'},
+    {"artifacts-quota", required_argument, NULL, 'a'},
     {"metrics-address", required_argument, NULL, 'm'},
     {"log-level", required_argument, NULL, 'l'},
     {"log-format", required_argument, NULL, 'f'},
@@ -149,6 +168,8 @@ static int apply(struct cli *c, int o, const char *v, enum recap_log_level *leve
 	case 'm':
 		c->metrics = v;
 		return 0;
+	case 'a':
+		return parse_quota(v, &c->o.artifacts_quota);
 	case 'i':
 		if (c->n_insecure == RECAP_CAPLET_INSECURE_MAX) {
 			fprintf(stderr, "caplet: at most %d --insecure-registry\n",
@@ -293,6 +314,7 @@ static int start_relay(struct daemon *d, struct cli *c)
 	c->relay.root = c->o.root ? c->o.root : "/var/lib/recap";
 	c->relay.node = c->o.node;
 	c->relay.log = relay_log_sink;
+	c->relay.artifacts = recap_caplet_artifacts_serve;
 	if (recap_relay_start(&c->relay, &d->relay, &err) < 0)
 		return log_error("relay: %s", recap_error_message(err)), -1;
 	if (relay_endpoint(c, recap_relay_port(d->relay)) < 0)

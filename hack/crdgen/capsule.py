@@ -3,7 +3,8 @@ confined, also copied into every CapsuleExecution) plus the parts that say
 where and when it runs."""
 
 from schema import (DEFAULT_CAPABILITIES, DEFAULT_JOIN, DNS_LABEL, FILESYSTEM_MODES,
-                    MAX_TAIL_BYTES, MAX_TIMEOUT_SECONDS, NAMESPACES, array,
+                    MAX_RETENTION_SECONDS, MAX_TAIL_BYTES,
+                    MAX_TIMEOUT_SECONDS, NAMESPACES, array,
                     boolean, capability_list, enum, integer, label_selector,
                     obj, quantity, rule, rule_naming, string)
 
@@ -169,6 +170,11 @@ def profile(reserve_env_prefix=True):
                     "!isQuantity(string(self)) || quantity(string(self))"
                     ".compareTo(quantity('1Gi')) <= 0",
                     "must be at most 1Gi", "string(self)")]),
+            "retentionSeconds": integer(
+                "How long the node keeps a run's artifacts (what /out "
+                "held) and its output log after the run ended; then "
+                "they are removed. Within the node agent's artifact "
+                "quota.", 0, MAX_RETENTION_SECONDS, default=3600),
         }, default={}),
     }
 

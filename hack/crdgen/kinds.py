@@ -2,7 +2,8 @@
 
 import capsule
 from schema import (CAPABILITIES, DNS_LABEL, DNS_SUBDOMAIN,
-                    FILESYSTEM_MODES, MAX_TAIL_BYTES, MAX_TIMEOUT_SECONDS,
+                    FILESYSTEM_MODES, MAX_RETENTION_SECONDS, MAX_TAIL_BYTES,
+                    MAX_TIMEOUT_SECONDS,
                     NAMESPACES, array, boolean, capability_list, conditions,
                     enum, integer, label_selector, obj, observed_generation,
                     quantity, rule, string, timestamp)
@@ -180,6 +181,10 @@ def policy_crd():
                     "one node.", 1, 1000),
                 "maxTailBytes": integer("Largest output.tailBytes "
                                         "allowed.", 0, MAX_TAIL_BYTES),
+                "maxRetentionSeconds": integer(
+                    "Largest output.retentionSeconds allowed (how long a "
+                    "node keeps a run's artifacts and log).", 0,
+                    MAX_RETENTION_SECONDS),
             }),
         }, default={})
     status = obj("What the controller observed.", {
@@ -208,6 +213,33 @@ def policy_crd():
         "A CapsulePolicy bounds what Capsules in the selected namespaces "
         "may do. Every policy that selects a namespace must admit a "
         "Capsule there.", spec, status, cols)
+
+
+# status.artifacts.files of an execution lists at most this many files
+ARTIFACT_FILES_LISTED = 100
+
+
+def _artifacts():
+    return obj("What the run kept of /out on its node, until expireTime; "
+               "absent when it kept nothing.", {
+        "files": array(
+            "The files kept, at most 100 (the others are counted in "
+            "filesOmitted).",
+            obj("One file kept.", {
+                "path": string("Its path under /out.", 1024, min_len=1),
+                "size": integer("Its size in bytes.", 0, None, fmt="int64"),
+                "digest": string("sha256 of its content.", 71,
+                                 pattern="^sha256:[a-f0-9]{64}$"),
+            }, required=["path", "size", "digest"]),
+            ARTIFACT_FILES_LISTED),
+        "totalBytes": integer("Bytes kept in all.", 0, None, fmt="int64"),
+        "filesOmitted": integer("Files kept but not listed in files.", 0,
+                                None, fmt="int64"),
+        "expireTime": timestamp("When the artifacts and the run's output "
+                                "log expire (output.retentionSeconds "
+                                "after the end); the node agent removes "
+                                "them within a minute of it."),
+    })
 
 
 def _final_phase(phases, what):
@@ -408,6 +440,7 @@ def execution_crd():
                                 "serves this execution's log and artifacts "
                                 "to recap-apiserver (mutual TLS), written "
                                 "when the node agent attaches it.", 300),
+        "artifacts": _artifacts(),
     }, rules=[
         _final_phase(["Succeeded", "Failed"], "a finished execution"),
         rule("!has(oldSelf.escaped) || !oldSelf.escaped || "

@@ -26,6 +26,7 @@ DEFAULT_JOIN = ["net", "pid", "ipc", "uts"]
 FILESYSTEM_MODES = ["None", "ReadOnly", "ReadWrite"]
 
 MAX_TAIL_BYTES = 65536
+MAX_RETENTION_SECONDS = 604800  # 7 days
 MAX_TIMEOUT_SECONDS = 86400
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"

@@ -117,7 +117,8 @@ static const struct recap_api_node n16[] = {
 static const struct recap_api_node n17[] = {
     {"tailBytes", RECAP_API_T_INTEGER, 0, 0, 65536, NULL, NULL, 0},
     {"outSize", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0},
-    {"logSize", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0}};
+    {"logSize", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0},
+    {"retentionSeconds", RECAP_API_T_INTEGER, 0, 0, 604800, NULL, NULL, 0}};
 static const struct recap_api_node n18[] = {{"", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0}};
 static const char *const v19[] = {"In", "NotIn", "Exists", "DoesNotExist", NULL};
 static const struct recap_api_node n20[] = {{"key", RECAP_API_T_STRING, 1, 1, 317, NULL, NULL, 0},
@@ -163,7 +164,7 @@ static const struct recap_api_node n34[] = {
     {"security", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n14, 4},
     {"resources", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n16, 1},
     {"timeoutSeconds", RECAP_API_T_INTEGER, 0, 1, 86400, NULL, NULL, 0},
-    {"output", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n17, 3},
+    {"output", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n17, 4},
     {"targets", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n23, 2},
     {"schedule", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n25, 5},
     {"strategy", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n29, 4},
@@ -209,7 +210,8 @@ static const struct recap_api_node n48[] = {
     {"maxMemory", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0},
     {"maxCPU", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0},
     {"maxConcurrentPerNode", RECAP_API_T_INTEGER, 0, 1, 1000, NULL, NULL, 0},
-    {"maxTailBytes", RECAP_API_T_INTEGER, 0, 0, 65536, NULL, NULL, 0}};
+    {"maxTailBytes", RECAP_API_T_INTEGER, 0, 0, 65536, NULL, NULL, 0},
+    {"maxRetentionSeconds", RECAP_API_T_INTEGER, 0, 0, 604800, NULL, NULL, 0}};
 static const struct recap_api_node n49[] = {
     {"namespaceSelector", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n22, 2},
     {"images", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n42, 3},
@@ -217,7 +219,7 @@ static const struct recap_api_node n49[] = {
     {"join", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n44, 1},
     {"targetFilesystem", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n45, 1},
     {"seccomp", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n47, 2},
-    {"limits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n48, 5}};
+    {"limits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n48, 6}};
 static const struct recap_api_node n50[] = {
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n37, 1},
@@ -284,7 +286,7 @@ static const struct recap_api_node n63[] = {
     {"security", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n14, 4},
     {"resources", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n16, 1},
     {"timeoutSeconds", RECAP_API_T_INTEGER, 0, 1, 86400, NULL, NULL, 0},
-    {"output", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n17, 3}};
+    {"output", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n17, 4}};
 static const struct recap_api_node n64[] = {
     {"runRef", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n61, 1},
     {"node", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},
@@ -294,7 +296,16 @@ static const struct recap_api_node n64[] = {
     {"deadline", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0}};
 static const char *const v65[] = {"Pending",  "Pulling",   "Attaching", "Running",
 				  "Escaping", "Succeeded", "Failed",	NULL};
-static const struct recap_api_node n66[] = {
+static const struct recap_api_node n66[] = {{"path", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
+					    {"size", RECAP_API_T_INTEGER, 1, 0, INT64_MAX, NULL, NULL, 0},
+					    {"digest", RECAP_API_T_STRING, 1, 0, 71, NULL, NULL, 0}};
+static const struct recap_api_node n67[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n66, 3}};
+static const struct recap_api_node n68[] = {
+    {"files", RECAP_API_T_ARRAY, 0, 0, 100, NULL, n67, 1},
+    {"totalBytes", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
+    {"filesOmitted", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
+    {"expireTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0}};
+static const struct recap_api_node n69[] = {
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n37, 1},
     {"phase", RECAP_API_T_STRING, 0, 0, INT64_MAX, v65, NULL, 0},
@@ -313,18 +324,19 @@ static const struct recap_api_node n66[] = {
     {"escapeStartTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"completionTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"escaped", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
-    {"relayEndpoint", RECAP_API_T_STRING, 0, 0, 300, NULL, NULL, 0}};
-static const struct recap_api_node n67[] = {
+    {"relayEndpoint", RECAP_API_T_STRING, 0, 0, 300, NULL, NULL, 0},
+    {"artifacts", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n68, 4}};
+static const struct recap_api_node n70[] = {
     {"apiVersion", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"kind", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n64, 6},
-    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n66, 19}};
+    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n69, 20}};
 
 const struct recap_api_node recap_api_kinds[RECAP_API_KINDS] = {
     {"Capsule", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n39, 4},
     {"CapsulePolicy", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n51, 4},
     {"CapsuleRun", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n60, 4},
-    {"CapsuleExecution", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n67, 4}};
+    {"CapsuleExecution", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n70, 4}};
 
 const char *const recap_api_target_filesystem_max_names[RECAP_API_TARGET_FILESYSTEM_MAX_COUNT] = {
     "None", "ReadOnly", "ReadWrite"};

@@ -244,6 +244,7 @@ extern const char *const recap_api_capsule_fields[RECAP_API_CAPSULE_N_FIELDS];
 #define RECAP_API_POLICY_SPEC_LIMITS_MAX_CPU "spec.limits.maxCPU"
 #define RECAP_API_POLICY_SPEC_LIMITS_MAX_CONCURRENT_PER_NODE "spec.limits.maxConcurrentPerNode"
 #define RECAP_API_POLICY_SPEC_LIMITS_MAX_TAIL_BYTES "spec.limits.maxTailBytes"
+#define RECAP_API_POLICY_SPEC_LIMITS_MAX_RETENTION_SECONDS "spec.limits.maxRetentionSeconds"
 #define RECAP_API_POLICY_STATUS "status"
 #define RECAP_API_POLICY_STATUS_OBSERVED_GENERATION "status.observedGeneration"
 #define RECAP_API_POLICY_STATUS_CONDITIONS "status.conditions"
@@ -334,6 +335,10 @@ static inline int64_t recap_api_policy_spec_limits_max_concurrent_per_node(json_
 static inline int64_t recap_api_policy_spec_limits_max_tail_bytes(json_t *o)
 {
 	return recap_json_int(o, RECAP_API_POLICY_SPEC_LIMITS_MAX_TAIL_BYTES, 0);
+}
+static inline int64_t recap_api_policy_spec_limits_max_retention_seconds(json_t *o)
+{
+	return recap_json_int(o, RECAP_API_POLICY_SPEC_LIMITS_MAX_RETENTION_SECONDS, 0);
 }
 static inline json_t *recap_api_policy_status(json_t *o)
 {
@@ -524,6 +529,11 @@ extern const char *const recap_api_run_fields[RECAP_API_RUN_N_FIELDS];
 #define RECAP_API_EXEC_STATUS_COMPLETION_TIME "status.completionTime"
 #define RECAP_API_EXEC_STATUS_ESCAPED "status.escaped"
 #define RECAP_API_EXEC_STATUS_RELAY_ENDPOINT "status.relayEndpoint"
+#define RECAP_API_EXEC_STATUS_ARTIFACTS "status.artifacts"
+#define RECAP_API_EXEC_STATUS_ARTIFACTS_FILES "status.artifacts.files"
+#define RECAP_API_EXEC_STATUS_ARTIFACTS_TOTAL_BYTES "status.artifacts.totalBytes"
+#define RECAP_API_EXEC_STATUS_ARTIFACTS_FILES_OMITTED "status.artifacts.filesOmitted"
+#define RECAP_API_EXEC_STATUS_ARTIFACTS_EXPIRE_TIME "status.artifacts.expireTime"
 static inline json_t *recap_api_exec_spec(json_t *o)
 {
 	return recap_json_path(o, RECAP_API_EXEC_SPEC);
@@ -658,6 +668,26 @@ static inline const char *recap_api_exec_status_relay_endpoint(json_t *o)
 {
 	return recap_json_str(o, RECAP_API_EXEC_STATUS_RELAY_ENDPOINT);
 }
+static inline json_t *recap_api_exec_status_artifacts(json_t *o)
+{
+	return recap_json_path(o, RECAP_API_EXEC_STATUS_ARTIFACTS);
+}
+static inline json_t *recap_api_exec_status_artifacts_files(json_t *o)
+{
+	return recap_json_path(o, RECAP_API_EXEC_STATUS_ARTIFACTS_FILES);
+}
+static inline int64_t recap_api_exec_status_artifacts_total_bytes(json_t *o)
+{
+	return recap_json_int(o, RECAP_API_EXEC_STATUS_ARTIFACTS_TOTAL_BYTES, 0);
+}
+static inline int64_t recap_api_exec_status_artifacts_files_omitted(json_t *o)
+{
+	return recap_json_int(o, RECAP_API_EXEC_STATUS_ARTIFACTS_FILES_OMITTED, 0);
+}
+static inline const char *recap_api_exec_status_artifacts_expire_time(json_t *o)
+{
+	return recap_json_str(o, RECAP_API_EXEC_STATUS_ARTIFACTS_EXPIRE_TIME);
+}
 /* Its top-level fields, in schema order. */
 #define RECAP_API_EXEC_N_FIELDS 2
 extern const char *const recap_api_exec_fields[RECAP_API_EXEC_N_FIELDS];
@@ -689,6 +719,7 @@ extern const char *const recap_api_exec_fields[RECAP_API_EXEC_N_FIELDS];
 #define RECAP_API_CAPSULE_SPEC_OUTPUT_TAIL_BYTES "output.tailBytes"
 #define RECAP_API_CAPSULE_SPEC_OUTPUT_OUT_SIZE "output.outSize"
 #define RECAP_API_CAPSULE_SPEC_OUTPUT_LOG_SIZE "output.logSize"
+#define RECAP_API_CAPSULE_SPEC_OUTPUT_RETENTION_SECONDS "output.retentionSeconds"
 #define RECAP_API_CAPSULE_SPEC_TARGETS "targets"
 #define RECAP_API_CAPSULE_SPEC_TARGETS_SELECTOR "targets.selector"
 #define RECAP_API_CAPSULE_SPEC_TARGETS_CONTAINER "targets.container"
@@ -809,6 +840,10 @@ static inline json_t *recap_api_capsule_spec_output_log_size(json_t *o)
 {
 	return recap_json_path(o, RECAP_API_CAPSULE_SPEC_OUTPUT_LOG_SIZE);
 }
+static inline int64_t recap_api_capsule_spec_output_retention_seconds(json_t *o)
+{
+	return recap_json_int(o, RECAP_API_CAPSULE_SPEC_OUTPUT_RETENTION_SECONDS, 3600);
+}
 static inline json_t *recap_api_capsule_spec_targets(json_t *o)
 {
 	return recap_json_path(o, RECAP_API_CAPSULE_SPEC_TARGETS);
@@ -920,6 +955,7 @@ extern const char *const recap_api_capsule_spec_fields[RECAP_API_CAPSULE_SPEC_N_
 #define RECAP_API_PROFILE_OUTPUT_TAIL_BYTES "output.tailBytes"
 #define RECAP_API_PROFILE_OUTPUT_OUT_SIZE "output.outSize"
 #define RECAP_API_PROFILE_OUTPUT_LOG_SIZE "output.logSize"
+#define RECAP_API_PROFILE_OUTPUT_RETENTION_SECONDS "output.retentionSeconds"
 static inline const char *recap_api_profile_image(json_t *o)
 {
 	return recap_json_str(o, RECAP_API_PROFILE_IMAGE);
@@ -1020,6 +1056,10 @@ static inline json_t *recap_api_profile_output_out_size(json_t *o)
 static inline json_t *recap_api_profile_output_log_size(json_t *o)
 {
 	return recap_json_path(o, RECAP_API_PROFILE_OUTPUT_LOG_SIZE);
+}
+static inline int64_t recap_api_profile_output_retention_seconds(json_t *o)
+{
+	return recap_json_int(o, RECAP_API_PROFILE_OUTPUT_RETENTION_SECONDS, 3600);
 }
 /* Its top-level fields, in schema order. */
 #define RECAP_API_PROFILE_N_FIELDS 9

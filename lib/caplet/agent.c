@@ -49,6 +49,7 @@ static struct caplet_exec *lookup(struct recap_caplet *c, const char *key)
 
 void caplet_exec_release(struct caplet_exec *x)
 {
+	caplet_artifacts_release(x);
 	json_decref(steal_ptr(x->final));
 	json_decref(steal_ptr(x->spec));
 	free(steal_ptr(x->spec_doc));
@@ -57,6 +58,7 @@ void caplet_exec_release(struct caplet_exec *x)
 
 static void exec_free(struct caplet_exec *x)
 {
+	caplet_artifacts_release(x);
 	caplet_progress_stop(x);
 	caplet_claim_stop(x);
 	json_decref(x->claim);
@@ -249,6 +251,8 @@ int recap_caplet_start(struct recap_kube_client *client, const struct recap_capl
 	snprintf(c->seccomp_dir, sizeof(c->seccomp_dir), "%s/seccomp", c->o.root);
 	int r = caplet_sweep_blocking(c, err);
 	if (r >= 0)
+		r = caplet_artifacts_start(c, err);
+	if (r >= 0)
 		r = start_side(c, &policies_res, "capsulepolicies", policy_paths, ARRAY_SIZE(policy_paths),
 			       &c->policy_fields, &c->policies, err);
 	if (r >= 0)
@@ -290,6 +294,7 @@ static void on_stop_poll(uv_timer_t *t)
 		return;
 	uv_timer_stop(t);
 	uv_timer_stop(&c->tick);
+	caplet_artifacts_stop(c);
 	recap_kube_informer_free(c->executions);
 	recap_kube_informer_free(c->policies);
 	recap_kube_informer_free(c->namespaces);
@@ -331,8 +336,10 @@ void recap_caplet_free(struct recap_caplet *c)
 		c->all = x->next;
 		exec_free(x);
 	}
+	caplet_artifacts_stop(c);
 	c->open_timers = 0;
-	uv_handle_t *timers[] = {(uv_handle_t *)&c->tick, (uv_handle_t *)&c->stop_timer};
+	uv_handle_t *timers[] = {(uv_handle_t *)&c->tick, (uv_handle_t *)&c->stop_timer,
+				 (uv_handle_t *)&c->artifacts_timer};
 	for (size_t i = 0; i < ARRAY_SIZE(timers); i++)
 		if (timers[i]->loop) {
 			c->open_timers++;

@@ -9,6 +9,7 @@
 #include "api/names.h"
 #include "api/types.h"
 #include "base/histogram.h"
+#include "caplet/artifacts.h"
 #include "caplet/caplet.h"
 #include "caplet/machine.h"
 #include "caplet/proc.h"
@@ -47,6 +48,10 @@ struct caplet_exec {
 	uv_timer_t *claim_timer; /* backoff after a transient failure */
 	int reported;		 /* what the API has: 1 Running written, 2 Escaping written */
 	int64_t accepted_us, pull_start_us, attach_start_us;
+	/* /out: the Capsule's outSize, and what the node's artifact quota
+	 * granted (reserved while out_reserved) */
+	int64_t out_asked, out_granted;
+	bool out_reserved;
 };
 
 struct recap_caplet {
@@ -73,6 +78,11 @@ struct recap_caplet {
 	unsigned long long metric_results[RECAP_EXECUTION_REASONS + 1]; /* and Other */
 	struct recap_histogram metric_duration;
 	unsigned long long metric_pulls, metric_pull_failures, metric_api_errors;
+	/* artifacts (artifacts.c): the quota, the periodic sweep (off the loop) */
+	struct recap_caplet_quota quota;
+	uv_timer_t artifacts_timer;
+	struct caplet_sweep_job *sweep_job; /* in flight */
+	unsigned long long metric_artifacts_removed, metric_artifacts_removed_bytes;
 };
 
 extern const struct recap_kube_resource recap_caplet_executions_res;
@@ -165,6 +175,21 @@ struct caplet_argv {
 void caplet_argv_executor(struct caplet_argv *a, struct recap_caplet *c, bool cgroup);
 void caplet_argv_add(struct caplet_argv *a, const char *arg);
 int caplet_argv_done(const struct caplet_argv *a, struct recap_error **err);
+
+/* artifacts (agent_artifacts.c): the first sweep (blocking, at start),
+ * then one every CAPLET_ARTIFACTS_SWEEP_MS off the loop. */
+#define CAPLET_ARTIFACTS_SWEEP_MS 60000
+int caplet_artifacts_start(struct recap_caplet *c, struct recap_error **err);
+void caplet_artifacts_stop(struct recap_caplet *c);
+/* The run's /out within the quota: sets x->out_asked/out_granted, reserves
+ * the grant and cuts the spec's outSize to it. */
+int caplet_artifacts_reserve(struct caplet_exec *x, json_t *spec);
+/* The run ended: its record written (expiry), what it kept counted, the
+ * rest of its grant released; kept is the result's outBytes. A run the
+ * quota gave no room has its out/<id> removed. */
+void caplet_artifacts_ended(struct caplet_exec *x, json_t *result, int64_t end_us);
+/* Releases a grant not used (the run never ran or gave no result). */
+void caplet_artifacts_release(struct caplet_exec *x);
 
 /* The histograms' buckets, once, when the agent is made. */
 void caplet_metrics_init(struct recap_caplet *c);

@@ -24,6 +24,7 @@ struct recap_caplet_options {
 	/* HOST:PORT where recap-apiserver reaches this node's relay; written
 	 * into each execution's status.relayEndpoint. NULL: no relay. */
 	const char *relay_endpoint;
+	int64_t artifacts_quota; /* bytes of out/<id>/ and logs/<id> on the node; 0: 1Gi */
 	/* Log sink for what the agent decides (cmd/ logs; the library does not). */
 	void (*log)(enum recap_log_level level, const char *msg, void *userdata);
 	void *log_data;

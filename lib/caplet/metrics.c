@@ -49,5 +49,27 @@ int recap_caplet_metrics(struct recap_caplet *c, struct recap_buf *out)
 		    "# HELP recap_caplet_api_errors_total Execution status or finalizer writes that failed.\n"
 		    "# TYPE recap_caplet_api_errors_total counter\nrecap_caplet_api_errors_total %llu\n",
 		    c->slots_used, c->metric_pulls, c->metric_pull_failures, c->metric_api_errors);
+	if (r >= 0)
+		r = recap_buf_printf(
+		    out,
+		    "# HELP recap_caplet_artifacts_removed_total Runs whose artifacts and log were removed "
+		    "at "
+		    "expiry.\n"
+		    "# TYPE recap_caplet_artifacts_removed_total "
+		    "counter\nrecap_caplet_artifacts_removed_total %llu\n"
+		    "# HELP recap_caplet_artifacts_removed_bytes_total Bytes removed at expiry.\n"
+		    "# TYPE recap_caplet_artifacts_removed_bytes_total counter\n"
+		    "recap_caplet_artifacts_removed_bytes_total %llu\n"
+		    "# HELP recap_caplet_artifacts_bytes Bytes of kept artifacts and logs on the node.\n"
+		    "# TYPE recap_caplet_artifacts_bytes gauge\nrecap_caplet_artifacts_bytes %lld\n"
+		    "# HELP recap_caplet_artifacts_reserved_bytes /out sizes granted to runs not ended.\n"
+		    "# TYPE recap_caplet_artifacts_reserved_bytes "
+		    "gauge\nrecap_caplet_artifacts_reserved_bytes %lld\n"
+		    "# HELP recap_caplet_artifacts_quota_bytes The node's artifact quota "
+		    "(--artifacts-quota).\n"
+		    "# TYPE recap_caplet_artifacts_quota_bytes gauge\nrecap_caplet_artifacts_quota_bytes "
+		    "%lld\n",
+		    c->metric_artifacts_removed, c->metric_artifacts_removed_bytes, (long long)c->quota.used,
+		    (long long)c->quota.reserved, (long long)c->quota.limit);
 	return r;
 }

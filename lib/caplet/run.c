@@ -70,7 +70,11 @@ enum caplet_event caplet_act_settle(struct caplet_exec *x, const struct caplet_e
 	    .digest = x->digest,
 	    .target_gone = tpid > 0 && (process_gone(tpid) || strcmp(recap_json_str(res, "reason") ?: "",
 								     RECAP_REASON_TARGET_NOT_FOUND) == 0),
+	    .retention_s = recap_api_profile_output_retention_seconds(recap_api_exec_spec_capsule(x->obj)),
+	    .out_asked = x->out_reserved ? x->out_asked : 0,
+	    .out_granted = x->out_reserved ? x->out_granted : 0,
 	};
+	caplet_artifacts_ended(x, res, t.end_us);
 	caplet_exec_end(x, recap_caplet_status_from_result(res, &t));
 	return caplet_act_write_final(x, NULL);
 }

@@ -13,6 +13,7 @@
 #include "base/buf.h"
 #include "base/cleanup.h"
 #include "base/json.h"
+#include "base/quantity.h"
 #include "base/timeutil.h"
 
 int recap_caplet_run_id(const char *uid, char out[RECAP_CAPLET_RUN_ID_MAX], struct recap_error **err)
@@ -189,4 +190,27 @@ int recap_caplet_spec_build(json_t *exec, const struct recap_caplet_image *img, 
 		return r;
 	*ret = steal_ptr(spec);
 	return 0;
+}
+
+int recap_caplet_spec_out_size(json_t *spec, int64_t *ret)
+{
+	json_t *v = json_object_get(spec, "outSize");
+	if (!v) {
+		*ret = INT64_C(64) << 20; /* the executor's default */
+		return 0;
+	}
+	struct recap_quantity q;
+	int64_t n;
+	if (!json_is_string(v) || recap_quantity_parse(json_string_value(v), &q, NULL) < 0 ||
+	    recap_quantity_units(q, &n) < 0)
+		return -EINVAL;
+	*ret = n;
+	return 0;
+}
+
+int recap_caplet_spec_set_out_size(json_t *spec, int64_t bytes)
+{
+	char s[32];
+	snprintf(s, sizeof(s), "%lld", (long long)(bytes < (INT64_C(1) << 20) ? INT64_C(1) << 20 : bytes));
+	return json_object_set_new(spec, "outSize", json_string(s));
 }

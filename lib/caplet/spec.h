@@ -15,6 +15,8 @@
 #define RECAP_CAPLET_RUN_ID_MAX RECAP_API_RUN_ID_MAX
 /* the whole output kept per run when the Capsule sets no output.logSize */
 #define RECAP_CAPLET_LOG_SIZE_DEFAULT "8Mi"
+/* status.artifacts.files lists at most this many */
+#define RECAP_CAPLET_ARTIFACT_FILES_MAX 100
 
 struct recap_caplet_image {
 	const char *digest;	   /* manifest digest */
@@ -55,11 +57,23 @@ struct recap_caplet_times {
 	int64_t end_us;		 /* when its result arrived */
 	const char *digest;
 	bool target_gone; /* the target's process had vanished by then */
+	/* the artifacts: kept until end + retention_s; out_asked is the
+	 * Capsule's outSize, out_granted what the node's quota left (0: the
+	 * run kept nothing, its out/<id> was discarded) */
+	int64_t retention_s, out_asked, out_granted;
 };
 
 /* The status (a merge patch of .status) for the executor's result JSON.
- * phase Succeeded only for a command that exited 0 and escaped. */
+ * phase Succeeded only for a command that exited 0 and escaped.
+ * status.artifacts from its outList (absent when it kept no file), and a
+ * message when the node's artifact quota cut /out. */
 json_t *recap_caplet_status_from_result(json_t *result, const struct recap_caplet_times *t);
+/* The executor spec's outSize ("64Mi", bytes, or absent: 64Mi) in bytes;
+ * -EINVAL when it is not a quantity. */
+int recap_caplet_spec_out_size(json_t *spec, int64_t *ret);
+/* Sets the executor spec's outSize to bytes (at least 1Mi, the executor's
+ * smallest). */
+int recap_caplet_spec_set_out_size(json_t *spec, int64_t bytes);
 /* A terminal status for an execution that never ran (escaped: nothing to
  * escape). */
 json_t *recap_caplet_status_refused(const char *reason, const char *message);

@@ -94,6 +94,10 @@ enum caplet_event caplet_act_build_spec(struct caplet_exec *x, const struct capl
 				    recap_kube_client_now(x->agent->client), &x->spec, &err) < 0)
 		return caplet_exec_end(
 		    x, recap_caplet_status_refused(RECAP_REASON_INVALID_SPEC, recap_error_message(err)));
+	if (caplet_artifacts_reserve(x, x->spec) < 0)
+		return caplet_exec_end(
+		    x, recap_caplet_status_refused(RECAP_REASON_INVALID_SPEC,
+						   "spec.capsule.output.outSize is not a quantity"));
 	free(x->digest);
 	x->digest = arg->img->digest ? strdup(arg->img->digest) : NULL;
 	return CAPLET_EV_SPEC_BUILT;

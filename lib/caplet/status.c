@@ -1,6 +1,7 @@
 /* The executor's result -> CapsuleExecution status. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -76,6 +77,50 @@ static void copy_output(json_t *st, json_t *result)
 	}
 }
 
+/* status.artifacts: the files the executor listed (its outList), every
+ * file kept but not listed counted in filesOmitted. */
+static json_t *artifacts_json(json_t *result, const struct recap_caplet_times *t)
+{
+	int64_t files = recap_json_int(result, "outFiles", 0);
+	if (files <= 0 || (t->out_asked > 0 && t->out_granted == 0)) /* none, or discarded */
+		return NULL;
+	json_t *list = json_array(), *in = json_object_get(result, "outList"), *f;
+	size_t i;
+	json_array_foreach (in, i, f) {
+		const char *path = recap_json_str(f, "path"), *digest = recap_json_str(f, "digest");
+		json_t *size = json_object_get(f, "size");
+		if (json_array_size(list) >= RECAP_CAPLET_ARTIFACT_FILES_MAX || !path || !*path ||
+		    strlen(path) > 1024 || !digest || strlen(digest) != 71 || !json_is_integer(size))
+			continue;
+		json_array_append_new(
+		    list, json_pack("{s:s, s:O, s:s}", "path", path, "size", size, "digest", digest));
+	}
+	char expire[40];
+	recap_caplet_format_us(t->end_us + t->retention_s * 1000000, expire);
+	int64_t omitted = files - (int64_t)json_array_size(list);
+	return json_pack("{s:o, s:I, s:I, s:s}", "files", list, "totalBytes",
+			 (json_int_t)recap_json_int(result, "outBytes", 0), "filesOmitted",
+			 (json_int_t)(omitted > 0 ? omitted : 0), "expireTime", expire);
+}
+
+static void quota_message(json_t *st, const struct recap_caplet_times *t)
+{
+	if (t->out_asked <= 0 || t->out_granted >= t->out_asked)
+		return;
+	char m[160];
+	if (t->out_granted == 0)
+		snprintf(m, sizeof(m), "the node's artifact quota was used up: nothing of /out was kept");
+	else
+		snprintf(m, sizeof(m), "the node's artifact quota limited /out to %lld bytes",
+			 (long long)t->out_granted);
+	const char *old = recap_json_str(st, "message");
+	char *both = NULL;
+	if (old && asprintf(&both, "%s; %s", old, m) < 0)
+		both = NULL;
+	json_object_set_new(st, "message", message_json(both ? both : m));
+	free(both);
+}
+
 json_t *recap_caplet_status_from_result(json_t *result, const struct recap_caplet_times *t)
 {
 	json_t *st = json_object();
@@ -101,6 +146,10 @@ json_t *recap_caplet_status_from_result(json_t *result, const struct recap_caple
 		set_time(st, "runStartTime", t->attach_start_us + attach);
 	set_time(st, "escapeStartTime", t->attach_start_us + attach + run);
 	set_time(st, "completionTime", t->end_us);
+	json_t *art = artifacts_json(result, t);
+	if (art)
+		json_object_set_new(st, "artifacts", art);
+	quota_message(st, t);
 	return st;
 }
 

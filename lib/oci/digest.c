@@ -1,5 +1,5 @@
 #include "oci/digest.h"
-#include "oci/sha256.h"
+#include "base/sha256.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -203,8 +203,12 @@ static int check_limits(const struct policy_rules *r, json_t *spec, struct recap
 	if ((v = check_quantity(r->max_cpu, "limits.maxCPU", recap_api_profile_resources_limits_cpu(spec),
 				"cpu", why, rule)) != 0)
 		return v;
-	return check_number(r->max_tail_bytes, "limits.maxTailBytes", RECAP_API_PROFILE_OUTPUT_TAIL_BYTES,
-			    recap_api_profile_output_tail_bytes(spec), why, rule);
+	if ((v = check_number(r->max_tail_bytes, "limits.maxTailBytes", RECAP_API_PROFILE_OUTPUT_TAIL_BYTES,
+			      recap_api_profile_output_tail_bytes(spec), why, rule)) != 0)
+		return v;
+	return check_number(r->max_retention_seconds, "limits.maxRetentionSeconds",
+			    RECAP_API_PROFILE_OUTPUT_RETENTION_SECONDS,
+			    recap_api_profile_output_retention_seconds(spec), why, rule);
 }
 
 int recap_policy_rules_check(const struct policy_rules *r, json_t *spec, struct recap_buf *why,
@@ -254,5 +258,7 @@ int recap_policy_rules_from_policy(json_t *policy, struct policy_rules *r, struc
 	r->max_memory = recap_api_policy_spec_limits_max_memory(policy);
 	r->max_cpu = recap_api_policy_spec_limits_max_cpu(policy);
 	r->max_tail_bytes = recap_json_path(policy, RECAP_API_POLICY_SPEC_LIMITS_MAX_TAIL_BYTES);
+	r->max_retention_seconds =
+	    recap_json_path(policy, RECAP_API_POLICY_SPEC_LIMITS_MAX_RETENTION_SECONDS);
 	return 0;
 }

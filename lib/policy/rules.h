@@ -18,7 +18,7 @@ struct policy_rules {
 	bool allow_unconfined;
 	json_t *localhost_profiles; /* NULL: no Localhost profile (baseline) */
 	/* spec.limits, each NULL when the policy sets none */
-	json_t *max_timeout_seconds, *max_memory, *max_cpu, *max_tail_bytes;
+	json_t *max_timeout_seconds, *max_memory, *max_cpu, *max_tail_bytes, *max_retention_seconds;
 };
 
 /* Fills r from a CapsulePolicy (NULL: the baseline). */

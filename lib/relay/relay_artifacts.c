@@ -14,6 +14,22 @@ static int begin(void *stream)
 	return relay_begin(stream, "application/x-tar");
 }
 
+static const char *reason(int code)
+{
+	switch (code) {
+	case 400:
+		return "BadRequest";
+	case 404:
+		return "NotFound";
+	case 409:
+		return "Conflict";
+	case 410:
+		return "Gone";
+	default:
+		return "InternalError";
+	}
+}
+
 void relay_serve_artifacts(struct relay_conn *c, const char *run_id)
 {
 	char path[1024];
@@ -29,11 +45,6 @@ void relay_serve_artifacts(struct relay_conn *c, const char *run_id)
 	if (code == 0 && c->began)
 		(void)relay_end(c);
 	else if (code > 0 && !c->began)
-		relay_status(c, code,
-			     code == 404   ? "NotFound"
-			     : code == 410 ? "Gone"
-			     : code == 400 ? "BadRequest"
-					   : "InternalError",
-			     recap_error_message(err));
+		relay_status(c, code, reason(code), recap_error_message(err));
 	recap_error_free(err);
 }

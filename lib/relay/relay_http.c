@@ -125,6 +125,8 @@ static const char *reason_phrase(int code)
 		return "Not Found";
 	case 405:
 		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
 	case 410:
 		return "Gone";
 	case 503:

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include "base/error.h"
+#include "runtime/runtime.h"
 #include "runtime/spec.h"
 
 /* Enters a new mount namespace with private propagation: nothing of the run
@@ -43,10 +44,19 @@ struct recap_out_stats {
 	int64_t files;	 /* regular files copied */
 	int64_t skipped; /* entries not kept: symlinks, devices, FIFOs, sockets, too deep, over limit */
 	bool over;	 /* some were not kept because the limit was reached */
+	/* the first RECAP_OUT_LIST_MAX files kept (paths under /out, sizes,
+	 * sha256 of what was copied), in the order copied; unlisted: the others */
+	struct recap_out_file *list;
+	size_t listed;
+	int64_t unlisted;
 };
+/* Frees the list of st (the caller may have taken it: list NULL). */
+void recap_out_stats_free(struct recap_out_stats *st);
 /* Copies the regular files and directories of the /out mount out_fd into
  * the directory dest, at most limit bytes in all, with safe modes
- * (mounts_out.c); *ret counts what was kept and what was not. */
+ * (mounts_out.c); *ret counts what was kept and what was not, and lists
+ * the files kept with their sha256 (free with recap_out_stats_free, also
+ * after a failure). */
 int recap_out_collect(int out_fd, const char *dest, int64_t limit, struct recap_out_stats *ret,
 		      struct recap_error **err);
 /* The mount namespace of pid (a child of the caller, not yet reaped), or

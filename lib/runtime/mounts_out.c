@@ -6,24 +6,30 @@
  * fd keeps it readable after the run's namespace is gone, so at the end of
  * the run its regular files and directories are copied into out/<id> on the
  * store (below) and nothing the capsule made is live on the node's disk
- * as it made it. */
+ * as it made it. Each file is hashed (sha256) as it is copied: the digest
+ * is of the bytes kept, read once. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/sha256.h"
 #include "runtime/mounts.h"
 
 /* one inode per 4 KiB of /out, at least this many */
 #define OUT_MIN_INODES 1024
+/* bytes read, hashed and written at a time */
+#define COPY_CHUNK (128 * 1024)
+/* a path under /out: RECAP_OUT_MAX_DEPTH directories of NAME_MAX and a file */
+#define OUT_PATH_BUF ((RECAP_OUT_MAX_DEPTH + 1) * 256 + 1)
 
 static int config(int fs, const char *key, const char *value, struct recap_error **err)
 {
@@ -75,6 +81,9 @@ int recap_out_make(const char *id, int64_t bytes, int *ret, struct recap_error *
 struct copy {
 	int64_t limit;
 	struct recap_out_stats *st;
+	uint8_t *buf;		 /* COPY_CHUNK */
+	char path[OUT_PATH_BUF]; /* of the directory being copied, under /out */
+	size_t plen;
 };
 
 /* Not through a symlink, nor into a mount made over part of /out (a run
@@ -89,22 +98,70 @@ static int src_open(int dir, const char *name, int flags)
 	return (int)syscall(SYS_openat2, dir, name, &how, sizeof(how));
 }
 
-/* Copies in's bytes to out, at most budget of them: -EFBIG past it. */
-static int copy_bytes(int in, int out, int64_t budget, int64_t *ret)
+/* Copies in's bytes to out, at most budget of them (-EFBIG past it),
+ * hashing them as they go. */
+static int copy_bytes(int in, int out, int64_t budget, uint8_t *buf, struct recap_sha256 *h, int64_t *ret)
 {
 	int64_t n = 0;
 	for (;;) {
-		ssize_t w = sendfile(out, in, NULL, 1 << 20);
-		if (w < 0)
+		ssize_t got = read(in, buf, COPY_CHUNK);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
 			return -errno;
-		if (w == 0)
+		if (got == 0)
 			break;
-		n += w;
+		n += got;
 		if (n > budget)
 			return -EFBIG;
+		recap_sha256_update(h, buf, (size_t)got);
+		for (ssize_t off = 0; off < got;) {
+			ssize_t w = write(out, buf + off, (size_t)(got - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				return -errno;
+			off += w;
+		}
 	}
 	*ret = n;
 	return 0;
+}
+
+/* The first RECAP_OUT_LIST_MAX files are listed; a path too long for the
+ * list is counted like those past it. */
+static void list_file(struct copy *c, const char *name, int64_t size, const uint8_t md[RECAP_SHA256_LEN])
+{
+	struct recap_out_stats *st = c->st;
+	size_t n = strlen(name);
+	if (st->listed >= RECAP_OUT_LIST_MAX || c->plen + n + 1 > RECAP_OUT_LIST_PATH_MAX) {
+		st->unlisted++;
+		return;
+	}
+	if (!st->list && !(st->list = calloc(RECAP_OUT_LIST_MAX, sizeof(*st->list)))) {
+		st->unlisted++;
+		return;
+	}
+	struct recap_out_file *f = &st->list[st->listed];
+	if (asprintf(&f->path, "%.*s%s%s", (int)c->plen, c->path, c->plen ? "/" : "", name) < 0) {
+		f->path = NULL;
+		st->unlisted++;
+		return;
+	}
+	f->size = size;
+	int k = snprintf(f->digest, sizeof(f->digest), "sha256:");
+	for (int i = 0; i < RECAP_SHA256_LEN; i++)
+		k += snprintf(f->digest + k, sizeof(f->digest) - (size_t)k, "%02x", md[i]);
+	st->listed++;
+}
+
+void recap_out_stats_free(struct recap_out_stats *st)
+{
+	for (size_t i = 0; st->list && i < st->listed; i++)
+		free(st->list[i].path);
+	free(st->list);
+	st->list = NULL;
+	st->listed = 0;
 }
 
 static int copy_file(int sdir, int ddir, const char *name, struct copy *c, struct recap_error **err)
@@ -125,7 +182,9 @@ static int copy_file(int sdir, int ddir, const char *name, struct copy *c, struc
 	    openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 0644);
 	if (out < 0)
 		return recap_error_set_errno(err, errno, "cannot create artifact %s", name);
-	int r = copy_bytes(in, out, budget, &n);
+	struct recap_sha256 h;
+	recap_sha256_init(&h);
+	int r = copy_bytes(in, out, budget, c->buf, &h, &n);
 	if (r == -EFBIG) { /* grew while copied */
 		(void)unlinkat(ddir, name, 0);
 		c->st->skipped++;
@@ -134,8 +193,11 @@ static int copy_file(int sdir, int ddir, const char *name, struct copy *c, struc
 	}
 	if (r < 0 || fchmod(out, st.st_mode & 0644) < 0)
 		return recap_error_set_errno(err, r < 0 ? -r : errno, "cannot write artifact %s", name);
+	uint8_t md[RECAP_SHA256_LEN];
+	recap_sha256_final(&h, md);
 	c->st->bytes += n;
 	c->st->files++;
+	list_file(c, name, n, md);
 	return 0;
 }
 
@@ -158,7 +220,14 @@ static int copy_subdir(int sdir, int ddir, const char *name, unsigned depth, str
 	_cleanup_close_ int out = openat(ddir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (out < 0 || fchmod(out, 0755) < 0)
 		return recap_error_set_errno(err, errno, "cannot open artifact directory %s", name);
+	size_t plen = c->plen, n = strlen(name);
+	if (plen + n + 2 <= sizeof(c->path)) { /* always, within the depth limit */
+		snprintf(c->path + plen, sizeof(c->path) - plen, "%s%s", plen ? "/" : "", name);
+		c->plen += n + (plen ? 1 : 0);
+	}
 	int r = copy_dir(in, out, depth + 1, c, err);
+	c->plen = plen;
+	c->path[plen] = '\0';
 	return r < 0 ? recap_error_wrap(err, r, "in %s", name) : 0;
 }
 
@@ -208,7 +277,11 @@ int recap_out_collect(int out_fd, const char *dest, int64_t limit, struct recap_
 	_cleanup_close_ int sroot = openat(out_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (sroot < 0)
 		return recap_error_set_errno(err, errno, "cannot open the run's /out");
-	struct copy c = {.limit = limit, .st = ret};
-	int r = copy_dir(sroot, ddir, 0, &c, err);
+	_cleanup_free_ struct copy *c = calloc(1, sizeof(*c));
+	_cleanup_free_ uint8_t *buf = malloc(COPY_CHUNK);
+	if (!c || !buf)
+		return recap_error_set(err, ENOMEM, "out of memory");
+	*c = (struct copy){.limit = limit, .st = ret, .buf = buf};
+	int r = copy_dir(sroot, ddir, 0, c, err);
 	return r < 0 ? recap_error_wrap(err, r, "artifacts of /out into %s", dest) : 0;
 }

@@ -13,6 +13,26 @@ int recap_runtime_exit_status(const struct recap_run_result *res)
 	return 125;
 }
 
+/* outList and outUnlisted: the files kept, with their sha256 */
+static void out_list_json(json_t *j, const struct recap_run_result *res)
+{
+	json_t *list = json_array();
+	json_int_t unlisted = (json_int_t)res->out_unlisted;
+	for (size_t i = 0; list && i < res->out_listed; i++) {
+		const struct recap_out_file *f = &res->out_list[i];
+		/* a path that is not UTF-8 cannot be a JSON string: counted instead */
+		json_t *o = json_pack("{s:s, s:I, s:s}", "path", f->path, "size", (json_int_t)f->size,
+				      "digest", f->digest);
+		if (!o)
+			unlisted++;
+		else
+			json_array_append_new(list, o);
+	}
+	if (list)
+		json_object_set_new(j, "outList", list);
+	json_object_set_new(j, "outUnlisted", json_integer(unlisted));
+}
+
 json_t *recap_runtime_result_json(const struct recap_run_result *res)
 {
 	json_t *j = json_pack("{s:s, s:s, s:b, s:i}", "id", res->id, "reason", res->reason ? res->reason : "",
@@ -50,6 +70,7 @@ json_t *recap_runtime_result_json(const struct recap_run_result *res)
 		json_object_set_new(j, "logBytes", json_integer((json_int_t)res->log_bytes));
 		json_object_set_new(j, "logDropped", json_integer((json_int_t)res->log_dropped));
 	}
+	out_list_json(j, res);
 	json_object_set_new(j, "phasesMs",
 			    json_pack("{s:I, s:I, s:I, s:I}", "pull", (json_int_t)res->pull_ms, "attach",
 				      (json_int_t)res->attach_ms, "run", (json_int_t)res->run_ms, "escape",
@@ -59,6 +80,11 @@ json_t *recap_runtime_result_json(const struct recap_run_result *res)
 
 void recap_runtime_result_free(struct recap_run_result *res)
 {
+	for (size_t i = 0; res->out_list && i < res->out_listed; i++)
+		free(res->out_list[i].path);
+	free(res->out_list);
+	res->out_list = NULL;
+	res->out_listed = 0;
 	free(res->message);
 	free(res->stdout_tail);
 	free(res->stderr_tail);

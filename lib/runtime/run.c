@@ -287,6 +287,10 @@ static void collect_out(struct recap_run *r)
 	r->res->out_bytes = st.bytes;
 	r->res->out_files = st.files;
 	r->res->out_skipped = st.skipped;
+	r->res->out_list = steal_ptr(st.list);
+	r->res->out_listed = st.listed;
+	r->res->out_unlisted = st.unlisted;
+	st.listed = 0;
 	char *m = NULL;
 	if (ret < 0)
 		add_message(r->res, recap_error_message(e));
@@ -296,6 +300,7 @@ static void collect_out(struct recap_run *r)
 				     (long long)r->spec->out_bytes, r->res->id) >= 0)
 		add_message(r->res, m);
 	free(m);
+	recap_out_stats_free(&st);
 	recap_error_free(e);
 }
 

@@ -28,6 +28,16 @@ struct recap_run_opts {
 	bool forward_sigwinch;
 };
 
+/* A file kept in out/<id>: its path under /out, size and sha256
+ * ("sha256:<hex>"), computed while it was copied. */
+#define RECAP_OUT_LIST_MAX 100	     /* files listed in a result; the others counted */
+#define RECAP_OUT_LIST_PATH_MAX 1024 /* a longer path is counted, not listed */
+struct recap_out_file {
+	char *path;
+	int64_t size;
+	char digest[72];
+};
+
 struct recap_run_result {
 	char id[65];
 	const char *reason; /* RECAP_REASON_* */
@@ -44,6 +54,10 @@ struct recap_run_result {
 	int64_t out_bytes, out_files, out_skipped;
 	/* the whole output in logs/<id>: bytes written, bytes past logBytes */
 	int64_t log_bytes, log_dropped;
+	/* the first RECAP_OUT_LIST_MAX files kept, and how many more were kept */
+	struct recap_out_file *out_list;
+	size_t out_listed;
+	int64_t out_unlisted;
 };
 
 /* Runs spec; fills *res in every case (reason says what happened) and
@@ -76,3 +90,6 @@ int recap_runtime_list(const char *root, int (*fn)(const struct recap_run_info *
 int recap_runtime_sweep(const char *root, const char *cgroup_parent, bool force,
 			void (*report)(const char *id, int r, const struct recap_error *e, void *data),
 			void *data, struct recap_error **err);
+/* Removes path and all below it without following symlinks (a symlink is
+ * removed as a link) or crossing into another file system. 0 when absent. */
+int recap_rmtree(const char *path, struct recap_error **err);

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "oci/digest.h"
-#include "oci/sha256.h"
+#include "base/sha256.h"
 
 static void known_answers(void **state)
 {

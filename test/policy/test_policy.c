@@ -30,7 +30,8 @@ static const char *base_spec =
 	"\"ReadOnly\"},"                                                                                     \
 	"\"seccomp\":{\"allowUnconfined\":false},\"limits\":{\"maxTimeoutSeconds\":600,\"maxMemory\":"       \
 	"\"256Mi\","                                                                                         \
-	"\"maxCPU\":\"1\",\"maxConcurrentPerNode\":4,\"maxTailBytes\":16384}}}"
+	"\"maxCPU\":\"1\",\"maxConcurrentPerNode\":4,\"maxTailBytes\":16384,"                                \
+	"\"maxRetentionSeconds\":86400}}}"
 #define POLICY(name, spec) "{\"metadata\":{\"name\":\"" name "\"},\"spec\":" spec "}"
 
 #define PROD "{\"env\":\"prod\"}"
@@ -140,6 +141,22 @@ static const struct pcase cases[] = {
     {"tail refused", PROD, "[" PRODUCTION "]", "{\"output\":{\"tailBytes\":65536}}", false,
      "=CapsulePolicy \"production\": output.tailBytes 65536 exceeds limits.maxTailBytes 16384",
      "limits.maxTailBytes", 1},
+    {"retention refused", PROD, "[" PRODUCTION "]", "{\"output\":{\"retentionSeconds\":86401}}", false,
+     "=CapsulePolicy \"production\": output.retentionSeconds 86401 exceeds limits.maxRetentionSeconds 86400",
+     "limits.maxRetentionSeconds", 1},
+    {"retention at the limit", PROD, "[" PRODUCTION "]", "{\"output\":{\"retentionSeconds\":86400}}", true,
+     NULL, NULL, 1},
+    {"retention default admitted", PROD,
+     "[" POLICY(
+	 "short",
+	 "{\"capabilities\":{\"allowed\":[\"NET_RAW\"]},\"limits\":{\"maxRetentionSeconds\":3600}}") "]",
+     "{}", true, NULL, NULL, 1},
+    {"retention default over a smaller bound", PROD,
+     "[" POLICY(
+	 "short",
+	 "{\"capabilities\":{\"allowed\":[\"NET_RAW\"]},\"limits\":{\"maxRetentionSeconds\":600}}") "]",
+     "{}", false, "output.retentionSeconds 3600 exceeds limits.maxRetentionSeconds 600",
+     "limits.maxRetentionSeconds", 1},
     {"baseline: capability refused", DEV, "[" PRODUCTION "]", "{}", false,
      "=baseline policy (no CapsulePolicy selects namespace \"shop\"): capability \"NET_RAW\" is not allowed "
      "by "

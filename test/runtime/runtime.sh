@@ -127,8 +127,16 @@ test_isolation() {
 	check "--target-fs ro: no remount" test ! -e "/proc/$tpid/root/new"
 	out=$(run --target-fs none -- ls -A /target)
 	check "--target-fs none: /target is empty" equals "$out" ""
-	out=$(run --id artifact-run -- sh -c 'echo result >/out/report.txt')
+	out=$(run -o json --id artifact-run -- sh -c 'echo result >/out/report.txt; mkdir /out/d; seq 1 20000 >/out/d/n')
 	check "/out keeps artifacts" equals "$(cat "$root/out/artifact-run/report.txt")" "result"
+	check "the result counts the files kept" equals "$(json outFiles "$out")" 2
+	local f listed
+	for f in report.txt d/n; do
+		listed=$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); f=[e for e in r["outList"] if e["path"]==sys.argv[2]]; print(f[0]["digest"], f[0]["size"]) if f else print("missing")' "$out" "$f")
+		check "outList: $f with the sha256 and size of the kept file" equals "$listed" \
+			"sha256:$(sha256sum <"$root/out/artifact-run/$f" | cut -d' ' -f1) $(stat -c %s "$root/out/artifact-run/$f")"
+	done
+	check "outUnlisted: none" equals "$(json outUnlisted "$out")" 0
 }
 
 test_sandbox() {
