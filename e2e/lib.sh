@@ -141,6 +141,7 @@ runtime_up() {
 E2E_BEFORE_COMPONENTS=
 COMPONENT_KUBECONFIG=
 CONTROLLER_ARGS=()
+CAPLET_ARGS=() # more flags for every caplet
 # E2E_WRAP: a command the next controller_start / caplet_start runs the
 # process under (e2e/faults.sh: a skewed clock). CONTROLLER_HEALTH: the
 # address of the controller's /healthz and /readyz.
@@ -161,7 +162,7 @@ caplet_start() {
 	${E2E_WRAP:-} "$E2E_CAPLET" --node-name "$n" --root "$T/node-$n" --capsule "$E2E_CAPSULE" \
 		${COMPONENT_KUBECONFIG:+--kubeconfig "$COMPONENT_KUBECONFIG"} \
 		--cgroup-parent "$CGP-$n" --cri-endpoint "unix://$CRI_SOCKET" --insecure-registry "$REGISTRY" \
-		--metrics-address 127.0.0.1:0 >>"$T/caplet-$n.log" 2>&1 &
+		--metrics-address 127.0.0.1:0 "${CAPLET_ARGS[@]}" >>"$T/caplet-$n.log" 2>&1 &
 	CAPLET_PID[$n]=$!
 	PIDS+=($!)
 }

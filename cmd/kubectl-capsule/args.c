@@ -30,6 +30,9 @@ enum {
 	OPT_CAPLET_NS,
 	OPT_DRY_RUN,
 	OPT_RAW,
+	OPT_TARGET,
+	OPT_LIMIT_BYTES,
+	OPT_TAILS,
 };
 
 #define GLOBAL_OPTIONS                                                                                       \
@@ -439,6 +442,26 @@ int plugin_parse_attach(int argc, char **argv, struct attach_args *a, struct rec
 	return 0;
 }
 
+/* logs only: what to stream and how much. */
+static int apply_logs(struct simple_args *a, int c, const char *v, struct recap_error **err)
+{
+	if (c == 'f') {
+		a->follow = true;
+	} else if (c == OPT_TARGET) {
+		a->target = v;
+	} else if (c == OPT_TAILS) {
+		a->tails = true;
+	} else {
+		char *end;
+		errno = 0;
+		long long n = strtoll(v, &end, 10);
+		if (errno || end == v || *end || n < 1)
+			return recap_error_set(err, EINVAL, "logs: --limit-bytes '%s' is not a number of bytes above 0", v);
+		a->limit_bytes = n;
+	}
+	return 0;
+}
+
 int plugin_parse_simple(int argc, char **argv, const char *verb, bool needs_name, bool with_output,
 			bool listing, struct simple_args *a, struct recap_error **err)
 {
@@ -448,6 +471,10 @@ int plugin_parse_simple(int argc, char **argv, const char *verb, bool needs_name
 	    {"selector", required_argument, NULL, 'l'},
 	    {"all-namespaces", no_argument, NULL, 'A'},
 	    {"raw", no_argument, NULL, OPT_RAW},
+	    {"follow", no_argument, NULL, 'f'},
+	    {"target", required_argument, NULL, OPT_TARGET},
+	    {"limit-bytes", required_argument, NULL, OPT_LIMIT_BYTES},
+	    {"tails", no_argument, NULL, OPT_TAILS},
 	    {NULL, 0, NULL, 0},
 	};
 	struct argscan s;
@@ -456,10 +483,12 @@ int plugin_parse_simple(int argc, char **argv, const char *verb, bool needs_name
 	_cleanup_free_ char **copy = s.argv;
 	if (s.command)
 		return recap_error_set(err, EINVAL, "%s: takes no command after --", verb);
+	bool logs = needs_name && with_output;
 	int c, r = 0;
-	while (r >= 0 && (c = getopt_long(s.argc, s.argv, ":n:o:l:Ah", opts, NULL)) != -1) {
-		if (c == '?' || c == ':' || (c == 'o' && !with_output) ||
-		    ((c == 'l' || c == 'A') && !listing) || (c == OPT_RAW && !(needs_name && with_output)))
+	while (r >= 0 && (c = getopt_long(s.argc, s.argv, ":n:o:l:Afh", opts, NULL)) != -1) {
+		bool logs_only = c == 'f' || c == OPT_TARGET || c == OPT_LIMIT_BYTES || c == OPT_TAILS || c == OPT_RAW;
+		if (c == '?' || c == ':' || (c == 'o' && !with_output) || ((c == 'l' || c == 'A') && !listing) ||
+		    (logs_only && !logs))
 			return bad_option(verb, c == ':' ? c : '?', s.argv, err);
 		if (c == 'o')
 			r = parse_output(optarg, &a->g.output, err);
@@ -469,6 +498,8 @@ int plugin_parse_simple(int argc, char **argv, const char *verb, bool needs_name
 			a->all_namespaces = true;
 		else if (c == OPT_RAW)
 			a->g.raw = true;
+		else if (logs_only)
+			r = apply_logs(a, c, optarg, err);
 		else
 			apply_global(&a->g, c, optarg);
 	}
@@ -479,6 +510,10 @@ int plugin_parse_simple(int argc, char **argv, const char *verb, bool needs_name
 		return recap_error_set(err, EINVAL, "%s: needs exactly one CapsuleRun name", verb);
 	if (!needs_name && n != 0)
 		return recap_error_set(err, EINVAL, "%s: unexpected argument '%s'", verb, s.argv[optind]);
+	if (logs && a->tails && (a->follow || a->limit_bytes || a->target))
+		return recap_error_set(err, EINVAL, "logs: --tails shows the status tails: no -f, --target or --limit-bytes");
+	if (logs && !a->tails && a->g.output != PLUGIN_OUT_TEXT)
+		return recap_error_set(err, EINVAL, "logs: -o is for --tails (the whole log is text)");
 	a->name = needs_name ? s.argv[optind] : NULL;
 	return 0;
 }

@@ -69,6 +69,10 @@ struct simple_args {
 	const char *name;
 	const char *selector; /* ls -l */
 	bool all_namespaces;  /* ls -A */
+	/* logs */
+	bool follow, tails;
+	const char *target;
+	long long limit_bytes; /* 0: all */
 };
 
 int plugin_parse_run(int argc, char **argv, struct run_args *a, struct recap_error **err);

@@ -167,7 +167,7 @@ static void print_tail(FILE *f, const char *stream, json_t *r, bool always_mark,
 }
 
 /* Names, reason and message come from objects a tenant can write: escaped. */
-static void print_header(FILE *f, json_t *r)
+void plugin_print_result_header(FILE *f, json_t *r)
 {
 	plugin_printf_safe(f, "=== pod %s, container %s (node %s): %s", recap_json_str(r, "pod") ?: "?",
 			   recap_json_str(r, "container") ?: "?", recap_json_str(r, "node") ?: "?",
@@ -190,7 +190,7 @@ void plugin_print_results(FILE *f, json_t *doc, bool raw)
 	size_t i;
 	json_t *r;
 	json_array_foreach (json_object_get(doc, "results"), i, r) {
-		print_header(f, r);
+		plugin_print_result_header(f, r);
 		print_tail(f, "stdout", r, false, raw);
 		print_tail(f, "stderr", r, true, raw);
 	}

@@ -35,6 +35,8 @@ json_t *plugin_results_doc(json_t *run, json_t *executions);
 /* Text form of the document: a header per target and its output tails,
  * escaped for a terminal (tails as they are when raw; see sanitize.h). */
 void plugin_print_results(FILE *f, json_t *doc, bool raw);
+/* One result's "=== pod P, container C (node N): phase, exit X" line. */
+void plugin_print_result_header(FILE *f, json_t *result);
 /* `ls`: the table kubectl get capsuleruns shows, relative to now; with a
  * NAMESPACE column first for runs of every namespace. */
 void plugin_print_runs(FILE *f, json_t *list, time_t now, bool namespaces);

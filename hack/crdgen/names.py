@@ -5,6 +5,11 @@ lib/api/names.h; adding a reason is one edit here."""
 
 GROUP = "recap.dev"
 VERSION = "v1alpha1"
+# The aggregated API recap-apiserver serves: subresources of CapsuleRun
+# that stream (a run's log, its artifacts), not stored objects.
+SUBRESOURCES_GROUP = "subresources.recap.dev"
+SUBRESOURCES_VERSION = "v1alpha1"
+RUN_SUBRESOURCES = ["log", "artifacts"]
 
 # (kind, plural, namespaced)
 KINDS = [

@@ -6,6 +6,9 @@
 #define RECAP_API_GROUP "recap.dev"
 #define RECAP_API_VERSION "v1alpha1"
 #define RECAP_API_GROUP_VERSION "recap.dev/v1alpha1"
+#define RECAP_SUBRESOURCES_GROUP "subresources.recap.dev"
+#define RECAP_SUBRESOURCES_VERSION "v1alpha1"
+#define RECAP_SUBRESOURCES_GROUP_VERSION "subresources.recap.dev/v1alpha1"
 
 /* Kinds and their resources (plural names). */
 #define RECAP_KIND_CAPSULE "Capsule"

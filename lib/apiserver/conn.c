@@ -117,6 +117,8 @@ static const char *phrase(int code)
 		return "Method Not Allowed";
 	case 410:
 		return "Gone";
+	case 502:
+		return "Bad Gateway";
 	case 503:
 		return "Service Unavailable";
 	case 504:

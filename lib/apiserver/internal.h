@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "api/names.h"
 #include "apiserver/apiserver.h"
 #include "apiserver/broker.h"
 #include "apiserver/frontproxy.h"
@@ -13,8 +14,8 @@
 #include "apiserver/tls.h"
 
 #define HEAD_MAX 8192
-#define GROUP "subresources.recap.dev"
-#define VERSION "v1alpha1"
+#define GROUP RECAP_SUBRESOURCES_GROUP
+#define VERSION RECAP_SUBRESOURCES_VERSION
 
 struct recap_apiserver {
 	struct recap_apiserver_options o;

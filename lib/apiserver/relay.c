@@ -193,10 +193,10 @@ void apiserver_relay(struct apiserver_conn *c, const struct apiserver_relay_targ
 			 "GET %s HTTP/1.1\r\nHost: %s\r\nX-Recap-Node: %s\r\nConnection: close\r\n\r\n",
 			 t->path, c->s->o.relay_server_name, t->node ? t->node : "");
 	if (!ssl) {
-		apiserver_status(c, 503, "ServiceUnavailable", "%s", recap_error_message(err));
+		apiserver_status(c, 502, "InternalError", "%s", recap_error_message(err));
 		apiserver_log(c->s, 1, "relay to %s: %s", t->endpoint, recap_error_message(err));
 	} else if ((size_t)n >= sizeof(req) || ssl_write_all(ssl, req, (size_t)n) < 0) {
-		apiserver_status(c, 503, "ServiceUnavailable", "the node's relay at %s took no request",
+		apiserver_status(c, 502, "InternalError", "the node's relay at %s took no request",
 				 t->endpoint);
 	} else {
 		forward(c, ssl, fd);

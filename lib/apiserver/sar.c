@@ -4,10 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/names.h"
 #include "base/json.h"
 
 #define SAR_MAX 4096
-#define GROUP "subresources.recap.dev"
+#define GROUP RECAP_SUBRESOURCES_GROUP
 
 struct sar_entry {
 	char *key;

@@ -57,7 +57,7 @@ static int get(struct apiserver_conn *c, const char *path, json_t **ret)
 	if (r < 0 && call.code == RECAP_KUBE_ERR_NOT_FOUND)
 		r = -ENOENT;
 	else if (r < 0)
-		apiserver_status(c, 503, "ServiceUnavailable", "%s", recap_error_message(err));
+		apiserver_status(c, 500, "InternalError", "%s", recap_error_message(err));
 	recap_error_free(err);
 	*ret = call.object;
 	return r;
@@ -208,6 +208,8 @@ void apiserver_subresource(struct apiserver_conn *c, const struct apiserver_user
 		return;
 	char target[254] = "", fv[8] = "";
 	int t = apiserver_query(c->query, "target", target, sizeof(target));
+	if (t > 0 && !*target)
+		t = 0;
 	if (t < 0 || (t > 0 && !dns_name(target, 253))) {
 		apiserver_status(c, 400, "BadRequest", "target must be a pod's name");
 		return;

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# e2e: the streaming data path. recap-apiserver is registered with the real
+# API server's aggregation layer (an APIService; its Service an ExternalName
+# to this host) and reached only through it; recap-controller issues and
+# rotates the certificates (recap-system Secrets, the APIService's
+# caBundle); each caplet's relay serves its node's runs over mutual TLS.
+# A user with namespace rights only (hack/cluster user, the edit role in
+# shop) follows a run's log while it runs, reads its whole log past the
+# status tails, and fetches its artifacts as a tar whose digests match
+# status.artifacts; is refused (403 from the API server) in a namespace
+# where they have no rights, as is a user with none; a forged relay request
+# (a certificate that is not the relay client's, or another node's run) is
+# refused by caplet; a request for a run whose artifacts expired gets 410.
+#   streams.sh CAPLET CAPSULE CONTROLLER SLEEPER SOURCE_ROOT KUBECTL_CAPSULE APISERVER
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+PLUGIN=$(realpath "$6")
+APISERVER_BIN=$(realpath "$7")
+CONTROLLER_ARGS=(--certs-namespace recap-system --cert-check-seconds 2)
+CAPLET_ARGS=(--relay-address 127.0.0.1:0 --relay-cert-file "$T/relay/tls.crt" --relay-key-file "$T/relay/tls.key"
+	--relay-ca-file "$T/relay/ca.crt" --relay-client-name recap-apiserver)
+before_components() {
+	kubectl create namespace recap-system >/dev/null
+	APISERVER_PORT=$(free_port)
+	# the aggregation layer reaches it as recap-apiserver.recap-system.svc
+	# (the name its certificate carries), at this host
+	kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: recap-apiserver, namespace: recap-system}
+spec: {type: ExternalName, externalName: localhost}
+---
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: {name: v1alpha1.subresources.recap.dev}
+spec:
+  group: subresources.recap.dev
+  version: v1alpha1
+  groupPriorityMinimum: 1000
+  versionPriority: 15
+  service: {namespace: recap-system, name: recap-apiserver, port: $APISERVER_PORT}
+YAML
+}
+E2E_BEFORE_COMPONENTS=before_components
+e2e_up "$1" "$2" "$3" "$4" "$5" node-1 node-2
+
+# -- what kubelet's Secret volumes would hold: the controller's Secrets as files
+secret_files() { # SECRET DIR
+	mkdir -p "$2"
+	local k
+	for k in tls.crt tls.key ca.crt; do
+		kubectl get secret -n recap-system "$1" -o "jsonpath={.data.${k//./\\.}}" | base64 -d >"$2/$k.new" &&
+			[[ -s $2/$k.new ]] && mv "$2/$k.new" "$2/$k" || return 1
+	done
+}
+secrets_out() {
+	secret_files recap-caplet-tls "$T/relay" && secret_files recap-relay-client-tls "$T/relay-client" &&
+		secret_files recap-apiserver-tls "$T/apiserver"
+}
+check "the controller issues the relay and serving certificates" wait_until 30 secrets_out
+ca_bundle() { [[ -n $(kubectl get apiservice v1alpha1.subresources.recap.dev -o jsonpath='{.spec.caBundle}') ]]; }
+check "the controller sets the APIService's caBundle" wait_until 30 ca_bundle
+"$APISERVER_BIN" --secure-address "127.0.0.1:$APISERVER_PORT" --tls-cert-file "$T/apiserver/tls.crt" \
+	--tls-key-file "$T/apiserver/tls.key" --relay-cert-file "$T/relay-client/tls.crt" \
+	--relay-key-file "$T/relay-client/tls.key" --relay-ca-file "$T/relay-client/ca.crt" \
+	--relay-server-name caplet.recap-system.svc --log-level debug >>"$T/apiserver.log" 2>&1 &
+PIDS+=($!)
+available() {
+	[[ $(kubectl get apiservice v1alpha1.subresources.recap.dev \
+		-o jsonpath='{.status.conditions[?(@.type=="Available")].status}') == True ]]
+}
+check "the APIService becomes Available through the aggregation layer" wait_until 60 available
+
+# -- users: alice edits shop (the built-in role, which RECap's roles aggregate into), bob has nothing
+for f in "$E2E_SRC"/config/rbac/capsule_editor_role.yaml "$E2E_SRC"/config/rbac/capsule_viewer_role.yaml \
+	"$E2E_SRC"/config/rbac/streams_*_role.yaml; do
+	kubectl apply -f "$f" >/dev/null
+done
+ns_create shop
+ns_create other
+for i in 1 2; do pod_create shop "web-$i" "node-$i" app registry.local/app:1 app=web; done
+pod_create other "db-1" node-1 db registry.local/db:1 app=db
+check "the stand-in runs the target pods" wait_until 30 pods_running shop 2
+kubectl create rolebinding alice-edit -n shop --clusterrole edit --user alice >/dev/null
+ALICE=$("$E2E_SRC/hack/cluster" user --dir "$T/cluster" alice)
+BOB=$("$E2E_SRC/hack/cluster" user --dir "$T/cluster" bob)
+mkdir -p "$T/bin"
+ln -s "$PLUGIN" "$T/bin/kubectl-capsule"
+export PATH=$T/bin:$PATH
+as() { # KUBECONFIG ARGS...: a command as that user; stdout $T/out, stderr $T/err, status RC
+	local kc=$1
+	shift
+	RC=0
+	KUBECONFIG=$kc "$@" >"$T/out" 2>"$T/err" || RC=$?
+}
+has() { [[ $(cat "$1") == *"$2"* ]] || { echo "  '$2' not in $1: $(cat "$1")" >&2; return 1; }; }
+
+# -- a run that writes slowly: its log followed while it runs
+as "$ALICE" kubectl capsule run -n shop "$IMAGE" --pod web-1 --no-wait -- \
+	sh -c 'echo first; sleep 4; echo second; head -c 300000 /dev/zero | tr "\0" x; echo; echo done >&2'
+RUN=$(sed -n 's/^run \(busybox-[a-z0-9]*\).*/\1/p' "$T/err" "$T/out" | head -1)
+check "alice creates a run in shop" test -n "$RUN"
+KUBECONFIG=$ALICE kubectl capsule logs -n shop "$RUN" -f --raw >"$T/follow.out" 2>"$T/follow.err" &
+follower=$!
+first_line() { grep -q '^first$' "$T/follow.out"; }
+check "logs -f prints the first line while the run still runs" wait_until 20 first_line
+running() { [[ $(kubectl get caprun -n shop "$RUN" -o jsonpath='{.status.phase}') != Succeeded ]]; }
+check "... before the run ended" running
+wait "$follower"
+check "logs -f: exit status 0 when the run's log ended" test $? -eq 0
+follow_whole() {
+	[[ $(head -2 "$T/follow.out") == $'first\nsecond' ]] && [[ $(grep -c x "$T/follow.out") == 1 ]] &&
+		[[ $(tr -cd x <"$T/follow.out" | wc -c) == 300000 ]] && grep -q '^done$' "$T/follow.out"
+}
+check "logs -f: every byte, stdout and stderr in order (300 KB past the 4 KiB tail)" follow_whole
+as "$ALICE" kubectl capsule logs -n shop "$RUN" --raw
+whole_again() { cmp -s <(tail -n +2 "$T/out") "$T/follow.out"; }
+check "logs: the whole log again, after its header" whole_again
+check "logs: the header names the target" has "$T/out" "=== pod web-1, container app (node node-1): Succeeded"
+as "$ALICE" kubectl capsule logs -n shop "$RUN" --target web-1 --limit-bytes 6 --raw
+check "logs --limit-bytes: the first bytes only" equals "$(cat "$T/out")" "first"
+as "$ALICE" kubectl capsule logs -n shop "$RUN" --tails -o json
+check "logs --tails: the status tails as before" has "$T/out" '"stdoutBytes": 300020'
+
+# -- artifacts: a tar whose files match status.artifacts
+as "$ALICE" kubectl capsule run -n shop "$IMAGE" --pod web-2 --wait-timeout 120 -- \
+	sh -c 'mkdir -p /out/d && head -c 1048576 /dev/urandom >/out/d/blob && echo hi >/out/note'
+RUN2=$(sed -n 's/^run \(busybox-[a-z0-9]*\).*/\1/p' "$T/err" | head -1)
+api=/apis/subresources.recap.dev/v1alpha1/namespaces/shop/capsuleruns
+as "$ALICE" kubectl get --raw "$api/$RUN2/artifacts"
+cp "$T/out" "$T/art.tar"
+digests_match() {
+	mkdir -p "$T/art" && tar -xf "$T/art.tar" -C "$T/art" || return 1
+	local want got
+	want=$(kubectl get capex -n shop -l "recap.dev/run=$RUN2" -o json |
+		python3 -c 'import json,sys; e=json.load(sys.stdin)["items"][0]; print(" ".join(sorted(f["digest"][7:]+":"+f["path"] for f in e["status"]["artifacts"]["files"])))')
+	got=$(cd "$T/art" && find . -type f -printf '%P\n' | sort | while read -r f; do echo "$(sha256sum "$f" | cut -c1-64):$f"; done | sort | tr '\n' ' ')
+	[[ "$want " == "$got" ]] || { echo "  want $want, got $got" >&2; return 1; }
+}
+check "artifacts: the tar's files have the digests status.artifacts lists" digests_match
+as "$ALICE" kubectl get --raw "$api/$RUN2/artifacts?path=note"
+one_file() { tar -xOf "$T/out" note | grep -qx hi; }
+check "artifacts?path=: that file only" one_file
+
+# -- refused
+as "$BOB" kubectl get --raw "$api/$RUN/log"
+check "a user with no rights: 403 from the API server" has "$T/err" "Forbidden"
+kubectl capsule run -n other "$IMAGE" --pod db-1 --no-wait -- true >"$T/theirs.out" 2>&1
+THEIRS=$(sed -n 's/^run \(busybox-[a-z0-9]*\).*/\1/p' "$T/theirs.out" | head -1)
+as "$ALICE" kubectl get --raw "/apis/subresources.recap.dev/v1alpha1/namespaces/other/capsuleruns/$THEIRS/log"
+check "alice in a namespace she has no rights in: 403" has "$T/err" "Forbidden"
+as "$ALICE" kubectl get --raw "$api/nosuch/log"
+check "an unknown run: 404 naming it" has "$T/err" 'capsuleruns.recap.dev \"nosuch\" not found'
+
+# -- the relay: only the relay client, only its node's runs
+endpoint=$(kubectl get capex -n shop -l "recap.dev/run=$RUN" -o jsonpath='{.items[0].status.relayEndpoint}')
+uid=$(kubectl get capex -n shop -l "recap.dev/run=$RUN" -o jsonpath='{.items[0].metadata.uid}')
+id=ce-${uid//-/}
+relay_get() { # CERTDIR-or-user NODE -> http code in $T/code
+	curl -sS --max-time 10 --cacert "$T/relay/ca.crt" --resolve "caplet.recap-system.svc:${endpoint##*:}:127.0.0.1" \
+		"$@" -o "$T/relay.body" -w '%{http_code}' "https://caplet.recap-system.svc:${endpoint##*:}/v1/runs/$id/log" \
+		>"$T/code" 2>"$T/relay.err"
+}
+users_cert=$(python3 -c 'import sys,yaml; u=yaml.safe_load(open(sys.argv[1]))["users"][0]["user"]; print(u.get("client-certificate",""))' "$ALICE")
+if relay_get --cert "$T/cluster/users/alice.crt" --key "$T/cluster/users/alice.key" -H "X-Recap-Node: node-1"; then
+	check "a forged relay request with a user's certificate is refused" false
+else
+	check "a forged relay request with a user's certificate is refused" grep -q "client certificate was refused" "$T/caplet-node-1.log"
+fi
+relay_get --cert "$T/relay-client/tls.crt" --key "$T/relay-client/tls.key" -H "X-Recap-Node: node-2" || true
+check "the relay client asking node-1 for node-2's run: 404" equals "$(cat "$T/code")" 404
+
+# -- expiry: a run kept for 0 s answers 410 once the sweep removed it
+kubectl apply -n shop -f - >/dev/null <<YAML
+apiVersion: recap.dev/v1alpha1
+kind: Capsule
+metadata: {name: brief}
+spec:
+  image: $IMAGE
+  command: [sh, -c, "echo x >/out/x"]
+  output: {retentionSeconds: 0}
+  targets: {selector: {matchLabels: {app: web}}, pods: [web-1]}
+YAML
+as "$ALICE" kubectl capsule run -n shop --capsule brief --wait-timeout 120
+RUN3=$(sed -n 's/^run \(brief-[a-z0-9]*\).*/\1/p' "$T/err" | head -1)
+gone() {
+	KUBECONFIG=$ALICE kubectl get --raw "$api/$RUN3/artifacts?target=web-1" >/dev/null 2>"$T/gone.err" && return 1
+	grep -q "expired" "$T/gone.err"
+}
+check "expired artifacts: the request says they expired" wait_until 90 gone
+
+check "nothing is left on the nodes" wait_until 30 nodes_clean
+finish
