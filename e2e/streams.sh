@@ -99,7 +99,7 @@ has() { [[ $(cat "$1") == *"$2"* ]] || { echo "  '$2' not in $1: $(cat "$1")" >&
 as "$ALICE" kubectl capsule run -n shop "$IMAGE" --pod web-1 --no-wait -- \
 	sh -c 'echo first; sleep 4; echo second; head -c 300000 /dev/zero | tr "\0" x; echo; echo done >&2'
 RUN=$(sed -n 's/^run \(busybox-[a-z0-9]*\).*/\1/p' "$T/err" "$T/out" | head -1)
-check "alice creates a run in shop" test -n "$RUN"
+check "alice creates a run in shop" test -n "$RUN" || { cat "$T/out" "$T/err" >&2; exit 1; }
 KUBECONFIG=$ALICE kubectl capsule logs -n shop "$RUN" -f --raw >"$T/follow.out" 2>"$T/follow.err" &
 follower=$!
 first_line() { grep -q '^first$' "$T/follow.out"; }
