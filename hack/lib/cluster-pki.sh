@@ -1,7 +1,10 @@
 # shellcheck shell=bash
-# Certificates and keys for hack/cluster, made with OpenSSL: one CA, the
-# apiserver's serving certificate, client certificates (the subject's CN is
-# the user name, each O a group) and the service-account signing key pair.
+# Certificates and keys for hack/cluster, made with OpenSSL: the cluster CA,
+# the apiserver's serving certificate, client certificates (the subject's CN is
+# the user name, each O a group), the service-account signing key pair, and
+# the aggregation layer's front proxy: a CA of its own (front-proxy/ca.crt)
+# and the client certificate kube-apiserver presents to aggregated API
+# servers (front-proxy/client.crt, CN front-proxy-client).
 # ECDSA P-256 throughout: key generation is instant, which keeps `up` fast.
 # Sourced by hack/cluster; every function takes the pki directory first.
 
@@ -31,13 +34,13 @@ pki_serial() {
 	printf '0x%08x%08x%08x' "$SRANDOM" "$SRANDOM" "$SRANDOM"
 }
 
-# pki_ca DIR: DIR/ca.crt, DIR/ca.key
+# pki_ca DIR [CN]: DIR/ca.crt, DIR/ca.key
 pki_ca() {
-	local d=$1
+	local d=$1 cn=${2:-recap-local-ca}
 	pki_openssl req -x509 -new -nodes -config <(pki_conf) \
 		-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
 		-keyout "$d/ca.key" -out "$d/ca.crt" -days 3650 -set_serial "$(pki_serial)" \
-		-subj "/CN=recap-local-ca" \
+		-subj "/CN=$cn" \
 		-addext "basicConstraints=critical,CA:TRUE" \
 		-addext "keyUsage=critical,keyCertSign,cRLSign" \
 		-addext "subjectKeyIdentifier=hash" 2>>"$d/openssl.err"
@@ -88,5 +91,18 @@ pki_control_plane() {
 		pki_client "$d" admin recap-admin system:masters &&
 		pki_client "$d" controller-manager system:kube-controller-manager &&
 		pki_client "$d" apiserver-kubelet-client kube-apiserver-kubelet-client system:masters &&
-		pki_sa "$d"
+		pki_sa "$d" &&
+		pki_front_proxy "$d"
+}
+
+# pki_front_proxy DIR: DIR/front-proxy/{ca,client}.{crt,key}. A CA apart from
+# the cluster's: an aggregated API server trusts a request's X-Remote-User
+# only from a client certificate of this CA, which no user can get.
+pki_front_proxy() {
+	local d=$1/front-proxy
+	mkdir -p "$d" || return
+	if ! pki_ca "$d" recap-front-proxy-ca || ! PKI_CA_DIR=$d pki_client "$d" client front-proxy-client; then
+		cat "$d/openssl.err" >>"$1/openssl.err" 2>/dev/null
+		return 1
+	fi
 }
