@@ -69,10 +69,12 @@ PY
 python3 "$scratch/server.py" "$p/serving.crt" "$p/serving.key" "$d/pki/front-proxy/ca.crt" \
 	"$scratch/port" "$scratch/requests" 2>"$scratch/server.err" &
 server=$!
+# The server first, then the cluster (lib.sh); nothing here may cut it short.
 s_cleanup() {
 	local rc=$?
-	kill "$server" 2>/dev/null || true
-	wait "$server" 2>/dev/null || true
+	set +e
+	kill "$server" 2>/dev/null
+	wait "$server" 2>/dev/null
 	(exit "$rc")
 	t_cleanup
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Compares the kustomize rendering (config/default) with the Helm chart's
 default rendering: the same CRDs, the same RBAC rules per role, the same pod
-specs for the controller and caplet (and, with config/prometheus and
+specs for the controller, caplet and recap-apiserver, the same APIService
+(and, with config/prometheus and
 monitoring.enabled, the same monitors and alert rules). Labels and comments
 may differ.
 
@@ -40,6 +41,8 @@ def main():
         elif kind.startswith("ValidatingAdmissionPolicy"):
             same = a["spec"] == b["spec"]
         elif kind in ("ServiceMonitor", "PodMonitor", "PrometheusRule"):
+            same = a["spec"] == b["spec"]
+        elif kind == "APIService":
             same = a["spec"] == b["spec"]
         elif kind == "Service":
             same = a["spec"]["ports"] == b["spec"]["ports"]

@@ -4,9 +4,10 @@
 # custom values; the same content as config/default) render, and everything
 # rendered is accepted by a real kube-apiserver (server-side dry run after
 # the CRDs are applied for real). The RBAC of the
-# controller and caplet has no wildcard and grants what the code calls and no
-# more; the controller's pod passes Pod Security "restricted" enforced by the
-# API server's admission. Then recap-controller and caplet run under exactly
+# controller, caplet and recap-apiserver has no wildcard and grants what the
+# code calls and no more; a run's log is in "view", its artifacts and attach
+# only in "edit"; the controller's and recap-apiserver's pods pass Pod
+# Security "restricted" enforced by the API server's admission. Then recap-controller and caplet run under exactly
 # the identities installed (service-account tokens, caplet's bound to a pod
 # on its node) and carry a run to its end: the RBAC is enough, not only
 # small. One cluster for the whole file.
@@ -29,10 +30,14 @@ mkdir -p "$out"
 "$kubectl" kustomize config/default >"$out/default.yaml" || fail "kustomize config/default"
 "$kubectl" kustomize config/samples >"$out/samples.yaml" || fail "kustomize config/samples"
 kinds=$(grep -c '^kind:' "$out/default.yaml" || true) # none: 0, judged below
-((kinds >= 16)) || fail "config/default renders $kinds objects"
+((kinds >= 27)) || fail "config/default renders $kinds objects"
 for want in 'kind: CustomResourceDefinition' 'kind: Deployment' 'kind: DaemonSet' \
-	'image: recap/recap-controller:0.1.0' 'image: recap/caplet:0.1.0' 'name: recap-capsule-editor'; do
-	grep -q "$want" "$out/default.yaml" || fail "config/default: no '$want'"
+	'image: recap/recap-controller:0.1.0' 'image: recap/caplet:0.1.0' 'name: recap-capsule-editor' \
+	'image: recap/recap-apiserver:0.1.0' 'kind: APIService' 'name: v1alpha1.subresources.recap.dev' \
+	'name: recap-streams-view' 'name: recap-streams-edit' 'name: system:auth-delegator' \
+	'name: extension-apiserver-authentication-reader' 'secretName: recap-apiserver-tls' \
+	'secretName: recap-relay-client-tls' 'secretName: recap-caplet-tls' '--relay-address=0.0.0.0:10350'; do
+	grep -qF -- "$want" "$out/default.yaml" || fail "config/default: no '$want'"
 done
 ok "config/default renders $kinds objects"
 
@@ -55,14 +60,24 @@ for want in 'image: registry.local/recap/recap-controller:1.2.3' 'image: registr
 	'--insecure-registry=registry.local:5000' 'path: /data/recap' \
 	'--cri-endpoint=/run/k3s/containerd/containerd.sock' 'path: /run/k3s/containerd' 'kind: CapsulePolicy' 'name: cluster-default' \
 	'node-role.kubernetes.io/control-plane: ""' 'kubernetes.io/os: linux' 'value: db' 'memory: 8Mi' \
-	'priorityClassName: system-cluster-critical'; do
+	'priorityClassName: system-cluster-critical' 'image: registry.local/recap/recap-apiserver:1.2.3' \
+	'replicas: 3' '--secure-address=0.0.0.0:9443' 'containerPort: 9443' '--relay-address=0.0.0.0:10351' \
+	'hostPort: 10351' 'memory: 48Mi'; do
 	grep -qF -- "$want" "$c" || fail "custom values: no '$want'"
 done
 for absent in 'name: recap-leader-election$' 'aggregate-to-' 'kind: ValidatingAdmissionPolicy' 'NET_ADMIN' 'system-node-critical' '- operator: Exists$' 'kind: CustomResourceDefinition'; do
 	grep -q -- "$absent" "$c" && fail "custom values: '$absent' still rendered"
 done
 grep -q 'NET_ADMIN' "$out/helm.yaml" || fail "default values: NET_ADMIN not grantable"
-ok "helm template (custom values): every value shows up"
+"$helm" template recap "$chart" -n recap-system --set caplet.relay.enabled=false >"$out/helm-norelay.yaml" ||
+	fail "helm template (relay off)"
+for absent in '--relay-address' 'NODE_IP' 'hostPort' 'recap-caplet-tls'; do
+	grep -q -- "$absent" "$out/helm-norelay.yaml" && fail "relay off: '$absent' still rendered"
+done
+# The APIService's caBundle is the controller's: never rendered from values.
+grep -q 'caBundle' "$out/helm.yaml" "$out/default.yaml" && fail "a caBundle is rendered"
+grep -q 'insecureSkipTLSVerify' "$out/helm.yaml" "$out/default.yaml" && fail "insecureSkipTLSVerify rendered"
+ok "helm template (custom values): every value shows up; relay off renders no relay"
 
 # bad_value SET MESSAGE: helm template refuses --set SET naming the problem.
 bad_value() {
@@ -77,6 +92,8 @@ bad_value controller.metricsPort=70000 "at '/controller/metricsPort': maximum"
 bad_value caplet.storePath=var/lib/recap "at '/caplet/storePath'"
 bad_value caplet.criEndpoint=/containerd.sock "at '/caplet/criEndpoint'"
 bad_value controler.replicas=1 "additional properties 'controler' not allowed"
+bad_value apiserver.port=70000 "at '/apiserver/port': maximum"
+bad_value caplet.relay.port=0 "at '/caplet/relay/port': minimum"
 ok "helm template refuses bad values with a message"
 
 # --- a real API server -------------------------------------------------------
@@ -149,12 +166,16 @@ can() {
 }
 ctl() { can recap-controller "$@"; }
 cpl() { can recap-caplet "$@"; }
+asv() { can recap-apiserver "$@"; }
 # Aggregation into edit/view is done by kube-controller-manager.
 # The authorizer sees new roles asynchronously: wait for one rule of each.
 sa_can() { [[ $(k auth can-i --as "system:serviceaccount:recap-system:$1" "${@:2}" 2>/dev/null) == yes ]]; }
 rbac_visible() {
 	sa_can recap-controller list pods -A && sa_can recap-caplet list capsulepolicies.recap.dev &&
-		sa_can recap-controller update leases.coordination.k8s.io/recap-controller -n recap-system
+		sa_can recap-controller update leases.coordination.k8s.io/recap-controller -n recap-system &&
+		sa_can recap-apiserver watch capsuleexecutions.recap.dev -A &&
+		sa_can recap-apiserver create subjectaccessreviews.authorization.k8s.io &&
+		sa_can recap-apiserver get configmaps/extension-apiserver-authentication -n kube-system
 }
 eventually 30 "rbac visible to the authorizer" rbac_visible
 ctl yes list pods -A
@@ -192,6 +213,20 @@ cpl no patch capsulepolicies.recap.dev
 cpl no get pods -n shop
 cpl no get secrets -n shop
 ok "caplet: executions watch/patch/status, policies and namespaces read, nothing else"
+asv yes get capsuleruns.recap.dev -n shop
+asv yes list capsuleexecutions.recap.dev -A
+asv yes create tokenreviews.authentication.k8s.io
+asv yes create subjectaccessreviews.authorization.k8s.io
+asv yes get configmaps/extension-apiserver-authentication -n kube-system
+asv no get configmaps/other -n kube-system
+asv no list configmaps -n kube-system
+asv no patch capsuleruns.recap.dev -n shop
+asv no patch capsuleexecutions.recap.dev --subresource status -n shop
+asv no get capsules.recap.dev -n shop
+asv no get secrets -n recap-system
+asv no get pods -n shop
+asv no patch apiservices.apiregistration.k8s.io
+ok "recap-apiserver: reads runs and executions, delegates authentication and authorization, nothing else"
 
 # caplet writes only executions of its own node: the admission policy checks
 # the node name the API server puts in a pod-bound token.
@@ -252,8 +287,25 @@ k create rolebinding dev-edit -n shop --clusterrole=edit --serviceaccount=shop:d
 k create rolebinding dev-view -n prod --clusterrole=view --serviceaccount=shop:dev >/dev/null
 dev() { can dev "$@"; }
 dev_can() { [[ $(k auth can-i --as system:serviceaccount:shop:dev "$@" 2>/dev/null) == yes ]]; }
-aggregated() { dev_can create capsules.recap.dev -n shop && dev_can list capsuleexecutions.recap.dev -n prod; }
-eventually 30 "edit and view aggregate recap-capsule-editor and -viewer" aggregated
+# dev_streams VERB SUBRESOURCE NS: whether dev may VERB capsuleruns/SUBRESOURCE
+# of subresources.recap.dev in NS. A SubjectAccessReview: kubectl auth can-i
+# cannot name a group no running server serves (it would ask for resource
+# "capsuleruns.subresources.recap.dev" in the core group).
+dev_streams() {
+	k create -o 'jsonpath={.status.allowed}' -f - 2>/dev/null <<YAML
+apiVersion: authorization.k8s.io/v1
+kind: SubjectAccessReview
+spec:
+  user: system:serviceaccount:shop:dev
+  groups: [system:serviceaccounts, "system:serviceaccounts:shop", system:authenticated]
+  resourceAttributes: {namespace: $3, verb: $1, group: subresources.recap.dev, resource: capsuleruns, subresource: $2}
+YAML
+}
+aggregated() {
+	dev_can create capsules.recap.dev -n shop && dev_can list capsuleexecutions.recap.dev -n prod &&
+		[[ $(dev_streams get log prod) == true && $(dev_streams create attach shop) == true ]]
+}
+eventually 30 "edit and view aggregate recap-capsule-editor, -viewer and recap-streams-edit, -view" aggregated
 can() {
 	local sa=$1 want=$2 got
 	shift 2
@@ -267,6 +319,23 @@ dev yes list capsuleexecutions.recap.dev -n prod
 dev no create capsules.recap.dev -n prod
 dev no create capsulepolicies.recap.dev
 ok "aggregated roles: edit creates Capsules and runs (not executions), view reads them"
+# streams yes|no VERB SUBRESOURCE NS
+streams() {
+	local got want=false
+	[[ $1 == yes ]] && want=true
+	got=$(dev_streams "$2" "$3" "$4") || fail "SubjectAccessReview for dev $2 capsuleruns/$3 -n $4"
+	[[ $got == "$want" ]] || fail "dev $2 capsuleruns/$3 -n $4: allowed '$got', want $want"
+}
+streams yes get log prod
+streams yes get log shop
+streams no get artifacts prod
+streams yes get artifacts shop
+streams no create attach prod
+streams no get attach prod
+streams yes create attach shop
+streams no get log default
+streams no delete log shop
+ok "streams: a run's log in view, its artifacts and attach in edit only"
 
 # --- Pod Security ------------------------------------------------------------
 
@@ -288,7 +357,7 @@ PY
 k create namespace strict >/dev/null
 k label namespace strict pod-security.kubernetes.io/enforce=restricted \
 	pod-security.kubernetes.io/enforce-version=latest >/dev/null
-for sa in recap-controller recap-caplet; do k create serviceaccount "$sa" -n strict >/dev/null; done
+for sa in recap-controller recap-caplet recap-apiserver; do k create serviceaccount "$sa" -n strict >/dev/null; done
 # Deployments are checked when their pods are created; a bare pod with the
 # template's spec is what admission enforces on.
 # podof FILE NAME: a Pod with the pod template of the Deployment/DaemonSet NAME.
@@ -314,8 +383,10 @@ restricted() {
 	k apply --dry-run=server -f "$f" 2>&1
 }
 for f in "$out/default.yaml" "$out/helm.yaml" "$out/helm-custom.yaml"; do
-	restricted recap-controller "$f" >"$scratch/ps" || fail "controller pod of $f refused by restricted: $(cat "$scratch/ps")"
-	grep -q 'Warning' "$scratch/ps" && fail "controller pod of $f warned by restricted: $(cat "$scratch/ps")"
+	for w in recap-controller recap-apiserver; do
+		restricted "$w" "$f" >"$scratch/ps" || fail "$w pod of $f refused by restricted: $(cat "$scratch/ps")"
+		grep -q 'Warning' "$scratch/ps" && fail "$w pod of $f warned by restricted: $(cat "$scratch/ps")"
+	done
 done
 pick Deployment recap-controller strict "$out/default.yaml" >"$scratch/deploy.yaml"
 k apply --dry-run=server -f "$scratch/deploy.yaml" >"$scratch/ps" 2>&1 || fail "controller Deployment: $(cat "$scratch/ps")"
@@ -323,7 +394,7 @@ grep -q 'violate PodSecurity' "$scratch/ps" && fail "controller Deployment warne
 # The same check refuses caplet: the admission is really on.
 if restricted recap-caplet "$out/default.yaml" >"$scratch/ps"; then fail "caplet pod admitted by restricted"; fi
 grep -q 'violates PodSecurity "restricted:latest"' "$scratch/ps" || fail "caplet: $(cat "$scratch/ps")"
-ok "controller pod (kustomize, helm default and custom) passes Pod Security restricted (caplet's is refused there)"
+ok "controller and recap-apiserver pods (kustomize, helm default and custom) pass Pod Security restricted (caplet's is refused there)"
 
 # --- the daemons under the installed identities ------------------------------
 
