@@ -98,8 +98,9 @@ has() { [[ $(cat "$1") == *"$2"* ]] || { echo "  '$2' not in $1: $(cat "$1")" >&
 # -- a run that writes slowly: its log followed while it runs
 as "$ALICE" kubectl capsule run -n shop "$IMAGE" --pod web-1 --no-wait -- \
 	sh -c 'echo first; sleep 4; echo second; head -c 300000 /dev/zero | tr "\0" x; echo; echo done >&2'
-RUN=$(sed -n 's/^run \(busybox-[a-z0-9]*\).*/\1/p' "$T/err" "$T/out" | head -1)
-check "alice creates a run in shop" test -n "$RUN" || { cat "$T/out" "$T/err" >&2; exit 1; }
+run_name() { sed -n -e 's/^run \([a-z]*-[a-z0-9]*\):.*/\1/p' -e 's|^capsulerun.recap.dev/\([a-z]*-[a-z0-9]*\) created|\1|p' "$@" | head -1; }
+RUN=$(run_name "$T/out" "$T/err")
+[[ -n $RUN ]] || { echo "alice's run was not made:" >&2; cat "$T/out" "$T/err" >&2; exit 1; }
 KUBECONFIG=$ALICE kubectl capsule logs -n shop "$RUN" -f --raw >"$T/follow.out" 2>"$T/follow.err" &
 follower=$!
 first_line() { grep -q '^first$' "$T/follow.out"; }
@@ -120,19 +121,19 @@ check "logs: the header names the target" has "$T/out" "=== pod web-1, container
 as "$ALICE" kubectl capsule logs -n shop "$RUN" --target web-1 --limit-bytes 6 --raw
 check "logs --limit-bytes: the first bytes only" equals "$(cat "$T/out")" "first"
 as "$ALICE" kubectl capsule logs -n shop "$RUN" --tails -o json
-check "logs --tails: the status tails as before" has "$T/out" '"stdoutBytes": 300020'
+check "logs --tails: the status tails as before" has "$T/out" '"stdoutBytes": 300014'
 
 # -- artifacts: a tar whose files match status.artifacts
 as "$ALICE" kubectl capsule run -n shop "$IMAGE" --pod web-2 --wait-timeout 120 -- \
 	sh -c 'mkdir -p /out/d && head -c 1048576 /dev/urandom >/out/d/blob && echo hi >/out/note'
-RUN2=$(sed -n 's/^run \(busybox-[a-z0-9]*\).*/\1/p' "$T/err" | head -1)
+RUN2=$(run_name "$T/err")
 api=/apis/subresources.recap.dev/v1alpha1/namespaces/shop/capsuleruns
 as "$ALICE" kubectl get --raw "$api/$RUN2/artifacts"
 cp "$T/out" "$T/art.tar"
 digests_match() {
 	mkdir -p "$T/art" && tar -xf "$T/art.tar" -C "$T/art" || return 1
 	local want got
-	want=$(kubectl get capex -n shop -l "recap.dev/run=$RUN2" -o json |
+	want=$(kubectl get capsuleexecutions -n shop -l "recap.dev/run=$RUN2" -o json |
 		python3 -c 'import json,sys; e=json.load(sys.stdin)["items"][0]; print(" ".join(sorted(f["digest"][7:]+":"+f["path"] for f in e["status"]["artifacts"]["files"])))')
 	got=$(cd "$T/art" && find . -type f -printf '%P\n' | sort | while read -r f; do echo "$(sha256sum "$f" | cut -c1-64):$f"; done | sort | tr '\n' ' ')
 	[[ "$want " == "$got" ]] || { echo "  want $want, got $got" >&2; return 1; }
@@ -146,23 +147,22 @@ check "artifacts?path=: that file only" one_file
 as "$BOB" kubectl get --raw "$api/$RUN/log"
 check "a user with no rights: 403 from the API server" has "$T/err" "Forbidden"
 kubectl capsule run -n other "$IMAGE" --pod db-1 --no-wait -- true >"$T/theirs.out" 2>&1
-THEIRS=$(sed -n 's/^run \(busybox-[a-z0-9]*\).*/\1/p' "$T/theirs.out" | head -1)
+THEIRS=$(run_name "$T/theirs.out")
 as "$ALICE" kubectl get --raw "/apis/subresources.recap.dev/v1alpha1/namespaces/other/capsuleruns/$THEIRS/log"
 check "alice in a namespace she has no rights in: 403" has "$T/err" "Forbidden"
 as "$ALICE" kubectl get --raw "$api/nosuch/log"
-check "an unknown run: 404 naming it" has "$T/err" 'capsuleruns.recap.dev \"nosuch\" not found'
+check "an unknown run: 404 naming it" has "$T/err" 'capsuleruns.recap.dev "nosuch" not found'
 
 # -- the relay: only the relay client, only its node's runs
-endpoint=$(kubectl get capex -n shop -l "recap.dev/run=$RUN" -o jsonpath='{.items[0].status.relayEndpoint}')
-uid=$(kubectl get capex -n shop -l "recap.dev/run=$RUN" -o jsonpath='{.items[0].metadata.uid}')
+endpoint=$(kubectl get capsuleexecutions -n shop -l "recap.dev/run=$RUN" -o jsonpath='{.items[0].status.relayEndpoint}')
+uid=$(kubectl get capsuleexecutions -n shop -l "recap.dev/run=$RUN" -o jsonpath='{.items[0].metadata.uid}')
 id=ce-${uid//-/}
 relay_get() { # CERTDIR-or-user NODE -> http code in $T/code
 	curl -sS --max-time 10 --cacert "$T/relay/ca.crt" --resolve "caplet.recap-system.svc:${endpoint##*:}:127.0.0.1" \
 		"$@" -o "$T/relay.body" -w '%{http_code}' "https://caplet.recap-system.svc:${endpoint##*:}/v1/runs/$id/log" \
 		>"$T/code" 2>"$T/relay.err"
 }
-users_cert=$(python3 -c 'import sys,yaml; u=yaml.safe_load(open(sys.argv[1]))["users"][0]["user"]; print(u.get("client-certificate",""))' "$ALICE")
-if relay_get --cert "$T/cluster/users/alice.crt" --key "$T/cluster/users/alice.key" -H "X-Recap-Node: node-1"; then
+if relay_get --cert "$T/cluster/pki/users/alice.crt" --key "$T/cluster/pki/users/alice.key" -H "X-Recap-Node: node-1"; then
 	check "a forged relay request with a user's certificate is refused" false
 else
 	check "a forged relay request with a user's certificate is refused" grep -q "client certificate was refused" "$T/caplet-node-1.log"
@@ -179,10 +179,10 @@ spec:
   image: $IMAGE
   command: [sh, -c, "echo x >/out/x"]
   output: {retentionSeconds: 0}
-  targets: {selector: {matchLabels: {app: web}}, pods: [web-1]}
+  targets: {selector: {matchLabels: {app: web}}}
 YAML
 as "$ALICE" kubectl capsule run -n shop --capsule brief --wait-timeout 120
-RUN3=$(sed -n 's/^run \(brief-[a-z0-9]*\).*/\1/p' "$T/err" | head -1)
+RUN3=$(run_name "$T/err")
 gone() {
 	KUBECONFIG=$ALICE kubectl get --raw "$api/$RUN3/artifacts?target=web-1" >/dev/null 2>"$T/gone.err" && return 1
 	grep -q "expired" "$T/gone.err"
