@@ -149,6 +149,24 @@ def profile(reserve_env_prefix=True):
             "Wall-clock limit of one execution from attach to exit; then "
             "it is killed (reason DeadlineExceeded).", 1,
             MAX_TIMEOUT_SECONDS, default=300),
+        "interactive": boolean(
+            "An interactive session instead of a command that runs on "
+            "its own (kubectl capsule attach makes such a Capsule): the "
+            "command gets a terminal whose input and output are a user's, "
+            "through the CapsuleRun's attach subresource "
+            "(subresources.recap.dev; RBAC create on capsuleruns/attach). "
+            "Its run has exactly one target; the command starts when the "
+            "user attaches and ends when the session does (the user "
+            "leaves, session.idleTimeoutSeconds, or timeoutSeconds).",
+            default=False),
+        "session": obj("Bounds of an interactive session.", {
+            "attachTimeoutSeconds": integer(
+                "How long the execution waits for its user to attach "
+                "before it ends (reason Cancelled).", 1, 600, default=60),
+            "idleTimeoutSeconds": integer(
+                "The session ends after this long with no input and no "
+                "output.", 10, 86400, default=900),
+        }, default={}),
         "output": obj("What is kept of the command's output.", {
             "tailBytes": integer(
                 "Bytes of stdout and of stderr kept (the last ones) in the "
@@ -276,6 +294,9 @@ def spec():
     has_roles = "has(self.roles) && size(self.roles) > 0"
     has_sel = "has(self.targets) && has(self.targets.selector)"
     rules = [
+        rule("!self.interactive || !has(self.schedule)",
+             "an interactive Capsule cannot have a schedule: a user "
+             "attaches to each of its runs", field_path=".interactive"),
         rule(f"!({has_roles}) || self.strategy.type == 'Parallel'",
              "roles are only allowed with strategy.type Parallel",
              field_path=".roles"),

@@ -185,7 +185,15 @@ def policy_crd():
                     "Largest output.retentionSeconds allowed (how long a "
                     "node keeps a run's artifacts and log).", 0,
                     MAX_RETENTION_SECONDS),
+                "maxSessionIdleSeconds": integer(
+                    "Largest session.idleTimeoutSeconds allowed for an "
+                    "interactive Capsule.", 10, 86400),
             }),
+            "interactive": obj("Interactive sessions (kubectl capsule "
+                               "attach).", {
+                "allowed": boolean("Whether governed Capsules may be "
+                                   "interactive.", default=True),
+            }, default={}),
         }, default={})
     status = obj("What the controller observed.", {
         "observedGeneration": observed_generation(),

@@ -115,47 +115,50 @@ static const struct recap_api_node n15[] = {{"cpu", RECAP_API_T_QUANTITY, 0, INT
 static const struct recap_api_node n16[] = {
     {"limits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n15, 3}};
 static const struct recap_api_node n17[] = {
+    {"attachTimeoutSeconds", RECAP_API_T_INTEGER, 0, 1, 600, NULL, NULL, 0},
+    {"idleTimeoutSeconds", RECAP_API_T_INTEGER, 0, 10, 86400, NULL, NULL, 0}};
+static const struct recap_api_node n18[] = {
     {"tailBytes", RECAP_API_T_INTEGER, 0, 0, 65536, NULL, NULL, 0},
     {"outSize", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0},
     {"logSize", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0},
     {"retentionSeconds", RECAP_API_T_INTEGER, 0, 0, 604800, NULL, NULL, 0}};
-static const struct recap_api_node n18[] = {{"", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0}};
-static const char *const v19[] = {"In", "NotIn", "Exists", "DoesNotExist", NULL};
-static const struct recap_api_node n20[] = {{"key", RECAP_API_T_STRING, 1, 1, 317, NULL, NULL, 0},
-					    {"operator", RECAP_API_T_STRING, 1, 0, INT64_MAX, v19, NULL, 0},
-					    {"values", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n18, 1}};
-static const struct recap_api_node n21[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n20, 3}};
-static const struct recap_api_node n22[] = {{"matchLabels", RECAP_API_T_MAP, 0, 0, 64, NULL, n18, 1},
-					    {"matchExpressions", RECAP_API_T_ARRAY, 0, 0, 32, NULL, n21, 1}};
-static const struct recap_api_node n23[] = {
-    {"selector", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n22, 2},
+static const struct recap_api_node n19[] = {{"", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0}};
+static const char *const v20[] = {"In", "NotIn", "Exists", "DoesNotExist", NULL};
+static const struct recap_api_node n21[] = {{"key", RECAP_API_T_STRING, 1, 1, 317, NULL, NULL, 0},
+					    {"operator", RECAP_API_T_STRING, 1, 0, INT64_MAX, v20, NULL, 0},
+					    {"values", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n19, 1}};
+static const struct recap_api_node n22[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n21, 3}};
+static const struct recap_api_node n23[] = {{"matchLabels", RECAP_API_T_MAP, 0, 0, 64, NULL, n19, 1},
+					    {"matchExpressions", RECAP_API_T_ARRAY, 0, 0, 32, NULL, n22, 1}};
+static const struct recap_api_node n24[] = {
+    {"selector", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n23, 2},
     {"container", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0}};
-static const char *const v24[] = {"Allow", "Forbid", "Replace", NULL};
-static const struct recap_api_node n25[] = {
+static const char *const v25[] = {"Allow", "Forbid", "Replace", NULL};
+static const struct recap_api_node n26[] = {
     {"cron", RECAP_API_T_STRING, 1, 1, 128, NULL, NULL, 0},
     {"timeZone", RECAP_API_T_STRING, 0, 1, 64, NULL, NULL, 0},
-    {"concurrencyPolicy", RECAP_API_T_STRING, 0, 0, INT64_MAX, v24, NULL, 0},
+    {"concurrencyPolicy", RECAP_API_T_STRING, 0, 0, INT64_MAX, v25, NULL, 0},
     {"startingDeadlineSeconds", RECAP_API_T_INTEGER, 0, 0, 604800, NULL, NULL, 0},
     {"suspend", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0}};
-static const char *const v26[] = {"Parallel", "Iterative", NULL};
-static const char *const v27[] = {"Name", "CreationTimestamp", NULL};
-static const char *const v28[] = {"Continue", "Stop", NULL};
-static const struct recap_api_node n29[] = {
-    {"type", RECAP_API_T_STRING, 0, 0, INT64_MAX, v26, NULL, 0},
+static const char *const v27[] = {"Parallel", "Iterative", NULL};
+static const char *const v28[] = {"Name", "CreationTimestamp", NULL};
+static const char *const v29[] = {"Continue", "Stop", NULL};
+static const struct recap_api_node n30[] = {
+    {"type", RECAP_API_T_STRING, 0, 0, INT64_MAX, v27, NULL, 0},
     {"maxConcurrent", RECAP_API_T_INTEGER, 0, 1, 1000, NULL, NULL, 0},
-    {"order", RECAP_API_T_STRING, 0, 0, INT64_MAX, v27, NULL, 0},
-    {"failurePolicy", RECAP_API_T_STRING, 0, 0, INT64_MAX, v28, NULL, 0}};
-static const struct recap_api_node n30[] = {{"", RECAP_API_T_STRING, 0, 0, 24, NULL, NULL, 0}};
-static const struct recap_api_node n31[] = {
+    {"order", RECAP_API_T_STRING, 0, 0, INT64_MAX, v28, NULL, 0},
+    {"failurePolicy", RECAP_API_T_STRING, 0, 0, INT64_MAX, v29, NULL, 0}};
+static const struct recap_api_node n31[] = {{"", RECAP_API_T_STRING, 0, 0, 24, NULL, NULL, 0}};
+static const struct recap_api_node n32[] = {
     {"name", RECAP_API_T_STRING, 1, 1, 24, NULL, NULL, 0},
-    {"selector", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n22, 2},
+    {"selector", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n23, 2},
     {"container", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0},
     {"command", RECAP_API_T_ARRAY, 0, 1, 256, NULL, n1, 1},
-    {"startAfter", RECAP_API_T_ARRAY, 0, 0, 7, NULL, n30, 1}};
-static const struct recap_api_node n32[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n31, 5}};
-static const struct recap_api_node n33[] = {{"succeeded", RECAP_API_T_INTEGER, 0, 0, 100, NULL, NULL, 0},
+    {"startAfter", RECAP_API_T_ARRAY, 0, 0, 7, NULL, n31, 1}};
+static const struct recap_api_node n33[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n32, 5}};
+static const struct recap_api_node n34[] = {{"succeeded", RECAP_API_T_INTEGER, 0, 0, 100, NULL, NULL, 0},
 					    {"failed", RECAP_API_T_INTEGER, 0, 0, 100, NULL, NULL, 0}};
-static const struct recap_api_node n34[] = {
+static const struct recap_api_node n35[] = {
     {"image", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
     {"command", RECAP_API_T_ARRAY, 0, 1, 256, NULL, n1, 1},
     {"env", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n3, 1},
@@ -164,96 +167,102 @@ static const struct recap_api_node n34[] = {
     {"security", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n14, 4},
     {"resources", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n16, 1},
     {"timeoutSeconds", RECAP_API_T_INTEGER, 0, 1, 86400, NULL, NULL, 0},
-    {"output", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n17, 4},
-    {"targets", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n23, 2},
-    {"schedule", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n25, 5},
-    {"strategy", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n29, 4},
-    {"roles", RECAP_API_T_ARRAY, 0, 0, 8, NULL, n32, 1},
-    {"historyLimits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n33, 2}};
-static const char *const v35[] = {"True", "False", "Unknown", NULL};
-static const struct recap_api_node n36[] = {
+    {"interactive", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
+    {"session", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n17, 2},
+    {"output", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n18, 4},
+    {"targets", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n24, 2},
+    {"schedule", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n26, 5},
+    {"strategy", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n30, 4},
+    {"roles", RECAP_API_T_ARRAY, 0, 0, 8, NULL, n33, 1},
+    {"historyLimits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n34, 2}};
+static const char *const v36[] = {"True", "False", "Unknown", NULL};
+static const struct recap_api_node n37[] = {
     {"type", RECAP_API_T_STRING, 1, 0, 316, NULL, NULL, 0},
-    {"status", RECAP_API_T_STRING, 1, 0, INT64_MAX, v35, NULL, 0},
+    {"status", RECAP_API_T_STRING, 1, 0, INT64_MAX, v36, NULL, 0},
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"lastTransitionTime", RECAP_API_T_TIME, 1, 0, INT64_MAX, NULL, NULL, 0},
     {"reason", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
     {"message", RECAP_API_T_STRING, 1, 0, 32768, NULL, NULL, 0}};
-static const struct recap_api_node n37[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n36, 6}};
-static const struct recap_api_node n38[] = {
+static const struct recap_api_node n38[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n37, 6}};
+static const struct recap_api_node n39[] = {
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n37, 1},
+    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n38, 1},
     {"matchedTargets", RECAP_API_T_INTEGER, 0, 0, 2147483647, NULL, NULL, 0},
     {"lastScheduleTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"lastSuccessfulTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"nextScheduleTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"active", RECAP_API_T_ARRAY, 0, 0, 100, NULL, n18, 1}};
-static const struct recap_api_node n39[] = {
+    {"active", RECAP_API_T_ARRAY, 0, 0, 100, NULL, n19, 1}};
+static const struct recap_api_node n40[] = {
     {"apiVersion", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"kind", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n34, 14},
-    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n38, 7}};
-static const struct recap_api_node n40[] = {{"", RECAP_API_T_STRING, 0, 1, 512, NULL, NULL, 0}};
-static const struct recap_api_node n41[] = {{"", RECAP_API_T_STRING, 0, 0, 71, NULL, NULL, 0}};
-static const struct recap_api_node n42[] = {
-    {"allowed", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n40, 1},
+    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n35, 16},
+    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n39, 7}};
+static const struct recap_api_node n41[] = {{"", RECAP_API_T_STRING, 0, 1, 512, NULL, NULL, 0}};
+static const struct recap_api_node n42[] = {{"", RECAP_API_T_STRING, 0, 0, 71, NULL, NULL, 0}};
+static const struct recap_api_node n43[] = {
+    {"allowed", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n41, 1},
     {"requireDigest", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
-    {"digests", RECAP_API_T_ARRAY, 0, 0, 256, NULL, n41, 1}};
-static const struct recap_api_node n43[] = {{"allowed", RECAP_API_T_ARRAY, 0, 0, 41, NULL, n8, 1}};
-static const struct recap_api_node n44[] = {{"allowed", RECAP_API_T_ARRAY, 0, 0, 5, NULL, n5, 1}};
-static const struct recap_api_node n45[] = {{"max", RECAP_API_T_STRING, 0, 0, INT64_MAX, v6, NULL, 0}};
-static const struct recap_api_node n46[] = {{"", RECAP_API_T_STRING, 0, 1, 253, NULL, NULL, 0}};
-static const struct recap_api_node n47[] = {
-    {"allowUnconfined", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
-    {"allowedLocalhostProfiles", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n46, 1}};
+    {"digests", RECAP_API_T_ARRAY, 0, 0, 256, NULL, n42, 1}};
+static const struct recap_api_node n44[] = {{"allowed", RECAP_API_T_ARRAY, 0, 0, 41, NULL, n8, 1}};
+static const struct recap_api_node n45[] = {{"allowed", RECAP_API_T_ARRAY, 0, 0, 5, NULL, n5, 1}};
+static const struct recap_api_node n46[] = {{"max", RECAP_API_T_STRING, 0, 0, INT64_MAX, v6, NULL, 0}};
+static const struct recap_api_node n47[] = {{"", RECAP_API_T_STRING, 0, 1, 253, NULL, NULL, 0}};
 static const struct recap_api_node n48[] = {
+    {"allowUnconfined", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
+    {"allowedLocalhostProfiles", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n47, 1}};
+static const struct recap_api_node n49[] = {
     {"maxTimeoutSeconds", RECAP_API_T_INTEGER, 0, 1, 86400, NULL, NULL, 0},
     {"maxMemory", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0},
     {"maxCPU", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0},
     {"maxConcurrentPerNode", RECAP_API_T_INTEGER, 0, 1, 1000, NULL, NULL, 0},
     {"maxTailBytes", RECAP_API_T_INTEGER, 0, 0, 65536, NULL, NULL, 0},
-    {"maxRetentionSeconds", RECAP_API_T_INTEGER, 0, 0, 604800, NULL, NULL, 0}};
-static const struct recap_api_node n49[] = {
-    {"namespaceSelector", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n22, 2},
-    {"images", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n42, 3},
-    {"capabilities", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n43, 1},
-    {"join", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n44, 1},
-    {"targetFilesystem", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n45, 1},
-    {"seccomp", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n47, 2},
-    {"limits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n48, 6}};
+    {"maxRetentionSeconds", RECAP_API_T_INTEGER, 0, 0, 604800, NULL, NULL, 0},
+    {"maxSessionIdleSeconds", RECAP_API_T_INTEGER, 0, 10, 86400, NULL, NULL, 0}};
 static const struct recap_api_node n50[] = {
+    {"allowed", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0}};
+static const struct recap_api_node n51[] = {
+    {"namespaceSelector", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n23, 2},
+    {"images", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n43, 3},
+    {"capabilities", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n44, 1},
+    {"join", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n45, 1},
+    {"targetFilesystem", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n46, 1},
+    {"seccomp", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n48, 2},
+    {"limits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n49, 7},
+    {"interactive", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n50, 1}};
+static const struct recap_api_node n52[] = {
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n37, 1},
+    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n38, 1},
     {"governedCapsules", RECAP_API_T_INTEGER, 0, 0, 2147483647, NULL, NULL, 0},
     {"refusedCapsules", RECAP_API_T_INTEGER, 0, 0, 2147483647, NULL, NULL, 0}};
-static const struct recap_api_node n51[] = {
+static const struct recap_api_node n53[] = {
     {"apiVersion", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"kind", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n49, 7},
-    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n50, 4}};
-static const struct recap_api_node n52[] = {{"name", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0}};
-static const char *const v53[] = {"Manual", "Periodic", NULL};
-static const struct recap_api_node n54[] = {
-    {"capsuleRef", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n52, 1},
-    {"targets", RECAP_API_T_ARRAY, 0, 1, 1000, NULL, n46, 1},
-    {"trigger", RECAP_API_T_STRING, 0, 0, INT64_MAX, v53, NULL, 0},
+    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n51, 8},
+    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n52, 4}};
+static const struct recap_api_node n54[] = {{"name", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0}};
+static const char *const v55[] = {"Manual", "Periodic", NULL};
+static const struct recap_api_node n56[] = {
+    {"capsuleRef", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n54, 1},
+    {"targets", RECAP_API_T_ARRAY, 0, 1, 1000, NULL, n47, 1},
+    {"trigger", RECAP_API_T_STRING, 0, 0, INT64_MAX, v55, NULL, 0},
     {"scheduledTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"cancel", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
     {"ttlSecondsAfterFinished", RECAP_API_T_INTEGER, 0, 0, 31536000, NULL, NULL, 0}};
-static const char *const v55[] = {"Pending",	     "Running",	  "Succeeded", "Failed",
+static const char *const v57[] = {"Pending",	     "Running",	  "Succeeded", "Failed",
 				  "PartiallyFailed", "Cancelled", NULL};
-static const struct recap_api_node n56[] = {{"execution", RECAP_API_T_STRING, 1, 0, 253, NULL, NULL, 0},
+static const struct recap_api_node n58[] = {{"execution", RECAP_API_T_STRING, 1, 0, 253, NULL, NULL, 0},
 					    {"pod", RECAP_API_T_STRING, 0, 0, 253, NULL, NULL, 0},
 					    {"container", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0},
 					    {"node", RECAP_API_T_STRING, 0, 0, 253, NULL, NULL, 0},
 					    {"reason", RECAP_API_T_STRING, 1, 0, 64, NULL, NULL, 0},
 					    {"exitCode", RECAP_API_T_INTEGER, 0, 0, 255, NULL, NULL, 0},
 					    {"message", RECAP_API_T_STRING, 0, 0, 1024, NULL, NULL, 0}};
-static const struct recap_api_node n57[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n56, 7}};
-static const struct recap_api_node n58[] = {{"", RECAP_API_T_STRING, 0, 10, 10, NULL, NULL, 0}};
-static const struct recap_api_node n59[] = {
+static const struct recap_api_node n59[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n58, 7}};
+static const struct recap_api_node n60[] = {{"", RECAP_API_T_STRING, 0, 10, 10, NULL, NULL, 0}};
+static const struct recap_api_node n61[] = {
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n37, 1},
-    {"phase", RECAP_API_T_STRING, 0, 0, INT64_MAX, v55, NULL, 0},
+    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n38, 1},
+    {"phase", RECAP_API_T_STRING, 0, 0, INT64_MAX, v57, NULL, 0},
     {"targets", RECAP_API_T_INTEGER, 0, 0, 100000, NULL, NULL, 0},
     {"pending", RECAP_API_T_INTEGER, 0, 0, 100000, NULL, NULL, 0},
     {"running", RECAP_API_T_INTEGER, 0, 0, 100000, NULL, NULL, 0},
@@ -263,21 +272,21 @@ static const struct recap_api_node n59[] = {
     {"startTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"completionTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"capsuleGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"capsuleSpec", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n34, 14},
-    {"failures", RECAP_API_T_ARRAY, 0, 0, 10, NULL, n57, 1},
-    {"dispatched", RECAP_API_T_ARRAY, 0, 0, 100000, NULL, n58, 1}};
-static const struct recap_api_node n60[] = {
+    {"capsuleSpec", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n35, 16},
+    {"failures", RECAP_API_T_ARRAY, 0, 0, 10, NULL, n59, 1},
+    {"dispatched", RECAP_API_T_ARRAY, 0, 0, 100000, NULL, n60, 1}};
+static const struct recap_api_node n62[] = {
     {"apiVersion", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"kind", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n54, 6},
-    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n59, 15}};
-static const struct recap_api_node n61[] = {{"name", RECAP_API_T_STRING, 1, 1, 63, NULL, NULL, 0}};
-static const struct recap_api_node n62[] = {{"pod", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},
+    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n56, 6},
+    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n61, 15}};
+static const struct recap_api_node n63[] = {{"name", RECAP_API_T_STRING, 1, 1, 63, NULL, NULL, 0}};
+static const struct recap_api_node n64[] = {{"pod", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},
 					    {"podUID", RECAP_API_T_STRING, 1, 1, 36, NULL, NULL, 0},
 					    {"container", RECAP_API_T_STRING, 1, 1, 63, NULL, NULL, 0},
 					    {"containerID", RECAP_API_T_STRING, 1, 1, 256, NULL, NULL, 0},
 					    {"podIP", RECAP_API_T_STRING, 0, 0, 45, NULL, NULL, 0}};
-static const struct recap_api_node n63[] = {
+static const struct recap_api_node n65[] = {
     {"image", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
     {"command", RECAP_API_T_ARRAY, 0, 1, 256, NULL, n1, 1},
     {"env", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n3, 1},
@@ -286,29 +295,31 @@ static const struct recap_api_node n63[] = {
     {"security", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n14, 4},
     {"resources", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n16, 1},
     {"timeoutSeconds", RECAP_API_T_INTEGER, 0, 1, 86400, NULL, NULL, 0},
-    {"output", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n17, 4}};
-static const struct recap_api_node n64[] = {
-    {"runRef", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n61, 1},
+    {"interactive", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
+    {"session", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n17, 2},
+    {"output", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n18, 4}};
+static const struct recap_api_node n66[] = {
+    {"runRef", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n63, 1},
     {"node", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},
-    {"target", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n62, 5},
+    {"target", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n64, 5},
     {"role", RECAP_API_T_STRING, 0, 0, 24, NULL, NULL, 0},
-    {"capsule", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n63, 9},
+    {"capsule", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n65, 11},
     {"deadline", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0}};
-static const char *const v65[] = {"Pending",  "Pulling",   "Attaching", "Running",
+static const char *const v67[] = {"Pending",  "Pulling",   "Attaching", "Running",
 				  "Escaping", "Succeeded", "Failed",	NULL};
-static const struct recap_api_node n66[] = {{"path", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
+static const struct recap_api_node n68[] = {{"path", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
 					    {"size", RECAP_API_T_INTEGER, 1, 0, INT64_MAX, NULL, NULL, 0},
 					    {"digest", RECAP_API_T_STRING, 1, 0, 71, NULL, NULL, 0}};
-static const struct recap_api_node n67[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n66, 3}};
-static const struct recap_api_node n68[] = {
-    {"files", RECAP_API_T_ARRAY, 0, 0, 100, NULL, n67, 1},
+static const struct recap_api_node n69[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n68, 3}};
+static const struct recap_api_node n70[] = {
+    {"files", RECAP_API_T_ARRAY, 0, 0, 100, NULL, n69, 1},
     {"totalBytes", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"filesOmitted", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"expireTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0}};
-static const struct recap_api_node n69[] = {
+static const struct recap_api_node n71[] = {
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n37, 1},
-    {"phase", RECAP_API_T_STRING, 0, 0, INT64_MAX, v65, NULL, 0},
+    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n38, 1},
+    {"phase", RECAP_API_T_STRING, 0, 0, INT64_MAX, v67, NULL, 0},
     {"reason", RECAP_API_T_STRING, 0, 0, 64, NULL, NULL, 0},
     {"message", RECAP_API_T_STRING, 0, 0, 4096, NULL, NULL, 0},
     {"exitCode", RECAP_API_T_INTEGER, 0, 0, 255, NULL, NULL, 0},
@@ -325,18 +336,18 @@ static const struct recap_api_node n69[] = {
     {"completionTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"escaped", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
     {"relayEndpoint", RECAP_API_T_STRING, 0, 0, 300, NULL, NULL, 0},
-    {"artifacts", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n68, 4}};
-static const struct recap_api_node n70[] = {
+    {"artifacts", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n70, 4}};
+static const struct recap_api_node n72[] = {
     {"apiVersion", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"kind", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n64, 6},
-    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n69, 20}};
+    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n66, 6},
+    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n71, 20}};
 
 const struct recap_api_node recap_api_kinds[RECAP_API_KINDS] = {
-    {"Capsule", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n39, 4},
-    {"CapsulePolicy", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n51, 4},
-    {"CapsuleRun", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n60, 4},
-    {"CapsuleExecution", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n70, 4}};
+    {"Capsule", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n40, 4},
+    {"CapsulePolicy", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n53, 4},
+    {"CapsuleRun", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n62, 4},
+    {"CapsuleExecution", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n72, 4}};
 
 const char *const recap_api_target_filesystem_max_names[RECAP_API_TARGET_FILESYSTEM_MAX_COUNT] = {
     "None", "ReadOnly", "ReadWrite"};
@@ -361,11 +372,12 @@ const char *const recap_api_policy_fields[RECAP_API_POLICY_N_FIELDS] = {"spec", 
 const char *const recap_api_run_fields[RECAP_API_RUN_N_FIELDS] = {"spec", "status"};
 const char *const recap_api_exec_fields[RECAP_API_EXEC_N_FIELDS] = {"spec", "status"};
 const char *const recap_api_capsule_spec_fields[RECAP_API_CAPSULE_SPEC_N_FIELDS] = {
-    "image",	      "command", "env",	    "join",	"targetFilesystem", "security", "resources",
-    "timeoutSeconds", "output",	 "targets", "schedule", "strategy",	    "roles",	"historyLimits"};
+    "image",	 "command",	   "env",	  "join",	  "targetFilesystem", "security",
+    "resources", "timeoutSeconds", "interactive", "session",	  "output",	      "targets",
+    "schedule",	 "strategy",	   "roles",	  "historyLimits"};
 const char *const recap_api_profile_fields[RECAP_API_PROFILE_N_FIELDS] = {
-    "image",	 "command",	   "env",   "join", "targetFilesystem", "security",
-    "resources", "timeoutSeconds", "output"};
+    "image",	      "command",     "env",	"join",	 "targetFilesystem", "security", "resources",
+    "timeoutSeconds", "interactive", "session", "output"};
 const char *const recap_api_env_fields[RECAP_API_ENV_N_FIELDS] = {"name", "value"};
 const char *const recap_api_role_fields[RECAP_API_ROLE_N_FIELDS] = {"name", "selector", "container",
 								    "command", "startAfter"};

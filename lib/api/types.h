@@ -245,6 +245,9 @@ extern const char *const recap_api_capsule_fields[RECAP_API_CAPSULE_N_FIELDS];
 #define RECAP_API_POLICY_SPEC_LIMITS_MAX_CONCURRENT_PER_NODE "spec.limits.maxConcurrentPerNode"
 #define RECAP_API_POLICY_SPEC_LIMITS_MAX_TAIL_BYTES "spec.limits.maxTailBytes"
 #define RECAP_API_POLICY_SPEC_LIMITS_MAX_RETENTION_SECONDS "spec.limits.maxRetentionSeconds"
+#define RECAP_API_POLICY_SPEC_LIMITS_MAX_SESSION_IDLE_SECONDS "spec.limits.maxSessionIdleSeconds"
+#define RECAP_API_POLICY_SPEC_INTERACTIVE "spec.interactive"
+#define RECAP_API_POLICY_SPEC_INTERACTIVE_ALLOWED "spec.interactive.allowed"
 #define RECAP_API_POLICY_STATUS "status"
 #define RECAP_API_POLICY_STATUS_OBSERVED_GENERATION "status.observedGeneration"
 #define RECAP_API_POLICY_STATUS_CONDITIONS "status.conditions"
@@ -339,6 +342,18 @@ static inline int64_t recap_api_policy_spec_limits_max_tail_bytes(json_t *o)
 static inline int64_t recap_api_policy_spec_limits_max_retention_seconds(json_t *o)
 {
 	return recap_json_int(o, RECAP_API_POLICY_SPEC_LIMITS_MAX_RETENTION_SECONDS, 0);
+}
+static inline int64_t recap_api_policy_spec_limits_max_session_idle_seconds(json_t *o)
+{
+	return recap_json_int(o, RECAP_API_POLICY_SPEC_LIMITS_MAX_SESSION_IDLE_SECONDS, 0);
+}
+static inline json_t *recap_api_policy_spec_interactive(json_t *o)
+{
+	return recap_json_path(o, RECAP_API_POLICY_SPEC_INTERACTIVE);
+}
+static inline bool recap_api_policy_spec_interactive_allowed(json_t *o)
+{
+	return recap_json_bool(o, RECAP_API_POLICY_SPEC_INTERACTIVE_ALLOWED, 1) != 0;
 }
 static inline json_t *recap_api_policy_status(json_t *o)
 {
@@ -715,6 +730,10 @@ extern const char *const recap_api_exec_fields[RECAP_API_EXEC_N_FIELDS];
 #define RECAP_API_CAPSULE_SPEC_RESOURCES_LIMITS_MEMORY "resources.limits.memory"
 #define RECAP_API_CAPSULE_SPEC_RESOURCES_LIMITS_PIDS "resources.limits.pids"
 #define RECAP_API_CAPSULE_SPEC_TIMEOUT_SECONDS "timeoutSeconds"
+#define RECAP_API_CAPSULE_SPEC_INTERACTIVE "interactive"
+#define RECAP_API_CAPSULE_SPEC_SESSION "session"
+#define RECAP_API_CAPSULE_SPEC_SESSION_ATTACH_TIMEOUT_SECONDS "session.attachTimeoutSeconds"
+#define RECAP_API_CAPSULE_SPEC_SESSION_IDLE_TIMEOUT_SECONDS "session.idleTimeoutSeconds"
 #define RECAP_API_CAPSULE_SPEC_OUTPUT "output"
 #define RECAP_API_CAPSULE_SPEC_OUTPUT_TAIL_BYTES "output.tailBytes"
 #define RECAP_API_CAPSULE_SPEC_OUTPUT_OUT_SIZE "output.outSize"
@@ -824,6 +843,22 @@ static inline int64_t recap_api_capsule_spec_timeout_seconds(json_t *o)
 {
 	return recap_json_int(o, RECAP_API_CAPSULE_SPEC_TIMEOUT_SECONDS, 300);
 }
+static inline bool recap_api_capsule_spec_interactive(json_t *o)
+{
+	return recap_json_bool(o, RECAP_API_CAPSULE_SPEC_INTERACTIVE, 0) != 0;
+}
+static inline json_t *recap_api_capsule_spec_session(json_t *o)
+{
+	return recap_json_path(o, RECAP_API_CAPSULE_SPEC_SESSION);
+}
+static inline int64_t recap_api_capsule_spec_session_attach_timeout_seconds(json_t *o)
+{
+	return recap_json_int(o, RECAP_API_CAPSULE_SPEC_SESSION_ATTACH_TIMEOUT_SECONDS, 60);
+}
+static inline int64_t recap_api_capsule_spec_session_idle_timeout_seconds(json_t *o)
+{
+	return recap_json_int(o, RECAP_API_CAPSULE_SPEC_SESSION_IDLE_TIMEOUT_SECONDS, 900);
+}
 static inline json_t *recap_api_capsule_spec_output(json_t *o)
 {
 	return recap_json_path(o, RECAP_API_CAPSULE_SPEC_OUTPUT);
@@ -925,7 +960,7 @@ static inline int64_t recap_api_capsule_spec_history_limits_failed(json_t *o)
 	return recap_json_int(o, RECAP_API_CAPSULE_SPEC_HISTORY_LIMITS_FAILED, 1);
 }
 /* Its top-level fields, in schema order. */
-#define RECAP_API_CAPSULE_SPEC_N_FIELDS 14
+#define RECAP_API_CAPSULE_SPEC_N_FIELDS 16
 extern const char *const recap_api_capsule_spec_fields[RECAP_API_CAPSULE_SPEC_N_FIELDS];
 
 /* what one execution runs: a CapsuleExecution's spec.capsule: paths from its root, and getters (an absent
@@ -951,6 +986,10 @@ extern const char *const recap_api_capsule_spec_fields[RECAP_API_CAPSULE_SPEC_N_
 #define RECAP_API_PROFILE_RESOURCES_LIMITS_MEMORY "resources.limits.memory"
 #define RECAP_API_PROFILE_RESOURCES_LIMITS_PIDS "resources.limits.pids"
 #define RECAP_API_PROFILE_TIMEOUT_SECONDS "timeoutSeconds"
+#define RECAP_API_PROFILE_INTERACTIVE "interactive"
+#define RECAP_API_PROFILE_SESSION "session"
+#define RECAP_API_PROFILE_SESSION_ATTACH_TIMEOUT_SECONDS "session.attachTimeoutSeconds"
+#define RECAP_API_PROFILE_SESSION_IDLE_TIMEOUT_SECONDS "session.idleTimeoutSeconds"
 #define RECAP_API_PROFILE_OUTPUT "output"
 #define RECAP_API_PROFILE_OUTPUT_TAIL_BYTES "output.tailBytes"
 #define RECAP_API_PROFILE_OUTPUT_OUT_SIZE "output.outSize"
@@ -1041,6 +1080,22 @@ static inline int64_t recap_api_profile_timeout_seconds(json_t *o)
 {
 	return recap_json_int(o, RECAP_API_PROFILE_TIMEOUT_SECONDS, 300);
 }
+static inline bool recap_api_profile_interactive(json_t *o)
+{
+	return recap_json_bool(o, RECAP_API_PROFILE_INTERACTIVE, 0) != 0;
+}
+static inline json_t *recap_api_profile_session(json_t *o)
+{
+	return recap_json_path(o, RECAP_API_PROFILE_SESSION);
+}
+static inline int64_t recap_api_profile_session_attach_timeout_seconds(json_t *o)
+{
+	return recap_json_int(o, RECAP_API_PROFILE_SESSION_ATTACH_TIMEOUT_SECONDS, 60);
+}
+static inline int64_t recap_api_profile_session_idle_timeout_seconds(json_t *o)
+{
+	return recap_json_int(o, RECAP_API_PROFILE_SESSION_IDLE_TIMEOUT_SECONDS, 900);
+}
 static inline json_t *recap_api_profile_output(json_t *o)
 {
 	return recap_json_path(o, RECAP_API_PROFILE_OUTPUT);
@@ -1062,7 +1117,7 @@ static inline int64_t recap_api_profile_output_retention_seconds(json_t *o)
 	return recap_json_int(o, RECAP_API_PROFILE_OUTPUT_RETENTION_SECONDS, 3600);
 }
 /* Its top-level fields, in schema order. */
-#define RECAP_API_PROFILE_N_FIELDS 9
+#define RECAP_API_PROFILE_N_FIELDS 11
 extern const char *const recap_api_profile_fields[RECAP_API_PROFILE_N_FIELDS];
 
 /* an item of a profile's env: paths from its root, and getters (an absent

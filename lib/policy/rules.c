@@ -112,6 +112,11 @@ static int check_modes(const struct policy_rules *r, json_t *spec, struct recap_
 		return recap_buf_printf(
 			   why, "spec.targetFilesystem: \"%s\" is not None, ReadOnly or ReadWrite", fs),
 		       -EINVAL;
+	if (recap_api_profile_interactive(spec) && !r->interactive_allowed) {
+		*rule = "interactive.allowed";
+		recap_buf_printf(why, "interactive sessions are not allowed (interactive.allowed is false)");
+		return 1;
+	}
 	if ((int)mode > (int)r->fs_max) {
 		*rule = "targetFilesystem.max";
 		recap_buf_printf(why, "targetFilesystem %s exceeds targetFilesystem.max %s", fs,
@@ -206,9 +211,15 @@ static int check_limits(const struct policy_rules *r, json_t *spec, struct recap
 	if ((v = check_number(r->max_tail_bytes, "limits.maxTailBytes", RECAP_API_PROFILE_OUTPUT_TAIL_BYTES,
 			      recap_api_profile_output_tail_bytes(spec), why, rule)) != 0)
 		return v;
-	return check_number(r->max_retention_seconds, "limits.maxRetentionSeconds",
-			    RECAP_API_PROFILE_OUTPUT_RETENTION_SECONDS,
-			    recap_api_profile_output_retention_seconds(spec), why, rule);
+	if ((v = check_number(r->max_retention_seconds, "limits.maxRetentionSeconds",
+			      RECAP_API_PROFILE_OUTPUT_RETENTION_SECONDS,
+			      recap_api_profile_output_retention_seconds(spec), why, rule)) != 0)
+		return v;
+	if (!recap_api_profile_interactive(spec))
+		return 0;
+	return check_number(r->max_session_idle_seconds, "limits.maxSessionIdleSeconds",
+			    RECAP_API_PROFILE_SESSION_IDLE_TIMEOUT_SECONDS,
+			    recap_api_profile_session_idle_timeout_seconds(spec), why, rule);
 }
 
 int recap_policy_rules_check(const struct policy_rules *r, json_t *spec, struct recap_buf *why,
@@ -227,7 +238,7 @@ int recap_policy_rules_check(const struct policy_rules *r, json_t *spec, struct 
 int recap_policy_rules_from_policy(json_t *policy, struct policy_rules *r, struct recap_buf *why,
 				   const char **rule)
 {
-	*r = (struct policy_rules){.fs_max = RECAP_API_TARGET_FILESYSTEM_MAX_READ_ONLY};
+	*r = (struct policy_rules){.fs_max = RECAP_API_TARGET_FILESYSTEM_MAX_READ_ONLY, .interactive_allowed = true};
 	if (!policy)
 		return 0;
 	r->images_allowed = recap_api_policy_spec_images_allowed(policy);
@@ -260,5 +271,8 @@ int recap_policy_rules_from_policy(json_t *policy, struct policy_rules *r, struc
 	r->max_tail_bytes = recap_json_path(policy, RECAP_API_POLICY_SPEC_LIMITS_MAX_TAIL_BYTES);
 	r->max_retention_seconds =
 	    recap_json_path(policy, RECAP_API_POLICY_SPEC_LIMITS_MAX_RETENTION_SECONDS);
+	r->max_session_idle_seconds =
+	    recap_json_path(policy, RECAP_API_POLICY_SPEC_LIMITS_MAX_SESSION_IDLE_SECONDS);
+	r->interactive_allowed = recap_api_policy_spec_interactive_allowed(policy);
 	return 0;
 }

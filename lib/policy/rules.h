@@ -19,6 +19,8 @@ struct policy_rules {
 	json_t *localhost_profiles; /* NULL: no Localhost profile (baseline) */
 	/* spec.limits, each NULL when the policy sets none */
 	json_t *max_timeout_seconds, *max_memory, *max_cpu, *max_tail_bytes, *max_retention_seconds;
+	json_t *max_session_idle_seconds;
+	bool interactive_allowed;
 };
 
 /* Fills r from a CapsulePolicy (NULL: the baseline). */
