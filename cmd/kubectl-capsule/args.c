@@ -456,7 +456,8 @@ static int apply_logs(struct simple_args *a, int c, const char *v, struct recap_
 		errno = 0;
 		long long n = strtoll(v, &end, 10);
 		if (errno || end == v || *end || n < 1)
-			return recap_error_set(err, EINVAL, "logs: --limit-bytes '%s' is not a number of bytes above 0", v);
+			return recap_error_set(
+			    err, EINVAL, "logs: --limit-bytes '%s' is not a number of bytes above 0", v);
 		a->limit_bytes = n;
 	}
 	return 0;
@@ -486,9 +487,10 @@ int plugin_parse_simple(int argc, char **argv, const char *verb, bool needs_name
 	bool logs = needs_name && with_output;
 	int c, r = 0;
 	while (r >= 0 && (c = getopt_long(s.argc, s.argv, ":n:o:l:Afh", opts, NULL)) != -1) {
-		bool logs_only = c == 'f' || c == OPT_TARGET || c == OPT_LIMIT_BYTES || c == OPT_TAILS || c == OPT_RAW;
-		if (c == '?' || c == ':' || (c == 'o' && !with_output) || ((c == 'l' || c == 'A') && !listing) ||
-		    (logs_only && !logs))
+		bool logs_only =
+		    c == 'f' || c == OPT_TARGET || c == OPT_LIMIT_BYTES || c == OPT_TAILS || c == OPT_RAW;
+		if (c == '?' || c == ':' || (c == 'o' && !with_output) ||
+		    ((c == 'l' || c == 'A') && !listing) || (logs_only && !logs))
 			return bad_option(verb, c == ':' ? c : '?', s.argv, err);
 		if (c == 'o')
 			r = parse_output(optarg, &a->g.output, err);
@@ -511,9 +513,12 @@ int plugin_parse_simple(int argc, char **argv, const char *verb, bool needs_name
 	if (!needs_name && n != 0)
 		return recap_error_set(err, EINVAL, "%s: unexpected argument '%s'", verb, s.argv[optind]);
 	if (logs && a->tails && (a->follow || a->limit_bytes || a->target))
-		return recap_error_set(err, EINVAL, "logs: --tails shows the status tails: no -f, --target or --limit-bytes");
-	if (logs && !a->tails && a->g.output != PLUGIN_OUT_TEXT)
-		return recap_error_set(err, EINVAL, "logs: -o is for --tails (the whole log is text)");
+		return recap_error_set(
+		    err, EINVAL, "logs: --tails shows the status tails: no -f, --target or --limit-bytes");
+	if (logs && a->g.output != PLUGIN_OUT_TEXT && (a->follow || a->limit_bytes || a->target))
+		return recap_error_set(
+		    err, EINVAL,
+		    "logs: -o json|yaml shows the status tails: no -f, --target or --limit-bytes");
 	a->name = needs_name ? s.argv[optind] : NULL;
 	return 0;
 }

@@ -19,31 +19,31 @@
 #include "stream.h"
 #include "verbs.h"
 
-static const char usage[] =
-    "Print each target's output of a CapsuleRun.\n"
-    "\n"
-    "usage: kubectl capsule logs RUN [-f] [--target POD] [--limit-bytes N] [--raw]\n"
-    "       kubectl capsule logs RUN --tails [-o json|yaml] [--raw]\n"
-    "       [--kubeconfig FILE] [--context NAME] [-n NS]\n"
-    "\n"
-    "The whole output (stdout and stderr in the order they came, as the node\n"
-    "keeps it for the Capsule's output.retentionSeconds) comes from the node\n"
-    "that ran each target, through the API server's aggregation layer\n"
-    "(capsuleruns/log in subresources.recap.dev: RBAC 'get' on it, which the\n"
-    "view role holds). -f follows one target while it runs (--target names it\n"
-    "when the run has several). --tails, or -o json|yaml, shows the last bytes\n"
-    "the run's status holds instead; a cluster without recap-apiserver gets\n"
-    "those, with a note. Exit status 0 when the output was printed.\n"
-    "\n"
-    "Terminal control characters in the output and in messages (escape\n"
-    "sequences, C1 controls, DEL, bidi overrides, a lone CR) and bytes that\n"
-    "are not UTF-8 are shown as visible escapes (^[, \\u009b, \\x9b), on a\n"
-    "terminal and into a pipe alike. --raw writes the output byte for byte.\n";
+static const char usage[] = "Print each target's output of a CapsuleRun.\n"
+			    "\n"
+			    "usage: kubectl capsule logs RUN [-f] [--target POD] [--limit-bytes N] [--raw]\n"
+			    "       kubectl capsule logs RUN --tails [-o json|yaml] [--raw]\n"
+			    "       [--kubeconfig FILE] [--context NAME] [-n NS]\n"
+			    "\n"
+			    "The whole output (stdout and stderr in the order they came, as the node\n"
+			    "keeps it for the Capsule's output.retentionSeconds) comes from the node\n"
+			    "that ran each target, through the API server's aggregation layer\n"
+			    "(capsuleruns/log in subresources.recap.dev: RBAC 'get' on it, which the\n"
+			    "view role holds). -f follows one target while it runs (--target names it\n"
+			    "when the run has several). --tails, or -o json|yaml, shows the last bytes\n"
+			    "the run's status holds instead; a cluster without recap-apiserver gets\n"
+			    "those, with a note. Exit status 0 when the output was printed.\n"
+			    "\n"
+			    "Terminal control characters in the output and in messages (escape\n"
+			    "sequences, C1 controls, DEL, bidi overrides, a lone CR) and bytes that\n"
+			    "are not UTF-8 are shown as visible escapes (^[, \\u009b, \\x9b), on a\n"
+			    "terminal and into a pipe alike. --raw writes the output byte for byte.\n";
 
-static int path_of(char *out, size_t len, const char *ns, const char *run, const char *pod, const struct simple_args *a)
+static int path_of(char *out, size_t len, const char *ns, const char *run, const char *pod,
+		   const struct simple_args *a)
 {
-	int n = snprintf(out, len, "/apis/%s/namespaces/%s/capsuleruns/%s/log?", RECAP_SUBRESOURCES_GROUP_VERSION, ns,
-			 run);
+	int n = snprintf(out, len, "/apis/%s/namespaces/%s/capsuleruns/%s/log?",
+			 RECAP_SUBRESOURCES_GROUP_VERSION, ns, run);
 	if (*pod)
 		n += snprintf(out + n, len - (size_t)n, "&target=%s", pod);
 	if (a->follow)
@@ -80,13 +80,16 @@ static int tails(struct session *s, json_t *run, const struct simple_args *a, co
 static int whole(struct session *s, json_t *run, const struct simple_args *a)
 {
 	const char *name = recap_api_meta_name(run);
-	const char *unserved = "note: recap-apiserver (subresources.recap.dev) does not answer in this cluster: "
-			       "showing the tails the run's status holds\n";
+	const char *unserved =
+	    "note: recap-apiserver (subresources.recap.dev) does not answer in this cluster: "
+	    "showing the tails the run's status holds\n";
 	if (a->target || a->follow) {
 		int r = one(s, name, a->target ? a->target : "", a);
 		if (r == PLUGIN_STREAM_UNSERVED)
-			fprintf(stderr, "error: following a log needs recap-apiserver (subresources.recap.dev), which "
-					"this cluster does not serve; --tails shows the status tails\n");
+			fprintf(
+			    stderr,
+			    "error: following a log needs recap-apiserver (subresources.recap.dev), which "
+			    "this cluster does not serve; --tails shows the status tails\n");
 		return r == 0 ? 0 : 1;
 	}
 	char selector[320];

@@ -86,8 +86,10 @@ int plugin_stream(struct session *s, const char *path, FILE *f, bool raw, struct
 		plugin_write_safe(f, k.carry, k.carried, false);
 	fflush(f);
 	/* 404 for the group itself (no APIService), 503 when it does not answer */
-	bool unserved = (k.status == 404 && k.err && strstr(recap_error_message(k.err), "the server could not find the requested resource")) ||
-			k.status == 503;
+	bool unserved =
+	    (k.status == 404 && k.err &&
+	     strstr(recap_error_message(k.err), "the server could not find the requested resource")) ||
+	    k.status == 503;
 	if (k.code == RECAP_KUBE_OK) {
 		recap_error_free(k.err);
 		return 0;

@@ -32,7 +32,8 @@ static int on_data(const char *p, size_t n, void *userdata)
 {
 	struct recap_kube_stream *s = userdata;
 	if (s->status != 200)
-		return recap_buf_append(&s->errbody, p, n) < 0 ? 0 : 0; /* a longer Status is cut: still one */
+		return recap_buf_append(&s->errbody, p, n) < 0 ? 0
+							       : 0; /* a longer Status is cut: still one */
 	if (s->o.on_data(p, n, s->o.userdata) < 0) {
 		s->stopped_by_caller = true;
 		return -ECANCELED;
@@ -52,10 +53,12 @@ static void done(const struct recap_kube_http_result *r, void *userdata)
 		_cleanup_json_ json_t *body = NULL;
 		if (s->errbody.len)
 			recap_json_parse(s->errbody.data, s->errbody.len, ERROR_BODY_MAX, &body, NULL);
-		code = recap_kube_error_from_response(s->status, body, s->errbody.data, s->errbody.len, s->what, &err);
+		code = recap_kube_error_from_response(s->status, body, s->errbody.data, s->errbody.len,
+						      s->what, &err);
 	} else if (r->code != RECAP_KUBE_HTTP_OK) {
 		code = RECAP_KUBE_ERR_TRANSPORT;
-		recap_error_set(&err, EIO, "%s: %s", s->what, r->message && *r->message ? r->message : "the stream was cut");
+		recap_error_set(&err, EIO, "%s: %s", s->what,
+				r->message && *r->message ? r->message : "the stream was cut");
 	}
 	s->o.on_done(code, s->status, err, s->o.userdata);
 	recap_error_free(err);
@@ -63,8 +66,9 @@ static void done(const struct recap_kube_http_result *r, void *userdata)
 	free(s);
 }
 
-int recap_kube_stream_get(struct recap_kube_client *c, const char *path, const struct recap_kube_stream_options *o,
-			  struct recap_kube_stream **ret, struct recap_error **err)
+int recap_kube_stream_get(struct recap_kube_client *c, const char *path,
+			  const struct recap_kube_stream_options *o, struct recap_kube_stream **ret,
+			  struct recap_error **err)
 {
 	struct recap_kube_stream *s = calloc(1, sizeof(*s));
 	if (!s)

@@ -238,7 +238,8 @@ int recap_policy_rules_check(const struct policy_rules *r, json_t *spec, struct 
 int recap_policy_rules_from_policy(json_t *policy, struct policy_rules *r, struct recap_buf *why,
 				   const char **rule)
 {
-	*r = (struct policy_rules){.fs_max = RECAP_API_TARGET_FILESYSTEM_MAX_READ_ONLY, .interactive_allowed = true};
+	*r = (struct policy_rules){.fs_max = RECAP_API_TARGET_FILESYSTEM_MAX_READ_ONLY,
+				   .interactive_allowed = true};
 	if (!policy)
 		return 0;
 	r->images_allowed = recap_api_policy_spec_images_allowed(policy);

@@ -205,6 +205,28 @@ static void simple_verbs(void **state)
 	assert_int_equal(plugin_parse_simple(ARGC(z), z, "ls", false, true, true, &e, &err), -EINVAL);
 	assert_string_equal(recap_error_message(err), "ls: unknown flag --raw (see --help)");
 	recap_error_free(err);
+	err = NULL;
+	struct simple_args f = {0}, g = {0}, h = {0}, i = {0};
+	char **l = ARGV("r1", "-f", "--target", "web-1", "--limit-bytes", "100");
+	assert_int_equal(plugin_parse_simple(ARGC(l), l, "logs", true, true, false, &f, &err), 0);
+	assert_true(f.follow);
+	assert_string_equal(f.target, "web-1");
+	assert_int_equal(f.limit_bytes, 100);
+	char **m = ARGV("r1", "--limit-bytes", "0");
+	assert_int_equal(plugin_parse_simple(ARGC(m), m, "logs", true, true, false, &g, &err), -EINVAL);
+	assert_string_equal(recap_error_message(err),
+			    "logs: --limit-bytes '0' is not a number of bytes above 0");
+	recap_error_free(err);
+	err = NULL;
+	char **n = ARGV("r1", "-f", "-o", "json");
+	assert_int_equal(plugin_parse_simple(ARGC(n), n, "logs", true, true, false, &h, &err), -EINVAL);
+	assert_non_null(strstr(recap_error_message(err), "-o json|yaml shows the status tails"));
+	recap_error_free(err);
+	err = NULL;
+	char **o = ARGV("-f");
+	assert_int_equal(plugin_parse_simple(ARGC(o), o, "ls", false, true, true, &i, &err), -EINVAL);
+	assert_string_equal(recap_error_message(err), "ls: unknown flag -f (see --help)");
+	recap_error_free(err);
 }
 
 int main(void)
