@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "apiserver/internal.h"
 
@@ -58,6 +59,29 @@ int apiserver_read_head(struct apiserver_conn *c, struct recap_error **err)
 			return recap_error_set(err, EINVAL, "the request head holds a NUL byte");
 	}
 	return parse_line(c, err);
+}
+
+int apiserver_header(const char *head, const char *name, char *out, size_t out_len)
+{
+	size_t nl = strlen(name);
+	out[0] = '\0';
+	for (const char *l = strstr(head, "\r\n"); l && l[2] && !(l[2] == '\r' && l[3] == '\n');
+	     l = strstr(l + 2, "\r\n")) {
+		const char *h = l + 2;
+		if (strncasecmp(h, name, nl) != 0 || h[nl] != ':')
+			continue;
+		const char *v = h + nl + 1;
+		v += strspn(v, " \t");
+		size_t n = strcspn(v, "\r\n");
+		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+			n--;
+		if (n >= out_len)
+			return -1;
+		memcpy(out, v, n);
+		out[n] = '\0';
+		return 1;
+	}
+	return 0;
 }
 
 static int hexval(char h)

@@ -50,6 +50,8 @@ void apiserver_log(struct recap_apiserver *s, int level, const char *fmt, ...)
 /* conn.c: HTTP/1.1 over the connection */
 int apiserver_read_head(struct apiserver_conn *c, struct recap_error **err);
 int apiserver_write(struct apiserver_conn *c, const void *p, size_t n);
+/* A request header's value (trimmed): 1, 0 when absent (out ""), -1 when too long. */
+int apiserver_header(const char *head, const char *name, char *out, size_t out_len);
 /* 1 and the decoded value, 0 when absent, -1 when malformed or too long. */
 int apiserver_query(const char *query, const char *key, char *out, size_t out_len);
 void apiserver_respond_json(struct apiserver_conn *c, int code, json_t *body);
@@ -70,5 +72,6 @@ struct apiserver_relay_target {
 	const char *endpoint; /* HOST:PORT */
 	const char *node;
 	const char *path; /* with query */
+	const char *headers; /* more header lines ("Name: value\r\n"...), or NULL */
 };
 void apiserver_relay(struct apiserver_conn *c, const struct apiserver_relay_target *t);

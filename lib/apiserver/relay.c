@@ -156,6 +156,37 @@ static void copy(struct apiserver_conn *c, SSL *ssl, int fd)
 	}
 }
 
+/* A session: bytes both ways, as they come, until either side ends. */
+static void tunnel(struct apiserver_conn *c, SSL *ssl, int fd)
+{
+	char buf[16384];
+	struct timeval none = {0};
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
+	for (;;) {
+		bool relay_ready = SSL_pending(ssl) > 0, client_ready = SSL_pending(c->ssl) > 0;
+		if (!relay_ready && !client_ready) {
+			struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = c->fd, .events = POLLIN}};
+			int n = poll(p, 2, 1000);
+			if (atomic_load(&c->s->stopping))
+				return;
+			if (n <= 0)
+				continue;
+			relay_ready = p[0].revents != 0;
+			client_ready = p[1].revents != 0;
+		}
+		if (relay_ready) {
+			int n = SSL_read(ssl, buf, sizeof(buf));
+			if (n <= 0 || apiserver_write(c, buf, (size_t)n) < 0)
+				return;
+		}
+		if (client_ready) {
+			int n = SSL_read(c->ssl, buf, sizeof(buf));
+			if (n <= 0 || ssl_write_all(ssl, buf, (size_t)n) < 0)
+				return;
+		}
+	}
+}
+
 static void forward(struct apiserver_conn *c, SSL *ssl, int fd)
 {
 	char head[RELAY_HEAD_MAX + 1], ctype[128], out[512];
@@ -166,6 +197,12 @@ static void forward(struct apiserver_conn *c, SSL *ssl, int fd)
 		return;
 	}
 	header(head, "Content-Type", ctype, sizeof(ctype));
+	if (code == 101) { /* the relay took the WebSocket: its answer, then the session */
+		c->began = true;
+		if (apiserver_write(c, head, got) == 0)
+			tunnel(c, ssl, fd);
+		return;
+	}
 	if (code != 200) { /* a Status with its length: passed on whole */
 		c->began = true;
 		(void)apiserver_write(c, head, got);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "api/names.h"
@@ -26,11 +27,13 @@ static bool dns_name(const char *s, size_t max)
 static bool authorized(struct apiserver_conn *c, const struct apiserver_user *u, const char *ns,
 		       const char *name, const char *sub)
 {
-	struct apiserver_sar_attrs a = {.verb = strcmp(c->method, "GET") == 0 ? "get" : "create",
-					.ns = ns,
-					.resource = "capsuleruns",
-					.subresource = sub,
-					.name = name};
+	/* a session writes to a process: create, as pods/exec and pods/attach */
+	struct apiserver_sar_attrs a = {
+	    .verb = strcmp(sub, "attach") == 0 || strcmp(c->method, "GET") != 0 ? "create" : "get",
+	    .ns = ns,
+	    .resource = "capsuleruns",
+	    .subresource = sub,
+	    .name = name};
 	char *why = NULL;
 	struct recap_error *err = NULL;
 	int r = apiserver_sar_check(&c->s->sar, u, &a, &why, &err);
@@ -188,25 +191,58 @@ static int relay_path(struct apiserver_conn *c, json_t *e, const char *sub, char
 	return (size_t)n < len ? 0 : -2;
 }
 
+/* The WebSocket headers the relay needs to answer the user's handshake. */
+static int upgrade_headers(struct apiserver_conn *c, char *out, size_t len)
+{
+	static const char *const names[] = {"Sec-WebSocket-Key", "Sec-WebSocket-Version",
+					    "Sec-WebSocket-Protocol"};
+	char v[1024], up[32];
+	if (apiserver_header(c->head, "Upgrade", up, sizeof(up)) != 1 || strcasecmp(up, "websocket") != 0)
+		return -1;
+	int n = snprintf(out, len, "Connection: Upgrade\r\nUpgrade: websocket\r\n");
+	for (size_t i = 0; i < 3; i++) {
+		if (apiserver_header(c->head, names[i], v, sizeof(v)) != 1 || strpbrk(v, "\r\n"))
+			return -1;
+		n += snprintf(out + n, len - (size_t)n, "%s: %s\r\n", names[i], v);
+	}
+	return (size_t)n < len ? 0 : -1;
+}
+
+static bool known(struct apiserver_conn *c, const char *sub)
+{
+	if (strcmp(sub, "log") != 0 && strcmp(sub, "artifacts") != 0 && strcmp(sub, "attach") != 0) {
+		apiserver_status(c, 404, "NotFound",
+				 "capsuleruns has no subresource \"%s\" (log, artifacts, attach)", sub);
+		return false;
+	}
+	if (strcmp(c->method, "GET") != 0) {
+		apiserver_status(c, 405, "MethodNotAllowed", "capsuleruns/%s is read with GET%s", sub,
+				 strcmp(sub, "attach") == 0 ? " (a WebSocket upgrade)" : "");
+		return false;
+	}
+	return true;
+}
+
 void apiserver_subresource(struct apiserver_conn *c, const struct apiserver_user *u, const char *ns,
 			   const char *name, const char *sub)
 {
-	if (strcmp(sub, "log") != 0 && strcmp(sub, "artifacts") != 0) {
-		apiserver_status(c, 404, "NotFound", "capsuleruns has no subresource \"%s\" (log, artifacts)",
-				 sub);
+	char target[254] = "", fv[8] = "", ws[2048] = "";
+	bool attach = strcmp(sub, "attach") == 0;
+	if (!known(c, sub))
 		return;
-	}
-	if (strcmp(c->method, "GET") != 0) {
-		apiserver_status(c, 405, "MethodNotAllowed", "capsuleruns/%s is read with GET", sub);
-		return;
-	}
 	if (!dns_name(ns, 63) || !dns_name(name, 253)) {
 		apiserver_status(c, 400, "BadRequest", "\"%s/%s\" is not a namespace and a name", ns, name);
 		return;
 	}
+	if (attach && upgrade_headers(c, ws, sizeof(ws)) < 0) {
+		apiserver_status(
+		    c, 400, "BadRequest",
+		    "attach is a WebSocket: Upgrade: websocket, Sec-WebSocket-Key, -Version and -Protocol "
+		    "(v5.channel.k8s.io)");
+		return;
+	}
 	if (!authorized(c, u, ns, name, sub))
 		return;
-	char target[254] = "", fv[8] = "";
 	int t = apiserver_query(c->query, "target", target, sizeof(target));
 	if (t > 0 && !*target)
 		t = 0;
@@ -214,12 +250,10 @@ void apiserver_subresource(struct apiserver_conn *c, const struct apiserver_user
 		apiserver_status(c, 400, "BadRequest", "target must be a pod's name");
 		return;
 	}
-	bool follow = apiserver_query(c->query, "follow", fv, sizeof(fv)) > 0 &&
-		      (!*fv || !strcmp(fv, "true") || !strcmp(fv, "1"));
+	bool follow = attach || (apiserver_query(c->query, "follow", fv, sizeof(fv)) > 0 &&
+				 (!*fv || !strcmp(fv, "true") || !strcmp(fv, "1")));
 	json_t *e = find_exec(c, ns, name, t > 0 ? target : NULL);
-	if (e && !(e = wait_started(c, e, follow && strcmp(sub, "log") == 0)))
-		return;
-	if (!e)
+	if (!e || !(e = wait_started(c, e, follow && strcmp(sub, "artifacts") != 0)))
 		return;
 	char path[4096];
 	const char *endpoint = recap_json_str(e, "status.relayEndpoint");
@@ -232,11 +266,20 @@ void apiserver_subresource(struct apiserver_conn *c, const struct apiserver_user
 		    "the execution for pod \"%s\" ended (%s) without a node relay: its output tails are in "
 		    "its status",
 		    recap_json_str(e, "spec.target.pod"), recap_json_str(e, "status.reason") ?: "no reason");
+	else if (attach && !recap_api_profile_interactive(recap_api_exec_spec_capsule(e)))
+		apiserver_status(
+		    c, 400, "BadRequest",
+		    "capsulerun \"%s\" is not interactive: kubectl capsule logs -f follows its output", name);
+	else if (attach && final(e))
+		apiserver_status(c, 409, "Conflict", "the session of pod \"%s\" has ended (%s)",
+				 recap_json_str(e, "spec.target.pod"),
+				 recap_json_str(e, "status.reason") ?: "no reason");
 	else if (r < 0)
 		apiserver_status(c, 500, "InternalError", "the execution has no valid uid");
 	else
 		apiserver_relay(c, &(struct apiserver_relay_target){.endpoint = endpoint,
 								    .node = recap_json_str(e, "spec.node"),
-								    .path = path});
+								    .path = path,
+								    .headers = attach ? ws : NULL});
 	json_decref(e);
 }

@@ -143,6 +143,17 @@ static int timing(json_t *spec, json_t *exec, int64_t now, struct recap_error **
 		timeout = left < 1 ? 1 : left;
 	json_object_set_new(spec, "timeoutSeconds", json_integer(timeout));
 	json_object_set_new(spec, "tailBytes", json_integer(recap_api_profile_output_tail_bytes(cap)));
+	/* an interactive session: a terminal, and the executor's session socket
+	 * that the node's relay connects the attached user to */
+	if (recap_api_profile_interactive(cap)) {
+		json_object_set_new(spec, "tty", json_true());
+		json_object_set_new(
+		    spec, "session",
+		    json_pack("{s:I, s:I}", "attachTimeoutSeconds",
+			      (json_int_t)recap_api_profile_session_attach_timeout_seconds(cap),
+			      "idleTimeoutSeconds",
+			      (json_int_t)recap_api_profile_session_idle_timeout_seconds(cap)));
+	}
 	return 0;
 }
 

@@ -55,16 +55,18 @@ static void route(struct relay_conn *c)
 	if (sscanf(c->path, "/v1/runs/%40[^/]/%15[a-z]%n", id, what, &end) != 2 || c->path[end] ||
 	    !run_id_ok(id)) {
 		relay_status(c, 404, "NotFound",
-			     "no such path: the relay serves /v1/runs/<id>/log and /artifacts");
+			     "no such path: the relay serves /v1/runs/<id>/log, /artifacts and /attach");
 		return;
 	}
 	if (strcmp(what, "log") == 0)
 		relay_serve_log(c, id);
 	else if (strcmp(what, "artifacts") == 0 && c->r->o.artifacts)
 		relay_serve_artifacts(c, id);
+	else if (strcmp(what, "attach") == 0)
+		relay_serve_attach(c, id);
 	else
 		relay_status(c, 404, "NotFound",
-			     "no such path: the relay serves /v1/runs/<id>/log and /artifacts");
+			     "no such path: the relay serves /v1/runs/<id>/log, /artifacts and /attach");
 }
 
 static void set_timeouts(int fd, int rcv_s, int snd_s)

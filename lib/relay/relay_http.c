@@ -10,7 +10,7 @@
 
 #include "relay/relay_internal.h"
 
-static int header(const char *head, const char *name, char *out, size_t out_len)
+int relay_header(const char *head, const char *name, char *out, size_t out_len)
 {
 	size_t nl = strlen(name);
 	for (const char *l = strstr(head, "\r\n"); l && l[2] && !(l[2] == '\r' && l[3] == '\n');
@@ -47,7 +47,7 @@ static int parse_head(struct relay_conn *c, struct recap_error **err)
 		return recap_error_set(err, E2BIG, "the request's path or query is too long");
 	strcpy(c->path, target);
 	strcpy(c->query, q ? q : "");
-	if (header(c->head, "X-Recap-Node", c->node, sizeof(c->node)) < 0)
+	if (relay_header(c->head, "X-Recap-Node", c->node, sizeof(c->node)) < 0)
 		return recap_error_set(err, E2BIG, "X-Recap-Node is too long");
 	return 0;
 }

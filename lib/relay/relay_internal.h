@@ -71,6 +71,8 @@ int relay_tls_write(struct relay_conn *c, const void *p, size_t n);
 ssize_t relay_tls_read(struct relay_conn *c, void *p, size_t n);
 
 /* relay_http.c */
+/* A header's value (trimmed) into out, "" when absent; -1 when too long. */
+int relay_header(const char *head, const char *name, char *out, size_t out_len);
 int relay_read_head(struct relay_conn *c, struct recap_error **err);
 /* The query parameter's value (decoded) or NULL; -1 when malformed. */
 int relay_query(const char *query, const char *key, char *out, size_t out_len);
@@ -82,3 +84,5 @@ int relay_end(struct relay_conn *c);
 /* relay_log.c */
 void relay_serve_log(struct relay_conn *c, const char *run_id);
 void relay_serve_artifacts(struct relay_conn *c, const char *run_id);
+/* relay_attach.c: the WebSocket of an interactive session, to the executor's session socket */
+void relay_serve_attach(struct relay_conn *c, const char *run_id);
