@@ -153,6 +153,32 @@ check "alice in a namespace she has no rights in: 403" has "$T/err" "Forbidden"
 as "$ALICE" kubectl get --raw "$api/nosuch/log"
 check "an unknown run: 404 naming it" has "$T/err" 'capsuleruns.recap.dev "nosuch" not found'
 
+# -- recap-apiserver itself: only the front proxy, and each user's own rights
+direct() { # CERT KEY HEADER... -> HTTP code in $T/code, body in $T/direct.body
+	local crt=$1 key=$2
+	shift 2
+	curl -sS --max-time 10 --cacert "$T/apiserver/ca.crt" --resolve "recap-apiserver.recap-system.svc:$APISERVER_PORT:127.0.0.1" \
+		--cert "$crt" --key "$key" "$@" -o "$T/direct.body" -w '%{http_code}' \
+		"https://recap-apiserver.recap-system.svc:$APISERVER_PORT$api/$RUN/log" >"$T/code" 2>"$T/direct.err" || true
+}
+fp=$T/cluster/pki/front-proxy
+direct "$T/cluster/pki/users/alice.crt" "$T/cluster/pki/users/alice.key" -H "X-Remote-User: system:admin" \
+	-H "X-Remote-Group: system:masters"
+check "a user's own certificate claiming to be the front proxy: 401" equals "$(cat "$T/code")" 401
+check "... saying the certificate is not the front proxy's" has "$T/direct.body" "not the front proxy's"
+direct "$fp/client.crt" "$fp/client.key" -H "X-Remote-User: bob"
+check "the front proxy's certificate for a user without rights: 403 from recap-apiserver's own review" \
+	equals "$(cat "$T/code")" 403
+check "... naming the user and the subresource" has "$T/direct.body" 'User \"bob\" cannot get resource \"capsuleruns/log\"'
+direct "$fp/client.crt" "$fp/client.key" -H "X-Remote-User: alice"
+check "the front proxy's certificate for alice: her run's log" equals "$(cat "$T/code")" 200
+as "$ALICE" kubectl get --raw "$api/$RUN2/artifacts?path=..%2F..%2Fetc%2Fpasswd"
+check "artifacts?path= with .. is refused" has "$T/err" "BadRequest"
+as "$ALICE" kubectl get --raw "$api/$RUN2/artifacts?path=%2Fetc%2Fpasswd"
+check "artifacts?path= outside /out is refused" has "$T/err" "BadRequest"
+as "$ALICE" kubectl get --raw "$api/$RUN/attach"
+check "attach without a WebSocket is refused" has "$T/err" "attach is a WebSocket"
+
 # -- the relay: only the relay client, only its node's runs
 endpoint=$(kubectl get capsuleexecutions -n shop -l "recap.dev/run=$RUN" -o jsonpath='{.items[0].status.relayEndpoint}')
 uid=$(kubectl get capsuleexecutions -n shop -l "recap.dev/run=$RUN" -o jsonpath='{.items[0].metadata.uid}')

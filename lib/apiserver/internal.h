@@ -41,6 +41,7 @@ struct apiserver_conn {
 	size_t head_len;
 	char method[8], path[2048], query[2048];
 	bool proxy; /* a client certificate of an allowed front proxy */
+	char why[256]; /* when not: what the certificate was */
 	bool began; /* a response went out */
 };
 

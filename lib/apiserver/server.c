@@ -38,7 +38,12 @@ void apiserver_log(struct recap_apiserver *s, int level, const char *fmt, ...)
 static void identify(struct apiserver_conn *c)
 {
 	X509 *peer = SSL_get1_peer_certificate(c->ssl);
-	if (!peer || SSL_get_verify_result(c->ssl) != X509_V_OK) {
+	if (!peer)
+		return;
+	long v = SSL_get_verify_result(c->ssl);
+	if (v != X509_V_OK) {
+		snprintf(c->why, sizeof(c->why), "the client certificate is not the front proxy's: %s",
+			 X509_verify_cert_error_string(v));
 		X509_free(peer);
 		return;
 	}
@@ -48,6 +53,9 @@ static void identify(struct apiserver_conn *c)
 	pthread_mutex_lock(&c->s->fp_mu);
 	c->proxy = apiserver_frontproxy_allows(&c->s->fp, cn);
 	pthread_mutex_unlock(&c->s->fp_mu);
+	if (!c->proxy)
+		snprintf(c->why, sizeof(c->why),
+			 "the client certificate's name \"%s\" is not an allowed front proxy", cn);
 }
 
 static void health(struct apiserver_conn *c)
@@ -71,7 +79,9 @@ static void route(struct apiserver_conn *c)
 		apiserver_status(
 		    c, 401, "Unauthorized",
 		    "recap-apiserver serves only what the Kubernetes API server's front proxy forwards: %s",
-		    c->proxy ? recap_error_message(err) : "no front-proxy client certificate");
+		    c->proxy  ? recap_error_message(err)
+		    : *c->why ? c->why
+			      : "no front-proxy client certificate");
 		recap_error_free(err);
 		return;
 	}

@@ -56,6 +56,14 @@ static int trust_pem(SSL_CTX *ctx, const char *pem, struct recap_error **err)
 	return 0;
 }
 
+/* The handshake goes on with any client certificate: whether it is the
+ * front proxy's is judged per request (SSL_get_verify_result), so that a
+ * wrong one gets a 401 Status that says why instead of a failed handshake. */
+static int judge_later(int ok, X509_STORE_CTX *ctx)
+{
+	return 1;
+}
+
 static SSL_CTX *build(bool server, const struct apiserver_tls_files *f, const char *ca_pem,
 		      struct recap_error **err)
 {
@@ -74,7 +82,7 @@ static SSL_CTX *build(bool server, const struct apiserver_tls_files *f, const ch
 	if (server && ca_pem) {
 		/* a client certificate is asked for, not required: probes come without */
 		r = trust_pem(ctx, ca_pem, err);
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, judge_later);
 		X509_VERIFY_PARAM_set_purpose(SSL_CTX_get0_param(ctx), X509_PURPOSE_SSL_CLIENT);
 	} else if (!server) {
 		if (SSL_CTX_load_verify_locations(ctx, f->ca, NULL) != 1)
