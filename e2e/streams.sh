@@ -123,11 +123,29 @@ check "logs --limit-bytes: the first bytes only" equals "$(cat "$T/out")" "first
 as "$ALICE" kubectl capsule logs -n shop "$RUN" --tails -o json
 check "logs --tails: the status tails as before" has "$T/out" '"stdoutBytes": 300014'
 
+api=/apis/subresources.recap.dev/v1alpha1/namespaces/shop/capsuleruns
+# -- 100 followers of one run, through the API server, each gets every byte
+as "$ALICE" kubectl capsule run -n shop "$IMAGE" --pod web-2 --no-wait -- sh -c 'sleep 4; echo one; sleep 1; echo two'
+RUNF=$(run_name "$T/out" "$T/err")
+for i in $(seq 100); do
+	curl -sS --max-time 60 --cacert "$T/cluster/pki/ca.crt" --cert "$T/cluster/pki/users/alice.crt" \
+		--key "$T/cluster/pki/users/alice.key" -o "$T/f$i" \
+		"$RECAP_APISERVER_URL$api/$RUNF/log?follow=true" 2>"$T/f$i.err" &
+	followers+=($!)
+done
+bad=0
+for p in "${followers[@]}"; do wait "$p" || bad=$((bad + 1)); done
+all_whole() {
+	local i n=0
+	for i in $(seq 100); do [[ $(cat "$T/f$i") == $'one\ntwo' ]] && n=$((n + 1)); done
+	[[ $n == 100 && $bad == 0 ]] || { echo "  $n of 100 whole, $bad failed: $(cat "$T/f1.err")" >&2; return 1; }
+}
+check "100 followers of one run through the API server each get the whole log" all_whole
+
 # -- artifacts: a tar whose files match status.artifacts
 as "$ALICE" kubectl capsule run -n shop "$IMAGE" --pod web-2 --wait-timeout 120 -- \
 	sh -c 'mkdir -p /out/d && head -c 1048576 /dev/urandom >/out/d/blob && echo hi >/out/note'
 RUN2=$(run_name "$T/err")
-api=/apis/subresources.recap.dev/v1alpha1/namespaces/shop/capsuleruns
 as "$ALICE" kubectl get --raw "$api/$RUN2/artifacts"
 cp "$T/out" "$T/art.tar"
 digests_match() {
