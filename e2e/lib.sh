@@ -210,3 +210,71 @@ target_pid() {
 	crictl --runtime-endpoint "unix://$CRI_SOCKET" inspect -o go-template --template '{{.info.pid}}' \
 		"${id#containerd://}" 2>/dev/null
 }
+
+# The streaming path on the stand-in (docs/streaming.md): the controller
+# issues the relay and serving certificates into recap-system's Secrets, each
+# caplet's relay listens on loopback, recap-apiserver runs on this host and the
+# aggregation layer reaches it through an ExternalName Service (localhost) and
+# the APIService, its certificate checked for recap-apiserver.recap-system.svc
+# against the caBundle the controller sets. streams_prepare before e2e_up;
+# then streams_up APISERVER_BINARY (or its steps, to check each).
+streams_prepare() {
+	CONTROLLER_ARGS+=(--certs-namespace recap-system --cert-check-seconds 2)
+	CAPLET_ARGS+=(--relay-address 127.0.0.1:0 --relay-cert-file "$T/relay/tls.crt" --relay-key-file "$T/relay/tls.key"
+		--relay-ca-file "$T/relay/ca.crt" --relay-client-name recap-apiserver)
+	E2E_BEFORE_COMPONENTS=streams_register
+}
+streams_register() {
+	kubectl create namespace recap-system >/dev/null
+	APISERVER_PORT=$(free_port)
+	kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: recap-apiserver, namespace: recap-system}
+spec: {type: ExternalName, externalName: localhost}
+---
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: {name: v1alpha1.subresources.recap.dev}
+spec:
+  group: subresources.recap.dev
+  version: v1alpha1
+  groupPriorityMinimum: 1000
+  versionPriority: 15
+  service: {namespace: recap-system, name: recap-apiserver, port: $APISERVER_PORT}
+YAML
+}
+# What kubelet's Secret volumes would hold: the controller's Secrets as files.
+streams_secret_files() { # SECRET DIR
+	mkdir -p "$2"
+	local k
+	for k in tls.crt tls.key ca.crt; do
+		kubectl get secret -n recap-system "$1" -o "jsonpath={.data.${k//./\\.}}" | base64 -d >"$2/$k.new" &&
+			[[ -s $2/$k.new ]] && mv "$2/$k.new" "$2/$k" || return 1
+	done
+}
+streams_secrets() {
+	streams_secret_files recap-caplet-tls "$T/relay" && streams_secret_files recap-relay-client-tls "$T/relay-client" &&
+		streams_secret_files recap-apiserver-tls "$T/apiserver"
+}
+streams_ca_bundle() {
+	[[ -n $(kubectl get apiservice v1alpha1.subresources.recap.dev -o jsonpath='{.spec.caBundle}') ]]
+}
+streams_apiserver_start() { # BINARY
+	"$1" --secure-address "127.0.0.1:$APISERVER_PORT" --tls-cert-file "$T/apiserver/tls.crt" \
+		--tls-key-file "$T/apiserver/tls.key" --relay-cert-file "$T/relay-client/tls.crt" \
+		--relay-key-file "$T/relay-client/tls.key" --relay-ca-file "$T/relay-client/ca.crt" \
+		--relay-server-name caplet.recap-system.svc --log-level debug >>"$T/apiserver.log" 2>&1 &
+	PIDS+=($!)
+}
+streams_available() {
+	[[ $(kubectl get apiservice v1alpha1.subresources.recap.dev \
+		-o jsonpath='{.status.conditions[?(@.type=="Available")].status}') == True ]]
+}
+streams_up() { # BINARY
+	wait_until 30 streams_secrets || { echo "the controller issued no relay certificates" >&2; exit 1; }
+	wait_until 30 streams_ca_bundle || { echo "the controller set no APIService caBundle" >&2; exit 1; }
+	streams_apiserver_start "$1"
+	wait_until 60 streams_available || { echo "recap-apiserver did not become Available" >&2; exit 1; }
+	kubectl apply -f "$E2E_SRC"/config/rbac/streams_view_role.yaml -f "$E2E_SRC"/config/rbac/streams_edit_role.yaml >/dev/null
+}

@@ -16,60 +16,12 @@
 . "$(dirname "$0")/lib.sh"
 PLUGIN=$(realpath "$6")
 APISERVER_BIN=$(realpath "$7")
-CONTROLLER_ARGS=(--certs-namespace recap-system --cert-check-seconds 2)
-CAPLET_ARGS=(--relay-address 127.0.0.1:0 --relay-cert-file "$T/relay/tls.crt" --relay-key-file "$T/relay/tls.key"
-	--relay-ca-file "$T/relay/ca.crt" --relay-client-name recap-apiserver)
-before_components() {
-	kubectl create namespace recap-system >/dev/null
-	APISERVER_PORT=$(free_port)
-	# the aggregation layer reaches it as recap-apiserver.recap-system.svc
-	# (the name its certificate carries), at this host
-	kubectl apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Service
-metadata: {name: recap-apiserver, namespace: recap-system}
-spec: {type: ExternalName, externalName: localhost}
----
-apiVersion: apiregistration.k8s.io/v1
-kind: APIService
-metadata: {name: v1alpha1.subresources.recap.dev}
-spec:
-  group: subresources.recap.dev
-  version: v1alpha1
-  groupPriorityMinimum: 1000
-  versionPriority: 15
-  service: {namespace: recap-system, name: recap-apiserver, port: $APISERVER_PORT}
-YAML
-}
-E2E_BEFORE_COMPONENTS=before_components
+streams_prepare
 e2e_up "$1" "$2" "$3" "$4" "$5" node-1 node-2
-
-# -- what kubelet's Secret volumes would hold: the controller's Secrets as files
-secret_files() { # SECRET DIR
-	mkdir -p "$2"
-	local k
-	for k in tls.crt tls.key ca.crt; do
-		kubectl get secret -n recap-system "$1" -o "jsonpath={.data.${k//./\\.}}" | base64 -d >"$2/$k.new" &&
-			[[ -s $2/$k.new ]] && mv "$2/$k.new" "$2/$k" || return 1
-	done
-}
-secrets_out() {
-	secret_files recap-caplet-tls "$T/relay" && secret_files recap-relay-client-tls "$T/relay-client" &&
-		secret_files recap-apiserver-tls "$T/apiserver"
-}
-check "the controller issues the relay and serving certificates" wait_until 30 secrets_out
-ca_bundle() { [[ -n $(kubectl get apiservice v1alpha1.subresources.recap.dev -o jsonpath='{.spec.caBundle}') ]]; }
-check "the controller sets the APIService's caBundle" wait_until 30 ca_bundle
-"$APISERVER_BIN" --secure-address "127.0.0.1:$APISERVER_PORT" --tls-cert-file "$T/apiserver/tls.crt" \
-	--tls-key-file "$T/apiserver/tls.key" --relay-cert-file "$T/relay-client/tls.crt" \
-	--relay-key-file "$T/relay-client/tls.key" --relay-ca-file "$T/relay-client/ca.crt" \
-	--relay-server-name caplet.recap-system.svc --log-level debug >>"$T/apiserver.log" 2>&1 &
-PIDS+=($!)
-available() {
-	[[ $(kubectl get apiservice v1alpha1.subresources.recap.dev \
-		-o jsonpath='{.status.conditions[?(@.type=="Available")].status}') == True ]]
-}
-check "the APIService becomes Available through the aggregation layer" wait_until 60 available
+check "the controller issues the relay and serving certificates" wait_until 30 streams_secrets
+check "the controller sets the APIService's caBundle" wait_until 30 streams_ca_bundle
+streams_apiserver_start "$APISERVER_BIN"
+check "the APIService becomes Available through the aggregation layer" wait_until 60 streams_available
 
 # -- users: alice edits shop (the built-in role, which RECap's roles aggregate into), bob has nothing
 for f in "$E2E_SRC"/config/rbac/capsule_editor_role.yaml "$E2E_SRC"/config/rbac/capsule_viewer_role.yaml \
@@ -138,6 +90,7 @@ for p in "${followers[@]}"; do wait "$p" || bad=$((bad + 1)); done
 all_whole() {
 	local i n=0
 	for i in $(seq 100); do [[ $(cat "$T/f$i") == $'one\ntwo' ]] && n=$((n + 1)); done
+	for i in $(seq 100); do [[ $(cat "$T/f$i") == $'one\ntwo' ]] || { echo "  follower $i got: $(head -c 300 "$T/f$i")" >&2; break; }; done
 	[[ $n == 100 && $bad == 0 ]] || { echo "  $n of 100 whole, $bad failed: $(cat "$T/f1.err")" >&2; return 1; }
 }
 check "100 followers of one run through the API server each get the whole log" all_whole

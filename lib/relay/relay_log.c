@@ -16,6 +16,7 @@
 #include "relay/relay_internal.h"
 
 #define CHUNK (64 * 1024)
+#define LOG_WAIT_MS 30000
 
 struct follow {
 	struct relay_conn *c;
@@ -73,12 +74,16 @@ static int open_log(struct follow *f, const char *root, const char *id)
 		f->fd = open(part, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (f->fd < 0)
 		return -errno;
+	/* inotify instances are few (fs.inotify.max_user_instances, 128 by
+	 * default): past them a follower looks every 200 ms instead */
 	if (!f->whole && f->follow) {
 		f->ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-		if (f->ino < 0 ||
+		if (f->ino >= 0 &&
 		    inotify_add_watch(f->ino, part,
-				      IN_MODIFY | IN_CLOSE_WRITE | IN_MOVE_SELF | IN_DELETE_SELF) < 0)
-			return -errno;
+				      IN_MODIFY | IN_CLOSE_WRITE | IN_MOVE_SELF | IN_DELETE_SELF) < 0) {
+			close(f->ino);
+			f->ino = -1;
+		}
 	}
 	return 0;
 }
@@ -99,10 +104,10 @@ static bool wait_more(struct follow *f)
 	int n = poll(p, 2, 1000);
 	if (atomic_load(&f->c->r->stopping))
 		return false;
-	if (n > 0 && p[1].revents) /* the client sends nothing after its request: it went away */
+	if (n > 0 && p[0].revents) /* the client sends nothing after its request: it went away */
 		return false;
 	char ev[4096];
-	while (read(f->ino, ev, sizeof(ev)) > 0)
+	while (f->ino >= 0 && read(f->ino, ev, sizeof(ev)) > 0)
 		;
 	return true;
 }
@@ -136,6 +141,22 @@ static void stream(struct follow *f)
 	free(buf);
 }
 
+/* A follower may come as the run starts: its executor makes the log a moment
+ * after the node agent reported it attaching. */
+static int open_soon(struct follow *f, struct relay_conn *c, const char *run_id)
+{
+	int r = open_log(f, c->r->o.root, run_id);
+	for (int waited = 0; r == -ENOENT && f->follow && waited < LOG_WAIT_MS; waited += 100) {
+		if (atomic_load(&c->r->stopping))
+			break;
+		struct pollfd p = {.fd = c->fd, .events = POLLIN | POLLRDHUP};
+		if (poll(&p, 1, 100) > 0) /* the client went away */
+			return -ECONNRESET;
+		r = open_log(f, c->r->o.root, run_id);
+	}
+	return r;
+}
+
 void relay_serve_log(struct relay_conn *c, const char *run_id)
 {
 	struct follow f = {.c = c, .fd = -1, .ino = -1, .left = -1};
@@ -143,8 +164,9 @@ void relay_serve_log(struct relay_conn *c, const char *run_id)
 	if (parse_follow(c, &f.follow) < 0 || parse_int(c->query, "sinceBytes", &since, c) < 0 ||
 	    parse_int(c->query, "limitBytes", &f.left, c) < 0)
 		return;
-	int r = open_log(&f, c->r->o.root, run_id);
-	if (r == -ENOENT) {
+	int r = open_soon(&f, c, run_id);
+	if (r == -ECONNRESET) {
+	} else if (r == -ENOENT) {
 		char m[256];
 		snprintf(m, sizeof(m),
 			 "run %s has no log on node %s: it did not start there, or its log was removed "
