@@ -102,7 +102,8 @@ static int verify(const struct recap_run_paths *p, const struct recap_cgroup *cg
 static int release_run_dir(const struct recap_run_paths *p, struct recap_error **err)
 {
 	char path[4200];
-	const char *files[] = {"layers.tmp", "layers"};
+	/* session.sock: a session's socket an executor that crashed left */
+	const char *files[] = {"layers.tmp", "layers", "session.sock"};
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		snprintf(path, sizeof(path), "%s/%s", p->run_dir, files[i]);
 		if (unlink(path) < 0 && errno != ENOENT)

@@ -152,6 +152,33 @@ void recap_tail_push(struct recap_tail *t, const char *p, size_t n);
 char *recap_tail_dup(const struct recap_tail *t, size_t *ret_len);
 void recap_tail_free(struct recap_tail *t);
 
+/* An interactive session (spec.session, process_session.c): the command's
+ * terminal relayed to the one client of runs/<id>/session.sock, a
+ * SOCK_SEQPACKET socket whose every message is one message of the Kubernetes
+ * channel protocol (docs/executor-spec.md, "Sessions"). */
+
+#define RECAP_SESSION_MSG_MAX 32768  /* one message, its channel byte included */
+#define RECAP_SESSION_FINISH_MS 5000 /* the last output and the Status, at most */
+
+struct recap_session {
+	int listen_fd, fd; /* -1: none */
+	char *path;	   /* the socket's path while it exists */
+	/* one output message the client could not take yet: the PTY is not
+	 * read meanwhile, so the command blocks on its terminal, not the executor */
+	char out[RECAP_SESSION_MSG_MAX];
+	size_t out_len;
+	uint64_t out_since; /* when it began to wait */
+	/* stdin bytes the terminal could not take yet: the socket is not read
+	 * meanwhile */
+	char in[RECAP_SESSION_MSG_MAX + 1];
+	size_t in_len, in_off;
+	bool stdin_closed;
+	uint64_t last_activity; /* a message either way */
+	char end_msg[160];	/* why the session ended ("" while it goes on) */
+	bool hung_up;		/* the end was acted on (the loop's session_hangup) */
+	bool cancelled;		/* ... while the command ran: the run is Cancelled */
+};
+
 /* One run in the executor: its channels to the run's processes, the loop
  * that watches them, the attach terminal. */
 
@@ -190,6 +217,7 @@ struct recap_run {
 	bool cancelled, timed_out;
 	struct recap_tail out, err;
 	struct recap_run_log log;
+	struct recap_session sess;
 	uint64_t t_start, t_attached, t_end, deadline, kill_at, hard_kill_at, drain_until;
 };
 
@@ -205,3 +233,28 @@ int recap_tty_open(struct recap_run *r, struct recap_error **err);
 void recap_tty_receive(struct recap_run *r);
 void recap_tty_restore(struct recap_run *r);
 void recap_tty_resize(struct recap_run *r);
+
+/* The session socket (process_session.c). */
+void recap_session_init(struct recap_session *s);
+/* Makes runs/<id>/session.sock (mode 0600, nothing there replaced) and
+ * waits for its one client up to session.attachTimeoutSeconds (and the run's
+ * deadline, and the executor's signals), then stops listening: the socket's
+ * path is removed. 0 with a client; else negative with *err, and
+ * *ret_reason the result's reason (Cancelled when no one attached). */
+int recap_session_accept(struct recap_run *r, const char **ret_reason, struct recap_error **err);
+/* What the loop polls: the socket's events, and whether the PTY master is
+ * read (not while an output message waits) or written (stdin waits). */
+short recap_session_sock_events(const struct recap_run *r);
+short recap_session_pty_events(const struct recap_run *r);
+void recap_session_on_sock(struct recap_run *r, short revents, uint64_t now);
+void recap_session_on_pty_writable(struct recap_run *r, short revents);
+/* Output from the PTY (at most RECAP_SESSION_MSG_MAX - 1 bytes): one
+ * channel-1 message, sent now or kept until the client takes it. */
+void recap_session_output(struct recap_run *r, const char *p, size_t n, uint64_t now);
+/* Ends the session when it was idle too long; the next idle check (0: none). */
+void recap_session_timers(struct recap_run *r, uint64_t now);
+uint64_t recap_session_idle_at(const struct recap_run *r);
+/* After escape: the output still kept, then one Status on channel 3, then
+ * the socket closed (bounded by RECAP_SESSION_FINISH_MS). */
+void recap_session_finish(struct recap_run *r);
+void recap_session_close(struct recap_session *s);

@@ -64,7 +64,9 @@ static void write_all(int fd, const char *p, size_t n)
 static void on_output(struct recap_run *r, int fd, struct recap_tail *t, int stream, bool *eof)
 {
 	char buf[65536];
-	ssize_t n = read(fd, buf, sizeof(buf));
+	/* a session sends what it reads as one message */
+	size_t want = r->spec->session ? RECAP_SESSION_MSG_MAX - 1 : sizeof(buf);
+	ssize_t n = read(fd, buf, want);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) { /* EIO on a PTY master: the last slave closed */
@@ -73,7 +75,10 @@ static void on_output(struct recap_run *r, int fd, struct recap_tail *t, int str
 	}
 	recap_tail_push(t, buf, (size_t)n);
 	recap_run_log_write(&r->log, buf, (size_t)n);
-	write_all(stream, buf, (size_t)n);
+	if (r->spec->session)
+		recap_session_output(r, buf, (size_t)n, recap_now_mono_ms());
+	else
+		write_all(stream, buf, (size_t)n);
 }
 
 static void on_stdin(struct recap_run *r)
@@ -95,6 +100,36 @@ static void stop(struct recap_run *r, uint64_t now)
 		return;
 	(void)recap_cgroup_signal(&r->cg, SIGTERM, r->sup);
 	r->kill_at = now + r->spec->grace_ms;
+}
+
+/* The session ended (its client went away, broke the protocol or was idle):
+ * a terminal hangup, as when a remote terminal's line drops. Closing the
+ * master sends SIGHUP to the command's session and foreground group; then
+ * the normal stop of every process of the run. */
+static void session_hangup(struct recap_run *r, uint64_t now)
+{
+	r->sess.hung_up = true;
+	if (r->sup_exited || (r->sync_eof && !r->sup))
+		return; /* the command ended first: the run ends as it did */
+	r->sess.cancelled = true;
+	if (r->pty_master >= 0) {
+		close(r->pty_master);
+		r->pty_master = r->out_fd = -1;
+		r->out_eof = true;
+	}
+	stop(r, now);
+}
+
+static void on_session_pty(struct recap_run *r, short revents)
+{
+	if (revents & POLLOUT)
+		recap_session_on_pty_writable(r, revents);
+	if (revents & (POLLIN | POLLHUP | POLLERR)) {
+		if (recap_session_pty_events(r) & POLLIN)
+			on_output(r, r->out_fd, &r->out, -1, &r->out_eof);
+		else /* no slave, and output waits: stdin goes nowhere */
+			recap_session_on_pty_writable(r, POLLHUP);
+	}
 }
 
 static void on_signal(struct recap_run *r, uint64_t now)
@@ -126,6 +161,8 @@ static void on_supervisor_exit(struct recap_run *r, uint64_t now)
 
 static void timers(struct recap_run *r, uint64_t now)
 {
+	if (r->spec->session)
+		recap_session_timers(r, now);
 	if (r->deadline && now >= r->deadline && !r->timed_out) {
 		r->timed_out = true;
 		stop(r, now);
@@ -154,7 +191,7 @@ static int timeout_of(const struct recap_run *r, uint64_t now)
 {
 	uint64_t next = UINT64_MAX;
 	uint64_t t[] = {r->deadline && !r->timed_out ? r->deadline : 0, r->kill_at, r->hard_kill_at,
-			r->sup_exited ? r->drain_until : 0};
+			r->sup_exited ? r->drain_until : 0, recap_session_idle_at(r)};
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
 		if (t[i] && t[i] < next)
 			next = t[i];
@@ -171,9 +208,12 @@ int recap_run_loop(struct recap_run *r, struct recap_error **err)
 	if (r->spec->timeout_ms)
 		r->deadline = r->t_start + r->spec->timeout_ms;
 	r->err_eof = r->err_fd < 0;
+	bool session = r->spec->session;
 	for (;;) {
 		uint64_t now = recap_now_mono_ms();
 		timers(r, now);
+		if (session && r->sess.end_msg[0] && !r->sess.hung_up)
+			session_hangup(r, now);
 		if (done(r, now))
 			break;
 		struct pollfd p[P_N] = {
@@ -184,19 +224,28 @@ int recap_run_loop(struct recap_run *r, struct recap_error **err)
 		    [P_SUP] = {.fd = r->sup_exited ? -1 : r->sup_pidfd, .events = POLLIN},
 		    [P_IN] = {.fd = r->opts->tty && !r->stdin_eof ? STDIN_FILENO : -1, .events = POLLIN},
 		};
+		if (session) { /* the socket for stdin; flow control both ways */
+			short sev = recap_session_sock_events(r), pev = recap_session_pty_events(r);
+			p[P_IN] = (struct pollfd){.fd = sev ? r->sess.fd : -1, .events = sev};
+			p[P_OUT] = (struct pollfd){.fd = !r->out_eof && pev ? r->out_fd : -1, .events = pev};
+		}
 		int n = poll(p, P_N, timeout_of(r, now));
 		if (n < 0 && errno != EINTR)
 			return recap_error_set_errno(err, errno, "poll");
 		now = recap_now_mono_ms();
 		if (p[P_SYNC].revents)
 			on_sync(r);
-		if (p[P_OUT].revents)
+		if (p[P_OUT].revents && session)
+			on_session_pty(r, p[P_OUT].revents);
+		else if (p[P_OUT].revents)
 			on_output(r, r->out_fd, &r->out, r->opts->stream_out, &r->out_eof);
 		if (p[P_ERR].revents)
 			on_output(r, r->err_fd, &r->err, r->opts->stream_err, &r->err_eof);
 		if (p[P_SIG].revents)
 			on_signal(r, now);
-		if (p[P_IN].revents)
+		if (p[P_IN].revents && session)
+			recap_session_on_sock(r, p[P_IN].revents, now);
+		else if (p[P_IN].revents)
 			on_stdin(r);
 		if (p[P_SUP].revents)
 			on_supervisor_exit(r, now);

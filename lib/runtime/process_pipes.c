@@ -111,6 +111,8 @@ void recap_run_close_child_ends(struct recap_run *r)
 void recap_tty_resize(struct recap_run *r)
 {
 	struct winsize ws;
+	if (r->spec->session)
+		return; /* the client's resize messages size it (process_session.c) */
 	if (r->pty_master >= 0 && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
 		ioctl(r->pty_master, TIOCSWINSZ, &ws);
 }
@@ -161,6 +163,12 @@ void recap_tty_receive(struct recap_run *r)
 	}
 	memcpy(&r->pty_master, CMSG_DATA(c), sizeof(int));
 	r->out_fd = r->pty_master;
+	if (r->spec->session) {
+		/* the socket's client, not the caller's terminal: the loop never
+		 * blocks on the command's terminal (process_session.c) */
+		(void)fcntl(r->pty_master, F_SETFL, fcntl(r->pty_master, F_GETFL) | O_NONBLOCK);
+		return;
+	}
 	recap_tty_resize(r);
 	raw_mode(r);
 }

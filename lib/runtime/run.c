@@ -132,6 +132,11 @@ static int launch(struct recap_run *r, struct recap_error **err)
 	int ret = recap_run_pipes(r, err);
 	if (ret < 0)
 		return fail(r, RECAP_REASON_ATTACH_FAILED, ret, err);
+	/* a session: the command starts once its client is there (the state
+	 * stays Attaching meanwhile) */
+	const char *reason;
+	if (r->spec->session && (ret = recap_session_accept(r, &reason, err)) < 0)
+		return fail(r, reason, ret, err);
 	struct recap_launch l = {
 	    .spec = r->spec,
 	    .paths = &r->paths,
@@ -160,7 +165,7 @@ static int launch(struct recap_run *r, struct recap_error **err)
 	l.out_fd = r->out_mnt;
 	/* the command's terminal has the caller's size before the command runs;
 	 * later changes follow through SIGWINCH (recap_tty_resize) */
-	if (r->opts->tty)
+	if (r->opts->tty && !r->spec->session)
 		ioctl(STDIN_FILENO, TIOCGWINSZ, &l.exec.winsize);
 	/* the first child is born in the target's PID namespace and becomes
 	 * the supervisor: no intermediate process to fork and reap */
@@ -251,6 +256,12 @@ static void conclude(struct recap_run *r)
 			res->reason = RECAP_REASON_DEADLINE_EXCEEDED;
 		else if (r->cancelled)
 			res->reason = RECAP_REASON_CANCELLED;
+	}
+	/* a session that ended while the command ran ended the run */
+	if (r->sess.cancelled && !r->fail_kind && !oom && !r->timed_out) {
+		res->reason = RECAP_REASON_CANCELLED;
+		free(res->message);
+		res->message = strdup(r->sess.end_msg);
 	}
 	if (r->upper_full && !res->message &&
 	    asprintf(&res->message,
@@ -361,6 +372,7 @@ static void escape(struct recap_run *r, struct recap_error **err)
 static void release(struct recap_run *r)
 {
 	recap_tty_restore(r);
+	recap_session_close(&r->sess);
 	recap_run_close_fds(r);
 	if (r->out_mnt >= 0)
 		close(r->out_mnt);
@@ -389,6 +401,14 @@ int recap_runtime_run(const struct recap_run_spec *spec, const struct recap_run_
 			      .log = RECAP_RUN_LOG_INIT,
 			      .out_mnt = -1};
 	recap_run_init_fds(&r);
+	recap_session_init(&r.sess);
+	/* a session's command runs on a terminal, the socket's client's */
+	struct recap_run_opts so = *o;
+	if (spec->session) {
+		so.tty = true;
+		so.stream_out = so.stream_err = -1;
+	}
+	r.opts = &so;
 	r.cg = (struct recap_cgroup){.v2 = -1, .memory = -1, .freezer = -1};
 	r.t_start = recap_now_mono_ms();
 	int ret = recap_spec_validate(spec, err);
@@ -429,6 +449,7 @@ int recap_runtime_run(const struct recap_run_spec *spec, const struct recap_run_
 		res->attach_ms = recap_now_mono_ms() - r.t_start;
 	}
 	escape(&r, err);
+	recap_session_finish(&r); /* the Status once the run escaped */
 	release(&r);
 	sigaction(SIGPIPE, &old_pipe, NULL);
 	return ret;

@@ -26,6 +26,8 @@ void recap_spec_init(struct recap_run_spec *s)
 	    .out_bytes = RECAP_OUT_DEFAULT,
 	    .uid = -1,
 	    .gid = -1,
+	    .session_attach_s = RECAP_SESSION_ATTACH_DEFAULT,
+	    .session_idle_s = RECAP_SESSION_IDLE_DEFAULT,
 	};
 }
 
@@ -218,6 +220,24 @@ static int check_layers(const struct recap_run_spec *s, struct recap_error **err
 	return 0;
 }
 
+static int check_session(const struct recap_run_spec *s, struct recap_error **err)
+{
+	if (!s->session)
+		return 0;
+	if (!s->tty)
+		return recap_error_set(
+		    err, EINVAL, "'session' needs 'tty': true (a session's command runs on a terminal)");
+	if (s->session_attach_s < 1 || s->session_attach_s > RECAP_SESSION_ATTACH_MAX)
+		return recap_error_set(err, ERANGE,
+				       "session.attachTimeoutSeconds %lld out of range (1 to %d)",
+				       (long long)s->session_attach_s, RECAP_SESSION_ATTACH_MAX);
+	if (s->session_idle_s < RECAP_SESSION_IDLE_MIN || s->session_idle_s > RECAP_SESSION_IDLE_MAX)
+		return recap_error_set(err, ERANGE, "session.idleTimeoutSeconds %lld out of range (%d to %d)",
+				       (long long)s->session_idle_s, RECAP_SESSION_IDLE_MIN,
+				       RECAP_SESSION_IDLE_MAX);
+	return 0;
+}
+
 int recap_spec_validate(const struct recap_run_spec *s, struct recap_error **err)
 {
 	if (!s->target || !*s->target)
@@ -255,5 +275,5 @@ int recap_spec_validate(const struct recap_run_spec *s, struct recap_error **err
 				       recap_spec_cap_name(__builtin_ctzll(both)));
 	if (s->seccomp == RECAP_SECCOMP_PROFILE && (!s->seccomp_profile || !*s->seccomp_profile))
 		return recap_error_set(err, EINVAL, "seccomp profile file not given");
-	return 0;
+	return check_session(s, err);
 }

@@ -52,6 +52,13 @@ enum recap_seccomp_mode {
 #define RECAP_MEMORY_DEFAULT (512ll << 20)
 #define RECAP_PIDS_DEFAULT 1024
 #define RECAP_CPU_MILLIS_DEFAULT 1000
+/* an interactive session (docs/executor-spec.md, "Sessions"): how long the
+ * executor waits for its one client, and how long a session may be idle */
+#define RECAP_SESSION_ATTACH_DEFAULT 60
+#define RECAP_SESSION_ATTACH_MAX 600
+#define RECAP_SESSION_IDLE_DEFAULT 900
+#define RECAP_SESSION_IDLE_MIN 10
+#define RECAP_SESSION_IDLE_MAX 86400
 
 /* A NULL-terminated, owned list of owned strings. */
 struct recap_strv {
@@ -88,6 +95,11 @@ struct recap_run_spec {
 	size_t tail_bytes;
 	bool tty;
 	int64_t uid, gid; /* -1: root (0) */
+	/* session: the command's terminal is a client of runs/<id>/session.sock
+	 * instead of the caller's (needs tty) */
+	bool session;
+	int64_t session_attach_s; /* 1..RECAP_SESSION_ATTACH_MAX */
+	int64_t session_idle_s;	  /* RECAP_SESSION_IDLE_MIN..MAX */
 };
 
 void recap_spec_init(struct recap_run_spec *s);

@@ -207,6 +207,42 @@ static int target_pid(struct recap_run_spec *s, json_t *doc, struct recap_error 
 	return 0;
 }
 
+/* session: {"attachTimeoutSeconds": N, "idleTimeoutSeconds": M}, both
+ * optional whole numbers (their ranges, and the tty it needs, are checked by
+ * recap_spec_validate). */
+static int session_seconds(json_t *obj, const char *key, int64_t *dst, struct recap_error **err)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v))
+		return recap_error_set(err, EINVAL, "spec: 'session.%s' must be a whole number of seconds",
+				       key);
+	*dst = json_integer_value(v);
+	return 0;
+}
+
+static int session(struct recap_run_spec *s, json_t *doc, struct recap_error **err)
+{
+	json_t *v = json_object_get(doc, "session");
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_object(v))
+		return recap_error_set(err, EINVAL, "spec: 'session' must be an object");
+	const char *key;
+	json_t *e;
+	json_object_foreach (v, key, e) {
+		if (strcmp(key, "attachTimeoutSeconds") != 0 && strcmp(key, "idleTimeoutSeconds") != 0)
+			return recap_error_set(err, EINVAL,
+					       "spec: unknown field 'session.%s' (attachTimeoutSeconds, "
+					       "idleTimeoutSeconds)",
+					       key);
+	}
+	s->session = true;
+	int r = session_seconds(v, "attachTimeoutSeconds", &s->session_attach_s, err);
+	return r < 0 ? r : session_seconds(v, "idleTimeoutSeconds", &s->session_idle_s, err);
+}
+
 int recap_spec_from_json(struct recap_run_spec *s, json_t *doc, struct recap_error **err)
 {
 	if (!json_is_object(doc))
@@ -218,7 +254,8 @@ int recap_spec_from_json(struct recap_run_spec *s, json_t *doc, struct recap_err
 			       "tty",	    "memory",	   "pids",
 			       "cpus",	    "cpuMillis",   "timeoutSeconds",
 			       "tailBytes", "user",	   "upperSize",
-			       "outSize",   "targetPid",   "logBytes"};
+			       "outSize",   "targetPid",   "logBytes",
+			       "session"};
 	const char *key;
 	json_t *v;
 	json_object_foreach (doc, key, v) {
@@ -235,6 +272,8 @@ int recap_spec_from_json(struct recap_run_spec *s, json_t *doc, struct recap_err
 		r = modes(s, doc, err);
 	if (r >= 0)
 		r = limits(s, doc, err);
+	if (r >= 0)
+		r = session(s, doc, err);
 	/* the image's User when the spec does not say (numeric only) */
 	const char *user = recap_json_at(doc, "imageConfig", "User", NULL)
 			       ? json_string_value(recap_json_at(doc, "imageConfig", "User", NULL))

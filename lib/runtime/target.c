@@ -210,8 +210,9 @@ int recap_pid_start_time(pid_t pid, uint64_t *ret)
 	char *p = strrchr(buf, ')');
 	if (!p)
 		return -EIO;
+	/* p at the space before field 3 (state): 19 more to field 22, starttime */
 	p++;
-	for (int field = 2; field < 22; field++) {
+	for (int field = 3; field < 22; field++) {
 		p = strchr(p + 1, ' ');
 		if (!p)
 			return -EIO;

@@ -487,6 +487,114 @@ test_attach() {
 	check "a command's first stty size sees the caller's terminal size (5 of 5)" equals "$bad" 0
 }
 
+# A session (spec.session, docs/executor-spec.md "Sessions"): the command's
+# terminal is the one client of runs/<id>/session.sock, as caplet's relay is
+# (session.py speaks the channel messages).
+session_spec() { # id, command (JSON array), session (JSON object)
+	cat <<JSON
+{"id": "$1", "target": "$cid", "layers": ["$layer"], "command": $2, "tty": true,
+ "logBytes": "1Mi", "session": $3}
+JSON
+}
+
+test_session() {
+	local py out rc t0 t1 idle_pid mode
+	py=$(dirname "$0")/session.py
+	# the idle case takes 10 s (the minimum): beside the others
+	session_spec sess-idle '["sh"]' '{"idleTimeoutSeconds": 10}' >"$tmp/sess-idle.json"
+	capsule run -o json --spec-file "$tmp/sess-idle.json" >"$tmp/sess-idle.out" 2>&1 &
+	idle_pid=$!
+	python3 "$py" idle "$root/runs/sess-idle/session.sock" "1003$$" &
+	local idle_client=$!
+
+	session_spec sess-a '["sh"]' '{"attachTimeoutSeconds": 20}' >"$tmp/sess-a.json"
+	capsule run -o json --spec-file "$tmp/sess-a.json" >"$tmp/sess-a.out" 2>&1 &
+	local bg=$! i
+	for ((i = 0; i < 200; i++)); do
+		[[ -S $root/runs/sess-a/session.sock ]] && break
+		sleep 0.05
+	done
+	mode=$(stat -c '%A %U' "$root/runs/sess-a/session.sock" 2>&1)
+	check "session: the socket is root's, mode 0600" equals "$mode" "srw------- root"
+	out=$(capsule ps)
+	check "session: ps shows the run Attaching while no one is attached" \
+		contains "$(grep sess-a <<<"$out")" "Attaching"
+	out=$(timeout 60 python3 "$py" interact "$root/runs/sess-a/session.sock" 2>&1)
+	rc=$?
+	echo "$out"
+	check "session: the client's checks pass" equals "$rc" 0
+	wait "$bg"
+	out=$(cat "$tmp/sess-a.out")
+	check "session: the result is the command's exit (Failed, 3)" \
+		equals "$(json reason "$out")/$(json exitCode "$out")" "Failed/3"
+	check "session: the run escaped" equals "$(json escaped "$out")" true
+	check "session: no socket left after escape" test ! -e "$root/runs/sess-a"
+	check "session: the log holds the transcript" \
+		bash -c "grep -q 'hello-42' '$root/logs/sess-a' && grep -q '27 91' '$root/logs/sess-a'"
+
+	session_spec sess-none '["sh", "-c", "echo ran"]' '{"attachTimeoutSeconds": 1}' >"$tmp/sess-none.json"
+	t0=$(date +%s%N)
+	rc=0
+	out=$(capsule run -o json --spec-file "$tmp/sess-none.json" 2>/dev/null) || rc=$?
+	t1=$(date +%s%N)
+	check "session: no one attached: Cancelled" equals "$(json reason "$out")" Cancelled
+	check "session: ... the message names attachTimeoutSeconds" contains "$(json message "$out")" \
+		"no one attached within 1 s (session.attachTimeoutSeconds)"
+	check "session: ... the command never ran (no exit code, no output, 125)" \
+		equals "$(json exitCode "$out")/$(json stdoutBytes "$out")/$rc" "/0/125"
+	check "session: ... after about 1 s" test $(((t1 - t0) / 1000000)) -ge 1000 -a $(((t1 - t0) / 1000000)) -lt 5000
+	check "session: ... escaped, its socket gone" bash -c "[[ '$(json escaped "$out")' == true && ! -e '$root/runs/sess-none' ]]"
+
+	session_spec sess-hup '["sh"]' '{}' >"$tmp/sess-hup.json"
+	capsule run -o json --spec-file "$tmp/sess-hup.json" >"$tmp/sess-hup.out" 2>&1 &
+	bg=$!
+	out=$(timeout 60 python3 "$py" hangup "$root/runs/sess-hup/session.sock" "1002$$" 2>&1) || echo "$out"
+	t0=$(date +%s%N)
+	wait "$bg"
+	t1=$(date +%s%N)
+	out=$(cat "$tmp/sess-hup.out")
+	check "session: the client went away: Cancelled" equals "$(json reason "$out")" Cancelled
+	check "session: ... the message says so" equals "$(json message "$out")" "the session's client went away"
+	check "session: ... escaped" equals "$(json escaped "$out")" true
+	check "session: ... at once (SIGHUP, then the stop)" test $(((t1 - t0) / 1000000)) -lt 4000
+	check "session: ... no process left" bash -c "! pgrep -f '[s]leep 1002$$\$' >/dev/null"
+
+	# an executor that crashed while it waited: sweep removes the socket with the run
+	session_spec sess-crash '["sh"]' '{}' >"$tmp/sess-crash.json"
+	"$capsule_bin" --root "$root" --cgroup-parent "$cgp" run -o json --spec-file "$tmp/sess-crash.json" \
+		>/dev/null 2>&1 &
+	bg=$!
+	for ((i = 0; i < 200; i++)); do
+		[[ -S $root/runs/sess-crash/session.sock ]] && break
+		sleep 0.05
+	done
+	for ((i = 0; i < 160; i++)); do
+		grep -q '"phase":"Running"' "$root/runs/sess-idle/state" 2>/dev/null && break
+		sleep 0.05
+	done
+	check "session: ps shows a live session Running, not Orphaned" \
+		contains "$(capsule ps | grep sess-idle)" "Running"
+	kill -9 "$bg"
+	wait "$bg" 2>/dev/null
+	capsule sweep >/dev/null 2>&1 # never the live sess-idle: its client's checks below
+	check "session: sweep of a crashed session's run removes its socket and directory" \
+		bash -c "[[ ! -e '$root/runs/sess-crash' && -z \$(find '$root/runs' -name session.sock) ]]"
+
+	wait "$idle_client"
+	check "session: the idle client's checks pass" equals "$?" 0
+	wait "$idle_pid"
+	out=$(cat "$tmp/sess-idle.out")
+	check "session: an idle session is Cancelled" equals "$(json reason "$out")" Cancelled
+	check "session: ... the message names idleTimeoutSeconds" equals "$(json message "$out")" \
+		"the session was idle for 10 s (session.idleTimeoutSeconds)"
+	check "session: ... escaped, no process left" \
+		bash -c "[[ '$(json escaped "$out")' == true ]] && ! pgrep -f '[s]leep 1003$$\$' >/dev/null"
+	rc=0
+	out=$(session_spec sess-notty '["sh"]' '{}' | sed 's/"tty": true/"tty": false/' |
+		capsule run --spec-fd 0 2>&1) || rc=$?
+	check "session: without tty it is refused, naming both" contains "$out" "'session' needs 'tty': true"
+}
+
 test_mountpoints() { # made in the upper only where no layer has them; a non-directory is refused
 	local l1=$tmp/mp-lower l2=$tmp/mp-upper out rc
 	mkdir -p "$l1/tmp/kept" "$l2" && ln -s /etc "$l1/proc" && mknod "$l2/proc" c 0 0 && mkdir "$l2/sys"
@@ -569,6 +677,7 @@ test_cgroup_limits
 test_default_limits
 test_target_not_found
 test_attach
+test_session
 test_image
 test_gc_race
 test_mountpoints

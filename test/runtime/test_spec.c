@@ -271,6 +271,95 @@ static void target_pid_field(void **state)
 	}
 }
 
+/* session: an object of attachTimeoutSeconds and idleTimeoutSeconds (whole
+ * seconds, defaults 60 and 900), only with tty. */
+static void session_field(void **state)
+{
+	struct recap_run_spec s;
+	struct recap_error *err = NULL;
+	const char *base = "{\"target\":\"1\",\"layers\":[\"/l\"],\"command\":[\"sh\"],\"tty\":true";
+	char doc[512];
+	assert_int_equal(from_json("{\"target\":\"1\"}", &s, &err), 0);
+	assert_false(s.session);
+	recap_spec_free(&s);
+
+	snprintf(doc, sizeof(doc), "%s,\"session\":{}}", base);
+	assert_int_equal(from_json(doc, &s, &err), 0);
+	assert_true(s.session);
+	assert_int_equal(s.session_attach_s, 60);
+	assert_int_equal(s.session_idle_s, 900);
+	assert_int_equal(recap_spec_validate(&s, &err), 0);
+	recap_spec_free(&s);
+
+	snprintf(doc, sizeof(doc), "%s,\"session\":{\"attachTimeoutSeconds\":1,\"idleTimeoutSeconds\":10}}",
+		 base);
+	assert_int_equal(from_json(doc, &s, &err), 0);
+	assert_int_equal(s.session_attach_s, 1);
+	assert_int_equal(s.session_idle_s, 10);
+	assert_int_equal(recap_spec_validate(&s, &err), 0);
+	recap_spec_free(&s);
+
+	snprintf(doc, sizeof(doc),
+		 "%s,\"session\":{\"attachTimeoutSeconds\":600,\"idleTimeoutSeconds\":86400}}", base);
+	assert_int_equal(from_json(doc, &s, &err), 0);
+	assert_int_equal(recap_spec_validate(&s, &err), 0);
+	recap_spec_free(&s);
+
+	snprintf(doc, sizeof(doc), "%s,\"session\":null}", base);
+	assert_int_equal(from_json(doc, &s, &err), 0);
+	assert_false(s.session);
+	recap_spec_free(&s);
+
+	/* refused while parsing, naming the field */
+	const char *bad_json[][2] = {
+	    {"{\"session\":true}", "'session' must be an object"},
+	    {"{\"session\":{\"idle\":5}}", "'session.idle'"},
+	    {"{\"session\":{\"attachTimeoutSeconds\":\"5\"}}", "'session.attachTimeoutSeconds'"},
+	    {"{\"session\":{\"idleTimeoutSeconds\":30.5}}", "'session.idleTimeoutSeconds'"},
+	};
+	for (size_t i = 0; i < sizeof(bad_json) / sizeof(bad_json[0]); i++) {
+		err = NULL;
+		assert_true(from_json(bad_json[i][0], &s, &err) < 0);
+		if (!strstr(recap_error_message(err), bad_json[i][1]))
+			fail_msg("%s: message '%s' lacks %s", bad_json[i][0], recap_error_message(err),
+				 bad_json[i][1]);
+		recap_error_free(err);
+		recap_spec_free(&s);
+	}
+	/* refused by validation: the ranges, and tty */
+	const char *bad[][2] = {
+	    {"\"session\":{\"attachTimeoutSeconds\":0}",
+	     "session.attachTimeoutSeconds 0 out of range (1 to 600)"},
+	    {"\"session\":{\"attachTimeoutSeconds\":601}", "session.attachTimeoutSeconds 601"},
+	    {"\"session\":{\"idleTimeoutSeconds\":9}",
+	     "session.idleTimeoutSeconds 9 out of range (10 to 86400)"},
+	    {"\"session\":{\"idleTimeoutSeconds\":86401}", "session.idleTimeoutSeconds 86401"},
+	    {"\"session\":{\"idleTimeoutSeconds\":-1}", "session.idleTimeoutSeconds -1"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err = NULL;
+		snprintf(doc, sizeof(doc), "%s,%s}", base, bad[i][0]);
+		assert_int_equal(from_json(doc, &s, NULL), 0);
+		assert_true(recap_spec_validate(&s, &err) < 0);
+		if (!strstr(recap_error_message(err), bad[i][1]))
+			fail_msg("%s: message '%s' lacks %s", doc, recap_error_message(err), bad[i][1]);
+		recap_error_free(err);
+		recap_spec_free(&s);
+	}
+	const char *no_tty[] = {
+	    "{\"target\":\"1\",\"layers\":[\"/l\"],\"command\":[\"sh\"],\"session\":{}}",
+	    "{\"target\":\"1\",\"layers\":[\"/l\"],\"command\":[\"sh\"],\"tty\":false,\"session\":{}}",
+	};
+	for (size_t i = 0; i < sizeof(no_tty) / sizeof(no_tty[0]); i++) {
+		err = NULL;
+		assert_int_equal(from_json(no_tty[i], &s, NULL), 0);
+		assert_true(recap_spec_validate(&s, &err) < 0);
+		assert_non_null(strstr(recap_error_message(err), "'session' needs 'tty': true"));
+		recap_error_free(err);
+		recap_spec_free(&s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +373,7 @@ int main(void)
 	    cmocka_unit_test(users),
 	    cmocka_unit_test(image_user),
 	    cmocka_unit_test(target_pid_field),
+	    cmocka_unit_test(session_field),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -149,6 +150,30 @@ static void resolves_a_pid_in_its_container(void **state)
 	recap_target_release(&t);
 }
 
+/* The start time is field 22 of /proc/<pid>/stat (not the next one, the
+ * virtual size: a process that maps memory must not look like another). */
+static void start_time_is_field_22(void **state)
+{
+	char buf[1024];
+	FILE *f = fopen("/proc/self/stat", "re");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	char *p = strrchr(buf, ')') + 2;
+	unsigned long long want = 0;
+	for (int field = 3; field <= 22; field++, p = strchr(p, ' ') + 1)
+		if (field == 22)
+			want = strtoull(p, NULL, 10);
+	uint64_t st = 0, again = 0;
+	assert_int_equal(recap_pid_start_time(getpid(), &st), 0);
+	assert_int_equal(st, want);
+	void *m = mmap(NULL, 64 << 20, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(m != MAP_FAILED);
+	assert_int_equal(recap_pid_start_time(getpid(), &again), 0);
+	munmap(m, 64 << 20);
+	assert_int_equal(again, st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -157,6 +182,7 @@ int main(void)
 	    cmocka_unit_test(resolves_a_live_pid),
 	    cmocka_unit_test(resolves_a_confirmed_pid),
 	    cmocka_unit_test(resolves_a_pid_in_its_container),
+	    cmocka_unit_test(start_time_is_field_22),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
