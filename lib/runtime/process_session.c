@@ -34,15 +34,15 @@ static void stop_listening(struct recap_session *s)
 	if (s->listen_fd >= 0)
 		close(s->listen_fd);
 	s->listen_fd = -1;
-	if (s->path)
-		(void)unlink(s->path);
-	free(s->path);
-	s->path = NULL;
 }
 
 void recap_session_close(struct recap_session *s)
 {
 	stop_listening(s);
+	if (s->path)
+		(void)unlink(s->path);
+	free(s->path);
+	s->path = NULL;
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
@@ -157,7 +157,9 @@ int recap_session_accept(struct recap_run *r, const char **ret_reason, struct re
 				ret = recap_error_set_errno(err, errno, "cannot accept on %s", s->path);
 		}
 	}
-	/* one client: a second one finds no socket (ENOENT), or a closed one */
+	/* one client: the path stays while the session lasts, nobody listens
+	 * on it, so a second client is refused at once (ECONNREFUSED: the
+	 * relay's 409) rather than taken for a session not made yet (ENOENT) */
 	stop_listening(s);
 	s->last_activity = recap_now_mono_ms();
 	return ret;
