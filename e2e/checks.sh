@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # The checks every e2e script reports with: "ok   - WHAT" or "FAIL - WHAT"
-# (counted in FAILS), and bounded polling. Sourced by e2e/lib.sh,
-# e2e/real-node/lib.sh and e2e/plugin-attach.sh; each has its own finish.
+# (counted in FAILS), and bounded polling. Sourced by e2e/lib.sh and
+# e2e/real-node/lib.sh; each has its own finish.
 FAILS=${FAILS:-0}
 pass() { echo "ok   - $*"; }
 fail() {
@@ -98,11 +98,11 @@ metadata: {name: $2}
 spec: {capsuleRef: {name: $3}}
 YAML
 }
-# `kubectl capsule attach` runs its capsule under the executor's default
-# cgroup parent, "recap" (what an installed caplet uses), in every hierarchy
-# a run's limits need. default_parents_note records where it exists before
-# a test; default_parents_remove removes, with everything below it, each one
-# the test made.
+# An installed caplet runs its capsules under the executor's default cgroup
+# parent, "recap", in every hierarchy a run's limits need.
+# default_parents_note records where it exists before a test;
+# default_parents_remove removes, with everything below it, each one the
+# test made.
 DEFAULT_PARENTS_BEFORE=""
 default_parents() { find /sys/fs/cgroup -maxdepth 2 -type d -name recap 2>/dev/null || true; }
 default_parents_note() { DEFAULT_PARENTS_BEFORE=" $(default_parents | tr '\n' ' ') "; }

@@ -3,20 +3,18 @@
 # does (kubectl-capsule on PATH): ad hoc runs by selector and by pod, output
 # and exit status, progress on stderr (plain and on a terminal), -o json and
 # yaml, an existing Capsule fired, ls, logs, cancel (while waiting), --rm,
-# clear errors, and attach up to kubectl exec into the node's caplet pod.
+# clear errors, and attach as far as it goes without the attach subresource
+# (no recap-apiserver here): --dry-run's objects, a missing pod, a refused
+# upgrade that leaves no run behind.
 #   plugin.sh CAPLET CAPSULE CONTROLLER SLEEPER SOURCE_ROOT KUBECTL_CAPSULE
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 PLUGIN=$(realpath "$6")
 e2e_up "$1" "$2" "$3" "$4" "$5" node-1 node-2
 
-# kubectl finds plugins on PATH. The kubectl in front only records the argv
-# it was started with (attach checks what it exec'd) and runs the real one.
+# kubectl finds plugins on PATH.
 mkdir -p "$T/bin"
 ln -s "$PLUGIN" "$T/bin/kubectl-capsule"
-REAL_KUBECTL=$(command -v kubectl)
-printf '#!/bin/sh\nprintf "%%s\\n" "$*" >>%s\nexec %s "$@"\n' "$T/kubectl-argv.log" "$REAL_KUBECTL" >"$T/bin/kubectl"
-chmod +x "$T/bin/kubectl"
 export PATH=$T/bin:$PATH
 
 ns_create shop
@@ -223,36 +221,34 @@ wait "$waiter" || rc=$?
 check "after an API server restart while waiting: exit status 0" equals "$rc" 0
 check "after an API server restart while waiting: the target's output" has "$T/restart.out" "survived"
 
-# attach: the caplet pod of the target's node, then kubectl exec into it.
-ns_create recap-system
-kubectl apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Pod
-metadata:
-  name: recap-caplet-n1
-  namespace: recap-system
-  labels: {app.kubernetes.io/name: recap, app.kubernetes.io/component: caplet}
-spec:
-  nodeName: node-1
-  containers: [{name: caplet, image: recap/caplet:0.1.0}]
-YAML
-caplet_running() { [[ $(kubectl get pod -n recap-system recap-caplet-n1 -o jsonpath='{.status.phase}') == Running ]]; }
-check "a caplet pod runs on node-1 (none on node-2)" wait_until 30 caplet_running
-cid=$(kubectl get pod -n shop web-1 -o jsonpath='{.status.containerStatuses[0].containerID}')
-cid=${cid#containerd://}
+# attach: an interactive Capsule and its run on the pod, then a WebSocket to
+# the run's attach subresource. This cluster has no recap-apiserver, so the
+# upgrade is refused (the session itself is e2e'd where the server runs).
+before=$(runs)
 capsule attach web-1 --image "$IMAGE" --target-fs ReadWrite --join net,pid --dry-run -- sh -c 'ps; id'
-check "attach --dry-run: the exact kubectl exec command" equals "$(cat "$T/out")" \
-	"kubectl exec -i -n recap-system recap-caplet-n1 -c caplet -- capsule attach --target $cid --image $IMAGE --join net,pid --target-fs rw -- sh -c 'ps; id'"
-capsule attach web-2 --image "$IMAGE"
-check "attach on a node without caplet: the reason" has "$T/err" "error: no caplet pod on node node-2"
-check "attach on a node without caplet: exit status 1" equals "$RC" 1
-capsule attach web-1 -c nope --image "$IMAGE"
-check "attach to an unknown container: the reason" has "$T/err" 'error: pod web-1 has no container "nope"'
-: >"$T/kubectl-argv.log"
-capsule --kubeconfig "$KUBECONFIG" attach web-1 --image "$IMAGE" -- ps
-check "attach runs the real kubectl exec with that command" has "$T/kubectl-argv.log" \
-	"--kubeconfig $KUBECONFIG exec -i -n recap-system recap-caplet-n1 -c caplet -- capsule attach --target $cid --image $IMAGE -- ps"
-check "(no kubelet here: kubectl exec itself fails, and says so)" test "$RC" -ne 0 -a -s "$T/err"
+check "attach --dry-run: exit status 0" equals "$RC" 0
+attach_objects() {
+	python3 - "$T/out" <<'PY'
+import sys, yaml
+run, capsule = yaml.safe_load_all(open(sys.argv[1]))
+assert run["kind"] == "CapsuleRun" and run["spec"]["targets"] == ["web-1"], run
+assert run["metadata"]["namespace"] == "shop", run
+s = capsule["spec"]
+assert capsule["kind"] == "Capsule" and s["interactive"] is True, capsule
+assert s["session"] == {"attachTimeoutSeconds": 60, "idleTimeoutSeconds": 900}, s
+assert s["command"] == ["sh", "-c", "ps; id"] and s["timeoutSeconds"] == 3600, s
+assert s["targetFilesystem"] == "ReadWrite" and s["join"] == ["net", "pid"], s
+PY
+}
+check "attach --dry-run: the interactive Capsule and its run, as YAML" attach_objects
+check "attach --dry-run: nothing created" equals "$(runs)" "$before"
+capsule attach nope --image "$IMAGE" </dev/null
+check "attach to a missing pod: the reason" has "$T/err" 'error: pod "nope" not found in namespace "shop"'
+check "attach to a missing pod: exit status 1, nothing created" equals "$RC/$(runs)" "1/$before"
+capsule attach web-1 --image "$IMAGE" </dev/null
+attach_refused() { equals "$RC" 1 && has "$T/err" "error: attaching to run busybox-"; }
+check "attach without the attach subresource: the refusal, exit status 1" attach_refused
+check "attach --rm (the default): the run is deleted again" equals "$(runs)" "$before"
 
-check "nothing is left on any node" nodes_clean
+check "nothing is left on any node" wait_until 30 nodes_clean
 finish

@@ -27,7 +27,7 @@ enum {
 	OPT_NO_WAIT,
 	OPT_WAIT_TIMEOUT,
 	OPT_IMAGE,
-	OPT_CAPLET_NS,
+	OPT_IDLE_TIMEOUT,
 	OPT_DRY_RUN,
 	OPT_RAW,
 	OPT_TARGET,
@@ -372,33 +372,39 @@ void run_args_free(struct run_args *a)
 	a->pods = a->join = a->caps = a->caps_drop = a->env = NULL;
 }
 
+static int parse_bool(const char *flag, const char *v, bool *ret, struct recap_error **err)
+{
+	if (!v || strcmp(v, "true") == 0)
+		*ret = true;
+	else if (strcmp(v, "false") == 0)
+		*ret = false;
+	else
+		return recap_error_set(err, EINVAL, "%s='%s': must be true or false", flag, v);
+	return 0;
+}
+
 static int apply_attach_option(struct attach_args *a, int c, const char *v, struct recap_error **err)
 {
 	switch (c) {
-	case 'c':
-		a->container = v;
-		return 0;
 	case OPT_IMAGE:
-		a->image = v;
+		a->r.image = v;
 		return 0;
-	case OPT_JOIN:
-		a->join = v;
-		return plugin_check_join(v, NULL, err);
-	case OPT_TARGET_FS:
-		a->target_fs = v;
-		return plugin_check_target_fs(v, err);
-	case OPT_CAP_ADD:
-		a->caps = v;
-		return plugin_check_caps("--cap-add", v, NULL, err);
-	case OPT_CAP_DROP:
-		a->caps_drop = v;
-		return plugin_check_caps("--cap-drop", v, NULL, err);
-	case OPT_CAPLET_NS:
-		a->caplet_ns = v;
-		return 0;
-	default: /* OPT_DRY_RUN */
+	case OPT_IDLE_TIMEOUT:
+		return parse_long("--idle-timeout", v, 10, 86400, &a->r.idle_timeout_s, err);
+	case OPT_RM:
+		return parse_bool("--rm", v, &a->r.rm, err);
+	case OPT_DRY_RUN:
 		a->dry_run = true;
 		return 0;
+	case 'c':
+	case OPT_JOIN:
+	case OPT_TARGET_FS:
+	case OPT_CAP_ADD:
+	case OPT_CAP_DROP:
+	case OPT_TIMEOUT:
+		return apply_run_option(&a->r, c, v, err); /* mapped as run maps them */
+	default:
+		return -ENOENT;
 	}
 }
 
@@ -412,7 +418,9 @@ int plugin_parse_attach(int argc, char **argv, struct attach_args *a, struct rec
 	    {"target-fs", required_argument, NULL, OPT_TARGET_FS},
 	    {"cap-add", required_argument, NULL, OPT_CAP_ADD},
 	    {"cap-drop", required_argument, NULL, OPT_CAP_DROP},
-	    {"caplet-namespace", required_argument, NULL, OPT_CAPLET_NS},
+	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+	    {"rm", optional_argument, NULL, OPT_RM},
 	    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
 	    {NULL, 0, NULL, 0},
 	};
@@ -420,26 +428,37 @@ int plugin_parse_attach(int argc, char **argv, struct attach_args *a, struct rec
 	if (scan_begin(&s, argc, argv) < 0)
 		return -ENOMEM;
 	_cleanup_free_ char **copy = s.argv;
-	a->command = s.command;
-	a->ncommand = s.ncommand;
-	a->caplet_ns = "recap-system";
+	a->r.command = s.command;
+	a->r.ncommand = s.ncommand;
+	a->r.interactive = true;
+	a->r.rm = true;
+	a->r.timeout_s = PLUGIN_ATTACH_TIMEOUT_S;
+	a->r.idle_timeout_s = PLUGIN_ATTACH_IDLE_TIMEOUT_S;
 	int c, r = 0;
 	while (r >= 0 && (c = getopt_long(s.argc, s.argv, ":n:c:h", opts, NULL)) != -1) {
 		if (c == '?' || c == ':')
 			return bad_option("attach", c, s.argv, err);
-		if (apply_global(&a->g, c, optarg))
+		if (apply_global(&a->r.g, c, optarg))
 			continue;
 		r = apply_attach_option(a, c, optarg, err);
 	}
-	if (r < 0 || a->g.help)
+	if (r < 0 || a->r.g.help)
 		return r;
 	if (s.argc - optind != 1)
 		return recap_error_set(err, EINVAL,
 				       "attach: needs exactly one POD (the command goes after --)");
 	a->pod = s.argv[optind];
-	if (!a->image)
+	if (!a->r.image)
 		return recap_error_set(err, EINVAL, "attach: missing --image (the capsule image to attach)");
-	return 0;
+	if (a->r.ncommand == 0 && s.command)
+		return recap_error_set(err, EINVAL, "attach: no command after -- (leave out -- for sh)");
+	a->r.pods = json_pack("[s]", a->pod);
+	return a->r.pods ? 0 : -ENOMEM;
+}
+
+void attach_args_free(struct attach_args *a)
+{
+	run_args_free(&a->r);
 }
 
 /* logs only: what to stream and how much. */

@@ -40,6 +40,8 @@ struct run_args {
 	json_t *caps_drop; /* --cap-drop: array or NULL */
 	json_t *env;	   /* array of {name, value} or NULL */
 	long timeout_s;
+	bool interactive;    /* attach: spec.interactive, one target, a terminal */
+	long idle_timeout_s; /* attach: spec.session.idleTimeoutSeconds */
 	const char *strategy;
 	long max_concurrent;
 	bool rm, no_wait;
@@ -48,20 +50,18 @@ struct run_args {
 	int ncommand;
 };
 
+/* attach: an interactive ad hoc run on one pod. r.g holds the connection
+ * flags, r.pods the POD, r.interactive is set; defaults: --timeout 3600,
+ * --idle-timeout 900, --rm true, command sh. */
 struct attach_args {
-	struct plugin_globals g;
+	struct run_args r;
 	const char *pod;
-	const char *container;
-	const char *image;
-	const char *join;      /* as given, checked */
-	const char *target_fs; /* None|ReadOnly|ReadWrite */
-	const char *caps;      /* --cap-add as given, checked */
-	const char *caps_drop; /* --cap-drop as given, checked */
-	const char *caplet_ns;
-	bool dry_run;
-	char **command;
-	int ncommand;
+	bool dry_run; /* print the CapsuleRun and Capsule, create nothing */
 };
+
+#define PLUGIN_ATTACH_TIMEOUT_S 3600
+#define PLUGIN_ATTACH_IDLE_TIMEOUT_S 900
+#define PLUGIN_ATTACH_WAIT_S 60 /* spec.session.attachTimeoutSeconds */
 
 /* ls, logs, cancel: globals and at most one name. */
 struct simple_args {
@@ -78,6 +78,7 @@ struct simple_args {
 int plugin_parse_run(int argc, char **argv, struct run_args *a, struct recap_error **err);
 void run_args_free(struct run_args *a);
 int plugin_parse_attach(int argc, char **argv, struct attach_args *a, struct recap_error **err);
+void attach_args_free(struct attach_args *a);
 /* needs_name: the verb takes exactly one positional name (logs, cancel);
  * otherwise none (ls). with_output: -o allowed; listing: -l and -A allowed.
  * --raw is allowed where both needs_name and with_output are (logs). */

@@ -17,7 +17,7 @@ static const struct {
     {"ls", plugin_verb_ls, "list CapsuleRuns"},
     {"logs", plugin_verb_logs, "print each target's output of a run"},
     {"cancel", plugin_verb_cancel, "cancel a run"},
-    {"attach", plugin_verb_attach, "interactive capsule in a pod's container (kubectl exec via caplet)"},
+    {"attach", plugin_verb_attach, "an interactive capsule in a pod's container (a terminal session)"},
 };
 
 static void usage(FILE *f)

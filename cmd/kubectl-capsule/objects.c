@@ -154,6 +154,15 @@ static void set_optional(json_t *spec, const struct run_args *a)
 {
 	if (a->ncommand)
 		json_object_set_new(spec, "command", command_json(a->command, a->ncommand));
+	else if (a->interactive)
+		json_object_set_new(spec, "command", json_pack("[s]", PLUGIN_ATTACH_SHELL));
+	if (a->interactive) {
+		json_object_set_new(spec, "interactive", json_true());
+		json_object_set_new(spec, "session",
+				    json_pack("{s:I,s:I}", "attachTimeoutSeconds",
+					      (json_int_t)PLUGIN_ATTACH_WAIT_S, "idleTimeoutSeconds",
+					      (json_int_t)a->idle_timeout_s));
+	}
 	if (a->env)
 		json_object_set(spec, "env", a->env);
 	if (a->join)

@@ -20,6 +20,7 @@
 #define PLUGIN_MANAGED_BY "kubectl-capsule"
 #define PLUGIN_NAME_MAX 63 /* a run name is a label value */
 #define PLUGIN_SUFFIX_LEN 5
+#define PLUGIN_ATTACH_SHELL "sh" /* an interactive capsule's command when none is given */
 
 extern const struct recap_kube_resource plugin_res_capsules;
 extern const struct recap_kube_resource plugin_res_runs;
@@ -39,6 +40,8 @@ int plugin_selector_json(const char *selector, json_t **ret, struct recap_error 
 
 /* The CapsuleRun: capsuleRef, optional explicit targets (pods). */
 json_t *plugin_run_object(const char *name, const char *capsule, json_t *pods);
-/* The generated Capsule of an ad hoc run, owned by the run (run_uid). */
+/* The generated Capsule of an ad hoc run, owned by the run (run_uid).
+ * a->interactive (attach): spec.interactive, spec.session (attach within
+ * PLUGIN_ATTACH_WAIT_S, idle a->idle_timeout_s), command sh by default. */
 int plugin_adhoc_capsule(const struct run_args *a, const char *name, const char *run_uid, json_t **ret,
 			 struct recap_error **err);

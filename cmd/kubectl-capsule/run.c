@@ -93,7 +93,7 @@ static int create_run(struct session *s, const struct run_args *a, json_t **ret,
 	return r < 0 ? recap_error_wrap(err, r, "creating the CapsuleRun") : r;
 }
 
-static int create_objects(struct session *s, const struct run_args *a, json_t **ret, struct recap_error **err)
+int plugin_create_objects(struct session *s, const struct run_args *a, json_t **ret, struct recap_error **err)
 {
 	_cleanup_json_ json_t *run = NULL, *capsule = NULL;
 	int r = create_run(s, a, &run, err);
@@ -164,7 +164,7 @@ int plugin_verb_run(int argc, char **argv)
 	if (r >= 0)
 		r = check_targets(&s, &a, &err);
 	if (r >= 0)
-		r = create_objects(&s, &a, &run, &err);
+		r = plugin_create_objects(&s, &a, &run, &err);
 	if (r >= 0)
 		status = a.no_wait ? no_wait(run, a.g.output) : wait_and_show(&s, &a, run);
 out:

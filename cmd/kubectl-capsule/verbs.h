@@ -22,3 +22,8 @@ int plugin_fail(struct recap_error *err, int status);
  * capsule's output as it is (sanitize.h). */
 struct session;
 int plugin_show_results(struct session *s, json_t *run, enum plugin_output output, bool raw);
+/* The CapsuleRun (under a fresh name) and, for an ad hoc run, its generated
+ * Capsule owned by it (objects.h); the run is deleted again when the Capsule
+ * cannot be created. *ret gets the run as created. Shared by run and attach. */
+int plugin_create_objects(struct session *s, const struct run_args *a, json_t **ret,
+			  struct recap_error **err);

@@ -4,8 +4,7 @@
 # containerd; a CapsuleRun succeeds on each kind of pod (a tool-less
 # application container, the second container of a two-container pod, a pod
 # with shareProcessNamespace), each execution sees exactly what its target
-# container sees; `kubectl capsule attach` goes through the real kubectl exec
-# into the DaemonSet's caplet pod; an Iterative run with failurePolicy Stop
+# container sees; an Iterative run with failurePolicy Stop
 # halts at the failing target; a target pod deleted mid-run gives TargetGone;
 # an execution that names one pod but the container of another namespace's
 # pod is refused by caplet through the CRI and runs nothing there, while a
@@ -100,20 +99,6 @@ check "shareProcessNamespace: sees the sandbox's pause, app's pause and side's s
 	sees shared "pause pause sleep" pause
 check "kubectl get capsuleruns shows 1/1 for each" \
 	bash -c '[[ $(kubectl get capsuleruns -n shop --no-headers | awk "{print \$5 \$6 \$7 \$8}" | sort -u) == 110Succeeded ]]'
-# attach: kubectl exec into the DaemonSet's caplet pod, `capsule attach`
-# there (the image is in caplet's store since the runs pulled it).
-attached() {
-	kubectl capsule attach -n shop two -c side --image "$IMAGE" -- sh -c 'ps -o comm; exit 3' \
-		</dev/null >"$T/attach.out" 2>"$T/attach.err"
-}
-attach_rc=0
-attached || attach_rc=$?
-check "attach through kubectl exec: the command's exit status comes back" test "$attach_rc" = 3
-attach_saw_sleep() {
-	tr -d '\r' <"$T/attach.out" | grep -qx sleep ||
-		{ echo "  attach printed: $(cat "$T/attach.out") / $(cat "$T/attach.err")" >&2; return 1; }
-}
-check "attach: it ran in the side container's PID namespace" attach_saw_sleep
 # Iterative, failurePolicy Stop, over the three pods in name order (shared,
 # toolless, two) where the 2nd fails: the 3rd never runs.
 kubectl apply -n shop -f - >/dev/null <<YAML

@@ -73,6 +73,29 @@ void recap_kube_http_cancel(struct recap_kube_http *h, struct recap_kube_http_xf
  * the loop ran the close callbacks. Safe from an on_done callback. */
 void recap_kube_http_close(struct recap_kube_http *h);
 
+/* ---- a raw connection (an upgraded exchange: WebSocket) ----
+ *
+ * Connected to the server of `url` (TCP, then TLS with the credentials and
+ * trust of `h`, verified as every exchange is; ALPN offers HTTP/1.1 only),
+ * nothing sent: the caller writes the request and reads the answer and what
+ * follows it. Blocking until connected (at most timeout_ms); the socket is
+ * non-blocking afterwards. libcurl only: the lean transport returns
+ * -EOPNOTSUPP. */
+struct recap_kube_http_raw;
+
+int recap_kube_http_raw_connect(struct recap_kube_http *h, const char *url, uint64_t timeout_ms,
+				struct recap_kube_http_raw **ret, struct recap_error **err);
+/* The socket, to wait on for input (bytes TLS has buffered already are
+ * returned by recv without the socket becoming readable: read until
+ * -EAGAIN). */
+int recap_kube_http_raw_fd(struct recap_kube_http_raw *r);
+/* Bytes sent or received (> 0), 0 for the peer's end of stream (recv), or
+ * -EAGAIN, or another negative errno with *err. */
+long recap_kube_http_raw_send(struct recap_kube_http_raw *r, const void *p, size_t n,
+			      struct recap_error **err);
+long recap_kube_http_raw_recv(struct recap_kube_http_raw *r, void *p, size_t n, struct recap_error **err);
+void recap_kube_http_raw_close(struct recap_kube_http_raw *r);
+
 /* A Retry-After value in milliseconds: the seconds form only (an HTTP date
  * means our own backoff), capped at a minute; 0 when absent or a date. */
 uint64_t recap_kube_http_retry_after_ms(const char *value);

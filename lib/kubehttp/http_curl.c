@@ -282,3 +282,103 @@ int recap_kube_http_start(struct recap_kube_http *h, const struct recap_kube_htt
 	*ret = x;
 	return 0;
 }
+
+/* ---- a raw connection: libcurl connects and does TLS (CURLOPT_CONNECT_ONLY),
+ * the bytes are the caller's ---- */
+
+struct recap_kube_http_raw {
+	CURL *easy;
+	curl_socket_t fd;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static CURLcode set_raw(struct recap_kube_http_raw *r, const char *url, uint64_t timeout_ms)
+{
+	CURL *easy = r->easy;
+	CURLcode rc = curl_easy_setopt(easy, CURLOPT_URL, url);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(easy, CURLOPT_CONNECT_ONLY, 1L);
+	/* ALPN offers http/1.1 alone: an upgrade is an HTTP/1.1 exchange. */
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	/* Through a proxy, a tunnel: the bytes must reach the server unchanged. */
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(easy, CURLOPT_HTTPPROXYTUNNEL, 1L);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+				      timeout_ms ? (long)timeout_ms : CONNECT_TIMEOUT_MS);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, r->errbuf);
+	return rc;
+}
+
+void recap_kube_http_raw_close(struct recap_kube_http_raw *r)
+{
+	if (!r)
+		return;
+	curl_easy_cleanup(r->easy);
+	free(r);
+}
+
+int recap_kube_http_raw_connect(struct recap_kube_http *h, const char *url, uint64_t timeout_ms,
+				struct recap_kube_http_raw **ret, struct recap_error **err)
+{
+	struct recap_kube_http_raw *r = calloc(1, sizeof(*r));
+	if (!r || !(r->easy = curl_easy_init())) {
+		free(r);
+		return recap_error_set(err, ENOMEM, "out of memory");
+	}
+	CURLcode rc = set_raw(r, url, timeout_ms);
+	if (rc == CURLE_OK)
+		rc = set_tls(&h->tls, r->easy);
+	if (rc != CURLE_OK) {
+		recap_kube_http_raw_close(r);
+		return recap_error_set(err, EINVAL, "%s: cannot set up the connection (libcurl too old?)",
+				       url);
+	}
+	rc = curl_easy_perform(r->easy);
+	if (rc == CURLE_OK)
+		rc = curl_easy_getinfo(r->easy, CURLINFO_ACTIVESOCKET, &r->fd);
+	if (rc != CURLE_OK || r->fd == CURL_SOCKET_BAD) {
+		int e = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ? ECONNREFUSED : EIO;
+		recap_error_set(err, e, "%s: %s", url, r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
+		recap_kube_http_raw_close(r);
+		return -e;
+	}
+	*ret = r;
+	return 0;
+}
+
+int recap_kube_http_raw_fd(struct recap_kube_http_raw *r)
+{
+	return (int)r->fd;
+}
+
+long recap_kube_http_raw_send(struct recap_kube_http_raw *r, const void *p, size_t n,
+			      struct recap_error **err)
+{
+	size_t sent = 0;
+	CURLcode rc = curl_easy_send(r->easy, p, n, &sent);
+	if (rc == CURLE_AGAIN)
+		return -EAGAIN;
+	if (rc != CURLE_OK)
+		return recap_error_set(err, EPIPE, "sending: %s", curl_easy_strerror(rc));
+	return (long)sent;
+}
+
+long recap_kube_http_raw_recv(struct recap_kube_http_raw *r, void *p, size_t n, struct recap_error **err)
+{
+	size_t got = 0;
+	CURLcode rc = curl_easy_recv(r->easy, p, n, &got);
+	if (rc == CURLE_AGAIN)
+		return -EAGAIN;
+	if (rc != CURLE_OK)
+		return recap_error_set(err, ECONNRESET, "receiving: %s", curl_easy_strerror(rc));
+	return (long)got;
+}

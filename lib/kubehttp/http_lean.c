@@ -559,3 +559,35 @@ int recap_kube_http_start(struct recap_kube_http *h, const struct recap_kube_htt
 	*ret = x;
 	return 0;
 }
+
+/* No raw connection on this transport (kubehttp/http.h): nothing that links
+ * it upgrades a connection. */
+struct recap_kube_http_raw {
+	int unused;
+};
+
+int recap_kube_http_raw_connect(struct recap_kube_http *h, const char *url, uint64_t timeout_ms,
+				struct recap_kube_http_raw **ret, struct recap_error **err)
+{
+	return recap_error_set(err, EOPNOTSUPP, "%s: no raw connection on the lean transport", url);
+}
+
+int recap_kube_http_raw_fd(struct recap_kube_http_raw *r)
+{
+	return -1;
+}
+
+long recap_kube_http_raw_send(struct recap_kube_http_raw *r, const void *p, size_t n,
+			      struct recap_error **err)
+{
+	return recap_error_set(err, EOPNOTSUPP, "no raw connection on the lean transport");
+}
+
+long recap_kube_http_raw_recv(struct recap_kube_http_raw *r, void *p, size_t n, struct recap_error **err)
+{
+	return recap_error_set(err, EOPNOTSUPP, "no raw connection on the lean transport");
+}
+
+void recap_kube_http_raw_close(struct recap_kube_http_raw *r)
+{
+}

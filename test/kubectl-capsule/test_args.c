@@ -155,26 +155,93 @@ static void help_wins(void **state)
 	run_args_free(&a);
 }
 
+static int parse_attach(char **argv, struct attach_args *a, char *msg, size_t size)
+{
+	struct recap_error *err = NULL;
+	*a = (struct attach_args){0};
+	int r = plugin_parse_attach(ARGC(argv), argv, a, &err);
+	snprintf(msg, size, "%s", err ? recap_error_message(err) : "");
+	recap_error_free(err);
+	return r;
+}
+
 static void attach_flags(void **state)
 {
-	char **v = ARGV("-n", "shop", "web-1", "--image", "img", "-c", "app", "--target-fs", "None",
-			"--cap-drop", "CHOWN,FOWNER", "--dry-run", "--caplet-namespace", "ops", "--", "sh");
-	struct attach_args a = {0};
-	struct recap_error *err = NULL;
-	assert_int_equal(plugin_parse_attach(ARGC(v), v, &a, &err), 0);
+	char m[256];
+	struct attach_args a;
+	char **v = ARGV("-n", "shop", "web-1", "--image", "img", "-c", "app", "--target-fs", "None", "--join",
+			"net,pid", "--cap-add", "SYS_PTRACE", "--cap-drop", "CHOWN,FOWNER", "--timeout",
+			"600", "--idle-timeout", "60", "--rm=false", "--", "bash", "-l");
+	assert_int_equal(parse_attach(v, &a, m, sizeof(m)), 0);
 	assert_string_equal(a.pod, "web-1");
-	assert_string_equal(a.image, "img");
-	assert_string_equal(a.container, "app");
-	assert_string_equal(a.caplet_ns, "ops");
-	assert_string_equal(a.caps_drop, "CHOWN,FOWNER");
+	assert_string_equal(a.r.g.ns, "shop");
+	assert_string_equal(a.r.image, "img");
+	assert_string_equal(a.r.container, "app");
+	assert_string_equal(a.r.target_fs, "None");
+	assert_true(a.r.interactive);
+	assert_false(a.r.rm);
+	assert_false(a.dry_run);
+	assert_int_equal(a.r.timeout_s, 600);
+	assert_int_equal(a.r.idle_timeout_s, 60);
+	assert_int_equal(json_array_size(a.r.pods), 1);
+	assert_string_equal(json_string_value(json_array_get(a.r.pods, 0)), "web-1");
+	assert_int_equal(json_array_size(a.r.join), 2);
+	assert_string_equal(json_string_value(json_array_get(a.r.caps, 0)), "SYS_PTRACE");
+	assert_int_equal(json_array_size(a.r.caps_drop), 2);
+	assert_int_equal(a.r.ncommand, 2);
+	assert_string_equal(a.r.command[0], "bash");
+	attach_args_free(&a);
+
+	/* the defaults: --rm, an hour, 15 minutes idle, no command (sh) */
+	char **w = ARGV("web-1", "--image", "img", "--dry-run");
+	assert_int_equal(parse_attach(w, &a, m, sizeof(m)), 0);
+	assert_true(a.r.rm);
 	assert_true(a.dry_run);
-	assert_int_equal(a.ncommand, 1);
-	struct attach_args b = {0};
-	char **w = ARGV("web-1");
-	assert_int_equal(plugin_parse_attach(ARGC(w), w, &b, &err), -EINVAL);
-	assert_string_equal(recap_error_message(err),
-			    "attach: missing --image (the capsule image to attach)");
-	recap_error_free(err);
+	assert_int_equal(a.r.timeout_s, 3600);
+	assert_int_equal(a.r.idle_timeout_s, 900);
+	assert_int_equal(a.r.ncommand, 0);
+	assert_null(a.r.container);
+	attach_args_free(&a);
+	char **x = ARGV("web-1", "--image", "img", "--rm");
+	assert_int_equal(parse_attach(x, &a, m, sizeof(m)), 0);
+	assert_true(a.r.rm);
+	attach_args_free(&a);
+}
+
+static void attach_refusals(void **state)
+{
+	const struct {
+		char **argv;
+		const char *message;
+	} cases[] = {
+	    {ARGV("web-1"), "attach: missing --image (the capsule image to attach)"},
+	    {ARGV("--image", "img"), "attach: needs exactly one POD (the command goes after --)"},
+	    {ARGV("a", "b", "--image", "img"), "attach: needs exactly one POD (the command goes after --)"},
+	    {ARGV("a", "--image", "img", "--rm=maybe"), "--rm='maybe': must be true or false"},
+	    {ARGV("a", "--image", "img", "--idle-timeout", "5"),
+	     "--idle-timeout '5': must be a whole number from 10 to 86400"},
+	    {ARGV("a", "--image", "img", "--timeout", "0"),
+	     "--timeout '0': must be a whole number from 1 to 86400"},
+	    {ARGV("a", "--image", "img", "--target-fs", "rw"),
+	     "--target-fs 'rw': must be None, ReadOnly or ReadWrite"},
+	    {ARGV("a", "--image", "img", "--join", "mnt"),
+	     "--join 'mnt': 'mnt' is not one of net, pid, ipc, uts, cgroup"},
+	    {ARGV("a", "--image", "img", "--cap-add", "ALL"),
+	     "--cap-add: ALL can only be dropped (--cap-drop ALL)"},
+	    {ARGV("a", "--image", "img", "--caplet-namespace", "x"),
+	     "attach: unknown flag --caplet-namespace"},
+	    {ARGV("a", "--image", "img", "--env", "A=b"), "attach: unknown flag --env"},
+	    {ARGV("a", "--image", "img", "--"), "attach: no command after --"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char m[256];
+		struct attach_args a;
+		if (parse_attach(cases[i].argv, &a, m, sizeof(m)) >= 0)
+			fail_msg("case %zu accepted", i);
+		if (!strstr(m, cases[i].message))
+			fail_msg("case %zu: '%s' lacks '%s'", i, m, cases[i].message);
+		attach_args_free(&a);
+	}
 }
 
 static void simple_verbs(void **state)
@@ -238,6 +305,7 @@ int main(void)
 	    cmocka_unit_test(pod_limit),
 	    cmocka_unit_test(help_wins),
 	    cmocka_unit_test(attach_flags),
+	    cmocka_unit_test(attach_refusals),
 	    cmocka_unit_test(simple_verbs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

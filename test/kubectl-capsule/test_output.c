@@ -1,5 +1,5 @@
 /* kubectl-capsule's pure parts besides flags: the objects it creates, what
- * it prints (text, JSON, YAML) and the attach command line. */
+ * it prints (text, JSON, YAML). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,6 @@
 
 #include <cmocka.h>
 
-#include "attachcmd.h"
 #include "format.h"
 #include "kube/yamlconv.h"
 #include "objects.h"
@@ -305,70 +304,6 @@ static void sanitize(void **state)
 	}
 }
 
-static void attach_command(void **state)
-{
-	char *cmd[] = {"sh", "-c", "ps; id"};
-	struct attach_args a = {.g = {.kubeconfig = "/k"},
-				.image = "img",
-				.target_fs = "ReadWrite",
-				.join = "net,pid",
-				.caps = "SYS_PTRACE",
-				.caps_drop = "CHOWN",
-				.caplet_ns = "recap-system",
-				.command = cmd,
-				.ncommand = 3};
-	char **argv = plugin_attach_argv(&a, "caplet-x", "abc", true);
-	char *text = NULL;
-	size_t len;
-	FILE *f = open_memstream(&text, &len);
-	plugin_print_argv(f, argv);
-	fclose(f);
-	assert_string_equal(
-	    text, "kubectl --kubeconfig /k exec -it -n recap-system caplet-x -c caplet -- capsule attach "
-		  "--target abc --image img --join net,pid --target-fs rw --cap-add SYS_PTRACE --cap-drop "
-		  "CHOWN -- sh "
-		  "-c 'ps; id'\n");
-	free(text);
-	plugin_argv_free(argv);
-}
-
-static void attach_lookups(void **state)
-{
-	json_t *pod = J(
-	    "{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[{\"name\":\"a\"},{\"name\":\"b\"}]},"
-	    "\"status\":{\"containerStatuses\":[{\"name\":\"b\",\"containerID\":\"containerd://cid-b\"}]}}");
-	char *id = NULL;
-	struct recap_error *err = NULL;
-	assert_int_equal(plugin_pod_container_id(pod, "b", &id, &err), 0);
-	assert_string_equal(id, "cid-b");
-	free(id);
-	assert_int_equal(plugin_pod_container_id(pod, NULL, &id, &err), -EAGAIN);
-	assert_string_equal(recap_error_message(err),
-			    "container a of pod p has no container ID yet (is it running?)");
-	recap_error_free(err);
-	err = NULL;
-	assert_int_equal(plugin_pod_container_id(pod, "c", &id, &err), -ENOENT);
-	assert_string_equal(recap_error_message(err), "pod p has no container \"c\"");
-	recap_error_free(err);
-	err = NULL;
-	json_decref(pod);
-
-	json_t *list = J("{\"items\":[{\"metadata\":{\"name\":\"old\",\"deletionTimestamp\":\"x\"},"
-			 "\"status\":{\"phase\":\"Running\"}},{\"metadata\":{\"name\":\"new\"},\"status\":{"
-			 "\"phase\":\"Pending\"}}]}");
-	const char *name = NULL;
-	assert_int_equal(plugin_pick_caplet(list, "n1", "recap-system", &name, &err), -EAGAIN);
-	assert_string_equal(recap_error_message(err), "caplet pod new on node n1 is Pending, not Running");
-	recap_error_free(err);
-	err = NULL;
-	json_decref(list);
-	list = J("{\"items\":[]}");
-	assert_int_equal(plugin_pick_caplet(list, "n1", "recap-system", &name, &err), -ENOENT);
-	assert_non_null(strstr(recap_error_message(err), "no caplet pod on node n1"));
-	recap_error_free(err);
-	json_decref(list);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -380,8 +315,6 @@ int main(void)
 	    cmocka_unit_test(runs_table_and_ages),
 	    cmocka_unit_test(yaml_round_trip),
 	    cmocka_unit_test(sanitize),
-	    cmocka_unit_test(attach_command),
-	    cmocka_unit_test(attach_lookups),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
