@@ -226,9 +226,9 @@ void apiserver_relay(struct apiserver_conn *c, const struct apiserver_relay_targ
 	int fd = dial(t->endpoint, &err);
 	SSL *ssl = fd >= 0 ? handshake(c, fd, &err) : NULL;
 	char req[6144];
-	int n = snprintf(req, sizeof(req),
-			 "GET %s HTTP/1.1\r\nHost: %s\r\nX-Recap-Node: %s\r\nConnection: close\r\n\r\n",
-			 t->path, c->s->o.relay_server_name, t->node ? t->node : "");
+	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\nX-Recap-Node: %s\r\n%s\r\n",
+			 t->path, c->s->o.relay_server_name, t->node ? t->node : "",
+			 t->headers ? t->headers : "Connection: close\r\n");
 	if (!ssl) {
 		apiserver_status(c, 502, "InternalError", "%s", recap_error_message(err));
 		apiserver_log(c->s, 1, "relay to %s: %s", t->endpoint, recap_error_message(err));

@@ -16,6 +16,9 @@
 #include "apiserver/internal.h"
 
 #define START_WAIT_S 600
+#define EXEC_WAIT_S 60
+
+static bool client_gone(struct apiserver_conn *c);
 
 static bool dns_name(const char *s, size_t max)
 {
@@ -77,10 +80,13 @@ static bool owned_by(json_t *e, const char *uid)
 }
 
 /* The run's executions (its own, by owner), the one for target if given. */
-static json_t *find_exec(struct apiserver_conn *c, const char *ns, const char *name, const char *target)
+/* The run's executions (its own, by owner), those for target if given;
+ * *ret_n how many, the first in *ret. */
+static int list_execs(struct apiserver_conn *c, const char *ns, const char *name, const char *target,
+		      json_t **ret, size_t *ret_n, char *names, size_t names_len)
 {
 	char path[1024];
-	json_t *run = NULL, *list = NULL, *found = NULL, *e;
+	json_t *run = NULL, *list = NULL, *e;
 	snprintf(path, sizeof(path), "/apis/%s/namespaces/%s/capsuleruns/%s", RECAP_API_GROUP_VERSION, ns,
 		 name);
 	int r = get(c, path, &run);
@@ -89,22 +95,46 @@ static json_t *find_exec(struct apiserver_conn *c, const char *ns, const char *n
 	snprintf(path, sizeof(path),
 		 "/apis/%s/namespaces/%s/capsuleexecutions?fieldSelector=spec.runRef.name%%3D%s",
 		 RECAP_API_GROUP_VERSION, ns, name);
-	if (r < 0 || get(c, path, &list) < 0) {
-		json_decref(run);
-		json_decref(list);
-		return NULL;
+	if (r >= 0 && get(c, path, &list) >= 0) {
+		size_t i;
+		*ret_n = 0;
+		names[0] = '\0';
+		json_array_foreach (json_object_get(list, "items"), i, e) {
+			const char *pod = recap_json_str(e, "spec.target.pod");
+			if (!owned_by(e, recap_api_meta_uid(run)) ||
+			    (target && strcmp(pod ?: "", target) != 0))
+				continue;
+			if ((*ret_n)++ < 5)
+				snprintf(names + strlen(names), names_len - strlen(names), "%s%s",
+					 *ret_n > 1 ? ", " : "", pod);
+			if (!*ret)
+				*ret = json_incref(e);
+		}
+	} else {
+		r = -EIO;
 	}
-	size_t i, n = 0;
-	char names[256] = "";
-	json_array_foreach (json_object_get(list, "items"), i, e) {
-		const char *pod = recap_json_str(e, "spec.target.pod");
-		if (!owned_by(e, recap_api_meta_uid(run)) || (target && strcmp(pod ?: "", target) != 0))
-			continue;
-		if (n++ < 5)
-			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
-				 n > 1 ? ", " : "", pod);
-		if (!found)
-			found = json_incref(e);
+	json_decref(run);
+	json_decref(list);
+	return r;
+}
+
+/* The one execution asked for. wait: a follower or a session, which may ask
+ * as soon as it made the run: the controller's execution may come a moment
+ * later, so look again for a while. */
+static json_t *find_exec(struct apiserver_conn *c, const char *ns, const char *name, const char *target,
+			 bool wait)
+{
+	json_t *found = NULL;
+	size_t n = 0;
+	char names[256];
+	for (int tries = 0;; tries++) {
+		if (list_execs(c, ns, name, target, &found, &n, names, sizeof(names)) < 0)
+			return NULL;
+		if (n > 0 || !wait || tries >= EXEC_WAIT_S * 2 || atomic_load(&c->s->stopping))
+			break;
+		usleep(500 * 1000);
+		if (client_gone(c))
+			return NULL;
 	}
 	if (n == 0)
 		apiserver_status(c, 404, "NotFound", "capsulerun \"%s\" has no execution%s%s%s", name,
@@ -117,8 +147,6 @@ static json_t *find_exec(struct apiserver_conn *c, const char *ns, const char *n
 		json_decref(found);
 		found = NULL;
 	}
-	json_decref(run);
-	json_decref(list);
 	return found;
 }
 
@@ -252,7 +280,7 @@ void apiserver_subresource(struct apiserver_conn *c, const struct apiserver_user
 	}
 	bool follow = attach || (apiserver_query(c->query, "follow", fv, sizeof(fv)) > 0 &&
 				 (!*fv || !strcmp(fv, "true") || !strcmp(fv, "1")));
-	json_t *e = find_exec(c, ns, name, t > 0 ? target : NULL);
+	json_t *e = find_exec(c, ns, name, t > 0 ? target : NULL, follow);
 	if (!e || !(e = wait_started(c, e, follow && strcmp(sub, "artifacts") != 0)))
 		return;
 	char path[4096];
