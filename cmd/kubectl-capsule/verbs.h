@@ -13,6 +13,7 @@ int plugin_verb_ls(int argc, char **argv);
 int plugin_verb_logs(int argc, char **argv);
 int plugin_verb_cancel(int argc, char **argv);
 int plugin_verb_attach(int argc, char **argv);
+int plugin_verb_cp(int argc, char **argv);
 
 /* "error: <message>" on stderr; returns `status`. Frees err. */
 int plugin_fail(struct recap_error *err, int status);
@@ -22,3 +23,6 @@ int plugin_fail(struct recap_error *err, int status);
  * capsule's output as it is (sanitize.h). */
 struct session;
 int plugin_show_results(struct session *s, json_t *run, enum plugin_output output, bool raw);
+/* After a run's output was streamed: each target's header line and the
+ * summary line, on stderr; 0, 1 or -1 as plugin_show_results. */
+int plugin_show_summary(struct session *s, json_t *run);
