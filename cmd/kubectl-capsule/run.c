@@ -223,42 +223,14 @@ static void follows_end(struct live *l, bool done)
 	l->n = 0;
 }
 
-/* Whether recap-apiserver answers for this run's log: NULL when it does,
- * else why not (a note for stderr). */
-static const char *log_served(struct session *s, json_t *run, char *why, size_t len)
-{
-	char path[1024];
-	snprintf(path, sizeof(path), "/apis/%s/namespaces/%s/capsuleruns/%s/log?limitBytes=1",
-		 RECAP_SUBRESOURCES_GROUP_VERSION, s->ns, recap_api_meta_name(run));
-	struct plugin_follow *fl = NULL;
-	struct recap_error *err = NULL;
-	long status = 0;
-	int r = plugin_follow_start(s, path, NULL, true, NULL, &fl, &err);
-	if (r >= 0) {
-		while (!plugin_follow_done(fl) && uv_run(&s->loop, UV_RUN_ONCE))
-			;
-		r = plugin_follow_end(fl, &status, &err);
-	}
-	const char *answer = NULL;
-	if (r == PLUGIN_STREAM_UNSERVED)
-		answer = "recap-apiserver (subresources.recap.dev) does not answer in this cluster";
-	else if (r < 0 && (status == 401 || status == 403 || status == 0))
-		answer = err ? recap_error_message(err) : "the log cannot be read";
-	if (answer)
-		snprintf(why, len, "note: %s: the output is shown once the run ended (the status tails)\n",
-			 answer);
-	recap_error_free(err);
-	return answer ? why : NULL;
-}
-
 static int wait_and_show(struct session *s, const struct run_args *a, json_t *run)
 {
 	char why[1024];
-	const char *note = NULL;
-	bool live =
-	    a->g.output == PLUGIN_OUT_TEXT && !a->no_stream && !(note = log_served(s, run, why, sizeof(why)));
-	if (note)
-		plugin_printf_safe(stderr, "%s", note);
+	bool live = a->g.output == PLUGIN_OUT_TEXT && !a->no_stream &&
+		    plugin_log_served(s, recap_api_meta_name(run), why, sizeof(why)) == 0;
+	if (a->g.output == PLUGIN_OUT_TEXT && !a->no_stream && !live)
+		plugin_printf_safe(
+		    stderr, "note: %s: the output is shown once the run ended (the status tails)\n", why);
 	struct live l = {.s = s, .a = a};
 	struct wait_options wo = {
 	    .timeout_ms = (uint64_t)a->wait_timeout_s * 1000,

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/names.h"
 #include "kube/stream.h"
 #include "sanitize.h"
 
@@ -209,4 +210,29 @@ int plugin_stream(struct session *s, const char *path, FILE *f, bool raw, struct
 	while (!k->done && uv_run(&s->loop, UV_RUN_ONCE))
 		;
 	return plugin_follow_end(k, NULL, err);
+}
+
+int plugin_log_served(struct session *s, const char *run, char *why, size_t len)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "/apis/%s/namespaces/%s/capsuleruns/%s/log?limitBytes=1",
+		 RECAP_SUBRESOURCES_GROUP_VERSION, s->ns, run);
+	struct plugin_follow *fl = NULL;
+	struct recap_error *err = NULL;
+	long status = 0;
+	int r = plugin_follow_start(s, path, NULL, true, NULL, &fl, &err);
+	if (r >= 0) {
+		while (!plugin_follow_done(fl) && uv_run(&s->loop, UV_RUN_ONCE))
+			;
+		r = plugin_follow_end(fl, &status, &err);
+	}
+	if (r == PLUGIN_STREAM_UNSERVED)
+		snprintf(why, len,
+			 "recap-apiserver (subresources.recap.dev) does not answer in this cluster");
+	else if (r < 0 && (status == 401 || status == 403 || status == 0))
+		snprintf(why, len, "%s", err ? recap_error_message(err) : "the log cannot be read");
+	else
+		r = 0; /* an answer about the run itself: served */
+	recap_error_free(err);
+	return r == PLUGIN_STREAM_UNSERVED ? r : r < 0 ? -1 : 0;
 }

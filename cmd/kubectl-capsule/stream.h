@@ -34,3 +34,9 @@ int plugin_follow_end(struct plugin_follow *fl, long *status, struct recap_error
  * result: 0, PLUGIN_STREAM_UNSERVED, or < 0 with *err (takes e). */
 int plugin_stream_result(enum recap_kube_code code, long status, struct recap_error *e,
 			 struct recap_error **err);
+
+/* Whether the user can read run's log through recap-apiserver (one small
+ * request): 0 when so, whatever the answer about the run itself;
+ * PLUGIN_STREAM_UNSERVED when the group is not served; -1 when refused
+ * (401, 403) or unanswered. why gets the reason when not 0. */
+int plugin_log_served(struct session *s, const char *run, char *why, size_t len);
