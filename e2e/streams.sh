@@ -186,5 +186,58 @@ gone() {
 }
 check "expired artifacts: the request says they expired" wait_until 90 gone
 
+# -- kubectl capsule cp: the artifacts extracted as they arrive, as alice
+digest_of() { # RUN PATH: the sha256 status.artifacts lists for it
+	kubectl get capsuleexecutions -n shop -l "recap.dev/run=$1" -o json | P="$2" python3 -c '
+import json, os, sys
+e = json.load(sys.stdin)["items"][0]
+print([f["digest"][7:] for f in e["status"]["artifacts"]["files"] if f["path"] == os.environ["P"]][0])'
+}
+as "$ALICE" kubectl capsule cp -n shop "$RUN2:/out/d/blob" "$T/blob"
+check "cp: a file, exit 0 and nothing printed" equals "$RC:$(cat "$T/out" "$T/err")" "0:"
+check "cp: the 1 MiB file has the digest status.artifacts lists" \
+	equals "$(sha256sum <"$T/blob" | cut -c1-64)" "$(digest_of "$RUN2" d/blob)"
+as "$ALICE" kubectl capsule cp -n shop "$RUN2:web-2:/out/note" -
+check "cp to -: the file's bytes on stdout" equals "$RC:$(cat "$T/out")" "0:hi"
+as "$ALICE" kubectl capsule cp -n shop "$RUN2:/out/d/blob" -
+check "cp to -: 1 MiB byte for byte" cmp -s "$T/out" "$T/blob"
+mkdir "$T/into"
+as "$ALICE" kubectl capsule cp -n shop "$RUN2:/out/note" "$T/into"
+check "cp into an existing directory: the file under its name" equals "$(cat "$T/into/note")" hi
+as "$ALICE" kubectl capsule cp -n shop "$RUN2:/out/" "$T/tree"
+tree_whole() { cmp -s "$T/tree/d/blob" "$T/blob" && [[ $(cat "$T/tree/note") == hi ]]; }
+check "cp /out/: the whole tree into a new directory" tree_whole
+as "$ALICE" kubectl capsule cp -n shop "$RUN2:/out/d" -
+check "cp of a directory to -: the tar itself" equals "$(tar -tf "$T/out" | sort | tr '\n' ' ')" "d/ d/blob "
+as "$ALICE" kubectl capsule cp -n shop "$RUN2:web-2:/etc/passwd" "$T/x"
+check "cp outside /out: refused (exit 2)" equals "$RC" 2
+check "cp outside /out: the reason" has "$T/err" "a run's files are under /out"
+as "$ALICE" kubectl capsule cp -n shop "$RUN2:/out/d/../../etc" "$T/x"
+check "cp with ..: refused" has "$T/err" "'..' is not allowed"
+as "$ALICE" kubectl capsule cp -n shop "$RUN2:/out/missing" "$T/x"
+check "cp of a missing file: exit 1" equals "$RC" 1
+check "cp of a missing file: the server's 404" has "$T/err" "missing"
+as "$ALICE" kubectl capsule cp -n shop "$RUN3:/out/x" "$T/x"
+check "cp of a run with two targets and no POD: they are named" has "$T/err" "2 targets (web-1, web-2)"
+as "$ALICE" kubectl capsule cp -n shop "$RUN3:web-1:/out/x" "$T/x"
+check "cp of expired artifacts: they expired" has "$T/err" "expired"
+check "no refused copy wrote anything" test ! -e "$T/x"
+
+# -- kubectl capsule run streams each target's output while it runs
+KUBECONFIG=$ALICE kubectl capsule run -n shop "$IMAGE" --pod web-1 --wait-timeout 60 -- \
+	sh -c 'echo a; sleep 3; echo b' >"$T/live.out" 2>"$T/live.err" &
+live=$!
+first_a() { grep -qx a "$T/live.out"; }
+check "run: the first line is printed while it runs" wait_until 20 first_a
+not_yet() { kill -0 "$live" && ! grep -q b "$T/live.out"; }
+check "... before the run ended" not_yet
+rc=0
+wait "$live" || rc=$?
+check "run (streamed): exit status 0, both lines" equals "$rc:$(cat "$T/live.out")" $'0:a\nb'
+check "run (streamed): the summary on stderr" has "$T/live.err" "Succeeded, 1 targets"
+as "$ALICE" kubectl capsule run -n shop "$IMAGE" --pod web-1,web-2 --wait-timeout 60 -- sh -c 'echo a; sleep 1; echo b'
+check "run with two targets: each line prefixed with its pod" \
+	equals "$RC:$(sort "$T/out" | tr '\n' ' ')" "0:[web-1] a [web-1] b [web-2] a [web-2] b "
+
 check "nothing is left on the nodes" wait_until 30 nodes_clean
 finish

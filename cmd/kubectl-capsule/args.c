@@ -33,6 +33,7 @@ enum {
 	OPT_TARGET,
 	OPT_LIMIT_BYTES,
 	OPT_TAILS,
+	OPT_NO_STREAM,
 };
 
 #define GLOBAL_OPTIONS                                                                                       \
@@ -277,6 +278,9 @@ static int apply_run_option(struct run_args *a, int c, const char *v, struct rec
 	case OPT_NO_WAIT:
 		a->no_wait = true;
 		return 0;
+	case OPT_NO_STREAM:
+		a->no_stream = true;
+		return 0;
 	case OPT_WAIT_TIMEOUT:
 		return parse_long("--wait-timeout", v, 0, 7 * 86400, &a->wait_timeout_s, err);
 	case 'o':
@@ -294,6 +298,8 @@ static int check_run(struct run_args *a, struct recap_error **err)
 {
 	if (a->rm && a->no_wait)
 		return recap_error_set(err, EINVAL, "run: --rm needs to wait for the run (drop --no-wait)");
+	if (a->no_stream && a->no_wait)
+		return recap_error_set(err, EINVAL, "run: --no-stream is about waiting (drop --no-wait)");
 	if (a->max_concurrent && strategy_type(a->strategy) != RECAP_API_STRATEGY_TYPE_ITERATIVE)
 		return recap_error_set(err, EINVAL, "run: --max-concurrent needs --strategy Iterative");
 	if (a->capsule) {
@@ -335,6 +341,7 @@ int plugin_parse_run(int argc, char **argv, struct run_args *a, struct recap_err
 	    {"max-concurrent", required_argument, NULL, OPT_MAX_CONCURRENT},
 	    {"rm", no_argument, NULL, OPT_RM},
 	    {"no-wait", no_argument, NULL, OPT_NO_WAIT},
+	    {"no-stream", no_argument, NULL, OPT_NO_STREAM},
 	    {"wait-timeout", required_argument, NULL, OPT_WAIT_TIMEOUT},
 	    {"raw", no_argument, NULL, OPT_RAW},
 	    {NULL, 0, NULL, 0},
@@ -540,4 +547,75 @@ int plugin_parse_simple(int argc, char **argv, const char *verb, bool needs_name
 		    "logs: -o json|yaml shows the status tails: no -f, --target or --limit-bytes");
 	a->name = needs_name ? s.argv[optind] : NULL;
 	return 0;
+}
+
+int plugin_parse_cp_source(const char *src, struct cp_args *a, struct recap_error **err)
+{
+	const char *c1 = strchr(src, ':');
+	if (!c1 || c1 == src)
+		return recap_error_set(err, EINVAL, "cp: '%s': the source is RUN[:POD]:/out/PATH", src);
+	const char *path = c1 + 1, *c2 = strchr(path, ':');
+	if (*path != '/' && c2) {
+		if (c2 == path)
+			return recap_error_set(err, EINVAL, "cp: '%s': empty POD in RUN:POD:/out/PATH", src);
+		snprintf(a->pod, sizeof(a->pod), "%.*s", (int)(c2 - path), path);
+		if ((size_t)(c2 - path) >= sizeof(a->pod))
+			return recap_error_set(err, EINVAL, "cp: '%s': the pod's name is too long", src);
+		path = c2 + 1;
+	}
+	if ((size_t)(c1 - src) >= sizeof(a->run))
+		return recap_error_set(err, EINVAL, "cp: '%s': the run's name is too long", src);
+	snprintf(a->run, sizeof(a->run), "%.*s", (int)(c1 - src), src);
+	if (strncmp(path, "/out", 4) != 0 || (path[4] && path[4] != '/'))
+		return recap_error_set(err, EINVAL,
+				       "cp: '%s': a run's files are under /out (RUN[:POD]:/out/PATH), not %s",
+				       src, path);
+	size_t n = 0;
+	for (const char *p = path + 4; *p;) {
+		while (*p == '/')
+			p++;
+		size_t len = strcspn(p, "/");
+		if (len == 2 && strncmp(p, "..", 2) == 0)
+			return recap_error_set(err, EINVAL, "cp: '%s': '..' is not allowed in the path", src);
+		if (len && !(len == 1 && *p == '.')) {
+			if (n + len + 2 > sizeof(a->path))
+				return recap_error_set(err, ENAMETOOLONG, "cp: '%s': the path is too long",
+						       src);
+			if (n)
+				a->path[n++] = '/';
+			memcpy(a->path + n, p, len);
+			n += len;
+		}
+		p += len;
+	}
+	a->path[n] = '\0';
+	return 0;
+}
+
+int plugin_parse_cp(int argc, char **argv, struct cp_args *a, struct recap_error **err)
+{
+	static const struct option opts[] = {
+	    GLOBAL_OPTIONS,
+	    {NULL, 0, NULL, 0},
+	};
+	struct argscan s;
+	if (scan_begin(&s, argc, argv) < 0)
+		return -ENOMEM;
+	_cleanup_free_ char **copy = s.argv;
+	if (s.command)
+		return recap_error_set(err, EINVAL, "cp: takes no command after --");
+	int c;
+	while ((c = getopt_long(s.argc, s.argv, ":n:h", opts, NULL)) != -1) {
+		if (c == '?' || c == ':')
+			return bad_option("cp", c, s.argv, err);
+		apply_global(&a->g, c, optarg);
+	}
+	if (a->g.help)
+		return 0;
+	if (s.argc - optind != 2)
+		return recap_error_set(err, EINVAL, "cp: needs RUN[:POD]:/out/PATH and DEST");
+	a->dest = s.argv[optind + 1];
+	if (!*a->dest)
+		return recap_error_set(err, EINVAL, "cp: DEST is empty (a path, or - for stdout)");
+	return plugin_parse_cp_source(s.argv[optind], a, err);
 }

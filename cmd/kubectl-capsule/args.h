@@ -45,6 +45,7 @@ struct run_args {
 	const char *strategy;
 	long max_concurrent;
 	bool rm, no_wait;
+	bool no_stream;	     /* --no-stream: wait, then the status tails (no live output) */
 	long wait_timeout_s; /* 0: wait as long as the run takes */
 	char **command;	     /* after "--", borrowed from argv */
 	int ncommand;
@@ -75,6 +76,16 @@ struct simple_args {
 	long long limit_bytes; /* 0: all */
 };
 
+/* cp RUN[:POD]:/out/PATH DEST */
+#define PLUGIN_CP_PATH_MAX 4096
+struct cp_args {
+	struct plugin_globals g;
+	char run[254];
+	char pod[254];		       /* "": the run's only target */
+	char path[PLUGIN_CP_PATH_MAX]; /* under /out, normalized, no leading '/'; "": all of /out */
+	const char *dest;	       /* "-": stdout */
+};
+
 int plugin_parse_run(int argc, char **argv, struct run_args *a, struct recap_error **err);
 void run_args_free(struct run_args *a);
 int plugin_parse_attach(int argc, char **argv, struct attach_args *a, struct recap_error **err);
@@ -84,6 +95,11 @@ void attach_args_free(struct attach_args *a);
  * --raw is allowed where both needs_name and with_output are (logs). */
 int plugin_parse_simple(int argc, char **argv, const char *verb, bool needs_name, bool with_output,
 			bool listing, struct simple_args *a, struct recap_error **err);
+
+int plugin_parse_cp(int argc, char **argv, struct cp_args *a, struct recap_error **err);
+/* RUN[:POD]:/out[/PATH] into a (run, pod, path): the path must be /out or
+ * under it, with no ".." component ("." and repeated slashes dropped). */
+int plugin_parse_cp_source(const char *src, struct cp_args *a, struct recap_error **err);
 
 /* Checks used by more than one verb. */
 int plugin_check_target_fs(const char *v, struct recap_error **err);

@@ -74,7 +74,8 @@ static int tails(struct session *s, json_t *run, const struct simple_args *a, co
 {
 	if (note)
 		fputs(note, stderr);
-	return plugin_show_results(s, run, a->g.output, a->g.raw);
+	/* printed: 0, whatever the run's phase */
+	return plugin_show_results(s, run, a->g.output, a->g.raw) < 0 ? -1 : 0;
 }
 
 static int whole(struct session *s, json_t *run, const struct simple_args *a)
@@ -92,6 +93,9 @@ static int whole(struct session *s, json_t *run, const struct simple_args *a)
 			    "this cluster does not serve; --tails shows the status tails\n");
 		return r == 0 ? 0 : 1;
 	}
+	char why[256];
+	if (plugin_log_served(s, name, why, sizeof(why)) == PLUGIN_STREAM_UNSERVED)
+		return tails(s, run, a, unserved); /* before any header is printed */
 	char selector[320];
 	snprintf(selector, sizeof(selector), RECAP_LABEL_RUN "=%s", name);
 	_cleanup_json_ json_t *execs = NULL, *doc = NULL;

@@ -16,6 +16,7 @@ static const struct {
     {"run", plugin_verb_run, "run a capsule on pods, wait, print each target's output"},
     {"ls", plugin_verb_ls, "list CapsuleRuns"},
     {"logs", plugin_verb_logs, "print each target's output of a run"},
+    {"cp", plugin_verb_cp, "copy files a run left in /out (RUN[:POD]:/out/PATH DEST)"},
     {"cancel", plugin_verb_cancel, "cancel a run"},
     {"attach", plugin_verb_attach, "an interactive capsule in a pod's container (a terminal session)"},
 };
@@ -76,6 +77,6 @@ int main(int argc, char **argv)
 		argv[argc - 1] = verb;
 		return verbs[i].fn(argc - 1, argv);
 	}
-	fprintf(stderr, "error: unknown verb \"%s\" (run, ls, logs, cancel, attach)\n", argv[v]);
+	fprintf(stderr, "error: unknown verb \"%s\" (run, ls, logs, cp, cancel, attach)\n", argv[v]);
 	return 2;
 }

@@ -11,6 +11,37 @@
 #include "session.h"
 #include "verbs.h"
 
+/* The summary line on stderr: phase, counts, and why when it did not succeed. */
+static void summary(json_t *run)
+{
+	char line[256];
+	plugin_format_progress(run, line, sizeof(line));
+	const char *why = plugin_run_message(run);
+	plugin_printf_safe(stderr, "%s%s%s\n", line, why ? ": " : "", why ?: ""); /* a message: escaped */
+}
+
+int plugin_show_summary(struct session *s, json_t *run)
+{
+	const char *name = recap_api_meta_name(run);
+	char selector[320];
+	snprintf(selector, sizeof(selector), RECAP_LABEL_RUN "=%s", name);
+	_cleanup_json_ json_t *execs = NULL, *doc = NULL;
+	struct recap_error *err = NULL;
+	int r = session_list(s, &plugin_res_executions, s->ns, selector, NULL, &execs, &err);
+	if (r < 0) {
+		recap_error_wrap(&err, r, "listing the executions of run %s", name);
+		return plugin_fail(err, -1);
+	}
+	if (!(doc = plugin_results_doc(run, execs)))
+		return plugin_fail(NULL, -1);
+	size_t i;
+	json_t *res;
+	json_array_foreach (json_object_get(doc, "results"), i, res)
+		plugin_print_result_header(stderr, res);
+	summary(run);
+	return recap_api_run_status_phase(run) == RECAP_API_RUN_PHASE_SUCCEEDED ? 0 : 1;
+}
+
 int plugin_show_results(struct session *s, json_t *run, enum plugin_output output, bool raw)
 {
 	const char *name = recap_api_meta_name(run);
@@ -31,9 +62,6 @@ int plugin_show_results(struct session *s, json_t *run, enum plugin_output outpu
 	else
 		plugin_print_doc(stdout, doc, output, raw);
 	fflush(stdout);
-	char line[256];
-	plugin_format_progress(run, line, sizeof(line));
-	const char *why = plugin_run_message(run);
-	plugin_printf_safe(stderr, "%s%s%s\n", line, why ? ": " : "", why ?: ""); /* a message: escaped */
+	summary(run);
 	return recap_api_run_status_phase(run) == RECAP_API_RUN_PHASE_SUCCEEDED ? 0 : 1;
 }

@@ -1,5 +1,7 @@
 /* kubectl capsule run: an ad hoc capsule (IMAGE) or an existing Capsule
- * (--capsule) on pods, wait for the run, print every target's output. */
+ * (--capsule) on pods, wait for the run, print every target's output: live
+ * through recap-apiserver (each target's log followed), or the tails the
+ * status holds (--no-stream, -o json|yaml, a cluster without it). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +13,10 @@
 #include "base/json.h"
 #include "format.h"
 #include "objects.h"
+#include "api/names.h"
+#include "sanitize.h"
 #include "session.h"
+#include "stream.h"
 #include "verbs.h"
 #include "wait.h"
 
@@ -38,6 +43,8 @@ static const char usage[] =
     "  --strategy S          Parallel (default: all at once) or Iterative (one after another)\n"
     "  --max-concurrent N    Iterative batch size\n"
     "waiting:\n"
+    "  --no-stream           print the output once the run ended (the status tails) instead\n"
+    "                        of following each target's log as it runs\n"
     "  --no-wait             create the run and return\n"
     "  --wait-timeout S      stop waiting after S seconds (the run goes on; default: no limit)\n"
     "  --rm                  delete the run (and its generated Capsule) after printing\n"
@@ -45,6 +52,13 @@ static const char usage[] =
     "  --raw                 each target's output byte for byte (default: terminal control\n"
     "                        characters shown as visible escapes such as ^[ and \\u009b)\n"
     "connection: --kubeconfig FILE, --context NAME, -n/--namespace NS\n"
+    "\n"
+    "The output is streamed as the targets write it (kubectl logs -f), through the\n"
+    "API server's aggregation layer (capsuleruns/log in subresources.recap.dev);\n"
+    "with several targets each line is prefixed [POD]. Each target's header and\n"
+    "the run's phase then go to stderr. Without recap-apiserver, with --no-stream\n"
+    "and with -o json|yaml the output is the tails the run's status holds, after\n"
+    "the run ended.\n"
     "\n"
     "Progress goes to stderr, results to stdout. Exit status: 0 when every target\n"
     "succeeded, 1 otherwise, 2 for bad flags, 130 when interrupted while waiting\n"
@@ -122,19 +136,120 @@ static int no_wait(json_t *run, enum plugin_output output)
 	return 0;
 }
 
+/* Following each target's log while waiting for the run. */
+struct live {
+	struct session *s;
+	const struct run_args *a;
+	struct target {
+		char pod[254];
+		struct plugin_follow *fl;
+	} * t;
+	size_t n;
+	bool prefix; /* several targets: each line "[POD] " */
+};
+
+static bool started(const struct live *l, const char *pod)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->t[i].pod, pod) == 0)
+			return true;
+	return false;
+}
+
+/* A follow for each execution that has none yet. */
+static int follow_new(json_t *run, void *data, struct recap_error **err)
+{
+	struct live *l = data;
+	const char *name = recap_api_meta_name(run);
+	long long targets = recap_api_run_status_targets(run);
+	if (targets <= 0 && !plugin_run_finished(run))
+		return 0; /* the controller has not made the executions yet */
+	char selector[320];
+	snprintf(selector, sizeof(selector), RECAP_LABEL_RUN "=%s", name);
+	_cleanup_json_ json_t *execs = NULL;
+	int r = session_list(l->s, &plugin_res_executions, l->s->ns, selector, NULL, &execs, err);
+	if (r < 0)
+		return recap_error_wrap(err, r, "listing the executions of run %s", name);
+	json_t *items = json_object_get(execs, "items"), *e;
+	if (l->n == 0)
+		l->prefix = targets > 1 || json_array_size(items) > 1;
+	size_t i;
+	json_array_foreach (items, i, e) {
+		const char *pod = recap_json_str(e, "spec.target.pod");
+		if (!pod || strlen(pod) >= sizeof(l->t[0].pod) || started(l, pod))
+			continue;
+		struct target *t = realloc(l->t, (l->n + 1) * sizeof(*t));
+		if (!t)
+			return recap_error_set(err, ENOMEM, "out of memory");
+		l->t = t;
+		t = &l->t[l->n];
+		*t = (struct target){0};
+		snprintf(t->pod, sizeof(t->pod), "%s", pod);
+		char path[1024], prefix[260];
+		snprintf(path, sizeof(path),
+			 "/apis/%s/namespaces/%s/capsuleruns/%s/log?target=%s&follow=true",
+			 RECAP_SUBRESOURCES_GROUP_VERSION, l->s->ns, name, pod);
+		snprintf(prefix, sizeof(prefix), "[%s] ", pod);
+		r = plugin_follow_start(l->s, path, stdout, l->a->g.raw, l->prefix ? prefix : NULL, &t->fl,
+					err);
+		if (r < 0)
+			return recap_error_wrap(err, r, "following the log of pod %s", pod);
+		l->n++;
+	}
+	return 0;
+}
+
+/* Every follow to its end (done: all of them read; else stopped). */
+static void follows_end(struct live *l, bool done)
+{
+	for (bool busy = done; busy;) {
+		busy = false;
+		for (size_t i = 0; i < l->n; i++)
+			busy = busy || !plugin_follow_done(l->t[i].fl);
+		if (busy && !uv_run(&l->s->loop, UV_RUN_ONCE))
+			break;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		struct recap_error *err = NULL;
+		int r = plugin_follow_end(l->t[i].fl, NULL, &err);
+		if (done && r != 0)
+			plugin_printf_safe(stderr, "warning: the log of pod %s: %s\n", l->t[i].pod,
+					   err ? recap_error_message(err)
+					       : "recap-apiserver does not answer");
+		recap_error_free(err);
+	}
+	free(l->t);
+	l->t = NULL;
+	l->n = 0;
+}
+
 static int wait_and_show(struct session *s, const struct run_args *a, json_t *run)
 {
+	char why[1024];
+	bool live = a->g.output == PLUGIN_OUT_TEXT && !a->no_stream &&
+		    plugin_log_served(s, recap_api_meta_name(run), why, sizeof(why)) == 0;
+	if (a->g.output == PLUGIN_OUT_TEXT && !a->no_stream && !live)
+		plugin_printf_safe(
+		    stderr, "note: %s: the output is shown once the run ended (the status tails)\n", why);
+	struct live l = {.s = s, .a = a};
 	struct wait_options wo = {
 	    .timeout_ms = (uint64_t)a->wait_timeout_s * 1000,
-	    .progress = stderr,
+	    .progress = live ? NULL : stderr, /* live: stdout is the targets' */
 	    .tty = isatty(STDERR_FILENO),
+	    .on_change = live ? follow_new : NULL,
+	    .data = &l,
 	};
 	_cleanup_json_ json_t *done = NULL;
 	struct recap_error *err = NULL;
 	int r = plugin_wait_run(s, run, &wo, &done, &err);
+	if (r >= 0 && live)
+		r = follow_new(done, &l, &err); /* targets that ended before they were seen */
+	if (live)
+		follows_end(&l, r >= 0);
 	if (r < 0)
 		return plugin_fail(err, r == -EINTR ? 130 : 1); /* 128 + SIGINT, as shells report it */
-	int status = plugin_show_results(s, done, a->g.output, a->g.raw);
+	int status =
+	    live ? plugin_show_summary(s, done) : plugin_show_results(s, done, a->g.output, a->g.raw);
 	if (status < 0)
 		return 1;
 	const char *name = recap_api_meta_name(done);

@@ -13,6 +13,7 @@ int plugin_verb_ls(int argc, char **argv);
 int plugin_verb_logs(int argc, char **argv);
 int plugin_verb_cancel(int argc, char **argv);
 int plugin_verb_attach(int argc, char **argv);
+int plugin_verb_cp(int argc, char **argv);
 
 /* "error: <message>" on stderr; returns `status`. Frees err. */
 int plugin_fail(struct recap_error *err, int status);
@@ -27,3 +28,6 @@ int plugin_show_results(struct session *s, json_t *run, enum plugin_output outpu
  * cannot be created. *ret gets the run as created. Shared by run and attach. */
 int plugin_create_objects(struct session *s, const struct run_args *a, json_t **ret,
 			  struct recap_error **err);
+/* After a run's output was streamed: each target's header line and the
+ * summary line, on stderr; 0, 1 or -1 as plugin_show_results. */
+int plugin_show_summary(struct session *s, json_t *run);

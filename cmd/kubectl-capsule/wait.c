@@ -22,7 +22,7 @@ struct waiter {
 	uv_timer_t timer;
 	uv_signal_t sigint, sigterm;
 	int result; /* 1 while waiting */
-	bool relist;
+	bool relist, changed;
 };
 
 static void progress(struct waiter *w)
@@ -66,6 +66,7 @@ static void on_event(struct recap_kube_watch *watch, enum recap_kube_watch_note 
 	}
 	json_decref(w->run);
 	w->run = json_incref(ev->object);
+	w->changed = true;
 	progress(w);
 	if (plugin_run_finished(w->run))
 		stop(w, 0);
@@ -102,6 +103,7 @@ static int reread(struct waiter *w, struct recap_error **err)
 		return r;
 	json_decref(w->run);
 	w->run = fresh;
+	w->changed = true;
 	progress(w);
 	if (plugin_run_finished(w->run))
 		w->result = 0;
@@ -160,9 +162,14 @@ int plugin_wait_run(struct session *s, json_t *run, const struct wait_options *o
 		w.result = 0;
 	else
 		r = start_watch(&w, err);
+	w.changed = true;
 	while (r >= 0 && w.result == 1) {
 		if (w.relist && (r = reread(&w, err)) >= 0 && w.result == 1)
 			r = start_watch(&w, err);
+		if (r >= 0 && w.result == 1 && w.changed && o->on_change) {
+			w.changed = false;
+			r = o->on_change(w.run, o->data, err);
+		}
 		if (r >= 0 && w.result == 1)
 			uv_run(&s->loop, UV_RUN_ONCE);
 	}

@@ -14,6 +14,11 @@ struct wait_options {
 	uint64_t timeout_ms; /* 0: no limit */
 	FILE *progress;	     /* NULL: silent */
 	bool tty;	     /* progress is a terminal */
+	/* After the run changed (and once at the start), between turns of the
+	 * loop, so it may make blocking calls on the session; < 0 stops the
+	 * wait with that error. */
+	int (*on_change)(json_t *run, void *data, struct recap_error **err);
+	void *data;
 };
 
 /* `run` is the object as created or read (its resourceVersion is where the

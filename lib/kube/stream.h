@@ -16,11 +16,13 @@ struct recap_kube_stream_options {
 	 * RECAP_KUBE_ERR_CANCELLED). */
 	int (*on_data)(const char *p, size_t n, void *userdata);
 	/* code RECAP_KUBE_OK: the body ended whole. err is borrowed. */
-	void (*on_done)(enum recap_kube_code code, long http_status, const struct recap_error *err, void *userdata);
+	void (*on_done)(enum recap_kube_code code, long http_status, const struct recap_error *err,
+			void *userdata);
 	void *userdata;
 };
 
-int recap_kube_stream_get(struct recap_kube_client *c, const char *path, const struct recap_kube_stream_options *o,
-			  struct recap_kube_stream **ret, struct recap_error **err);
+int recap_kube_stream_get(struct recap_kube_client *c, const char *path,
+			  const struct recap_kube_stream_options *o, struct recap_kube_stream **ret,
+			  struct recap_error **err);
 /* on_done does not run after this. */
 void recap_kube_stream_cancel(struct recap_kube_stream *s);

@@ -174,9 +174,10 @@ int relay_chunk(struct relay_conn *c, const void *p, size_t n)
 		return 0;
 	char size[24];
 	int k = snprintf(size, sizeof(size), "%zx\r\n", n);
-	if (relay_tls_write(c, size, (size_t)k) < 0 || relay_tls_write(c, p, n) < 0)
-		return -EPIPE;
-	return relay_tls_write(c, "\r\n", 2);
+	int r = relay_tls_write(c, size, (size_t)k);
+	if (r >= 0)
+		r = relay_tls_write(c, p, n);
+	return r < 0 ? r : relay_tls_write(c, "\r\n", 2);
 }
 
 /* Only a whole stream ends with the last chunk. */

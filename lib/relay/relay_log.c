@@ -23,6 +23,7 @@ struct follow {
 	int fd, ino;
 	bool whole, follow;
 	int64_t left; /* -1: no limit */
+	const char *id;
 	char final[4096], run_dir[4096];
 };
 
@@ -127,7 +128,13 @@ static void stream(struct follow *f)
 		if (n < 0)
 			break; /* cut short: no last chunk */
 		if (n > 0) {
-			if (relay_chunk(f->c, buf, (size_t)n) < 0)
+			int w = relay_chunk(f->c, buf, (size_t)n);
+			if (w == -ETIMEDOUT)
+				relay_log(
+				    f->c->r, 1,
+				    "relay: the log of run %s was dropped: its client read nothing for %d s",
+				    f->id, f->c->r->o.write_timeout_s);
+			if (w < 0)
 				break;
 			if (f->left > 0)
 				f->left -= n;
@@ -159,7 +166,7 @@ static int open_soon(struct follow *f, struct relay_conn *c, const char *run_id)
 
 void relay_serve_log(struct relay_conn *c, const char *run_id)
 {
-	struct follow f = {.c = c, .fd = -1, .ino = -1, .left = -1};
+	struct follow f = {.c = c, .fd = -1, .ino = -1, .left = -1, .id = run_id};
 	int64_t since = 0;
 	if (parse_follow(c, &f.follow) < 0 || parse_int(c->query, "sinceBytes", &since, c) < 0 ||
 	    parse_int(c->query, "limitBytes", &f.left, c) < 0)

@@ -218,12 +218,17 @@ void relay_tls_close(struct relay_conn *c)
 }
 
 /* The socket blocks with timeouts (SO_SNDTIMEO, SO_RCVTIMEO): WANT_* here
- * means one passed. */
+ * means one passed, as does a failed send with EAGAIN (-ETIMEDOUT: the
+ * client took nothing for write_timeout_s); -EPIPE when it went away. */
 int relay_tls_write(struct relay_conn *c, const void *p, size_t n)
 {
 	const unsigned char *b = p;
 	while (n > 0) {
+		errno = 0;
 		int w = mbedtls_ssl_write(&c->ssl, b, n);
+		if (w == MBEDTLS_ERR_SSL_WANT_WRITE ||
+		    (w == MBEDTLS_ERR_NET_SEND_FAILED && (errno == EAGAIN || errno == EWOULDBLOCK)))
+			return -ETIMEDOUT;
 		if (w <= 0)
 			return -EPIPE;
 		b += w;

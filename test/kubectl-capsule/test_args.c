@@ -296,6 +296,72 @@ static void simple_verbs(void **state)
 	recap_error_free(err);
 }
 
+static void cp_sources(void **state)
+{
+	struct {
+		const char *src, *run, *pod, *path;
+	} ok[] = {
+	    {"r1:/out", "r1", "", ""},
+	    {"r1:/out/", "r1", "", ""},
+	    {"r1:web-1:/out/capture.pcap", "r1", "web-1", "capture.pcap"},
+	    {"r1:/out//d/./blob/", "r1", "", "d/blob"},
+	    {"r1:web-1:/out/a..b", "r1", "web-1", "a..b"},
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct cp_args a = {0};
+		struct recap_error *err = NULL;
+		assert_int_equal(plugin_parse_cp_source(ok[i].src, &a, &err), 0);
+		assert_string_equal(a.run, ok[i].run);
+		assert_string_equal(a.pod, ok[i].pod);
+		assert_string_equal(a.path, ok[i].path);
+	}
+	struct {
+		const char *src, *msg;
+	} bad[] = {
+	    {"r1:web-1:/etc/passwd", "cp: 'r1:web-1:/etc/passwd': a run's files are under /out "
+				     "(RUN[:POD]:/out/PATH), not /etc/passwd"},
+	    {"r1:/output/x", "cp: 'r1:/output/x': a run's files are under /out (RUN[:POD]:/out/PATH), "
+			     "not /output/x"},
+	    {"r1:/out/d/../../etc", "cp: 'r1:/out/d/../../etc': '..' is not allowed in the path"},
+	    {"r1:web-1:out/x", "cp: 'r1:web-1:out/x': a run's files are under /out (RUN[:POD]:/out/PATH), "
+			       "not out/x"},
+	    {"/out/x", "cp: '/out/x': the source is RUN[:POD]:/out/PATH"},
+	    {"r1::/out", "cp: 'r1::/out': empty POD in RUN:POD:/out/PATH"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct cp_args a = {0};
+		struct recap_error *err = NULL;
+		assert_int_equal(plugin_parse_cp_source(bad[i].src, &a, &err), -EINVAL);
+		assert_string_equal(recap_error_message(err), bad[i].msg);
+		recap_error_free(err);
+	}
+	struct cp_args a = {0}, b = {0};
+	struct recap_error *err = NULL;
+	char **v = ARGV("-n", "shop", "r1:web-1:/out/x", "-");
+	assert_int_equal(plugin_parse_cp(ARGC(v), v, &a, &err), 0);
+	assert_string_equal(a.g.ns, "shop");
+	assert_string_equal(a.dest, "-");
+	char **w = ARGV("r1:/out/x");
+	assert_int_equal(plugin_parse_cp(ARGC(w), w, &b, &err), -EINVAL);
+	assert_string_equal(recap_error_message(err), "cp: needs RUN[:POD]:/out/PATH and DEST");
+	recap_error_free(err);
+}
+
+static void run_no_stream(void **state)
+{
+	struct run_args a = {0}, b = {0};
+	struct recap_error *err = NULL;
+	char **v = ARGV("img", "--pod", "p", "--no-stream");
+	assert_int_equal(plugin_parse_run(ARGC(v), v, &a, &err), 0);
+	assert_true(a.no_stream);
+	run_args_free(&a);
+	char **w = ARGV("img", "--pod", "p", "--no-stream", "--no-wait");
+	assert_int_equal(plugin_parse_run(ARGC(w), w, &b, &err), -EINVAL);
+	assert_string_equal(recap_error_message(err), "run: --no-stream is about waiting (drop --no-wait)");
+	recap_error_free(err);
+	run_args_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -307,6 +373,8 @@ int main(void)
 	    cmocka_unit_test(attach_flags),
 	    cmocka_unit_test(attach_refusals),
 	    cmocka_unit_test(simple_verbs),
+	    cmocka_unit_test(cp_sources),
+	    cmocka_unit_test(run_no_stream),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

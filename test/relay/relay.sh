@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # The relay against curl and openssl over mutual TLS: who may connect, what
 # a log request returns whole, bounded and followed, bad requests, the
-# stream limit, 100 followers of one run, credentials re-read on rotation.
+# stream limit, 100 followers of one run, a follower that reads nothing
+# (dropped after the write timeout while others are served and the log's
+# writer goes on), one that leaves mid-stream (its stream ends), credentials
+# re-read on rotation.
 #   relay.sh RELAY_SERVE_BINARY
 set -euo pipefail
+# shellcheck source=hack/lib/errtrap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../hack/lib/errtrap.sh"
 serve_bin=$(realpath "$1")
 work=$(mktemp -d /tmp/recap-relay-test.XXXXXX)
 pids=()
@@ -133,6 +138,58 @@ sleep 1
 rm -r root/runs/ce-dddd
 wait "$g" || fail "the follower of a vanished run did not end"
 [[ $(cat body) == partial ]] || fail "vanished run: $(cat body)"
+
+echo "--- a follower that reads nothing is dropped; others are served; the writer never waits"
+streams() { # the relay's open streams, as relay-serve says on SIGUSR1
+	local before
+	before=$(grep -c ' streams$' relay.log || true)
+	kill -USR1 "${pids[0]}"
+	for _ in $(seq 20); do
+		(($(grep -c ' streams$' relay.log || true) > before)) && break
+		sleep 0.05
+	done
+	sed -n 's/^relay-serve: \([0-9]*\) streams$/\1/p' relay.log | tail -1
+}
+settle() { # N: wait up to 5 s for N open streams
+	for _ in $(seq 25); do [[ $(streams) == "$1" ]] && return 0; sleep 0.2; done
+	return 1
+}
+idle=$(streams)
+[[ $idle =~ ^[0-9]+$ ]] || fail "relay-serve did not say its stream count: $(tail -2 relay.log)"
+mkdir -p root/runs/ce-ffff && : >root/logs/ce-ffff.part
+(for _ in $(seq 600); do head -c 65536 /dev/zero >>root/logs/ce-ffff.part; sleep 0.02; done) &
+writer=$!
+pids+=("$writer")
+# a client that sends its request, then never reads (a small receive buffer fills at once)
+python3 - "$port" "$host" <<'PY' &
+import socket, ssl, sys, time
+ctx = ssl.create_default_context(cafile="ca.crt")
+ctx.load_cert_chain("client.crt", "client.key")
+raw = socket.socket()
+raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+raw.connect(("127.0.0.1", int(sys.argv[1])))
+s = ctx.wrap_socket(raw, server_hostname=sys.argv[2])
+s.sendall(b"GET /v1/runs/ce-ffff/log?follow=true HTTP/1.1\r\nHost: x\r\nX-Recap-Node: n1\r\n\r\n")
+time.sleep(20)
+PY
+stuck=$!
+pids+=("$stuck")
+sleep 1
+[[ $(get client /v1/runs/ce-aaaa/log) == $'hello\nworld' ]] || fail "not served beside a stuck follower: $(cat body)"
+# a client that leaves mid-stream
+curl -sS --max-time 1 --cacert ca.crt --cert client.crt --key client.key --resolve "$host:$port:127.0.0.1" \
+	-H "X-Recap-Node: n1" -o left.out "https://$host:$port/v1/runs/ce-ffff/log?follow=true" 2>/dev/null &&
+	fail "the follow of a growing log ended by itself"
+[[ -s left.out ]] || fail "the client that left got nothing before it left"
+for _ in $(seq 50); do grep -q "log of run ce-ffff was dropped" relay.log && break; sleep 0.2; done
+grep -q "log of run ce-ffff was dropped: its client read nothing for 3 s" relay.log ||
+	fail "the follower that reads nothing was not dropped: $(tail -3 relay.log)"
+size=$(stat -c %s root/logs/ce-ffff.part)
+sleep 0.5
+(($(stat -c %s root/logs/ce-ffff.part) > size)) || fail "the log's writer stopped while the relay dropped a reader"
+settle "$idle" || fail "the streams did not end: $(streams) open, $idle before"
+kill "$writer" "$stuck" 2>/dev/null || true
+[[ $(get client /v1/runs/ce-aaaa/log) == $'hello\nworld' ]] || fail "after the drop: $(cat body)"
 
 echo "--- the stream limit"
 kill "${pids[0]}"

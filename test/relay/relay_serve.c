@@ -1,6 +1,7 @@
 /* Runs the relay on a store until SIGTERM, for relay.sh:
  *   relay-serve ADDRESS CERT KEY CA ROOT NODE [MAX_STREAMS]
- * prints the port, then one line per log message. Artifacts: a tar of
+ * prints the port, then one line per log message; on SIGUSR1 a line
+ * "relay-serve: N streams" (recap_relay_streams). Artifacts: a tar of
  * nothing but the requested path's name, enough to test the framing. */
 #include <signal.h>
 #include <stdio.h>
@@ -45,6 +46,7 @@ int main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	struct recap_relay *r;
@@ -56,7 +58,8 @@ int main(int argc, char **argv)
 	printf("%d\n", recap_relay_port(r));
 	fflush(stdout);
 	int sig;
-	sigwait(&set, &sig);
+	while (sigwait(&set, &sig) == 0 && sig == SIGUSR1)
+		fprintf(stderr, "relay-serve: %d streams\n", recap_relay_streams(r));
 	recap_relay_stop(r);
 	return 0;
 }
