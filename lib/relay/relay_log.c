@@ -100,9 +100,9 @@ static bool wait_more(struct follow *f)
 	}
 	if (access(f->run_dir, F_OK) != 0) /* the run is gone without finishing it */
 		return false;
-	struct pollfd p[2] = {{.fd = f->ino, .events = POLLIN},
-			      {.fd = f->c->fd, .events = POLLIN | POLLRDHUP}};
-	int n = poll(p, 2, 1000);
+	struct pollfd p[2] = {{.fd = f->c->fd, .events = POLLIN | POLLRDHUP},
+			      {.fd = f->ino, .events = POLLIN}};
+	int n = poll(p, f->ino >= 0 ? 2 : 1, f->ino >= 0 ? 1000 : 200);
 	if (atomic_load(&f->c->r->stopping))
 		return false;
 	if (n > 0 && p[0].revents) /* the client sends nothing after its request: it went away */
