@@ -40,9 +40,9 @@ struct apiserver_conn {
 	char head[HEAD_MAX + 1];
 	size_t head_len;
 	char method[8], path[2048], query[2048];
-	bool proxy; /* a client certificate of an allowed front proxy */
+	bool proxy;    /* a client certificate of an allowed front proxy */
 	char why[256]; /* when not: what the certificate was */
-	bool began; /* a response went out */
+	bool began;    /* a response went out */
 };
 
 void apiserver_log(struct recap_apiserver *s, int level, const char *fmt, ...)
@@ -72,7 +72,7 @@ void apiserver_subresource(struct apiserver_conn *c, const struct apiserver_user
 struct apiserver_relay_target {
 	const char *endpoint; /* HOST:PORT */
 	const char *node;
-	const char *path; /* with query */
+	const char *path;    /* with query */
 	const char *headers; /* more header lines ("Name: value\r\n"...), or NULL */
 };
 void apiserver_relay(struct apiserver_conn *c, const struct apiserver_relay_target *t);
