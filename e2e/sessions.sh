@@ -4,7 +4,7 @@
 # command runs in the target's PID namespace, the exit status comes back, the
 # terminal's size reaches the command; a user who may create runs but not
 # capsuleruns/attach is refused (403); a CapsulePolicy that forbids
-# interactive Capsules refuses the session; a client that vanishes mid-session
+# interactive Capsules, or its image, refuses the session; a client that vanishes mid-session
 # ends its run (Cancelled, escaped) and leaves nothing on the node.
 #   sessions.sh CAPLET CAPSULE CONTROLLER SLEEPER SOURCE_ROOT KUBECTL_CAPSULE APISERVER
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -102,6 +102,18 @@ YAML
 as "$ALICE" kubectl capsule attach -n shop web-1 --image "$IMAGE" </dev/null
 check "a CapsulePolicy that forbids sessions: refused, naming the rule" has "$T/err" "interactive.allowed"
 kubectl delete capsulepolicy no-sessions >/dev/null
+kubectl apply -f - >/dev/null <<YAML
+apiVersion: recap.dev/v1alpha1
+kind: CapsulePolicy
+metadata: {name: vetted-images}
+spec:
+  namespaceSelector: {matchLabels: {locked: "yes"}}
+  images: {allowed: ["registry.local/vetted/*"]}
+  capabilities: {allowed: []}
+YAML
+as "$ALICE" kubectl capsule attach -n shop web-1 --image "$IMAGE" </dev/null
+check "a CapsulePolicy that forbids the image: refused, naming the rule" has "$T/err" "images.allowed"
+kubectl delete capsulepolicy vetted-images >/dev/null
 
 # -- the client vanishes mid-session: the run ends, escaped, nothing left
 mkfifo "$T/hold"
