@@ -83,7 +83,7 @@ static bool owned_by(json_t *e, const char *uid)
 /* The run's executions (its own, by owner), those for target if given;
  * *ret_n how many, the first in *ret. */
 static int list_execs(struct apiserver_conn *c, const char *ns, const char *name, const char *target,
-		      json_t **ret, size_t *ret_n, char *names, size_t names_len)
+		      json_t **ret, size_t *ret_n, char *names, size_t names_len, bool *ret_ended)
 {
 	char path[1024];
 	json_t *run = NULL, *list = NULL, *e;
@@ -96,6 +96,9 @@ static int list_execs(struct apiserver_conn *c, const char *ns, const char *name
 		 "/apis/%s/namespaces/%s/capsuleexecutions?fieldSelector=spec.runRef.name%%3D%s",
 		 RECAP_API_GROUP_VERSION, ns, name);
 	if (r >= 0 && get(c, path, &list) >= 0) {
+		enum recap_api_run_phase ph = recap_api_run_status_phase(run);
+		*ret_ended = ph != RECAP_API_RUN_PHASE_PENDING && ph != RECAP_API_RUN_PHASE_RUNNING &&
+			     ph != RECAP_API_RUN_PHASE_COUNT;
 		size_t i;
 		*ret_n = 0;
 		names[0] = '\0';
@@ -127,10 +130,12 @@ static json_t *find_exec(struct apiserver_conn *c, const char *ns, const char *n
 	json_t *found = NULL;
 	size_t n = 0;
 	char names[256];
+	bool ended = false;
 	for (int tries = 0;; tries++) {
-		if (list_execs(c, ns, name, target, &found, &n, names, sizeof(names)) < 0)
+		if (list_execs(c, ns, name, target, &found, &n, names, sizeof(names), &ended) < 0)
 			return NULL;
-		if (n > 0 || !wait || tries >= EXEC_WAIT_S * 2 || atomic_load(&c->s->stopping))
+		/* a run that ended without one (refused, cancelled) will not get one */
+		if (n > 0 || ended || !wait || tries >= EXEC_WAIT_S * 2 || atomic_load(&c->s->stopping))
 			break;
 		usleep(500 * 1000);
 		if (client_gone(c))
