@@ -61,69 +61,6 @@ int apiserver_read_head(struct apiserver_conn *c, struct recap_error **err)
 	return parse_line(c, err);
 }
 
-int apiserver_header(const char *head, const char *name, char *out, size_t out_len)
-{
-	size_t nl = strlen(name);
-	out[0] = '\0';
-	for (const char *l = strstr(head, "\r\n"); l && l[2] && !(l[2] == '\r' && l[3] == '\n');
-	     l = strstr(l + 2, "\r\n")) {
-		const char *h = l + 2;
-		if (strncasecmp(h, name, nl) != 0 || h[nl] != ':')
-			continue;
-		const char *v = h + nl + 1;
-		v += strspn(v, " \t");
-		size_t n = strcspn(v, "\r\n");
-		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-			n--;
-		if (n >= out_len)
-			return -1;
-		memcpy(out, v, n);
-		out[n] = '\0';
-		return 1;
-	}
-	return 0;
-}
-
-static int hexval(char h)
-{
-	return isdigit((unsigned char)h) ? h - '0' : tolower((unsigned char)h) - 'a' + 10;
-}
-
-static int unescape(const char *s, size_t n, char *out, size_t out_len)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		if (ch == '%') {
-			if (i + 2 >= n || !isxdigit((unsigned char)s[i + 1]) ||
-			    !isxdigit((unsigned char)s[i + 2]))
-				return -1;
-			ch = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-			i += 2;
-		} else if (ch == '+') {
-			ch = ' ';
-		}
-		if (ch == '\0' || o + 1 >= out_len)
-			return -1;
-		out[o++] = ch;
-	}
-	out[o] = '\0';
-	return 0;
-}
-
-int apiserver_query(const char *query, const char *key, char *out, size_t out_len)
-{
-	size_t kl = strlen(key);
-	for (const char *p = query; p && *p;) {
-		const char *amp = strchr(p, '&');
-		size_t n = amp ? (size_t)(amp - p) : strlen(p);
-		if (n >= kl && strncmp(p, key, kl) == 0 && (n == kl || p[kl] == '='))
-			return unescape(p + kl + (n > kl), n - kl - (n > kl), out, out_len) < 0 ? -1 : 1;
-		p = amp ? amp + 1 : NULL;
-	}
-	return 0;
-}
-
 static const char *phrase(int code)
 {
 	switch (code) {

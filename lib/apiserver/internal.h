@@ -51,10 +51,6 @@ void apiserver_log(struct recap_apiserver *s, int level, const char *fmt, ...)
 /* conn.c: HTTP/1.1 over the connection */
 int apiserver_read_head(struct apiserver_conn *c, struct recap_error **err);
 int apiserver_write(struct apiserver_conn *c, const void *p, size_t n);
-/* A request header's value (trimmed): 1, 0 when absent (out ""), -1 when too long. */
-int apiserver_header(const char *head, const char *name, char *out, size_t out_len);
-/* 1 and the decoded value, 0 when absent, -1 when malformed or too long. */
-int apiserver_query(const char *query, const char *key, char *out, size_t out_len);
 void apiserver_respond_json(struct apiserver_conn *c, int code, json_t *body);
 /* A Status object, as the API server's own failures are. */
 void apiserver_status(struct apiserver_conn *c, int code, const char *reason, const char *fmt, ...)

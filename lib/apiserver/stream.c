@@ -14,6 +14,7 @@
 #include "api/types.h"
 #include "base/json.h"
 #include "apiserver/internal.h"
+#include "base/httphead.h"
 
 #define START_WAIT_S 600
 #define EXEC_WAIT_S 60
@@ -206,7 +207,7 @@ static int relay_path(struct apiserver_conn *c, json_t *e, const char *sub, char
 	const char *keys[] = {"follow", "sinceBytes", "limitBytes", "path"};
 	for (size_t i = 0; i < 4; i++) {
 		char v[1024];
-		int q = apiserver_query(c->query, keys[i], v, sizeof(v));
+		int q = recap_http_query(c->query, keys[i], v, sizeof(v));
 		if (q < 0)
 			return -2;
 		if (q == 0)
@@ -230,11 +231,11 @@ static int upgrade_headers(struct apiserver_conn *c, char *out, size_t len)
 	static const char *const names[] = {"Sec-WebSocket-Key", "Sec-WebSocket-Version",
 					    "Sec-WebSocket-Protocol"};
 	char v[1024], up[32];
-	if (apiserver_header(c->head, "Upgrade", up, sizeof(up)) != 1 || strcasecmp(up, "websocket") != 0)
+	if (recap_http_header(c->head, "Upgrade", up, sizeof(up)) != 1 || strcasecmp(up, "websocket") != 0)
 		return -1;
 	int n = snprintf(out, len, "Connection: Upgrade\r\nUpgrade: websocket\r\n");
 	for (size_t i = 0; i < 3; i++) {
-		if (apiserver_header(c->head, names[i], v, sizeof(v)) != 1 || strpbrk(v, "\r\n"))
+		if (recap_http_header(c->head, names[i], v, sizeof(v)) != 1 || strpbrk(v, "\r\n"))
 			return -1;
 		n += snprintf(out + n, len - (size_t)n, "%s: %s\r\n", names[i], v);
 	}
@@ -276,14 +277,14 @@ void apiserver_subresource(struct apiserver_conn *c, const struct apiserver_user
 	}
 	if (!authorized(c, u, ns, name, sub))
 		return;
-	int t = apiserver_query(c->query, "target", target, sizeof(target));
+	int t = recap_http_query(c->query, "target", target, sizeof(target));
 	if (t > 0 && !*target)
 		t = 0;
 	if (t < 0 || (t > 0 && !dns_name(target, 253))) {
 		apiserver_status(c, 400, "BadRequest", "target must be a pod's name");
 		return;
 	}
-	bool follow = attach || (apiserver_query(c->query, "follow", fv, sizeof(fv)) > 0 &&
+	bool follow = attach || (recap_http_query(c->query, "follow", fv, sizeof(fv)) > 0 &&
 				 (!*fv || !strcmp(fv, "true") || !strcmp(fv, "1")));
 	json_t *e = find_exec(c, ns, name, t > 0 ? target : NULL, follow);
 	if (!e || !(e = wait_started(c, e, follow && strcmp(sub, "artifacts") != 0)))

@@ -2,6 +2,7 @@
  * (caplet's, which knows the store's out/<id>/) through chunks. */
 #include <stdio.h>
 
+#include "base/httphead.h"
 #include "relay/relay_internal.h"
 
 static int write_chunk(const void *p, size_t n, void *stream)
@@ -33,7 +34,7 @@ static const char *reason(int code)
 void relay_serve_artifacts(struct relay_conn *c, const char *run_id)
 {
 	char path[1024];
-	int q = relay_query(c->query, "path", path, sizeof(path));
+	int q = recap_http_query(c->query, "path", path, sizeof(path));
 	if (q < 0) {
 		relay_status(c, 400, "BadRequest", "path is not a valid query value");
 		return;

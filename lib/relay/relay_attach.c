@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "base/httphead.h"
 #include "relay/relay_internal.h"
 #include "wsproto/channel.h"
 #include "wsproto/frame.h"
@@ -35,18 +36,18 @@ static int handshake(struct relay_conn *c, const char **proto, char accept[RECAP
 	char upgrade[32], key[64], version[8], offered[1024];
 	struct recap_error *err = NULL;
 	static const char *const supported[] = {RECAP_WSCHAN_V5_PROTOCOL, RECAP_WSCHAN_V4_PROTOCOL};
-	if (relay_header(c->head, "Upgrade", upgrade, sizeof(upgrade)) < 0 ||
+	if (recap_http_header(c->head, "Upgrade", upgrade, sizeof(upgrade)) < 0 ||
 	    strcasecmp(upgrade, "websocket") != 0 ||
-	    relay_header(c->head, "Sec-WebSocket-Version", version, sizeof(version)) < 0 ||
+	    recap_http_header(c->head, "Sec-WebSocket-Version", version, sizeof(version)) < 0 ||
 	    strcmp(version, "13") != 0) {
 		relay_status(c, 400, "BadRequest", "attach is a WebSocket (Upgrade: websocket, version 13)");
 		return -1;
 	}
-	int r = relay_header(c->head, "Sec-WebSocket-Key", key, sizeof(key)) < 0
+	int r = recap_http_header(c->head, "Sec-WebSocket-Key", key, sizeof(key)) < 0
 		    ? -1
 		    : recap_ws_key_check(key, &err);
 	if (r >= 0)
-		r = relay_header(c->head, "Sec-WebSocket-Protocol", offered, sizeof(offered)) < 0
+		r = recap_http_header(c->head, "Sec-WebSocket-Protocol", offered, sizeof(offered)) < 0
 			? -1
 			: recap_ws_subprotocol_pick(offered, supported, 2, proto, &err);
 	if (r >= 0)

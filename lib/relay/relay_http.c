@@ -8,31 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/httphead.h"
 #include "relay/relay_internal.h"
-
-int relay_header(const char *head, const char *name, char *out, size_t out_len)
-{
-	size_t nl = strlen(name);
-	for (const char *l = strstr(head, "\r\n"); l && l[2] && !(l[2] == '\r' && l[3] == '\n');
-	     l = strstr(l + 2, "\r\n")) {
-		const char *h = l + 2;
-		if (strncasecmp(h, name, nl) != 0 || h[nl] != ':')
-			continue;
-		const char *v = h + nl + 1;
-		while (*v == ' ' || *v == '\t')
-			v++;
-		size_t n = strcspn(v, "\r\n");
-		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-			n--;
-		if (n >= out_len)
-			return -1;
-		memcpy(out, v, n);
-		out[n] = '\0';
-		return 0;
-	}
-	out[0] = '\0';
-	return 0;
-}
 
 static int parse_head(struct relay_conn *c, struct recap_error **err)
 {
@@ -47,7 +24,7 @@ static int parse_head(struct relay_conn *c, struct recap_error **err)
 		return recap_error_set(err, E2BIG, "the request's path or query is too long");
 	strcpy(c->path, target);
 	strcpy(c->query, q ? q : "");
-	if (relay_header(c->head, "X-Recap-Node", c->node, sizeof(c->node)) < 0)
+	if (recap_http_header(c->head, "X-Recap-Node", c->node, sizeof(c->node)) < 0)
 		return recap_error_set(err, E2BIG, "X-Recap-Node is too long");
 	return 0;
 }
@@ -67,49 +44,6 @@ int relay_read_head(struct relay_conn *c, struct recap_error **err)
 			return recap_error_set(err, EINVAL, "the request head holds a NUL byte");
 	}
 	return parse_head(c, err);
-}
-
-static int hexval(char h)
-{
-	return isdigit((unsigned char)h) ? h - '0' : (tolower((unsigned char)h) - 'a' + 10);
-}
-
-/* Decodes %XX and '+'; refuses a NUL and a truncated escape. */
-static int unescape(const char *s, size_t n, char *out, size_t out_len)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		if (ch == '%') {
-			if (i + 2 >= n || !isxdigit((unsigned char)s[i + 1]) ||
-			    !isxdigit((unsigned char)s[i + 2]))
-				return -1;
-			ch = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-			i += 2;
-		} else if (ch == '+') {
-			ch = ' ';
-		}
-		if (ch == '\0' || o + 1 >= out_len)
-			return -1;
-		out[o++] = ch;
-	}
-	out[o] = '\0';
-	return 0;
-}
-
-int relay_query(const char *query, const char *key, char *out, size_t out_len)
-{
-	size_t kl = strlen(key);
-	for (const char *p = query; p && *p;) {
-		const char *amp = strchr(p, '&');
-		size_t n = amp ? (size_t)(amp - p) : strlen(p);
-		if (n > kl && strncmp(p, key, kl) == 0 && p[kl] == '=')
-			return unescape(p + kl + 1, n - kl - 1, out, out_len) < 0 ? -1 : 1;
-		if (n == kl && strncmp(p, key, kl) == 0)
-			return unescape("", 0, out, out_len) < 0 ? -1 : 1;
-		p = amp ? amp + 1 : NULL;
-	}
-	return 0;
 }
 
 static const char *reason_phrase(int code)

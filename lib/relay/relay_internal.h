@@ -71,11 +71,9 @@ int relay_tls_write(struct relay_conn *c, const void *p, size_t n);
 ssize_t relay_tls_read(struct relay_conn *c, void *p, size_t n);
 
 /* relay_http.c */
-/* A header's value (trimmed) into out, "" when absent; -1 when too long. */
-int relay_header(const char *head, const char *name, char *out, size_t out_len);
+
 int relay_read_head(struct relay_conn *c, struct recap_error **err);
-/* The query parameter's value (decoded) or NULL; -1 when malformed. */
-int relay_query(const char *query, const char *key, char *out, size_t out_len);
+
 void relay_status(struct relay_conn *c, int code, const char *reason, const char *message);
 int relay_begin(struct relay_conn *c, const char *content_type);
 int relay_chunk(struct relay_conn *c, const void *p, size_t n);

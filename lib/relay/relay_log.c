@@ -13,6 +13,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "base/httphead.h"
 #include "relay/relay_internal.h"
 
 #define CHUNK (64 * 1024)
@@ -30,7 +31,7 @@ struct follow {
 static int parse_int(const char *query, const char *key, int64_t *ret, struct relay_conn *c)
 {
 	char v[32];
-	int r = relay_query(query, key, v, sizeof(v));
+	int r = recap_http_query(query, key, v, sizeof(v));
 	if (r == 0)
 		return 0;
 	char *end = NULL;
@@ -49,7 +50,7 @@ static int parse_int(const char *query, const char *key, int64_t *ret, struct re
 static int parse_follow(struct relay_conn *c, bool *ret)
 {
 	char v[8];
-	int r = relay_query(c->query, "follow", v, sizeof(v));
+	int r = recap_http_query(c->query, "follow", v, sizeof(v));
 	if (r == 0)
 		return 0;
 	if (r > 0 && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || !*v))

@@ -1,0 +1,48 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/httphead.h"
+
+static const char head[] =
+    "GET /x HTTP/1.1\r\nHost: a\r\nX-Recap-Node:  node-1 \t\r\nupgrade: websocket\r\n"
+    "Sec-WebSocket-Protocol: v5.channel.k8s.io, v4.channel.k8s.io\r\n\r\nX-After: no\r\n";
+
+static void headers(void **state)
+{
+	char v[64];
+	assert_int_equal(recap_http_header(head, "X-Recap-Node", v, sizeof(v)), 1);
+	assert_string_equal(v, "node-1");
+	assert_int_equal(recap_http_header(head, "Upgrade", v, sizeof(v)), 1); /* any case */
+	assert_string_equal(v, "websocket");
+	assert_int_equal(recap_http_header(head, "X-After", v, sizeof(v)), 0); /* past the head */
+	assert_string_equal(v, "");
+	assert_int_equal(recap_http_header(head, "X-Recap", v, sizeof(v)), 0); /* a prefix is not a name */
+	char small[8];
+	assert_int_equal(recap_http_header(head, "Sec-WebSocket-Protocol", small, sizeof(small)), -1);
+}
+
+static void queries(void **state)
+{
+	char v[16];
+	assert_int_equal(recap_http_query("follow=true&path=a%2Fb+c", "path", v, sizeof(v)), 1);
+	assert_string_equal(v, "a/b c");
+	assert_int_equal(recap_http_query("follow&x=1", "follow", v, sizeof(v)), 1);
+	assert_string_equal(v, "");
+	assert_int_equal(recap_http_query("followers=1", "follow", v, sizeof(v)), 0);
+	assert_int_equal(recap_http_query("", "follow", v, sizeof(v)), 0);
+	assert_int_equal(recap_http_query("path=%2", "path", v, sizeof(v)), -1);    /* cut escape */
+	assert_int_equal(recap_http_query("path=%zz", "path", v, sizeof(v)), -1);   /* not hex */
+	assert_int_equal(recap_http_query("path=a%00b", "path", v, sizeof(v)), -1); /* a NUL */
+	assert_int_equal(recap_http_query("path=0123456789abcdef", "path", v, sizeof(v)), -1); /* too long */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {cmocka_unit_test(headers), cmocka_unit_test(queries)};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
