@@ -102,10 +102,10 @@ static bool wait_more(struct follow *f)
 		return false;
 	struct pollfd p[2] = {{.fd = f->ino, .events = POLLIN},
 			      {.fd = f->c->fd, .events = POLLIN | POLLRDHUP}};
-	int n = poll(p, 2, 1000);
+	int n = poll(p, 2, f->ino >= 0 ? 1000 : 200); /* a negative fd is not polled */
 	if (atomic_load(&f->c->r->stopping))
 		return false;
-	if (n > 0 && p[0].revents) /* the client sends nothing after its request: it went away */
+	if (n > 0 && p[1].revents) /* the client sends nothing after its request: it went away */
 		return false;
 	char ev[4096];
 	while (f->ino >= 0 && read(f->ino, ev, sizeof(ev)) > 0)
