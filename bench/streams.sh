@@ -12,8 +12,8 @@
 #     pods/ephemeralcontainers is granted by a Role, no built-in role has it)
 #     (bench/streams/ttfb.py);
 #  2. fetching a 256 MiB file (from /dev/urandom) ROUNDS times interleaved: a
-#     run's artifact (`kubectl get --raw .../artifacts?path=big`, a tar; and
-#     curl on the same URL; there is no `kubectl capsule cp` in this tree) against
+#     run's artifact (`kubectl capsule cp RUN:/out/big`, `kubectl get --raw
+#     .../artifacts?path=big`, a tar, and curl on the same URL) against
 #     `kubectl cp POD:/big` of a file made in the pod the same way; every copy
 #     checked against the file's SHA-256;
 #  3. VmRSS of caplet and recap-apiserver (scaled to one replica, so that one
@@ -116,9 +116,17 @@ capsule_logs() { ttfb hi kubectl capsule logs -n bench "$FOLLOW" -f --raw; }
 curl_follow() { ttfb hi "${USER_CURL[@]}" -N "$RECAP_APISERVER_URL$api/$FOLLOW/log?follow=true"; }
 kexec() { ttfb hi kubectl exec -n bench web -c app -- echo hi; }
 klogs() { ttfb hi kubectl logs -n bench -f talker; }
+# With a terminal the container's output before kubectl attached is lost: an
+# attempt that printed nothing is counted and made again (at most 3 times).
 kdebug() {
-	ttfb --pty hi kubectl debug -n bench web -it --quiet --profile=general --image="$RECAP_NODE_BUSYBOX_IMAGE" \
-		--image-pull-policy=Never -- echo hi
+	local a
+	for a in 1 2 3; do
+		ttfb --pty hi kubectl debug -n bench web -it --quiet --profile=general \
+			--image="$RECAP_NODE_BUSYBOX_IMAGE" --image-pull-policy=Never -- echo hi 2>>"$T/debug.err" && return 0
+		echo "attempt $a" >>"$T/debug.misses"
+	done
+	cat "$T/debug.err" >&2
+	return 1
 }
 declare -A MS
 for t in "${TOOLS[@]}"; do MS[$t]=""; done
@@ -153,8 +161,15 @@ want_pod=$(kubectl exec -n bench web -c app -- sh -c 'dd if=/dev/urandom of=/big
 	cut -c1-64)
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", b - a}'; }
-declare -A SECS=([artifact]="" [curl]="" [cp]="")
+declare -A SECS=([capsule_cp]="" [artifact]="" [curl]="" [cp]="")
 for ((i = 0; i < ROUNDS; i++)); do
+	t0=$(now)
+	kubectl capsule cp -n bench "$BIG:/out/big" "$T/big.ccp"
+	t1=$(now)
+	SECS[capsule_cp]+="$(secs "$t0" "$t1") "
+	got=$(sha256sum <"$T/big.ccp" | cut -c1-64)
+	[[ $got == "$want_art" ]] || { echo "kubectl capsule cp: sha256 $got, status.artifacts says $want_art" >&2; exit 1; }
+	rm -f "$T/big.ccp"
 	t0=$(now)
 	"${USER_CURL[@]}" -o "$T/big.tar" "$RECAP_APISERVER_URL$api/$BIG/artifacts?path=big"
 	t1=$(now)
@@ -244,19 +259,21 @@ label() {
 for t in "${TOOLS[@]}"; do
 	printf '%-58s %8s %8s\n' "$(label "$t")" "$(median <<<"${MS[$t]}")" "$(pct 90 <<<"${MS[$t]}")"
 done
+echo "kubectl debug -it attempts that printed nothing (made again): $(cat "$T/debug.misses" 2>/dev/null | wc -l)"
 echo
 echo "== 256 MiB from /dev/urandom, $ROUNDS interleaved rounds (every copy's SHA-256 checked)"
 printf '%-58s %10s %10s\n' command "median s" "MiB/s"
-for t in artifact curl cp; do
+for t in capsule_cp artifact curl cp; do
 	m=$(median <<<"${SECS[$t]}")
 	case $t in
+	capsule_cp) l="kubectl capsule cp RUN:/out/big ./file" ;;
 	artifact) l="kubectl get --raw .../artifacts?path=big > file (a tar)" ;;
 	curl) l="curl .../artifacts?path=big -o file (no kubectl)" ;;
 	cp) l="kubectl cp POD:/big ./file" ;;
 	esac
 	printf '%-58s %10s %10s\n' "$l" "$m" "$(awk -v s="$m" 'BEGIN {printf "%.1f", 256 / s}')"
 done
-echo "  (seconds: get --raw ${SECS[artifact]}; curl ${SECS[curl]}; cp ${SECS[cp]})"
+echo "  (seconds: capsule cp ${SECS[capsule_cp]}; get --raw ${SECS[artifact]}; curl ${SECS[curl]}; cp ${SECS[cp]})"
 echo
 echo "== VmRSS, KiB ($FOLLOWERS followers of one run through one recap-apiserver; $samples samples while they followed)"
 printf '%-44s %10s %14s %10s\n' process idle "100 followers" after
