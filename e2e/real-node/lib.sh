@@ -3,10 +3,15 @@
 # control plane, node, a docker-registry on the node's bridge address (pods
 # pull from it), the caplet and recap-controller images made by
 # hack/build-images from the build tree of these binaries and imported, and
-# the installation from config/ (caplet as the DaemonSet, the controller as
-# the Deployment) with an overlay that only points the caplet at this test's
-# store, cgroup parent, registry and the node's CRI socket. Everything is removed by rn_cleanup (the
-# EXIT trap), also on failure.
+# the installation from config/ (caplet as the DaemonSet, the controller and
+# recap-apiserver as Deployments, the APIService) with an overlay that only
+# points the caplet at this test's store, cgroup parent, registry and the
+# node's CRI socket, and has it advertise its relay at its pod's address
+# (this node's CNI has no port mapping for the hostPort). kube-apiserver runs
+# with --enable-aggregator-routing: there is no kube-proxy, so it dials a
+# ready endpoint (a recap-apiserver pod's address on the bridge) of the
+# unchanged ClusterIP Service (docs/development.md, "The local node").
+# Everything is removed by rn_cleanup (the EXIT trap), also on failure.
 #   rn_up CAPLET CAPSULE CONTROLLER SOURCE_ROOT   (binaries of one build tree)
 set -euo pipefail
 # shellcheck source=hack/lib/errtrap.sh
@@ -15,6 +20,7 @@ set -euo pipefail
 T=$(mktemp -d /tmp/recap-e2e-node.XXXXXX)
 FAILS=0
 REGISTRY_PID=""
+[[ -v RN_CAPLET_ARGS ]] || RN_CAPLET_ARGS=()
 export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
 
 rn_cleanup() {
@@ -75,8 +81,11 @@ registry_up() {
 }
 
 # deploy: config/default through an overlay: the caplet's store under $T,
-# the test registry, and hack/node's containerd as
-# the CRI (its socket's directory where config/ mounts /run/containerd).
+# the test registry, hack/node's containerd as the CRI (its socket's
+# directory where config/ mounts /run/containerd), the relay advertised at
+# the caplet pod's address instead of a hostPort (docs/install.md: the CNI
+# here has no portmap plugin) and RN_CAPLET_ARGS (more caplet flags, one an
+# element), if any.
 deploy() {
 	local cri_dir=${RECAP_NODE_CONTAINERD%/*} cri_sock=${RECAP_NODE_CONTAINERD##*/}
 	mkdir -p "$T/overlay"
@@ -104,7 +113,22 @@ patches:
       - op: replace
         path: /spec/template/spec/volumes/3/hostPath/path
         value: $cri_dir
+      - op: test
+        path: /spec/template/spec/containers/0/env/1/name
+        value: NODE_IP
+      - op: replace
+        path: /spec/template/spec/containers/0/env/1/valueFrom/fieldRef/fieldPath
+        value: status.podIP
+      - op: test
+        path: /spec/template/spec/containers/0/ports/1/hostPort
+        value: 10350
+      - op: remove
+        path: /spec/template/spec/containers/0/ports/1/hostPort
 EOF
+	local a
+	for a in "${RN_CAPLET_ARGS[@]}"; do
+		printf '      - op: add\n        path: /spec/template/spec/containers/0/args/-\n        value: "%s"\n' "$a"
+	done >>"$T/overlay/kustomization.yaml"
 	kubectl apply -k "$T/overlay" >"$T/apply.log" 2>&1 || { cat "$T/apply.log" >&2; return 1; }
 	"$RN_SRC/hack/wait-crds" --all
 }
@@ -114,6 +138,15 @@ caplet_ready() {
 }
 controller_ready() {
 	[[ $(kubectl get deploy -n recap-system recap-controller -o jsonpath='{.status.readyReplicas}') == 2 ]]
+}
+apiserver_ready() {
+	[[ $(kubectl get deploy -n recap-system recap-apiserver -o jsonpath='{.status.readyReplicas}') == 2 ]]
+}
+# The aggregation layer reaches recap-apiserver: until then every kubectl
+# that discovers resources warns about subresources.recap.dev on stderr.
+apiservice_available() {
+	[[ $(kubectl get apiservice v1alpha1.subresources.recap.dev \
+		-o jsonpath='{.status.conditions[?(@.type=="Available")].status}') == True ]]
 }
 
 rn_up() {
@@ -127,7 +160,10 @@ rn_up() {
 		echo "SKIP: needs root (a real node: containerd, cgroups, a bridge)"
 		exit 77
 	fi
-	"$RN_SRC/hack/cluster" up --dir "$T/cluster" >"$T/cluster-up.log" 2>&1 ||
+	# no kube-proxy on this node: the aggregator dials an endpoint of the
+	# APIService's Service, a pod address on the bridge, which this host reaches
+	"$RN_SRC/hack/cluster" up --dir "$T/cluster" --apiserver-arg --enable-aggregator-routing=true \
+		>"$T/cluster-up.log" 2>&1 ||
 		{ cat "$T/cluster-up.log" >&2; exit 1; }
 	# shellcheck disable=SC1091
 	. "$T/cluster/env"
@@ -138,14 +174,18 @@ rn_up() {
 	# caplet in its pod puts runs below the kubelet's kubepods (docs/caplet.md)
 	RN_CGP=$RECAP_NODE_CGROUP_ROOT/kubepods/recap
 	# The images of config/ from this build's binaries (docs/images.md).
-	"$RN_SRC/hack/build-images" --out "$T/images" --only caplet,recap-controller \
+	"$RN_SRC/hack/build-images" --out "$T/images" --only caplet,recap-controller,recap-apiserver \
 		--binaries-from "${caplet%/cmd/caplet/caplet}" >"$T/build-images.log" 2>&1 ||
 		{ cat "$T/build-images.log" >&2; exit 1; }
-	"$RN_SRC/hack/node" import --dir "$T/node" "$T/images/caplet.tar" "$T/images/recap-controller.tar"
+	"$RN_SRC/hack/node" import --dir "$T/node" "$T/images/caplet.tar" "$T/images/recap-controller.tar" \
+		"$T/images/recap-apiserver.tar"
 	registry_up
 	deploy || exit 1
 	wait_until 90 caplet_ready || { echo "the caplet DaemonSet is not ready" >&2; FAILS=1; finish; }
 	wait_until 90 controller_ready || { echo "the controller Deployment is not ready" >&2; FAILS=1; finish; }
+	wait_until 90 apiserver_ready || { echo "the recap-apiserver Deployment is not ready" >&2; FAILS=1; finish; }
+	wait_until 60 apiservice_available ||
+		{ echo "the APIService v1alpha1.subresources.recap.dev is not Available" >&2; FAILS=1; finish; }
 }
 
 # No run dir, mount or cgroup of any execution is left on the node.

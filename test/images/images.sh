@@ -5,10 +5,10 @@
 # sleeper only): ps sees the target's processes, tcpdump captures traffic of
 # the target's network namespace, strace traces the target's PID 1, md5check
 # finds a modified file, logrotate rotates a target's log, an iperf3 client
-# measures an iperf3 server. The caplet and recap-controller images are
-# unpacked and their binaries started from their own roots (their library
-# closure is complete), and the OCI archives carry the name containerd gives
-# them. Everything is removed at the end, also on failure.
+# measures an iperf3 server. The agents' images (caplet, recap-controller,
+# recap-apiserver) are unpacked and their binaries started from their own
+# roots (their library closure is complete), and the OCI archives carry the
+# name containerd gives them. Everything is removed at the end, also on failure.
 #
 #   images.sh SRC BUILDDIR CAPSULE SLEEPER
 set -euo pipefail
@@ -203,7 +203,7 @@ run_image() {
 
 test_agent_images() {
 	local name o
-	for name in caplet recap-controller; do
+	for name in caplet recap-controller recap-apiserver; do
 		umoci unpack --image "$out/$name:$tag" "$T/unpacked-$name" >/dev/null || fail "unpack $name"
 	done
 	o=$(run_image caplet 0:0 /usr/bin/caplet --help 2>&1)
@@ -221,11 +221,14 @@ test_agent_images() {
 		"$T/unpacked-recap-controller/config.json")
 	check "controller image: runs as 65532, entrypoint recap-controller" equals "$o" "65532 /usr/bin/recap-controller"
 	check "controller image: no shell" test ! -e "$T/unpacked-recap-controller/rootfs/bin/sh"
+	o=$(run_image recap-apiserver 65532:65532 /usr/bin/recap-apiserver --help 2>&1)
+	check "recap-apiserver image: starts from its own root as 65532" contains "$o" "usage: recap-apiserver"
+	check "recap-apiserver image: no shell" test ! -e "$T/unpacked-recap-apiserver/rootfs/bin/sh"
 }
 
 test_archives() {
 	local name want o
-	for name in caplet recap-controller; do
+	for name in caplet recap-controller recap-apiserver; do
 		want=$(grep -ho "image: recap/$name:[^ ]*" "$src"/config/*/*.yaml | head -1)
 		want=docker.io/${want#image: }
 		o=$(tar -xOf "$out/$name.tar" index.json | python3 -c \
@@ -266,7 +269,7 @@ TOML
 		ctr -a "$d/sock" version >/dev/null 2>&1 && break
 		sleep 0.1
 	done
-	for name in caplet recap-controller; do
+	for name in caplet recap-controller recap-apiserver; do
 		want=$(grep -ho "image: recap/$name:[^ ]*" "$src"/config/*/*.yaml | head -1)
 		want=docker.io/${want#image: }
 		ctr -a "$d/sock" -n k8s.io images import "$out/$name.tar" >"$d/import.out" 2>&1 ||
