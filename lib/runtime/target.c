@@ -212,6 +212,10 @@ int recap_pid_start_time(pid_t pid, uint64_t *ret)
 		return -EIO;
 	/* p at the space before field 3 (state): 19 more to field 22, starttime */
 	p++;
+	/* a zombie (or a dying task) is gone: it only waits to be reaped, by a
+	 * parent that may itself be gone (an executor whose caplet was killed) */
+	if (p[1] == 'Z' || p[1] == 'X')
+		return -ESRCH;
 	for (int field = 3; field < 22; field++) {
 		p = strchr(p + 1, ' ');
 		if (!p)

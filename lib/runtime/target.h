@@ -32,5 +32,6 @@ int recap_target_alive(const struct recap_target *t);
 void recap_target_release(struct recap_target *t);
 
 int recap_pidfd_open(pid_t pid);
-/* Start time in clock ticks since boot, to tell a reused pid apart. */
+/* Start time in clock ticks since boot, to tell a reused pid apart; -ESRCH
+ * for a pid that is gone, a zombie included (it only waits to be reaped). */
 int recap_pid_start_time(pid_t pid, uint64_t *ret);

@@ -4,7 +4,8 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include <openssl/evp.h>
+#include <mbedtls/base64.h>
+#include <mbedtls/sha1.h>
 
 #define GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -21,13 +22,14 @@ int recap_ws_key_check(const char *key, struct recap_error **err)
 		    RECAP_WS_KEY_LEN, len);
 	uint8_t raw[18];
 	char again[RECAP_WS_KEY_LEN + 1];
-	/* EVP_DecodeBlock keeps the padding's zero bytes: 24 characters
-	 * always give 18, of which the "==" the last two. Encoding the 16
-	 * back refuses a bad alphabet, the wrong padding and stray bits. */
-	if (EVP_DecodeBlock(raw, (const unsigned char *)key, RECAP_WS_KEY_LEN) != 18)
+	size_t n = 0;
+	/* Encoding the 16 bytes back refuses the wrong padding and stray bits
+	 * that a decoder lets through. */
+	if (mbedtls_base64_decode(raw, sizeof(raw), &n, (const unsigned char *)key, RECAP_WS_KEY_LEN) != 0)
 		return recap_error_set(err, EINVAL, "Sec-WebSocket-Key '%s' is not base64", key);
-	EVP_EncodeBlock((unsigned char *)again, raw, 16);
-	if (memcmp(again, key, RECAP_WS_KEY_LEN) != 0)
+	if (n == 16)
+		recap_ws_key_encode(raw, again);
+	if (n != 16 || memcmp(again, key, RECAP_WS_KEY_LEN) != 0)
 		return recap_error_set(err, EINVAL, "Sec-WebSocket-Key '%s' is not the base64 of 16 bytes",
 				       key);
 	return 0;
@@ -35,7 +37,8 @@ int recap_ws_key_check(const char *key, struct recap_error **err)
 
 void recap_ws_key_encode(const uint8_t nonce[16], char out[RECAP_WS_KEY_LEN + 1])
 {
-	EVP_EncodeBlock((unsigned char *)out, nonce, 16);
+	size_t n = 0;
+	(void)mbedtls_base64_encode((unsigned char *)out, RECAP_WS_KEY_LEN + 1, &n, nonce, 16);
 }
 
 int recap_ws_accept(const char *key, char out[RECAP_WS_ACCEPT_LEN + 1], struct recap_error **err)
@@ -46,11 +49,11 @@ int recap_ws_accept(const char *key, char out[RECAP_WS_ACCEPT_LEN + 1], struct r
 	char in[RECAP_WS_KEY_LEN + sizeof(GUID)];
 	memcpy(in, key, RECAP_WS_KEY_LEN);
 	memcpy(in + RECAP_WS_KEY_LEN, GUID, sizeof(GUID) - 1);
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	if (!EVP_Digest(in, RECAP_WS_KEY_LEN + sizeof(GUID) - 1, md, &mdlen, EVP_sha1(), NULL) || mdlen != 20)
-		return recap_error_set(err, EIO, "SHA-1 of the Sec-WebSocket-Key failed (libcrypto)");
-	EVP_EncodeBlock((unsigned char *)out, md, 20);
+	unsigned char md[20];
+	size_t n = 0;
+	if (mbedtls_sha1_ret((const unsigned char *)in, RECAP_WS_KEY_LEN + sizeof(GUID) - 1, md) != 0 ||
+	    mbedtls_base64_encode((unsigned char *)out, RECAP_WS_ACCEPT_LEN + 1, &n, md, 20) != 0)
+		return recap_error_set(err, EIO, "SHA-1 of the Sec-WebSocket-Key failed");
 	return 0;
 }
 
