@@ -295,8 +295,11 @@ int recap_caplet_artifacts_tar(const char *root, const char *run_id, const char 
 		r = recap_error_set(err, ENOMEM, "out of memory");
 	else
 		r = tar_run(&t, run, rel);
-	if (t.a && r < 0)
-		archive_write_fail(t.a); /* no end written: the reader sees a cut stream */
+	/* after a failure the end of the archive is not written (the writer
+	 * refuses it), so the reader sees a cut stream; archive_write_fail()
+	 * would say the same but leaks the pax writer's buffers */
+	if (r < 0)
+		t.refused = true;
 	if (t.a)
 		archive_write_free(t.a);
 	archive_entry_free(t.e);
