@@ -9,7 +9,9 @@
 #     hi`, `kubectl logs -f POD` (a pod that printed a line and sleeps) and
 #     `kubectl debug POD -it --image=busybox -- echo hi` (an ephemeral
 #     container; -t through a terminal made here; patching
-#     pods/ephemeralcontainers is granted by a Role, no built-in role has it)
+#     pods/ephemeralcontainers is granted by a Role, no built-in role has it),
+#     and `kubectl capsule attach POD --image=busybox -- echo hi` (an
+#     interactive run made, admitted and attached through the API server)
 #     (bench/streams/ttfb.py);
 #  2. fetching a 256 MiB file (from /dev/urandom) ROUNDS times interleaved: a
 #     run's artifact (`kubectl capsule cp RUN:/out/big`, `kubectl get --raw
@@ -109,7 +111,7 @@ log_has() { kubectl get --raw "$api/$1/log" 2>/dev/null | grep -q "$2"; }
 FOLLOW=$(start_run "$IMAGE" --pod web -- sh -c 'echo hi; sleep 3600')
 wait_until 60 log_has "$FOLLOW" hi || { echo "run $FOLLOW printed nothing" >&2; exit 1; }
 ttfb() { "$root/bench/streams/ttfb.py" "$@"; }
-TOOLS=(capsule_logs curl_follow kexec klogs kdebug)
+TOOLS=(capsule_logs curl_follow kexec klogs kdebug kattach)
 users=$T/cluster/pki/users
 USER_CURL=(curl -sS --cacert "$RECAP_CA_FILE" --cert "$users/alice.crt" --key "$users/alice.key")
 capsule_logs() { ttfb hi kubectl capsule logs -n bench "$FOLLOW" -f --raw; }
@@ -127,6 +129,12 @@ kdebug() {
 	done
 	cat "$T/debug.err" >&2
 	return 1
+}
+# A session through the API server: an interactive Capsule and its run made,
+# admitted, started on the node, then the WebSocket (removed again: --rm).
+kattach() {
+	ttfb --pty hi kubectl capsule attach -n bench web --image "$IMAGE" -- echo hi 2>>"$T/attach.err" ||
+		{ cat "$T/attach.err" >&2; return 1; }
 }
 declare -A MS
 for t in "${TOOLS[@]}"; do MS[$t]=""; done
@@ -254,6 +262,7 @@ label() {
 	kexec) echo "kubectl exec POD -- echo hi" ;;
 	klogs) echo "kubectl logs -f POD" ;;
 	kdebug) echo "kubectl debug POD -it --image=busybox -- echo hi" ;;
+	kattach) echo "kubectl capsule attach POD --image=busybox -- echo hi" ;;
 	esac
 }
 for t in "${TOOLS[@]}"; do
