@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "apiserver/internal.h"
+#include "base/httphead.h"
 
 int apiserver_write(struct apiserver_conn *c, const void *p, size_t n)
 {
@@ -29,17 +30,12 @@ int apiserver_write(struct apiserver_conn *c, const void *p, size_t n)
 
 static int parse_line(struct apiserver_conn *c, struct recap_error **err)
 {
-	char target[4096];
-	if (sscanf(c->head, "%7s %4095s HTTP/1.1\r\n", c->method, target) != 2 ||
-	    !strstr(c->head, " HTTP/1.1\r\n"))
+	int r = recap_http_request_line(c->head, c->method, sizeof(c->method), c->path, sizeof(c->path),
+					c->query, sizeof(c->query));
+	if (r == -EINVAL)
 		return recap_error_set(err, EINVAL, "not an HTTP/1.1 request line");
-	char *q = strchr(target, '?');
-	if (q)
-		*q++ = '\0';
-	if (strlen(target) >= sizeof(c->path) || (q && strlen(q) >= sizeof(c->query)))
-		return recap_error_set(err, E2BIG, "the request's path or query is too long");
-	strcpy(c->path, target);
-	strcpy(c->query, q ? q : "");
+	if (r < 0)
+		return recap_error_set(err, E2BIG, "the request's method, path or query is too long");
 	return 0;
 }
 

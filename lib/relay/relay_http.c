@@ -13,17 +13,12 @@
 
 static int parse_head(struct relay_conn *c, struct recap_error **err)
 {
-	char target[1536];
-	if (sscanf(c->head, "%7s %1535s HTTP/1.1\r\n", c->method, target) != 2 ||
-	    !strstr(c->head, " HTTP/1.1\r\n"))
+	int r = recap_http_request_line(c->head, c->method, sizeof(c->method), c->path, sizeof(c->path),
+					c->query, sizeof(c->query));
+	if (r == -EINVAL)
 		return recap_error_set(err, EINVAL, "not an HTTP/1.1 request line");
-	char *q = strchr(target, '?');
-	if (q)
-		*q++ = '\0';
-	if (strlen(target) >= sizeof(c->path) || (q && strlen(q) >= sizeof(c->query)))
-		return recap_error_set(err, E2BIG, "the request's path or query is too long");
-	strcpy(c->path, target);
-	strcpy(c->query, q ? q : "");
+	if (r < 0)
+		return recap_error_set(err, E2BIG, "the request's method, path or query is too long");
 	if (recap_http_header(c->head, "X-Recap-Node", c->node, sizeof(c->node)) < 0)
 		return recap_error_set(err, E2BIG, "X-Recap-Node is too long");
 	return 0;

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,8 +42,29 @@ static void queries(void **state)
 	assert_int_equal(recap_http_query("path=0123456789abcdef", "path", v, sizeof(v)), -1); /* too long */
 }
 
+static void request_lines(void **state)
+{
+	char m[8], p[8], q[8];
+	assert_int_equal(recap_http_request_line("GET /a/b?x=1 HTTP/1.1\r\n\r\n", m, 8, p, 8, q, 8), 0);
+	assert_string_equal(m, "GET");
+	assert_string_equal(p, "/a/b");
+	assert_string_equal(q, "x=1");
+	assert_int_equal(recap_http_request_line("GET /a HTTP/1.1\r\n", m, 8, p, 8, q, 8), 0);
+	assert_string_equal(q, "");
+	assert_int_equal(recap_http_request_line("GET /a HTTP/1.0\r\n", m, 8, p, 8, q, 8), -EINVAL);
+	assert_int_equal(recap_http_request_line("GET  HTTP/1.1\r\n", m, 8, p, 8, q, 8), -EINVAL);
+	assert_int_equal(recap_http_request_line("GET /a HTTP/1.1", m, 8, p, 8, q, 8),
+			 -EINVAL); /* no line end */
+	assert_int_equal(recap_http_request_line("GET /a b HTTP/1.1\r\n", m, 8, p, 8, q, 8),
+			 -EINVAL); /* a space */
+	assert_int_equal(recap_http_request_line("GET /abcdefgh HTTP/1.1\r\n", m, 8, p, 8, q, 8), -E2BIG);
+	assert_int_equal(recap_http_request_line("GET /a?abcdefgh HTTP/1.1\r\n", m, 8, p, 8, q, 8), -E2BIG);
+	assert_int_equal(recap_http_request_line("VERYLONGM /a HTTP/1.1\r\n", m, 8, p, 8, q, 8), -E2BIG);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {cmocka_unit_test(headers), cmocka_unit_test(queries)};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(headers), cmocka_unit_test(queries),
+					   cmocka_unit_test(request_lines)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
