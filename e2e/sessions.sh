@@ -49,13 +49,21 @@ has() { [[ $(cat "$1") == *"$2"* ]] || { echo "  '$2' not in $1: $(cat "$1")" >&
 runs() { kubectl get capsuleruns -n shop -o name | wc -l; }
 
 # -- a piped session: the command sees the target's processes; its exit status is ours
-printf 'echo hi from $(hostname)\necho procs=$(cat /proc/[0-9]*/comm | tr "\\n" ,)\nexit 3\n' >"$T/in"
+# ...and, as an attacker inside the session would, it looks for the node's
+# store (its own session socket, the logs of other runs): none is visible
+printf 'echo hi from $(hostname)\necho procs=$(cat /proc/[0-9]*/comm | tr "\\n" ,)\n%s\n%s\nexit 3\n' \
+	'echo socks=$(find / -name session.sock 2>/dev/null | wc -l)' \
+	"echo store=\$(ls -d $T/node-node-1/logs $T/node-node-1/runs 2>/dev/null | wc -l)" >"$T/in"
 RC=0
 KUBECONFIG=$ALICE kubectl capsule attach -n shop web-1 --image "$IMAGE" <"$T/in" >"$T/out" 2>"$T/err" || RC=$?
 check "attach: the command's exit status (3)" equals "$RC" 3
 check "attach: its output" has "$T/out" "hi from web-1"
 check "attach: the target's processes are the session's (PID namespace joined)" \
 	grep -q "^procs=.*$(cat "/proc/$(target_pid shop web-1)/comm")," "$T/out"
+line_is() { tr -d '\r' <"$T/out" | grep -qx "$1" || { echo "  no line '$1' in: $(cat "$T/out")" >&2; return 1; }; }
+check "attach: no session socket is visible from inside the session" line_is 'socks=0'
+check "attach: the node's store (logs, runs) is not reachable from inside" line_is 'store=0' 
+check "... while the host has them (the session's run had its socket there)" test -d "$T/node-node-1/logs"
 check "attach --rm: the session's run is gone" equals "$(runs)" 0
 
 # -- a terminal: its size reaches the command
