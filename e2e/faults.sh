@@ -8,6 +8,8 @@
 # that count, and nothing may be left on any node.
 #   controller.after-create        the controller dies between creating an
 #                                  execution and writing the run's status
+#   controller.create-answer-lost  a create is stored but its answer lost: it
+#                                  is sent again, and the target runs once
 #   caplet.before-attaching-write  caplet dies with the execution claimed for
 #                                  the pull, before it claims the start
 #   caplet.after-attaching-write   caplet dies right after the start is claimed
@@ -115,6 +117,19 @@ second_once() {
 	fi
 }
 check "  the second ran once, or never and counts failed ExecutionDeleted" second_once
+
+# ---- a create stored whose answer is lost ----------------------------------
+kill -TERM "$CONTROLLER_PID"
+wait "$CONTROLLER_PID" 2>/dev/null || true
+RECAP_FAILPOINTS=controller.create-answer-lost=error@1 controller_start
+case_start answer-lost 1 1
+check "controller.create-answer-lost: the create is sent again, the target runs once" \
+	settled answer-lost 1 1 Succeeded
+resent() { curl -s "http://$CONTROLLER_METRICS/metrics" | grep -q '^recap_controller_execution_creates_resent_total 1$'; }
+check "  the controller counts one create sent again" resent
+kill -TERM "$CONTROLLER_PID"
+wait "$CONTROLLER_PID" 2>/dev/null || true
+controller_start
 
 # ---- caplet dies before it claims the start --------------------------------
 caplet_restart node-1 caplet.before-attaching-write=kill

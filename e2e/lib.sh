@@ -53,6 +53,11 @@ finish() {
 	if ((FAILS)); then
 		echo "$FAILS check(s) failed; logs:" >&2
 		tail -n 20 "$T"/*.log >&2
+		# E2E_KEEP_LOGS=DIR keeps every component's whole log for a post-mortem
+		if [[ -n ${E2E_KEEP_LOGS:-} ]]; then
+			mkdir -p "$E2E_KEEP_LOGS" && cp "$T"/*.log "$E2E_KEEP_LOGS"/ &&
+				echo "logs kept in $E2E_KEEP_LOGS" >&2
+		fi
 		exit 1
 	fi
 	echo "all checks passed"
@@ -144,10 +149,11 @@ CONTROLLER_ARGS=()
 CAPLET_ARGS=() # more flags for every caplet
 # E2E_WRAP: a command the next controller_start / caplet_start runs the
 # process under (e2e/faults.sh: a skewed clock). CONTROLLER_HEALTH: the
-# address of the controller's /healthz and /readyz.
+# address of the controller's /healthz and /readyz, CONTROLLER_METRICS of its
+# /metrics.
 controller_start() {
-	CONTROLLER_HEALTH=127.0.0.1:$(free_port)
-	${E2E_WRAP:-} "$E2E_CONTROLLER" --leader-elect=false --metrics-addr "127.0.0.1:$(free_port)" \
+	CONTROLLER_HEALTH=127.0.0.1:$(free_port) CONTROLLER_METRICS=127.0.0.1:$(free_port)
+	${E2E_WRAP:-} "$E2E_CONTROLLER" --leader-elect=false --metrics-addr "$CONTROLLER_METRICS" \
 		--health-addr "$CONTROLLER_HEALTH" ${COMPONENT_KUBECONFIG:+--kubeconfig "$COMPONENT_KUBECONFIG"} \
 		"${CONTROLLER_ARGS[@]}" >>"$T/controller.log" 2>&1 &
 	CONTROLLER_PID=$!

@@ -23,9 +23,18 @@ struct creates {
 struct one {
 	struct creates *b;
 	size_t index;
+	unsigned resends;
 };
 
+/* A create whose answer was lost (a reset connection, a timeout) or was a
+ * 5xx may or may not have been stored. It is sent again at once under the
+ * same name, up to this many times: if the first was stored the API server
+ * answers AlreadyExists (this run's: created), if not this one creates it.
+ * Only when every try went unanswered is it taken as created unseen. */
+#define CREATE_RESENDS 3
+
 static void issue_next(struct ctl_op *op, struct creates *b);
+static void answered(struct ctl_op *op, const struct recap_kube_response *resp, bool ok, void *arg);
 
 static void creates_free(struct creates *b)
 {
@@ -98,11 +107,35 @@ static void refused_event(struct ctl_op *op, json_t *obj, const struct recap_kub
 	json_decref(run);
 }
 
+/* Not answered, or answered 5xx: the create may have been stored. */
+static bool unknown_outcome(const struct recap_kube_response *resp)
+{
+	return resp->code != RECAP_KUBE_ERR_CANCELLED && (resp->http_status == 0 || resp->http_status >= 500);
+}
+
+static bool resend(struct ctl_op *op, struct one *o)
+{
+	if (o->resends >= CREATE_RESENDS || !op->ctl->active || op->ctl->stopping)
+		return false;
+	o->resends++;
+	op->ctl->execs_resent++;
+	unsigned before = op->pending;
+	recap_ctl_op_create_answered(op, &recap_ctl_execs, o->b->ns, json_array_get(o->b->objs, o->index),
+				     CTL_OK_EXISTS, answered, o);
+	return op->pending != before;
+}
+
 static void answered(struct ctl_op *op, const struct recap_kube_response *resp, bool ok, void *arg)
 {
 	struct one *o = arg;
 	struct creates *b = o->b;
 	const char *name = recap_api_meta_name(json_array_get(b->objs, o->index));
+	if (!ok && unknown_outcome(resp) && resend(op, o))
+		return; /* still in flight */
+	/* as a create stored whose answer never came */
+	if (ok && resp->code == RECAP_KUBE_OK && recap_failpoint("controller.create-answer-lost") < 0 &&
+	    resend(op, o))
+		return;
 	if (ok && resp->code == RECAP_KUBE_ERR_ALREADY_EXISTS) {
 		unsigned before = op->pending;
 		recap_ctl_op_get_answered(op, &recap_ctl_execs, b->ns, name, owner_checked, o);
@@ -128,7 +161,7 @@ static void issue_next(struct ctl_op *op, struct creates *b)
 			b->next = json_array_size(b->objs); /* the failed pass is retried */
 			return;
 		}
-		*o = (struct one){b, b->next};
+		*o = (struct one){.b = b, .index = b->next};
 		json_t *obj = json_array_get(b->objs, b->next++);
 		unsigned before = op->pending;
 		recap_ctl_op_create_answered(op, &recap_ctl_execs, b->ns, obj, CTL_OK_EXISTS, answered, o);

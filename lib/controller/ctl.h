@@ -76,7 +76,7 @@ struct recap_controller {
 	struct recap_histogram exec_latency; /* execution created -> finished */
 	struct recap_kube_strmap *expected;  /* "<ns>/<name>" -> loop ms it expires */
 	struct recap_kube_strmap *refused;   /* "<ns>/<name>": creates the API server refused */
-	unsigned long runs_created, execs_created, execs_deleted, runs_deleted;
+	unsigned long runs_created, execs_created, execs_resent, execs_deleted, runs_deleted;
 };
 
 static inline struct recap_kube_store *ctl_store(struct recap_controller *ctl, enum ctl_informer i)

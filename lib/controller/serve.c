@@ -122,9 +122,13 @@ static int counters(struct recap_controller *ctl, struct recap_buf *b)
 	    "# HELP recap_controller_executions_created_total CapsuleExecution creates sent.\n"
 	    "# TYPE recap_controller_executions_created_total counter\n"
 	    "recap_controller_executions_created_total %lu\n"
+	    "# HELP recap_controller_execution_creates_resent_total CapsuleExecution creates sent again "
+	    "because the answer was lost or a 5xx.\n"
+	    "# TYPE recap_controller_execution_creates_resent_total counter\n"
+	    "recap_controller_execution_creates_resent_total %lu\n"
 	    "# HELP recap_controller_leader Whether this replica runs the reconcilers.\n"
 	    "# TYPE recap_controller_leader gauge\nrecap_controller_leader %d\n",
-	    ctl->runs_created, ctl->execs_created, ctl->active ? 1 : 0);
+	    ctl->runs_created, ctl->execs_created, ctl->execs_resent, ctl->active ? 1 : 0);
 }
 
 static int handler(const char *path, struct recap_buf *body, const char **ctype, void *userdata)
