@@ -132,8 +132,12 @@ static void on_reread(const struct recap_kube_response *resp, void *data)
 		x->gone = true;
 	}
 	const char *why = caplet_exec_no_start(x);
+	char lost[160] = "";
+	const char *key = now ? recap_caplet_claim_differs(now, x->claim) : NULL;
+	if (key)
+		snprintf(lost, sizeof(lost), "status.%s there is not what this agent wrote", key);
 	if (d == RECAP_CAPLET_CLAIM_LOST)
-		claim_end(x, CAPLET_CLAIM_LOST, NULL);
+		claim_end(x, CAPLET_CLAIM_LOST, *lost ? lost : NULL);
 	else if (d == RECAP_CAPLET_CLAIM_OURS)
 		claim_end(x, CAPLET_CLAIMED, NULL);
 	else if (why)
@@ -199,7 +203,7 @@ static void claim_write(struct caplet_exec *x)
 	_cleanup_error_ struct recap_error *err = NULL;
 	if (recap_caplet_claim_decide(x->obj, recap_api_meta_uid(x->obj), x->claim) ==
 	    RECAP_CAPLET_CLAIM_LOST) {
-		claim_end(x, CAPLET_CLAIM_LOST, NULL);
+		claim_end(x, CAPLET_CLAIM_LOST, "claimed before this agent wrote its claim");
 		return;
 	}
 	if (attaching(x) && recap_failpoint("caplet.before-attaching-write") < 0) {

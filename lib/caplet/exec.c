@@ -172,9 +172,10 @@ enum caplet_event caplet_act_stand_down(struct caplet_exec *x, const struct capl
 		caplet_logf(x->agent, RECAP_LOG_INFO, "execution %s: gone before it was claimed", x->key);
 	else
 		caplet_logf(x->agent, RECAP_LOG_INFO,
-			    "execution %s: claimed by another writer (phase %s): left to it, nothing "
+			    "execution %s: claimed by another writer (phase %s%s%s): left to it, nothing "
 			    "of it runs here",
-			    x->key, recap_json_str(x->obj, RECAP_API_EXEC_STATUS_PHASE) ?: "none");
+			    x->key, recap_json_str(x->obj, RECAP_API_EXEC_STATUS_PHASE) ?: "none",
+			    arg && arg->msg ? "; " : "", arg && arg->msg ? arg->msg : "");
 	if (x->proc)
 		caplet_proc_drop_doc(x->proc); /* the executor exits without running anything */
 	return CAPLET_EV_NONE;

@@ -105,3 +105,6 @@ enum recap_caplet_claim {
 	RECAP_CAPLET_CLAIM_LOST,  /* another writer claimed it, or it is gone: stand down */
 };
 enum recap_caplet_claim recap_caplet_claim_decide(json_t *now, const char *uid, json_t *written);
+/* The first field of written that now's status does not hold as written
+ * (for the log of a lost claim), or NULL. */
+const char *recap_caplet_claim_differs(json_t *now, json_t *written);

@@ -162,14 +162,24 @@ json_t *recap_caplet_status_refused(const char *reason, const char *message)
 			 now);
 }
 
-static bool written_there(json_t *status, json_t *written)
+static const char *first_difference(json_t *status, json_t *written)
 {
 	const char *key;
 	json_t *v;
 	json_object_foreach (written, key, v)
 		if (!json_equal(json_object_get(status, key), v))
-			return false;
-	return true;
+			return key;
+	return NULL;
+}
+
+static bool written_there(json_t *status, json_t *written)
+{
+	return !first_difference(status, written);
+}
+
+const char *recap_caplet_claim_differs(json_t *now, json_t *written)
+{
+	return json_is_object(written) ? first_difference(recap_api_exec_status(now), written) : NULL;
 }
 
 /* Pending and Pulling are before any claim: another caplet's Pulling, a label
