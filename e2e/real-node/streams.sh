@@ -108,5 +108,28 @@ check "a user with no rights: 403 from the API server" has "$T/err" "Forbidden"
 as "$ALICE" kubectl get --raw "$api/nosuch/log"
 check "an unknown run: 404 naming it" has "$T/err" 'capsuleruns.recap.dev "nosuch" not found'
 
+# -- from inside a capsule: the relay over the node's network. The capsule (in
+# the target pod's network namespace, as any pod) reaches the caplet's port but
+# holds no client certificate of the relay CA: a request naming the first run's
+# log is refused by the relay (its log says so) and no byte comes back. (TLS
+# clients without a certificate, with another CA's or another name's are
+# refused in test/relay.)
+caplet_pod=$(kubectl get pod -n recap-system -l app.kubernetes.io/component=caplet -o jsonpath='{.items[0].metadata.name}')
+refusals() { kubectl logs -n recap-system "$caplet_pod" | grep -c 'relay: a connection was refused' || true; }
+refused_before=$(refusals)
+uid=$(cexec metadata.uid)
+path="/v1/runs/ce-${uid//-/}/log"
+as "$ALICE" kubectl capsule run -n shop "$IMAGE" --pod web -- sh -c "
+printf 'GET $path HTTP/1.1\\r\\nHost: x\\r\\nX-Recap-Node: $RECAP_NODE_NAME\\r\\n\\r\\n' |
+	nc -w 5 $caplet_ip 10350 >/tmp/got; echo nc-exit=\$? got-bytes=\$(wc -c </tmp/got); cat /tmp/got"
+check "inside a capsule: a request to the relay gets no byte back" has "$T/out" "got-bytes=0"
+no_log_bytes() { ! grep -q -e '^first$' -e 'xxxxxxxx' "$T/out" || { echo "  the log came back: $(head -c 300 "$T/out")" >&2; return 1; }; }
+check "... none of the run's log" no_log_bytes
+refused_there() {
+	(($(refusals) > refused_before)) ||
+		{ echo "  the relay's log has no refusal; the capsule printed: $(cat "$T/out" "$T/err")" >&2; return 1; }
+}
+check "... the connection reached the relay and was refused there (its log)" refused_there
+
 check "nothing of the executions is left on the node" wait_until 30 node_clean
 finish
