@@ -166,6 +166,16 @@ static void on_claim_written(const struct recap_kube_response *resp, void *data)
 	x->last_code = resp->code;
 	if (resp->code == RECAP_KUBE_ERR_CANCELLED)
 		return;
+	if (resp->code == RECAP_KUBE_OK && attaching(x) &&
+	    recap_failpoint("caplet.attaching-answer-lost") < 0) {
+		/* as a write that landed but whose answer never came */
+		x->agent->metric_api_errors++;
+		caplet_logf(x->agent, RECAP_LOG_WARN, "execution %s: writing Attaching (retried): failpoint",
+			    x->key);
+		if (!retry_later(x))
+			claim_end(x, CAPLET_CLAIM_FAILED, "could not record Attaching: failpoint");
+		return;
+	}
 	if (resp->code == RECAP_KUBE_OK) {
 		if (attaching(x))
 			recap_failpoint("caplet.after-attaching-write");
@@ -203,7 +213,11 @@ static void claim_write(struct caplet_exec *x)
 	_cleanup_error_ struct recap_error *err = NULL;
 	if (recap_caplet_claim_decide(x->obj, recap_api_meta_uid(x->obj), x->claim) ==
 	    RECAP_CAPLET_CLAIM_LOST) {
-		claim_end(x, CAPLET_CLAIM_LOST, "claimed before this agent wrote its claim");
+		char lost[160];
+		const char *key = recap_caplet_claim_differs(x->obj, x->claim);
+		snprintf(lost, sizeof(lost), "claimed before this agent wrote its claim%s%s%s",
+			 key ? " (status." : "", key ? key : "", key ? " is not what it wrote)" : "");
+		claim_end(x, CAPLET_CLAIM_LOST, lost);
 		return;
 	}
 	if (attaching(x) && recap_failpoint("caplet.before-attaching-write") < 0) {

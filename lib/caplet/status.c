@@ -162,13 +162,16 @@ json_t *recap_caplet_status_refused(const char *reason, const char *message)
 			 now);
 }
 
+/* A null written is a merge patch's removal: there, the field is absent. */
 static const char *first_difference(json_t *status, json_t *written)
 {
 	const char *key;
 	json_t *v;
-	json_object_foreach (written, key, v)
-		if (!json_equal(json_object_get(status, key), v))
+	json_object_foreach (written, key, v) {
+		json_t *have = json_object_get(status, key);
+		if (json_is_null(v) ? have && !json_is_null(have) : !json_equal(have, v))
 			return key;
+	}
 	return NULL;
 }
 

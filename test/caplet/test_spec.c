@@ -358,6 +358,17 @@ static void test_claim_decide(void **state)
 	/* an earlier try of ours that landed unanswered */
 	assert_int_equal(decide("u1", ATTACH_OURS, ATTACH_OURS), RECAP_CAPLET_CLAIM_OURS);
 	assert_int_equal(decide("u1", PULL_OURS, PULL_OURS), RECAP_CAPLET_CLAIM_OURS);
+	/* a null written (no relay: the merge patch removes relayEndpoint) is
+	 * there as an absent field, not as a difference */
+	const char *no_relay =
+	    "{\"phase\": \"Attaching\", \"attachStartTime\": \"2026-12-06T08:00:00.000001Z\", "
+	    "\"relayEndpoint\": null}";
+	assert_int_equal(decide("u1", ATTACH_OURS, no_relay), RECAP_CAPLET_CLAIM_OURS);
+	_cleanup_json_ json_t *relay_there =
+	    json_pack("{s:{s:s}, s:{s:s, s:s, s:s}}", "metadata", "uid", "u1", "status", "phase", "Attaching",
+		      "attachStartTime", "2026-12-06T08:00:00.000001Z", "relayEndpoint", "10.0.0.1:10350");
+	_cleanup_json_ json_t *w = json_loads(no_relay, 0, NULL);
+	assert_string_equal(recap_caplet_claim_differs(relay_there, w), "relayEndpoint");
 	/* claimed by another writer */
 	const char *taken[] = {
 	    "{\"phase\": \"Attaching\", \"attachStartTime\": \"2026-12-06T08:00:02Z\"}",

@@ -768,11 +768,14 @@ def main():
                              "--leader-elect=false")
             ctl.start()
             # The schedule first: its minute passes while the rest runs.
-            created_minute = int(time.time()) // 60
             w.pod("tick-0", {"app": "tick"}, "node-0")
             w.capsule("tick", {"targets": {"selector": {"matchLabels": {"app": "tick"}}},
                                "schedule": {"cron": "* * * * *"},
                                "historyLimits": {"succeeded": 0}})
+            # the minute the API server created it in (the local clock's
+            # could be the one before, at a minute's turn)
+            created_minute = minute_of(
+                w.get("capsule", "tick")["metadata"]["creationTimestamp"])
             case("policy violation", check_policy_violation, w)
             case("invalid spec: startAfter cycle", check_invalid_spec, w)
             case("parallel over 6 pods on 3 nodes", check_parallel, w)
