@@ -62,7 +62,7 @@ check "attach: the target's processes are the session's (PID namespace joined)" 
 	grep -q "^procs=.*$(cat "/proc/$(target_pid shop web-1)/comm")," "$T/out"
 line_is() { tr -d '\r' <"$T/out" | grep -qx "$1" || { echo "  no line '$1' in: $(cat "$T/out")" >&2; return 1; }; }
 check "attach: no session socket is visible from inside the session" line_is 'socks=0'
-check "attach: the node's store (logs, runs) is not reachable from inside" line_is 'store=0' 
+check "attach: the node's store (logs, runs) is not reachable from inside" line_is 'store=0'
 check "... while the host has them (the session's run had its socket there)" test -d "$T/node-node-1/logs"
 check "attach --rm: the session's run is gone" equals "$(runs)" 0
 

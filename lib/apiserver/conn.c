@@ -28,17 +28,6 @@ int apiserver_write(struct apiserver_conn *c, const void *p, size_t n)
 	return 0;
 }
 
-static int parse_line(struct apiserver_conn *c, struct recap_error **err)
-{
-	int r = recap_http_request_line(c->head, c->method, sizeof(c->method), c->path, sizeof(c->path),
-					c->query, sizeof(c->query));
-	if (r == -EINVAL)
-		return recap_error_set(err, EINVAL, "not an HTTP/1.1 request line");
-	if (r < 0)
-		return recap_error_set(err, E2BIG, "the request's method, path or query is too long");
-	return 0;
-}
-
 int apiserver_read_head(struct apiserver_conn *c, struct recap_error **err)
 {
 	while (!strstr(c->head, "\r\n\r\n")) {
@@ -54,7 +43,8 @@ int apiserver_read_head(struct apiserver_conn *c, struct recap_error **err)
 		if (strlen(c->head) != c->head_len)
 			return recap_error_set(err, EINVAL, "the request head holds a NUL byte");
 	}
-	return parse_line(c, err);
+	return recap_http_request_line(c->head, c->method, sizeof(c->method), c->path, sizeof(c->path),
+				       c->query, sizeof(c->query), err);
 }
 
 static const char *phrase(int code)

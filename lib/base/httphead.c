@@ -80,19 +80,19 @@ static int copy_part(const char *p, size_t n, char *out, size_t out_len)
 }
 
 int recap_http_request_line(const char *head, char *method, size_t method_len, char *path, size_t path_len,
-			    char *query, size_t query_len)
+			    char *query, size_t query_len, struct recap_error **err)
 {
 	const char *eol = strstr(head, "\r\n");
 	const char *sp1 = eol ? memchr(head, ' ', (size_t)(eol - head)) : NULL;
 	const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) : NULL;
 	if (!sp2 || sp1 == head || sp2 == sp1 + 1 || (size_t)(eol - sp2) != 9 ||
 	    memcmp(sp2, " HTTP/1.1", 9) != 0)
-		return -EINVAL;
+		return recap_error_set(err, EINVAL, "not an HTTP/1.1 request line");
 	const char *q = memchr(sp1 + 1, '?', (size_t)(sp2 - sp1 - 1));
 	const char *path_end = q ? q : sp2;
 	if (copy_part(head, (size_t)(sp1 - head), method, method_len) < 0 ||
 	    copy_part(sp1 + 1, (size_t)(path_end - sp1 - 1), path, path_len) < 0 ||
 	    copy_part(q ? q + 1 : sp2, q ? (size_t)(sp2 - q - 1) : 0, query, query_len) < 0)
-		return -E2BIG;
+		return recap_error_set(err, E2BIG, "the request's method, path or query is too long");
 	return 0;
 }

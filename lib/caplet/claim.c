@@ -59,6 +59,17 @@ int64_t caplet_claim_retry_ms(bool attaching, unsigned failures, int64_t deadlin
 	return (int64_t)d;
 }
 
+/* Why a claim is taken for another writer's, for the log: the field of the
+ * status that is not what this agent wrote. */
+static void claim_lost(struct caplet_exec *x, json_t *now)
+{
+	char why[160];
+	const char *key = now ? recap_caplet_claim_differs(now, x->claim) : NULL;
+	if (key)
+		snprintf(why, sizeof(why), "status.%s is not what this agent wrote", key);
+	claim_end(x, CAPLET_CLAIM_LOST, key ? why : NULL);
+}
+
 static void on_backoff(uv_timer_t *t)
 {
 	struct caplet_exec *x = t->data;
@@ -132,12 +143,8 @@ static void on_reread(const struct recap_kube_response *resp, void *data)
 		x->gone = true;
 	}
 	const char *why = caplet_exec_no_start(x);
-	char lost[160] = "";
-	const char *key = now ? recap_caplet_claim_differs(now, x->claim) : NULL;
-	if (key)
-		snprintf(lost, sizeof(lost), "status.%s there is not what this agent wrote", key);
 	if (d == RECAP_CAPLET_CLAIM_LOST)
-		claim_end(x, CAPLET_CLAIM_LOST, *lost ? lost : NULL);
+		claim_lost(x, now);
 	else if (d == RECAP_CAPLET_CLAIM_OURS)
 		claim_end(x, CAPLET_CLAIMED, NULL);
 	else if (why)
@@ -213,11 +220,7 @@ static void claim_write(struct caplet_exec *x)
 	_cleanup_error_ struct recap_error *err = NULL;
 	if (recap_caplet_claim_decide(x->obj, recap_api_meta_uid(x->obj), x->claim) ==
 	    RECAP_CAPLET_CLAIM_LOST) {
-		char lost[160];
-		const char *key = recap_caplet_claim_differs(x->obj, x->claim);
-		snprintf(lost, sizeof(lost), "claimed before this agent wrote its claim%s%s%s",
-			 key ? " (status." : "", key ? key : "", key ? " is not what it wrote)" : "");
-		claim_end(x, CAPLET_CLAIM_LOST, lost);
+		claim_lost(x, x->obj);
 		return;
 	}
 	if (attaching(x) && recap_failpoint("caplet.before-attaching-write") < 0) {

@@ -13,12 +13,9 @@
 
 static int parse_head(struct relay_conn *c, struct recap_error **err)
 {
-	int r = recap_http_request_line(c->head, c->method, sizeof(c->method), c->path, sizeof(c->path),
-					c->query, sizeof(c->query));
-	if (r == -EINVAL)
-		return recap_error_set(err, EINVAL, "not an HTTP/1.1 request line");
-	if (r < 0)
-		return recap_error_set(err, E2BIG, "the request's method, path or query is too long");
+	if (recap_http_request_line(c->head, c->method, sizeof(c->method), c->path, sizeof(c->path), c->query,
+				    sizeof(c->query), err) < 0)
+		return -1;
 	if (recap_http_header(c->head, "X-Recap-Node", c->node, sizeof(c->node)) < 0)
 		return recap_error_set(err, E2BIG, "X-Recap-Node is too long");
 	return 0;

@@ -45,21 +45,34 @@ static void queries(void **state)
 static void request_lines(void **state)
 {
 	char m[8], p[8], q[8];
-	assert_int_equal(recap_http_request_line("GET /a/b?x=1 HTTP/1.1\r\n\r\n", m, 8, p, 8, q, 8), 0);
+	assert_int_equal(recap_http_request_line("GET /a/b?x=1 HTTP/1.1\r\n\r\n", m, 8, p, 8, q, 8, NULL), 0);
 	assert_string_equal(m, "GET");
 	assert_string_equal(p, "/a/b");
 	assert_string_equal(q, "x=1");
-	assert_int_equal(recap_http_request_line("GET /a HTTP/1.1\r\n", m, 8, p, 8, q, 8), 0);
+	assert_int_equal(recap_http_request_line("GET /a HTTP/1.1\r\n", m, 8, p, 8, q, 8, NULL), 0);
 	assert_string_equal(q, "");
-	assert_int_equal(recap_http_request_line("GET /a HTTP/1.0\r\n", m, 8, p, 8, q, 8), -EINVAL);
-	assert_int_equal(recap_http_request_line("GET  HTTP/1.1\r\n", m, 8, p, 8, q, 8), -EINVAL);
-	assert_int_equal(recap_http_request_line("GET /a HTTP/1.1", m, 8, p, 8, q, 8),
+	assert_int_equal(recap_http_request_line("GET /a HTTP/1.0\r\n", m, 8, p, 8, q, 8, NULL), -EINVAL);
+	assert_int_equal(recap_http_request_line("GET  HTTP/1.1\r\n", m, 8, p, 8, q, 8, NULL), -EINVAL);
+	assert_int_equal(recap_http_request_line("GET /a HTTP/1.1", m, 8, p, 8, q, 8, NULL),
 			 -EINVAL); /* no line end */
-	assert_int_equal(recap_http_request_line("GET /a b HTTP/1.1\r\n", m, 8, p, 8, q, 8),
+	assert_int_equal(recap_http_request_line("GET /a b HTTP/1.1\r\n", m, 8, p, 8, q, 8, NULL),
 			 -EINVAL); /* a space */
-	assert_int_equal(recap_http_request_line("GET /abcdefgh HTTP/1.1\r\n", m, 8, p, 8, q, 8), -E2BIG);
-	assert_int_equal(recap_http_request_line("GET /a?abcdefgh HTTP/1.1\r\n", m, 8, p, 8, q, 8), -E2BIG);
-	assert_int_equal(recap_http_request_line("VERYLONGM /a HTTP/1.1\r\n", m, 8, p, 8, q, 8), -E2BIG);
+	assert_int_equal(recap_http_request_line("GET /abcdefgh HTTP/1.1\r\n", m, 8, p, 8, q, 8, NULL),
+			 -E2BIG);
+	assert_int_equal(recap_http_request_line("GET /a?abcdefgh HTTP/1.1\r\n", m, 8, p, 8, q, 8, NULL),
+			 -E2BIG);
+	assert_int_equal(recap_http_request_line("VERYLONGM /a HTTP/1.1\r\n", m, 8, p, 8, q, 8, NULL),
+			 -E2BIG);
+	/* the error names the problem */
+	struct recap_error *err = NULL;
+	assert_int_equal(recap_http_request_line("GET /a HTTP/1.0\r\n", m, 8, p, 8, q, 8, &err), -EINVAL);
+	assert_string_equal(recap_error_message(err), "not an HTTP/1.1 request line");
+	recap_error_free(err);
+	err = NULL;
+	assert_int_equal(recap_http_request_line("GET /abcdefgh HTTP/1.1\r\n", m, 8, p, 8, q, 8, &err),
+			 -E2BIG);
+	assert_string_equal(recap_error_message(err), "the request's method, path or query is too long");
+	recap_error_free(err);
 }
 
 int main(void)
