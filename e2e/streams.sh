@@ -97,7 +97,8 @@ check "100 followers of one run through the API server each get the whole log" a
 
 # -- artifacts: a tar whose files match status.artifacts
 as "$ALICE" kubectl capsule run -n shop "$IMAGE" --pod web-2 --wait-timeout 120 -- \
-	sh -c 'mkdir -p /out/d && head -c 1048576 /dev/urandom >/out/d/blob && echo hi >/out/note'
+	sh -c 'mkdir -p /out/d && head -c 1048576 /dev/urandom >/out/d/blob && echo hi >/out/note &&
+		head -c 25165824 /dev/urandom >/out/big'
 RUN2=$(run_name "$T/err")
 as "$ALICE" kubectl get --raw "$api/$RUN2/artifacts"
 cp "$T/out" "$T/art.tar"
@@ -201,6 +202,12 @@ as "$ALICE" kubectl capsule cp -n shop "$RUN2:web-2:/out/note" -
 check "cp to -: the file's bytes on stdout" equals "$RC:$(cat "$T/out")" "0:hi"
 as "$ALICE" kubectl capsule cp -n shop "$RUN2:/out/d/blob" -
 check "cp to -: 1 MiB byte for byte" cmp -s "$T/out" "$T/blob"
+# a reader that takes nothing for 3 s: the stream is held back, not cut
+slow_copy() {
+	KUBECONFIG=$ALICE kubectl capsule cp -n shop "$RUN2:/out/big" - 2>"$T/err" | { sleep 3; sha256sum; } | cut -c1-64
+}
+check "cp to a reader that waits 3 s first: all 24 MiB, the digest status.artifacts lists" \
+	equals "$(slow_copy)" "$(digest_of "$RUN2" big)"
 mkdir "$T/into"
 as "$ALICE" kubectl capsule cp -n shop "$RUN2:/out/note" "$T/into"
 check "cp into an existing directory: the file under its name" equals "$(cat "$T/into/note")" hi

@@ -24,9 +24,9 @@
 #include "stream.h"
 #include "verbs.h"
 
-/* What one turn of the loop may deliver past an empty queue: the reader
- * runs the loop only while nothing is queued, so the queue holds at most
- * what one turn reads from the socket; more than this is a fault. */
+/* What is queued for libarchive at most: one turn of the loop may deliver
+ * much more (an HTTP/2 window, the socket's buffer); past this the stream
+ * pauses until the reader took the queue, and the server is held back. */
 #define QUEUE_LIMIT (8 * 1024 * 1024)
 #define QUEUE_INITIAL (1024 * 1024)
 
@@ -52,6 +52,7 @@ static const char usage[] = "Copy files a CapsuleRun left in /out from the node 
 struct cp {
 	struct session *s;
 	struct recap_kube_stream *st;
+	bool paused; /* the queue was full: nothing is read until it is taken */
 	bool done;
 	enum recap_kube_code code;
 	long status;
@@ -74,8 +75,10 @@ static int on_data(const char *p, size_t n, void *userdata)
 		fflush(c->pass);
 		return ferror(c->pass) ? -EPIPE : 0;
 	}
-	if (c->q_len + n > QUEUE_LIMIT)
-		return -ENOBUFS;
+	if (c->q_len && c->q_len + n > QUEUE_LIMIT) {
+		c->paused = true;
+		return RECAP_KUBE_STREAM_PAUSE;
+	}
 	if (c->q_len + n > c->q_cap) {
 		size_t cap = c->q_cap ? c->q_cap : QUEUE_INITIAL;
 		while (cap < c->q_len + n)
@@ -102,6 +105,15 @@ static void on_done(enum recap_kube_code code, long status, const struct recap_e
 		recap_error_set(&c->err, recap_error_code(err) ?: EIO, "%s", recap_error_message(err));
 }
 
+/* The queue was taken: read again (on_data may run inside). */
+static void take_more(struct cp *c)
+{
+	if (c->paused && c->st) {
+		c->paused = false;
+		recap_kube_stream_resume(c->st);
+	}
+}
+
 /* libarchive's read callback: the loop runs until bytes arrived or the
  * stream ended; what arrived is handed over whole. */
 static la_ssize_t on_read(struct archive *a, void *userdata, const void **buf)
@@ -122,6 +134,7 @@ static la_ssize_t on_read(struct archive *a, void *userdata, const void **buf)
 	c->q = t;
 	c->q_cap = cap;
 	c->q_len = 0;
+	take_more(c);
 	if (c->record) {
 		char *seen = realloc(c->seen, c->seen_len + n);
 		if (!seen) {
@@ -289,6 +302,7 @@ static int to_stdout(struct cp *c, struct archive *ar, bool single, struct recap
 		return recap_error_set(err, EPIPE, "cannot write to stdout");
 	c->q_len = 0;
 	c->pass = stdout;
+	take_more(c);
 	while (!c->done && uv_run(&c->s->loop, UV_RUN_ONCE))
 		;
 	if (c->code != RECAP_KUBE_OK)

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <poll.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 
 #define CONNECT_TIMEOUT_MS 5000
 #define RELAY_HEAD_MAX 8192
+#define RELAY_RECORD_MAX 16384 /* the plaintext of one TLS record */
 
 static int dial(const char *endpoint, struct recap_error **err)
 {
@@ -54,6 +57,8 @@ static int dial(const char *endpoint, struct recap_error **err)
 				       strerror(-r));
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	int one = 1; /* whole records go out at once: a log line is not held back */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	struct timeval tv = {.tv_sec = 30};
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	return fd;
@@ -136,12 +141,14 @@ static void header(const char *head, const char *name, char *out, size_t len)
 	}
 }
 
-/* Copies until the relay closes, the client goes away or the server stops. */
+/* Copies until the relay closes, the client goes away or the server stops.
+ * What the relay already sent (read ahead, SSL_has_pending) is gathered
+ * into one write, up to the buffer: fewer, fuller records to the client. */
 static void copy(struct apiserver_conn *c, SSL *ssl, int fd)
 {
 	char buf[65536];
 	for (;;) {
-		if (!SSL_pending(ssl)) {
+		if (!SSL_has_pending(ssl)) {
 			struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
 					      {.fd = c->fd, .events = POLLIN | POLLRDHUP}};
 			int n = poll(p, 2, 1000);
@@ -151,7 +158,16 @@ static void copy(struct apiserver_conn *c, SSL *ssl, int fd)
 				continue;
 		}
 		int n = SSL_read(ssl, buf, sizeof(buf));
-		if (n <= 0 || apiserver_write(c, buf, (size_t)n) < 0)
+		if (n <= 0)
+			return;
+		size_t got = (size_t)n;
+		bool open = true;
+		while (open && got + RELAY_RECORD_MAX <= sizeof(buf) && SSL_has_pending(ssl)) {
+			n = SSL_read(ssl, buf + got, (int)(sizeof(buf) - got));
+			open = n > 0;
+			got += open ? (size_t)n : 0;
+		}
+		if (apiserver_write(c, buf, got) < 0 || !open)
 			return;
 	}
 }
@@ -163,7 +179,7 @@ static void tunnel(struct apiserver_conn *c, SSL *ssl, int fd)
 	struct timeval none = {0};
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
 	for (;;) {
-		bool relay_ready = SSL_pending(ssl) > 0, client_ready = SSL_pending(c->ssl) > 0;
+		bool relay_ready = SSL_has_pending(ssl), client_ready = SSL_has_pending(c->ssl);
 		if (!relay_ready && !client_ready) {
 			struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = c->fd, .events = POLLIN}};
 			int n = poll(p, 2, 1000);

@@ -2,6 +2,8 @@
  * request must be to be served. */
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
@@ -107,6 +109,8 @@ static void *serve(void *arg)
 	struct timeval rcv = {.tv_sec = HEAD_TIMEOUT_S}, snd = {.tv_sec = s->o.write_timeout_s};
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof(rcv));
 	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof(snd));
+	int one = 1; /* answers and stream records go out whole, without a Nagle delay */
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	SSL_CTX *ctx = apiserver_tls_server(&s->tls);
 	c->ssl = ctx ? SSL_new(ctx) : NULL;
 	SSL_CTX_free(ctx);

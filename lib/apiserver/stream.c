@@ -18,8 +18,24 @@
 
 #define START_WAIT_S 600
 #define EXEC_WAIT_S 60
+/* Looking again for what is coming: soon at first (a session's run starts
+ * within a fraction of a second), then every WAIT_STEP_MAX_MS. */
+#define WAIT_STEP_FIRST_MS 25
+#define WAIT_STEP_MAX_MS 500
 
 static bool client_gone(struct apiserver_conn *c);
+
+/* Sleeps the next step of a wait; false when waiting has lasted limit_s. */
+static bool wait_step(unsigned *waited_ms, unsigned limit_s)
+{
+	if (*waited_ms >= limit_s * 1000u)
+		return false;
+	unsigned step = *waited_ms < WAIT_STEP_FIRST_MS ? WAIT_STEP_FIRST_MS : *waited_ms;
+	step = step > WAIT_STEP_MAX_MS ? WAIT_STEP_MAX_MS : step;
+	usleep(step * 1000u);
+	*waited_ms += step;
+	return true;
+}
 
 static bool dns_name(const char *s, size_t max)
 {
@@ -132,13 +148,14 @@ static json_t *find_exec(struct apiserver_conn *c, const char *ns, const char *n
 	size_t n = 0;
 	char names[256];
 	bool ended = false;
-	for (int tries = 0;; tries++) {
+	unsigned waited = 0;
+	for (;;) {
 		if (list_execs(c, ns, name, target, &found, &n, names, sizeof(names), &ended) < 0)
 			return NULL;
 		/* a run that ended without one (refused, cancelled) will not get one */
-		if (n > 0 || ended || !wait || tries >= EXEC_WAIT_S * 2 || atomic_load(&c->s->stopping))
+		if (n > 0 || ended || !wait || atomic_load(&c->s->stopping) ||
+		    !wait_step(&waited, EXEC_WAIT_S))
 			break;
-		usleep(500 * 1000);
 		if (client_gone(c))
 			return NULL;
 	}
@@ -176,8 +193,9 @@ static json_t *wait_started(struct apiserver_conn *c, json_t *e, bool follow)
 	char path[1024];
 	snprintf(path, sizeof(path), "/apis/%s/namespaces/%s/capsuleexecutions/%s", RECAP_API_GROUP_VERSION,
 		 recap_api_meta_namespace(e), recap_api_meta_name(e));
-	for (int waited = 0; !recap_json_str(e, "status.relayEndpoint") && !final(e); waited++) {
-		if (!follow || waited >= START_WAIT_S * 2) {
+	unsigned waited = 0;
+	while (!recap_json_str(e, "status.relayEndpoint") && !final(e)) {
+		if (!follow || !wait_step(&waited, START_WAIT_S)) {
 			apiserver_status(c, 400, "BadRequest",
 					 "the execution for pod \"%s\" has not started (phase %s)",
 					 recap_json_str(e, "spec.target.pod"),
@@ -185,7 +203,6 @@ static json_t *wait_started(struct apiserver_conn *c, json_t *e, bool follow)
 			json_decref(e);
 			return NULL;
 		}
-		usleep(500 * 1000);
 		json_t *now = NULL;
 		if (client_gone(c) || atomic_load(&c->s->stopping) || get(c, path, &now) < 0) {
 			json_decref(e);

@@ -96,6 +96,9 @@ static SSL_CTX *build(bool server, const struct apiserver_tls_files *f, const ch
 		return NULL;
 	}
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	/* read what the socket holds, not a record's header and body apart:
+	 * every reader of these sessions polls with SSL_has_pending */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	return ctx;
 }
 

@@ -34,7 +34,10 @@ static int on_data(const char *p, size_t n, void *userdata)
 	if (s->status != 200)
 		return recap_buf_append(&s->errbody, p, n) < 0 ? 0
 							       : 0; /* a longer Status is cut: still one */
-	if (s->o.on_data(p, n, s->o.userdata) < 0) {
+	int r = s->o.on_data(p, n, s->o.userdata);
+	if (r == RECAP_KUBE_STREAM_PAUSE)
+		return RECAP_KUBE_HTTP_PAUSE;
+	if (r < 0) {
 		s->stopped_by_caller = true;
 		return -ECANCELED;
 	}
@@ -106,6 +109,12 @@ int recap_kube_stream_get(struct recap_kube_client *c, const char *path,
 	}
 	*ret = s;
 	return 0;
+}
+
+void recap_kube_stream_resume(struct recap_kube_stream *s)
+{
+	if (s && s->xfer)
+		recap_kube_http_resume(s->c->http, s->xfer);
 }
 
 void recap_kube_stream_cancel(struct recap_kube_stream *s)

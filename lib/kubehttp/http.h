@@ -46,11 +46,14 @@ struct recap_kube_http_request {
 	size_t n_headers;
 	const char *body; /* may be NULL */
 	size_t body_len;
-	uint64_t timeout_ms; /* the whole exchange */
+	uint64_t timeout_ms; /* the whole exchange; 0: none */
 	size_t max_body;     /* 0: unbounded (the callbacks bound it) */
 	/* The status and headers arrived (final answers only, >= 200). */
 	int (*on_head)(long status, void *userdata);
-	/* A piece of the body. */
+	/* A piece of the body: 0 taken, < 0 ends the exchange, or
+	 * RECAP_KUBE_HTTP_PAUSE: not taken, and nothing more is read until
+	 * recap_kube_http_resume(), which hands the same piece again (the
+	 * server is held back by TCP and HTTP/2 flow control). */
 	int (*on_data)(const char *data, size_t len, void *userdata);
 	/* Runs once, from the loop, unless cancelled; the exchange is gone
 	 * when it returns. */
@@ -61,11 +64,18 @@ struct recap_kube_http_request {
 struct recap_kube_http;
 struct recap_kube_http_xfer;
 
+#define RECAP_KUBE_HTTP_PAUSE 1
+
 int recap_kube_http_new(uv_loop_t *loop, const struct recap_kube_http_tls *tls, struct recap_kube_http **ret,
 			struct recap_error **err);
 /* The request is copied; on_done runs later, never inside this call. */
 int recap_kube_http_start(struct recap_kube_http *h, const struct recap_kube_http_request *req,
 			  struct recap_kube_http_xfer **ret, struct recap_error **err);
+/* Reading again after on_data paused; on_data may run inside this call.
+ * Never call from inside the exchange's own callbacks. libcurl only: the
+ * lean transport ends an exchange whose on_data pauses, with an error
+ * that says so. */
+void recap_kube_http_resume(struct recap_kube_http *h, struct recap_kube_http_xfer *x);
 /* Ends an exchange that has not finished; on_done will not run. Never call
  * from inside the exchange's own callbacks: return < 0 from them. */
 void recap_kube_http_cancel(struct recap_kube_http *h, struct recap_kube_http_xfer *x);

@@ -63,6 +63,13 @@ static void xfer_free(struct recap_kube_http_xfer *x)
 	free(x);
 }
 
+void recap_kube_http_resume(struct recap_kube_http *h, struct recap_kube_http_xfer *x)
+{
+	(void)h;
+	if (x)
+		curl_easy_pause(x->easy, CURLPAUSE_CONT);
+}
+
 void recap_kube_http_cancel(struct recap_kube_http *h, struct recap_kube_http_xfer *x)
 {
 	if (!x)
@@ -131,7 +138,10 @@ static void done(struct recap_kube_xfer *xfer, CURLcode result)
 static size_t write_cb(char *data, size_t size, size_t n, void *userdata)
 {
 	struct recap_kube_http_xfer *x = userdata;
-	if (x->on_data(data, size * n, x->userdata) < 0) {
+	int r = x->on_data(data, size * n, x->userdata);
+	if (r == RECAP_KUBE_HTTP_PAUSE)
+		return CURL_WRITEFUNC_PAUSE;
+	if (r < 0) {
 		x->aborted = true;
 		return 0;
 	}

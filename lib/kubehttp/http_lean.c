@@ -111,6 +111,12 @@ static void xfer_drop(struct recap_kube_http_xfer *x)
 	uv_close((uv_handle_t *)&x->timer, timer_closed);
 }
 
+void recap_kube_http_resume(struct recap_kube_http *h, struct recap_kube_http_xfer *x)
+{
+	(void)h;
+	(void)x; /* nothing pauses here: a pause ended the exchange */
+}
+
 void recap_kube_http_cancel(struct recap_kube_http *h, struct recap_kube_http_xfer *x)
 {
 	(void)h;
@@ -265,7 +271,8 @@ static int parsed_data(const char *data, size_t len, void *ud)
 	x->body_bytes += len;
 	if (x->max_body && x->body_bytes > x->max_body)
 		return -EFBIG;
-	return x->on_data(data, len, x->userdata);
+	int r = x->on_data(data, len, x->userdata);
+	return r == RECAP_KUBE_HTTP_PAUSE ? -ENOTSUP : r;
 }
 
 static const struct recap_http1_callbacks parse_cbs = {.on_head = parsed_head, .on_data = parsed_data};
@@ -318,6 +325,9 @@ static void after_receive(struct recap_kube_http_xfer *x, int r)
 	} else if (r == -EFBIG) {
 		recap_error_set(&x->err, EFBIG, "the answer is larger than %zu bytes", x->max_body);
 		fail(x, RECAP_KUBE_HTTP_TOO_LARGE);
+	} else if (r == -ENOTSUP) {
+		recap_error_set(&x->err, ENOTSUP, "the reader paused, which this transport does not do");
+		fail(x, RECAP_KUBE_HTTP_FAILED);
 	} else if (r == -EMSGSIZE || r == -EBADMSG || (r < 0 && x->err && x->got_bytes)) {
 		fail(x, RECAP_KUBE_HTTP_FAILED);
 	} else if (r < 0 && !x->err && x->got_bytes) {
@@ -540,7 +550,7 @@ int recap_kube_http_start(struct recap_kube_http *h, const struct recap_kube_htt
 	x->on_data = req->on_data;
 	x->on_done = req->on_done;
 	x->userdata = req->userdata;
-	x->deadline = uv_now(h->loop) + req->timeout_ms;
+	x->deadline = req->timeout_ms ? uv_now(h->loop) + req->timeout_ms : UINT64_MAX; /* 0: none */
 	if (literal_addr(x)) {
 		connect_addr(x, true);
 	} else {

@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -69,9 +71,13 @@ static void route(struct relay_conn *c)
 			     "no such path: the relay serves /v1/runs/<id>/log, /artifacts and /attach");
 }
 
+/* Timeouts for a blocking socket; no Nagle delay: every write is a whole
+ * TLS record (a chunk of a log the user waits for). */
 static void set_timeouts(int fd, int rcv_s, int snd_s)
 {
 	struct timeval rcv = {.tv_sec = rcv_s}, snd = {.tv_sec = snd_s};
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof(rcv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof(snd));
 }

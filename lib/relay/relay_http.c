@@ -94,16 +94,25 @@ int relay_begin(struct relay_conn *c, const char *content_type)
 	return relay_tls_write(c, head, (size_t)n);
 }
 
+/* Each HTTP chunk fills one TLS record, its size line and CRLF included:
+ * no record of a few bytes between the data, so the reader takes one
+ * record per wakeup. */
 int relay_chunk(struct relay_conn *c, const void *p, size_t n)
 {
-	if (n == 0)
-		return 0;
-	char size[24];
-	int k = snprintf(size, sizeof(size), "%zx\r\n", n);
-	int r = relay_tls_write(c, size, (size_t)k);
-	if (r >= 0)
-		r = relay_tls_write(c, p, n);
-	return r < 0 ? r : relay_tls_write(c, "\r\n", 2);
+	char record[RELAY_RECORD_MAX];
+	const char *b = p;
+	while (n > 0) {
+		size_t take = n < RELAY_CHUNK_DATA ? n : RELAY_CHUNK_DATA;
+		int k = snprintf(record, sizeof(record), "%zx\r\n", take);
+		memcpy(record + k, b, take);
+		memcpy(record + k + take, "\r\n", 2);
+		int r = relay_tls_write(c, record, (size_t)k + take + 2);
+		if (r < 0)
+			return r;
+		b += take;
+		n -= take;
+	}
+	return 0;
 }
 
 /* Only a whole stream ends with the last chunk. */

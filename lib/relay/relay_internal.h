@@ -15,6 +15,10 @@
 
 #define RELAY_HEAD_MAX 8192
 #define RELAY_FILE_MAX (1 << 20)
+/* A TLS record carries 16 KiB of plaintext: an HTTP chunk's data with its
+ * size line (4 hex digits and CRLF) and closing CRLF fits one. */
+#define RELAY_RECORD_MAX 16384
+#define RELAY_CHUNK_DATA (RELAY_RECORD_MAX - 8)
 
 /* The PEM of the relay's credentials, shared read-only by the streams that
  * started while they were current. */

@@ -112,6 +112,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b'{"pad":"' + b"x" * (2 << 20) + b'"}')
             self.close_connection = True
             return None
+        if name == "stream-16m":  # byte i is i % 251: a reader can check every offset
+            n = 16 << 20
+            return self.send(200, (bytes(range(251)) * (n // 251 + 1))[:n])
         if name == "notjson":
             return self.send(200, b"<html>proxy error</html>")
         return self.send(404, status(404, "NotFound", name + " not found"))
