@@ -67,9 +67,11 @@ static int connect_session(struct relay_conn *c, const char *run_id)
 		relay_status(c, 500, "InternalError", "the session socket's path is too long");
 		return -1;
 	}
-	/* attached on the node, its executor may not have made the socket yet */
+	/* attached on the node, its executor may not have made the socket yet:
+	 * look again after 10 ms, doubling to 100 ms */
 	int fd = -1, e = 0;
-	for (int tries = 0; tries < SOCKET_WAIT_MS / 100 && !atomic_load(&c->r->stopping); tries++) {
+	for (int waited = 0, step = 10; waited < SOCKET_WAIT_MS && !atomic_load(&c->r->stopping);
+	     waited += step, step = step * 2 > 100 ? 100 : step * 2) {
 		fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
 			return fd;
@@ -78,7 +80,7 @@ static int connect_session(struct relay_conn *c, const char *run_id)
 			close(fd);
 		if (e != ENOENT)
 			break;
-		usleep(100 * 1000);
+		usleep((useconds_t)step * 1000);
 	}
 	char m[256];
 	snprintf(m, sizeof(m),
