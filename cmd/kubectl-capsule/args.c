@@ -13,6 +13,12 @@
 enum {
 	OPT_KUBECONFIG = 256,
 	OPT_CONTEXT,
+	OPT_CLUSTER,
+	OPT_USER,
+	OPT_AS,
+	OPT_AS_GROUP,
+	OPT_AS_UID,
+	OPT_REQUEST_TIMEOUT,
 	OPT_POD,
 	OPT_CAPSULE,
 	OPT_JOIN,
@@ -39,6 +45,10 @@ enum {
 #define GLOBAL_OPTIONS                                                                                       \
 	{"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},                                             \
 	    {"context", required_argument, NULL, OPT_CONTEXT}, {"namespace", required_argument, NULL, 'n'},  \
+	    {"cluster", required_argument, NULL, OPT_CLUSTER}, {"user", required_argument, NULL, OPT_USER},  \
+	    {"as", required_argument, NULL, OPT_AS}, {"as-group", required_argument, NULL, OPT_AS_GROUP},    \
+	    {"as-uid", required_argument, NULL, OPT_AS_UID},                                                 \
+	    {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},                               \
 	{                                                                                                    \
 		"help", no_argument, NULL, 'h'                                                               \
 	}
@@ -97,6 +107,26 @@ static int apply_global(struct plugin_globals *g, int c, const char *v)
 		return 1;
 	case OPT_CONTEXT:
 		g->context = v;
+		return 1;
+	case OPT_CLUSTER:
+		g->cluster = v;
+		return 1;
+	case OPT_USER:
+		g->user = v;
+		return 1;
+	case OPT_AS:
+		g->as = v;
+		return 1;
+	case OPT_AS_UID:
+		g->as_uid = v;
+		return 1;
+	case OPT_AS_GROUP:
+		if (g->n_as_groups < PLUGIN_MAX_AS_GROUPS)
+			g->as_groups[g->n_as_groups] = v;
+		g->n_as_groups++;
+		return 1;
+	case OPT_REQUEST_TIMEOUT:
+		g->request_timeout = v;
 		return 1;
 	case 'n':
 		g->ns = v;

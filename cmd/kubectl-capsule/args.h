@@ -1,7 +1,8 @@
 /* Command-line parsing for kubectl-capsule (pure: no I/O, unit-tested).
  *
  * Every verb takes kubectl's connection flags (--kubeconfig, --context,
- * -n/--namespace) anywhere before "--"; what follows "--" is the command.
+ * --cluster, --user, -n/--namespace, --as, --as-group, --as-uid,
+ * --request-timeout) anywhere before "--"; what follows "--" is the command.
  * Errors name the flag and the value, e.g. "--target-fs 'rw': must be
  * None, ReadOnly or ReadWrite".
  */
@@ -18,10 +19,17 @@
 
 enum plugin_output { PLUGIN_OUT_TEXT, PLUGIN_OUT_JSON, PLUGIN_OUT_YAML };
 
+#define PLUGIN_MAX_AS_GROUPS 32
+
 struct plugin_globals {
 	const char *kubeconfig;
 	const char *context;
-	const char *ns; /* NULL: the context's namespace */
+	const char *cluster, *user; /* --cluster, --user: over the context's */
+	const char *ns;		    /* NULL: the context's namespace */
+	const char *as, *as_uid;    /* impersonation */
+	const char *as_groups[PLUGIN_MAX_AS_GROUPS];
+	size_t n_as_groups;	     /* may pass PLUGIN_MAX_AS_GROUPS: refused when connecting */
+	const char *request_timeout; /* --request-timeout: checked when connecting */
 	enum plugin_output output;
 	bool raw; /* --raw (run, logs): a capsule's output byte for byte, see sanitize.h */
 	bool help;

@@ -28,8 +28,10 @@ static void usage(FILE *f)
 	      f);
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		fprintf(f, "  %-7s %s\n", verbs[i].name, verbs[i].summary);
-	fputs("\nEvery verb takes --kubeconfig FILE, --context NAME and -n/--namespace NS as\n"
-	      "kubectl does. 'kubectl capsule VERB --help' shows a verb's flags.\n",
+	fputs("\nEvery verb takes kubectl's connection flags: --kubeconfig FILE, --context NAME,\n"
+	      "--cluster NAME, --user NAME, -n/--namespace NS, --as USER, --as-group GROUP\n"
+	      "(repeatable), --as-uid UID and --request-timeout DURATION (0, 30s, 5m, 1h).\n"
+	      "'kubectl capsule VERB --help' shows a verb's flags.\n",
 	      f);
 }
 
@@ -45,8 +47,9 @@ int plugin_fail(struct recap_error *err, int status)
  * `kubectl capsule -n shop ls` works too. */
 static int find_verb(int argc, char **argv)
 {
-	static const char *const with_value[] = {"--kubeconfig", "--context", "-n",
-						 "--namespace",	 "-o",	      "--output"};
+	static const char *const with_value[] = {
+	    "--kubeconfig", "--context", "-n",	 "--namespace", "-o",	    "--output",
+	    "--cluster",    "--user",	 "--as", "--as-group",	"--as-uid", "--request-timeout"};
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			return -1;

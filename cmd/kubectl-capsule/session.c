@@ -2,7 +2,9 @@
 #include "session.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int wait_call(struct session *s, int r, struct recap_kube_sync *sync, json_t **ret,
 		     struct recap_error **err)
@@ -28,14 +30,47 @@ static int name_error(int r, struct recap_error *e, const char *kind, const char
 	return r;
 }
 
+/* kubectl's --request-timeout: 0 (no limit: 24 h), a whole number of
+ * seconds, or with a unit (s, m, h); unset: the client's 30 s. */
+static int request_timeout_ms(const char *v, uint64_t *ret, struct recap_error **err)
+{
+	char *end = NULL;
+	errno = 0;
+	unsigned long long n = v ? strtoull(v, &end, 10) : 0;
+	unsigned long long unit = !v || !end || !*end	  ? 1000
+				  : strcmp(end, "s") == 0 ? 1000
+				  : strcmp(end, "m") == 0 ? 60000
+				  : strcmp(end, "h") == 0 ? 3600000
+							  : 0;
+	if (v && (errno || end == v || !unit || n > 24ull * 3600 * 1000 / unit || v[0] == '-'))
+		return recap_error_set(
+		    err, EINVAL,
+		    "--request-timeout '%s': a duration such as 0, 30, 30s, 5m or 1h (at most "
+		    "24h)",
+		    v);
+	*ret = v && n == 0 ? 24ull * 3600 * 1000 : n * unit;
+	return 0;
+}
+
 int session_open(struct session *s, const struct plugin_globals *g, struct recap_error **err)
 {
 	*s = (struct session){0};
-	int r = recap_kube_config_load(g->kubeconfig, g->context, &s->cfg, err);
-	if (r < 0)
+	uint64_t timeout_ms = 0;
+	struct recap_kube_select sel = {.context = g->context, .cluster = g->cluster, .user = g->user};
+	int r = request_timeout_ms(g->request_timeout, &timeout_ms, err);
+	if (r >= 0)
+		r = recap_kube_config_load_select(g->kubeconfig, &sel, &s->cfg, err);
+	if (r >= 0 && (g->as || g->as_uid || g->n_as_groups))
+		r = recap_kube_config_impersonate(s->cfg, g->as, g->as_uid, g->as_groups, g->n_as_groups,
+						  err);
+	if (r < 0) {
+		recap_kube_config_free(s->cfg);
+		s->cfg = NULL;
 		return r;
+	}
 	uv_loop_init(&s->loop);
-	struct recap_kube_client_options o = {.user_agent = "kubectl-capsule", .max_retries = 3};
+	struct recap_kube_client_options o = {
+	    .user_agent = "kubectl-capsule", .max_retries = 3, .timeout_ms = timeout_ms};
 	r = recap_kube_client_new(&s->loop, s->cfg, &o, &s->c, err);
 	if (r < 0) {
 		uv_loop_close(&s->loop);

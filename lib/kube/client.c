@@ -48,6 +48,27 @@ static void apply_defaults(struct recap_kube_client_options *o)
 		o->burst = 1;
 }
 
+/* Impersonate-User, -Uid and one Impersonate-Group per group. */
+static int impersonation(struct recap_kube_client *c, const struct recap_kube_config *cfg)
+{
+	size_t groups = 0;
+	while (cfg->as_groups && cfg->as_groups[groups])
+		groups++;
+	if (!cfg->as_user)
+		return 0;
+	if (!(c->impersonation = calloc(groups + 3, sizeof(char *))))
+		return -ENOMEM;
+	size_t n = 0;
+	if (asprintf(&c->impersonation[n++], "Impersonate-User: %s", cfg->as_user) < 0)
+		return c->impersonation[--n] = NULL, -ENOMEM;
+	if (cfg->as_uid && asprintf(&c->impersonation[n++], "Impersonate-Uid: %s", cfg->as_uid) < 0)
+		return c->impersonation[--n] = NULL, -ENOMEM;
+	for (size_t i = 0; i < groups; i++)
+		if (asprintf(&c->impersonation[n++], "Impersonate-Group: %s", cfg->as_groups[i]) < 0)
+			return c->impersonation[--n] = NULL, -ENOMEM;
+	return 0;
+}
+
 static int copy_config(struct recap_kube_client *c, const struct recap_kube_config *cfg)
 {
 	c->server = strdup(cfg->server);
@@ -64,7 +85,10 @@ static int copy_config(struct recap_kube_client *c, const struct recap_kube_conf
 	c->cert_len = cfg->cert_len;
 	c->key_len = cfg->key_len;
 	c->insecure = cfg->insecure;
-	return 0;
+	if ((cfg->tls_server_name && !(c->tls_server_name = strdup(cfg->tls_server_name))) ||
+	    (cfg->proxy_url && !(c->proxy_url = strdup(cfg->proxy_url))))
+		return -ENOMEM;
+	return impersonation(c, cfg);
 }
 
 static void client_free(struct recap_kube_client *c)
@@ -78,8 +102,30 @@ static void client_free(struct recap_kube_client *c)
 		free(c->key);
 	}
 	free(c->user_agent);
+	free(c->tls_server_name);
+	free(c->proxy_url);
+	for (char **i = c->impersonation; i && *i; i++)
+		free(*i);
+	free(c->impersonation);
 	recap_kube_token_free(&c->token);
 	free(c);
+}
+
+/* An exec plugin runs before the first connection: a client certificate
+ * it gives is the connection's for the client's life (a token is renewed
+ * as it expires). */
+static int exec_certificate(struct recap_kube_client *c, struct recap_error **err)
+{
+	const char *token;
+	int r = recap_kube_token_current(&c->token, &token, NULL, err);
+	if (r < 0 || !c->token.cred.cert)
+		return r;
+	if (!(c->cert = memdup0(c->token.cred.cert, c->token.cred.cert_len)) ||
+	    !(c->key = memdup0(c->token.cred.key, c->token.cred.key_len)))
+		return recap_error_set(err, ENOMEM, "out of memory");
+	c->cert_len = c->token.cred.cert_len;
+	c->key_len = c->token.cred.key_len;
+	return 0;
 }
 
 static int client_init(struct recap_kube_client *c, const struct recap_kube_config *cfg,
@@ -92,9 +138,12 @@ static int client_init(struct recap_kube_client *c, const struct recap_kube_conf
 	    !(c->user_agent = strdup(c->opts.user_agent ? c->opts.user_agent : "recap")))
 		return recap_error_set(err, ENOMEM, "out of memory");
 	c->opts.user_agent = c->user_agent;
-	int r = recap_kube_token_init(&c->token, cfg->token, cfg->token_file, err);
+	int r = recap_kube_token_init(&c->token, cfg->token, cfg->token_file,
+				      cfg->cert_data ? NULL : cfg->exec, err);
 	if (r < 0)
 		return recap_error_wrap(err, r, "%s: bearer token", cfg->source ? cfg->source : "config");
+	if (c->token.exec && (r = exec_certificate(c, err)) < 0)
+		return r;
 	if (c->opts.qps > 0) {
 		r = recap_kube_bucket_init(&c->bucket, c->opts.qps, c->opts.burst, NULL, NULL, err);
 		if (r < 0)
@@ -107,7 +156,9 @@ static int client_init(struct recap_kube_client *c, const struct recap_kube_conf
 					  .ca_len = c->ca_len,
 					  .cert_len = c->cert_len,
 					  .key_len = c->key_len,
-					  .insecure = c->insecure};
+					  .insecure = c->insecure,
+					  .server_name = c->tls_server_name,
+					  .proxy = c->proxy_url};
 	r = recap_kube_http_new(c->loop, &tls, &c->http, err);
 	if (r < 0)
 		return recap_error_wrap(err, r, "%s", c->server);

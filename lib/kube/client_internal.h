@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 #include "kube/client.h"
+#include "kube/config.h"
 #include "kube/bucket.h"
 #include "kube/clock.h"
 #include "kube/token.h"
@@ -20,6 +21,9 @@ struct recap_kube_client {
 	char *ca, *cert, *key; /* PEM, owned */
 	size_t ca_len, cert_len, key_len;
 	bool insecure;
+	char *tls_server_name, *proxy_url; /* NULL when not set */
+	/* impersonation headers ("Impersonate-User: x", ...), NULL-terminated */
+	char **impersonation;
 	struct recap_kube_token token;
 	struct recap_kube_client_options opts;
 	char *user_agent;
@@ -39,11 +43,17 @@ struct recap_kube_client {
 
 /* Accept, User-Agent, Content-Type (when given) and Authorization. */
 struct recap_kube_headers {
-	char *h[4];
+	char *h[4 + 2 + RECAP_KUBE_AS_GROUPS_MAX];
 	size_t n;
+	unsigned token_generation; /* of the credential sent (recap_kube_token_refused) */
 };
 int recap_kube_client_headers(struct recap_kube_client *c, const char *content_type,
 			      struct recap_kube_headers *hd, struct recap_error **err);
+/* The impersonation headers, NULL-terminated (borrowed). */
+static inline const char *const *recap_kube_client_impersonation(const struct recap_kube_client *c)
+{
+	return (const char *const *)c->impersonation;
+}
 /* Wipes the token too. */
 void recap_kube_headers_free(struct recap_kube_headers *hd);
 

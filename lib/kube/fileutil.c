@@ -57,3 +57,22 @@ int recap_kube_base64_decode(const char *in, size_t len, char **ret, size_t *ret
 	*ret = steal_ptr(out);
 	return 0;
 }
+
+char *recap_kube_base64_encode(const char *in, size_t len)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
+	if (!out)
+		return NULL;
+	const unsigned char *p = (const unsigned char *)in;
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < len ? (uint32_t)p[i + 1] << 8 : 0) |
+			     (i + 2 < len ? p[i + 2] : 0);
+		*o++ = alphabet[v >> 18 & 63];
+		*o++ = alphabet[v >> 12 & 63];
+		*o++ = i + 1 < len ? alphabet[v >> 6 & 63] : '=';
+		*o++ = i + 2 < len ? alphabet[v & 63] : '=';
+	}
+	*o = '\0';
+	return out;
+}

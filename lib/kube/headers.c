@@ -25,10 +25,20 @@ int recap_kube_client_headers(struct recap_kube_client *c, const char *content_t
 		r = add(hd, "User-Agent", c->user_agent);
 	if (r >= 0 && content_type)
 		r = add(hd, "Content-Type", content_type);
-	const char *token = recap_kube_token_get(&c->token);
-	if (r >= 0 && token)
-		r = add(hd, "Authorization", token);
+	for (char **i = c->impersonation; r >= 0 && i && *i; i++)
+		if (hd->n >= sizeof(hd->h) / sizeof(hd->h[0]) || !(hd->h[hd->n++] = strdup(*i)))
+			r = -ENOMEM;
 	if (r < 0) {
+		recap_kube_headers_free(hd);
+		return recap_error_set(err, ENOMEM, "out of memory");
+	}
+	const char *token = NULL;
+	r = recap_kube_token_current(&c->token, &token, &hd->token_generation, err);
+	if (r < 0) {
+		recap_kube_headers_free(hd);
+		return r;
+	}
+	if (token && add(hd, "Authorization", token) < 0) {
 		recap_kube_headers_free(hd);
 		return recap_error_set(err, ENOMEM, "out of memory");
 	}

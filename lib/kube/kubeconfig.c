@@ -2,20 +2,25 @@
 #include "kube/config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/cleanup.h"
 #include "base/json.h"
+#include "kube/execcred.h"
 #include "kube/fileutil.h"
+#include "kube/kubeconfig_internal.h"
 #include "kube/yamlconv.h"
 
 /* Where we are in the file, for messages: "<file>: users[0].user". */
 struct kc {
-	const char *name;
+	const char *name; /* the file of the entry being read */
+	const char *all;  /* every file read (one, or a merged list) */
 	const char *base_dir;
 	json_t *root;
+	json_t *cluster; /* the context's, once loaded */
 	struct recap_kube_config *cfg;
 	struct recap_error **err;
 };
@@ -36,6 +41,13 @@ static int find_named(struct kc *k, const char *list, const char *inner, const c
 			return recap_error_set(k->err, EINVAL, "%s: %s[%zu].name: missing", k->name, list, i);
 		if (strcmp(n, want) != 0)
 			continue;
+		/* merged from several files: messages name the entry's own */
+		const char *source = recap_json_str(e, RECAP_KUBECONFIG_SOURCE);
+		json_t *index = json_object_get(e, RECAP_KUBECONFIG_INDEX);
+		if (source)
+			k->name = source;
+		if (json_is_integer(index))
+			i = (size_t)json_integer_value(index);
 		json_t *v = json_object_get(e, inner);
 		if (!json_is_object(v))
 			return recap_error_set(k->err, EINVAL, "%s: %s[%zu].%s: missing or not a mapping",
@@ -44,7 +56,7 @@ static int find_named(struct kc *k, const char *list, const char *inner, const c
 		*ret_index = i;
 		return 0;
 	}
-	return recap_error_set(k->err, ENOENT, "%s: %s: no entry named '%s'", k->name, list, want);
+	return recap_error_set(k->err, ENOENT, "%s: %s: no entry named '%s'", k->all, list, want);
 }
 
 /* A string field; absent is fine (NULL), another type is an error. */
@@ -133,6 +145,25 @@ static int load_cluster(struct kc *k, const char *name)
 		return recap_error_set(k->err, EINVAL, "%s: %s.insecure-skip-tls-verify: not a boolean",
 				       k->name, where);
 	k->cfg->insecure = json_is_true(insecure);
+	k->cluster = cl;
+	const char *sni, *proxy;
+	r = get_str(k, cl, where, "tls-server-name", &sni);
+	if (r >= 0)
+		r = get_str(k, cl, where, "proxy-url", &proxy);
+	if (r < 0)
+		return r;
+	if (sni && *sni && (strpbrk(sni, ":/[]@ \t\r\n") || strlen(sni) > 253))
+		return recap_error_set(k->err, EINVAL, "%s: %s.tls-server-name: '%s' is not a host name",
+				       k->name, where, sni);
+	if (proxy && *proxy && strncmp(proxy, "http://", 7) != 0 && strncmp(proxy, "https://", 8) != 0 &&
+	    strncmp(proxy, "socks5://", 9) != 0)
+		return recap_error_set(k->err, EINVAL,
+				       "%s: %s.proxy-url: '%s' is not an http://, https:// or "
+				       "socks5:// URL",
+				       k->name, where, proxy);
+	if ((sni && *sni && dup_str(sni, &k->cfg->tls_server_name) < 0) ||
+	    (proxy && *proxy && dup_str(proxy, &k->cfg->proxy_url) < 0))
+		return -ENOMEM;
 	return load_pem(k, cl, where, "certificate-authority", &k->cfg->ca_data, &k->cfg->ca_len);
 }
 
@@ -158,6 +189,39 @@ static int load_token(struct kc *k, json_t *u, const char *where)
 	return dup_str(token && *token ? token : NULL, &k->cfg->token);
 }
 
+static int load_impersonation(struct kc *k, json_t *u, const char *where)
+{
+	const char *as, *uid;
+	int r = get_str(k, u, where, "as", &as);
+	if (r >= 0)
+		r = get_str(k, u, where, "as-uid", &uid);
+	if (r < 0)
+		return r;
+	if ((as && strpbrk(as, "\r\n")) || (uid && strpbrk(uid, "\r\n")))
+		return recap_error_set(k->err, EINVAL, "%s: %s.as/as-uid: more than one line", k->name,
+				       where);
+	if ((as && *as && dup_str(as, &k->cfg->as_user) < 0) ||
+	    (uid && *uid && dup_str(uid, &k->cfg->as_uid) < 0))
+		return -ENOMEM;
+	json_t *groups = json_object_get(u, "as-groups"), *g;
+	if (!groups || json_is_null(groups))
+		return 0;
+	if (!json_is_array(groups) || json_array_size(groups) > RECAP_KUBE_AS_GROUPS_MAX)
+		return recap_error_set(k->err, EINVAL, "%s: %s.as-groups: not a list of at most %d strings",
+				       k->name, where, RECAP_KUBE_AS_GROUPS_MAX);
+	size_t i;
+	json_array_foreach (groups, i, g)
+		if (!json_is_string(g) || !*json_string_value(g) || strpbrk(json_string_value(g), "\r\n"))
+			return recap_error_set(k->err, EINVAL, "%s: %s.as-groups[%zu]: not a string", k->name,
+					       where, i);
+	if (!(k->cfg->as_groups = calloc(json_array_size(groups) + 1, sizeof(char *))))
+		return -ENOMEM;
+	json_array_foreach (groups, i, g)
+		if (!(k->cfg->as_groups[i] = strdup(json_string_value(g))))
+			return -ENOMEM;
+	return 0;
+}
+
 static int load_user(struct kc *k, const char *name)
 {
 	json_t *u;
@@ -172,27 +236,37 @@ static int load_user(struct kc *k, const char *name)
 		r = load_pem(k, u, where, "client-key", &k->cfg->key_data, &k->cfg->key_len);
 	if (r >= 0)
 		r = load_token(k, u, where);
+	if (r >= 0)
+		r = load_impersonation(k, u, where);
 	if (r < 0)
 		return r;
 	if (!!k->cfg->cert_data != !!k->cfg->key_data)
 		return recap_error_set(
 		    k->err, EINVAL, "%s: %s: client-certificate and client-key go together", k->name, where);
 	bool has_auth = k->cfg->cert_data || k->cfg->token || k->cfg->token_file;
-	if (!has_auth && (json_object_get(u, "exec") || json_object_get(u, "auth-provider")))
+	json_t *exec = json_object_get(u, "exec");
+	if (!has_auth && exec && !json_is_null(exec)) {
+		char at[PATH_MAX + 96];
+		snprintf(at, sizeof(at), "%s: %s.exec", k->name, where);
+		return recap_kube_exec_parse(exec, at, k->base_dir, k->cluster, k->cfg->ca_data,
+					     k->cfg->ca_len, &k->cfg->exec, k->err);
+	}
+	if (!has_auth && json_object_get(u, "auth-provider"))
 		return recap_error_set(k->err, ENOTSUP,
-				       "%s: %s: exec and auth-provider credentials are not supported; "
-				       "use a token, tokenFile or client certificate",
+				       "%s: %s.auth-provider: not supported (kubectl dropped it too); use an "
+				       "exec plugin (e.g. kubelogin, gke-gcloud-auth-plugin), a token or a "
+				       "client certificate",
 				       k->name, where);
 	return 0;
 }
 
-static int load_context(struct kc *k, const char *want)
+static int load_context(struct kc *k, const struct recap_kube_select *sel)
 {
 	const char *current;
 	int r = get_str(k, k->root, "(top)", "current-context", &current);
 	if (r < 0)
 		return r;
-	const char *name = want ? want : current;
+	const char *name = sel && sel->context ? sel->context : current;
 	if (!name || !*name)
 		return recap_error_set(k->err, EINVAL, "%s: current-context: not set and no context given",
 				       k->name);
@@ -211,6 +285,10 @@ static int load_context(struct kc *k, const char *want)
 		r = get_str(k, ctx, where, "namespace", &ns);
 	if (r < 0)
 		return r;
+	if (sel && sel->cluster)
+		cluster = sel->cluster;
+	if (sel && sel->user)
+		user = sel->user;
 	if (!cluster || !*cluster)
 		return recap_error_set(k->err, EINVAL, "%s: %s.cluster: missing", k->name, where);
 	if (dup_str(name, &k->cfg->context) < 0 ||
@@ -232,11 +310,20 @@ int recap_kube_config_from_yaml(const char *data, size_t len, const char *name, 
 	if (!json_is_object(root))
 		return recap_error_set(err, EINVAL, "%s: not a kubeconfig (top level is not a mapping)",
 				       name);
+	struct recap_kube_select sel = {.context = context};
+	return recap_kube_config_from_root(root, name, base_dir, &sel, ret, err);
+}
+
+int recap_kube_config_from_root(json_t *root, const char *name, const char *base_dir,
+				const struct recap_kube_select *sel, struct recap_kube_config **ret,
+				struct recap_error **err)
+{
+	int r;
 	_cleanup_kube_config_ struct recap_kube_config *cfg = calloc(1, sizeof(*cfg));
 	if (!cfg || !(cfg->source = strdup(name)))
 		return recap_error_set(err, ENOMEM, "%s: out of memory", name);
-	struct kc k = {.name = name, .base_dir = base_dir, .root = root, .cfg = cfg, .err = err};
-	r = load_context(&k, context);
+	struct kc k = {.name = name, .all = name, .base_dir = base_dir, .root = root, .cfg = cfg, .err = err};
+	r = load_context(&k, sel);
 	if (r < 0) /* messages already name the file; only ENOMEM comes bare */
 		return err && *err ? r : recap_error_set(err, -r, "%s: out of memory", name);
 	*ret = steal_ptr(cfg);

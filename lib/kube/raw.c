@@ -118,8 +118,18 @@ int recap_kube_raw_open(struct recap_kube_client *c, const char *method, const c
 		url = NULL;
 		return recap_error_set(err, ENOMEM, "out of memory");
 	}
-	int r = recap_kube_raw_head(c->server, method, path, c->user_agent, recap_kube_token_get(&c->token),
-				    headers, n, &head, err);
+	const char *token = NULL;
+	const char *all[64];
+	size_t k = 0;
+	for (size_t i = 0; i < n && k < 64; i++)
+		all[k++] = headers[i];
+	for (const char *const *i = recap_kube_client_impersonation(c); i && *i && k < 64; i++)
+		all[k++] = *i;
+	int r = k == 64 ? recap_error_set(err, E2BIG, "too many headers") : 0;
+	if (r >= 0)
+		r = recap_kube_token_current(&c->token, &token, NULL, err);
+	if (r >= 0)
+		r = recap_kube_raw_head(c->server, method, path, c->user_agent, token, all, k, &head, err);
 	if (r < 0)
 		return r;
 	struct recap_kube_raw *raw = calloc(1, sizeof(*raw));

@@ -23,7 +23,9 @@ struct recap_kube_req {
 	struct recap_buf resp;
 	bool too_large;
 	unsigned attempts;
-	int http_version; /* of the last answer */
+	unsigned token_generation; /* of the credential the attempt sent */
+	bool sent_again_for_401;   /* once, with a fresh credential from the plugin */
+	int http_version;	   /* of the last answer */
 	uv_timer_t timer;
 	recap_kube_cb cb;
 	void *userdata;
@@ -100,10 +102,12 @@ static void start_now(struct recap_kube_req *q)
 		return;
 	}
 	int r = recap_kube_client_headers(c, q->content_type, &hd, &err);
-	if (r < 0) {
-		finish(q, RECAP_KUBE_ERR_TRANSPORT, 0, NULL, err);
+	if (r < 0) { /* no credential: the plugin failed, its error says why */
+		recap_error_wrap(&err, r, "%s %s", q->method, q->path);
+		finish(q, RECAP_KUBE_ERR_UNAUTHORIZED, 0, NULL, err);
 		return;
 	}
+	q->token_generation = hd.token_generation;
 	struct recap_kube_http_request req = {.method = q->method,
 					      .url = url,
 					      .headers = (const char *const *)hd.h,
@@ -207,6 +211,14 @@ static void done(const struct recap_kube_http_result *r, void *userdata)
 	q->http_version = r->http_version;
 	if (r->code == RECAP_KUBE_HTTP_OK && r->server_date)
 		recap_kube_clock_sample(&q->c->clock, r->server_date, recap_now_wall_ms());
+	/* refused: a credential from a plugin may have been revoked or expired
+	 * early; the request goes again once with a fresh one */
+	if (r->code == RECAP_KUBE_HTTP_OK && r->status == 401 && !q->sent_again_for_401 && !q->c->closing &&
+	    recap_kube_token_refused(&q->c->token, q->token_generation)) {
+		q->sent_again_for_401 = true;
+		schedule(q, 0);
+		return;
+	}
 	if (should_retry(q, r)) {
 		uint64_t d = recap_backoff_ms(q->c->opts.retry_base_ms, q->c->opts.retry_max_ms, q->attempts);
 		uint64_t ra = r->code == RECAP_KUBE_HTTP_OK ? r->retry_after_ms : 0;

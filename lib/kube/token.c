@@ -10,6 +10,7 @@
 #include "kube/fileutil.h"
 
 #define RECHECK_MS 1000
+#define EXPIRY_MARGIN_MS 10000 /* a credential this close to its expiry is renewed first */
 
 static void set_value(struct recap_kube_token *t, char *v)
 {
@@ -38,9 +39,14 @@ static int reload(struct recap_kube_token *t, struct recap_error **err)
 }
 
 int recap_kube_token_init(struct recap_kube_token *t, const char *value, const char *path,
-			  struct recap_error **err)
+			  const struct recap_kube_exec *exec, struct recap_error **err)
 {
 	*t = (struct recap_kube_token){0};
+	if (exec && !value && !path) {
+		if (!(t->exec = recap_kube_exec_dup(exec)))
+			return recap_error_set(err, ENOMEM, "out of memory");
+		return 0;
+	}
 	if (path) {
 		if (!(t->path = strdup(path)))
 			return recap_error_set(err, ENOMEM, "out of memory");
@@ -60,10 +66,8 @@ static bool changed(const struct stat *a, const struct stat *b)
 	       a->st_mtim.tv_sec != b->st_mtim.tv_sec || a->st_mtim.tv_nsec != b->st_mtim.tv_nsec;
 }
 
-const char *recap_kube_token_get(struct recap_kube_token *t)
+static const char *from_file(struct recap_kube_token *t)
 {
-	if (!t->path)
-		return t->value;
 	uint64_t now = recap_now_mono_ms();
 	if (now - t->checked_ms < RECHECK_MS)
 		return t->value;
@@ -74,8 +78,62 @@ const char *recap_kube_token_get(struct recap_kube_token *t)
 	return t->value;
 }
 
+static bool exec_fresh(const struct recap_kube_token *t)
+{
+	if (t->refused || (!t->cred.token && !t->cred.cert))
+		return false;
+	return !t->cred.expires_ms || recap_now_wall_ms() + EXPIRY_MARGIN_MS < t->cred.expires_ms;
+}
+
+static int from_exec(struct recap_kube_token *t, struct recap_error **err)
+{
+	if (exec_fresh(t))
+		return 0;
+	struct recap_kube_exec_cred cred;
+	int r = recap_kube_exec_run(t->exec, &cred, err);
+	t->runs++;
+	if (r < 0)
+		return r;
+	t->value = NULL; /* it is the old cred's */
+	recap_kube_exec_cred_free(&t->cred);
+	t->cred = cred;
+	t->value = cred.token;
+	t->generation++;
+	t->refused = false;
+	return 0;
+}
+
+int recap_kube_token_current(struct recap_kube_token *t, const char **ret, unsigned *generation,
+			     struct recap_error **err)
+{
+	int r = 0;
+	if (t->exec)
+		r = from_exec(t, err);
+	else if (t->path)
+		from_file(t);
+	*ret = r < 0 ? NULL : t->value;
+	if (generation)
+		*generation = t->generation;
+	return r;
+}
+
+bool recap_kube_token_refused(struct recap_kube_token *t, unsigned generation)
+{
+	if (!t->exec)
+		return false;
+	if (generation == t->generation)
+		t->refused = true;
+	return true;
+}
+
 void recap_kube_token_free(struct recap_kube_token *t)
 {
+	if (t->exec) {
+		t->value = NULL; /* the cred's */
+		recap_kube_exec_cred_free(&t->cred);
+		recap_kube_exec_free(t->exec);
+		t->exec = NULL;
+	}
 	set_value(t, NULL);
 	free(t->path);
 	t->path = NULL;

@@ -33,8 +33,9 @@ struct recap_kube_watch {
 	struct recap_kube_watch_decoder dec;
 	struct recap_kube_http_xfer *xfer; /* the attempt in flight */
 	uv_timer_t timer;
-	unsigned failures; /* consecutive, for backoff */
-	long status;	   /* HTTP status of the current attempt, 0 until known */
+	unsigned failures;	   /* consecutive, for backoff */
+	long status;		   /* HTTP status of the current attempt, 0 until known */
+	unsigned token_generation; /* of the credential the attempt sent */
 	struct recap_buf errbody;
 	struct recap_error *stream_err; /* decoding failure of the current attempt */
 	uint64_t started_ms;
@@ -138,6 +139,7 @@ static int start_attempt(struct recap_kube_watch *w, struct recap_error **err)
 		recap_buf_free(&url);
 		return r;
 	}
+	w->token_generation = hd.token_generation;
 	/* The server ends the watch after timeoutSeconds; ours is a backstop. */
 	struct recap_kube_http_request req = {.method = "GET",
 					      .url = url.data,
@@ -240,6 +242,8 @@ static struct recap_error *attempt_error(struct recap_kube_watch *w, const struc
 		err = w->stream_err;
 		w->stream_err = NULL;
 	} else if (w->status && w->status != 200) {
+		if (w->status == 401) /* a plugin's credential runs again for the next attempt */
+			recap_kube_token_refused(&w->c->token, w->token_generation);
 		_cleanup_json_ json_t *body = NULL;
 		if (w->errbody.len)
 			recap_json_parse(w->errbody.data, w->errbody.len, ERROR_BODY_MAX, &body, NULL);

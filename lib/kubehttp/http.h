@@ -19,6 +19,15 @@ struct recap_kube_http_tls {
 	const char *ca, *cert, *key; /* PEM, NUL-terminated; NULL when absent */
 	size_t ca_len, cert_len, key_len;
 	bool insecure; /* no peer verification */
+	/* the name the server's certificate is verified for and sent in SNI
+	 * (kubeconfig tls-server-name); NULL: the URL's host */
+	const char *server_name;
+	/* every connection through this proxy (kubeconfig proxy-url: http://,
+	 * https://, socks5://); NULL: none, or the environment's (libcurl
+	 * honours HTTPS_PROXY and NO_PROXY, as kubectl). libcurl only: the
+	 * lean transport refuses a proxy. */
+	const char *proxy;
+	/* strings are borrowed: they outlive the recap_kube_http */
 };
 
 enum recap_kube_http_result_code {

@@ -21,6 +21,7 @@ struct recap_kube_http_xfer {
 	struct recap_kube_http *h;
 	CURL *easy;
 	struct curl_slist *headers;
+	struct curl_slist *connect_to; /* tls-server-name: the name's host and port to the URL's */
 	char *body;
 	long status;
 	int (*on_head)(long status, void *userdata);
@@ -59,6 +60,7 @@ static void xfer_free(struct recap_kube_http_xfer *x)
 {
 	curl_easy_cleanup(x->easy);
 	curl_slist_free_all(x->headers);
+	curl_slist_free_all(x->connect_to);
 	free(x->body);
 	free(x);
 }
@@ -193,6 +195,45 @@ static CURLcode set_tls(const struct recap_kube_http_tls *t, CURL *easy)
 	return rc;
 }
 
+/* The proxy, and tls-server-name: the URL's host becomes the name (so
+ * libcurl verifies the certificate for it and sends it in SNI) while the
+ * connection still goes to the URL's host (CURLOPT_CONNECT_TO). */
+static CURLcode set_route(const struct recap_kube_http_tls *t, CURL *easy, const char *url,
+			  struct curl_slist **connect_to)
+{
+	CURLcode rc = t->proxy ? curl_easy_setopt(easy, CURLOPT_PROXY, t->proxy) : CURLE_OK;
+	if (rc != CURLE_OK || !t->server_name)
+		return rc;
+	CURLU *u = curl_url();
+	char *host = NULL, *port = NULL, *named = NULL, *map = NULL;
+	if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_HOST, t->server_name, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &named, 0) != CURLUE_OK ||
+	    asprintf(&map, "%s:%s:%s:%s", t->server_name, port, host, port) < 0) {
+		map = NULL;
+		rc = CURLE_URL_MALFORMAT;
+	}
+	struct curl_slist *l = map ? curl_slist_append(NULL, map) : NULL;
+	if (rc == CURLE_OK && !l)
+		rc = CURLE_OUT_OF_MEMORY;
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(easy, CURLOPT_CONNECT_TO, l);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(easy, CURLOPT_URL, named);
+	if (rc == CURLE_OK)
+		*connect_to = l;
+	else
+		curl_slist_free_all(l);
+	free(map);
+	curl_free(host);
+	curl_free(port);
+	curl_free(named);
+	curl_url_cleanup(u);
+	return rc;
+}
+
 static CURLcode set_common(struct recap_kube_http_xfer *x, const struct recap_kube_http_request *req)
 {
 	CURL *easy = x->easy;
@@ -277,6 +318,8 @@ int recap_kube_http_start(struct recap_kube_http *h, const struct recap_kube_htt
 	if (rc == CURLE_OK)
 		rc = set_tls(&h->tls, x->easy);
 	if (rc == CURLE_OK)
+		rc = set_route(&h->tls, x->easy, req->url, &x->connect_to);
+	if (rc == CURLE_OK)
 		rc = set_request(x, req);
 	if (rc != CURLE_OK) {
 		xfer_free(x);
@@ -298,6 +341,7 @@ int recap_kube_http_start(struct recap_kube_http *h, const struct recap_kube_htt
 
 struct recap_kube_http_raw {
 	CURL *easy;
+	struct curl_slist *connect_to;
 	curl_socket_t fd;
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -333,6 +377,7 @@ void recap_kube_http_raw_close(struct recap_kube_http_raw *r)
 	if (!r)
 		return;
 	curl_easy_cleanup(r->easy);
+	curl_slist_free_all(r->connect_to);
 	free(r);
 }
 
@@ -347,6 +392,8 @@ int recap_kube_http_raw_connect(struct recap_kube_http *h, const char *url, uint
 	CURLcode rc = set_raw(r, url, timeout_ms);
 	if (rc == CURLE_OK)
 		rc = set_tls(&h->tls, r->easy);
+	if (rc == CURLE_OK)
+		rc = set_route(&h->tls, r->easy, url, &r->connect_to);
 	if (rc != CURLE_OK) {
 		recap_kube_http_raw_close(r);
 		return recap_error_set(err, EINVAL, "%s: cannot set up the connection (libcurl too old?)",

@@ -23,6 +23,7 @@
 
 struct recap_kube_http {
 	uv_loop_t *loop;
+	const char *server_name;      /* tls-server-name (borrowed), or NULL */
 	struct recap_tls_config *tls; /* NULL for http:// only use */
 	struct recap_http_conn *idle;
 	unsigned n_idle;
@@ -63,6 +64,14 @@ int recap_kube_http_new(uv_loop_t *loop, const struct recap_kube_http_tls *tls, 
 	if (!h)
 		return recap_error_set(err, ENOMEM, "out of memory");
 	h->loop = loop;
+	h->server_name = tls->server_name;
+	if (tls->proxy) {
+		free(h);
+		return recap_error_set(err, ENOTSUP,
+				       "proxy-url %s: this transport connects directly; the "
+				       "libcurl one (kubectl capsule, recap-controller) goes through proxies",
+				       tls->proxy);
+	}
 	int r = recap_tls_config_new(tls, &h->tls, err);
 	if (r < 0) {
 		free(h);
@@ -380,7 +389,8 @@ static void connect_addr(struct recap_kube_http_xfer *x, bool later)
 	} else {
 		x->reused = false;
 		int r = recap_http_conn_open(x->loop, (struct sockaddr *)&x->addr, x->addrlen,
-					     x->tls ? h->tls : NULL, x->host, &x->conn, &x->err);
+					     x->tls ? h->tls : NULL,
+					     h->server_name ? h->server_name : x->host, &x->conn, &x->err);
 		if (r < 0) {
 			if (later)
 				fail_later(x, r == -ECONNREFUSED ? RECAP_KUBE_HTTP_UNREACHED

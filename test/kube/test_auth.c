@@ -17,6 +17,7 @@
 
 #include "base/json.h"
 #include "helpers.h"
+#include "kube/fileutil.h"
 
 static struct recap_kube_config *admin_config(void)
 {
@@ -174,6 +175,106 @@ static void rotated_token_file_is_reread(void **state)
 	recap_kube_config_free(cfg);
 }
 
+static long read_number(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	long n = -1;
+	if (f && fscanf(f, "%ld", &n) != 1)
+		n = -1;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* A kubeconfig whose user is an exec plugin (v1, env, provideClusterInfo):
+ * the plugin's first answer is a token the server refuses (as a revoked
+ * one), its later ones a real service-account token said to expire 12 s
+ * later. The request refused with 401 goes again with a fresh credential;
+ * the next one uses the cached credential; once it is within 10 s of its
+ * expiry the plugin runs again. */
+static void exec_plugin_token_is_renewed(void **state)
+{
+	const char *d = getenv("RECAP_CLUSTER_DIR");
+	char path[1024], kc[1100], runs[1100], info[1100];
+	char *token = request_token();
+	snprintf(path, sizeof(path), "%s/plugin.token", d);
+	write_file(path, token);
+	snprintf(path, sizeof(path), "%s/exec-plugin.sh", d);
+	write_file(
+	    path,
+	    "#!/bin/sh\n"
+	    "d=$(dirname \"$0\")\n"
+	    "n=$(( $(cat \"$d/plugin.runs\" 2>/dev/null || echo 0) + 1 ))\n"
+	    "echo $n >\"$d/plugin.runs\"\n"
+	    "printf '%s\\n%s\\n' \"$KUBERNETES_EXEC_INFO\" \"$FROM_KUBECONFIG\" >\"$d/plugin.info\"\n"
+	    "tok=$(cat \"$d/plugin.token\")\n"
+	    "[ $n = 1 ] && tok=revoked-token\n"
+	    "exp=$(date -u -d '+12 seconds' +%Y-%m-%dT%H:%M:%SZ)\n"
+	    "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",'\n"
+	    "printf '\"status\":{\"token\":\"%s\",\"expirationTimestamp\":\"%s\"}}\\n' \"$tok\" \"$exp\"\n");
+	assert_int_equal(chmod(path, 0700), 0);
+	struct recap_kube_config *admin = admin_config();
+	char *ca = recap_kube_base64_encode(admin->ca_data, admin->ca_len);
+	snprintf(kc, sizeof(kc), "%s/exec.kubeconfig", d);
+	FILE *f = fopen(kc, "we");
+	assert_non_null(f);
+	fprintf(
+	    f,
+	    "apiVersion: v1\nkind: Config\ncurrent-context: x\n"
+	    "contexts:\n- name: x\n  context: {cluster: c, user: u}\n"
+	    "clusters:\n- name: c\n  cluster:\n    server: %s\n    certificate-authority-data: %s\n"
+	    "    extensions:\n    - name: client.authentication.k8s.io/exec\n      extension: {audience: "
+	    "test}\n"
+	    "users:\n- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+	    "      command: ./exec-plugin.sh\n      interactiveMode: Never\n      provideClusterInfo: true\n"
+	    "      env: [{name: FROM_KUBECONFIG, value: hello}]\n",
+	    admin->server, ca);
+	fclose(f);
+	struct recap_kube_config *cfg = NULL;
+	struct recap_error *err = NULL;
+	if (recap_kube_config_load(kc, NULL, &cfg, &err) < 0)
+		fail_msg("%s", recap_error_message(err));
+	snprintf(runs, sizeof(runs), "%s/plugin.runs", d);
+	snprintf(info, sizeof(info), "%s/plugin.info", d);
+	struct tclient t;
+	struct recap_kube_client_options o = {.max_retries = 1};
+	tclient_open_config(&t, cfg, &o);
+	assert_int_equal(read_number(runs), 1); /* before the first connection */
+	for (int i = 0; i < 3; i++) {
+		if (i == 2)
+			usleep(2500 * 1000); /* now within 10 s of the expiry */
+		struct recap_kube_sync s = RECAP_KUBE_SYNC_INIT;
+		assert_int_equal(
+		    recap_kube_list(t.c, &T_CONFIGMAPS, "default", NULL, recap_kube_sync_cb, &s, NULL), 0);
+		char *msg = NULL;
+		/* the service account may read nothing: 403 means the token was taken */
+		if (twait(&t, &s, NULL, &msg) != RECAP_KUBE_ERR_FORBIDDEN ||
+		    !strstr(msg, "system:serviceaccount:default:default"))
+			fail_msg("request %d: %s", i, msg ? msg : "(no message)");
+		free(msg);
+		assert_int_equal(read_number(runs), i == 2 ? 3 : 2);
+	}
+	tclient_close(&t);
+	char got[8192] = "";
+	f = fopen(info, "re");
+	assert_non_null(f);
+	size_t n = fread(got, 1, sizeof(got) - 1, f);
+	got[n] = '\0';
+	fclose(f);
+	char want[600];
+	snprintf(want, sizeof(want), "\"server\":\"%s\"", admin->server);
+	assert_non_null(strstr(got, "\"kind\":\"ExecCredential\""));
+	assert_non_null(strstr(got, "\"interactive\":false"));
+	assert_non_null(strstr(got, want));
+	assert_non_null(strstr(got, "\"config\":{\"audience\":\"test\"}"));
+	assert_non_null(strstr(got, "\"certificate-authority-data\":\""));
+	assert_non_null(strstr(got, "\nhello\n"));
+	free(ca);
+	free(token);
+	recap_kube_config_free(cfg);
+	recap_kube_config_free(admin);
+}
+
 /* The pod's view: service-account files and the service environment. */
 static void in_cluster_service_account(void **state)
 {
@@ -213,6 +314,7 @@ int main(void)
 	    cmocka_unit_test(invalid_token_is_unauthorized),
 	    cmocka_unit_test(no_rights_is_forbidden),
 	    cmocka_unit_test(rotated_token_file_is_reread),
+	    cmocka_unit_test(exec_plugin_token_is_renewed),
 	    cmocka_unit_test(in_cluster_service_account),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

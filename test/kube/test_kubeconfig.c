@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -36,13 +37,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	const char *names[] = {"ca.pem", "token", "config", "a", "b"};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		char p[256];
-		snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
-		unlink(p);
-	}
-	return rmdir(dir);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
 }
 
 /* "Q0VSVA==" is base64 for "CERT", "S0VZ" for "KEY". */
@@ -138,7 +135,12 @@ static void errors_name_file_and_field(void **state)
 	expect_error(
 	    "current-context: x\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\nclusters:\n"
 	    "- name: c\n  cluster: {server: https://h}\nusers:\n- name: u\n  user: {exec: {command: x}}\n",
-	    NULL, "users[0].user: exec and auth-provider credentials are not supported");
+	    NULL, "~/k.yaml: users[0].user.exec.apiVersion: missing");
+	expect_error(
+	    "current-context: x\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\nclusters:\n"
+	    "- name: c\n  cluster: {server: https://h}\nusers:\n- name: u\n  user: {auth-provider: {name: "
+	    "gcp}}\n",
+	    NULL, "users[0].user.auth-provider: not supported (kubectl dropped it too); use an exec plugin");
 	expect_error(
 	    "current-context: x\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\nclusters:\n"
 	    "- name: c\n  cluster: {server: https://h}\nusers:\n- name: u\n  user: {client-key-data: S0VZ}\n",
@@ -212,6 +214,70 @@ static void load_order_kubeconfig_env(void **state)
 	unsetenv("KUBECONFIG");
 }
 
+/* $KUBECONFIG with several files: each entry from the first file that
+ * names it, current-context from the first that sets it, relative paths
+ * each file's own, missing files skipped, messages naming the entry's file. */
+static void kubeconfig_files_are_merged(void **state)
+{
+	char sub[300], list[1200], m1[300], m2[300];
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	write_file("m1",
+		   "current-context: c1\n"
+		   "contexts:\n- name: c1\n  context: {cluster: k1, user: u1}\n"
+		   "clusters:\n- name: k1\n  cluster: {server: https://one, certificate-authority: ca.pem}\n"
+		   "users:\n- name: u1\n  user: {tokenFile: token}\n");
+	write_file("sub/ca.pem", "SUB-CA\n");
+	write_file("sub/m2",
+		   "current-context: c2\n"
+		   "contexts:\n- name: c1\n  context: {cluster: k2, user: u2}\n"
+		   "- name: c2\n  context: {cluster: k2, user: u2, namespace: two}\n"
+		   "- name: c3\n  context: {cluster: k1, user: u3}\n"
+		   "clusters:\n- name: k1\n  cluster: {server: https://ignored}\n"
+		   "- name: k2\n  cluster: {server: https://two, certificate-authority: ca.pem}\n"
+		   "users:\n- name: u2\n  user: {token: t2}\n- name: u3\n  user: {client-key-data: S0VZ}\n");
+	snprintf(m1, sizeof(m1), "%s/m1", dir);
+	snprintf(m2, sizeof(m2), "%s/sub/m2", dir);
+	snprintf(list, sizeof(list), "%s:%s/missing:%s:%s", m1, dir, m2, m1);
+	setenv("KUBECONFIG", list, 1);
+	struct recap_kube_config *cfg = NULL;
+	struct recap_error *err = NULL;
+	if (recap_kube_config_load(NULL, NULL, &cfg, &err) < 0)
+		fail_msg("%s", recap_error_message(err));
+	assert_string_equal(cfg->context, "c1"); /* m1's, and m1's c1 */
+	assert_string_equal(cfg->server, "https://one");
+	assert_string_equal(cfg->ca_data, "CA-PEM\n");
+	char want[400];
+	snprintf(want, sizeof(want), "%s/token", dir);
+	assert_string_equal(cfg->token_file, want);
+	recap_kube_config_free(cfg);
+	assert_int_equal(recap_kube_config_load(NULL, "c2", &cfg, &err), 0);
+	assert_string_equal(cfg->server, "https://two");
+	assert_string_equal(cfg->ca_data, "SUB-CA\n"); /* sub/ca.pem: m2's own directory */
+	assert_string_equal(cfg->token, "t2");
+	assert_string_equal(cfg->namespace, "two");
+	recap_kube_config_free(cfg);
+	cfg = NULL;
+	assert_true(recap_kube_config_load(NULL, "c3", &cfg, &err) < 0);
+	snprintf(want, sizeof(want), "%s: users[1].user: client-certificate and client-key go together", m2);
+	if (!strstr(recap_error_message(err), want))
+		fail_msg("'%s' not in '%s'", want, recap_error_message(err));
+	recap_error_free(err);
+	err = NULL;
+	assert_true(recap_kube_config_load(NULL, "nope", &cfg, &err) < 0);
+	assert_non_null(strstr(recap_error_message(err), "/sub/m2: contexts: no entry named 'nope'"));
+	recap_error_free(err);
+	err = NULL;
+	snprintf(list, sizeof(list), "%s/x:%s/y", dir, dir);
+	setenv("KUBECONFIG", list, 1);
+	assert_true(recap_kube_config_load(NULL, NULL, &cfg, &err) < 0);
+	snprintf(want, sizeof(want), "$KUBECONFIG: no kubeconfig: none of these files exists: %s/x, %s/y",
+		 dir, dir);
+	assert_string_equal(recap_error_message(err), want);
+	recap_error_free(err);
+	unsetenv("KUBECONFIG");
+}
+
 static void in_cluster(void **state)
 {
 	char ns[300];
@@ -249,6 +315,7 @@ int main(void)
 	    cmocka_unit_test(yaml_limits),
 	    cmocka_unit_test(yaml_scalars),
 	    cmocka_unit_test(load_order_kubeconfig_env),
+	    cmocka_unit_test(kubeconfig_files_are_merged),
 	    cmocka_unit_test(in_cluster),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

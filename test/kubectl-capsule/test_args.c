@@ -56,8 +56,17 @@ static void adhoc_run_with_everything(void **state)
 	       "--target-fs", "ReadWrite", "--cap-add", "NET_RAW,NET_ADMIN", "--cap-add", "SYS_PTRACE",
 	       "--cap-drop", "ALL", "--env", "A=b=c", "--timeout", "30", "--strategy", "Iterative",
 	       "--max-concurrent", "2", "--rm", "-o", "yaml", "--wait-timeout", "9", "--context", "ctx",
-	       "--kubeconfig", "/k", "--", "sh", "-c", "echo -n hi");
+	       "--kubeconfig", "/k", "--cluster", "cl", "--user", "us", "--as", "alice", "--as-group", "g1",
+	       "--as-group", "g2", "--as-uid", "u-1", "--request-timeout", "5m", "--", "sh", "-c",
+	       "echo -n hi");
 	assert_string_equal(a.image, "busybox:1");
+	assert_string_equal(a.g.cluster, "cl");
+	assert_string_equal(a.g.user, "us");
+	assert_string_equal(a.g.as, "alice");
+	assert_string_equal(a.g.as_uid, "u-1");
+	assert_int_equal(a.g.n_as_groups, 2);
+	assert_string_equal(a.g.as_groups[1], "g2");
+	assert_string_equal(a.g.request_timeout, "5m");
 	assert_string_equal(a.g.ns, "shop");
 	assert_string_equal(a.g.context, "ctx");
 	assert_string_equal(a.g.kubeconfig, "/k");

@@ -6,11 +6,14 @@ and the real binary's output is checked byte for byte.
 
 usage: test_plugin.py KUBECTL_CAPSULE_BINARY"""
 
+import base64
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
+import threading
 
 import yaml
 
@@ -119,6 +122,198 @@ def check_json(binary, kc):
         raise Failure(f"-o yaml changed the value: {out!r}")
 
 
+def expect_error(rc, err, needle, what):
+    text = err.decode(errors="replace")
+    if rc == 0 or needle not in text:
+        raise Failure(f"{what}: exit {rc}, wanted '{needle}' in: {text!r}")
+
+
+def check_impersonation(binary, kc):
+    """--as/--as-group/--as-uid reach the API server as Impersonate-*."""
+    rc, _, err = plugin(binary, kc, "--as", "alice", "logs", "r1")
+    expect_error(rc, err, 'User "alice" cannot get resource "capsuleruns"',
+                 "--as alice")
+    rc, out, err = plugin(binary, kc, "--as", "alice", "--as-group",
+                          "system:masters", "--as-uid", "u-1", "logs", "r1")
+    if rc != 0 or b"gr" not in out:
+        raise Failure(f"--as alice --as-group system:masters: exit {rc}: "
+                      f"{err!r}")
+    rc, _, err = plugin(binary, kc, "--as-group", "g", "logs", "r1")
+    expect_error(rc, err, "--as-group and --as-uid need --as", "--as-group")
+    rc, _, err = plugin(binary, kc, "--as", "a\x01b", "logs", "r1")
+    expect_error(rc, err, "--as: empty, longer than 1024 bytes or with a "
+                 "control character", "--as with a control character")
+
+
+def check_selection(binary, kc):
+    """--cluster and --user name kubeconfig entries; --request-timeout is
+    checked; $KUBECONFIG lists are merged."""
+    rc, _, err = plugin(binary, kc, "--user", "nobody", "logs", "r1")
+    expect_error(rc, err, "users: no entry named 'nobody'", "--user")
+    rc, _, err = plugin(binary, kc, "--cluster", "nope", "logs", "r1")
+    expect_error(rc, err, "clusters: no entry named 'nope'", "--cluster")
+    rc, _, err = plugin(binary, kc, "--request-timeout", "5 minutes", "logs",
+                        "r1")
+    expect_error(rc, err, "--request-timeout '5 minutes': a duration",
+                 "--request-timeout")
+    rc, _, err = plugin(binary, kc, "--request-timeout", "20s", "logs", "r1")
+    if rc != 0:
+        raise Failure(f"--request-timeout 20s: exit {rc}: {err!r}")
+    env = dict(os.environ, KUBECONFIG=f"{kc}.missing:{kc}")
+    p = subprocess.run([binary, "-n", NS, "logs", "r1"], capture_output=True,
+                       timeout=60, env=env)
+    if p.returncode != 0:
+        raise Failure(f"$KUBECONFIG with a missing file first: exit "
+                      f"{p.returncode}: {p.stderr!r}")
+
+
+def check_exec_plugin(binary, kc):
+    """A kubeconfig user that is an exec plugin handing out the admin's
+    client certificate: the plugin connects with it."""
+    with open(kc) as f:
+        conf = yaml.safe_load(f)
+    user = conf["users"][0]["user"]
+    base = os.path.dirname(kc)
+
+    def pem(key):
+        if user.get(key + "-data"):
+            return user[key + "-data"]
+        path = os.path.join(base, user[key])
+        with open(path, "rb") as f:
+            return base64.b64encode(f.read()).decode()
+    cred = {"apiVersion": "client.authentication.k8s.io/v1beta1",
+            "kind": "ExecCredential",
+            "status": {"clientCertificateData":
+                       base64.b64decode(pem("client-certificate")).decode(),
+                       "clientKeyData":
+                       base64.b64decode(pem("client-key")).decode()}}
+    answer = kc + ".cred.json"
+    with open(answer, "w") as f:
+        json.dump(cred, f)
+    script = kc + ".plugin.sh"
+    with open(script, "w") as f:
+        f.write(f"#!/bin/sh\ncat '{answer}'\n")
+    os.chmod(script, 0o700)
+    cluster = conf["clusters"][0]["cluster"]
+    if cluster.get("certificate-authority"):
+        cluster["certificate-authority"] = os.path.join(
+            base, cluster["certificate-authority"])
+    conf["users"][0]["user"] = {"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1beta1",
+        "command": script, "interactiveMode": "Never"}}
+    exec_kc = kc + ".exec"
+    with open(exec_kc, "w") as f:
+        yaml.safe_dump(conf, f)
+    rc, out, err = plugin(binary, exec_kc, "logs", "r1")
+    if rc != 0 or b"gr" not in out:
+        raise Failure(f"exec plugin with a certificate: exit {rc}: {err!r}")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\necho 'no login for you' >&2\nexit 4\n")
+    rc, _, err = plugin(binary, exec_kc, "logs", "r1")
+    expect_error(rc, err, "no login for you", "a failing exec plugin")
+    expect_error(rc, err, "exited with status 4", "a failing exec plugin")
+
+
+def with_cluster_fields(kc, name, **fields):
+    """A copy of the kubeconfig whose cluster has these fields."""
+    with open(kc) as f:
+        conf = yaml.safe_load(f)
+    cluster = conf["clusters"][0]["cluster"]
+    if cluster.get("certificate-authority"):
+        cluster["certificate-authority"] = os.path.join(
+            os.path.dirname(kc), cluster["certificate-authority"])
+    cluster.update({k.replace("_", "-"): v for k, v in fields.items()})
+    path = f"{kc}.{name}"
+    with open(path, "w") as f:
+        yaml.safe_dump(conf, f)
+    return path
+
+
+class ConnectProxy(threading.Thread):
+    """An HTTP proxy that only tunnels (CONNECT) and counts the tunnels."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.tunnels = []
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def serve(self, c):
+        head = b""
+        while b"\r\n\r\n" not in head:
+            got = c.recv(4096)
+            if not got:
+                return
+            head += got
+        line = head.split(b"\r\n")[0].decode()
+        method, target, _ = line.split(" ", 2)
+        if method != "CONNECT":
+            c.sendall(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n")
+            return c.close()
+        self.tunnels.append(target)
+        host, port = target.rsplit(":", 1)
+        up = socket.create_connection((host, int(port)))
+        c.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        rest = head.split(b"\r\n\r\n", 1)[1]
+        if rest:
+            up.sendall(rest)
+        for a, b in ((c, up), (up, c)):
+            threading.Thread(target=self.pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def pipe(a, b):
+        try:
+            while True:
+                d = a.recv(65536)
+                if not d:
+                    break
+                b.sendall(d)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def check_server_name_and_proxy(binary, kc):
+    """tls-server-name: the certificate is checked for that name, not the
+    URL's address; proxy-url: every connection goes through the proxy."""
+    good = with_cluster_fields(kc, "sni", tls_server_name="kubernetes.default.svc")
+    rc, out, err = plugin(binary, good, "logs", "r1")
+    if rc != 0 or b"gr" not in out:
+        raise Failure(f"tls-server-name kubernetes.default.svc: exit {rc}: {err!r}")
+    bad = with_cluster_fields(kc, "badsni", tls_server_name="wrong.example")
+    rc, _, err = plugin(binary, bad, "logs", "r1")
+    expect_error(rc, err, "wrong.example", "tls-server-name wrong.example")
+    proxy = ConnectProxy()
+    proxy.start()
+    via = with_cluster_fields(kc, "proxy", proxy_url=f"http://127.0.0.1:{proxy.port}")
+    rc, out, err = plugin(binary, via, "logs", "r1")
+    proxy.sock.close()
+    if rc != 0 or b"gr" not in out:
+        raise Failure(f"proxy-url: exit {rc}: {err!r}")
+    with open(kc) as f:
+        server = yaml.safe_load(f)["clusters"][0]["cluster"]["server"]
+    want = server.split("://", 1)[1]
+    if want not in proxy.tunnels:
+        raise Failure(f"proxy-url: the proxy tunnelled {proxy.tunnels}, not {want}")
+    rc, _, err = plugin(binary, with_cluster_fields(kc, "ftp", proxy_url="ftp://x"), "logs", "r1")
+    expect_error(rc, err, "proxy-url: 'ftp://x' is not an http://, https:// or socks5:// URL",
+                 "proxy-url ftp://")
+
+
 def main():
     binary = os.path.abspath(sys.argv[1])
     bindir = os.environ.get("RECAP_KUBE_BIN", "")
@@ -139,6 +334,14 @@ def main():
                  binary, kc)
             case("logs -o json|yaml: no raw controls, same values",
                  check_json, binary, kc)
+            case("--as, --as-group, --as-uid: impersonation",
+                 check_impersonation, binary, kc)
+            case("--cluster, --user, --request-timeout, $KUBECONFIG merged",
+                 check_selection, binary, kc)
+            case("an exec credential plugin's client certificate",
+                 check_exec_plugin, binary, kc)
+            case("tls-server-name and proxy-url",
+                 check_server_name_and_proxy, binary, kc)
     except Failure as e:
         print(f"FAIL setup: {e}", flush=True)
         failed.append("setup")
