@@ -111,17 +111,57 @@ int recap_mounts_upper(const struct recap_run_paths *p, int64_t bytes, struct re
 	return 0;
 }
 
-/* The copy-on-write root: read-only layers below a fresh per-run upper. */
+/* The copy-on-write root: read-only layers below a fresh per-run upper.
+ * Through the new mount API, one layer at a time ("lowerdir+", Linux 6.8):
+ * no limit but overlayfs' own (500 layers) and no escaping of ':' or ','
+ * in paths. On an older kernel, mount(2) with one string of options, which
+ * holds at most a page. */
 
 /* mount(2) takes at most one page of options */
 #define OPTIONS_MAX 4095
 
-int recap_overlay_mount(const char *base, const struct recap_strv *layers, const char *upper,
-			const char *work, const char *rootfs, struct recap_error **err)
+static int config(int fs, const char *key, const char *value)
+{
+	return fsconfig(fs, FSCONFIG_SET_STRING, key, value, 0) < 0 ? -errno : 0;
+}
+
+/* 0 mounted; -EOPNOTSUPP when this kernel has no "lowerdir+" (use mount(2));
+ * else < 0 with *err. */
+static int overlay_fsmount(const char *base, const struct recap_strv *layers, const char *upper,
+			   const char *work, const char *rootfs, struct recap_error **err)
+{
+	_cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return errno == ENOSYS ? -EOPNOTSUPP
+				       : recap_error_set_errno(err, errno, "cannot open overlayfs");
+	int r = config(fs, "source", "overlay");
+	/* overlayfs lists the top layer first; the base is the lowest */
+	for (size_t i = layers->n + 1; r >= 0 && i > 0; i--) {
+		const char *dir = i > 1 ? layers->v[i - 2] : base;
+		r = config(fs, "lowerdir+", dir);
+		if (r == -EINVAL && i == layers->n + 1)
+			return -EOPNOTSUPP; /* before Linux 6.8 */
+		if (r < 0)
+			return recap_error_set_errno(err, -r, "overlay: layer %s", dir);
+	}
+	if (r >= 0 && ((r = config(fs, "upperdir", upper)) < 0 || (r = config(fs, "workdir", work)) < 0))
+		return recap_error_set_errno(err, -r, "overlay: the writable layer %s", upper);
+	if (r < 0)
+		return recap_error_set_errno(err, -r, "cannot configure the overlay root");
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return recap_error_set_errno(err, errno, "cannot create the overlay root of %zu layers",
+					     layers->n);
+	_cleanup_close_ int m = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	if (m < 0 || move_mount(m, "", AT_FDCWD, rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return recap_error_set_errno(err, errno, "cannot mount the overlay root at %s", rootfs);
+	return 0;
+}
+
+static int overlay_mount_options(const char *base, const struct recap_strv *layers, const char *upper,
+				 const char *work, const char *rootfs, struct recap_error **err)
 {
 	struct recap_buf o = RECAP_BUF_INIT(OPTIONS_MAX);
 	int r = recap_buf_appends(&o, "lowerdir=");
-	/* overlayfs lists the top layer first */
 	for (size_t i = layers->n; r >= 0 && i > 0; i--)
 		r = recap_buf_printf(&o, "%s:", layers->v[i - 1]);
 	if (r >= 0)
@@ -130,7 +170,9 @@ int recap_overlay_mount(const char *base, const struct recap_strv *layers, const
 		r = recap_buf_printf(&o, ",upperdir=%s,workdir=%s", upper, work);
 	if (r < 0) {
 		recap_buf_free(&o);
-		return recap_error_set(err, E2BIG, "overlay options for %zu layers exceed %d bytes",
+		return recap_error_set(err, E2BIG,
+				       "overlay options for %zu layers exceed %d bytes (this kernel has no "
+				       "\"lowerdir+\", Linux 6.8, which has no such limit)",
 				       layers->n, OPTIONS_MAX);
 	}
 	r = mount("overlay", rootfs, "overlay", MS_NOSUID | MS_NODEV, o.data);
@@ -139,4 +181,11 @@ int recap_overlay_mount(const char *base, const struct recap_strv *layers, const
 	if (r < 0)
 		return recap_error_set_errno(err, e, "cannot mount the overlay root at %s", rootfs);
 	return 0;
+}
+
+int recap_overlay_mount(const char *base, const struct recap_strv *layers, const char *upper,
+			const char *work, const char *rootfs, struct recap_error **err)
+{
+	int r = overlay_fsmount(base, layers, upper, work, rootfs, err);
+	return r == -EOPNOTSUPP ? overlay_mount_options(base, layers, upper, work, rootfs, err) : r;
 }

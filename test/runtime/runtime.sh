@@ -663,6 +663,29 @@ test_spares() { # an escaped run's directory and state inode are the next run's
 		"$(ls -A "$root/runs" | grep -vc '^\.spare-[0-7]$')/$(find "$root/runs" -mindepth 2 ! -name state.tmp | wc -l)" "0/0"
 }
 
+# 128 layers (busybox's and 127 more), under paths as long as a real store's
+# (where mount(2) would need more than a page of options): each layer adds
+# /l/N and overwrites /v; layer 1 makes /data/x and /data/y, layer 64 deletes
+# /data/x with a whiteout (as unpacking an image's .wh.x makes it).
+test_many_layers() {
+	local d=$tmp/a-store-with-long-paths/blobs/sha256-unpacked-layers list=$layer i out
+	for ((i = 1; i <= 127; i++)); do
+		mkdir -p "$d/layer-$(printf '%064d' "$i")/l" &&
+			echo "$i" >"$d/layer-$(printf '%064d' "$i")/v" &&
+			: >"$d/layer-$(printf '%064d' "$i")/l/$i"
+		list+=":$d/layer-$(printf '%064d' "$i")"
+	done
+	mkdir -p "$d/layer-$(printf '%064d' 1)/data" "$d/layer-$(printf '%064d' 64)/data"
+	: >"$d/layer-$(printf '%064d' 1)/data/x"
+	: >"$d/layer-$(printf '%064d' 1)/data/y"
+	mknod "$d/layer-$(printf '%064d' 64)/data/x" c 0 0
+	check "128 layers: their paths pass a page" test "${#list}" -gt 4096
+	out=$(capsule run --target "$cid" --rootfs-layers "$list" -- sh -c 'ls /l | wc -l; ls /data; cat /v' 2>&1)
+	check "128 layers: every layer's file, the whiteout's file gone, the top layer's /v" \
+		equals "$(tr '\n' ' ' <<<"$out")" "127 y 127 "
+	rm -rf "$tmp/a-store-with-long-paths"
+}
+
 make_layer
 make_target
 # a failing command is a failed check, not the end of the script
@@ -682,6 +705,7 @@ test_image
 test_gc_race
 test_mountpoints
 test_upper
+test_many_layers
 test_crash_and_sweep
 test_spares
 after=$(target_fingerprint)
