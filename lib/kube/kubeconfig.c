@@ -164,7 +164,13 @@ static int load_cluster(struct kc *k, const char *name)
 	if ((sni && *sni && dup_str(sni, &k->cfg->tls_server_name) < 0) ||
 	    (proxy && *proxy && dup_str(proxy, &k->cfg->proxy_url) < 0))
 		return -ENOMEM;
-	return load_pem(k, cl, where, "certificate-authority", &k->cfg->ca_data, &k->cfg->ca_len);
+	r = load_pem(k, cl, where, "certificate-authority", &k->cfg->ca_data, &k->cfg->ca_len);
+	if (r >= 0 && k->cfg->insecure && k->cfg->ca_data) /* kubectl's rule: trust one way */
+		return recap_error_set(k->err, EINVAL,
+				       "%s: %s: certificate-authority and insecure-skip-tls-verify: set one, "
+				       "not both",
+				       k->name, where);
+	return r;
 }
 
 static int load_token(struct kc *k, json_t *u, const char *where)

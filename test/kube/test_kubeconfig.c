@@ -132,6 +132,14 @@ static void errors_name_file_and_field(void **state)
 	expect_error("current-context: x\ncontexts:\n- name: x\n  context: {cluster: c}\nclusters:\n"
 		     "- name: c\n  cluster: {server: https://h, insecure-skip-tls-verify: maybe}\n",
 		     NULL, "clusters[0].cluster.insecure-skip-tls-verify: not a boolean");
+	expect_error("current-context: x\ncontexts:\n- name: x\n  context: {cluster: c}\nclusters:\n"
+		     "- name: c\n  cluster: {server: https://h, insecure-skip-tls-verify: true, "
+		     "certificate-authority-data: Q0E=}\n",
+		     NULL,
+		     "clusters[0].cluster: certificate-authority and insecure-skip-tls-verify: set one");
+	expect_error("current-context: x\ncontexts:\n- name: x\n  context: {cluster: c}\nclusters:\n"
+		     "- name: c\n  cluster: {server: https://h, tls-server-name: 'a:b'}\n",
+		     NULL, "clusters[0].cluster.tls-server-name: 'a:b' is not a host name");
 	expect_error(
 	    "current-context: x\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\nclusters:\n"
 	    "- name: c\n  cluster: {server: https://h}\nusers:\n- name: u\n  user: {exec: {command: x}}\n",
