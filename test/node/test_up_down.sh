@@ -142,8 +142,15 @@ ip=$(kc get pod bb -o 'jsonpath={.status.podIP}')
 subnet=$(. "$N/run/state" && echo "$subnet")
 [[ $ip == "${subnet%.0/24}".* ]] || fail "pod IP '$ip' not in the node's subnet $subnet"
 ok "pod Running with IP $ip"
-for _ in $(seq 50); do kc logs bb 2>/dev/null | grep -q started && break; sleep 0.2; done
-kc logs bb | grep -q '"gitVersion": "v1.34.4"' || fail "the pod did not reach the apiserver: $(kc logs bb)"
+# the logs read whole, then matched: `kc logs | grep -q` fails under pipefail
+# when grep has its match and leaves before kubectl wrote the rest (SIGPIPE)
+logs=
+for _ in $(seq 50); do
+	logs=$(kc logs bb 2>/dev/null) || true
+	[[ $logs == *started* ]] && break
+	sleep 0.2
+done
+[[ $logs == *'"gitVersion": "v1.34.4"'* ]] || fail "the pod did not reach the apiserver: $logs"
 ok "the pod reaches the apiserver at the kubernetes Service"
 [[ $(kc exec bb -- cat /proc/1/cmdline | tr '\0' ' ') == "sleep 3600 " ]] || fail "kubectl exec: wrong process 1"
 ok "kubectl exec through the kubelet"
