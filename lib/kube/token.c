@@ -91,7 +91,6 @@ static int from_exec(struct recap_kube_token *t, struct recap_error **err)
 		return 0;
 	struct recap_kube_exec_cred cred;
 	int r = recap_kube_exec_run(t->exec, &cred, err);
-	t->runs++;
 	if (r < 0)
 		return r;
 	t->value = NULL; /* it is the old cred's */

@@ -22,7 +22,6 @@ struct recap_kube_token {
 	struct recap_kube_exec_cred cred; /* the last answer (its token is value) */
 	unsigned generation;		  /* bumped at each run of the plugin */
 	bool refused;			  /* a 401 came for this generation: run again */
-	unsigned runs;			  /* how often the plugin ran */
 };
 
 /* exec may be NULL; it is copied. The plugin does not run here. */
