@@ -683,6 +683,22 @@ test_many_layers() {
 	out=$(capsule run --target "$cid" --rootfs-layers "$list" -- sh -c 'ls /l | wc -l; ls /data; cat /v' 2>&1)
 	check "128 layers: every layer's file, the whiteout's file gone, the top layer's /v" \
 		equals "$(tr '\n' ' ' <<<"$out")" "127 y 127 "
+	# attack through a layer of that root: the node's own disk as a device
+	# node, and a setuid-root shell run by an unprivileged user; the root
+	# must be nodev and nosuid (read only: a working attack must not write)
+	local top disk
+	top=$d/layer-$(printf '%064d' 127)
+	disk=$(mountpoint -d /)
+	mknod "$top/disk" b "${disk%:*}" "${disk#*:}" && mkdir "$top/suid" && cp "$layer/bin/busybox" "$top/suid/id" && chmod 4755 "$top/suid/id"
+	out=$(capsule run --target "$cid" --rootfs-layers "$list" -- \
+		sh -c 'dd if=/disk bs=512 count=1 2>&1 | tail -n1; awk '\''$5 == "/" {print $6}'\'' /proc/self/mountinfo' 2>&1)
+	check "a layer's node of the node's disk cannot be opened (nodev)" contains "$out" "Permission denied"
+	check "the root is nosuid,nodev as the kernel shows it inside" contains "$out" "nosuid,nodev"
+	out=$(capsule run --user 1000:1000 --target "$cid" --rootfs-layers "$list" -- /suid/id -u 2>&1)
+	check "a layer's setuid-root binary runs as its caller (nosuid, no_new_privs)" equals "$out" 1000
+	check "on the node the layer still holds the node and the binary unchanged" \
+		equals "$(stat -c '%F %t:%T' "$top/disk") $(stat -c '%a %u' "$top/suid/id")" \
+		"block special file $(printf '%x:%x' "${disk%:*}" "${disk#*:}") 4755 0"
 	rm -rf "$tmp/a-store-with-long-paths"
 }
 
