@@ -4,11 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "oci/auth.h"
 
 /* The flags of CAPSULE_OCI_LONG_OPTIONS, by value - 0x101. */
 static const char *const flags[] = {
     "--insecure-registry", "--auth-file",     "--max-blob-size", "--max-layer-size", "--max-layer-entries",
-    "--platform",	   "--stall-timeout", "--ca-file",	 "--pull-timeout",
+    "--platform",	   "--stall-timeout", "--ca-file",	 "--pull-timeout",   "--auth-fd",
 };
 
 void capsule_oci_opts_init(struct capsule_oci_opts *o, void (*defaults)(struct recap_oci_pull_opts *))
@@ -17,6 +21,56 @@ void capsule_oci_opts_init(struct capsule_oci_opts *o, void (*defaults)(struct r
 	if (defaults)
 		defaults(&o->pull);
 	o->pull.registry.insecure = o->insecure;
+	o->auth_fd = -1;
+}
+
+int capsule_oci_opts_read_auth(struct capsule_oci_opts *o)
+{
+	if (o->auth_fd < 0)
+		return 0;
+	struct recap_buf b = RECAP_BUF_INIT(RECAP_OCI_AUTH_FILE_MAX);
+	char chunk[4096];
+	int r = 0;
+	for (;;) {
+		ssize_t n = read(o->auth_fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "capsule: --auth-fd %d: %s\n", o->auth_fd, strerror(errno));
+			r = -1;
+		} else if (n > 0 && recap_buf_append(&b, chunk, (size_t)n) < 0) {
+			fprintf(stderr, "capsule: --auth-fd %d: the credentials are over %d bytes\n",
+				o->auth_fd, RECAP_OCI_AUTH_FILE_MAX);
+			r = -1;
+		}
+		if (n <= 0 || r < 0)
+			break;
+	}
+	explicit_bzero(chunk, sizeof(chunk));
+	close(o->auth_fd);
+	o->auth_fd = -1;
+	if (r < 0 || b.len == 0) {
+		if (r == 0)
+			fprintf(stderr, "capsule: --auth-fd: the descriptor gave no credentials\n");
+		if (b.data)
+			explicit_bzero(b.data, b.len);
+		recap_buf_free(&b);
+		return -1;
+	}
+	o->auth_doc = b.data;
+	o->auth_doc_len = b.len;
+	o->pull.registry.auth_doc = o->auth_doc;
+	o->pull.registry.auth_doc_len = o->auth_doc_len;
+	return 0;
+}
+
+void capsule_oci_opts_free(struct capsule_oci_opts *o)
+{
+	if (o->auth_doc)
+		explicit_bzero(o->auth_doc, o->auth_doc_len);
+	free(o->auth_doc);
+	o->auth_doc = NULL;
+	o->pull.registry.auth_doc = NULL;
 }
 
 /* Keeps the option as given, for capsule-pull. */
@@ -95,6 +149,19 @@ int capsule_oci_opts_parse(struct capsule_oci_opts *o, int c, const char *arg)
 	case 0x102:
 		o->pull.registry.auth_file = arg;
 		return forward(o, c, arg);
+	case 0x10a: {
+		char *end = NULL;
+		errno = 0;
+		long fd = strtol(arg, &end, 10);
+		if (errno || end == arg || *end || fd < 3 || fd > 1023) {
+			fprintf(stderr,
+				"capsule: --auth-fd takes a descriptor number from 3 to 1023, not '%s'\n",
+				arg);
+			return -1;
+		}
+		o->auth_fd = (int)fd;
+		return forward(o, c, arg);
+	}
 	case 0x103:
 		r = parse_size(arg, &o->pull.max_blob);
 		break;

@@ -7,7 +7,7 @@
 
 #define CAPSULE_INSECURE_MAX 16
 /* every option at most once, --insecure-registry CAPSULE_INSECURE_MAX times */
-#define CAPSULE_OCI_FORWARD_MAX (2 * (CAPSULE_INSECURE_MAX + 9))
+#define CAPSULE_OCI_FORWARD_MAX (2 * (CAPSULE_INSECURE_MAX + 10))
 
 struct capsule_oci_opts {
 	struct recap_oci_pull_opts pull;
@@ -16,6 +16,9 @@ struct capsule_oci_opts {
 	char platform[96];
 	const char *forward[CAPSULE_OCI_FORWARD_MAX + 1]; /* "--name", "value", ..., NULL */
 	int n_forward;
+	int auth_fd;	/* --auth-fd; -1: none */
+	char *auth_doc; /* what capsule_oci_opts_read_auth read from it */
+	size_t auth_doc_len;
 };
 
 /* defaults fills o->pull's defaults (capsule-pull passes the pull library's;
@@ -24,6 +27,12 @@ void capsule_oci_opts_init(struct capsule_oci_opts *o, void (*defaults)(struct r
 /* Handles one long option of the image verbs (getopt's c and optarg);
  * returns 1 when handled, 0 when not ours, -1 on a bad value (printed). */
 int capsule_oci_opts_parse(struct capsule_oci_opts *o, int c, const char *arg);
+/* capsule-pull, once the options are parsed: reads the credentials
+ * document of --auth-fd (whole, bounded) and closes the descriptor;
+ * returns -1 after printing why it could not. */
+int capsule_oci_opts_read_auth(struct capsule_oci_opts *o);
+/* Wipes and frees what capsule_oci_opts_read_auth read. */
+void capsule_oci_opts_free(struct capsule_oci_opts *o);
 /* getopt_long entries for the options above (terminated by a NULL name
  * when appended to a verb's own list). */
 /* clang-format off */
@@ -36,12 +45,14 @@ int capsule_oci_opts_parse(struct capsule_oci_opts *o, int c, const char *arg);
 	{"platform", required_argument, NULL, 0x106}, \
 	{"stall-timeout", required_argument, NULL, 0x107}, \
 	{"ca-file", required_argument, NULL, 0x108}, \
-	{"pull-timeout", required_argument, NULL, 0x109}
+	{"pull-timeout", required_argument, NULL, 0x109}, \
+	{"auth-fd", required_argument, NULL, 0x10a}
 /* clang-format on */
 #define CAPSULE_OCI_OPTIONS_HELP                                                                             \
 	"  --insecure-registry HOST[:PORT]  talk plain HTTP to this registry (repeatable)\n"                 \
 	"  --ca-file FILE                   PEM CA bundle trusted for the registry's TLS\n"                  \
 	"  --auth-file FILE                 docker-style config.json with credentials\n"                     \
+	"  --auth-fd N                      the same, read once from file descriptor N (a pipe)\n"           \
 	"  --max-blob-size BYTES            limit per downloaded blob (default 4G)\n"                        \
 	"  --max-layer-size BYTES           limit of a layer's unpacked size (default 16G)\n"                \
 	"  --max-layer-entries N            limit of entries per layer (default 100000)\n"                   \

@@ -37,6 +37,8 @@ int capsule_verb_pull(const struct capsule_globals *g, int argc, char **argv)
 		pull_usage(stderr);
 		return 2;
 	}
+	if (capsule_oci_opts_read_auth(&o) < 0)
+		return 2;
 	_cleanup_error_ struct recap_error *err = NULL;
 	struct recap_oci_store *s = NULL;
 	struct recap_oci_pull_result res;
@@ -44,6 +46,7 @@ int capsule_verb_pull(const struct capsule_globals *g, int argc, char **argv)
 	if (r >= 0)
 		r = recap_oci_pull(s, argv[optind], &o.pull, &res, &err);
 	recap_oci_store_close(s);
+	capsule_oci_opts_free(&o);
 	if (r < 0) {
 		log_error("%s", recap_error_message(err));
 		return 1;

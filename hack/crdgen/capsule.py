@@ -2,7 +2,8 @@
 confined, also copied into every CapsuleExecution) plus the parts that say
 where and when it runs."""
 
-from schema import (DEFAULT_CAPABILITIES, DEFAULT_JOIN, DNS_LABEL, FILESYSTEM_MODES,
+from schema import (DEFAULT_CAPABILITIES, DEFAULT_JOIN, DNS_LABEL, DNS_SUBDOMAIN,
+                    FILESYSTEM_MODES,
                     MAX_RETENTION_SECONDS, MAX_TAIL_BYTES,
                     MAX_TIMEOUT_SECONDS, NAMESPACES, array,
                     boolean, capability_list, enum, integer, label_selector,
@@ -38,6 +39,23 @@ def _env(reserve_prefix):
     }, required=["name"])
     return array("Environment of the command, on top of the image's.", var,
                  64, list_type="map", map_keys=["name"])
+
+
+def _pull_secrets():
+    ref = obj("A Secret in the Capsule's namespace.", {
+        "name": string("The Secret's name.", 253, min_len=1,
+                       pattern=DNS_SUBDOMAIN),
+    }, required=["name"], map_type="atomic")
+    return array(
+        "Secrets in the Capsule's namespace, of type "
+        "kubernetes.io/dockerconfigjson or kubernetes.io/dockercfg, with "
+        "the credentials to pull image; for a registry named in several, "
+        "the first wins. Only the node agent of a node that runs one of "
+        "the Capsule's executions gets them (from recap-apiserver, while "
+        "that execution has not ended). An image pulled with credentials "
+        "is run from the node's store only after the registry accepted "
+        "the credentials of the execution that asks for it.",
+        ref, 8, list_type="map", map_keys=["name"])
 
 
 def _security():
@@ -122,6 +140,7 @@ def profile(reserve_env_prefix=True):
                                "image must be a registry reference (oci: "
                                "layouts on the node are for the standalone "
                                "capsule CLI only)")]),
+        "imagePullSecrets": _pull_secrets(),
         "command": command("The command and its arguments. Default: the "
                            "image's entrypoint and cmd."),
         "env": _env(reserve_env_prefix),

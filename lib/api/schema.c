@@ -4,56 +4,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-static const struct recap_api_node n1[] = {{"", RECAP_API_T_STRING, 0, 0, 4096, NULL, NULL, 0}};
-static const struct recap_api_node n2[] = {{"name", RECAP_API_T_STRING, 1, 1, 256, NULL, NULL, 0},
+static const struct recap_api_node n1[] = {{"name", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0}};
+static const struct recap_api_node n2[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n1, 1}};
+static const struct recap_api_node n3[] = {{"", RECAP_API_T_STRING, 0, 0, 4096, NULL, NULL, 0}};
+static const struct recap_api_node n4[] = {{"name", RECAP_API_T_STRING, 1, 1, 256, NULL, NULL, 0},
 					   {"value", RECAP_API_T_STRING, 0, 0, 32768, NULL, NULL, 0}};
-static const struct recap_api_node n3[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n2, 2}};
-static const char *const v4[] = {"net", "pid", "ipc", "uts", "cgroup", NULL};
-static const struct recap_api_node n5[] = {{"", RECAP_API_T_STRING, 0, 0, INT64_MAX, v4, NULL, 0}};
-static const char *const v6[] = {"None", "ReadOnly", "ReadWrite", NULL};
-static const char *const v7[] = {"CHOWN",
-				 "DAC_OVERRIDE",
-				 "DAC_READ_SEARCH",
-				 "FOWNER",
-				 "FSETID",
-				 "KILL",
-				 "SETGID",
-				 "SETUID",
-				 "SETPCAP",
-				 "LINUX_IMMUTABLE",
-				 "NET_BIND_SERVICE",
-				 "NET_BROADCAST",
-				 "NET_ADMIN",
-				 "NET_RAW",
-				 "IPC_LOCK",
-				 "IPC_OWNER",
-				 "SYS_MODULE",
-				 "SYS_RAWIO",
-				 "SYS_CHROOT",
-				 "SYS_PTRACE",
-				 "SYS_PACCT",
-				 "SYS_ADMIN",
-				 "SYS_BOOT",
-				 "SYS_NICE",
-				 "SYS_RESOURCE",
-				 "SYS_TIME",
-				 "SYS_TTY_CONFIG",
-				 "MKNOD",
-				 "LEASE",
-				 "AUDIT_WRITE",
-				 "AUDIT_CONTROL",
-				 "SETFCAP",
-				 "MAC_OVERRIDE",
-				 "MAC_ADMIN",
-				 "SYSLOG",
-				 "WAKE_ALARM",
-				 "BLOCK_SUSPEND",
-				 "AUDIT_READ",
-				 "PERFMON",
-				 "BPF",
-				 "CHECKPOINT_RESTORE",
-				 NULL};
-static const struct recap_api_node n8[] = {{"", RECAP_API_T_STRING, 0, 0, INT64_MAX, v7, NULL, 0}};
+static const struct recap_api_node n5[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n4, 2}};
+static const char *const v6[] = {"net", "pid", "ipc", "uts", "cgroup", NULL};
+static const struct recap_api_node n7[] = {{"", RECAP_API_T_STRING, 0, 0, INT64_MAX, v6, NULL, 0}};
+static const char *const v8[] = {"None", "ReadOnly", "ReadWrite", NULL};
 static const char *const v9[] = {"CHOWN",
 				 "DAC_OVERRIDE",
 				 "DAC_READ_SEARCH",
@@ -95,122 +54,166 @@ static const char *const v9[] = {"CHOWN",
 				 "PERFMON",
 				 "BPF",
 				 "CHECKPOINT_RESTORE",
-				 "ALL",
 				 NULL};
 static const struct recap_api_node n10[] = {{"", RECAP_API_T_STRING, 0, 0, INT64_MAX, v9, NULL, 0}};
-static const struct recap_api_node n11[] = {{"add", RECAP_API_T_ARRAY, 0, 0, 41, NULL, n8, 1},
-					    {"drop", RECAP_API_T_ARRAY, 0, 0, 42, NULL, n10, 1}};
-static const char *const v12[] = {"RuntimeDefault", "Localhost", "Unconfined", NULL};
-static const struct recap_api_node n13[] = {
-    {"type", RECAP_API_T_STRING, 0, 0, INT64_MAX, v12, NULL, 0},
+static const char *const v11[] = {"CHOWN",
+				  "DAC_OVERRIDE",
+				  "DAC_READ_SEARCH",
+				  "FOWNER",
+				  "FSETID",
+				  "KILL",
+				  "SETGID",
+				  "SETUID",
+				  "SETPCAP",
+				  "LINUX_IMMUTABLE",
+				  "NET_BIND_SERVICE",
+				  "NET_BROADCAST",
+				  "NET_ADMIN",
+				  "NET_RAW",
+				  "IPC_LOCK",
+				  "IPC_OWNER",
+				  "SYS_MODULE",
+				  "SYS_RAWIO",
+				  "SYS_CHROOT",
+				  "SYS_PTRACE",
+				  "SYS_PACCT",
+				  "SYS_ADMIN",
+				  "SYS_BOOT",
+				  "SYS_NICE",
+				  "SYS_RESOURCE",
+				  "SYS_TIME",
+				  "SYS_TTY_CONFIG",
+				  "MKNOD",
+				  "LEASE",
+				  "AUDIT_WRITE",
+				  "AUDIT_CONTROL",
+				  "SETFCAP",
+				  "MAC_OVERRIDE",
+				  "MAC_ADMIN",
+				  "SYSLOG",
+				  "WAKE_ALARM",
+				  "BLOCK_SUSPEND",
+				  "AUDIT_READ",
+				  "PERFMON",
+				  "BPF",
+				  "CHECKPOINT_RESTORE",
+				  "ALL",
+				  NULL};
+static const struct recap_api_node n12[] = {{"", RECAP_API_T_STRING, 0, 0, INT64_MAX, v11, NULL, 0}};
+static const struct recap_api_node n13[] = {{"add", RECAP_API_T_ARRAY, 0, 0, 41, NULL, n10, 1},
+					    {"drop", RECAP_API_T_ARRAY, 0, 0, 42, NULL, n12, 1}};
+static const char *const v14[] = {"RuntimeDefault", "Localhost", "Unconfined", NULL};
+static const struct recap_api_node n15[] = {
+    {"type", RECAP_API_T_STRING, 0, 0, INT64_MAX, v14, NULL, 0},
     {"localhostProfile", RECAP_API_T_STRING, 0, 1, 4096, NULL, NULL, 0}};
-static const struct recap_api_node n14[] = {
-    {"capabilities", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n11, 2},
-    {"seccompProfile", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n13, 2},
+static const struct recap_api_node n16[] = {
+    {"capabilities", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n13, 2},
+    {"seccompProfile", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n15, 2},
     {"runAsUser", RECAP_API_T_INTEGER, 0, 0, 4294967294, NULL, NULL, 0},
     {"runAsGroup", RECAP_API_T_INTEGER, 0, 0, 4294967294, NULL, NULL, 0}};
-static const struct recap_api_node n15[] = {{"cpu", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0},
+static const struct recap_api_node n17[] = {{"cpu", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0},
 					    {"memory", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0},
 					    {"pids", RECAP_API_T_INTEGER, 0, 1, 1048576, NULL, NULL, 0}};
-static const struct recap_api_node n16[] = {
-    {"limits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n15, 3}};
-static const struct recap_api_node n17[] = {
+static const struct recap_api_node n18[] = {
+    {"limits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n17, 3}};
+static const struct recap_api_node n19[] = {
     {"attachTimeoutSeconds", RECAP_API_T_INTEGER, 0, 1, 600, NULL, NULL, 0},
     {"idleTimeoutSeconds", RECAP_API_T_INTEGER, 0, 10, 86400, NULL, NULL, 0}};
-static const struct recap_api_node n18[] = {
+static const struct recap_api_node n20[] = {
     {"tailBytes", RECAP_API_T_INTEGER, 0, 0, 65536, NULL, NULL, 0},
     {"outSize", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0},
     {"logSize", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0},
     {"retentionSeconds", RECAP_API_T_INTEGER, 0, 0, 604800, NULL, NULL, 0}};
-static const struct recap_api_node n19[] = {{"", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0}};
-static const char *const v20[] = {"In", "NotIn", "Exists", "DoesNotExist", NULL};
-static const struct recap_api_node n21[] = {{"key", RECAP_API_T_STRING, 1, 1, 317, NULL, NULL, 0},
-					    {"operator", RECAP_API_T_STRING, 1, 0, INT64_MAX, v20, NULL, 0},
-					    {"values", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n19, 1}};
-static const struct recap_api_node n22[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n21, 3}};
-static const struct recap_api_node n23[] = {{"matchLabels", RECAP_API_T_MAP, 0, 0, 64, NULL, n19, 1},
-					    {"matchExpressions", RECAP_API_T_ARRAY, 0, 0, 32, NULL, n22, 1}};
-static const struct recap_api_node n24[] = {
-    {"selector", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n23, 2},
-    {"container", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0}};
-static const char *const v25[] = {"Allow", "Forbid", "Replace", NULL};
+static const struct recap_api_node n21[] = {{"", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0}};
+static const char *const v22[] = {"In", "NotIn", "Exists", "DoesNotExist", NULL};
+static const struct recap_api_node n23[] = {{"key", RECAP_API_T_STRING, 1, 1, 317, NULL, NULL, 0},
+					    {"operator", RECAP_API_T_STRING, 1, 0, INT64_MAX, v22, NULL, 0},
+					    {"values", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n21, 1}};
+static const struct recap_api_node n24[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n23, 3}};
+static const struct recap_api_node n25[] = {{"matchLabels", RECAP_API_T_MAP, 0, 0, 64, NULL, n21, 1},
+					    {"matchExpressions", RECAP_API_T_ARRAY, 0, 0, 32, NULL, n24, 1}};
 static const struct recap_api_node n26[] = {
+    {"selector", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n25, 2},
+    {"container", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0}};
+static const char *const v27[] = {"Allow", "Forbid", "Replace", NULL};
+static const struct recap_api_node n28[] = {
     {"cron", RECAP_API_T_STRING, 1, 1, 128, NULL, NULL, 0},
     {"timeZone", RECAP_API_T_STRING, 0, 1, 64, NULL, NULL, 0},
-    {"concurrencyPolicy", RECAP_API_T_STRING, 0, 0, INT64_MAX, v25, NULL, 0},
+    {"concurrencyPolicy", RECAP_API_T_STRING, 0, 0, INT64_MAX, v27, NULL, 0},
     {"startingDeadlineSeconds", RECAP_API_T_INTEGER, 0, 0, 604800, NULL, NULL, 0},
     {"suspend", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0}};
-static const char *const v27[] = {"Parallel", "Iterative", NULL};
-static const char *const v28[] = {"Name", "CreationTimestamp", NULL};
-static const char *const v29[] = {"Continue", "Stop", NULL};
-static const struct recap_api_node n30[] = {
-    {"type", RECAP_API_T_STRING, 0, 0, INT64_MAX, v27, NULL, 0},
-    {"maxConcurrent", RECAP_API_T_INTEGER, 0, 1, 1000, NULL, NULL, 0},
-    {"order", RECAP_API_T_STRING, 0, 0, INT64_MAX, v28, NULL, 0},
-    {"failurePolicy", RECAP_API_T_STRING, 0, 0, INT64_MAX, v29, NULL, 0}};
-static const struct recap_api_node n31[] = {{"", RECAP_API_T_STRING, 0, 0, 24, NULL, NULL, 0}};
+static const char *const v29[] = {"Parallel", "Iterative", NULL};
+static const char *const v30[] = {"Name", "CreationTimestamp", NULL};
+static const char *const v31[] = {"Continue", "Stop", NULL};
 static const struct recap_api_node n32[] = {
+    {"type", RECAP_API_T_STRING, 0, 0, INT64_MAX, v29, NULL, 0},
+    {"maxConcurrent", RECAP_API_T_INTEGER, 0, 1, 1000, NULL, NULL, 0},
+    {"order", RECAP_API_T_STRING, 0, 0, INT64_MAX, v30, NULL, 0},
+    {"failurePolicy", RECAP_API_T_STRING, 0, 0, INT64_MAX, v31, NULL, 0}};
+static const struct recap_api_node n33[] = {{"", RECAP_API_T_STRING, 0, 0, 24, NULL, NULL, 0}};
+static const struct recap_api_node n34[] = {
     {"name", RECAP_API_T_STRING, 1, 1, 24, NULL, NULL, 0},
-    {"selector", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n23, 2},
+    {"selector", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n25, 2},
     {"container", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0},
-    {"command", RECAP_API_T_ARRAY, 0, 1, 256, NULL, n1, 1},
-    {"startAfter", RECAP_API_T_ARRAY, 0, 0, 7, NULL, n31, 1}};
-static const struct recap_api_node n33[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n32, 5}};
-static const struct recap_api_node n34[] = {{"succeeded", RECAP_API_T_INTEGER, 0, 0, 100, NULL, NULL, 0},
+    {"command", RECAP_API_T_ARRAY, 0, 1, 256, NULL, n3, 1},
+    {"startAfter", RECAP_API_T_ARRAY, 0, 0, 7, NULL, n33, 1}};
+static const struct recap_api_node n35[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n34, 5}};
+static const struct recap_api_node n36[] = {{"succeeded", RECAP_API_T_INTEGER, 0, 0, 100, NULL, NULL, 0},
 					    {"failed", RECAP_API_T_INTEGER, 0, 0, 100, NULL, NULL, 0}};
-static const struct recap_api_node n35[] = {
+static const struct recap_api_node n37[] = {
     {"image", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
-    {"command", RECAP_API_T_ARRAY, 0, 1, 256, NULL, n1, 1},
-    {"env", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n3, 1},
-    {"join", RECAP_API_T_ARRAY, 0, 0, 5, NULL, n5, 1},
-    {"targetFilesystem", RECAP_API_T_STRING, 0, 0, INT64_MAX, v6, NULL, 0},
-    {"security", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n14, 4},
-    {"resources", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n16, 1},
+    {"imagePullSecrets", RECAP_API_T_ARRAY, 0, 0, 8, NULL, n2, 1},
+    {"command", RECAP_API_T_ARRAY, 0, 1, 256, NULL, n3, 1},
+    {"env", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n5, 1},
+    {"join", RECAP_API_T_ARRAY, 0, 0, 5, NULL, n7, 1},
+    {"targetFilesystem", RECAP_API_T_STRING, 0, 0, INT64_MAX, v8, NULL, 0},
+    {"security", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n16, 4},
+    {"resources", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n18, 1},
     {"timeoutSeconds", RECAP_API_T_INTEGER, 0, 1, 86400, NULL, NULL, 0},
     {"interactive", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
-    {"session", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n17, 2},
-    {"output", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n18, 4},
-    {"targets", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n24, 2},
-    {"schedule", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n26, 5},
-    {"strategy", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n30, 4},
-    {"roles", RECAP_API_T_ARRAY, 0, 0, 8, NULL, n33, 1},
-    {"historyLimits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n34, 2}};
-static const char *const v36[] = {"True", "False", "Unknown", NULL};
-static const struct recap_api_node n37[] = {
+    {"session", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n19, 2},
+    {"output", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n20, 4},
+    {"targets", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n26, 2},
+    {"schedule", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n28, 5},
+    {"strategy", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n32, 4},
+    {"roles", RECAP_API_T_ARRAY, 0, 0, 8, NULL, n35, 1},
+    {"historyLimits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n36, 2}};
+static const char *const v38[] = {"True", "False", "Unknown", NULL};
+static const struct recap_api_node n39[] = {
     {"type", RECAP_API_T_STRING, 1, 0, 316, NULL, NULL, 0},
-    {"status", RECAP_API_T_STRING, 1, 0, INT64_MAX, v36, NULL, 0},
+    {"status", RECAP_API_T_STRING, 1, 0, INT64_MAX, v38, NULL, 0},
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"lastTransitionTime", RECAP_API_T_TIME, 1, 0, INT64_MAX, NULL, NULL, 0},
     {"reason", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
     {"message", RECAP_API_T_STRING, 1, 0, 32768, NULL, NULL, 0}};
-static const struct recap_api_node n38[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n37, 6}};
-static const struct recap_api_node n39[] = {
+static const struct recap_api_node n40[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n39, 6}};
+static const struct recap_api_node n41[] = {
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n38, 1},
+    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n40, 1},
     {"matchedTargets", RECAP_API_T_INTEGER, 0, 0, 2147483647, NULL, NULL, 0},
     {"lastScheduleTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"lastSuccessfulTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"nextScheduleTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"active", RECAP_API_T_ARRAY, 0, 0, 100, NULL, n19, 1}};
-static const struct recap_api_node n40[] = {
+    {"active", RECAP_API_T_ARRAY, 0, 0, 100, NULL, n21, 1}};
+static const struct recap_api_node n42[] = {
     {"apiVersion", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"kind", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n35, 16},
-    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n39, 7}};
-static const struct recap_api_node n41[] = {{"", RECAP_API_T_STRING, 0, 1, 512, NULL, NULL, 0}};
-static const struct recap_api_node n42[] = {{"", RECAP_API_T_STRING, 0, 0, 71, NULL, NULL, 0}};
-static const struct recap_api_node n43[] = {
-    {"allowed", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n41, 1},
+    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n37, 17},
+    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n41, 7}};
+static const struct recap_api_node n43[] = {{"", RECAP_API_T_STRING, 0, 1, 512, NULL, NULL, 0}};
+static const struct recap_api_node n44[] = {{"", RECAP_API_T_STRING, 0, 0, 71, NULL, NULL, 0}};
+static const struct recap_api_node n45[] = {
+    {"allowed", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n43, 1},
     {"requireDigest", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
-    {"digests", RECAP_API_T_ARRAY, 0, 0, 256, NULL, n42, 1}};
-static const struct recap_api_node n44[] = {{"allowed", RECAP_API_T_ARRAY, 0, 0, 41, NULL, n8, 1}};
-static const struct recap_api_node n45[] = {{"allowed", RECAP_API_T_ARRAY, 0, 0, 5, NULL, n5, 1}};
-static const struct recap_api_node n46[] = {{"max", RECAP_API_T_STRING, 0, 0, INT64_MAX, v6, NULL, 0}};
-static const struct recap_api_node n47[] = {{"", RECAP_API_T_STRING, 0, 1, 253, NULL, NULL, 0}};
-static const struct recap_api_node n48[] = {
+    {"digests", RECAP_API_T_ARRAY, 0, 0, 256, NULL, n44, 1}};
+static const struct recap_api_node n46[] = {{"allowed", RECAP_API_T_ARRAY, 0, 0, 41, NULL, n10, 1}};
+static const struct recap_api_node n47[] = {{"allowed", RECAP_API_T_ARRAY, 0, 0, 5, NULL, n7, 1}};
+static const struct recap_api_node n48[] = {{"max", RECAP_API_T_STRING, 0, 0, INT64_MAX, v8, NULL, 0}};
+static const struct recap_api_node n49[] = {{"", RECAP_API_T_STRING, 0, 1, 253, NULL, NULL, 0}};
+static const struct recap_api_node n50[] = {
     {"allowUnconfined", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
-    {"allowedLocalhostProfiles", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n47, 1}};
-static const struct recap_api_node n49[] = {
+    {"allowedLocalhostProfiles", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n49, 1}};
+static const struct recap_api_node n51[] = {
     {"maxTimeoutSeconds", RECAP_API_T_INTEGER, 0, 1, 86400, NULL, NULL, 0},
     {"maxMemory", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0},
     {"maxCPU", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0},
@@ -218,51 +221,50 @@ static const struct recap_api_node n49[] = {
     {"maxTailBytes", RECAP_API_T_INTEGER, 0, 0, 65536, NULL, NULL, 0},
     {"maxRetentionSeconds", RECAP_API_T_INTEGER, 0, 0, 604800, NULL, NULL, 0},
     {"maxSessionIdleSeconds", RECAP_API_T_INTEGER, 0, 10, 86400, NULL, NULL, 0}};
-static const struct recap_api_node n50[] = {
-    {"allowed", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0}};
-static const struct recap_api_node n51[] = {
-    {"namespaceSelector", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n23, 2},
-    {"images", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n43, 3},
-    {"capabilities", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n44, 1},
-    {"join", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n45, 1},
-    {"targetFilesystem", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n46, 1},
-    {"seccomp", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n48, 2},
-    {"limits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n49, 7},
-    {"interactive", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n50, 1}};
 static const struct recap_api_node n52[] = {
+    {"allowed", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0}};
+static const struct recap_api_node n53[] = {
+    {"namespaceSelector", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n25, 2},
+    {"images", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n45, 3},
+    {"capabilities", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n46, 1},
+    {"join", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n47, 1},
+    {"targetFilesystem", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n48, 1},
+    {"seccomp", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n50, 2},
+    {"limits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n51, 7},
+    {"interactive", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n52, 1}};
+static const struct recap_api_node n54[] = {
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n38, 1},
+    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n40, 1},
     {"governedCapsules", RECAP_API_T_INTEGER, 0, 0, 2147483647, NULL, NULL, 0},
     {"refusedCapsules", RECAP_API_T_INTEGER, 0, 0, 2147483647, NULL, NULL, 0}};
-static const struct recap_api_node n53[] = {
+static const struct recap_api_node n55[] = {
     {"apiVersion", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"kind", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n51, 8},
-    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n52, 4}};
-static const struct recap_api_node n54[] = {{"name", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0}};
-static const char *const v55[] = {"Manual", "Periodic", NULL};
-static const struct recap_api_node n56[] = {
-    {"capsuleRef", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n54, 1},
-    {"targets", RECAP_API_T_ARRAY, 0, 1, 1000, NULL, n47, 1},
-    {"trigger", RECAP_API_T_STRING, 0, 0, INT64_MAX, v55, NULL, 0},
+    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n53, 8},
+    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n54, 4}};
+static const char *const v56[] = {"Manual", "Periodic", NULL};
+static const struct recap_api_node n57[] = {
+    {"capsuleRef", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n1, 1},
+    {"targets", RECAP_API_T_ARRAY, 0, 1, 1000, NULL, n49, 1},
+    {"trigger", RECAP_API_T_STRING, 0, 0, INT64_MAX, v56, NULL, 0},
     {"scheduledTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"cancel", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
     {"ttlSecondsAfterFinished", RECAP_API_T_INTEGER, 0, 0, 31536000, NULL, NULL, 0}};
-static const char *const v57[] = {"Pending",	     "Running",	  "Succeeded", "Failed",
+static const char *const v58[] = {"Pending",	     "Running",	  "Succeeded", "Failed",
 				  "PartiallyFailed", "Cancelled", NULL};
-static const struct recap_api_node n58[] = {{"execution", RECAP_API_T_STRING, 1, 0, 253, NULL, NULL, 0},
+static const struct recap_api_node n59[] = {{"execution", RECAP_API_T_STRING, 1, 0, 253, NULL, NULL, 0},
 					    {"pod", RECAP_API_T_STRING, 0, 0, 253, NULL, NULL, 0},
 					    {"container", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0},
 					    {"node", RECAP_API_T_STRING, 0, 0, 253, NULL, NULL, 0},
 					    {"reason", RECAP_API_T_STRING, 1, 0, 64, NULL, NULL, 0},
 					    {"exitCode", RECAP_API_T_INTEGER, 0, 0, 255, NULL, NULL, 0},
 					    {"message", RECAP_API_T_STRING, 0, 0, 1024, NULL, NULL, 0}};
-static const struct recap_api_node n59[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n58, 7}};
-static const struct recap_api_node n60[] = {{"", RECAP_API_T_STRING, 0, 10, 10, NULL, NULL, 0}};
-static const struct recap_api_node n61[] = {
+static const struct recap_api_node n60[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n59, 7}};
+static const struct recap_api_node n61[] = {{"", RECAP_API_T_STRING, 0, 10, 10, NULL, NULL, 0}};
+static const struct recap_api_node n62[] = {
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n38, 1},
-    {"phase", RECAP_API_T_STRING, 0, 0, INT64_MAX, v57, NULL, 0},
+    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n40, 1},
+    {"phase", RECAP_API_T_STRING, 0, 0, INT64_MAX, v58, NULL, 0},
     {"targets", RECAP_API_T_INTEGER, 0, 0, 100000, NULL, NULL, 0},
     {"pending", RECAP_API_T_INTEGER, 0, 0, 100000, NULL, NULL, 0},
     {"running", RECAP_API_T_INTEGER, 0, 0, 100000, NULL, NULL, 0},
@@ -272,54 +274,55 @@ static const struct recap_api_node n61[] = {
     {"startTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"completionTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"capsuleGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"capsuleSpec", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n35, 16},
-    {"failures", RECAP_API_T_ARRAY, 0, 0, 10, NULL, n59, 1},
-    {"dispatched", RECAP_API_T_ARRAY, 0, 0, 100000, NULL, n60, 1}};
-static const struct recap_api_node n62[] = {
+    {"capsuleSpec", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n37, 17},
+    {"failures", RECAP_API_T_ARRAY, 0, 0, 10, NULL, n60, 1},
+    {"dispatched", RECAP_API_T_ARRAY, 0, 0, 100000, NULL, n61, 1}};
+static const struct recap_api_node n63[] = {
     {"apiVersion", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"kind", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n56, 6},
-    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n61, 15}};
-static const struct recap_api_node n63[] = {{"name", RECAP_API_T_STRING, 1, 1, 63, NULL, NULL, 0}};
-static const struct recap_api_node n64[] = {{"pod", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},
+    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n57, 6},
+    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n62, 15}};
+static const struct recap_api_node n64[] = {{"name", RECAP_API_T_STRING, 1, 1, 63, NULL, NULL, 0}};
+static const struct recap_api_node n65[] = {{"pod", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},
 					    {"podUID", RECAP_API_T_STRING, 1, 1, 36, NULL, NULL, 0},
 					    {"container", RECAP_API_T_STRING, 1, 1, 63, NULL, NULL, 0},
 					    {"containerID", RECAP_API_T_STRING, 1, 1, 256, NULL, NULL, 0},
 					    {"podIP", RECAP_API_T_STRING, 0, 0, 45, NULL, NULL, 0}};
-static const struct recap_api_node n65[] = {
+static const struct recap_api_node n66[] = {
     {"image", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
-    {"command", RECAP_API_T_ARRAY, 0, 1, 256, NULL, n1, 1},
-    {"env", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n3, 1},
-    {"join", RECAP_API_T_ARRAY, 0, 0, 5, NULL, n5, 1},
-    {"targetFilesystem", RECAP_API_T_STRING, 0, 0, INT64_MAX, v6, NULL, 0},
-    {"security", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n14, 4},
-    {"resources", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n16, 1},
+    {"imagePullSecrets", RECAP_API_T_ARRAY, 0, 0, 8, NULL, n2, 1},
+    {"command", RECAP_API_T_ARRAY, 0, 1, 256, NULL, n3, 1},
+    {"env", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n5, 1},
+    {"join", RECAP_API_T_ARRAY, 0, 0, 5, NULL, n7, 1},
+    {"targetFilesystem", RECAP_API_T_STRING, 0, 0, INT64_MAX, v8, NULL, 0},
+    {"security", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n16, 4},
+    {"resources", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n18, 1},
     {"timeoutSeconds", RECAP_API_T_INTEGER, 0, 1, 86400, NULL, NULL, 0},
     {"interactive", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
-    {"session", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n17, 2},
-    {"output", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n18, 4}};
-static const struct recap_api_node n66[] = {
-    {"runRef", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n63, 1},
+    {"session", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n19, 2},
+    {"output", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n20, 4}};
+static const struct recap_api_node n67[] = {
+    {"runRef", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n64, 1},
     {"node", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},
-    {"target", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n64, 5},
+    {"target", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n65, 5},
     {"role", RECAP_API_T_STRING, 0, 0, 24, NULL, NULL, 0},
-    {"capsule", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n65, 11},
+    {"capsule", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n66, 12},
     {"deadline", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0}};
-static const char *const v67[] = {"Pending",  "Pulling",   "Attaching", "Running",
+static const char *const v68[] = {"Pending",  "Pulling",   "Attaching", "Running",
 				  "Escaping", "Succeeded", "Failed",	NULL};
-static const struct recap_api_node n68[] = {{"path", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
+static const struct recap_api_node n69[] = {{"path", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
 					    {"size", RECAP_API_T_INTEGER, 1, 0, INT64_MAX, NULL, NULL, 0},
 					    {"digest", RECAP_API_T_STRING, 1, 0, 71, NULL, NULL, 0}};
-static const struct recap_api_node n69[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n68, 3}};
-static const struct recap_api_node n70[] = {
-    {"files", RECAP_API_T_ARRAY, 0, 0, 100, NULL, n69, 1},
+static const struct recap_api_node n70[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n69, 3}};
+static const struct recap_api_node n71[] = {
+    {"files", RECAP_API_T_ARRAY, 0, 0, 100, NULL, n70, 1},
     {"totalBytes", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"filesOmitted", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"expireTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0}};
-static const struct recap_api_node n71[] = {
+static const struct recap_api_node n72[] = {
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n38, 1},
-    {"phase", RECAP_API_T_STRING, 0, 0, INT64_MAX, v67, NULL, 0},
+    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n40, 1},
+    {"phase", RECAP_API_T_STRING, 0, 0, INT64_MAX, v68, NULL, 0},
     {"reason", RECAP_API_T_STRING, 0, 0, 64, NULL, NULL, 0},
     {"message", RECAP_API_T_STRING, 0, 0, 4096, NULL, NULL, 0},
     {"exitCode", RECAP_API_T_INTEGER, 0, 0, 255, NULL, NULL, 0},
@@ -336,18 +339,18 @@ static const struct recap_api_node n71[] = {
     {"completionTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"escaped", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
     {"relayEndpoint", RECAP_API_T_STRING, 0, 0, 300, NULL, NULL, 0},
-    {"artifacts", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n70, 4}};
-static const struct recap_api_node n72[] = {
+    {"artifacts", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n71, 4}};
+static const struct recap_api_node n73[] = {
     {"apiVersion", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"kind", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n66, 6},
-    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n71, 20}};
+    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n67, 6},
+    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n72, 20}};
 
 const struct recap_api_node recap_api_kinds[RECAP_API_KINDS] = {
-    {"Capsule", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n40, 4},
-    {"CapsulePolicy", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n53, 4},
-    {"CapsuleRun", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n62, 4},
-    {"CapsuleExecution", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n72, 4}};
+    {"Capsule", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n42, 4},
+    {"CapsulePolicy", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n55, 4},
+    {"CapsuleRun", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n63, 4},
+    {"CapsuleExecution", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n73, 4}};
 
 const char *const recap_api_target_filesystem_max_names[RECAP_API_TARGET_FILESYSTEM_MAX_COUNT] = {
     "None", "ReadOnly", "ReadWrite"};
@@ -372,12 +375,12 @@ const char *const recap_api_policy_fields[RECAP_API_POLICY_N_FIELDS] = {"spec", 
 const char *const recap_api_run_fields[RECAP_API_RUN_N_FIELDS] = {"spec", "status"};
 const char *const recap_api_exec_fields[RECAP_API_EXEC_N_FIELDS] = {"spec", "status"};
 const char *const recap_api_capsule_spec_fields[RECAP_API_CAPSULE_SPEC_N_FIELDS] = {
-    "image",	 "command",	   "env",	  "join",	  "targetFilesystem", "security",
-    "resources", "timeoutSeconds", "interactive", "session",	  "output",	      "targets",
-    "schedule",	 "strategy",	   "roles",	  "historyLimits"};
+    "image",	"imagePullSecrets", "command",	      "env",	     "join",	     "targetFilesystem",
+    "security", "resources",	    "timeoutSeconds", "interactive", "session",	     "output",
+    "targets",	"schedule",	    "strategy",	      "roles",	     "historyLimits"};
 const char *const recap_api_profile_fields[RECAP_API_PROFILE_N_FIELDS] = {
-    "image",	      "command",     "env",	"join",	 "targetFilesystem", "security", "resources",
-    "timeoutSeconds", "interactive", "session", "output"};
+    "image",	"imagePullSecrets", "command",	      "env",	     "join",	"targetFilesystem",
+    "security", "resources",	    "timeoutSeconds", "interactive", "session", "output"};
 const char *const recap_api_env_fields[RECAP_API_ENV_N_FIELDS] = {"name", "value"};
 const char *const recap_api_role_fields[RECAP_API_ROLE_N_FIELDS] = {"name", "selector", "container",
 								    "command", "startAfter"};

@@ -710,6 +710,7 @@ extern const char *const recap_api_exec_fields[RECAP_API_EXEC_N_FIELDS];
 /* a Capsule's spec (and a CapsuleRun's status.capsuleSpec); it is also a profile: paths from its root, and getters (an absent
  * field reads as its schema default, else NULL, 0 or false). */
 #define RECAP_API_CAPSULE_SPEC_IMAGE "image"
+#define RECAP_API_CAPSULE_SPEC_IMAGE_PULL_SECRETS "imagePullSecrets"
 #define RECAP_API_CAPSULE_SPEC_COMMAND "command"
 #define RECAP_API_CAPSULE_SPEC_ENV "env"
 #define RECAP_API_CAPSULE_SPEC_JOIN "join"
@@ -760,6 +761,10 @@ extern const char *const recap_api_exec_fields[RECAP_API_EXEC_N_FIELDS];
 static inline const char *recap_api_capsule_spec_image(json_t *o)
 {
 	return recap_json_str(o, RECAP_API_CAPSULE_SPEC_IMAGE);
+}
+static inline json_t *recap_api_capsule_spec_image_pull_secrets(json_t *o)
+{
+	return recap_json_path(o, RECAP_API_CAPSULE_SPEC_IMAGE_PULL_SECRETS);
 }
 static inline json_t *recap_api_capsule_spec_command(json_t *o)
 {
@@ -960,12 +965,13 @@ static inline int64_t recap_api_capsule_spec_history_limits_failed(json_t *o)
 	return recap_json_int(o, RECAP_API_CAPSULE_SPEC_HISTORY_LIMITS_FAILED, 1);
 }
 /* Its top-level fields, in schema order. */
-#define RECAP_API_CAPSULE_SPEC_N_FIELDS 16
+#define RECAP_API_CAPSULE_SPEC_N_FIELDS 17
 extern const char *const recap_api_capsule_spec_fields[RECAP_API_CAPSULE_SPEC_N_FIELDS];
 
 /* what one execution runs: a CapsuleExecution's spec.capsule: paths from its root, and getters (an absent
  * field reads as its schema default, else NULL, 0 or false). */
 #define RECAP_API_PROFILE_IMAGE "image"
+#define RECAP_API_PROFILE_IMAGE_PULL_SECRETS "imagePullSecrets"
 #define RECAP_API_PROFILE_COMMAND "command"
 #define RECAP_API_PROFILE_ENV "env"
 #define RECAP_API_PROFILE_JOIN "join"
@@ -998,6 +1004,10 @@ extern const char *const recap_api_capsule_spec_fields[RECAP_API_CAPSULE_SPEC_N_
 static inline const char *recap_api_profile_image(json_t *o)
 {
 	return recap_json_str(o, RECAP_API_PROFILE_IMAGE);
+}
+static inline json_t *recap_api_profile_image_pull_secrets(json_t *o)
+{
+	return recap_json_path(o, RECAP_API_PROFILE_IMAGE_PULL_SECRETS);
 }
 static inline json_t *recap_api_profile_command(json_t *o)
 {
@@ -1117,7 +1127,7 @@ static inline int64_t recap_api_profile_output_retention_seconds(json_t *o)
 	return recap_json_int(o, RECAP_API_PROFILE_OUTPUT_RETENTION_SECONDS, 3600);
 }
 /* Its top-level fields, in schema order. */
-#define RECAP_API_PROFILE_N_FIELDS 11
+#define RECAP_API_PROFILE_N_FIELDS 12
 extern const char *const recap_api_profile_fields[RECAP_API_PROFILE_N_FIELDS];
 
 /* an item of a profile's env: paths from its root, and getters (an absent

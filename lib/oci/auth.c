@@ -125,6 +125,41 @@ static int check_basic(const char *b64, const char *host, struct recap_error **e
 	return 0;
 }
 
+/* The credentials for host in a parsed config.json; what names the
+ * document in an error is what. */
+static int lookup_in(json_t *cfg, const char *what, const char *host, char **ret, struct recap_error **err)
+{
+	json_t *auths = json_object_get(cfg, "auths");
+	json_t *e = json_is_object(auths) ? find_entry(auths, host) : NULL;
+	const char *b64 = json_string_value(json_object_get(e, "auth"));
+	if (!b64)
+		return 0;
+	int r = check_basic(b64, host, err);
+	if (r < 0)
+		return recap_error_wrap(err, -r, "%s", what);
+	char *v = NULL;
+	if (asprintf(&v, "Basic %s", b64) < 0)
+		return -ENOMEM;
+	*ret = v;
+	return 0;
+}
+
+int recap_oci_auth_lookup_doc(const char *doc, size_t len, const char *host, char **ret,
+			      struct recap_error **err)
+{
+	*ret = NULL;
+	if (len > RECAP_OCI_AUTH_FILE_MAX)
+		return recap_error_set(err, EFBIG, "the registry credentials are over %d bytes",
+				       RECAP_OCI_AUTH_FILE_MAX);
+	json_error_t je;
+	_cleanup_json_ json_t *cfg = json_loadb(doc, len, JSON_REJECT_DUPLICATES, &je);
+	if (!json_is_object(cfg))
+		return recap_error_set(err, EINVAL,
+				       "the registry credentials are not a JSON object (line %d, column %d)",
+				       je.line, je.column);
+	return lookup_in(cfg, "the registry credentials", host, ret, err);
+}
+
 int recap_oci_auth_lookup(const char *path, const char *host, char **ret, struct recap_error **err)
 {
 	_cleanup_free_ char *def = path ? NULL : default_auth_file();
@@ -136,17 +171,8 @@ int recap_oci_auth_lookup(const char *path, const char *host, char **ret, struct
 	int r = recap_json_load_file(file, RECAP_OCI_AUTH_FILE_MAX, &cfg, err);
 	if (r < 0)
 		return recap_error_wrap(err, -r, "auth file %s", file);
-	json_t *auths = json_object_get(cfg, "auths");
-	json_t *e = json_is_object(auths) ? find_entry(auths, host) : NULL;
-	const char *b64 = json_string_value(json_object_get(e, "auth"));
-	if (!b64)
-		return 0;
-	r = check_basic(b64, host, err);
-	if (r < 0)
-		return recap_error_wrap(err, -r, "auth file %s", file);
-	char *v = NULL;
-	if (asprintf(&v, "Basic %s", b64) < 0)
+	_cleanup_free_ char *what = NULL;
+	if (asprintf(&what, "auth file %s", file) < 0)
 		return -ENOMEM;
-	*ret = v;
-	return 0;
+	return lookup_in(cfg, what, host, ret, err);
 }

@@ -3,6 +3,8 @@
  * ({"auths": {"host": {"auth": base64("user:pass")}}}). */
 #pragma once
 
+#include <stddef.h>
+
 #include "base/error.h"
 
 #define RECAP_OCI_AUTH_FILE_MAX (1024 * 1024)
@@ -23,6 +25,10 @@ int recap_oci_auth_parse_challenge(const char *header, struct recap_oci_challeng
  * ~/.docker/config.json), where a missing file means anonymous. *ret is
  * "Basic <base64>" or NULL when the file has none for host. */
 int recap_oci_auth_lookup(const char *path, const char *host, char **ret, struct recap_error **err);
+/* The same from a config.json document in memory (at most
+ * RECAP_OCI_AUTH_FILE_MAX bytes); an error never quotes the document. */
+int recap_oci_auth_lookup_doc(const char *doc, size_t len, const char *host, char **ret,
+			      struct recap_error **err);
 
 /* GETs a token from the challenge's realm; *ret is "Bearer <token>". */
 int recap_oci_auth_fetch_token(const struct recap_oci_challenge *c, const char *default_scope,

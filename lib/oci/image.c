@@ -69,7 +69,7 @@ int recap_oci_image_load(struct recap_oci_store *s, const char *ref, struct reca
 	struct recap_oci_image *img = calloc(1, sizeof(*img));
 	if (!img)
 		return -ENOMEM;
-	int r = recap_oci_images_resolve(s, ref, img->manifest, err);
+	int r = recap_oci_images_resolve(s, ref, img->manifest, &img->pulled_with_credentials, err);
 	if (r >= 0)
 		r = load(s, img, err);
 	if (r < 0) {

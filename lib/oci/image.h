@@ -1,6 +1,7 @@
 /* What the runtime needs to run a pulled image. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/error.h"
@@ -14,6 +15,8 @@ struct recap_oci_image {
 	char **layer_ids;		 /* hex of each layer's blob digest, lowest first */
 	char **layer_dirs;		 /* absolute <root>/layers/<id>, lowest first */
 	struct recap_oci_config *config; /* Env, Entrypoint, Cmd, WorkingDir, User */
+	/* its reference was last pulled with registry credentials (images.h) */
+	bool pulled_with_credentials;
 };
 
 /* ref as accepted by recap_oci_ref_parse; the image must have been pulled.

@@ -53,7 +53,7 @@ static int save(struct recap_oci_store *s, json_t *images, struct recap_error **
 }
 
 int recap_oci_images_put(struct recap_oci_store *s, const char *canonical, const char *manifest,
-			 const char *index, struct recap_error **err)
+			 const char *index, bool credentials, struct recap_error **err)
 {
 	_cleanup_close_ int lock = recap_oci_store_lock(s, "index", 1, err);
 	if (lock < 0)
@@ -67,6 +67,8 @@ int recap_oci_images_put(struct recap_oci_store *s, const char *canonical, const
 				       RECAP_OCI_IMAGES_MAX);
 	json_t *e = index ? json_pack("{ssss}", "manifest", manifest, "index", index)
 			  : json_pack("{ss}", "manifest", manifest);
+	if (e && credentials && json_object_set_new(e, "credentials", json_true()) < 0)
+		e = NULL;
 	if (!e || json_object_set_new(images, canonical, e) < 0)
 		return -ENOMEM;
 	return save(s, images, err);
@@ -86,7 +88,8 @@ int recap_oci_images_remove(struct recap_oci_store *s, const char *canonical, st
 	return save(s, images, err);
 }
 
-static int match_digest(json_t *images, const struct recap_oci_ref *ref, char out[RECAP_OCI_DIGEST_MAX])
+static int match_digest(json_t *images, const struct recap_oci_ref *ref, char out[RECAP_OCI_DIGEST_MAX],
+			bool *ret_credentials)
 {
 	const char *key;
 	json_t *v;
@@ -98,15 +101,22 @@ static int match_digest(json_t *images, const struct recap_oci_ref *ref, char ou
 			continue;
 		if (strcmp(m, ref->digest) == 0 || (i && strcmp(i, ref->digest) == 0)) {
 			snprintf(out, RECAP_OCI_DIGEST_MAX, "%s", m);
-			return 0;
+			*ret_credentials = json_is_true(json_object_get(v, "credentials"));
+			if (!*ret_credentials)
+				return 0; /* else one pulled without credentials may match too */
 		}
 	}
-	return -ENOENT;
+	return out[0] ? 0 : -ENOENT;
 }
 
 int recap_oci_images_resolve(struct recap_oci_store *s, const char *ref, char manifest[RECAP_OCI_DIGEST_MAX],
-			     struct recap_error **err)
+			     bool *ret_credentials, struct recap_error **err)
 {
+	bool credentials = false;
+	if (!ret_credentials)
+		ret_credentials = &credentials;
+	*ret_credentials = false;
+	manifest[0] = '\0';
 	_cleanup_oci_ref_ struct recap_oci_ref *r = NULL;
 	int rc = recap_oci_ref_parse(ref, &r, err);
 	if (rc >= 0)
@@ -117,12 +127,15 @@ int recap_oci_images_resolve(struct recap_oci_store *s, const char *ref, char ma
 	rc = recap_oci_images_load(s, &images, err);
 	if (rc < 0)
 		return rc;
-	const char *m = recap_json_str(json_object_get(images, r->canonical), "manifest");
+	json_t *e = json_object_get(images, r->canonical);
+	const char *m = recap_json_str(e, "manifest");
 	if (m && recap_oci_digest_validate(m, err) == 0) {
 		snprintf(manifest, RECAP_OCI_DIGEST_MAX, "%s", m);
+		*ret_credentials = json_is_true(json_object_get(e, "credentials"));
 		return 0;
 	}
-	if (r->digest && r->kind == RECAP_OCI_REF_REGISTRY && match_digest(images, r, manifest) == 0)
+	if (r->digest && r->kind == RECAP_OCI_REF_REGISTRY &&
+	    match_digest(images, r, manifest, ret_credentials) == 0)
 		return 0;
 	return recap_error_set(err, ENOENT, "image %s is not in the store (pull it first)", r->canonical);
 }

@@ -173,10 +173,11 @@ int recap_oci_pull(struct recap_oci_store *s, const char *refstr, const struct r
 	r = resolve(src, s, ref, o, index_digest, res->manifest, &m, err);
 	if (r >= 0)
 		r = fetch_content(src, s, m, o, res, err);
+	res->credentials = src->sent_credentials && src->sent_credentials(src);
 	src->free(src);
 	if (r >= 0)
 		r = recap_oci_images_put(s, ref->canonical, res->manifest,
-					 index_digest[0] ? index_digest : NULL, err);
+					 index_digest[0] ? index_digest : NULL, res->credentials, err);
 	if (r < 0)
 		return recap_error_wrap(err, -r, "pulling %s", ref->canonical);
 	return 0;

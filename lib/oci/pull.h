@@ -36,6 +36,7 @@ struct recap_oci_pull_result {
 	char manifest[RECAP_OCI_DIGEST_MAX];
 	size_t n_layers;
 	size_t blobs_fetched; /* blobs that were not in the store yet */
+	bool credentials;     /* the pull sent the registry credentials */
 };
 
 int recap_oci_pull(struct recap_oci_store *s, const char *ref, const struct recap_oci_pull_opts *opts,

@@ -39,8 +39,13 @@ int recap_oci_registry_new(const struct recap_oci_ref *ref, const struct recap_o
 	r->repository = strdup(ref->repository);
 	r->auth_file = opts->auth_file ? strdup(opts->auth_file) : NULL;
 	r->ca_file = opts->ca_file ? strdup(opts->ca_file) : NULL;
+	if (opts->auth_doc && (r->auth_doc = malloc(opts->auth_doc_len + 1))) {
+		memcpy(r->auth_doc, opts->auth_doc, opts->auth_doc_len);
+		r->auth_doc[opts->auth_doc_len] = '\0';
+		r->auth_doc_len = opts->auth_doc_len;
+	}
 	if (!r->host || !r->repository || (opts->auth_file && !r->auth_file) ||
-	    (opts->ca_file && !r->ca_file) ||
+	    (opts->auth_doc && !r->auth_doc) || (opts->ca_file && !r->ca_file) ||
 	    asprintf(&r->base, "%s://%s", r->allow_http ? "http" : "https", host) < 0) {
 		recap_oci_registry_free(r);
 		return -ENOMEM;
@@ -57,6 +62,9 @@ void recap_oci_registry_free(struct recap_oci_registry *r)
 	free(r->base);
 	free(r->repository);
 	free(r->auth_file);
+	if (r->auth_doc)
+		explicit_bzero(r->auth_doc, r->auth_doc_len);
+	free(r->auth_doc);
 	free(r->ca_file);
 	free(r->authorization);
 	if (r->curl)
@@ -75,16 +83,19 @@ static int authenticate(struct recap_oci_registry *r, const char *header, struct
 	if (rc < 0)
 		return rc;
 	_cleanup_free_ char *basic = NULL;
-	rc = recap_oci_auth_lookup(r->auth_file, r->host, &basic, err);
+	rc = r->auth_doc ? recap_oci_auth_lookup_doc(r->auth_doc, r->auth_doc_len, r->host, &basic, err)
+			 : recap_oci_auth_lookup(r->auth_file, r->host, &basic, err);
 	if (rc < 0)
 		return rc;
+	if (basic)
+		r->sent_credentials = true;
 	free(r->authorization);
 	r->authorization = NULL;
 	if (strcasecmp(c.scheme, "Basic") == 0) {
 		if (!basic)
 			return recap_error_set(
-			    err, EACCES, "registry %s requires credentials and the auth file has none for it",
-			    r->host);
+			    err, EACCES, "registry %s requires credentials and %s none for it", r->host,
+			    r->auth_doc ? "the credentials given have" : "the auth file has");
 		r->authorization = steal_ptr(basic);
 		return 0;
 	}

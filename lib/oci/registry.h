@@ -1,6 +1,8 @@
 /* A registry client for one repository (OCI distribution API), blocking. */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/error.h"
@@ -10,10 +12,13 @@
 struct recap_oci_registry_opts {
 	const char *const *insecure; /* hosts ("127.0.0.1:5000") served over plain http; NULL-terminated */
 	const char *auth_file;	     /* docker-style config.json; NULL: the default location */
-	const char *ca_file;	     /* extra trust: PEM CA bundle for TLS; NULL: the system's */
-	int max_attempts;	     /* per request, for connection errors, 5xx and 429; default 3 */
-	long connect_timeout_s;	     /* default 10 */
-	long stall_timeout_s;	     /* default 30 */
+	/* a config.json document in memory instead of auth_file (copied) */
+	const char *auth_doc;
+	size_t auth_doc_len;
+	const char *ca_file;	/* extra trust: PEM CA bundle for TLS; NULL: the system's */
+	int max_attempts;	/* per request, for connection errors, 5xx and 429; default 3 */
+	long connect_timeout_s; /* default 10 */
+	long stall_timeout_s;	/* default 30 */
 	/* CLOCK_MONOTONIC ms by which every request must be done (the whole
 	 * pull's deadline, set by recap_oci_pull); 0: none. deadline_s is its
 	 * length, for the error. */
@@ -27,7 +32,10 @@ struct recap_oci_registry {
 	char *repository;
 	char *auth_file;
 	char *ca_file;
-	char *authorization; /* current "Bearer ..." or "Basic ..." */
+	char *auth_doc; /* opts->auth_doc, NUL-terminated; NULL: none */
+	size_t auth_doc_len;
+	char *authorization;   /* current "Bearer ..." or "Basic ..." */
+	bool sent_credentials; /* credentials went to the registry or its token endpoint */
 	int allow_http;
 	int max_attempts;
 	long connect_timeout_s, stall_timeout_s;

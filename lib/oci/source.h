@@ -2,6 +2,7 @@
  * to pull.c and its sources. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/buf.h"
@@ -19,6 +20,8 @@ struct oci_source {
 	/* Streams a blob into the store through a verifying writer. */
 	int (*get_blob)(struct oci_source *src, const struct recap_oci_descriptor *d,
 			struct recap_oci_store *s, uint64_t max, struct recap_error **err);
+	/* Whether credentials went to the registry (NULL: never). */
+	bool (*sent_credentials)(struct oci_source *src);
 	void (*free)(struct oci_source *src);
 };
 

@@ -67,6 +67,11 @@ static int reg_get_blob(struct oci_source *src, const struct recap_oci_descripto
 	return r;
 }
 
+static bool reg_sent_credentials(struct oci_source *src)
+{
+	return ((struct registry_source *)src)->reg->sent_credentials;
+}
+
 static void reg_free(struct oci_source *src)
 {
 	struct registry_source *rs = (struct registry_source *)src;
@@ -87,6 +92,7 @@ int recap_oci_source_registry(const struct recap_oci_ref *ref, const struct reca
 	}
 	rs->base.get_manifest = reg_get_manifest;
 	rs->base.get_blob = reg_get_blob;
+	rs->base.sent_credentials = reg_sent_credentials;
 	rs->base.free = reg_free;
 	*ret = &rs->base;
 	return 0;

@@ -161,6 +161,32 @@ if cap pull --insecure-registry "$REG_B" --auth-file "$T/auth.json" "$REG_B/priv
 else
 	fail "auth: $(cat "$T/err")"
 fi
+# The same document from a pipe (what caplet hands the executor), read once;
+# the stored reference remembers that credentials were sent, an anonymous
+# pull's does not.
+stored_with_credentials() { # STORE REF -> "True" / "False"
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]+"/index.json"))["images"][sys.argv[2]].get("credentials") is True)' "$1" "$2"
+}
+if "$CAPSULE" --root "$T/store-fd" pull --insecure-registry "$REG_B" --auth-fd 3 "$REG_B/private/bb:v1" \
+	3< <(cat "$T/auth.json") >/dev/null 2>"$T/err" &&
+	[[ $(stored_with_credentials "$T/store-fd" "$REG_B/private/bb:v1") == True ]]; then
+	pass "auth: credentials from --auth-fd (a pipe); the reference is marked as pulled with credentials"
+else
+	fail "auth-fd: $(cat "$T/err") $(cat "$T/store-fd/index.json" 2>/dev/null)"
+fi
+if [[ $(stored_with_credentials "$T/store" "$REG_A/capsules/bb:v1") == False ]]; then
+	pass "auth: an anonymous pull is not marked as pulled with credentials"
+else
+	fail "anonymous pull marked: $(cat "$T/store/index.json")"
+fi
+expect_fail "auth-fd: not JSON" "the registry credentials are not a JSON object" "$CAPSULE" --root "$T/store-fd" \
+	pull --insecure-registry "$REG_B" --auth-fd 3 "$REG_B/private/bb:v1" 3< <(echo '{"auths": nope')
+expect_fail "auth-fd: empty" "the descriptor gave no credentials" "$CAPSULE" --root "$T/store-fd" \
+	pull --insecure-registry "$REG_B" --auth-fd 3 "$REG_B/private/bb:v1" 3</dev/null
+expect_fail "auth-fd: a standard stream" "--auth-fd takes a descriptor number from 3 to 1023" "$CAPSULE" \
+	--root "$T/store-fd" pull --auth-fd 2 "$REG_B/private/bb:v1"
+expect_fail "auth-fd: closed" "--auth-fd 9: Bad file descriptor" "$CAPSULE" --root "$T/store-fd" \
+	pull --insecure-registry "$REG_B" --auth-fd 9 "$REG_B/private/bb:v1"
 
 # Bearer tokens: the registry sends a challenge, the token server wants the
 # config.json credentials.
