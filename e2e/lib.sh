@@ -147,6 +147,9 @@ E2E_BEFORE_COMPONENTS=
 COMPONENT_KUBECONFIG=
 CONTROLLER_ARGS=()
 CAPLET_ARGS=() # more flags for every caplet
+# CAPLET_KUBECONFIGS[NODE]: that node's caplet's kubeconfig instead of
+# COMPONENT_KUBECONFIG (e.g. a token bound to the node, as a caplet pod's is)
+declare -A CAPLET_KUBECONFIGS=()
 # E2E_WRAP: a command the next controller_start / caplet_start runs the
 # process under (e2e/faults.sh: a skewed clock). CONTROLLER_HEALTH: the
 # address of the controller's /healthz and /readyz, CONTROLLER_METRICS of its
@@ -165,8 +168,9 @@ declare -A CAPLET_PID SYNCED_BEFORE
 caplet_start() {
 	local n=$1
 	SYNCED_BEFORE[$n]=$(grep -c "executions of node $n synced" "$T/caplet-$n.log" 2>/dev/null || true)
+	local kc=${CAPLET_KUBECONFIGS[$n]:-$COMPONENT_KUBECONFIG}
 	${E2E_WRAP:-} "$E2E_CAPLET" --node-name "$n" --root "$T/node-$n" --capsule "$E2E_CAPSULE" \
-		${COMPONENT_KUBECONFIG:+--kubeconfig "$COMPONENT_KUBECONFIG"} \
+		${kc:+--kubeconfig "$kc"} \
 		--cgroup-parent "$CGP-$n" --cri-endpoint "unix://$CRI_SOCKET" --insecure-registry "$REGISTRY" \
 		--metrics-address 127.0.0.1:0 "${CAPLET_ARGS[@]}" >>"$T/caplet-$n.log" 2>&1 &
 	CAPLET_PID[$n]=$!

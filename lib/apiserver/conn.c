@@ -97,6 +97,8 @@ void apiserver_respond_json(struct apiserver_conn *c, int code, json_t *body)
 		respond(c, code, "application/json", s, strlen(s));
 	else
 		respond(c, 500, "text/plain", "out of memory\n", 14);
+	if (s) /* it may carry credentials (pullcreds.c) */
+		explicit_bzero(s, strlen(s));
 	free(s);
 }
 

@@ -1,5 +1,6 @@
 /* Discovery, as the aggregation layer and kubectl read it: the group list,
- * the group, and the version's resources (the subresources of CapsuleRun). */
+ * the group, and the version's resources (the subresources of CapsuleRun,
+ * and the pull credentials of a CapsuleExecution). */
 #include <string.h>
 
 #include "apiserver/internal.h"
@@ -15,7 +16,7 @@ static json_t *group(void)
 			 "versions", version(), "preferredVersion", version());
 }
 
-static json_t *sub(const char *name, const char *verbs)
+static json_t *sub(const char *name, const char *kind, const char *verbs)
 {
 	json_t *v = json_array();
 	char buf[64];
@@ -23,14 +24,16 @@ static json_t *sub(const char *name, const char *verbs)
 	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
 		json_array_append_new(v, json_string(t));
 	return json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", name, "singularName", "", "namespaced", 1,
-			 "kind", "CapsuleRun", "verbs", v);
+			 "kind", kind, "verbs", v);
 }
 
 static json_t *resources(void)
 {
-	return json_pack("{s:s, s:s, s:s, s:[o, o]}", "kind", "APIResourceList", "apiVersion", "v1",
-			 "groupVersion", GROUP "/" VERSION, "resources", sub("capsuleruns/log", "get"),
-			 sub("capsuleruns/artifacts", "get"));
+	return json_pack("{s:s, s:s, s:s, s:[o, o, o]}", "kind", "APIResourceList", "apiVersion", "v1",
+			 "groupVersion", GROUP "/" VERSION, "resources",
+			 sub("capsuleruns/log", "CapsuleRun", "get"),
+			 sub("capsuleruns/artifacts", "CapsuleRun", "get"),
+			 sub("capsuleexecutions/pullcredentials", "PullCredentials", "get"));
 }
 
 bool apiserver_discovery(struct apiserver_conn *c)

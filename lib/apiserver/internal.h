@@ -57,8 +57,22 @@ void apiserver_status(struct apiserver_conn *c, int code, const char *reason, co
     __attribute__((format(printf, 4, 5)));
 void apiserver_respond_text(struct apiserver_conn *c, int code, const char *text);
 
+/* request.c: what every subresource checks and reads; each answers the
+ * client itself when it fails */
+bool apiserver_dns_name(const char *s, size_t max);
+bool apiserver_authorize(struct apiserver_conn *c, const struct apiserver_user *u,
+			 const struct apiserver_sar_attrs *a);
+/* GET path into *ret: 0, -ENOENT (not answered: the caller names what is
+ * missing), or another error answered with a 500. */
+int apiserver_get(struct apiserver_conn *c, const char *path, json_t **ret);
+
 /* discovery.c */
 bool apiserver_discovery(struct apiserver_conn *c);
+
+/* pullcreds.c: capsuleexecutions/NAME/pullcredentials, for the node agent
+ * of the execution's node */
+void apiserver_pull_credentials(struct apiserver_conn *c, const struct apiserver_user *u, const char *ns,
+				const char *name);
 
 /* stream.c */
 void apiserver_subresource(struct apiserver_conn *c, const struct apiserver_user *u, const char *ns,

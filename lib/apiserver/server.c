@@ -95,6 +95,12 @@ static void route(struct apiserver_conn *c)
 			  name, sub, &end) == 3 &&
 		   !c->path[end]) {
 		apiserver_subresource(c, &u, ns, name, sub);
+	} else if ((end = 0, sscanf(c->path,
+				    "/apis/" GROUP "/" VERSION
+				    "/namespaces/%63[^/]/capsuleexecutions/%253[^/]/pullcredentials%n",
+				    ns, name, &end) == 2) &&
+		   end > 0 && !c->path[end]) {
+		apiserver_pull_credentials(c, &u, ns, name);
 	} else {
 		apiserver_status(c, 404, "NotFound", "the server could not find the requested resource");
 	}

@@ -37,13 +37,6 @@ static bool wait_step(unsigned *waited_ms, unsigned limit_s)
 	return true;
 }
 
-static bool dns_name(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-	return n > 0 && n <= max && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-.") == n && s[0] != '-' &&
-	       s[0] != '.' && s[n - 1] != '-' && s[n - 1] != '.';
-}
-
 static bool authorized(struct apiserver_conn *c, const struct apiserver_user *u, const char *ns,
 		       const char *name, const char *sub)
 {
@@ -54,36 +47,7 @@ static bool authorized(struct apiserver_conn *c, const struct apiserver_user *u,
 	    .resource = "capsuleruns",
 	    .subresource = sub,
 	    .name = name};
-	char *why = NULL;
-	struct recap_error *err = NULL;
-	int r = apiserver_sar_check(&c->s->sar, u, &a, &why, &err);
-	if (r < 0)
-		apiserver_status(c, 500, "InternalError", "the authorization check failed: %s",
-				 recap_error_message(err));
-	else if (r == 0)
-		apiserver_status(
-		    c, 403, "Forbidden",
-		    "capsuleruns.%s \"%s\" is forbidden: User \"%s\" cannot %s resource \"capsuleruns/%s\" "
-		    "in API group \"%s\" in the namespace \"%s\"%s%s",
-		    GROUP, name, u->name, a.verb, sub, GROUP, ns, why ? ": " : "", why ? why : "");
-	free(why);
-	recap_error_free(err);
-	return r == 1;
-}
-
-/* GET path into *ret; answers the client itself on failure. */
-static int get(struct apiserver_conn *c, const char *path, json_t **ret)
-{
-	struct apiserver_call call = {.method = "GET", .path = path};
-	struct recap_error *err = NULL;
-	int r = apiserver_broker_call(c->s->broker, &call, &err);
-	if (r < 0 && call.code == RECAP_KUBE_ERR_NOT_FOUND)
-		r = -ENOENT;
-	else if (r < 0)
-		apiserver_status(c, 500, "InternalError", "%s", recap_error_message(err));
-	recap_error_free(err);
-	*ret = call.object;
-	return r;
+	return apiserver_authorize(c, u, &a);
 }
 
 static bool owned_by(json_t *e, const char *uid)
@@ -106,13 +70,13 @@ static int list_execs(struct apiserver_conn *c, const char *ns, const char *name
 	json_t *run = NULL, *list = NULL, *e;
 	snprintf(path, sizeof(path), "/apis/%s/namespaces/%s/capsuleruns/%s", RECAP_API_GROUP_VERSION, ns,
 		 name);
-	int r = get(c, path, &run);
+	int r = apiserver_get(c, path, &run);
 	if (r == -ENOENT)
 		apiserver_status(c, 404, "NotFound", "capsuleruns.recap.dev \"%s\" not found", name);
 	snprintf(path, sizeof(path),
 		 "/apis/%s/namespaces/%s/capsuleexecutions?fieldSelector=spec.runRef.name%%3D%s",
 		 RECAP_API_GROUP_VERSION, ns, name);
-	if (r >= 0 && get(c, path, &list) >= 0) {
+	if (r >= 0 && apiserver_get(c, path, &list) >= 0) {
 		enum recap_api_run_phase ph = recap_api_run_status_phase(run);
 		*ret_ended = ph != RECAP_API_RUN_PHASE_PENDING && ph != RECAP_API_RUN_PHASE_RUNNING &&
 			     ph != RECAP_API_RUN_PHASE_COUNT;
@@ -204,7 +168,7 @@ static json_t *wait_started(struct apiserver_conn *c, json_t *e, bool follow)
 			return NULL;
 		}
 		json_t *now = NULL;
-		if (client_gone(c) || atomic_load(&c->s->stopping) || get(c, path, &now) < 0) {
+		if (client_gone(c) || atomic_load(&c->s->stopping) || apiserver_get(c, path, &now) < 0) {
 			json_decref(e);
 			json_decref(now);
 			return NULL;
@@ -281,7 +245,7 @@ void apiserver_subresource(struct apiserver_conn *c, const struct apiserver_user
 	bool attach = strcmp(sub, "attach") == 0;
 	if (!known(c, sub))
 		return;
-	if (!dns_name(ns, 63) || !dns_name(name, 253)) {
+	if (!apiserver_dns_name(ns, 63) || !apiserver_dns_name(name, 253)) {
 		apiserver_status(c, 400, "BadRequest", "\"%s/%s\" is not a namespace and a name", ns, name);
 		return;
 	}
@@ -297,7 +261,7 @@ void apiserver_subresource(struct apiserver_conn *c, const struct apiserver_user
 	int t = recap_http_query(c->query, "target", target, sizeof(target));
 	if (t > 0 && !*target)
 		t = 0;
-	if (t < 0 || (t > 0 && !dns_name(target, 253))) {
+	if (t < 0 || (t > 0 && !apiserver_dns_name(target, 253))) {
 		apiserver_status(c, 400, "BadRequest", "target must be a pod's name");
 		return;
 	}

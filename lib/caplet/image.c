@@ -1,11 +1,17 @@
 /* Images: taken from the node store when there (IfNotPresent), otherwise
  * pulled by a `capsule pull` child so the loop never blocks on a download;
- * one pull per reference however many executions wait for it. */
+ * one pull per reference (and credentials) however many executions wait
+ * for it. A Capsule's imagePullSecrets come from recap-apiserver
+ * (capsuleexecutions/NAME/pullcredentials, which gives them to the agent
+ * of the execution's node only) and go to the pull on a pipe; an image
+ * pulled with credentials is taken from the store only after a pull with
+ * the asking execution's own credentials (or none) succeeded. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/names.h"
 #include "api/types.h"
 #include "base/cleanup.h"
 #include "base/json.h"
@@ -21,10 +27,13 @@ struct waiter {
 	struct waiter *next;
 };
 
+/* One pull, shared by the executions that wait for the same image with the
+ * same credentials: key is the reference, and for a Capsule with
+ * imagePullSecrets also its namespace and their names. */
 struct caplet_pull {
 	struct recap_caplet *agent;
 	struct caplet_pull *next;
-	char *ref;
+	char *ref, *key;
 	struct waiter *waiters;
 	struct caplet_proc *proc;
 };
@@ -53,9 +62,14 @@ static json_t *config_json(const struct recap_oci_config *cfg)
 	return j;
 }
 
-/* 1: delivered from the store; 0: not there. */
+/* 1: delivered from the store; 0: not there, or pulled with credentials
+ * and not pulled for this execution just now (pulled: a pull with its
+ * credentials, or with none, has just succeeded): such an image is run
+ * only after the registry accepted the credentials of the execution that
+ * asks for it, so one namespace's pull secret never opens an image to
+ * another. */
 static int deliver(struct recap_caplet *c, const char *ref, struct caplet_exec *x, caplet_image_cb cb,
-		   char **ret_msg)
+		   bool pulled, char **ret_msg)
 {
 	_cleanup_error_ struct recap_error *err = NULL;
 	struct recap_oci_store *s = NULL;
@@ -67,6 +81,10 @@ static int deliver(struct recap_caplet *c, const char *ref, struct caplet_exec *
 	if (r < 0) {
 		if (ret_msg)
 			*ret_msg = strdup(recap_error_message(err));
+		return 0;
+	}
+	if (img->pulled_with_credentials && !pulled) {
+		recap_oci_image_free(img);
 		return 0;
 	}
 	_cleanup_json_ json_t *cfg = config_json(img->config);
@@ -88,26 +106,27 @@ static void pull_free(struct caplet_pull *p)
 		pp = &(*pp)->next;
 	*pp = p->next;
 	free(p->ref);
+	free(p->key);
 	free(p);
 }
 
-static void on_pulled(struct caplet_proc *proc, int64_t status, int sig, const struct recap_buf *out,
-		      const char *errtail, void *data)
+/* Hands every waiter the image, or why there is none (failed: NULL when
+ * the pull succeeded), and forgets the pull. */
+static void finish(struct caplet_pull *p, const char *failed)
 {
-	struct caplet_pull *p = data;
 	struct recap_caplet *c = p->agent;
 	struct waiter *w = p->waiters;
 	p->waiters = NULL;
 	char *ref = steal_ptr(p->ref);
 	pull_free(p);
-	if (status != 0)
+	if (failed)
 		c->metric_pull_failures++;
 	while (w) {
 		struct waiter *next = w->next;
 		_cleanup_free_ char *msg = NULL;
-		if (status != 0 || !deliver(c, ref, w->x, w->cb, &msg)) {
+		if (failed || !deliver(c, ref, w->x, w->cb, true, &msg)) {
 			struct recap_buf b = RECAP_BUF_INIT(4096);
-			const char *why = status != 0 ? errtail : msg;
+			const char *why = failed ? failed : msg;
 			recap_buf_printf(&b, "pull %s: %s", ref, why && *why ? why : "failed");
 			w->cb(w->x, NULL, b.data ? b.data : "pull failed");
 			recap_buf_free(&b);
@@ -118,15 +137,17 @@ static void on_pulled(struct caplet_proc *proc, int64_t status, int sig, const s
 	free(ref);
 }
 
-static int pull_start(struct recap_caplet *c, const char *ref, struct caplet_pull **ret,
-		      struct recap_error **err)
+static void on_pulled(struct caplet_proc *proc, int64_t status, int sig, const struct recap_buf *out,
+		      const char *errtail, void *data)
 {
-	struct caplet_pull *p = calloc(1, sizeof(*p));
-	if (!p || !(p->ref = strdup(ref))) {
-		free(p);
-		return recap_error_set(err, ENOMEM, "out of memory");
-	}
-	p->agent = c;
+	finish(data, status != 0 ? (errtail && *errtail ? errtail : "failed") : NULL);
+}
+
+/* Runs `capsule pull`; auth_doc: a config.json with the credentials, given
+ * on a pipe (fd 3), never in a file or on the command line; NULL: none. */
+static int spawn_pull(struct caplet_pull *p, const char *auth_doc, struct recap_error **err)
+{
+	struct recap_caplet *c = p->agent;
 	struct caplet_argv a;
 	caplet_argv_executor(&a, c, false);
 	caplet_argv_add(&a, "--registry-only"); /* the reference is cluster input */
@@ -135,19 +156,98 @@ static int pull_start(struct recap_caplet *c, const char *ref, struct caplet_pul
 		caplet_argv_add(&a, "--insecure-registry");
 		caplet_argv_add(&a, c->o.insecure[i]);
 	}
+	if (auth_doc) {
+		caplet_argv_add(&a, "--auth-fd");
+		caplet_argv_add(&a, "3");
+	}
 	caplet_argv_add(&a, "--");
-	caplet_argv_add(&a, ref);
+	caplet_argv_add(&a, p->ref);
 	int r = caplet_argv_done(&a, err);
 	if (r >= 0)
-		r = caplet_proc_spawn(c->loop, (char *const *)a.v, NULL, 0, on_pulled, p, &p->proc, err);
+		r = caplet_proc_spawn(c->loop, (char *const *)a.v, auth_doc, auth_doc ? strlen(auth_doc) : 0,
+				      on_pulled, p, &p->proc, err);
+	if (r >= 0)
+		c->metric_pulls++;
+	return r;
+}
+
+/* recap-apiserver's answer: the registries' credentials, then the pull. */
+static void on_credentials(const struct recap_kube_response *resp, void *data)
+{
+	struct caplet_pull *p = data;
+	_cleanup_error_ struct recap_error *err = NULL;
+	char *doc = NULL;
+	json_t *auths = json_object_get(resp->object, "auths");
+	if (resp->code != RECAP_KUBE_OK || !json_is_object(auths)) {
+		struct recap_buf b = RECAP_BUF_INIT(2048);
+		recap_buf_printf(&b,
+				 "pull credentials (spec.capsule.imagePullSecrets) from recap-apiserver: %s",
+				 resp->err ? recap_error_message(resp->err) : "the answer has no \"auths\"");
+		finish(p, b.data ? b.data : "pull credentials refused");
+		recap_buf_free(&b);
+		return;
+	}
+	json_t *wrapped = json_pack("{s:O}", "auths", auths);
+	doc = wrapped ? json_dumps(wrapped, JSON_COMPACT) : NULL;
+	json_decref(wrapped);
+	int r = doc ? spawn_pull(p, doc, &err) : recap_error_set(&err, ENOMEM, "out of memory");
+	if (doc)
+		explicit_bzero(doc, strlen(doc));
+	free(doc);
+	if (r < 0)
+		finish(p, recap_error_message(err));
+}
+
+static int ask_credentials(struct caplet_pull *p, struct caplet_exec *x, struct recap_error **err)
+{
+	char path[1024];
+	if (snprintf(path, sizeof(path), "/apis/%s/namespaces/%s/%s/%s/pullcredentials",
+		     RECAP_SUBRESOURCES_GROUP_VERSION, x->ns, RECAP_RESOURCE_CAPSULE_EXECUTION,
+		     x->name) >= (int)sizeof(path))
+		return recap_error_set(err, ENAMETOOLONG, "the execution's name is too long");
+	struct recap_kube_request req = {.method = "GET", .path = path};
+	return recap_kube_request(p->agent->client, &req, on_credentials, p, err);
+}
+
+/* The key of the pull an execution waits for (struct caplet_pull). */
+static char *pull_key(struct caplet_exec *x, const char *ref, json_t *secrets)
+{
+	struct recap_buf b = RECAP_BUF_INIT(64 * 1024); /* the schema bounds it to a few KiB */
+	int r = recap_buf_appends(&b, ref);
+	if (r >= 0 && json_array_size(secrets))
+		r = recap_buf_printf(&b, "\n%s", x->ns);
+	size_t i;
+	json_t *s;
+	json_array_foreach (secrets, i, s)
+		if (r >= 0)
+			r = recap_buf_printf(&b, "\n%s", recap_json_str(s, "name") ?: "");
+	if (r < 0) {
+		recap_buf_free(&b);
+		return NULL;
+	}
+	return recap_buf_steal(&b);
+}
+
+static int pull_start(struct recap_caplet *c, struct caplet_exec *x, const char *ref, char *key,
+		      json_t *secrets, struct caplet_pull **ret, struct recap_error **err)
+{
+	struct caplet_pull *p = calloc(1, sizeof(*p));
+	if (!p || !(p->ref = strdup(ref))) {
+		free(p);
+		free(key);
+		return recap_error_set(err, ENOMEM, "out of memory");
+	}
+	p->agent = c;
+	p->key = key;
+	int r = json_array_size(secrets) ? ask_credentials(p, x, err) : spawn_pull(p, NULL, err);
 	if (r < 0) {
 		free(p->ref);
+		free(p->key);
 		free(p);
 		return r;
 	}
 	p->next = c->pulls;
 	c->pulls = p;
-	c->metric_pulls++;
 	*ret = p;
 	return 0;
 }
@@ -170,24 +270,33 @@ int caplet_image_check(json_t *exec, struct recap_error **err)
 bool caplet_image_from_store(struct caplet_exec *x, caplet_image_cb cb)
 {
 	const char *ref = recap_api_profile_image(recap_api_exec_spec_capsule(x->obj));
-	return ref && *ref && deliver(x->agent, ref, x, cb, NULL);
+	return ref && *ref && deliver(x->agent, ref, x, cb, false, NULL);
 }
 
 void caplet_image_get(struct caplet_exec *x, caplet_image_cb cb)
 {
 	struct recap_caplet *c = x->agent;
-	const char *ref = recap_api_profile_image(recap_api_exec_spec_capsule(x->obj));
+	json_t *capsule = recap_api_exec_spec_capsule(x->obj);
+	const char *ref = recap_api_profile_image(capsule);
+	json_t *secrets = recap_api_profile_image_pull_secrets(capsule);
 	if (!ref || !*ref) {
 		cb(x, NULL, "spec.capsule.image is empty");
 		return;
 	}
-	if (deliver(c, ref, x, cb, NULL))
+	if (deliver(c, ref, x, cb, false, NULL))
 		return;
+	char *key = pull_key(x, ref, secrets);
+	if (!key) {
+		cb(x, NULL, "out of memory");
+		return;
+	}
 	struct caplet_pull *p = c->pulls;
-	while (p && strcmp(p->ref, ref) != 0)
+	while (p && strcmp(p->key, key) != 0)
 		p = p->next;
 	_cleanup_error_ struct recap_error *err = NULL;
-	if (!p && pull_start(c, ref, &p, &err) < 0) {
+	if (p)
+		free(key);
+	else if (pull_start(c, x, ref, key, secrets, &p, &err) < 0) {
 		cb(x, NULL, recap_error_message(err));
 		return;
 	}

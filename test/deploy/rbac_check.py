@@ -3,9 +3,11 @@
 RBAC of RECap's own components: the roles bound to the controller's,
 caplet's and recap-apiserver's service accounts grant no wildcard API group,
 resource or verb, no nonResourceURLs, and nothing on secrets, pods/exec or
-nodes; the one exception is the controller's relay certificates: in a
+nodes; the exceptions are the controller's relay certificates: in a
 namespaced Role, secrets may be created, and read or updated by name
-(resourceNames), never listed, watched or deleted. The only built-in roles
+(resourceNames), never listed, watched or deleted; and recap-apiserver's
+pull credentials: secrets read by name (get alone), never listed or
+watched. The only built-in roles
 bound are the two every aggregated API server needs (BUILTIN).
 
     rbac_check.py FILE      prints one line per role checked
@@ -37,16 +39,21 @@ def bound_roles(items):
 
 
 CERTS_ROLE = "recap-controller-certs"
+APISERVER_ROLE = "recap-apiserver"
 
 
 def secrets_allowed(role, rule):
     """The relay certificates' rule: a Role of the controller, secrets only,
-    create alone or get/update by name."""
-    if role["kind"] != "Role" or role["metadata"]["name"] != CERTS_ROLE:
+    create alone or get/update by name; the pull credentials' rule:
+    recap-apiserver's ClusterRole, secrets only, get alone."""
+    if (role["kind"], role["metadata"]["name"]) not in (("Role", CERTS_ROLE),
+                                                        ("ClusterRole", APISERVER_ROLE)):
         return False
     if set(rule.get("resources", [])) != {"secrets"} or rule.get("apiGroups") != [""]:
         return False
     verbs = set(rule.get("verbs", []))
+    if role["kind"] == "ClusterRole" and role["metadata"]["name"] == APISERVER_ROLE:
+        return verbs == {"get"}
     return verbs == {"create"} or (verbs <= {"get", "update"} and bool(rule.get("resourceNames")))
 
 

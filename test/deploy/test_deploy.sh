@@ -212,7 +212,9 @@ cpl no create capsuleruns.recap.dev -n shop
 cpl no patch capsulepolicies.recap.dev
 cpl no get pods -n shop
 cpl no get secrets -n shop
-ok "caplet: executions watch/patch/status, policies and namespaces read, nothing else"
+cpl yes get capsuleexecutions.subresources.recap.dev --subresource pullcredentials -n shop
+cpl no get capsuleruns.subresources.recap.dev --subresource log -n shop
+ok "caplet: executions watch/patch/status, policies and namespaces read, pull credentials asked of recap-apiserver, nothing else"
 asv yes get capsuleruns.recap.dev -n shop
 asv yes list capsuleexecutions.recap.dev -A
 asv yes create tokenreviews.authentication.k8s.io
@@ -223,10 +225,13 @@ asv no list configmaps -n kube-system
 asv no patch capsuleruns.recap.dev -n shop
 asv no patch capsuleexecutions.recap.dev --subresource status -n shop
 asv no get capsules.recap.dev -n shop
-asv no get secrets -n recap-system
+asv yes get secrets/regcred -n shop
+asv no list secrets -n shop
+asv no watch secrets -A
+asv no update secrets/regcred -n shop
 asv no get pods -n shop
 asv no patch apiservices.apiregistration.k8s.io
-ok "recap-apiserver: reads runs and executions, delegates authentication and authorization, nothing else"
+ok "recap-apiserver: reads runs and executions and Secrets by name (pull credentials), delegates authentication and authorization, nothing else"
 
 # caplet writes only executions of its own node: the admission policy checks
 # the node name the API server puts in a pod-bound token.

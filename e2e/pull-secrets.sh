@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# e2e: a capsule image in a private registry (docker-registry with htpasswd).
+# The Capsule names a pull Secret (spec.imagePullSecrets); each caplet runs
+# as the recap-caplet service account with its own RBAC and a token bound to
+# its node, as a caplet pod's is; recap-apiserver (through the aggregation
+# layer) gives an execution's credentials to its node's caplet only, which
+# hands them to the pull on a pipe. Checked: the private capsule runs; the
+# same image, now in the node's store, is not run for a Capsule without the
+# credentials; a missing Secret, one of another type and a wrong password
+# each fail the execution with a message that names the problem; as a
+# compromised node would, another node's caplet token, a token bound to no
+# node and a namespace editor ask for an execution's credentials and are
+# refused, as is the right node once the execution ended; the password is
+# nowhere in the executions, the nodes' stores or the components' logs.
+#   pull-secrets.sh CAPLET CAPSULE CONTROLLER SLEEPER SOURCE_ROOT APISERVER
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+APISERVER_BIN=$(realpath "$6")
+PASSWORD=s3cret-$RANDOM$RANDOM
+
+# The private registry, and the capsule image copied into it.
+private_registry_up() {
+	local port
+	port=$(free_port)
+	mkdir -p "$T/private"
+	python3 -W ignore - "$T/private/htpasswd" "$PASSWORD" <<'PY'
+import crypt, sys
+open(sys.argv[1], "w").write("tester:" + crypt.crypt(sys.argv[2], crypt.mksalt(crypt.METHOD_BLOWFISH)).replace("$2b$", "$2y$", 1) + "\n")
+PY
+	printf '%s\n' "version: 0.1" "log: {level: error, accesslog: {disabled: true}}" \
+		"storage: {filesystem: {rootdirectory: $T/private/data}}" "http: {addr: 127.0.0.1:$port}" \
+		"auth: {htpasswd: {realm: recap-e2e, path: $T/private/htpasswd}}" >"$T/private.yml"
+	docker-registry serve "$T/private.yml" >"$T/private-registry.log" 2>&1 &
+	PIDS+=($!)
+	PRIVATE=127.0.0.1:$port
+	wait_until 20 curl -s -o /dev/null "http://$PRIVATE/v2/"
+	skopeo copy -q --src-tls-verify=false --dest-tls-verify=false --dest-creds "tester:$PASSWORD" \
+		"docker://$IMAGE" "docker://$PRIVATE/private/busybox:v1" >/dev/null
+	PRIVATE_IMAGE=$PRIVATE/private/busybox:v1
+	CAPLET_ARGS+=(--insecure-registry "$PRIVATE")
+}
+
+# caplet's service account, role and admission policy from config/rbac, and
+# for each node a kubeconfig with a token of it bound to the Node object.
+node_bound_caplets() {
+	kubectl apply -f "$E2E_SRC/config/rbac/service_account.yaml" -f "$E2E_SRC/config/rbac/caplet_role.yaml" \
+		-f "$E2E_SRC/config/rbac/caplet_role_binding.yaml" -f "$E2E_SRC/config/rbac/caplet_node_policy.yaml" \
+		>/dev/null
+	local n tok
+	for n in "${NODES[@]}"; do
+		wait_until 30 kubectl get node "$n" -o name >/dev/null ||
+			{ echo "the stand-in made no Node $n" >&2; exit 1; }
+		tok=$(kubectl create token recap-caplet -n recap-system --bound-object-kind Node \
+			--bound-object-name "$n" --duration 1h)
+		token_kubeconfig "$T/caplet-$n.kubeconfig" "$tok"
+		CAPLET_KUBECONFIGS[$n]=$T/caplet-$n.kubeconfig
+	done
+}
+token_kubeconfig() { # FILE TOKEN
+	cat >"$1" <<KC
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "$RECAP_APISERVER_URL", certificate-authority: "$RECAP_CA_FILE"}}]
+users: [{name: u, user: {token: "$2"}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+KC
+}
+before_components() {
+	streams_register
+	private_registry_up
+	node_bound_caplets
+}
+
+streams_prepare
+E2E_BEFORE_COMPONENTS=before_components
+e2e_up "$1" "$2" "$3" "$4" "$5" node-1 node-2
+streams_up "$APISERVER_BIN"
+
+ns_create shop
+pod_create shop web-1 node-1 app registry.local/app:1 app=web
+check "the stand-in runs the target pod" wait_until 30 pods_running shop 1
+kubectl create secret docker-registry regcred -n shop --docker-server="$PRIVATE" --docker-username=tester \
+	--docker-password="$PASSWORD" >/dev/null
+kubectl create secret docker-registry badcred -n shop --docker-server="$PRIVATE" --docker-username=tester \
+	--docker-password=wrong >/dev/null
+kubectl create secret generic opaque -n shop --from-literal=password="$PASSWORD" >/dev/null
+
+# capsule NAME SECRETS COMMAND: a Capsule of the private image on web-1 and its run NAME-1.
+capsule() {
+	kubectl apply -n shop -f - >/dev/null <<YAML
+apiVersion: recap.dev/v1alpha1
+kind: Capsule
+metadata: {name: $1}
+spec:
+  image: $PRIVATE_IMAGE
+  imagePullSecrets: $2
+  command: [sh, -c, '$3']
+  timeoutSeconds: 60
+  targets: {selector: {matchLabels: {app: web}}}
+---
+apiVersion: recap.dev/v1alpha1
+kind: CapsuleRun
+metadata: {name: $1-1}
+spec: {capsuleRef: {name: $1}}
+YAML
+}
+run_is() { [[ $(kubectl get caprun -n shop "$1" -o jsonpath='{.status.phase}' 2>/dev/null) == "$2" ]]; }
+exec_of() { kubectl get cexec -n shop -l "recap.dev/run=$1" -o jsonpath='{.items[0].metadata.name}'; }
+exec_field() { kubectl get cexec -n shop "$(exec_of "$1")" -o jsonpath="{$2}"; }
+# failed_with RUN NEEDLE: the run failed, its execution ImagePullFailed with NEEDLE in the message.
+failed_with() {
+	wait_until 60 run_is "$1" Failed || { echo "  run $1 did not fail" >&2; return 1; }
+	local reason msg
+	reason=$(exec_field "$1" .status.reason) msg=$(exec_field "$1" .status.message)
+	[[ $reason == ImagePullFailed && $msg == *"$2"* ]] ||
+		{ echo "  $1: reason $reason, message: $msg" >&2; return 1; }
+}
+
+# -- the private capsule runs with its pull secret; the node's store marks the image
+capsule private '[{name: regcred}]' 'echo private-ok; sleep 12'
+running() { [[ $(exec_field private-1 .status.phase 2>/dev/null) == Running ]]; }
+check "the private capsule's execution runs on node-1" wait_until 60 running
+E=$(exec_of private-1)
+stored_with_credentials() {
+	python3 -c 'import json,sys
+e=json.load(open(sys.argv[1]+"/index.json"))["images"].get(sys.argv[2], {})
+sys.exit(0 if e.get("credentials") is True else 1)' "$T/node-node-1" "$PRIVATE_IMAGE"
+}
+check "node-1's store has the image, marked as pulled with credentials" stored_with_credentials
+check "node-2 pulled nothing" eval '[[ ! -e $T/node-node-2/index.json ]] || ! grep -qF "$PRIVATE_IMAGE" "$T/node-node-2/index.json"'
+
+# -- as a compromised node would: ask recap-apiserver for the execution's credentials
+api="/apis/subresources.recap.dev/v1alpha1/namespaces/shop/capsuleexecutions/$E/pullcredentials"
+ask() { # KUBECONFIG: the answer in $T/creds.out/err, RC
+	RC=0
+	KUBECONFIG=$1 kubectl get --raw "$api" >"$T/creds.out" 2>"$T/creds.err" || RC=$?
+}
+has_err() { grep -qF -- "$1" "$T/creds.err" || { echo "  '$1' not in: $(cat "$T/creds.err")" >&2; return 1; }; }
+ask "${CAPLET_KUBECONFIGS[node-1]}"
+check "node-1's caplet (the execution's node) gets the credentials" \
+	eval '((RC == 0)) && python3 -c "import json,sys; a=json.load(open(sys.argv[1]))[\"auths\"]; sys.exit(0 if sys.argv[2] in a else 1)" "$T/creds.out" "$PRIVATE"'
+ask "${CAPLET_KUBECONFIGS[node-2]}"
+check "node-2's caplet is refused: the execution is node-1's" \
+	eval '((RC != 0)) && has_err "for the node agent of node \"node-1\" only" && [[ ! -s $T/creds.out ]]'
+token_kubeconfig "$T/unbound.kubeconfig" "$(kubectl create token recap-caplet -n recap-system --duration 10m)"
+ask "$T/unbound.kubeconfig"
+check "caplet's token bound to no node is refused" eval '((RC != 0)) && has_err "holds no token bound to that node"'
+kubectl create rolebinding alice-edit -n shop --clusterrole edit --user alice >/dev/null
+ALICE=$("$E2E_SRC/hack/cluster" user --dir "$T/cluster" alice)
+ask "$ALICE"
+check "a namespace editor is refused by RBAC" \
+	eval '((RC != 0)) && has_err "cannot get resource \"capsuleexecutions/pullcredentials\""'
+check "the private run succeeds" wait_until 60 run_is private-1 Succeeded
+check "its output is the capsule's" eval '[[ $(exec_field private-1 .status.stdoutTail) == *private-ok* ]]'
+ask "${CAPLET_KUBECONFIGS[node-1]}"
+check "once the execution ended, its node's caplet is refused too" eval '((RC != 0)) && has_err "has ended"'
+
+# -- the same image, in node-1's store now, for a Capsule without the credentials
+capsule anonymous '[]' 'echo must-not-run'
+check "a Capsule without the pull secret does not run the stored private image" \
+	failed_with anonymous-1 "requires credentials"
+check "its command never ran" eval '[[ -z $(exec_field anonymous-1 .status.stdoutTail) ]]'
+
+# -- each bad credential is named
+capsule missing '[{name: nope}]' 'true'
+check "a missing Secret is named" failed_with missing-1 'secret "nope" (spec.capsule.imagePullSecrets) not found'
+capsule wrongtype '[{name: opaque}]' 'true'
+check "a Secret of another type is named" failed_with wrongtype-1 'secret "opaque" is of type "Opaque"'
+capsule badpass '[{name: badcred}]' 'true'
+check "a wrong password is the registry's refusal" failed_with badpass-1 "access denied (HTTP 401)"
+
+# -- the password went nowhere it should not
+leaked() {
+	local b64
+	b64=$(printf 'tester:%s' "$PASSWORD" | base64 -w0)
+	kubectl get cexec,caprun -n shop -o json >"$T/objects.json"
+	if grep -rlF -e "$PASSWORD" -e "$b64" "$T/objects.json" "$T"/node-node-* "$T"/caplet-*.log "$T"/controller.log \
+		"$T"/apiserver.log 2>/dev/null; then
+		return 0
+	fi
+	return 1
+}
+check "the password is in no execution, run, node store or component log" eval '! leaked'
+check "the admission policy admitted the node-bound caplets' writes (no refusal logged)" \
+	eval '! grep -h "may only write CapsuleExecutions of its own node" "$T"/caplet-*.log'
+check "nothing is left on any node" nodes_clean
+finish
