@@ -193,6 +193,13 @@ static void complete(struct recap_kube_req *q, long status)
 		enum recap_kube_code code =
 		    recap_kube_error_from_response(status, obj, q->resp.data, q->resp.len, what, &err);
 		json_decref(obj);
+		/* the API server's Status says only "Unauthorized": name whose credential it was */
+		if (status == 401 && q->c->token.exec)
+			recap_error_wrap(
+			    &err, EACCES, "the API server refused the credential of exec plugin %s%s",
+			    q->c->token.exec->command,
+			    q->sent_again_for_401 ? ", also the fresh one it gave after a first refusal"
+						  : "");
 		finish(q, code, status, NULL, err);
 		return;
 	}

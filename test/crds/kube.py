@@ -17,10 +17,12 @@ class Failure(Exception):
 
 class Cluster:
     """`with Cluster(bindir) as k:` brings a control plane up and always
-    brings it down and deletes its directory, also on failure."""
+    brings it down and deletes its directory, also on failure. up_args go
+    to `hack/cluster up` (--apiserver-arg=...)."""
 
-    def __init__(self, bindir):
+    def __init__(self, bindir, up_args=()):
         self.bindir = bindir
+        self.up_args = list(up_args)
         self.tmp = None
         self.dir = None
 
@@ -33,7 +35,7 @@ class Cluster:
         self.tmp = tempfile.mkdtemp(prefix="recap-test-crds.")
         self.dir = os.path.join(self.tmp, "cluster")
         try:
-            if self._hack("up").returncode != 0:
+            if self._hack("up", *self.up_args).returncode != 0:
                 raise Failure("hack/cluster up failed")
         except BaseException:
             self.__exit__(None, None, None)
