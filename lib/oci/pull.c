@@ -143,6 +143,19 @@ static int open_source(const struct recap_oci_ref *ref, const struct recap_oci_p
 	return recap_oci_source_registry(ref, &ro, ret, err);
 }
 
+/* The signature of what the reference resolved to (the index when it named
+ * one: the platform manifest was fetched by its digest from that index). */
+static int verify(struct oci_source *src, const char *digest, const struct recap_oci_pull_opts *o,
+		  struct recap_oci_pull_result *res, struct recap_error **err)
+{
+	int r = recap_oci_verify_signature(src->registry, digest, o->verify_keys, o->n_verify_keys,
+					   &res->signature, err);
+	if (r < 0)
+		return r;
+	res->verified = true;
+	return 0;
+}
+
 int recap_oci_pull(struct recap_oci_store *s, const char *refstr, const struct recap_oci_pull_opts *o,
 		   struct recap_oci_pull_result *res, struct recap_error **err)
 {
@@ -154,6 +167,10 @@ int recap_oci_pull(struct recap_oci_store *s, const char *refstr, const struct r
 		    "%s is an OCI layout on the node: only registry references are allowed "
 		    "here (--registry-only)",
 		    ref->canonical);
+	if (r >= 0 && o->n_verify_keys && ref->kind != RECAP_OCI_REF_REGISTRY)
+		return recap_error_set(err, EINVAL,
+				       "%s is an OCI layout: signatures are verified only for a registry",
+				       ref->canonical);
 	if (r >= 0)
 		r = recap_oci_ref_absolute_layout(ref);
 	if (r < 0)
@@ -171,6 +188,8 @@ int recap_oci_pull(struct recap_oci_store *s, const char *refstr, const struct r
 	char index_digest[RECAP_OCI_DIGEST_MAX];
 	_cleanup_oci_manifest_ struct recap_oci_manifest *m = NULL;
 	r = resolve(src, s, ref, o, index_digest, res->manifest, &m, err);
+	if (r >= 0 && o->n_verify_keys)
+		r = verify(src, index_digest[0] ? index_digest : res->manifest, o, res, err);
 	if (r >= 0)
 		r = fetch_content(src, s, m, o, res, err);
 	res->credentials = src->sent_credentials && src->sent_credentials(src);

@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "oci/digest.h"
 #include "oci/registry.h"
+#include "oci/signature.h"
 #include "oci/store.h"
 #include "oci/unpack.h"
 
@@ -25,6 +26,13 @@ struct recap_oci_pull_opts {
 	/* Deadline of the whole pull (every request, retries included); default
 	 * RECAP_OCI_PULL_TIMEOUT_S. A pull past it fails and releases the store. */
 	long timeout_s;
+	/* Keys the image's cosign signature must verify with (docs/signatures.md);
+	 * none: no verification. What is verified is the digest the reference
+	 * resolves to (an index's when it names an index), before any config or
+	 * layer is fetched; the reference is recorded only when it passed.
+	 * Registry references only. */
+	struct recap_oci_sig_key *const *verify_keys;
+	size_t n_verify_keys;
 };
 
 #define RECAP_OCI_PULL_TIMEOUT_S 600
@@ -37,6 +45,9 @@ struct recap_oci_pull_result {
 	size_t n_layers;
 	size_t blobs_fetched; /* blobs that were not in the store yet */
 	bool credentials;     /* the pull sent the registry credentials */
+	/* with verify_keys: which key verified which digest */
+	bool verified;
+	struct recap_oci_sig_result signature;
 };
 
 int recap_oci_pull(struct recap_oci_store *s, const char *ref, const struct recap_oci_pull_opts *opts,

@@ -23,6 +23,9 @@ struct oci_source {
 	/* Whether credentials went to the registry (NULL: never). */
 	bool (*sent_credentials)(struct oci_source *src);
 	void (*free)(struct oci_source *src);
+	/* The registry client (signatures are fetched through it); NULL for a
+	 * layout. */
+	struct recap_oci_registry *registry;
 };
 
 int recap_oci_source_registry(const struct recap_oci_ref *ref, const struct recap_oci_registry_opts *opts,

@@ -94,6 +94,7 @@ int recap_oci_source_registry(const struct recap_oci_ref *ref, const struct reca
 	rs->base.get_blob = reg_get_blob;
 	rs->base.sent_credentials = reg_sent_credentials;
 	rs->base.free = reg_free;
+	rs->base.registry = rs->reg;
 	*ret = &rs->base;
 	return 0;
 }
