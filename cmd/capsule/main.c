@@ -11,6 +11,7 @@ static const struct capsule_verb verbs[] = {
     {"ps", capsule_verb_ps, "list runs in progress"},
     {"sweep", capsule_verb_sweep, "clean up runs left behind by a crash"},
     {"pull", capsule_verb_pull_exec, "fetch an image into the node store"},
+    {"verify", capsule_verb_pull_exec, "check an image's cosign signature in its registry"},
     {"cri-status", capsule_verb_cri_exec, "a container's pod, state and PID as the CRI reports them"},
     {"images", capsule_verb_images, "list the images in the node store"},
     {"rmi", capsule_verb_rmi, "remove image references from the node store"},

@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "oci/pull.h"
+#include "verify.h"
 #include "oci_opts.h"
 #include "verbs.h"
 
@@ -14,19 +15,32 @@ static void pull_usage(FILE *f)
 	    f,
 	    "usage: capsule pull [OPTIONS] REF\n\n"
 	    "REF: [registry[:port]/]repo[:tag][@sha256:...] or oci:<dir>[:tag]\n\n" CAPSULE_OCI_OPTIONS_HELP);
+	fprintf(f,
+		"  --verify-key FILE                refuse the image unless its cosign signature verifies\n"
+		"                                   with this PEM public key (repeatable, at most %d)\n",
+		RECAP_OCI_SIG_KEYS_MAX);
 }
 
 int capsule_verb_pull(const struct capsule_globals *g, int argc, char **argv)
 {
-	static const struct option opts[] = {CAPSULE_OCI_LONG_OPTIONS, {"help", no_argument, NULL, 'h'}, {0}};
+	static const struct option opts[] = {CAPSULE_OCI_LONG_OPTIONS,
+					     {"verify-key", required_argument, NULL, 'k'},
+					     {"help", no_argument, NULL, 'h'},
+					     {0}};
 	struct capsule_oci_opts o;
 	capsule_oci_opts_init(&o, recap_oci_pull_opts_default);
 	o.pull.registry_only = g->registry_only;
+	struct capsule_keys keys = {0};
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			pull_usage(stdout);
 			return 0;
+		}
+		if (c == 'k') {
+			if (capsule_keys_add(&keys, optarg) < 0)
+				return 2;
+			continue;
 		}
 		if (capsule_oci_opts_parse(&o, c, optarg) != 1) {
 			pull_usage(stderr);
@@ -37,6 +51,12 @@ int capsule_verb_pull(const struct capsule_globals *g, int argc, char **argv)
 		pull_usage(stderr);
 		return 2;
 	}
+	if (capsule_keys_load(&keys) < 0) {
+		capsule_keys_free(&keys);
+		return 1;
+	}
+	o.pull.verify_keys = keys.keys;
+	o.pull.n_verify_keys = keys.n;
 	if (capsule_oci_opts_read_auth(&o) < 0)
 		return 2;
 	_cleanup_error_ struct recap_error *err = NULL;
@@ -46,6 +66,7 @@ int capsule_verb_pull(const struct capsule_globals *g, int argc, char **argv)
 	if (r >= 0)
 		r = recap_oci_pull(s, argv[optind], &o.pull, &res, &err);
 	recap_oci_store_close(s);
+	capsule_keys_free(&keys);
 	capsule_oci_opts_free(&o);
 	if (r < 0) {
 		log_error("%s", recap_error_message(err));
@@ -53,5 +74,9 @@ int capsule_verb_pull(const struct capsule_globals *g, int argc, char **argv)
 	}
 	printf("%s %s (%zu layers, %zu blobs fetched)\n", res.canonical, res.manifest, res.n_layers,
 	       res.blobs_fetched);
+	if (res.verified)
+		printf("%s signature verified with %s (signature %zu of %zu)\n", res.signature.digest,
+		       keys.paths[res.signature.key], res.signature.signature + 1,
+		       res.signature.n_signatures);
 	return 0;
 }

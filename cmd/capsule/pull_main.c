@@ -8,6 +8,7 @@
 
 static const struct capsule_verb verbs[] = {
     {"pull", capsule_verb_pull, "fetch an image into the node store"},
+    {"verify", capsule_verb_verify, "check an image's cosign signature in its registry"},
 };
 
 int main(int argc, char **argv)

@@ -25,6 +25,9 @@ int capsule_verb_ps(const struct capsule_globals *g, int argc, char **argv);
 int capsule_verb_sweep(const struct capsule_globals *g, int argc, char **argv);
 /* capsule-pull's verb: the pull itself. */
 int capsule_verb_pull(const struct capsule_globals *g, int argc, char **argv);
+/* capsule-pull's verb: an image's signature checked in its registry (capsule's
+ * `verify` is capsule_verb_pull_exec too). */
+int capsule_verb_verify(const struct capsule_globals *g, int argc, char **argv);
 /* capsule's: runs capsule-pull with the same arguments. */
 int capsule_verb_pull_exec(const struct capsule_globals *g, int argc, char **argv);
 /* capsule-cri's verb: a container's status from the CRI, as JSON. */
