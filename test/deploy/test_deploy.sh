@@ -212,8 +212,20 @@ cpl no create capsuleruns.recap.dev -n shop
 cpl no patch capsulepolicies.recap.dev
 cpl no get pods -n shop
 cpl no get secrets -n shop
-cpl yes get capsuleexecutions.subresources.recap.dev --subresource pullcredentials -n shop
-cpl no get capsuleruns.subresources.recap.dev --subresource log -n shop
+# caplet_sub RESOURCE SUBRESOURCE: whether caplet may get it in shop, in
+# subresources.recap.dev (a SubjectAccessReview, as dev_streams below)
+caplet_sub() {
+	k create -o 'jsonpath={.status.allowed}' -f - 2>/dev/null <<YAML
+apiVersion: authorization.k8s.io/v1
+kind: SubjectAccessReview
+spec:
+  user: system:serviceaccount:recap-system:recap-caplet
+  groups: [system:serviceaccounts, "system:serviceaccounts:recap-system", system:authenticated]
+  resourceAttributes: {namespace: shop, verb: get, group: subresources.recap.dev, resource: $1, subresource: $2}
+YAML
+}
+[[ $(caplet_sub capsuleexecutions pullcredentials) == true ]] || fail "caplet may not get capsuleexecutions/pullcredentials"
+[[ $(caplet_sub capsuleruns log) != true ]] || fail "caplet may get capsuleruns/log"
 ok "caplet: executions watch/patch/status, policies and namespaces read, pull credentials asked of recap-apiserver, nothing else"
 asv yes get capsuleruns.recap.dev -n shop
 asv yes list capsuleexecutions.recap.dev -A

@@ -188,6 +188,25 @@ expect_fail "auth-fd: a standard stream" "--auth-fd takes a descriptor number fr
 expect_fail "auth-fd: closed" "--auth-fd 9: Bad file descriptor" "$CAPSULE" --root "$T/store-fd" \
 	pull --insecure-registry "$REG_B" --auth-fd 9 "$REG_B/private/bb:v1"
 
+# A registry that sends blob downloads to another host, as one on object
+# storage does: the credentials go to the registry, never to the redirect's
+# target (which logs whether an Authorization header came).
+python3 "$(dirname "$FIXTURES")/redirect_front.py" "$REG_B" "$REGROOT_B" "$T/redirect.log" >"$T/front.port" \
+	2>"$T/front.err" &
+PIDS+=($!)
+for _ in $(seq 100); do [[ -s $T/front.port ]] && break; sleep 0.1; done
+FRONT=127.0.0.1:$(cat "$T/front.port")
+printf '{"auths":{"%s":{"auth":"%s"}}}' "$FRONT" "$(printf tester:s3cret | base64)" >"$T/front-auth.json"
+if "$CAPSULE" --root "$T/store-redirect-auth" pull --insecure-registry "$FRONT" --auth-file "$T/front-auth.json" \
+	"$FRONT/private/bb:v1" >/dev/null 2>"$T/err" &&
+	grep -q "^front GET /v2/private/bb/manifests/v1 authorization=yes" "$T/redirect.log" &&
+	[[ $(grep -c "^blob GET .* authorization=no" "$T/redirect.log") -ge 2 ]] &&
+	! grep -q "^blob GET .* authorization=yes" "$T/redirect.log"; then
+	pass "redirect: blobs fetched from another host without the credentials the registry got"
+else
+	fail "redirect: err: $(cat "$T/err") front: $(cat "$T/front.err") log: $(cat "$T/redirect.log")"
+fi
+
 # Bearer tokens: the registry sends a challenge, the token server wants the
 # config.json credentials.
 token_server_start tester:s3cret
