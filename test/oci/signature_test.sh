@@ -4,7 +4,8 @@
 # a signed image pulls; an unsigned one, one signed by another key, one
 # carrying a signature copied from another image, one whose signed payload
 # was altered and one whose signature annotation is gone are refused, each
-# with its own message, and none of them is in the node store afterwards.
+# with its own message, and none of them is in the node store afterwards;
+# two signatures by two keys, and a signed image index.
 # cosign talks to nothing but the registry: no transparency log, no Fulcio,
 # no TUF (a counting proxy takes anything else, and must see nothing).
 # usage: signature_test.sh CAPSULE-BINARY
@@ -160,6 +161,42 @@ refused stripped "${D[stripped]}: no usable signature" \
 	"signature 1: no dev.cosignproject.cosign/signature annotation"
 # Without --verify-key the same unsigned image pulls (the check is the flag's).
 if cap pull "${insecure[@]}" "$repo:unsigned" >/dev/null 2>&1; then pass "without --verify-key the unsigned image pulls"; else fail "plain pull of the unsigned image"; fi
+
+# Two signatures by two keys in one .sig: each key finds its own.
+sign "$T/k2.key" "$repo@${D[v1]}"
+for k in 1 2; do
+	if out=$(cap verify "${insecure[@]}" --key "$T/k$k.pub" "$repo:v1" 2>&1) &&
+		[[ $out == "$repo:v1 ${D[v1]} verified with $T/k$k.pub (signature $k of 2)" ]]; then
+		pass "two signatures, key $k: $out"
+	else
+		fail "two signatures, key $k: $out"
+	fi
+done
+
+# An image index: its own digest is what is signed and verified (the
+# platform manifest is then fetched by the digest the index lists); the
+# platform manifest's digest alone carries no signature.
+mdesc() { # TAG ARCH -> descriptor JSON for the index
+	curl -sf -o "$T/m.json" -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+		"http://$REG_A/v2/sig/app/manifests/$1"
+	printf '{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%d,"platform":{"os":"linux","architecture":"%s"}}' \
+		"$(sha256sum <"$T/m.json" | cut -d' ' -f1)" "$(stat -c %s "$T/m.json")" "$2"
+}
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[%s,%s]}' \
+	"$(mdesc other arm64)" "$(mdesc unsigned amd64)" >"$T/index.json"
+curl -sSf -X PUT -H 'Content-Type: application/vnd.oci.image.index.v1+json' --data-binary @"$T/index.json" \
+	"http://$REG_A/v2/sig/app/manifests/multi" >/dev/null
+index_digest=sha256:$(sha256sum <"$T/index.json" | cut -d' ' -f1)
+sign "$T/k1.key" "$repo@$index_digest"
+if out=$("$CAPSULE" --root "$T/store-index" pull "${insecure[@]}" --platform linux/amd64 --verify-key "$T/k1.pub" \
+	"$repo:multi" 2>&1) && grep -q "^$repo:multi ${D[unsigned]} " <<<"$out" &&
+	grep -qxF "$index_digest signature verified with $T/k1.pub (signature 1 of 1)" <<<"$out"; then
+	pass "index: its signature verified, its linux/amd64 manifest pulled"
+else
+	fail "index with --verify-key: $out"
+fi
+expect_fail "index: the platform manifest by its own digest" "${D[unsigned]} is not signed" \
+	"$CAPSULE" --root "$T/store-index" pull "${insecure[@]}" --verify-key "$T/k1.pub" "$repo@${D[unsigned]}"
 
 # Keys and references that cannot be used.
 expect_fail "a private key as --verify-key" "$T/k1.key holds a private key" \
