@@ -16,8 +16,9 @@ static void pull_usage(FILE *f)
 	    "usage: capsule pull [OPTIONS] REF\n\n"
 	    "REF: [registry[:port]/]repo[:tag][@sha256:...] or oci:<dir>[:tag]\n\n" CAPSULE_OCI_OPTIONS_HELP);
 	fprintf(f,
-		"  --verify-key FILE                refuse the image unless its cosign signature verifies\n"
-		"                                   with this PEM public key (repeatable, at most %d)\n",
+		"  --verify-key FILE[,FILE...]      refuse the image unless its cosign signature verifies\n"
+		"                                   with one of these PEM public keys; repeated, each\n"
+		"                                   must be met (at most %d keys in all)\n",
 		RECAP_OCI_SIG_KEYS_MAX);
 }
 
@@ -38,8 +39,10 @@ int capsule_verb_pull(const struct capsule_globals *g, int argc, char **argv)
 			return 0;
 		}
 		if (c == 'k') {
-			if (capsule_keys_add(&keys, optarg) < 0)
+			if (capsule_keys_add_set(&keys, optarg) < 0) {
+				capsule_keys_free(&keys);
 				return 2;
+			}
 			continue;
 		}
 		if (capsule_oci_opts_parse(&o, c, optarg) != 1) {
@@ -57,6 +60,8 @@ int capsule_verb_pull(const struct capsule_globals *g, int argc, char **argv)
 	}
 	o.pull.verify_keys = keys.keys;
 	o.pull.n_verify_keys = keys.n;
+	o.pull.verify_set_ends = keys.set_ends;
+	o.pull.n_verify_sets = keys.n_sets;
 	if (capsule_oci_opts_read_auth(&o) < 0)
 		return 2;
 	_cleanup_error_ struct recap_error *err = NULL;
@@ -66,17 +71,21 @@ int capsule_verb_pull(const struct capsule_globals *g, int argc, char **argv)
 	if (r >= 0)
 		r = recap_oci_pull(s, argv[optind], &o.pull, &res, &err);
 	recap_oci_store_close(s);
-	capsule_keys_free(&keys);
 	capsule_oci_opts_free(&o);
 	if (r < 0) {
 		log_error("%s", recap_error_message(err));
+		capsule_keys_free(&keys);
 		return 1;
 	}
 	printf("%s %s (%zu layers, %zu blobs fetched)\n", res.canonical, res.manifest, res.n_layers,
 	       res.blobs_fetched);
-	if (res.verified)
+	if (res.verified && keys.n_sets > 1)
+		printf("%s signature verified by every one of %zu key sets\n", res.signature.digest,
+		       keys.n_sets);
+	else if (res.verified)
 		printf("%s signature verified with %s (signature %zu of %zu)\n", res.signature.digest,
 		       keys.paths[res.signature.key], res.signature.signature + 1,
 		       res.signature.n_signatures);
+	capsule_keys_free(&keys);
 	return 0;
 }

@@ -5,6 +5,8 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "base/cleanup.h"
 #include "base/log.h"
@@ -19,6 +21,32 @@ int capsule_keys_add(struct capsule_keys *k, const char *path)
 		return -1;
 	}
 	k->paths[k->n++] = path;
+	return 0;
+}
+
+int capsule_keys_add_set(struct capsule_keys *k, const char *list)
+{
+	size_t before = k->n;
+	for (const char *p = list;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		if (len == 0) {
+			fprintf(stderr, "capsule: --verify-key '%s': an empty file name\n", list);
+			return -1;
+		}
+		char *path = strndup(p, len);
+		if (!path || capsule_keys_add(k, path) < 0) {
+			free(path);
+			return -1;
+		}
+		k->owned[k->n - 1] = path;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	if (k->n == before)
+		return -1;
+	k->set_ends[k->n_sets++] = k->n;
 	return 0;
 }
 
@@ -41,6 +69,8 @@ void capsule_keys_free(struct capsule_keys *k)
 	for (size_t i = 0; i < k->n; i++) {
 		recap_oci_sig_key_free(k->keys[i]);
 		k->keys[i] = NULL;
+		free(k->owned[i]);
+		k->owned[i] = NULL;
 	}
 }
 

@@ -148,10 +148,23 @@ static int open_source(const struct recap_oci_ref *ref, const struct recap_oci_p
 static int verify(struct oci_source *src, const char *digest, const struct recap_oci_pull_opts *o,
 		  struct recap_oci_pull_result *res, struct recap_error **err)
 {
-	int r = recap_oci_verify_signature(src->registry, digest, o->verify_keys, o->n_verify_keys,
-					   &res->signature, err);
-	if (r < 0)
-		return r;
+	size_t n_sets = o->n_verify_sets ? o->n_verify_sets : 1, start = 0;
+	for (size_t i = 0; i < n_sets; i++) {
+		size_t end = o->n_verify_sets ? o->verify_set_ends[i] : o->n_verify_keys;
+		if (end <= start || end > o->n_verify_keys)
+			return recap_error_set(err, EINVAL, "key set %zu of the signature check is empty",
+					       i + 1);
+		struct recap_oci_sig_result one;
+		int r = recap_oci_verify_signature(src->registry, digest, o->verify_keys + start, end - start,
+						   &one, err);
+		if (r < 0)
+			return n_sets > 1 ? recap_error_wrap(err, -r, "key set %zu of %zu", i + 1, n_sets)
+					  : r;
+		one.key += start;
+		if (i == 0)
+			res->signature = one;
+		start = end;
+	}
 	res->verified = true;
 	return 0;
 }

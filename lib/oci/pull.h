@@ -33,6 +33,11 @@ struct recap_oci_pull_opts {
 	 * Registry references only. */
 	struct recap_oci_sig_key *const *verify_keys;
 	size_t n_verify_keys;
+	/* Key sets, each of which must verify (the keys of one set are
+	 * alternatives): set i is verify_keys[ends[i-1] .. ends[i]). None: one
+	 * set of all the keys. */
+	const size_t *verify_set_ends;
+	size_t n_verify_sets;
 };
 
 #define RECAP_OCI_PULL_TIMEOUT_S 600

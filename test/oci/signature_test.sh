@@ -173,6 +173,26 @@ for k in 1 2; do
 	fi
 done
 
+# Key sets (what caplet passes when several CapsulePolicies require
+# signatures): each --verify-key must be met; the keys of one are
+# alternatives.
+if out=$(cap pull "${insecure[@]}" --verify-key "$T/k1.pub" --verify-key "$T/k2.pub" "$repo:v1" 2>&1) &&
+	[[ $out == *"${D[v1]} signature verified by every one of 2 key sets"* ]]; then
+	pass "two key sets, both met: $(tail -1 <<<"$out")"
+else
+	fail "two key sets, both met: $out"
+fi
+expect_fail "two key sets, the first not met" "key set 1 of 2" \
+	cap pull "${insecure[@]}" --verify-key "$T/k1.pub" --verify-key "$T/k2.pub" "$repo:other"
+if out=$(cap pull "${insecure[@]}" --verify-key "$T/k1.pub,$T/k2.pub" "$repo:other" 2>&1) &&
+	[[ $out == *"${D[other]} signature verified with $T/k2.pub"* ]]; then
+	pass "one set of two alternative keys, the second verifies"
+else
+	fail "alternative keys: $out"
+fi
+expect_fail "an empty key file name in a set" "an empty file name" \
+	cap pull "${insecure[@]}" --verify-key "$T/k1.pub," "$repo:v1"
+
 # An image index: its own digest is what is signed and verified (the
 # platform manifest is then fetched by the digest the index lists); the
 # platform manifest's digest alone carries no signature.
