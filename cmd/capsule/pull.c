@@ -75,7 +75,7 @@ int capsule_verb_pull(const struct capsule_globals *g, int argc, char **argv)
 	if (r < 0) {
 		log_error("%s", recap_error_message(err));
 		capsule_keys_free(&keys);
-		return 1;
+		return res.signature_refused ? RECAP_OCI_PULL_EXIT_SIGNATURE : 1;
 	}
 	printf("%s %s (%zu layers, %zu blobs fetched)\n", res.canonical, res.manifest, res.n_layers,
 	       res.blobs_fetched);

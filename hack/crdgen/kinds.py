@@ -6,7 +6,7 @@ from schema import (CAPABILITIES, DNS_LABEL, DNS_SUBDOMAIN,
                     MAX_TIMEOUT_SECONDS,
                     NAMESPACES, array, boolean, capability_list, conditions,
                     enum, integer, label_selector, obj, observed_generation,
-                    quantity, rule, string, timestamp)
+                    quantity, rule, rule_naming, string, timestamp)
 
 import names
 from names import GROUP, VERSION
@@ -138,6 +138,26 @@ def policy_crd():
                     string("A manifest digest.", 71,
                            pattern="^sha256:[a-f0-9]{64}$"), 256,
                     list_type="set"),
+                "signatures": obj(
+                    "Cosign key-based signatures the images must carry "
+                    "(docs/signatures.md). The node agent checks them "
+                    "before every execution, against the digest it runs "
+                    "(also for an image already in the node's store); "
+                    "refused: SignatureRefused. When several policies set "
+                    "this, each must be met.", {
+                        "publicKeys": array(
+                            "PEM public keys (cosign.pub: ECDSA P-256, "
+                            "P-384 or P-521, RSA of 2048 bits or more, "
+                            "Ed25519); a signature by any one of them "
+                            "is enough.",
+                            string("A PEM public key.", 8192, min_len=1,
+                                   rules=[rule_naming(
+                                       "self.startsWith('-----BEGIN PUBLIC "
+                                       "KEY-----')",
+                                       "publicKeys must be PEM public keys "
+                                       "(-----BEGIN PUBLIC KEY-----)")]),
+                            4, min_items=1, list_type="atomic"),
+                    }, required=["publicKeys"]),
             }),
             "capabilities": obj("Capabilities a Capsule may add.", {
                 "allowed": capability_list("Capabilities Capsules may add "

@@ -60,6 +60,9 @@ EXECUTION_REASONS = [
      "another pod's container)"),
     ("PolicyDenied", "caplet", "a CapsulePolicy refused it on the node"),
     ("ImagePullFailed", "caplet", "the capsule image could not be pulled"),
+    ("SignatureRefused", "caplet", "a CapsulePolicy requires a cosign "
+     "signature of the image's digest by one of its keys, and none verifies "
+     "(unsigned, another key, another digest, altered, malformed)"),
     ("NodeAgentRestarted", "caplet", "the node agent restarted during the run"),
     ("ExecutorFailed", "caplet", "the executor ended without a result"),
     ("NodeLost", "controller", "the node agent had not reported the end by "

@@ -229,6 +229,8 @@ extern const char *const recap_api_capsule_fields[RECAP_API_CAPSULE_N_FIELDS];
 #define RECAP_API_POLICY_SPEC_IMAGES_ALLOWED "spec.images.allowed"
 #define RECAP_API_POLICY_SPEC_IMAGES_REQUIRE_DIGEST "spec.images.requireDigest"
 #define RECAP_API_POLICY_SPEC_IMAGES_DIGESTS "spec.images.digests"
+#define RECAP_API_POLICY_SPEC_IMAGES_SIGNATURES "spec.images.signatures"
+#define RECAP_API_POLICY_SPEC_IMAGES_SIGNATURES_PUBLIC_KEYS "spec.images.signatures.publicKeys"
 #define RECAP_API_POLICY_SPEC_CAPABILITIES "spec.capabilities"
 #define RECAP_API_POLICY_SPEC_CAPABILITIES_ALLOWED "spec.capabilities.allowed"
 #define RECAP_API_POLICY_SPEC_JOIN "spec.join"
@@ -276,6 +278,14 @@ static inline bool recap_api_policy_spec_images_require_digest(json_t *o)
 static inline json_t *recap_api_policy_spec_images_digests(json_t *o)
 {
 	return recap_json_path(o, RECAP_API_POLICY_SPEC_IMAGES_DIGESTS);
+}
+static inline json_t *recap_api_policy_spec_images_signatures(json_t *o)
+{
+	return recap_json_path(o, RECAP_API_POLICY_SPEC_IMAGES_SIGNATURES);
+}
+static inline json_t *recap_api_policy_spec_images_signatures_public_keys(json_t *o)
+{
+	return recap_json_path(o, RECAP_API_POLICY_SPEC_IMAGES_SIGNATURES_PUBLIC_KEYS);
 }
 static inline json_t *recap_api_policy_spec_capabilities(json_t *o)
 {

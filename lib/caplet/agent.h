@@ -138,17 +138,28 @@ enum caplet_event caplet_exec_too_late(struct caplet_exec *x, const char *deadli
 
 /* policy (policy.c): 1 admitted, 0 refused (*msg set), < 0 error (*msg set). */
 int caplet_policy_check(struct recap_caplet *c, json_t *exec, char **msg);
+/* The signature key sets the policies selecting ns require (array of
+ * {"policy", "publicKeys"}; empty: none); < 0 with *msg when they cannot be
+ * read (fails closed). */
+int caplet_policy_signature_sets(struct recap_caplet *c, const char *ns, json_t **ret, char **msg);
 int64_t caplet_max_concurrent(struct recap_caplet *c, const char *ns);
 
 /* image (image.c): resolves exec's image (pulling when not in the store),
  * then calls cb with the image or an error message. */
 struct caplet_pull;
+/* reason: with error, the execution's reason (NULL: ImagePullFailed) */
 typedef void (*caplet_image_cb)(struct caplet_exec *x, const struct recap_caplet_image *img,
-				const char *error);
+				const char *reason, const char *error);
 void caplet_image_get(struct caplet_exec *x, caplet_image_cb cb);
 /* The execution's image is a registry reference: never an oci: layout, which
  * would have the agent read a node path the tenant names. */
 int caplet_image_check(json_t *exec, struct recap_error **err);
+/* image_keys.c: the executor's --verify-key options for the key sets of
+ * caplet_policy_signature_sets (NULL-terminated, owned), and a tag that
+ * tells the sets apart (part of a pull's key). */
+int caplet_image_verify_args(struct recap_caplet *c, json_t *sets, char ***ret_args, char **ret_tag,
+			     struct recap_error **err);
+void caplet_image_verify_args_free(char **args);
 /* Calls cb and returns true when the image is in the node store already. */
 bool caplet_image_from_store(struct caplet_exec *x, caplet_image_cb cb);
 /* target (cri.c): asks the CRI about the execution's container (a child,

@@ -18,6 +18,7 @@
 #include "caplet/agent.h"
 #include "oci/image.h"
 #include "oci/manifest.h"
+#include "oci/pull.h"
 #include "oci/ref.h"
 #include "oci/store.h"
 
@@ -34,6 +35,7 @@ struct caplet_pull {
 	struct recap_caplet *agent;
 	struct caplet_pull *next;
 	char *ref, *key;
+	char **verify_args; /* --verify-key options (image_keys.c); NULL: none */
 	struct waiter *waiters;
 	struct caplet_proc *proc;
 };
@@ -64,10 +66,10 @@ static json_t *config_json(const struct recap_oci_config *cfg)
 
 /* 1: delivered from the store; 0: not there, or pulled with credentials
  * and not pulled for this execution just now (pulled: a pull with its
- * credentials, or with none, has just succeeded): such an image is run
- * only after the registry accepted the credentials of the execution that
- * asks for it, so one namespace's pull secret never opens an image to
- * another. */
+ * credentials, or with none, and its signature check, has just
+ * succeeded): such an image is run only after the registry accepted the
+ * credentials of the execution that asks for it, so one namespace's pull
+ * secret never opens an image to another. */
 static int deliver(struct recap_caplet *c, const char *ref, struct caplet_exec *x, caplet_image_cb cb,
 		   bool pulled, char **ret_msg)
 {
@@ -94,7 +96,7 @@ static int deliver(struct recap_caplet *c, const char *ref, struct caplet_exec *
 	    .n_layers = img->n_layers,
 	    .config = cfg,
 	};
-	cb(x, &ci, NULL);
+	cb(x, &ci, NULL, NULL);
 	recap_oci_image_free(img);
 	return 1;
 }
@@ -107,12 +109,31 @@ static void pull_free(struct caplet_pull *p)
 	*pp = p->next;
 	free(p->ref);
 	free(p->key);
+	caplet_image_verify_args_free(p->verify_args);
 	free(p);
 }
 
+/* What a pull's first line names ("CANONICAL sha256:... (...)") as
+ * "REGISTRY/REPOSITORY@sha256:...": the content that was pulled (and
+ * verified), whatever the tag names by the time it is loaded. NULL when the
+ * line is not that. */
+static char *pulled_digest_ref(const char *ref, const struct recap_buf *out)
+{
+	const char *sp = out && out->data ? strchr(out->data, ' ') : NULL;
+	char digest[RECAP_OCI_DIGEST_MAX];
+	_cleanup_oci_ref_ struct recap_oci_ref *r = NULL;
+	if (!sp || sscanf(sp + 1, "%71s", digest) != 1 || recap_oci_digest_validate(digest, NULL) < 0 ||
+	    recap_oci_ref_parse(ref, &r, NULL) < 0 || r->kind != RECAP_OCI_REF_REGISTRY)
+		return NULL;
+	char *s = NULL;
+	return asprintf(&s, "%s/%s@%s", r->registry, r->repository, digest) < 0 ? NULL : s;
+}
+
 /* Hands every waiter the image, or why there is none (failed: NULL when
- * the pull succeeded), and forgets the pull. */
-static void finish(struct caplet_pull *p, const char *failed)
+ * the pull succeeded; reason: the execution's reason, NULL for
+ * ImagePullFailed), and forgets the pull. pulled: what the pull fetched
+ * (pulled_digest_ref), taken instead of the reference when known. */
+static void finish(struct caplet_pull *p, const char *pulled, const char *reason, const char *failed)
 {
 	struct recap_caplet *c = p->agent;
 	struct waiter *w = p->waiters;
@@ -124,11 +145,11 @@ static void finish(struct caplet_pull *p, const char *failed)
 	while (w) {
 		struct waiter *next = w->next;
 		_cleanup_free_ char *msg = NULL;
-		if (failed || !deliver(c, ref, w->x, w->cb, true, &msg)) {
+		if (failed || !deliver(c, pulled ? pulled : ref, w->x, w->cb, true, &msg)) {
 			struct recap_buf b = RECAP_BUF_INIT(4096);
 			const char *why = failed ? failed : msg;
 			recap_buf_printf(&b, "pull %s: %s", ref, why && *why ? why : "failed");
-			w->cb(w->x, NULL, b.data ? b.data : "pull failed");
+			w->cb(w->x, NULL, failed ? reason : NULL, b.data ? b.data : "pull failed");
 			recap_buf_free(&b);
 		}
 		free(w);
@@ -140,7 +161,10 @@ static void finish(struct caplet_pull *p, const char *failed)
 static void on_pulled(struct caplet_proc *proc, int64_t status, int sig, const struct recap_buf *out,
 		      const char *errtail, void *data)
 {
-	finish(data, status != 0 ? (errtail && *errtail ? errtail : "failed") : NULL);
+	struct caplet_pull *p = data;
+	_cleanup_free_ char *pulled = status == 0 ? pulled_digest_ref(p->ref, out) : NULL;
+	const char *reason = status == RECAP_OCI_PULL_EXIT_SIGNATURE ? RECAP_REASON_SIGNATURE_REFUSED : NULL;
+	finish(p, pulled, reason, status != 0 ? (errtail && *errtail ? errtail : "failed") : NULL);
 }
 
 /* Runs `capsule pull`; auth_doc: a config.json with the credentials, given
@@ -160,6 +184,8 @@ static int spawn_pull(struct caplet_pull *p, const char *auth_doc, struct recap_
 		caplet_argv_add(&a, "--auth-fd");
 		caplet_argv_add(&a, "3");
 	}
+	for (size_t i = 0; p->verify_args && p->verify_args[i]; i++)
+		caplet_argv_add(&a, p->verify_args[i]);
 	caplet_argv_add(&a, "--");
 	caplet_argv_add(&a, p->ref);
 	int r = caplet_argv_done(&a, err);
@@ -183,7 +209,7 @@ static void on_credentials(const struct recap_kube_response *resp, void *data)
 		recap_buf_printf(&b,
 				 "pull credentials (spec.capsule.imagePullSecrets) from recap-apiserver: %s",
 				 resp->err ? recap_error_message(resp->err) : "the answer has no \"auths\"");
-		finish(p, b.data ? b.data : "pull credentials refused");
+		finish(p, NULL, NULL, b.data ? b.data : "pull credentials refused");
 		recap_buf_free(&b);
 		return;
 	}
@@ -195,7 +221,7 @@ static void on_credentials(const struct recap_kube_response *resp, void *data)
 		explicit_bzero(doc, strlen(doc));
 	free(doc);
 	if (r < 0)
-		finish(p, recap_error_message(err));
+		finish(p, NULL, NULL, recap_error_message(err));
 }
 
 static int ask_credentials(struct caplet_pull *p, struct caplet_exec *x, struct recap_error **err)
@@ -210,10 +236,12 @@ static int ask_credentials(struct caplet_pull *p, struct caplet_exec *x, struct 
 }
 
 /* The key of the pull an execution waits for (struct caplet_pull). */
-static char *pull_key(struct caplet_exec *x, const char *ref, json_t *secrets)
+static char *pull_key(struct caplet_exec *x, const char *ref, json_t *secrets, const char *keys_tag)
 {
 	struct recap_buf b = RECAP_BUF_INIT(64 * 1024); /* the schema bounds it to a few KiB */
 	int r = recap_buf_appends(&b, ref);
+	if (r >= 0 && keys_tag)
+		r = recap_buf_appends(&b, keys_tag);
 	if (r >= 0 && json_array_size(secrets))
 		r = recap_buf_printf(&b, "\n%s", x->ns);
 	size_t i;
@@ -229,20 +257,23 @@ static char *pull_key(struct caplet_exec *x, const char *ref, json_t *secrets)
 }
 
 static int pull_start(struct recap_caplet *c, struct caplet_exec *x, const char *ref, char *key,
-		      json_t *secrets, struct caplet_pull **ret, struct recap_error **err)
+		      char **verify_args, json_t *secrets, struct caplet_pull **ret, struct recap_error **err)
 {
 	struct caplet_pull *p = calloc(1, sizeof(*p));
 	if (!p || !(p->ref = strdup(ref))) {
 		free(p);
 		free(key);
+		caplet_image_verify_args_free(verify_args);
 		return recap_error_set(err, ENOMEM, "out of memory");
 	}
 	p->agent = c;
 	p->key = key;
+	p->verify_args = verify_args;
 	int r = json_array_size(secrets) ? ask_credentials(p, x, err) : spawn_pull(p, NULL, err);
 	if (r < 0) {
 		free(p->ref);
 		free(p->key);
+		caplet_image_verify_args_free(p->verify_args);
 		free(p);
 		return r;
 	}
@@ -267,10 +298,30 @@ int caplet_image_check(json_t *exec, struct recap_error **err)
 	return 0;
 }
 
+/* The policies' signature key sets for x (see caplet_policy_signature_sets):
+ * 1 when there are some (*ret), 0 when none, < 0 (*msg) when they cannot
+ * be read. */
+static int signature_sets(struct caplet_exec *x, json_t **ret, char **msg)
+{
+	int r = caplet_policy_signature_sets(x->agent, x->ns, ret, msg);
+	if (r < 0)
+		return r;
+	if (json_array_size(*ret) == 0) {
+		json_decref(steal_ptr(*ret));
+		return 0;
+	}
+	return 1;
+}
+
+/* An image a policy wants signed is never taken from the store as it is:
+ * its pull checks the signature of the digest that then runs. */
 bool caplet_image_from_store(struct caplet_exec *x, caplet_image_cb cb)
 {
 	const char *ref = recap_api_profile_image(recap_api_exec_spec_capsule(x->obj));
-	return ref && *ref && deliver(x->agent, ref, x, cb, false, NULL);
+	_cleanup_json_ json_t *sets = NULL;
+	_cleanup_free_ char *msg = NULL;
+	return ref && *ref && signature_sets(x, &sets, &msg) == 0 &&
+	       deliver(x->agent, ref, x, cb, false, NULL);
 }
 
 void caplet_image_get(struct caplet_exec *x, caplet_image_cb cb)
@@ -279,30 +330,44 @@ void caplet_image_get(struct caplet_exec *x, caplet_image_cb cb)
 	json_t *capsule = recap_api_exec_spec_capsule(x->obj);
 	const char *ref = recap_api_profile_image(capsule);
 	json_t *secrets = recap_api_profile_image_pull_secrets(capsule);
+	_cleanup_json_ json_t *sets = NULL;
+	_cleanup_free_ char *msg = NULL, *tag = NULL;
+	_cleanup_error_ struct recap_error *err = NULL;
+	char **verify_args = NULL;
 	if (!ref || !*ref) {
-		cb(x, NULL, "spec.capsule.image is empty");
+		cb(x, NULL, NULL, "spec.capsule.image is empty");
 		return;
 	}
-	if (deliver(c, ref, x, cb, false, NULL))
+	int signed_only = signature_sets(x, &sets, &msg);
+	if (signed_only < 0) {
+		cb(x, NULL, RECAP_REASON_POLICY_DENIED, msg ? msg : "the policies cannot be read");
 		return;
-	char *key = pull_key(x, ref, secrets);
+	}
+	if (!signed_only && deliver(c, ref, x, cb, false, NULL))
+		return;
+	if (signed_only && caplet_image_verify_args(c, sets, &verify_args, &tag, &err) < 0) {
+		cb(x, NULL, NULL, recap_error_message(err));
+		return;
+	}
+	char *key = pull_key(x, ref, secrets, tag);
 	if (!key) {
-		cb(x, NULL, "out of memory");
+		caplet_image_verify_args_free(verify_args);
+		cb(x, NULL, NULL, "out of memory");
 		return;
 	}
 	struct caplet_pull *p = c->pulls;
 	while (p && strcmp(p->key, key) != 0)
 		p = p->next;
-	_cleanup_error_ struct recap_error *err = NULL;
-	if (p)
+	if (p) {
 		free(key);
-	else if (pull_start(c, x, ref, key, secrets, &p, &err) < 0) {
-		cb(x, NULL, recap_error_message(err));
+		caplet_image_verify_args_free(verify_args);
+	} else if (pull_start(c, x, ref, key, verify_args, secrets, &p, &err) < 0) {
+		cb(x, NULL, NULL, recap_error_message(err));
 		return;
 	}
 	struct waiter *w = calloc(1, sizeof(*w));
 	if (!w) {
-		cb(x, NULL, "out of memory");
+		cb(x, NULL, NULL, "out of memory");
 		return;
 	}
 	*w = (struct waiter){x, cb, p->waiters};

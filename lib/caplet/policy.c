@@ -1,5 +1,6 @@
 /* The node's own policy check (defence in depth), from the informers'
  * caches of CapsulePolicies and Namespaces. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +53,17 @@ int caplet_policy_check(struct recap_caplet *c, json_t *exec, char **msg)
 		*msg = strdup(v.message ? v.message : "refused by policy");
 	r = v.admitted ? 1 : 0;
 	recap_policy_verdict_clear(&v);
+	return r;
+}
+
+int caplet_policy_signature_sets(struct recap_caplet *c, const char *ns, json_t **ret, char **msg)
+{
+	_cleanup_json_ json_t *policies = all_policies(c);
+	_cleanup_json_ json_t *labels = ns_labels(c, ns ? ns : "");
+	_cleanup_error_ struct recap_error *err = NULL;
+	int r = policies ? recap_policy_signature_key_sets(policies, labels, ret, &err) : -ENOMEM;
+	if (r < 0)
+		*msg = strdup(err ? recap_error_message(err) : "out of memory");
 	return r;
 }
 

@@ -71,15 +71,17 @@ enum caplet_event caplet_act_ask_cri(struct caplet_exec *x, const struct caplet_
 	return CAPLET_EV_NONE;
 }
 
-static void on_image(struct caplet_exec *x, const struct recap_caplet_image *img, const char *error)
+static void on_image(struct caplet_exec *x, const struct recap_caplet_image *img, const char *reason,
+		     const char *error)
 {
-	struct caplet_event_arg a = {.img = img, .msg = error};
+	struct caplet_event_arg a = {.img = img, .reason = reason, .msg = error};
 	caplet_exec_step(x, error ? CAPLET_EV_IMAGE_FAILED : CAPLET_EV_IMAGE_READY, &a);
 }
 
 enum caplet_event caplet_act_image_failed(struct caplet_exec *x, const struct caplet_event_arg *arg)
 {
-	caplet_exec_end(x, caplet_status_unstarted(x, RECAP_REASON_IMAGE_PULL_FAILED, arg->msg));
+	caplet_exec_end(x, caplet_status_unstarted(
+			       x, arg->reason ? arg->reason : RECAP_REASON_IMAGE_PULL_FAILED, arg->msg));
 	return caplet_act_write_final(x, NULL);
 }
 

@@ -157,9 +157,12 @@ static int verify(struct oci_source *src, const char *digest, const struct recap
 		struct recap_oci_sig_result one;
 		int r = recap_oci_verify_signature(src->registry, digest, o->verify_keys + start, end - start,
 						   &one, err);
-		if (r < 0)
+		if (r < 0) {
+			res->signature_refused = r == -ENOENT || r == -EKEYREJECTED || r == -ESTALE ||
+						 r == -EBADMSG || r == -E2BIG || r == -EFBIG;
 			return n_sets > 1 ? recap_error_wrap(err, -r, "key set %zu of %zu", i + 1, n_sets)
 					  : r;
+		}
 		one.key += start;
 		if (i == 0)
 			res->signature = one;

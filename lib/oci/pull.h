@@ -41,6 +41,9 @@ struct recap_oci_pull_opts {
 };
 
 #define RECAP_OCI_PULL_TIMEOUT_S 600
+/* The exit status of `capsule pull` when the signature check decided
+ * against the image (1: any other failure, 2: usage). */
+#define RECAP_OCI_PULL_EXIT_SIGNATURE 3
 
 void recap_oci_pull_opts_default(struct recap_oci_pull_opts *o);
 
@@ -52,6 +55,9 @@ struct recap_oci_pull_result {
 	bool credentials;     /* the pull sent the registry credentials */
 	/* with verify_keys: which key verified which digest */
 	bool verified;
+	/* the signature check decided against the image (not signed, another
+	 * key or digest, malformed), as opposed to failing to ask */
+	bool signature_refused;
 	struct recap_oci_sig_result signature;
 };
 

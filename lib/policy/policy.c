@@ -138,6 +138,45 @@ int recap_policy_evaluate(json_t *spec, const char *ns, json_t *ns_labels, json_
 	return 0;
 }
 
+int recap_policy_signature_key_sets(json_t *policies, json_t *ns_labels, json_t **ret,
+				    struct recap_error **err)
+{
+	_cleanup_free_ json_t **list = NULL;
+	size_t n = 0;
+	int r = sorted(policies, &list, &n, err);
+	if (r < 0)
+		return r;
+	json_t *sets = json_array();
+	for (size_t i = 0; sets && i < n; i++) {
+		bool match = false;
+		r = recap_policy_selector_matches(recap_api_policy_spec_namespace_selector(list[i]),
+						  ns_labels, &match, err);
+		if (r < 0) {
+			json_decref(sets);
+			return recap_error_wrap(err, -r, "CapsulePolicy \"%s\"", policy_name(list[i]));
+		}
+		json_t *keys = recap_api_policy_spec_images_signatures_public_keys(list[i]);
+		if (!match || !keys)
+			continue;
+		if (!json_is_array(keys) || json_array_size(keys) == 0) {
+			json_decref(sets);
+			return recap_error_set(err, EINVAL,
+					       "CapsulePolicy \"%s\": images.signatures.publicKeys is not a "
+					       "non-empty list",
+					       policy_name(list[i]));
+		}
+		if (json_array_append_new(sets, json_pack("{s:s, s:O}", "policy", policy_name(list[i]),
+							  "publicKeys", keys)) < 0) {
+			json_decref(sets);
+			sets = NULL;
+		}
+	}
+	if (!sets)
+		return -ENOMEM;
+	*ret = sets;
+	return 0;
+}
+
 int recap_policy_max_concurrent_per_node(json_t *policies, json_t *ns_labels, int64_t *ret,
 					 struct recap_error **err)
 {

@@ -39,6 +39,15 @@ int recap_policy_evaluate(json_t *spec, const char *ns, json_t *ns_labels, json_
 			  struct recap_policy_verdict *ret, struct recap_error **err);
 void recap_policy_verdict_clear(struct recap_policy_verdict *v);
 
+/* The key sets images must be signed with: for each policy selecting the
+ * namespace that sets images.signatures (in name order), an object
+ * {"policy": NAME, "publicKeys": [PEM, ...]}; each set must be met by a
+ * signature of the image's digest (docs/signatures.md). *ret is a new
+ * array, empty when no policy asks. A selector that cannot be read fails
+ * (-EINVAL), as it would refuse in recap_policy_evaluate. */
+int recap_policy_signature_key_sets(json_t *policies, json_t *ns_labels, json_t **ret,
+				    struct recap_error **err);
+
 /* The smallest limits.maxConcurrentPerNode of the policies selecting the
  * namespace; 0 when none sets one. */
 int recap_policy_max_concurrent_per_node(json_t *policies, json_t *ns_labels, int64_t *ret,

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# e2e: signed capsules. A CapsulePolicy requires cosign signatures by a key
+# (spec.images.signatures); images are signed with the real cosign CLI (key
+# pairs of its own making, no transparency log) in the e2e registry. Checked:
+# a signed capsule runs; an unsigned one, one signed by another key, and an
+# unsigned one already in the node's store are each refused before they run
+# (SignatureRefused, the message saying why); a second policy with another
+# key makes both keys required (the refusal names the key set) until the
+# image carries both signatures; a namespace no such policy selects runs the
+# unsigned image.
+#   signatures.sh CAPLET CAPSULE CONTROLLER SLEEPER SOURCE_ROOT
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+COSIGN=${RECAP_COSIGN:-$("$5/hack/build-cosign")}
+e2e_up "$@" node-1
+
+# cosign with nowhere to go but loopback: its trust root and any proxy are a
+# closed local port, so a step that would reach the network fails here.
+dead=127.0.0.1:$(free_port)
+mkdir -p "$T/cosign-home"
+cosign() {
+	HOME=$T/cosign-home COSIGN_PASSWORD=e2e TUF_ROOT=$T/cosign-home/tuf TUF_MIRROR=http://$dead \
+		HTTPS_PROXY=http://$dead HTTP_PROXY=http://$dead https_proxy=http://$dead http_proxy=http://$dead \
+		NO_PROXY=127.0.0.1 no_proxy=127.0.0.1 "$COSIGN" "$@"
+}
+sign() { # KEY REF
+	cosign sign --key "$1" --tlog-upload=false --allow-insecure-registry --allow-http-registry -y "$2" \
+		>"$T/sign.log" 2>&1 || { cat "$T/sign.log" >&2; return 1; }
+}
+for k in k1 k2; do
+	mkdir -p "$T/$k"
+	(cd "$T/$k" && cosign generate-key-pair >/dev/null 2>&1) || { echo "cosign generate-key-pair failed" >&2; exit 1; }
+done
+
+# Three images of distinct digests (the busybox capsule with a label each).
+repo=$REGISTRY/capsules/sig
+for tag in signed unsigned other; do
+	(cd "$T" && umoci config --image img:v1 --tag "$tag" --config.label "recap.test=$tag") >/dev/null
+	skopeo copy -q --dest-tls-verify=false "oci:$T/img:$tag" "docker://$repo:$tag" >/dev/null
+done
+sign "$T/k1/cosign.key" "$repo:signed"
+sign "$T/k2/cosign.key" "$repo:other"
+
+ns_create shop free
+pod_create shop web-1 node-1 app registry.local/app:1 app=web
+pod_create free web-2 node-1 app registry.local/app:1 app=web
+check "the stand-in runs the target pods" eval 'wait_until 30 pods_running shop 1 && wait_until 30 pods_running free 1'
+policy() { # NAME KEYFILE
+	kubectl apply -f - >/dev/null <<YAML
+apiVersion: recap.dev/v1alpha1
+kind: CapsulePolicy
+metadata: {name: $1}
+spec:
+  namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: shop}}
+  images:
+    signatures:
+      publicKeys:
+        - |
+$(sed 's/^/          /' "$2")
+YAML
+}
+policy signed-by-k1 "$T/k1/cosign.pub"
+
+# capsule NS NAME TAG: a Capsule of repo:TAG on the namespace's pod, and its run NAME-1.
+capsule() {
+	kubectl apply -n "$1" -f - >/dev/null <<YAML
+apiVersion: recap.dev/v1alpha1
+kind: Capsule
+metadata: {name: $2}
+spec:
+  image: $repo:$3
+  command: [sh, -c, 'echo ran-$2']
+  timeoutSeconds: 60
+  targets: {selector: {matchLabels: {app: web}}}
+---
+apiVersion: recap.dev/v1alpha1
+kind: CapsuleRun
+metadata: {name: $2-1}
+spec: {capsuleRef: {name: $2}}
+YAML
+}
+run_is() { [[ $(kubectl get caprun -n "$1" "$2" -o jsonpath='{.status.phase}' 2>/dev/null) == "$3" ]]; }
+exec_field() { # NS RUN FIELD
+	local e
+	e=$(kubectl get cexec -n "$1" -l "recap.dev/run=$2" -o jsonpath='{.items[0].metadata.name}')
+	kubectl get cexec -n "$1" "$e" -o jsonpath="{$3}"
+}
+ran() { # NS NAME
+	wait_until 60 run_is "$1" "$2-1" Succeeded || { echo "  run $2-1 did not succeed" >&2; return 1; }
+	[[ $(exec_field "$1" "$2-1" .status.stdoutTail) == *"ran-$2"* ]]
+}
+# refused NS NAME NEEDLE: failed with SignatureRefused, NEEDLE in the message, the command never ran.
+refused() {
+	wait_until 60 run_is "$1" "$2-1" Failed || { echo "  run $2-1 did not fail" >&2; return 1; }
+	local reason msg out
+	reason=$(exec_field "$1" "$2-1" .status.reason) msg=$(exec_field "$1" "$2-1" .status.message)
+	out=$(exec_field "$1" "$2-1" .status.stdoutTail)
+	[[ $reason == SignatureRefused && $msg == *"$3"* && -z $out ]] ||
+		{ echo "  $2-1: reason $reason, output '$out', message: $msg" >&2; return 1; }
+}
+
+capsule shop good signed
+check "an image signed by the policy's key runs" ran shop good
+check "the policy's key is a file in the node's store" eval 'ls "$T/node-node-1/keys/"*.pem >/dev/null'
+capsule shop plain unsigned
+check "an unsigned image is refused, saying so" refused shop plain "is not signed"
+capsule shop foreign other
+check "an image signed by another key is refused" refused shop foreign "does not verify with"
+# the unsigned image put in the node's store beforehand, as another run would
+"$E2E_CAPSULE" --root "$T/node-node-1" pull --insecure-registry "$REGISTRY" "$repo:unsigned" >/dev/null
+capsule shop cached unsigned
+check "an unsigned image already in the node's store is refused too" refused shop cached "is not signed"
+capsule free elsewhere unsigned
+check "a namespace no signing policy selects runs the unsigned image" ran free elsewhere
+
+# Two policies: each key is required.
+policy signed-by-k2 "$T/k2/cosign.pub"
+capsule shop both signed
+check "a second policy's key is required as well (the refusal names the key set)" refused shop both "key set 2 of 2"
+sign "$T/k2/cosign.key" "$repo:signed"
+capsule shop both-signed signed
+check "signed by both keys, it runs" ran shop both-signed
+check "nothing is left on any node" nodes_clean
+finish
