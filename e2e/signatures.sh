@@ -101,6 +101,8 @@ refused() {
 
 capsule shop good signed
 check "an image signed by the policy's key runs" ran shop good
+signed_digest=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$repo:signed")
+check "the digest it ran is the signed one" eval '[[ $(exec_field shop good-1 .status.imageDigest) == "$signed_digest" ]]'
 check "the policy's key is a file in the node's store" eval 'ls "$T/node-node-1/keys/"*.pem >/dev/null'
 capsule shop plain unsigned
 check "an unsigned image is refused, saying so" refused shop plain "is not signed"
