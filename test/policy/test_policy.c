@@ -340,12 +340,50 @@ static void max_concurrent(void **state)
 	json_decref(other);
 }
 
+/* One key set per selecting policy that sets images.signatures, in name
+ * order; other namespaces get none; an unreadable selector fails. */
+static void signature_key_sets(void **state)
+{
+	json_t *policies = json_loads(
+	    "[" POLICY("zeta", "{\"images\":{\"signatures\":{\"publicKeys\":[\"PEM-Z\"]}}}") "," POLICY(
+		"alpha",
+		"{\"namespaceSelector\":{\"matchLabels\":{\"env\":\"prod\"}},"
+		"\"images\":{\"signatures\":{\"publicKeys\":[\"PEM-A1\",\"PEM-A2\"]}}}") "," PRODUCTION "]",
+	    0, NULL);
+	assert_non_null(policies);
+	json_t *prod = json_loads(PROD, 0, NULL), *other = json_loads("{\"env\":\"qa\"}", 0, NULL);
+	json_t *sets = NULL;
+	assert_int_equal(recap_policy_signature_key_sets(policies, prod, &sets, NULL), 0);
+	assert_int_equal(json_array_size(sets), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(sets, 0), "policy")), "alpha");
+	assert_int_equal(json_array_size(json_object_get(json_array_get(sets, 0), "publicKeys")), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(sets, 1), "policy")), "zeta");
+	json_decref(sets);
+	assert_int_equal(recap_policy_signature_key_sets(policies, other, &sets, NULL), 0);
+	assert_int_equal(json_array_size(sets), 1); /* zeta selects every namespace */
+	json_decref(sets);
+	json_t *bad =
+	    json_loads("[" POLICY("bad", "{\"namespaceSelector\":{\"matchExpressions\":[{\"key\":\"a\","
+					 "\"operator\":\"Sideways\"}]},\"images\":{\"signatures\":"
+					 "{\"publicKeys\":[\"PEM\"]}}}") "]",
+		       0, NULL);
+	struct recap_error *err = NULL;
+	assert_true(recap_policy_signature_key_sets(bad, prod, &sets, &err) < 0);
+	assert_non_null(strstr(recap_error_message(err), "CapsulePolicy \"bad\""));
+	recap_error_free(err);
+	json_decref(bad);
+	json_decref(policies);
+	json_decref(prod);
+	json_decref(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(table),
 	    cmocka_unit_test(unreadable_spec),
 	    cmocka_unit_test(max_concurrent),
+	    cmocka_unit_test(signature_key_sets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
