@@ -7,7 +7,11 @@
 # (SignatureRefused, the message saying why); a second policy with another
 # key makes both keys required (the refusal names the key set) until the
 # image carries both signatures; a namespace no such policy selects runs the
-# unsigned image.
+# unsigned image. The controller checks too, when it admits a Capsule and
+# before a run's first execution: while it cannot reach the registry (first
+# part: it talks TLS to the plain-HTTP e2e registry) the node's check
+# decides; once it can, a Capsule of an unsigned image is refused
+# (SignatureRefused) and its run starts no execution.
 #   signatures.sh CAPLET CAPSULE CONTROLLER SLEEPER SOURCE_ROOT
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -122,5 +126,33 @@ check "a second policy's key is required as well (the refusal names the key set)
 sign "$T/k2/cosign.key" "$repo:signed"
 capsule shop both-signed signed
 check "signed by both keys, it runs" ran shop both-signed
+check "the controller said it could not check (the node decided)" \
+	eval 'grep -q "not checked by the controller" "$T/controller.log"'
+
+# The controller reaches the registry now: it refuses at admission.
+kubectl delete capsulepolicy signed-by-k2 >/dev/null
+kill -TERM "$CONTROLLER_PID"
+wait "$CONTROLLER_PID" 2>/dev/null || true
+CONTROLLER_ARGS+=(--insecure-registry "$REGISTRY")
+controller_start
+capsule_is() { # NS NAME STATUS REASON
+	[[ $(kubectl get capsule -n "$1" "$2" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}/{.status.conditions[?(@.type=="Ready")].reason}') == "$3/$4" ]]
+}
+capsule shop unsigned-at-admission unsigned
+check "a Capsule of an unsigned image is refused at admission: SignatureRefused" \
+	wait_until 30 capsule_is shop unsigned-at-admission False SignatureRefused
+msg=$(kubectl get capsule -n shop unsigned-at-admission -o jsonpath='{.status.conditions[?(@.type=="Ready")].message}')
+check "its message says the image is not signed and names the policy" \
+	eval '[[ $msg == *"CapsulePolicy \"signed-by-k1\""* && $msg == *"is not signed"* ]] || { echo "  message: $msg" >&2; false; }'
+run_failed() { wait_until 30 run_is shop unsigned-at-admission-1 Failed; }
+check "its run fails" run_failed
+check "its run started no execution" \
+	equals "$(kubectl get cexec -n shop -l recap.dev/run=unsigned-at-admission-1 -o name)" ""
+capsule shop foreign-at-admission other
+check "a Capsule of an image signed by another key is refused at admission" \
+	wait_until 30 capsule_is shop foreign-at-admission False SignatureRefused
+capsule shop good-at-admission signed
+check "a Capsule of a signed image is admitted and runs" \
+	eval 'wait_until 30 capsule_is shop good-at-admission True Admitted && ran shop good-at-admission'
 check "nothing is left on any node" nodes_clean
 finish

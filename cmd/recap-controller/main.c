@@ -14,6 +14,8 @@
 #include "kube/client.h"
 #include "kube/config.h"
 
+#define REGISTRIES_MAX 16
+
 struct options {
 	const char *kubeconfig, *context, *metrics_addr, *health_addr, *lease_ns, *identity;
 	bool leader_elect;
@@ -23,6 +25,9 @@ struct options {
 	bool run_ttl_s_set;
 	const char *certs_ns, *apiserver_service;
 	uint64_t ca_validity_s, cert_validity_s, cert_check_s;
+	const char *insecure[REGISTRIES_MAX + 1]; /* --insecure-registry */
+	int n_insecure;
+	const char *registry_ca_file;
 };
 
 struct app {
@@ -67,6 +72,10 @@ static void usage(FILE *f)
 	       "                            (default 2592000, 30 days; 5..630720000)\n"
 	       "  --cert-check-seconds N    seconds between checks of the relay certificates while\n"
 	       "                            leading (default 60; 0: never, certificates made elsewhere)\n"
+	       "  --insecure-registry HOST[:PORT]  a registry the signature checks at admission\n"
+	       "                            talk plain HTTP to (repeatable, at most 16)\n"
+	       "  --registry-ca-file FILE   PEM CA bundle trusted for registries' TLS (default: the\n"
+	       "                            system's)\n"
 	       "  --metrics-addr HOST:PORT  /metrics (default :8080; \"\" disables)\n"
 	       "  --health-addr HOST:PORT   /healthz and /readyz (default :8081; \"\" disables)\n"
 	       "  --log-level L             error|warn|info|debug (default info)\n"
@@ -106,7 +115,15 @@ static int parse_seconds(const char *s, uint64_t min, uint64_t max, uint64_t *re
 	return 0;
 }
 
-enum { OPT_CERTS_NS = 256, OPT_APISERVER_SERVICE, OPT_CA_VALIDITY, OPT_CERT_VALIDITY, OPT_CERT_CHECK };
+enum {
+	OPT_CERTS_NS = 256,
+	OPT_APISERVER_SERVICE,
+	OPT_CA_VALIDITY,
+	OPT_CERT_VALIDITY,
+	OPT_CERT_CHECK,
+	OPT_INSECURE_REGISTRY,
+	OPT_REGISTRY_CA_FILE
+};
 
 static const struct option long_opts[] = {
     {"kubeconfig", required_argument, NULL, 'k'},
@@ -131,6 +148,8 @@ static const struct option long_opts[] = {
     {"ca-validity-seconds", required_argument, NULL, OPT_CA_VALIDITY},
     {"cert-validity-seconds", required_argument, NULL, OPT_CERT_VALIDITY},
     {"cert-check-seconds", required_argument, NULL, OPT_CERT_CHECK},
+    {"insecure-registry", required_argument, NULL, OPT_INSECURE_REGISTRY},
+    {"registry-ca-file", required_argument, NULL, OPT_REGISTRY_CA_FILE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -140,7 +159,8 @@ struct log_opts {
 	enum recap_log_format format;
 };
 
-/* The relay certificates' options (lib/controller/certs.c); -1 for a bad
+/* The relay certificates' options (lib/controller/certs.c) and the
+ * registries' of the signature checks; -1 for a bad
  * value or another option. */
 static int set_certs_option(int c, const char *arg, struct options *o)
 {
@@ -157,6 +177,14 @@ static int set_certs_option(int c, const char *arg, struct options *o)
 		return parse_seconds(arg, 5, 630720000, &o->cert_validity_s);
 	case OPT_CERT_CHECK:
 		return parse_seconds(arg, 0, 86400, &o->cert_check_s);
+	case OPT_INSECURE_REGISTRY:
+		if (!*arg || o->n_insecure >= REGISTRIES_MAX)
+			return -1;
+		o->insecure[o->n_insecure++] = arg;
+		return 0;
+	case OPT_REGISTRY_CA_FILE:
+		o->registry_ca_file = arg;
+		return *arg ? 0 : -1;
 	default:
 		return -1;
 	}
@@ -316,6 +344,8 @@ static int run(struct app *a, const struct options *o)
 	    .ca_validity_s = o->ca_validity_s,
 	    .cert_validity_s = o->cert_validity_s,
 	    .cert_check_s = o->cert_check_s,
+	    .insecure_registries = o->insecure,
+	    .registry_ca_file = o->registry_ca_file,
 	    .fatal = on_fatal,
 	    .log = on_log,
 	    .userdata = a,

@@ -122,6 +122,8 @@ CONDITION_REASONS = [
     ("Observed", "a CapsulePolicy's counts are current"),
     ("InvalidSpec", "the Capsule's spec cannot be run as written"),
     ("PolicyViolation", "a CapsulePolicy refused the Capsule"),
+    ("SignatureRefused", "the image does not carry the cosign signatures a "
+     "CapsulePolicy requires (checked in its registry by the controller)"),
     ("CapsuleNotFound", "the run's Capsule does not exist (the run waits)"),
     ("InProgress", "the run has not finished"),
     ("NoTargets", "the run finished without a target"),

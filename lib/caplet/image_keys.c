@@ -90,10 +90,11 @@ int caplet_image_verify_args(struct recap_caplet *c, json_t *sets, char ***ret_a
 			if (r < 0)
 				break;
 			if (!pem || strlen(pem) > KEY_PEM_MAX) {
-				r = recap_error_set(err, EINVAL,
-						    "CapsulePolicy \"%s\": images.signatures.publicKeys[%zu] is not "
-						    "a PEM key of at most %d bytes",
-						    recap_json_str(set, "policy") ?: "", j, KEY_PEM_MAX);
+				r = recap_error_set(
+				    err, EINVAL,
+				    "CapsulePolicy \"%s\": images.signatures.publicKeys[%zu] is not "
+				    "a PEM key of at most %d bytes",
+				    recap_json_str(set, "policy") ?: "", j, KEY_PEM_MAX);
 				break;
 			}
 			hex_of(pem, strlen(pem), hex);
@@ -104,7 +105,8 @@ int caplet_image_verify_args(struct recap_caplet *c, json_t *sets, char ***ret_a
 				r = recap_buf_printf(&tag, " %s", hex);
 		}
 		if (r == 0 && files.len == 0)
-			r = recap_error_set(err, EINVAL, "CapsulePolicy \"%s\": images.signatures.publicKeys is empty",
+			r = recap_error_set(err, EINVAL,
+					    "CapsulePolicy \"%s\": images.signatures.publicKeys is empty",
 					    recap_json_str(set, "policy") ?: "");
 		if (r == 0) {
 			args[2 * i] = strdup("--verify-key");

@@ -8,7 +8,9 @@
 #include "api/types.h"
 #include "base/json.h"
 #include "controller/admit.h"
+#include "base/cleanup.h"
 #include "controller/ctl.h"
+#include "controller/sigcheck.h"
 #include "policy/image.h"
 #include "policy/policy.h"
 #include "sched/periodic.h"
@@ -59,8 +61,38 @@ int recap_ctl_admit_decode(json_t *capsule, struct ctl_admission *a)
 	return recap_api_check(RECAP_API_KIND_CAPSULE, capsule, &err) < 0 ? invalid(a, err) : 0;
 }
 
-int recap_ctl_admit(struct recap_controller *ctl, const char *ns, json_t *capsule, json_t *spec,
-		    struct ctl_admission *a)
+/* The signatures the policies require of the image, when they do. */
+static int signatures(struct recap_controller *ctl, json_t *spec, json_t *policies, json_t *labels, int kind,
+		      const char *key, struct ctl_admission *a)
+{
+	json_t *sets = NULL;
+	struct recap_error *err = NULL;
+	int r = recap_policy_signature_key_sets(policies, labels, &sets, &err);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) /* the evaluation refused such a policy already */
+		return invalid(a, err);
+	enum ctl_sig_verdict v = CTL_SIG_VERIFIED;
+	char *msg = NULL;
+	if (json_array_size(sets))
+		r = recap_ctl_sigcheck(ctl, recap_api_capsule_spec_image(spec), sets, (enum ctl_kind)kind,
+				       key, &v, &msg);
+	json_decref(sets);
+	if (r < 0)
+		return r;
+	a->pending = v == CTL_SIG_PENDING;
+	if (v == CTL_SIG_REFUSED) {
+		a->reason = RECAP_CONDITION_REASON_SIGNATURE_REFUSED;
+		a->message = steal_ptr(msg);
+		if (!a->message)
+			a->message = strdup("the image's signatures do not satisfy the policies");
+	}
+	free(msg);
+	return a->reason && !a->message ? -ENOMEM : 0;
+}
+
+int recap_ctl_admit(struct recap_controller *ctl, const char *ns, json_t *capsule, json_t *spec, int kind,
+		    const char *key, struct ctl_admission *a)
 {
 	*a = (struct ctl_admission){0};
 	int r = capsule ? recap_ctl_admit_decode(capsule, a) : 0;
@@ -74,6 +106,14 @@ int recap_ctl_admit(struct recap_controller *ctl, const char *ns, json_t *capsul
 	json_t *labels = recap_ctl_namespace_labels(ctl, ns, &holder);
 	struct recap_policy_verdict v = {0};
 	r = policies ? recap_policy_evaluate(spec, ns, labels, policies, &v, &err) : -ENOMEM;
+	if (r >= 0 && v.admitted) {
+		a->governing = v.governing;
+		r = signatures(ctl, spec, policies, labels, kind, key, a);
+		recap_policy_verdict_clear(&v);
+		json_decref(policies);
+		json_decref(holder);
+		return r;
+	}
 	json_decref(policies);
 	json_decref(holder);
 	if (r == -ENOMEM)

@@ -244,7 +244,7 @@ int recap_ctl_reconcile_capsule(struct recap_controller *ctl, struct ctl_op *op,
 	};
 	if (!p.ns || !p.name)
 		return 0;
-	int r = recap_ctl_admit(ctl, p.ns, cap, recap_api_capsule_spec(cap), &p.adm);
+	int r = recap_ctl_admit(ctl, p.ns, cap, recap_api_capsule_spec(cap), KIND_CAPSULE, op->key, &p.adm);
 	if (r < 0)
 		return recap_error_set(err, -r, "admission");
 	p.runs = recap_ctl_list(ctl, INF_RUN, "capsule", op->key);

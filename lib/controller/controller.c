@@ -8,6 +8,7 @@
 #include "api/names.h"
 #include "base/log.h"
 #include "controller/ctl.h"
+#include "controller/sigcheck.h"
 
 static const char *const kind_names[KIND_N] = {RECAP_KIND_CAPSULE, RECAP_KIND_CAPSULE_POLICY,
 					       RECAP_KIND_CAPSULE_RUN};
@@ -234,6 +235,7 @@ void recap_controller_free(struct recap_controller *ctl)
 	recap_kube_leader_free(ctl->leader);
 	recap_ctl_expect_free(ctl);
 	recap_ctl_certs_free(ctl);
+	recap_ctl_sigcheck_free(ctl);
 	free(ctl->identity);
 	free(ctl->certs_ns);
 	free(ctl->apiserver_service);

@@ -48,6 +48,11 @@ struct recap_controller_options {
 	const char *certs_namespace;
 	const char *apiserver_service;
 	uint64_t ca_validity_s, cert_validity_s, cert_check_s;
+	/* Registries the signature checks at admission talk plain HTTP to
+	 * (NULL-terminated, or NULL), and a PEM CA bundle trusted for the
+	 * others' TLS (NULL: the system's). */
+	const char *const *insecure_registries;
+	const char *registry_ca_file;
 	/* Called (from the loop) when the controller must stop: leadership
 	 * lost. The process is expected to exit. */
 	void (*fatal)(struct recap_controller *ctl, const char *why, void *userdata);

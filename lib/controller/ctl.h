@@ -31,6 +31,7 @@ extern const struct recap_kube_resource recap_ctl_capsules, recap_ctl_policies, 
 
 struct ctl_op;
 struct ctl_op_event;
+struct ctl_sigcheck;
 typedef int (*ctl_reconcile_fn)(struct recap_controller *ctl, struct ctl_op *op, struct recap_error **err);
 
 struct ctl_queue {
@@ -77,6 +78,7 @@ struct recap_controller {
 	struct recap_kube_strmap *expected;  /* "<ns>/<name>" -> loop ms it expires */
 	struct recap_kube_strmap *refused;   /* "<ns>/<name>": creates the API server refused */
 	unsigned long runs_created, execs_created, execs_resent, execs_deleted, runs_deleted;
+	struct ctl_sigcheck *sigcheck; /* signature checks at admission (sigcheck.c) */
 };
 
 static inline struct recap_kube_store *ctl_store(struct recap_controller *ctl, enum ctl_informer i)

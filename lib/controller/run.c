@@ -461,8 +461,9 @@ int recap_ctl_reconcile_run(struct recap_controller *ctl, struct ctl_op *op, str
 	if (r == 0 && json_array_size(p.execs) == 0 && p.n_dispatched == 0) {
 		/* A spec read from the Capsule is decoded with it; a snapshot was
 		 * decoded with its Capsule when it was taken. */
-		int a = recap_ctl_admit(ctl, p.ns, p.capsule, p.spec, &p.adm);
-		r = a < 0 ? -ENOMEM : p.adm.reason ? 1 : 0;
+		int a = recap_ctl_admit(ctl, p.ns, p.capsule, p.spec, KIND_RUN, op->key, &p.adm);
+		/* its image's signatures being checked: queued again when they are */
+		r = a < 0 ? -ENOMEM : p.adm.reason ? 1 : p.adm.pending ? 2 : 0;
 	}
 	struct recap_error *e = NULL;
 	if (r == 0 && recap_strategy_parse(p.spec, &p.strategy, &e) < 0) {
@@ -474,7 +475,9 @@ int recap_ctl_reconcile_run(struct recap_controller *ctl, struct ctl_op *op, str
 	/* Bounded batches, large enough that the client's rate limit, not the
 	 * number of passes, paces a big fan-out. */
 	p.strategy.batch_size = RUN_BATCH;
-	if (r == 1)
+	if (r == 2)
+		r = 0;
+	else if (r == 1)
 		refuse(op, &p);
 	else if (r == 0)
 		r = plan_and_act(ctl, op, &p, err);

@@ -94,7 +94,7 @@ static void test_admit_decodes_first(void **state)
 	_cleanup_json_ json_t *cap = capsule();
 	json_object_set_new(recap_api_capsule_spec(cap), RECAP_API_CAPSULE_SPEC_COMMAND, json_string("ps"));
 	struct ctl_admission a;
-	assert_int_equal(recap_ctl_admit(NULL, "n", cap, recap_api_capsule_spec(cap), &a), 0);
+	assert_int_equal(recap_ctl_admit(NULL, "n", cap, recap_api_capsule_spec(cap), 0, "n/c", &a), 0);
 	assert_string_equal(a.reason, RECAP_CONDITION_REASON_INVALID_SPEC);
 	assert_non_null(strstr(a.message, "spec.command: must be a list"));
 	recap_ctl_admission_clear(&a);
