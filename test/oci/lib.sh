@@ -32,7 +32,8 @@ free_port() {
 # registry_start NAME [AUTH [TLS]]: sets REG_<NAME>=127.0.0.1:port and
 # REGROOT_<NAME>=its storage directory. AUTH is the registry's auth section
 # in YAML flow style, e.g. "{htpasswd: {realm: r, path: FILE}}"; TLS is
-# "CERT KEY" for an https registry.
+# "CERT KEY" for an https registry. REGISTRY_BIN is the registry binary
+# (default Debian's docker-registry; any distribution build with `serve`).
 registry_start() {
 	local name=$1 auth=${2:-} tls=${3:-} port dir scheme=http
 	port=$(free_port)
@@ -49,7 +50,8 @@ registry_start() {
 		fi
 		if [[ -n $auth ]]; then echo "auth: $auth"; fi
 	} >"$dir/config.yml"
-	docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+	# distribution v3 exports traces to localhost:4318 unless told not to
+	OTEL_TRACES_EXPORTER=none "${REGISTRY_BIN:-docker-registry}" serve "$dir/config.yml" >"$dir/log" 2>&1 &
 	PIDS+=($!)
 	[[ -z $tls ]] || scheme=https
 	local i
@@ -109,23 +111,30 @@ store_clean() {
 	if [[ -n $left ]]; then fail "store $1 has leftovers: $left"; else pass "store $1 has no leftovers"; fi
 }
 
-# token_server_start USER:PASSWORD: a token server on loopback; sets
-# TOKEN_REALM and TOKEN_CERT (for the registry's rootcertbundle).
+# token_server_start USER:PASSWORD [ARGS...]: a token server on loopback
+# with its own key and certificate (ARGS as token_server.py takes them:
+# --jwks FILE, USER:PASSWORD@REPO); sets TOKEN_REALM, TOKEN_HOST (its
+# host:port), TOKEN_CERT (for the registry's rootcertbundle) and TOKEN_LOG
+# (one line per token request).
 token_server_start() {
-	local port
+	local port creds=$1
+	shift
 	port=$(free_port)
-	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/token-key.pem" -out "$T/token-cert.pem" \
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/token-$port-key.pem" -out "$T/token-$port-cert.pem" \
 		-days 1 -subj /CN=recap-token 2>/dev/null
-	python3 "$(dirname "$FIXTURES")/token_server.py" "$port" "$T/token-key.pem" "$T/token-cert.pem" "$1" \
-		recap-issuer >"$T/token.log" 2>&1 &
+	python3 "$(dirname "$FIXTURES")/token_server.py" "$port" "$T/token-$port-key.pem" "$T/token-$port-cert.pem" \
+		"$creds" recap-issuer "$@" >"$T/token-$port.log" 2>&1 &
 	PIDS+=($!)
 	local i
 	for i in $(seq 100); do
 		if curl -s -m 1 -o /dev/null "http://127.0.0.1:$port/" || (($? == 28)); then break; fi
 		sleep 0.1
 	done
-	TOKEN_REALM=http://127.0.0.1:$port/token
-	TOKEN_CERT=$T/token-cert.pem
+	curl -s -m 1 -o /dev/null "http://127.0.0.1:$port/" || { cat "$T/token-$port.log" >&2; return 1; }
+	TOKEN_HOST=127.0.0.1:$port
+	TOKEN_REALM=http://$TOKEN_HOST/token
+	TOKEN_CERT=$T/token-$port-cert.pem
+	TOKEN_LOG=$T/token-$port.log
 }
 
 # stub_start MODE ARGS...: http_stub.py on a free port; sets STUB=127.0.0.1:port.
