@@ -6,12 +6,14 @@ image layouts with hand-written manifests.
   fixtures.py layout DIR TAG ARCH LAYER...   add an image to an OCI layout
   fixtures.py blob DIR FILE             add a raw blob to a layout, print its digest
   fixtures.py manifest DIR TAG FILE     add FILE as a manifest tagged TAG
+  fixtures.py stack DIR TAG N BUSYBOX   add an image of N gzip layers (see stack)
 """
 import gzip
 import hashlib
 import io
 import json
 import os
+import subprocess
 import sys
 import tarfile
 
@@ -172,7 +174,7 @@ def tag(layout, name, digest, size, mt):
         json.dump(idx, f)
 
 
-def layout(path, name, arch, layers):
+def layout(path, name, arch, layers, env=None, cmd=None):
     init_layout(path)
     descs, diff_ids = [], []
     for lp in layers:
@@ -184,7 +186,8 @@ def layout(path, name, arch, layers):
                       "digest": put_blob(path, data), "size": len(data)})
     cfg = json.dumps({"architecture": arch, "os": "linux",
                       "config": {"Env": ["PATH=/bin", "CAPSULE=test"], "Entrypoint": ["/bin/tool"],
-                                 "Cmd": ["-x"], "WorkingDir": "/etc", "User": "0:0"},
+                                 "Cmd": ["-x"], "WorkingDir": "/etc", "User": "0:0"}
+                      if cmd is None else {"Env": env, "Cmd": cmd},
                       "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
     man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
                       "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
@@ -193,6 +196,57 @@ def layout(path, name, arch, layers):
     d = put_blob(path, man)
     tag(path, name, d, len(man), "application/vnd.oci.image.manifest.v1+json")
     print(d)
+
+
+def stack(path, name, n, busybox):
+    """N layers (PAX tars, gzip, as image builders write them), whiteouts
+    across them. Layer 0: BUSYBOX as /bin/busybox with its applets as
+    symlinks, /lowest, /doomed (whited out by layer n/2), /dir5 (whited out
+    whole by layer n-2), /opq/old (hidden by layer n-10's opaque /opq, which
+    adds /opq/new). Every layer i: /l/i holding i and /v holding i; layer i
+    with i % 3 == 0 whites out /l/(i-2); the top layer adds /top and adds
+    /l/1 (whited out by layer 3) again, holding "back". A whiteout whose
+    layer would be layer 0 (N under 11) is left out."""
+    applets = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True).stdout.split()
+    files = []
+    for i in range(n):
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+            if i == 0:
+                add(t, "bin/", tarfile.DIRTYPE, mode=0o755)
+                add(t, "bin/busybox", data=open(busybox, "rb").read(), mode=0o755)
+                for a in applets:
+                    if a != "busybox":
+                        add(t, "bin/" + a, tarfile.SYMTYPE, linkname="busybox")
+                add(t, "lowest", data=b"lowest\n")
+                add(t, "doomed", data=b"doomed\n")
+                add(t, "dir5/", tarfile.DIRTYPE, mode=0o755)
+                add(t, "dir5/a", data=b"a\n")
+                add(t, "opq/", tarfile.DIRTYPE, mode=0o755)
+                add(t, "opq/old", data=b"old\n")
+                add(t, "l/", tarfile.DIRTYPE, mode=0o755)
+            add(t, "l/%d" % i, data=b"%d\n" % i)
+            add(t, "v", data=b"%d\n" % i)
+            if i % 3 == 0 and i >= 3:
+                add(t, "l/.wh.%d" % (i - 2))
+            if i == n // 2 and i > 0:
+                add(t, ".wh.doomed")
+            if i == n - 2 and i > 0:
+                add(t, ".wh.dir5")
+            if i == n - 10 and i > 0:
+                add(t, "opq/", tarfile.DIRTYPE, mode=0o755)
+                add(t, "opq/.wh..wh..opq")
+                add(t, "opq/new", data=b"new\n")
+            if i == n - 1:
+                add(t, "top", data=b"top\n")
+                add(t, "l/1", data=b"back\n")
+        f = os.path.join(path, ".layer-%d.tar.gz" % i)
+        with open(f, "wb") as out:
+            out.write(gzip.compress(buf.getvalue(), mtime=0))
+        files.append(f)
+    layout(path, name, "amd64", files, env=["PATH=/bin"], cmd=["sh"])
+    for f in files:
+        os.unlink(f)
 
 
 def main():
@@ -204,6 +258,9 @@ def main():
     elif cmd == "blob":
         init_layout(sys.argv[2])
         print(put_blob(sys.argv[2], open(sys.argv[3], "rb").read()))
+    elif cmd == "stack":
+        init_layout(sys.argv[2])
+        stack(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
     elif cmd == "manifest":
         init_layout(sys.argv[2])
         data = open(sys.argv[4], "rb").read()

@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
 # Layer unpacking through `capsule pull oci:<dir>:<tag>`: whiteouts give the
 # right overlay view, and every malicious layer is refused with a clear error,
-# leaving nothing in the store and nothing outside it.
+# leaving nothing in the store and nothing outside it. Then an image of 128
+# gzip layers with whiteouts across them, pushed to a docker-registry, pulled
+# and run with `capsule run --image` against a sleeping process.
 # usage: layers_test.sh CAPSULE-BINARY
 source "$(dirname "$0")/lib.sh"
 CAPSULE=$(realpath "$1")
 ((EUID == 0)) || { echo "needs root (device whiteouts, overlay mounts)"; exit 77; }
+cgp=recap-oci-layers-$$
+layers_cleanup() {
+	set +e
+	"$CAPSULE" --root "$T/store-many" --cgroup-parent "$cgp" sweep --force >/dev/null 2>&1
+	oci_cleanup
+	local d
+	for d in /sys/fs/cgroup/*/"$cgp" /sys/fs/cgroup/"$cgp"; do [[ ! -d $d ]] || rmdir "$d"; done
+}
+trap layers_cleanup EXIT
 cap() { "$CAPSULE" --root "$T/store" "$@"; }
 fx() { python3 "$FIXTURES" "$@"; }
 
@@ -89,4 +100,51 @@ man badmedia '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest
 expect_fail "layout: unknown tag" "has no image tagged nope" cap pull "oci:$T/bad:nope"
 expect_fail "layout: missing dir" "cannot open layout" cap pull "oci:$T/missing:x"
 store_clean "$T/store"
+
+# 128 layers as a registry holds them (gzip, PAX), whiteouts across layers,
+# an opaque directory, a file whited out and added again: pushed by skopeo,
+# pulled into an empty store, run against a sleeping process.
+registry_start A
+fx stack "$T/many" many 128 "$(command -v busybox)" >/dev/null
+push "$T/many:many" "$REG_A/capsules/many:v1"
+many() { "$CAPSULE" --root "$T/store-many" --cgroup-parent "$cgp" "$@"; }
+t0=$(date +%s%N)
+out=$(many pull --insecure-registry "$REG_A" "$REG_A/capsules/many:v1")
+ms=$((($(date +%s%N) - t0) / 1000000))
+if grep -q "(128 layers, 129 blobs fetched)" <<<"$out"; then
+	pass "128 layers: pulled from the registry in $ms ms ($out)"
+else
+	fail "128 layers: pull: $out"
+fi
+sleep 600 &
+PIDS+=($!)
+target=$!
+t0=$(date +%s%N)
+out=$(many run --target "$target" --image "$REG_A/capsules/many:v1" -- sh -c '
+	for f in /lowest /top /v /l/0 /l/1 /l/127 /opq/new; do echo "$f=$(cat $f)"; done
+	for f in /doomed /dir5 /dir5/a /opq/old /l/4 /l/124; do [ -e $f ] && echo "$f present" || echo "$f gone"; done
+	echo "l=$(ls /l | sort -n | tr "\n" " ")"' 2>&1) || fail "128 layers: run --image: $out"
+ms=$((($(date +%s%N) - t0) / 1000000))
+want_l=""
+for ((i = 0; i < 128; i++)); do ((i % 3 == 1 && i <= 125 && i != 1)) || want_l+="$i "; done
+got() { sed -n "s|^$1||p" <<<"$out"; }
+many_check() { # NAME GOT WANT
+	if [[ $2 == "$3" ]]; then pass "128 layers: $1"; else fail "128 layers: $1: got '$2', want '$3'"; fi
+}
+many_check "the lowest layer's file is there (run in $ms ms)" "$(got /lowest=)" lowest
+many_check "the highest layer's file is there" "$(got /top=)" top
+many_check "a file every layer writes holds the top layer's" "$(got /v=)" 127
+many_check "the lowest and highest layers' /l files" "$(got /l/0=) $(got /l/127=)" "0 127"
+many_check "a file whited out (layer 3) and added again (layer 127) holds the new content" "$(got /l/1=)" back
+many_check "a lower layer's file whited out by layer 64 is gone" "$(got '/doomed ')" gone
+many_check "a directory whited out by layer 126 is gone with its file" "$(got '/dir5 ') $(got '/dir5/a ')" "gone gone"
+many_check "an opaque directory (layer 118) hides the lowest layer's file" "$(got '/opq/old ') $(got /opq/new=)" "gone new"
+many_check "files whited out two layers up are gone" "$(got '/l/4 ') $(got '/l/124 ')" "gone gone"
+many_check "/l lists exactly the files no layer above whited out" "$(got l=)" "$want_l"
+if [[ -z $(ls "$T/store-many/runs") ]] && ! grep -q " $T/" /proc/self/mountinfo; then
+	pass "128 layers: the run left no run directory and no mount"
+else
+	fail "128 layers: left $(ls "$T/store-many/runs") $(grep " $T/" /proc/self/mountinfo)"
+fi
+store_clean "$T/store-many"
 finish
