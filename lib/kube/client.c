@@ -48,47 +48,91 @@ static void apply_defaults(struct recap_kube_client_options *o)
 		o->burst = 1;
 }
 
-/* Impersonate-User, -Uid and one Impersonate-Group per group. */
-static int impersonation(struct recap_kube_client *c, const struct recap_kube_config *cfg)
+/* client-go's headerKeyEscape: bytes outside RFC 7230's token characters,
+ * and '%', as %XX (the API server unescapes the key). */
+static bool token_char(unsigned char b)
 {
-	size_t groups = 0;
-	while (cfg->as_groups && cfg->as_groups[groups])
-		groups++;
-	if (!cfg->as_user)
-		return 0;
-	if (!(c->impersonation = calloc(groups + 3, sizeof(char *))))
-		return -ENOMEM;
-	size_t n = 0;
-	if (asprintf(&c->impersonation[n++], "Impersonate-User: %s", cfg->as_user) < 0)
-		return c->impersonation[--n] = NULL, -ENOMEM;
-	if (cfg->as_uid && asprintf(&c->impersonation[n++], "Impersonate-Uid: %s", cfg->as_uid) < 0)
-		return c->impersonation[--n] = NULL, -ENOMEM;
-	for (size_t i = 0; i < groups; i++)
-		if (asprintf(&c->impersonation[n++], "Impersonate-Group: %s", cfg->as_groups[i]) < 0)
-			return c->impersonation[--n] = NULL, -ENOMEM;
-	return 0;
+	return (b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
+	       (b && strchr("!#$&'*+-.^_`|~", b));
 }
 
-static int copy_config(struct recap_kube_client *c, const struct recap_kube_config *cfg)
+char *recap_kube_extra_header_key(const char *key)
+{
+	char *out = malloc(3 * strlen(key) + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		if (token_char(*p))
+			*o++ = (char)*p;
+		else
+			o += sprintf(o, "%%%02X", *p);
+	*o = '\0';
+	return out;
+}
+
+/* Impersonate-User, -Uid, one Impersonate-Group per group and one
+ * Impersonate-Extra-<key> per value. */
+static int impersonation(struct recap_kube_client *c, const struct recap_kube_config *cfg,
+			 struct recap_error **err)
+{
+	size_t groups = 0, extras = 0;
+	while (cfg->as_groups && cfg->as_groups[groups])
+		groups++;
+	while (cfg->as_extra && cfg->as_extra[2 * extras])
+		extras++;
+	if (!cfg->as_user && extras)
+		return recap_error_set(err, EINVAL,
+				       "%s: as-user-extra needs as (a user to act as): the API server "
+				       "refuses extras without a user",
+				       cfg->source ? cfg->source : "config");
+	if (!cfg->as_user)
+		return 0;
+	if (extras > RECAP_KUBE_AS_EXTRA_MAX || groups > RECAP_KUBE_AS_GROUPS_MAX)
+		return recap_error_set(err, E2BIG, "more than %d impersonation groups or %d extras",
+				       RECAP_KUBE_AS_GROUPS_MAX, RECAP_KUBE_AS_EXTRA_MAX);
+	if (!(c->impersonation = calloc(groups + extras + 3, sizeof(char *))))
+		return recap_error_set(err, ENOMEM, "out of memory");
+	size_t n = 0;
+	if (asprintf(&c->impersonation[n++], "Impersonate-User: %s", cfg->as_user) < 0)
+		goto oom;
+	if (cfg->as_uid && asprintf(&c->impersonation[n++], "Impersonate-Uid: %s", cfg->as_uid) < 0)
+		goto oom;
+	for (size_t i = 0; i < groups; i++)
+		if (asprintf(&c->impersonation[n++], "Impersonate-Group: %s", cfg->as_groups[i]) < 0)
+			goto oom;
+	for (size_t i = 0; i < extras; i++) {
+		_cleanup_free_ char *key = recap_kube_extra_header_key(cfg->as_extra[2 * i]);
+		if (!key || asprintf(&c->impersonation[n++], "Impersonate-Extra-%s: %s", key,
+				     cfg->as_extra[2 * i + 1]) < 0)
+			goto oom;
+	}
+	return 0;
+oom:
+	c->impersonation[--n] = NULL;
+	return recap_error_set(err, ENOMEM, "out of memory");
+}
+
+static int copy_config(struct recap_kube_client *c, const struct recap_kube_config *cfg,
+		       struct recap_error **err)
 {
 	c->server = strdup(cfg->server);
 	c->namespace = strdup(cfg->namespace ? cfg->namespace : "default");
 	if (!c->server || !c->namespace)
-		return -ENOMEM;
+		return recap_error_set(err, ENOMEM, "out of memory");
 	if (cfg->ca_data && !(c->ca = memdup0(cfg->ca_data, cfg->ca_len)))
-		return -ENOMEM;
+		return recap_error_set(err, ENOMEM, "out of memory");
 	if (cfg->cert_data && !(c->cert = memdup0(cfg->cert_data, cfg->cert_len)))
-		return -ENOMEM;
+		return recap_error_set(err, ENOMEM, "out of memory");
 	if (cfg->key_data && !(c->key = memdup0(cfg->key_data, cfg->key_len)))
-		return -ENOMEM;
+		return recap_error_set(err, ENOMEM, "out of memory");
 	c->ca_len = cfg->ca_len;
 	c->cert_len = cfg->cert_len;
 	c->key_len = cfg->key_len;
 	c->insecure = cfg->insecure;
 	if ((cfg->tls_server_name && !(c->tls_server_name = strdup(cfg->tls_server_name))) ||
 	    (cfg->proxy_url && !(c->proxy_url = strdup(cfg->proxy_url))))
-		return -ENOMEM;
-	return impersonation(c, cfg);
+		return recap_error_set(err, ENOMEM, "out of memory");
+	return impersonation(c, cfg, err);
 }
 
 static void client_free(struct recap_kube_client *c)
@@ -111,21 +155,86 @@ static void client_free(struct recap_kube_client *c)
 	free(c);
 }
 
-/* An exec plugin runs before the first connection: a client certificate
- * it gives is the connection's for the client's life (a token is renewed
- * as it expires). */
+static bool same_pem(const char *a, size_t alen, const char *b, size_t blen)
+{
+	return alen == blen && (!alen || memcmp(a, b, alen) == 0);
+}
+
+/* The plugin's client certificate to the transport when it changed: the
+ * plugin runs at the first request, not at the client's creation, and
+ * again as its certificate expires or is refused. */
 static int exec_certificate(struct recap_kube_client *c, struct recap_error **err)
 {
-	const char *token;
-	int r = recap_kube_token_current(&c->token, &token, NULL, err);
-	if (r < 0 || !c->token.cred.cert)
-		return r;
-	if (!(c->cert = memdup0(c->token.cred.cert, c->token.cred.cert_len)) ||
-	    !(c->key = memdup0(c->token.cred.key, c->token.cred.key_len)))
+	const struct recap_kube_exec_cred *cred = &c->token.cred;
+	if (same_pem(cred->cert, cred->cert_len, c->cert, c->cert_len) &&
+	    same_pem(cred->key, cred->key_len, c->key, c->key_len))
+		return 0;
+	char *cert = cred->cert ? memdup0(cred->cert, cred->cert_len) : NULL;
+	char *key = cred->key ? memdup0(cred->key, cred->key_len) : NULL;
+	if ((cred->cert && !cert) || (cred->key && !key)) {
+		free(cert);
+		free(key);
 		return recap_error_set(err, ENOMEM, "out of memory");
-	c->cert_len = c->token.cred.cert_len;
-	c->key_len = c->token.cred.key_len;
+	}
+	int r = recap_kube_http_set_client_cert(c->http, cert, cred->cert_len, key, cred->key_len, err);
+	if (r < 0) {
+		free(cert);
+		if (key)
+			explicit_bzero(key, cred->key_len);
+		free(key);
+		return recap_error_wrap(err, r, "exec plugin %s: its client certificate",
+					c->token.exec->command);
+	}
+	free(c->cert);
+	if (c->key) {
+		explicit_bzero(c->key, c->key_len);
+		free(c->key);
+	}
+	c->cert = cert;
+	c->key = key;
+	c->cert_len = cred->cert_len;
+	c->key_len = cred->key_len;
 	return 0;
+}
+
+int recap_kube_client_credential(struct recap_kube_client *c, const char **token, unsigned *generation,
+				 struct recap_error **err)
+{
+	unsigned gen = 0;
+	int r = recap_kube_token_current(&c->token, token, &gen, err);
+	if (r >= 0 && c->token.exec && gen != c->cert_generation) {
+		if ((r = exec_certificate(c, err)) < 0) {
+			*token = NULL;
+			c->token.refused = true; /* not usable: run the plugin again next time */
+			return r;
+		}
+		c->cert_generation = gen;
+	}
+	if (generation)
+		*generation = gen;
+	return r;
+}
+
+bool recap_kube_client_tls_refused(struct recap_kube_client *c, const struct recap_kube_http_result *r,
+				   unsigned generation)
+{
+	/* How a refusal looks: OpenSSL "... alert bad certificate", "tlsv13
+	 * alert unknown ca" (TLS 1.3: after the handshake, at the first read),
+	 * "SSL_connect: ...", or the server's reset of the connection after its
+	 * alert ("select/poll returned error", "Recv failure: Connection
+	 * reset"); mbedTLS (TLS 1.2): "TLS: handshake: ..." (an alert or the
+	 * reset). Never the server's certificate refused by us. At most once
+	 * per credential, and the attempt is only retried as any failed
+	 * connection is. */
+	static const char *const signs[] = {"alert", "TLS: handshake", "SSL_connect",
+					    "select/poll returned error", "Connection reset"};
+	bool sign = false;
+	for (size_t i = 0; r->message && i < sizeof(signs) / sizeof(signs[0]) && !sign; i++)
+		sign = strstr(r->message, signs[i]) != NULL;
+	if (!c->token.exec || !c->cert || r->code != RECAP_KUBE_HTTP_FAILED || r->status || !sign ||
+	    generation != c->token.generation)
+		return false;
+	return recap_kube_token_refused(&c->token, generation);
 }
 
 static int client_init(struct recap_kube_client *c, const struct recap_kube_config *cfg,
@@ -134,16 +243,16 @@ static int client_init(struct recap_kube_client *c, const struct recap_kube_conf
 	if (opts)
 		c->opts = *opts;
 	apply_defaults(&c->opts);
-	if (copy_config(c, cfg) < 0 ||
-	    !(c->user_agent = strdup(c->opts.user_agent ? c->opts.user_agent : "recap")))
+	int r = copy_config(c, cfg, err);
+	if (r < 0)
+		return r;
+	if (!(c->user_agent = strdup(c->opts.user_agent ? c->opts.user_agent : "recap")))
 		return recap_error_set(err, ENOMEM, "out of memory");
 	c->opts.user_agent = c->user_agent;
-	int r = recap_kube_token_init(&c->token, cfg->token, cfg->token_file,
-				      cfg->cert_data ? NULL : cfg->exec, err);
+	r = recap_kube_token_init(&c->token, cfg->token, cfg->token_file, cfg->cert_data ? NULL : cfg->exec,
+				  err);
 	if (r < 0)
 		return recap_error_wrap(err, r, "%s: bearer token", cfg->source ? cfg->source : "config");
-	if (c->token.exec && (r = exec_certificate(c, err)) < 0)
-		return r;
 	if (c->opts.qps > 0) {
 		r = recap_kube_bucket_init(&c->bucket, c->opts.qps, c->opts.burst, NULL, NULL, err);
 		if (r < 0)

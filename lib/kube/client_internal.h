@@ -25,6 +25,9 @@ struct recap_kube_client {
 	/* impersonation headers ("Impersonate-User: x", ...), NULL-terminated */
 	char **impersonation;
 	struct recap_kube_token token;
+	/* the exec plugin's answer whose client certificate the transport has
+	 * (recap_kube_client_credential) */
+	unsigned cert_generation;
 	struct recap_kube_client_options opts;
 	char *user_agent;
 	bool limited;
@@ -41,9 +44,28 @@ struct recap_kube_client {
 	uv_timer_t deferred_close;
 };
 
-/* Accept, User-Agent, Content-Type (when given) and Authorization. */
+/* An as-user-extra key as it goes into Impersonate-Extra-<key>: bytes
+ * that are not HTTP token characters, and '%', percent-encoded (as
+ * client-go). NULL when out of memory. */
+char *recap_kube_extra_header_key(const char *key);
+/* The bearer token to send (*token NULL when none) and its generation,
+ * after running the exec plugin when its credential is missing, expiring
+ * or refused; a client certificate it gave is the transport's from then
+ * on. < 0 with *err when there is no credential to send. */
+int recap_kube_client_credential(struct recap_kube_client *c, const char **token, unsigned *generation,
+				 struct recap_error **err);
+/* An attempt made with credential `generation` ended without an answer:
+ * true when it looks like the server refused the exec plugin's client
+ * certificate in the TLS handshake (an alert, or a reset after it), which
+ * is then renewed for the next attempt (once per generation, as after a
+ * 401). */
+bool recap_kube_client_tls_refused(struct recap_kube_client *c, const struct recap_kube_http_result *r,
+				   unsigned generation);
+
+/* Accept, User-Agent, Content-Type (when given), impersonation and
+ * Authorization. */
 struct recap_kube_headers {
-	char *h[4 + 2 + RECAP_KUBE_AS_GROUPS_MAX];
+	char *h[4 + 2 + RECAP_KUBE_AS_GROUPS_MAX + RECAP_KUBE_AS_EXTRA_MAX];
 	size_t n;
 	unsigned token_generation; /* of the credential sent (recap_kube_token_refused) */
 };

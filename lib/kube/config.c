@@ -43,6 +43,9 @@ void recap_kube_config_free(struct recap_kube_config *cfg)
 	for (char **g = cfg->as_groups; g && *g; g++)
 		free(*g);
 	free(cfg->as_groups);
+	for (char **x = cfg->as_extra; x && *x; x++)
+		free(*x);
+	free(cfg->as_extra);
 	free(cfg);
 }
 

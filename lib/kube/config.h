@@ -51,6 +51,9 @@ struct recap_kube_config {
 	 * --as-uid, --as-group): NULL / an empty list when none */
 	char *as_user, *as_uid;
 	char **as_groups; /* NULL-terminated, or NULL */
+	/* as-user-extra: key, value, key, value, ..., NULL (a key once per
+	 * value), or NULL; sent as Impersonate-Extra-<key> (key escaped) */
+	char **as_extra;
 };
 
 /* Which entries of the kubeconfig: NULL fields mean current-context and the
@@ -60,6 +63,7 @@ struct recap_kube_select {
 };
 
 #define RECAP_KUBE_AS_GROUPS_MAX 32
+#define RECAP_KUBE_AS_EXTRA_MAX 32 /* values of as-user-extra, all keys together */
 
 /* Resolves the configuration as described above. `path` and `context` may
  * be NULL (use $KUBECONFIG/~/.kube/config, and current-context). */

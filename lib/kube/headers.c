@@ -33,7 +33,7 @@ int recap_kube_client_headers(struct recap_kube_client *c, const char *content_t
 		return recap_error_set(err, ENOMEM, "out of memory");
 	}
 	const char *token = NULL;
-	r = recap_kube_token_current(&c->token, &token, &hd->token_generation, err);
+	r = recap_kube_client_credential(c, &token, &hd->token_generation, err);
 	if (r < 0) {
 		recap_kube_headers_free(hd);
 		return r;

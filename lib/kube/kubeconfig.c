@@ -228,6 +228,64 @@ static int load_impersonation(struct kc *k, json_t *u, const char *where)
 	return 0;
 }
 
+/* A header value: printable (UTF-8 allowed), one line, not empty. */
+static bool header_text(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	return *s && strlen(s) <= 1024;
+}
+
+/* as-user-extra: {key: [value, ...]}, as client-go's ImpersonateUserExtra. */
+static int load_impersonation_extra(struct kc *k, json_t *u, const char *where)
+{
+	json_t *extra = json_object_get(u, "as-user-extra"), *vals, *v;
+	if (!extra || json_is_null(extra) || (json_is_object(extra) && !json_object_size(extra)))
+		return 0;
+	if (!json_is_object(extra))
+		return recap_error_set(k->err, EINVAL,
+				       "%s: %s.as-user-extra: not a map of keys to lists of strings", k->name,
+				       where);
+	const char *key;
+	size_t n = 0, i;
+	json_object_foreach (extra, key, vals) {
+		if (!*key || strlen(key) > 256)
+			return recap_error_set(
+			    k->err, EINVAL, "%s: %s.as-user-extra: an empty key or one longer than 256 bytes",
+			    k->name, where);
+		if (json_is_string(vals)) /* kubectl takes a list only */
+			return recap_error_set(k->err, EINVAL,
+					       "%s: %s.as-user-extra.%s: a list of strings, not a string",
+					       k->name, where, key);
+		if (!json_is_array(vals))
+			return recap_error_set(k->err, EINVAL,
+					       "%s: %s.as-user-extra.%s: not a list of strings", k->name,
+					       where, key);
+		json_array_foreach (vals, i, v)
+			if (!json_is_string(v) || !header_text(json_string_value(v)))
+				return recap_error_set(
+				    k->err, EINVAL,
+				    "%s: %s.as-user-extra.%s[%zu]: not a string of one line of at "
+				    "most 1024 bytes without control characters",
+				    k->name, where, key, i);
+		n += json_array_size(vals);
+	}
+	if (n > RECAP_KUBE_AS_EXTRA_MAX)
+		return recap_error_set(k->err, E2BIG, "%s: %s.as-user-extra: more than %d values", k->name,
+				       where, RECAP_KUBE_AS_EXTRA_MAX);
+	if (!(k->cfg->as_extra = calloc(2 * n + 1, sizeof(char *))))
+		return -ENOMEM;
+	size_t at = 0;
+	json_object_foreach (extra, key, vals)
+		json_array_foreach (vals, i, v) {
+			if (!(k->cfg->as_extra[at++] = strdup(key)) ||
+			    !(k->cfg->as_extra[at++] = strdup(json_string_value(v))))
+				return -ENOMEM;
+		}
+	return 0;
+}
+
 static int load_user(struct kc *k, const char *name)
 {
 	json_t *u;
@@ -244,6 +302,8 @@ static int load_user(struct kc *k, const char *name)
 		r = load_token(k, u, where);
 	if (r >= 0)
 		r = load_impersonation(k, u, where);
+	if (r >= 0)
+		r = load_impersonation_extra(k, u, where);
 	if (r < 0)
 		return r;
 	if (!!k->cfg->cert_data != !!k->cfg->key_data)

@@ -127,7 +127,7 @@ int recap_kube_raw_open(struct recap_kube_client *c, const char *method, const c
 		all[k++] = *i;
 	int r = k == 64 ? recap_error_set(err, E2BIG, "too many headers") : 0;
 	if (r >= 0)
-		r = recap_kube_token_current(&c->token, &token, NULL, err);
+		r = recap_kube_client_credential(c, &token, NULL, err);
 	if (r >= 0)
 		r = recap_kube_raw_head(c->server, method, path, c->user_agent, token, all, k, &head, err);
 	if (r < 0)

@@ -219,13 +219,19 @@ static void done(const struct recap_kube_http_result *r, void *userdata)
 	if (r->code == RECAP_KUBE_HTTP_OK && r->server_date)
 		recap_kube_clock_sample(&q->c->clock, r->server_date, recap_now_wall_ms());
 	/* refused: a credential from a plugin may have been revoked or expired
-	 * early; the request goes again once with a fresh one */
+	 * early, a token file rotated; the request goes again once with a
+	 * fresh one */
 	if (r->code == RECAP_KUBE_HTTP_OK && r->status == 401 && !q->sent_again_for_401 && !q->c->closing &&
 	    recap_kube_token_refused(&q->c->token, q->token_generation)) {
 		q->sent_again_for_401 = true;
 		schedule(q, 0);
 		return;
 	}
+	/* a plugin's client certificate the TLS handshake may have refused:
+	 * renewed for the next attempt, which is a retry as for any
+	 * connection failure (so a request the server may have acted on is
+	 * not sent again) */
+	recap_kube_client_tls_refused(q->c, r, q->token_generation);
 	if (should_retry(q, r)) {
 		uint64_t d = recap_backoff_ms(q->c->opts.retry_base_ms, q->c->opts.retry_max_ms, q->attempts);
 		uint64_t ra = r->code == RECAP_KUBE_HTTP_OK ? r->retry_after_ms : 0;

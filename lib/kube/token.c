@@ -34,7 +34,13 @@ static int reload(struct recap_kube_token *t, struct recap_error **err)
 		free(data);
 		return recap_error_set(err, EINVAL, "%s: not a single-line token", t->path);
 	}
+	if (t->value && strcmp(t->value, data) == 0) {
+		explicit_bzero(data, len);
+		free(data);
+		return 0;
+	}
 	set_value(t, data);
+	t->generation++; /* a new token: a 401 to the old one is no verdict on it */
 	return 0;
 }
 
@@ -118,6 +124,17 @@ int recap_kube_token_current(struct recap_kube_token *t, const char **ret, unsig
 
 bool recap_kube_token_refused(struct recap_kube_token *t, unsigned generation)
 {
+	if (t->path && !t->exec) {
+		/* the file may hold a newer token than the last check saw (it
+		 * is checked once a second): read it now, whatever its stat */
+		if (generation != t->generation)
+			return true;
+		t->checked_ms = recap_now_mono_ms();
+		struct stat st;
+		if (stat(t->path, &st) == 0 && reload(t, NULL) == 0)
+			t->st = st;
+		return generation != t->generation;
+	}
 	if (!t->exec)
 		return false;
 	if (generation == t->generation)

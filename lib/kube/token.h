@@ -20,7 +20,7 @@ struct recap_kube_token {
 	/* the plugin's, when there is one */
 	struct recap_kube_exec *exec;
 	struct recap_kube_exec_cred cred; /* the last answer (its token is value) */
-	unsigned generation;		  /* bumped at each run of the plugin */
+	unsigned generation;		  /* bumped at each run of the plugin, each new token in the file */
 	bool refused;			  /* a 401 came for this generation: run again */
 };
 
@@ -36,6 +36,8 @@ int recap_kube_token_current(struct recap_kube_token *t, const char **ret, unsig
 			     struct recap_error **err);
 /* The API server answered 401 to a request made with `generation`: true
  * when a fresh credential may help (a plugin: it runs again at the next
- * request, once per generation). */
+ * request, once per generation; a token file: it is read again at once,
+ * true when it holds another token). The generation also counts the
+ * token file's changes. */
 bool recap_kube_token_refused(struct recap_kube_token *t, unsigned generation);
 void recap_kube_token_free(struct recap_kube_token *t);

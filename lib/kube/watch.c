@@ -255,6 +255,8 @@ static struct recap_error *attempt_error(struct recap_kube_watch *w, const struc
 			w->gone = true;
 		w->retry_after_ms = r->retry_after_ms;
 	} else if (r->code != RECAP_KUBE_HTTP_OK) {
+		/* a plugin's client certificate refused in the handshake: renewed too */
+		recap_kube_client_tls_refused(w->c, r, w->token_generation);
 		recap_error_set(&err, EIO, "watch %s: %s", w->base, r->message);
 	} else if (recap_kube_watch_decoder_pending(&w->dec)) {
 		recap_error_set(&err, EBADMSG, "watch %s: the stream ended in the middle of an event",

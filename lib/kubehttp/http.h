@@ -80,6 +80,14 @@ int recap_kube_http_new(uv_loop_t *loop, const struct recap_kube_http_tls *tls, 
 /* The request is copied; on_done runs later, never inside this call. */
 int recap_kube_http_start(struct recap_kube_http *h, const struct recap_kube_http_request *req,
 			  struct recap_kube_http_xfer **ret, struct recap_error **err);
+/* Replaces the client certificate and key (PEM, borrowed as those of
+ * recap_kube_http_tls: until the next call or the close) for the
+ * connections opened from now on (an exec plugin's certificate renewed);
+ * exchanges in flight finish on their connections, idle ones made with the
+ * old certificate are not used again. The lean transport parses the PEM
+ * here (an error names what is wrong); libcurl at the next handshake. */
+int recap_kube_http_set_client_cert(struct recap_kube_http *h, const char *cert, size_t cert_len,
+				    const char *key, size_t key_len, struct recap_error **err);
 /* Reading again after on_data paused; on_data may run inside this call.
  * Never call from inside the exchange's own callbacks. libcurl only: the
  * lean transport ends an exchange whose on_data pauses, with an error

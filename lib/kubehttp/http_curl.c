@@ -48,6 +48,20 @@ int recap_kube_http_new(uv_loop_t *loop, const struct recap_kube_http_tls *tls, 
 	return 0;
 }
 
+/* libcurl matches a connection to a transfer by its TLS configuration, the
+ * client certificate included: exchanges from now on open a connection
+ * with the new certificate, the old connections finish what they carry. */
+int recap_kube_http_set_client_cert(struct recap_kube_http *h, const char *cert, size_t cert_len,
+				    const char *key, size_t key_len, struct recap_error **err)
+{
+	(void)err;
+	h->tls.cert = cert;
+	h->tls.cert_len = cert_len;
+	h->tls.key = key;
+	h->tls.key_len = key_len;
+	return 0;
+}
+
 void recap_kube_http_close(struct recap_kube_http *h)
 {
 	if (!h)
@@ -121,6 +135,13 @@ static void done(struct recap_kube_xfer *xfer, CURLcode result)
 	struct recap_kube_http_xfer *x = container_of(xfer, struct recap_kube_http_xfer, xfer);
 	struct recap_kube_http_result r = {.code = classify(x, result),
 					   .http_version = http_version(x->easy)};
+	/* kube-apiserver ends an HTTP/2 connection (GOAWAY) after a 401, and
+	 * libcurl 7.88 may then drop the Status body it announced: the answer
+	 * is still the 401 (or other error status) it received */
+	if (result == CURLE_PARTIAL_FILE && x->status >= 400 && r.http_version == 20 && !x->aborted) {
+		result = CURLE_OK;
+		r.code = RECAP_KUBE_HTTP_OK;
+	}
 	if (result == CURLE_OK) {
 		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r.status);
 		struct curl_header *ra = NULL;
@@ -176,9 +197,11 @@ static CURLcode set_tls(const struct recap_kube_http_tls *t, CURL *easy)
 		rc = curl_easy_setopt(easy, CURLOPT_CAINFO_BLOB, &ca);
 	}
 	if (rc == CURLE_OK && t->cert) {
+		/* copied: a client certificate from an exec plugin is replaced
+		 * while exchanges made with the old one still run */
 		struct curl_blob cert = {
-		    .data = (void *)t->cert, .len = t->cert_len, .flags = CURL_BLOB_NOCOPY};
-		struct curl_blob key = {.data = (void *)t->key, .len = t->key_len, .flags = CURL_BLOB_NOCOPY};
+		    .data = (void *)t->cert, .len = t->cert_len, .flags = CURL_BLOB_COPY};
+		struct curl_blob key = {.data = (void *)t->key, .len = t->key_len, .flags = CURL_BLOB_COPY};
 		rc = curl_easy_setopt(easy, CURLOPT_SSLCERT_BLOB, &cert);
 		if (rc == CURLE_OK)
 			rc = curl_easy_setopt(easy, CURLOPT_SSLCERTTYPE, "PEM");

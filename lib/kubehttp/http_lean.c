@@ -23,8 +23,9 @@
 
 struct recap_kube_http {
 	uv_loop_t *loop;
-	const char *server_name;      /* tls-server-name (borrowed), or NULL */
-	struct recap_tls_config *tls; /* NULL for http:// only use */
+	const char *server_name;	     /* tls-server-name (borrowed), or NULL */
+	struct recap_tls_config *tls;	     /* NULL for http:// only use */
+	struct recap_kube_http_tls settings; /* borrowed strings: the CA, for a new client certificate */
 	struct recap_http_conn *idle;
 	unsigned n_idle;
 };
@@ -77,21 +78,50 @@ int recap_kube_http_new(uv_loop_t *loop, const struct recap_kube_http_tls *tls, 
 		free(h);
 		return r;
 	}
+	h->settings = *tls;
+	h->settings.cert = h->settings.key = NULL;
+	h->settings.cert_len = h->settings.key_len = 0;
 	*ret = h;
 	return 0;
+}
+
+static void pool_close(struct recap_kube_http *h)
+{
+	while (h->idle) {
+		struct recap_http_conn *k = h->idle;
+		h->idle = k->next;
+		recap_http_conn_close(k);
+	}
+	h->n_idle = 0;
 }
 
 void recap_kube_http_close(struct recap_kube_http *h)
 {
 	if (!h)
 		return;
-	while (h->idle) {
-		struct recap_http_conn *k = h->idle;
-		h->idle = k->next;
-		recap_http_conn_close(k);
-	}
+	pool_close(h);
 	recap_tls_config_free(h->tls);
 	free(h);
+}
+
+/* A new TLS configuration: the old one stays with the connections in
+ * flight (a reference each) and goes with the last of them. */
+int recap_kube_http_set_client_cert(struct recap_kube_http *h, const char *cert, size_t cert_len,
+				    const char *key, size_t key_len, struct recap_error **err)
+{
+	struct recap_kube_http_tls t = h->settings;
+	t.cert = cert;
+	t.cert_len = cert_len;
+	t.key = key;
+	t.key_len = key_len;
+	struct recap_tls_config *next = NULL;
+	int r = recap_tls_config_new(&t, &next, err);
+	if (r < 0)
+		return r;
+	pool_close(h);
+	recap_tls_config_free(h->tls);
+	h->tls = next;
+	return 0;
 }
 
 static void xfer_release(struct recap_kube_http_xfer *x)
@@ -138,7 +168,10 @@ static void idle_readable(uv_poll_t *p, int status, int events);
 /* Keeps a connection that may carry another exchange. */
 static void pool_put(struct recap_kube_http *h, struct recap_http_conn *k)
 {
-	if (h->n_idle >= MAX_IDLE || recap_http_conn_wait(k, RECAP_TLS_WANT_READ, idle_readable) < 0) {
+	/* made with a client certificate since replaced: not used again */
+	bool stale = k->tls && !recap_tls_session_of(k->tls, h->tls);
+	if (stale || h->n_idle >= MAX_IDLE ||
+	    recap_http_conn_wait(k, RECAP_TLS_WANT_READ, idle_readable) < 0) {
 		recap_http_conn_close(k);
 		return;
 	}

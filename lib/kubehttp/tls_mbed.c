@@ -14,6 +14,7 @@
 #include <mbedtls/ssl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 struct recap_tls_config {
 	mbedtls_entropy_context entropy;
@@ -22,11 +23,13 @@ struct recap_tls_config {
 	mbedtls_pk_context key;
 	mbedtls_ssl_config conf;
 	bool insecure;
+	unsigned refs; /* the owner's and one per session */
 };
 
 struct recap_tls_session {
 	mbedtls_ssl_context ssl;
 	mbedtls_net_context net;
+	struct recap_tls_config *config; /* a reference */
 	unsigned char ip[16];
 	size_t ip_len; /* 0: the host is a DNS name */
 	bool verify;
@@ -42,7 +45,7 @@ static int tls_error(struct recap_error **err, int r, const char *what)
 
 void recap_tls_config_free(struct recap_tls_config *c)
 {
-	if (!c)
+	if (!c || --c->refs)
 		return;
 	mbedtls_ssl_config_free(&c->conf);
 	mbedtls_pk_free(&c->key);
@@ -94,6 +97,7 @@ int recap_tls_config_new(const struct recap_kube_http_tls *t, struct recap_tls_c
 	mbedtls_x509_crt_init(&c->cert);
 	mbedtls_pk_init(&c->key);
 	mbedtls_ssl_config_init(&c->conf);
+	c->refs = 1;
 	int r = mbedtls_ctr_drbg_seed(&c->drbg, mbedtls_entropy_func, &c->entropy, NULL, 0);
 	if (r != 0)
 		r = tls_error(err, r, "random source");
@@ -116,6 +120,25 @@ int recap_tls_config_new(const struct recap_kube_http_tls *t, struct recap_tls_c
 	return 0;
 }
 
+/* mbedtls_net_send with MSG_NOSIGNAL: a server that closed the connection
+ * (a handshake it refused) is an error, never a SIGPIPE to the process. */
+static int net_send(void *ctx, const unsigned char *buf, size_t len)
+{
+	ssize_t n = send(((mbedtls_net_context *)ctx)->fd, buf, len, MSG_NOSIGNAL);
+	if (n >= 0)
+		return (int)n;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return MBEDTLS_ERR_SSL_WANT_WRITE;
+	if (errno == EPIPE || errno == ECONNRESET)
+		return MBEDTLS_ERR_NET_CONN_RESET;
+	return MBEDTLS_ERR_NET_SEND_FAILED;
+}
+
+bool recap_tls_session_of(const struct recap_tls_session *s, const struct recap_tls_config *c)
+{
+	return s->config == c;
+}
+
 int recap_tls_session_new(struct recap_tls_config *c, int fd, const char *host,
 			  struct recap_tls_session **ret, struct recap_error **err)
 {
@@ -123,6 +146,8 @@ int recap_tls_session_new(struct recap_tls_config *c, int fd, const char *host,
 	if (!s)
 		return recap_error_set(err, ENOMEM, "out of memory");
 	mbedtls_ssl_init(&s->ssl);
+	s->config = c;
+	c->refs++;
 	s->net.fd = fd;
 	s->verify = !c->insecure;
 	if (inet_pton(AF_INET, host, s->ip) == 1)
@@ -138,7 +163,7 @@ int recap_tls_session_new(struct recap_tls_config *c, int fd, const char *host,
 		tls_error(err, r, "session");
 		return -EPROTO;
 	}
-	mbedtls_ssl_set_bio(&s->ssl, &s->net, mbedtls_net_send, mbedtls_net_recv, NULL);
+	mbedtls_ssl_set_bio(&s->ssl, &s->net, net_send, mbedtls_net_recv, NULL);
 	*ret = s;
 	return 0;
 }
@@ -148,6 +173,7 @@ void recap_tls_session_free(struct recap_tls_session *s)
 	if (!s)
 		return;
 	mbedtls_ssl_free(&s->ssl);
+	recap_tls_config_free(s->config);
 	free(s);
 }
 

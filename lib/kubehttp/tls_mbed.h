@@ -16,6 +16,9 @@ struct recap_tls_session;
 /* The PEM in `tls` is parsed here: errors name what is wrong. */
 int recap_tls_config_new(const struct recap_kube_http_tls *tls, struct recap_tls_config **ret,
 			 struct recap_error **err);
+/* Drops the owner's reference: a session made from it keeps it until the
+ * session is freed (so a client certificate can be replaced while
+ * connections made with the old one finish). */
 void recap_tls_config_free(struct recap_tls_config *c);
 
 /* `host` is what the server certificate must name: a DNS name (also sent
@@ -23,6 +26,8 @@ void recap_tls_config_free(struct recap_tls_config *c);
 int recap_tls_session_new(struct recap_tls_config *c, int fd, const char *host,
 			  struct recap_tls_session **ret, struct recap_error **err);
 void recap_tls_session_free(struct recap_tls_session *s);
+/* Whether the session was made from configuration c. */
+bool recap_tls_session_of(const struct recap_tls_session *s, const struct recap_tls_config *c);
 
 /* Results of the calls below besides >= 0: */
 #define RECAP_TLS_WANT_READ (-1000)

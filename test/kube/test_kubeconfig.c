@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "kube/client_internal.h"
 #include "kube/config.h"
 #include "kube/yamlconv.h"
 
@@ -314,6 +315,90 @@ static void in_cluster(void **state)
 	       strcat(strcpy((char[300]){0}, dir), "/ca.pem"));
 }
 
+static const char *const extra_head =
+    "current-context: x\ncontexts:\n- name: x\n"
+    "  context: {cluster: c, user: u}\nclusters:\n"
+    "- name: c\n  cluster: {server: https://h}\nusers:\n- name: u\n  user:\n";
+
+static struct recap_kube_config *parse_user(const char *user, struct recap_error **err)
+{
+	char text[4096];
+	snprintf(text, sizeof(text), "%s%s", extra_head, user);
+	return parse(text, NULL, err);
+}
+
+static void expect_user_error(const char *user, const char *needle)
+{
+	char text[4096];
+	snprintf(text, sizeof(text), "%s%s", extra_head, user);
+	expect_error(text, NULL, needle);
+}
+
+/* as-user-extra: a map of keys to lists of values, each value one
+ * Impersonate-Extra-<key> header, the key escaped as client-go escapes it. */
+static void impersonation_extra(void **state)
+{
+	struct recap_kube_config *cfg = parse_user(
+	    "    token: t\n    as: alice\n    as-user-extra:\n"
+	    "      reason: [one, 'two words']\n      example.com/scopes: ['a%b']\n      empty: []\n",
+	    NULL);
+	assert_non_null(cfg);
+	assert_non_null(cfg->as_extra);
+	assert_string_equal(cfg->as_extra[0], "reason");
+	assert_string_equal(cfg->as_extra[1], "one");
+	assert_string_equal(cfg->as_extra[2], "reason");
+	assert_string_equal(cfg->as_extra[3], "two words");
+	assert_string_equal(cfg->as_extra[4], "example.com/scopes");
+	assert_string_equal(cfg->as_extra[5], "a%b");
+	assert_null(cfg->as_extra[6]);
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	struct recap_kube_client *c = NULL;
+	assert_int_equal(recap_kube_client_new(&loop, cfg, NULL, &c, NULL), 0);
+	const char *const *h = recap_kube_client_impersonation(c);
+	assert_string_equal(h[0], "Impersonate-User: alice");
+	assert_string_equal(h[1], "Impersonate-Extra-reason: one");
+	assert_string_equal(h[2], "Impersonate-Extra-reason: two words");
+	assert_string_equal(h[3], "Impersonate-Extra-example.com%2Fscopes: a%b");
+	assert_null(h[4]);
+	recap_kube_client_close(c);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	recap_kube_config_free(cfg);
+
+	char *k = recap_kube_extra_header_key("Key with spaces/and%é_~!");
+	assert_string_equal(k, "Key%20with%20spaces%2Fand%25%C3%A9_~!");
+	free(k);
+
+	/* extras without a user: refused when the client is made (--as may
+	 * still come from a flag) */
+	cfg = parse_user("    token: t\n    as-user-extra: {reason: [x]}\n", NULL);
+	assert_non_null(cfg);
+	struct recap_error *err = NULL;
+	uv_loop_init(&loop);
+	assert_int_equal(recap_kube_client_new(&loop, cfg, NULL, &c, &err), -EINVAL);
+	assert_non_null(strstr(recap_error_message(err), "as-user-extra needs as (a user to act as)"));
+	recap_error_free(err);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	recap_kube_config_free(cfg);
+
+	expect_user_error("    as: a\n    as-user-extra: [x]\n",
+			  "~/k.yaml: users[0].user.as-user-extra: not a map of keys to lists of strings");
+	expect_user_error("    as: a\n    as-user-extra: {reason: x}\n",
+			  "~/k.yaml: users[0].user.as-user-extra.reason: a list of strings, not a string");
+	expect_user_error("    as: a\n    as-user-extra: {reason: [x, {a: b}]}\n",
+			  "~/k.yaml: users[0].user.as-user-extra.reason[1]: not a string");
+	expect_user_error("    as: a\n    as-user-extra: {reason: [\"a\\nb\"]}\n",
+			  "users[0].user.as-user-extra.reason[0]: not a string of one line");
+	expect_user_error("    as: a\n    as-user-extra: {'': [x]}\n",
+			  "users[0].user.as-user-extra: an empty key");
+	char many[2048] = "    as: a\n    as-user-extra: {k: [";
+	for (int i = 0; i < RECAP_KUBE_AS_EXTRA_MAX + 1; i++)
+		strcat(many, i ? ", v" : "v");
+	strcat(many, "]}\n");
+	expect_user_error(many, "users[0].user.as-user-extra: more than 32 values");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +410,7 @@ int main(void)
 	    cmocka_unit_test(load_order_kubeconfig_env),
 	    cmocka_unit_test(kubeconfig_files_are_merged),
 	    cmocka_unit_test(in_cluster),
+	    cmocka_unit_test(impersonation_extra),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

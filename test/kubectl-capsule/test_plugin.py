@@ -214,6 +214,47 @@ def check_exec_plugin(binary, kc):
     expect_error(rc, err, "exited with status 4", "a failing exec plugin")
 
 
+def check_exec_plugin_lazy(binary, kc):
+    """An exec plugin that never answers: attach --dry-run (which needs no
+    server) does not run it; a verb that talks to the server runs it at its
+    first request and fails at the time limit, naming it."""
+    with open(kc) as f:
+        conf = yaml.safe_load(f)
+    marker = kc + ".silent.ran"
+    script = kc + ".silent.sh"
+    with open(script, "w") as f:
+        f.write(f"#!/bin/sh\ntouch '{marker}'\nexec sleep 30\n")
+    os.chmod(script, 0o700)
+    base = os.path.dirname(kc)
+    cluster = conf["clusters"][0]["cluster"]
+    if cluster.get("certificate-authority"):
+        cluster["certificate-authority"] = os.path.join(
+            base, cluster["certificate-authority"])
+    conf["users"][0]["user"] = {"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1",
+        "command": script, "interactiveMode": "Never"}}
+    silent_kc = kc + ".silent"
+    with open(silent_kc, "w") as f:
+        yaml.safe_dump(conf, f)
+    env = dict(os.environ, RECAP_KUBE_EXEC_TIMEOUT="2")
+    p = subprocess.run([binary, "--kubeconfig", silent_kc, "-n", NS, "attach",
+                        "web", "--image", "registry.local/tool:1",
+                        "--dry-run"], capture_output=True, timeout=20,
+                       env=env)
+    if p.returncode != 0 or b"kind: CapsuleRun" not in p.stdout:
+        raise Failure(f"attach --dry-run with a silent exec plugin: exit "
+                      f"{p.returncode}: {p.stderr!r}")
+    if os.path.exists(marker):
+        raise Failure("attach --dry-run ran the exec plugin")
+    p = subprocess.run([binary, "--kubeconfig", silent_kc, "-n", NS, "logs",
+                        "r1"], capture_output=True, timeout=20, env=env)
+    expect_error(p.returncode, p.stderr,
+                 f"exec plugin {script}: no answer within 2 s (killed)",
+                 "logs with a silent exec plugin")
+    if not os.path.exists(marker):
+        raise Failure("logs did not run the exec plugin")
+
+
 def with_cluster_fields(kc, name, **fields):
     """A copy of the kubeconfig whose cluster has these fields."""
     with open(kc) as f:
@@ -340,6 +381,8 @@ def main():
                  check_selection, binary, kc)
             case("an exec credential plugin's client certificate",
                  check_exec_plugin, binary, kc)
+            case("an exec plugin runs at the first request, not for "
+                 "--dry-run", check_exec_plugin_lazy, binary, kc)
             case("tls-server-name and proxy-url",
                  check_server_name_and_proxy, binary, kc)
     except Failure as e:
