@@ -11,7 +11,9 @@
 # compromised node would, another node's caplet token, a token bound to no
 # node and a namespace editor ask for an execution's credentials and are
 # refused, as is the right node once the execution ended; the password is
-# nowhere in the executions, the nodes' stores or the components' logs.
+# nowhere in the executions, the nodes' stores or the components' logs. And
+# the nodes' registry configuration (--registry-config, containerd's
+# certs.d): an image of a registry that is down runs from its mirror.
 #   pull-secrets.sh CAPLET CAPSULE CONTROLLER SLEEPER SOURCE_ROOT APISERVER
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -66,9 +68,19 @@ contexts: [{name: c, context: {cluster: c, user: u}}]
 current-context: c
 KC
 }
+# The node's registry configuration (containerd's certs.d): a registry that
+# does not answer, mirrored by the e2e registry.
+registry_config() {
+	DEAD=127.0.0.1:$(free_port)
+	mkdir -p "$T/certs.d/$DEAD"
+	printf 'server = "http://%s"\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n' "$DEAD" \
+		"$REGISTRY" >"$T/certs.d/$DEAD/hosts.toml"
+	CAPLET_ARGS+=(--registry-config "$T/certs.d")
+}
 before_components() {
 	streams_register
 	private_registry_up
+	registry_config
 	node_bound_caplets
 }
 
@@ -169,6 +181,25 @@ capsule wrongtype '[{name: opaque}]' 'true'
 check "a Secret of another type is named" failed_with wrongtype-1 'secret "opaque" is of type "Opaque"'
 capsule badpass '[{name: badcred}]' 'true'
 check "a wrong password is the registry's refusal" failed_with badpass-1 "access denied (HTTP 401)"
+
+# -- a mirror from the node's registry configuration
+kubectl apply -n shop -f - >/dev/null <<YAML
+apiVersion: recap.dev/v1alpha1
+kind: Capsule
+metadata: {name: mirrored}
+spec:
+  image: $DEAD/capsules/busybox:v1
+  command: [sh, -c, 'echo mirrored-ok']
+  timeoutSeconds: 60
+  targets: {selector: {matchLabels: {app: web}}}
+---
+apiVersion: recap.dev/v1alpha1
+kind: CapsuleRun
+metadata: {name: mirrored-1}
+spec: {capsuleRef: {name: mirrored}}
+YAML
+check "an image of a registry that is down runs from the mirror the node's hosts.toml names" \
+	eval 'wait_until 60 run_is mirrored-1 Succeeded && [[ $(exec_field mirrored-1 .status.stdoutTail) == *mirrored-ok* ]]'
 
 # -- the password went nowhere it should not
 leaked() {

@@ -35,7 +35,8 @@ static void usage(FILE *f)
 	    f,
 	    "usage: caplet [--node-name NAME] [--kubeconfig FILE] [--root DIR] [--capsule PATH]\n"
 	    "              [--cgroup-parent NAME] [--cri-endpoint [unix://]PATH]\n"
-	    "              [--insecure-registry HOST:PORT]... [--artifacts-quota BYTES]\n"
+	    "              [--insecure-registry HOST:PORT]... [--registry-config DIR]\n"
+	    "              [--artifacts-quota BYTES]\n"
 	    "              [--metrics-address HOST:PORT|off] [--log-level L] [--log-format F]\n"
 	    "              [--relay-address HOST:PORT|off] [--relay-advertise HOST:PORT]\n"
 	    "              [--relay-cert-file F] [--relay-key-file F] [--relay-ca-file F]\n"
@@ -92,6 +93,7 @@ static const struct option opts[] = {
     {"cgroup-parent", required_argument, NULL, 'g'},
     {"cri-endpoint", required_argument, NULL, 'e'},
     {"insecure-registry", required_argument, NULL, 'i'},
+    {"registry-config", required_argument, NULL, 'R'},
     {"artifacts-quota", required_argument, NULL, 'a'},
     {"metrics-address", required_argument, NULL, 'm'},
     {"log-level", required_argument, NULL, 'l'},
@@ -178,6 +180,9 @@ static int apply(struct cli *c, int o, const char *v, enum recap_log_level *leve
 		}
 		c->o.insecure[c->n_insecure++] = v;
 		return 0;
+	case 'R':
+		c->o.registry_config = v;
+		return *v ? 0 : -1;
 	case 'l':
 	case 'f':
 		return parse_log(o, v, level, format);

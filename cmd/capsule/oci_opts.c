@@ -11,8 +11,9 @@
 
 /* The flags of CAPSULE_OCI_LONG_OPTIONS, by value - 0x101. */
 static const char *const flags[] = {
-    "--insecure-registry", "--auth-file",     "--max-blob-size", "--max-layer-size", "--max-layer-entries",
-    "--platform",	   "--stall-timeout", "--ca-file",	 "--pull-timeout",   "--auth-fd",
+    "--insecure-registry", "--auth-file", "--max-blob-size",   "--max-layer-size",
+    "--max-layer-entries", "--platform",  "--stall-timeout",   "--ca-file",
+    "--pull-timeout",	   "--auth-fd",	  "--registry-config",
 };
 
 void capsule_oci_opts_init(struct capsule_oci_opts *o, void (*defaults)(struct recap_oci_pull_opts *))
@@ -145,6 +146,9 @@ int capsule_oci_opts_parse(struct capsule_oci_opts *o, int c, const char *arg)
 		return forward(o, c, arg);
 	case 0x108:
 		o->pull.registry.ca_file = arg;
+		return forward(o, c, arg);
+	case 0x10b:
+		o->pull.registry.hosts_dir = arg;
 		return forward(o, c, arg);
 	case 0x102:
 		o->pull.registry.auth_file = arg;

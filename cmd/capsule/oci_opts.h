@@ -7,7 +7,7 @@
 
 #define CAPSULE_INSECURE_MAX 16
 /* every option at most once, --insecure-registry CAPSULE_INSECURE_MAX times */
-#define CAPSULE_OCI_FORWARD_MAX (2 * (CAPSULE_INSECURE_MAX + 10))
+#define CAPSULE_OCI_FORWARD_MAX (2 * (CAPSULE_INSECURE_MAX + 11))
 
 struct capsule_oci_opts {
 	struct recap_oci_pull_opts pull;
@@ -46,11 +46,14 @@ void capsule_oci_opts_free(struct capsule_oci_opts *o);
 	{"stall-timeout", required_argument, NULL, 0x107}, \
 	{"ca-file", required_argument, NULL, 0x108}, \
 	{"pull-timeout", required_argument, NULL, 0x109}, \
-	{"auth-fd", required_argument, NULL, 0x10a}
+	{"auth-fd", required_argument, NULL, 0x10a}, \
+	{"registry-config", required_argument, NULL, 0x10b}
 /* clang-format on */
 #define CAPSULE_OCI_OPTIONS_HELP                                                                             \
 	"  --insecure-registry HOST[:PORT]  talk plain HTTP to this registry (repeatable)\n"                 \
 	"  --ca-file FILE                   PEM CA bundle trusted for the registry's TLS\n"                  \
+	"  --registry-config DIR            mirrors and trust per registry: DIR/<registry>/hosts.toml\n"     \
+	"                                   as containerd reads it (e.g. /etc/containerd/certs.d)\n"         \
 	"  --auth-file FILE                 docker-style config.json with credentials\n"                     \
 	"  --auth-fd N                      the same, read once from file descriptor N (a pipe)\n"           \
 	"  --max-blob-size BYTES            limit per downloaded blob (default 4G)\n"                        \

@@ -76,20 +76,22 @@ void capsule_keys_free(struct capsule_keys *k)
 
 static void verify_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: capsule verify --key FILE [--key FILE]... [OPTIONS] REF\n\n"
-		"Checks REF's cosign signature in its registry: the digest REF resolves to (an index's\n"
-		"when it names an index) must have a signature (tag sha256-<hex>.sig) that verifies\n"
-		"with one of the keys and names that digest. Prints REF, the digest and the key.\n\n"
-		"  --key FILE                       PEM public key (cosign.pub: ECDSA, RSA or Ed25519;\n"
-		"                                   repeatable, at most %d)\n"
-		"  --insecure-registry HOST[:PORT]  talk plain HTTP to this registry (repeatable)\n"
-		"  --ca-file FILE                   PEM CA bundle trusted for the registry's TLS\n"
-		"  --auth-file FILE                 docker-style config.json with credentials\n"
-		"  --auth-fd N                      the same, read once from file descriptor N (a pipe)\n"
-		"  --stall-timeout SECONDS          give up a request under 1 KiB/s for this long (30)\n"
-		"  --pull-timeout SECONDS           give up after this long (600)\n",
-		RECAP_OCI_SIG_KEYS_MAX);
+	fprintf(
+	    f,
+	    "usage: capsule verify --key FILE [--key FILE]... [OPTIONS] REF\n\n"
+	    "Checks REF's cosign signature in its registry: the digest REF resolves to (an index's\n"
+	    "when it names an index) must have a signature (tag sha256-<hex>.sig) that verifies\n"
+	    "with one of the keys and names that digest. Prints REF, the digest and the key.\n\n"
+	    "  --key FILE                       PEM public key (cosign.pub: ECDSA, RSA or Ed25519;\n"
+	    "                                   repeatable, at most %d)\n"
+	    "  --insecure-registry HOST[:PORT]  talk plain HTTP to this registry (repeatable)\n"
+	    "  --ca-file FILE                   PEM CA bundle trusted for the registry's TLS\n"
+	    "  --registry-config DIR            mirrors and trust per registry (DIR/<registry>/hosts.toml)\n"
+	    "  --auth-file FILE                 docker-style config.json with credentials\n"
+	    "  --auth-fd N                      the same, read once from file descriptor N (a pipe)\n"
+	    "  --stall-timeout SECONDS          give up a request under 1 KiB/s for this long (30)\n"
+	    "  --pull-timeout SECONDS           give up after this long (600)\n",
+	    RECAP_OCI_SIG_KEYS_MAX);
 }
 
 int capsule_verb_verify(const struct capsule_globals *g, int argc, char **argv)
@@ -101,6 +103,7 @@ int capsule_verb_verify(const struct capsule_globals *g, int argc, char **argv)
 	    {"auth-fd", required_argument, NULL, 0x10a},
 	    {"stall-timeout", required_argument, NULL, 0x107},
 	    {"ca-file", required_argument, NULL, 0x108},
+	    {"registry-config", required_argument, NULL, 0x10b},
 	    {"pull-timeout", required_argument, NULL, 0x109},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},

@@ -21,6 +21,9 @@ struct recap_caplet_options {
 	const char *cgroup_parent;			     /* NULL: the executor's default */
 	const char *cri_endpoint;			     /* the node's CRI socket (a path) */
 	const char *insecure[RECAP_CAPLET_INSECURE_MAX + 1]; /* plain-HTTP registries */
+	/* the node's registry configuration (containerd's config_path,
+	 * DIR/<registry>/hosts.toml: mirrors, trust), passed to pulls; NULL */
+	const char *registry_config;
 	/* HOST:PORT where recap-apiserver reaches this node's relay; written
 	 * into each execution's status.relayEndpoint. NULL: no relay. */
 	const char *relay_endpoint;

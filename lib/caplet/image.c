@@ -180,6 +180,10 @@ static int spawn_pull(struct caplet_pull *p, const char *auth_doc, struct recap_
 		caplet_argv_add(&a, "--insecure-registry");
 		caplet_argv_add(&a, c->o.insecure[i]);
 	}
+	if (c->o.registry_config) {
+		caplet_argv_add(&a, "--registry-config");
+		caplet_argv_add(&a, c->o.registry_config);
+	}
 	if (auth_doc) {
 		caplet_argv_add(&a, "--auth-fd");
 		caplet_argv_add(&a, "3");

@@ -118,8 +118,8 @@ static int check_set(struct sig_entry *e, json_t *set, struct recap_error **err)
 	int r = 0;
 	json_array_foreach (json_object_get(set, "publicKeys"), j, k) {
 		char name[300];
-		snprintf(name, sizeof(name), "CapsulePolicy \"%s\" key %zu", recap_json_str(set, "policy") ?: "",
-			 j + 1);
+		snprintf(name, sizeof(name), "CapsulePolicy \"%s\" key %zu",
+			 recap_json_str(set, "policy") ?: "", j + 1);
 		const char *pem = json_string_value(k) ?: "";
 		if (n >= RECAP_OCI_SIG_KEYS_MAX) {
 			r = recap_error_set(err, E2BIG, "more than %d keys", RECAP_OCI_SIG_KEYS_MAX);

@@ -82,8 +82,8 @@ static int set_options(CURL *h, const struct recap_oci_http_req *req, struct rec
 	c |= curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, protos);
 	c |= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
 	c |= curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
-	c |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	c |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	c |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, req->skip_verify ? 0L : 1L);
+	c |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, req->skip_verify ? 0L : 2L);
 	if (req->ca_file)
 		c |= curl_easy_setopt(h, CURLOPT_CAINFO, req->ca_file);
 	c |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);

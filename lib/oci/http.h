@@ -22,6 +22,7 @@ struct recap_oci_http_req {
 	const char *accept;	   /* Accept header value or NULL */
 	int allow_http;		   /* plain http:// allowed (explicitly insecure registry) */
 	const char *ca_file;	   /* PEM bundle to verify TLS with; NULL: the system's */
+	int skip_verify;	   /* TLS without verifying the peer (hosts.toml skip_verify) */
 	long connect_timeout_s;	   /* default 10 */
 	long stall_timeout_s;	   /* abort when under RECAP_OCI_HTTP_MIN_SPEED for this long; default 30 */
 	long total_timeout_s;	   /* 0: none (large blobs) */

@@ -29,26 +29,31 @@ int recap_oci_registry_new(const struct recap_oci_ref *ref, const struct recap_o
 	if (!r)
 		return -ENOMEM;
 	const char *host = recap_oci_ref_api_host(ref);
-	r->allow_http = is_insecure(ref->registry, opts->insecure) || is_insecure(host, opts->insecure);
+	bool plain_http = is_insecure(ref->registry, opts->insecure) || is_insecure(host, opts->insecure);
 	r->max_attempts = opts->max_attempts > 0 ? opts->max_attempts : 3;
 	r->connect_timeout_s = opts->connect_timeout_s;
 	r->stall_timeout_s = opts->stall_timeout_s;
 	r->deadline_ms = opts->deadline_ms;
 	r->deadline_s = opts->deadline_s;
 	r->host = strdup(host);
+	r->registry = strdup(ref->registry);
 	r->repository = strdup(ref->repository);
 	r->auth_file = opts->auth_file ? strdup(opts->auth_file) : NULL;
-	r->ca_file = opts->ca_file ? strdup(opts->ca_file) : NULL;
 	if (opts->auth_doc && (r->auth_doc = malloc(opts->auth_doc_len + 1))) {
 		memcpy(r->auth_doc, opts->auth_doc, opts->auth_doc_len);
 		r->auth_doc[opts->auth_doc_len] = '\0';
 		r->auth_doc_len = opts->auth_doc_len;
 	}
-	if (!r->host || !r->repository || (opts->auth_file && !r->auth_file) ||
-	    (opts->auth_doc && !r->auth_doc) || (opts->ca_file && !r->ca_file) ||
-	    asprintf(&r->base, "%s://%s", r->allow_http ? "http" : "https", host) < 0) {
+	if (!r->host || !r->registry || !r->repository || (opts->auth_file && !r->auth_file) ||
+	    (opts->auth_doc && !r->auth_doc)) {
 		recap_oci_registry_free(r);
 		return -ENOMEM;
+	}
+	int rc = recap_oci_hosts_load(opts->hosts_dir, ref->registry, host, plain_http, opts->ca_file,
+				      &r->hosts, err);
+	if (rc < 0) {
+		recap_oci_registry_free(r);
+		return rc;
 	}
 	*ret = r;
 	return 0;
@@ -59,50 +64,54 @@ void recap_oci_registry_free(struct recap_oci_registry *r)
 	if (!r)
 		return;
 	free(r->host);
-	free(r->base);
+	free(r->registry);
 	free(r->repository);
 	free(r->auth_file);
 	if (r->auth_doc)
 		explicit_bzero(r->auth_doc, r->auth_doc_len);
 	free(r->auth_doc);
-	free(r->ca_file);
-	free(r->authorization);
-	if (r->curl)
-		curl_easy_cleanup(r->curl);
+	for (size_t i = 0; i < r->hosts.n; i++) {
+		free(r->conn[i].authorization);
+		if (r->conn[i].curl)
+			curl_easy_cleanup(r->conn[i].curl);
+	}
+	recap_oci_hosts_clear(&r->hosts);
 	free(r);
 }
 
-/* Answers a 401: Basic from the auth file, or a Bearer token (with the
- * auth file's credentials when there are some). */
-static int authenticate(struct recap_oci_registry *r, const char *header, struct recap_error **err)
+/* Answers a 401 of endpoint i: Basic from the credentials for its host, or
+ * a Bearer token (with those credentials when there are some). */
+static int authenticate(struct recap_oci_registry *r, size_t i, const char *header, struct recap_error **err)
 {
+	const struct recap_oci_endpoint *ep = &r->hosts.ep[i];
+	struct recap_oci_registry_conn *cn = &r->conn[i];
 	if (!header[0])
-		return recap_error_set(err, EACCES, "registry %s answered 401 without a challenge", r->host);
+		return recap_error_set(err, EACCES, "registry %s answered 401 without a challenge", ep->host);
 	struct recap_oci_challenge c;
 	int rc = recap_oci_auth_parse_challenge(header, &c, err);
 	if (rc < 0)
 		return rc;
 	_cleanup_free_ char *basic = NULL;
-	rc = r->auth_doc ? recap_oci_auth_lookup_doc(r->auth_doc, r->auth_doc_len, r->host, &basic, err)
-			 : recap_oci_auth_lookup(r->auth_file, r->host, &basic, err);
+	rc = r->auth_doc ? recap_oci_auth_lookup_doc(r->auth_doc, r->auth_doc_len, ep->host, &basic, err)
+			 : recap_oci_auth_lookup(r->auth_file, ep->host, &basic, err);
 	if (rc < 0)
 		return rc;
 	if (basic)
 		r->sent_credentials = true;
-	free(r->authorization);
-	r->authorization = NULL;
+	free(cn->authorization);
+	cn->authorization = NULL;
 	if (strcasecmp(c.scheme, "Basic") == 0) {
 		if (!basic)
 			return recap_error_set(
-			    err, EACCES, "registry %s requires credentials and %s none for it", r->host,
+			    err, EACCES, "registry %s requires credentials and %s none for it", ep->host,
 			    r->auth_doc ? "the credentials given have" : "the auth file has");
-		r->authorization = steal_ptr(basic);
+		cn->authorization = steal_ptr(basic);
 		return 0;
 	}
 	_cleanup_free_ char *scope = NULL;
 	if (asprintf(&scope, "repository:%s:pull", r->repository) < 0)
 		return -ENOMEM;
-	return recap_oci_auth_fetch_token(&c, scope, basic, r->allow_http, r->ca_file, &r->authorization,
+	return recap_oci_auth_fetch_token(&c, scope, basic, ep->plain_http, ep->ca_file, &cn->authorization,
 					  err);
 }
 
@@ -143,19 +152,22 @@ static int deadline_error(const struct recap_oci_registry *r, const char *url, s
 			       url, r->deadline_s);
 }
 
-static int get_once(struct recap_oci_registry *r, const char *url, const char *accept, uint64_t max,
+static int get_once(struct recap_oci_registry *r, size_t i, const char *url, const char *accept, uint64_t max,
 		    recap_oci_http_sink sink, void *userdata, struct recap_oci_http_resp *resp,
 		    struct recap_error **err)
 {
+	const struct recap_oci_endpoint *ep = &r->hosts.ep[i];
+	struct recap_oci_registry_conn *cn = &r->conn[i];
 	memset(resp, 0, sizeof(*resp));
 	if (past_deadline(r))
 		return deadline_error(r, url, err);
 	struct recap_oci_http_req req = {
 	    .url = url,
-	    .authorization = r->authorization,
+	    .authorization = cn->authorization,
 	    .accept = accept,
-	    .allow_http = r->allow_http,
-	    .ca_file = r->ca_file,
+	    .allow_http = ep->plain_http,
+	    .ca_file = ep->ca_file,
+	    .skip_verify = ep->skip_verify,
 	    .connect_timeout_s = r->connect_timeout_s,
 	    .stall_timeout_s = r->stall_timeout_s,
 	    .total_timeout_ms = r->deadline_ms ? (long)(r->deadline_ms - recap_now_mono_ms()) : 0,
@@ -165,10 +177,10 @@ static int get_once(struct recap_oci_registry *r, const char *url, const char *a
 	};
 	if (req.total_timeout_ms <= 0 && r->deadline_ms)
 		req.total_timeout_ms = 1;
-	if (!r->curl && !(r->curl = curl_easy_init()))
+	if (!cn->curl && !(cn->curl = curl_easy_init()))
 		return -ENOMEM;
 	struct recap_error *e = NULL;
-	int rc = recap_oci_http_perform(r->curl, &req, resp, &e);
+	int rc = recap_oci_http_perform(cn->curl, &req, resp, &e);
 	if (rc == -ETIMEDOUT && past_deadline(r)) { /* curl's timeout was the deadline's rest */
 		recap_error_free(e);
 		return deadline_error(r, url, err);
@@ -180,14 +192,11 @@ static int get_once(struct recap_oci_registry *r, const char *url, const char *a
 	return rc;
 }
 
-int recap_oci_registry_get(struct recap_oci_registry *r, const char *kind, const char *reference,
-			   const char *accept, uint64_t max, recap_oci_http_sink sink,
-			   recap_oci_registry_reset reset, void *userdata, struct recap_oci_http_resp *resp,
-			   struct recap_error **err)
+/* One endpoint: the request with its authentication and retries. */
+static int get_from(struct recap_oci_registry *r, size_t i, const char *url, const char *accept, uint64_t max,
+		    recap_oci_http_sink sink, recap_oci_registry_reset reset, void *userdata,
+		    struct recap_oci_http_resp *resp, struct recap_error **err)
 {
-	_cleanup_free_ char *url = NULL;
-	if (asprintf(&url, "%s/v2/%s/%s/%s", r->base, r->repository, kind, reference) < 0)
-		return -ENOMEM;
 	int authed = 0;
 	for (int attempt = 0;; attempt++) {
 		_cleanup_error_ struct recap_error *e = NULL;
@@ -196,12 +205,13 @@ int recap_oci_registry_get(struct recap_oci_registry *r, const char *kind, const
 			if (rr < 0)
 				return rr;
 		}
-		int rc = get_once(r, url, accept, max, sink, userdata, resp, &e);
+		int rc = get_once(r, i, url, accept, max, sink, userdata, resp, &e);
 		if (rc >= 0 && resp->status == 401 && !authed) {
 			authed = 1;
-			rc = authenticate(r, resp->www_authenticate, err);
+			rc = authenticate(r, i, resp->www_authenticate, err);
 			if (rc < 0)
-				return recap_error_wrap(err, -rc, "authenticating to %s", r->host);
+				return recap_error_wrap(err, -rc, "authenticating to %s",
+							r->hosts.ep[i].host);
 			attempt--;
 			continue;
 		}
@@ -222,4 +232,42 @@ int recap_oci_registry_get(struct recap_oci_registry *r, const char *kind, const
 		}
 		return 0;
 	}
+}
+
+int recap_oci_registry_get(struct recap_oci_registry *r, const char *kind, const char *reference,
+			   const char *accept, uint64_t max, recap_oci_http_sink sink,
+			   recap_oci_registry_reset reset, void *userdata, struct recap_oci_http_resp *resp,
+			   struct recap_error **err)
+{
+	int need = strcmp(kind, "manifests") == 0 && !strchr(reference, ':') ? RECAP_OCI_CAP_RESOLVE
+									     : RECAP_OCI_CAP_PULL;
+	int rc = -ENOENT;
+	bool tried = false;
+	for (size_t i = 0; i < r->hosts.n; i++) {
+		const struct recap_oci_endpoint *ep = &r->hosts.ep[i];
+		if (!(ep->caps & need) || past_deadline(r))
+			continue;
+		_cleanup_free_ char *url = NULL;
+		char *ns = ep->mirror ? curl_easy_escape(NULL, r->registry, 0) : NULL;
+		int n = asprintf(&url, "%s/%s/%s/%s%s%s", ep->root, r->repository, kind, reference,
+				 ns ? "?ns=" : "", ns ? ns : "");
+		curl_free(ns);
+		if (n < 0)
+			return -ENOMEM;
+		if (tried && reset && (rc = reset(userdata, err)) < 0)
+			return rc;
+		if (tried && err && *err) { /* the last endpoint's error is the one told */
+			recap_error_free(*err);
+			*err = NULL;
+		}
+		tried = true;
+		rc = get_from(r, i, url, accept, max, sink, reset, userdata, resp, err);
+		if (rc >= 0)
+			return rc;
+	}
+	if (!tried)
+		return recap_error_set(err, ENOENT, "no endpoint of %s may %s %s (hosts.toml capabilities)",
+				       r->host, need == RECAP_OCI_CAP_RESOLVE ? "resolve" : "pull",
+				       reference);
+	return rc;
 }
