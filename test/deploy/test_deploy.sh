@@ -57,7 +57,8 @@ c=$out/helm-custom.yaml
 for want in 'image: registry.local/recap/recap-controller:1.2.3' 'image: registry.local/recap/caplet:1.2.3' \
 	'imagePullPolicy: Always' 'name: regcred' '--leader-elect=false' '--log-level=debug' '--log-format=text' \
 	'--metrics-addr=:9090' '--health-addr=:9091' '--metrics-address=0.0.0.0:9743' \
-	'--insecure-registry=registry.local:5000' 'path: /data/recap' \
+	'--insecure-registry=registry.local:5000' 'path: /data/recap' '--registry-config=/etc/recap/registries' \
+	'path: /etc/containerd/certs.d' \
 	'--cri-endpoint=/run/k3s/containerd/containerd.sock' 'path: /run/k3s/containerd' 'kind: CapsulePolicy' 'name: cluster-default' \
 	'node-role.kubernetes.io/control-plane: ""' 'kubernetes.io/os: linux' 'value: db' 'memory: 8Mi' \
 	'priorityClassName: system-cluster-critical' 'image: registry.local/recap/recap-apiserver:1.2.3' \
@@ -65,6 +66,7 @@ for want in 'image: registry.local/recap/recap-controller:1.2.3' 'image: registr
 	'hostPort: 10351' 'memory: 48Mi'; do
 	grep -qF -- "$want" "$c" || fail "custom values: no '$want'"
 done
+grep -q -- '--registry-config' "$out/helm.yaml" && fail "default values: --registry-config rendered"
 for absent in 'name: recap-leader-election$' 'aggregate-to-' 'kind: ValidatingAdmissionPolicy' 'NET_ADMIN' 'system-node-critical' '- operator: Exists$' 'kind: CustomResourceDefinition'; do
 	grep -q -- "$absent" "$c" && fail "custom values: '$absent' still rendered"
 done
