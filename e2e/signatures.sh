@@ -133,7 +133,10 @@ check "the controller said it could not check (the node decided)" \
 kubectl delete capsulepolicy signed-by-k2 >/dev/null
 kill -TERM "$CONTROLLER_PID"
 wait "$CONTROLLER_PID" 2>/dev/null || true
-CONTROLLER_ARGS+=(--insecure-registry "$REGISTRY")
+# (through the registry configuration a node would have: the server is plain HTTP)
+mkdir -p "$T/certs.d/$REGISTRY"
+printf 'server = "http://%s"\n' "$REGISTRY" >"$T/certs.d/$REGISTRY/hosts.toml"
+CONTROLLER_ARGS+=(--registry-config "$T/certs.d")
 controller_start
 capsule_is() { # NS NAME STATUS REASON
 	[[ $(kubectl get capsule -n "$1" "$2" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}/{.status.conditions[?(@.type=="Ready")].reason}') == "$3/$4" ]]

@@ -27,7 +27,7 @@ struct options {
 	uint64_t ca_validity_s, cert_validity_s, cert_check_s;
 	const char *insecure[REGISTRIES_MAX + 1]; /* --insecure-registry */
 	int n_insecure;
-	const char *registry_ca_file;
+	const char *registry_ca_file, *registry_config;
 };
 
 struct app {
@@ -76,6 +76,8 @@ static void usage(FILE *f)
 	       "                            talk plain HTTP to (repeatable, at most 16)\n"
 	       "  --registry-ca-file FILE   PEM CA bundle trusted for registries' TLS (default: the\n"
 	       "                            system's)\n"
+	       "  --registry-config DIR     mirrors and trust per registry: DIR/<registry>/hosts.toml\n"
+	       "                            as containerd reads it\n"
 	       "  --metrics-addr HOST:PORT  /metrics (default :8080; \"\" disables)\n"
 	       "  --health-addr HOST:PORT   /healthz and /readyz (default :8081; \"\" disables)\n"
 	       "  --log-level L             error|warn|info|debug (default info)\n"
@@ -122,7 +124,8 @@ enum {
 	OPT_CERT_VALIDITY,
 	OPT_CERT_CHECK,
 	OPT_INSECURE_REGISTRY,
-	OPT_REGISTRY_CA_FILE
+	OPT_REGISTRY_CA_FILE,
+	OPT_REGISTRY_CONFIG
 };
 
 static const struct option long_opts[] = {
@@ -150,6 +153,7 @@ static const struct option long_opts[] = {
     {"cert-check-seconds", required_argument, NULL, OPT_CERT_CHECK},
     {"insecure-registry", required_argument, NULL, OPT_INSECURE_REGISTRY},
     {"registry-ca-file", required_argument, NULL, OPT_REGISTRY_CA_FILE},
+    {"registry-config", required_argument, NULL, OPT_REGISTRY_CONFIG},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -184,6 +188,9 @@ static int set_certs_option(int c, const char *arg, struct options *o)
 		return 0;
 	case OPT_REGISTRY_CA_FILE:
 		o->registry_ca_file = arg;
+		return *arg ? 0 : -1;
+	case OPT_REGISTRY_CONFIG:
+		o->registry_config = arg;
 		return *arg ? 0 : -1;
 	default:
 		return -1;
@@ -346,6 +353,7 @@ static int run(struct app *a, const struct options *o)
 	    .cert_check_s = o->cert_check_s,
 	    .insecure_registries = o->insecure,
 	    .registry_ca_file = o->registry_ca_file,
+	    .registry_config = o->registry_config,
 	    .fatal = on_fatal,
 	    .log = on_log,
 	    .userdata = a,

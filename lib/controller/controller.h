@@ -53,6 +53,7 @@ struct recap_controller_options {
 	 * others' TLS (NULL: the system's). */
 	const char *const *insecure_registries;
 	const char *registry_ca_file;
+	const char *registry_config; /* containerd-style hosts.toml directory (oci/hosts.h); NULL */
 	/* Called (from the loop) when the controller must stop: leadership
 	 * lost. The process is expected to exit. */
 	void (*fatal)(struct recap_controller *ctl, const char *why, void *userdata);

@@ -41,7 +41,7 @@ struct sig_entry {
 	char *image;
 	json_t *sets; /* a private copy: the worker reads it alone */
 	char **insecure;
-	char *ca_file;
+	char *ca_file, *hosts_dir;
 	/* the work: output */
 	enum ctl_sig_verdict result;
 	char *result_message;
@@ -71,6 +71,7 @@ static void entry_free(void *v)
 		free(e->insecure[i]);
 	free(e->insecure);
 	free(e->ca_file);
+	free(e->hosts_dir);
 	free(e->result_message);
 	free(e);
 }
@@ -136,6 +137,7 @@ static int check_set(struct sig_entry *e, json_t *set, struct recap_error **err)
 		struct recap_oci_registry_opts ro = {
 		    .insecure = (const char *const *)e->insecure,
 		    .ca_file = e->ca_file,
+		    .hosts_dir = e->hosts_dir,
 		    .deadline_s = CTL_SIG_DEADLINE_S,
 		    .deadline_ms = recap_now_mono_ms() + CTL_SIG_DEADLINE_S * 1000,
 		};
@@ -250,7 +252,10 @@ static int start(struct ctl_sigcheck *sc, struct sig_entry *e, const char *image
 			e->insecure[i] = strdup(o->insecure_registries[i]);
 	if (!e->ca_file && o->registry_ca_file)
 		e->ca_file = strdup(o->registry_ca_file);
-	if (!e->image || !e->sets || !e->insecure || (o->registry_ca_file && !e->ca_file))
+	if (!e->hosts_dir && o->registry_config)
+		e->hosts_dir = strdup(o->registry_config);
+	if (!e->image || !e->sets || !e->insecure || (o->registry_ca_file && !e->ca_file) ||
+	    (o->registry_config && !e->hosts_dir))
 		return -ENOMEM;
 	e->work.data = e;
 	e->verdict = CTL_SIG_PENDING;
