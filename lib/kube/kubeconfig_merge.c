@@ -91,11 +91,15 @@ static int merge_one(json_t *into, json_t *root, const char *path, struct recap_
 	return 0;
 }
 
-/* 1 and the file merged, 0 when it does not exist. */
+/* 1 and the file merged, 0 when it does not exist; a file that exists but
+ * cannot be read (a symlink loop, no permission) is an error, as kubectl's. */
 static int read_one(json_t *into, const char *path, struct recap_error **err)
 {
-	if (access(path, F_OK) != 0)
-		return 0;
+	if (access(path, F_OK) != 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		return recap_error_set_errno(err, errno, "kubeconfig %s", path);
+	}
 	_cleanup_free_ char *copy = strdup(path);
 	_cleanup_json_ json_t *root = NULL;
 	if (!copy)

@@ -284,6 +284,22 @@ static void kubeconfig_files_are_merged(void **state)
 		 dir, dir);
 	assert_string_equal(recap_error_message(err), want);
 	recap_error_free(err);
+	err = NULL;
+	/* a symlink loop exists but cannot be read: an error naming it, not "missing" */
+	char la[300], lb[300];
+	snprintf(la, sizeof(la), "%s/loop-a", dir);
+	snprintf(lb, sizeof(lb), "%s/loop-b", dir);
+	assert_int_equal(symlink(lb, la), 0);
+	assert_int_equal(symlink(la, lb), 0);
+	snprintf(list, sizeof(list), "%s:%s", la, m1);
+	setenv("KUBECONFIG", list, 1);
+	assert_true(recap_kube_config_load(NULL, NULL, &cfg, &err) < 0);
+	snprintf(want, sizeof(want), "kubeconfig %s: Too many levels of symbolic links", la);
+	if (!strstr(recap_error_message(err), want))
+		fail_msg("'%s' not in '%s'", want, recap_error_message(err));
+	recap_error_free(err);
+	unlink(la);
+	unlink(lb);
 	unsetenv("KUBECONFIG");
 }
 
