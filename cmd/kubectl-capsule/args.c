@@ -26,6 +26,7 @@ enum {
 	OPT_CAP_ADD,
 	OPT_CAP_DROP,
 	OPT_ENV,
+	OPT_PULL_SECRET,
 	OPT_TIMEOUT,
 	OPT_STRATEGY,
 	OPT_MAX_CONCURRENT,
@@ -261,6 +262,26 @@ static int add_env(struct run_args *a, const char *kv, struct recap_error **err)
 	return json_array_append_new(a->env, json_pack("{s:o,s:s}", "name", name, "value", eq + 1));
 }
 
+/* A Secret name, as the Capsule's schema takes it (DNS subdomain). */
+static int add_pull_secret(struct run_args *a, const char *name, struct recap_error **err)
+{
+	size_t n = strlen(name);
+	bool ok = n > 0 && n <= 253 && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-.") == n &&
+		  name[0] != '-' && name[0] != '.' && name[n - 1] != '-' && name[n - 1] != '.';
+	if (!ok)
+		return recap_error_set(
+		    err, EINVAL,
+		    "--image-pull-secret '%s': must be a Secret's name (lower case letters, "
+		    "digits, '-' and '.')",
+		    name);
+	if (!a->pull_secrets && !(a->pull_secrets = json_array()))
+		return -ENOMEM;
+	if (json_array_size(a->pull_secrets) >= PLUGIN_MAX_PULL_SECRETS)
+		return recap_error_set(err, EINVAL, "--image-pull-secret: more than %d",
+				       PLUGIN_MAX_PULL_SECRETS);
+	return json_array_append_new(a->pull_secrets, json_pack("{s:s}", "name", name));
+}
+
 static int apply_run_option(struct run_args *a, int c, const char *v, struct recap_error **err)
 {
 	switch (c) {
@@ -292,6 +313,8 @@ static int apply_run_option(struct run_args *a, int c, const char *v, struct rec
 		return plugin_check_caps("--cap-drop", v, a->caps_drop, err);
 	case OPT_ENV:
 		return add_env(a, v, err);
+	case OPT_PULL_SECRET:
+		return add_pull_secret(a, v, err);
 	case OPT_TIMEOUT:
 		return parse_long("--timeout", v, 1, 86400, &a->timeout_s, err);
 	case OPT_STRATEGY:
@@ -336,12 +359,12 @@ static int check_run(struct run_args *a, struct recap_error **err)
 		if (a->image)
 			return recap_error_set(err, EINVAL, "run: give an IMAGE or --capsule NAME, not both");
 		if (a->selector || a->container || a->join || a->target_fs || a->caps || a->caps_drop ||
-		    a->env || a->timeout_s || a->strategy || a->ncommand)
+		    a->env || a->pull_secrets || a->timeout_s || a->strategy || a->ncommand)
 			return recap_error_set(
 			    err, EINVAL,
 			    "run --capsule: -l, --container, --join, --target-fs, --cap-add, --cap-drop, "
-			    "--env, --timeout, --strategy and a command are the Capsule's own "
-			    "(only --pod may narrow its targets)");
+			    "--env, --image-pull-secret, --timeout, --strategy and a command are the "
+			    "Capsule's own (only --pod may narrow its targets)");
 		return 0;
 	}
 	if (!a->image)
@@ -366,6 +389,7 @@ int plugin_parse_run(int argc, char **argv, struct run_args *a, struct recap_err
 	    {"cap-add", required_argument, NULL, OPT_CAP_ADD},
 	    {"cap-drop", required_argument, NULL, OPT_CAP_DROP},
 	    {"env", required_argument, NULL, OPT_ENV},
+	    {"image-pull-secret", required_argument, NULL, OPT_PULL_SECRET},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    {"strategy", required_argument, NULL, OPT_STRATEGY},
 	    {"max-concurrent", required_argument, NULL, OPT_MAX_CONCURRENT},
@@ -406,7 +430,8 @@ void run_args_free(struct run_args *a)
 	json_decref(a->caps);
 	json_decref(a->caps_drop);
 	json_decref(a->env);
-	a->pods = a->join = a->caps = a->caps_drop = a->env = NULL;
+	json_decref(a->pull_secrets);
+	a->pods = a->join = a->caps = a->caps_drop = a->env = a->pull_secrets = NULL;
 }
 
 static int parse_bool(const char *flag, const char *v, bool *ret, struct recap_error **err)
@@ -439,6 +464,7 @@ static int apply_attach_option(struct attach_args *a, int c, const char *v, stru
 	case OPT_CAP_ADD:
 	case OPT_CAP_DROP:
 	case OPT_TIMEOUT:
+	case OPT_PULL_SECRET:
 		return apply_run_option(&a->r, c, v, err); /* mapped as run maps them */
 	default:
 		return -ENOENT;
@@ -456,6 +482,7 @@ int plugin_parse_attach(int argc, char **argv, struct attach_args *a, struct rec
 	    {"cap-add", required_argument, NULL, OPT_CAP_ADD},
 	    {"cap-drop", required_argument, NULL, OPT_CAP_DROP},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"image-pull-secret", required_argument, NULL, OPT_PULL_SECRET},
 	    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
 	    {"rm", optional_argument, NULL, OPT_RM},
 	    {"dry-run", no_argument, NULL, OPT_DRY_RUN},

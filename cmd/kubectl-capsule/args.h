@@ -16,6 +16,7 @@
 #define PLUGIN_MAX_PODS 1000 /* CapsuleRun spec.targets maxItems */
 #define PLUGIN_MAX_CAPS 41   /* every Linux capability once */
 #define PLUGIN_MAX_ENV 64
+#define PLUGIN_MAX_PULL_SECRETS 8 /* the schema's bound */
 
 enum plugin_output { PLUGIN_OUT_TEXT, PLUGIN_OUT_JSON, PLUGIN_OUT_YAML };
 
@@ -44,9 +45,10 @@ struct run_args {
 	const char *container;
 	json_t *join; /* array or NULL (the API default) */
 	const char *target_fs;
-	json_t *caps;	   /* --cap-add: array or NULL */
-	json_t *caps_drop; /* --cap-drop: array or NULL */
-	json_t *env;	   /* array of {name, value} or NULL */
+	json_t *caps;	      /* --cap-add: array or NULL */
+	json_t *caps_drop;    /* --cap-drop: array or NULL */
+	json_t *env;	      /* array of {name, value} or NULL */
+	json_t *pull_secrets; /* --image-pull-secret: array of {name} or NULL */
 	long timeout_s;
 	bool interactive;    /* attach: spec.interactive, one target, a terminal */
 	long idle_timeout_s; /* attach: spec.session.idleTimeoutSeconds */

@@ -42,6 +42,7 @@ static const char usage[] =
     "  --cap-add CAP[,CAP]   capabilities on top of the default set (repeatable)\n"
     "  --cap-drop CAP[,CAP]  capabilities taken from the default set, or ALL (repeatable)\n"
     "  --timeout SECONDS     the session's wall-clock limit (default 3600)\n"
+    "  --image-pull-secret NAME  a Secret with the image's registry credentials (repeatable)\n"
     "  --idle-timeout S      end the session after S seconds without input or output\n"
     "                        (default 900)\n"
     "  --rm[=false]          delete the run and its Capsule after the session (default true)\n"

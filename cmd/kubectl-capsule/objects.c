@@ -165,6 +165,8 @@ static void set_optional(json_t *spec, const struct run_args *a)
 	}
 	if (a->env)
 		json_object_set(spec, "env", a->env);
+	if (a->pull_secrets)
+		json_object_set(spec, "imagePullSecrets", a->pull_secrets);
 	if (a->join)
 		json_object_set(spec, "join", a->join);
 	if (a->target_fs)

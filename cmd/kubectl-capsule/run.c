@@ -39,6 +39,7 @@ static const char usage[] =
     "  --cap-add CAP[,CAP]   capabilities on top of the default set (repeatable)\n"
     "  --cap-drop CAP[,CAP]  capabilities taken from the default set, or ALL (repeatable)\n"
     "  --env NAME=VALUE      environment variable (repeatable)\n"
+    "  --image-pull-secret NAME  a Secret with the image's registry credentials (repeatable)\n"
     "  --timeout SECONDS     per-target deadline (default 300)\n"
     "  --strategy S          Parallel (default: all at once) or Iterative (one after another)\n"
     "  --max-concurrent N    Iterative batch size\n"

@@ -54,11 +54,11 @@ static void adhoc_run_with_everything(void **state)
 	struct run_args a;
 	RUN_OK(&a, "-n", "shop", "busybox:1", "-l", "app=web", "-c", "app", "--join", "net,pid",
 	       "--target-fs", "ReadWrite", "--cap-add", "NET_RAW,NET_ADMIN", "--cap-add", "SYS_PTRACE",
-	       "--cap-drop", "ALL", "--env", "A=b=c", "--timeout", "30", "--strategy", "Iterative",
-	       "--max-concurrent", "2", "--rm", "-o", "yaml", "--wait-timeout", "9", "--context", "ctx",
-	       "--kubeconfig", "/k", "--cluster", "cl", "--user", "us", "--as", "alice", "--as-group", "g1",
-	       "--as-group", "g2", "--as-uid", "u-1", "--request-timeout", "5m", "--", "sh", "-c",
-	       "echo -n hi");
+	       "--cap-drop", "ALL", "--env", "A=b=c", "--image-pull-secret", "regcred", "--image-pull-secret",
+	       "other.cred", "--timeout", "30", "--strategy", "Iterative", "--max-concurrent", "2", "--rm",
+	       "-o", "yaml", "--wait-timeout", "9", "--context", "ctx", "--kubeconfig", "/k", "--cluster",
+	       "cl", "--user", "us", "--as", "alice", "--as-group", "g1", "--as-group", "g2", "--as-uid",
+	       "u-1", "--request-timeout", "5m", "--", "sh", "-c", "echo -n hi");
 	assert_string_equal(a.image, "busybox:1");
 	assert_string_equal(a.g.cluster, "cl");
 	assert_string_equal(a.g.user, "us");
@@ -80,6 +80,9 @@ static void adhoc_run_with_everything(void **state)
 	assert_int_equal(json_array_size(a.caps_drop), 1);
 	assert_string_equal(json_string_value(json_array_get(a.caps_drop, 0)), "ALL");
 	assert_string_equal(json_string_value(json_object_get(json_array_get(a.env, 0), "value")), "b=c");
+	assert_int_equal(json_array_size(a.pull_secrets), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(a.pull_secrets, 1), "name")),
+			    "other.cred");
 	assert_int_equal(a.timeout_s, 30);
 	assert_int_equal(a.max_concurrent, 2);
 	assert_int_equal(a.wait_timeout_s, 9);
@@ -131,6 +134,13 @@ static void run_refusals(void **state)
 		  "2");
 	RUN_FAILS("--rm needs to wait", "img", "--pod", "a", "--rm", "--no-wait");
 	RUN_FAILS("--env 'X': must be NAME=VALUE", "img", "--pod", "a", "--env", "X");
+	RUN_FAILS("--image-pull-secret 'Reg_Cred': must be a Secret's name", "img", "--pod", "a",
+		  "--image-pull-secret", "Reg_Cred");
+	RUN_FAILS("--image-pull-secret: more than 8", "img", "--pod", "a", "--image-pull-secret", "a1",
+		  "--image-pull-secret", "a2", "--image-pull-secret", "a3", "--image-pull-secret", "a4",
+		  "--image-pull-secret", "a5", "--image-pull-secret", "a6", "--image-pull-secret", "a7",
+		  "--image-pull-secret", "a8", "--image-pull-secret", "a9");
+	RUN_FAILS("are the Capsule's own", "--capsule", "c", "--image-pull-secret", "regcred");
 	RUN_FAILS("-o 'wide': must be json or yaml", "img", "--pod", "a", "-o", "wide");
 	RUN_FAILS("unknown flag --bogus", "img", "--pod", "a", "--bogus");
 	RUN_FAILS("flag --pod needs a value", "img", "--pod");

@@ -94,8 +94,10 @@ static void selectors(void **state)
 static void adhoc_objects(void **state)
 {
 	char *cmd[] = {"sh", "-c", "ps"};
-	json_t *caps = J("[\"NET_RAW\"]"), *drop = J("[\"ALL\"]"), *pods = J("[\"web-1\"]");
+	json_t *caps = J("[\"NET_RAW\"]"), *drop = J("[\"ALL\"]"), *pods = J("[\"web-1\"]"),
+	       *secrets = J("[{\"name\":\"regcred\"}]");
 	struct run_args a = {.image = "img:1",
+			     .pull_secrets = secrets,
 			     .pods = pods,
 			     .container = "app",
 			     .target_fs = "None",
@@ -113,7 +115,8 @@ static void adhoc_objects(void **state)
 	    "\"name\":\"img-1-abcde\",\"labels\":{\"app.kubernetes.io/managed-by\":\"kubectl-capsule\","
 	    "\"recap.dev/run\":\"img-1-abcde\"},\"ownerReferences\":[{\"apiVersion\":\"recap.dev/v1alpha1\","
 	    "\"kind\":\"CapsuleRun\",\"name\":\"img-1-abcde\",\"uid\":\"uid-1\"}]},\"spec\":{"
-	    "\"image\":\"img:1\",\"command\":[\"sh\",\"-c\",\"ps\"],\"targetFilesystem\":\"None\","
+	    "\"image\":\"img:1\",\"command\":[\"sh\",\"-c\",\"ps\"],"
+	    "\"imagePullSecrets\":[{\"name\":\"regcred\"}],\"targetFilesystem\":\"None\","
 	    "\"security\":{\"capabilities\":{\"add\":[\"NET_RAW\"],\"drop\":[\"ALL\"]}},\"timeoutSeconds\":5,"
 	    "\"targets\":{\"container\":\"app\",\"selector\":{\"matchLabels\":{"
 	    "\"recap.dev/adhoc-run\":\"img-1-abcde\"}}}}}");
@@ -129,6 +132,7 @@ static void adhoc_objects(void **state)
 	json_decref(caps);
 	json_decref(drop);
 	json_decref(pods);
+	json_decref(secrets);
 }
 
 static const char RUN[] =
