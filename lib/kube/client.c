@@ -218,21 +218,17 @@ int recap_kube_client_credential(struct recap_kube_client *c, const char **token
 bool recap_kube_client_tls_refused(struct recap_kube_client *c, const struct recap_kube_http_result *r,
 				   unsigned generation)
 {
-	/* How a refusal looks: OpenSSL "... alert bad certificate", "tlsv13
-	 * alert unknown ca" (TLS 1.3: after the handshake, at the first read),
-	 * "SSL_connect: ...", or the server's reset of the connection after its
-	 * alert ("select/poll returned error", "Recv failure: Connection
-	 * reset"); mbedTLS (TLS 1.2): "TLS: handshake: ..." (an alert or the
-	 * reset). Never the server's certificate refused by us. At most once
-	 * per credential, and the attempt is only retried as any failed
-	 * connection is. */
-	static const char *const signs[] = {"alert", "TLS: handshake", "SSL_connect",
-					    "select/poll returned error", "Connection reset"};
-	bool sign = false;
-	for (size_t i = 0; r->message && i < sizeof(signs) / sizeof(signs[0]) && !sign; i++)
-		sign = strstr(r->message, signs[i]) != NULL;
-	if (!c->token.exec || !c->cert || r->code != RECAP_KUBE_HTTP_FAILED || r->status || !sign ||
-	    generation != c->token.generation)
+	/* The transport says a connection it opened failed in or right after
+	 * the handshake (a TLS 1.3 server refuses a certificate after the
+	 * client's Finished: an alert or a reset at the first read or write).
+	 * Never our refusal of the server's certificate, a verification error.
+	 * At most once per credential, and the attempt is only retried as any
+	 * failed connection is. */
+	bool ours = r->message &&
+		    (strstr(r->message, "certificate problem") || strstr(r->message, "server certificate") ||
+		     strstr(r->message, "does not name the server"));
+	if (!c->token.exec || !c->cert || r->code != RECAP_KUBE_HTTP_FAILED || r->status || !r->tls_refused ||
+	    ours || generation != c->token.generation)
 		return false;
 	return recap_kube_token_refused(&c->token, generation);
 }

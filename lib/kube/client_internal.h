@@ -55,10 +55,10 @@ char *recap_kube_extra_header_key(const char *key);
 int recap_kube_client_credential(struct recap_kube_client *c, const char **token, unsigned *generation,
 				 struct recap_error **err);
 /* An attempt made with credential `generation` ended without an answer:
- * true when it looks like the server refused the exec plugin's client
- * certificate in the TLS handshake (an alert, or a reset after it), which
- * is then renewed for the next attempt (once per generation, as after a
- * 401). */
+ * true when the transport says the TLS connection it opened failed in or
+ * right after the handshake (r->tls_refused) while the exec plugin's client
+ * certificate was in use: the certificate is renewed for the next attempt
+ * (once per generation, as after a 401). */
 bool recap_kube_client_tls_refused(struct recap_kube_client *c, const struct recap_kube_http_result *r,
 				   unsigned generation);
 

@@ -45,7 +45,11 @@ struct recap_kube_http_result {
 	uint64_t retry_after_ms; /* Retry-After in seconds form, capped at a minute; 0 absent */
 	int64_t server_date;	 /* Date: the server's clock, seconds since the epoch; 0 absent */
 	int http_version;	 /* 11, 20, 30; 0 unknown */
-	const char *message;	 /* why it failed, "" on success */
+	/* No answer: a TLS connection this exchange opened was reached (TCP
+	 * connected) and failed in or right after the handshake (an alert, a
+	 * reset, closed), as when the server refuses the client certificate. */
+	bool tls_refused;
+	const char *message; /* why it failed, "" on success */
 };
 
 struct recap_kube_http_request {

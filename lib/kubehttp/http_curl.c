@@ -142,6 +142,12 @@ static void done(struct recap_kube_xfer *xfer, CURLcode result)
 		result = CURLE_OK;
 		r.code = RECAP_KUBE_HTTP_OK;
 	}
+	long connects = 0;
+	if (result != CURLE_OK && !x->status &&
+	    curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0)
+		r.tls_refused = result == CURLE_SSL_CONNECT_ERROR || result == CURLE_SSL_CERTPROBLEM ||
+				result == CURLE_SEND_ERROR || result == CURLE_RECV_ERROR ||
+				result == CURLE_GOT_NOTHING;
 	if (result == CURLE_OK) {
 		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r.status);
 		struct curl_header *ra = NULL;

@@ -294,6 +294,8 @@ static void io_failed(struct recap_kube_http_xfer *x, int r)
 		recap_error_set(&x->err, -r, "connection: %s", strerror(-r));
 	bool unreached = x->state == X_CONNECTING && !x->reused &&
 			 (r == -ECONNREFUSED || r == -ENETUNREACH || r == -EHOSTUNREACH);
+	x->result.tls_refused = x->tls && !x->reused && !x->got_bytes && x->conn &&
+				x->conn->state != RECAP_HTTP_CONN_CONNECTING && !unreached;
 	fail(x, unreached ? RECAP_KUBE_HTTP_UNREACHED : RECAP_KUBE_HTTP_FAILED);
 }
 
