@@ -2,9 +2,10 @@
 # e2e: signed capsules. A CapsulePolicy requires cosign signatures by a key
 # (spec.images.signatures); images are signed with the real cosign CLI (key
 # pairs of its own making, no transparency log) in the e2e registry. Checked:
-# a signed capsule runs; an unsigned one, one signed by another key, and an
-# unsigned one already in the node's store are each refused before they run
-# (SignatureRefused, the message saying why); a second policy with another
+# a signed capsule runs; an unsigned one, one signed by another key, one
+# carrying another image's signature, one whose signed payload was altered,
+# and an unsigned one already in the node's store are each refused before
+# they run (SignatureRefused, the message saying why); a second policy with another
 # key makes both keys required (the refusal names the key set) until the
 # image carries both signatures; a namespace no such policy selects runs the
 # unsigned image. The controller checks too, when it admits a Capsule and
@@ -36,14 +37,25 @@ for k in k1 k2; do
 	(cd "$T/$k" && cosign generate-key-pair >/dev/null 2>&1) || { echo "cosign generate-key-pair failed" >&2; exit 1; }
 done
 
-# Three images of distinct digests (the busybox capsule with a label each).
+# Images of distinct digests (the busybox capsule with a label each).
 repo=$REGISTRY/capsules/sig
-for tag in signed unsigned other; do
+for tag in signed unsigned other copied tampered; do
 	(cd "$T" && umoci config --image img:v1 --tag "$tag" --config.label "recap.test=$tag") >/dev/null
 	skopeo copy -q --dest-tls-verify=false "oci:$T/img:$tag" "docker://$repo:$tag" >/dev/null
 done
 sign "$T/k1/cosign.key" "$repo:signed"
 sign "$T/k2/cosign.key" "$repo:other"
+# Forgeries (test/oci/sigtool.py): the signed image's signature copied to
+# another image's .sig tag; an image signed, then its payload altered.
+sign "$T/k1/cosign.key" "$repo:tampered"
+sig_tag() { # TAG -> its .sig tag
+	local d
+	d=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$repo:$1")
+	printf 'sha256-%s.sig' "${d#sha256:}"
+}
+SIGTOOL=$E2E_SRC/test/oci/sigtool.py
+python3 "$SIGTOOL" copy "$REGISTRY" capsules/sig "$(sig_tag signed)" capsules/sig "$(sig_tag copied)"
+python3 "$SIGTOOL" tamper "$REGISTRY" capsules/sig "$(sig_tag tampered)"
 
 ns_create shop free
 pod_create shop web-1 node-1 app registry.local/app:1 app=web
@@ -112,6 +124,10 @@ capsule shop plain unsigned
 check "an unsigned image is refused, saying so" refused shop plain "is not signed"
 capsule shop foreign other
 check "an image signed by another key is refused" refused shop foreign "does not verify with"
+capsule shop copied copied
+check "an image carrying another image's signature is refused" refused shop copied "a signature of another image"
+capsule shop tampered tampered
+check "an image whose signed payload was altered is refused" refused shop tampered "does not verify with"
 # the unsigned image put in the node's store beforehand, as another run would
 "$E2E_CAPSULE" --root "$T/node-node-1" pull --insecure-registry "$REGISTRY" "$repo:unsigned" >/dev/null
 capsule shop cached unsigned
@@ -154,6 +170,14 @@ check "its run started no execution" \
 capsule shop foreign-at-admission other
 check "a Capsule of an image signed by another key is refused at admission" \
 	wait_until 30 capsule_is shop foreign-at-admission False SignatureRefused
+for forged in copied tampered; do
+	capsule shop "$forged-at-admission" "$forged"
+	check "a Capsule of the $forged image is refused at admission" \
+		wait_until 30 capsule_is shop "$forged-at-admission" False SignatureRefused
+done
+msg=$(kubectl get capsule -n shop copied-at-admission -o jsonpath='{.status.conditions[?(@.type=="Ready")].message}')
+check "the copied signature's refusal says it is another image's" \
+	eval '[[ $msg == *"a signature of another image"* ]] || { echo "  message: $msg" >&2; false; }'
 capsule shop good-at-admission signed
 check "a Capsule of a signed image is admitted and runs" \
 	eval 'wait_until 30 capsule_is shop good-at-admission True Admitted && ran shop good-at-admission'
