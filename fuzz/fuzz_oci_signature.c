@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    l[i].size > RECAP_OCI_SIG_PAYLOAD_MAX || strlen(l[i].b64) > RECAP_OCI_SIG_B64_MAX)
 				abort();
 			unsigned char sig[RECAP_OCI_SIG_B64_MAX];
-			long k = recap_oci_base64_decode(l[i].b64, sig, sizeof(sig));
+			long k = recap_base64_decode_canonical(l[i].b64, sig, sizeof(sig));
 			if (k > (long)sizeof(sig))
 				abort();
 		}
@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(str, data, size);
 	str[size] = '\0';
 	unsigned char out[64];
-	long k = recap_oci_base64_decode(str, out, sizeof(out));
+	long k = recap_base64_decode_canonical(str, out, sizeof(out));
 	if (k > (long)sizeof(out))
 		abort();
 	free(str);

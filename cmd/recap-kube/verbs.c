@@ -7,7 +7,7 @@
 #include "api/types.h"
 #include "base/json.h"
 #include "base/log.h"
-#include "kube/fileutil.h"
+#include "base/fileio.h"
 #include "kube/yamlconv.h"
 #include "tool.h"
 

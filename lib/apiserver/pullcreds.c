@@ -15,7 +15,7 @@
 #include "api/names.h"
 #include "api/types.h"
 #include "base/json.h"
-#include "kube/fileutil.h"
+#include "base/base64.h"
 #include "apiserver/internal.h"
 
 #define NODE_NAME_EXTRA "authentication.kubernetes.io/node-name"
@@ -52,8 +52,7 @@ static json_t *basic_entry(json_t *entry)
 		return NULL;
 	char *plain = NULL, *b64 = NULL;
 	json_t *out = NULL;
-	if (asprintf(&plain, "%s:%s", user, pass) >= 0 &&
-	    (b64 = recap_kube_base64_encode(plain, strlen(plain))))
+	if (asprintf(&plain, "%s:%s", user, pass) >= 0 && (b64 = recap_base64_encode(plain, strlen(plain))))
 		out = json_pack("{s:s}", "auth", b64);
 	if (plain)
 		explicit_bzero(plain, strlen(plain));
@@ -83,7 +82,7 @@ static int add_secret(json_t *auths, json_t *secret, const char *name, size_t *t
 	const char *b64 = json_string_value(json_object_get(json_object_get(secret, "data"), key));
 	char *doc = NULL;
 	size_t len = 0;
-	if (!b64 || recap_kube_base64_decode(b64, strlen(b64), &doc, &len) < 0) {
+	if (!b64 || recap_base64_decode(b64, strlen(b64), &doc, &len) < 0) {
 		snprintf(why, why_len, "secret \"%s\" has no base64 data \"%s\"", name, key);
 		return -EINVAL;
 	}

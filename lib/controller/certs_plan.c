@@ -10,14 +10,14 @@
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "controller/ctl.h"
-#include "kube/fileutil.h"
+#include "base/base64.h"
 
 /* data.<key> of a Secret, decoded; NULL when absent or not base64. */
 static char *secret_data(json_t *secret, const char *key, size_t *len)
 {
 	const char *b64 = json_string_value(recap_json_at(secret, "data", key, NULL));
 	char *out = NULL;
-	if (!b64 || recap_kube_base64_decode(b64, strlen(b64), &out, len) < 0)
+	if (!b64 || recap_base64_decode(b64, strlen(b64), &out, len) < 0)
 		return NULL;
 	return out;
 }

@@ -12,7 +12,7 @@
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "kube/execcred.h"
-#include "kube/fileutil.h"
+#include "base/fileio.h"
 #include "kube/kubeconfig_internal.h"
 #include "kube/yamlconv.h"
 

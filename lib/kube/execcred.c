@@ -16,7 +16,6 @@
 #include "base/timeutil.h"
 #include "kube/config.h"
 #include "kube/execcred.h"
-#include "kube/fileutil.h"
 
 extern char **environ;
 

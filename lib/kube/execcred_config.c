@@ -8,7 +8,7 @@
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "kube/execcred.h"
-#include "kube/fileutil.h"
+#include "base/base64.h"
 
 #define EXEC_LIST_MAX 256
 
@@ -172,7 +172,7 @@ static int cluster_info(json_t *cluster, const char *ca_pem, size_t ca_len, char
 			json_object_set(c, copied[i], v);
 	}
 	if (ca_pem) {
-		_cleanup_free_ char *b64 = recap_kube_base64_encode(ca_pem, ca_len);
+		_cleanup_free_ char *b64 = recap_base64_encode(ca_pem, ca_len);
 		if (!b64)
 			return -ENOMEM;
 		json_object_set_new(c, "certificate-authority-data", json_string(b64));

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "base/cleanup.h"
-#include "kube/fileutil.h"
+#include "base/fileio.h"
 
 static int server_url(char **ret, struct recap_error **err)
 {

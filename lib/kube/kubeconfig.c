@@ -10,7 +10,8 @@
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "kube/execcred.h"
-#include "kube/fileutil.h"
+#include "base/base64.h"
+#include "base/fileio.h"
 #include "kube/kubeconfig_internal.h"
 #include "kube/yamlconv.h"
 
@@ -94,7 +95,7 @@ static int load_pem(struct kc *k, json_t *obj, const char *where, const char *ke
 		if (strlen(data) > RECAP_KUBE_PEM_MAX_BYTES * 4 / 3 + 4)
 			return recap_error_set(k->err, EFBIG, "%s: %s.%s: larger than %u bytes", k->name,
 					       where, data_key, RECAP_KUBE_PEM_MAX_BYTES);
-		if (recap_kube_base64_decode(data, strlen(data), ret, ret_len) < 0)
+		if (recap_base64_decode(data, strlen(data), ret, ret_len) < 0)
 			return recap_error_set(k->err, EINVAL, "%s: %s.%s: not valid base64", k->name, where,
 					       data_key);
 		return 0;

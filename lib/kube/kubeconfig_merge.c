@@ -12,7 +12,6 @@
 
 #include "base/cleanup.h"
 #include "base/json.h"
-#include "kube/fileutil.h"
 #include "kube/kubeconfig_internal.h"
 #include "kube/yamlconv.h"
 

@@ -7,7 +7,7 @@
 
 #include "base/timeutil.h"
 #include "kube/config.h"
-#include "kube/fileutil.h"
+#include "base/fileio.h"
 
 #define RECHECK_MS 1000
 #define EXPIRY_MARGIN_MS 10000 /* a credential this close to its expiry is renewed first */

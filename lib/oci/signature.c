@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/base64.h"
 #include "base/cleanup.h"
 #include "base/fileio.h"
 #include "base/json.h"
@@ -120,54 +121,6 @@ int recap_oci_sig_key_load(const char *path, struct recap_oci_sig_key **ret, str
 	return recap_oci_sig_key_parse(path, data, len, ret, err);
 }
 
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-long recap_oci_base64_decode(const char *in, unsigned char *out, size_t cap)
-{
-	size_t n = strlen(in);
-	if (n == 0 || n % 4)
-		return -EBADMSG;
-	size_t pad = in[n - 1] == '=' ? (in[n - 2] == '=' ? 2 : 1) : 0;
-	size_t outlen = n / 4 * 3 - pad;
-	if (outlen > cap)
-		return -E2BIG;
-	size_t o = 0;
-	for (size_t i = 0; i < n; i += 4) {
-		int v[4];
-		int last = i + 4 == n;
-		for (int j = 0; j < 4; j++) {
-			v[j] = b64_value((unsigned char)in[i + j]);
-			/* '=' only as the last one or two characters */
-			if (v[j] < 0 && !(last && in[i + j] == '=' && j >= 4 - (int)pad))
-				return -EBADMSG;
-			if (v[j] < 0)
-				v[j] = 0;
-		}
-		uint32_t w =
-		    (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
-		/* the bits the padding drops must be zero (one encoding per value) */
-		if (last && ((pad == 1 && (w & 0xff)) || (pad == 2 && (w & 0xffff))))
-			return -EBADMSG;
-		unsigned char b[3] = {(unsigned char)(w >> 16), (unsigned char)(w >> 8), (unsigned char)w};
-		for (int j = 0; j < 3 && o < outlen; j++)
-			out[o++] = b[j];
-	}
-	return (long)o;
-}
-
 int recap_oci_sig_check(const struct recap_oci_sig_key *key, const void *data, size_t len, const char *b64,
 			struct recap_error **err)
 {
@@ -175,7 +128,7 @@ int recap_oci_sig_check(const struct recap_oci_sig_key *key, const void *data, s
 		return recap_error_set(err, E2BIG, "a signature of %zu base64 characters (limit %d)",
 				       strlen(b64), RECAP_OCI_SIG_B64_MAX);
 	unsigned char sig[RECAP_OCI_SIG_B64_MAX / 4 * 3];
-	long n = recap_oci_base64_decode(b64, sig, sizeof(sig));
+	long n = recap_base64_decode_canonical(b64, sig, sizeof(sig));
 	if (n < 0)
 		return recap_error_set(err, EBADMSG, "the signature annotation is not base64");
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();

@@ -106,10 +106,6 @@ int recap_oci_sig_payload_check(const char *payload, size_t len, const char *dig
 int recap_oci_sig_check(const struct recap_oci_sig_key *key, const void *data, size_t len, const char *b64,
 			struct recap_error **err);
 
-/* Strict base64 (standard alphabet, '=' padding required, no whitespace)
- * into out (at most cap bytes): the decoded length, or -EBADMSG. */
-long recap_oci_base64_decode(const char *in, unsigned char *out, size_t cap);
-
 /* One signature of a .sig manifest: the payload's descriptor and the
  * base64 signature (empty when the annotation is absent). */
 struct recap_oci_sig_layer {

@@ -15,7 +15,7 @@
 #include "base/json.h"
 #include "base/timeutil.h"
 #include "helpers.h"
-#include "kube/fileutil.h"
+#include "base/fileio.h"
 #include "kube/yamlconv.h"
 
 #define NS "bulk"

@@ -19,7 +19,7 @@
 #include "base/timeutil.h"
 #include "kube/config.h"
 #include "kube/execcred.h"
-#include "kube/fileutil.h"
+#include "base/base64.h"
 
 static char dir[] = "/tmp/recap-execcred-XXXXXX";
 
@@ -124,7 +124,7 @@ static void exec_is_read_as_kubectl_reads_it(void **state)
 	size_t len = 0;
 	const char *b64 = recap_json_str(c, "certificate-authority-data");
 	assert_non_null(b64);
-	assert_int_equal(recap_kube_base64_decode(b64, strlen(b64), &pem, &len), 0);
+	assert_int_equal(recap_base64_decode(b64, strlen(b64), &pem, &len), 0);
 	assert_string_equal(pem, "-----BEGIN CERTIFICATE-----\nQ0E=\n-----END CERTIFICATE-----\n");
 	free(pem);
 	json_decref(c);

@@ -1,12 +1,10 @@
-#include "kube/fileutil.h"
+#include "base/base64.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <unistd.h>
+#include <string.h>
 
-#include "base/buf.h"
 #include "base/cleanup.h"
 
 static int b64_value(unsigned char c)
@@ -24,7 +22,7 @@ static int b64_value(unsigned char c)
 	return -1;
 }
 
-int recap_kube_base64_decode(const char *in, size_t len, char **ret, size_t *ret_len)
+int recap_base64_decode(const char *in, size_t len, char **ret, size_t *ret_len)
 {
 	_cleanup_free_ char *out = malloc(len / 4 * 3 + 4);
 	if (!out)
@@ -58,7 +56,7 @@ int recap_kube_base64_decode(const char *in, size_t len, char **ret, size_t *ret
 	return 0;
 }
 
-char *recap_kube_base64_encode(const char *in, size_t len)
+char *recap_base64_encode(const char *in, size_t len)
 {
 	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
@@ -75,4 +73,37 @@ char *recap_kube_base64_encode(const char *in, size_t len)
 	}
 	*o = '\0';
 	return out;
+}
+
+long recap_base64_decode_canonical(const char *in, unsigned char *out, size_t cap)
+{
+	size_t n = strlen(in);
+	if (n == 0 || n % 4)
+		return -EBADMSG;
+	size_t pad = in[n - 1] == '=' ? (in[n - 2] == '=' ? 2 : 1) : 0;
+	size_t outlen = n / 4 * 3 - pad;
+	if (outlen > cap)
+		return -E2BIG;
+	size_t o = 0;
+	for (size_t i = 0; i < n; i += 4) {
+		int v[4];
+		int last = i + 4 == n;
+		for (int j = 0; j < 4; j++) {
+			v[j] = b64_value((unsigned char)in[i + j]);
+			/* '=' only as the last one or two characters */
+			if (v[j] < 0 && !(last && in[i + j] == '=' && j >= 4 - (int)pad))
+				return -EBADMSG;
+			if (v[j] < 0)
+				v[j] = 0;
+		}
+		uint32_t w =
+		    (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
+		/* the bits the padding drops must be zero (one encoding per value) */
+		if (last && ((pad == 1 && (w & 0xff)) || (pad == 2 && (w & 0xffff))))
+			return -EBADMSG;
+		unsigned char b[3] = {(unsigned char)(w >> 16), (unsigned char)(w >> 8), (unsigned char)w};
+		for (int j = 0; j < 3 && o < outlen; j++)
+			out[o++] = b[j];
+	}
+	return (long)o;
 }
