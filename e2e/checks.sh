@@ -98,6 +98,22 @@ metadata: {name: $2}
 spec: {capsuleRef: {name: $3}}
 YAML
 }
+# run_phase_is NS RUN PHASE: the CapsuleRun is in PHASE.
+run_phase_is() { [[ $(kubectl get caprun -n "$1" "$2" -o jsonpath='{.status.phase}' 2>/dev/null) == "$3" ]]; }
+# run_exec NS RUN: the name of the run's first execution.
+run_exec() { kubectl get cexec -n "$1" -l "recap.dev/run=$2" -o jsonpath='{.items[0].metadata.name}'; }
+# run_exec_field NS RUN FIELD: a field (jsonpath) of the run's first execution.
+run_exec_field() { kubectl get cexec -n "$1" "$(run_exec "$1" "$2")" -o jsonpath="{$3}"; }
+# run_refused NS RUN REASON NEEDLE: the run failed within 60 s, its execution
+# with REASON and NEEDLE in its message, and its command printed nothing.
+run_refused() {
+	wait_until 60 run_phase_is "$1" "$2" Failed || { echo "  run $2 did not fail" >&2; return 1; }
+	local reason msg out
+	reason=$(run_exec_field "$1" "$2" .status.reason) msg=$(run_exec_field "$1" "$2" .status.message)
+	out=$(run_exec_field "$1" "$2" .status.stdoutTail)
+	[[ $reason == "$3" && $msg == *"$4"* && -z $out ]] ||
+		{ echo "  $2: reason $reason, output '$out', message: $msg" >&2; return 1; }
+}
 # An installed caplet runs its capsules under the executor's default cgroup
 # parent, "recap", in every hierarchy a run's limits need.
 # default_parents_note records where it exists before a test;

@@ -117,17 +117,10 @@ metadata: {name: $1-1}
 spec: {capsuleRef: {name: $1}}
 YAML
 }
-run_is() { [[ $(kubectl get caprun -n shop "$1" -o jsonpath='{.status.phase}' 2>/dev/null) == "$2" ]]; }
-exec_of() { kubectl get cexec -n shop -l "recap.dev/run=$1" -o jsonpath='{.items[0].metadata.name}'; }
-exec_field() { kubectl get cexec -n shop "$(exec_of "$1")" -o jsonpath="{$2}"; }
-# failed_with RUN NEEDLE: the run failed, its execution ImagePullFailed with NEEDLE in the message.
-failed_with() {
-	wait_until 60 run_is "$1" Failed || { echo "  run $1 did not fail" >&2; return 1; }
-	local reason msg
-	reason=$(exec_field "$1" .status.reason) msg=$(exec_field "$1" .status.message)
-	[[ $reason == ImagePullFailed && $msg == *"$2"* ]] ||
-		{ echo "  $1: reason $reason, message: $msg" >&2; return 1; }
-}
+run_is() { run_phase_is shop "$@"; }
+exec_of() { run_exec shop "$1"; }
+exec_field() { run_exec_field shop "$@"; }
+failed_with() { run_refused shop "$1" ImagePullFailed "$2"; } # RUN NEEDLE
 
 # -- the private capsule runs with its pull secret; the node's store marks the image
 capsule private '[{name: regcred}]' 'echo private-ok; sleep 12'

@@ -95,25 +95,13 @@ metadata: {name: $2-1}
 spec: {capsuleRef: {name: $2}}
 YAML
 }
-run_is() { [[ $(kubectl get caprun -n "$1" "$2" -o jsonpath='{.status.phase}' 2>/dev/null) == "$3" ]]; }
-exec_field() { # NS RUN FIELD
-	local e
-	e=$(kubectl get cexec -n "$1" -l "recap.dev/run=$2" -o jsonpath='{.items[0].metadata.name}')
-	kubectl get cexec -n "$1" "$e" -o jsonpath="{$3}"
-}
+run_is() { run_phase_is "$@"; }
+exec_field() { run_exec_field "$@"; } # NS RUN FIELD
 ran() { # NS NAME
 	wait_until 60 run_is "$1" "$2-1" Succeeded || { echo "  run $2-1 did not succeed" >&2; return 1; }
 	[[ $(exec_field "$1" "$2-1" .status.stdoutTail) == *"ran-$2"* ]]
 }
-# refused NS NAME NEEDLE: failed with SignatureRefused, NEEDLE in the message, the command never ran.
-refused() {
-	wait_until 60 run_is "$1" "$2-1" Failed || { echo "  run $2-1 did not fail" >&2; return 1; }
-	local reason msg out
-	reason=$(exec_field "$1" "$2-1" .status.reason) msg=$(exec_field "$1" "$2-1" .status.message)
-	out=$(exec_field "$1" "$2-1" .status.stdoutTail)
-	[[ $reason == SignatureRefused && $msg == *"$3"* && -z $out ]] ||
-		{ echo "  $2-1: reason $reason, output '$out', message: $msg" >&2; return 1; }
-}
+refused() { run_refused "$1" "$2-1" SignatureRefused "$3"; } # NS NAME NEEDLE
 
 capsule shop good signed
 check "an image signed by the policy's key runs" ran shop good

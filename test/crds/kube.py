@@ -15,6 +15,21 @@ class Failure(Exception):
     """A test step failed; the message names it."""
 
 
+# Named checks of a test run in order (case), each a line with its time;
+# what failed is kept in failed for the summary.
+failed = []
+
+
+def case(name, fn, *args):
+    t0 = time.monotonic()
+    try:
+        fn(*args)
+        print(f"ok   {name} ({time.monotonic() - t0:.1f}s)", flush=True)
+    except Failure as e:
+        print(f"FAIL {name}: {e}", flush=True)
+        failed.append(name)
+
+
 class Cluster:
     """`with Cluster(bindir) as k:` brings a control plane up and always
     brings it down and deletes its directory, also on failure. up_args go

@@ -147,3 +147,31 @@ void tserver_stop(struct tserver *s)
 	kill(s->pid, SIGTERM);
 	waitpid(s->pid, NULL, 0);
 }
+
+struct recap_kube_config *tadmin_config(void)
+{
+	struct recap_kube_config *cfg = NULL;
+	struct recap_error *err = NULL;
+	if (recap_kube_config_load(NULL, NULL, &cfg, &err) < 0)
+		fail_msg("%s", recap_error_message(err));
+	return cfg;
+}
+
+void twrite_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+long tread_number(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	long n = -1;
+	if (f && fscanf(f, "%ld", &n) != 1)
+		n = -1;
+	if (f)
+		fclose(f);
+	return n;
+}

@@ -29,6 +29,12 @@ enum recap_kube_code twait(struct tclient *t, struct recap_kube_sync *s, json_t 
 /* Runs the loop until *flag is true or timeout_ms passed; returns *flag. */
 bool trun_until(struct tclient *t, const bool *flag, uint64_t timeout_ms);
 
+/* The admin's config ($KUBECONFIG); fails the test on error. */
+struct recap_kube_config *tadmin_config(void);
+/* Writes text to path (created or truncated); fails the test on error. */
+void twrite_file(const char *path, const char *text);
+/* The number a file holds (a plugin's run count); -1 when none. */
+long tread_number(const char *path);
 /* A ConfigMap object {metadata:{name}, data:{k: v}}. */
 json_t *tconfigmap(const char *name, const char *k, const char *v);
 

@@ -17,16 +17,7 @@
 
 #include "base/json.h"
 #include "helpers.h"
-#include "kube/fileutil.h"
-
-static struct recap_kube_config *admin_config(void)
-{
-	struct recap_kube_config *cfg = NULL;
-	struct recap_error *err = NULL;
-	if (recap_kube_config_load(NULL, NULL, &cfg, &err) < 0)
-		fail_msg("%s", recap_error_message(err));
-	return cfg;
-}
+#include "base/base64.h"
 
 /* Lists configmaps in default with cfg; returns the code and message. */
 static enum recap_kube_code try_list(const struct recap_kube_config *cfg, char **msg)
@@ -54,14 +45,14 @@ static void expect(const struct recap_kube_config *cfg, enum recap_kube_code wan
 
 static void admin_works(void **state)
 {
-	struct recap_kube_config *cfg = admin_config();
+	struct recap_kube_config *cfg = tadmin_config();
 	expect(cfg, RECAP_KUBE_OK, NULL);
 	recap_kube_config_free(cfg);
 }
 
 static void wrong_ca_is_a_tls_error(void **state)
 {
-	struct recap_kube_config *cfg = admin_config();
+	struct recap_kube_config *cfg = tadmin_config();
 	/* The client certificate is not the CA that signed the server's. */
 	free(cfg->ca_data);
 	cfg->ca_data = strdup(cfg->cert_data);
@@ -74,7 +65,7 @@ static void wrong_ca_is_a_tls_error(void **state)
  * certificate's DNS names (hack/cluster's names localhost). */
 static void server_by_host_name(void **state)
 {
-	struct recap_kube_config *cfg = admin_config();
+	struct recap_kube_config *cfg = tadmin_config();
 	char *at = strstr(cfg->server, "://127.0.0.1:");
 	if (!at)
 		fail_msg("expected a server on 127.0.0.1, got %s", cfg->server);
@@ -88,7 +79,7 @@ static void server_by_host_name(void **state)
 
 static void invalid_token_is_unauthorized(void **state)
 {
-	struct recap_kube_config *cfg = admin_config();
+	struct recap_kube_config *cfg = tadmin_config();
 	free(cfg->cert_data), free(cfg->key_data);
 	cfg->cert_data = cfg->key_data = NULL;
 	cfg->token = strdup("not-a-valid-token");
@@ -133,22 +124,14 @@ static char *request_token(void)
 	return token;
 }
 
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "we");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 static void rotated_token_file_is_reread(void **state)
 {
 	char *token = request_token();
 	/* Inside the cluster's directory: removed with it whatever happens. */
 	char path[1024];
 	snprintf(path, sizeof(path), "%s/rotating-token", getenv("RECAP_CLUSTER_DIR"));
-	write_file(path, "stale-token\n");
-	struct recap_kube_config *cfg = admin_config();
+	twrite_file(path, "stale-token\n");
+	struct recap_kube_config *cfg = tadmin_config();
 	free(cfg->cert_data), free(cfg->key_data);
 	cfg->cert_data = cfg->key_data = NULL;
 	cfg->token_file = strdup(path);
@@ -160,7 +143,7 @@ static void rotated_token_file_is_reread(void **state)
 	assert_int_equal(recap_kube_list(t.c, &T_CONFIGMAPS, "default", NULL, recap_kube_sync_cb, &s, NULL),
 			 0);
 	assert_int_equal(twait(&t, &s, NULL, NULL), RECAP_KUBE_ERR_UNAUTHORIZED);
-	write_file(path, token);
+	twrite_file(path, token);
 	usleep(1100000); /* the file is checked at most once a second */
 	s = RECAP_KUBE_SYNC_INIT;
 	assert_int_equal(recap_kube_list(t.c, &T_CONFIGMAPS, "default", NULL, recap_kube_sync_cb, &s, NULL),
@@ -175,17 +158,6 @@ static void rotated_token_file_is_reread(void **state)
 	recap_kube_config_free(cfg);
 }
 
-static long read_number(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	long n = -1;
-	if (f && fscanf(f, "%ld", &n) != 1)
-		n = -1;
-	if (f)
-		fclose(f);
-	return n;
-}
-
 /* A kubeconfig whose user is an exec plugin (v1, env, provideClusterInfo):
  * the plugin's first answer is a token the server refuses (as a revoked
  * one), its later ones a real service-account token said to expire 12 s
@@ -198,9 +170,9 @@ static void exec_plugin_token_is_renewed(void **state)
 	char path[1024], kc[1100], runs[1100], info[1100];
 	char *token = request_token();
 	snprintf(path, sizeof(path), "%s/plugin.token", d);
-	write_file(path, token);
+	twrite_file(path, token);
 	snprintf(path, sizeof(path), "%s/exec-plugin.sh", d);
-	write_file(
+	twrite_file(
 	    path,
 	    "#!/bin/sh\n"
 	    "d=$(dirname \"$0\")\n"
@@ -213,8 +185,8 @@ static void exec_plugin_token_is_renewed(void **state)
 	    "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",'\n"
 	    "printf '\"status\":{\"token\":\"%s\",\"expirationTimestamp\":\"%s\"}}\\n' \"$tok\" \"$exp\"\n");
 	assert_int_equal(chmod(path, 0700), 0);
-	struct recap_kube_config *admin = admin_config();
-	char *ca = recap_kube_base64_encode(admin->ca_data, admin->ca_len);
+	struct recap_kube_config *admin = tadmin_config();
+	char *ca = recap_base64_encode(admin->ca_data, admin->ca_len);
 	snprintf(kc, sizeof(kc), "%s/exec.kubeconfig", d);
 	FILE *f = fopen(kc, "we");
 	assert_non_null(f);
@@ -239,7 +211,7 @@ static void exec_plugin_token_is_renewed(void **state)
 	struct tclient t;
 	struct recap_kube_client_options o = {.max_retries = 1};
 	tclient_open_config(&t, cfg, &o);
-	assert_int_equal(read_number(runs), -1); /* not before the first request */
+	assert_int_equal(tread_number(runs), -1); /* not before the first request */
 	for (int i = 0; i < 3; i++) {
 		if (i == 2)
 			usleep(2500 * 1000); /* now within 10 s of the expiry */
@@ -252,7 +224,7 @@ static void exec_plugin_token_is_renewed(void **state)
 		    !strstr(msg, "system:serviceaccount:default:default"))
 			fail_msg("request %d: %s", i, msg ? msg : "(no message)");
 		free(msg);
-		assert_int_equal(read_number(runs), i == 2 ? 3 : 2);
+		assert_int_equal(tread_number(runs), i == 2 ? 3 : 2);
 	}
 	tclient_close(&t);
 	char got[8192] = "";
@@ -283,12 +255,12 @@ static void in_cluster_service_account(void **state)
 	assert_int_equal(mkdir(dir, 0700), 0);
 	char *token = request_token();
 	snprintf(path, sizeof(path), "%s/token", dir);
-	write_file(path, token);
+	twrite_file(path, token);
 	snprintf(path, sizeof(path), "%s/namespace", dir);
-	write_file(path, "kube-system\n");
-	struct recap_kube_config *admin = admin_config();
+	twrite_file(path, "kube-system\n");
+	struct recap_kube_config *admin = tadmin_config();
 	snprintf(path, sizeof(path), "%s/ca.crt", dir);
-	write_file(path, admin->ca_data);
+	twrite_file(path, admin->ca_data);
 	recap_kube_config_free(admin);
 	setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1", 1);
 	setenv("KUBERNETES_SERVICE_PORT", getenv("RECAP_APISERVER_PORT"), 1);

@@ -24,7 +24,7 @@
 #include "base/json.h"
 #include "base/timeutil.h"
 #include "helpers.h"
-#include "kube/fileutil.h"
+#include "base/base64.h"
 #include "kube/raw.h"
 
 static const char *cluster_dir(void)
@@ -32,41 +32,13 @@ static const char *cluster_dir(void)
 	return getenv("RECAP_CLUSTER_DIR");
 }
 
-static struct recap_kube_config *admin_config(void)
-{
-	struct recap_kube_config *cfg = NULL;
-	struct recap_error *err = NULL;
-	if (recap_kube_config_load(NULL, NULL, &cfg, &err) < 0)
-		fail_msg("%s", recap_error_message(err));
-	return cfg;
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "we");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 /* The file replaced whole, as the kubelet replaces a projected volume's. */
 static void replace_file(const char *path, const char *text)
 {
 	char tmp[1200];
 	snprintf(tmp, sizeof(tmp), "%s.new", path);
-	write_file(tmp, text);
+	twrite_file(tmp, text);
 	assert_int_equal(rename(tmp, path), 0);
-}
-
-static long read_number(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	long n = -1;
-	if (f && fscanf(f, "%ld", &n) != 1)
-		n = -1;
-	if (f)
-		fclose(f);
-	return n;
 }
 
 /* A request through the admin's client; fails the test unless it succeeds. */
@@ -211,12 +183,12 @@ static void exec_plugin_certificate_is_renewed(void **state)
 	struct tclient t;
 	struct recap_kube_client_options o = {.max_retries = 1};
 	tclient_open_config(&t, cfg, &o);
-	assert_int_equal(read_number(runs), -1); /* not before the first request */
+	assert_int_equal(tread_number(runs), -1); /* not before the first request */
 
 	char *name = whoami_name(&t);
 	assert_string_equal(name, "cert-user-2"); /* the first one refused, the request sent again */
 	free(name);
-	assert_int_equal(read_number(runs), 2);
+	assert_int_equal(tread_number(runs), 2);
 
 	struct watch_count wc = {0};
 	struct recap_kube_watch_options wo = {.timeout_min_s = 3, .timeout_max_s = 3};
@@ -230,14 +202,14 @@ static void exec_plugin_certificate_is_renewed(void **state)
 		trun_until(&t, &never, 1000);
 		name = whoami_name(&t);
 		long n = strtol(name + strlen("cert-user-"), NULL, 10);
-		if (strncmp(name, "cert-user-", 10) != 0 || n < last_user || n > read_number(runs))
+		if (strncmp(name, "cert-user-", 10) != 0 || n < last_user || n > tread_number(runs))
 			fail_msg("request %d: the API server saw %s after cert-user-%ld (plugin runs: %ld)",
-				 i, name, last_user, read_number(runs));
+				 i, name, last_user, tread_number(runs));
 		last_user = n;
 		free(name);
 	}
 	/* 22 s of 14 s certificates renewed 10 s ahead: one every 4-5 s */
-	long total = read_number(runs);
+	long total = tread_number(runs);
 	if (total < 5 || last_user < 5)
 		fail_msg("the plugin ran %ld times, the last user seen was cert-user-%ld", total, last_user);
 	json_t *cm = tconfigmap("cert-last", "k", "v");
@@ -257,10 +229,10 @@ static void write_cert_plugin_kubeconfig(const char *dir, const char *server, ch
 	char script[1100], pki[1100];
 	snprintf(script, sizeof(script), "%s/cert-plugin.py", dir);
 	snprintf(pki, sizeof(pki), "%s/pki", cluster_dir());
-	write_file(script, cert_plugin);
+	twrite_file(script, cert_plugin);
 	assert_int_equal(chmod(script, 0700), 0);
-	struct recap_kube_config *admin = admin_config();
-	char *ca = recap_kube_base64_encode(admin->ca_data, admin->ca_len);
+	struct recap_kube_config *admin = tadmin_config();
+	char *ca = recap_base64_encode(admin->ca_data, admin->ca_len);
 	snprintf(kc, kc_size, "%s/cert-plugin.kubeconfig", dir);
 	FILE *f = fopen(kc, "we");
 	assert_non_null(f);
@@ -360,7 +332,7 @@ static void exec_plugin_certificate_refused_in_handshake(void **state)
 			fail_msg("request %d: %s", i, msg);
 		assert_string_equal(recap_json_str(obj, "message"), "cert-user-2");
 		json_decref(obj);
-		assert_int_equal(read_number(runs), 2);
+		assert_int_equal(tread_number(runs), 2);
 	}
 	tclient_close(&t);
 	recap_kube_config_free(cfg);
@@ -392,8 +364,8 @@ static void grant_impersonation(void)
 static struct recap_kube_config *nobody_as_alice(const char *extra_yaml)
 {
 	const char *d = cluster_dir();
-	struct recap_kube_config *admin = admin_config();
-	char *ca = recap_kube_base64_encode(admin->ca_data, admin->ca_len);
+	struct recap_kube_config *admin = tadmin_config();
+	char *ca = recap_base64_encode(admin->ca_data, admin->ca_len);
 	char *text = NULL;
 	assert_true(asprintf(&text,
 			     "apiVersion: v1\nkind: Config\ncurrent-context: x\n"
@@ -550,7 +522,7 @@ static char *credential_id(struct tclient *t, char **msg, enum recap_kube_code *
 /* The API server's credential-id of a token, through a client of its own. */
 static char *id_of(const char *token, enum recap_kube_code *code)
 {
-	struct recap_kube_config *cfg = admin_config();
+	struct recap_kube_config *cfg = tadmin_config();
 	free(cfg->cert_data), free(cfg->key_data);
 	cfg->cert_data = cfg->key_data = NULL;
 	cfg->token = strdup(token);
@@ -589,10 +561,10 @@ static void in_cluster_token_file_rotates(void **state)
 	snprintf(dir, sizeof(dir), "%s/sa-rot", cluster_dir());
 	assert_int_equal(mkdir(dir, 0700), 0);
 	snprintf(path, sizeof(path), "%s/namespace", dir);
-	write_file(path, "default\n");
-	struct recap_kube_config *admin = admin_config();
+	twrite_file(path, "default\n");
+	struct recap_kube_config *admin = tadmin_config();
 	snprintf(path, sizeof(path), "%s/ca.crt", dir);
-	write_file(path, admin->ca_data);
+	twrite_file(path, admin->ca_data);
 	recap_kube_config_free(admin);
 	char token_path[1100];
 	snprintf(token_path, sizeof(token_path), "%s/token", dir);
@@ -631,7 +603,7 @@ static void in_cluster_token_file_rotates(void **state)
 	assert_null(credential_id(&t, &msg, &code));
 	assert_int_equal(code, RECAP_KUBE_ERR_UNAUTHORIZED);
 	free(msg);
-	write_file(token_path, tok3); /* in place, as a hand-written file */
+	twrite_file(token_path, tok3); /* in place, as a hand-written file */
 	id = credential_id(&t, &msg, &code);
 	if (!id)
 		fail_msg("after the rotation: %s", msg);

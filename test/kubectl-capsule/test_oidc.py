@@ -26,7 +26,7 @@ import yaml
 sys.dont_write_bytecode = True  # nothing written into the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "crds"))
-from kube import ROOT, Cluster, Failure  # noqa: E402
+from kube import ROOT, Cluster, Failure, case, failed  # noqa: E402
 
 NS = "shop"
 CLIENT_ID = "kubernetes"
@@ -39,17 +39,6 @@ USERS = [
     {"id": "u-bob", "username": "bob", "password": "bob-pw",
      "email": "bob@example.test", "groups": ["other"]},
 ]
-failed = []
-
-
-def case(name, fn, *args):
-    t0 = time.monotonic()
-    try:
-        fn(*args)
-        print(f"ok   {name} ({time.monotonic() - t0:.1f}s)", flush=True)
-    except Failure as e:
-        print(f"FAIL {name}: {e}", flush=True)
-        failed.append(name)
 
 
 def openssl(tmp, *args, stdin=None):

@@ -20,7 +20,7 @@ import yaml
 sys.dont_write_bytecode = True  # nothing written into the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "crds"))
-from kube import ROOT, Cluster, Failure  # noqa: E402
+from kube import ROOT, Cluster, Failure, case, failed  # noqa: E402
 
 NS = "shop"
 # OSC 52 (clipboard write, BEL-terminated), clear screen, a C1 CSI (U+009B)
@@ -29,16 +29,6 @@ NS = "shop"
 HOSTILE = ("grüße\n\x1b]52;c;cm0gLXJmIH4K\x07\x1b[2J\x9b1;1H\x7f"
            "\u202eevil\rhidden\r\nend\n")
 MESSAGE = "pull failed: \x1b]0;pwned\x07 naïve"
-failed = []
-
-
-def case(name, fn, *args):
-    try:
-        fn(*args)
-        print(f"ok   {name}", flush=True)
-    except Failure as e:
-        print(f"FAIL {name}: {e}", flush=True)
-        failed.append(name)
 
 
 def unsafe(b):

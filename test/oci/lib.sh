@@ -102,6 +102,18 @@ expect_fail() {
 	fi
 }
 
+# expect_ok NAME NEEDLE CMD...: the command succeeds and its output (stdout
+# and stderr) holds NEEDLE ("" for any).
+expect_ok() {
+	local name=$1 needle=$2 out
+	shift 2
+	if out=$("$@" 2>&1) && [[ $out == *"$needle"* ]]; then
+		pass "$name"
+	else
+		fail "$name: $out"
+	fi
+}
+
 # store_clean STORE: no temp file or half-unpacked layer is left.
 store_clean() {
 	local left

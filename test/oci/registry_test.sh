@@ -251,22 +251,16 @@ server = "http://$dead"
 [host."http://$REG_A"]
   capabilities = ["pull", "resolve"]
 TOML
-if out=$(pull_with_config "$T/store-mirror" "$dead/capsules/bb:v1" 2>&1) && [[ $out == *"3 blobs fetched"* ]]; then
-	pass "hosts.toml: a mirror serves the image of a registry that is down"
-else
-	fail "hosts.toml mirror: $out"
-fi
+expect_ok "hosts.toml: a mirror serves the image of a registry that is down" "3 blobs fetched" \
+	pull_with_config "$T/store-mirror" "$dead/capsules/bb:v1"
 registry_start E
 hosts "$REG_A" <<TOML
 server = "http://$REG_A"
 [host."http://$REG_E"]   # an empty mirror: 404, then the server
   capabilities = ["pull", "resolve"]
 TOML
-if out=$(pull_with_config "$T/store-mirror" "$REG_A/capsules/bb:v1" 2>&1) && [[ $out == *"3 blobs fetched"* ]]; then
-	pass "hosts.toml: a mirror without the image falls back to the server"
-else
-	fail "hosts.toml fallback: $out"
-fi
+expect_ok "hosts.toml: a mirror without the image falls back to the server" "3 blobs fetched" \
+	pull_with_config "$T/store-mirror" "$REG_A/capsules/bb:v1"
 bb_digest=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]+"/index.json"))["images"][sys.argv[2]]["manifest"])' \
 	"$T/store-mirror" "$REG_A/capsules/bb:v1")
 hosts "$dead" <<TOML
@@ -276,37 +270,24 @@ server = "http://$dead"
 TOML
 expect_fail "hosts.toml: a pull-only mirror does not resolve tags" "http://$dead/v2/capsules/bb/manifests/v1" \
 	pull_with_config "$T/store-mirror" "$dead/capsules/bb:v1"
-if out=$(pull_with_config "$T/store-mirror" "$dead/capsules/bb@$bb_digest" 2>&1); then
-	pass "hosts.toml: the pull-only mirror serves the image by digest"
-else
-	fail "hosts.toml pull by digest: $out"
-fi
+expect_ok "hosts.toml: the pull-only mirror serves the image by digest" "" \
+	pull_with_config "$T/store-mirror" "$dead/capsules/bb@$bb_digest"
 cp "$T/tls-cert.pem" "$T/certs.d/"
 hosts "$REG_D" <<TOML
 ca = "../tls-cert.pem"   # relative to this file's directory
 TOML
-if out=$(pull_with_config "$T/store-mirror" "$REG_D/tls/bb:v1" 2>&1); then
-	pass "hosts.toml: the server's ca trusts the registry's TLS"
-else
-	fail "hosts.toml ca: $out"
-fi
+expect_ok "hosts.toml: the server's ca trusts the registry's TLS" "" \
+	pull_with_config "$T/store-mirror" "$REG_D/tls/bb:v1"
 hosts "$REG_D" <<<'skip_verify = true'
-if out=$(pull_with_config "$T/store-mirror" "$REG_D/tls/bb:v1" 2>&1); then
-	pass "hosts.toml: skip_verify"
-else
-	fail "hosts.toml skip_verify: $out"
-fi
+expect_ok "hosts.toml: skip_verify" "" pull_with_config "$T/store-mirror" "$REG_D/tls/bb:v1"
 hosts "$REG_D" <<<'skip_verify = false'
 expect_fail "hosts.toml: without ca or skip_verify the unknown CA is refused" "SSL certificate problem" \
 	pull_with_config "$T/store-mirror" "$REG_D/tls/bb:v1"
 hosts _default <<TOML
 [host."http://$REG_A"]
 TOML
-if out=$(pull_with_config "$T/store-mirror" "unknown.registry.invalid/capsules/bb:v1" 2>&1); then
-	pass "hosts.toml: _default's mirror serves a registry without its own file"
-else
-	fail "hosts.toml _default: $out"
-fi
+expect_ok "hosts.toml: _default's mirror serves a registry without its own file" "" \
+	pull_with_config "$T/store-mirror" "unknown.registry.invalid/capsules/bb:v1"
 hosts "$dead" <<<'[host."ftp://mirror"]'
 expect_fail "hosts.toml: a mirror that is not http(s)" "$T/certs.d/$dead/hosts.toml: host \"ftp://mirror\" is not an http:// or https:// URL" \
 	pull_with_config "$T/store-mirror" "$dead/capsules/bb:v1"
