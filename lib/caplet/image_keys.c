@@ -1,7 +1,7 @@
 /* The signature keys a pull must verify with: the key sets of the policies
  * that select the execution's namespace (caplet_policy_signature_sets), as
  * files in the node store's keys/ (one per key, named by the SHA-256 of its
- * PEM, written whole and renamed into place) and the executor's
+ * PEM, written once, whole, and renamed into place) and the executor's
  * `--verify-key FILE[,FILE...]` options, one per set. */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +40,10 @@ static int key_file(const char *root, const char *pem, const char *hex, char **r
 		return recap_error_set(err, ENOMEM, "out of memory");
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return recap_error_set_errno(err, errno, "cannot make %s", dir);
+	if (access(path, F_OK) == 0) { /* named by its content: written before */
+		*ret = steal_ptr(path);
+		return 0;
+	}
 	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return recap_error_set_errno(err, errno, "cannot write a key in %s", dir);

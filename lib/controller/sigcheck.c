@@ -93,7 +93,7 @@ static char *entry_id(const char *image, json_t *sets)
 			recap_sha256_init(&h);
 			recap_sha256_update(&h, pem, strlen(pem));
 			recap_sha256_final(&h, d);
-			for (int n = 0; n < 8 && r >= 0; n++) /* 64 bits name a key well enough here */
+			for (int n = 0; n < RECAP_SHA256_LEN && r >= 0; n++)
 				r = recap_buf_printf(&b, "%s%02x", n ? "" : " ", d[n]);
 		}
 	}

@@ -243,8 +243,9 @@ static struct spec *host_spec(struct doc *d, const char *url, struct cursor *c)
 		if (!strcmp(d->host[i].url, url))
 			return &d->host[i];
 	if (d->n_hosts >= RECAP_OCI_HOSTS_MAX) {
-		fail(c, "more [host] tables than "
-			"8");
+		char msg[64];
+		snprintf(msg, sizeof(msg), "more [host] tables than %d", RECAP_OCI_HOSTS_MAX);
+		fail(c, msg);
 		return NULL;
 	}
 	struct spec *s = &d->host[d->n_hosts++];
