@@ -1,34 +1,23 @@
-/* hosts.toml (hosts.h): a reader for the subset of TOML these files use,
- * straight into endpoints. */
+/* hosts.toml (hosts.h): what each key of the file's statements
+ * (hosts_toml.c) makes of an endpoint. */
 #include "oci/hosts.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/cleanup.h"
 #include "base/fileio.h"
+#include "oci/hosts_toml.h"
 
-#define STR_MAX 4096
-#define PATH_PARTS 4
-#define ARRAY_MAX 8
+#define STR_MAX TOML_STR_MAX
+#define fail recap_oci_toml_fail
 
-struct cursor {
-	const char *s, *end;
-	int line;
-	const char *file;
-	struct recap_error **err;
-};
-
-enum vtype { V_STR, V_BOOL, V_ARRAY, V_OTHER };
-
-struct value {
-	enum vtype type;
-	char str[STR_MAX];
-	bool b;
-	char arr[ARRAY_MAX][STR_MAX / 4];
-	size_t n;
+struct header_spec {
+	char name[RECAP_OCI_HOSTS_HEADER_MAX + 1];
+	char value[RECAP_OCI_HOSTS_HEADER_MAX + 1];
 };
 
 /* What the file says of one endpoint, before it is one. */
@@ -37,6 +26,10 @@ struct spec {
 	bool has_url, skip_verify, override_path;
 	int caps; /* -1: not said */
 	char ca[STR_MAX];
+	char client_cert[STR_MAX], client_key[STR_MAX]; /* key "": in the cert's file */
+	long dial_timeout_ms;
+	struct header_spec header[RECAP_OCI_HOSTS_HEADERS_MAX];
+	size_t n_headers;
 };
 
 struct doc {
@@ -45,207 +38,13 @@ struct doc {
 	size_t n_hosts;
 };
 
-static int fail(struct cursor *c, const char *what)
-{
-	return recap_error_set(c->err, EINVAL, "%s:%d: %s", c->file, c->line, what);
-}
-
-static bool at_end(const struct cursor *c)
-{
-	return c->s >= c->end;
-}
-
-static void skip_blank(struct cursor *c)
-{
-	while (!at_end(c) && (*c->s == ' ' || *c->s == '\t'))
-		c->s++;
-}
-
-static void skip_comment(struct cursor *c)
-{
-	if (!at_end(c) && *c->s == '#')
-		while (!at_end(c) && *c->s != '\n')
-			c->s++;
-}
-
-/* Blanks, comments and newlines (inside an array). */
-static void skip_space(struct cursor *c)
-{
-	for (;;) {
-		skip_blank(c);
-		skip_comment(c);
-		if (at_end(c) || (*c->s != '\n' && *c->s != '\r'))
-			return;
-		if (*c->s == '\n')
-			c->line++;
-		c->s++;
-	}
-}
-
-/* "..." with \" \\ \n \t \r \/ (and \uXXXX of ASCII), or '...' as is. */
-static int string(struct cursor *c, char *out, size_t size)
-{
-	char q = *c->s++;
-	size_t n = 0;
-	while (!at_end(c) && *c->s != q) {
-		char ch = *c->s++;
-		if (ch == '\n')
-			return fail(c, "a string does not end on its line");
-		if (ch == '\\' && q == '"') {
-			if (at_end(c))
-				break;
-			char e = *c->s++;
-			unsigned v = 0;
-			switch (e) {
-			case 'n':
-				ch = '\n';
-				break;
-			case 't':
-				ch = '\t';
-				break;
-			case 'r':
-				ch = '\r';
-				break;
-			case '"':
-			case '\\':
-			case '/':
-				ch = e;
-				break;
-			case 'u':
-				for (int i = 0; i < 4; i++) {
-					char h = c->s < c->end ? *c->s++ : '\0';
-					int d = h >= '0' && h <= '9'   ? h - '0'
-						: h >= 'a' && h <= 'f' ? h - 'a' + 10
-						: h >= 'A' && h <= 'F' ? h - 'A' + 10
-								       : -1;
-					if (d < 0)
-						return fail(c,
-							    "a \\u escape of four hex digits was expected");
-					v = v * 16 + (unsigned)d;
-				}
-				if (v < 0x20 || v > 0x7e)
-					return fail(c, "a \\u escape other than printable ASCII");
-				ch = (char)v;
-				break;
-			default:
-				return fail(c, "an unknown escape in a string");
-			}
-		}
-		if ((unsigned char)ch < 0x20 && ch != '\t')
-			return fail(c, "a control character in a string");
-		if (n + 1 >= size)
-			return fail(c, "a string too long");
-		out[n++] = ch;
-	}
-	if (at_end(c))
-		return fail(c, "a string does not end");
-	c->s++;
-	out[n] = '\0';
-	return 0;
-}
-
-static bool bare_char(char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-	       ch == '_' || ch == '-';
-}
-
-static int key(struct cursor *c, char *out, size_t size)
-{
-	skip_blank(c);
-	if (!at_end(c) && (*c->s == '"' || *c->s == '\''))
-		return string(c, out, size);
-	size_t n = 0;
-	while (!at_end(c) && bare_char(*c->s)) {
-		if (n + 1 >= size)
-			return fail(c, "a key too long");
-		out[n++] = *c->s++;
-	}
-	if (n == 0)
-		return fail(c, "a key was expected");
-	out[n] = '\0';
-	return 0;
-}
-
-/* a.b."c" into parts; stops before what follows. */
-static int key_path(struct cursor *c, char parts[PATH_PARTS][STR_MAX], size_t *n)
-{
-	*n = 0;
-	for (;;) {
-		if (*n >= PATH_PARTS)
-			return fail(c, "a key of too many parts");
-		int r = key(c, parts[(*n)++], STR_MAX);
-		if (r < 0)
-			return r;
-		skip_blank(c);
-		if (at_end(c) || *c->s != '.')
-			return 0;
-		c->s++;
-	}
-}
-
-static int value(struct cursor *c, struct value *v)
-{
-	skip_blank(c);
-	if (at_end(c))
-		return fail(c, "a value was expected");
-	if (*c->s == '"' || *c->s == '\'') {
-		if (c->end - c->s >= 3 && (!strncmp(c->s, "\"\"\"", 3) || !strncmp(c->s, "'''", 3)))
-			return fail(c, "multi-line strings are not read here");
-		v->type = V_STR;
-		return string(c, v->str, sizeof(v->str));
-	}
-	if (*c->s == '[') {
-		c->s++;
-		v->type = V_ARRAY;
-		v->n = 0;
-		for (;;) {
-			skip_space(c);
-			if (!at_end(c) && *c->s == ']') {
-				c->s++;
-				return 0;
-			}
-			if (at_end(c) || (*c->s != '"' && *c->s != '\''))
-				return fail(c, "an array of strings was expected");
-			if (v->n >= ARRAY_MAX)
-				return fail(c, "an array of too many items");
-			int r = string(c, v->arr[v->n++], sizeof(v->arr[0]));
-			if (r < 0)
-				return r;
-			skip_space(c);
-			if (!at_end(c) && *c->s == ',')
-				c->s++;
-			else if (at_end(c) || *c->s != ']')
-				return fail(c, "',' or ']' was expected in an array");
-		}
-	}
-	if (*c->s == '{')
-		return fail(c, "inline tables are not read here");
-	size_t n = 0;
-	while (c->s + n < c->end &&
-	       (bare_char(c->s[n]) || c->s[n] == '.' || c->s[n] == ':' || c->s[n] == '+'))
-		n++;
-	if (n == 4 && !strncmp(c->s, "true", 4))
-		v->type = V_BOOL, v->b = true;
-	else if (n == 5 && !strncmp(c->s, "false", 5))
-		v->type = V_BOOL, v->b = false;
-	else if (n > 0 && ((c->s[0] >= '0' && c->s[0] <= '9') || c->s[0] == '-' || c->s[0] == '+'))
-		v->type = V_OTHER; /* a number or a date: no key read here takes one */
-	else
-		return fail(c, "a value was expected (a string, true, false, an array or a number)");
-	c->s += n;
-	return 0;
-}
-
-static struct spec *host_spec(struct doc *d, const char *url, struct cursor *c)
+static struct spec *host_spec(struct doc *d, const char *url, struct toml_cursor *c)
 {
 	for (size_t i = 0; i < d->n_hosts; i++)
 		if (!strcmp(d->host[i].url, url))
 			return &d->host[i];
 	if (d->n_hosts >= RECAP_OCI_HOSTS_MAX) {
-		char msg[64];
-		snprintf(msg, sizeof(msg), "more [host] tables than %d", RECAP_OCI_HOSTS_MAX);
-		fail(c, msg);
+		fail(c, "more [host] tables than %d", RECAP_OCI_HOSTS_MAX);
 		return NULL;
 	}
 	struct spec *s = &d->host[d->n_hosts++];
@@ -255,8 +54,46 @@ static struct spec *host_spec(struct doc *d, const char *url, struct cursor *c)
 	return s;
 }
 
-static int caps_of(struct cursor *c, const struct value *v)
+static int set_server(struct toml_cursor *c, struct spec *s, const struct toml_value *v)
 {
+	if (v->type != TOML_STR)
+		return fail(c, "a value of the wrong type for its key");
+	snprintf(s->url, sizeof(s->url), "%s", v->str);
+	s->has_url = true;
+	return 0;
+}
+
+static int set_ca(struct toml_cursor *c, struct spec *s, const struct toml_value *v)
+{
+	bool strings = recap_oci_toml_is_strings(v);
+	if (strings && v->n > 1)
+		return fail(c, "one ca file per host is read here");
+	if (v->type != TOML_STR && !strings)
+		return fail(c, "a value of the wrong type for its key");
+	snprintf(s->ca, sizeof(s->ca), "%s", v->type == TOML_STR ? v->str : v->n ? v->arr[0] : "");
+	return 0;
+}
+
+static int set_skip_verify(struct toml_cursor *c, struct spec *s, const struct toml_value *v)
+{
+	if (v->type != TOML_BOOL)
+		return fail(c, "a value of the wrong type for its key");
+	s->skip_verify = v->b;
+	return 0;
+}
+
+static int set_override_path(struct toml_cursor *c, struct spec *s, const struct toml_value *v)
+{
+	if (v->type != TOML_BOOL)
+		return fail(c, "a value of the wrong type for its key");
+	s->override_path = v->b;
+	return 0;
+}
+
+static int set_capabilities(struct toml_cursor *c, struct spec *s, const struct toml_value *v)
+{
+	if (!recap_oci_toml_is_strings(v))
+		return fail(c, "a value of the wrong type for its key");
 	int caps = 0;
 	for (size_t i = 0; i < v->n; i++) {
 		if (!strcmp(v->arr[i], "pull"))
@@ -266,128 +103,358 @@ static int caps_of(struct cursor *c, const struct value *v)
 		else if (strcmp(v->arr[i], "push") != 0)
 			return fail(c, "capabilities are pull, resolve and push");
 	}
-	return caps;
+	s->caps = caps;
+	return 0;
 }
 
-/* key = value in the endpoint s (NULL: a table not read). */
-static int assign(struct cursor *c, struct spec *s, const char *k, const struct value *v)
+static int client_pair(struct toml_cursor *c, struct spec *s, const char *cert, const char *key)
 {
-	if (!s)
+	if (!cert[0] || (key && !key[0]))
+		return fail(c, "client: an empty path");
+	snprintf(s->client_cert, sizeof(s->client_cert), "%s", cert);
+	snprintf(s->client_key, sizeof(s->client_key), "%s", key ? key : "");
+	return 0;
+}
+
+/* "both.pem", ["both.pem"] or [["cert.pem", "key.pem"]]. Go's TLS picks one
+ * of several certificates by the server's request; libcurl takes one. */
+static int set_client(struct toml_cursor *c, struct spec *s, const struct toml_value *v)
+{
+	if (v->type == TOML_STR)
+		return client_pair(c, s, v->str, NULL);
+	if (v->type != TOML_ARRAY)
+		return fail(c, "client is a path, an array of paths or an array of [cert, key] pairs");
+	if (v->n_items > 1)
+		return fail(c,
+			    "client names %zu certificates; one per host is read here (libcurl presents one)",
+			    v->n_items);
+	s->client_cert[0] = s->client_key[0] = '\0';
+	if (v->n_items == 0)
 		return 0;
-	if (!strcmp(k, "server") || !strcmp(k, "ca") || !strcmp(k, "skip_verify") ||
-	    !strcmp(k, "override_path") || !strcmp(k, "capabilities")) {
-		bool str = v->type == V_STR, arr = v->type == V_ARRAY, b = v->type == V_BOOL;
-		if (!strcmp(k, "server") && str) {
-			snprintf(s->url, sizeof(s->url), "%s", v->str);
-			s->has_url = true;
-		} else if (!strcmp(k, "ca") && (str || (arr && v->n == 1))) {
-			snprintf(s->ca, sizeof(s->ca), "%s", str ? v->str : v->arr[0]);
-		} else if (!strcmp(k, "ca") && arr && v->n == 0) {
-			s->ca[0] = '\0';
-		} else if (!strcmp(k, "ca") && arr) {
-			return fail(c, "one ca file per host is read here");
-		} else if (!strcmp(k, "skip_verify") && b) {
-			s->skip_verify = v->b;
-		} else if (!strcmp(k, "override_path") && b) {
-			s->override_path = v->b;
-		} else if (!strcmp(k, "capabilities") && arr) {
-			int caps = caps_of(c, v);
-			if (caps < 0)
-				return caps;
-			s->caps = caps;
-		} else {
-			return fail(c, "a value of the wrong type for its key");
-		}
-	}
-	return 0; /* others (client, dial_timeout, ...) are not read */
+	const struct toml_item *it = &v->item[0];
+	if (it->array && it->n != 2)
+		return fail(c, "client: a pair is two paths, [cert, key]");
+	return client_pair(c, s, v->arr[it->first], it->array ? v->arr[it->first + 1] : NULL);
 }
 
-/* The endpoint a table path and a key path name, with the last key in *k. */
-static struct spec *target(struct doc *d, char tbl[PATH_PARTS][STR_MAX], size_t nt,
-			   char kp[PATH_PARTS][STR_MAX], size_t nk, const char **k, struct cursor *c,
-			   bool *bad)
+enum { DURATION_OK, DURATION_MALFORMED, DURATION_NEGATIVE, DURATION_TOO_LONG };
+
+/* The unit of a Go duration's number, in ns; 0: not one. */
+static unsigned long long duration_unit(const char *u, size_t n)
 {
-	const char *full[2 * PATH_PARTS];
-	size_t n = 0;
-	for (size_t i = 0; i < nt; i++)
-		full[n++] = tbl[i];
-	for (size_t i = 0; i < nk; i++)
-		full[n++] = kp[i];
-	*k = full[n - 1];
-	*bad = false;
-	if (n == 1)
-		return &d->server;
-	if (n == 3 && !strcmp(full[0], "host")) {
-		struct spec *s = host_spec(d, full[1], c);
-		*bad = !s;
-		return s;
+	static const struct {
+		const char *name;
+		unsigned long long ns;
+	} units[] = {
+	    {"ns", 1ULL},	{"us", 1000ULL},      {"\u00b5s", 1000ULL},  {"\u03bcs", 1000ULL},
+	    {"ms", 1000000ULL}, {"s", 1000000000ULL}, {"m", 60000000000ULL}, {"h", 3600000000000ULL},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+		if (strlen(units[i].name) == n && !strncmp(units[i].name, u, n))
+			return units[i].ns;
+	return 0;
+}
+
+/* One number and its unit of a Go duration ("1.5s"), in ns, capped just
+ * past max_ns; advances *p. */
+static int duration_term(const char **p, unsigned long long max_ns, unsigned __int128 *ret_ns)
+{
+	const char *q = *p;
+	unsigned __int128 whole = 0, frac = 0, scale = 1;
+	bool digits = false;
+	for (; *q >= '0' && *q <= '9'; q++, digits = true)
+		if (whole <= max_ns) /* past it the sum is too long anyway */
+			whole = whole * 10 + (unsigned)(*q - '0');
+	if (*q == '.')
+		for (q++; *q >= '0' && *q <= '9'; q++, digits = true)
+			if (scale < 1000000000000000000ULL) { /* finer than 1e-18 of a unit is nothing */
+				frac = frac * 10 + (unsigned)(*q - '0');
+				scale *= 10;
+			}
+	size_t un = strcspn(q, "0123456789.");
+	unsigned long long unit = duration_unit(q, un);
+	if (!digits || !unit)
+		return DURATION_MALFORMED;
+	*p = q + un;
+	*ret_ns = whole * unit + frac * unit / scale;
+	return DURATION_OK;
+}
+
+/* Go's time.ParseDuration, as containerd reads dial_timeout: an optional
+ * sign, then numbers (with fractions) each with its unit ("1m30s", "1.5s",
+ * "300ms"), or "0". *ret_ns is set when it is one of at most max_ns. */
+static int duration_ns(const char *p, unsigned long long max_ns, unsigned long long *ret_ns)
+{
+	bool negative = *p == '-';
+	if (*p == '-' || *p == '+')
+		p++;
+	unsigned __int128 total = 0;
+	if (strcmp(p, "0") != 0) {
+		do {
+			unsigned __int128 ns;
+			if (duration_term(&p, max_ns, &ns) != DURATION_OK)
+				return DURATION_MALFORMED;
+			total += ns;
+			if (total > max_ns)
+				total = (unsigned __int128)max_ns + 1;
+		} while (*p);
 	}
+	if (negative && total)
+		return DURATION_NEGATIVE;
+	if (total > max_ns)
+		return DURATION_TOO_LONG;
+	*ret_ns = (unsigned long long)total;
+	return DURATION_OK;
+}
+
+/* "5s": the connection's timeout, rounded up to a millisecond; "" (as
+ * containerd takes it) and "0s" leave the caller's. */
+static int set_dial_timeout(struct toml_cursor *c, struct spec *s, const struct toml_value *v)
+{
+	if (v->type != TOML_STR)
+		return fail(c, "dial_timeout is a duration string, such as \"5s\"");
+	unsigned long long ns = 0;
+	int r = v->str[0] ? duration_ns(v->str, RECAP_OCI_HOSTS_DIAL_TIMEOUT_MAX_MS * 1000000ULL, &ns)
+			  : DURATION_OK;
+	if (r == DURATION_MALFORMED)
+		return fail(c, "dial_timeout \"%s\" is not a duration (such as \"500ms\", \"5s\", \"1m30s\")",
+			    v->str);
+	if (r == DURATION_NEGATIVE)
+		return fail(c, "dial_timeout \"%s\" is negative", v->str);
+	if (r == DURATION_TOO_LONG)
+		return fail(c, "dial_timeout \"%s\" is over %ld s", v->str,
+			    RECAP_OCI_HOSTS_DIAL_TIMEOUT_MAX_MS / 1000);
+	s->dial_timeout_ms = (long)((ns + 999999) / 1000000);
+	return 0;
+}
+
+/* An RFC 9110 token. */
+static bool header_name_ok(const char *name)
+{
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      strchr("!#$%&'*+-.^_`|~", *p)))
+			return false;
+	return name[0] != '\0';
+}
+
+/* What a header RECap or libcurl sets would do if a file set it too; NULL:
+ * the file's to set. */
+static const char *header_reserved(const char *name)
+{
+	static const struct {
+		const char *name, *why;
+	} reserved[] = {
+	    {"Authorization", "would override the credentials RECap sends"},
+	    {"Proxy-Authorization", "would override the credentials RECap sends"},
+	    {"Host", "would override the host RECap asks"},
+	    {"Accept", "would override the media types RECap asks for"},
+	    {"Content-Length", "is HTTP framing, libcurl's to set"},
+	    {"Transfer-Encoding", "is HTTP framing, libcurl's to set"},
+	    {"Connection", "is HTTP framing, libcurl's to set"},
+	    {"Upgrade", "is HTTP framing, libcurl's to set"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(reserved); i++)
+		if (!strcasecmp(reserved[i].name, name))
+			return reserved[i].why;
 	return NULL;
 }
 
-static int parse_doc(struct cursor *c, struct doc *d)
+static int header_name_check(struct toml_cursor *c, const struct spec *s, const char *name)
 {
-	char tbl[PATH_PARTS][STR_MAX], kp[PATH_PARTS][STR_MAX];
-	size_t nt = 0, nk;
-	struct value *v = calloc(1, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	int r = 0;
-	while (r == 0) {
-		skip_space(c);
-		if (at_end(c))
-			break;
-		if (*c->s == '[') {
-			c->s++;
-			if (!at_end(c) && *c->s == '[') {
-				r = fail(c, "arrays of tables are not read here");
-				break;
-			}
-			r = key_path(c, tbl, &nt);
-			skip_blank(c);
-			if (r == 0 && (at_end(c) || *c->s != ']'))
-				r = fail(c, "']' was expected");
-			if (r == 0) {
-				c->s++;
-				if (nt == 2 && !strcmp(tbl[0], "host") && !host_spec(d, tbl[1], c))
-					r = -EINVAL;
-			}
-		} else {
-			r = key_path(c, kp, &nk);
-			skip_blank(c);
-			if (r == 0 && (at_end(c) || *c->s != '='))
-				r = fail(c, "'=' was expected");
-			if (r == 0) {
-				c->s++;
-				r = value(c, v);
-			}
-			const char *k = NULL;
-			bool bad = false;
-			struct spec *s = r == 0 ? target(d, tbl, nt, kp, nk, &k, c, &bad) : NULL;
-			if (r == 0 && bad)
-				r = -EINVAL;
-			if (r == 0)
-				r = assign(c, s, k, v);
-		}
-		if (r == 0) {
-			skip_blank(c);
-			skip_comment(c);
-			if (!at_end(c) && *c->s != '\n' && *c->s != '\r')
-				r = fail(c, "the line goes on after its value");
-		}
+	if (!header_name_ok(name))
+		return fail(c, "header \"%s\" is not an HTTP header name", name);
+	const char *why = header_reserved(name);
+	if (why)
+		return fail(c, "header \"%s\" %s", name, why);
+	for (size_t i = 0; i < s->n_headers; i++)
+		if (!strcasecmp(s->header[i].name, name))
+			return fail(c, "header \"%s\" is given twice (its values go in one array)", name);
+	return 0;
+}
+
+static int add_header(struct toml_cursor *c, struct spec *s, const char *name, const char *value)
+{
+	if (strchr(value, 0x7f)) /* the string reader took every other control character but tab */
+		return fail(c, "header \"%s\": a control character in its value", name);
+	if (strlen(name) + strlen(value) > RECAP_OCI_HOSTS_HEADER_MAX)
+		return fail(c, "header \"%s\": over %d bytes", name, RECAP_OCI_HOSTS_HEADER_MAX);
+	if (s->n_headers >= RECAP_OCI_HOSTS_HEADERS_MAX)
+		return fail(c, "more than %d header values for one host", RECAP_OCI_HOSTS_HEADERS_MAX);
+	struct header_spec *h = &s->header[s->n_headers++];
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	snprintf(h->value, sizeof(h->value), "%s", value);
+	return 0;
+}
+
+/* name = "value" or name = ["v1", "v2"] in a header table. */
+static int set_header(struct toml_cursor *c, struct spec *s, const char *name, const struct toml_value *v)
+{
+	int r = header_name_check(c, s, name);
+	if (r < 0)
+		return r;
+	if (v->type == TOML_STR)
+		return add_header(c, s, name, v->str);
+	if (!recap_oci_toml_is_strings(v))
+		return fail(c, "header \"%s\": a string or an array of strings was expected", name);
+	for (size_t i = 0; i < v->n && r == 0; i++)
+		r = add_header(c, s, name, v->arr[i]);
+	return r;
+}
+
+static int header_not_table(struct toml_cursor *c, struct spec *s, const struct toml_value *v)
+{
+	return fail(c, "header is a table of name = value ([header] or header.NAME = ...)");
+}
+
+/* key = value in the endpoint s. */
+static int assign(struct toml_cursor *c, struct spec *s, const char *k, const struct toml_value *v)
+{
+	static const struct {
+		const char *key;
+		int (*set)(struct toml_cursor *c, struct spec *s, const struct toml_value *v);
+	} keys[] = {
+	    {"server", set_server},
+	    {"ca", set_ca},
+	    {"skip_verify", set_skip_verify},
+	    {"override_path", set_override_path},
+	    {"capabilities", set_capabilities},
+	    {"client", set_client},
+	    {"dial_timeout", set_dial_timeout},
+	    {"header", header_not_table},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (!strcmp(k, keys[i].key))
+			return keys[i].set(c, s, v);
+	return 0; /* a key containerd does not read either */
+}
+
+/* The endpoint a key's whole path (its table's, then its own) names: its
+ * key (host."URL".KEY, or KEY for the server), its header
+ * (host."URL".header.NAME, header.NAME), or nothing read (*ret_s NULL). */
+static int target(struct doc *d, const char *const *path, size_t n, struct toml_cursor *c,
+		  struct spec **ret_s, const char **ret_k, bool *ret_header)
+{
+	*ret_s = NULL;
+	struct spec *s = &d->server;
+	if (!strcmp(path[0], "host")) {
+		if (n < 3)
+			return 0;
+		if (!(s = host_spec(d, path[1], c)))
+			return -EINVAL;
+		path += 2;
+		n -= 2;
 	}
-	free(v);
+	bool header = n >= 2 && !strcmp(path[0], "header");
+	if (header && n > 2)
+		return fail(c, "header \"%s\": a string or an array of strings was expected", path[1]);
+	if (n > 1 && !header)
+		return 0;
+	*ret_s = s;
+	*ret_k = path[n - 1];
+	*ret_header = header;
+	return 0;
+}
+
+static int key_statement(struct doc *d, struct toml_cursor *c, char table[][STR_MAX], size_t nt,
+			 const struct toml_stmt *st)
+{
+	const char *path[2 * TOML_PATH_PARTS];
+	size_t n = 0;
+	for (size_t i = 0; i < nt; i++)
+		path[n++] = table[i];
+	for (size_t i = 0; i < st->n; i++)
+		path[n++] = st->path[i];
+	struct spec *s;
+	const char *k;
+	bool header;
+	int r = target(d, path, n, c, &s, &k, &header);
+	if (r < 0 || !s)
+		return r;
+	return header ? set_header(c, s, k, &st->v) : assign(c, s, k, &st->v);
+}
+
+static int parse_doc(struct toml_cursor *c, struct doc *d)
+{
+	struct {
+		struct toml_stmt st;
+		char table[TOML_PATH_PARTS][STR_MAX];
+		size_t nt;
+	} *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	int r;
+	while ((r = recap_oci_toml_next(c, &p->st)) == 0 && p->st.kind != TOML_END) {
+		if (p->st.kind == TOML_KEY) {
+			r = key_statement(d, c, p->table, p->nt, &p->st);
+		} else {
+			memcpy(p->table, p->st.path, sizeof(p->table));
+			p->nt = p->st.n;
+			/* a [host] table's place in the file is its mirror's */
+			if (p->nt >= 2 && !strcmp(p->table[0], "host") && !host_spec(d, p->table[1], c))
+				r = -EINVAL;
+		}
+		if (r < 0)
+			break;
+	}
+	free(p);
 	return r;
 }
 
 void recap_oci_hosts_clear(struct recap_oci_hosts *h)
 {
 	for (size_t i = 0; i < h->n; i++) {
-		free(h->ep[i].root);
-		free(h->ep[i].host);
-		free(h->ep[i].ca_file);
+		struct recap_oci_endpoint *ep = &h->ep[i];
+		free(ep->root);
+		free(ep->host);
+		free(ep->ca_file);
+		free(ep->client_cert);
+		free(ep->client_key);
+		for (size_t j = 0; j < ep->n_headers; j++) {
+			free(ep->header[j].name);
+			free(ep->header[j].value);
+		}
 	}
 	memset(h, 0, sizeof(*h));
+}
+
+/* p as the file names it: relative to the file's directory. */
+static char *file_path(const char *base_dir, const char *p)
+{
+	char *out = NULL;
+	if (p[0] == '/' || !base_dir)
+		return strdup(p);
+	return asprintf(&out, "%s/%s", base_dir, p) < 0 ? NULL : out;
+}
+
+/* Its TLS files, connection timeout and headers. */
+static int endpoint_own(const struct spec *s, const char *base_dir, const char *file,
+			struct recap_oci_endpoint *ep, struct recap_error **err)
+{
+	/* containerd would try https:// first there; plain HTTP would drop the
+	 * certificate unsaid */
+	if (ep->plain_http && s->client_cert[0])
+		return recap_error_set(
+		    err, EINVAL,
+		    "%s: host \"%s\" is plain http:// and has a client certificate (use https://)", file,
+		    s->url);
+	if (s->ca[0] && !(ep->ca_file = file_path(base_dir, s->ca)))
+		return -ENOMEM;
+	if (s->client_cert[0]) {
+		ep->client_cert = file_path(base_dir, s->client_cert);
+		ep->client_key = file_path(base_dir, s->client_key[0] ? s->client_key : s->client_cert);
+		if (!ep->client_cert || !ep->client_key)
+			return -ENOMEM;
+	}
+	ep->dial_timeout_ms = s->dial_timeout_ms;
+	for (size_t i = 0; i < s->n_headers; i++) {
+		struct recap_oci_header *h = &ep->header[ep->n_headers++];
+		h->name = strdup(s->header[i].name);
+		h->value = strdup(s->header[i].value);
+		if (!h->name || !h->value)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 /* One endpoint from what the file said of it. */
@@ -418,15 +485,9 @@ static int endpoint(const struct spec *s, bool mirror, const char *base_dir, con
 	if (asprintf(&ep->root, "%.*s%.*s%s", (int)(path - url), url, (int)pn, path,
 		     s->override_path || has_v2 ? "" : "/v2") < 0)
 		ep->root = NULL;
-	if (s->ca[0]) {
-		if (s->ca[0] == '/' || !base_dir)
-			ep->ca_file = strdup(s->ca);
-		else if (asprintf(&ep->ca_file, "%s/%s", base_dir, s->ca) < 0)
-			ep->ca_file = NULL;
-		if (!ep->ca_file)
-			return -ENOMEM;
-	}
-	return ep->host && ep->root ? 0 : -ENOMEM;
+	if (!ep->host || !ep->root)
+		return -ENOMEM;
+	return endpoint_own(s, base_dir, file, ep, err);
 }
 
 int recap_oci_hosts_parse(const char *text, size_t len, const char *file, const char *base_dir,
@@ -438,7 +499,7 @@ int recap_oci_hosts_parse(const char *text, size_t len, const char *file, const 
 	if (!d)
 		return -ENOMEM;
 	d->server.caps = -1;
-	struct cursor c = {.s = text, .end = text + len, .line = 1, .file = file, .err = err};
+	struct toml_cursor c = {.s = text, .end = text + len, .line = 1, .file = file, .err = err};
 	int r = len > RECAP_OCI_HOSTS_FILE_MAX
 		    ? recap_error_set(err, EFBIG, "%s: over %d bytes", file, RECAP_OCI_HOSTS_FILE_MAX)
 		: memchr(text, '\0', len) ? recap_error_set(err, EINVAL, "%s: a NUL byte", file)

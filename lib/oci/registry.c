@@ -152,6 +152,127 @@ static int deadline_error(const struct recap_oci_registry *r, const char *url, s
 			       url, r->deadline_s);
 }
 
+/* hosts.toml settings of the endpoint's own: a client certificate, headers,
+ * a connection timeout. */
+static bool has_own_settings(const struct recap_oci_endpoint *ep)
+{
+	return ep->client_cert || ep->n_headers || ep->dial_timeout_ms;
+}
+
+/* Whether a and b have one origin: scheme, host and port. */
+static bool same_origin(const char *a, const char *b)
+{
+	static const CURLUPart parts[] = {CURLUPART_SCHEME, CURLUPART_HOST, CURLUPART_PORT};
+	CURLU *ua = curl_url(), *ub = curl_url();
+	bool same =
+	    ua && ub && !curl_url_set(ua, CURLUPART_URL, a, 0) && !curl_url_set(ub, CURLUPART_URL, b, 0);
+	for (size_t i = 0; same && i < ARRAY_SIZE(parts); i++) {
+		char *pa = NULL, *pb = NULL;
+		unsigned flags = parts[i] == CURLUPART_PORT ? CURLU_DEFAULT_PORT : 0;
+		same = !curl_url_get(ua, parts[i], &pa, flags) && !curl_url_get(ub, parts[i], &pb, flags) &&
+		       !strcasecmp(pa, pb);
+		curl_free(pa);
+		curl_free(pb);
+	}
+	curl_url_cleanup(ua);
+	curl_url_cleanup(ub);
+	return same;
+}
+
+static int add_header(struct curl_slist **list, const char *name, const char *value)
+{
+	_cleanup_free_ char *line = NULL;
+	/* "Name;" is how libcurl sends a header with no value */
+	int n = value[0] ? asprintf(&line, "%s: %s", name, value) : asprintf(&line, "%s;", name);
+	struct curl_slist *l = n < 0 ? NULL : curl_slist_append(*list, line);
+	if (!l)
+		return -ENOMEM;
+	*list = l;
+	return 0;
+}
+
+/* A request's headers: RECap's, and to the endpoint's own origin
+ * (own) its credentials and its hosts.toml headers. */
+static int request_headers(const struct recap_oci_endpoint *ep, const struct recap_oci_http_req *req,
+			   bool own, struct curl_slist **ret)
+{
+	int r = 0;
+	if (own && req->authorization)
+		r = add_header(ret, "Authorization", req->authorization);
+	if (r == 0 && req->accept)
+		r = add_header(ret, "Accept", req->accept);
+	for (size_t i = 0; own && r == 0 && i < ep->n_headers; i++)
+		r = add_header(ret, ep->header[i].name, ep->header[i].value);
+	return r;
+}
+
+static int own_options(CURL *h, const struct recap_oci_endpoint *ep, bool own, struct curl_slist *headers)
+{
+	CURLcode c = curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* get_own() follows */
+	c |= curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+	if (own && ep->client_cert) {
+		c |= curl_easy_setopt(h, CURLOPT_SSLCERT, ep->client_cert);
+		c |= curl_easy_setopt(h, CURLOPT_SSLKEY, ep->client_key);
+	}
+	if (own && ep->dial_timeout_ms)
+		c |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ep->dial_timeout_ms);
+	return c == CURLE_OK ? 0 : -EINVAL;
+}
+
+/* One request of get_own(): to the endpoint's origin (own) with its
+ * settings, elsewhere without. */
+static int get_hop(CURL *h, const struct recap_oci_endpoint *ep, const struct recap_oci_http_req *req,
+		   bool own, struct recap_oci_http_resp *resp, struct recap_error **err)
+{
+	struct recap_oci_http_req bare = *req;
+	bare.authorization = bare.accept = NULL; /* in headers */
+	struct curl_slist *headers = NULL;
+	int r = request_headers(ep, req, own, &headers);
+	curl_easy_reset(h); /* keeps the connection cache */
+	if (r == 0)
+		r = recap_oci_http_setup(h, &bare, resp, err);
+	if (r >= 0 && own_options(h, ep, own, headers) < 0)
+		r = recap_error_set(err, EINVAL, "cannot configure the HTTP request for %s", req->url);
+	if (r >= 0)
+		r = recap_oci_http_finish(h, curl_easy_perform(h), resp, err);
+	recap_oci_http_resp_release(resp);
+	curl_slist_free_all(headers);
+	return r == -ENOMEM ? recap_error_set(err, ENOMEM, "out of memory") : r;
+}
+
+#define REDIRECTS_MAX 5 /* as libcurl follows them otherwise (http.c) */
+
+/* A request to an endpoint with settings of its own. Its redirects are
+ * followed here, not by libcurl, which would send the headers to any
+ * host: a hop to another origin (blob storage) goes without the endpoint's
+ * headers, client certificate and timeout, and without the Authorization
+ * header, as libcurl drops it. */
+static int get_own(const struct recap_oci_registry *rg, CURL *h, const struct recap_oci_endpoint *ep,
+		   const struct recap_oci_http_req *req, struct recap_oci_http_resp *resp,
+		   struct recap_error **err)
+{
+	struct recap_oci_http_req next = *req;
+	_cleanup_free_ char *location = NULL;
+	for (int hops = 0;; hops++) {
+		if (hops > 0 && rg->deadline_ms) /* what is left of it, as for one transfer */
+			next.total_timeout_ms =
+			    past_deadline(rg) ? 1 : (long)(rg->deadline_ms - recap_now_mono_ms());
+		int r = get_hop(h, ep, &next, same_origin(ep->root, next.url), resp, err);
+		long st = resp->status;
+		char *to = NULL;
+		if (r < 0 || !(st == 301 || st == 302 || st == 303 || st == 307 || st == 308) ||
+		    curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &to) != CURLE_OK || !to)
+			return r; /* a redirect without a Location is the caller's unexpected status */
+		if (hops >= REDIRECTS_MAX)
+			return recap_error_set(err, EIO, "GET %s: more than %d redirects", req->url,
+					       REDIRECTS_MAX);
+		free(location);
+		if (!(location = strdup(to)))
+			return recap_error_set(err, ENOMEM, "out of memory");
+		next.url = location;
+	}
+}
+
 static int get_once(struct recap_oci_registry *r, size_t i, const char *url, const char *accept, uint64_t max,
 		    recap_oci_http_sink sink, void *userdata, struct recap_oci_http_resp *resp,
 		    struct recap_error **err)
@@ -180,7 +301,8 @@ static int get_once(struct recap_oci_registry *r, size_t i, const char *url, con
 	if (!cn->curl && !(cn->curl = curl_easy_init()))
 		return -ENOMEM;
 	struct recap_error *e = NULL;
-	int rc = recap_oci_http_perform(cn->curl, &req, resp, &e);
+	int rc = has_own_settings(ep) ? get_own(r, cn->curl, ep, &req, resp, &e)
+				      : recap_oci_http_perform(cn->curl, &req, resp, &e);
 	if (rc == -ETIMEDOUT && past_deadline(r)) { /* curl's timeout was the deadline's rest */
 		recap_error_free(e);
 		return deadline_error(r, url, err);
