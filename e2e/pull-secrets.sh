@@ -11,7 +11,9 @@
 # compromised node would, another node's caplet token, a token bound to no
 # node and a namespace editor ask for an execution's credentials and are
 # refused, as is the right node once the execution ended; the password is
-# nowhere in the executions, the nodes' stores or the components' logs. And
+# nowhere in the executions, the nodes' stores or the components' logs, nor
+# anywhere a capsule pulled with them can read (its processes, environment,
+# root, /target). And
 # the nodes' registry configuration (--registry-config, containerd's
 # certs.d): an image of a registry that is down runs from its mirror.
 #   pull-secrets.sh CAPLET CAPSULE CONTROLLER SLEEPER SOURCE_ROOT APISERVER
@@ -160,6 +162,25 @@ check "the private run succeeds" wait_until 60 run_is private-1 Succeeded
 check "its output is the capsule's" eval '[[ $(exec_field private-1 .status.stdoutTail) == *private-ok* ]]'
 ask "${CAPLET_KUBECONFIGS[node-1]}"
 check "once the execution ended, its node's caplet is refused too" eval '((RC != 0)) && has_err "has ended"'
+
+# -- from inside a capsule whose own image was just pulled with the
+# credentials: look for them everywhere it can read (every visible process's
+# command line and environment, its own environment, every regular file of its
+# root, /target and /out, past any proc, sys or dev directory). The needles are the password's fixed prefix and the start
+# of the base64 "tester:<password>" a registry auth holds, each written split
+# so that the probe's own command line does not hold it. One needle planted in
+# the capsule's /tmp shows the search finds what is there: that must be all.
+probe='n1=s3""cret-; n2=dGVzdGVy""OnMzY3Jl; hits=; echo "$n1" >/tmp/planted;'
+probe+=' for f in /proc/[0-9]*/cmdline /proc/[0-9]*/environ; do grep -qsF -e "$n1" -e "$n2" "$f" && hits="$hits $f"; done;'
+probe+=' env | grep -qF -e "$n1" -e "$n2" && hits="$hits env";'
+probe+=' for d in /*; do case $d in /proc|/sys|/dev) continue;; esac;'
+probe+=' for f in $(find "$d" \( -name proc -o -name sys -o -name dev \) -prune -o -type f -exec grep -lsF -e "$n1" -e "$n2" {} +); do hits="$hits $f"; done; done;'
+probe+=' echo "probe: processes $(ls -d /proc/[0-9]* | wc -l), found:${hits:- nothing}"'
+capsule probe '[{name: regcred}]' "$probe"
+check "a capsule pulled with the credentials finds them nowhere it can read" \
+	eval 'wait_until 60 run_is probe-1 Succeeded &&
+	[[ $(exec_field probe-1 .status.stdoutTail) == *"found: /tmp/planted" ]] ||
+	{ echo "  probe: $(exec_field probe-1 .status.phase) $(exec_field probe-1 .status.reason) $(exec_field probe-1 .status.message): $(exec_field probe-1 .status.stdoutTail)" >&2; false; }'
 
 # -- the same image, in node-1's store now, for a Capsule without the credentials
 capsule anonymous '[]' 'echo must-not-run'

@@ -12,11 +12,17 @@
 # before a run's first execution: while it cannot reach the registry (first
 # part: it talks TLS to the plain-HTTP e2e registry) the node's check
 # decides; once it can, a Capsule of an unsigned image is refused
-# (SignatureRefused) and its run starts no execution.
+# (SignatureRefused) and its run starts no execution. Keys held in a ConfigMap
+# or Secret of the controller's signing-key namespace (publicKeyRefs; the
+# Secret made by cosign generate-key-pair k8s://...) reach the policy's
+# status and the node's check; a missing object or a key that is not a public
+# key refuses what the policy governs (KeysUnavailable, SignatureRefused); a
+# key rotated in its ConfigMap takes effect.
 #   signatures.sh CAPLET CAPSULE CONTROLLER SLEEPER SOURCE_ROOT
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 COSIGN=${RECAP_COSIGN:-$("$5/hack/build-cosign")}
+CONTROLLER_ARGS=(--signing-keys-namespace recap-keys --signing-keys-check-seconds 2)
 e2e_up "$@" node-1
 
 # cosign with nowhere to go but loopback: its trust root and any proxy are a
@@ -39,12 +45,13 @@ done
 
 # Images of distinct digests (the busybox capsule with a label each).
 repo=$REGISTRY/capsules/sig
-for tag in signed unsigned other copied tampered; do
+for tag in signed unsigned other copied tampered k1only k8s; do
 	(cd "$T" && umoci config --image img:v1 --tag "$tag" --config.label "recap.test=$tag") >/dev/null
 	skopeo copy -q --dest-tls-verify=false "oci:$T/img:$tag" "docker://$repo:$tag" >/dev/null
 done
 sign "$T/k1/cosign.key" "$repo:signed"
 sign "$T/k2/cosign.key" "$repo:other"
+sign "$T/k1/cosign.key" "$repo:k1only"
 # Forgeries (test/oci/sigtool.py): the signed image's signature copied to
 # another image's .sig tag; an image signed, then its payload altered.
 sign "$T/k1/cosign.key" "$repo:tampered"
@@ -133,8 +140,88 @@ check "signed by both keys, it runs" ran shop both-signed
 check "the controller said it could not check (the node decided)" \
 	eval 'grep -q "not checked by the controller" "$T/controller.log"'
 
+# Keys by reference, still decided by the node: the controller reads them
+# into the policy's status (it needs no registry for that).
+kubectl delete capsulepolicy signed-by-k1 signed-by-k2 >/dev/null
+kubectl create namespace recap-keys >/dev/null
+ref_policy() { # NAME configMapKeyRef|secretKeyRef OBJECT
+	kubectl apply -f - >/dev/null <<YAML
+apiVersion: recap.dev/v1alpha1
+kind: CapsulePolicy
+metadata: {name: $1}
+spec:
+  namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: shop}}
+  images:
+    signatures:
+      publicKeyRefs: [{$2: {name: $3, key: cosign.pub}}]
+YAML
+}
+policy_ready() { # NAME STATUS REASON
+	[[ $(kubectl get capsulepolicy "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}/{.status.conditions[?(@.type=="Ready")].reason}') == "$2/$3" ]]
+}
+policy_key_is() { # NAME PEMFILE: status.signatures holds exactly that key
+	[[ $(kubectl get capsulepolicy "$1" -o jsonpath='{.status.signatures.publicKeys[0]}') == "$(cat "$2")" ]]
+}
+capsule_is() { # NS NAME STATUS REASON
+	[[ $(kubectl get capsule -n "$1" "$2" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}/{.status.conditions[?(@.type=="Ready")].reason}') == "$3/$4" ]]
+}
+ready_message() { kubectl get "$1" "${@:2}" -o jsonpath='{.status.conditions[?(@.type=="Ready")].message}'; }
+ref_policy by-configmap configMapKeyRef keys
+check "a policy whose ConfigMap does not exist: Ready False, KeysUnavailable" \
+	wait_until 30 policy_ready by-configmap False KeysUnavailable
+msg=$(ready_message capsulepolicy by-configmap)
+check "its message names the key, the ConfigMap and why" \
+	eval '[[ $msg == *"key \"cosign.pub\" of ConfigMap recap-keys/keys does not exist"* ]] || { echo "  message: $msg" >&2; false; }'
+capsule shop ref-missing signed
+check "a Capsule it governs is refused (SignatureRefused), even of a signed image" \
+	wait_until 30 capsule_is shop ref-missing False SignatureRefused
+msg=$(ready_message capsule -n shop ref-missing)
+check "the Capsule's message names the policy and the missing ConfigMap" \
+	eval '[[ $msg == *"CapsulePolicy \"by-configmap\""* && $msg == *"ConfigMap recap-keys/keys does not exist"* ]] || { echo "  message: $msg" >&2; false; }'
+check "its run started no execution" eval 'wait_until 30 run_is shop ref-missing-1 Failed &&
+	[[ -z $(kubectl get cexec -n shop -l recap.dev/run=ref-missing-1 -o name) ]]'
+kubectl create configmap keys -n recap-keys --from-file=cosign.pub="$T/k1/cosign.pub" >/dev/null
+check "once the ConfigMap exists the policy holds its key (status.signatures) and is Ready" \
+	eval 'wait_until 30 policy_ready by-configmap True Observed && policy_key_is by-configmap "$T/k1/cosign.pub"'
+capsule shop ref-good signed
+check "an image signed by the referenced key runs (checked by the node)" ran shop ref-good
+capsule shop ref-unsigned unsigned
+check "an unsigned image is refused by the node" refused shop ref-unsigned "is not signed"
+kubectl create configmap keys -n recap-keys --from-file=cosign.pub="$T/k2/cosign.pub" --dry-run=client -o yaml |
+	kubectl apply -f - >/dev/null 2>&1
+check "a key rotated in the ConfigMap reaches the policy's status" \
+	wait_until 30 policy_key_is by-configmap "$T/k2/cosign.pub"
+capsule shop ref-rotated other
+check "after the rotation an image signed by the new key runs" ran shop ref-rotated
+capsule shop ref-old k1only
+check "and one signed only by the old key is refused" refused shop ref-old "does not verify with"
+kubectl create configmap notakey -n recap-keys --from-file=cosign.pub="$T/k1/cosign.key" >/dev/null
+ref_policy not-a-key configMapKeyRef notakey
+check "a referenced value that is not a public key: KeysUnavailable, saying so" \
+	eval 'wait_until 30 policy_ready not-a-key False KeysUnavailable &&
+	[[ $(ready_message capsulepolicy not-a-key) == *"is not a usable public key"* ]]'
+check "and what the policy governs is refused meanwhile" \
+	eval 'capsule shop ref-not-a-key other && wait_until 30 capsule_is shop ref-not-a-key False SignatureRefused'
+kubectl delete capsulepolicy not-a-key by-configmap >/dev/null
+# A key pair cosign keeps in a Secret, and an image it signs with that Secret.
+check "cosign generate-key-pair k8s://recap-keys/cosign-keys makes its Secret" \
+	eval '(cd "$T" && cosign generate-key-pair k8s://recap-keys/cosign-keys) >"$T/k8s-keys.log" 2>&1 ||
+	{ cat "$T/k8s-keys.log" >&2; false; }'
+sign k8s://recap-keys/cosign-keys "$repo:k8s"
+ref_policy by-secret secretKeyRef cosign-keys
+check "a policy whose key is in that Secret holds its public key" \
+	eval 'wait_until 30 policy_ready by-secret True Observed &&
+	[[ $(kubectl get capsulepolicy by-secret -o jsonpath="{.status.signatures.publicKeys[0]}") == "-----BEGIN PUBLIC KEY-----"* ]]'
+check "and nothing of the Secret's private key or password" \
+	eval '! kubectl get capsulepolicy by-secret -o json | grep -q "PRIVATE KEY"'
+capsule shop by-secret k8s
+check "an image cosign signed with the Secret's key runs" ran shop by-secret
+capsule shop by-secret-other other
+check "an image signed by another key is refused" refused shop by-secret-other "does not verify with"
+kubectl delete capsulepolicy by-secret >/dev/null
+policy signed-by-k1 "$T/k1/cosign.pub"
+
 # The controller reaches the registry now: it refuses at admission.
-kubectl delete capsulepolicy signed-by-k2 >/dev/null
 kill -TERM "$CONTROLLER_PID"
 wait "$CONTROLLER_PID" 2>/dev/null || true
 # (through the registry configuration a node would have: the server is plain HTTP)
@@ -142,9 +229,6 @@ mkdir -p "$T/certs.d/$REGISTRY"
 printf 'server = "http://%s"\n' "$REGISTRY" >"$T/certs.d/$REGISTRY/hosts.toml"
 CONTROLLER_ARGS+=(--registry-config "$T/certs.d")
 controller_start
-capsule_is() { # NS NAME STATUS REASON
-	[[ $(kubectl get capsule -n "$1" "$2" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}/{.status.conditions[?(@.type=="Ready")].reason}') == "$3/$4" ]]
-}
 capsule shop unsigned-at-admission unsigned
 check "a Capsule of an unsigned image is refused at admission: SignatureRefused" \
 	wait_until 30 capsule_is shop unsigned-at-admission False SignatureRefused

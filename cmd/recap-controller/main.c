@@ -28,6 +28,8 @@ struct options {
 	const char *insecure[REGISTRIES_MAX + 1]; /* --insecure-registry */
 	int n_insecure;
 	const char *registry_ca_file, *registry_config;
+	const char *keys_ns;
+	uint64_t keys_check_s;
 };
 
 struct app {
@@ -78,6 +80,10 @@ static void usage(FILE *f)
 	       "                            system's)\n"
 	       "  --registry-config DIR     mirrors and trust per registry: DIR/<registry>/hosts.toml\n"
 	       "                            as containerd reads it\n"
+	       "  --signing-keys-namespace NS  namespace of the ConfigMaps and Secrets CapsulePolicies'\n"
+	       "                            publicKeyRefs name (default the kubeconfig's)\n"
+	       "  --signing-keys-check-seconds N  seconds a read of those keys is reused before they\n"
+	       "                            are read again (default 60; 1..86400)\n"
 	       "  --metrics-addr HOST:PORT  /metrics (default :8080; \"\" disables)\n"
 	       "  --health-addr HOST:PORT   /healthz and /readyz (default :8081; \"\" disables)\n"
 	       "  --log-level L             error|warn|info|debug (default info)\n"
@@ -125,7 +131,9 @@ enum {
 	OPT_CERT_CHECK,
 	OPT_INSECURE_REGISTRY,
 	OPT_REGISTRY_CA_FILE,
-	OPT_REGISTRY_CONFIG
+	OPT_REGISTRY_CONFIG,
+	OPT_SIGNING_KEYS_NS,
+	OPT_SIGNING_KEYS_CHECK
 };
 
 static const struct option long_opts[] = {
@@ -154,6 +162,8 @@ static const struct option long_opts[] = {
     {"insecure-registry", required_argument, NULL, OPT_INSECURE_REGISTRY},
     {"registry-ca-file", required_argument, NULL, OPT_REGISTRY_CA_FILE},
     {"registry-config", required_argument, NULL, OPT_REGISTRY_CONFIG},
+    {"signing-keys-namespace", required_argument, NULL, OPT_SIGNING_KEYS_NS},
+    {"signing-keys-check-seconds", required_argument, NULL, OPT_SIGNING_KEYS_CHECK},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -192,6 +202,11 @@ static int set_certs_option(int c, const char *arg, struct options *o)
 	case OPT_REGISTRY_CONFIG:
 		o->registry_config = arg;
 		return *arg ? 0 : -1;
+	case OPT_SIGNING_KEYS_NS:
+		o->keys_ns = arg;
+		return *arg ? 0 : -1;
+	case OPT_SIGNING_KEYS_CHECK:
+		return parse_seconds(arg, 1, 86400, &o->keys_check_s);
 	default:
 		return -1;
 	}
@@ -354,6 +369,8 @@ static int run(struct app *a, const struct options *o)
 	    .insecure_registries = o->insecure,
 	    .registry_ca_file = o->registry_ca_file,
 	    .registry_config = o->registry_config,
+	    .signing_keys_namespace = o->keys_ns,
+	    .signing_keys_check_s = o->keys_check_s,
 	    .fatal = on_fatal,
 	    .log = on_log,
 	    .userdata = a,

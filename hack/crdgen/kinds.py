@@ -31,6 +31,24 @@ def _col(name, typ, path, desc, priority=None):
     return c
 
 
+def _key_ref():
+    def ref(kind):
+        return obj(f"A key of a {kind} in the controller's namespace.", {
+            "name": string(f"The {kind}'s name.", 253, min_len=1,
+                           pattern=DNS_SUBDOMAIN),
+            "key": string("The key holding the PEM public key.", 253,
+                          min_len=1, pattern=r"^[-._a-zA-Z0-9]+$"),
+        }, required=["name", "key"])
+    return obj("One referenced public key: exactly one of configMapKeyRef "
+               "and secretKeyRef.", {
+                   "configMapKeyRef": ref("ConfigMap"),
+                   "secretKeyRef": ref("Secret"),
+               }, rules=[rule("has(self.configMapKeyRef) != "
+                              "has(self.secretKeyRef)",
+                              "a key reference needs exactly one of "
+                              "configMapKeyRef and secretKeyRef")])
+
+
 def _crd(kind, plural, scope, short, categories, desc, spec, status,
          columns, root_rules=None, selectable=None):
     root = {
@@ -143,7 +161,9 @@ def policy_crd():
                     "(docs/signatures.md). The node agent checks them "
                     "before every execution, against the digest it runs "
                     "(also for an image already in the node's store); "
-                    "refused: SignatureRefused. When several policies set "
+                    "refused: SignatureRefused. The keys of one policy "
+                    "are alternatives (publicKeys and publicKeyRefs "
+                    "together, at most 4); when several policies set "
                     "this, each must be met.", {
                         "publicKeys": array(
                             "PEM public keys (cosign.pub: ECDSA P-256, "
@@ -157,7 +177,26 @@ def policy_crd():
                                        "publicKeys must be PEM public keys "
                                        "(-----BEGIN PUBLIC KEY-----)")]),
                             4, min_items=1, list_type="atomic"),
-                    }, required=["publicKeys"]),
+                        "publicKeyRefs": array(
+                            "PEM public keys held in ConfigMaps or Secrets "
+                            "of the controller's namespace (--signing-keys-"
+                            "namespace), as cosign generate-key-pair "
+                            "k8s://NAMESPACE/NAME stores them (key "
+                            "cosign.pub). The controller reads them and "
+                            "writes them to status.signatures, which the "
+                            "node agents use: until it has, for this "
+                            "generation, images are refused.",
+                            _key_ref(), 4, min_items=1,
+                            list_type="atomic"),
+                    }, rules=[
+                        rule("has(self.publicKeys) || has(self.publicKeyRefs)",
+                             "signatures needs publicKeys or publicKeyRefs"),
+                        rule("(has(self.publicKeys) ? size(self.publicKeys) : 0)"
+                             " + (has(self.publicKeyRefs) ? "
+                             "size(self.publicKeyRefs) : 0) <= 4",
+                             "publicKeys and publicKeyRefs hold at most 4 "
+                             "keys together"),
+                    ]),
             }),
             "capabilities": obj("Capabilities a Capsule may add.", {
                 "allowed": capability_list("Capabilities Capsules may add "
@@ -218,6 +257,20 @@ def policy_crd():
     status = obj("What the controller observed.", {
         "observedGeneration": observed_generation(),
         "conditions": conditions(),
+        "signatures": obj(
+            "The keys spec.images.signatures.publicKeyRefs names, as the "
+            "controller read them; node agents take them only when "
+            "observedGeneration is the policy's generation.", {
+                "observedGeneration": observed_generation(),
+                "publicKeys": array(
+                    "The referenced PEM public keys, in publicKeyRefs "
+                    "order: all of them, or none when one could not be "
+                    "read (message says why).",
+                    string("A PEM public key.", 8192), 4,
+                    list_type="atomic"),
+                "message": string("Why the keys could not be read; empty "
+                                  "when they were.", 1024),
+            }),
         "governedCapsules": integer("Capsules in the selected "
                                     "namespaces.", 0, 2**31 - 1),
         "refusedCapsules": integer("Of those, refused by this policy.", 0,

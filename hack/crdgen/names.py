@@ -120,6 +120,9 @@ CONDITION_TYPES = [
 CONDITION_REASONS = [
     ("Admitted", "the Capsule passed validation and every CapsulePolicy"),
     ("Observed", "a CapsulePolicy's counts are current"),
+    ("KeysUnavailable", "a CapsulePolicy's publicKeyRefs could not all be "
+     "read (the ConfigMap, Secret or key is missing, not readable, or not a "
+     "public key): images it governs are refused until they can"),
     ("InvalidSpec", "the Capsule's spec cannot be run as written"),
     ("PolicyViolation", "a CapsulePolicy refused the Capsule"),
     ("SignatureRefused", "the image does not carry the cosign signatures a "

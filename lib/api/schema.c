@@ -203,20 +203,27 @@ static const struct recap_api_node n42[] = {
 static const struct recap_api_node n43[] = {{"", RECAP_API_T_STRING, 0, 1, 512, NULL, NULL, 0}};
 static const struct recap_api_node n44[] = {{"", RECAP_API_T_STRING, 0, 0, 71, NULL, NULL, 0}};
 static const struct recap_api_node n45[] = {{"", RECAP_API_T_STRING, 0, 1, 8192, NULL, NULL, 0}};
-static const struct recap_api_node n46[] = {{"publicKeys", RECAP_API_T_ARRAY, 1, 1, 4, NULL, n45, 1}};
+static const struct recap_api_node n46[] = {{"name", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},
+					    {"key", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0}};
 static const struct recap_api_node n47[] = {
+    {"configMapKeyRef", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n46, 2},
+    {"secretKeyRef", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n46, 2}};
+static const struct recap_api_node n48[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n47, 2}};
+static const struct recap_api_node n49[] = {{"publicKeys", RECAP_API_T_ARRAY, 0, 1, 4, NULL, n45, 1},
+					    {"publicKeyRefs", RECAP_API_T_ARRAY, 0, 1, 4, NULL, n48, 1}};
+static const struct recap_api_node n50[] = {
     {"allowed", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n43, 1},
     {"requireDigest", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
     {"digests", RECAP_API_T_ARRAY, 0, 0, 256, NULL, n44, 1},
-    {"signatures", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n46, 1}};
-static const struct recap_api_node n48[] = {{"allowed", RECAP_API_T_ARRAY, 0, 0, 41, NULL, n10, 1}};
-static const struct recap_api_node n49[] = {{"allowed", RECAP_API_T_ARRAY, 0, 0, 5, NULL, n7, 1}};
-static const struct recap_api_node n50[] = {{"max", RECAP_API_T_STRING, 0, 0, INT64_MAX, v8, NULL, 0}};
-static const struct recap_api_node n51[] = {{"", RECAP_API_T_STRING, 0, 1, 253, NULL, NULL, 0}};
-static const struct recap_api_node n52[] = {
+    {"signatures", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n49, 2}};
+static const struct recap_api_node n51[] = {{"allowed", RECAP_API_T_ARRAY, 0, 0, 41, NULL, n10, 1}};
+static const struct recap_api_node n52[] = {{"allowed", RECAP_API_T_ARRAY, 0, 0, 5, NULL, n7, 1}};
+static const struct recap_api_node n53[] = {{"max", RECAP_API_T_STRING, 0, 0, INT64_MAX, v8, NULL, 0}};
+static const struct recap_api_node n54[] = {{"", RECAP_API_T_STRING, 0, 1, 253, NULL, NULL, 0}};
+static const struct recap_api_node n55[] = {
     {"allowUnconfined", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
-    {"allowedLocalhostProfiles", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n51, 1}};
-static const struct recap_api_node n53[] = {
+    {"allowedLocalhostProfiles", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n54, 1}};
+static const struct recap_api_node n56[] = {
     {"maxTimeoutSeconds", RECAP_API_T_INTEGER, 0, 1, 86400, NULL, NULL, 0},
     {"maxMemory", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0},
     {"maxCPU", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0},
@@ -224,50 +231,56 @@ static const struct recap_api_node n53[] = {
     {"maxTailBytes", RECAP_API_T_INTEGER, 0, 0, 65536, NULL, NULL, 0},
     {"maxRetentionSeconds", RECAP_API_T_INTEGER, 0, 0, 604800, NULL, NULL, 0},
     {"maxSessionIdleSeconds", RECAP_API_T_INTEGER, 0, 10, 86400, NULL, NULL, 0}};
-static const struct recap_api_node n54[] = {
+static const struct recap_api_node n57[] = {
     {"allowed", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0}};
-static const struct recap_api_node n55[] = {
+static const struct recap_api_node n58[] = {
     {"namespaceSelector", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n25, 2},
-    {"images", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n47, 4},
-    {"capabilities", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n48, 1},
-    {"join", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n49, 1},
-    {"targetFilesystem", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n50, 1},
-    {"seccomp", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n52, 2},
-    {"limits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n53, 7},
-    {"interactive", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n54, 1}};
-static const struct recap_api_node n56[] = {
+    {"images", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n50, 4},
+    {"capabilities", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n51, 1},
+    {"join", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n52, 1},
+    {"targetFilesystem", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n53, 1},
+    {"seccomp", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n55, 2},
+    {"limits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n56, 7},
+    {"interactive", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n57, 1}};
+static const struct recap_api_node n59[] = {{"", RECAP_API_T_STRING, 0, 0, 8192, NULL, NULL, 0}};
+static const struct recap_api_node n60[] = {
+    {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
+    {"publicKeys", RECAP_API_T_ARRAY, 0, 0, 4, NULL, n59, 1},
+    {"message", RECAP_API_T_STRING, 0, 0, 1024, NULL, NULL, 0}};
+static const struct recap_api_node n61[] = {
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n40, 1},
+    {"signatures", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n60, 3},
     {"governedCapsules", RECAP_API_T_INTEGER, 0, 0, 2147483647, NULL, NULL, 0},
     {"refusedCapsules", RECAP_API_T_INTEGER, 0, 0, 2147483647, NULL, NULL, 0}};
-static const struct recap_api_node n57[] = {
+static const struct recap_api_node n62[] = {
     {"apiVersion", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"kind", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n55, 8},
-    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n56, 4}};
-static const char *const v58[] = {"Manual", "Periodic", NULL};
-static const struct recap_api_node n59[] = {
+    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n58, 8},
+    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n61, 5}};
+static const char *const v63[] = {"Manual", "Periodic", NULL};
+static const struct recap_api_node n64[] = {
     {"capsuleRef", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n1, 1},
-    {"targets", RECAP_API_T_ARRAY, 0, 1, 1000, NULL, n51, 1},
-    {"trigger", RECAP_API_T_STRING, 0, 0, INT64_MAX, v58, NULL, 0},
+    {"targets", RECAP_API_T_ARRAY, 0, 1, 1000, NULL, n54, 1},
+    {"trigger", RECAP_API_T_STRING, 0, 0, INT64_MAX, v63, NULL, 0},
     {"scheduledTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"cancel", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
     {"ttlSecondsAfterFinished", RECAP_API_T_INTEGER, 0, 0, 31536000, NULL, NULL, 0}};
-static const char *const v60[] = {"Pending",	     "Running",	  "Succeeded", "Failed",
+static const char *const v65[] = {"Pending",	     "Running",	  "Succeeded", "Failed",
 				  "PartiallyFailed", "Cancelled", NULL};
-static const struct recap_api_node n61[] = {{"execution", RECAP_API_T_STRING, 1, 0, 253, NULL, NULL, 0},
+static const struct recap_api_node n66[] = {{"execution", RECAP_API_T_STRING, 1, 0, 253, NULL, NULL, 0},
 					    {"pod", RECAP_API_T_STRING, 0, 0, 253, NULL, NULL, 0},
 					    {"container", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0},
 					    {"node", RECAP_API_T_STRING, 0, 0, 253, NULL, NULL, 0},
 					    {"reason", RECAP_API_T_STRING, 1, 0, 64, NULL, NULL, 0},
 					    {"exitCode", RECAP_API_T_INTEGER, 0, 0, 255, NULL, NULL, 0},
 					    {"message", RECAP_API_T_STRING, 0, 0, 1024, NULL, NULL, 0}};
-static const struct recap_api_node n62[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n61, 7}};
-static const struct recap_api_node n63[] = {{"", RECAP_API_T_STRING, 0, 10, 10, NULL, NULL, 0}};
-static const struct recap_api_node n64[] = {
+static const struct recap_api_node n67[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n66, 7}};
+static const struct recap_api_node n68[] = {{"", RECAP_API_T_STRING, 0, 10, 10, NULL, NULL, 0}};
+static const struct recap_api_node n69[] = {
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n40, 1},
-    {"phase", RECAP_API_T_STRING, 0, 0, INT64_MAX, v60, NULL, 0},
+    {"phase", RECAP_API_T_STRING, 0, 0, INT64_MAX, v65, NULL, 0},
     {"targets", RECAP_API_T_INTEGER, 0, 0, 100000, NULL, NULL, 0},
     {"pending", RECAP_API_T_INTEGER, 0, 0, 100000, NULL, NULL, 0},
     {"running", RECAP_API_T_INTEGER, 0, 0, 100000, NULL, NULL, 0},
@@ -278,20 +291,20 @@ static const struct recap_api_node n64[] = {
     {"completionTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"capsuleGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"capsuleSpec", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n37, 17},
-    {"failures", RECAP_API_T_ARRAY, 0, 0, 10, NULL, n62, 1},
-    {"dispatched", RECAP_API_T_ARRAY, 0, 0, 100000, NULL, n63, 1}};
-static const struct recap_api_node n65[] = {
+    {"failures", RECAP_API_T_ARRAY, 0, 0, 10, NULL, n67, 1},
+    {"dispatched", RECAP_API_T_ARRAY, 0, 0, 100000, NULL, n68, 1}};
+static const struct recap_api_node n70[] = {
     {"apiVersion", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"kind", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n59, 6},
-    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n64, 15}};
-static const struct recap_api_node n66[] = {{"name", RECAP_API_T_STRING, 1, 1, 63, NULL, NULL, 0}};
-static const struct recap_api_node n67[] = {{"pod", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},
+    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n64, 6},
+    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n69, 15}};
+static const struct recap_api_node n71[] = {{"name", RECAP_API_T_STRING, 1, 1, 63, NULL, NULL, 0}};
+static const struct recap_api_node n72[] = {{"pod", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},
 					    {"podUID", RECAP_API_T_STRING, 1, 1, 36, NULL, NULL, 0},
 					    {"container", RECAP_API_T_STRING, 1, 1, 63, NULL, NULL, 0},
 					    {"containerID", RECAP_API_T_STRING, 1, 1, 256, NULL, NULL, 0},
 					    {"podIP", RECAP_API_T_STRING, 0, 0, 45, NULL, NULL, 0}};
-static const struct recap_api_node n68[] = {
+static const struct recap_api_node n73[] = {
     {"image", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
     {"imagePullSecrets", RECAP_API_T_ARRAY, 0, 0, 8, NULL, n2, 1},
     {"command", RECAP_API_T_ARRAY, 0, 1, 256, NULL, n3, 1},
@@ -304,28 +317,28 @@ static const struct recap_api_node n68[] = {
     {"interactive", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
     {"session", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n19, 2},
     {"output", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n20, 4}};
-static const struct recap_api_node n69[] = {
-    {"runRef", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n66, 1},
+static const struct recap_api_node n74[] = {
+    {"runRef", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n71, 1},
     {"node", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},
-    {"target", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n67, 5},
+    {"target", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n72, 5},
     {"role", RECAP_API_T_STRING, 0, 0, 24, NULL, NULL, 0},
-    {"capsule", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n68, 12},
+    {"capsule", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n73, 12},
     {"deadline", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0}};
-static const char *const v70[] = {"Pending",  "Pulling",   "Attaching", "Running",
+static const char *const v75[] = {"Pending",  "Pulling",   "Attaching", "Running",
 				  "Escaping", "Succeeded", "Failed",	NULL};
-static const struct recap_api_node n71[] = {{"path", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
+static const struct recap_api_node n76[] = {{"path", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
 					    {"size", RECAP_API_T_INTEGER, 1, 0, INT64_MAX, NULL, NULL, 0},
 					    {"digest", RECAP_API_T_STRING, 1, 0, 71, NULL, NULL, 0}};
-static const struct recap_api_node n72[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n71, 3}};
-static const struct recap_api_node n73[] = {
-    {"files", RECAP_API_T_ARRAY, 0, 0, 100, NULL, n72, 1},
+static const struct recap_api_node n77[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n76, 3}};
+static const struct recap_api_node n78[] = {
+    {"files", RECAP_API_T_ARRAY, 0, 0, 100, NULL, n77, 1},
     {"totalBytes", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"filesOmitted", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"expireTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0}};
-static const struct recap_api_node n74[] = {
+static const struct recap_api_node n79[] = {
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n40, 1},
-    {"phase", RECAP_API_T_STRING, 0, 0, INT64_MAX, v70, NULL, 0},
+    {"phase", RECAP_API_T_STRING, 0, 0, INT64_MAX, v75, NULL, 0},
     {"reason", RECAP_API_T_STRING, 0, 0, 64, NULL, NULL, 0},
     {"message", RECAP_API_T_STRING, 0, 0, 4096, NULL, NULL, 0},
     {"exitCode", RECAP_API_T_INTEGER, 0, 0, 255, NULL, NULL, 0},
@@ -342,18 +355,18 @@ static const struct recap_api_node n74[] = {
     {"completionTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"escaped", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
     {"relayEndpoint", RECAP_API_T_STRING, 0, 0, 300, NULL, NULL, 0},
-    {"artifacts", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n73, 4}};
-static const struct recap_api_node n75[] = {
+    {"artifacts", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n78, 4}};
+static const struct recap_api_node n80[] = {
     {"apiVersion", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"kind", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n69, 6},
-    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n74, 20}};
+    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n74, 6},
+    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n79, 20}};
 
 const struct recap_api_node recap_api_kinds[RECAP_API_KINDS] = {
     {"Capsule", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n42, 4},
-    {"CapsulePolicy", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n57, 4},
-    {"CapsuleRun", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n65, 4},
-    {"CapsuleExecution", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n75, 4}};
+    {"CapsulePolicy", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n62, 4},
+    {"CapsuleRun", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n70, 4},
+    {"CapsuleExecution", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n80, 4}};
 
 const char *const recap_api_target_filesystem_max_names[RECAP_API_TARGET_FILESYSTEM_MAX_COUNT] = {
     "None", "ReadOnly", "ReadWrite"};

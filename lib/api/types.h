@@ -231,6 +231,7 @@ extern const char *const recap_api_capsule_fields[RECAP_API_CAPSULE_N_FIELDS];
 #define RECAP_API_POLICY_SPEC_IMAGES_DIGESTS "spec.images.digests"
 #define RECAP_API_POLICY_SPEC_IMAGES_SIGNATURES "spec.images.signatures"
 #define RECAP_API_POLICY_SPEC_IMAGES_SIGNATURES_PUBLIC_KEYS "spec.images.signatures.publicKeys"
+#define RECAP_API_POLICY_SPEC_IMAGES_SIGNATURES_PUBLIC_KEY_REFS "spec.images.signatures.publicKeyRefs"
 #define RECAP_API_POLICY_SPEC_CAPABILITIES "spec.capabilities"
 #define RECAP_API_POLICY_SPEC_CAPABILITIES_ALLOWED "spec.capabilities.allowed"
 #define RECAP_API_POLICY_SPEC_JOIN "spec.join"
@@ -253,6 +254,10 @@ extern const char *const recap_api_capsule_fields[RECAP_API_CAPSULE_N_FIELDS];
 #define RECAP_API_POLICY_STATUS "status"
 #define RECAP_API_POLICY_STATUS_OBSERVED_GENERATION "status.observedGeneration"
 #define RECAP_API_POLICY_STATUS_CONDITIONS "status.conditions"
+#define RECAP_API_POLICY_STATUS_SIGNATURES "status.signatures"
+#define RECAP_API_POLICY_STATUS_SIGNATURES_OBSERVED_GENERATION "status.signatures.observedGeneration"
+#define RECAP_API_POLICY_STATUS_SIGNATURES_PUBLIC_KEYS "status.signatures.publicKeys"
+#define RECAP_API_POLICY_STATUS_SIGNATURES_MESSAGE "status.signatures.message"
 #define RECAP_API_POLICY_STATUS_GOVERNED_CAPSULES "status.governedCapsules"
 #define RECAP_API_POLICY_STATUS_REFUSED_CAPSULES "status.refusedCapsules"
 static inline json_t *recap_api_policy_spec(json_t *o)
@@ -286,6 +291,10 @@ static inline json_t *recap_api_policy_spec_images_signatures(json_t *o)
 static inline json_t *recap_api_policy_spec_images_signatures_public_keys(json_t *o)
 {
 	return recap_json_path(o, RECAP_API_POLICY_SPEC_IMAGES_SIGNATURES_PUBLIC_KEYS);
+}
+static inline json_t *recap_api_policy_spec_images_signatures_public_key_refs(json_t *o)
+{
+	return recap_json_path(o, RECAP_API_POLICY_SPEC_IMAGES_SIGNATURES_PUBLIC_KEY_REFS);
 }
 static inline json_t *recap_api_policy_spec_capabilities(json_t *o)
 {
@@ -376,6 +385,22 @@ static inline int64_t recap_api_policy_status_observed_generation(json_t *o)
 static inline json_t *recap_api_policy_status_conditions(json_t *o)
 {
 	return recap_json_path(o, RECAP_API_POLICY_STATUS_CONDITIONS);
+}
+static inline json_t *recap_api_policy_status_signatures(json_t *o)
+{
+	return recap_json_path(o, RECAP_API_POLICY_STATUS_SIGNATURES);
+}
+static inline int64_t recap_api_policy_status_signatures_observed_generation(json_t *o)
+{
+	return recap_json_int(o, RECAP_API_POLICY_STATUS_SIGNATURES_OBSERVED_GENERATION, 0);
+}
+static inline json_t *recap_api_policy_status_signatures_public_keys(json_t *o)
+{
+	return recap_json_path(o, RECAP_API_POLICY_STATUS_SIGNATURES_PUBLIC_KEYS);
+}
+static inline const char *recap_api_policy_status_signatures_message(json_t *o)
+{
+	return recap_json_str(o, RECAP_API_POLICY_STATUS_SIGNATURES_MESSAGE);
 }
 static inline int64_t recap_api_policy_status_governed_capsules(json_t *o)
 {

@@ -25,7 +25,10 @@
 static const struct recap_kube_resource policies_res = {RECAP_API_GROUP, RECAP_API_VERSION,
 							RECAP_RESOURCE_CAPSULE_POLICY, false};
 static const struct recap_kube_resource namespaces_res = {"", "v1", "namespaces", false};
-static const char *const policy_paths[] = {"metadata.name", "metadata.resourceVersion", "spec"};
+/* status.signatures: the keys publicKeyRefs name, as the controller read
+ * them for metadata.generation (policy/policy.h) */
+static const char *const policy_paths[] = {"metadata.name", "metadata.resourceVersion", "metadata.generation",
+					   "spec", "status.signatures"};
 
 void caplet_logf(struct recap_caplet *c, enum recap_log_level level, const char *fmt, ...)
 {

@@ -344,7 +344,11 @@ void caplet_image_get(struct caplet_exec *x, caplet_image_cb cb)
 	}
 	int signed_only = signature_sets(x, &sets, &msg);
 	if (signed_only < 0) {
-		cb(x, NULL, RECAP_REASON_POLICY_DENIED, msg ? msg : "the policies cannot be read");
+		/* keys a policy names but the controller has not (or could not)
+		 * read: the image cannot be verified, so it is refused */
+		bool no_keys = signed_only == -EAGAIN || signed_only == -ENOKEY;
+		cb(x, NULL, no_keys ? RECAP_REASON_SIGNATURE_REFUSED : RECAP_REASON_POLICY_DENIED,
+		   msg ? msg : "the policies cannot be read");
 		return;
 	}
 	if (!signed_only && deliver(c, ref, x, cb, false, NULL))

@@ -70,6 +70,17 @@ static int signatures(struct recap_controller *ctl, json_t *spec, json_t *polici
 	int r = recap_policy_signature_key_sets(policies, labels, &sets, &err);
 	if (r == -ENOMEM)
 		return r;
+	if (r == -EAGAIN) { /* this controller writes the keys in a moment: the policy is queued */
+		a->pending = true;
+		recap_error_free(err);
+		return 0;
+	}
+	if (r == -ENOKEY) {
+		a->reason = RECAP_CONDITION_REASON_SIGNATURE_REFUSED;
+		a->message = strdup(recap_error_message(err));
+		recap_error_free(err);
+		return a->message ? 0 : -ENOMEM;
+	}
 	if (r < 0) /* the evaluation refused such a policy already */
 		return invalid(a, err);
 	enum ctl_sig_verdict v = CTL_SIG_VERIFIED;

@@ -36,14 +36,18 @@ static int copy_options(struct recap_controller *ctl, const struct recap_control
 	ctl->lease_name = dup_or(o->lease_name, "recap-controller");
 	ctl->certs_ns = dup_or(o->certs_namespace, recap_kube_client_namespace(ctl->client));
 	ctl->apiserver_service = dup_or(o->apiserver_service, "recap-apiserver");
+	ctl->keys_ns = dup_or(o->signing_keys_namespace, recap_kube_client_namespace(ctl->client));
+	ctl->keys_read = recap_kube_strmap_new(KEYS_READ_MAX);
+	if (!ctl->opts.signing_keys_check_s)
+		ctl->opts.signing_keys_check_s = 60;
 	if (!ctl->opts.ca_validity_s)
 		ctl->opts.ca_validity_s = 3 * 365 * 86400ull;
 	if (!ctl->opts.cert_validity_s)
 		ctl->opts.cert_validity_s = 30 * 86400ull;
 	ctl->metrics_addr = o->metrics_addr ? strdup(o->metrics_addr) : NULL;
 	ctl->health_addr = o->health_addr ? strdup(o->health_addr) : NULL;
-	if (!ctl->identity || !ctl->lease_ns || !ctl->lease_name || !ctl->certs_ns ||
-	    !ctl->apiserver_service || (o->metrics_addr && !ctl->metrics_addr) ||
+	if (!ctl->identity || !ctl->lease_ns || !ctl->lease_name || !ctl->certs_ns || !ctl->keys_ns ||
+	    !ctl->keys_read || !ctl->apiserver_service || (o->metrics_addr && !ctl->metrics_addr) ||
 	    (o->health_addr && !ctl->health_addr))
 		return recap_error_set(err, ENOMEM, "out of memory");
 	return 0;
@@ -238,6 +242,8 @@ void recap_controller_free(struct recap_controller *ctl)
 	recap_ctl_sigcheck_free(ctl);
 	free(ctl->identity);
 	free(ctl->certs_ns);
+	free(ctl->keys_ns);
+	recap_kube_strmap_free(ctl->keys_read, NULL);
 	free(ctl->apiserver_service);
 	free(ctl->lease_ns);
 	free(ctl->lease_name);

@@ -54,6 +54,11 @@ struct recap_controller_options {
 	const char *const *insecure_registries;
 	const char *registry_ca_file;
 	const char *registry_config; /* containerd-style hosts.toml directory (oci/hosts.h); NULL */
+	/* The namespace of the ConfigMaps and Secrets CapsulePolicies'
+	 * publicKeyRefs name (default: the client's namespace), and the
+	 * seconds a read of them is reused (0: 60). */
+	const char *signing_keys_namespace;
+	uint64_t signing_keys_check_s;
 	/* Called (from the loop) when the controller must stop: leadership
 	 * lost. The process is expected to exit. */
 	void (*fatal)(struct recap_controller *ctl, const char *why, void *userdata);

@@ -138,7 +138,7 @@ static void answered(struct ctl_op *op, const struct recap_kube_response *resp, 
 		return;
 	if (ok && resp->code == RECAP_KUBE_ERR_ALREADY_EXISTS) {
 		unsigned before = op->pending;
-		recap_ctl_op_get_answered(op, &recap_ctl_execs, b->ns, name, owner_checked, o);
+		recap_ctl_op_get_answered(op, &recap_ctl_execs, b->ns, name, 0, owner_checked, o);
 		if (op->pending != before)
 			return; /* still in flight until the owner is known */
 	} else if (ok) {

@@ -20,6 +20,9 @@
 #include "kubecache/workqueue.h"
 #include "sched/strategy.h"
 
+/* Policies whose last read of their publicKeyRefs is remembered. */
+#define KEYS_READ_MAX 4096
+
 /* How long after an informer error with no event since /readyz fails. */
 #define CTL_API_DOWN_MS 60000
 
@@ -52,7 +55,9 @@ struct recap_controller {
 	struct recap_kube_client *client;
 	struct recap_controller_options opts;
 	char *identity, *lease_ns, *lease_name, *metrics_addr, *health_addr;
-	char *certs_ns, *apiserver_service; /* relay certificates (certs.c) */
+	char *certs_ns, *apiserver_service;  /* relay certificates (certs.c) */
+	char *keys_ns;			     /* publicKeyRefs' namespace (policykeys.c) */
+	struct recap_kube_strmap *keys_read; /* policy name -> loop ms of its last full read */
 	struct ctl_certs *certs;
 	struct recap_kube_informer *inf[INF_N];
 	struct recap_kube_projection *proj[INF_N];
@@ -109,6 +114,7 @@ struct ctl_op {
 /* Codes a call treats as success besides OK. */
 #define CTL_OK_EXISTS (1u << 0)
 #define CTL_OK_NOT_FOUND (1u << 1)
+#define CTL_OK_FORBIDDEN (1u << 2)
 
 void recap_ctl_enqueue(struct recap_controller *ctl, enum ctl_kind kind, const char *key);
 /* Queues key once delay_ns has passed; later calls within that window
@@ -133,8 +139,9 @@ void recap_ctl_op_patch(struct ctl_op *op, const struct recap_kube_resource *res
 void recap_ctl_op_patch_answered(struct ctl_op *op, const struct recap_kube_resource *res, const char *ns,
 				 const char *name, const char *subresource, json_t *patch,
 				 ctl_answered_fn answered, void *arg);
+/* A get; ok: the CTL_OK_* answers that count as success besides OK. */
 void recap_ctl_op_get_answered(struct ctl_op *op, const struct recap_kube_resource *res, const char *ns,
-			       const char *name, ctl_answered_fn answered, void *arg);
+			       const char *name, unsigned ok, ctl_answered_fn answered, void *arg);
 void recap_ctl_op_delete(struct ctl_op *op, const struct recap_kube_resource *res, const char *ns,
 			 const char *name, const char *uid);
 /* An Event about obj, emitted when the pass ends, after its writes: the
@@ -213,6 +220,13 @@ void recap_ctl_event(struct recap_controller *ctl, json_t *obj, const char *kind
 /* ---- reconcilers ---- */
 int recap_ctl_reconcile_capsule(struct recap_controller *ctl, struct ctl_op *op, struct recap_error **err);
 int recap_ctl_reconcile_policy(struct recap_controller *ctl, struct ctl_op *op, struct recap_error **err);
+/* Writes pol's status: the counts, Ready (False, KeysUnavailable, when
+ * signatures carries a message) and signatures (stolen; NULL: none). */
+void recap_ctl_policy_status(struct ctl_op *op, json_t *pol, size_t governed, size_t refused,
+			     json_t *signatures);
+/* Reads the keys pol's publicKeyRefs name, when it has any (policykeys.c),
+ * then writes its status with them. < 0 only when out of memory. */
+int recap_ctl_policy_keys(struct ctl_op *op, json_t *pol, size_t governed, size_t refused);
 int recap_ctl_reconcile_run(struct recap_controller *ctl, struct ctl_op *op, struct recap_error **err);
 
 /* ---- relay certificates (certs.c, certs_plan.c) ----

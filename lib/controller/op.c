@@ -169,7 +169,8 @@ static void on_answer(const struct recap_kube_response *resp, void *userdata)
 	struct ctl_op *op = c->op;
 	bool ok = resp->code == RECAP_KUBE_OK ||
 		  ((c->ok & CTL_OK_EXISTS) && resp->code == RECAP_KUBE_ERR_ALREADY_EXISTS) ||
-		  ((c->ok & CTL_OK_NOT_FOUND) && resp->code == RECAP_KUBE_ERR_NOT_FOUND);
+		  ((c->ok & CTL_OK_NOT_FOUND) && resp->code == RECAP_KUBE_ERR_NOT_FOUND) ||
+		  ((c->ok & CTL_OK_FORBIDDEN) && resp->code == RECAP_KUBE_ERR_FORBIDDEN);
 	if (!ok) {
 		struct recap_error *e = NULL;
 		recap_error_set(&e, EIO, "%s: %s", c->what,
@@ -274,9 +275,9 @@ void recap_ctl_op_patch_answered(struct ctl_op *op, const struct recap_kube_reso
 }
 
 void recap_ctl_op_get_answered(struct ctl_op *op, const struct recap_kube_resource *res, const char *ns,
-			       const char *name, ctl_answered_fn answered, void *arg)
+			       const char *name, unsigned ok, ctl_answered_fn answered, void *arg)
 {
-	struct call *c = call_new(op, 0, NULL, "get", name);
+	struct call *c = call_new(op, ok, NULL, "get", name);
 	struct recap_error *e = NULL;
 	if (!c)
 		return;

@@ -45,6 +45,36 @@ static int count_capsule(const char *key, json_t *cap, void *userdata)
 	return 0;
 }
 
+void recap_ctl_policy_status(struct ctl_op *op, json_t *pol, size_t governed, size_t refused,
+			     json_t *signatures)
+{
+	struct recap_controller *ctl = op->ctl;
+	int64_t gen = recap_api_meta_generation(pol);
+	const char *keys_why = recap_json_str(signatures, "message");
+	char msg[1200];
+	if (keys_why)
+		snprintf(msg, sizeof(msg), "images it governs are refused: %s", keys_why);
+	else
+		snprintf(msg, sizeof(msg), "governs %zu Capsules, refuses %zu", governed, refused);
+	json_t *st =
+	    json_pack("{s:I, s:I, s:I, s:o}", "observedGeneration", (json_int_t)gen, "governedCapsules",
+		      (json_int_t)governed, "refusedCapsules", (json_int_t)refused, "conditions",
+		      recap_api_condition_set(recap_api_policy_status_conditions(pol), RECAP_CONDITION_READY,
+					      recap_api_condition_status_of(!keys_why),
+					      keys_why ? RECAP_CONDITION_REASON_KEYS_UNAVAILABLE
+						       : RECAP_CONDITION_REASON_OBSERVED,
+					      msg, gen, recap_kube_client_now(ctl->client)));
+	if (st && signatures)
+		json_object_set_new(st, "signatures", signatures);
+	else
+		json_decref(signatures);
+	json_t *patch = st ? recap_controller_status_patch(recap_api_policy_status(pol), st) : NULL;
+	if (patch)
+		recap_ctl_op_patch(op, &recap_ctl_policies, NULL, recap_api_meta_name(pol), "status", patch);
+	json_decref(patch);
+	json_decref(st);
+}
+
 int recap_ctl_reconcile_policy(struct recap_controller *ctl, struct ctl_op *op, struct recap_error **err)
 {
 	_cleanup_json_ json_t *pol = recap_kube_store_get(ctl_store(ctl, INF_POLICY), op->key);
@@ -55,20 +85,6 @@ int recap_ctl_reconcile_policy(struct recap_controller *ctl, struct ctl_op *op, 
 		return recap_error_set(err, ENOMEM, "out of memory");
 	recap_kube_store_foreach(ctl_store(ctl, INF_CAPSULE), count_capsule, &c);
 	json_decref(c.only);
-	int64_t gen = recap_api_meta_generation(pol);
-	json_t *old = recap_api_policy_status(pol);
-	char msg[160];
-	snprintf(msg, sizeof(msg), "governs %zu Capsules, refuses %zu", c.governed, c.refused);
-	json_t *st = json_pack(
-	    "{s:I, s:I, s:I, s:o}", "observedGeneration", (json_int_t)gen, "governedCapsules",
-	    (json_int_t)c.governed, "refusedCapsules", (json_int_t)c.refused, "conditions",
-	    recap_api_condition_set(recap_api_policy_status_conditions(pol), RECAP_CONDITION_READY,
-				    recap_api_condition_status_of(true), RECAP_CONDITION_REASON_OBSERVED, msg,
-				    gen, recap_kube_client_now(ctl->client)));
-	json_t *patch = st ? recap_controller_status_patch(old, st) : NULL;
-	if (patch)
-		recap_ctl_op_patch(op, &recap_ctl_policies, NULL, op->key, "status", patch);
-	json_decref(patch);
-	json_decref(st);
-	return 0;
+	int r = recap_ctl_policy_keys(op, pol, c.governed, c.refused);
+	return r < 0 ? recap_error_set(err, -r, "out of memory") : 0;
 }

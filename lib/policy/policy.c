@@ -138,6 +138,51 @@ int recap_policy_evaluate(json_t *spec, const char *ns, json_t *ns_labels, json_
 	return 0;
 }
 
+/* One policy's keys: its own publicKeys, then those its publicKeyRefs
+ * name as status.signatures holds them for its generation. 1 with *ret (a
+ * new array) when it requires signatures, 0 when not. */
+static int policy_keys(json_t *p, json_t **ret, struct recap_error **err)
+{
+	json_t *own = recap_api_policy_spec_images_signatures_public_keys(p);
+	json_t *refs = recap_api_policy_spec_images_signatures_public_key_refs(p);
+	if (!own && !refs)
+		return 0;
+	if ((own && (!json_is_array(own) || json_array_size(own) == 0)) ||
+	    (refs && (!json_is_array(refs) || json_array_size(refs) == 0)))
+		return recap_error_set(err, EINVAL,
+				       "CapsulePolicy \"%s\": images.signatures.publicKeys and publicKeyRefs "
+				       "must be non-empty lists when set",
+				       policy_name(p));
+	json_t *keys = own ? json_copy(own) : json_array();
+	if (!keys)
+		return -ENOMEM;
+	if (refs) {
+		json_t *st = recap_api_policy_status_signatures(p);
+		int64_t gen = recap_api_meta_generation(p);
+		json_t *got = recap_api_policy_status_signatures_public_keys(p);
+		const char *why = recap_api_policy_status_signatures_message(p);
+		int r = 0;
+		if (!st || recap_api_policy_status_signatures_observed_generation(p) != gen)
+			r = recap_error_set(err, EAGAIN,
+					    "CapsulePolicy \"%s\": the controller has not read the keys of "
+					    "images.signatures.publicKeyRefs for generation %lld yet",
+					    policy_name(p), (long long)gen);
+		else if ((why && *why) || !json_is_array(got) ||
+			 json_array_size(got) != json_array_size(refs))
+			r = recap_error_set(
+			    err, ENOKEY, "CapsulePolicy \"%s\": images.signatures.publicKeyRefs: %s",
+			    policy_name(p), why && *why ? why : "the keys read are not one per reference");
+		if (r == 0 && json_array_extend(keys, got) < 0)
+			r = -ENOMEM;
+		if (r < 0) {
+			json_decref(keys);
+			return r;
+		}
+	}
+	*ret = keys;
+	return 1;
+}
+
 int recap_policy_signature_key_sets(json_t *policies, json_t *ns_labels, json_t **ret,
 				    struct recap_error **err)
 {
@@ -155,17 +200,16 @@ int recap_policy_signature_key_sets(json_t *policies, json_t *ns_labels, json_t 
 			json_decref(sets);
 			return recap_error_wrap(err, -r, "CapsulePolicy \"%s\"", policy_name(list[i]));
 		}
-		json_t *keys = recap_api_policy_spec_images_signatures_public_keys(list[i]);
-		if (!match || !keys)
+		json_t *keys = NULL;
+		if (!match)
 			continue;
-		if (!json_is_array(keys) || json_array_size(keys) == 0) {
+		r = policy_keys(list[i], &keys, err);
+		if (r < 0) {
 			json_decref(sets);
-			return recap_error_set(err, EINVAL,
-					       "CapsulePolicy \"%s\": images.signatures.publicKeys is not a "
-					       "non-empty list",
-					       policy_name(list[i]));
+			return r;
 		}
-		if (json_array_append_new(sets, json_pack("{s:s, s:O}", "policy", policy_name(list[i]),
+		if (r > 0 &&
+		    json_array_append_new(sets, json_pack("{s:s, s:o}", "policy", policy_name(list[i]),
 							  "publicKeys", keys)) < 0) {
 			json_decref(sets);
 			sets = NULL;

@@ -43,8 +43,13 @@ void recap_policy_verdict_clear(struct recap_policy_verdict *v);
  * namespace that sets images.signatures (in name order), an object
  * {"policy": NAME, "publicKeys": [PEM, ...]}; each set must be met by a
  * signature of the image's digest (docs/signatures.md). *ret is a new
- * array, empty when no policy asks. A selector that cannot be read fails
- * (-EINVAL), as it would refuse in recap_policy_evaluate. */
+ * array, empty when no policy asks. A set holds the policy's own
+ * publicKeys and the keys its publicKeyRefs name, as the controller wrote
+ * them to status.signatures for the policy's generation. Fails (each with
+ * a message naming the policy) when a selector cannot be read (-EINVAL, as
+ * recap_policy_evaluate would refuse), when the controller has not read
+ * the referenced keys for this generation yet (-EAGAIN), and when it could
+ * not read them all (-ENOKEY): a policy's keys are never taken in part. */
 int recap_policy_signature_key_sets(json_t *policies, json_t *ns_labels, json_t **ret,
 				    struct recap_error **err);
 

@@ -33,6 +33,17 @@ static void test_status_patch(void **state)
 	assert_true(json_equal(p, want));
 	json_t *first = recap_controller_status_patch(NULL, next);
 	assert_int_equal(recap_json_int(first, "status.a", 0), 2);
+	/* a key gone from a nested object is removed too (a merge patch
+	 * would keep it otherwise) */
+	json_t *nested_old = parse("{\"s\":{\"keys\":[],\"message\":\"gone\"},\"n\":1}");
+	json_t *nested_new = parse("{\"s\":{\"keys\":[\"k\"]},\"n\":1}");
+	json_t *np = recap_controller_status_patch(nested_old, nested_new);
+	json_t *nwant = parse("{\"status\":{\"s\":{\"keys\":[\"k\"],\"message\":null},\"n\":1}}");
+	assert_true(json_equal(np, nwant));
+	json_decref(nested_old);
+	json_decref(nested_new);
+	json_decref(np);
+	json_decref(nwant);
 	json_decref(old);
 	json_decref(same);
 	json_decref(next);

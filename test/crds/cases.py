@@ -31,6 +31,8 @@ def make(base, edits, name):
 SEL = {"matchLabels": {"app": "x"}}
 
 # (case, sample, edits): accepted
+PEM = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"
+
 ACCEPTED = [
     ("cron with ? and day names", "logrotate",
      [("spec.schedule.cron", "0 3 ? * MON-FRI")]),
@@ -54,6 +56,11 @@ ACCEPTED = [
      [("spec.join", ["net", "pid", "ipc", "uts", "cgroup"])]),
     ("join nothing", "tcpdump", [("spec.join", [])]),
     ("long Capsule name", "tcpdump", [("metadata.name", "c" * 200)]),
+    ("policy keys in a ConfigMap and a Secret beside one inline", "production",
+     [("spec.images.signatures",
+       {"publicKeys": [PEM],
+        "publicKeyRefs": [{"configMapKeyRef": {"name": "keys", "key": "cosign.pub"}},
+                          {"secretKeyRef": {"name": "cosign-keys", "key": "cosign.pub"}}]})]),
     ("Iterative with every option", "logrotate",
      [("spec.strategy", {"type": "Iterative", "maxConcurrent": 10,
                          "order": "CreationTimestamp",
@@ -214,6 +221,24 @@ REFUSED = [
      'spec.targetFilesystem.max: Unsupported value: "Full"'),
     ("policy maxMemory not a quantity", "production",
      [("spec.limits.maxMemory", "lots")], "must be a quantity such as 256Mi"),
+    ("policy signatures without keys", "production",
+     [("spec.images.signatures", {})],
+     "signatures needs publicKeys or publicKeyRefs"),
+    ("policy key reference naming both kinds", "production",
+     [("spec.images.signatures",
+       {"publicKeyRefs": [{"configMapKeyRef": {"name": "k", "key": "cosign.pub"},
+                           "secretKeyRef": {"name": "k", "key": "cosign.pub"}}]})],
+     "exactly one of configMapKeyRef and secretKeyRef"),
+    ("policy key reference without a key", "production",
+     [("spec.images.signatures",
+       {"publicKeyRefs": [{"configMapKeyRef": {"name": "k"}}]})],
+     "key: Required value"),
+    ("policy with five keys in all", "production",
+     [("spec.images.signatures",
+       {"publicKeys": [PEM, PEM, PEM],
+        "publicKeyRefs": [{"configMapKeyRef": {"name": "k", "key": "a"}},
+                          {"configMapKeyRef": {"name": "k", "key": "b"}}]})],
+     "publicKeys and publicKeyRefs hold at most 4 keys together"),
     ("policy unknown capability", "production",
      [("spec.capabilities.allowed", ["SYS_EVERYTHING"])],
      'Unsupported value: "SYS_EVERYTHING"'),

@@ -5,7 +5,8 @@ caplet's and recap-apiserver's service accounts grant no wildcard API group,
 resource or verb, no nonResourceURLs, and nothing on secrets, pods/exec or
 nodes; the exceptions are the controller's relay certificates: in a
 namespaced Role, secrets may be created, and read or updated by name
-(resourceNames), never listed, watched or deleted; and recap-apiserver's
+(resourceNames), never listed, watched or deleted; its signing keys:
+secrets read by name (get alone, resourceNames); and recap-apiserver's
 pull credentials: secrets read by name (get alone), never listed or
 watched. The only built-in roles
 bound are the two every aggregated API server needs (BUILTIN).
@@ -39,6 +40,7 @@ def bound_roles(items):
 
 
 CERTS_ROLE = "recap-controller-certs"
+KEYS_ROLE = "recap-controller-signing-keys"
 APISERVER_ROLE = "recap-apiserver"
 
 
@@ -46,7 +48,7 @@ def secrets_allowed(role, rule):
     """The relay certificates' rule: a Role of the controller, secrets only,
     create alone or get/update by name; the pull credentials' rule:
     recap-apiserver's ClusterRole, secrets only, get alone."""
-    if (role["kind"], role["metadata"]["name"]) not in (("Role", CERTS_ROLE),
+    if (role["kind"], role["metadata"]["name"]) not in (("Role", CERTS_ROLE), ("Role", KEYS_ROLE),
                                                         ("ClusterRole", APISERVER_ROLE)):
         return False
     if set(rule.get("resources", [])) != {"secrets"} or rule.get("apiGroups") != [""]:
@@ -54,6 +56,8 @@ def secrets_allowed(role, rule):
     verbs = set(rule.get("verbs", []))
     if role["kind"] == "ClusterRole" and role["metadata"]["name"] == APISERVER_ROLE:
         return verbs == {"get"}
+    if role["metadata"]["name"] == KEYS_ROLE:
+        return verbs == {"get"} and bool(rule.get("resourceNames"))
     return verbs == {"create"} or (verbs <= {"get", "update"} and bool(rule.get("resourceNames")))
 
 

@@ -63,7 +63,7 @@ for want in 'image: registry.local/recap/recap-controller:1.2.3' 'image: registr
 	'node-role.kubernetes.io/control-plane: ""' 'kubernetes.io/os: linux' 'value: db' 'memory: 8Mi' \
 	'priorityClassName: system-cluster-critical' 'image: registry.local/recap/recap-apiserver:1.2.3' \
 	'replicas: 3' '--secure-address=0.0.0.0:9443' 'containerPort: 9443' '--relay-address=0.0.0.0:10351' \
-	'hostPort: 10351' 'memory: 48Mi'; do
+	'hostPort: 10351' 'memory: 48Mi' 'resourceNames: ["cosign-keys"]'; do
 	grep -qF -- "$want" "$c" || fail "custom values: no '$want'"
 done
 grep -q -- '--registry-config' "$out/helm.yaml" && fail "default values: --registry-config rendered"
@@ -147,6 +147,9 @@ ok "capsules: $n sample Capsules accepted (server dry run)"
 # --- RBAC --------------------------------------------------------------------
 
 "$PY" test/deploy/rbac_check.py "$out/default.yaml" >"$scratch/rbac" 2>&1 || fail "rbac: $(cat "$scratch/rbac")"
+# custom values add a signing-key Secret the controller may read by name
+"$PY" test/deploy/rbac_check.py "$out/helm-custom.yaml" >/dev/null 2>"$scratch/rbac-custom" ||
+	fail "rbac (custom values): $(cat "$scratch/rbac-custom")"
 ok "rbac: $(paste -sd ';' "$scratch/rbac")"
 
 # The roles for real, then what each service account may do, as the API
@@ -196,6 +199,10 @@ ctl yes create secrets -n recap-system
 ctl no get secrets/other -n recap-system
 ctl no list secrets -n recap-system
 ctl no delete secrets/recap-ca -n recap-system
+ctl yes get configmaps/signing-keys -n recap-system
+ctl no list configmaps -n recap-system
+ctl no get configmaps/signing-keys -n shop
+ctl no update configmaps/signing-keys -n recap-system
 ctl yes patch apiservices.apiregistration.k8s.io/v1alpha1.subresources.recap.dev
 ctl no patch apiservices.apiregistration.k8s.io/v1.apps
 ctl no create pods/exec -n shop
@@ -204,7 +211,7 @@ ctl no update capsuleexecutions.recap.dev -n shop
 ctl yes patch capsuleexecutions.recap.dev -n shop
 ctl yes patch capsuleexecutions.recap.dev --subresource status -n shop
 ctl no create capsulepolicies.recap.dev
-ok "controller: exactly its calls (pods, runs, executions, status, events, its Lease, its relay certificates' Secrets and APIService), no other secret, no exec"
+ok "controller: exactly its calls (pods, runs, executions, status, events, its Lease, its relay certificates' Secrets and APIService, signing keys' ConfigMaps by name), no other secret, no exec"
 cpl yes watch capsuleexecutions.recap.dev -A
 cpl yes patch capsuleexecutions.recap.dev --subresource status -n shop
 cpl yes list capsulepolicies.recap.dev

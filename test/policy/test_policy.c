@@ -377,6 +377,76 @@ static void signature_key_sets(void **state)
 	json_decref(other);
 }
 
+/* keys_of(policy JSON): the sets of a one-policy list, for any namespace. */
+static int keys_of(const char *policy, json_t **sets, struct recap_error **err)
+{
+	json_t *policies = json_loads(policy, 0, NULL);
+	assert_non_null(policies);
+	json_t *one = json_pack("[o]", policies);
+	json_t *labels = json_object();
+	int r = recap_policy_signature_key_sets(one, labels, sets, err);
+	json_decref(one);
+	json_decref(labels);
+	return r;
+}
+
+#define REFS                                                                                                 \
+	"\"images\":{\"signatures\":{\"publicKeys\":[\"PEM-OWN\"],\"publicKeyRefs\":"                        \
+	"[{\"configMapKeyRef\":{\"name\":\"k\",\"key\":\"cosign.pub\"}},"                                    \
+	"{\"secretKeyRef\":{\"name\":\"s\",\"key\":\"cosign.pub\"}}]}}"
+#define REF_POLICY(meta, status) "{\"metadata\":{\"name\":\"refs\"" meta "},\"spec\":{" REFS "}" status "}"
+
+/* publicKeyRefs: the keys the controller wrote to status.signatures for
+ * the policy's generation join its own; not written yet, or written for
+ * another generation: -EAGAIN; written with a message, or not one key per
+ * reference: -ENOKEY. Never a set with part of the keys. */
+static void signature_key_refs(void **state)
+{
+	json_t *sets = NULL;
+	struct recap_error *err = NULL;
+	assert_int_equal(
+	    keys_of(REF_POLICY(",\"generation\":3", ",\"status\":{\"signatures\":{\"observedGeneration\":3,"
+						    "\"publicKeys\":[\"PEM-K\",\"PEM-S\"]}}"),
+		    &sets, NULL),
+	    0);
+	assert_int_equal(json_array_size(sets), 1);
+	json_t *keys = json_object_get(json_array_get(sets, 0), "publicKeys");
+	assert_int_equal(json_array_size(keys), 3);
+	assert_string_equal(json_string_value(json_array_get(keys, 0)), "PEM-OWN");
+	assert_string_equal(json_string_value(json_array_get(keys, 2)), "PEM-S");
+	json_decref(sets);
+
+	sets = NULL;
+	assert_int_equal(keys_of(REF_POLICY(",\"generation\":3", ""), &sets, &err), -EAGAIN);
+	assert_null(sets);
+	assert_non_null(strstr(recap_error_message(err), "not read the keys"));
+	recap_error_free(steal_ptr(err));
+	assert_int_equal(
+	    keys_of(REF_POLICY(",\"generation\":4", ",\"status\":{\"signatures\":{\"observedGeneration\":3,"
+						    "\"publicKeys\":[\"PEM-K\",\"PEM-S\"]}}"),
+		    &sets, &err),
+	    -EAGAIN);
+	assert_non_null(strstr(recap_error_message(err), "generation 4"));
+	recap_error_free(steal_ptr(err));
+	assert_int_equal(keys_of(REF_POLICY(",\"generation\":3",
+					    ",\"status\":{\"signatures\":{\"observedGeneration\":3,"
+					    "\"publicKeys\":[],\"message\":\"publicKeyRefs[1]: gone\"}}"),
+				 &sets, &err),
+			 -ENOKEY);
+	assert_non_null(strstr(recap_error_message(err),
+			       "CapsulePolicy \"refs\": images.signatures.publicKeyRefs: "
+			       "publicKeyRefs[1]: gone"));
+	recap_error_free(steal_ptr(err));
+	assert_int_equal(
+	    keys_of(REF_POLICY(",\"generation\":3", ",\"status\":{\"signatures\":{\"observedGeneration\":3,"
+						    "\"publicKeys\":[\"PEM-K\"]}}"),
+		    &sets, &err),
+	    -ENOKEY);
+	assert_non_null(strstr(recap_error_message(err), "not one per reference"));
+	recap_error_free(steal_ptr(err));
+	assert_null(sets);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -384,6 +454,7 @@ int main(void)
 	    cmocka_unit_test(unreadable_spec),
 	    cmocka_unit_test(max_concurrent),
 	    cmocka_unit_test(signature_key_sets),
+	    cmocka_unit_test(signature_key_refs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
