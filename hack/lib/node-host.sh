@@ -168,7 +168,10 @@ readonly RULE_TABLES=(nat filter)
 # rule instantiates one with its built-in chains). One host-wide record lists
 # them together with the nodes that are up or coming up; the last node's
 # `down` removes each that is empty again, so the host ends as it was found
-# however nodes overlap. Lines: "node DIR", "dir PATH", "iptables TABLE".
+# however nodes overlap. Directories are the host's; iptables tables belong
+# to a network namespace, so nodes and tables are recorded with theirs
+# (readlink /proc/self/ns/net) and a table goes with the last node of its own
+# namespace. Lines: "node DIR NETNS", "dir PATH", "iptables TABLE NETNS".
 # It is changed only under a lock on /run (no lock file to leave behind),
 # held for the edit alone so that no started process inherits it.
 readonly HOST_RECORD=/run/recap-node.made
@@ -202,15 +205,18 @@ host_tables_removable() {
 	[[ $(iptables -V 2>/dev/null) == *nf_tables* ]] && command -v nft >/dev/null
 }
 
+host_netns() { readlink /proc/self/ns/net; }
+
 # host_record_up: this node, and what is missing now that `up` may make.
 host_record_up() {
-	local lines d t tables
+	local lines d t tables netns
+	netns=$(host_netns)
 	mapfile -t lines < <(host_record_lines)
-	lines+=("node $dir")
+	lines+=("node $dir $netns")
 	for d in "${SHARED_DIRS[@]}"; do [[ -e $d ]] || lines+=("dir $d"); done
 	if host_tables_removable && [[ -n $(host_rules) ]]; then
 		tables=$(host_tables)
-		for t in "${RULE_TABLES[@]}"; do grep -qx -- "$t" <<<"$tables" || lines+=("iptables $t"); done
+		for t in "${RULE_TABLES[@]}"; do grep -qx -- "$t" <<<"$tables" || lines+=("iptables $t $netns"); done
 	fi
 	host_record_write "${lines[@]}"
 }
@@ -222,31 +228,42 @@ host_table_empty() {
 	! grep -qv -e '^-P [A-Z]* ACCEPT$' <<<"$rules"
 }
 
-# host_record_down: this node goes; when it was the last (a node whose
-# directory has lost its marker was taken down by hand), whatever the record
-# lists that is empty again is removed, and what is still in use stays listed.
+# host_record_down: this node goes. Directories the record lists go when it
+# was the last node (a node whose directory has lost its marker was taken down
+# by hand), tables of this network namespace when it was the last node in it:
+# each that is empty again is removed, and what is still in use stays listed.
 host_record_down() {
-	local kind what nodes=() made=() keep=()
-	while read -r kind what; do
+	local kind what ns netns nodes=() made=() keep=() others=0 others_here=0
+	netns=$(host_netns)
+	while read -r kind what ns; do
 		case $kind in
-		node) [[ $what == "$dir" || ! -f $what/$MARKER ]] || nodes+=("node $what") ;;
-		*) made+=("$kind $what") ;;
+		node)
+			[[ $what == "$dir" || ! -f $what/$MARKER ]] && continue
+			nodes+=("node $what${ns:+ $ns}")
+			others=$((others + 1))
+			# (a node recorded without its namespace counts as here)
+			[[ -n $ns && $ns != "$netns" ]] || others_here=$((others_here + 1))
+			;;
+		*) made+=("$kind $what${ns:+ $ns}") ;;
 		esac
 	done < <(host_record_lines)
-	if ((${#nodes[@]})); then
-		host_record_write "${nodes[@]}" "${made[@]}"
-		return 0
-	fi
-	while read -r kind what; do
+	while read -r kind what ns; do
+		[[ -n $kind ]] || continue
 		case $kind in
-		dir) rmdir "$what" 2>/dev/null || [[ ! -e $what ]] || keep+=("dir $what") ;;
+		dir)
+			((others == 0)) && { rmdir "$what" 2>/dev/null || [[ ! -e $what ]]; } || keep+=("dir $what")
+			;;
 		iptables)
+			if [[ -n $ns && $ns != "$netns" ]] || ((others_here)); then
+				keep+=("iptables $what${ns:+ $ns}")
+				continue
+			fi
 			grep -qx -- "$what" <<<"$(host_tables)" || continue
-			{ host_table_empty "$what" && nft delete table ip "$what"; } || keep+=("iptables $what")
+			{ host_table_empty "$what" && nft delete table ip "$what"; } || keep+=("iptables $what${ns:+ $ns}")
 			;;
 		esac
 	done < <(printf '%s\n' "${made[@]}" | sort -r) # deepest directories first
-	host_record_write "${keep[@]}"
+	host_record_write "${nodes[@]}" "${keep[@]}"
 }
 
 # host_container_ids: every container and sandbox id containerd has had
