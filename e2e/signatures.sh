@@ -68,7 +68,7 @@ ns_create shop free
 pod_create shop web-1 node-1 app registry.local/app:1 app=web
 pod_create free web-2 node-1 app registry.local/app:1 app=web
 check "the stand-in runs the target pods" eval 'wait_until 30 pods_running shop 1 && wait_until 30 pods_running free 1'
-policy() { # NAME KEYFILE
+signing_policy() { # NAME SIGNATURES: a policy over shop with that images.signatures (YAML)
 	kubectl apply -f - >/dev/null <<YAML
 apiVersion: recap.dev/v1alpha1
 kind: CapsulePolicy
@@ -77,10 +77,13 @@ spec:
   namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: shop}}
   images:
     signatures:
-      publicKeys:
-        - |
-$(sed 's/^/          /' "$2")
+$2
 YAML
+}
+policy() { # NAME KEYFILE
+	signing_policy "$1" "      publicKeys:
+        - |
+$(sed 's/^/          /' "$2")"
 }
 policy signed-by-k1 "$T/k1/cosign.pub"
 
@@ -145,16 +148,7 @@ check "the controller said it could not check (the node decided)" \
 kubectl delete capsulepolicy signed-by-k1 signed-by-k2 >/dev/null
 kubectl create namespace recap-keys >/dev/null
 ref_policy() { # NAME configMapKeyRef|secretKeyRef OBJECT
-	kubectl apply -f - >/dev/null <<YAML
-apiVersion: recap.dev/v1alpha1
-kind: CapsulePolicy
-metadata: {name: $1}
-spec:
-  namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: shop}}
-  images:
-    signatures:
-      publicKeyRefs: [{$2: {name: $3, key: cosign.pub}}]
-YAML
+	signing_policy "$1" "      publicKeyRefs: [{$2: {name: $3, key: cosign.pub}}]"
 }
 policy_ready() { # NAME STATUS REASON
 	[[ $(kubectl get capsulepolicy "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}/{.status.conditions[?(@.type=="Ready")].reason}') == "$2/$3" ]]
@@ -169,6 +163,8 @@ ready_message() { kubectl get "$1" "${@:2}" -o jsonpath='{.status.conditions[?(@
 ref_policy by-configmap configMapKeyRef keys
 check "a policy whose ConfigMap does not exist: Ready False, KeysUnavailable" \
 	wait_until 30 policy_ready by-configmap False KeysUnavailable
+check "and Stalled (what GitOps tools read as failed)" eval '[[ $(kubectl get capsulepolicy by-configmap \
+	-o jsonpath="{.status.conditions[?(@.type==\"Stalled\")].status}") == True ]]'
 msg=$(ready_message capsulepolicy by-configmap)
 check "its message names the key, the ConfigMap and why" \
 	eval '[[ $msg == *"key \"cosign.pub\" of ConfigMap recap-keys/keys does not exist"* ]] || { echo "  message: $msg" >&2; false; }'

@@ -113,7 +113,7 @@ CONDITION_TYPES = [
     ("Reconciling", "CapsuleRun, CapsuleExecution", "not finished yet (its "
      "reason: the phase, or CapsuleNotFound while a run waits for its "
      "Capsule)"),
-    ("Stalled", "Capsule, CapsuleRun, CapsuleExecution", "it failed or was "
+    ("Stalled", "Capsule, CapsulePolicy, CapsuleRun, CapsuleExecution", "it failed or was "
      "refused and will not get better by itself (its reason says why)"),
 ]
 # The reasons of those conditions besides run phases: (reason, meaning).

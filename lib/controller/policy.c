@@ -56,14 +56,22 @@ void recap_ctl_policy_status(struct ctl_op *op, json_t *pol, size_t governed, si
 		snprintf(msg, sizeof(msg), "images it governs are refused: %s", keys_why);
 	else
 		snprintf(msg, sizeof(msg), "governs %zu Capsules, refuses %zu", governed, refused);
+	/* Ready, and Stalled for kstatus and Argo CD: keys that cannot be read
+	 * stay so until their ConfigMap or Secret (or the policy) changes */
+	const char *reason =
+	    keys_why ? RECAP_CONDITION_REASON_KEYS_UNAVAILABLE : RECAP_CONDITION_REASON_OBSERVED;
+	time_t now = recap_kube_client_now(ctl->client);
+	json_t *ready =
+	    recap_api_condition_set(recap_api_policy_status_conditions(pol), RECAP_CONDITION_READY,
+				    recap_api_condition_status_of(!keys_why), reason, msg, gen, now);
+	json_t *conds =
+	    ready ? recap_api_condition_set(ready, RECAP_CONDITION_STALLED,
+					    recap_api_condition_status_of(keys_why), reason, msg, gen, now)
+		  : NULL;
+	json_decref(ready);
 	json_t *st =
 	    json_pack("{s:I, s:I, s:I, s:o}", "observedGeneration", (json_int_t)gen, "governedCapsules",
-		      (json_int_t)governed, "refusedCapsules", (json_int_t)refused, "conditions",
-		      recap_api_condition_set(recap_api_policy_status_conditions(pol), RECAP_CONDITION_READY,
-					      recap_api_condition_status_of(!keys_why),
-					      keys_why ? RECAP_CONDITION_REASON_KEYS_UNAVAILABLE
-						       : RECAP_CONDITION_REASON_OBSERVED,
-					      msg, gen, recap_kube_client_now(ctl->client)));
+		      (json_int_t)governed, "refusedCapsules", (json_int_t)refused, "conditions", conds);
 	if (st && signatures)
 		json_object_set_new(st, "signatures", signatures);
 	else

@@ -53,6 +53,7 @@ expect exec-failed-nodelost Failed Degraded "NodeLost: node agent of node-1 lost
 expect exec-failed-error Failed Degraded Error
 
 expect policy-ready Current Healthy
+expect policy-keys-unavailable Failed Degraded "ConfigMap recap-system/keys does not exist"
 
 same_scripts() {
 	python3 - "$src/config/argocd" <<'PY'
