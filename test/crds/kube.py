@@ -21,12 +21,17 @@ failed = []
 
 
 def case(name, fn, *args):
+    """Runs one case; prints one line; a failure, or an unexpected lookup or
+    value error, is recorded in failed, not fatal."""
     t0 = time.monotonic()
     try:
         fn(*args)
         print(f"ok   {name} ({time.monotonic() - t0:.1f}s)", flush=True)
     except Failure as e:
         print(f"FAIL {name}: {e}", flush=True)
+        failed.append(name)
+    except (LookupError, ValueError) as e:
+        print(f"FAIL {name}: unexpected {e!r}", flush=True)
         failed.append(name)
 
 

@@ -13,7 +13,7 @@ import sys
 
 sys.dont_write_bytecode = True  # nothing written into the source tree
 
-from kube import ROOT, Cluster, Failure  # noqa: E402
+from kube import ROOT, Cluster, Failure, case, failed  # noqa: E402
 import cases  # noqa: E402
 
 NS = "recap-crds"
@@ -31,20 +31,6 @@ CRDS = {  # plural: (short names, categories)
     "capsuleruns": (["caprun", "crun"], ["recap", "all"]),
     "capsuleexecutions": (["capexec", "cexec"], ["recap"]),
 }
-failed = []
-
-
-def case(name, fn, *args):
-    """Runs one case; prints one line; a failure is recorded, not fatal."""
-    try:
-        fn(*args)
-        print(f"ok   {name}", flush=True)
-    except Failure as e:
-        print(f"FAIL {name}: {e}", flush=True)
-        failed.append(name)
-    except (LookupError, ValueError) as e:
-        print(f"FAIL {name}: unexpected {e!r}", flush=True)
-        failed.append(name)
 
 
 def expect(what, got, want):
