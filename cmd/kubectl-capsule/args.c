@@ -249,6 +249,22 @@ static int add_pods(struct run_args *a, const char *list, struct recap_error **e
 	return 0;
 }
 
+/* A positional target of run: a pod joins --pod's, a workload waits to be
+ * resolved. */
+static int add_target(struct run_args *a, const char *arg, struct recap_error **err)
+{
+	struct plugin_target t;
+	int r = plugin_parse_target(arg, &t, err);
+	if (r < 0)
+		return recap_error_wrap(err, r, "run");
+	if (t.kind == PLUGIN_KIND_POD)
+		return add_pods(a, t.name, err);
+	if (a->nworkloads >= PLUGIN_MAX_WORKLOADS)
+		return recap_error_set(err, E2BIG, "run: more than %d workloads", PLUGIN_MAX_WORKLOADS);
+	a->workloads[a->nworkloads++] = t;
+	return 0;
+}
+
 static int add_env(struct run_args *a, const char *kv, struct recap_error **err)
 {
 	const char *eq = strchr(kv, '=');
@@ -369,9 +385,10 @@ static int check_run(struct run_args *a, struct recap_error **err)
 	}
 	if (!a->image)
 		return recap_error_set(err, EINVAL, "run: missing IMAGE (or --capsule NAME)");
-	if (!a->pods == !a->selector)
+	if (!(a->pods || a->nworkloads) == !a->selector)
 		return recap_error_set(err, EINVAL,
-				       "run: give the targets with --pod NAME or -l SELECTOR (one of them)");
+				       "run: give the targets as POD, KIND/NAME (deploy/web, sts/db, ...) "
+				       "and --pod NAME, or as -l SELECTOR (one of them)");
 	return 0;
 }
 
@@ -415,12 +432,15 @@ int plugin_parse_run(int argc, char **argv, struct run_args *a, struct recap_err
 	}
 	if (r < 0 || a->g.help)
 		return r;
-	if (s.argc - optind > 1)
-		return recap_error_set(err, EINVAL,
-				       "run: unexpected argument '%s' (the command goes after --)",
-				       s.argv[optind + 1]);
-	a->image = s.argc > optind ? s.argv[optind] : NULL;
-	return check_run(a, err);
+	/* IMAGE first, unless --capsule names what runs; the rest are targets */
+	int first = optind;
+	if (!a->capsule && first < s.argc)
+		a->image = s.argv[first++];
+	else if (first < s.argc && strpbrk(s.argv[first], ":@"))
+		return recap_error_set(err, EINVAL, "run: give an IMAGE or --capsule NAME, not both");
+	for (int i = first; r >= 0 && i < s.argc; i++)
+		r = add_target(a, s.argv[i], err);
+	return r < 0 ? r : check_run(a, err);
 }
 
 void run_args_free(struct run_args *a)
@@ -511,11 +531,26 @@ int plugin_parse_attach(int argc, char **argv, struct attach_args *a, struct rec
 	if (s.argc - optind != 1)
 		return recap_error_set(err, EINVAL,
 				       "attach: needs exactly one POD (the command goes after --)");
-	a->pod = s.argv[optind];
+	r = plugin_parse_target(s.argv[optind], &a->target, err);
+	if (r < 0)
+		return recap_error_wrap(err, r, "attach");
+	a->pod = a->target.kind == PLUGIN_KIND_POD ? a->target.name : NULL;
 	if (!a->r.image)
 		return recap_error_set(err, EINVAL, "attach: missing --image (the capsule image to attach)");
 	if (a->r.ncommand == 0 && s.command)
 		return recap_error_set(err, EINVAL, "attach: no command after -- (leave out -- for sh)");
+	return plugin_attach_set_pod(a, a->pod);
+}
+
+int plugin_attach_set_pod(struct attach_args *a, const char *pod)
+{
+	if (!pod)
+		return 0; /* a workload: set once one of its pods is picked */
+	if (pod != a->pod) {
+		snprintf(a->picked, sizeof(a->picked), "%s", pod);
+		a->pod = a->picked;
+	}
+	json_decref(a->r.pods);
 	a->r.pods = json_pack("[s]", a->pod);
 	return a->r.pods ? 0 : -ENOMEM;
 }

@@ -12,11 +12,13 @@
 #include <stdbool.h>
 
 #include "base/error.h"
+#include "targets.h"
 
 #define PLUGIN_MAX_PODS 1000 /* CapsuleRun spec.targets maxItems */
 #define PLUGIN_MAX_CAPS 41   /* every Linux capability once */
 #define PLUGIN_MAX_ENV 64
 #define PLUGIN_MAX_PULL_SECRETS 8 /* the schema's bound */
+#define PLUGIN_MAX_WORKLOADS 32	  /* deploy/NAME, sts/NAME, ... in one run */
 
 enum plugin_output { PLUGIN_OUT_TEXT, PLUGIN_OUT_JSON, PLUGIN_OUT_YAML };
 
@@ -40,7 +42,11 @@ struct run_args {
 	struct plugin_globals g;
 	const char *image;   /* ad hoc run */
 	const char *capsule; /* --capsule: fire an existing Capsule */
-	json_t *pods;	     /* --pod, array of names, or NULL */
+	json_t *pods;	     /* --pod and POD or pod/POD targets: array of names, or NULL */
+	/* deploy/NAME, sts/NAME, ...: each resolved to its pods (added to pods)
+	 * before anything is created */
+	struct plugin_target workloads[PLUGIN_MAX_WORKLOADS];
+	size_t nworkloads;
 	const char *selector;
 	const char *container;
 	json_t *join; /* array or NULL (the API default) */
@@ -66,8 +72,10 @@ struct run_args {
  * --idle-timeout 900, --rm true, command sh. */
 struct attach_args {
 	struct run_args r;
-	const char *pod;
-	bool dry_run; /* print the CapsuleRun and Capsule, create nothing */
+	const char *pod;	     /* NULL while target is a workload not yet resolved */
+	struct plugin_target target; /* POD, pod/POD or a workload (one of its pods is picked) */
+	char picked[254];	     /* the pod picked of a workload */
+	bool dry_run;		     /* print the CapsuleRun and Capsule, create nothing */
 };
 
 #define PLUGIN_ATTACH_TIMEOUT_S 3600
@@ -100,6 +108,8 @@ int plugin_parse_run(int argc, char **argv, struct run_args *a, struct recap_err
 void run_args_free(struct run_args *a);
 int plugin_parse_attach(int argc, char **argv, struct attach_args *a, struct recap_error **err);
 void attach_args_free(struct attach_args *a);
+/* The pod attach targets (a copy is kept when it is not the argument). */
+int plugin_attach_set_pod(struct attach_args *a, const char *pod);
 /* needs_name: the verb takes exactly one positional name (logs, cancel);
  * otherwise none (ls). with_output: -o allowed; listing: -l and -A allowed.
  * --raw is allowed where both needs_name and with_output are (logs). */

@@ -22,6 +22,7 @@
 #include "format.h"
 #include "kube/raw.h"
 #include "objects.h"
+#include "resolve.h"
 #include "sanitize.h"
 #include "session.h"
 #include "verbs.h"
@@ -33,8 +34,10 @@
 static const char usage[] =
     "Attach an interactive capsule to a pod's container (a shell by default).\n"
     "\n"
-    "usage: kubectl capsule attach POD --image IMAGE [flags] [-- COMMAND ARGS...]\n"
+    "usage: kubectl capsule attach (POD | KIND/NAME) --image IMAGE [flags] [-- COMMAND ARGS...]\n"
     "\n"
+    "  POD, pod/POD          the pod; deploy/NAME, sts/NAME, ds/NAME, rs/NAME, job/NAME: the pod\n"
+    "                        of that workload kubectl exec would pick (running and ready first)\n"
     "  -c, --container NAME  the pod's container (default: its first)\n"
     "  --image IMAGE         the capsule image (its tools)\n"
     "  --join LIST           namespaces to share: net,pid,ipc,uts,cgroup (default net,pid,ipc,uts)\n"
@@ -227,6 +230,21 @@ static int attach(struct session *s, const char *name, const char *pod, int sigf
 	return status;
 }
 
+/* One pod of a workload, the one kubectl exec would pick. */
+static int pick_pod(struct session *s, struct attach_args *a, struct recap_error **err)
+{
+	_cleanup_json_ json_t *pods = NULL;
+	int r = plugin_resolve_workload(s, &a->target, &pods, err);
+	if (r < 0)
+		return r;
+	const char *name = recap_api_meta_name(plugin_pick_pod(pods));
+	if (json_array_size(pods) > 1)
+		plugin_printf_safe(stderr, "%s/%s has %zu pods; attaching to %s\n",
+				   plugin_kind_name(a->target.kind), a->target.name, json_array_size(pods),
+				   name);
+	return plugin_attach_set_pod(a, name);
+}
+
 int plugin_verb_attach(int argc, char **argv)
 {
 	struct attach_args a = {0};
@@ -243,6 +261,8 @@ int plugin_verb_attach(int argc, char **argv)
 	}
 	status = 1;
 	int r = session_open(&s, &a.r.g, &err);
+	if (r >= 0 && !a.pod)
+		r = pick_pod(&s, &a, &err);
 	if (r < 0)
 		goto out;
 	if (a.dry_run) {

@@ -14,6 +14,7 @@
 #include "format.h"
 #include "objects.h"
 #include "api/names.h"
+#include "resolve.h"
 #include "sanitize.h"
 #include "session.h"
 #include "stream.h"
@@ -25,11 +26,14 @@
 static const char usage[] =
     "Run a capsule on pods and print each target's output.\n"
     "\n"
-    "usage: kubectl capsule run IMAGE (--pod POD... | -l SELECTOR) [flags] [-- COMMAND ARGS...]\n"
-    "       kubectl capsule run --capsule NAME [--pod POD...] [flags]\n"
+    "usage: kubectl capsule run IMAGE (TARGET... | -l SELECTOR) [flags] [-- COMMAND ARGS...]\n"
+    "       kubectl capsule run --capsule NAME [TARGET...] [flags]\n"
     "\n"
     "targets:\n"
-    "  --pod NAME[,NAME]     target pod (repeatable; at most 1000)\n"
+    "  TARGET                POD, pod/POD, or a workload: deploy/NAME, sts/NAME, ds/NAME,\n"
+    "                        rs/NAME, job/NAME (long forms too: deployment.apps/NAME): the\n"
+    "                        pods its spec.selector matches, less the finished ones\n"
+    "  --pod NAME[,NAME]     target pod (repeatable; at most 1000 pods in all)\n"
     "  -l, --selector SEL    target the pods matching a label selector (a=b,c in (d),!e)\n"
     "  -c, --container NAME  the pod's container (default: its first)\n"
     "  --capsule NAME        fire an existing Capsule (its own image, command and targets)\n"
@@ -65,8 +69,43 @@ static const char usage[] =
     "succeeded, 1 otherwise, 2 for bad flags, 130 when interrupted while waiting\n"
     "(Ctrl-C stops waiting; the run goes on).\n";
 
+static bool has_pod(json_t *pods, const char *name)
+{
+	size_t i;
+	json_t *p;
+	json_array_foreach (pods, i, p)
+		if (strcmp(json_string_value(p), name) == 0)
+			return true;
+	return false;
+}
+
+/* Each workload's pods join the run's targets (each pod once). */
+static int resolve_workloads(struct session *s, struct run_args *a, struct recap_error **err)
+{
+	if (a->nworkloads && !a->pods && !(a->pods = json_array()))
+		return -ENOMEM;
+	for (size_t w = 0; w < a->nworkloads; w++) {
+		_cleanup_json_ json_t *pods = NULL;
+		int r = plugin_resolve_workload(s, &a->workloads[w], &pods, err);
+		if (r < 0)
+			return r;
+		size_t i;
+		json_t *pod;
+		json_array_foreach (pods, i, pod) {
+			const char *name = recap_api_meta_name(pod);
+			if (has_pod(a->pods, name))
+				continue;
+			if (json_array_size(a->pods) >= PLUGIN_MAX_PODS)
+				return recap_error_set(err, E2BIG, "run: more than %d target pods",
+						       PLUGIN_MAX_PODS);
+			json_array_append_new(a->pods, json_string(name));
+		}
+	}
+	return 0;
+}
+
 /* The targets exist before anything is created, so a typo costs nothing. */
-static int check_targets(struct session *s, const struct run_args *a, struct recap_error **err)
+static int check_targets(struct session *s, struct run_args *a, struct recap_error **err)
 {
 	size_t i;
 	json_t *pod;
@@ -75,12 +114,15 @@ static int check_targets(struct session *s, const struct run_args *a, struct rec
 		if (r < 0)
 			return r;
 	}
+	int r = resolve_workloads(s, a, err);
+	if (r < 0)
+		return r;
 	if (a->capsule)
 		return session_get(s, &plugin_res_capsules, s->ns, "capsule", a->capsule, NULL, err);
 	if (!a->selector)
 		return 0;
 	_cleanup_json_ json_t *list = NULL;
-	int r = session_list(s, &plugin_res_pods, s->ns, a->selector, NULL, &list, err);
+	r = session_list(s, &plugin_res_pods, s->ns, a->selector, NULL, &list, err);
 	if (r < 0)
 		return recap_error_wrap(err, r, "listing pods with selector \"%s\"", a->selector);
 	if (json_array_size(json_object_get(list, "items")) == 0)

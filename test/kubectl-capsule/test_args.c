@@ -108,15 +108,131 @@ static void pods_and_positional_anywhere(void **state)
 	run_args_free(&a);
 }
 
+/* kubectl's names of each kind: singular, plural, short, .GROUP and
+ * .VERSION.GROUP, any case. */
+static void target_kinds(void **state)
+{
+	static const struct {
+		const char *arg;
+		enum plugin_kind kind;
+		const char *name;
+	} ok[] = {
+	    {"web-1", PLUGIN_KIND_POD, "web-1"},
+	    {"pod/web-1", PLUGIN_KIND_POD, "web-1"},
+	    {"pods/web-1", PLUGIN_KIND_POD, "web-1"},
+	    {"po/web-1", PLUGIN_KIND_POD, "web-1"},
+	    {"deploy/web", PLUGIN_KIND_DEPLOYMENT, "web"},
+	    {"deployment/web", PLUGIN_KIND_DEPLOYMENT, "web"},
+	    {"deployments/web", PLUGIN_KIND_DEPLOYMENT, "web"},
+	    {"deployment.apps/web", PLUGIN_KIND_DEPLOYMENT, "web"},
+	    {"deployments.v1.apps/web", PLUGIN_KIND_DEPLOYMENT, "web"},
+	    {"Deployment/web", PLUGIN_KIND_DEPLOYMENT, "web"},
+	    {"sts/db", PLUGIN_KIND_STATEFULSET, "db"},
+	    {"statefulsets.apps/db", PLUGIN_KIND_STATEFULSET, "db"},
+	    {"ds/agent", PLUGIN_KIND_DAEMONSET, "agent"},
+	    {"daemonset/agent", PLUGIN_KIND_DAEMONSET, "agent"},
+	    {"rs/web-7d9f", PLUGIN_KIND_REPLICASET, "web-7d9f"},
+	    {"replicasets.apps/web-7d9f", PLUGIN_KIND_REPLICASET, "web-7d9f"},
+	    {"job/backup", PLUGIN_KIND_JOB, "backup"},
+	    {"jobs.batch/backup", PLUGIN_KIND_JOB, "backup"},
+	    {"job.v1.batch/backup.x", PLUGIN_KIND_JOB, "backup.x"},
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct plugin_target t;
+		struct recap_error *err = NULL;
+		if (plugin_parse_target(ok[i].arg, &t, &err) < 0)
+			fail_msg("'%s' refused: %s", ok[i].arg, recap_error_message(err));
+		assert_int_equal(t.kind, ok[i].kind);
+		assert_string_equal(t.name, ok[i].name);
+	}
+	static const struct {
+		const char *arg, *message;
+	} bad[] = {
+	    {"svc/web", "'svc/web': unknown kind 'svc'"},
+	    {"deployments.v2.apps/web", "unknown kind 'deployments.v2.apps'"},
+	    {"deployments.batch/web", "unknown kind 'deployments.batch'"},
+	    {"pods.v1/web", "unknown kind 'pods.v1'"},
+	    {"deploys/web", "unknown kind 'deploys'"},
+	    {"jobs.v1/backup", "unknown kind 'jobs.v1'"},
+	    {"/web", "unknown kind ''"},
+	    {"deploy/a/b", "'deploy/a/b': 'a/b' is not a deployment's name"},
+	    {"sts/DB", "'sts/DB': 'DB' is not a statefulset's name"},
+	    {"", "'': '' is not a pod's name"},
+	    {"-web", "'-web': '-web' is not a pod's name"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct plugin_target t;
+		struct recap_error *err = NULL;
+		assert_int_equal(plugin_parse_target(bad[i].arg, &t, &err), -EINVAL);
+		if (!strstr(recap_error_message(err), bad[i].message))
+			fail_msg("'%s': '%s' lacks '%s'", bad[i].arg, recap_error_message(err),
+				 bad[i].message);
+		recap_error_free(err);
+	}
+}
+
+/* run's positional targets: pods join --pod's, workloads wait for resolving. */
+static void run_targets(void **state)
+{
+	struct run_args a;
+	RUN_OK(&a, "img", "deploy/web", "web-1", "--pod", "web-3", "pod/web-2", "sts/db", "--", "ps");
+	assert_string_equal(a.image, "img");
+	assert_int_equal(json_array_size(a.pods), 3);
+	assert_string_equal(json_string_value(json_array_get(a.pods, 0)), "web-3");
+	assert_string_equal(json_string_value(json_array_get(a.pods, 1)), "web-1");
+	assert_string_equal(json_string_value(json_array_get(a.pods, 2)), "web-2");
+	assert_int_equal(a.nworkloads, 2);
+	assert_int_equal(a.workloads[0].kind, PLUGIN_KIND_DEPLOYMENT);
+	assert_string_equal(a.workloads[0].name, "web");
+	assert_int_equal(a.workloads[1].kind, PLUGIN_KIND_STATEFULSET);
+	assert_int_equal(a.ncommand, 1);
+	run_args_free(&a);
+	/* a workload alone is a whole target list */
+	RUN_OK(&a, "img", "job/backup", "-c", "app");
+	assert_null(a.pods);
+	assert_int_equal(a.nworkloads, 1);
+	assert_int_equal(a.workloads[0].kind, PLUGIN_KIND_JOB);
+	assert_string_equal(a.container, "app");
+	run_args_free(&a);
+	/* with --capsule every positional is a target */
+	RUN_OK(&a, "--capsule", "whoami", "ds/agent", "web-1");
+	assert_null(a.image);
+	assert_int_equal(a.nworkloads, 1);
+	assert_int_equal(a.workloads[0].kind, PLUGIN_KIND_DAEMONSET);
+	assert_int_equal(json_array_size(a.pods), 1);
+	run_args_free(&a);
+
+	char *argv[PLUGIN_MAX_WORKLOADS + 4];
+	char names[PLUGIN_MAX_WORKLOADS + 1][16];
+	int n = 0;
+	argv[n++] = "run";
+	argv[n++] = "img";
+	for (int i = 0; i <= PLUGIN_MAX_WORKLOADS; i++) {
+		snprintf(names[i], sizeof(names[i]), "deploy/d%d", i);
+		argv[n++] = names[i];
+	}
+	argv[n] = NULL;
+	char msg[256];
+	assert_int_equal(parse_run(argv, n, &a, msg, sizeof(msg)), -E2BIG);
+	assert_string_equal(msg, "run: more than 32 workloads");
+	run_args_free(&a);
+}
+
 static void run_refusals(void **state)
 {
 	RUN_FAILS("missing IMAGE", "--pod", "a");
-	RUN_FAILS("--pod NAME or -l SELECTOR", "img");
-	RUN_FAILS("--pod NAME or -l SELECTOR", "img", "--pod", "a", "-l", "x=y");
-	RUN_FAILS("not both", "img", "--capsule", "c");
+	RUN_FAILS("--pod NAME, or as -l SELECTOR (one of them)", "img");
+	RUN_FAILS("--pod NAME, or as -l SELECTOR (one of them)", "img", "--pod", "a", "-l", "x=y");
+	RUN_FAILS("--pod NAME, or as -l SELECTOR (one of them)", "img", "deploy/web", "-l", "x=y");
+	RUN_FAILS("not both", "img:1", "--capsule", "c");
+	RUN_FAILS("not both", "--capsule", "c", "reg.local/img@sha256:0");
 	RUN_FAILS("are the Capsule's own", "--capsule", "c", "-l", "a=b");
 	RUN_FAILS("are the Capsule's own", "--capsule", "c", "--", "true");
-	RUN_FAILS("unexpected argument 'extra'", "img", "extra", "--pod", "a");
+	RUN_FAILS("run: 'svc/web': unknown kind 'svc' (a target is POD or KIND/NAME, KIND one of pod, "
+		  "deployment (deploy), statefulset (sts), daemonset (ds), replicaset (rs), job)",
+		  "img", "svc/web");
+	RUN_FAILS("run: 'deploy/': '' is not a deployment's name", "img", "deploy/");
+	RUN_FAILS("run: 'Web_1': 'Web_1' is not a pod's name", "img", "Web_1");
 	RUN_FAILS("--target-fs 'rw': must be None, ReadOnly or ReadWrite", "img", "--pod", "a", "--target-fs",
 		  "rw");
 	RUN_FAILS("'mnt' is not one of", "img", "--pod", "a", "--join", "net,mnt");
@@ -225,6 +341,23 @@ static void attach_flags(void **state)
 	assert_int_equal(parse_attach(x, &a, m, sizeof(m)), 0);
 	assert_true(a.r.rm);
 	attach_args_free(&a);
+
+	/* pod/POD is the pod; a workload's pod is picked later */
+	char **y = ARGV("pod/web-2", "--image", "img");
+	assert_int_equal(parse_attach(y, &a, m, sizeof(m)), 0);
+	assert_string_equal(a.pod, "web-2");
+	assert_string_equal(json_string_value(json_array_get(a.r.pods, 0)), "web-2");
+	attach_args_free(&a);
+	char **z = ARGV("deployments.apps/web", "--image", "img", "-c", "app");
+	assert_int_equal(parse_attach(z, &a, m, sizeof(m)), 0);
+	assert_null(a.pod);
+	assert_null(a.r.pods);
+	assert_int_equal(a.target.kind, PLUGIN_KIND_DEPLOYMENT);
+	assert_string_equal(a.target.name, "web");
+	assert_int_equal(plugin_attach_set_pod(&a, "web-abc12"), 0);
+	assert_string_equal(a.pod, "web-abc12");
+	assert_string_equal(json_string_value(json_array_get(a.r.pods, 0)), "web-abc12");
+	attach_args_free(&a);
 }
 
 static void attach_refusals(void **state)
@@ -251,6 +384,8 @@ static void attach_refusals(void **state)
 	     "attach: unknown flag --caplet-namespace"},
 	    {ARGV("a", "--image", "img", "--env", "A=b"), "attach: unknown flag --env"},
 	    {ARGV("a", "--image", "img", "--"), "attach: no command after --"},
+	    {ARGV("cronjob/x", "--image", "img"), "attach: 'cronjob/x': unknown kind 'cronjob'"},
+	    {ARGV("deploy/", "--image", "img"), "attach: 'deploy/': '' is not a deployment's name"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char m[256];
@@ -386,6 +521,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(adhoc_run_with_everything),
 	    cmocka_unit_test(pods_and_positional_anywhere),
+	    cmocka_unit_test(target_kinds),
+	    cmocka_unit_test(run_targets),
 	    cmocka_unit_test(run_refusals),
 	    cmocka_unit_test(pod_limit),
 	    cmocka_unit_test(help_wins),
