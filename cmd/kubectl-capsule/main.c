@@ -14,7 +14,8 @@ static const struct {
 	const char *summary;
 } verbs[] = {
     {"run", plugin_verb_run, "run a capsule on pods, wait, print each target's output"},
-    {"ls", plugin_verb_ls, "list CapsuleRuns"},
+    {"ls", plugin_verb_ls, "list CapsuleRuns (-w: and watch them change)"},
+    {"describe", plugin_verb_describe, "a run's details: capsule spec, failures, executions, events"},
     {"logs", plugin_verb_logs, "print each target's output of a run"},
     {"cp", plugin_verb_cp, "copy files a run left in /out (RUN[:POD]:/out/PATH DEST)"},
     {"cancel", plugin_verb_cancel, "cancel a run"},
@@ -27,7 +28,7 @@ static void usage(FILE *f)
 	      "usage: kubectl capsule VERB [flags]\n\nverbs:\n",
 	      f);
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-		fprintf(f, "  %-7s %s\n", verbs[i].name, verbs[i].summary);
+		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
 	fputs("\nEvery verb takes kubectl's connection flags: --kubeconfig FILE, --context NAME,\n"
 	      "--cluster NAME, --user NAME, -n/--namespace NS, --as USER, --as-group GROUP\n"
 	      "(repeatable), --as-uid UID and --request-timeout DURATION (0, 30s, 5m, 1h).\n"
@@ -80,6 +81,7 @@ int main(int argc, char **argv)
 		argv[argc - 1] = verb;
 		return verbs[i].fn(argc - 1, argv);
 	}
-	fprintf(stderr, "error: unknown verb \"%s\" (run, ls, logs, cp, cancel, attach)\n", argv[v]);
+	fprintf(stderr, "error: unknown verb \"%s\" (run, ls, describe, logs, cp, cancel, attach)\n",
+		argv[v]);
 	return 2;
 }

@@ -14,6 +14,7 @@ int plugin_verb_logs(int argc, char **argv);
 int plugin_verb_cancel(int argc, char **argv);
 int plugin_verb_attach(int argc, char **argv);
 int plugin_verb_cp(int argc, char **argv);
+int plugin_verb_describe(int argc, char **argv);
 
 /* "error: <message>" on stderr; returns `status`. Frees err. */
 int plugin_fail(struct recap_error *err, int status);
