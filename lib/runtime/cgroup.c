@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/failpoint.h"
 
 /* The mounted hierarchies. */
 struct recap_cgroup_hier {
@@ -333,7 +334,9 @@ int recap_cgroup_enter(const struct recap_cgroup *cg, pid_t pid, bool skip_v2, s
 	for (size_t i = 0; i < cg->n; i++) {
 		if (skip_v2 && (int)i == cg->v2)
 			continue;
-		int r = recap_cgroup_write(cg->dirs[i], "cgroup.procs", s);
+		int r = recap_failpoint("capsule.cgroup-enter");
+		if (r >= 0)
+			r = recap_cgroup_write(cg->dirs[i], "cgroup.procs", s);
 		if (r < 0)
 			return recap_error_set_errno(err, r, "cannot move process into %s", cg->dirs[i]);
 	}

@@ -38,7 +38,10 @@ int recap_cgroup_create(const char *parent, const char *id, const struct recap_c
 /* Rebuilds the handle of an existing run (for sweep): the dirs that exist. */
 int recap_cgroup_open_existing(const char *parent, const char *id, struct recap_cgroup *ret);
 /* Moves pid (0: the caller) into every dir of the run (but the v2 one when
- * skip_v2: the process was born there). */
+ * skip_v2: the process was born there). On a hybrid host the first v1
+ * migration waits for an RCU grace period (cgroup_threadgroup_rwsem), a few
+ * ms spent off the CPU: the executor moves its first child while the child
+ * builds the capsule's root (recap_launch). */
 int recap_cgroup_enter(const struct recap_cgroup *cg, pid_t pid, bool skip_v2, struct recap_error **err);
 /* fork() straight into the run's v2 cgroup (clone3 CLONE_INTO_CGROUP): no
  * migration, which costs a synchronize_rcu. -ENOSYS where the kernel or the

@@ -126,16 +126,19 @@ struct recap_launch {
 	const struct recap_target *target;
 	const struct recap_cgroup *cgroup;
 	struct recap_exec_ctx exec;
-	sigset_t mask;	     /* restored in the child */
-	bool born_in_cgroup; /* forked into the v2 cgroup already */
-	int out_fd;	     /* the run's /out tmpfs (recap_out_make) */
+	sigset_t mask; /* restored in the child */
+	int out_fd;    /* the run's /out tmpfs (recap_out_make) */
+	/* one byte from the executor once it moved the child into every
+	 * cgroup of the run (recap_cgroup_enter); EOF: it did not */
+	int cgroup_wait_fd;
 };
 
 /* The run's first process, born in the target's PID namespace (when it is
- * joined) and the run's cgroup: private mount namespace, the run's tmpfs,
- * overlay root, /target, /out, /dev, the other namespaces joined,
- * pivot_root; then it reports RECAP_SYNC_PID (or an error) on exec.sync_fd
- * and becomes the supervisor. Never returns. */
+ * joined) and the run's v2 cgroup: private mount namespace, the run's tmpfs,
+ * overlay root, /target, /out, /dev; then it waits on cgroup_wait_fd until
+ * the executor moved it into the rest of the run's cgroups, joins the other
+ * namespaces, pivot_root; then it reports RECAP_SYNC_PID (or an error) on
+ * exec.sync_fd and becomes the supervisor. Never returns. */
 _Noreturn void recap_launch_child(const struct recap_launch *l);
 
 /* A bounded tail of a stream: keeps the last `cap` bytes, counts them all. */
@@ -199,11 +202,12 @@ struct recap_run {
 
 	/* the executor's ends */
 	int sync_fd, status_fd, out_fd, err_fd, sig_fd, sup_pidfd, procs_fd;
+	int moved_fd;	/* the first child's go-ahead: it is in the run's cgroups */
 	int mnt_ns;	/* the run's mount namespace, emptied at escape (mounts.c) */
 	int pty_master; /* tty mode: out_fd == pty_master */
 	int pty_sock;	/* tty mode: the master arrives here */
 	/* the children's ends */
-	int child_in, child_out, child_err, child_sync, child_status, child_pty_sock;
+	int child_in, child_out, child_err, child_sync, child_status, child_pty_sock, child_moved;
 	sigset_t old_mask; /* before the executor blocked its signals */
 	struct termios saved_tty;
 	bool tty_raw;

@@ -1,6 +1,7 @@
 /* The run's first child: born in the target's PID namespace and the run's
- * cgroup, it builds the capsule's root, joins the other namespaces and
- * becomes the supervisor; and the command line and environment it runs. */
+ * v2 cgroup, it builds the capsule's root while the executor moves it into
+ * the run's other cgroups, then joins the other namespaces and becomes the
+ * supervisor; and the command line and environment it runs. */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -11,13 +12,26 @@
 #include "runtime/mounts.h"
 #include "runtime/process.h"
 
+/* The executor moves this process into the run's v1 cgroups while it builds
+ * the root (run.c, enter_cgroups): one byte when that is done. Nothing of the
+ * target but the PID namespace it was born in is joined before. */
+static int wait_for_cgroups(int fd, struct recap_error **err)
+{
+	char c = 0;
+	ssize_t n;
+	do
+		n = read(fd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	if (n == 1 && c == '1')
+		return 0;
+	return recap_error_set(err, EIO, "the executor did not move the run into its cgroups");
+}
+
 static int build_root(const struct recap_launch *l, struct recap_error **err)
 {
 	const struct recap_run_paths *p = l->paths;
 	int tree = -1;
-	int r = recap_cgroup_enter(l->cgroup, 0, l->born_in_cgroup, err);
-	if (r >= 0)
-		r = recap_mounts_private_ns(err);
+	int r = recap_mounts_private_ns(err);
 	if (r >= 0)
 		r = recap_mounts_upper(p, l->spec->upper_bytes, err);
 	if (r >= 0 && l->spec->target_fs != RECAP_TARGET_FS_NONE)
@@ -30,6 +44,9 @@ static int build_root(const struct recap_launch *l, struct recap_error **err)
 	if (tree >= 0)
 		close(tree);
 	close(l->out_fd); /* the executor keeps its own, to collect the artifacts */
+	if (r >= 0)
+		r = wait_for_cgroups(l->cgroup_wait_fd, err);
+	close(l->cgroup_wait_fd);
 	/* joined before pivot_root: the fallback opens /proc/<pid>/ns/ paths;
 	 * the PID namespace is the one this process was born in (the target's,
 	 * or a new one) */
@@ -62,6 +79,7 @@ _Noreturn void recap_launch_child(const struct recap_launch *l)
 			    x->procs_fd,
 			    x->pty_sock,
 			    l->out_fd,
+			    l->cgroup_wait_fd,
 			    l->target->pidfd};
 	int r = recap_fds_close_except(keep, ARRAY_SIZE(keep));
 	if (r < 0) {
