@@ -41,6 +41,7 @@ enum {
 	OPT_LIMIT_BYTES,
 	OPT_TAILS,
 	OPT_NO_STREAM,
+	OPT_CLIENT,
 };
 
 #define GLOBAL_OPTIONS                                                                                       \
@@ -589,6 +590,8 @@ int plugin_parse_simple(int argc, char **argv, const char *verb, bool needs_name
 	    {"output", required_argument, NULL, 'o'},
 	    {"selector", required_argument, NULL, 'l'},
 	    {"all-namespaces", no_argument, NULL, 'A'},
+	    {"watch", no_argument, NULL, 'w'},
+	    {"client", no_argument, NULL, OPT_CLIENT},
 	    {"raw", no_argument, NULL, OPT_RAW},
 	    {"follow", no_argument, NULL, 'f'},
 	    {"target", required_argument, NULL, OPT_TARGET},
@@ -604,11 +607,12 @@ int plugin_parse_simple(int argc, char **argv, const char *verb, bool needs_name
 		return recap_error_set(err, EINVAL, "%s: takes no command after --", verb);
 	bool logs = needs_name && with_output;
 	int c, r = 0;
-	while (r >= 0 && (c = getopt_long(s.argc, s.argv, ":n:o:l:Afh", opts, NULL)) != -1) {
+	while (r >= 0 && (c = getopt_long(s.argc, s.argv, ":n:o:l:Afwh", opts, NULL)) != -1) {
 		bool logs_only =
 		    c == 'f' || c == OPT_TARGET || c == OPT_LIMIT_BYTES || c == OPT_TAILS || c == OPT_RAW;
 		if (c == '?' || c == ':' || (c == 'o' && !with_output) ||
-		    ((c == 'l' || c == 'A') && !listing) || (logs_only && !logs))
+		    ((c == 'l' || c == 'A' || c == 'w') && !listing) || (logs_only && !logs) ||
+		    (c == OPT_CLIENT && strcmp(verb, "version") != 0))
 			return bad_option(verb, c == ':' ? c : '?', s.argv, err);
 		if (c == 'o')
 			r = parse_output(optarg, &a->g.output, err);
@@ -616,6 +620,10 @@ int plugin_parse_simple(int argc, char **argv, const char *verb, bool needs_name
 			a->selector = optarg;
 		else if (c == 'A')
 			a->all_namespaces = true;
+		else if (c == 'w')
+			a->watch = true;
+		else if (c == OPT_CLIENT)
+			a->client_only = true;
 		else if (c == OPT_RAW)
 			a->g.raw = true;
 		else if (logs_only)

@@ -88,6 +88,8 @@ struct simple_args {
 	const char *name;
 	const char *selector; /* ls -l */
 	bool all_namespaces;  /* ls -A */
+	bool watch;	      /* ls -w */
+	bool client_only;     /* version --client */
 	/* logs */
 	bool follow, tails;
 	const char *target;

@@ -209,7 +209,10 @@ void plugin_format_age(time_t then, time_t now, char *out, size_t size)
 		snprintf(out, size, "%lldd", d / 86400);
 }
 
-#define RUN_COLUMNS 10
+#define RUN_COLUMNS PLUGIN_RUN_COLUMNS
+
+static const char *const run_head[RUN_COLUMNS] = {"NAMESPACE", "NAME",	    "CAPSULE", "TRIGGER", "STRATEGY",
+						  "TARGETS",   "SUCCEEDED", "FAILED",  "PHASE",	  "AGE"};
 
 static void run_row(json_t *run, time_t now, char cells[RUN_COLUMNS][64])
 {
@@ -240,12 +243,16 @@ static void print_row(FILE *f, char cells[RUN_COLUMNS][64], const int *width, in
 	plugin_printf_safe(f, "%s\n", cells[RUN_COLUMNS - 1]);
 }
 
-/* Columns as wide as their widest cell, three spaces apart (kubectl's look). */
-void plugin_print_runs(FILE *f, json_t *list, time_t now, bool namespaces)
+static void widen(int *width, char cells[RUN_COLUMNS][64])
 {
-	static const char *const head[RUN_COLUMNS] = {"NAMESPACE", "NAME",    "CAPSULE",   "TRIGGER",
-						      "STRATEGY",  "TARGETS", "SUCCEEDED", "FAILED",
-						      "PHASE",	   "AGE"};
+	for (int c = 0; c < RUN_COLUMNS; c++)
+		if ((int)strlen(cells[c]) > width[c])
+			width[c] = (int)strlen(cells[c]);
+}
+
+/* Columns as wide as their widest cell, three spaces apart (kubectl's look). */
+void plugin_print_runs(FILE *f, json_t *list, time_t now, bool namespaces, int *widths)
+{
 	json_t *items = json_object_get(list, "items");
 	size_t n = json_array_size(items);
 	char(*rows)[RUN_COLUMNS][64] = calloc(n + 1, sizeof(*rows));
@@ -253,16 +260,30 @@ void plugin_print_runs(FILE *f, json_t *list, time_t now, bool namespaces)
 	if (!rows)
 		return;
 	for (int c = 0; c < RUN_COLUMNS; c++)
-		snprintf(rows[0][c], 64, "%s", head[c]);
+		snprintf(rows[0][c], 64, "%s", run_head[c]);
 	for (size_t i = 0; i < n; i++)
 		run_row(json_array_get(items, i), now, rows[i + 1]);
 	for (size_t i = 0; i <= n; i++)
-		for (int c = 0; c < RUN_COLUMNS; c++)
-			if ((int)strlen(rows[i][c]) > width[c])
-				width[c] = (int)strlen(rows[i][c]);
+		widen(width, rows[i]);
 	for (size_t i = 0; i <= n; i++)
 		print_row(f, rows[i], width, namespaces ? 0 : 1);
+	if (widths)
+		memcpy(widths, width, sizeof(width));
 	free(rows);
+}
+
+void plugin_print_run_row(FILE *f, json_t *run, time_t now, bool namespaces, int *widths, bool header)
+{
+	char cells[RUN_COLUMNS][64], head[RUN_COLUMNS][64];
+	run_row(run, now, cells);
+	for (int c = 0; c < RUN_COLUMNS; c++)
+		snprintf(head[c], 64, "%s", run_head[c]);
+	if (header)
+		widen(widths, head);
+	widen(widths, cells);
+	if (header)
+		print_row(f, head, widths, namespaces ? 0 : 1);
+	print_row(f, cells, widths, namespaces ? 0 : 1);
 }
 
 /* libyaml itself escapes what YAML calls non-printable (C0, DEL, C1) in a

@@ -37,9 +37,15 @@ json_t *plugin_results_doc(json_t *run, json_t *executions);
 void plugin_print_results(FILE *f, json_t *doc, bool raw);
 /* One result's "=== pod P, container C (node N): phase, exit X" line. */
 void plugin_print_result_header(FILE *f, json_t *result);
+#define PLUGIN_RUN_COLUMNS 10
 /* `ls`: the table kubectl get capsuleruns shows, relative to now; with a
- * NAMESPACE column first for runs of every namespace. */
-void plugin_print_runs(FILE *f, json_t *list, time_t now, bool namespaces);
+ * NAMESPACE column first for runs of every namespace. widths (may be NULL)
+ * gets the columns' widths, PLUGIN_RUN_COLUMNS of them. */
+void plugin_print_runs(FILE *f, json_t *list, time_t now, bool namespaces, int *widths);
+/* `ls -w`: one run's row of that table, its columns at least `widths` wide
+ * (widened to fit, as later rows should line up); with the header first
+ * when `header`. */
+void plugin_print_run_row(FILE *f, json_t *run, time_t now, bool namespaces, int *widths, bool header);
 /* "5s", "3m", "2h", "4d" as kubectl prints an age. */
 void plugin_format_age(time_t then, time_t now, char *out, size_t size);
 

@@ -8,11 +8,7 @@
 #include "sanitize.h"
 #include "verbs.h"
 
-static const struct {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *summary;
-} verbs[] = {
+const struct plugin_verb plugin_verbs[] = {
     {"run", plugin_verb_run, "run a capsule on pods, wait, print each target's output"},
     {"ls", plugin_verb_ls, "list CapsuleRuns (-w: and watch them change)"},
     {"describe", plugin_verb_describe, "a run's details: capsule spec, failures, executions, events"},
@@ -20,6 +16,9 @@ static const struct {
     {"cp", plugin_verb_cp, "copy files a run left in /out (RUN[:POD]:/out/PATH DEST)"},
     {"cancel", plugin_verb_cancel, "cancel a run"},
     {"attach", plugin_verb_attach, "an interactive capsule in a pod's container (a terminal session)"},
+    {"version", plugin_verb_version, "the plugin's version and the API server's"},
+    {"completion", plugin_verb_completion, "a shell completion script (bash, zsh, fish)"},
+    {NULL, NULL, NULL},
 };
 
 static void usage(FILE *f)
@@ -27,8 +26,8 @@ static void usage(FILE *f)
 	fputs("RECap's kubectl plugin: management tools in running containers.\n\n"
 	      "usage: kubectl capsule VERB [flags]\n\nverbs:\n",
 	      f);
-	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+	for (const struct plugin_verb *v = plugin_verbs; v->name; v++)
+		fprintf(f, "  %-10s %s\n", v->name, v->summary);
 	fputs("\nEvery verb takes kubectl's connection flags: --kubeconfig FILE, --context NAME,\n"
 	      "--cluster NAME, --user NAME, -n/--namespace NS, --as USER, --as-group GROUP\n"
 	      "(repeatable), --as-uid UID and --request-timeout DURATION (0, 30s, 5m, 1h).\n"
@@ -66,22 +65,28 @@ static int find_verb(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
+	/* kubectl's plugin completion runs kubectl_complete-capsule, a script
+	 * that runs this binary as `kubectl-capsule __complete ARGS...` */
+	if (argc > 1 && strcmp(argv[1], "__complete") == 0)
+		return plugin_verb_complete(argc - 1, argv + 1);
 	int v = find_verb(argc, argv);
 	if (v < 0) {
 		bool help = argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
 		usage(help ? stdout : stderr);
 		return help ? 0 : 2;
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++) {
-		if (strcmp(argv[v], verbs[i].name) != 0)
+	for (const struct plugin_verb *verb = plugin_verbs; verb->name; verb++) {
+		if (strcmp(argv[v], verb->name) != 0)
 			continue;
 		/* The verb leaves argv; what stays is parsed by the verb. */
-		char *verb = argv[v];
+		char *name = argv[v];
 		memmove(argv + v, argv + v + 1, (argc - v - 1) * sizeof(char *));
-		argv[argc - 1] = verb;
-		return verbs[i].fn(argc - 1, argv);
+		argv[argc - 1] = name;
+		return verb->fn(argc - 1, argv);
 	}
-	fprintf(stderr, "error: unknown verb \"%s\" (run, ls, describe, logs, cp, cancel, attach)\n",
+	fprintf(stderr,
+		"error: unknown verb \"%s\" (run, ls, describe, logs, cp, cancel, attach, version, "
+		"completion)\n",
 		argv[v]);
 	return 2;
 }

@@ -61,6 +61,19 @@ static bool kind_matches(const struct kind *k, const char *s, size_t n)
 	return false;
 }
 
+enum plugin_kind plugin_kind_lookup(const char *s, size_t n)
+{
+	enum plugin_kind k = 0;
+	while (k < PLUGIN_KIND_COUNT && !kind_matches(&kinds[k], s, n))
+		k++;
+	return k;
+}
+
+const char *plugin_kind_short(enum plugin_kind kind)
+{
+	return kind == PLUGIN_KIND_POD ? "pod" : kinds[kind].short_name ?: kinds[kind].singular;
+}
+
 static bool name_ok(const char *s)
 {
 	size_t n = strlen(s);
@@ -74,9 +87,7 @@ int plugin_parse_target(const char *arg, struct plugin_target *ret, struct recap
 	struct plugin_target t = {.kind = PLUGIN_KIND_POD, .name = slash ? slash + 1 : arg};
 	if (slash) {
 		size_t n = (size_t)(slash - arg);
-		for (t.kind = 0; t.kind < PLUGIN_KIND_COUNT; t.kind++)
-			if (kind_matches(&kinds[t.kind], arg, n))
-				break;
+		t.kind = plugin_kind_lookup(arg, n);
 		if (t.kind == PLUGIN_KIND_COUNT)
 			return recap_error_set(err, EINVAL,
 					       "'%s': unknown kind '%.*s' (a target is POD or KIND/NAME, "

@@ -32,6 +32,12 @@ struct plugin_target {
 const char *plugin_kind_name(enum plugin_kind kind);
 const struct recap_kube_resource *plugin_kind_resource(enum plugin_kind kind);
 
+/* The kind n bytes of s name ("deploy", "jobs.batch"), or PLUGIN_KIND_COUNT. */
+enum plugin_kind plugin_kind_lookup(const char *s, size_t n);
+/* kubectl's short name of a kind ("deploy", "sts"; "job" and "pod" have
+ * none of their own: their singular). */
+const char *plugin_kind_short(enum plugin_kind kind);
+
 /* "web-1", "pod/web-1", "deploy/web", "deployments.apps/web", ... What
  * names no known kind is refused naming it and the kinds there are; a name
  * must be an object's name (lower case letters, digits, '-' and '.'). */

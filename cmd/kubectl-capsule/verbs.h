@@ -8,6 +8,14 @@
 #include "args.h"
 #include "base/error.h"
 
+struct plugin_verb {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+/* Every verb, as `kubectl capsule --help` lists them; ends with a NULL name. */
+extern const struct plugin_verb plugin_verbs[];
+
 int plugin_verb_run(int argc, char **argv);
 int plugin_verb_ls(int argc, char **argv);
 int plugin_verb_logs(int argc, char **argv);
@@ -15,6 +23,11 @@ int plugin_verb_cancel(int argc, char **argv);
 int plugin_verb_attach(int argc, char **argv);
 int plugin_verb_cp(int argc, char **argv);
 int plugin_verb_describe(int argc, char **argv);
+int plugin_verb_version(int argc, char **argv);
+int plugin_verb_completion(int argc, char **argv);
+/* kubectl_complete-capsule ARGS... PARTIAL, as kubectl's plugin completion
+ * calls it: candidates, one a line, then ":DIRECTIVE" (cobra's). */
+int plugin_verb_complete(int argc, char **argv);
 
 /* "error: <message>" on stderr; returns `status`. Frees err. */
 int plugin_fail(struct recap_error *err, int status);

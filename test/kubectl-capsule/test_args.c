@@ -448,6 +448,20 @@ static void simple_verbs(void **state)
 	assert_int_equal(plugin_parse_simple(ARGC(o), o, "ls", false, true, true, &i, &err), -EINVAL);
 	assert_string_equal(recap_error_message(err), "ls: unknown flag -f (see --help)");
 	recap_error_free(err);
+	err = NULL;
+	/* -w watches lists only */
+	struct simple_args j = {0}, k = {0}, q = {0};
+	char **p = ARGV("-w", "-A", "-o", "yaml");
+	assert_int_equal(plugin_parse_simple(ARGC(p), p, "ls", false, true, true, &j, &err), 0);
+	assert_true(j.watch);
+	assert_true(j.all_namespaces);
+	char **r = ARGV("--watch");
+	assert_int_equal(plugin_parse_simple(ARGC(r), r, "ls", false, true, true, &k, &err), 0);
+	assert_true(k.watch);
+	char **t = ARGV("r1", "-w");
+	assert_int_equal(plugin_parse_simple(ARGC(t), t, "describe", true, false, false, &q, &err), -EINVAL);
+	assert_string_equal(recap_error_message(err), "describe: unknown flag -w (see --help)");
+	recap_error_free(err);
 }
 
 static void cp_sources(void **state)

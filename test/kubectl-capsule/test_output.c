@@ -191,12 +191,26 @@ static void progress_before_the_controller(void **state)
 
 static void print_runs(FILE *f, void *list)
 {
-	plugin_print_runs(f, list, 1767225600 + 150, false); /* 2026-01-01 00:02:30 */
+	plugin_print_runs(f, list, 1767225600 + 150, false, NULL); /* 2026-01-01 00:02:30 */
 }
 
 static void print_runs_all(FILE *f, void *list)
 {
-	plugin_print_runs(f, list, 1767225600 + 150, true);
+	plugin_print_runs(f, list, 1767225600 + 150, true, NULL);
+}
+
+/* ls -w: the table's widths, then a later row lined up under them, and a
+ * row without a table before it (no run at first) gets the header. */
+static void print_watch_rows(FILE *f, void *list)
+{
+	int widths[PLUGIN_RUN_COLUMNS];
+	plugin_print_runs(f, list, 1767225600 + 150, false, widths);
+	json_t *later = json_deep_copy(json_array_get(json_object_get(list, "items"), 0));
+	json_object_set_new(json_object_get(later, "metadata"), "name", json_string("r2"));
+	plugin_print_run_row(f, later, 1767225600 + 150, false, widths, false);
+	int fresh[PLUGIN_RUN_COLUMNS] = {0};
+	plugin_print_run_row(f, later, 1767225600 + 150, true, fresh, true);
+	json_decref(later);
 }
 
 static void runs_table_and_ages(void **state)
@@ -221,6 +235,17 @@ static void runs_table_and_ages(void **state)
 		  "             AGE\n"
 		  "shop        r1     c1        Manual               2         1           1        "
 		  "PartiallyFailed   2m\n");
+	free(text);
+	text = capture(print_watch_rows, list);
+	assert_string_equal(
+	    text,
+	    "NAME   CAPSULE   TRIGGER   STRATEGY   TARGETS   SUCCEEDED   FAILED   PHASE             AGE\n"
+	    "r1     c1        Manual               2         1           1        PartiallyFailed   2m\n"
+	    "r2     c1        Manual               2         1           1        PartiallyFailed   2m\n"
+	    "NAMESPACE   NAME   CAPSULE   TRIGGER   STRATEGY   TARGETS   SUCCEEDED   FAILED   PHASE"
+	    "             AGE\n"
+	    "shop        r2     c1        Manual               2         1           1        "
+	    "PartiallyFailed   2m\n");
 	free(text);
 	json_decref(list);
 }
