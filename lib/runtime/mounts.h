@@ -53,7 +53,8 @@ struct recap_out_stats {
 /* Frees the list of st (the caller may have taken it: list NULL). */
 void recap_out_stats_free(struct recap_out_stats *st);
 /* Copies the regular files and directories of the /out mount out_fd into
- * the directory dest, at most limit bytes in all, with safe modes
+ * the directory dest (made when /out holds anything; else nothing is made),
+ * at most limit bytes in all, with safe modes
  * (mounts_out.c); *ret counts what was kept and what was not, and lists
  * the files kept with their sha256 (free with recap_out_stats_free, also
  * after a failure). */
