@@ -243,6 +243,13 @@ static int add_pods(struct run_args *a, const char *list, struct recap_error **e
 		return -ENOMEM;
 	char *save = NULL;
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		size_t i;
+		json_t *p;
+		bool twice = false;
+		json_array_foreach (a->pods, i, p)
+			twice = twice || strcmp(json_string_value(p), t) == 0;
+		if (twice)
+			continue; /* a target once: pod/web-1 web-1 is one pod */
 		if (json_array_size(a->pods) >= PLUGIN_MAX_PODS)
 			return recap_error_set(err, E2BIG, "--pod: more than %d pods", PLUGIN_MAX_PODS);
 		json_array_append_new(a->pods, json_string(t));

@@ -175,7 +175,8 @@ static void target_kinds(void **state)
 static void run_targets(void **state)
 {
 	struct run_args a;
-	RUN_OK(&a, "img", "deploy/web", "web-1", "--pod", "web-3", "pod/web-2", "sts/db", "--", "ps");
+	RUN_OK(&a, "img", "deploy/web", "web-1", "--pod", "web-3", "pod/web-2", "sts/db", "po/web-1", "web-3",
+	       "--", "ps");
 	assert_string_equal(a.image, "img");
 	assert_int_equal(json_array_size(a.pods), 3);
 	assert_string_equal(json_string_value(json_array_get(a.pods, 0)), "web-3");
