@@ -54,10 +54,11 @@ int recap_nsjoin(int pidfd, pid_t pid, unsigned join, struct recap_error **err);
  * closes it) right after the fork. */
 int recap_nsjoin_pid_for_children(int pidfd, pid_t pid, int *ret_saved, struct recap_error **err);
 void recap_nsjoin_pid_restore(int saved);
-/* Every namespace of net, ipc, uts and cgroup that join does not name is
- * made new (unshare), never left the executor's (the node's); a new network
+/* Every namespace of net, ipc and uts that join does not name is made new
+ * (unshare), never left the executor's (the node's); a new network
  * namespace gets its loopback up. The PID namespace is the caller's to make
- * (CLONE_NEWPID at the fork, recap_nsjoin_fork). */
+ * (CLONE_NEWPID at the fork, recap_nsjoin_fork), the cgroup namespace too
+ * (recap_exec_await_cgroups: once the run's cgroups are entered). */
 int recap_nsjoin_unshare_rest(unsigned join, struct recap_error **err);
 /* fork(), with extra clone flags (CLONE_NEWPID); a pid, 0 in the child, or
  * -1 with errno. */
@@ -77,6 +78,15 @@ int recap_fds_enter_workdir(const char *wd);
 
 /* Inside the target's namespaces: the supervisor and the command. */
 
+/* A seccomp filter compiled to BPF ahead of its load (sandbox.h): libseccomp
+ * generates the program in seccomp_load, about half a millisecond of CPU for
+ * the default profile, which the run's first child spends instead while it
+ * waits to be moved into its cgroups. */
+struct recap_bpf {
+	struct sock_filter *insns; /* NULL: none compiled */
+	unsigned short len;
+};
+
 struct recap_exec_ctx {
 	char **argv;
 	char **envp;
@@ -94,7 +104,17 @@ struct recap_exec_ctx {
 	struct winsize winsize; /* tty: the size the command starts with (0x0: unknown) */
 	int target_fs;		/* enum recap_target_fs: Landlock for ReadOnly and None */
 	unsigned join;		/* RECAP_JOIN_* */
+	/* one byte from the executor once it moved the first child into every
+	 * cgroup of the run (recap_cgroup_enter); EOF: it did not. -1 once read */
+	int cgroup_wait_fd;
+	struct recap_bpf filter; /* seccomp, compiled in the child */
 };
+
+/* In the run's first child, before anything of the run's cgroups matters:
+ * compiles the command's filter, waits for the executor's byte on
+ * cgroup_wait_fd, and, when the cgroup namespace is not joined, makes the
+ * run's own (rooted at the run's cgroups, entered now). */
+int recap_exec_await_cgroups(struct recap_exec_ctx *c, struct recap_error **err);
 
 struct recap_exec_status {
 	int wait_status; /* the command's */
@@ -128,17 +148,16 @@ struct recap_launch {
 	struct recap_exec_ctx exec;
 	sigset_t mask; /* restored in the child */
 	int out_fd;    /* the run's /out tmpfs (recap_out_make) */
-	/* one byte from the executor once it moved the child into every
-	 * cgroup of the run (recap_cgroup_enter); EOF: it did not */
-	int cgroup_wait_fd;
 };
 
 /* The run's first process, born in the target's PID namespace (when it is
  * joined) and the run's v2 cgroup: private mount namespace, the run's tmpfs,
- * overlay root, /target, /out, /dev; then it waits on cgroup_wait_fd until
- * the executor moved it into the rest of the run's cgroups, joins the other
- * namespaces, pivot_root; then it reports RECAP_SYNC_PID (or an error) on
- * exec.sync_fd and becomes the supervisor. Never returns. */
+ * overlay root, /target, /out, /dev, the other namespaces joined,
+ * pivot_root; then it reports RECAP_SYNC_PID (or an error) on exec.sync_fd
+ * and becomes the supervisor. The executor moves it into the rest of the
+ * run's cgroups meanwhile: recap_exec_await_cgroups waits for that before
+ * the cgroup namespace is joined (the target's) or made (the run's own, in
+ * the supervisor), so before the command is forked. Never returns. */
 _Noreturn void recap_launch_child(const struct recap_launch *l);
 
 /* A bounded tail of a stream: keeps the last `cap` bytes, counts them all. */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,26 @@ static int enter_workdir(const struct recap_exec_ctx *c, const char *wd)
 	return r;
 }
 
+int recap_exec_await_cgroups(struct recap_exec_ctx *c, struct recap_error **err)
+{
+	/* compiled while the executor's move of this process takes its time */
+	int r = c->seccomp ? recap_bpf_compile(c->seccomp, &c->filter) : 0;
+	char b = 0;
+	ssize_t n = 0;
+	while (r >= 0 && (n = read(c->cgroup_wait_fd, &b, 1)) < 0 && errno == EINTR)
+		;
+	close(c->cgroup_wait_fd);
+	c->cgroup_wait_fd = -1;
+	if (r < 0)
+		return recap_error_set_errno(err, -r, "cannot compile the seccomp filter");
+	if (n != 1 || b != '1')
+		return recap_error_set(err, EIO, "the executor did not move the run into its cgroups");
+	/* rooted at the cgroups this process is in now: the run's */
+	if (!(c->join & RECAP_JOIN_CGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+		return recap_error_set_errno(err, errno, "cannot create the run's own cgroup namespace");
+	return 0;
+}
+
 /* The command's process: last steps of the sandbox, then exec. */
 static _Noreturn void command(const struct recap_exec_ctx *c)
 {
@@ -112,7 +133,7 @@ static _Noreturn void command(const struct recap_exec_ctx *c)
 		recap_sync_send(c->sync_fd, RECAP_SYNC_ERROR, err->code, 0, err->msg);
 	else if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		recap_sync_sendf(c->sync_fd, RECAP_SYNC_ERROR, errno, "close_range: %m");
-	else if (c->seccomp && seccomp_load(c->seccomp) < 0)
+	else if (c->seccomp && (!c->filter.insns || recap_bpf_load(&c->filter) < 0))
 		recap_sync_sendf(c->sync_fd, RECAP_SYNC_ERROR, EPERM, "cannot load the seccomp filter");
 	else {
 		execve(exe, c->argv, c->envp);
@@ -187,6 +208,10 @@ _Noreturn void recap_exec_supervise(const struct recap_exec_ctx *c)
 		if (c->winsize.ws_row && c->winsize.ws_col)
 			ioctl(slave, TIOCSWINSZ, &c->winsize);
 	}
+	/* the run's cgroups entered (a hybrid host's v1 ones by the executor,
+	 * meanwhile), before the command exists */
+	if (cc.cgroup_wait_fd >= 0 && recap_exec_await_cgroups(&cc, &err) < 0)
+		supervisor_failed(c, err, 0);
 	if (recap_confine_guard(c, &err) < 0)
 		supervisor_failed(c, err, 0);
 	pid_t pid = fork();

@@ -12,22 +12,7 @@
 #include "runtime/mounts.h"
 #include "runtime/process.h"
 
-/* The executor moves this process into the run's v1 cgroups while it builds
- * the root (run.c, enter_cgroups): one byte when that is done. Nothing of the
- * target but the PID namespace it was born in is joined before. */
-static int wait_for_cgroups(int fd, struct recap_error **err)
-{
-	char c = 0;
-	ssize_t n;
-	do
-		n = read(fd, &c, 1);
-	while (n < 0 && errno == EINTR);
-	if (n == 1 && c == '1')
-		return 0;
-	return recap_error_set(err, EIO, "the executor did not move the run into its cgroups");
-}
-
-static int build_root(const struct recap_launch *l, struct recap_error **err)
+static int build_root(const struct recap_launch *l, struct recap_exec_ctx *x, struct recap_error **err)
 {
 	const struct recap_run_paths *p = l->paths;
 	int tree = -1;
@@ -44,15 +29,16 @@ static int build_root(const struct recap_launch *l, struct recap_error **err)
 	if (tree >= 0)
 		close(tree);
 	close(l->out_fd); /* the executor keeps its own, to collect the artifacts */
-	if (r >= 0)
-		r = wait_for_cgroups(l->cgroup_wait_fd, err);
-	close(l->cgroup_wait_fd);
+	/* the target's cgroup namespace is joined with the others, only once
+	 * the executor moved this process into the run's cgroups; a namespace
+	 * of the run's own is made in the supervisor (recap_exec_supervise) */
+	if (r >= 0 && (l->spec->join & RECAP_JOIN_CGROUP))
+		r = recap_exec_await_cgroups(x, err);
 	/* joined before pivot_root: the fallback opens /proc/<pid>/ns/ paths;
 	 * the PID namespace is the one this process was born in (the target's,
 	 * or a new one) */
 	if (r >= 0)
 		r = recap_nsjoin(l->target->pidfd, l->target->pid, l->spec->join & ~RECAP_JOIN_PID, err);
-	/* after the cgroups were entered: a new cgroup namespace is rooted at the run's */
 	if (r >= 0)
 		r = recap_nsjoin_unshare_rest(l->spec->join, err);
 	/* the last fd of the executor's: nothing of the host is open in the new root */
@@ -67,7 +53,7 @@ _Noreturn void recap_launch_child(const struct recap_launch *l)
 	struct recap_error *err = NULL;
 	/* every fd of the executor's but stdio, the run's channels and the
 	 * target's pidfd (closed once the namespaces are joined) */
-	const struct recap_exec_ctx *x = &l->exec;
+	struct recap_exec_ctx ctx = l->exec, *x = &ctx;
 	const int keep[] = {0,
 			    1,
 			    2,
@@ -78,8 +64,8 @@ _Noreturn void recap_launch_child(const struct recap_launch *l)
 			    x->status_fd,
 			    x->procs_fd,
 			    x->pty_sock,
+			    x->cgroup_wait_fd,
 			    l->out_fd,
-			    l->cgroup_wait_fd,
 			    l->target->pidfd};
 	int r = recap_fds_close_except(keep, ARRAY_SIZE(keep));
 	if (r < 0) {
@@ -93,14 +79,14 @@ _Noreturn void recap_launch_child(const struct recap_launch *l)
 	signal(SIGWINCH, SIG_DFL);
 	signal(SIGPIPE, SIG_DFL); /* ignored dispositions would survive exec */
 	sigprocmask(SIG_SETMASK, &l->mask, NULL);
-	if (build_root(l, &err) < 0) {
-		recap_sync_send(l->exec.sync_fd, RECAP_SYNC_ERROR, err->code, 0, err->msg);
+	if (build_root(l, x, &err) < 0) {
+		recap_sync_send(x->sync_fd, RECAP_SYNC_ERROR, err->code, 0, err->msg);
 		_exit(1);
 	}
 	/* attached: from here on this process is the run's supervisor (its pid
 	 * in the executor's view is the one the executor forked) */
-	recap_sync_send(l->exec.sync_fd, RECAP_SYNC_PID, 0, 0, NULL);
-	recap_exec_supervise(&l->exec);
+	recap_sync_send(x->sync_fd, RECAP_SYNC_PID, 0, 0, NULL);
+	recap_exec_supervise(x);
 }
 
 /* The command line and environment of a run: image config merged with the spec. */

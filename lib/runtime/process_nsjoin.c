@@ -110,7 +110,8 @@ int recap_nsjoin_unshare_rest(unsigned join, struct recap_error **err)
 {
 	int flags = 0;
 	for (size_t i = 0; i < ARRAY_SIZE(namespaces); i++)
-		if (!(join & namespaces[i].bit) && namespaces[i].bit != RECAP_JOIN_PID)
+		if (!(join & namespaces[i].bit) && namespaces[i].bit != RECAP_JOIN_PID &&
+		    namespaces[i].bit != RECAP_JOIN_CGROUP)
 			flags |= namespaces[i].flag;
 	if (flags && unshare(flags) < 0)
 		return recap_error_set_errno(err, errno, "cannot create the run's own namespaces");

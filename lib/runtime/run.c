@@ -128,10 +128,10 @@ static int prepare(struct recap_run *r, struct recap_error **err)
 /* The first child is born in the run's v2 cgroup (CLONE_INTO_CGROUP); on a
  * hybrid host the v1 hierarchies (memory, pids, cpu) still need a migration,
  * and the first one waits for an RCU grace period. The executor makes it
- * while the child builds the capsule's root; the child waits for the byte
- * written here before it joins any other namespace of the target, and the
- * command is forked only after that. A move that fails ends the run: the
- * child is killed before it joined anything. */
+ * while the child builds the capsule's root and joins; the child waits for
+ * the byte written here before it makes or joins the cgroup namespace and
+ * forks the command (recap_exec_await_cgroups). A move that fails ends the
+ * run: the child is killed before the command exists. */
 static int enter_cgroups(struct recap_run *r, bool born_in_cgroup, struct recap_error **err)
 {
 	struct recap_error *e = NULL;
@@ -189,7 +189,7 @@ static int launch(struct recap_run *r, struct recap_error **err)
 	};
 	l.mask = r->old_mask;
 	l.out_fd = r->out_mnt;
-	l.cgroup_wait_fd = r->child_moved;
+	l.exec.cgroup_wait_fd = r->child_moved;
 	/* the command's terminal has the caller's size before the command runs;
 	 * later changes follow through SIGWINCH (recap_tty_resize) */
 	if (r->opts->tty && !r->spec->session)

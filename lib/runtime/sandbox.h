@@ -44,6 +44,16 @@ int recap_seccomp_build(const struct recap_run_spec *s, uint64_t caps, scmp_filt
 /* The OCI profile parser, exposed for tests. */
 int recap_seccomp_from_oci(json_t *profile, uint64_t caps, scmp_filter_ctx *ret, struct recap_error **err);
 
+/* A filter compiled to BPF before the moment it is loaded (struct
+ * recap_bpf, process.h; sandbox_bpf.c). */
+
+/* The program libseccomp would load for ctx; -errno. */
+int recap_bpf_compile(scmp_filter_ctx ctx, struct recap_bpf *ret);
+/* no_new_privs, then the program, as seccomp_load does with libseccomp's
+ * default attributes; -errno. */
+int recap_bpf_load(const struct recap_bpf *p);
+void recap_bpf_free(struct recap_bpf *p);
+
 /* ReadOnly means read-only: Landlock confines the writes of a run whose
  * target filesystem is ReadOnly or None to the capsule's own places. */
 enum recap_landlock_plan {

@@ -165,16 +165,22 @@ static long x32_getpid(void)
 	return syscall(0x40000000 | SYS_getpid);
 }
 
-/* Loads ctx in a child and makes the calls there: their errnos in ret. */
+/* Loads ctx in a child and makes the calls there: their errnos in ret. The
+ * filter is compiled first and loaded as the command loads it (the run's
+ * first child compiles it while it waits for its cgroups). */
 static void in_child(scmp_filter_ctx ctx, const struct probe *p, size_t n, int *ret)
 {
+	struct recap_bpf prog = {0};
+	assert_int_equal(recap_bpf_compile(ctx, &prog), 0);
+	assert_non_null(prog.insns);
+	assert_true(prog.len > 0);
 	int fds[2];
 	assert_int_equal(pipe(fds), 0);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		close(fds[0]);
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_load(ctx) < 0)
+		if (recap_bpf_load(&prog) < 0 || prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
 			raw_exit(2);
 		for (size_t i = 0; i < n; i++) {
 			errno = 0;
@@ -185,6 +191,7 @@ static void in_child(scmp_filter_ctx ctx, const struct probe *p, size_t n, int *
 		raw_exit(0);
 	}
 	close(fds[1]);
+	recap_bpf_free(&prog);
 	for (size_t i = 0; i < n; i++)
 		if (read(fds[0], &ret[i], sizeof(ret[i])) != sizeof(ret[i]))
 			ret[i] = -1;
