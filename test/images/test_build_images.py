@@ -105,11 +105,13 @@ class ContainerfileTest(unittest.TestCase):
     def test_repository(self):
         images = {i.name: i for i in bi.discover()}
         self.assertEqual(sorted(images), sorted(["recap-controller", "caplet", "recap-apiserver", "ps", "tcpdump", "strace",
-                                                 "md5check", "logrotate", "iperf3"]))
+                                                 "md5check", "logrotate", "iperf3", "gdb", "clamav", "sysstat", "tar",
+                                                 "metrics"]))
         self.assertEqual(images["caplet"].ref, bi.config_reference("caplet"))
         self.assertTrue(images["caplet"].ref.startswith("recap/caplet:"))
         self.assertEqual(images["recap-apiserver"].ref, bi.config_reference("recap-apiserver"))
-        for name in ("ps", "tcpdump", "strace", "md5check", "logrotate", "iperf3"):
+        for name in ("ps", "tcpdump", "strace", "md5check", "logrotate", "iperf3", "gdb", "clamav", "sysstat", "tar",
+                     "metrics"):
             self.assertTrue(os.path.isfile(os.path.join(ROOT, "capsules", name, "capsule.yaml")), name)
         bi.check_source_packages(images.values())
 
