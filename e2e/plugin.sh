@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # e2e: the kubectl plugin, driven as `kubectl capsule ...` exactly as a user
-# does (kubectl-capsule on PATH): ad hoc runs by selector and by pod, output
-# and exit status, progress on stderr (plain and on a terminal), -o json and
-# yaml, an existing Capsule fired, ls, logs, cancel (while waiting), --rm,
+# does (kubectl-capsule on PATH): ad hoc runs by selector, by pod and by
+# workload (deploy/NAME), output and exit status, progress on stderr (plain
+# and on a terminal), -o json and yaml, an existing Capsule fired, ls,
+# describe, logs, cancel (while waiting), --rm,
 # clear errors, and attach as far as it goes without the attach subresource
 # (no recap-apiserver here): --dry-run's objects, a missing pod, a refused
 # upgrade that leaves no run behind.
@@ -114,6 +115,48 @@ ls_json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert 
 check "ls -o json: a List of the three runs" ls_json
 capsule ls -A
 check "ls -A: runs of every namespace, with a NAMESPACE column" grep -q "^shop  *whoami-" "$T/out"
+
+# A workload as the target, as kubectl names it (deploy/NAME): the pods the
+# Deployment made (bound to node-1 by its template, so the stand-in runs
+# them); then describe of that run, with the controller's own Events.
+kubectl apply -n shop -f - >/dev/null <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      nodeName: node-1
+      containers: [{name: app, image: registry.local/app:1}]
+YAML
+check "the Deployment's 2 pods run beside web-1 and web-2" wait_until 60 pods_running shop 4
+capsule run "$IMAGE" deploy/api --wait-timeout 120 -- hostname
+check "run deploy/api: exit status 0" equals "$RC" 0
+api_pods=$(kubectl get pods -n shop -l app=api -o jsonpath='{.items[*].metadata.name}')
+each_api_pod_ran() {
+	local p n=0
+	for p in $api_pods; do
+		has "$T/out" "=== pod $p, container app (node node-1): Succeeded, exit 0
+$p" || return 1
+		n=$((n + 1))
+	done
+	((n == 2))
+}
+check "run deploy/api: each of the Deployment's 2 pods ran the command" each_api_pod_ran
+check "run deploy/api: no other pod did" test "$(grep -c '^=== pod' "$T/out")" = 2
+RUN7=$(sed -n 's/^run \(busybox-[a-z0-9]*\): .*/\1/p' "$T/err" | tail -1)
+capsule describe "$RUN7"
+check "describe: exit status 0, the phase and the counts" has "$T/out" "Phase:        Succeeded
+Targets:      2 targets: 0 pending, 0 running, 2 succeeded, 0 failed"
+check "describe: the capsule spec's command" has "$T/out" "  Command:    hostname"
+check "describe: both executions on node-1, exit 0" \
+	test "$(grep -cE '^  api-[a-z0-9-]+  +app  +node-1  +Succeeded  +0 ' "$T/out")" = 2
+check "describe: the controller's ExecutionsCreated event" grep -qE '^  Normal +ExecutionsCreated ' "$T/out"
+capsule run "$IMAGE" ds/none -- true
+check "run ds/none: the reason, exit status 1" has "$T/err" 'error: daemonset "none" not found in namespace "shop"'
 
 # Errors are clear and leave nothing behind.
 before=$(runs)
