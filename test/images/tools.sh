@@ -3,8 +3,9 @@
 # image is built by hack/build-images from its Containerfile, pushed to a
 # real docker-registry with skopeo and run by `capsule run --image` against
 # a tool-less runc container (a static sleeper as PID 1, a static spinner
-# started in it for CPU work): gdb prints the stack of the target's PID 1
-# and gdbserver serves it to the host's gdb; clamscan finds a test
+# started in it for CPU work; a second one runs a dynamically linked sleep):
+# gdb prints the stack of the target's PID 1, its libraries read through
+# /target, and gdbserver serves it to the host's gdb; clamscan finds a test
 # signature planted in the target and passes an intact one; pidstat sees
 # the spinner's CPU; tar archives planted files into /out and refuses a
 # missing path; metrics prints the target cgroup's counters (its own limits,
@@ -28,6 +29,7 @@ done
 # shellcheck source=../oci/lib.sh
 . "$src/test/oci/lib.sh" # $T, pass/fail/finish, registry_start, PIDS (stopped at exit)
 cid=recap-tools-$$-$RANDOM
+cid_dyn=$cid-dyn
 cgp=recap-test-tools-$$
 store=$T/store
 out=$T/oci
@@ -37,8 +39,10 @@ images=gdb,clamav,sysstat,tar,metrics
 
 cleanup() {
 	set +e
-	runc kill "$cid" KILL >/dev/null 2>&1
-	runc delete -f "$cid" >/dev/null 2>&1
+	for c in "$cid" "$cid_dyn"; do
+		runc kill "$c" KILL >/dev/null 2>&1
+		runc delete -f "$c" >/dev/null 2>&1
+	done
 	"$capsule_bin" --root "$store" --cgroup-parent "$cgp" sweep --force >/dev/null 2>&1
 	for d in /sys/fs/cgroup/*/"$cgp" /sys/fs/cgroup/"$cgp"; do
 		[[ -d $d ]] && rmdir "$d"
@@ -59,11 +63,11 @@ equals() { [[ $1 == "$2" ]] || { echo "  expected '$2', got '$1'" >&2; return 1;
 matches() { grep -Eq -- "$2" <<<"$1" || { echo "  expected /$2/ in: $1" >&2; return 1; }; }
 
 # cap NAME [capsule run options] [-- CMD...]: the capsule image NAME from the
-# registry, attached to the target.
+# registry, attached to the target ($target, default the sleeper's container).
 cap() {
 	local name=$1
 	shift
-	"$capsule_bin" --root "$store" --cgroup-parent "$cgp" run --target "$cid" \
+	"$capsule_bin" --root "$store" --cgroup-parent "$cgp" run --target "${target:-$cid}" \
 		--image "$REG_r/capsules/$name:$tag" --insecure-registry "$REG_r" "$@"
 }
 
@@ -95,6 +99,25 @@ PY
 	nsenter -t "$tpid" -n ip link set lo up
 }
 
+# A second target, dynamically linked: the host's sleep and exactly its
+# libraries, which hack/image-rootfs links with absolute symlinks (as
+# Debian's /lib64/ld-linux-x86-64.so.2 is): inside a capsule they resolve in
+# the capsule's root, not the target's.
+make_dynamic_target() {
+	local b=$T/bundle-dyn
+	mkdir -p "$b"
+	"$src/hack/image-rootfs" / "$b/rootfs" /usr/bin/sleep >/dev/null
+	(cd "$b" && runc spec)
+	python3 - "$b/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["process"]["args"] = ["/usr/bin/sleep", "3600"]
+c["process"]["terminal"] = False
+json.dump(c, open(sys.argv[1], "w"))
+PY
+	runc run -d --bundle "$b" "$cid_dyn" </dev/null >/dev/null 2>&1
+}
+
 build_and_push() {
 	local t0 t1
 	registry_start r
@@ -119,6 +142,12 @@ test_gdb() {
 	check "gdb: ... called from its main()" matches "$o" '#1 .* in main \(\)'
 	check "gdb: reads the target's symbols from /target (no warning)" lacks "$o" "can't open to read symbols"
 	check "gdb: detaches, the target runs on" target_alive
+	rc=0
+	o=$(target=$cid_dyn cap gdb --cap-add SYS_PTRACE --target-fs rw --timeout 60 2>&1) || rc=$?
+	check "gdb: a dynamically linked target: exits 0" equals "$rc" 0
+	check "gdb: ... its frames in its libc named (libraries found in /target)" \
+		matches "$o" '#[01] .* in (clock_)?nanosleep \(\) from /[^ ]*libc\.so\.6'
+	check "gdb: ... no library left unread" lacks "$o" "Could not load shared library symbols"
 	# the sample Capsule's core file, kept from /out
 	rc=0
 	o=$(cap gdb --cap-add SYS_PTRACE --target-fs rw --timeout 60 --id "gdb-$$" -- \
@@ -310,6 +339,7 @@ test_metrics_v2() {
 }
 
 make_target
+make_dynamic_target
 before=$(cd "/proc/$tpid/root" && find . -xdev -path ./usr/share/app -prune -o -path ./srv -prune -o \
 	-printf '%p %y %s %m\n' | sort)
 set +e
