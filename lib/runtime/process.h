@@ -92,7 +92,9 @@ struct recap_exec_ctx {
 	char **envp;
 	const char *workdir; /* NULL or "": / */
 	uint64_t caps;
-	scmp_filter_ctx seccomp; /* NULL: unconfined */
+	bool confined;		 /* the command gets a seccomp filter (the guard too) */
+	scmp_filter_ctx seccomp; /* a profile's, built by the executor (it checked it);
+				    NULL with confined: the default, built in the child */
 	int stdin_fd, stdout_fd, stderr_fd;
 	bool tty;
 	int64_t uid, gid;	/* < 0: stay root */
@@ -111,9 +113,10 @@ struct recap_exec_ctx {
 };
 
 /* In the run's first child, before anything of the run's cgroups matters:
- * compiles the command's filter, waits for the executor's byte on
- * cgroup_wait_fd, and, when the cgroup namespace is not joined, makes the
- * run's own (rooted at the run's cgroups, entered now). */
+ * builds (the default profile) and compiles the command's filter, waits for
+ * the executor's byte on cgroup_wait_fd, and, when the cgroup namespace is
+ * not joined, makes the run's own (rooted at the run's cgroups, entered
+ * now). */
 int recap_exec_await_cgroups(struct recap_exec_ctx *c, struct recap_error **err);
 
 struct recap_exec_status {

@@ -87,8 +87,11 @@ static int enter_workdir(const struct recap_exec_ctx *c, const char *wd)
 
 int recap_exec_await_cgroups(struct recap_exec_ctx *c, struct recap_error **err)
 {
-	/* compiled while the executor's move of this process takes its time */
-	int r = c->seccomp ? recap_bpf_compile(c->seccomp, &c->filter) : 0;
+	/* built and compiled while the executor's move of this process takes
+	 * its time */
+	int r = c->confined && !c->seccomp ? recap_seccomp_default(c->caps, &c->seccomp, err) : 0;
+	if (r >= 0 && c->confined && (r = recap_bpf_compile(c->seccomp, &c->filter)) < 0)
+		r = recap_error_set_errno(err, -r, "cannot compile the seccomp filter");
 	char b = 0;
 	ssize_t n = 0;
 	while (r >= 0 && (n = read(c->cgroup_wait_fd, &b, 1)) < 0 && errno == EINTR)
@@ -96,7 +99,7 @@ int recap_exec_await_cgroups(struct recap_exec_ctx *c, struct recap_error **err)
 	close(c->cgroup_wait_fd);
 	c->cgroup_wait_fd = -1;
 	if (r < 0)
-		return recap_error_set_errno(err, -r, "cannot compile the seccomp filter");
+		return r;
 	if (n != 1 || b != '1')
 		return recap_error_set(err, EIO, "the executor did not move the run into its cgroups");
 	/* rooted at the cgroups this process is in now: the run's */
@@ -133,7 +136,7 @@ static _Noreturn void command(const struct recap_exec_ctx *c)
 		recap_sync_send(c->sync_fd, RECAP_SYNC_ERROR, err->code, 0, err->msg);
 	else if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		recap_sync_sendf(c->sync_fd, RECAP_SYNC_ERROR, errno, "close_range: %m");
-	else if (c->seccomp && (!c->filter.insns || recap_bpf_load(&c->filter) < 0))
+	else if (c->confined && (!c->filter.insns || recap_bpf_load(&c->filter) < 0))
 		recap_sync_sendf(c->sync_fd, RECAP_SYNC_ERROR, EPERM, "cannot load the seccomp filter");
 	else {
 		execve(exe, c->argv, c->envp);
@@ -212,7 +215,7 @@ _Noreturn void recap_exec_supervise(const struct recap_exec_ctx *c)
 	 * meanwhile), before the command exists */
 	if (cc.cgroup_wait_fd >= 0 && recap_exec_await_cgroups(&cc, &err) < 0)
 		supervisor_failed(c, err, 0);
-	if (recap_confine_guard(c, &err) < 0)
+	if (recap_confine_guard(&cc, &err) < 0)
 		supervisor_failed(c, err, 0);
 	pid_t pid = fork();
 	if (pid < 0) {

@@ -53,7 +53,12 @@ static int make_dirs(struct recap_run *r, struct recap_error **err)
 static int prepare_sandbox(struct recap_run *r, struct recap_error **err)
 {
 	r->caps = (recap_caps_default() & ~r->spec->cap_drop) | r->spec->cap_add;
-	int ret = recap_seccomp_build(r->spec, r->caps, &r->seccomp, err);
+	/* a profile is built (and so checked) now; the default profile, which
+	 * depends on no input, by the first child while it waits for its
+	 * cgroups (recap_exec_await_cgroups) */
+	int ret = r->spec->seccomp == RECAP_SECCOMP_PROFILE
+		      ? recap_seccomp_build(r->spec, r->caps, &r->seccomp, err)
+		      : 0;
 	if (ret < 0)
 		return ret;
 	if (recap_launch_argv(r->spec, &r->argv) < 0 || recap_launch_env(r->spec, &r->env) < 0)
@@ -172,6 +177,7 @@ static int launch(struct recap_run *r, struct recap_error **err)
 		     .envp = r->env.v,
 		     .workdir = r->spec->workdir,
 		     .caps = r->caps,
+		     .confined = r->spec->seccomp != RECAP_SECCOMP_UNCONFINED,
 		     .seccomp = r->seccomp,
 		     .stdin_fd = r->child_in,
 		     .stdout_fd = r->child_out >= 0 ? r->child_out : r->child_in,

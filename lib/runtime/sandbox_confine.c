@@ -93,7 +93,7 @@ int recap_confine_guard_filter(pid_t supervisor, scmp_filter_ctx *ret, struct re
 
 int recap_confine_guard(const struct recap_exec_ctx *c, struct recap_error **err)
 {
-	if (!c->seccomp)
+	if (!c->confined)
 		return 0; /* unconfined: nothing of the kind */
 	scmp_filter_ctx ctx = NULL;
 	int r = recap_confine_guard_filter(getpid(), &ctx, err);

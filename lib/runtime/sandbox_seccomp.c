@@ -196,7 +196,7 @@ static int add_rules(scmp_filter_ctx ctx, uint64_t caps, struct recap_error **er
 	return r;
 }
 
-static int default_profile(uint64_t caps, scmp_filter_ctx *ret, struct recap_error **err)
+int recap_seccomp_default(uint64_t caps, scmp_filter_ctx *ret, struct recap_error **err)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(ENOSYS));
 	if (!ctx)
@@ -223,7 +223,7 @@ int recap_seccomp_build(const struct recap_run_spec *s, uint64_t caps, scmp_filt
 		*ret = NULL;
 		return 0;
 	case RECAP_SECCOMP_DEFAULT:
-		return default_profile(caps, ret, err);
+		return recap_seccomp_default(caps, ret, err);
 	case RECAP_SECCOMP_PROFILE:
 		break;
 	}
