@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "args.h"
+#include "base/error.h"
 #include "complete.h"
 
 struct asked {
@@ -137,12 +139,61 @@ static void targets(void **state)
 	expect(W("attach", "web-1", ""), ":4\n", 0);
 }
 
+/* Every flag completion offers, the verb's parser knows (a value "x" after
+ * it may be refused, but not the flag). */
+static bool parser_knows(const char *verb, char *flag)
+{
+	struct recap_error *err = NULL;
+	int r;
+	if (strcmp(verb, "run") == 0) {
+		char *argv[] = {"run", "img", "--pod", "a", flag, "x", NULL};
+		struct run_args a = {0};
+		r = plugin_parse_run(6, argv, &a, &err);
+		run_args_free(&a);
+	} else if (strcmp(verb, "attach") == 0) {
+		char *argv[] = {"attach", "p", "--image", "i", flag, "x", NULL};
+		struct attach_args a = {0};
+		r = plugin_parse_attach(6, argv, &a, &err);
+		attach_args_free(&a);
+	} else {
+		bool logs = strcmp(verb, "logs") == 0, ls = strcmp(verb, "ls") == 0;
+		char *argv[] = {(char *)verb, logs ? "r1" : flag, logs ? flag : "x", "x", NULL};
+		struct simple_args a = {0};
+		r = plugin_parse_simple(logs ? 4 : 3, argv, verb, logs, true, ls, &a, &err);
+	}
+	bool known = r >= 0 || !strstr(recap_error_message(err), "unknown flag");
+	if (!known)
+		print_error("%s %s: %s\n", verb, flag, recap_error_message(err));
+	recap_error_free(err);
+	return known;
+}
+
+static void flags_offered_are_flags(void **state)
+{
+	static const char *const verbs[] = {"run", "ls", "logs", "attach", "version"};
+	for (size_t v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++) {
+		struct asked a;
+		char *words[] = {(char *)verbs[v], "--"};
+		char *got = complete(&a, words, 2);
+		int n = 0;
+		for (char *line = strtok(got, "\n"); line; line = strtok(NULL, "\n")) {
+			if (line[0] == ':')
+				break;
+			assert_true(parser_knows(verbs[v], line));
+			n++;
+		}
+		assert_true(n > 10); /* the connection flags at least */
+		free(got);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(verbs_and_flags),
 	    cmocka_unit_test(names_from_the_cluster),
 	    cmocka_unit_test(targets),
+	    cmocka_unit_test(flags_offered_are_flags),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
