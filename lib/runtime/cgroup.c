@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -61,8 +63,78 @@ static void v2_controllers(struct recap_cgroup_hier *h)
 	}
 }
 
+static void hier_free(struct recap_cgroup_hier *h);
+
+static bool is_fs(const char *path, long magic)
+{
+	struct statfs s;
+	return statfs(path, &s) == 0 && s.f_type == magic;
+}
+
+/* One hierarchy of /proc/self/cgroup ("ID:CONTROLLERS:PATH") where the
+ * usual layout (systemd's, and a kubelet node's) has it: v2 at
+ * /sys/fs/cgroup or /sys/fs/cgroup/unified, v1 at
+ * /sys/fs/cgroup/CONTROLLERS, each a filesystem of its version. false: not
+ * so. (A hierarchy mounted under another's name would be a broken host: the
+ * limits written to it would fail, and so would the run.) */
+static bool usual_mount(struct recap_cgroup_hier *h, const char *ctrls)
+{
+	if (!*ctrls) {
+		const char *v2 = is_fs("/sys/fs/cgroup", CGROUP2_SUPER_MAGIC) ? "/sys/fs/cgroup"
+				 : is_fs("/sys/fs/cgroup/unified", CGROUP2_SUPER_MAGIC)
+				     ? "/sys/fs/cgroup/unified"
+				     : NULL;
+		return v2 && (h->v2 || (h->v2 = strdup(v2)));
+	}
+	static const char *const names[] = {"memory", "pids", "cpu", "freezer"};
+	char **slots[] = {&h->v1_memory, &h->v1_pids, &h->v1_cpu, &h->v1_freezer};
+	char mnt[256];
+	if (strchr(ctrls, '/') || snprintf(mnt, sizeof(mnt), "/sys/fs/cgroup/%s", ctrls) >= (int)sizeof(mnt))
+		return false;
+	bool checked = false;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		if (!has_option(ctrls, names[i]) || *slots[i])
+			continue;
+		if (!checked && !is_fs(mnt, CGROUP_SUPER_MAGIC))
+			return false;
+		checked = true;
+		if (!(*slots[i] = strdup(mnt)))
+			return false;
+	}
+	return true;
+}
+
+/* The hierarchies without the mount table, which the kernel generates at 5
+ * us a mount or more (0.3-0.6 ms on the development VM's 68 mounts, more on
+ * a node with many pods): -ENOENT where the layout is not the usual one. */
+static int hier_usual(struct recap_cgroup_hier *h)
+{
+	*h = (struct recap_cgroup_hier){0};
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
+	if (!f)
+		return -errno;
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	int r = 0;
+	while (r >= 0 && getline(&line, &cap, f) > 0) {
+		char *ctrls = strchr(line, ':'), *end = ctrls ? strchr(ctrls + 1, ':') : NULL;
+		if (!end)
+			r = -ENOENT;
+		else if (*end = 0, strncmp(ctrls + 1, "name=", 5) != 0 && !usual_mount(h, ctrls + 1))
+			r = -ENOENT;
+	}
+	if (r < 0)
+		hier_free(h);
+	return r;
+}
+
 static int hier_discover(struct recap_cgroup_hier *h)
 {
+	if (hier_usual(h) >= 0) {
+		if (h->v2)
+			v2_controllers(h);
+		return 0;
+	}
 	*h = (struct recap_cgroup_hier){0};
 	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
