@@ -30,6 +30,7 @@ struct options {
 	const char *registry_ca_file, *registry_config;
 	const char *keys_ns;
 	uint64_t keys_check_s;
+	uint64_t max_triggered_per_ns;
 };
 
 struct app {
@@ -84,6 +85,8 @@ static void usage(FILE *f)
 	       "                            publicKeyRefs name (default the kubeconfig's)\n"
 	       "  --signing-keys-check-seconds N  seconds a read of those keys is reused before they\n"
 	       "                            are read again (default 60; 1..86400)\n"
+	       "  --max-triggered-runs-per-namespace N  runs fired by Capsules' triggers that are not\n"
+	       "                            finished, at once, in one namespace (default 20; 1..10000)\n"
 	       "  --metrics-addr HOST:PORT  /metrics (default :8080; \"\" disables)\n"
 	       "  --health-addr HOST:PORT   /healthz and /readyz (default :8081; \"\" disables)\n"
 	       "  --log-level L             error|warn|info|debug (default info)\n"
@@ -133,7 +136,8 @@ enum {
 	OPT_REGISTRY_CA_FILE,
 	OPT_REGISTRY_CONFIG,
 	OPT_SIGNING_KEYS_NS,
-	OPT_SIGNING_KEYS_CHECK
+	OPT_SIGNING_KEYS_CHECK,
+	OPT_MAX_TRIGGERED_PER_NS
 };
 
 static const struct option long_opts[] = {
@@ -164,6 +168,7 @@ static const struct option long_opts[] = {
     {"registry-config", required_argument, NULL, OPT_REGISTRY_CONFIG},
     {"signing-keys-namespace", required_argument, NULL, OPT_SIGNING_KEYS_NS},
     {"signing-keys-check-seconds", required_argument, NULL, OPT_SIGNING_KEYS_CHECK},
+    {"max-triggered-runs-per-namespace", required_argument, NULL, OPT_MAX_TRIGGERED_PER_NS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -207,6 +212,8 @@ static int set_certs_option(int c, const char *arg, struct options *o)
 		return *arg ? 0 : -1;
 	case OPT_SIGNING_KEYS_CHECK:
 		return parse_seconds(arg, 1, 86400, &o->keys_check_s);
+	case OPT_MAX_TRIGGERED_PER_NS:
+		return parse_seconds(arg, 1, 10000, &o->max_triggered_per_ns);
 	default:
 		return -1;
 	}
@@ -371,6 +378,7 @@ static int run(struct app *a, const struct options *o)
 	    .registry_config = o->registry_config,
 	    .signing_keys_namespace = o->keys_ns,
 	    .signing_keys_check_s = o->keys_check_s,
+	    .max_triggered_per_ns = o->max_triggered_per_ns,
 	    .fatal = on_fatal,
 	    .log = on_log,
 	    .userdata = a,

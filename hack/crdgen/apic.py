@@ -17,6 +17,7 @@ DESCRIBE = {
     "profile": "what one execution runs: a CapsuleExecution's spec.capsule",
     "env": "an item of a profile's env",
     "role": "an item of a Capsule's roles",
+    "trigger_item": "an item of a Capsule's triggers",
     "failure": "an item of a CapsuleRun's status.failures",
     "condition": "an item of any kind's status.conditions",
 }

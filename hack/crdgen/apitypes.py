@@ -18,6 +18,7 @@ TYPES = [
     ("profile", "CapsuleExecution", "spec.capsule"),
     ("env", "Capsule", "spec.env[]"),
     ("role", "Capsule", "spec.roles[]"),
+    ("trigger_item", "Capsule", "spec.triggers[]"),
     ("failure", "CapsuleRun", "status.failures[]"),
     ("condition", "Capsule", "status.conditions[]"),
 ]

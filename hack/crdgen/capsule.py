@@ -3,7 +3,7 @@ confined, also copied into every CapsuleExecution) plus the parts that say
 where and when it runs."""
 
 from schema import (DEFAULT_CAPABILITIES, DEFAULT_JOIN, DNS_LABEL, DNS_SUBDOMAIN,
-                    FILESYSTEM_MODES,
+                    FILESYSTEM_MODES, QUALIFIED_NAME,
                     MAX_RETENTION_SECONDS, MAX_TAIL_BYTES,
                     MAX_TIMEOUT_SECONDS, NAMESPACES, array,
                     boolean, capability_list, enum, integer, label_selector,
@@ -250,6 +250,72 @@ def _schedule():
     }, required=["cron"])
 
 
+TRIGGER_KINDS = ["podCondition", "podCreated", "podEvent"]
+
+
+def _triggers():
+    condition = obj(
+        "Fires when a selected pod's condition has had the given status "
+        "for forSeconds (e.g. Ready False for 30 seconds).", {
+            "type": string("The pod condition's type, e.g. Ready, "
+                           "ContainersReady or a readiness gate's.", 316,
+                           min_len=1, pattern=QUALIFIED_NAME),
+            "status": enum("The status that fires.",
+                           ["True", "False", "Unknown"]),
+            "forSeconds": integer("How long the condition must have had "
+                                  "that status (since its "
+                                  "lastTransitionTime).", 0, 86400,
+                                  default=0),
+        }, required=["type", "status"])
+    created = obj(
+        "Fires once for each selected pod created after the Capsule, as "
+        "soon as its container runs (e.g. a compliance check of every new "
+        "pod).", {})
+    event = obj(
+        "Fires when a Kubernetes Event about a selected pod is recorded "
+        "with one of these reasons (e.g. Unhealthy, BackOff, OOMKilling).", {
+            "reasons": array("Event reasons that fire.",
+                             string("An Event reason.", 128, min_len=1,
+                                    pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"),
+                             16, min_items=1, list_type="set"),
+            "type": enum("The Event's type. Unset: either.",
+                         ["Normal", "Warning"]),
+        }, required=["reasons"])
+    one = " + ".join(f"(has(self.{k}) ? 1 : 0)" for k in TRIGGER_KINDS)
+    item = obj("One cause that fires a run for the pod it concerns: "
+               "exactly one of " + ", ".join(TRIGGER_KINDS) + ".", {
+                   "podCondition": condition,
+                   "podCreated": created,
+                   "podEvent": event,
+               }, rules=[rule(f"{one} == 1",
+                              "a trigger needs exactly one of " +
+                              ", ".join(TRIGGER_KINDS))])
+    return array(
+        "Causes that fire a CapsuleRun for one target, the pod the cause "
+        "concerns (its trigger and spec.cause say which), besides "
+        "schedule and manual runs. The pod must be one the targets "
+        "select and its container running. A cause fires at most once; "
+        "triggerLimits bound the rest (docs/triggers.md).",
+        item, 4, min_items=1, list_type="atomic")
+
+
+def _trigger_limits():
+    return obj("Guardrails of the runs triggers fire; a CapsulePolicy "
+               "(limits.maxConcurrentTriggeredRuns) and the controller "
+               "also bound the runs of a namespace.", {
+        "cooldownSeconds": integer(
+            "After a triggered run for a pod, no other triggered run for "
+            "it starts for this long.", 0, 604800, default=600),
+        "maxConcurrentRuns": integer(
+            "Triggered runs of this Capsule not finished at once; a cause "
+            "beyond it waits until one finishes.", 1, 100, default=5),
+        "maxCauseAgeSeconds": integer(
+            "A cause older than this never fires (dropped, counted in the "
+            "Capsule's TriggerSuppressed events): a storm does not turn "
+            "into a backlog of stale runs.", 10, 86400, default=300),
+    }, default={})
+
+
 def _strategy():
     return obj("How the targets of one run are worked through.", {
         "type": enum("Parallel: all targets at once. Iterative: a few at "
@@ -301,10 +367,15 @@ def spec():
                                 pattern=DNS_LABEL),
         }),
         "schedule": _schedule(),
+        "triggers": _triggers(),
+        "triggerLimits": _trigger_limits(),
         "strategy": _strategy(),
         "roles": _roles(),
-        "historyLimits": obj("Finished runs created by the schedule that "
-                             "are kept.", {
+        "historyLimits": obj("Finished runs created by the schedule or "
+                             "by triggers that are kept (a triggered run "
+                             "at least until its pod's cooldownSeconds "
+                             "and its cause's maxCauseAgeSeconds have "
+                             "passed).", {
             "succeeded": integer("Succeeded runs kept.", 0, 100, default=3),
             "failed": integer("Failed, partially failed or cancelled runs "
                               "kept.", 0, 100, default=1),
@@ -316,6 +387,13 @@ def spec():
         rule("!self.interactive || !has(self.schedule)",
              "an interactive Capsule cannot have a schedule: a user "
              "attaches to each of its runs", field_path=".interactive"),
+        rule("!self.interactive || !has(self.triggers)",
+             "an interactive Capsule cannot have triggers: a user attaches "
+             "to each of its runs", field_path=".interactive"),
+        rule(f"!({has_roles}) || !has(self.triggers)",
+             "triggers and roles are mutually exclusive: a triggered run "
+             "has one target, the pod its cause concerns",
+             field_path=".triggers"),
         rule(f"!({has_roles}) || self.strategy.type == 'Parallel'",
              "roles are only allowed with strategy.type Parallel",
              field_path=".roles"),

@@ -244,6 +244,12 @@ def policy_crd():
                     "Largest output.retentionSeconds allowed (how long a "
                     "node keeps a run's artifacts and log).", 0,
                     MAX_RETENTION_SECONDS),
+                "maxConcurrentTriggeredRuns": integer(
+                    "Runs fired by the triggers of governed Capsules that "
+                    "are not finished, at once, in one namespace; a cause "
+                    "beyond it waits. The controller's "
+                    "--max-triggered-runs-per-namespace bounds it too.", 1,
+                    10000),
                 "maxSessionIdleSeconds": integer(
                     "Largest session.idleTimeoutSeconds allowed for an "
                     "interactive Capsule.", 10, 86400),
@@ -359,10 +365,31 @@ def run_crd():
             "targets.selector (roles still come from the role selectors).",
             string("A pod name.", 253, min_len=1, pattern=DNS_SUBDOMAIN),
             1000, min_items=1, list_type="set"),
-        "trigger": enum("Who started the run.", ["Manual", "Periodic"],
+        "trigger": enum("Who started the run: a person or a program "
+                        "(Manual), the schedule (Periodic), or one of the "
+                        "Capsule's triggers (" +
+                        ", ".join(names.TRIGGERED) + ").",
+                        ["Manual", "Periodic"] + names.TRIGGERED,
                         default="Manual",
                         rules=[rule("self == oldSelf",
                                     "trigger is immutable")]),
+        "cause": obj(
+            "What fired a triggered run, as the controller saw it.", {
+                "pod": string("The pod the cause concerns, the run's one "
+                              "target.", 253, min_len=1,
+                              pattern=DNS_SUBDOMAIN),
+                "podUID": string("That pod's uid.", 36),
+                "time": timestamp("When the cause happened: when the "
+                                  "condition had held for forSeconds, the "
+                                  "pod was created, the Event was last "
+                                  "recorded."),
+                "reason": string("The condition as TYPE=STATUS, Created, "
+                                 "or the Event's reason.", 330, min_len=1),
+                "message": string("The condition's or the Event's "
+                                  "message.", 1024),
+                "event": string("The Event's name (PodEvent).", 253),
+            }, required=["pod", "time", "reason"],
+            rules=[rule("self == oldSelf", "cause is immutable")]),
         "scheduledTime": timestamp("Periodic runs: the time the schedule "
                                    "fired for."),
         "cancel": boolean("Set to true to cancel the run: running "
@@ -389,6 +416,14 @@ def run_crd():
         rule("!has(self.scheduledTime) || self.trigger == 'Periodic'",
              "scheduledTime is only set on Periodic runs",
              field_path=".scheduledTime"),
+        rule("has(self.cause) == (self.trigger in [" +
+             ", ".join(f"'{t}'" for t in names.TRIGGERED) + "])",
+             "cause is set exactly on triggered runs (trigger " +
+             ", ".join(names.TRIGGERED) + ")", field_path=".cause"),
+        rule("!has(self.cause) || has(self.targets) && "
+             "self.targets == [self.cause.pod]",
+             "a triggered run has one target, its cause's pod",
+             field_path=".targets"),
     ])
     count = "Executions "
     status = obj("Progress and result; small whatever the number of "
@@ -428,7 +463,11 @@ def run_crd():
     }, rules=[_final_phase(names.RUN_FINAL_PHASES, "a finished run")])
     cols = [
         _col("Capsule", "string", ".spec.capsuleRef.name", "The Capsule."),
-        _col("Trigger", "string", ".spec.trigger", "Manual or Periodic."),
+        _col("Trigger", "string", ".spec.trigger", "Who started the run."),
+        _col("Cause", "string", ".spec.cause.reason",
+             "What fired a triggered run.", 1),
+        _col("Pod", "string", ".spec.cause.pod",
+             "The pod a triggered run's cause concerns.", 1),
         _col("Strategy", "string", ".status.capsuleSpec.strategy.type",
              "Parallel or Iterative."),
         _col("Targets", "integer", ".status.targets", "Targets."),

@@ -19,6 +19,10 @@ KINDS = [
     ("CapsuleExecution", "capsuleexecutions", True),
 ]
 
+# A CapsuleRun's spec.trigger when one of its Capsule's triggers fired it,
+# one per kind of spec.triggers[] (podCondition, podCreated, podEvent).
+TRIGGERED = ["PodCondition", "PodCreated", "PodEvent"]
+
 EXECUTION_PHASES = ["Pending", "Pulling", "Attaching", "Running", "Escaping",
                     "Succeeded", "Failed"]
 RUN_PHASES = ["Pending", "Running", "Succeeded", "Failed", "PartiallyFailed",
@@ -113,6 +117,8 @@ CONDITION_TYPES = [
     ("Reconciling", "CapsuleRun, CapsuleExecution", "not finished yet (its "
      "reason: the phase, or CapsuleNotFound while a run waits for its "
      "Capsule)"),
+    ("Triggered", "CapsuleRun", "a trigger of the Capsule fired the run (its "
+     "reason: the trigger, its message: the cause)"),
     ("Stalled", "Capsule, CapsulePolicy, CapsuleRun, CapsuleExecution", "it failed or was "
      "refused and will not get better by itself (its reason says why)"),
 ]

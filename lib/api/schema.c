@@ -142,25 +142,42 @@ static const struct recap_api_node n28[] = {
     {"concurrencyPolicy", RECAP_API_T_STRING, 0, 0, INT64_MAX, v27, NULL, 0},
     {"startingDeadlineSeconds", RECAP_API_T_INTEGER, 0, 0, 604800, NULL, NULL, 0},
     {"suspend", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0}};
-static const char *const v29[] = {"Parallel", "Iterative", NULL};
-static const char *const v30[] = {"Name", "CreationTimestamp", NULL};
-static const char *const v31[] = {"Continue", "Stop", NULL};
-static const struct recap_api_node n32[] = {
-    {"type", RECAP_API_T_STRING, 0, 0, INT64_MAX, v29, NULL, 0},
-    {"maxConcurrent", RECAP_API_T_INTEGER, 0, 1, 1000, NULL, NULL, 0},
-    {"order", RECAP_API_T_STRING, 0, 0, INT64_MAX, v30, NULL, 0},
-    {"failurePolicy", RECAP_API_T_STRING, 0, 0, INT64_MAX, v31, NULL, 0}};
-static const struct recap_api_node n33[] = {{"", RECAP_API_T_STRING, 0, 0, 24, NULL, NULL, 0}};
+static const char *const v29[] = {"True", "False", "Unknown", NULL};
+static const struct recap_api_node n30[] = {{"type", RECAP_API_T_STRING, 1, 1, 316, NULL, NULL, 0},
+					    {"status", RECAP_API_T_STRING, 1, 0, INT64_MAX, v29, NULL, 0},
+					    {"forSeconds", RECAP_API_T_INTEGER, 0, 0, 86400, NULL, NULL, 0}};
+static const struct recap_api_node n31[] = {{"", RECAP_API_T_STRING, 0, 1, 128, NULL, NULL, 0}};
+static const char *const v32[] = {"Normal", "Warning", NULL};
+static const struct recap_api_node n33[] = {{"reasons", RECAP_API_T_ARRAY, 1, 1, 16, NULL, n31, 1},
+					    {"type", RECAP_API_T_STRING, 0, 0, INT64_MAX, v32, NULL, 0}};
 static const struct recap_api_node n34[] = {
+    {"podCondition", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n30, 3},
+    {"podCreated", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
+    {"podEvent", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n33, 2}};
+static const struct recap_api_node n35[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n34, 3}};
+static const struct recap_api_node n36[] = {
+    {"cooldownSeconds", RECAP_API_T_INTEGER, 0, 0, 604800, NULL, NULL, 0},
+    {"maxConcurrentRuns", RECAP_API_T_INTEGER, 0, 1, 100, NULL, NULL, 0},
+    {"maxCauseAgeSeconds", RECAP_API_T_INTEGER, 0, 10, 86400, NULL, NULL, 0}};
+static const char *const v37[] = {"Parallel", "Iterative", NULL};
+static const char *const v38[] = {"Name", "CreationTimestamp", NULL};
+static const char *const v39[] = {"Continue", "Stop", NULL};
+static const struct recap_api_node n40[] = {
+    {"type", RECAP_API_T_STRING, 0, 0, INT64_MAX, v37, NULL, 0},
+    {"maxConcurrent", RECAP_API_T_INTEGER, 0, 1, 1000, NULL, NULL, 0},
+    {"order", RECAP_API_T_STRING, 0, 0, INT64_MAX, v38, NULL, 0},
+    {"failurePolicy", RECAP_API_T_STRING, 0, 0, INT64_MAX, v39, NULL, 0}};
+static const struct recap_api_node n41[] = {{"", RECAP_API_T_STRING, 0, 0, 24, NULL, NULL, 0}};
+static const struct recap_api_node n42[] = {
     {"name", RECAP_API_T_STRING, 1, 1, 24, NULL, NULL, 0},
     {"selector", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n25, 2},
     {"container", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0},
     {"command", RECAP_API_T_ARRAY, 0, 1, 256, NULL, n3, 1},
-    {"startAfter", RECAP_API_T_ARRAY, 0, 0, 7, NULL, n33, 1}};
-static const struct recap_api_node n35[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n34, 5}};
-static const struct recap_api_node n36[] = {{"succeeded", RECAP_API_T_INTEGER, 0, 0, 100, NULL, NULL, 0},
+    {"startAfter", RECAP_API_T_ARRAY, 0, 0, 7, NULL, n41, 1}};
+static const struct recap_api_node n43[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n42, 5}};
+static const struct recap_api_node n44[] = {{"succeeded", RECAP_API_T_INTEGER, 0, 0, 100, NULL, NULL, 0},
 					    {"failed", RECAP_API_T_INTEGER, 0, 0, 100, NULL, NULL, 0}};
-static const struct recap_api_node n37[] = {
+static const struct recap_api_node n45[] = {
     {"image", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
     {"imagePullSecrets", RECAP_API_T_ARRAY, 0, 0, 8, NULL, n2, 1},
     {"command", RECAP_API_T_ARRAY, 0, 1, 256, NULL, n3, 1},
@@ -175,112 +192,121 @@ static const struct recap_api_node n37[] = {
     {"output", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n20, 4},
     {"targets", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n26, 2},
     {"schedule", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n28, 5},
-    {"strategy", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n32, 4},
-    {"roles", RECAP_API_T_ARRAY, 0, 0, 8, NULL, n35, 1},
-    {"historyLimits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n36, 2}};
-static const char *const v38[] = {"True", "False", "Unknown", NULL};
-static const struct recap_api_node n39[] = {
+    {"triggers", RECAP_API_T_ARRAY, 0, 1, 4, NULL, n35, 1},
+    {"triggerLimits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n36, 3},
+    {"strategy", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n40, 4},
+    {"roles", RECAP_API_T_ARRAY, 0, 0, 8, NULL, n43, 1},
+    {"historyLimits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n44, 2}};
+static const struct recap_api_node n46[] = {
     {"type", RECAP_API_T_STRING, 1, 0, 316, NULL, NULL, 0},
-    {"status", RECAP_API_T_STRING, 1, 0, INT64_MAX, v38, NULL, 0},
+    {"status", RECAP_API_T_STRING, 1, 0, INT64_MAX, v29, NULL, 0},
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"lastTransitionTime", RECAP_API_T_TIME, 1, 0, INT64_MAX, NULL, NULL, 0},
     {"reason", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
     {"message", RECAP_API_T_STRING, 1, 0, 32768, NULL, NULL, 0}};
-static const struct recap_api_node n40[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n39, 6}};
-static const struct recap_api_node n41[] = {
+static const struct recap_api_node n47[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n46, 6}};
+static const struct recap_api_node n48[] = {
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n40, 1},
+    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n47, 1},
     {"matchedTargets", RECAP_API_T_INTEGER, 0, 0, 2147483647, NULL, NULL, 0},
     {"lastScheduleTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"lastSuccessfulTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"nextScheduleTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"active", RECAP_API_T_ARRAY, 0, 0, 100, NULL, n21, 1}};
-static const struct recap_api_node n42[] = {
+static const struct recap_api_node n49[] = {
     {"apiVersion", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"kind", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n37, 17},
-    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n41, 7}};
-static const struct recap_api_node n43[] = {{"", RECAP_API_T_STRING, 0, 1, 512, NULL, NULL, 0}};
-static const struct recap_api_node n44[] = {{"", RECAP_API_T_STRING, 0, 0, 71, NULL, NULL, 0}};
-static const struct recap_api_node n45[] = {{"", RECAP_API_T_STRING, 0, 1, 8192, NULL, NULL, 0}};
-static const struct recap_api_node n46[] = {{"name", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},
+    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n45, 19},
+    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n48, 7}};
+static const struct recap_api_node n50[] = {{"", RECAP_API_T_STRING, 0, 1, 512, NULL, NULL, 0}};
+static const struct recap_api_node n51[] = {{"", RECAP_API_T_STRING, 0, 0, 71, NULL, NULL, 0}};
+static const struct recap_api_node n52[] = {{"", RECAP_API_T_STRING, 0, 1, 8192, NULL, NULL, 0}};
+static const struct recap_api_node n53[] = {{"name", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},
 					    {"key", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0}};
-static const struct recap_api_node n47[] = {
-    {"configMapKeyRef", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n46, 2},
-    {"secretKeyRef", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n46, 2}};
-static const struct recap_api_node n48[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n47, 2}};
-static const struct recap_api_node n49[] = {{"publicKeys", RECAP_API_T_ARRAY, 0, 1, 4, NULL, n45, 1},
-					    {"publicKeyRefs", RECAP_API_T_ARRAY, 0, 1, 4, NULL, n48, 1}};
-static const struct recap_api_node n50[] = {
-    {"allowed", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n43, 1},
+static const struct recap_api_node n54[] = {
+    {"configMapKeyRef", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n53, 2},
+    {"secretKeyRef", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n53, 2}};
+static const struct recap_api_node n55[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n54, 2}};
+static const struct recap_api_node n56[] = {{"publicKeys", RECAP_API_T_ARRAY, 0, 1, 4, NULL, n52, 1},
+					    {"publicKeyRefs", RECAP_API_T_ARRAY, 0, 1, 4, NULL, n55, 1}};
+static const struct recap_api_node n57[] = {
+    {"allowed", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n50, 1},
     {"requireDigest", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
-    {"digests", RECAP_API_T_ARRAY, 0, 0, 256, NULL, n44, 1},
-    {"signatures", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n49, 2}};
-static const struct recap_api_node n51[] = {{"allowed", RECAP_API_T_ARRAY, 0, 0, 41, NULL, n10, 1}};
-static const struct recap_api_node n52[] = {{"allowed", RECAP_API_T_ARRAY, 0, 0, 5, NULL, n7, 1}};
-static const struct recap_api_node n53[] = {{"max", RECAP_API_T_STRING, 0, 0, INT64_MAX, v8, NULL, 0}};
-static const struct recap_api_node n54[] = {{"", RECAP_API_T_STRING, 0, 1, 253, NULL, NULL, 0}};
-static const struct recap_api_node n55[] = {
+    {"digests", RECAP_API_T_ARRAY, 0, 0, 256, NULL, n51, 1},
+    {"signatures", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n56, 2}};
+static const struct recap_api_node n58[] = {{"allowed", RECAP_API_T_ARRAY, 0, 0, 41, NULL, n10, 1}};
+static const struct recap_api_node n59[] = {{"allowed", RECAP_API_T_ARRAY, 0, 0, 5, NULL, n7, 1}};
+static const struct recap_api_node n60[] = {{"max", RECAP_API_T_STRING, 0, 0, INT64_MAX, v8, NULL, 0}};
+static const struct recap_api_node n61[] = {{"", RECAP_API_T_STRING, 0, 1, 253, NULL, NULL, 0}};
+static const struct recap_api_node n62[] = {
     {"allowUnconfined", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
-    {"allowedLocalhostProfiles", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n54, 1}};
-static const struct recap_api_node n56[] = {
+    {"allowedLocalhostProfiles", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n61, 1}};
+static const struct recap_api_node n63[] = {
     {"maxTimeoutSeconds", RECAP_API_T_INTEGER, 0, 1, 86400, NULL, NULL, 0},
     {"maxMemory", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0},
     {"maxCPU", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0},
     {"maxConcurrentPerNode", RECAP_API_T_INTEGER, 0, 1, 1000, NULL, NULL, 0},
     {"maxTailBytes", RECAP_API_T_INTEGER, 0, 0, 65536, NULL, NULL, 0},
     {"maxRetentionSeconds", RECAP_API_T_INTEGER, 0, 0, 604800, NULL, NULL, 0},
+    {"maxConcurrentTriggeredRuns", RECAP_API_T_INTEGER, 0, 1, 10000, NULL, NULL, 0},
     {"maxSessionIdleSeconds", RECAP_API_T_INTEGER, 0, 10, 86400, NULL, NULL, 0}};
-static const struct recap_api_node n57[] = {
+static const struct recap_api_node n64[] = {
     {"allowed", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0}};
-static const struct recap_api_node n58[] = {
+static const struct recap_api_node n65[] = {
     {"namespaceSelector", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n25, 2},
-    {"images", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n50, 4},
-    {"capabilities", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n51, 1},
-    {"join", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n52, 1},
-    {"targetFilesystem", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n53, 1},
-    {"seccomp", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n55, 2},
-    {"limits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n56, 7},
-    {"interactive", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n57, 1}};
-static const struct recap_api_node n59[] = {{"", RECAP_API_T_STRING, 0, 0, 8192, NULL, NULL, 0}};
-static const struct recap_api_node n60[] = {
+    {"images", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n57, 4},
+    {"capabilities", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n58, 1},
+    {"join", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n59, 1},
+    {"targetFilesystem", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n60, 1},
+    {"seccomp", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n62, 2},
+    {"limits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n63, 8},
+    {"interactive", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n64, 1}};
+static const struct recap_api_node n66[] = {{"", RECAP_API_T_STRING, 0, 0, 8192, NULL, NULL, 0}};
+static const struct recap_api_node n67[] = {
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"publicKeys", RECAP_API_T_ARRAY, 0, 0, 4, NULL, n59, 1},
+    {"publicKeys", RECAP_API_T_ARRAY, 0, 0, 4, NULL, n66, 1},
     {"message", RECAP_API_T_STRING, 0, 0, 1024, NULL, NULL, 0}};
-static const struct recap_api_node n61[] = {
+static const struct recap_api_node n68[] = {
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n40, 1},
-    {"signatures", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n60, 3},
+    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n47, 1},
+    {"signatures", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n67, 3},
     {"governedCapsules", RECAP_API_T_INTEGER, 0, 0, 2147483647, NULL, NULL, 0},
     {"refusedCapsules", RECAP_API_T_INTEGER, 0, 0, 2147483647, NULL, NULL, 0}};
-static const struct recap_api_node n62[] = {
+static const struct recap_api_node n69[] = {
     {"apiVersion", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"kind", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n58, 8},
-    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n61, 5}};
-static const char *const v63[] = {"Manual", "Periodic", NULL};
-static const struct recap_api_node n64[] = {
+    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n65, 8},
+    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n68, 5}};
+static const char *const v70[] = {"Manual", "Periodic", "PodCondition", "PodCreated", "PodEvent", NULL};
+static const struct recap_api_node n71[] = {{"pod", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},
+					    {"podUID", RECAP_API_T_STRING, 0, 0, 36, NULL, NULL, 0},
+					    {"time", RECAP_API_T_TIME, 1, 0, INT64_MAX, NULL, NULL, 0},
+					    {"reason", RECAP_API_T_STRING, 1, 1, 330, NULL, NULL, 0},
+					    {"message", RECAP_API_T_STRING, 0, 0, 1024, NULL, NULL, 0},
+					    {"event", RECAP_API_T_STRING, 0, 0, 253, NULL, NULL, 0}};
+static const struct recap_api_node n72[] = {
     {"capsuleRef", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n1, 1},
-    {"targets", RECAP_API_T_ARRAY, 0, 1, 1000, NULL, n54, 1},
-    {"trigger", RECAP_API_T_STRING, 0, 0, INT64_MAX, v63, NULL, 0},
+    {"targets", RECAP_API_T_ARRAY, 0, 1, 1000, NULL, n61, 1},
+    {"trigger", RECAP_API_T_STRING, 0, 0, INT64_MAX, v70, NULL, 0},
+    {"cause", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n71, 6},
     {"scheduledTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"cancel", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
     {"ttlSecondsAfterFinished", RECAP_API_T_INTEGER, 0, 0, 31536000, NULL, NULL, 0}};
-static const char *const v65[] = {"Pending",	     "Running",	  "Succeeded", "Failed",
+static const char *const v73[] = {"Pending",	     "Running",	  "Succeeded", "Failed",
 				  "PartiallyFailed", "Cancelled", NULL};
-static const struct recap_api_node n66[] = {{"execution", RECAP_API_T_STRING, 1, 0, 253, NULL, NULL, 0},
+static const struct recap_api_node n74[] = {{"execution", RECAP_API_T_STRING, 1, 0, 253, NULL, NULL, 0},
 					    {"pod", RECAP_API_T_STRING, 0, 0, 253, NULL, NULL, 0},
 					    {"container", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0},
 					    {"node", RECAP_API_T_STRING, 0, 0, 253, NULL, NULL, 0},
 					    {"reason", RECAP_API_T_STRING, 1, 0, 64, NULL, NULL, 0},
 					    {"exitCode", RECAP_API_T_INTEGER, 0, 0, 255, NULL, NULL, 0},
 					    {"message", RECAP_API_T_STRING, 0, 0, 1024, NULL, NULL, 0}};
-static const struct recap_api_node n67[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n66, 7}};
-static const struct recap_api_node n68[] = {{"", RECAP_API_T_STRING, 0, 10, 10, NULL, NULL, 0}};
-static const struct recap_api_node n69[] = {
+static const struct recap_api_node n75[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n74, 7}};
+static const struct recap_api_node n76[] = {{"", RECAP_API_T_STRING, 0, 10, 10, NULL, NULL, 0}};
+static const struct recap_api_node n77[] = {
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n40, 1},
-    {"phase", RECAP_API_T_STRING, 0, 0, INT64_MAX, v65, NULL, 0},
+    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n47, 1},
+    {"phase", RECAP_API_T_STRING, 0, 0, INT64_MAX, v73, NULL, 0},
     {"targets", RECAP_API_T_INTEGER, 0, 0, 100000, NULL, NULL, 0},
     {"pending", RECAP_API_T_INTEGER, 0, 0, 100000, NULL, NULL, 0},
     {"running", RECAP_API_T_INTEGER, 0, 0, 100000, NULL, NULL, 0},
@@ -290,21 +316,21 @@ static const struct recap_api_node n69[] = {
     {"startTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"completionTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"capsuleGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"capsuleSpec", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n37, 17},
-    {"failures", RECAP_API_T_ARRAY, 0, 0, 10, NULL, n67, 1},
-    {"dispatched", RECAP_API_T_ARRAY, 0, 0, 100000, NULL, n68, 1}};
-static const struct recap_api_node n70[] = {
+    {"capsuleSpec", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n45, 19},
+    {"failures", RECAP_API_T_ARRAY, 0, 0, 10, NULL, n75, 1},
+    {"dispatched", RECAP_API_T_ARRAY, 0, 0, 100000, NULL, n76, 1}};
+static const struct recap_api_node n78[] = {
     {"apiVersion", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"kind", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n64, 6},
-    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n69, 15}};
-static const struct recap_api_node n71[] = {{"name", RECAP_API_T_STRING, 1, 1, 63, NULL, NULL, 0}};
-static const struct recap_api_node n72[] = {{"pod", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},
+    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n72, 7},
+    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n77, 15}};
+static const struct recap_api_node n79[] = {{"name", RECAP_API_T_STRING, 1, 1, 63, NULL, NULL, 0}};
+static const struct recap_api_node n80[] = {{"pod", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},
 					    {"podUID", RECAP_API_T_STRING, 1, 1, 36, NULL, NULL, 0},
 					    {"container", RECAP_API_T_STRING, 1, 1, 63, NULL, NULL, 0},
 					    {"containerID", RECAP_API_T_STRING, 1, 1, 256, NULL, NULL, 0},
 					    {"podIP", RECAP_API_T_STRING, 0, 0, 45, NULL, NULL, 0}};
-static const struct recap_api_node n73[] = {
+static const struct recap_api_node n81[] = {
     {"image", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
     {"imagePullSecrets", RECAP_API_T_ARRAY, 0, 0, 8, NULL, n2, 1},
     {"command", RECAP_API_T_ARRAY, 0, 1, 256, NULL, n3, 1},
@@ -317,28 +343,28 @@ static const struct recap_api_node n73[] = {
     {"interactive", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
     {"session", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n19, 2},
     {"output", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n20, 4}};
-static const struct recap_api_node n74[] = {
-    {"runRef", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n71, 1},
+static const struct recap_api_node n82[] = {
+    {"runRef", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n79, 1},
     {"node", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},
-    {"target", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n72, 5},
+    {"target", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n80, 5},
     {"role", RECAP_API_T_STRING, 0, 0, 24, NULL, NULL, 0},
-    {"capsule", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n73, 12},
+    {"capsule", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n81, 12},
     {"deadline", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0}};
-static const char *const v75[] = {"Pending",  "Pulling",   "Attaching", "Running",
+static const char *const v83[] = {"Pending",  "Pulling",   "Attaching", "Running",
 				  "Escaping", "Succeeded", "Failed",	NULL};
-static const struct recap_api_node n76[] = {{"path", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
+static const struct recap_api_node n84[] = {{"path", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
 					    {"size", RECAP_API_T_INTEGER, 1, 0, INT64_MAX, NULL, NULL, 0},
 					    {"digest", RECAP_API_T_STRING, 1, 0, 71, NULL, NULL, 0}};
-static const struct recap_api_node n77[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n76, 3}};
-static const struct recap_api_node n78[] = {
-    {"files", RECAP_API_T_ARRAY, 0, 0, 100, NULL, n77, 1},
+static const struct recap_api_node n85[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n84, 3}};
+static const struct recap_api_node n86[] = {
+    {"files", RECAP_API_T_ARRAY, 0, 0, 100, NULL, n85, 1},
     {"totalBytes", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"filesOmitted", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"expireTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0}};
-static const struct recap_api_node n79[] = {
+static const struct recap_api_node n87[] = {
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n40, 1},
-    {"phase", RECAP_API_T_STRING, 0, 0, INT64_MAX, v75, NULL, 0},
+    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n47, 1},
+    {"phase", RECAP_API_T_STRING, 0, 0, INT64_MAX, v83, NULL, 0},
     {"reason", RECAP_API_T_STRING, 0, 0, 64, NULL, NULL, 0},
     {"message", RECAP_API_T_STRING, 0, 0, 4096, NULL, NULL, 0},
     {"exitCode", RECAP_API_T_INTEGER, 0, 0, 255, NULL, NULL, 0},
@@ -355,22 +381,23 @@ static const struct recap_api_node n79[] = {
     {"completionTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"escaped", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
     {"relayEndpoint", RECAP_API_T_STRING, 0, 0, 300, NULL, NULL, 0},
-    {"artifacts", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n78, 4}};
-static const struct recap_api_node n80[] = {
+    {"artifacts", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n86, 4}};
+static const struct recap_api_node n88[] = {
     {"apiVersion", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"kind", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n74, 6},
-    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n79, 20}};
+    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n82, 6},
+    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n87, 20}};
 
 const struct recap_api_node recap_api_kinds[RECAP_API_KINDS] = {
-    {"Capsule", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n42, 4},
-    {"CapsulePolicy", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n62, 4},
-    {"CapsuleRun", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n70, 4},
-    {"CapsuleExecution", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n80, 4}};
+    {"Capsule", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n49, 4},
+    {"CapsulePolicy", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n69, 4},
+    {"CapsuleRun", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n78, 4},
+    {"CapsuleExecution", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n88, 4}};
 
 const char *const recap_api_target_filesystem_max_names[RECAP_API_TARGET_FILESYSTEM_MAX_COUNT] = {
     "None", "ReadOnly", "ReadWrite"};
-const char *const recap_api_trigger_names[RECAP_API_TRIGGER_COUNT] = {"Manual", "Periodic"};
+const char *const recap_api_trigger_names[RECAP_API_TRIGGER_COUNT] = {"Manual", "Periodic", "PodCondition",
+								      "PodCreated", "PodEvent"};
 const char *const recap_api_run_phase_names[RECAP_API_RUN_PHASE_COUNT] = {
     "Pending", "Running", "Succeeded", "Failed", "PartiallyFailed", "Cancelled"};
 const char *const recap_api_exec_phase_names[RECAP_API_EXEC_PHASE_COUNT] = {
@@ -384,6 +411,9 @@ const char *const recap_api_concurrency_policy_names[RECAP_API_CONCURRENCY_POLIC
 const char *const recap_api_strategy_type_names[RECAP_API_STRATEGY_TYPE_COUNT] = {"Parallel", "Iterative"};
 const char *const recap_api_order_names[RECAP_API_ORDER_COUNT] = {"Name", "CreationTimestamp"};
 const char *const recap_api_failure_policy_names[RECAP_API_FAILURE_POLICY_COUNT] = {"Continue", "Stop"};
+const char *const recap_api_pod_condition_status_names[RECAP_API_POD_CONDITION_STATUS_COUNT] = {
+    "True", "False", "Unknown"};
+const char *const recap_api_pod_event_type_names[RECAP_API_POD_EVENT_TYPE_COUNT] = {"Normal", "Warning"};
 const char *const recap_api_condition_status_names[RECAP_API_CONDITION_STATUS_COUNT] = {"True", "False",
 											"Unknown"};
 const char *const recap_api_capsule_fields[RECAP_API_CAPSULE_N_FIELDS] = {"spec", "status"};
@@ -391,15 +421,17 @@ const char *const recap_api_policy_fields[RECAP_API_POLICY_N_FIELDS] = {"spec", 
 const char *const recap_api_run_fields[RECAP_API_RUN_N_FIELDS] = {"spec", "status"};
 const char *const recap_api_exec_fields[RECAP_API_EXEC_N_FIELDS] = {"spec", "status"};
 const char *const recap_api_capsule_spec_fields[RECAP_API_CAPSULE_SPEC_N_FIELDS] = {
-    "image",	"imagePullSecrets", "command",	      "env",	     "join",	     "targetFilesystem",
-    "security", "resources",	    "timeoutSeconds", "interactive", "session",	     "output",
-    "targets",	"schedule",	    "strategy",	      "roles",	     "historyLimits"};
+    "image",	 "imagePullSecrets", "command",	    "env",     "join",	       "targetFilesystem", "security",
+    "resources", "timeoutSeconds",   "interactive", "session", "output",       "targets",	   "schedule",
+    "triggers",	 "triggerLimits",    "strategy",    "roles",   "historyLimits"};
 const char *const recap_api_profile_fields[RECAP_API_PROFILE_N_FIELDS] = {
     "image",	"imagePullSecrets", "command",	      "env",	     "join",	"targetFilesystem",
     "security", "resources",	    "timeoutSeconds", "interactive", "session", "output"};
 const char *const recap_api_env_fields[RECAP_API_ENV_N_FIELDS] = {"name", "value"};
 const char *const recap_api_role_fields[RECAP_API_ROLE_N_FIELDS] = {"name", "selector", "container",
 								    "command", "startAfter"};
+const char *const recap_api_trigger_item_fields[RECAP_API_TRIGGER_ITEM_N_FIELDS] = {"podCondition",
+										    "podCreated", "podEvent"};
 const char *const recap_api_failure_fields[RECAP_API_FAILURE_N_FIELDS] = {
     "execution", "pod", "container", "node", "reason", "exitCode", "message"};
 const char *const recap_api_condition_fields[RECAP_API_CONDITION_N_FIELDS] = {

@@ -33,6 +33,9 @@ extern const char *const recap_api_target_filesystem_max_names[RECAP_API_TARGET_
 enum recap_api_trigger {
 	RECAP_API_TRIGGER_MANUAL,
 	RECAP_API_TRIGGER_PERIODIC,
+	RECAP_API_TRIGGER_POD_CONDITION,
+	RECAP_API_TRIGGER_POD_CREATED,
+	RECAP_API_TRIGGER_POD_EVENT,
 	RECAP_API_TRIGGER_COUNT /* absent or none of them */
 };
 extern const char *const recap_api_trigger_names[RECAP_API_TRIGGER_COUNT];
@@ -104,6 +107,21 @@ enum recap_api_failure_policy {
 	RECAP_API_FAILURE_POLICY_COUNT /* absent or none of them */
 };
 extern const char *const recap_api_failure_policy_names[RECAP_API_FAILURE_POLICY_COUNT];
+
+enum recap_api_pod_condition_status {
+	RECAP_API_POD_CONDITION_STATUS_TRUE,
+	RECAP_API_POD_CONDITION_STATUS_FALSE,
+	RECAP_API_POD_CONDITION_STATUS_UNKNOWN,
+	RECAP_API_POD_CONDITION_STATUS_COUNT /* absent or none of them */
+};
+extern const char *const recap_api_pod_condition_status_names[RECAP_API_POD_CONDITION_STATUS_COUNT];
+
+enum recap_api_pod_event_type {
+	RECAP_API_POD_EVENT_TYPE_NORMAL,
+	RECAP_API_POD_EVENT_TYPE_WARNING,
+	RECAP_API_POD_EVENT_TYPE_COUNT /* absent or none of them */
+};
+extern const char *const recap_api_pod_event_type_names[RECAP_API_POD_EVENT_TYPE_COUNT];
 
 enum recap_api_condition_status {
 	RECAP_API_CONDITION_STATUS_TRUE,
@@ -248,6 +266,7 @@ extern const char *const recap_api_capsule_fields[RECAP_API_CAPSULE_N_FIELDS];
 #define RECAP_API_POLICY_SPEC_LIMITS_MAX_CONCURRENT_PER_NODE "spec.limits.maxConcurrentPerNode"
 #define RECAP_API_POLICY_SPEC_LIMITS_MAX_TAIL_BYTES "spec.limits.maxTailBytes"
 #define RECAP_API_POLICY_SPEC_LIMITS_MAX_RETENTION_SECONDS "spec.limits.maxRetentionSeconds"
+#define RECAP_API_POLICY_SPEC_LIMITS_MAX_CONCURRENT_TRIGGERED_RUNS "spec.limits.maxConcurrentTriggeredRuns"
 #define RECAP_API_POLICY_SPEC_LIMITS_MAX_SESSION_IDLE_SECONDS "spec.limits.maxSessionIdleSeconds"
 #define RECAP_API_POLICY_SPEC_INTERACTIVE "spec.interactive"
 #define RECAP_API_POLICY_SPEC_INTERACTIVE_ALLOWED "spec.interactive.allowed"
@@ -362,6 +381,10 @@ static inline int64_t recap_api_policy_spec_limits_max_retention_seconds(json_t 
 {
 	return recap_json_int(o, RECAP_API_POLICY_SPEC_LIMITS_MAX_RETENTION_SECONDS, 0);
 }
+static inline int64_t recap_api_policy_spec_limits_max_concurrent_triggered_runs(json_t *o)
+{
+	return recap_json_int(o, RECAP_API_POLICY_SPEC_LIMITS_MAX_CONCURRENT_TRIGGERED_RUNS, 0);
+}
 static inline int64_t recap_api_policy_spec_limits_max_session_idle_seconds(json_t *o)
 {
 	return recap_json_int(o, RECAP_API_POLICY_SPEC_LIMITS_MAX_SESSION_IDLE_SECONDS, 0);
@@ -421,6 +444,13 @@ extern const char *const recap_api_policy_fields[RECAP_API_POLICY_N_FIELDS];
 #define RECAP_API_RUN_SPEC_CAPSULE_REF_NAME "spec.capsuleRef.name"
 #define RECAP_API_RUN_SPEC_TARGETS "spec.targets"
 #define RECAP_API_RUN_SPEC_TRIGGER "spec.trigger"
+#define RECAP_API_RUN_SPEC_CAUSE "spec.cause"
+#define RECAP_API_RUN_SPEC_CAUSE_POD "spec.cause.pod"
+#define RECAP_API_RUN_SPEC_CAUSE_POD_UID "spec.cause.podUID"
+#define RECAP_API_RUN_SPEC_CAUSE_TIME "spec.cause.time"
+#define RECAP_API_RUN_SPEC_CAUSE_REASON "spec.cause.reason"
+#define RECAP_API_RUN_SPEC_CAUSE_MESSAGE "spec.cause.message"
+#define RECAP_API_RUN_SPEC_CAUSE_EVENT "spec.cause.event"
 #define RECAP_API_RUN_SPEC_SCHEDULED_TIME "spec.scheduledTime"
 #define RECAP_API_RUN_SPEC_CANCEL "spec.cancel"
 #define RECAP_API_RUN_SPEC_TTL_SECONDS_AFTER_FINISHED "spec.ttlSecondsAfterFinished"
@@ -461,6 +491,34 @@ static inline enum recap_api_trigger recap_api_run_spec_trigger(json_t *o)
 	const char *s = recap_json_str(o, RECAP_API_RUN_SPEC_TRIGGER);
 	return (enum recap_api_trigger)recap_api_enum_index(recap_api_trigger_names, RECAP_API_TRIGGER_COUNT,
 							    s ? s : "Manual");
+}
+static inline json_t *recap_api_run_spec_cause(json_t *o)
+{
+	return recap_json_path(o, RECAP_API_RUN_SPEC_CAUSE);
+}
+static inline const char *recap_api_run_spec_cause_pod(json_t *o)
+{
+	return recap_json_str(o, RECAP_API_RUN_SPEC_CAUSE_POD);
+}
+static inline const char *recap_api_run_spec_cause_pod_uid(json_t *o)
+{
+	return recap_json_str(o, RECAP_API_RUN_SPEC_CAUSE_POD_UID);
+}
+static inline const char *recap_api_run_spec_cause_time(json_t *o)
+{
+	return recap_json_str(o, RECAP_API_RUN_SPEC_CAUSE_TIME);
+}
+static inline const char *recap_api_run_spec_cause_reason(json_t *o)
+{
+	return recap_json_str(o, RECAP_API_RUN_SPEC_CAUSE_REASON);
+}
+static inline const char *recap_api_run_spec_cause_message(json_t *o)
+{
+	return recap_json_str(o, RECAP_API_RUN_SPEC_CAUSE_MESSAGE);
+}
+static inline const char *recap_api_run_spec_cause_event(json_t *o)
+{
+	return recap_json_str(o, RECAP_API_RUN_SPEC_CAUSE_EVENT);
 }
 static inline const char *recap_api_run_spec_scheduled_time(json_t *o)
 {
@@ -784,6 +842,11 @@ extern const char *const recap_api_exec_fields[RECAP_API_EXEC_N_FIELDS];
 #define RECAP_API_CAPSULE_SPEC_SCHEDULE_CONCURRENCY_POLICY "schedule.concurrencyPolicy"
 #define RECAP_API_CAPSULE_SPEC_SCHEDULE_STARTING_DEADLINE_SECONDS "schedule.startingDeadlineSeconds"
 #define RECAP_API_CAPSULE_SPEC_SCHEDULE_SUSPEND "schedule.suspend"
+#define RECAP_API_CAPSULE_SPEC_TRIGGERS "triggers"
+#define RECAP_API_CAPSULE_SPEC_TRIGGER_LIMITS "triggerLimits"
+#define RECAP_API_CAPSULE_SPEC_TRIGGER_LIMITS_COOLDOWN_SECONDS "triggerLimits.cooldownSeconds"
+#define RECAP_API_CAPSULE_SPEC_TRIGGER_LIMITS_MAX_CONCURRENT_RUNS "triggerLimits.maxConcurrentRuns"
+#define RECAP_API_CAPSULE_SPEC_TRIGGER_LIMITS_MAX_CAUSE_AGE_SECONDS "triggerLimits.maxCauseAgeSeconds"
 #define RECAP_API_CAPSULE_SPEC_STRATEGY "strategy"
 #define RECAP_API_CAPSULE_SPEC_STRATEGY_TYPE "strategy.type"
 #define RECAP_API_CAPSULE_SPEC_STRATEGY_MAX_CONCURRENT "strategy.maxConcurrent"
@@ -957,6 +1020,26 @@ static inline bool recap_api_capsule_spec_schedule_suspend(json_t *o)
 {
 	return recap_json_bool(o, RECAP_API_CAPSULE_SPEC_SCHEDULE_SUSPEND, 0) != 0;
 }
+static inline json_t *recap_api_capsule_spec_triggers(json_t *o)
+{
+	return recap_json_path(o, RECAP_API_CAPSULE_SPEC_TRIGGERS);
+}
+static inline json_t *recap_api_capsule_spec_trigger_limits(json_t *o)
+{
+	return recap_json_path(o, RECAP_API_CAPSULE_SPEC_TRIGGER_LIMITS);
+}
+static inline int64_t recap_api_capsule_spec_trigger_limits_cooldown_seconds(json_t *o)
+{
+	return recap_json_int(o, RECAP_API_CAPSULE_SPEC_TRIGGER_LIMITS_COOLDOWN_SECONDS, 600);
+}
+static inline int64_t recap_api_capsule_spec_trigger_limits_max_concurrent_runs(json_t *o)
+{
+	return recap_json_int(o, RECAP_API_CAPSULE_SPEC_TRIGGER_LIMITS_MAX_CONCURRENT_RUNS, 5);
+}
+static inline int64_t recap_api_capsule_spec_trigger_limits_max_cause_age_seconds(json_t *o)
+{
+	return recap_json_int(o, RECAP_API_CAPSULE_SPEC_TRIGGER_LIMITS_MAX_CAUSE_AGE_SECONDS, 300);
+}
 static inline json_t *recap_api_capsule_spec_strategy(json_t *o)
 {
 	return recap_json_path(o, RECAP_API_CAPSULE_SPEC_STRATEGY);
@@ -1000,7 +1083,7 @@ static inline int64_t recap_api_capsule_spec_history_limits_failed(json_t *o)
 	return recap_json_int(o, RECAP_API_CAPSULE_SPEC_HISTORY_LIMITS_FAILED, 1);
 }
 /* Its top-level fields, in schema order. */
-#define RECAP_API_CAPSULE_SPEC_N_FIELDS 17
+#define RECAP_API_CAPSULE_SPEC_N_FIELDS 19
 extern const char *const recap_api_capsule_spec_fields[RECAP_API_CAPSULE_SPEC_N_FIELDS];
 
 /* what one execution runs: a CapsuleExecution's spec.capsule: paths from its root, and getters (an absent
@@ -1211,6 +1294,56 @@ static inline json_t *recap_api_role_start_after(json_t *o)
 /* Its top-level fields, in schema order. */
 #define RECAP_API_ROLE_N_FIELDS 5
 extern const char *const recap_api_role_fields[RECAP_API_ROLE_N_FIELDS];
+
+/* an item of a Capsule's triggers: paths from its root, and getters (an absent
+ * field reads as its schema default, else NULL, 0 or false). */
+#define RECAP_API_TRIGGER_ITEM_POD_CONDITION "podCondition"
+#define RECAP_API_TRIGGER_ITEM_POD_CONDITION_TYPE "podCondition.type"
+#define RECAP_API_TRIGGER_ITEM_POD_CONDITION_STATUS "podCondition.status"
+#define RECAP_API_TRIGGER_ITEM_POD_CONDITION_FOR_SECONDS "podCondition.forSeconds"
+#define RECAP_API_TRIGGER_ITEM_POD_CREATED "podCreated"
+#define RECAP_API_TRIGGER_ITEM_POD_EVENT "podEvent"
+#define RECAP_API_TRIGGER_ITEM_POD_EVENT_REASONS "podEvent.reasons"
+#define RECAP_API_TRIGGER_ITEM_POD_EVENT_TYPE "podEvent.type"
+static inline json_t *recap_api_trigger_item_pod_condition(json_t *o)
+{
+	return recap_json_path(o, RECAP_API_TRIGGER_ITEM_POD_CONDITION);
+}
+static inline const char *recap_api_trigger_item_pod_condition_type(json_t *o)
+{
+	return recap_json_str(o, RECAP_API_TRIGGER_ITEM_POD_CONDITION_TYPE);
+}
+static inline enum recap_api_pod_condition_status recap_api_trigger_item_pod_condition_status(json_t *o)
+{
+	const char *s = recap_json_str(o, RECAP_API_TRIGGER_ITEM_POD_CONDITION_STATUS);
+	return (enum recap_api_pod_condition_status)recap_api_enum_index(
+	    recap_api_pod_condition_status_names, RECAP_API_POD_CONDITION_STATUS_COUNT, s ? s : NULL);
+}
+static inline int64_t recap_api_trigger_item_pod_condition_for_seconds(json_t *o)
+{
+	return recap_json_int(o, RECAP_API_TRIGGER_ITEM_POD_CONDITION_FOR_SECONDS, 0);
+}
+static inline json_t *recap_api_trigger_item_pod_created(json_t *o)
+{
+	return recap_json_path(o, RECAP_API_TRIGGER_ITEM_POD_CREATED);
+}
+static inline json_t *recap_api_trigger_item_pod_event(json_t *o)
+{
+	return recap_json_path(o, RECAP_API_TRIGGER_ITEM_POD_EVENT);
+}
+static inline json_t *recap_api_trigger_item_pod_event_reasons(json_t *o)
+{
+	return recap_json_path(o, RECAP_API_TRIGGER_ITEM_POD_EVENT_REASONS);
+}
+static inline enum recap_api_pod_event_type recap_api_trigger_item_pod_event_type(json_t *o)
+{
+	const char *s = recap_json_str(o, RECAP_API_TRIGGER_ITEM_POD_EVENT_TYPE);
+	return (enum recap_api_pod_event_type)recap_api_enum_index(
+	    recap_api_pod_event_type_names, RECAP_API_POD_EVENT_TYPE_COUNT, s ? s : NULL);
+}
+/* Its top-level fields, in schema order. */
+#define RECAP_API_TRIGGER_ITEM_N_FIELDS 3
+extern const char *const recap_api_trigger_item_fields[RECAP_API_TRIGGER_ITEM_N_FIELDS];
 
 /* an item of a CapsuleRun's status.failures: paths from its root, and getters (an absent
  * field reads as its schema default, else NULL, 0 or false). */

@@ -22,6 +22,7 @@ const struct recap_kube_resource recap_ctl_execs = {RECAP_API_GROUP, RECAP_API_V
 						    RECAP_RESOURCE_CAPSULE_EXECUTION, true};
 const struct recap_kube_resource recap_ctl_pods = {"", "v1", "pods", true};
 const struct recap_kube_resource recap_ctl_namespaces = {"", "v1", "namespaces", false};
+const struct recap_kube_resource recap_ctl_pod_events = {"", "v1", "events", true};
 
 void recap_ctl_log(struct recap_controller *ctl, enum recap_log_level level, const char *fmt, ...)
 {

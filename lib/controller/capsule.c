@@ -1,5 +1,5 @@
 /* The Capsule reconciler: admission, matched targets, the Periodic
- * schedule, history limits, status. */
+ * schedule, the triggers (trigger.c), history limits, status. */
 #include <stdbool.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -172,7 +172,8 @@ static void prune_history(struct ctl_op *op, struct capsule_pass *p)
 	json_t *gone = recap_controller_history_prune(
 	    p->runs, recap_api_capsule_spec_history_limits_succeeded(spec),
 	    recap_api_capsule_spec_history_limits_failed(spec),
-	    p->recorded_schedule == RECAP_PERIODIC_NONE ? 0 : (time_t)p->recorded_schedule);
+	    p->recorded_schedule == RECAP_PERIODIC_NONE ? 0 : (time_t)p->recorded_schedule,
+	    (time_t)(p->now_ns / RECAP_KUBE_NS_PER_SEC));
 	size_t i;
 	json_t *name;
 	json_array_foreach (gone, i, name) {
@@ -253,6 +254,8 @@ int recap_ctl_reconcile_capsule(struct recap_controller *ctl, struct ctl_op *op,
 		report_refusal(ctl, &p);
 	else if (recap_api_capsule_spec_schedule(recap_api_capsule_spec(cap)))
 		r = periodic(op, &p, &new_run, err);
+	if (r >= 0 && !p.adm.reason)
+		r = recap_ctl_triggers(op, cap, p.runs, (int64_t)(p.now_ns / RECAP_KUBE_NS_PER_SEC), err);
 	bool invalid = p.adm.reason && strcmp(p.adm.reason, RECAP_CONDITION_REASON_INVALID_SPEC) == 0;
 	size_t matched = r >= 0 && !invalid ? matched_targets(ctl, &p) : 0;
 	if (r >= 0) {

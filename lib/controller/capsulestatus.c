@@ -137,40 +137,69 @@ static int by_age_desc(const void *pa, const void *pb)
 	return strcmp(b->name, a->name);
 }
 
-json_t *recap_controller_history_prune(json_t *runs, int64_t keep_succeeded, int64_t keep_failed,
-				       time_t recorded)
+int64_t recap_controller_triggered_keep_until(json_t *run)
 {
-	size_t i, n = 0;
-	json_t *r;
-	struct aged *v = calloc(json_array_size(runs) + 1, sizeof(*v));
-	json_t *out = json_array();
-	if (!v || !out) {
-		free(v);
-		json_decref(out);
-		return NULL;
-	}
-	json_array_foreach (runs, i, r) {
-		const char *name = recap_api_meta_name(r);
-		if (!name || !periodic(r) ||
-		    !recap_run_phase_final(recap_json_str(r, RECAP_API_RUN_STATUS_PHASE)))
-			continue;
-		time_t t = time_at(r, RECAP_API_RUN_SPEC_SCHEDULED_TIME);
-		if (t && t > recorded)
-			continue;
-		v[n++] = (struct aged){name, t ? t : time_at(r, RECAP_API_META_CREATION_TIMESTAMP),
-				       recap_api_run_status_phase(r) == RECAP_API_RUN_PHASE_SUCCEEDED};
-	}
+	json_t *spec = recap_api_run_status_capsule_spec(run);
+	int64_t cool = recap_api_capsule_spec_trigger_limits_cooldown_seconds(spec);
+	int64_t age = recap_api_capsule_spec_trigger_limits_max_cause_age_seconds(spec);
+	return (int64_t)time_at(run, RECAP_API_META_CREATION_TIMESTAMP) + (cool > age ? cool : age);
+}
+
+/* Appends to out (oldest first) the runs of v (n of them) beyond the
+ * limits, newest kept. */
+static void prune_pool(struct aged *v, size_t n, int64_t keep_succeeded, int64_t keep_failed, json_t *out)
+{
 	qsort(v, n, sizeof(*v), by_age_desc);
 	int64_t kept_ok = 0, kept_bad = 0;
-	/* Newest first here; inserting at the front makes the output oldest first. */
-	for (i = 0; i < n; i++) {
+	size_t at = json_array_size(out);
+	/* Newest first here; inserting at one place makes the output oldest first. */
+	for (size_t i = 0; i < n; i++) {
 		int64_t *kept = v[i].succeeded ? &kept_ok : &kept_bad;
 		int64_t keep = v[i].succeeded ? keep_succeeded : keep_failed;
 		if (*kept < keep)
 			(*kept)++;
 		else
-			json_array_insert_new(out, 0, json_string(v[i].name));
+			json_array_insert_new(out, at, json_string(v[i].name));
 	}
+}
+
+json_t *recap_controller_history_prune(json_t *runs, int64_t keep_succeeded, int64_t keep_failed,
+				       time_t recorded, time_t now)
+{
+	size_t i, n = 0, nt = 0;
+	json_t *r;
+	struct aged *v = calloc(json_array_size(runs) + 1, sizeof(*v));
+	struct aged *tv = calloc(json_array_size(runs) + 1, sizeof(*tv));
+	json_t *out = json_array();
+	if (!v || !tv || !out) {
+		free(v);
+		free(tv);
+		json_decref(out);
+		return NULL;
+	}
+	json_array_foreach (runs, i, r) {
+		const char *name = recap_api_meta_name(r);
+		bool trig = recap_api_run_spec_cause(r) != NULL;
+		if (!name || !(periodic(r) || trig) ||
+		    !recap_run_phase_final(recap_json_str(r, RECAP_API_RUN_STATUS_PHASE)))
+			continue;
+		bool ok = recap_api_run_status_phase(r) == RECAP_API_RUN_PHASE_SUCCEEDED;
+		if (trig) {
+			/* Its record holds the pod's cooldown and the cause's
+			 * deduplication: it stays that long, whatever the limits. */
+			if (recap_controller_triggered_keep_until(r) <= (int64_t)now)
+				tv[nt++] =
+				    (struct aged){name, time_at(r, RECAP_API_META_CREATION_TIMESTAMP), ok};
+			continue;
+		}
+		time_t t = time_at(r, RECAP_API_RUN_SPEC_SCHEDULED_TIME);
+		if (t && t > recorded)
+			continue;
+		v[n++] = (struct aged){name, t ? t : time_at(r, RECAP_API_META_CREATION_TIMESTAMP), ok};
+	}
+	prune_pool(v, n, keep_succeeded, keep_failed, out);
+	prune_pool(tv, nt, keep_succeeded, keep_failed, out);
 	free(v);
+	free(tv);
 	return out;
 }

@@ -25,10 +25,17 @@ json_t *recap_controller_active_runs(json_t *runs);
 
 /* Names of finished runs with trigger Periodic beyond the history limits
  * (Succeeded ones beyond keep_succeeded; Failed, PartiallyFailed and
- * Cancelled beyond keep_failed), oldest first. Only runs whose
- * spec.scheduledTime is at or before `recorded` (the Capsule's
- * status.lastScheduleTime as read; 0: none) may go: whether a scheduled time
- * already started is judged from that record or from its run, so a run is
- * never deleted before the record that replaces it is there. */
+ * Cancelled beyond keep_failed), oldest first, then those of the triggered
+ * runs, counted on their own. Only Periodic runs whose spec.scheduledTime
+ * is at or before `recorded` (the Capsule's status.lastScheduleTime as
+ * read; 0: none) may go: whether a scheduled time already started is
+ * judged from that record or from its run, so a run is never deleted
+ * before the record that replaces it is there. Likewise a triggered run
+ * goes only after recap_controller_triggered_keep_until(). */
 json_t *recap_controller_history_prune(json_t *runs, int64_t keep_succeeded, int64_t keep_failed,
-				       time_t recorded);
+				       time_t recorded, time_t now);
+/* A triggered run records its pod's cooldown and its cause (a cause whose
+ * run exists never fires again): it is kept until its creation plus the
+ * larger of triggerLimits.cooldownSeconds and maxCauseAgeSeconds (of its
+ * status.capsuleSpec, else their defaults); seconds since the epoch. */
+int64_t recap_controller_triggered_keep_until(json_t *run);

@@ -81,7 +81,7 @@ int recap_controller_new(struct recap_kube_client *c, const struct recap_control
 	struct recap_kube_events_options eo = {.controller = "recap.dev/controller"};
 	int r = copy_options(ctl, opts, err);
 	eo.instance = ctl->identity;
-	if (r >= 0 && recap_ctl_expect_new(ctl) < 0)
+	if (r >= 0 && (recap_ctl_expect_new(ctl) < 0 || recap_ctl_triggers_new(ctl) < 0))
 		r = recap_error_set(err, ENOMEM, "out of memory");
 	if (r >= 0)
 		r = recap_ctl_certs_new(ctl, err);
@@ -238,6 +238,7 @@ void recap_controller_free(struct recap_controller *ctl)
 	recap_kube_events_free(ctl->events);
 	recap_kube_leader_free(ctl->leader);
 	recap_ctl_expect_free(ctl);
+	recap_ctl_triggers_free(ctl);
 	recap_ctl_certs_free(ctl);
 	recap_ctl_sigcheck_free(ctl);
 	free(ctl->identity);

@@ -59,6 +59,9 @@ struct recap_controller_options {
 	 * seconds a read of them is reused (0: 60). */
 	const char *signing_keys_namespace;
 	uint64_t signing_keys_check_s;
+	/* Runs fired by Capsules' triggers that are not finished, at once, in
+	 * one namespace (a CapsulePolicy may set less); 0: 20. */
+	uint64_t max_triggered_per_ns;
 	/* Called (from the loop) when the controller must stop: leadership
 	 * lost. The process is expected to exit. */
 	void (*fatal)(struct recap_controller *ctl, const char *why, void *userdata);

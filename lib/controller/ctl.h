@@ -26,11 +26,11 @@
 /* How long after an informer error with no event since /readyz fails. */
 #define CTL_API_DOWN_MS 60000
 
-enum ctl_informer { INF_CAPSULE, INF_POLICY, INF_RUN, INF_EXEC, INF_POD, INF_NS, INF_N };
+enum ctl_informer { INF_CAPSULE, INF_POLICY, INF_RUN, INF_EXEC, INF_POD, INF_NS, INF_EVENT, INF_N };
 enum ctl_kind { KIND_CAPSULE, KIND_POLICY, KIND_RUN, KIND_N };
 
 extern const struct recap_kube_resource recap_ctl_capsules, recap_ctl_policies, recap_ctl_runs,
-    recap_ctl_execs, recap_ctl_pods, recap_ctl_namespaces;
+    recap_ctl_execs, recap_ctl_pods, recap_ctl_namespaces, recap_ctl_pod_events;
 
 struct ctl_op;
 struct ctl_op_event;
@@ -82,6 +82,9 @@ struct recap_controller {
 	struct recap_histogram exec_latency; /* execution created -> finished */
 	struct recap_kube_strmap *expected;  /* "<ns>/<name>" -> loop ms it expires */
 	struct recap_kube_strmap *refused;   /* "<ns>/<name>": creates the API server refused */
+	/* "<ns>/<run>" -> "<ns>/<capsule>" (allocated): triggered runs created
+	 * that the run informer has not shown yet (trigger.c) */
+	struct recap_kube_strmap *fired;
 	unsigned long runs_created, execs_created, execs_resent, execs_deleted, runs_deleted;
 	struct ctl_sigcheck *sigcheck; /* signature checks at admission (sigcheck.c) */
 };
@@ -163,6 +166,18 @@ void recap_ctl_create_execs(struct ctl_op *op, const char *ns, json_t *objs);
  * long after its deletion began). The pass is re-queued for the next such
  * moment. */
 void recap_ctl_lost_execs(struct ctl_op *op, json_t *execs, time_t now);
+
+/* ---- runs fired by a Capsule's triggers (trigger.c) ----
+ * Finds the causes of capsule's spec.triggers among its targets and
+ * creates a run for each one the guardrails let through
+ * (sched/trigger.h); re-queues the pass for when a cause comes due or a
+ * cooldown ends. runs: the Capsule's runs, from the cache. */
+int recap_ctl_triggers(struct ctl_op *op, json_t *capsule, json_t *runs, int64_t now,
+		       struct recap_error **err);
+/* The run informer shows name: it is no longer in flight. */
+void recap_ctl_trigger_seen(struct recap_controller *ctl, const char *ns, const char *name);
+int recap_ctl_triggers_new(struct recap_controller *ctl);
+void recap_ctl_triggers_free(struct recap_controller *ctl);
 
 /* ---- finished runs deleted after their time to live (ttl.c) ----
  * A finished run past spec.ttlSecondsAfterFinished (or the controller's

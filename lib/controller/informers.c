@@ -11,6 +11,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "controller/causes.h"
 #include "controller/ctl.h"
 #include "controller/targets.h"
 #include "controller/runstatus.h"
@@ -125,6 +126,32 @@ static int enqueue_if_selecting(const char *key, json_t *cap, void *userdata)
 	return 0;
 }
 
+static int enqueue_if_event_trigger(const char *key, json_t *cap, void *userdata)
+{
+	size_t i;
+	json_t *t;
+	json_array_foreach (recap_api_capsule_spec_triggers(recap_api_capsule_spec(cap)), i, t) {
+		if (recap_api_trigger_item_pod_event(t)) {
+			recap_ctl_enqueue_after(userdata, KIND_CAPSULE, key, CTL_COALESCE_NS);
+			break;
+		}
+	}
+	return 0;
+}
+
+/* An Event updated without a new occurrence (only its resourceVersion or
+ * message changed) fires nothing new. */
+static bool same_occurrence(json_t *a, json_t *b)
+{
+	static const char *const when[] = {"lastTimestamp", "series.lastObservedTime", "eventTime"};
+	for (size_t i = 0; i < sizeof(when) / sizeof(when[0]); i++) {
+		const char *x = recap_json_str(a, when[i]), *y = recap_json_str(b, when[i]);
+		if ((x || y) && (!x || !y || strcmp(x, y) != 0))
+			return false;
+	}
+	return true;
+}
+
 /* Seconds since the epoch with the fraction of an RFC 3339 time; 0 if unset. */
 static double fine_time(json_t *obj, const char *path)
 {
@@ -190,6 +217,8 @@ static void changed(struct ctl_handler_ctx *h, json_t *old, json_t *obj)
 		enqueue_index(ctl, INF_CAPSULE, NULL, NULL, KIND_CAPSULE);
 		break;
 	case INF_RUN:
+		if (!old)
+			recap_ctl_trigger_seen(ctl, ns, recap_api_meta_name(obj));
 		recap_ctl_enqueue(ctl, KIND_RUN, key);
 		/* The Capsule's summary of its runs (active, last success) follows
 		 * them a moment later, once per burst of run changes. */
@@ -211,6 +240,13 @@ static void changed(struct ctl_handler_ctx *h, json_t *old, json_t *obj)
 		break;
 	case INF_NS:
 		enqueue_index(ctl, INF_CAPSULE, "ns", key, KIND_CAPSULE);
+		break;
+	case INF_EVENT:
+		/* An Event about a pod concerns the Capsules of its namespace
+		 * with a podEvent trigger; a burst of Events is one pass. */
+		if (ns && (!old || !same_occurrence(old, obj)))
+			recap_kube_store_by_index(ctl_store(ctl, INF_CAPSULE), "ns", ns,
+						  enqueue_if_event_trigger, ctl);
 		break;
 	case INF_N:
 		break;
@@ -304,9 +340,11 @@ struct informer_def {
 	const char *name;
 	const char *const *paths;
 	size_t n_paths;
-	const char *index_name; /* a reference index, or "ns", or NULL */
-	const char *index_path; /* for the reference index */
-	bool labels;		/* label index (selectors) */
+	const char *index_name;	       /* a reference index, or "ns", or NULL */
+	const char *index_path;	       /* for the reference index */
+	bool labels;		       /* label index (selectors) */
+	recap_kube_project_fn project; /* after the paths' projection; NULL: that alone */
+	const char *field_selector;
 };
 
 #define PATHS(a) a, sizeof(a) / sizeof(a[0])
@@ -318,10 +356,13 @@ static const struct informer_def defs[INF_N] = {
 		 RECAP_API_RUN_SPEC_CAPSULE_REF_NAME, false},
     [INF_EXEC] = {&recap_ctl_execs, RECAP_RESOURCE_CAPSULE_EXECUTION, PATHS(exec_paths), "run",
 		  RECAP_API_EXEC_SPEC_RUN_REF_NAME, false},
-    [INF_POD] = {&recap_ctl_pods, "pods", recap_controller_pod_fields, RECAP_CONTROLLER_POD_FIELDS_LEN, "ns",
-		 NULL, true},
+    [INF_POD] = {&recap_ctl_pods, "pods", recap_controller_pod_projection,
+		 RECAP_CONTROLLER_POD_PROJECTION_LEN, "ns", NULL, true, recap_controller_pod_project, NULL},
     [INF_NS] = {&recap_ctl_namespaces, "namespaces", recap_kube_namespace_projection,
 		RECAP_KUBE_NAMESPACE_PROJECTION_LEN, NULL, NULL, false},
+    [INF_EVENT] = {&recap_ctl_pod_events, "pod events", recap_controller_event_fields,
+		   RECAP_CONTROLLER_EVENT_FIELDS_LEN, "ns", NULL, false, NULL,
+		   RECAP_CONTROLLER_EVENT_FIELD_SELECTOR},
 };
 
 static int add_indexes(struct recap_kube_store *s, const struct informer_def *d, struct recap_error **err)
@@ -344,9 +385,10 @@ static int informer_new(struct recap_controller *ctl, enum ctl_informer i, struc
 	if (d->paths) {
 		if ((r = recap_kube_projection_new(d->paths, d->n_paths, &ctl->proj[i], err)) < 0)
 			return r;
-		o.project = recap_kube_informer_project;
+		o.project = d->project ? d->project : recap_kube_informer_project;
 		o.project_data = ctl->proj[i];
 	}
+	o.field_selector = d->field_selector;
 	ctl->hctx[i] = (struct ctl_handler_ctx){ctl, i};
 	if ((r = recap_kube_informer_new(ctl->client, d->res, &o, &handlers, &ctl->hctx[i], &ctl->inf[i],
 					 err)) < 0)

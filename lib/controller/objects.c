@@ -113,3 +113,23 @@ json_t *recap_controller_periodic_run_build(json_t *capsule, const char *name, i
 			 recap_api_meta_name(capsule), "trigger",
 			 recap_api_trigger_names[RECAP_API_TRIGGER_PERIODIC], "scheduledTime", when);
 }
+
+json_t *recap_controller_triggered_run_build(json_t *capsule, const struct recap_controller_cause *c)
+{
+	char when[32];
+	recap_controller_time((time_t)c->time, when);
+	json_t *labels = json_object();
+	label(labels, RECAP_LABEL_CAPSULE, recap_api_meta_name(capsule));
+	json_t *cause = json_pack("{s:s, s:s, s:s, s:s}", "pod", c->pod, "podUID", c->pod_uid, "time", when,
+				  "reason", c->reason);
+	if (cause && c->message && *c->message)
+		json_object_set_new(cause, "message", json_string(c->message));
+	if (cause && c->event)
+		json_object_set_new(cause, "event", json_string(c->event));
+	return json_pack("{s:s, s:s, s:{s:s, s:s, s:o, s:o}, s:{s:{s:s}, s:[s], s:s, s:o}}", "apiVersion",
+			 RECAP_API_GROUP_VERSION, "kind", RECAP_KIND_CAPSULE_RUN, "metadata", "name",
+			 c->run_name, "namespace", recap_api_meta_namespace(capsule), "labels", labels,
+			 "ownerReferences", owner_ref(capsule, RECAP_KIND_CAPSULE), "spec", "capsuleRef",
+			 "name", recap_api_meta_name(capsule), "targets", c->pod, "trigger",
+			 recap_api_trigger_names[c->trigger], "cause", cause);
+}

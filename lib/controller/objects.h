@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "api/names.h"
+#include "controller/causes.h"
 #include "sched/strategy.h"
 
 /* The fields of a Capsule spec an execution carries (spec.capsule): every
@@ -35,3 +36,7 @@ int recap_controller_exec_set_deadline(json_t *exec, time_t now, int64_t grace_s
 /* A Periodic CapsuleRun of `capsule` for scheduled time `scheduled`, owned
  * by the Capsule. */
 json_t *recap_controller_periodic_run_build(json_t *capsule, const char *name, int64_t scheduled);
+
+/* The CapsuleRun a trigger's cause fires: named c->run_name, owned by the
+ * Capsule, one target (the cause's pod), trigger and spec.cause from c. */
+json_t *recap_controller_triggered_run_build(json_t *capsule, const struct recap_controller_cause *c);

@@ -113,6 +113,19 @@ static json_t *conditions(const struct recap_controller_run_view *v, int64_t gen
 	set(&c, RECAP_CONDITION_FAILED, failed, reason, msg, v, gen);
 	set(&c, RECAP_CONDITION_RECONCILING, !succeeded && !failed, reason, msg, v, gen);
 	set(&c, RECAP_CONDITION_STALLED, failed, reason, msg, v, gen);
+	json_t *cause = recap_api_run_spec_cause(v->run);
+	if (cause) {
+		/* What fired it, for kubectl describe and get -o wide readers. */
+		char why[1500];
+		const char *m = recap_json_str(cause, "message");
+		snprintf(why, sizeof(why), "pod %s: %s%s%s", recap_json_str(cause, "pod") ?: "?",
+			 recap_json_str(cause, "reason") ?: "?", m && *m ? ": " : "", m && *m ? m : "");
+		set(&c, RECAP_CONDITION_TRIGGERED, true,
+		    recap_api_trigger_names[recap_api_run_spec_trigger(v->run) < RECAP_API_TRIGGER_COUNT
+						? recap_api_run_spec_trigger(v->run)
+						: RECAP_API_TRIGGER_MANUAL],
+		    why, v, gen);
+	}
 	return c;
 }
 

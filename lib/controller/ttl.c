@@ -9,6 +9,7 @@
 #include "api/types.h"
 #include "base/json.h"
 #include "base/timeutil.h"
+#include "controller/capsulestatus.h"
 #include "controller/ctl.h"
 
 #define RUN_TTL_DEFAULT_S (7 * 86400)
@@ -51,6 +52,12 @@ void recap_ctl_run_expire(struct ctl_op *op, json_t *run, time_t now)
 		return;
 	if (t + ttl > now) {
 		recap_ctl_op_requeue(op, (uint64_t)(t + ttl - now) * 1000000000ull + 500000000ull);
+		return;
+	}
+	/* A triggered run is its pod's cooldown and its cause's record. */
+	int64_t keep = recap_api_run_spec_cause(run) ? recap_controller_triggered_keep_until(run) : 0;
+	if (keep > (int64_t)now) {
+		recap_ctl_op_requeue(op, (uint64_t)(keep - (int64_t)now) * 1000000000ull + 500000000ull);
 		return;
 	}
 	if (!recorded(op->ctl, run)) {

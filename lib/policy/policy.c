@@ -221,8 +221,10 @@ int recap_policy_signature_key_sets(json_t *policies, json_t *ns_labels, json_t 
 	return 0;
 }
 
-int recap_policy_max_concurrent_per_node(json_t *policies, json_t *ns_labels, int64_t *ret,
-					 struct recap_error **err)
+/* The smallest positive value limit() reads of the policies selecting the
+ * namespace; 0 when none sets one. */
+static int smallest_limit(json_t *policies, json_t *ns_labels, int64_t (*limit)(json_t *), int64_t *ret,
+			  struct recap_error **err)
 {
 	int64_t min = 0;
 	size_t i;
@@ -233,10 +235,24 @@ int recap_policy_max_concurrent_per_node(json_t *policies, json_t *ns_labels, in
 						      &match, err);
 		if (r < 0)
 			return recap_error_wrap(err, r, "CapsulePolicy \"%s\"", policy_name(p));
-		int64_t v = recap_api_policy_spec_limits_max_concurrent_per_node(p);
+		int64_t v = limit(p);
 		if (match && v > 0 && (min == 0 || v < min))
 			min = v;
 	}
 	*ret = min;
 	return 0;
+}
+
+int recap_policy_max_concurrent_per_node(json_t *policies, json_t *ns_labels, int64_t *ret,
+					 struct recap_error **err)
+{
+	return smallest_limit(policies, ns_labels, recap_api_policy_spec_limits_max_concurrent_per_node, ret,
+			      err);
+}
+
+int recap_policy_max_concurrent_triggered_runs(json_t *policies, json_t *ns_labels, int64_t *ret,
+					       struct recap_error **err)
+{
+	return smallest_limit(policies, ns_labels, recap_api_policy_spec_limits_max_concurrent_triggered_runs,
+			      ret, err);
 }

@@ -57,3 +57,7 @@ int recap_policy_signature_key_sets(json_t *policies, json_t *ns_labels, json_t 
  * namespace; 0 when none sets one. */
 int recap_policy_max_concurrent_per_node(json_t *policies, json_t *ns_labels, int64_t *ret,
 					 struct recap_error **err);
+/* The smallest limits.maxConcurrentTriggeredRuns of the policies selecting
+ * the namespace; 0 when none sets one. */
+int recap_policy_max_concurrent_triggered_runs(json_t *policies, json_t *ns_labels, int64_t *ret,
+					       struct recap_error **err);

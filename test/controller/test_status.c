@@ -73,26 +73,50 @@ static void test_history_prune(void **state)
 	json_array_append_new(runs, run("c-6", "Periodic", "Running", "2026-01-01T00:06:00Z"));
 	json_array_append_new(runs, run("manual", "Manual", "Succeeded", NULL));
 	time_t recorded = 1767225960; /* 2026-01-01T00:06:00Z, c-6's */
-	json_t *gone = recap_controller_history_prune(runs, 2, 1, recorded);
+	json_t *gone = recap_controller_history_prune(runs, 2, 1, recorded, recorded);
 	json_t *want = parse("[\"c-1\",\"c-3\"]"); /* oldest first; running and manual runs stay */
 	assert_true(json_equal(gone, want));
 	json_decref(gone);
 	json_decref(want);
-	gone = recap_controller_history_prune(runs, 0, 0, recorded);
+	gone = recap_controller_history_prune(runs, 0, 0, recorded, recorded);
 	assert_int_equal(json_array_size(gone), 5);
 	json_decref(gone);
 	/* The Capsule as read records only 00:03: the runs of 00:04 and 00:05
 	 * stay whatever the limits, or a pass that still reads that record
 	 * would take their times as never started and start them again. */
-	gone = recap_controller_history_prune(runs, 0, 0, recorded - 180);
+	gone = recap_controller_history_prune(runs, 0, 0, recorded - 180, recorded);
 	want = parse("[\"c-1\",\"c-2\",\"c-3\"]");
 	assert_true(json_equal(gone, want));
 	json_decref(gone);
 	json_decref(want);
 	/* nothing recorded: no scheduled run goes */
-	gone = recap_controller_history_prune(runs, 0, 0, 0);
+	gone = recap_controller_history_prune(runs, 0, 0, 0, recorded);
 	assert_int_equal(json_array_size(gone), 0);
 	json_decref(gone);
+	/* Triggered runs are counted on their own and stay while they hold
+	 * their pod's cooldown (600 s by default after 00:00:00). */
+	json_t *t1 = run("t-1", "PodCondition", "Succeeded", NULL);
+	json_t *t2 = run("t-2", "PodCondition", "Failed", NULL);
+	json_object_set_new(json_object_get(t1, "spec"), "cause", json_pack("{s:s}", "pod", "a"));
+	json_object_set_new(json_object_get(t2, "spec"), "cause", json_pack("{s:s}", "pod", "b"));
+	json_array_append_new(runs, t1);
+	json_array_append_new(runs, t2);
+	time_t created = 1767225600; /* 2026-01-01T00:00:00Z */
+	gone = recap_controller_history_prune(runs, 2, 1, recorded, created + 599);
+	want = parse("[\"c-1\",\"c-3\"]");
+	assert_true(json_equal(gone, want));
+	json_decref(gone);
+	json_decref(want);
+	gone = recap_controller_history_prune(runs, 2, 0, recorded, created + 600);
+	want = parse("[\"c-1\",\"c-3\",\"c-5\",\"t-2\"]");
+	assert_true(json_equal(gone, want));
+	json_decref(gone);
+	json_decref(want);
+	assert_int_equal(recap_controller_triggered_keep_until(t1), created + 600);
+	json_object_set_new(t1, "status",
+			    json_pack("{s:s, s:{s:{s:i, s:i}}}", "phase", "Succeeded", "capsuleSpec",
+				      "triggerLimits", "cooldownSeconds", 10, "maxCauseAgeSeconds", 900));
+	assert_int_equal(recap_controller_triggered_keep_until(t1), created + 900);
 	json_t *active = recap_controller_active_runs(runs);
 	want = parse("[\"c-6\"]");
 	assert_true(json_equal(active, want));

@@ -189,6 +189,9 @@ ctl yes create capsuleexecutions.recap.dev -n shop
 ctl yes delete capsuleruns.recap.dev -n shop
 ctl yes patch capsules.recap.dev --subresource status -n shop
 ctl yes create events.events.k8s.io -n shop
+ctl yes watch events -A
+ctl no create events -n shop
+ctl no delete events -n shop
 ctl yes update leases.coordination.k8s.io/recap-controller -n recap-system
 ctl no update leases.coordination.k8s.io/other -n recap-system
 ctl no get leases.coordination.k8s.io/recap-controller -n shop
