@@ -22,6 +22,8 @@ RUNTIME_PID=
 
 e2e_cleanup() {
 	set +e
+	# a second TERM (a timeout's, after the first) must not cut the cleanup short
+	trap '' TERM INT
 	local p
 	# caplets and the controller first (they cancel and escape), then the stand-in
 	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done

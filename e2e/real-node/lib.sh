@@ -26,6 +26,8 @@ export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
 rn_cleanup() {
 	local rc=$?
 	set +e
+	# a second TERM (a timeout's, after the first) must not cut the cleanup short
+	trap '' TERM INT
 	[[ -z $REGISTRY_PID ]] || { kill "$REGISTRY_PID"; wait "$REGISTRY_PID"; } 2>/dev/null
 	"$RN_SRC/hack/node" down --dir "$T/node" >"$T/node-down.log" 2>&1 || {
 		echo "FAIL - hack/node down: $(cat "$T/node-down.log")" >&2

@@ -14,7 +14,7 @@ are written through the API as it would write them):
   Ctrl-C ends it with status 0;
 * completion: kubectl_complete-capsule as the real kubectl runs it for
   `kubectl capsule <TAB>`, names from the cluster, the scripts for bash,
-  zsh and fish run by those shells (zsh and fish when installed);
+  zsh and fish run by those shells (hack/deps installs both);
 * version: the client's and the API server's.
 
 usage: test_kubectl_ergonomics.py KUBECTL_CAPSULE_BINARY"""
@@ -403,8 +403,7 @@ def check_completion(binary, kc, k):
             if "__complete" not in text:
                 raise Failure(f"completion {shell}: {text!r}")
             if not shutil.which(shell):
-                print(f"note: {shell} is not installed: its script is not run")
-                continue
+                raise Failure(f"{shell} is not installed (hack/deps installs it)")
             p = subprocess.run([shell, "-c", text + "\n" + driver], capture_output=True, text=True,
                                timeout=30, env=env)
             if p.stdout.split() != ["d1", "d2"]:
