@@ -8,7 +8,8 @@
 # halts at the failing target; a target pod deleted mid-run gives TargetGone;
 # an execution that names one pod but the container of another namespace's
 # pod is refused by caplet through the CRI and runs nothing there, while a
-# truthful one runs; nothing is left on the node.
+# truthful one runs; a readiness probe that starts failing fires a Capsule's
+# podCondition and podEvent triggers once each; nothing is left on the node.
 #   pods.sh CAPLET CAPSULE CONTROLLER SOURCE_ROOT KUBECTL_CAPSULE
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -237,6 +238,78 @@ check "an execution naming a container the CRI does not know ends" wait_until 60
 check "... Failed, TargetNotFound, named by the CRI" \
 	equals "$(cexec unknown phase) $(cexec unknown reason) $(cexec unknown message | grep -o 'does not know')" \
 	"Failed TargetNotFound does not know"
+
+# A readiness probe that starts failing, as the real kubelet sees it: its
+# Ready condition turns False and it records Unhealthy Events. One Capsule
+# fires on the condition, one on the Event; each exactly once (the pod's
+# cooldown holds the kubelet's repeated Events back), on that pod alone.
+ns_create probe
+kubectl apply -n probe -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: flaky, labels: {app: flaky}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: $RECAP_NODE_BUSYBOX_IMAGE
+    imagePullPolicy: Never
+    command: [sh, -c, "touch /tmp/ready; sleep 3600"]
+    readinessProbe:
+      exec: {command: [cat, /tmp/ready]}
+      periodSeconds: 1
+      failureThreshold: 1
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: steady, labels: {app: flaky}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: app, image: $RECAP_NODE_BUSYBOX_IMAGE, imagePullPolicy: Never, command: [sleep, "3600"]}
+---
+apiVersion: recap.dev/v1alpha1
+kind: Capsule
+metadata: {name: on-not-ready}
+spec:
+  image: $IMAGE
+  command: [sh, -c, "hostname; ls /target/tmp"]
+  targets: {selector: {matchLabels: {app: flaky}}}
+  triggers: [{podCondition: {type: Ready, status: "False", forSeconds: 2}}]
+---
+apiVersion: recap.dev/v1alpha1
+kind: Capsule
+metadata: {name: on-unhealthy}
+spec:
+  image: $IMAGE
+  command: [hostname]
+  targets: {selector: {matchLabels: {app: flaky}}}
+  triggers: [{podEvent: {reasons: [Unhealthy], type: Warning}}]
+YAML
+check "both pods become Ready on the real node" kubectl wait -n probe --for=condition=Ready pod --all --timeout=60s
+sleep 3
+probe_runs() { # CAPSULE: "trigger pod phase" per run
+	kubectl get caprun -n probe -l "recap.dev/capsule=$1" \
+		-o jsonpath='{range .items[*]}{.spec.trigger} {.spec.cause.pod} {.status.phase}{"\n"}{end}'
+}
+check "no run while the pods are Ready" equals "$(probe_runs on-not-ready)$(probe_runs on-unhealthy)" ""
+kubectl exec -n probe flaky -- rm /tmp/ready
+probe_done() { [[ $(probe_runs "$1") == "$2 flaky Succeeded" ]]; }
+check "the kubelet's Ready=False fires one run on that pod, which succeeds" \
+	wait_or_say 60 probe_done on-not-ready PodCondition
+check "the kubelet's Unhealthy Event fires one run on that pod, which succeeds" \
+	wait_or_say 60 probe_done on-unhealthy PodEvent
+check "the condition's run saw the target's /tmp without the file" \
+	equals "$(kubectl get cexec -n probe -l recap.dev/capsule=on-not-ready -o jsonpath='{.items[0].status.stdoutTail}')" "flaky"
+unhealthy_count() {
+	kubectl get events -n probe --field-selector involvedObject.name=flaky,reason=Unhealthy \
+		-o jsonpath='{range .items[*]}{.count}{"\n"}{end}' | awk '{n += $1} END {print n + 0}'
+}
+repeated() { (($(unhealthy_count) >= 3)); }
+check "the kubelet keeps recording Unhealthy" wait_until 30 repeated
+check "its repeats fire nothing more (the pod's cooldown)" equals "$(probe_runs on-unhealthy | wc -l)" 1
+check "the Ready pod never had a run" bash -c "! kubectl get caprun -n probe -o jsonpath='{.items[*].spec.cause.pod}' | grep -q steady"
+kubectl delete ns probe --wait=false >/dev/null
 
 check "nothing of the executions or the attach is left on the node" node_clean
 finish
