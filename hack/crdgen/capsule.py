@@ -250,7 +250,7 @@ def _schedule():
     }, required=["cron"])
 
 
-TRIGGER_KINDS = ["podCondition", "podCreated", "podEvent"]
+TRIGGER_KINDS = ["podCondition", "podCreated", "podEvent", "alert"]
 
 
 def _triggers():
@@ -281,12 +281,24 @@ def _triggers():
             "type": enum("The Event's type. Unset: either.",
                          ["Normal", "Warning"]),
         }, required=["reasons"])
+    alert = obj(
+        "Fires when an Alertmanager alert that names a selected pod (its "
+        "labels namespace and pod) and one of these alertnames reaches "
+        "recap-apiserver's alerts receiver, which records it as an Event "
+        "about the pod (docs/triggers.md).", {
+            "alertNames": array("Alert names (the alertname label) that "
+                                "fire.",
+                                string("An alert name.", 128, min_len=1,
+                                       pattern=r"^[A-Za-z][A-Za-z0-9]*$"),
+                                16, min_items=1, list_type="set"),
+        }, required=["alertNames"])
     one = " + ".join(f"(has(self.{k}) ? 1 : 0)" for k in TRIGGER_KINDS)
     item = obj("One cause that fires a run for the pod it concerns: "
                "exactly one of " + ", ".join(TRIGGER_KINDS) + ".", {
                    "podCondition": condition,
                    "podCreated": created,
                    "podEvent": event,
+                   "alert": alert,
                }, rules=[rule(f"{one} == 1",
                               "a trigger needs exactly one of " +
                               ", ".join(TRIGGER_KINDS))])

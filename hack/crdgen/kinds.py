@@ -382,12 +382,15 @@ def run_crd():
                 "time": timestamp("When the cause happened: when the "
                                   "condition had held for forSeconds, the "
                                   "pod was created, the Event was last "
-                                  "recorded."),
+                                  "recorded (an alert's: when it "
+                                  "started)."),
                 "reason": string("The condition as TYPE=STATUS, Created, "
-                                 "or the Event's reason.", 330, min_len=1),
-                "message": string("The condition's or the Event's "
-                                  "message.", 1024),
-                "event": string("The Event's name (PodEvent).", 253),
+                                 "the Event's reason, or the alert's "
+                                 "name.", 330, min_len=1),
+                "message": string("The condition's, the Event's or the "
+                                  "alert's message.", 1024),
+                "event": string("The Event's name (PodEvent, Alert).",
+                                253),
             }, required=["pod", "time", "reason"],
             rules=[rule("self == oldSelf", "cause is immutable")]),
         "scheduledTime": timestamp("Periodic runs: the time the schedule "

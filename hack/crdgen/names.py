@@ -10,6 +10,11 @@ VERSION = "v1alpha1"
 SUBRESOURCES_GROUP = "subresources.recap.dev"
 SUBRESOURCES_VERSION = "v1alpha1"
 RUN_SUBRESOURCES = ["log", "artifacts"]
+# recap-apiserver's Alertmanager receiver: POST .../alerts records each
+# alert as a core Event about its pod, reported by this component; the
+# Capsules' alert triggers match those Events.
+ALERTS_RESOURCE = "alerts"
+ALERTS_COMPONENT = "recap.dev/alerts"
 
 # (kind, plural, namespaced)
 KINDS = [
@@ -20,8 +25,8 @@ KINDS = [
 ]
 
 # A CapsuleRun's spec.trigger when one of its Capsule's triggers fired it,
-# one per kind of spec.triggers[] (podCondition, podCreated, podEvent).
-TRIGGERED = ["PodCondition", "PodCreated", "PodEvent"]
+# one per kind of spec.triggers[] (podCondition, podCreated, podEvent, alert).
+TRIGGERED = ["PodCondition", "PodCreated", "PodEvent", "Alert"]
 
 EXECUTION_PHASES = ["Pending", "Pulling", "Attaching", "Running", "Escaping",
                     "Succeeded", "Failed"]

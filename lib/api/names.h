@@ -9,6 +9,8 @@
 #define RECAP_SUBRESOURCES_GROUP "subresources.recap.dev"
 #define RECAP_SUBRESOURCES_VERSION "v1alpha1"
 #define RECAP_SUBRESOURCES_GROUP_VERSION "subresources.recap.dev/v1alpha1"
+#define RECAP_RESOURCE_ALERTS "alerts"
+#define RECAP_ALERTS_COMPONENT "recap.dev/alerts"
 
 /* Kinds and their resources (plural names). */
 #define RECAP_KIND_CAPSULE "Capsule"

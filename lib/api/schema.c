@@ -150,34 +150,36 @@ static const struct recap_api_node n31[] = {{"", RECAP_API_T_STRING, 0, 1, 128, 
 static const char *const v32[] = {"Normal", "Warning", NULL};
 static const struct recap_api_node n33[] = {{"reasons", RECAP_API_T_ARRAY, 1, 1, 16, NULL, n31, 1},
 					    {"type", RECAP_API_T_STRING, 0, 0, INT64_MAX, v32, NULL, 0}};
-static const struct recap_api_node n34[] = {
+static const struct recap_api_node n34[] = {{"alertNames", RECAP_API_T_ARRAY, 1, 1, 16, NULL, n31, 1}};
+static const struct recap_api_node n35[] = {
     {"podCondition", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n30, 3},
     {"podCreated", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
-    {"podEvent", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n33, 2}};
-static const struct recap_api_node n35[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n34, 3}};
-static const struct recap_api_node n36[] = {
+    {"podEvent", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n33, 2},
+    {"alert", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n34, 1}};
+static const struct recap_api_node n36[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n35, 4}};
+static const struct recap_api_node n37[] = {
     {"cooldownSeconds", RECAP_API_T_INTEGER, 0, 0, 604800, NULL, NULL, 0},
     {"maxConcurrentRuns", RECAP_API_T_INTEGER, 0, 1, 100, NULL, NULL, 0},
     {"maxCauseAgeSeconds", RECAP_API_T_INTEGER, 0, 10, 86400, NULL, NULL, 0}};
-static const char *const v37[] = {"Parallel", "Iterative", NULL};
-static const char *const v38[] = {"Name", "CreationTimestamp", NULL};
-static const char *const v39[] = {"Continue", "Stop", NULL};
-static const struct recap_api_node n40[] = {
-    {"type", RECAP_API_T_STRING, 0, 0, INT64_MAX, v37, NULL, 0},
+static const char *const v38[] = {"Parallel", "Iterative", NULL};
+static const char *const v39[] = {"Name", "CreationTimestamp", NULL};
+static const char *const v40[] = {"Continue", "Stop", NULL};
+static const struct recap_api_node n41[] = {
+    {"type", RECAP_API_T_STRING, 0, 0, INT64_MAX, v38, NULL, 0},
     {"maxConcurrent", RECAP_API_T_INTEGER, 0, 1, 1000, NULL, NULL, 0},
-    {"order", RECAP_API_T_STRING, 0, 0, INT64_MAX, v38, NULL, 0},
-    {"failurePolicy", RECAP_API_T_STRING, 0, 0, INT64_MAX, v39, NULL, 0}};
-static const struct recap_api_node n41[] = {{"", RECAP_API_T_STRING, 0, 0, 24, NULL, NULL, 0}};
-static const struct recap_api_node n42[] = {
+    {"order", RECAP_API_T_STRING, 0, 0, INT64_MAX, v39, NULL, 0},
+    {"failurePolicy", RECAP_API_T_STRING, 0, 0, INT64_MAX, v40, NULL, 0}};
+static const struct recap_api_node n42[] = {{"", RECAP_API_T_STRING, 0, 0, 24, NULL, NULL, 0}};
+static const struct recap_api_node n43[] = {
     {"name", RECAP_API_T_STRING, 1, 1, 24, NULL, NULL, 0},
     {"selector", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n25, 2},
     {"container", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0},
     {"command", RECAP_API_T_ARRAY, 0, 1, 256, NULL, n3, 1},
-    {"startAfter", RECAP_API_T_ARRAY, 0, 0, 7, NULL, n41, 1}};
-static const struct recap_api_node n43[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n42, 5}};
-static const struct recap_api_node n44[] = {{"succeeded", RECAP_API_T_INTEGER, 0, 0, 100, NULL, NULL, 0},
+    {"startAfter", RECAP_API_T_ARRAY, 0, 0, 7, NULL, n42, 1}};
+static const struct recap_api_node n44[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n43, 5}};
+static const struct recap_api_node n45[] = {{"succeeded", RECAP_API_T_INTEGER, 0, 0, 100, NULL, NULL, 0},
 					    {"failed", RECAP_API_T_INTEGER, 0, 0, 100, NULL, NULL, 0}};
-static const struct recap_api_node n45[] = {
+static const struct recap_api_node n46[] = {
     {"image", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
     {"imagePullSecrets", RECAP_API_T_ARRAY, 0, 0, 8, NULL, n2, 1},
     {"command", RECAP_API_T_ARRAY, 0, 1, 256, NULL, n3, 1},
@@ -192,56 +194,56 @@ static const struct recap_api_node n45[] = {
     {"output", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n20, 4},
     {"targets", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n26, 2},
     {"schedule", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n28, 5},
-    {"triggers", RECAP_API_T_ARRAY, 0, 1, 4, NULL, n35, 1},
-    {"triggerLimits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n36, 3},
-    {"strategy", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n40, 4},
-    {"roles", RECAP_API_T_ARRAY, 0, 0, 8, NULL, n43, 1},
-    {"historyLimits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n44, 2}};
-static const struct recap_api_node n46[] = {
+    {"triggers", RECAP_API_T_ARRAY, 0, 1, 4, NULL, n36, 1},
+    {"triggerLimits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n37, 3},
+    {"strategy", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n41, 4},
+    {"roles", RECAP_API_T_ARRAY, 0, 0, 8, NULL, n44, 1},
+    {"historyLimits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n45, 2}};
+static const struct recap_api_node n47[] = {
     {"type", RECAP_API_T_STRING, 1, 0, 316, NULL, NULL, 0},
     {"status", RECAP_API_T_STRING, 1, 0, INT64_MAX, v29, NULL, 0},
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"lastTransitionTime", RECAP_API_T_TIME, 1, 0, INT64_MAX, NULL, NULL, 0},
     {"reason", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
     {"message", RECAP_API_T_STRING, 1, 0, 32768, NULL, NULL, 0}};
-static const struct recap_api_node n47[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n46, 6}};
-static const struct recap_api_node n48[] = {
+static const struct recap_api_node n48[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n47, 6}};
+static const struct recap_api_node n49[] = {
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n47, 1},
+    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n48, 1},
     {"matchedTargets", RECAP_API_T_INTEGER, 0, 0, 2147483647, NULL, NULL, 0},
     {"lastScheduleTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"lastSuccessfulTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"nextScheduleTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"active", RECAP_API_T_ARRAY, 0, 0, 100, NULL, n21, 1}};
-static const struct recap_api_node n49[] = {
+static const struct recap_api_node n50[] = {
     {"apiVersion", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"kind", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n45, 19},
-    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n48, 7}};
-static const struct recap_api_node n50[] = {{"", RECAP_API_T_STRING, 0, 1, 512, NULL, NULL, 0}};
-static const struct recap_api_node n51[] = {{"", RECAP_API_T_STRING, 0, 0, 71, NULL, NULL, 0}};
-static const struct recap_api_node n52[] = {{"", RECAP_API_T_STRING, 0, 1, 8192, NULL, NULL, 0}};
-static const struct recap_api_node n53[] = {{"name", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},
+    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n46, 19},
+    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n49, 7}};
+static const struct recap_api_node n51[] = {{"", RECAP_API_T_STRING, 0, 1, 512, NULL, NULL, 0}};
+static const struct recap_api_node n52[] = {{"", RECAP_API_T_STRING, 0, 0, 71, NULL, NULL, 0}};
+static const struct recap_api_node n53[] = {{"", RECAP_API_T_STRING, 0, 1, 8192, NULL, NULL, 0}};
+static const struct recap_api_node n54[] = {{"name", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},
 					    {"key", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0}};
-static const struct recap_api_node n54[] = {
-    {"configMapKeyRef", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n53, 2},
-    {"secretKeyRef", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n53, 2}};
-static const struct recap_api_node n55[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n54, 2}};
-static const struct recap_api_node n56[] = {{"publicKeys", RECAP_API_T_ARRAY, 0, 1, 4, NULL, n52, 1},
-					    {"publicKeyRefs", RECAP_API_T_ARRAY, 0, 1, 4, NULL, n55, 1}};
-static const struct recap_api_node n57[] = {
-    {"allowed", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n50, 1},
+static const struct recap_api_node n55[] = {
+    {"configMapKeyRef", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n54, 2},
+    {"secretKeyRef", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n54, 2}};
+static const struct recap_api_node n56[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n55, 2}};
+static const struct recap_api_node n57[] = {{"publicKeys", RECAP_API_T_ARRAY, 0, 1, 4, NULL, n53, 1},
+					    {"publicKeyRefs", RECAP_API_T_ARRAY, 0, 1, 4, NULL, n56, 1}};
+static const struct recap_api_node n58[] = {
+    {"allowed", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n51, 1},
     {"requireDigest", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
-    {"digests", RECAP_API_T_ARRAY, 0, 0, 256, NULL, n51, 1},
-    {"signatures", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n56, 2}};
-static const struct recap_api_node n58[] = {{"allowed", RECAP_API_T_ARRAY, 0, 0, 41, NULL, n10, 1}};
-static const struct recap_api_node n59[] = {{"allowed", RECAP_API_T_ARRAY, 0, 0, 5, NULL, n7, 1}};
-static const struct recap_api_node n60[] = {{"max", RECAP_API_T_STRING, 0, 0, INT64_MAX, v8, NULL, 0}};
-static const struct recap_api_node n61[] = {{"", RECAP_API_T_STRING, 0, 1, 253, NULL, NULL, 0}};
-static const struct recap_api_node n62[] = {
-    {"allowUnconfined", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
-    {"allowedLocalhostProfiles", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n61, 1}};
+    {"digests", RECAP_API_T_ARRAY, 0, 0, 256, NULL, n52, 1},
+    {"signatures", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n57, 2}};
+static const struct recap_api_node n59[] = {{"allowed", RECAP_API_T_ARRAY, 0, 0, 41, NULL, n10, 1}};
+static const struct recap_api_node n60[] = {{"allowed", RECAP_API_T_ARRAY, 0, 0, 5, NULL, n7, 1}};
+static const struct recap_api_node n61[] = {{"max", RECAP_API_T_STRING, 0, 0, INT64_MAX, v8, NULL, 0}};
+static const struct recap_api_node n62[] = {{"", RECAP_API_T_STRING, 0, 1, 253, NULL, NULL, 0}};
 static const struct recap_api_node n63[] = {
+    {"allowUnconfined", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
+    {"allowedLocalhostProfiles", RECAP_API_T_ARRAY, 0, 0, 64, NULL, n62, 1}};
+static const struct recap_api_node n64[] = {
     {"maxTimeoutSeconds", RECAP_API_T_INTEGER, 0, 1, 86400, NULL, NULL, 0},
     {"maxMemory", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0},
     {"maxCPU", RECAP_API_T_QUANTITY, 0, INT64_MIN, 64, NULL, NULL, 0},
@@ -250,63 +252,64 @@ static const struct recap_api_node n63[] = {
     {"maxRetentionSeconds", RECAP_API_T_INTEGER, 0, 0, 604800, NULL, NULL, 0},
     {"maxConcurrentTriggeredRuns", RECAP_API_T_INTEGER, 0, 1, 10000, NULL, NULL, 0},
     {"maxSessionIdleSeconds", RECAP_API_T_INTEGER, 0, 10, 86400, NULL, NULL, 0}};
-static const struct recap_api_node n64[] = {
-    {"allowed", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0}};
 static const struct recap_api_node n65[] = {
+    {"allowed", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0}};
+static const struct recap_api_node n66[] = {
     {"namespaceSelector", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n25, 2},
-    {"images", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n57, 4},
-    {"capabilities", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n58, 1},
-    {"join", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n59, 1},
-    {"targetFilesystem", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n60, 1},
-    {"seccomp", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n62, 2},
-    {"limits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n63, 8},
-    {"interactive", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n64, 1}};
-static const struct recap_api_node n66[] = {{"", RECAP_API_T_STRING, 0, 0, 8192, NULL, NULL, 0}};
-static const struct recap_api_node n67[] = {
-    {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"publicKeys", RECAP_API_T_ARRAY, 0, 0, 4, NULL, n66, 1},
-    {"message", RECAP_API_T_STRING, 0, 0, 1024, NULL, NULL, 0}};
+    {"images", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n58, 4},
+    {"capabilities", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n59, 1},
+    {"join", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n60, 1},
+    {"targetFilesystem", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n61, 1},
+    {"seccomp", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n63, 2},
+    {"limits", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n64, 8},
+    {"interactive", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n65, 1}};
+static const struct recap_api_node n67[] = {{"", RECAP_API_T_STRING, 0, 0, 8192, NULL, NULL, 0}};
 static const struct recap_api_node n68[] = {
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n47, 1},
-    {"signatures", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n67, 3},
+    {"publicKeys", RECAP_API_T_ARRAY, 0, 0, 4, NULL, n67, 1},
+    {"message", RECAP_API_T_STRING, 0, 0, 1024, NULL, NULL, 0}};
+static const struct recap_api_node n69[] = {
+    {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
+    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n48, 1},
+    {"signatures", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n68, 3},
     {"governedCapsules", RECAP_API_T_INTEGER, 0, 0, 2147483647, NULL, NULL, 0},
     {"refusedCapsules", RECAP_API_T_INTEGER, 0, 0, 2147483647, NULL, NULL, 0}};
-static const struct recap_api_node n69[] = {
+static const struct recap_api_node n70[] = {
     {"apiVersion", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"kind", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n65, 8},
-    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n68, 5}};
-static const char *const v70[] = {"Manual", "Periodic", "PodCondition", "PodCreated", "PodEvent", NULL};
-static const struct recap_api_node n71[] = {{"pod", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},
+    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n66, 8},
+    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n69, 5}};
+static const char *const v71[] = {"Manual", "Periodic", "PodCondition", "PodCreated", "PodEvent",
+				  "Alert",  NULL};
+static const struct recap_api_node n72[] = {{"pod", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},
 					    {"podUID", RECAP_API_T_STRING, 0, 0, 36, NULL, NULL, 0},
 					    {"time", RECAP_API_T_TIME, 1, 0, INT64_MAX, NULL, NULL, 0},
 					    {"reason", RECAP_API_T_STRING, 1, 1, 330, NULL, NULL, 0},
 					    {"message", RECAP_API_T_STRING, 0, 0, 1024, NULL, NULL, 0},
 					    {"event", RECAP_API_T_STRING, 0, 0, 253, NULL, NULL, 0}};
-static const struct recap_api_node n72[] = {
+static const struct recap_api_node n73[] = {
     {"capsuleRef", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n1, 1},
-    {"targets", RECAP_API_T_ARRAY, 0, 1, 1000, NULL, n61, 1},
-    {"trigger", RECAP_API_T_STRING, 0, 0, INT64_MAX, v70, NULL, 0},
-    {"cause", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n71, 6},
+    {"targets", RECAP_API_T_ARRAY, 0, 1, 1000, NULL, n62, 1},
+    {"trigger", RECAP_API_T_STRING, 0, 0, INT64_MAX, v71, NULL, 0},
+    {"cause", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n72, 6},
     {"scheduledTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"cancel", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
     {"ttlSecondsAfterFinished", RECAP_API_T_INTEGER, 0, 0, 31536000, NULL, NULL, 0}};
-static const char *const v73[] = {"Pending",	     "Running",	  "Succeeded", "Failed",
+static const char *const v74[] = {"Pending",	     "Running",	  "Succeeded", "Failed",
 				  "PartiallyFailed", "Cancelled", NULL};
-static const struct recap_api_node n74[] = {{"execution", RECAP_API_T_STRING, 1, 0, 253, NULL, NULL, 0},
+static const struct recap_api_node n75[] = {{"execution", RECAP_API_T_STRING, 1, 0, 253, NULL, NULL, 0},
 					    {"pod", RECAP_API_T_STRING, 0, 0, 253, NULL, NULL, 0},
 					    {"container", RECAP_API_T_STRING, 0, 0, 63, NULL, NULL, 0},
 					    {"node", RECAP_API_T_STRING, 0, 0, 253, NULL, NULL, 0},
 					    {"reason", RECAP_API_T_STRING, 1, 0, 64, NULL, NULL, 0},
 					    {"exitCode", RECAP_API_T_INTEGER, 0, 0, 255, NULL, NULL, 0},
 					    {"message", RECAP_API_T_STRING, 0, 0, 1024, NULL, NULL, 0}};
-static const struct recap_api_node n75[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n74, 7}};
-static const struct recap_api_node n76[] = {{"", RECAP_API_T_STRING, 0, 10, 10, NULL, NULL, 0}};
-static const struct recap_api_node n77[] = {
+static const struct recap_api_node n76[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n75, 7}};
+static const struct recap_api_node n77[] = {{"", RECAP_API_T_STRING, 0, 10, 10, NULL, NULL, 0}};
+static const struct recap_api_node n78[] = {
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n47, 1},
-    {"phase", RECAP_API_T_STRING, 0, 0, INT64_MAX, v73, NULL, 0},
+    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n48, 1},
+    {"phase", RECAP_API_T_STRING, 0, 0, INT64_MAX, v74, NULL, 0},
     {"targets", RECAP_API_T_INTEGER, 0, 0, 100000, NULL, NULL, 0},
     {"pending", RECAP_API_T_INTEGER, 0, 0, 100000, NULL, NULL, 0},
     {"running", RECAP_API_T_INTEGER, 0, 0, 100000, NULL, NULL, 0},
@@ -316,21 +319,21 @@ static const struct recap_api_node n77[] = {
     {"startTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"completionTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"capsuleGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"capsuleSpec", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n45, 19},
-    {"failures", RECAP_API_T_ARRAY, 0, 0, 10, NULL, n75, 1},
-    {"dispatched", RECAP_API_T_ARRAY, 0, 0, 100000, NULL, n76, 1}};
-static const struct recap_api_node n78[] = {
+    {"capsuleSpec", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n46, 19},
+    {"failures", RECAP_API_T_ARRAY, 0, 0, 10, NULL, n76, 1},
+    {"dispatched", RECAP_API_T_ARRAY, 0, 0, 100000, NULL, n77, 1}};
+static const struct recap_api_node n79[] = {
     {"apiVersion", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"kind", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n72, 7},
-    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n77, 15}};
-static const struct recap_api_node n79[] = {{"name", RECAP_API_T_STRING, 1, 1, 63, NULL, NULL, 0}};
-static const struct recap_api_node n80[] = {{"pod", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},
+    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n73, 7},
+    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n78, 15}};
+static const struct recap_api_node n80[] = {{"name", RECAP_API_T_STRING, 1, 1, 63, NULL, NULL, 0}};
+static const struct recap_api_node n81[] = {{"pod", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},
 					    {"podUID", RECAP_API_T_STRING, 1, 1, 36, NULL, NULL, 0},
 					    {"container", RECAP_API_T_STRING, 1, 1, 63, NULL, NULL, 0},
 					    {"containerID", RECAP_API_T_STRING, 1, 1, 256, NULL, NULL, 0},
 					    {"podIP", RECAP_API_T_STRING, 0, 0, 45, NULL, NULL, 0}};
-static const struct recap_api_node n81[] = {
+static const struct recap_api_node n82[] = {
     {"image", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
     {"imagePullSecrets", RECAP_API_T_ARRAY, 0, 0, 8, NULL, n2, 1},
     {"command", RECAP_API_T_ARRAY, 0, 1, 256, NULL, n3, 1},
@@ -343,28 +346,28 @@ static const struct recap_api_node n81[] = {
     {"interactive", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
     {"session", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n19, 2},
     {"output", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n20, 4}};
-static const struct recap_api_node n82[] = {
-    {"runRef", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n79, 1},
+static const struct recap_api_node n83[] = {
+    {"runRef", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n80, 1},
     {"node", RECAP_API_T_STRING, 1, 1, 253, NULL, NULL, 0},
-    {"target", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n80, 5},
+    {"target", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n81, 5},
     {"role", RECAP_API_T_STRING, 0, 0, 24, NULL, NULL, 0},
-    {"capsule", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n81, 12},
+    {"capsule", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n82, 12},
     {"deadline", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0}};
-static const char *const v83[] = {"Pending",  "Pulling",   "Attaching", "Running",
+static const char *const v84[] = {"Pending",  "Pulling",   "Attaching", "Running",
 				  "Escaping", "Succeeded", "Failed",	NULL};
-static const struct recap_api_node n84[] = {{"path", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
+static const struct recap_api_node n85[] = {{"path", RECAP_API_T_STRING, 1, 1, 1024, NULL, NULL, 0},
 					    {"size", RECAP_API_T_INTEGER, 1, 0, INT64_MAX, NULL, NULL, 0},
 					    {"digest", RECAP_API_T_STRING, 1, 0, 71, NULL, NULL, 0}};
-static const struct recap_api_node n85[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n84, 3}};
-static const struct recap_api_node n86[] = {
-    {"files", RECAP_API_T_ARRAY, 0, 0, 100, NULL, n85, 1},
+static const struct recap_api_node n86[] = {{"", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n85, 3}};
+static const struct recap_api_node n87[] = {
+    {"files", RECAP_API_T_ARRAY, 0, 0, 100, NULL, n86, 1},
     {"totalBytes", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"filesOmitted", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"expireTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0}};
-static const struct recap_api_node n87[] = {
+static const struct recap_api_node n88[] = {
     {"observedGeneration", RECAP_API_T_INTEGER, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n47, 1},
-    {"phase", RECAP_API_T_STRING, 0, 0, INT64_MAX, v83, NULL, 0},
+    {"conditions", RECAP_API_T_ARRAY, 0, 0, 16, NULL, n48, 1},
+    {"phase", RECAP_API_T_STRING, 0, 0, INT64_MAX, v84, NULL, 0},
     {"reason", RECAP_API_T_STRING, 0, 0, 64, NULL, NULL, 0},
     {"message", RECAP_API_T_STRING, 0, 0, 4096, NULL, NULL, 0},
     {"exitCode", RECAP_API_T_INTEGER, 0, 0, 255, NULL, NULL, 0},
@@ -381,23 +384,23 @@ static const struct recap_api_node n87[] = {
     {"completionTime", RECAP_API_T_TIME, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"escaped", RECAP_API_T_BOOLEAN, 0, INT64_MIN, INT64_MAX, NULL, NULL, 0},
     {"relayEndpoint", RECAP_API_T_STRING, 0, 0, 300, NULL, NULL, 0},
-    {"artifacts", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n86, 4}};
-static const struct recap_api_node n88[] = {
+    {"artifacts", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n87, 4}};
+static const struct recap_api_node n89[] = {
     {"apiVersion", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
     {"kind", RECAP_API_T_STRING, 0, 0, INT64_MAX, NULL, NULL, 0},
-    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n82, 6},
-    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n87, 20}};
+    {"spec", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n83, 6},
+    {"status", RECAP_API_T_OBJECT, 0, INT64_MIN, INT64_MAX, NULL, n88, 20}};
 
 const struct recap_api_node recap_api_kinds[RECAP_API_KINDS] = {
-    {"Capsule", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n49, 4},
-    {"CapsulePolicy", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n69, 4},
-    {"CapsuleRun", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n78, 4},
-    {"CapsuleExecution", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n88, 4}};
+    {"Capsule", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n50, 4},
+    {"CapsulePolicy", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n70, 4},
+    {"CapsuleRun", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n79, 4},
+    {"CapsuleExecution", RECAP_API_T_OBJECT, 1, INT64_MIN, INT64_MAX, NULL, n89, 4}};
 
 const char *const recap_api_target_filesystem_max_names[RECAP_API_TARGET_FILESYSTEM_MAX_COUNT] = {
     "None", "ReadOnly", "ReadWrite"};
-const char *const recap_api_trigger_names[RECAP_API_TRIGGER_COUNT] = {"Manual", "Periodic", "PodCondition",
-								      "PodCreated", "PodEvent"};
+const char *const recap_api_trigger_names[RECAP_API_TRIGGER_COUNT] = {
+    "Manual", "Periodic", "PodCondition", "PodCreated", "PodEvent", "Alert"};
 const char *const recap_api_run_phase_names[RECAP_API_RUN_PHASE_COUNT] = {
     "Pending", "Running", "Succeeded", "Failed", "PartiallyFailed", "Cancelled"};
 const char *const recap_api_exec_phase_names[RECAP_API_EXEC_PHASE_COUNT] = {
@@ -430,8 +433,8 @@ const char *const recap_api_profile_fields[RECAP_API_PROFILE_N_FIELDS] = {
 const char *const recap_api_env_fields[RECAP_API_ENV_N_FIELDS] = {"name", "value"};
 const char *const recap_api_role_fields[RECAP_API_ROLE_N_FIELDS] = {"name", "selector", "container",
 								    "command", "startAfter"};
-const char *const recap_api_trigger_item_fields[RECAP_API_TRIGGER_ITEM_N_FIELDS] = {"podCondition",
-										    "podCreated", "podEvent"};
+const char *const recap_api_trigger_item_fields[RECAP_API_TRIGGER_ITEM_N_FIELDS] = {
+    "podCondition", "podCreated", "podEvent", "alert"};
 const char *const recap_api_failure_fields[RECAP_API_FAILURE_N_FIELDS] = {
     "execution", "pod", "container", "node", "reason", "exitCode", "message"};
 const char *const recap_api_condition_fields[RECAP_API_CONDITION_N_FIELDS] = {

@@ -36,6 +36,7 @@ enum recap_api_trigger {
 	RECAP_API_TRIGGER_POD_CONDITION,
 	RECAP_API_TRIGGER_POD_CREATED,
 	RECAP_API_TRIGGER_POD_EVENT,
+	RECAP_API_TRIGGER_ALERT,
 	RECAP_API_TRIGGER_COUNT /* absent or none of them */
 };
 extern const char *const recap_api_trigger_names[RECAP_API_TRIGGER_COUNT];
@@ -1305,6 +1306,8 @@ extern const char *const recap_api_role_fields[RECAP_API_ROLE_N_FIELDS];
 #define RECAP_API_TRIGGER_ITEM_POD_EVENT "podEvent"
 #define RECAP_API_TRIGGER_ITEM_POD_EVENT_REASONS "podEvent.reasons"
 #define RECAP_API_TRIGGER_ITEM_POD_EVENT_TYPE "podEvent.type"
+#define RECAP_API_TRIGGER_ITEM_ALERT "alert"
+#define RECAP_API_TRIGGER_ITEM_ALERT_ALERT_NAMES "alert.alertNames"
 static inline json_t *recap_api_trigger_item_pod_condition(json_t *o)
 {
 	return recap_json_path(o, RECAP_API_TRIGGER_ITEM_POD_CONDITION);
@@ -1341,8 +1344,16 @@ static inline enum recap_api_pod_event_type recap_api_trigger_item_pod_event_typ
 	return (enum recap_api_pod_event_type)recap_api_enum_index(
 	    recap_api_pod_event_type_names, RECAP_API_POD_EVENT_TYPE_COUNT, s ? s : NULL);
 }
+static inline json_t *recap_api_trigger_item_alert(json_t *o)
+{
+	return recap_json_path(o, RECAP_API_TRIGGER_ITEM_ALERT);
+}
+static inline json_t *recap_api_trigger_item_alert_alert_names(json_t *o)
+{
+	return recap_json_path(o, RECAP_API_TRIGGER_ITEM_ALERT_ALERT_NAMES);
+}
 /* Its top-level fields, in schema order. */
-#define RECAP_API_TRIGGER_ITEM_N_FIELDS 3
+#define RECAP_API_TRIGGER_ITEM_N_FIELDS 4
 extern const char *const recap_api_trigger_item_fields[RECAP_API_TRIGGER_ITEM_N_FIELDS];
 
 /* an item of a CapsuleRun's status.failures: paths from its root, and getters (an absent

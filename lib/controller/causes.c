@@ -50,6 +50,8 @@ const char *const recap_controller_event_fields[RECAP_CONTROLLER_EVENT_FIELDS_LE
     "lastTimestamp",
     "eventTime",
     "series.lastObservedTime",
+    "reportingComponent",
+    "source.component",
 };
 
 static int64_t seconds_at(json_t *obj, const char *path)
@@ -216,6 +218,56 @@ static bool listed(json_t *set, const char *s)
 	return false;
 }
 
+/* Whether recap-apiserver's alerts receiver recorded ev (either field:
+ * the core Event's reportingComponent, or its older source.component). */
+static bool from_alerts(json_t *ev)
+{
+	const char *rc = recap_json_str(ev, "reportingComponent");
+	const char *sc = recap_json_str(ev, "source.component");
+	return (rc && strcmp(rc, RECAP_ALERTS_COMPONENT) == 0) ||
+	       (sc && strcmp(sc, RECAP_ALERTS_COMPONENT) == 0);
+}
+
+/* Whether ev is about pod t with one of reasons and from the alerts
+ * receiver (alert) or not (a podEvent); *when its time. */
+static bool event_matches(json_t *ev, const struct recap_target *t, json_t *reasons, bool alert,
+			  int64_t *when)
+{
+	const char *kind = recap_json_str(ev, "involvedObject.kind");
+	const char *name = recap_json_str(ev, "involvedObject.name");
+	const char *uid = recap_json_str(ev, "involvedObject.uid");
+	*when = event_time(ev);
+	if (!kind || strcmp(kind, "Pod") != 0 || !name || strcmp(name, t->pod) != 0 ||
+	    !recap_api_meta_uid(ev) || *when == INT64_MIN || !listed(reasons, recap_json_str(ev, "reason")))
+		return false;
+	/* an Event about an earlier pod of the same name is not this pod's */
+	if (uid && *uid && strcmp(uid, t->uid) != 0)
+		return false;
+	return from_alerts(ev) == alert;
+}
+
+static int alerts(struct recap_controller_causes *out, json_t *capsule, json_t *trig,
+		  const struct recap_target *t, json_t *events, struct recap_error **err)
+{
+	json_t *names = recap_api_trigger_item_alert_alert_names(trig);
+	size_t i;
+	json_t *ev;
+	json_array_foreach (events, i, ev) {
+		int64_t when;
+		if (!event_matches(ev, t, names, true, &when))
+			continue;
+		/* the receiver names each alert's Event by its fingerprint and
+		 * start: Alertmanager's repeats are the same Event, one cause */
+		char key[400];
+		snprintf(key, sizeof(key), "alert/%s", recap_api_meta_uid(ev));
+		int r = add(out, capsule, t, RECAP_API_TRIGGER_ALERT, when, key, recap_json_str(ev, "reason"),
+			    recap_json_str(ev, "message"), recap_api_meta_name(ev), err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int pod_events(struct recap_controller_causes *out, json_t *capsule, json_t *trig,
 		      const struct recap_target *t, json_t *events, struct recap_error **err)
 {
@@ -224,18 +276,12 @@ static int pod_events(struct recap_controller_causes *out, json_t *capsule, json
 	size_t i;
 	json_t *ev;
 	json_array_foreach (events, i, ev) {
-		const char *kind = recap_json_str(ev, "involvedObject.kind");
-		const char *name = recap_json_str(ev, "involvedObject.name");
-		const char *uid = recap_json_str(ev, "involvedObject.uid");
 		const char *reason = recap_json_str(ev, "reason");
 		const char *etype = recap_json_str(ev, "type");
 		const char *ev_uid = recap_api_meta_uid(ev);
-		int64_t when = event_time(ev);
-		if (!kind || strcmp(kind, "Pod") != 0 || !name || strcmp(name, t->pod) != 0 || !ev_uid ||
-		    when == INT64_MIN || !listed(reasons, reason))
-			continue;
-		/* an Event about an earlier pod of the same name is not this pod's */
-		if (uid && *uid && strcmp(uid, t->uid) != 0)
+		int64_t when;
+		/* an alert is a cause of its own kind, not a podEvent */
+		if (!event_matches(ev, t, reasons, false, &when))
 			continue;
 		if (type != RECAP_API_POD_EVENT_TYPE_COUNT &&
 		    (!etype || strcmp(etype, recap_api_pod_event_type_names[type]) != 0))
@@ -282,6 +328,8 @@ int recap_controller_causes_find(json_t *capsule, const struct recap_controller_
 				r = pod_created(ret, capsule, tg, pod, err);
 			else if (recap_api_trigger_item_pod_event(trig))
 				r = pod_events(ret, capsule, trig, tg, events, err);
+			else if (recap_api_trigger_item_alert(trig))
+				r = alerts(ret, capsule, trig, tg, events, err);
 			if (r < 0)
 				break;
 		}

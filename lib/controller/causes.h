@@ -7,6 +7,9 @@
  * status.conditionSince (recap_controller_pod_project): about 25 bytes a
  * condition instead of whole condition objects. Its Event informer keeps
  * the Events about pods, projected to recap_controller_event_fields.
+ * An Event recap-apiserver's alerts receiver recorded (reported by
+ * RECAP_ALERTS_COMPONENT) is an alert: alert triggers match it, podEvent
+ * triggers do not.
  */
 #pragma once
 
@@ -28,7 +31,7 @@ extern const char *const recap_controller_pod_projection[RECAP_CONTROLLER_POD_PR
  * status.conditionSince. */
 json_t *recap_controller_pod_project(json_t *obj, void *projection);
 
-#define RECAP_CONTROLLER_EVENT_FIELDS_LEN 14
+#define RECAP_CONTROLLER_EVENT_FIELDS_LEN 16
 extern const char *const recap_controller_event_fields[RECAP_CONTROLLER_EVENT_FIELDS_LEN];
 /* What the Event informer watches: Events about pods only. */
 #define RECAP_CONTROLLER_EVENT_FIELD_SELECTOR "involvedObject.kind=Pod"
@@ -37,7 +40,7 @@ extern const char *const recap_controller_event_fields[RECAP_CONTROLLER_EVENT_FI
 #define RECAP_CAUSE_MESSAGE_MAX 1024
 
 struct recap_controller_cause {
-	enum recap_api_trigger trigger; /* PodCondition, PodCreated or PodEvent */
+	enum recap_api_trigger trigger; /* PodCondition, PodCreated, PodEvent or Alert */
 	const char *pod, *pod_uid;	/* borrowed from the pods */
 	char *reason, *message, *event; /* event: the Event's name, or NULL */
 	int64_t time;			/* when it happened */

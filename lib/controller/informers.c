@@ -131,7 +131,7 @@ static int enqueue_if_event_trigger(const char *key, json_t *cap, void *userdata
 	size_t i;
 	json_t *t;
 	json_array_foreach (recap_api_capsule_spec_triggers(recap_api_capsule_spec(cap)), i, t) {
-		if (recap_api_trigger_item_pod_event(t)) {
+		if (recap_api_trigger_item_pod_event(t) || recap_api_trigger_item_alert(t)) {
 			recap_ctl_enqueue_after(userdata, KIND_CAPSULE, key, CTL_COALESCE_NS);
 			break;
 		}
@@ -243,7 +243,8 @@ static void changed(struct ctl_handler_ctx *h, json_t *old, json_t *obj)
 		break;
 	case INF_EVENT:
 		/* An Event about a pod concerns the Capsules of its namespace
-		 * with a podEvent trigger; a burst of Events is one pass. */
+		 * with a podEvent or alert trigger; a burst of Events is one
+		 * pass. */
 		if (ns && (!old || !same_occurrence(old, obj)))
 			recap_kube_store_by_index(ctl_store(ctl, INF_CAPSULE), "ns", ns,
 						  enqueue_if_event_trigger, ctl);
