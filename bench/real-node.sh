@@ -7,7 +7,10 @@
 #  2. time to a command's first output on the same pod, cold and warm:
 #     `kubectl debug` (an ephemeral container) against `kubectl capsule run`
 #     (an ad hoc CapsuleRun) and `kubectl capsule attach` (kubectl exec into
-#     the node's caplet pod), each started as a user would start it.
+#     the node's caplet pod), each started as a user would start it; and
+#     `kubectl exec` into a pod whose image has the tool baked in (busybox),
+#     the imperative way a capsule replaces. Warm rounds interleave the tools
+#     in an order shuffled per round.
 #
 #   bench/real-node.sh [RUNS [WARM]]   (as root, from a tree built in build/;
 #                                        defaults 100 and 5)
@@ -40,6 +43,14 @@ spec:
   terminationGracePeriodSeconds: 1
   containers: [{name: app, image: $RECAP_NODE_PAUSE_IMAGE, imagePullPolicy: Never}]
 ---
+apiVersion: v1
+kind: Pod
+metadata: {name: tools}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: app, image: $RECAP_NODE_BUSYBOX_IMAGE, imagePullPolicy: Never, command: [sleep, "86400"]}
+---
 apiVersion: recap.dev/v1alpha1
 kind: Capsule
 metadata: {name: lat}
@@ -48,7 +59,7 @@ spec:
   command: ["true"]
   targets: {selector: {matchLabels: {app: web}}}
 YAML
-kubectl wait -n bench --for=condition=Ready pod/web --timeout=60s >/dev/null
+kubectl wait -n bench --for=condition=Ready pod/web pod/tools --timeout=60s >/dev/null
 
 echo "== f_latency, real node (load before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores)"
 "$root/bench/f-latency/measure.py" bench lat "$RUNS"
@@ -69,23 +80,31 @@ capsule_run() { first kubectl capsule run -n bench "$REGISTRY/capsules/busybox:c
 capsule_attach() {
 	first kubectl capsule attach -n bench web --image "$REGISTRY/capsules/busybox:cold" -- echo first
 }
+exec_baked() { first kubectl exec -n bench tools -- echo first; }
+TOOLS=(exec_baked debug capsule_run capsule_attach)
 declare -A COLD WARMS
-for tool in debug capsule_run capsule_attach; do
+for tool in "${TOOLS[@]}"; do
 	COLD[$tool]=$($tool) || { echo "$tool failed" >&2; exit 1; }
 	WARMS[$tool]=""
-	for ((i = 0; i < WARM; i++)); do
+done
+for ((i = 0; i < WARM; i++)); do
+	for tool in $(printf '%s\n' "${TOOLS[@]}" | shuf); do
 		WARMS[$tool]+="$($tool) " || { echo "$tool failed" >&2; exit 1; }
 	done
 done
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 echo
-echo "== time to first output of 'echo first' on pod bench/web (ms; warm: median of $WARM)"
-printf '%-28s %12s %12s %14s %14s\n' tool "cold first" "cold exit" "warm first" "warm exit"
-for tool in debug capsule_run capsule_attach; do
+echo "== time to first output of 'echo first' on pod bench/web, kubectl exec on bench/tools (ms; warm: median of $WARM)"
+printf '%-28s %12s %12s %14s %14s %12s\n' tool "cold first" "cold exit" "warm first" "warm exit" "warm / exec"
+declare -A WF
+for tool in "${TOOLS[@]}"; do
+	WF[$tool]=$(awk '{for (i = 1; i <= NF; i += 2) print $i}' <<<"${WARMS[$tool]}" | median)
+done
+for tool in "${TOOLS[@]}"; do
 	read -r cf ce <<<"${COLD[$tool]}"
-	wf=$(awk '{for (i = 1; i <= NF; i += 2) print $i}' <<<"${WARMS[$tool]}" | median)
 	we=$(awk '{for (i = 2; i <= NF; i += 2) print $i}' <<<"${WARMS[$tool]}" | median)
-	printf '%-28s %12s %12s %14s %14s\n' "${tool/_/ }" "$cf" "$ce" "$wf" "$we"
+	ratio=$(awk -v a="${WF[$tool]}" -v b="${WF[exec_baked]}" 'BEGIN {printf "%.2fx", a / b}')
+	printf '%-28s %12s %12s %14s %14s %12s\n' "${tool/_/ }" "$cf" "$ce" "${WF[$tool]}" "$we" "$ratio"
 done
 node_clean || { echo "executions left state behind" >&2; exit 1; }
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
