@@ -16,7 +16,7 @@
 
 #include "base/json.h"
 #include "base/timeutil.h"
-#include "controller/targets.h"
+#include "controller/causes.h"
 #include "kube/client.h"
 #include "kubecache/informer.h"
 #include "kubecache/projection.h"
@@ -151,14 +151,14 @@ static int cmd_sync(const char *ns, bool full)
 	open_client(0);
 	struct recap_kube_projection *proj = NULL;
 	struct recap_error *err = NULL;
-	if (recap_kube_projection_new(recap_controller_pod_fields, RECAP_CONTROLLER_POD_FIELDS_LEN, &proj,
+	if (recap_kube_projection_new(recap_controller_pod_projection, RECAP_CONTROLLER_POD_PROJECTION_LEN, &proj,
 				      &err) < 0)
 		die("projection", err);
 	bool synced = false;
 	struct recap_kube_informer_handlers h = {.synced = on_synced, .error = on_error};
 	struct recap_kube_informer_options o = {
 	    .ns = *ns ? ns : NULL,
-	    .project = full ? NULL : recap_kube_informer_project,
+	    .project = full ? NULL : recap_controller_pod_project,
 	    .project_data = proj,
 	};
 	struct recap_kube_informer *inf = NULL;
