@@ -13,6 +13,8 @@
 #include "apiserver/internal.h"
 #include "base/httphead.h"
 
+#define DRAIN_MAX (16 * 1024 * 1024)
+
 int apiserver_write(struct apiserver_conn *c, const void *p, size_t n)
 {
 	const char *b = p;
@@ -47,6 +49,73 @@ int apiserver_read_head(struct apiserver_conn *c, struct recap_error **err)
 				       c->query, sizeof(c->query), err);
 }
 
+/* Bytes of the body already read with the head. */
+static size_t body_start(const struct apiserver_conn *c, const char **p)
+{
+	const char *end = strstr(c->head, "\r\n\r\n");
+	*p = end ? end + 4 : c->head + c->head_len;
+	return c->head_len - (size_t)(*p - c->head);
+}
+
+int apiserver_read_body(struct apiserver_conn *c, size_t max, char **ret, size_t *ret_len,
+			struct recap_error **err)
+{
+	char v[64];
+	if (recap_http_header(c->head, "Transfer-Encoding", v, sizeof(v)) != 0)
+		return recap_error_set(err, ENOSYS, "a body without Content-Length is not read");
+	int h = recap_http_header(c->head, "Content-Length", v, sizeof(v));
+	char *end = NULL;
+	unsigned long long n = h == 1 ? strtoull(v, &end, 10) : 0;
+	if (h < 0 || (h == 1 && (end == v || *end || v[0] == '-')))
+		return recap_error_set(err, EINVAL, "Content-Length \"%.32s\" is not a length", v);
+	const char *pre;
+	size_t have = body_start(c, &pre);
+	bool expect =
+	    recap_http_header(c->head, "Expect", v, sizeof(v)) == 1 && strcasecmp(v, "100-continue") == 0;
+	if (n > max) { /* a client that waits for 100 Continue sends no more */
+		c->unread = !expect && (size_t)n > have ? (size_t)n - have : 0;
+		return recap_error_set(err, EFBIG, "the body holds %llu bytes: at most %zu are read", n, max);
+	}
+	if (expect && apiserver_write(c, "HTTP/1.1 100 Continue\r\n\r\n", 25) < 0)
+		return recap_error_set(err, EPIPE, "the client went away");
+	char *b = malloc((size_t)n + 1);
+	if (!b)
+		return recap_error_set(err, ENOMEM, "out of memory");
+	if (have > n)
+		have = (size_t)n;
+	memcpy(b, pre, have);
+	while (have < n) {
+		int r = SSL_read(c->ssl, b + have,
+				 (int)((size_t)n - have > INT32_MAX ? INT32_MAX : (size_t)n - have));
+		if (r <= 0) {
+			ERR_clear_error();
+			free(b);
+			return recap_error_set(err, EPIPE, "the client sent %zu of %llu bytes of the body",
+					       have, n);
+		}
+		have += (size_t)r;
+	}
+	b[n] = '\0';
+	*ret = b;
+	*ret_len = (size_t)n;
+	return 0;
+}
+
+void apiserver_drain(struct apiserver_conn *c)
+{
+	char buf[16384];
+	if (c->unread > DRAIN_MAX)
+		return;
+	while (c->unread > 0) {
+		int r = SSL_read(c->ssl, buf, (int)(c->unread < sizeof(buf) ? c->unread : sizeof(buf)));
+		if (r <= 0) {
+			ERR_clear_error();
+			return;
+		}
+		c->unread -= (size_t)r;
+	}
+}
+
 static const char *phrase(int code)
 {
 	switch (code) {
@@ -64,6 +133,10 @@ static const char *phrase(int code)
 		return "Method Not Allowed";
 	case 410:
 		return "Gone";
+	case 411:
+		return "Length Required";
+	case 413:
+		return "Payload Too Large";
 	case 502:
 		return "Bad Gateway";
 	case 503:

@@ -1,6 +1,7 @@
 /* Discovery, as the aggregation layer and kubectl read it: the group list,
  * the group, and the version's resources (the subresources of CapsuleRun,
- * and the pull credentials of a CapsuleExecution). */
+ * the pull credentials of a CapsuleExecution, and alerts, which are only
+ * created: Alertmanager's webhook, posted in a namespace or cluster-wide). */
 #include <string.h>
 
 #include "apiserver/internal.h"
@@ -16,24 +17,25 @@ static json_t *group(void)
 			 "versions", version(), "preferredVersion", version());
 }
 
-static json_t *sub(const char *name, const char *kind, const char *verbs)
+static json_t *sub(const char *name, const char *kind, const char *verbs, bool namespaced)
 {
 	json_t *v = json_array();
 	char buf[64];
 	snprintf(buf, sizeof(buf), "%s", verbs);
 	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
 		json_array_append_new(v, json_string(t));
-	return json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", name, "singularName", "", "namespaced", 1,
-			 "kind", kind, "verbs", v);
+	return json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", name, "singularName", "", "namespaced",
+			 namespaced, "kind", kind, "verbs", v);
 }
 
 static json_t *resources(void)
 {
-	return json_pack("{s:s, s:s, s:s, s:[o, o, o]}", "kind", "APIResourceList", "apiVersion", "v1",
+	return json_pack("{s:s, s:s, s:s, s:[o, o, o, o]}", "kind", "APIResourceList", "apiVersion", "v1",
 			 "groupVersion", GROUP "/" VERSION, "resources",
-			 sub("capsuleruns/log", "CapsuleRun", "get"),
-			 sub("capsuleruns/artifacts", "CapsuleRun", "get"),
-			 sub("capsuleexecutions/pullcredentials", "PullCredentials", "get"));
+			 sub("capsuleruns/log", "CapsuleRun", "get", true),
+			 sub("capsuleruns/artifacts", "CapsuleRun", "get", true),
+			 sub("capsuleexecutions/pullcredentials", "PullCredentials", "get", true),
+			 sub(RECAP_RESOURCE_ALERTS, "Alert", "create", true));
 }
 
 bool apiserver_discovery(struct apiserver_conn *c)

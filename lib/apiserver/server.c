@@ -90,6 +90,14 @@ static void route(struct apiserver_conn *c)
 	char ns[64], name[254], sub[32];
 	int end = 0;
 	if (strcmp(c->method, "GET") == 0 && apiserver_discovery(c)) {
+	} else if (strcmp(c->path, "/apis/" GROUP "/" VERSION "/" RECAP_RESOURCE_ALERTS) == 0) {
+		apiserver_alerts(c, &u, NULL);
+	} else if ((end = 0,
+		    sscanf(c->path,
+			   "/apis/" GROUP "/" VERSION "/namespaces/%63[^/]/" RECAP_RESOURCE_ALERTS "%n", ns,
+			   &end) == 1) &&
+		   end > 0 && !c->path[end]) {
+		apiserver_alerts(c, &u, ns);
 	} else if (sscanf(c->path,
 			  "/apis/" GROUP "/" VERSION "/namespaces/%63[^/]/capsuleruns/%253[^/]/%31[^/]%n", ns,
 			  name, sub, &end) == 3 &&
@@ -126,6 +134,7 @@ static void *serve(void *arg)
 			apiserver_log(s, 2, "a request was not read: %s", recap_error_message(err));
 		else
 			route(c);
+		apiserver_drain(c);
 		SSL_shutdown(c->ssl);
 	}
 	recap_error_free(err);

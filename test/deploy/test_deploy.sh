@@ -253,9 +253,14 @@ asv yes get secrets/regcred -n shop
 asv no list secrets -n shop
 asv no watch secrets -A
 asv no update secrets/regcred -n shop
-asv no get pods -n shop
+asv yes get pods -n shop
+asv no list pods -n shop
+asv no create pods -n shop
+asv yes create events -n shop
+asv no patch events -n shop
+asv no list events -n shop
 asv no patch apiservices.apiregistration.k8s.io
-ok "recap-apiserver: reads runs and executions and Secrets by name (pull credentials), delegates authentication and authorization, nothing else"
+ok "recap-apiserver: reads runs and executions, Secrets and pods by name (pull credentials, the pod an alert names), records Events (alerts), delegates authentication and authorization, nothing else"
 
 # caplet writes only executions of its own node: the admission policy checks
 # the node name the API server puts in a pod-bound token.
