@@ -4,7 +4,7 @@
  *
  * The controller's pod informer keeps each pod's conditions compacted to
  * "Type=Status@<lastTransitionTime in seconds>" strings under
- * status.conditionSince (recap_controller_pod_project): about 25 bytes a
+ * status.conditionSince (recap_controller_pod_project): 24 to 44 bytes a
  * condition instead of whole condition objects. Its Event informer keeps
  * the Events about pods, projected to recap_controller_event_fields.
  * An Event recap-apiserver's alerts receiver recorded (reported by
