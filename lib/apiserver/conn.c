@@ -9,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "apiserver/internal.h"
 #include "base/httphead.h"
 
 #define DRAIN_MAX (16 * 1024 * 1024)
+#define DRAIN_TIMEOUT_S 2
 
 int apiserver_write(struct apiserver_conn *c, const void *p, size_t n)
 {
@@ -57,6 +59,28 @@ static size_t body_start(const struct apiserver_conn *c, const char **p)
 	return c->head_len - (size_t)(*p - c->head);
 }
 
+/* Reads and drops what is left of a body refused as too large (at most
+ * DRAIN_MAX), before the answer: a proxy that is still sending it (as
+ * kube-apiserver's) would otherwise meet a closed connection and may lose
+ * the answer, or its client give up on it. */
+static void drain(struct apiserver_conn *c, size_t unread)
+{
+	char buf[16384];
+	if (unread == 0 || unread > DRAIN_MAX)
+		return;
+	/* a client that waits for 100 Continue may send nothing: wait briefly */
+	struct timeval t = {.tv_sec = DRAIN_TIMEOUT_S};
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &t, sizeof(t));
+	while (unread > 0) {
+		int r = SSL_read(c->ssl, buf, (int)(unread < sizeof(buf) ? unread : sizeof(buf)));
+		if (r <= 0) {
+			ERR_clear_error();
+			return;
+		}
+		unread -= (size_t)r;
+	}
+}
+
 int apiserver_read_body(struct apiserver_conn *c, size_t max, char **ret, size_t *ret_len,
 			struct recap_error **err)
 {
@@ -72,8 +96,8 @@ int apiserver_read_body(struct apiserver_conn *c, size_t max, char **ret, size_t
 	size_t have = body_start(c, &pre);
 	bool expect =
 	    recap_http_header(c->head, "Expect", v, sizeof(v)) == 1 && strcasecmp(v, "100-continue") == 0;
-	if (n > max) { /* a client that waits for 100 Continue sends no more */
-		c->unread = !expect && (size_t)n > have ? (size_t)n - have : 0;
+	if (n > max) {
+		drain(c, (size_t)n > have ? (size_t)n - have : 0);
 		return recap_error_set(err, EFBIG, "the body holds %llu bytes: at most %zu are read", n, max);
 	}
 	if (expect && apiserver_write(c, "HTTP/1.1 100 Continue\r\n\r\n", 25) < 0)
@@ -99,21 +123,6 @@ int apiserver_read_body(struct apiserver_conn *c, size_t max, char **ret, size_t
 	*ret = b;
 	*ret_len = (size_t)n;
 	return 0;
-}
-
-void apiserver_drain(struct apiserver_conn *c)
-{
-	char buf[16384];
-	if (c->unread > DRAIN_MAX)
-		return;
-	while (c->unread > 0) {
-		int r = SSL_read(c->ssl, buf, (int)(c->unread < sizeof(buf) ? c->unread : sizeof(buf)));
-		if (r <= 0) {
-			ERR_clear_error();
-			return;
-		}
-		c->unread -= (size_t)r;
-	}
 }
 
 static const char *phrase(int code)

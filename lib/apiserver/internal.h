@@ -43,7 +43,6 @@ struct apiserver_conn {
 	bool proxy;    /* a client certificate of an allowed front proxy */
 	char why[256]; /* when not: what the certificate was */
 	bool began;    /* a response went out */
-	size_t unread; /* bytes of a refused body still to come (apiserver_drain) */
 };
 
 void apiserver_log(struct recap_apiserver *s, int level, const char *fmt, ...)
@@ -58,14 +57,11 @@ void apiserver_status(struct apiserver_conn *c, int code, const char *reason, co
     __attribute__((format(printf, 4, 5)));
 void apiserver_respond_text(struct apiserver_conn *c, int code, const char *text);
 /* The request's body (Content-Length, at most max bytes) into *ret (NUL
- * ended, free it): -EFBIG over max, -ENOSYS chunked, -EINVAL a bad length,
+ * ended, free it): -EFBIG over max (what the client sends of it is read and
+ * dropped first, up to 16 MiB), -ENOSYS chunked, -EINVAL a bad length,
  * -EPIPE cut short. */
 int apiserver_read_body(struct apiserver_conn *c, size_t max, char **ret, size_t *ret_len,
 			struct recap_error **err);
-/* Reads and drops what is left of a body refused as too large (at most
- * 16 MiB), so that closing the connection does not reset it under the
- * answer before the client has read it. */
-void apiserver_drain(struct apiserver_conn *c);
 
 /* request.c: what every subresource checks and reads; each answers the
  * client itself when it fails */

@@ -134,7 +134,6 @@ static void *serve(void *arg)
 			apiserver_log(s, 2, "a request was not read: %s", recap_error_message(err));
 		else
 			route(c);
-		apiserver_drain(c);
 		SSL_shutdown(c->ssl);
 	}
 	recap_error_free(err);
