@@ -33,7 +33,9 @@
 # directory of the target's /var/tmp and removed again. The page cache is
 # warm (two warm-up rounds): this measures the path through the mounts, the
 # sandbox's per-call costs (seccomp, Landlock) and the run's cgroup, not the
-# disk.
+# disk. The capsule runs get the run defaults (one CPU, 512Mi);
+# CAPSULE_OPTS="--cpus 2" (words added to every `capsule run`) takes the CPU
+# quota out of the comparison.
 set -euo pipefail
 # shellcheck source=hack/lib/errtrap.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../hack/lib/errtrap.sh"
@@ -43,6 +45,7 @@ ROUNDS=${2:-${ROUNDS:-10}}
 PROCTIME=${PROCTIME:-$(dirname "$CAPSULE")/../../bench/proctime}
 TAR_PASSES=${TAR_PASSES:-1}
 CREATE_FILES=${CREATE_FILES:-2000}
+read -ra capsule_opts <<<"${CAPSULE_OPTS:-}"
 WARMUP=2
 PACKAGES=${PACKAGES:-"libc6 libgcc-s1 libstdc++6 libicu72 libssl3 libxml2 libgnutls30 libkrb5-3
 	libcurl4 libclamav12 clamav gdb-minimal procps sysstat tar tcpdump strace zlib1g libzstd1
@@ -145,7 +148,7 @@ native() { # workload script
 }
 capsule() { # ro|rw, workload script
 	printf '%s\0' "$CAPSULE" --root "$T/store" --cgroup-parent "$cgp" run --target "$pid" --image "$image" \
-		--target-fs "$1" -- busybox env BB=/bin/busybox R=/target busybox sh -c "$2"
+		--target-fs "$1" "${capsule_opts[@]}" -- busybox env BB=/bin/busybox R=/target busybox sh -c "$2"
 }
 
 measure() { # tag, then `:: NAME ARGV...` for proctime
@@ -178,15 +181,16 @@ argv rw capsule rw 'true'
 measure fixed :: native "${n[@]}" :: ro "${ro[@]}" :: rw "${rw[@]}"
 cut -d" " -f1-3 /proc/loadavg >>"$T/loadavg"
 
-python3 - "$T" "$ROUNDS" "$usr_files" "$usr_mib" "$TAR_PASSES" "$CREATE_FILES" <<'PY'
+python3 - "$T" "$ROUNDS" "$usr_files" "$usr_mib" "$TAR_PASSES" "$CREATE_FILES" "${CAPSULE_OPTS:-}" <<'PY'
 import sys
-tmp, rounds, files, mib, passes, nfiles = sys.argv[1:]
+tmp, rounds, files, mib, passes, nfiles, opts = sys.argv[1:]
 load = " → ".join(open(f"{tmp}/loadavg").read().split("\n")[:2])
 names = {"sum": f"sha256sum of every file of /usr ({files} files, {mib} MiB)",
          "tar": f"busybox tar of /usr into a pipe ({passes} pass{'es' if passes != '1' else ''})",
          "create": f"create {nfiles} files of 6 bytes in the target, then remove them",
          "fixed": "`true` (the fixed cost: attach and escape)"}
-cols = {"native": "native (nsenter -m)", "ro": "capsule run, ReadOnly", "rw": "capsule run, ReadWrite"}
+extra = f" {opts}" if opts else ""
+cols = {"native": "native (nsenter -m)", "ro": f"capsule run{extra}, ReadOnly", "rw": f"capsule run{extra}, ReadWrite"}
 print(f"/target against native, {rounds} rounds, load {load}; ms, median (p10–p90), and the paired median ratio to native [95% interval]\n")
 print("| workload | " + " | ".join(cols.values()) + " |")
 print("| --- |" + " --- |" * len(cols))
