@@ -151,8 +151,8 @@ static int cmd_sync(const char *ns, bool full)
 	open_client(0);
 	struct recap_kube_projection *proj = NULL;
 	struct recap_error *err = NULL;
-	if (recap_kube_projection_new(recap_controller_pod_projection, RECAP_CONTROLLER_POD_PROJECTION_LEN, &proj,
-				      &err) < 0)
+	if (recap_kube_projection_new(recap_controller_pod_projection, RECAP_CONTROLLER_POD_PROJECTION_LEN,
+				      &proj, &err) < 0)
 		die("projection", err);
 	bool synced = false;
 	struct recap_kube_informer_handlers h = {.synced = on_synced, .error = on_error};
