@@ -55,7 +55,7 @@ spec:
   targets: {selector: {matchLabels: {app: web}}}
   triggers:
   - podCondition: {type: Ready, status: "False", forSeconds: 4}
-  triggerLimits: {cooldownSeconds: 40, maxCauseAgeSeconds: 120}
+  triggerLimits: {cooldownSeconds: 30, maxCauseAgeSeconds: 120}
 YAML
 sleep 2
 check "a Ready pod fires nothing" has_runs trig not-ready 0
