@@ -88,8 +88,10 @@ check "a restarted controller does not fire the same cause again" has_runs trig 
 set_ready trig web-1 True
 sleep 1
 set_ready trig web-1 False
-sleep 8
+sleep 6 # the new cause is due after forSeconds (4): without the cooldown it would fire now
 check "a new cause within the pod's cooldown does not fire yet" has_runs trig not-ready 1
+run1_at=$(date -d "$(kubectl get caprun -n trig "$run1" -o jsonpath='{.metadata.creationTimestamp}')" +%s)
+check "... (checked within the cooldown: $(($(date +%s) - run1_at)) s after the first run)" test $(($(date +%s) - run1_at)) -lt 30
 check "once the cooldown has passed, it fires" wait_or_say 60 has_runs trig not-ready 2
 check "still nothing for the Ready pod" eval '! runs trig not-ready | grep -q web-2'
 kubectl delete capsule -n trig not-ready --wait=false >/dev/null
