@@ -6,7 +6,11 @@ v-prefixed semantic version, a platform with a selector, an archive uri, a
 sha256 and a bin among the files it installs); the archive's sha256 is the
 manifest's, the archive holds the bin and kubectl_complete-capsule as
 executables, the bin in it runs and reports the manifest's version; the
-same input makes the same archive; bad arguments are refused.
+same input makes the same archive; bad arguments are refused; the real
+krew (hack/build-krew; $RECAP_KREW) installs the plugin from that manifest
+and archive into a private KREW_ROOT (its default index a local git
+repository: nothing is fetched), the installed kubectl-capsule runs, and
+krew uninstalls it again.
 
 usage: test_krew.py KUBECTL_CAPSULE_BINARY"""
 
@@ -133,10 +137,47 @@ def check_archive(binary, out):
                        text=True, timeout=30)
     check("the unpacked kubectl_complete-capsule answers through the bin beside it",
           r.stdout.startswith("describe\t") and r.stdout.endswith(":4\n"), r)
+    check_krew_install(archive, manifest, out, m["spec"]["version"])
     again = os.path.join(out, "again")
     p = release(binary, again, "--base-url", f"file://{out}")
     with open(p.stdout.split()[0], "rb") as f:
         check("the same input makes the same archive", hashlib.sha256(f.read()).hexdigest() == digest)
+
+
+def krew_binary():
+    k = os.environ.get("RECAP_KREW") or subprocess.run(
+        [os.path.join(ROOT, "hack", "build-krew"), "--print"], capture_output=True, text=True).stdout.strip()
+    return k if k and os.access(k, os.X_OK) else None
+
+
+def check_krew_install(archive, manifest, out, version):
+    krew = krew_binary()
+    check("krew is built (hack/build-krew; hack/test builds it)", krew is not None)
+    if not krew:
+        return
+    index = os.path.join(out, "index")
+    os.makedirs(os.path.join(index, "plugins"))
+    open(os.path.join(index, "plugins", ".keep"), "w").close()
+    git = ["git", "-C", index, "-c", "user.name=recap", "-c", "user.email=recap@localhost"]
+    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "an empty plugin index"]):
+        subprocess.run(git + args, check=True, capture_output=True)
+    root = os.path.join(out, "krew-root")
+    env = dict(os.environ, KREW_ROOT=root, HOME=out, KREW_DEFAULT_INDEX_URI=f"file://{index}")
+
+    def krew_run(*args):
+        return subprocess.run([krew, *args], capture_output=True, text=True, timeout=120, env=env)
+
+    p = krew_run("update")
+    check("krew update takes the local index", p.returncode == 0, p.stderr[-500:])
+    p = krew_run("install", f"--manifest={manifest}", f"--archive={archive}")
+    check("krew install --manifest --archive: exit status 0", p.returncode == 0, p.stderr[-500:])
+    link = os.path.join(root, "bin", "kubectl-capsule")
+    r = subprocess.run([link, "version", "--client"], capture_output=True, text=True, timeout=30)
+    check("the plugin krew installed runs and reports the manifest's version",
+          r.returncode == 0 and r.stdout.startswith(f"Client Version: {version[1:]}"), (r.stdout, r.stderr))
+    check("krew lists it", "capsule" in krew_run("list").stdout)
+    p = krew_run("uninstall", "capsule")
+    check("krew uninstall removes it", p.returncode == 0 and not os.path.lexists(link), p.stderr[-300:])
 
 
 def check_refusals(binary, out):
