@@ -2,11 +2,13 @@
 """recap-controller against a real control plane: the test plays the
 kubelet (Pods with spec.nodeName, status patched Running with podIP and
 containerID) and the node agent (CapsuleExecution status), runs the real
-binary and checks what it writes. One control plane for the file.
+binary and checks what it writes; a storm of 1,000 pods turning NotReady
+at once against a trigger's cap. One control plane for the file.
 
 usage: test_controller.py RECAP_CONTROLLER_BINARY"""
 
 import calendar
+import http.client
 import json
 import os
 import signal
@@ -594,6 +596,93 @@ def check_missed(w):
     wait("a MissedSchedules warning", warned)
 
 
+class Proxy:
+    """`kubectl proxy` on a free port and one kept-alive connection to it:
+    a thousand status writes in seconds, as a node's kubelets make them."""
+
+    def __init__(self, k):
+        self.port = free_port()
+        self.proc = subprocess.Popen(k.argv + ["proxy", f"--port={self.port}"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait("kubectl proxy", self.up)
+        self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+
+    def up(self):
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    def call(self, method, path, body, ctype="application/json"):
+        self.conn.request(method, path, json.dumps(body), {"Content-Type": ctype})
+        r = self.conn.getresponse()
+        data = r.read()
+        if r.status >= 300:
+            raise Failure(f"{method} {path}: {r.status} {data[:300]!r}")
+
+    def close(self):
+        self.conn.close()
+        self.proc.terminate()
+        self.proc.wait()
+
+
+STORM = 1000
+
+
+def check_storm(w):
+    """A storm: 1,000 running pods turn NotReady at once. A Capsule whose
+    trigger fires on Ready False (maxConcurrentRuns 5) gets exactly 5 runs,
+    each for its own pod, and says the others wait; with no node agent
+    they never finish, so no other cause may fire."""
+    ns = "storm"
+    w.k.ok("create", "namespace", ns)
+    w.capsule("on-storm", {"targets": {"selector": {"matchLabels": {"app": "storm"}}},
+                           "triggers": [{"podCondition": {"type": "Ready", "status": "False"}}],
+                           "triggerLimits": {"maxConcurrentRuns": 5}}, ns=ns)
+    proxy = Proxy(w.k)
+    try:
+        base = f"/api/v1/namespaces/{ns}/pods"
+        for i in range(STORM):
+            proxy.call("POST", base, {"apiVersion": "v1", "kind": "Pod",
+                                      "metadata": {"name": f"s-{i}", "labels": {"app": "storm"}},
+                                      "spec": {"nodeName": NODES[i % 3],
+                                               "containers": [{"name": "app", "image": "busybox"}]}})
+
+        def status(i, ready):
+            return {"status": {
+                "phase": "Running", "podIP": f"10.245.{i // 250}.{i % 250 + 1}",
+                "conditions": [{"type": "Ready", "status": ready,
+                                "lastTransitionTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}],
+                "containerStatuses": [{
+                    "name": "app", "containerID": "containerd://" + f"{i + 4096:064x}",
+                    "image": "busybox", "imageID": "", "ready": ready == "True", "restartCount": 0,
+                    "state": {"running": {}}}]}}
+        for i in range(STORM):
+            proxy.call("PATCH", f"{base}/s-{i}/status", status(i, "True"), "application/merge-patch+json")
+        w.wait_ready("on-storm", STORM, ns=ns)
+        expect("no run while every pod is Ready", len(w.items("capsuleruns", ns=ns)), 0)
+        for i in range(STORM):
+            proxy.call("PATCH", f"{base}/s-{i}/status", status(i, "False"), "application/merge-patch+json")
+    finally:
+        proxy.close()
+    wait("the first triggered runs", lambda: len(w.items("capsuleruns", ns=ns)) >= 5, timeout=60)
+    time.sleep(5)  # every pod change has been seen by then; none may add a run
+    runs = w.items("capsuleruns", ns=ns)
+    expect("triggered runs after the storm (maxConcurrentRuns)", len(runs), 5)
+    pods = {r["spec"]["cause"]["pod"] for r in runs}
+    expect("each for its own pod", len(pods), 5)
+    expect("trigger", {r["spec"]["trigger"] for r in runs}, {"PodCondition"})
+
+    def capped():
+        notes = [e.get("note", "") for e in json.loads(w.k.ok(
+            "-n", ns, "get", "events.events.k8s.io", "-o", "json"))["items"]
+            if e.get("reason") == "TriggerCapped"]
+        return any("causes wait: at most 5 triggered runs of this Capsule" in n for n in notes)
+    wait("a TriggerCapped Event on the Capsule", capped)
+    w.k.ok("delete", "namespace", ns, "--wait=false")
+
+
 def check_endpoints(ctl):
     expect("/healthz", ctl.get("/healthz")[0], 200)
     expect("/readyz", ctl.get("/readyz")[0], 200)
@@ -780,6 +869,7 @@ def main():
             case("kill -9 mid-Iterative", check_restart_mid_iterative, w, ctl)
             case("a deleted execution is not created again", check_deleted_execution, w, ctl)
             case("more than 100 missed starts: one run", check_missed, w)
+            case("a storm of 1,000 pods NotReady: the Capsule's cap", check_storm, w)
             case("endpoints", check_endpoints, ctl)
             case("an unverified escape is counted", check_unescaped, w, ctl)
             case("periodic: one run per minute, none twice", check_periodic,
