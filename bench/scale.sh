@@ -70,7 +70,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 143' TERM INT
 load() { python3 "$root/bench/scale/load.py" "$@"; }
-field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 
 step="cluster up"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
