@@ -17,19 +17,7 @@
 #define CONDITION_SINCE "conditionSince"
 
 const char *const recap_controller_pod_projection[RECAP_CONTROLLER_POD_PROJECTION_LEN] = {
-    RECAP_API_META_NAME,
-    RECAP_API_META_NAMESPACE,
-    RECAP_API_META_UID,
-    RECAP_API_META_LABELS,
-    RECAP_API_META_RESOURCE_VERSION,
-    RECAP_API_META_CREATION_TIMESTAMP,
-    RECAP_API_META_DELETION_TIMESTAMP,
-    "spec.nodeName",
-    "spec.containers[].name",
-    "status.phase",
-    "status.podIP",
-    "status.containerStatuses[].name",
-    "status.containerStatuses[].containerID",
+    RECAP_CONTROLLER_POD_FIELD_LIST,
     "status.conditions[].type",
     "status.conditions[].status",
     "status.conditions[].lastTransitionTime",

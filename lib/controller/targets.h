@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "api/types.h"
 #include "base/error.h"
 #include "sched/strategy.h"
 
@@ -25,6 +26,11 @@ struct recap_kube_strmap;
  * of one (its projection, kubecache/projection.h): the fields read here, the
  * labels that selectors match, the times. */
 #define RECAP_CONTROLLER_POD_FIELDS_LEN 13
+#define RECAP_CONTROLLER_POD_FIELD_LIST                                                                      \
+	RECAP_API_META_NAME, RECAP_API_META_NAMESPACE, RECAP_API_META_UID, RECAP_API_META_LABELS,            \
+	    RECAP_API_META_RESOURCE_VERSION, RECAP_API_META_CREATION_TIMESTAMP,                              \
+	    RECAP_API_META_DELETION_TIMESTAMP, "spec.nodeName", "spec.containers[].name", "status.phase",    \
+	    "status.podIP", "status.containerStatuses[].name", "status.containerStatuses[].containerID"
 extern const char *const recap_controller_pod_fields[RECAP_CONTROLLER_POD_FIELDS_LEN];
 
 struct recap_controller_targets {
