@@ -129,6 +129,21 @@ static int verify(const struct recap_run_paths *p, const struct recap_cgroup *cg
 	return 0;
 }
 
+/* Whether dir holds nothing but `name` (or nothing at all). */
+static bool holds_only(const char *dir, const char *name)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return false;
+	bool only = true;
+	struct dirent *e;
+	while (only && (e = readdir(d)))
+		only = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+		       strcmp(e->d_name, name) == 0;
+	closedir(d);
+	return only;
+}
+
 /* The state, the claim on the store's layers (recap_layers_pin), goes only once
  * nothing mounts them: renamed to state.tmp, its inode stays in the run
  * directory, which becomes a spare for the next run (recap_spare_give). "layers" was
@@ -146,6 +161,11 @@ static int release_run_dir(const struct recap_run_paths *p, struct recap_error *
 	snprintf(path, sizeof(path), "%s/state.tmp", p->run_dir);
 	if (rename(p->state, path) < 0 && errno != ENOENT)
 		return recap_error_set_errno(err, errno, "cannot remove %s", p->state);
+	/* Anything else in it (put there from outside the run, e.g. by
+	 * something on the node) must not reach the next run: such a
+	 * directory is removed, not kept as a spare. */
+	if (!holds_only(p->run_dir, "state.tmp"))
+		return recap_rmtree(p->run_dir, err);
 	int r = recap_spare_give(p->run_dir, "state.tmp");
 	return r < 0 ? recap_error_set_errno(err, -r, "cannot remove %s", p->run_dir) : 0;
 }

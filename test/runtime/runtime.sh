@@ -349,6 +349,34 @@ test_cgroup_move_fails() {
 	check "... and its pids cgroup" contains "$out" "pids:/$cgp/move-ok"
 }
 
+# Escape reads the node's mount table only when the run's directory may hold
+# a mount (a mount root found by statx). Something on the node that mounts
+# into a live run's directory (a tmpfs on a directory, a file bound over a
+# file) must still be detached by escape, and the run must say it escaped.
+test_escape_detaches_node_mounts() {
+	local id=hostmount out rc=0 i
+	run --id "$id" -o json -- sleep 3 >"$tmp/hostmount.json" 2>&1 &
+	local bg=$!
+	for ((i = 0; i < 50; i++)); do
+		[[ -d $root/runs/$id ]] && break
+		sleep 0.1
+	done
+	mkdir -p "$root/runs/$id/node-dir" && mount -t tmpfs none "$root/runs/$id/node-dir" &&
+		echo x >"$root/runs/$id/node-dir/f" && touch "$root/runs/$id/node-file" "$tmp/hostmount-src" &&
+		mount --bind "$tmp/hostmount-src" "$root/runs/$id/node-file"
+	check "a tmpfs and a file are mounted into the live run's directory" \
+		bash -c "[[ \$(grep -c ' $root/runs/$id/node-' /proc/self/mountinfo) == 2 ]]"
+	wait "$bg" || rc=$?
+	out=$(cat "$tmp/hostmount.json")
+	check "the run ends well (exit 0)" equals "$rc" 0
+	check "... and says it escaped" equals "$(json escaped "$out")" true
+	check "escape detached both mounts" bash -c "! grep -q ' $root/runs/$id' /proc/self/mountinfo"
+	check "... and removed the run's directory" test ! -e "$root/runs/$id"
+	check "... without touching the file bound from elsewhere" test -f "$tmp/hostmount-src"
+	check "... and no spare for the next run holds what was put there" \
+		bash -c "! ls -d '$root'/runs/.spare-*/node-* 2>/dev/null"
+}
+
 test_upper() { # the writable layer: a tmpfs of --upper-size, charged to the run's memory cgroup
 	# in /tmp: a ReadOnly run makes nothing directly in / (Landlock, docs/security.md)
 	local out rc
@@ -754,6 +782,7 @@ test_cgroup_limits
 test_default_limits
 test_target_not_found
 test_cgroup_move_fails
+test_escape_detaches_node_mounts
 test_attach
 test_session
 test_image
