@@ -36,7 +36,9 @@ static char *describe(json_t *run, json_t *execs, json_t *events, time_t now)
 
 static void has(const char *text, const char *want)
 {
-	if (!strstr(text, want))
+	if (!text)
+		fail_msg("no output, '%s' expected", want);
+	else if (!strstr(text, want))
 		fail_msg("'%s' not in:\n%s", want, text);
 }
 
