@@ -82,7 +82,34 @@ def cpu_seconds():
     return out
 
 
+def controller_pid():
+    for item in os.environ.get("FANOUT_CPU_PIDS", "").split():
+        who, pid = item.split("=")
+        if who == "controller":
+            return pid
+    return None
+
+
+def peak_rss_reset():
+    pid = controller_pid()
+    if pid:
+        with open(f"/proc/{pid}/clear_refs", "w") as f:
+            f.write("5")  # resets VmHWM to the current RSS
+
+
+def peak_rss_kib():
+    pid = controller_pid()
+    if not pid:
+        return None
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return None
+
+
 def run(name):
+    peak_rss_reset()
     cpu0 = cpu_seconds()
     t0 = time.monotonic()
     call("POST", f"{grp}/capsuleruns", {
@@ -105,8 +132,10 @@ def run(name):
         time.sleep(0.1)
     cpu1 = cpu_seconds()
     used = ", ".join(f"{who} {cpu1[who] - cpu0[who]:.1f}" for who in cpu0)
+    peak = peak_rss_kib()
     print(f"fan-out of {N} targets on 10 nodes: first execution after {first:.2f}s, "
-          f"all after {created:.2f}s ({N / created:.0f} targets/s)" + (f"; CPU s: {used}" if used else ""))
+          f"all after {created:.2f}s ({N / created:.0f} targets/s)" + (f"; CPU s: {used}" if used else "")
+          + (f"; controller peak RSS {peak / 1024:.1f} MiB" if peak else ""))
 
 
 if sys.argv[1] == "setup":

@@ -10,6 +10,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "controller/ctl.h"
+#include "controller/targets.h"
 #include "kubesel/selector.h"
 
 const struct recap_kube_resource recap_ctl_capsules = {RECAP_API_GROUP, RECAP_API_VERSION,
@@ -127,6 +128,91 @@ int recap_ctl_candidate_pods(struct recap_controller *ctl, const char *ns, json_
 		return r;
 	}
 	*ret = out;
+	return 0;
+}
+
+/* Each pod is parsed, added and dropped: a pass never holds every
+ * candidate pod parsed at once. */
+struct pod_add {
+	const char *ns;
+	struct recap_controller_targets *t;
+	const char *container, *role;
+	struct recap_error **err;
+	int failed; /* add_pod's error, which stopped the visit */
+};
+
+static int add_visited(const char *key, json_t *pod, void *userdata)
+{
+	struct pod_add *a = userdata;
+	const char *ns = recap_api_meta_namespace(pod);
+	if (!ns || strcmp(ns, a->ns) != 0)
+		return 0;
+	int r = recap_controller_targets_add_pod(a->t, pod, a->container, a->role, a->err);
+	if (r < 0)
+		a->failed = r;
+	return r < 0 ? 1 : 0; /* 1 stops the visit */
+}
+
+static int add_selected(struct recap_controller *ctl, struct pod_add *a, json_t *selector)
+{
+	struct recap_kube_selector *sel = NULL;
+	int r = recap_kube_selector_from_json(selector, &sel, a->err);
+	if (r < 0)
+		return r;
+	r = recap_kube_store_select(ctl_store(ctl, INF_POD), sel, add_visited, a);
+	recap_kube_selector_free(sel);
+	if (r == 1)
+		return a->failed;
+	return r < 0 ? recap_error_set(a->err, -r, "selecting pods") : 0;
+}
+
+static int add_named(struct recap_controller *ctl, struct pod_add *a, json_t *names)
+{
+	size_t i;
+	json_t *n;
+	json_array_foreach (names, i, n) {
+		char key[600];
+		snprintf(key, sizeof(key), "%s/%s", a->ns, json_string_value(n) ? json_string_value(n) : "");
+		json_t *pod = recap_kube_store_get(ctl_store(ctl, INF_POD), key);
+		int r = pod ? add_visited(key, pod, a) : 0;
+		json_decref(pod);
+		if (r)
+			return a->failed;
+	}
+	return 0;
+}
+
+int recap_ctl_resolve_targets(struct recap_controller *ctl, const char *ns, json_t *spec, json_t *names,
+			      const struct recap_controller_execs *execs,
+			      struct recap_controller_targets *ret, struct recap_error **err)
+{
+	struct recap_controller_targets t;
+	struct pod_add a = {.ns = ns, .t = &t, .err = err};
+	int r = recap_controller_targets_init(&t, err);
+	if (r < 0)
+		return r;
+	json_t *roles = recap_api_capsule_spec_roles(spec);
+	if (json_array_size(roles) > 0) {
+		size_t i;
+		json_t *role;
+		json_array_foreach (roles, i, role) {
+			a.container = recap_controller_role_container(spec, role);
+			a.role = recap_api_role_name(role) ? recap_api_role_name(role) : "";
+			if ((r = add_selected(ctl, &a, recap_api_role_selector(role))) < 0)
+				break;
+		}
+	} else {
+		a.container = recap_controller_role_container(spec, NULL);
+		r = names ? add_named(ctl, &a, names)
+			  : add_selected(ctl, &a, recap_api_capsule_spec_targets_selector(spec));
+	}
+	if (r >= 0)
+		r = recap_controller_targets_add_execs(&t, execs, err);
+	if (r < 0) {
+		recap_controller_targets_clear(&t);
+		return r;
+	}
+	*ret = t;
 	return 0;
 }
 

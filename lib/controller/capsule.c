@@ -45,17 +45,13 @@ static size_t matched_targets(struct recap_controller *ctl, struct capsule_pass 
 	struct recap_error *e = NULL;
 	struct recap_error **err = &e;
 	json_t *spec = recap_api_capsule_spec(p->capsule);
-	json_t *pods = NULL;
 	struct recap_controller_targets t = {0};
-	if (recap_ctl_candidate_pods(ctl, p->ns, spec, NULL, &pods, err) < 0 ||
-	    recap_controller_targets_resolve(spec, NULL, pods, NULL, &t, err) < 0) {
-		json_decref(pods);
+	if (recap_ctl_resolve_targets(ctl, p->ns, spec, NULL, NULL, &t, err) < 0) {
 		recap_error_free(e);
 		return 0;
 	}
 	size_t n = t.n;
 	recap_controller_targets_clear(&t);
-	json_decref(pods);
 	return n;
 }
 

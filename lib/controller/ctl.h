@@ -160,12 +160,12 @@ void recap_ctl_op_event(struct ctl_op *op, json_t *obj, const char *kind, const 
 void recap_ctl_create_execs(struct ctl_op *op, const char *ns, json_t *objs);
 
 /* ---- executions whose node agent is gone (lost.c) ----
- * Of execs (any run's, projected): one past spec.deadline plus the margin
+ * An execution (any run's, projected) past spec.deadline plus the margin
  * (opts.exec_lost_after_s) that has not ended is ended Failed NodeLost; one
  * being deleted loses the node agent's finalizer then (a final one that
- * long after its deletion began). The pass is re-queued for the next such
- * moment. */
-void recap_ctl_lost_execs(struct ctl_op *op, json_t *execs, time_t now);
+ * long after its deletion began). Otherwise the pass is re-queued for the
+ * moment it would be lost. */
+void recap_ctl_lost_exec(struct ctl_op *op, json_t *exec, time_t now);
 
 /* ---- runs fired by a Capsule's triggers (trigger.c) ----
  * Finds the causes of capsule's spec.triggers among its targets and
@@ -226,6 +226,14 @@ json_t *recap_ctl_list(struct recap_controller *ctl, enum ctl_informer inf, cons
  * every role's selector). */
 int recap_ctl_candidate_pods(struct recap_controller *ctl, const char *ns, json_t *spec, json_t *names,
 			     json_t **ret, struct recap_error **err);
+struct recap_controller_targets;
+struct recap_controller_execs;
+/* The targets of a Capsule spec in ns (explicit pod names, the selector or
+ * every role's selector) and those execs keep, read from the pod cache one
+ * pod at a time (targets.h). */
+int recap_ctl_resolve_targets(struct recap_controller *ctl, const char *ns, json_t *spec, json_t *names,
+			      const struct recap_controller_execs *execs,
+			      struct recap_controller_targets *ret, struct recap_error **err);
 /* The labels of namespace ns (borrowed from *holder, which the caller drops). */
 json_t *recap_ctl_namespace_labels(struct recap_controller *ctl, const char *ns, json_t **holder);
 /* Emits an event about obj (best effort). */

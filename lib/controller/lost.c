@@ -94,24 +94,20 @@ static void release_lost(struct ctl_op *op, json_t *e)
 	json_decref(patch);
 }
 
-void recap_ctl_lost_execs(struct ctl_op *op, json_t *execs, time_t now)
+void recap_ctl_lost_exec(struct ctl_op *op, json_t *e, time_t now)
 {
 	int64_t margin =
 	    op->ctl->opts.exec_lost_after_s ? (int64_t)op->ctl->opts.exec_lost_after_s : LOST_AFTER_DEFAULT_S;
-	size_t i;
-	json_t *e;
-	json_array_foreach (execs, i, e) {
-		time_t at = lost_at(e, margin);
-		if (!at || !recap_api_meta_resource_version(e))
-			continue;
-		if (at > now) { /* look again then */
-			recap_ctl_op_requeue(op, (uint64_t)(at - now) * 1000000000ull + 500000000ull);
-			continue;
-		}
-		bool deleting = recap_api_meta_deletion_timestamp(e) != NULL;
-		if (deleting)
-			release_lost(op, e);
-		else if (!final(e))
-			fail_lost(op, e, margin);
+	time_t at = lost_at(e, margin);
+	if (!at || !recap_api_meta_resource_version(e))
+		return;
+	if (at > now) { /* look again then */
+		recap_ctl_op_requeue(op, (uint64_t)(at - now) * 1000000000ull + 500000000ull);
+		return;
 	}
+	bool deleting = recap_api_meta_deletion_timestamp(e) != NULL;
+	if (deleting)
+		release_lost(op, e);
+	else if (!final(e))
+		fail_lost(op, e, margin);
 }

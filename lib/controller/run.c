@@ -24,9 +24,9 @@ struct run_pass {
 	const char *ns, *name;
 	json_t *spec; /* the Capsule spec it runs with (borrowed) */
 	int64_t generation;
-	json_t *capsule; /* holder when the spec comes from the Capsule */
-	json_t *pinned;	 /* the snapshot with the image pinned to a digest */
-	json_t *execs;
+	json_t *capsule;		     /* holder when the spec comes from the Capsule */
+	json_t *pinned;			     /* the snapshot with the image pinned to a digest */
+	struct recap_controller_execs execs; /* the executions the run controls */
 	struct ctl_admission adm;
 	struct recap_strategy strategy;
 	struct recap_controller_targets targets;
@@ -41,34 +41,29 @@ static void pass_clear(struct run_pass *p)
 {
 	json_decref(p->capsule);
 	json_decref(p->pinned);
-	json_decref(p->execs);
 	recap_ctl_admission_clear(&p->adm);
 	recap_strategy_clear(&p->strategy);
 	recap_controller_targets_clear(&p->targets);
 	free(p->ex);
 	free(p->dispatched);
+	/* last: the targets borrow its strings */
+	recap_controller_execs_clear(&p->execs);
 }
 
-/* The run's executions are the ones it controls, joined by owner uid, not
- * by name: those of a deleted run of the same name (still being escaped by
- * their node agents) are not this run's. */
-static json_t *own_execs(json_t *all, const char *uid)
+/* Whether the run of uid controls e. The run's executions are joined by
+ * owner uid, not by name: those of a deleted run of the same name (still
+ * being escaped by their node agents) are not this run's. */
+static bool owned_by(json_t *e, const char *uid)
 {
-	json_t *own = json_array();
-	size_t i, j;
-	json_t *e, *ref;
-	json_array_foreach (all, i, e) {
-		json_array_foreach (recap_api_meta_owner_references(e), j, ref) {
-			const char *owner = recap_json_str(ref, "uid");
-			if (own && json_is_true(json_object_get(ref, "controller")) && owner && uid &&
-			    strcmp(owner, uid) == 0 && json_array_append(own, e) < 0) {
-				json_decref(own);
-				own = NULL;
-			}
-		}
+	size_t j;
+	json_t *ref;
+	json_array_foreach (recap_api_meta_owner_references(e), j, ref) {
+		const char *owner = recap_json_str(ref, "uid");
+		if (json_is_true(json_object_get(ref, "controller")) && owner && uid &&
+		    strcmp(owner, uid) == 0)
+			return true;
 	}
-	json_decref(all);
-	return own;
+	return false;
 }
 
 /* status.dispatched: the targets this run has dispatched (execution ids). */
@@ -89,27 +84,13 @@ static int read_dispatched(struct run_pass *p)
 
 static int exec_views(struct run_pass *p, struct recap_error **err)
 {
-	p->ex = calloc(json_array_size(p->execs) + 1, sizeof(*p->ex));
+	p->ex = calloc(p->execs.n + 1, sizeof(*p->ex));
 	if (!p->ex)
 		return recap_error_set(err, ENOMEM, "out of memory");
-	size_t i;
-	json_t *e;
-	json_array_foreach (p->execs, i, e) {
-		struct recap_execution x = {
-		    .name = recap_api_meta_name(e),
-		    .pod = recap_api_exec_spec_target_pod(e),
-		    .container = recap_api_exec_spec_target_container(e),
-		    .node = recap_api_exec_spec_node(e),
-		    .reason = recap_api_exec_status_reason(e),
-		    .message = recap_api_exec_status_message(e),
-		    /* -1: no exit code (the getter's 0 would be one) */
-		    .exit_code = (int)recap_json_int(e, RECAP_API_EXEC_STATUS_EXIT_CODE, -1),
-		    .deleting = recap_json_path(e, RECAP_API_META_DELETION_TIMESTAMP) != NULL,
-		};
-		if (!x.name || !x.pod || !x.container)
-			continue;
-		recap_strategy_exec_phase_parse(recap_json_str(e, RECAP_API_EXEC_STATUS_PHASE), &x.phase);
-		p->ex[p->n_ex++] = x;
+	for (size_t i = 0; i < p->execs.n; i++) {
+		const struct recap_execution *x = &p->execs.v[i].view;
+		if (x->name && x->pod && x->container)
+			p->ex[p->n_ex++] = *x;
 	}
 	return 0;
 }
@@ -123,10 +104,8 @@ static void pin_digest(struct run_pass *p)
 	const char *image = recap_api_capsule_spec_image(p->spec);
 	if (!image || strchr(image, '@'))
 		return;
-	size_t i;
-	json_t *e;
-	json_array_foreach (p->execs, i, e) {
-		const char *digest = recap_api_exec_status_image_digest(e);
+	for (size_t i = 0; i < p->execs.n; i++) {
+		const char *digest = p->execs.v[i].image_digest;
 		char *pinned = NULL;
 		if (!digest || asprintf(&pinned, "%s@%s", image, digest) < 0)
 			continue;
@@ -321,15 +300,11 @@ static struct after_status *build_execs(struct ctl_op *op, struct run_pass *p, c
  * finalizer kills and escapes them before they go. */
 static void cancel_execs(struct ctl_op *op, struct run_pass *p)
 {
-	size_t i;
-	json_t *e;
-	json_array_foreach (p->execs, i, e) {
-		enum recap_api_exec_phase phase = recap_api_exec_status_phase(e);
-		bool final = phase == RECAP_API_EXEC_PHASE_SUCCEEDED || phase == RECAP_API_EXEC_PHASE_FAILED;
-		if (final || recap_json_path(e, RECAP_API_META_DELETION_TIMESTAMP))
+	for (size_t i = 0; i < p->execs.n; i++) {
+		const struct recap_controller_exec *e = &p->execs.v[i];
+		if (recap_controller_exec_final(e) || e->view.deleting || !e->view.name)
 			continue;
-		recap_ctl_op_delete(op, &recap_ctl_execs, p->ns, recap_api_meta_name(e),
-				    recap_api_meta_uid(e));
+		recap_ctl_op_delete(op, &recap_ctl_execs, p->ns, e->view.name, e->uid);
 		op->ctl->execs_deleted++;
 	}
 }
@@ -340,7 +315,7 @@ static void report_missing(struct ctl_op *op, struct run_pass *p, json_t *names)
 	char missing[512] = "";
 	size_t n = 0, i;
 	json_t *name;
-	if (json_array_size(p->execs) > 0)
+	if (p->execs.n > 0)
 		return;
 	json_array_foreach (names, i, name) {
 		bool found = false;
@@ -401,12 +376,9 @@ static int decide(struct ctl_op *op, struct run_pass *p, const struct recap_plan
 static int plan_and_act(struct recap_controller *ctl, struct ctl_op *op, struct run_pass *p,
 			struct recap_error **err)
 {
-	json_t *pods = NULL;
 	json_t *names = recap_api_run_spec_targets(p->run);
 	struct ctl_unseen unseen = {ctl, p->ns};
-	int r = recap_ctl_candidate_pods(ctl, p->ns, p->spec, names, &pods, err);
-	if (r >= 0)
-		r = recap_controller_targets_resolve(p->spec, names, pods, p->execs, &p->targets, err);
+	int r = recap_ctl_resolve_targets(ctl, p->ns, p->spec, names, &p->execs, &p->targets, err);
 	if (r >= 0)
 		r = exec_views(p, err);
 	if (r >= 0 && names)
@@ -429,36 +401,66 @@ static int plan_and_act(struct recap_controller *ctl, struct ctl_op *op, struct 
 	};
 	if (r >= 0)
 		r = decide(op, p, &in, err);
-	json_decref(pods); /* after the pass's writes were built: targets borrow from it */
 	return r;
+}
+
+struct exec_visit {
+	struct ctl_op *op;
+	const char *uid; /* the run's; NULL: it is gone */
+	struct recap_controller_execs *own;
+	time_t now;
+};
+
+static int visit_exec(const char *key, json_t *e, void *userdata)
+{
+	struct exec_visit *v = userdata;
+	recap_ctl_lost_exec(v->op, e, v->now);
+	if (v->uid && owned_by(e, v->uid) && recap_controller_execs_add(v->own, e) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Every execution labelled with the run's name, whoever owns it (those of
+ * a deleted run too, whose node may be gone with them), is checked for a
+ * lost node agent; the run's own are recorded in own. One execution is
+ * parsed at a time. */
+static int visit_execs(struct ctl_op *op, json_t *run, struct recap_controller_execs *own)
+{
+	struct exec_visit v = {
+	    .op = op,
+	    .uid = run ? recap_api_meta_uid(run) : NULL,
+	    .own = own,
+	    .now = recap_kube_client_now(op->ctl->client),
+	};
+	return recap_kube_store_by_index(ctl_store(op->ctl, INF_EXEC), "run", op->key, visit_exec, &v);
 }
 
 int recap_ctl_reconcile_run(struct recap_controller *ctl, struct ctl_op *op, struct recap_error **err)
 {
 	_cleanup_json_ json_t *run = recap_kube_store_get(ctl_store(ctl, INF_RUN), op->key);
-	/* Every execution labelled with the run's name, whoever owns it: those
-	 * of a deleted run too, whose node may be gone with them. */
-	_cleanup_json_ json_t *labelled = recap_ctl_list(ctl, INF_EXEC, "run", op->key);
-	recap_ctl_lost_execs(op, labelled, recap_kube_client_now(ctl->client));
-	if (!run)
-		return 0;
-	if (recap_run_phase_final(recap_json_str(run, RECAP_API_RUN_STATUS_PHASE))) {
-		if (!recap_json_path(run, RECAP_API_META_DELETION_TIMESTAMP))
-			recap_ctl_run_expire(op, run, recap_kube_client_now(ctl->client));
-		return 0;
+	bool final = run && recap_run_phase_final(recap_json_str(run, RECAP_API_RUN_STATUS_PHASE));
+	struct recap_controller_execs own = {0};
+	/* a finished run's own executions are not needed */
+	if (visit_execs(op, final ? NULL : run, &own) < 0) {
+		recap_controller_execs_clear(&own);
+		return recap_error_set(err, ENOMEM, "out of memory reading the run's executions");
 	}
+	if (final && !recap_json_path(run, RECAP_API_META_DELETION_TIMESTAMP))
+		recap_ctl_run_expire(op, run, recap_kube_client_now(ctl->client));
 	struct run_pass p = {
 	    .run = run,
 	    .ns = recap_api_meta_namespace(run),
 	    .name = recap_api_meta_name(run),
 	    .now = recap_kube_client_now(ctl->client),
+	    .execs = own,
 	};
-	if (!p.ns || !p.name)
+	if (!run || final || !p.ns || !p.name) {
+		pass_clear(&p);
 		return 0;
-	p.execs = own_execs(json_incref(labelled), recap_api_meta_uid(run));
-	int r = p.execs && read_dispatched(&p) == 0 ? choose_spec(ctl, &p) : -ENOMEM;
+	}
+	int r = read_dispatched(&p) == 0 ? choose_spec(ctl, &p) : -ENOMEM;
 	/* Admission is decided before the first execution, not after. */
-	if (r == 0 && json_array_size(p.execs) == 0 && p.n_dispatched == 0) {
+	if (r == 0 && p.execs.n == 0 && p.n_dispatched == 0) {
 		/* A spec read from the Capsule is decoded with it; a snapshot was
 		 * decoded with its Capsule when it was taken. */
 		int a = recap_ctl_admit(ctl, p.ns, p.capsule, p.spec, KIND_RUN, op->key, &p.adm);

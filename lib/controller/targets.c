@@ -87,9 +87,26 @@ static int64_t created_of(json_t *obj)
 	return (int64_t)t;
 }
 
-/* Adds pod's container as a target when the pod is usable. */
-static int add_pod(struct recap_controller_targets *t, json_t *pod, const char *container, const char *role,
-		   struct recap_error **err)
+/* Copies x's strings (not its role, borrowed from the spec) into t's pool. */
+static int push_copy(struct recap_controller_targets *t, struct recap_target x, struct recap_error **err)
+{
+	const char **s[] = {&x.pod, &x.ns, &x.uid, &x.node, &x.container, &x.container_id, &x.pod_ip};
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		const char *from = *s[i];
+		if (from && !(*s[i] = recap_strpool_dup(&t->strings, from)))
+			return recap_error_set(err, ENOMEM, "out of memory for targets");
+	}
+	return push(t, &x, err);
+}
+
+int recap_controller_targets_init(struct recap_controller_targets *t, struct recap_error **err)
+{
+	*t = (struct recap_controller_targets){.seen = recap_kube_strmap_new(0)};
+	return t->seen ? 0 : recap_error_set(err, ENOMEM, "out of memory for targets");
+}
+
+int recap_controller_targets_add_pod(struct recap_controller_targets *t, json_t *pod, const char *container,
+				     const char *role, struct recap_error **err)
 {
 	const char *phase = recap_json_str(pod, "status.phase");
 	const char *name = recap_api_meta_name(pod);
@@ -110,12 +127,11 @@ static int add_pod(struct recap_controller_targets *t, json_t *pod, const char *
 	    .container_id = cid,
 	    .pod_ip = recap_json_str(pod, "status.podIP"),
 	    .created = created_of(pod),
-	    .labels = recap_api_meta_labels(pod),
 	    .role = role,
 	};
 	if (!x.uid)
 		return 0;
-	return push(t, &x, err);
+	return push_copy(t, x, err);
 }
 
 static int add_selected(struct recap_controller_targets *t, json_t *selector, const char *container,
@@ -130,7 +146,7 @@ static int add_selected(struct recap_controller_targets *t, json_t *selector, co
 	json_t *pod;
 	json_array_foreach (pods, i, pod) {
 		if (recap_kube_selector_matches(sel, recap_api_meta_labels(pod)) &&
-		    (r = add_pod(t, pod, container, role, err)) < 0)
+		    (r = recap_controller_targets_add_pod(t, pod, container, role, err)) < 0)
 			break;
 	}
 	recap_kube_selector_free(sel);
@@ -156,64 +172,72 @@ static int add_named(struct recap_controller_targets *t, json_t *names, const ch
 	json_t *n;
 	json_array_foreach (names, i, n) {
 		json_t *pod = json_is_string(n) ? pod_named(pods, json_string_value(n)) : NULL;
-		int r = pod ? add_pod(t, pod, container, NULL, err) : 0;
+		int r = pod ? recap_controller_targets_add_pod(t, pod, container, NULL, err) : 0;
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
-/* Executions keep their target: (pod, container) of one not resolved now. */
-static int add_execs(struct recap_controller_targets *t, json_t *execs, struct recap_error **err)
+int recap_controller_targets_add_execs(struct recap_controller_targets *t,
+				       const struct recap_controller_execs *execs, struct recap_error **err)
 {
-	size_t i;
-	json_t *e;
-	json_array_foreach (execs, i, e) {
+	for (size_t i = 0; execs && i < execs->n; i++) {
+		const struct recap_controller_exec *e = &execs->v[i];
 		struct recap_target x = {
-		    .pod = recap_api_exec_spec_target_pod(e),
-		    .ns = recap_api_meta_namespace(e),
-		    .uid = recap_api_exec_spec_target_pod_uid(e),
-		    .node = recap_api_exec_spec_node(e),
-		    .container = recap_api_exec_spec_target_container(e),
-		    .container_id = recap_api_exec_spec_target_container_id(e),
-		    .pod_ip = recap_api_exec_spec_target_pod_ip(e),
-		    .created = created_of(e),
-		    .role = recap_api_exec_spec_role(e),
+		    .pod = e->view.pod,
+		    .ns = e->ns,
+		    .uid = e->pod_uid,
+		    .node = e->view.node,
+		    .container = e->view.container,
+		    .container_id = e->container_id,
+		    .pod_ip = e->pod_ip,
+		    .created = e->created,
+		    .role = e->role,
 		};
 		if (!x.pod || !x.container || !x.node || has_target(t, x.pod, x.container))
 			continue;
+		/* the strings live in the executions' pool, which outlives t */
 		int r = push(t, &x, err);
 		if (r < 0)
 			return r;
 	}
+	recap_kube_strmap_free(t->seen, NULL);
+	t->seen = NULL;
 	return 0;
+}
+
+const char *recap_controller_role_container(json_t *spec, json_t *role)
+{
+	const char *c = role ? recap_api_role_container(role) : NULL;
+	return c ? c : recap_api_capsule_spec_targets_container(spec);
 }
 
 static int resolve_roles(struct recap_controller_targets *t, json_t *spec, json_t *pods,
 			 struct recap_error **err)
 {
-	const char *deflt = recap_api_capsule_spec_targets_container(spec);
 	size_t i;
 	json_t *role;
 	json_array_foreach (recap_api_capsule_spec_roles(spec), i, role) {
 		const char *name = recap_api_role_name(role);
-		const char *c = recap_api_role_container(role);
-		int r = add_selected(t, recap_api_role_selector(role), c ? c : deflt, name ? name : "", pods,
-				     err);
+		int r =
+		    add_selected(t, recap_api_role_selector(role),
+				 recap_controller_role_container(spec, role), name ? name : "", pods, err);
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
-int recap_controller_targets_resolve(json_t *spec, json_t *names, json_t *pods, json_t *execs,
+int recap_controller_targets_resolve(json_t *spec, json_t *names, json_t *pods,
+				     const struct recap_controller_execs *execs,
 				     struct recap_controller_targets *ret, struct recap_error **err)
 {
-	struct recap_controller_targets t = {.seen = recap_kube_strmap_new(0)};
+	struct recap_controller_targets t;
 	const char *container = recap_api_capsule_spec_targets_container(spec);
-	int r;
-	if (!t.seen)
-		return recap_error_set(err, ENOMEM, "out of memory for targets");
+	int r = recap_controller_targets_init(&t, err);
+	if (r < 0)
+		return r;
 	if (json_array_size(recap_api_capsule_spec_roles(spec)) > 0)
 		r = resolve_roles(&t, spec, pods, err);
 	else if (names)
@@ -222,9 +246,7 @@ int recap_controller_targets_resolve(json_t *spec, json_t *names, json_t *pods, 
 		r = add_selected(&t, recap_api_capsule_spec_targets_selector(spec), container, NULL, pods,
 				 err);
 	if (r >= 0)
-		r = add_execs(&t, execs, err);
-	recap_kube_strmap_free(t.seen, NULL);
-	t.seen = NULL;
+		r = recap_controller_targets_add_execs(&t, execs, err);
 	if (r < 0) {
 		recap_controller_targets_clear(&t);
 		return r;
@@ -237,5 +259,6 @@ void recap_controller_targets_clear(struct recap_controller_targets *t)
 {
 	recap_kube_strmap_free(t->seen, NULL);
 	free(t->v);
+	recap_strpool_clear(&t->strings);
 	*t = (struct recap_controller_targets){0};
 }

@@ -18,6 +18,8 @@
 
 #include "api/types.h"
 #include "base/error.h"
+#include "base/strpool.h"
+#include "controller/execs.h"
 #include "sched/strategy.h"
 
 struct recap_kube_strmap;
@@ -34,17 +36,41 @@ struct recap_kube_strmap;
 extern const char *const recap_controller_pod_fields[RECAP_CONTROLLER_POD_FIELDS_LEN];
 
 struct recap_controller_targets {
-	struct recap_target *v; /* strings borrowed from the pods and executions */
+	/* strings copied into `strings`, except role names (borrowed from the
+	 * spec) */
+	struct recap_target *v;
 	size_t n, cap;
-	struct recap_kube_strmap *seen; /* pods and pod/container pairs taken, while resolving */
+	struct recap_kube_strmap *seen; /* pods and pod/container pairs taken, until add_execs */
+	struct recap_strpool strings;
 };
 
 /* spec: a Capsule spec; names: explicit pod names (JSON array) or NULL;
  * pods: the namespace's candidate pods (JSON array, projected pods);
- * execs: the run's CapsuleExecutions (JSON array) or NULL. */
-int recap_controller_targets_resolve(json_t *spec, json_t *names, json_t *pods, json_t *execs,
+ * execs: the run's executions or NULL. */
+int recap_controller_targets_resolve(json_t *spec, json_t *names, json_t *pods,
+				     const struct recap_controller_execs *execs,
 				     struct recap_controller_targets *ret, struct recap_error **err);
 void recap_controller_targets_clear(struct recap_controller_targets *t);
+
+/* The same resolution one pod at a time, for a caller that reads pods from
+ * a cache and drops each after adding it: init, add_pod for each candidate
+ * (with roles, every role's pods in the order of the roles, each with its
+ * role's container and name), then add_execs. Nothing added keeps a
+ * reference to a pod or an execution. */
+int recap_controller_targets_init(struct recap_controller_targets *t, struct recap_error **err);
+/* Adds pod's container (NULL: the default) when the pod is a usable target
+ * not taken yet. */
+int recap_controller_targets_add_pod(struct recap_controller_targets *t, json_t *pod, const char *container,
+				     const char *role, struct recap_error **err);
+/* Executions keep their target: adds (pod, container) of each one not
+ * resolved from the pods (execs NULL: none). The last step: no pod can be
+ * added after it. The targets borrow the executions' strings: execs must
+ * outlive t. */
+int recap_controller_targets_add_execs(struct recap_controller_targets *t,
+				       const struct recap_controller_execs *execs, struct recap_error **err);
+/* The container and role a Capsule spec's role targets (role NULL: the
+ * spec's targets). */
+const char *recap_controller_role_container(json_t *spec, json_t *role);
 
 /* The container of pod a target uses (NULL when the pod has none by that
  * name or no containers); container may be NULL for the default. */

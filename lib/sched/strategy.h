@@ -71,7 +71,6 @@ const char *recap_strategy_run_phase_name(enum recap_run_phase p);
 struct recap_target {
 	const char *pod, *ns, *uid, *node, *container, *container_id, *pod_ip;
 	int64_t created;  /* the pod's creationTimestamp */
-	json_t *labels;	  /* the pod's labels (not used for planning) */
 	const char *role; /* role name, NULL when the Capsule has no roles */
 };
 

@@ -64,11 +64,16 @@ static void test_selector_and_filters(void **state)
 	json_t *execs =
 	    parse("[{\"metadata\":{\"name\":\"r-1\"},\"spec\":{\"node\":\"n9\",\"target\":{\"pod\":\"gone\","
 		  "\"podUID\":\"u\",\"container\":\"main\",\"containerID\":\"containerd://g\"}}}]");
-	assert_int_equal(recap_controller_targets_resolve(spec, NULL, pods, execs, &t, NULL), 0);
+	struct recap_controller_execs records = {0};
+	assert_int_equal(recap_controller_execs_from_json(&records, execs), 0);
+	assert_int_equal(recap_controller_targets_resolve(spec, NULL, pods, &records, &t, NULL), 0);
 	assert_int_equal(t.n, 2);
 	assert_string_equal(t.v[1].pod, "gone");
 	assert_string_equal(t.v[1].node, "n9");
+	assert_string_equal(t.v[1].uid, "u");
+	assert_string_equal(t.v[1].container_id, "containerd://g");
 	recap_controller_targets_clear(&t);
+	recap_controller_execs_clear(&records);
 	struct recap_error *err = NULL;
 	json_t *bad = parse("{\"targets\":{\"selector\":{\"matchLabels\":{\"a b\":\"x\"}}}}");
 	assert_true(recap_controller_targets_resolve(bad, NULL, pods, NULL, &t, &err) < 0);
@@ -112,6 +117,67 @@ static void test_roles(void **state)
 	recap_controller_targets_clear(&t);
 	json_decref(spec);
 	json_decref(pods);
+}
+
+/* Pods added one at a time and dropped at once: the targets keep their own
+ * copies (the sanitizer build reads freed memory otherwise), and a pod
+ * taken by an earlier role is not taken again. */
+static void test_one_pod_at_a_time(void **state)
+{
+	struct recap_controller_targets t;
+	assert_int_equal(recap_controller_targets_init(&t, NULL), 0);
+	for (int i = 0; i < 300; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "p%03d", i);
+		json_t *p = pod(name, "web", "Running", "n1", true);
+		assert_int_equal(recap_controller_targets_add_pod(&t, p, NULL, "server", NULL), 0);
+		json_decref(p);
+	}
+	json_t *again = pod("p007", "web", "Running", "n1", true);
+	assert_int_equal(recap_controller_targets_add_pod(&t, again, NULL, "client", NULL), 0);
+	json_decref(again);
+	json_t *execs =
+	    parse("[{\"metadata\":{\"name\":\"r-1\",\"namespace\":\"ns\",\"uid\":\"e1\","
+		  "\"creationTimestamp\":\"2026-01-02T03:04:05Z\"},\"spec\":{\"node\":\"n9\","
+		  "\"role\":\"client\",\"target\":{\"pod\":\"gone\",\"podUID\":\"u\",\"container\":"
+		  "\"main\",\"containerID\":\"containerd://g\",\"podIP\":\"10.9.9.9\"}},"
+		  "\"status\":{\"phase\":\"Failed\",\"reason\":\"NodeLost\",\"exitCode\":3,"
+		  "\"imageDigest\":\"sha256:d\"}},"
+		  "{\"metadata\":{\"name\":\"r-2\",\"deletionTimestamp\":\"2026-01-02T03:04:05Z\"},"
+		  "\"spec\":{\"node\":\"n1\",\"target\":{\"pod\":\"p001\",\"container\":\"main\"}},"
+		  "\"status\":{\"phase\":\"NoSuchPhase\"}}]");
+	struct recap_controller_execs records = {0};
+	assert_int_equal(recap_controller_execs_from_json(&records, execs), 0);
+	json_decref(execs);
+	assert_int_equal(records.n, 2);
+	const struct recap_controller_exec *e = &records.v[0];
+	assert_string_equal(e->view.name, "r-1");
+	assert_string_equal(e->uid, "e1");
+	assert_string_equal(e->image_digest, "sha256:d");
+	assert_string_equal(e->view.reason, "NodeLost");
+	assert_int_equal(e->view.exit_code, 3);
+	assert_int_equal(e->view.phase, RECAP_EXEC_FAILED);
+	assert_true(recap_controller_exec_final(e));
+	assert_int_equal(e->created, 1767323045);
+	e = &records.v[1];
+	assert_int_equal(e->view.exit_code, -1); /* none, not 0 */
+	assert_true(e->view.deleting);
+	assert_int_equal(e->view.phase, RECAP_EXEC_PENDING); /* unknown: waited for */
+	assert_false(recap_controller_exec_final(e));
+	assert_null(e->uid);
+	assert_int_equal(recap_controller_targets_add_execs(&t, &records, NULL), 0);
+	assert_int_equal(t.n, 301); /* p001's execution is one of the pods' targets */
+	assert_string_equal(t.v[7].pod, "p007");
+	assert_string_equal(t.v[7].role, "server");
+	assert_string_equal(t.v[7].container_id, "containerd://p007");
+	assert_string_equal(t.v[7].pod_ip, "10.1.1.1");
+	assert_string_equal(t.v[299].node, "n1");
+	assert_string_equal(t.v[300].pod, "gone");
+	assert_string_equal(t.v[300].role, "client");
+	assert_string_equal(t.v[300].pod_ip, "10.9.9.9");
+	assert_string_equal(t.v[300].ns, "ns");
+	recap_controller_targets_clear(&t);
+	recap_controller_execs_clear(&records);
 }
 
 static void test_exec_build(void **state)
@@ -180,6 +246,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_selector_and_filters),
 	    cmocka_unit_test(test_roles),
+	    cmocka_unit_test(test_one_pod_at_a_time),
 	    cmocka_unit_test(test_exec_build),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
