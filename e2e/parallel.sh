@@ -177,6 +177,18 @@ db1_done_db2_runs() {
 		$(exec_field "$(exec_on once-2 db-2)" '{.status.phase}') == Running ]]
 }
 check "once-2: db-1's execution succeeds, db-2's runs" wait_until 60 db1_done_db2_runs
+# The agent's last write, the release of its finalizer, drops the field
+# ownership records; the running execution keeps them until then.
+managed_fields() { kubectl get cexec -n once "$1" -o json --show-managed-fields | jq -c '.metadata.managedFields'; }
+released_bare() {
+	local e
+	e=$(exec_on once-1 db-1)
+	[[ -n $e && $(exec_field "$e" '{.metadata.finalizers}') == '' && $(managed_fields "$e") == null &&
+		$(exec_field "$e" '{.status.phase} {.spec.target.pod}') == 'Succeeded db-1' ]]
+}
+check "once-1: db-1's finished execution keeps its spec and status, and no managedFields" wait_until 30 released_bare
+running_managed=$(managed_fields "$(exec_on once-2 db-2)" | jq -r '[.[].manager] | unique | join(",")')
+check "once-2: db-2's running execution still has its writers' managedFields" equals "$running_managed" "caplet,recap-controller"
 # A finalizer of the test's holds db-2's execution, and so the run (which
 # the garbage collector deletes last in the foreground), in deletion.
 held=$(exec_on once-2 db-2)

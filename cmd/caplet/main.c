@@ -335,9 +335,11 @@ static int setup(struct daemon *d, struct cli *c)
 	cgroup_parent(c);
 	if (start_relay(d, c) < 0)
 		return -1;
+	/* its name in the API server's audit log and field ownership records */
+	struct recap_kube_client_options o = {.user_agent = "caplet"};
 	int r = recap_kube_config_load(c->kubeconfig, NULL, &cfg, &err);
 	if (r >= 0)
-		r = recap_kube_client_new(&d->loop, cfg, NULL, &d->client, &err);
+		r = recap_kube_client_new(&d->loop, cfg, &o, &d->client, &err);
 	recap_kube_config_free(cfg);
 	if (r >= 0)
 		r = recap_caplet_start(d->client, &c->o, &d->caplet, &err);

