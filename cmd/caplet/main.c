@@ -328,6 +328,9 @@ static int start_relay(struct daemon *d, struct cli *c)
 	return 0;
 }
 
+/* API calls at once; the others wait their turn (kube/client.h) */
+#define CAPLET_MAX_IN_FLIGHT 8
+
 static int setup(struct daemon *d, struct cli *c)
 {
 	_cleanup_error_ struct recap_error *err = NULL;
@@ -335,8 +338,10 @@ static int setup(struct daemon *d, struct cli *c)
 	cgroup_parent(c);
 	if (start_relay(d, c) < 0)
 		return -1;
-	/* its name in the API server's audit log and field ownership records */
-	struct recap_kube_client_options o = {.user_agent = "caplet"};
+	/* its name in the API server's audit log and field ownership records;
+	 * at most 8 calls at once, so that a burst of executions (110 pods'
+	 * worth) does not open a TLS connection per call */
+	struct recap_kube_client_options o = {.user_agent = "caplet", .max_in_flight = CAPLET_MAX_IN_FLIGHT};
 	int r = recap_kube_config_load(c->kubeconfig, NULL, &cfg, &err);
 	if (r >= 0)
 		r = recap_kube_client_new(&d->loop, cfg, &o, &d->client, &err);

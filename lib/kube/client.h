@@ -37,6 +37,11 @@ struct recap_kube_client_options {
 	 * a negative qps disables the limit. Watches are not limited. */
 	double qps;
 	unsigned burst;
+	/* Requests whose transfer runs at once (0: no bound); the rest wait
+	 * their turn in order. Each runs on its own connection (with TLS,
+	 * about 35 KiB of buffers), so a burst of calls would otherwise open
+	 * as many connections at once. Watches are not counted. */
+	unsigned max_in_flight;
 };
 
 /* What a call produced. Borrowed: valid during the callback only (take a

@@ -32,8 +32,12 @@ struct recap_kube_client {
 	char *user_agent;
 	bool limited;
 	struct recap_kube_bucket bucket;
-	struct recap_kube_clock clock;	  /* the API server's, from Date */
-	struct recap_kube_req *reqs;	  /* in flight */
+	struct recap_kube_clock clock; /* the API server's, from Date */
+	struct recap_kube_req *reqs;   /* in flight */
+	/* transfers running (opts.max_in_flight), and the requests waiting
+	 * for one of them to end, oldest first */
+	unsigned in_flight;
+	struct recap_kube_req *waiting, *waiting_tail;
 	struct recap_kube_watch *watches; /* started, not stopped */
 	unsigned open_handles;		  /* timers of requests/watches not closed yet */
 	bool closing;

@@ -29,7 +29,78 @@ struct recap_kube_req {
 	uv_timer_t timer;
 	recap_kube_cb cb;
 	void *userdata;
+	bool has_slot; /* counted in c->in_flight */
+	bool queued;   /* in c->waiting */
+	struct recap_kube_req *next_waiting;
 };
+
+static void timer_fired(uv_timer_t *h);
+
+/* The attempt is over: its slot goes to the oldest waiting request, which
+ * starts from the loop (never inside this call). */
+static void slot_release(struct recap_kube_req *q)
+{
+	struct recap_kube_client *c = q->c;
+	if (!q->has_slot)
+		return;
+	q->has_slot = false;
+	struct recap_kube_req *w = c->waiting;
+	if (!w) {
+		c->in_flight--;
+		return;
+	}
+	c->waiting = w->next_waiting;
+	if (!c->waiting)
+		c->waiting_tail = NULL;
+	w->queued = false;
+	w->next_waiting = NULL;
+	w->has_slot = true;
+	if (uv_timer_start(&w->timer, timer_fired, 0, 0) < 0) {
+		/* cannot fail on an initialised timer; keep the count right */
+		w->has_slot = false;
+		c->in_flight--;
+	}
+}
+
+/* true: q may start its transfer now; false: it waits its turn. */
+static bool slot_take(struct recap_kube_req *q)
+{
+	struct recap_kube_client *c = q->c;
+	if (q->has_slot)
+		return true;
+	if (c->opts.max_in_flight && c->in_flight >= c->opts.max_in_flight) {
+		q->queued = true;
+		if (c->waiting_tail)
+			c->waiting_tail->next_waiting = q;
+		else
+			c->waiting = q;
+		c->waiting_tail = q;
+		return false;
+	}
+	q->has_slot = true;
+	c->in_flight++;
+	return true;
+}
+
+static void unqueue(struct recap_kube_req *q)
+{
+	struct recap_kube_client *c = q->c;
+	struct recap_kube_req *prev = NULL;
+	if (!q->queued)
+		return;
+	for (struct recap_kube_req *w = c->waiting; w; prev = w, w = w->next_waiting) {
+		if (w != q)
+			continue;
+		if (prev)
+			prev->next_waiting = w->next_waiting;
+		else
+			c->waiting = w->next_waiting;
+		if (c->waiting_tail == q)
+			c->waiting_tail = prev;
+		break;
+	}
+	q->queued = false;
+}
 
 static void req_closed(uv_handle_t *h)
 {
@@ -43,6 +114,8 @@ static void req_closed(uv_handle_t *h)
 static void req_destroy(struct recap_kube_req *q)
 {
 	struct recap_kube_client *c = q->c;
+	unqueue(q);
+	slot_release(q);
 	if (q->prev)
 		q->prev->next = q->next;
 	else
@@ -91,6 +164,8 @@ static void start_now(struct recap_kube_req *q)
 {
 	struct recap_kube_client *c = q->c;
 	struct recap_error *err = NULL;
+	if (!slot_take(q))
+		return; /* started when a slot is free (slot_release) */
 	recap_buf_reset(&q->resp);
 	q->too_large = false;
 	q->attempts++;
@@ -215,6 +290,7 @@ static void done(const struct recap_kube_http_result *r, void *userdata)
 {
 	struct recap_kube_req *q = userdata;
 	q->xfer = NULL;
+	slot_release(q); /* a retry waits its turn again */
 	q->http_version = r->http_version;
 	if (r->code == RECAP_KUBE_HTTP_OK && r->server_date)
 		recap_kube_clock_sample(&q->c->clock, r->server_date, recap_now_wall_ms());

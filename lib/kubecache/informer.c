@@ -313,15 +313,20 @@ static void on_list(const struct recap_kube_response *resp, void *userdata)
 			free(inf->list_rv);
 			inf->list_rv = strdup(rv);
 		}
-		apply_page(inf, resp->object);
+		/* The next page is asked for before this one is applied: the
+		 * server prepares and sends it while this page is projected. */
 		struct recap_error *err = NULL;
-		if (cont && *cont && !inf->freed) {
+		if (cont && *cont) {
 			if (list_page(inf, cont, &err) < 0) {
 				list_failed(inf, err);
 				recap_error_free(err);
+			} else {
+				apply_page(inf, resp->object);
 			}
-		} else if (!inf->freed) {
-			list_complete(inf);
+		} else {
+			apply_page(inf, resp->object);
+			if (!inf->freed)
+				list_complete(inf);
 		}
 	}
 	inf->busy = false;

@@ -12,6 +12,7 @@ import urllib.parse
 
 counts = {}
 # By "relist-*" namespace: the resourceVersion each list and watch asked for.
+held = {}
 asked = {}
 lock = threading.Lock()
 
@@ -99,6 +100,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.send(429, status(429, "TooManyRequests", "slow down"), [("Retry-After", "1")])
             if n == 2:
                 return self.send(503, status(503, "ServiceUnavailable", "try later"))
+            return self.send(200, json.dumps({"kind": "ConfigMap", "metadata": {"name": name}}).encode())
+        if name.startswith("held-"):  # held-GROUP-N: answered after 0.3 s; most of GROUP held at once
+            group = name.rsplit("-", 1)[0]
+            with lock:
+                held[group] = held.get(group, 0) + 1
+                counts[group + " at once"] = max(counts.get(group + " at once", 0), held[group])
+            time.sleep(0.3)
+            with lock:
+                held[group] -= 1
             return self.send(200, json.dumps({"kind": "ConfigMap", "metadata": {"name": name}}).encode())
         if name == "broken":
             return self.send(500, status(500, "InternalError", "always broken"))

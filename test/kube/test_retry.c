@@ -316,6 +316,53 @@ static void client_side_rate_limit(void **state)
 	tclient_close(&t);
 }
 
+struct held {
+	int ok, done;
+	bool all;
+};
+
+static void held_done(const struct recap_kube_response *resp, void *userdata)
+{
+	struct held *h = userdata;
+	h->ok += resp->code == RECAP_KUBE_OK;
+	h->all = ++h->done == 12;
+}
+
+/* 12 calls at once, each held 0.3 s by the server: with max_in_flight 3 the
+ * server never holds more than 3, every call succeeds, in about 4 turns;
+ * without the bound it holds more. */
+static void in_flight_bound(void **state)
+{
+	const char *groups[] = {"held-capped", "held-free"};
+	for (int g = 0; g < 2; g++) {
+		struct tclient t;
+		struct recap_kube_config cfg = {.server = S.url, .namespace = "t"};
+		struct recap_kube_client_options o = {.qps = -1, .max_in_flight = g == 0 ? 3 : 0};
+		tclient_open_config(&t, &cfg, &o);
+		struct held h = {0};
+		uint64_t t0 = recap_now_mono_ms();
+		for (int i = 0; i < 12; i++) {
+			char name[64];
+			snprintf(name, sizeof(name), "%s-%d", groups[g], i);
+			assert_int_equal(
+			    recap_kube_get(t.c, &T_CONFIGMAPS, "t", name, NULL, held_done, &h, NULL), 0);
+		}
+		assert_true(trun_until(&t, &h.all, 20000));
+		uint64_t took = recap_now_mono_ms() - t0;
+		assert_int_equal(h.ok, 12);
+		tclient_close(&t);
+		char key[64];
+		snprintf(key, sizeof(key), "%s at once", groups[g]);
+		long most = server_count(key);
+		if (g == 0) {
+			assert_int_equal(most, 3);
+			assert_true(took >= 1150); /* four turns of 0.3 s */
+		} else {
+			assert_true(most > 3);
+		}
+	}
+}
+
 /* A stream reader that pauses on every other piece, then resumes from the
  * loop: each byte arrives once, in order (byte i is i % 251). */
 struct pausing {
@@ -399,6 +446,7 @@ int main(void)
 	    cmocka_unit_test(too_large_resource_version_is_gone),
 	    cmocka_unit_test(watch_honours_retry_after),
 	    cmocka_unit_test(client_side_rate_limit),
+	    cmocka_unit_test(in_flight_bound),
 	    cmocka_unit_test(client_closed_from_inside_a_watch_event),
 	    cmocka_unit_test(streams_pause_and_resume),
 	};
