@@ -10,8 +10,8 @@
 #   2. the controller's initial sync (start -> /readyz 200) and its RSS after
 #   3. a Parallel CapsuleRun over TARGETS pods (default 10,000): time until
 #      every CapsuleExecution exists, the controller's peak RSS meanwhile;
-#      then the stand-in's Running and Succeeded writes, time until the run
-#      is Succeeded
+#      then the stand-in's writes (caplet's four: its finalizer, Running,
+#      Succeeded, the finalizer's release), time until the run is Succeeded
 #   4. etcd bytes per execution (the stored values) and the largest object
 #   5. priority-and-fairness rejections (apiserver_flowcontrol_rejected_
 #      requests_total) before and after
@@ -179,9 +179,10 @@ rows = [
     ("  API server time per execution create", lat(m[2], m[4], "POST capsuleexecutions"), ""),
     ("  API server time per run status write", lat(m[2], m[4], "PATCH capsuleruns/status"), ""),
     ("controller peak RSS during fan-out", mib(run["peak_rss_kib"]), f"after it {mib(run['rss_kib'])}"),
-    ("stand-in status writes (Running, Succeeded)", f"{cap['writes']} in {cap['written_s']} s",
+    ("stand-in writes (finalizer, Running, Succeeded, release)", f"{cap['writes']} in {cap['written_s']} s",
      f"{cap['writes_per_s']} writes/s"),
     ("  API server time per execution status write", lat(m[4], m[3], "PATCH capsuleexecutions/status"), ""),
+    ("  API server time per execution finalizer write", lat(m[4], m[3], "PATCH capsuleexecutions"), ""),
     ("run Succeeded after the first write", f"{cap['final_s']} s", f"{cap['executions_per_s']} executions/s"),
     ("controller RSS at the end", mib(final_rss), ""),
     ("etcd bytes per execution (stored value)", f"{size['exec_mean_b']} B", f"max {size['exec_max_b']} B, "

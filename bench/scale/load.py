@@ -10,8 +10,10 @@ execution's status as caplet does (lib/caplet/status.c); no real caplet runs.
     load.py capsule TARGETS               the Capsule; waits until it matches
     load.py run NAME TARGETS CTL_PID      the CapsuleRun; times its fan-out
     load.py caplets NAME TARGETS QPS TAIL_BYTES
-                                          Running then Succeeded for each
-                                          execution; times the run to Succeeded
+                                          caplet's four writes for each
+                                          execution (its finalizer, Running,
+                                          Succeeded, the finalizer's release);
+                                          times the run to Succeeded
     load.py metrics                       API server and etcd figures (JSON)
     load.py sizes NAME                    stored bytes of the run and executions
 
@@ -294,19 +296,39 @@ def caplets(name, targets, qps, tail_bytes):
     tail = (line * (tail_bytes // len(line) + 1))[-tail_bytes:] if tail_bytes else ""
     patch_type = "application/merge-patch+json"
 
+    finalizer = "recap.dev/escape"
+
+    def conditions(phase, at):
+        # lib/api/conditions.c: Reconciling while not ended, Stalled when failed
+        ended = phase in ("Succeeded", "Failed")
+        return [{"type": t, "status": st, "reason": phase, "message": phase, "observedGeneration": 1,
+                 "lastTransitionTime": at}
+                for t, st in (("Reconciling", "False" if ended else "True"), ("Stalled", "False"))]
+
     def make(ex):
+        # caplet's writes (lib/caplet/api.c, exec.c): its finalizer, Running,
+        # the final status, then the finalizer's release, which also drops
+        # the managedFields
         def job(bucket):
+            bucket.take()
+            call("PATCH", f"{path}/{ex}?fieldManager=caplet",
+                 {"metadata": {"finalizers": [finalizer]}}, patch_type)
             start = now()
             bucket.take()
             call("PATCH", f"{path}/{ex}/status?fieldManager=caplet",
-                 {"status": {"phase": "Running", "attachStartTime": start, "runStartTime": start}}, patch_type)
+                 {"status": {"phase": "Running", "attachStartTime": start, "runStartTime": start,
+                             "conditions": conditions("Running", start)}}, patch_type)
             bucket.take()
             end = now()
             call("PATCH", f"{path}/{ex}/status?fieldManager=caplet", {"status": {
                 "phase": "Succeeded", "reason": "Completed", "escaped": True, "exitCode": 0,
                 "stdoutTail": tail, "stdoutBytes": len(tail), "stderrBytes": 0,
-                "imageDigest": "sha256:" + "ab" * 32, "escapeStartTime": end, "completionTime": end}},
+                "imageDigest": "sha256:" + "ab" * 32, "escapeStartTime": end, "completionTime": end,
+                "conditions": conditions("Succeeded", end)}},
                 patch_type)
+            bucket.take()
+            call("PATCH", f"{path}/{ex}?fieldManager=caplet",
+                 {"metadata": {"finalizers": None, "managedFields": [{}]}}, patch_type)
         return job
 
     final = {}
@@ -325,8 +347,8 @@ def caplets(name, targets, qps, tail_bytes):
     written = time.monotonic() - t0
     poll()
     total = final["t"] - t0
-    print(json.dumps({"writes": 2 * len(names), "written_s": round(written, 1),
-                      "writes_per_s": round(2 * len(names) / written), "final_s": round(total, 1),
+    print(json.dumps({"writes": 4 * len(names), "written_s": round(written, 1),
+                      "writes_per_s": round(4 * len(names) / written), "final_s": round(total, 1),
                       "executions_per_s": round(len(names) / total), "phase": final["phase"],
                       "succeeded": final["succeeded"], "failed": final["failed"], "throttled": throttled}))
     if final["phase"] != "Succeeded" or final["succeeded"] != targets:
