@@ -96,6 +96,11 @@ void caplet_dispatch(struct recap_caplet *c);
 int caplet_exec_cache_new(struct recap_caplet *c, struct recap_error **err);
 void caplet_exec_cache_free(struct recap_caplet *c);
 json_t *caplet_project_exec(json_t *obj, void *data);
+/* Keeps obj, an answer of the API server to one of x's writes, as x's
+ * latest seen object, projected as the informer projects it: an ended
+ * execution's whole object (its spec, output tails, field ownership) is
+ * not held for as long as the API keeps it. */
+void caplet_exec_keep(struct caplet_exec *x, json_t *obj);
 /* An execution reached a final state: drops what only a live one needs
  * (its executor spec, its result), so the agent keeps a small record of
  * each execution it has finished with until the API forgets it. */

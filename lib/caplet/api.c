@@ -30,8 +30,7 @@ static void on_written(const struct recap_kube_response *resp, void *data)
 	x->last_code = resp->code;
 	bool ok = resp->code == RECAP_KUBE_OK;
 	if (ok && resp->object) {
-		json_decref(x->obj);
-		x->obj = json_incref(resp->object);
+		caplet_exec_keep(x, resp->object);
 	} else if (!ok && resp->code != RECAP_KUBE_ERR_CANCELLED) {
 		x->agent->metric_api_errors++;
 		caplet_logf(x->agent, RECAP_LOG_WARN, "execution %s: %s: %s", x->key, w->what,

@@ -186,10 +186,8 @@ static void on_claim_written(const struct recap_kube_response *resp, void *data)
 	if (resp->code == RECAP_KUBE_OK) {
 		if (attaching(x))
 			recap_failpoint("caplet.after-attaching-write");
-		if (resp->object) {
-			json_decref(x->obj);
-			x->obj = json_incref(resp->object);
-		}
+		if (resp->object)
+			caplet_exec_keep(x, resp->object);
 		claim_end(x, CAPLET_CLAIMED, NULL);
 		return;
 	}

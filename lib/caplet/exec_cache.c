@@ -55,6 +55,13 @@ json_t *caplet_project_exec(json_t *obj, void *data)
 	return recap_kube_projection_apply(ended ? c->ended_exec_fields : c->exec_fields, obj);
 }
 
+void caplet_exec_keep(struct caplet_exec *x, json_t *obj)
+{
+	json_t *kept = caplet_project_exec(obj, x->agent);
+	json_decref(x->obj);
+	x->obj = kept ? kept : json_incref(obj); /* out of memory: the whole object */
+}
+
 #define N_PATHS(a) (sizeof(a) / sizeof(a[0]))
 
 int caplet_exec_cache_new(struct recap_caplet *c, struct recap_error **err)
