@@ -1,5 +1,7 @@
 /* caplet: the node agent (options, logging, the loop; logic in lib/caplet). */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,6 +322,16 @@ static int start_relay(struct daemon *d, struct cli *c)
 	c->relay.node = c->o.node;
 	c->relay.log = relay_log_sink;
 	c->relay.artifacts = recap_caplet_artifacts_serve;
+	/* the helper that writes the tar, installed beside caplet */
+	static char helper[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", helper, sizeof(helper) - sizeof("caplet-tar"));
+	char *slash = n > 0 ? memrchr(helper, '/', (size_t)n) : NULL;
+	if (!slash)
+		return log_error("relay: cannot find caplet's own path for caplet-tar"), -1;
+	strcpy(slash + 1, "caplet-tar");
+	if (access(helper, X_OK) < 0)
+		return log_error("relay: %s: %s (installed beside caplet)", helper, strerror(errno)), -1;
+	c->relay.artifacts_data = helper;
 	if (recap_relay_start(&c->relay, &d->relay, &err) < 0)
 		return log_error("relay: %s", recap_error_message(err)), -1;
 	if (relay_endpoint(c, recap_relay_port(d->relay)) < 0)

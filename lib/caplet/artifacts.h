@@ -105,7 +105,8 @@ int recap_caplet_artifacts_tar(const char *root, const char *run_id, const char 
 			       recap_caplet_write_fn write, void *userdata, struct recap_error **err);
 
 /* For the node's relay (lib/relay, its artifacts function): answers a
- * request for run_id's artifacts at path. Returns an HTTP status with *err
+ * request for run_id's artifacts at path; userdata is the path of the
+ * helper caplet-tar, which writes the tar (recap_caplet_artifacts_tar). Returns an HTTP status with *err
  * before anything was written (400 bad path, 404 none, 409 the run has not
  * ended, 410 expired), 0 when the whole tar went out after begin(), < 0
  * when the stream broke. */

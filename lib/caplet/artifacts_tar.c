@@ -20,97 +20,10 @@
 
 #include "base/cleanup.h"
 #include "caplet/artifacts.h"
+#include "caplet/artifacts_internal.h"
 
 #define CHUNK (64 * 1024)
 #define TAR_MAX_DEPTH 64
-
-int recap_caplet_artifacts_path(const char *path, size_t len, char out[RECAP_CAPLET_ARTIFACT_PATH_MAX],
-				struct recap_error **err)
-{
-	if (memchr(path, '\0', len))
-		return recap_error_set(err, EINVAL, "the artifact path holds a NUL byte");
-	if (len >= RECAP_CAPLET_ARTIFACT_PATH_MAX)
-		return recap_error_set(err, EINVAL, "the artifact path is longer than %d bytes",
-				       RECAP_CAPLET_ARTIFACT_PATH_MAX - 1);
-	const char *p = path, *end = path + len;
-	if (len && path[0] == '/') {
-		if (len < 4 || memcmp(path, "/out", 4) != 0 || (len > 4 && path[4] != '/'))
-			return recap_error_set(err, EINVAL, "the artifact path '%.*s' is outside /out",
-					       (int)len, path);
-		p += 4;
-	}
-	size_t n = 0;
-	while (p < end) {
-		const char *slash = memchr(p, '/', (size_t)(end - p));
-		const char *c_end = slash ? slash : end;
-		size_t c = (size_t)(c_end - p);
-		if (c == 2 && p[0] == '.' && p[1] == '.')
-			return recap_error_set(err, EINVAL, "the artifact path '%.*s' has a '..' component",
-					       (int)len, path);
-		if (c > 255)
-			return recap_error_set(err, EINVAL,
-					       "the artifact path has a component longer than 255 bytes");
-		if (c && !(c == 1 && p[0] == '.')) {
-			if (n)
-				out[n++] = '/';
-			memcpy(out + n, p, c);
-			n += c;
-		}
-		p = c_end + (slash ? 1 : 0);
-	}
-	out[n] = '\0';
-	return 0;
-}
-
-static int beneath(int dir, const char *name, int flags)
-{
-	struct open_how how = {
-	    .flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
-	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd = (int)syscall(SYS_openat2, dir, name, &how, sizeof(how));
-	return fd < 0 ? -errno : fd;
-}
-
-/* out/<id> of root, without following a symlink in its last two names. */
-static int open_run(const char *root, const char *run_id, struct recap_error **err)
-{
-	if (!recap_caplet_artifacts_id_ok(run_id))
-		return recap_error_set(err, EINVAL, "'%s' is not a run id", run_id ? run_id : "");
-	char path[4200];
-	snprintf(path, sizeof(path), "%s/out", root);
-	_cleanup_close_ int out = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	int fd = out < 0 ? -errno : beneath(out, run_id, O_RDONLY | O_DIRECTORY);
-	if (fd == -ENOENT)
-		return recap_error_set(err, ENOENT, "run %s kept no artifacts on this node", run_id);
-	if (fd < 0)
-		return recap_error_set_errno(err, -fd, "cannot open the artifacts of run %s", run_id);
-	return fd;
-}
-
-int recap_caplet_artifacts_check(const char *root, const char *run_id, const char *path, int64_t now,
-				 enum recap_caplet_artifacts_state *ret, struct recap_error **err)
-{
-	char rel[RECAP_CAPLET_ARTIFACT_PATH_MAX];
-	int r = recap_caplet_artifacts_path(path ? path : "", path ? strlen(path) : 0, rel, err);
-	enum recap_caplet_artifacts_state s;
-	if (r >= 0)
-		r = recap_caplet_artifacts_state(root, run_id, now, &s, NULL, err);
-	if (r < 0)
-		return r;
-	if (s == RECAP_CAPLET_ARTIFACTS_PRESENT && rel[0]) {
-		struct recap_error *e = NULL;
-		_cleanup_close_ int run = open_run(root, run_id, &e);
-		recap_error_free(e);
-		int fd = run < 0 ? run : beneath(run, rel, O_PATH);
-		if (fd < 0)
-			s = RECAP_CAPLET_ARTIFACTS_NONE;
-		else
-			close(fd);
-	}
-	*ret = s;
-	return 0;
-}
 
 struct tar {
 	struct archive *a;
@@ -218,7 +131,7 @@ static int dir_body(struct tar *t, int fd, int depth)
  * (it may have several components only at the top). */
 static int entry(struct tar *t, int dir, const char *name, int depth)
 {
-	int fd = beneath(dir, name, O_PATH);
+	int fd = recap_caplet_artifacts_beneath(dir, name, O_PATH);
 	if (fd < 0)
 		return recap_error_set_errno(t->err, -fd, "cannot open artifact %s", t->name);
 	_cleanup_close_ int pfd = fd;
@@ -234,7 +147,8 @@ static int entry(struct tar *t, int dir, const char *name, int depth)
 		return header(t, &st, AE_IFLNK, link);
 	}
 	if (S_ISREG(st.st_mode)) {
-		_cleanup_close_ int in = beneath(dir, name, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+		_cleanup_close_ int in =
+		    recap_caplet_artifacts_beneath(dir, name, O_RDONLY | O_NONBLOCK | O_NOCTTY);
 		struct stat st2;
 		if (in < 0 || fstat(in, &st2) < 0 || st2.st_ino != st.st_ino || st2.st_dev != st.st_dev)
 			return recap_error_set(t->err, EAGAIN, "artifact %s changed while it was read",
@@ -245,7 +159,7 @@ static int entry(struct tar *t, int dir, const char *name, int depth)
 	if (S_ISDIR(st.st_mode)) {
 		if (depth > TAR_MAX_DEPTH)
 			return recap_error_set(t->err, ELOOP, "artifact %s is nested too deep", t->name);
-		_cleanup_close_ int in = beneath(dir, name, O_RDONLY | O_DIRECTORY);
+		_cleanup_close_ int in = recap_caplet_artifacts_beneath(dir, name, O_RDONLY | O_DIRECTORY);
 		if (in < 0)
 			return recap_error_set_errno(t->err, -in, "cannot open artifact directory %s",
 						     t->name);
@@ -284,7 +198,7 @@ int recap_caplet_artifacts_tar(const char *root, const char *run_id, const char 
 		return recap_error_set(err, ESTALE, "the artifacts of run %s expired", run_id);
 	if (s == RECAP_CAPLET_ARTIFACTS_RUNNING)
 		return recap_error_set(err, EBUSY, "run %s has not ended", run_id);
-	_cleanup_close_ int run = open_run(root, run_id, err);
+	_cleanup_close_ int run = recap_caplet_artifacts_open_run(root, run_id, err);
 	if (run < 0)
 		return run;
 	struct tar t = {.write = write, .userdata = userdata, .err = err};

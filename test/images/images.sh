@@ -214,6 +214,8 @@ test_agent_images() {
 	check "caplet image: capsule-pull starts from its own root" contains "$o" "usage: capsule-pull"
 	o=$(run_image caplet 0:0 /usr/bin/capsule-cri --help 2>&1)
 	check "caplet image: capsule-cri starts from its own root" contains "$o" "usage: capsule-cri"
+	o=$(run_image caplet 0:0 /usr/bin/caplet-tar --help 2>&1)
+	check "caplet image: caplet-tar starts from its own root" contains "$o" "usage: caplet-tar"
 	check "caplet image: the CA bundle for registries is there" test -s "$T/unpacked-caplet/rootfs/etc/ssl/certs/ca-certificates.crt"
 	o=$(run_image recap-controller 65532:65532 /usr/bin/recap-controller --help 2>&1)
 	check "controller image: starts from its own root as 65532" contains "$o" "usage: recap-controller"
