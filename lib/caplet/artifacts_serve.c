@@ -20,65 +20,92 @@ extern char **environ;
 #define CHUNK (64 * 1024)
 #define STDERR_MAX 1024
 
-/* The helper's output through write(); its exit says whether the archive
- * is whole. */
-static int stream_helper(const char *helper, const char *root, const char *run_id, const char *path,
-			 recap_caplet_write_fn write, void *stream, struct recap_error **err)
+/* Starts `helper ROOT RUN_ID PATH` with its stdout on *out and its stderr
+ * on *diag (the read ends). */
+static int spawn_helper(char *const argv[], pid_t *pid, int *out, int *diag, struct recap_error **err)
 {
-	int out[2], diag[2];
-	if (pipe2(out, O_CLOEXEC) < 0)
+	int o[2], d[2];
+	if (pipe2(o, O_CLOEXEC) < 0)
 		return recap_error_set_errno(err, errno, "caplet-tar: pipe");
-	if (pipe2(diag, O_CLOEXEC) < 0) {
+	if (pipe2(d, O_CLOEXEC) < 0) {
 		int e = errno;
-		close(out[0]), close(out[1]);
+		close(o[0]), close(o[1]);
 		return recap_error_set_errno(err, e, "caplet-tar: pipe");
 	}
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, diag[1], STDERR_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, o[1], STDOUT_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, d[1], STDERR_FILENO);
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	char *argv[] = {(char *)helper, (char *)root, (char *)run_id, (char *)path, NULL};
-	pid_t pid;
-	int r = posix_spawn(&pid, helper, &fa, NULL, argv, environ);
+	int r = posix_spawn(pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
-	close(out[1]), close(diag[1]);
+	close(o[1]), close(d[1]);
 	if (r != 0) {
-		close(out[0]), close(diag[0]);
-		return recap_error_set_errno(err, r, "cannot start %s", helper);
+		close(o[0]), close(d[0]);
+		return recap_error_set_errno(err, r, "cannot start %s", argv[0]);
 	}
+	*out = o[0];
+	*diag = d[0];
+	return 0;
+}
+
+/* Forwards what fd gives until its end: 0, -EPIPE when write refused a
+ * chunk, -ENOMEM. */
+static int pump(int fd, recap_caplet_write_fn write, void *stream)
+{
 	char *buf = malloc(CHUNK);
-	int broke = buf ? 0 : -ENOMEM;
-	for (; buf;) {
-		ssize_t n = read(out[0], buf, CHUNK);
+	int r = buf ? 0 : -ENOMEM;
+	while (buf) {
+		ssize_t n = read(fd, buf, CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		if (write(buf, (size_t)n, stream) < 0) {
-			broke = -EPIPE;
-			kill(pid, SIGKILL);
+			r = -EPIPE;
 			break;
 		}
 	}
 	free(buf);
-	if (broke == -ENOMEM)
-		kill(pid, SIGKILL);
-	close(out[0]);
-	char msg[STDERR_MAX];
+	return r;
+}
+
+/* What the helper said on stderr (its last newline dropped), at most size - 1 bytes. */
+static size_t read_diag(int fd, char *msg, size_t size)
+{
 	size_t got = 0;
-	for (ssize_t n;
-	     got < sizeof(msg) - 1 && (n = read(diag[0], msg + got, sizeof(msg) - 1 - got)) != 0;) {
+	while (got < size - 1) {
+		ssize_t n = read(fd, msg + got, size - 1 - got);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
+		if (n <= 0)
 			break;
 		got += (size_t)n;
 	}
-	msg[got] = '\0';
-	close(diag[0]);
 	if (got && msg[got - 1] == '\n')
-		msg[got - 1] = '\0';
+		got--;
+	msg[got] = '\0';
+	return got;
+}
+
+/* The helper's output through write(); its exit says whether the archive
+ * is whole. */
+static int stream_helper(const char *helper, const char *root, const char *run_id, const char *path,
+			 recap_caplet_write_fn write, void *stream, struct recap_error **err)
+{
+	char *argv[] = {(char *)helper, (char *)root, (char *)run_id, (char *)path, NULL};
+	pid_t pid = 0;
+	int out = -1, diag = -1;
+	int r = spawn_helper(argv, &pid, &out, &diag, err);
+	if (r < 0)
+		return r;
+	int broke = pump(out, write, stream);
+	if (broke < 0)
+		kill(pid, SIGKILL);
+	close(out);
+	char msg[STDERR_MAX];
+	size_t said = read_diag(diag, msg, sizeof(msg));
+	close(diag);
 	int status = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
@@ -87,7 +114,7 @@ static int stream_helper(const char *helper, const char *root, const char *run_i
 	if (broke < 0)
 		return recap_error_set(err, EPIPE, "the reader of run %s's artifacts went away", run_id);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return recap_error_set(err, EIO, "%s", got ? msg : "caplet-tar failed");
+		return recap_error_set(err, EIO, "%s", said ? msg : "caplet-tar failed");
 	return 0;
 }
 
