@@ -8,7 +8,7 @@
 #include "base/timeutil.h"
 #include "controller/execs.h"
 
-static int64_t created_of(json_t *obj)
+int64_t recap_controller_created_of(json_t *obj)
 {
 	time_t t = 0;
 	const char *s = recap_api_meta_creation_timestamp(obj);
@@ -42,7 +42,7 @@ int recap_controller_execs_add(struct recap_controller_execs *x, json_t *e)
 		    .exit_code = (int)recap_json_int(e, RECAP_API_EXEC_STATUS_EXIT_CODE, -1),
 		    .deleting = recap_json_path(e, RECAP_API_META_DELETION_TIMESTAMP) != NULL,
 		},
-	    .created = created_of(e),
+	    .created = recap_controller_created_of(e),
 	};
 	/* an unknown phase plans as Pending: not final, so it is waited for */
 	recap_strategy_exec_phase_parse(recap_json_str(e, RECAP_API_EXEC_STATUS_PHASE), &r.view.phase);

@@ -36,5 +36,7 @@ int recap_controller_execs_add(struct recap_controller_execs *x, json_t *exec);
 /* Records of every execution of a JSON array; 0 or -ENOMEM. */
 int recap_controller_execs_from_json(struct recap_controller_execs *x, json_t *execs);
 void recap_controller_execs_clear(struct recap_controller_execs *x);
+/* obj's metadata.creationTimestamp in unix seconds; 0 when unset or bad. */
+int64_t recap_controller_created_of(json_t *obj);
 /* Whether e has finished (Succeeded or Failed). */
 bool recap_controller_exec_final(const struct recap_controller_exec *e);

@@ -78,15 +78,6 @@ static int push(struct recap_controller_targets *t, const struct recap_target *x
 	return 0;
 }
 
-static int64_t created_of(json_t *obj)
-{
-	time_t t = 0;
-	const char *s = recap_api_meta_creation_timestamp(obj);
-	if (!s || recap_time_parse(s, &t) < 0)
-		return 0;
-	return (int64_t)t;
-}
-
 /* Copies x's strings (not its role, borrowed from the spec) into t's pool. */
 static int push_copy(struct recap_controller_targets *t, struct recap_target x, struct recap_error **err)
 {
@@ -126,7 +117,7 @@ int recap_controller_targets_add_pod(struct recap_controller_targets *t, json_t 
 	    .container = cname,
 	    .container_id = cid,
 	    .pod_ip = recap_json_str(pod, "status.podIP"),
-	    .created = created_of(pod),
+	    .created = recap_controller_created_of(pod),
 	    .role = role,
 	};
 	if (!x.uid)
