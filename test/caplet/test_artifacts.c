@@ -1,5 +1,6 @@
-/* lib/caplet/artifacts.c, artifacts_tar.c: the quota, records and removal
- * of a node's artifacts, and their tar stream (read back with libarchive). */
+/* lib/caplet/artifacts.c, artifacts_tar.c, artifacts_serve.c: the quota,
+ * records and removal of a node's artifacts, and their tar stream (read back
+ * with libarchive), written in-process and through the helper caplet-tar. */
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
@@ -429,8 +430,81 @@ static void test_status_artifacts(void **state)
 	json_decref(res);
 }
 
-int main(void)
+/* The relay's side (artifacts_serve.c): the helper caplet-tar (the build's,
+ * given as this test's argument) writes the tar; caplet forwards it. */
+static const char *helper;
+
+static bool began;
+static int begin_stream(void *stream)
 {
+	began = true;
+	return 0;
+}
+
+static int serve(const char *with, const char *path, struct sink *s, struct recap_error **err)
+{
+	*s = (struct sink){.b = RECAP_BUF_INIT(16 << 20), .stop_after = s->stop_after};
+	began = false;
+	return recap_caplet_artifacts_serve(root, ID, path, sink_write, s, begin_stream, err, (void *)with);
+}
+
+static void script(const char *rel, const char *body)
+{
+	put(rel, body);
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	assert_int_equal(chmod(p, 0755), 0);
+}
+
+static void test_serve_through_helper(void **state)
+{
+	struct sink s = {0};
+	struct recap_error *err = NULL;
+	char listing[2048];
+	/* the whole tree, written by caplet-tar and forwarded */
+	assert_int_equal(serve(helper, "", &s, &err), 0);
+	assert_true(began);
+	read_tar(&s, listing, sizeof(listing));
+	assert_true(has_line(listing, "capture.pcap:f:pcap-bytes"));
+	assert_true(has_line(listing, "d/notes.txt:f:notes"));
+	recap_buf_free(&s.b);
+	/* nothing there: 404 before anything is written, the helper never runs */
+	assert_int_equal(serve("/nonexistent/caplet-tar", "/out/none", &s, &err), 404);
+	assert_false(began);
+	assert_non_null(strstr(recap_error_message(err), "kept no /out/none"));
+	recap_error_free(err), err = NULL;
+	recap_buf_free(&s.b);
+	/* a helper that cannot start */
+	assert_true(serve("/nonexistent/caplet-tar", "", &s, &err) < 0);
+	assert_non_null(strstr(recap_error_message(err), "cannot start /nonexistent/caplet-tar"));
+	recap_error_free(err), err = NULL;
+	recap_buf_free(&s.b);
+	/* a helper that fails midway: the stream is cut, and its message says why */
+	script("fails.sh", "#!/bin/sh\nprintf partial\necho 'caplet-tar: the disk went away' >&2\nexit 1\n");
+	char fails[512];
+	snprintf(fails, sizeof(fails), "%s/fails.sh", root);
+	assert_true(serve(fails, "", &s, &err) < 0);
+	assert_int_equal(s.b.len, 7);
+	assert_string_equal(recap_error_message(err), "caplet-tar: the disk went away");
+	recap_error_free(err), err = NULL;
+	recap_buf_free(&s.b);
+	/* a reader that goes away: the helper is stopped, the stream says so */
+	script("endless.sh", "#!/bin/sh\nwhile :; do echo xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; done\n");
+	snprintf(fails, sizeof(fails), "%s/endless.sh", root);
+	s.stop_after = 4096;
+	assert_true(serve(fails, "", &s, &err) < 0);
+	assert_non_null(strstr(recap_error_message(err), "went away"));
+	recap_error_free(err);
+	recap_buf_free(&s.b);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: test-caplet-artifacts CAPLET_TAR\n");
+		return 2;
+	}
+	helper = argv[1];
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_tar_tree, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tar_path, setup, teardown),
@@ -440,6 +514,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_orphans, setup, teardown),
 	    cmocka_unit_test(test_quota),
 	    cmocka_unit_test(test_status_artifacts),
+	    cmocka_unit_test_setup_teardown(test_serve_through_helper, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
