@@ -284,12 +284,36 @@ static int pod_events(struct recap_controller_causes *out, json_t *capsule, json
 	return 0;
 }
 
+int recap_controller_causes_add_target(json_t *capsule, const struct recap_target *tg, json_t *pod,
+				       json_t *events, int64_t now, struct recap_controller_causes *ret,
+				       struct recap_error **err)
+{
+	if (!pod || !tg->uid)
+		return 0;
+	json_t *triggers = recap_api_capsule_spec_triggers(recap_api_capsule_spec(capsule));
+	json_t *trig;
+	size_t j;
+	int r = 0;
+	json_array_foreach (triggers, j, trig) {
+		if (recap_api_trigger_item_pod_condition(trig))
+			r = pod_condition(ret, capsule, trig, tg, pod, now, err);
+		else if (recap_api_trigger_item_pod_created(trig))
+			r = pod_created(ret, capsule, tg, pod, err);
+		else if (recap_api_trigger_item_pod_event(trig))
+			r = pod_events(ret, capsule, trig, tg, events, err);
+		else if (recap_api_trigger_item_alert(trig))
+			r = alerts(ret, capsule, trig, tg, events, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int recap_controller_causes_find(json_t *capsule, const struct recap_controller_targets *t, json_t *pods,
 				 json_t *events, int64_t now, struct recap_controller_causes *ret,
 				 struct recap_error **err)
 {
 	*ret = (struct recap_controller_causes){.next = INT64_MAX};
-	json_t *triggers = recap_api_capsule_spec_triggers(recap_api_capsule_spec(capsule));
 	/* pods by name: the targets are few next to the lookups */
 	json_t *by_name = json_object();
 	size_t i;
@@ -302,26 +326,9 @@ int recap_controller_causes_find(json_t *capsule, const struct recap_controller_
 	if (!by_name)
 		return recap_error_set(err, ENOMEM, "out of memory");
 	int r = 0;
-	for (size_t k = 0; r >= 0 && k < t->n; k++) {
-		const struct recap_target *tg = &t->v[k];
-		json_t *pod = json_object_get(by_name, tg->pod);
-		if (!pod || !tg->uid)
-			continue;
-		json_t *trig;
-		size_t j;
-		json_array_foreach (triggers, j, trig) {
-			if (recap_api_trigger_item_pod_condition(trig))
-				r = pod_condition(ret, capsule, trig, tg, pod, now, err);
-			else if (recap_api_trigger_item_pod_created(trig))
-				r = pod_created(ret, capsule, tg, pod, err);
-			else if (recap_api_trigger_item_pod_event(trig))
-				r = pod_events(ret, capsule, trig, tg, events, err);
-			else if (recap_api_trigger_item_alert(trig))
-				r = alerts(ret, capsule, trig, tg, events, err);
-			if (r < 0)
-				break;
-		}
-	}
+	for (size_t k = 0; r >= 0 && k < t->n; k++)
+		r = recap_controller_causes_add_target(
+		    capsule, &t->v[k], json_object_get(by_name, t->v[k].pod), events, now, ret, err);
 	json_decref(by_name);
 	if (r < 0)
 		recap_controller_causes_clear(ret);

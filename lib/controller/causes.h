@@ -41,7 +41,7 @@ extern const char *const recap_controller_event_fields[RECAP_CONTROLLER_EVENT_FI
 
 struct recap_controller_cause {
 	enum recap_api_trigger trigger; /* PodCondition, PodCreated, PodEvent or Alert */
-	const char *pod, *pod_uid;	/* borrowed from the pods */
+	const char *pod, *pod_uid;	/* borrowed from the target */
 	char *reason, *message, *event; /* event: the Event's name, or NULL */
 	int64_t time;			/* when it happened */
 	char run_name[RECAP_NAME_MAX + 1];
@@ -62,4 +62,11 @@ struct recap_controller_causes {
 int recap_controller_causes_find(json_t *capsule, const struct recap_controller_targets *t, json_t *pods,
 				 json_t *events, int64_t now, struct recap_controller_causes *ret,
 				 struct recap_error **err);
+/* The same for one target whose pod (projected) is pod, added to *ret
+ * (which starts as {.next = INT64_MAX}): for a caller that reads each
+ * target's pod from a cache and drops it after. Causes borrow the target's
+ * strings, not the pod's. */
+int recap_controller_causes_add_target(json_t *capsule, const struct recap_target *tg, json_t *pod,
+				       json_t *events, int64_t now, struct recap_controller_causes *ret,
+				       struct recap_error **err);
 void recap_controller_causes_clear(struct recap_controller_causes *c);

@@ -222,10 +222,6 @@ enum recap_dispatch_state recap_ctl_unseen(const char *execution, void *ctx);
  * a JSON array (index NULL: every object). */
 json_t *recap_ctl_list(struct recap_controller *ctl, enum ctl_informer inf, const char *index,
 		       const char *value);
-/* Candidate pods of a Capsule spec in ns (explicit names, the selector or
- * every role's selector). */
-int recap_ctl_candidate_pods(struct recap_controller *ctl, const char *ns, json_t *spec, json_t *names,
-			     json_t **ret, struct recap_error **err);
 struct recap_controller_targets;
 struct recap_controller_execs;
 /* The targets of a Capsule spec in ns (explicit pod names, the selector or

@@ -232,15 +232,19 @@ int recap_ctl_triggers(struct ctl_op *op, json_t *capsule, json_t *runs, int64_t
 		recap_ctl_op_requeue(op, 500 * RECAP_KUBE_NS_PER_MS);
 		return 0;
 	}
-	json_t *pods = NULL, *events = NULL;
+	json_t *events = NULL;
 	struct recap_controller_targets t = {0};
 	struct recap_controller_causes causes = {.next = INT64_MAX};
-	int r = recap_ctl_candidate_pods(ctl, ns, spec, NULL, &pods, err);
+	int r = recap_ctl_resolve_targets(ctl, ns, spec, NULL, NULL, &t, err);
 	if (r >= 0)
-		r = recap_controller_targets_resolve(spec, NULL, pods, NULL, &t, err);
-	if (r >= 0) {
 		events = recap_ctl_list(ctl, INF_EVENT, "ns", ns);
-		r = recap_controller_causes_find(capsule, &t, pods, events, now, &causes, err);
+	/* each target's pod read and dropped in turn, never all at once */
+	for (size_t k = 0; r >= 0 && k < t.n; k++) {
+		char key[600];
+		snprintf(key, sizeof(key), "%s/%s", ns, t.v[k].pod);
+		json_t *pod = recap_kube_store_get(ctl_store(ctl, INF_POD), key);
+		r = recap_controller_causes_add_target(capsule, &t.v[k], pod, events, now, &causes, err);
+		json_decref(pod);
 	}
 	size_t n_runs = 0;
 	struct recap_trigger_run *tr = r >= 0 ? trigger_runs(runs, &n_runs) : NULL;
@@ -274,6 +278,5 @@ int recap_ctl_triggers(struct ctl_op *op, json_t *capsule, json_t *runs, int64_t
 	recap_controller_causes_clear(&causes);
 	recap_controller_targets_clear(&t);
 	json_decref(events);
-	json_decref(pods);
 	return r;
 }
