@@ -243,6 +243,10 @@ check "... Failed, TargetNotFound, named by the CRI" \
 # Ready condition turns False and it records Unhealthy Events. One Capsule
 # fires on the condition, one on the Event; each exactly once (the pod's
 # cooldown holds the kubelet's repeated Events back), on that pod alone.
+# The Capsules come once both pods are Ready: a pod still starting is not
+# Ready either, and on a loaded node that can last longer than forSeconds
+# (which then fires, rightly). The first probe waits a second, so that it
+# never runs before the container has made the file it reads.
 ns_create probe
 kubectl apply -n probe -f - >/dev/null <<YAML
 apiVersion: v1
@@ -257,6 +261,7 @@ spec:
     command: [sh, -c, "touch /tmp/ready; sleep 3600"]
     readinessProbe:
       exec: {command: [cat, /tmp/ready]}
+      initialDelaySeconds: 1
       periodSeconds: 1
       failureThreshold: 1
 ---
@@ -267,7 +272,9 @@ spec:
   terminationGracePeriodSeconds: 1
   containers:
   - {name: app, image: $RECAP_NODE_BUSYBOX_IMAGE, imagePullPolicy: Never, command: [sleep, "3600"]}
----
+YAML
+check "both pods become Ready on the real node" kubectl wait -n probe --for=condition=Ready pod --all --timeout=60s
+kubectl apply -n probe -f - >/dev/null <<YAML
 apiVersion: recap.dev/v1alpha1
 kind: Capsule
 metadata: {name: on-not-ready}
@@ -286,7 +293,6 @@ spec:
   targets: {selector: {matchLabels: {app: flaky}}}
   triggers: [{podEvent: {reasons: [Unhealthy], type: Warning}}]
 YAML
-check "both pods become Ready on the real node" kubectl wait -n probe --for=condition=Ready pod --all --timeout=60s
 sleep 3
 probe_runs() { # CAPSULE: "trigger pod phase" per run
 	kubectl get caprun -n probe -l "recap.dev/capsule=$1" \
