@@ -68,8 +68,8 @@ int recap_controller_targets_add_pod(struct recap_controller_targets *t, json_t 
  * outlive t. */
 int recap_controller_targets_add_execs(struct recap_controller_targets *t,
 				       const struct recap_controller_execs *execs, struct recap_error **err);
-/* The container and role a Capsule spec's role targets (role NULL: the
- * spec's targets). */
+/* The container a role of a Capsule spec targets: the role's, else the
+ * spec's targets.container (role NULL: the latter), NULL for the pod's first. */
 const char *recap_controller_role_container(json_t *spec, json_t *role);
 
 /* The container of pod a target uses (NULL when the pod has none by that

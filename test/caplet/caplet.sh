@@ -630,6 +630,19 @@ test_lean_transport() {
 	check "caplet has no libxml2 mapped" not_contains "$maps" libxml2
 }
 
+# With its relay on, caplet starts only when caplet-tar (which writes the
+# artifacts' tar) is beside it, and says so.
+test_tar_helper_required() {
+	mkdir -p "$tmp/alone"
+	cp "$caplet_bin" "$tmp/alone/caplet"
+	local out rc=0
+	out=$(timeout 20 "$tmp/alone/caplet" --node-name alone --relay-address 127.0.0.1:0 \
+		--root "$tmp/alone/root" 2>&1) || rc=$?
+	check "caplet without caplet-tar beside it refuses to start" test "$rc" -ne 0 -a "$rc" -ne 124
+	check "... and names the missing helper" contains "$out" "$tmp/alone/caplet-tar: No such file or directory"
+	rm -rf "$tmp/alone"
+}
+
 "$src/hack/cluster" up --dir "$tmp/cluster" >"$tmp/cluster-up.out" 2>&1 ||
 	{ echo "hack/cluster up failed:" >&2; cat "$tmp/cluster-up.out" >&2; exit 1; }
 # shellcheck disable=SC1091
@@ -645,6 +658,7 @@ cid=$(make_target target)
 start_caplet
 
 test_lean_transport
+test_tar_helper_required
 test_success
 test_target_confirmed
 test_policy

@@ -468,6 +468,16 @@ static void test_serve_through_helper(void **state)
 	assert_true(has_line(listing, "capture.pcap:f:pcap-bytes"));
 	assert_true(has_line(listing, "d/notes.txt:f:notes"));
 	recap_buf_free(&s.b);
+	/* a link planted in the store (by something on the node) goes out as a
+	 * link through the helper too, never the bytes of the node file it names */
+	char link[512];
+	snprintf(link, sizeof(link), "%s/out/" ID "/leak", root);
+	assert_int_equal(symlink("/etc/hostname", link), 0);
+	assert_int_equal(serve(helper, "", &s, &err), 0);
+	read_tar(&s, listing, sizeof(listing));
+	assert_true(has_line(listing, "leak:l:->/etc/hostname"));
+	recap_buf_free(&s.b);
+	assert_int_equal(unlink(link), 0);
 	/* nothing there: 404 before anything is written, the helper never runs */
 	assert_int_equal(serve("/nonexistent/caplet-tar", "/out/none", &s, &err), 404);
 	assert_false(began);
