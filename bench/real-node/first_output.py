@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Time from starting COMMAND to the first byte of its stdout, and to its exit.
+"""Time from starting COMMAND to EXPECTED in its stdout, and to its exit.
 
     first_output.py EXPECTED COMMAND...
-Prints "FIRST_MS EXIT_MS" (milliseconds, one decimal). Fails (status 1) when
-COMMAND exits non-zero or EXPECTED never appears in its stdout; gives up after
-120 s.
+Prints "FIRST_MS EXIT_MS" (milliseconds, one decimal): FIRST_MS is when the
+bytes read from COMMAND's stdout first hold EXPECTED (not their first byte:
+`kubectl capsule run` prints the tool's stderr there too). Fails (status 1)
+when COMMAND exits non-zero or EXPECTED never appears in its stdout; gives up
+after 120 s.
 """
 import os
 import selectors
@@ -37,9 +39,9 @@ def main():
                 sel.unregister(key.fileobj)
                 open_streams -= 1
             elif key.fileobj is p.stdout:
-                if first is None:
-                    first = time.monotonic()
                 out += chunk
+                if first is None and expected in out:
+                    first = time.monotonic()
             else:
                 err += chunk
     rc = p.wait()

@@ -106,7 +106,7 @@ class ContainerfileTest(unittest.TestCase):
         images = {i.name: i for i in bi.discover()}
         self.assertEqual(sorted(images), sorted(["recap-controller", "caplet", "recap-apiserver", "ps", "tcpdump", "strace",
                                                  "md5check", "logrotate", "iperf3", "gdb", "clamav", "sysstat", "tar",
-                                                 "metrics"]))
+                                                 "metrics", "nginx", "nginx-tcpdump"]))
         self.assertEqual(images["caplet"].ref, bi.config_reference("caplet"))
         self.assertTrue(images["caplet"].ref.startswith("recap/caplet:"))
         self.assertEqual(images["recap-apiserver"].ref, bi.config_reference("recap-apiserver"))
@@ -114,6 +114,20 @@ class ContainerfileTest(unittest.TestCase):
                      "metrics"):
             self.assertTrue(os.path.isfile(os.path.join(ROOT, "capsules", name, "capsule.yaml")), name)
         bi.check_source_packages(images.values())
+        self.assertEqual(images["nginx"].ref, "examples/nginx:%s" % bi.project_version())
+        self.assertEqual(images["nginx-tcpdump"].kind, "examples")
+
+    def test_examples_only_when_named(self):
+        images = bi.discover()
+        default = [i.name for i in bi.select(images, "")]
+        self.assertIn("caplet", default)
+        self.assertIn("tcpdump", default)
+        self.assertNotIn("nginx", default)
+        self.assertNotIn("nginx-tcpdump", default)
+        self.assertEqual([i.name for i in bi.select(images, "tcpdump,nginx")], ["tcpdump", "nginx"])
+        with self.assertRaises(bi.BuildError) as cm:
+            bi.select(images, "nginx,nosuch")
+        self.assertIn("no image named nosuch", str(cm.exception))
 
 
 class ImageRootfsTest(unittest.TestCase):
