@@ -128,6 +128,9 @@ retarget() {
 	local ips
 	ips=$(live 'app in (web,web-tools)' .status.podIP | tr '\n' ' ')
 	kubectl exec -n bench client -- sh -c "echo '$ips' >/tmp/targets" || die "the client pod could not be retargeted"
+	# the loop may be waiting out its 1 s timeout on a pod just gone: the next
+	# capture must not wait for that
+	sleep 1.5
 }
 retarget
 

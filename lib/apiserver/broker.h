@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "kube/client.h"
+#include "kube/resource.h"
 
 struct apiserver_broker;
 
@@ -27,3 +28,23 @@ struct apiserver_call {
 /* Blocks until the call is answered (the client's timeouts bound it).
  * Returns 0 for a 2xx answer, else a negative errno with *err naming it. */
 int apiserver_broker_call(struct apiserver_broker *b, struct apiserver_call *call, struct recap_error **err);
+
+/* Waiting for a change instead of reading again and again: a watch of res
+ * in ns (field_selector, e.g. "metadata.name=X") from resource_version, the
+ * version the caller last read, for at most timeout_ms. */
+struct apiserver_wait {
+	const struct recap_kube_resource *res;
+	const char *ns, *field_selector, *resource_version;
+	unsigned timeout_ms;
+	/* filled: */
+	json_t *object; /* the first object that changed (owned by the caller), or NULL */
+	bool deleted;	/* that change was its deletion */
+	bool timed_out; /* no change came in timeout_ms (else, with no object: the
+			   watch broke off, and waiting again at once may not help) */
+};
+
+/* Blocks until the first change after resource_version, timeout_ms, or the
+ * watch could not go on (an old version, a broken stream, a refusal): 0,
+ * object NULL unless a change came; the caller reads again then. A negative errno when
+ * the broker is stopping or the watch cannot start. */
+int apiserver_broker_wait(struct apiserver_broker *b, struct apiserver_wait *w, struct recap_error **err);

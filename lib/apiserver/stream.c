@@ -13,27 +13,57 @@
 #include "api/runid.h"
 #include "api/types.h"
 #include "base/json.h"
+#include "base/timeutil.h"
 #include "apiserver/internal.h"
 #include "base/httphead.h"
 
 #define START_WAIT_S 600
 #define EXEC_WAIT_S 60
-/* Looking again for what is coming: soon at first (a session's run starts
- * within a fraction of a second), then every WAIT_STEP_MAX_MS. */
+/* Waiting for what is coming (the controller's execution of a run just
+ * made, the node agent's attach of it) is a watch from the version last
+ * read, WAIT_WATCH_MS at a time so that a client gone or a stop is noticed.
+ * When a watch breaks off (refused, cut), the wait polls instead: soon at
+ * first, then every WAIT_STEP_MAX_MS. */
+#define WAIT_WATCH_MS 1000
 #define WAIT_STEP_FIRST_MS 25
 #define WAIT_STEP_MAX_MS 500
 
+static const struct recap_kube_resource executions_res = {RECAP_API_GROUP, RECAP_API_VERSION,
+							  RECAP_RESOURCE_CAPSULE_EXECUTION, true};
+
 static bool client_gone(struct apiserver_conn *c);
 
-/* Sleeps the next step of a wait; false when waiting has lasted limit_s. */
-static bool wait_step(unsigned *waited_ms, unsigned limit_s)
+/* Until an execution of ns that selector matches changes after version rv:
+ * *changed is the execution as it is then (NULL: none came, or it was
+ * deleted; read again). False when waiting has lasted limit_s. */
+static bool wait_change(struct apiserver_conn *c, const char *ns, const char *selector, const char *rv,
+			unsigned *waited_ms, unsigned limit_s, json_t **changed)
 {
+	*changed = NULL;
 	if (*waited_ms >= limit_s * 1000u)
 		return false;
-	unsigned step = *waited_ms < WAIT_STEP_FIRST_MS ? WAIT_STEP_FIRST_MS : *waited_ms;
-	step = step > WAIT_STEP_MAX_MS ? WAIT_STEP_MAX_MS : step;
-	usleep(step * 1000u);
-	*waited_ms += step;
+	uint64_t t0 = recap_now_mono_ms();
+	struct apiserver_wait w = {.res = &executions_res,
+				   .ns = ns,
+				   .field_selector = selector,
+				   .resource_version = rv,
+				   .timeout_ms = WAIT_WATCH_MS};
+	struct recap_error *err = NULL;
+	int r = rv && *rv ? apiserver_broker_wait(c->s->broker, &w, &err) : -EINVAL;
+	if (r < 0 || (!w.object && !w.timed_out)) {
+		unsigned step = *waited_ms < WAIT_STEP_FIRST_MS ? WAIT_STEP_FIRST_MS : *waited_ms;
+		usleep((step > WAIT_STEP_MAX_MS ? WAIT_STEP_MAX_MS : step) * 1000u);
+	}
+	if (r < 0)
+		apiserver_log(c->s, 1, "a watch of executions failed, polling instead: %s",
+			      err ? recap_error_message(err) : "no version to watch from");
+	recap_error_free(err);
+	uint64_t took = recap_now_mono_ms() - t0;
+	*waited_ms += took > 0 ? (unsigned)took : 1;
+	if (w.object && !w.deleted)
+		*changed = w.object;
+	else
+		json_decref(w.object);
 	return true;
 }
 
@@ -64,7 +94,8 @@ static bool owned_by(json_t *e, const char *uid)
 /* The run's executions (its own, by owner), those for target if given;
  * *ret_n how many, the first in *ret. */
 static int list_execs(struct apiserver_conn *c, const char *ns, const char *name, const char *target,
-		      json_t **ret, size_t *ret_n, char *names, size_t names_len, bool *ret_ended)
+		      json_t **ret, size_t *ret_n, char *names, size_t names_len, bool *ret_ended, char *rv,
+		      size_t rv_len)
 {
 	char path[1024];
 	json_t *run = NULL, *list = NULL, *e;
@@ -83,6 +114,7 @@ static int list_execs(struct apiserver_conn *c, const char *ns, const char *name
 		size_t i;
 		*ret_n = 0;
 		names[0] = '\0';
+		snprintf(rv, rv_len, "%s", recap_json_str(list, "metadata.resourceVersion") ?: "");
 		json_array_foreach (json_object_get(list, "items"), i, e) {
 			const char *pod = recap_json_str(e, "spec.target.pod");
 			if (!owned_by(e, recap_api_meta_uid(run)) ||
@@ -111,15 +143,20 @@ static json_t *find_exec(struct apiserver_conn *c, const char *ns, const char *n
 	json_t *found = NULL;
 	size_t n = 0;
 	char names[256];
+	char rv[64], selector[320];
+	snprintf(selector, sizeof(selector), "spec.runRef.name=%s", name);
 	bool ended = false;
 	unsigned waited = 0;
 	for (;;) {
-		if (list_execs(c, ns, name, target, &found, &n, names, sizeof(names), &ended) < 0)
+		if (list_execs(c, ns, name, target, &found, &n, names, sizeof(names), &ended, rv,
+			       sizeof(rv)) < 0)
 			return NULL;
 		/* a run that ended without one (refused, cancelled) will not get one */
+		json_t *changed = NULL;
 		if (n > 0 || ended || !wait || atomic_load(&c->s->stopping) ||
-		    !wait_step(&waited, EXEC_WAIT_S))
+		    !wait_change(c, ns, selector, rv, &waited, EXEC_WAIT_S, &changed))
 			break;
+		json_decref(changed); /* listed again with the run */
 		if (client_gone(c))
 			return NULL;
 	}
@@ -157,9 +194,14 @@ static json_t *wait_started(struct apiserver_conn *c, json_t *e, bool follow)
 	char path[1024];
 	snprintf(path, sizeof(path), "/apis/%s/namespaces/%s/capsuleexecutions/%s", RECAP_API_GROUP_VERSION,
 		 recap_api_meta_namespace(e), recap_api_meta_name(e));
+	char selector[320];
+	snprintf(selector, sizeof(selector), "metadata.name=%s", recap_api_meta_name(e));
 	unsigned waited = 0;
 	while (!recap_json_str(e, "status.relayEndpoint") && !final(e)) {
-		if (!follow || !wait_step(&waited, START_WAIT_S)) {
+		json_t *now = NULL;
+		if (!follow || !wait_change(c, recap_api_meta_namespace(e), selector,
+					    recap_json_str(e, "metadata.resourceVersion"), &waited,
+					    START_WAIT_S, &now)) {
 			apiserver_status(c, 400, "BadRequest",
 					 "the execution for pod \"%s\" has not started (phase %s)",
 					 recap_json_str(e, "spec.target.pod"),
@@ -167,8 +209,8 @@ static json_t *wait_started(struct apiserver_conn *c, json_t *e, bool follow)
 			json_decref(e);
 			return NULL;
 		}
-		json_t *now = NULL;
-		if (client_gone(c) || atomic_load(&c->s->stopping) || apiserver_get(c, path, &now) < 0) {
+		if (client_gone(c) || atomic_load(&c->s->stopping) ||
+		    (!now && apiserver_get(c, path, &now) < 0)) {
 			json_decref(e);
 			json_decref(now);
 			return NULL;
