@@ -134,7 +134,7 @@ retarget() {
 }
 retarget
 
-CAPTURE=(tcpdump -i any -nn -l -c 1 tcp port 80)
+CAPTURE=(tcpdump --immediate-mode -i any -nn -l -c 1 tcp port 80)
 first() { "$root/bench/real-node/first_output.py" " IP " "$@"; }
 exec_baked() { first kubectl exec -n bench "$(pod_of web-tools)" -c app -- "${CAPTURE[@]}"; }
 capsule_run() {
