@@ -19,20 +19,10 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../hack/lib/errtrap.sh"
 root=$(cd "$(dirname "$0")/.." && pwd)
 RUNS=${1:-100} WARM=${2:-5}
-for v in RUNS WARM; do
-	if ! [[ ${!v} =~ ^[0-9]+$ ]] || ((${!v} < 1 || ${!v} > 10000)); then
-		echo "$v must be a number in 1..10000, got '${!v}'" >&2
-		exit 2
-	fi
-done
-B=$root/build
-PLUGIN=$B/cmd/kubectl-capsule/kubectl-capsule
-[[ -x $PLUGIN ]] || { echo "$PLUGIN missing: build first (meson setup build && ninja -C build)" >&2; exit 2; }
-# shellcheck source-path=SCRIPTDIR source=../e2e/real-node/lib.sh
-. "$root/e2e/real-node/lib.sh"
-rn_up "$B/cmd/caplet/caplet" "$B/cmd/capsule/capsule" "$B/cmd/recap-controller/recap-controller" "$root"
-mkdir -p "$T/plugin" && ln -s "$PLUGIN" "$T/plugin/kubectl-capsule"
-export PATH=$T/plugin:$PATH
+# shellcheck source=bench/real-node/lib.sh
+. "$root/bench/real-node/lib.sh"
+bench_counts 10000 RUNS WARM
+bench_node_up "$root"
 
 kubectl create namespace bench >/dev/null
 kubectl apply -n bench -f - >/dev/null <<YAML

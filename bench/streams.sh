@@ -31,12 +31,9 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../hack/lib/errtrap.sh"
 root=$(cd "$(dirname "$0")/.." && pwd)
 N=${1:-10} ROUNDS=${2:-3}
-for v in N ROUNDS; do
-	if ! [[ ${!v} =~ ^[0-9]+$ ]] || ((${!v} < 1 || ${!v} > 1000)); then
-		echo "$v must be a number in 1..1000, got '${!v}'" >&2
-		exit 2
-	fi
-done
+# shellcheck source=bench/real-node/lib.sh
+. "$root/bench/real-node/lib.sh"
+bench_counts 1000 N ROUNDS
 B=$root/build
 PLUGIN=$B/cmd/kubectl-capsule/kubectl-capsule
 [[ -x $PLUGIN && -x $B/cmd/recap-apiserver/recap-apiserver ]] ||
