@@ -245,6 +245,14 @@ check "run (streamed): the summary on stderr" has "$T/live.err" "Succeeded, 1 ta
 as "$ALICE" kubectl capsule run -n shop "$IMAGE" --pod web-1,web-2 --wait-timeout 60 -- sh -c 'echo a; sleep 1; echo b'
 check "run with two targets: each line prefixed with its pod" \
 	equals "$RC:$(sort "$T/out" | tr '\n' ' ')" "0:[web-1] a [web-1] b [web-2] a [web-2] b "
+# -- a run on one pod follows its log from the start (before the run counts
+# an execution); refused by policy, it never gets one: that follow is dropped
+# without a word, and the summary gives the reason
+as "$ALICE" kubectl capsule run -n shop "$IMAGE" --pod web-1 --cap-add NET_RAW --wait-timeout 60 -- true
+check "a refused run on one pod: exit status 1" equals "$RC" 1
+check "... the policy's reason on stderr" grep -q "^run busybox-[a-z0-9]*: Failed, .*NET_RAW" "$T/err"
+no_log_warning() { ! grep -q "warning: the log" "$T/err" || { echo "  stderr: $(cat "$T/err")" >&2; return 1; }; }
+check "... and no warning about the log it never had" no_log_warning
 
 check "nothing is left on the nodes" wait_until 30 nodes_clean
 finish

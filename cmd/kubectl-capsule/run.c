@@ -186,17 +186,56 @@ struct live {
 	struct target {
 		char pod[254];
 		struct plugin_follow *fl;
+		bool early; /* followed before the run had an execution for it */
+		bool seen;  /* the run has an execution for it */
 	} * t;
 	size_t n;
 	bool prefix; /* several targets: each line "[POD] " */
 };
 
-static bool started(const struct live *l, const char *pod)
+static struct target *started(const struct live *l, const char *pod)
 {
 	for (size_t i = 0; i < l->n; i++)
 		if (strcmp(l->t[i].pod, pod) == 0)
-			return true;
-	return false;
+			return &l->t[i];
+	return NULL;
+}
+
+/* Follows the log of run's target pod; early: the run may have no execution
+ * for it yet (recap-apiserver waits for it). */
+static int follow_pod(struct live *l, const char *run, const char *pod, bool early, struct recap_error **err)
+{
+	struct target *t = realloc(l->t, (l->n + 1) * sizeof(*t));
+	if (!t)
+		return recap_error_set(err, ENOMEM, "out of memory");
+	l->t = t;
+	t = &l->t[l->n];
+	*t = (struct target){.early = early, .seen = !early};
+	snprintf(t->pod, sizeof(t->pod), "%s", pod);
+	char path[1024], prefix[260];
+	snprintf(path, sizeof(path), "/apis/%s/namespaces/%s/capsuleruns/%s/log?target=%s&follow=true",
+		 RECAP_SUBRESOURCES_GROUP_VERSION, l->s->ns, run, pod);
+	snprintf(prefix, sizeof(prefix), "[%s] ", pod);
+	int r = plugin_follow_start(l->s, path, stdout, l->a->g.raw, l->prefix ? prefix : NULL, &t->fl, err);
+	if (r < 0)
+		return recap_error_wrap(err, r, "following the log of pod %s", pod);
+	l->n++;
+	return 0;
+}
+
+/* One pod named and no selector: its execution is the run's only one, so
+ * its log is followed from the start, not once the run's status counts the
+ * execution (recap-apiserver waits for the execution and its start; the
+ * first output comes as soon as the node has it). */
+static int follow_early(struct live *l, json_t *run, struct recap_error **err)
+{
+	const struct run_args *a = l->a;
+	if (a->selector || json_array_size(a->pods) != 1 || !json_is_string(json_array_get(a->pods, 0)))
+		return 0;
+	const char *pod = json_string_value(json_array_get(a->pods, 0));
+	if (strlen(pod) >= sizeof(l->t[0].pod))
+		return 0;
+	return follow_pod(l, recap_api_meta_name(run), pod, true, err);
 }
 
 /* A follow for each execution that has none yet. */
@@ -219,43 +258,34 @@ static int follow_new(json_t *run, void *data, struct recap_error **err)
 	size_t i;
 	json_array_foreach (items, i, e) {
 		const char *pod = recap_json_str(e, "spec.target.pod");
-		if (!pod || strlen(pod) >= sizeof(l->t[0].pod) || started(l, pod))
+		if (!pod || strlen(pod) >= sizeof(l->t[0].pod))
 			continue;
-		struct target *t = realloc(l->t, (l->n + 1) * sizeof(*t));
-		if (!t)
-			return recap_error_set(err, ENOMEM, "out of memory");
-		l->t = t;
-		t = &l->t[l->n];
-		*t = (struct target){0};
-		snprintf(t->pod, sizeof(t->pod), "%s", pod);
-		char path[1024], prefix[260];
-		snprintf(path, sizeof(path),
-			 "/apis/%s/namespaces/%s/capsuleruns/%s/log?target=%s&follow=true",
-			 RECAP_SUBRESOURCES_GROUP_VERSION, l->s->ns, name, pod);
-		snprintf(prefix, sizeof(prefix), "[%s] ", pod);
-		r = plugin_follow_start(l->s, path, stdout, l->a->g.raw, l->prefix ? prefix : NULL, &t->fl,
-					err);
-		if (r < 0)
-			return recap_error_wrap(err, r, "following the log of pod %s", pod);
-		l->n++;
+		struct target *t = started(l, pod);
+		if (t)
+			t->seen = true;
+		else if ((r = follow_pod(l, name, pod, false, err)) < 0)
+			return r;
 	}
 	return 0;
 }
 
-/* Every follow to its end (done: all of them read; else stopped). */
+/* Every follow to its end (done: all of them read; else stopped). An early
+ * follow of a pod the run never got an execution for (a refused run, a pod
+ * gone) is stopped, not read: there is nothing to read, and the summary says
+ * why. */
 static void follows_end(struct live *l, bool done)
 {
 	for (bool busy = done; busy;) {
 		busy = false;
 		for (size_t i = 0; i < l->n; i++)
-			busy = busy || !plugin_follow_done(l->t[i].fl);
+			busy = busy || (l->t[i].seen && !plugin_follow_done(l->t[i].fl));
 		if (busy && !uv_run(&l->s->loop, UV_RUN_ONCE))
 			break;
 	}
 	for (size_t i = 0; i < l->n; i++) {
 		struct recap_error *err = NULL;
 		int r = plugin_follow_end(l->t[i].fl, NULL, &err);
-		if (done && r != 0)
+		if (done && r != 0 && l->t[i].seen)
 			plugin_printf_safe(stderr, "warning: the log of pod %s: %s\n", l->t[i].pod,
 					   err ? recap_error_message(err)
 					       : "recap-apiserver does not answer");
@@ -284,7 +314,9 @@ static int wait_and_show(struct session *s, const struct run_args *a, json_t *ru
 	};
 	_cleanup_json_ json_t *done = NULL;
 	struct recap_error *err = NULL;
-	int r = plugin_wait_run(s, run, &wo, &done, &err);
+	int r = live ? follow_early(&l, run, &err) : 0;
+	if (r >= 0)
+		r = plugin_wait_run(s, run, &wo, &done, &err);
 	if (r >= 0 && live)
 		r = follow_new(done, &l, &err); /* targets that ended before they were seen */
 	if (live)
