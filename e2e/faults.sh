@@ -73,12 +73,21 @@ exec_field() {
 		-o jsonpath="{range .items[?(@.spec.target.pod==\"db-$2\")]}{$3}{end}" 2>/dev/null
 }
 exec_is() { [[ $(exec_field "$1" "$2" .status.phase) == "$3" ]]; }
+# exec_phase_is RUN SLOT PHASE: as exec_is, and when it is not, the
+# execution's reason and message are shown
+exec_phase_is() {
+	local got
+	got=$(exec_field "$1" "$2" '.status.phase')
+	[[ $got == "$3" ]] && return 0
+	echo "  $1 on db-$2: expected phase $3, got '$got': $(exec_field "$1" "$2" '.status.reason'): $(exec_field "$1" "$2" '.status.message')" >&2
+	return 1
+}
 # settled CASE SLOT STARTS PHASE [REASON]: the run is final, its execution
 # on db-SLOT ended PHASE (for REASON), and the target shows STARTS starts.
 settled() {
 	local name=$1 slot=$2 want=$3 phase=$4 reason=${5:-}
 	wait_or_say 60 run_final "$name" || { echo "  $name: phase $(run_phase "$name")" >&2; return 1; }
-	equals "$(exec_field "$name" "$slot" .status.phase)" "$phase" || return 1
+	exec_phase_is "$name" "$slot" "$phase" || return 1
 	[[ -z $reason ]] || equals "$(exec_field "$name" "$slot" .status.reason)" "$reason" || return 1
 	equals "$(starts "$name" "$slot")" "$want"
 }
@@ -113,7 +122,7 @@ controller_start
 # dispatched, so it never runs and counts failed ExecutionDeleted.
 once_or_never() { # SLOT
 	if [[ -n $(exec_field ctl-create "$1" .metadata.name) ]]; then
-		equals "$(exec_field ctl-create "$1" .status.phase)" Succeeded && equals "$(starts ctl-create "$1")" 1
+		exec_phase_is ctl-create "$1" Succeeded && equals "$(starts ctl-create "$1")" 1
 	else
 		kubectl get caprun -n faults ctl-create -o jsonpath='{.status.failures[*].reason}' | grep -qw ExecutionDeleted &&
 			equals "$(starts ctl-create "$1")" 0
@@ -124,7 +133,7 @@ created_ran() { # the create that answered made an execution that ran once
 	local s n=0
 	for s in 1 2; do
 		[[ -z $(exec_field ctl-create "$s" .metadata.name) ]] ||
-			{ equals "$(exec_field ctl-create "$s" .status.phase)" Succeeded && equals "$(starts ctl-create "$s")" 1 && n=$((n + 1)); } || return 1
+			{ exec_phase_is ctl-create "$s" Succeeded && equals "$(starts ctl-create "$s")" 1 && n=$((n + 1)); } || return 1
 	done
 	((n >= 1)) || { echo "  neither target has an execution" >&2; return 1; }
 }
