@@ -186,8 +186,7 @@ struct live {
 	struct target {
 		char pod[254];
 		struct plugin_follow *fl;
-		bool early; /* followed before the run had an execution for it */
-		bool seen;  /* the run has an execution for it */
+		bool seen; /* the run has an execution for it (else: an early follow) */
 	} * t;
 	size_t n;
 	bool prefix; /* several targets: each line "[POD] " */
@@ -210,7 +209,7 @@ static int follow_pod(struct live *l, const char *run, const char *pod, bool ear
 		return recap_error_set(err, ENOMEM, "out of memory");
 	l->t = t;
 	t = &l->t[l->n];
-	*t = (struct target){.early = early, .seen = !early};
+	*t = (struct target){.seen = !early};
 	snprintf(t->pod, sizeof(t->pod), "%s", pod);
 	char path[1024], prefix[260];
 	snprintf(path, sizeof(path), "/apis/%s/namespaces/%s/capsuleruns/%s/log?target=%s&follow=true",
