@@ -16,7 +16,9 @@ host_names() {
 	cgroup_root=recap-node-$id
 }
 
-# host_pick_subnet: a 10.250.X.0/24 no interface of this host is in.
+# host_pick_subnet: a 10.250.X.0/24 no interface of this host is in (hack/node
+# picks it and makes the bridge under host_record_edit's lock, so that two
+# nodes coming up at once cannot pick the same).
 host_pick_subnet() {
 	local x addrs
 	addrs=$(ip -4 -o addr show)
