@@ -11,8 +11,13 @@
 # each command timed as a whole process (bench/proctime: every command once
 # per round in a shuffled order, paired ratios to native with a 95%
 # interval). A capsule run's time includes its attach and escape; the last
-# table times those alone (`true`), so that the filesystem's part of a ratio
-# can be told from the fixed cost.
+# table times those alone (`true`). The filesystem's own part is timed
+# too, from inside: each workload runs under a small static timer (in the
+# target's root and in the capsule's image alike) that reads the monotonic
+# clock around the workload's process alone, so that the path through
+# /target is compared without the run's fixed cost (whose spread on a
+# hybrid cgroup host, the v1 moves' RCU grace periods, is larger than a
+# short workload's difference).
 #
 #   bench/target-fs.sh [CAPSULE-BINARY] [ROUNDS]   (as root; default build/cmd/capsule/capsule, 10)
 #
@@ -38,7 +43,9 @@
 # sandbox's per-call costs (seccomp, Landlock) and the run's cgroup, not the
 # disk. The capsule runs get the run defaults (one CPU, 512Mi);
 # CAPSULE_OPTS="--cpus 2" (words added to every `capsule run`) takes the CPU
-# quota out of the comparison.
+# quota out of the comparison: the tar workload is two busy processes (tar
+# and the wc it writes to), which one CPU's quota throttles, while native
+# runs them without a limit.
 set -euo pipefail
 # shellcheck source=hack/lib/errtrap.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../hack/lib/errtrap.sh"
@@ -117,6 +124,37 @@ for p in $PACKAGES; do
 done
 printf '#include <unistd.h>\nint main(void){for(;;)pause();}\n' >"$T/sleeper.c"
 gcc -static -O2 -o "$rootfs/sleeper" "$T/sleeper.c"
+# walltime COMMAND...: runs it and prints "walltime_us N" (its monotonic
+# wall time) on stderr; exits with its status.
+cat >"$T/walltime.c" <<'C'
+#include <stdio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+static long long now_us(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000LL + t.tv_nsec / 1000;
+}
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return 2;
+	long long t0 = now_us();
+	pid_t p = fork();
+	if (p == 0) {
+		execvp(argv[1], argv + 1);
+		_exit(127);
+	}
+	int st = 0;
+	if (p < 0 || waitpid(p, &st, 0) < 0)
+		return 2;
+	fprintf(stderr, "walltime_us %lld\n", now_us() - t0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
+C
+gcc -static -O2 -o "$rootfs/bench/walltime" "$T/walltime.c"
 cp "$(command -v busybox)" "$rootfs/bench/busybox"
 usr_files=$(find "$rootfs/usr" -type f | wc -l)
 usr_mib=$(($(du -sb "$rootfs/usr" | cut -f1) / 1048576))
@@ -138,6 +176,7 @@ pid=$(runc state "$cid" | python3 -c 'import json,sys; print(json.load(sys.stdin
 # The capsule: the same busybox-static, as an OCI image in the store.
 mkdir -p "$T/layer/bin"
 cp "$(command -v busybox)" "$T/layer/bin/busybox"
+cp "$rootfs/bench/walltime" "$T/layer/bin/walltime"
 umoci init --layout "$T/image" >/dev/null
 umoci new --image "$T/image:bench" >/dev/null
 umoci insert --image "$T/image:bench" "$T/layer/bin" /bin >/dev/null
@@ -185,6 +224,33 @@ argv n native 'true'
 argv ro capsule ro 'true'
 argv rw capsule rw 'true'
 measure fixed :: native "${n[@]}" :: ro "${ro[@]}" :: rw "${rw[@]}"
+
+# The workloads alone: the same rounds, each side's workload process timed
+# from inside by walltime, every side once per round in a shuffled order.
+inner() { # side, workload script -> the workload's microseconds
+	local out
+	case $1 in
+	native) out=$(nsenter -t "$pid" -m /bench/walltime /bench/busybox env BB=/bench/busybox R= \
+		/bench/busybox sh -c "$2" 2>&1 >/dev/null) ;;
+	*) out=$("$CAPSULE" --root "$T/store" --cgroup-parent "$cgp" run --target "$pid" --image "$image" \
+		--target-fs "$1" "${capsule_opts[@]}" -- walltime busybox env BB=/bin/busybox R=/target busybox sh -c "$2" \
+		2>&1 >/dev/null) ;;
+	esac || { echo "target-fs: the $1 side of a timed workload failed: $out" >&2; exit 1; }
+	sed -n 's/^walltime_us \([0-9]*\)$/\1/p' <<<"$out" | grep . ||
+		{ echo "target-fs: no walltime from the $1 side: $out" >&2; exit 1; }
+}
+echo "## the workloads timed from inside: $ROUNDS rounds after $WARMUP warm-up"
+for w in sum tar create; do
+	script=${w}_sh
+	sides="native ro rw"
+	[[ $w != create ]] || sides="native rw"
+	for ((i = 1; i <= WARMUP + ROUNDS; i++)); do
+		for side in $(shuf -e $sides); do
+			us=$(inner "$side" "${!script}")
+			((i <= WARMUP)) || printf '%s\t%s\t%s\n' "$w" "$side" "$us" >>"$T/inner.tsv"
+		done
+	done
+done
 cut -d" " -f1-3 /proc/loadavg >>"$T/loadavg"
 
 python3 - "$T" "$ROUNDS" "$usr_files" "$usr_mib" "$TAR_PASSES" "$CREATE_FILES" "${CAPSULE_OPTS:-}" <<'PY'
@@ -217,6 +283,48 @@ for w in ("sum", "tar", "create", "fixed"):
         if c in ratios and c != "native":
             q = ratios[c]
             cell += f", **{q[0]:.3f}×** [{q[1]:.3f}, {q[2]:.3f}]"
+        cells.append(cell)
+    print(f"| {names[w]} | " + " | ".join(cells) + " |")
+
+# the workloads alone (walltime inside), paired round by round
+import math
+def median(v):
+    v = sorted(v); n = len(v)
+    return (v[(n - 1) // 2] + v[n // 2]) / 2
+def pct(v, p):
+    v = sorted(v); return v[min(len(v) - 1, int(p * (len(v) - 1) + 0.5))]
+def interval(v):  # distribution-free 95% interval of the median (binomial)
+    v = sorted(v); n = len(v)
+    if n < 6:
+        return float("nan"), float("nan")
+    j, cdf = 0, 0.0
+    while True:  # the largest j with P(Binomial(n, 1/2) < j) <= 2.5%
+        nxt = cdf + math.comb(n, j) / 2 ** n
+        if nxt > 0.025:
+            break
+        cdf, j = nxt, j + 1
+    j = max(j, 1)
+    return v[j - 1], v[n - j]
+inner = {}
+for line in open(f"{tmp}/inner.tsv"):
+    w, side, us = line.split()
+    inner.setdefault(w, {}).setdefault(side, []).append(int(us) / 1000)
+print()
+print(f"The workloads alone, timed from inside (walltime around the workload's process; no attach or escape), {rounds} rounds; ms, median (p10–p90), and the paired median ratio to native [95% interval]\n")
+print("| workload | " + " | ".join(cols.values()) + " |")
+print("| --- |" + " --- |" * len(cols))
+for w in ("sum", "tar", "create"):
+    cells = []
+    for c in cols:
+        t = inner[w].get(c)
+        if not t:
+            cells.append("n/a (read-only)")
+            continue
+        cell = f"{median(t):.1f} ({pct(t, 0.1):.1f}–{pct(t, 0.9):.1f})"
+        if c != "native":
+            q = [a / b for a, b in zip(t, inner[w]["native"])]
+            lo, hi = interval(q)
+            cell += f", **{median(q):.3f}×** [{lo:.3f}, {hi:.3f}]"
         cells.append(cell)
     print(f"| {names[w]} | " + " | ".join(cells) + " |")
 PY
