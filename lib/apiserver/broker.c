@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
+#include "base/json.h"
 #include "kube/watch.h"
 
 struct waiter;
@@ -76,13 +78,15 @@ static void waiter_closed(uv_handle_t *h)
 /* Ends a wait: its watch stopped, its answer given (object: the change, or
  * NULL for none). */
 static void waiter_end(struct apiserver_broker *b, struct waiter *wt, const struct recap_kube_watch_event *ev,
-		       bool timed_out)
+		       bool timed_out, const char *why)
 {
 	if (!wt->p)
 		return;
 	struct pending *p = wt->p;
 	wt->p = NULL;
 	p->wait->timed_out = timed_out;
+	if (why)
+		snprintf(p->wait->why, sizeof(p->wait->why), "%s", why);
 	if (ev) {
 		p->wait->object = json_incref(ev->object);
 		p->wait->deleted = ev->type == RECAP_KUBE_WATCH_DELETED;
@@ -109,16 +113,22 @@ static void on_watch(struct recap_kube_watch *w, enum recap_kube_watch_note note
 	    (note == RECAP_KUBE_WATCH_EVENT && ev->type == RECAP_KUBE_WATCH_BOOKMARK))
 		return;
 	/* an event; or the watch cannot go on as asked (a version too old, a
-	 * broken stream): the caller reads again instead */
-	waiter_end(b, wt, note == RECAP_KUBE_WATCH_EVENT && ev->type != RECAP_KUBE_WATCH_ERROR ? ev : NULL,
-		   false);
+	 * broken stream, a refusal): the caller reads again instead */
+	if (note == RECAP_KUBE_WATCH_EVENT && ev->type != RECAP_KUBE_WATCH_ERROR) {
+		waiter_end(b, wt, ev, false, NULL);
+		return;
+	}
+	const char *why = err ? recap_error_message(err) : NULL;
+	if (note == RECAP_KUBE_WATCH_EVENT) /* an ERROR event: its Status says why */
+		why = recap_json_str(ev->object, "message");
+	waiter_end(b, wt, NULL, false, why ? why : "the watch ended");
 }
 
 static void on_wait_timeout(uv_timer_t *t)
 {
 	struct waiter *wt = t->data;
 	if (wt->p)
-		waiter_end(wt->p->b, wt, NULL, true);
+		waiter_end(wt->p->b, wt, NULL, true, NULL);
 }
 
 static void start_wait(struct apiserver_broker *b, struct pending *p)
@@ -188,7 +198,7 @@ static void on_wake(uv_async_t *a)
 		send_one(b, rev);
 	if (stop) {
 		while (b->waiters)
-			waiter_end(b, b->waiters, NULL, false);
+			waiter_end(b, b->waiters, NULL, false, "recap-apiserver is stopping");
 		recap_kube_client_close(b->client);
 		uv_close((uv_handle_t *)&b->wake, NULL);
 	}
@@ -270,6 +280,7 @@ int apiserver_broker_wait(struct apiserver_broker *b, struct apiserver_wait *w, 
 	struct pending p = {.wait = w, .b = b};
 	w->object = NULL;
 	w->deleted = w->timed_out = false;
+	w->why[0] = '\0';
 	int r = hand_over(b, &p, err);
 	if (r < 0)
 		return r;

@@ -41,6 +41,8 @@ struct apiserver_wait {
 	bool deleted;	/* that change was its deletion */
 	bool timed_out; /* no change came in timeout_ms (else, with no object: the
 			   watch broke off, and waiting again at once may not help) */
+	char why[256];	/* when it broke off: why, as the API server or the
+			   transport said ("" when nothing was said) */
 };
 
 /* Blocks until the first change after resource_version, timeout_ms, or the

@@ -40,9 +40,10 @@ struct apiserver_conn {
 	char head[HEAD_MAX + 1];
 	size_t head_len;
 	char method[8], path[2048], query[2048];
-	bool proxy;    /* a client certificate of an allowed front proxy */
-	char why[256]; /* when not: what the certificate was */
-	bool began;    /* a response went out */
+	bool proxy;	   /* a client certificate of an allowed front proxy */
+	char why[256];	   /* when not: what the certificate was */
+	bool began;	   /* a response went out */
+	bool watch_warned; /* a watch that broke off was logged (once a connection) */
 };
 
 void apiserver_log(struct recap_apiserver *s, int level, const char *fmt, ...)

@@ -57,6 +57,13 @@ static bool wait_change(struct apiserver_conn *c, const char *ns, const char *se
 	if (r < 0)
 		apiserver_log(c->s, 1, "a watch of executions failed, polling instead: %s",
 			      err ? recap_error_message(err) : "no version to watch from");
+	else if (!w.object && !w.timed_out && !c->watch_warned) {
+		/* once a connection: a watch refused for good (recap-apiserver's
+		 * RBAC) would otherwise poll silently */
+		c->watch_warned = true;
+		apiserver_log(c->s, 1, "a watch of executions broke off, reading again instead: %s",
+			      w.why[0] ? w.why : "nothing said why");
+	}
 	recap_error_free(err);
 	uint64_t took = recap_now_mono_ms() - t0;
 	*waited_ms += took > 0 ? (unsigned)took : 1;

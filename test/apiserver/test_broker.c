@@ -158,6 +158,9 @@ static void test_refused_watch_ends_at_once(void **state)
 	assert_int_equal(apiserver_broker_wait(f->b, &w, &err), 0);
 	assert_null(w.object);
 	assert_false(w.timed_out);
+	/* why, for the log: the API server's answer */
+	if (!strstr(w.why, "404") && !strstr(w.why, "not found") && !strstr(w.why, "NotFound"))
+		fail_msg("the refusal's reason is not given: \"%s\"", w.why);
 }
 
 int main(void)
