@@ -295,6 +295,7 @@ def caplets(name, targets, qps, tail_bytes):
     line = "root         1  0.0  0.1  10432  5480 ?        Ss   09:00   0:00 /app --serve\n"
     tail = (line * (tail_bytes // len(line) + 1))[-tail_bytes:] if tail_bytes else ""
     patch_type = "application/merge-patch+json"
+    relay = "10.240.13.117:10350"  # a node IP's length and caplet's relay port
 
     finalizer = "recap.dev/escape"
 
@@ -315,14 +316,17 @@ def caplets(name, targets, qps, tail_bytes):
                  {"metadata": {"finalizers": [finalizer]}}, patch_type)
             start = now()
             bucket.take()
+            # caplet's Pulling and Attaching writes in one: the fields they
+            # leave (its relay's endpoint: the node's IP and port 10350)
             call("PATCH", f"{path}/{ex}/status?fieldManager=caplet",
-                 {"status": {"phase": "Running", "attachStartTime": start, "runStartTime": start,
+                 {"status": {"phase": "Running", "pullStartTime": start, "attachStartTime": start,
+                             "runStartTime": start, "relayEndpoint": relay,
                              "conditions": conditions("Running", start)}}, patch_type)
             bucket.take()
             end = now()
             call("PATCH", f"{path}/{ex}/status?fieldManager=caplet", {"status": {
                 "phase": "Succeeded", "reason": "Completed", "escaped": True, "exitCode": 0,
-                "stdoutTail": tail, "stdoutBytes": len(tail), "stderrBytes": 0,
+                "stdoutTail": tail, "stderrTail": "", "stdoutBytes": len(tail), "stderrBytes": 0,
                 "imageDigest": "sha256:" + "ab" * 32, "escapeStartTime": end, "completionTime": end,
                 "conditions": conditions("Succeeded", end)}},
                 patch_type)
