@@ -283,10 +283,16 @@ streams_available() {
 	[[ $(kubectl get apiservice v1alpha1.subresources.recap.dev \
 		-o jsonpath='{.status.conditions[?(@.type=="Available")].status}') == True ]]
 }
+# streams_failed WHAT: says so with the logs that tell why, and ends the test.
+streams_failed() {
+	echo "$1; logs:" >&2
+	tail -n 30 "$T"/*.log >&2
+	exit 1
+}
 streams_up() { # BINARY
-	wait_until 30 streams_secrets || { echo "the controller issued no relay certificates" >&2; exit 1; }
-	wait_until 30 streams_ca_bundle || { echo "the controller set no APIService caBundle" >&2; exit 1; }
+	wait_until 30 streams_secrets || streams_failed "the controller issued no relay certificates"
+	wait_until 30 streams_ca_bundle || streams_failed "the controller set no APIService caBundle"
 	streams_apiserver_start "$1"
-	wait_until 60 streams_available || { echo "recap-apiserver did not become Available" >&2; exit 1; }
+	wait_until 60 streams_available || streams_failed "recap-apiserver did not become Available"
 	kubectl apply -f "$E2E_SRC"/config/rbac/streams_view_role.yaml -f "$E2E_SRC"/config/rbac/streams_edit_role.yaml >/dev/null
 }
