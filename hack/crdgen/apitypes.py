@@ -51,8 +51,10 @@ CRDS = {}
 
 def crd_schema(kind):
     if not CRDS:
+        # the execution's model: with the defaults it does not store (its
+        # getters read an absent field as them)
         for f in (kinds.capsule_crd, kinds.policy_crd, kinds.run_crd,
-                  kinds.execution_crd):
+                  lambda: kinds.execution_crd(stored=False)):
             c = f()
             CRDS[c["spec"]["names"]["kind"]] = \
                 c["spec"]["versions"][0]["schema"]["openAPIV3Schema"]

@@ -124,6 +124,45 @@ def _resources():
     })
 
 
+# Profile fields that every reader takes through its getter (lib/api/types.h),
+# which reads an absent field as its default: an execution stores them only
+# where they differ from the default. The controller leaves the others out
+# (recap_api_profile_elide_defaults) and the execution's CRD does not default
+# them, so an execution holds what its Capsule says, not the schema's
+# defaults (about 240 bytes in etcd per execution). join and
+# targetFilesystem are not among them: the node agent copies those into
+# the executor's spec as they are, so an execution always holds them.
+ELIDED_DEFAULTS = ("interactive", "timeoutSeconds", "security", "session",
+                   "output")
+
+
+def without_defaults(s):
+    """s with every default below it taken out."""
+    if isinstance(s, dict):
+        return {k: without_defaults(v) for k, v in s.items() if k != "default"}
+    if isinstance(s, list):
+        return [without_defaults(v) for v in s]
+    return s
+
+
+def elided_defaults():
+    """[(path, default)] of every defaulted field below ELIDED_DEFAULTS,
+    leaves only (an object's own default {} is its leaves')."""
+    out = []
+
+    def walk(path, s):
+        if s.get("type") == "object" and "properties" in s:
+            for k, sub in s["properties"].items():
+                walk(f"{path}.{k}", sub)
+        elif "default" in s:
+            out.append((path, s["default"]))
+
+    props = profile()
+    for name in ELIDED_DEFAULTS:
+        walk(name, props[name])
+    return out
+
+
 def profile(reserve_env_prefix=True):
     """Fields that say what runs and how; copied into executions."""
     return {

@@ -506,11 +506,20 @@ def _target():
     }, required=["pod", "podUID", "container", "containerID"])
 
 
-def execution_crd():
+def execution_crd(stored=True):
+    """The execution's CRD; stored=False: the model code reads (the
+    profile's defaults that an execution does not store, still in place,
+    for the getters)."""
     import capsule as cap
+    props = cap.profile(reserve_env_prefix=False)
+    if stored:
+        for name in cap.ELIDED_DEFAULTS:
+            props[name] = cap.without_defaults(props[name])
     profile = obj("The resolved execution profile: the Capsule's (or its "
                   "role's) command and confinement, with RECAP_* variables "
-                  "added.", cap.profile(reserve_env_prefix=False),
+                  "added. Of " + ", ".join(cap.ELIDED_DEFAULTS) + " only what "
+                  "differs from the Capsule's defaults is stored; an absent "
+                  "field means its default.", props,
                   required=["image"])
     spec = obj("One execution order for the node agent; immutable.", {
         "runRef": obj("The CapsuleRun that owns this execution.", {

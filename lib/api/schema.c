@@ -439,3 +439,14 @@ const char *const recap_api_failure_fields[RECAP_API_FAILURE_N_FIELDS] = {
     "execution", "pod", "container", "node", "reason", "exitCode", "message"};
 const char *const recap_api_condition_fields[RECAP_API_CONDITION_N_FIELDS] = {
     "type", "status", "observedGeneration", "lastTransitionTime", "reason", "message"};
+const struct recap_api_elided_default recap_api_profile_elided[RECAP_API_PROFILE_N_ELIDED] = {
+    {"interactive", "false"},
+    {"timeoutSeconds", "300"},
+    {"security.seccompProfile.type", "\"RuntimeDefault\""},
+    {"security.runAsUser", "0"},
+    {"security.runAsGroup", "0"},
+    {"session.attachTimeoutSeconds", "60"},
+    {"session.idleTimeoutSeconds", "900"},
+    {"output.tailBytes", "4096"},
+    {"output.retentionSeconds", "3600"},
+};

@@ -1434,3 +1434,11 @@ static inline const char *recap_api_condition_message(json_t *o)
 /* Its top-level fields, in schema order. */
 #define RECAP_API_CONDITION_N_FIELDS 6
 extern const char *const recap_api_condition_fields[RECAP_API_CONDITION_N_FIELDS];
+
+/* A profile's defaults that an execution does not store (hack/crdgen
+ * capsule.ELIDED_DEFAULTS): each field's path and its default as JSON. */
+struct recap_api_elided_default {
+	const char *path, *json;
+};
+#define RECAP_API_PROFILE_N_ELIDED 9
+extern const struct recap_api_elided_default recap_api_profile_elided[RECAP_API_PROFILE_N_ELIDED];

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/names.h"
+#include "api/profile.h"
 #include "api/types.h"
 #include "base/json.h"
 #include "controller/objects.h"
@@ -40,6 +41,11 @@ json_t *recap_controller_exec_profile(json_t *capsule_spec, const char *role, js
 			json_object_set_new(p, RECAP_API_PROFILE_ENV, env);
 		}
 		json_array_extend(env, extra_env);
+	}
+	/* stored without the defaults its readers take from the getters */
+	if (p && recap_api_profile_elide_defaults(p) < 0) {
+		json_decref(p);
+		return NULL;
 	}
 	return p;
 }

@@ -10,9 +10,10 @@
 #include "sched/strategy.h"
 
 /* The fields of a Capsule spec an execution carries (spec.capsule): every
- * field of a profile (recap_api_profile_fields, from the schema); a role's
- * command replaces the Capsule's and
- * `extra_env` (RECAP_ROLE_*_IPS, may be NULL) is appended to env. */
+ * field of a profile (recap_api_profile_fields, from the schema) but those
+ * that hold a default it need not store (api/profile.h); a role's command
+ * replaces the Capsule's and `extra_env` (RECAP_ROLE_*_IPS, may be NULL) is
+ * appended to env. */
 json_t *recap_controller_exec_profile(json_t *capsule_spec, const char *role, json_t *extra_env);
 
 /* A CapsuleExecution for one planned target of `run`: deterministic name,

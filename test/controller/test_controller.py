@@ -275,6 +275,12 @@ def check_parallel(w):
                p["status"]["containerStatuses"][0]["containerID"])
         expect("podIP", t["podIP"], p["status"]["podIP"])
         expect("command", e["spec"]["capsule"]["command"], ["ps", "aux"])
+        # the Capsule's defaults the readers take from the getters are not
+        # stored (neither written nor defaulted by the CRD); join and
+        # targetFilesystem, copied as they are by the node agent, are
+        expect("stored profile fields", sorted(e["spec"]["capsule"]),
+               ["command", "image", "join", "targetFilesystem"])
+        expect("join", e["spec"]["capsule"]["join"], ["net", "pid", "ipc", "uts"])
         # the default timeoutSeconds (300) + 600 s to start, counted from
         # the pass that created it: at or a little before creationTimestamp
         slack = (rfc3339(e["spec"]["deadline"]) -

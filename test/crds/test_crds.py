@@ -109,6 +109,24 @@ def check_defaults(k):
         ("spec.schedule.timeZone", "UTC"),
         ("spec.schedule.concurrencyPolicy", "Allow"),
         ("spec.schedule.suspend", False), ("spec.command", "<unset>")])
+    # an execution's profile: join and targetFilesystem defaulted, the
+    # defaults its readers take from the getters not stored
+    ex = {"apiVersion": "recap.dev/v1alpha1", "kind": "CapsuleExecution",
+          "metadata": {"name": "minimal"},
+          "spec": {"runRef": {"name": "r"}, "node": "n",
+                   "target": {"pod": "p", "podUID": "u", "container": "c",
+                              "containerID": "containerd://0123"},
+                   "capsule": {"image": "busybox"}}}
+    k.ok("create", "-n", NS, "-f", "-", stdin=json.dumps(ex))
+    fields("default: CapsuleExecution",
+           k.json("get", "-n", NS, "capsuleexecution", "minimal"), [
+               ("spec.capsule.join", ["net", "pid", "ipc", "uts"]),
+               ("spec.capsule.targetFilesystem", "ReadOnly"),
+               ("spec.capsule.timeoutSeconds", "<unset>"),
+               ("spec.capsule.interactive", "<unset>"),
+               ("spec.capsule.security", "<unset>"),
+               ("spec.capsule.session", "<unset>"),
+               ("spec.capsule.output", "<unset>")])
     policy = {"apiVersion": "recap.dev/v1alpha1", "kind": "CapsulePolicy",
               "metadata": {"name": "baseline"}, "spec": {}}
     k.ok("create", "-f", "-", stdin=json.dumps(policy))
