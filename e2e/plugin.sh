@@ -231,6 +231,22 @@ check "run --cap-drop ALL: exit status 0" equals "$RC" 0
 check "run --cap-drop ALL: the command holds no capability" has "$T/out" "CapEff:	0000000000000000
 CapBnd:	0000000000000000"
 
+# The default sandbox through the whole path: an ad hoc run with no security
+# flag gets RuntimeDefault, no_new_privs and the default capabilities, though
+# its execution stores none of those defaults (the getters read them). The
+# attack from inside: a new mount namespace, which the default filter refuses.
+capsule run "$IMAGE" --pod web-1 --wait-timeout 120 -- \
+	sh -c 'grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status; unshare -m true 2>/dev/null && echo unshared || echo refused'
+RUN8=$(sed -n 's/^run \(busybox-[a-z0-9]*\): .*/\1/p' "$T/err" | tail -1)
+check "a default run: exit status 0" equals "$RC" 0
+check "a default run: under a seccomp filter, with no_new_privs" has "$T/out" "NoNewPrivs:	1
+Seccomp:	2"
+check "a default run: unshare from inside is refused" has "$T/out" "refused"
+stored_security() {
+	kubectl get cexec -n shop -l "recap.dev/run=$RUN8" -o jsonpath='{.items[0].spec.capsule.security}'
+}
+check "a default run: its execution stores no security defaults" equals "$(stored_security)" ""
+
 # On a terminal the progress is one line rewritten in place.
 script -qec "kubectl capsule run $IMAGE --pod web-1 --rm --wait-timeout 120 -- echo tty" /dev/null >"$T/tty.out"
 check "on a terminal: progress rewritten in place (CR, erase line)" grep -q $'\r\033\\[Krun busybox-' "$T/tty.out"
