@@ -21,6 +21,10 @@
  *
  * The interval needs 6 rounds or more (below, its ends are NAN).
  *
+ * -i: the sample is the command's own report instead, the last line
+ * `walltime_us N` it writes on stderr (a timer inside it, around the part
+ * that is measured); a run without one ends the measurement with an error.
+ *
  * -r rounds kept (default 20), -w rounds run first and dropped (default 0),
  * -s the shuffle's seed (printed, so that a run's orders can be repeated).
  * stdout: a markdown table, times in ms. -t FILE: the same as tab-separated
@@ -35,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,6 +60,7 @@ struct options {
 	const char *baselines[MAX_BASELINES];
 	int n_baselines;
 	const char *tsv_path;
+	int inner; /* -i: the command's own walltime_us line is the sample */
 	struct command commands[MAX_COMMANDS];
 	int n_commands;
 };
@@ -78,15 +84,16 @@ static int catch_stop_signals(void)
 	return 0;
 }
 
-/* Descriptors every child gets: /dev/null for its stdio, and the harness's
- * own stderr (close-on-exec) to say why an exec failed. */
+/* Descriptors every child gets: /dev/null for its stdio (stderr: capture,
+ * when not -1), and the harness's own stderr (close-on-exec) to say why an
+ * exec failed. */
 struct stdio_fds {
-	int devnull, report;
+	int devnull, report, capture;
 };
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: proctime [-r ROUNDS] [-w WARMUP] [-s SEED] [-b NAME]... [-t FILE] "
+	fprintf(stderr, "usage: proctime [-r ROUNDS] [-w WARMUP] [-s SEED] [-b NAME]... [-t FILE] [-i] "
 			":: NAME ARGV... [:: NAME ARGV...]...\n");
 }
 
@@ -163,7 +170,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			      .seed = ((uint64_t)now.tv_nsec ^ ((uint64_t)getpid() << 32)) & INT64_MAX};
 	long seed;
 	int opt, r = 0;
-	while (r == 0 && (opt = getopt(argc, argv, "+r:w:s:b:t:")) != -1) {
+	while (r == 0 && (opt = getopt(argc, argv, "+r:w:s:b:t:i")) != -1) {
 		switch (opt) {
 		case 'r':
 			r = parse_count(optarg, MAX_ROUNDS, &o->rounds);
@@ -183,6 +190,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 't':
 			o->tsv_path = optarg;
+			break;
+		case 'i':
+			o->inner = 1;
 			break;
 		default:
 			r = -EINVAL;
@@ -222,7 +232,7 @@ static void shuffle(int *order, int n, uint64_t *state)
 __attribute__((noreturn)) static void exec_child(const struct command *c, const struct stdio_fds *fds)
 {
 	if (dup2(fds->devnull, STDIN_FILENO) < 0 || dup2(fds->devnull, STDOUT_FILENO) < 0 ||
-	    dup2(fds->devnull, STDERR_FILENO) < 0) {
+	    dup2(fds->capture >= 0 ? fds->capture : fds->devnull, STDERR_FILENO) < 0) {
 		dprintf(fds->report, "proctime: %s: redirecting to /dev/null: %s\n", c->name,
 			strerror(errno));
 		_exit(127);
@@ -237,24 +247,60 @@ static double ms_between(const struct timespec *a, const struct timespec *b)
 	return (double)(b->tv_sec - a->tv_sec) * 1e3 + (double)(b->tv_nsec - a->tv_nsec) / 1e6;
 }
 
-/* One run of one command, fork to reaped: its wall time and wait status. */
-static int run_once(const struct command *c, const struct stdio_fds *fds, double *ret_ms, int *ret_status)
+/* The last `walltime_us N` line of what a run wrote on stderr (fd), in ms;
+ * -ENOENT when there is none. */
+static int reported_ms(int fd, double *ret_ms)
+{
+	static char buf[1 << 16];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	int found = -ENOENT;
+	for (char *line = buf; line && *line;) {
+		char *next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		unsigned long long us;
+		char end;
+		if (sscanf(line, "walltime_us %llu%c", &us, &end) == 1) {
+			*ret_ms = (double)us / 1e3;
+			found = 0;
+		}
+		line = next;
+	}
+	return found;
+}
+
+/* One run of one command, fork to reaped: its wall time (-i: the time it
+ * reported) and wait status. */
+static int run_once(const struct options *o, const struct command *c, struct stdio_fds *fds, double *ret_ms,
+		    int *ret_status)
 {
 	struct timespec t0, t1;
-	int status;
+	int status, r = 0;
+	if (o->inner && (fds->capture = memfd_create("proctime-stderr", MFD_CLOEXEC)) < 0)
+		return -errno;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pid_t pid = fork();
 	if (pid < 0)
-		return -errno;
+		r = -errno;
 	if (pid == 0)
 		exec_child(c, fds);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
+	while (pid > 0 && waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			r = -errno;
+			break;
+		}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	*ret_ms = ms_between(&t0, &t1);
 	*ret_status = status;
-	return 0;
+	if (r == 0 && o->inner && status == 0 && (r = reported_ms(fds->capture, ret_ms)) == -ENOENT)
+		fprintf(stderr, "proctime: `%s` wrote no `walltime_us N` line on stderr (-i)\n", c->name);
+	if (fds->capture >= 0)
+		close(fds->capture);
+	fds->capture = -1;
+	return r;
 }
 
 static void report_failure(const struct command *c, long round, int status)
@@ -273,7 +319,7 @@ static void report_failure(const struct command *c, long round, int status)
 }
 
 /* Warm-up rounds (negative numbers) run as the others do but keep nothing. */
-static int run_rounds(struct options *o, const struct stdio_fds *fds)
+static int run_rounds(struct options *o, struct stdio_fds *fds)
 {
 	int order[MAX_COMMANDS];
 	uint64_t random_state = o->seed;
@@ -282,9 +328,12 @@ static int run_rounds(struct options *o, const struct stdio_fds *fds)
 		for (int k = 0; k < o->n_commands; k++) {
 			struct command *c = &o->commands[order[k]];
 			double ms = 0;
-			int status = 0, r = run_once(c, fds, &ms, &status);
+			int status = 0, r = run_once(o, c, fds, &ms, &status);
+			if (r == -ENOENT)
+				return r; /* said */
 			if (r < 0) {
-				fprintf(stderr, "proctime: `%s`: fork or wait: %s\n", c->name, strerror(-r));
+				fprintf(stderr, "proctime: `%s`: fork, wait or reading its stderr: %s\n",
+					c->name, strerror(-r));
 				return r;
 			}
 			if (stop_signal) {
@@ -450,7 +499,7 @@ static int open_stdio_fds(struct stdio_fds *ret)
 		close(devnull);
 		return r;
 	}
-	*ret = (struct stdio_fds){devnull, report};
+	*ret = (struct stdio_fds){devnull, report, -1};
 	return 0;
 }
 
@@ -465,7 +514,7 @@ static int allocate_samples(struct options *o)
 int main(int argc, char **argv)
 {
 	struct options o;
-	struct stdio_fds fds = {-1, -1};
+	struct stdio_fds fds = {-1, -1, -1};
 	static struct results res;
 	int r;
 	if (parse_options(argc, argv, &o) < 0)

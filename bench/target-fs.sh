@@ -188,15 +188,19 @@ sum_sh='cd "$R/" && $BB find usr -type f -exec $BB sha256sum {} + >/dev/null'
 tar_sh='cd "$R/" && i=0 && while [ $i -lt '"$TAR_PASSES"' ]; do $BB tar -cf - usr | $BB wc -c >/dev/null; i=$((i + 1)); done'
 create_sh='d="$R/var/tmp/bench.$$" && $BB mkdir "$d" && cd "$d" && i=0 &&
 while [ $i -lt '"$CREATE_FILES"' ]; do echo small >f$i; i=$((i + 1)); done && cd / && $BB rm -rf "$d"'
-native() { # workload script
-	printf '%s\0' nsenter -t "$pid" -m /bench/busybox env BB=/bench/busybox R= /bench/busybox sh -c "$1"
+# native|capsule ... [TIMER] SCRIPT: the argv of a workload, each side's
+# under TIMER when given (walltime: the workload's process timed from
+# inside, for proctime -i).
+native() { # workload script [timer]
+	printf '%s\0' nsenter -t "$pid" -m ${2:+/bench/$2} /bench/busybox env BB=/bench/busybox R= \
+		/bench/busybox sh -c "$1"
 }
-capsule() { # ro|rw, workload script
+capsule() { # ro|rw, workload script [timer]
 	printf '%s\0' "$CAPSULE" --root "$T/store" --cgroup-parent "$cgp" run --target "$pid" --image "$image" \
-		--target-fs "$1" "${capsule_opts[@]}" -- busybox env BB=/bin/busybox R=/target busybox sh -c "$2"
+		--target-fs "$1" "${capsule_opts[@]}" -- ${3:+$3} busybox env BB=/bin/busybox R=/target busybox sh -c "$2"
 }
 
-measure() { # tag, then `:: NAME ARGV...` for proctime
+measure() { # tag, [proctime options] then `:: NAME ARGV...` for proctime
 	local tag=$1
 	shift
 	echo "## $tag: $ROUNDS rounds after $WARMUP warm-up"
@@ -208,49 +212,31 @@ measure() { # tag, then `:: NAME ARGV...` for proctime
 	echo
 }
 argv() { mapfile -d '' -t "$1" < <("${@:2}"); }
+# tag [timer [proctime options]]: the three workloads, each side measured
+# once per round
+workloads() {
+	local tag=$1 timer=${2:-} w script
+	shift $(($# < 2 ? $# : 2))
+	for w in sum tar create; do
+		script=${w}_sh
+		argv n native "${!script}" "$timer"
+		argv ro capsule ro "${!script}" "$timer"
+		argv rw capsule rw "${!script}" "$timer"
+		if [[ $w == create ]]; then # a ReadOnly run cannot write the target
+			measure "$tag$w" "$@" :: native "${n[@]}" :: rw "${rw[@]}"
+		else
+			measure "$tag$w" "$@" :: native "${n[@]}" :: ro "${ro[@]}" :: rw "${rw[@]}"
+		fi
+	done
+}
 cut -d" " -f1-3 /proc/loadavg >"$T/loadavg"
-for w in sum tar create; do
-	script=${w}_sh
-	argv n native "${!script}"
-	argv ro capsule ro "${!script}"
-	argv rw capsule rw "${!script}"
-	if [[ $w == create ]]; then # a ReadOnly run cannot write the target
-		measure "$w" :: native "${n[@]}" :: rw "${rw[@]}"
-	else
-		measure "$w" :: native "${n[@]}" :: ro "${ro[@]}" :: rw "${rw[@]}"
-	fi
-done
+workloads ""
 argv n native 'true'
 argv ro capsule ro 'true'
 argv rw capsule rw 'true'
 measure fixed :: native "${n[@]}" :: ro "${ro[@]}" :: rw "${rw[@]}"
-
-# The workloads alone: the same rounds, each side's workload process timed
-# from inside by walltime, every side once per round in a shuffled order.
-inner() { # side, workload script -> the workload's microseconds
-	local out
-	case $1 in
-	native) out=$(nsenter -t "$pid" -m /bench/walltime /bench/busybox env BB=/bench/busybox R= \
-		/bench/busybox sh -c "$2" 2>&1 >/dev/null) ;;
-	*) out=$("$CAPSULE" --root "$T/store" --cgroup-parent "$cgp" run --target "$pid" --image "$image" \
-		--target-fs "$1" "${capsule_opts[@]}" -- walltime busybox env BB=/bin/busybox R=/target busybox sh -c "$2" \
-		2>&1 >/dev/null) ;;
-	esac || { echo "target-fs: the $1 side of a timed workload failed: $out" >&2; exit 1; }
-	sed -n 's/^walltime_us \([0-9]*\)$/\1/p' <<<"$out" | grep . ||
-		{ echo "target-fs: no walltime from the $1 side: $out" >&2; exit 1; }
-}
-echo "## the workloads timed from inside: $ROUNDS rounds after $WARMUP warm-up"
-for w in sum tar create; do
-	script=${w}_sh
-	sides="native ro rw"
-	[[ $w != create ]] || sides="native rw"
-	for ((i = 1; i <= WARMUP + ROUNDS; i++)); do
-		for side in $(shuf -e $sides); do
-			us=$(inner "$side" "${!script}")
-			((i <= WARMUP)) || printf '%s\t%s\t%s\n' "$w" "$side" "$us" >>"$T/inner.tsv"
-		done
-	done
-done
+# The workloads alone: each side's workload process timed from inside.
+workloads inner- walltime -i
 cut -d" " -f1-3 /proc/loadavg >>"$T/loadavg"
 
 python3 - "$T" "$ROUNDS" "$usr_files" "$usr_mib" "$TAR_PASSES" "$CREATE_FILES" "${CAPSULE_OPTS:-}" <<'PY'
@@ -264,67 +250,31 @@ names = {"sum": f"sha256sum of every file of /usr ({files} files, {mib} MiB)",
 extra = f" {opts}" if opts else ""
 cols = {"native": "native (nsenter -m)", "ro": f"capsule run{extra}, ReadOnly", "rw": f"capsule run{extra}, ReadWrite"}
 print(f"/target against native, {rounds} rounds, load {load}; ms, median (p10–p90), and the paired median ratio to native [95% interval]\n")
-print("| workload | " + " | ".join(cols.values()) + " |")
-print("| --- |" + " --- |" * len(cols))
-for w in ("sum", "tar", "create", "fixed"):
-    times, ratios = {}, {}
-    for f in (l.rstrip("\n").split("\t") for l in open(f"{tmp}/{w}.tsv")):
-        if f[0] == "time":
-            times[f[1]] = [float(x) for x in f[2:]]
-        elif f[2] == "native":
-            ratios[f[1]] = [float(x) for x in f[3:]]
-    cells = []
-    for c in cols:
-        if c not in times:
-            cells.append("n/a (read-only)")
-            continue
-        t = times[c]
-        cell = f"{t[0]:.1f} ({t[1]:.1f}–{t[2]:.1f})"
-        if c in ratios and c != "native":
-            q = ratios[c]
-            cell += f", **{q[0]:.3f}×** [{q[1]:.3f}, {q[2]:.3f}]"
-        cells.append(cell)
-    print(f"| {names[w]} | " + " | ".join(cells) + " |")
+def table(prefix, workloads):
+    print("| workload | " + " | ".join(cols.values()) + " |")
+    print("| --- |" + " --- |" * len(cols))
+    for w in workloads:
+        times, ratios = {}, {}
+        for f in (l.rstrip("\n").split("\t") for l in open(f"{tmp}/{prefix}{w}.tsv")):
+            if f[0] == "time":
+                times[f[1]] = [float(x) for x in f[2:]]
+            elif f[2] == "native":
+                ratios[f[1]] = [float(x) for x in f[3:]]
+        cells = []
+        for c in cols:
+            if c not in times:
+                cells.append("n/a (read-only)")
+                continue
+            t = times[c]
+            cell = f"{t[0]:.1f} ({t[1]:.1f}–{t[2]:.1f})"
+            if c in ratios and c != "native":
+                q = ratios[c]
+                cell += f", **{q[0]:.3f}×** [{q[1]:.3f}, {q[2]:.3f}]"
+            cells.append(cell)
+        print(f"| {names[w]} | " + " | ".join(cells) + " |")
 
-# the workloads alone (walltime inside), paired round by round
-import math
-def median(v):
-    v = sorted(v); n = len(v)
-    return (v[(n - 1) // 2] + v[n // 2]) / 2
-def pct(v, p):
-    v = sorted(v); return v[min(len(v) - 1, int(p * (len(v) - 1) + 0.5))]
-def interval(v):  # distribution-free 95% interval of the median (binomial)
-    v = sorted(v); n = len(v)
-    if n < 6:
-        return float("nan"), float("nan")
-    j, cdf = 0, 0.0
-    while True:  # the largest j with P(Binomial(n, 1/2) < j) <= 2.5%
-        nxt = cdf + math.comb(n, j) / 2 ** n
-        if nxt > 0.025:
-            break
-        cdf, j = nxt, j + 1
-    j = max(j, 1)
-    return v[j - 1], v[n - j]
-inner = {}
-for line in open(f"{tmp}/inner.tsv"):
-    w, side, us = line.split()
-    inner.setdefault(w, {}).setdefault(side, []).append(int(us) / 1000)
-print()
-print(f"The workloads alone, timed from inside (walltime around the workload's process; no attach or escape), {rounds} rounds; ms, median (p10–p90), and the paired median ratio to native [95% interval]\n")
-print("| workload | " + " | ".join(cols.values()) + " |")
-print("| --- |" + " --- |" * len(cols))
-for w in ("sum", "tar", "create"):
-    cells = []
-    for c in cols:
-        t = inner[w].get(c)
-        if not t:
-            cells.append("n/a (read-only)")
-            continue
-        cell = f"{median(t):.1f} ({pct(t, 0.1):.1f}–{pct(t, 0.9):.1f})"
-        if c != "native":
-            q = [a / b for a, b in zip(t, inner[w]["native"])]
-            lo, hi = interval(q)
-            cell += f", **{median(q):.3f}×** [{lo:.3f}, {hi:.3f}]"
-        cells.append(cell)
-    print(f"| {names[w]} | " + " | ".join(cells) + " |")
+
+table("", ("sum", "tar", "create", "fixed"))
+print(f"\nThe workloads alone, timed from inside (walltime around the workload's process; no attach or escape), {rounds} rounds; ms, median (p10–p90), and the paired median ratio to native [95% interval]\n")
+table("inner-", ("sum", "tar", "create"))
 PY
