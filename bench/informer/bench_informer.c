@@ -1,7 +1,8 @@
 /* Informer measurements against a running API server ($KUBECONFIG):
  *
  *   bench-informer create NS N        create N pods (Pending: no node runs them)
- *   bench-informer sync NS [--full]   pod informer: time to sync, memory per pod
+ *   bench-informer sync NS [--full|--tree]   pod informer: time to sync, memory per pod
+ *     (--full: whole objects; --tree: projected, but every page parsed whole first)
  *   bench-informer latency NS N       create -> added handler, N ConfigMaps
  *
  * Results are one JSON object per line on stdout.
@@ -146,8 +147,13 @@ static int node_index(json_t *obj, struct recap_kube_index_values *out, void *us
 	return node ? recap_kube_index_values_add(out, node) : 0;
 }
 
-static int cmd_sync(const char *ns, bool full)
+static int cmd_sync(const char *ns, const char *mode)
 {
+	bool full = strcmp(mode, "--full") == 0, tree = strcmp(mode, "--tree") == 0;
+	if (*mode && !full && !tree) {
+		fprintf(stderr, "bench-informer sync: unknown option %s\n", mode);
+		return 2;
+	}
 	open_client(0);
 	struct recap_kube_projection *proj = NULL;
 	struct recap_error *err = NULL;
@@ -160,6 +166,7 @@ static int cmd_sync(const char *ns, bool full)
 	    .ns = *ns ? ns : NULL,
 	    .project = full ? NULL : recap_controller_pod_project,
 	    .project_data = proj,
+	    .list_projection = full || tree ? NULL : proj,
 	};
 	struct recap_kube_informer *inf = NULL;
 	malloc_trim(0);
@@ -181,8 +188,10 @@ static int cmd_sync(const char *ns, bool full)
 	size_t n = recap_kube_store_size(recap_kube_informer_store(inf));
 	printf("{\"client\":\"recap%s\",\"pods\":%zu,\"sync_ms\":%" PRIu64
 	       ",\"rss_delta_bytes\":%ld,\"rss_per_pod\":%ld,\"heap_per_pod\":%zu,\"store_per_pod\":%zu}\n",
-	       full ? " (no projection)" : "", n, sync_ms, rss1 - rss0, n ? (rss1 - rss0) / (long)n : 0,
-	       n ? (heap1 - heap0) / n : 0,
+	       full   ? " (no projection)"
+	       : tree ? " (pages parsed whole)"
+		      : "",
+	       n, sync_ms, rss1 - rss0, n ? (rss1 - rss0) / (long)n : 0, n ? (heap1 - heap0) / n : 0,
 	       n ? recap_kube_store_footprint(recap_kube_informer_store(inf)) / n : 0);
 	recap_kube_informer_free(inf);
 	recap_kube_projection_free(proj);
@@ -280,9 +289,9 @@ int main(int argc, char **argv)
 	if (argc >= 4 && strcmp(argv[1], "create") == 0)
 		return cmd_create(argv[2], (unsigned)strtoul(argv[3], NULL, 10));
 	if (argc >= 3 && strcmp(argv[1], "sync") == 0)
-		return cmd_sync(argv[2], argc >= 4 && strcmp(argv[3], "--full") == 0);
+		return cmd_sync(argv[2], argc >= 4 ? argv[3] : "");
 	if (argc >= 4 && strcmp(argv[1], "latency") == 0)
 		return cmd_latency(argv[2], (unsigned)strtoul(argv[3], NULL, 10));
-	fprintf(stderr, "usage: bench-informer create NS N | sync NS [--full] | latency NS N\n");
+	fprintf(stderr, "usage: bench-informer create NS N | sync NS [--full|--tree] | latency NS N\n");
 	return 2;
 }

@@ -217,7 +217,11 @@ static int start_side(struct recap_caplet *c, const struct recap_kube_resource *
 	if (r < 0)
 		return r;
 	struct recap_kube_informer_options o = {
-	    .name = name, .project = recap_kube_informer_project, .project_data = *ret_fields};
+	    .name = name,
+	    .project = recap_kube_informer_project,
+	    .project_data = *ret_fields,
+	    .list_projection = *ret_fields,
+	};
 	r = recap_kube_informer_new(c->client, res, &o, &h, c, ret, err);
 	return r < 0 ? r : recap_kube_informer_start(*ret, err);
 }

@@ -388,6 +388,7 @@ static int informer_new(struct recap_controller *ctl, enum ctl_informer i, struc
 			return r;
 		o.project = d->project ? d->project : recap_kube_informer_project;
 		o.project_data = ctl->proj[i];
+		o.list_projection = ctl->proj[i];
 	}
 	o.field_selector = d->field_selector;
 	ctl->hctx[i] = (struct ctl_handler_ctx){ctl, i};

@@ -68,6 +68,21 @@ const char *recap_kube_client_namespace(struct recap_kube_client *c);
  * answers showed it (kube/clock.h); our own clock until one has. */
 int64_t recap_kube_client_now(struct recap_kube_client *c);
 
+/* Decodes a successful answer's body piece by piece as it arrives, in place
+ * of keeping the whole body and parsing it at the end (a list decoded
+ * through a projection: kubecache/list_decode.h). An answer that is not a
+ * success is kept and parsed as ever, for its Status. */
+struct recap_kube_decoder {
+	/* The state for one answer; NULL when out of memory. */
+	void *(*begin)(void *data);
+	/* The next piece; an error ends the request with RECAP_KUBE_ERR_DECODE. */
+	int (*feed)(void *state, const char *p, size_t n, struct recap_error **err);
+	/* The body is complete: the value decoded. Frees the state. */
+	int (*end)(void *state, json_t **ret, struct recap_error **err);
+	/* Frees the state of an answer that ends otherwise (error, retry). */
+	void (*abort)(void *state);
+};
+
 /* A raw request: path (with query) below the server URL; body may be NULL. */
 struct recap_kube_request {
 	const char *method;
@@ -75,7 +90,9 @@ struct recap_kube_request {
 	const char *content_type; /* default application/json when a body is given */
 	const char *body;
 	size_t body_len;
-	uint64_t timeout_ms; /* 0: the client's */
+	uint64_t timeout_ms;			  /* 0: the client's */
+	const struct recap_kube_decoder *decoder; /* NULL: the whole body is parsed */
+	void *decoder_data;
 };
 
 int recap_kube_request(struct recap_kube_client *c, const struct recap_kube_request *req, recap_kube_cb cb,
@@ -86,9 +103,11 @@ int recap_kube_request(struct recap_kube_client *c, const struct recap_kube_requ
 struct recap_kube_list_options {
 	const char *label_selector;
 	const char *field_selector;
-	long limit;		      /* 0: no limit */
-	const char *continue_token;   /* from metadata.continue of the previous page */
-	const char *resource_version; /* NULL: most recent */
+	long limit;				  /* 0: no limit */
+	const char *continue_token;		  /* from metadata.continue of the previous page */
+	const char *resource_version;		  /* NULL: most recent */
+	const struct recap_kube_decoder *decoder; /* NULL: the whole page is parsed */
+	void *decoder_data;
 };
 
 struct recap_kube_delete_options {

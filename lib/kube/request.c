@@ -20,6 +20,11 @@ struct recap_kube_req {
 	char *method, *path, *content_type, *body;
 	size_t body_len;
 	uint64_t timeout_ms;
+	const struct recap_kube_decoder *decoder;
+	void *decoder_data;
+	void *decoding;			/* the decoder's state for a successful answer */
+	size_t decoded_bytes;		/* of the body fed to it */
+	struct recap_error *decode_err; /* why the decoder refused the body */
 	struct recap_buf resp;
 	bool too_large;
 	unsigned attempts;
@@ -110,6 +115,14 @@ static void req_closed(uv_handle_t *h)
 	recap_kube_client_handle_closed(c);
 }
 
+/* Ends the decoding of an answer that did not complete. */
+static void decoding_stop(struct recap_kube_req *q)
+{
+	if (q->decoding)
+		q->decoder->abort(q->decoding);
+	q->decoding = NULL;
+}
+
 /* Unlinks, frees everything but the timer, closes the timer. */
 static void req_destroy(struct recap_kube_req *q)
 {
@@ -127,6 +140,8 @@ static void req_destroy(struct recap_kube_req *q)
 	free(q->content_type);
 	free(q->body);
 	recap_buf_free(&q->resp);
+	decoding_stop(q);
+	recap_error_free(q->decode_err);
 	uv_close((uv_handle_t *)&q->timer, req_closed);
 }
 
@@ -147,9 +162,35 @@ static void finish(struct recap_kube_req *q, enum recap_kube_code code, long sta
 	recap_error_free(err);
 }
 
+/* A successful answer goes to the decoder as it arrives, when there is one. */
+static int on_head(long status, void *userdata)
+{
+	struct recap_kube_req *q = userdata;
+	if (!q->decoder || status < 200 || status >= 300)
+		return 0;
+	q->decoding = q->decoder->begin(q->decoder_data);
+	if (!q->decoding) {
+		recap_error_set(&q->decode_err, ENOMEM, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int on_data(const char *data, size_t len, void *userdata)
 {
 	struct recap_kube_req *q = userdata;
+	if (q->decoding) {
+		q->decoded_bytes += len;
+		if (q->decoded_bytes > q->resp.max) {
+			q->too_large = true;
+			return -EFBIG;
+		}
+		/* what the decoder hands on may close the client: from the loop */
+		q->c->in_http_callback++;
+		int r = q->decoder->feed(q->decoding, data, len, &q->decode_err);
+		q->c->in_http_callback--;
+		return r < 0 ? r : 0;
+	}
 	if (recap_buf_append(&q->resp, data, len) < 0) {
 		q->too_large = true;
 		return -EFBIG;
@@ -167,6 +208,8 @@ static void start_now(struct recap_kube_req *q)
 	if (!slot_take(q))
 		return; /* started when a slot is free (slot_release) */
 	recap_buf_reset(&q->resp);
+	decoding_stop(q);
+	q->decoded_bytes = 0;
 	q->too_large = false;
 	q->attempts++;
 	_cleanup_free_ char *url = NULL;
@@ -191,6 +234,7 @@ static void start_now(struct recap_kube_req *q)
 					      .body_len = q->body_len,
 					      .timeout_ms = q->timeout_ms,
 					      .max_body = q->resp.max,
+					      .on_head = on_head,
 					      .on_data = on_data,
 					      .on_done = done,
 					      .userdata = q};
@@ -232,7 +276,8 @@ static bool idempotent(const struct recap_kube_req *q)
 /* The server cannot have acted on the request. */
 static bool should_retry(struct recap_kube_req *q, const struct recap_kube_http_result *r)
 {
-	if (q->attempts > (unsigned)q->c->opts.max_retries || q->c->closing || q->too_large)
+	if (q->attempts > (unsigned)q->c->opts.max_retries || q->c->closing || q->too_large ||
+	    r->code == RECAP_KUBE_HTTP_TOO_LARGE)
 		return false;
 	if (r->code != RECAP_KUBE_HTTP_OK)
 		return idempotent(q) || r->code == RECAP_KUBE_HTTP_UNREACHED;
@@ -278,7 +323,15 @@ static void complete(struct recap_kube_req *q, long status)
 		finish(q, code, status, NULL, err);
 		return;
 	}
-	if (q->resp.len && recap_json_parse(q->resp.data, q->resp.len, q->resp.max, &obj, &err) < 0) {
+	int r = 0;
+	if (q->decoding) {
+		void *d = q->decoding;
+		q->decoding = NULL;
+		r = q->decoder->end(d, &obj, &err);
+	} else if (q->resp.len) {
+		r = recap_json_parse(q->resp.data, q->resp.len, q->resp.max, &obj, &err);
+	}
+	if (r < 0) {
 		recap_error_wrap(&err, EBADMSG, "%s: response", what);
 		finish(q, RECAP_KUBE_ERR_DECODE, status, NULL, err);
 		return;
@@ -308,6 +361,13 @@ static void done(const struct recap_kube_http_result *r, void *userdata)
 	 * connection failure (so a request the server may have acted on is
 	 * not sent again) */
 	recap_kube_client_tls_refused(q->c, r, q->token_generation);
+	if (q->decode_err) { /* the body was refused while it arrived */
+		struct recap_error *err = q->decode_err;
+		q->decode_err = NULL;
+		recap_error_wrap(&err, EBADMSG, "%s %s: response", q->method, q->path);
+		finish(q, RECAP_KUBE_ERR_DECODE, r->status, NULL, err);
+		return;
+	}
 	if (should_retry(q, r)) {
 		uint64_t d = recap_backoff_ms(q->c->opts.retry_base_ms, q->c->opts.retry_max_ms, q->attempts);
 		uint64_t ra = r->code == RECAP_KUBE_HTTP_OK ? r->retry_after_ms : 0;
@@ -344,6 +404,8 @@ static int req_new(struct recap_kube_client *c, const struct recap_kube_request 
 	if (q->body)
 		memcpy(q->body, r->body, r->body_len);
 	q->body_len = r->body_len;
+	q->decoder = r->decoder;
+	q->decoder_data = r->decoder_data;
 	q->timer.data = q;
 	*ret = q;
 	return 0;

@@ -14,6 +14,8 @@ struct call {
 	const char *method;
 	const char *content_type;
 	json_t *body;
+	const struct recap_kube_decoder *decoder;
+	void *decoder_data;
 };
 
 static int send_call(struct recap_kube_client *c, struct recap_buf *path, const struct call *call,
@@ -31,6 +33,8 @@ static int send_call(struct recap_kube_client *c, struct recap_buf *path, const 
 	    .content_type = call->content_type,
 	    .body = call->body ? body.data : NULL,
 	    .body_len = body.len,
+	    .decoder = call->decoder,
+	    .decoder_data = call->decoder_data,
 	};
 	int ret = recap_kube_request(c, &r, cb, userdata, err);
 	recap_buf_free(&body);
@@ -49,7 +53,7 @@ int recap_kube_get(struct recap_kube_client *c, const struct recap_kube_resource
 	struct recap_buf path = RECAP_BUF_INIT(RECAP_KUBE_PATH_MAX);
 	int r = recap_kube_path(&path, res, ns, name ? name : "", subresource, err);
 	if (r >= 0)
-		r = send_call(c, &path, &(struct call){"GET", NULL, NULL}, cb, userdata, err);
+		r = send_call(c, &path, &(struct call){.method = "GET"}, cb, userdata, err);
 	recap_buf_free(&path);
 	return r;
 }
@@ -72,7 +76,11 @@ int recap_kube_list(struct recap_kube_client *c, const struct recap_kube_resourc
 			r = query_err(err);
 	}
 	if (r >= 0)
-		r = send_call(c, &path, &(struct call){"GET", NULL, NULL}, cb, userdata, err);
+		r = send_call(c, &path,
+			      &(struct call){.method = "GET",
+					     .decoder = opts ? opts->decoder : NULL,
+					     .decoder_data = opts ? opts->decoder_data : NULL},
+			      cb, userdata, err);
 	recap_buf_free(&path);
 	return r;
 }
@@ -86,7 +94,7 @@ int recap_kube_create(struct recap_kube_client *c, const struct recap_kube_resou
 	struct recap_buf path = RECAP_BUF_INIT(RECAP_KUBE_PATH_MAX);
 	int r = recap_kube_path(&path, res, ns, NULL, NULL, err);
 	if (r >= 0)
-		r = send_call(c, &path, &(struct call){"POST", NULL, obj}, cb, userdata, err);
+		r = send_call(c, &path, &(struct call){.method = "POST", .body = obj}, cb, userdata, err);
 	recap_buf_free(&path);
 	return r;
 }
@@ -102,7 +110,7 @@ int recap_kube_update(struct recap_kube_client *c, const struct recap_kube_resou
 	struct recap_buf path = RECAP_BUF_INIT(RECAP_KUBE_PATH_MAX);
 	int r = recap_kube_path(&path, res, ns, name, subresource, err);
 	if (r >= 0)
-		r = send_call(c, &path, &(struct call){"PUT", NULL, obj}, cb, userdata, err);
+		r = send_call(c, &path, &(struct call){.method = "PUT", .body = obj}, cb, userdata, err);
 	recap_buf_free(&path);
 	return r;
 }

@@ -7,9 +7,13 @@
 #include "base/backoff.h"
 #include "base/cleanup.h"
 #include "base/json.h"
+#include "kubecache/list_decode.h"
 
 #define DEFAULT_MAX_OBJECTS 1000000
 #define DEFAULT_PAGE_SIZE 500
+/* Nothing of a decoded page is held: bigger pages only save round trips.
+ * 2,000 pods of 32 KiB each still fit the client's 64 MiB answer limit. */
+#define DEFAULT_DECODED_PAGE_SIZE 2000
 #define DEFAULT_BACKOFF_MIN_MS 1000
 #define DEFAULT_BACKOFF_MAX_MS 30000
 
@@ -23,6 +27,7 @@ struct recap_kube_informer {
 	void *userdata;
 	struct recap_kube_store *store;
 	struct recap_kube_store_relist *relist;
+	struct recap_kube_list_sink sink; /* list pages decoded through o.list_projection */
 	struct recap_kube_watch *watch;
 	char *list_rv;
 	uv_timer_t timer;
@@ -256,22 +261,39 @@ static void list_failed(struct recap_kube_informer *inf, const struct recap_erro
 	relist(inf);
 }
 
-static int apply_page(struct recap_kube_informer *inf, json_t *list)
+static void apply_item(struct recap_kube_informer *inf, json_t *item)
+{
+	struct recap_error *err = NULL;
+	json_t *obj = project(inf, item);
+	int r = obj ? recap_kube_store_relist_put(inf->relist, obj, &delta_ops, inf, &err)
+		    : recap_error_set(&err, ENOMEM, "%s: projection failed", inf->name);
+	if (r < 0) {
+		report(inf, err);
+		recap_error_free(err);
+	}
+}
+
+/* An item of the page being read, decoded through o.list_projection. */
+static void on_list_item(json_t *item, void *userdata)
+{
+	struct recap_kube_informer *inf = userdata;
+	if (!inf->freed && inf->relist) {
+		inf->busy = true;
+		apply_item(inf, item);
+		inf->busy = false;
+	}
+	json_decref(item);
+}
+
+/* What the page still holds: all its items, unless they were applied as
+ * they arrived (on_list_item). */
+static void apply_page(struct recap_kube_informer *inf, json_t *list)
 {
 	json_t *items = json_object_get(list, "items");
 	size_t i;
 	json_t *item;
-	json_array_foreach (items, i, item) {
-		struct recap_error *err = NULL;
-		json_t *obj = project(inf, item);
-		int r = obj ? recap_kube_store_relist_put(inf->relist, obj, &delta_ops, inf, &err)
-			    : recap_error_set(&err, ENOMEM, "%s: projection failed", inf->name);
-		if (r < 0) {
-			report(inf, err);
-			recap_error_free(err);
-		}
-	}
-	return 0;
+	json_array_foreach (items, i, item)
+		apply_item(inf, item);
 }
 
 static void list_complete(struct recap_kube_informer *inf)
@@ -352,11 +374,14 @@ static int list_page(struct recap_kube_informer *inf, const char *continue_token
 	    /* Every list is a consistent, paginated read (no resourceVersion).
 	     * "0" would let the watch cache answer, but it ignores the limit
 	     * and sends every object in one body: for 10,000 pods ~20 MB of
-	     * JSON parsed at once, a ~250 MiB peak. Pages keep the peak to one
-	     * page; a relist after 410 must not go back in time either, and
-	     * one after ResourceVersionTooLarge must not ask again for a
+	     * JSON, a ~250 MiB peak when parsed at once. Pages bound what one
+	     * answer holds (and a page decoded through list_projection holds
+	     * nothing); a relist after 410 must not go back in time either,
+	     * and one after ResourceVersionTooLarge must not ask again for a
 	     * version the server has not seen. */
 	    .resource_version = NULL,
+	    .decoder = inf->o.list_projection ? &recap_kube_list_decoder : NULL,
+	    .decoder_data = &inf->sink,
 	};
 	int r = recap_kube_list(inf->c, &inf->res, inf->ns, &lo, on_list, inf, err);
 	if (r < 0)
@@ -380,7 +405,7 @@ static int copy_options(struct recap_kube_informer *inf, const struct recap_kube
 {
 	inf->o = opts ? *opts : (struct recap_kube_informer_options){0};
 	if (!inf->o.page_size)
-		inf->o.page_size = DEFAULT_PAGE_SIZE;
+		inf->o.page_size = inf->o.list_projection ? DEFAULT_DECODED_PAGE_SIZE : DEFAULT_PAGE_SIZE;
 	if (!inf->o.max_objects)
 		inf->o.max_objects = DEFAULT_MAX_OBJECTS;
 	if (!inf->o.relist_backoff_min_ms)
@@ -432,6 +457,8 @@ int recap_kube_informer_new(struct recap_kube_client *c, const struct recap_kube
 	}
 	inf->timer.data = inf;
 	inf->timer_closed = false;
+	inf->sink = (struct recap_kube_list_sink){
+	    .projection = inf->o.list_projection, .item = on_list_item, .userdata = inf};
 	inf->c = c;
 	if (handlers)
 		inf->h = *handlers;

@@ -49,9 +49,16 @@ struct recap_kube_informer_options {
 	const char *label_selector;
 	const char *field_selector;
 	size_t max_objects; /* store limit; 0: 1,000,000 */
-	long page_size;	    /* list page size; 0: 500 */
+	long page_size;	    /* list page size; 0: 500, 2,000 with list_projection */
 	recap_kube_project_fn project;
 	void *project_data;
+	/* When set, list pages are decoded through it as they arrive: of each
+	 * item only the fields it keeps are built (kubecache/list_decode.h),
+	 * then `project` runs on that and the item is applied at once, so no
+	 * page is held. It must keep every field `project` and the store's key
+	 * (metadata.namespace, metadata.name) read. Watch events are parsed
+	 * whole. */
+	const struct recap_kube_projection *list_projection;
 	/* Passed to the watch (timeouts, backoff); selectors and version are set here. */
 	struct recap_kube_watch_options watch;
 	uint64_t relist_backoff_min_ms, relist_backoff_max_ms;

@@ -5,16 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct node {
-	char *name;
-	bool each; /* name[]: children apply to every element */
-	struct node *children;
-	size_t n;
-};
-
-struct recap_kube_projection {
-	struct node root;
-};
+#include "kubecache/projection_internal.h"
 
 const char *const recap_kube_namespace_projection[RECAP_KUBE_NAMESPACE_PROJECTION_LEN] = {
     "metadata.name",
@@ -42,7 +33,7 @@ static struct node *child(struct node *parent, const char *name, size_t len, boo
 {
 	for (size_t i = 0; i < parent->n; i++) {
 		struct node *c = &parent->children[i];
-		if (strlen(c->name) == len && strncmp(c->name, name, len) == 0 && c->each == each)
+		if (c->len == len && memcmp(c->name, name, len) == 0 && c->each == each)
 			return c;
 	}
 	struct node *cs = realloc(parent->children, (parent->n + 1) * sizeof(*cs));
@@ -50,7 +41,7 @@ static struct node *child(struct node *parent, const char *name, size_t len, boo
 		return NULL;
 	parent->children = cs;
 	struct node *c = &cs[parent->n];
-	*c = (struct node){.each = each, .name = strndup(name, len)};
+	*c = (struct node){.each = each, .name = strndup(name, len), .len = len};
 	if (!c->name)
 		return NULL;
 	parent->n++;

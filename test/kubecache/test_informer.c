@@ -1,6 +1,8 @@
 /* Informers against a real kube-apiserver (started by with-cluster.sh):
  * the store and a mirror kept only from handler calls both equal a fresh
- * list after bursts, after a 410 relist and after an API server restart. */
+ * list after bursts, after a 410 relist and after an API server restart;
+ * the last two with list pages decoded through a projection as they
+ * arrive (kubecache/list_decode.h). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +26,11 @@ static const struct recap_kube_resource PODTEMPLATES = {"", "v1", "podtemplates"
 #define FIELD_SELECTOR "metadata.name!=kube-root-ca.crt"
 
 static struct tclient T; /* the informer's loop */
+
+/* What the decoded informers keep: what the mirror and the comparison read. */
+static const char *const kept[] = {"metadata.name", "metadata.namespace", "metadata.resourceVersion",
+				   "metadata.labels"};
+static struct recap_kube_projection *kept_projection;
 static struct tclient M; /* a second client that changes objects */
 
 struct mirror {
@@ -121,6 +128,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+	recap_kube_projection_free(kept_projection);
 	tclient_close(&T);
 	tclient_close(&M);
 	return 0;
@@ -258,10 +266,19 @@ static bool converge(struct recap_kube_informer *inf, struct mirror *m, const st
 	return false;
 }
 
+/* decoded: list pages are decoded through kept_projection as they arrive
+ * (the controller's and caplet's informers), else parsed whole. */
 static struct recap_kube_informer *start_informer(const struct recap_kube_resource *res, const char *ns,
-						  struct mirror *m)
+						  struct mirror *m, bool decoded)
 {
+	if (decoded && !kept_projection)
+		assert_int_equal(
+		    recap_kube_projection_new(kept, sizeof(kept) / sizeof(kept[0]), &kept_projection, NULL),
+		    0);
 	struct recap_kube_informer_options o = {
+	    .project = decoded ? recap_kube_informer_project : NULL,
+	    .project_data = decoded ? kept_projection : NULL,
+	    .list_projection = decoded ? kept_projection : NULL,
 	    .ns = ns,
 	    .field_selector = FIELD_SELECTOR,
 	    .page_size = 7, /* several pages even for small sets */
@@ -300,7 +317,7 @@ static void store_equals_list_after_bursts(void **state)
 	}
 	batch_wait(&b);
 	struct mirror m = {0};
-	struct recap_kube_informer *inf = start_informer(&T_CONFIGMAPS, "inf", &m);
+	struct recap_kube_informer *inf = start_informer(&T_CONFIGMAPS, "inf", &m, false);
 	/* the first list may come from the watch cache, a moment behind */
 	assert_true(converge(inf, &m, &T_CONFIGMAPS, "inf", 10000));
 	assert_int_equal(m.adds, 20);
@@ -368,7 +385,7 @@ static void relist_after_410_reports_the_difference(void **state)
 	}
 	batch_wait(&b);
 	struct mirror m = {0};
-	struct recap_kube_informer *inf = start_informer(&PODTEMPLATES, "inf", &m);
+	struct recap_kube_informer *inf = start_informer(&PODTEMPLATES, "inf", &m, true);
 	assert_int_equal(m.adds, 10);
 	/* from here on the informer's loop does not run until converge() */
 	informer_frozen = true;
@@ -405,7 +422,7 @@ static void converges_across_an_api_server_restart(void **state)
 	char name[32];
 	struct batch b = {0};
 	struct mirror m = {0};
-	struct recap_kube_informer *inf = start_informer(&T_CONFIGMAPS, "inf", &m);
+	struct recap_kube_informer *inf = start_informer(&T_CONFIGMAPS, "inf", &m, true);
 	for (int i = 0; i < 30; i++) {
 		names(name, sizeof(name), "rs", i);
 		create(&b, &T_CONFIGMAPS, "inf", name);
