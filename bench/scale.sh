@@ -15,6 +15,8 @@
 #   4. etcd bytes per execution (the stored values) and the largest object
 #   5. priority-and-fairness rejections (apiserver_flowcontrol_rejected_
 #      requests_total) before and after
+#   6. CPU seconds (user + system) of the controller, kube-apiserver and
+#      etcd during the controller's sync and during the fan-out
 # Prints tables; see bench/README.md. A failure names the step.
 #
 #   bench/scale.sh [NODES [PODS [TARGETS]]]   (BUILD=DIR, default build)
@@ -112,7 +114,16 @@ load pods "$pods" "$nodes" "$targets" "$qps" >"$work/pods.json"
 t1=$(date +%s.%N)
 m1=$(load metrics)
 
+# cpu PID: its CPU seconds so far (user + system, /proc/PID/stat)
+cpu() {
+	awk -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz}' "/proc/$1/stat"
+}
+pid_of() { read -r p _ <"$dir/run/$1.pid" && echo "$p"; }
+apiserver=$(pid_of kube-apiserver)
+etcd=$(pid_of etcd)
+
 step="controller sync"
+c_sync0="0 $(cpu "$apiserver") $(cpu "$etcd")"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 s0=$(date +%s.%N)
 "$ctlbin" --kubeconfig="$ctlcfg" --leader-elect=false --cert-check-seconds=0 \
@@ -126,6 +137,7 @@ for _ in $(seq 6000); do
 done
 [[ -n $ready ]] || { echo "the controller was not ready after 300 s" >&2; exit 1; }
 sync_peak=$(awk '/^VmHWM/ {print $2}' "/proc/$ctl/status")
+c_sync1="$(cpu "$ctl") $(cpu "$apiserver") $(cpu "$etcd")"
 # Settled: queues empty (the Capsule-less cluster has nothing to do), the
 # first lists' memory returned (malloc_trim 200 ms after the sync).
 for _ in $(seq 120); do
@@ -140,7 +152,9 @@ step="Capsule matching the targets"
 load capsule "$targets" >"$work/capsule.json"
 m2=$(load metrics)
 step="fan-out"
+c_run0="$(cpu "$ctl") $(cpu "$apiserver") $(cpu "$etcd")"
 load run scale "$targets" "$ctl" >"$work/run.json"
+c_run1="$(cpu "$ctl") $(cpu "$apiserver") $(cpu "$etcd")"
 m_run=$(load metrics)
 step="caplet stand-in"
 SCALE_WORKERS=${CAPLET_WORKERS:-32} load caplets scale "$targets" "${CAPLET_QPS:-1000}" "$tail_bytes" >"$work/caplets.json"
@@ -154,10 +168,14 @@ step="report"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 python3 - "$work" "$nodes" "$pods" "$targets" "$qps" "$tail_bytes" "$t0" "$t1" "$s0" "$ready" \
-	"$sync_peak" "$sync_rss" "${cached:-?}" "$final_rss" "$m0" "$m1" "$m2" "$m3" "$m_run" <<'PY'
+	"$sync_peak" "$sync_rss" "${cached:-?}" "$final_rss" "$c_sync0" "$c_sync1" "$c_run0" "$c_run1" \
+	"$m0" "$m1" "$m2" "$m3" "$m_run" <<'PY'
 import json, sys
 (work, nodes, pods, targets, qps, tail, t0, t1, s0, ready, sync_peak, sync_rss, cached, final_rss,
- *ms) = sys.argv[1:]
+ c_sync0, c_sync1, c_run0, c_run1, *ms) = sys.argv[1:]
+def cpu(a, b):
+    d = [float(y) - float(x) for x, y in zip(a.split(), b.split())]
+    return f"controller {d[0]:.2f} s, kube-apiserver {d[1]:.2f} s, etcd {d[2]:.2f} s"
 j = lambda f: json.load(open(f"{work}/{f}.json"))
 m = [json.loads(x) for x in ms]
 pod, run, cap, size = j("pods"), j("run"), j("caplets"), j("sizes")
@@ -174,8 +192,10 @@ rows = [
      f"pods created in {pod['created_s']} s"),
     ("controller initial sync (start -> /readyz)", f"{float(ready) - float(s0):.2f} s", f"{cached} pods cached"),
     ("controller RSS after sync", mib(sync_rss), f"peak {mib(sync_peak)}; goal <= 64 MiB"),
+    ("  CPU during the sync", cpu(c_sync0, c_sync1), ""),
     ("fan-out: all executions exist", f"{run['all_s']} s", f"first after {run['first_s']} s"),
     ("fan-out rate", f"{run['per_s']} executions/s", "goal >= 1,000/s"),
+    ("  CPU during the fan-out", cpu(c_run0, c_run1), ""),
     ("  API server time per execution create", lat(m[2], m[4], "POST capsuleexecutions"), ""),
     ("  API server time per run status write", lat(m[2], m[4], "PATCH capsuleruns/status"), ""),
     ("controller peak RSS during fan-out", mib(run["peak_rss_kib"]), f"after it {mib(run['rss_kib'])}"),

@@ -214,8 +214,10 @@ static void send_cm(struct latency *l);
 static void cm_created(const struct recap_kube_response *resp, void *userdata)
 {
 	struct latency *l = userdata;
-	if (resp->code != RECAP_KUBE_OK)
+	if (resp->code != RECAP_KUBE_OK) {
 		l->failed++;
+		fprintf(stderr, "bench-informer latency: create: %s\n", recap_error_message(resp->err));
+	}
 	send_cm(l);
 }
 
