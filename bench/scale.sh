@@ -16,7 +16,7 @@
 #   5. priority-and-fairness rejections (apiserver_flowcontrol_rejected_
 #      requests_total) before and after
 #   6. CPU seconds (user + system) of the controller, kube-apiserver and
-#      etcd during the controller's sync and during the fan-out
+#      etcd during the controller's sync, the fan-out and the stand-in's writes
 # Prints tables; see bench/README.md. A failure names the step.
 #
 #   bench/scale.sh [NODES [PODS [TARGETS]]]   (BUILD=DIR, default build)
@@ -46,7 +46,7 @@ done
 cd "$root"
 step="build"
 ninja -C "$build" cmd/recap-controller/recap-controller >/dev/null
-ctlbin=$root/$build/cmd/recap-controller/recap-controller
+ctlbin=$(cd "$build" && pwd)/cmd/recap-controller/recap-controller
 export RECAP_KUBE_BIN=${RECAP_KUBE_BIN:-$(hack/build-kube)}
 kwokdir=$(bench/build-kwok)
 
@@ -157,7 +157,9 @@ load run scale "$targets" "$ctl" >"$work/run.json"
 c_run1="$(cpu "$ctl") $(cpu "$apiserver") $(cpu "$etcd")"
 m_run=$(load metrics)
 step="caplet stand-in"
+c_cap0="$(cpu "$ctl") $(cpu "$apiserver") $(cpu "$etcd")"
 SCALE_WORKERS=${CAPLET_WORKERS:-32} load caplets scale "$targets" "${CAPLET_QPS:-1000}" "$tail_bytes" >"$work/caplets.json"
+c_cap1="$(cpu "$ctl") $(cpu "$apiserver") $(cpu "$etcd")"
 step="sizes"
 load sizes scale >"$work/sizes.json"
 m3=$(load metrics)
@@ -168,11 +170,11 @@ step="report"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 python3 - "$work" "$nodes" "$pods" "$targets" "$qps" "$tail_bytes" "$t0" "$t1" "$s0" "$ready" \
-	"$sync_peak" "$sync_rss" "${cached:-?}" "$final_rss" "$c_sync0" "$c_sync1" "$c_run0" "$c_run1" \
+	"$sync_peak" "$sync_rss" "${cached:-?}" "$final_rss" "$c_sync0" "$c_sync1" "$c_run0" "$c_run1" "$c_cap0" "$c_cap1" \
 	"$m0" "$m1" "$m2" "$m3" "$m_run" <<'PY'
 import json, sys
 (work, nodes, pods, targets, qps, tail, t0, t1, s0, ready, sync_peak, sync_rss, cached, final_rss,
- c_sync0, c_sync1, c_run0, c_run1, *ms) = sys.argv[1:]
+ c_sync0, c_sync1, c_run0, c_run1, c_cap0, c_cap1, *ms) = sys.argv[1:]
 def cpu(a, b):
     d = [float(y) - float(x) for x, y in zip(a.split(), b.split())]
     return f"controller {d[0]:.2f} s, kube-apiserver {d[1]:.2f} s, etcd {d[2]:.2f} s"
@@ -204,6 +206,7 @@ rows = [
     ("  API server time per execution status write", lat(m[4], m[3], "PATCH capsuleexecutions/status"), ""),
     ("  API server time per execution finalizer write", lat(m[4], m[3], "PATCH capsuleexecutions"), ""),
     ("run Succeeded after the first write", f"{cap['final_s']} s", f"{cap['executions_per_s']} executions/s"),
+    ("  CPU during the stand-in's writes", cpu(c_cap0, c_cap1), ""),
     ("controller RSS at the end", mib(final_rss), ""),
     ("etcd bytes per execution (stored value)", f"{size['exec_mean_b']} B", f"max {size['exec_max_b']} B, "
      f"stdout tail {tail} B; goal <= 2 KiB"),

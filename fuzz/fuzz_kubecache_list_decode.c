@@ -17,8 +17,14 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const paths[] = {
-    "metadata.name", "metadata.namespace", "metadata.labels", "spec.containers[].name",
-    "status.conditions", "a.b[].c", "a.b", "a.d[]",
+    "metadata.name",
+    "metadata.namespace",
+    "metadata.labels",
+    "spec.containers[].name",
+    "status.conditions",
+    "a.b[].c",
+    "a.b",
+    "a.d[]",
 };
 
 static void collect(json_t *item, void *userdata)

@@ -8,6 +8,8 @@
 /* Monotonic clock in nanoseconds / milliseconds. */
 uint64_t recap_now_mono_ns(void);
 uint64_t recap_now_mono_ms(void);
+/* CPU time the calling thread has used, in nanoseconds. */
+uint64_t recap_thread_cpu_ns(void);
 /* The wall clock (CLOCK_REALTIME) in milliseconds since the epoch. */
 int64_t recap_now_wall_ms(void);
 

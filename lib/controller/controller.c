@@ -59,6 +59,9 @@ static int queues_new(struct recap_controller *ctl, struct recap_error **err)
 		struct recap_kube_workqueue_options o = {.name = kind_names[k], .workers = 4};
 		ctl->queues[k].kind = kind_names[k];
 		ctl->queues[k].reconcile = reconcilers[k];
+		ctl->queues[k].not_before = recap_kube_strmap_new(RECAP_KUBE_WORKQUEUE_MAX_LEN_DEFAULT);
+		if (!ctl->queues[k].not_before)
+			return recap_error_set(err, ENOMEM, "out of memory");
 		int r =
 		    recap_kube_workqueue_new(ctl->loop, &o, recap_ctl_process, ctl, &ctl->queues[k].q, err);
 		if (r < 0)
@@ -233,8 +236,10 @@ void recap_controller_free(struct recap_controller *ctl)
 		recap_kube_informer_free(ctl->inf[i]);
 		recap_kube_projection_free(ctl->proj[i]);
 	}
-	for (int k = 0; k < KIND_N; k++)
+	for (int k = 0; k < KIND_N; k++) {
 		recap_kube_workqueue_free(ctl->queues[k].q);
+		recap_kube_strmap_free(ctl->queues[k].not_before, NULL);
+	}
 	recap_kube_events_free(ctl->events);
 	recap_kube_leader_free(ctl->leader);
 	recap_ctl_expect_free(ctl);

@@ -189,6 +189,7 @@ void recap_ctl_create_execs(struct ctl_op *op, const char *ns, json_t *objs)
 		return;
 	}
 	b->objs = objs;
+	op->created = op->created || json_array_size(objs) > 0;
 	issue_next(op, b);
 	if (b->in_flight == 0)
 		creates_free(b);

@@ -39,6 +39,8 @@ typedef int (*ctl_reconcile_fn)(struct recap_controller *ctl, struct ctl_op *op,
 
 struct ctl_queue {
 	struct recap_kube_workqueue *q;
+	/* key -> monotonic ns before which its next pass waits (op.c) */
+	struct recap_kube_strmap *not_before;
 	const char *kind;
 	ctl_reconcile_fn reconcile;
 	unsigned long ok, errors;
@@ -110,6 +112,8 @@ struct ctl_op {
 	struct recap_error *err;
 	uint64_t requeue_ns; /* 0: none */
 	uint64_t start_ns;
+	uint64_t busy_ns;	     /* CPU time of the pass's own work, before it waited for answers */
+	bool created;		     /* it created objects: the next pass is not held back */
 	json_t *after_create;	     /* capsule pass: status patch once the run exists */
 	struct ctl_op_event *events; /* recorded once every call has answered */
 };

@@ -1,4 +1,16 @@
-/* Reconcile passes: hand out keys, track their API calls, finish them. */
+/* Reconcile passes: hand out keys, track their API calls, finish them.
+ *
+ * Pacing: a pass whose own work (the CPU time of reading the caches and
+ * planning; not the wait for its calls' answers, nor what other processes
+ * took of the CPU meanwhile) took PACE_MIN_NS or more, and created nothing,
+ * makes the next pass of the same key wait PACE times as long after it
+ * ends (one that created executions is followed at once: a fan-out is
+ * paced by its batches and the client's rate limit). A run's pass reads
+ * all its targets and executions: for a run of 10,000 that is tens of
+ * milliseconds, and every execution event asking for a pass at once kept a
+ * core busy with passes that find little new, taking it from the API server
+ * on a small control plane. A key whose pass is cheap (every small run) is
+ * never held back. */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <errno.h>
@@ -10,6 +22,9 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "controller/ctl.h"
+
+#define PACE 4
+#define PACE_MIN_NS (2 * 1000 * 1000ull)
 
 struct ctl_op_event {
 	struct ctl_op_event *next;
@@ -91,6 +106,18 @@ static void emit_events(struct ctl_op *op, struct ctl_op_event *ev)
 	free(ev);
 }
 
+/* A costly pass that created nothing holds the key's next one back
+ * (held_back). */
+static void pace(struct ctl_queue *q, struct ctl_op *op)
+{
+	if (op->busy_ns < PACE_MIN_NS || op->created)
+		return;
+	uint64_t not_before = recap_now_mono_ns() + PACE * op->busy_ns;
+	if (recap_kube_strmap_put(q->not_before, op->key, (void *)(uintptr_t)not_before, NULL) < 0)
+		recap_ctl_log(op->ctl, RECAP_LOG_WARN, "reconcile %s %s: not paced: too many keys", q->kind,
+			      op->key);
+}
+
 static void op_finish(struct ctl_op *op)
 {
 	struct recap_controller *ctl = op->ctl;
@@ -110,6 +137,7 @@ static void op_finish(struct ctl_op *op)
 		    recap_kube_workqueue_add_after(q->q, op->key, op->requeue_ns, &err) < 0)
 			recap_error_free(err);
 	}
+	pace(q, op);
 	emit_events(op, op->events);
 	recap_kube_workqueue_done(q->q, op->key);
 	json_decref(op->after_create);
@@ -141,12 +169,38 @@ void recap_ctl_op_requeue(struct ctl_op *op, uint64_t delay_ns)
 		op->requeue_ns = delay_ns;
 }
 
+/* True when key's last pass asks the next to wait: it is queued again for
+ * then, and this turn ends. */
+static bool held_back(struct ctl_queue *q, const char *key)
+{
+	void *v = NULL;
+	if (!recap_kube_strmap_contains(q->not_before, key))
+		return false;
+	uint64_t not_before = (uint64_t)(uintptr_t)recap_kube_strmap_get(q->not_before, key);
+	uint64_t now = recap_now_mono_ns();
+	if (now >= not_before) {
+		recap_kube_strmap_remove(q->not_before, key, &v);
+		return false;
+	}
+	char *k = strdup(key); /* key ends with done() */
+	if (!k)
+		return false;
+	struct recap_error *err = NULL;
+	recap_kube_workqueue_done(q->q, key);
+	if (recap_kube_workqueue_add_after(q->q, k, not_before - now, &err) < 0)
+		recap_error_free(err); /* shutting down */
+	free(k);
+	return true;
+}
+
 void recap_ctl_process(struct recap_kube_workqueue *q, const char *key, void *userdata)
 {
 	struct recap_controller *ctl = userdata;
 	enum ctl_kind kind = KIND_CAPSULE;
 	while (kind < KIND_N - 1 && ctl->queues[kind].q != q)
 		kind++;
+	if (held_back(&ctl->queues[kind], key))
+		return;
 	struct ctl_op *op = calloc(1, sizeof(*op));
 	char *k = strdup(key);
 	if (!op || !k) {
@@ -157,8 +211,10 @@ void recap_ctl_process(struct recap_kube_workqueue *q, const char *key, void *us
 	}
 	*op = (struct ctl_op){.ctl = ctl, .kind = kind, .key = k, .start_ns = recap_now_mono_ns()};
 	struct recap_error *err = NULL;
+	uint64_t cpu0 = recap_thread_cpu_ns();
 	if (ctl->queues[kind].reconcile(ctl, op, &err) < 0)
 		recap_ctl_op_fail(op, err);
+	op->busy_ns = recap_thread_cpu_ns() - cpu0;
 	op->armed = true;
 	op_maybe_finish(op);
 }

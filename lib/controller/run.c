@@ -17,7 +17,14 @@
 #include "controller/status.h"
 #include "controller/targets.h"
 
+/* Executions a pass creates at most: RUN_BATCH, or a share of a big run's
+ * targets so a fan-out takes about RUN_BATCHES passes, whatever its size
+ * (a pass holds its batch's objects: 16 keeps that to a few MiB at 10,000).
+ * Each pass reads every target and execution of the run, so passes of a
+ * fixed size made a fan-out cost O(targets^2). The create window
+ * (creates.c) bounds what is in flight either way. */
 #define RUN_BATCH 250
+#define RUN_BATCHES 16
 
 struct run_pass {
 	json_t *run;
@@ -379,6 +386,8 @@ static int plan_and_act(struct recap_controller *ctl, struct ctl_op *op, struct 
 	json_t *names = recap_api_run_spec_targets(p->run);
 	struct ctl_unseen unseen = {ctl, p->ns};
 	int r = recap_ctl_resolve_targets(ctl, p->ns, p->spec, names, &p->execs, &p->targets, err);
+	if (p->targets.n / RUN_BATCHES > p->strategy.batch_size)
+		p->strategy.batch_size = p->targets.n / RUN_BATCHES;
 	if (r >= 0)
 		r = exec_views(p, err);
 	if (r >= 0 && names)
@@ -475,7 +484,7 @@ int recap_ctl_reconcile_run(struct recap_controller *ctl, struct ctl_op *op, str
 	}
 	recap_error_free(e);
 	/* Bounded batches, large enough that the client's rate limit, not the
-	 * number of passes, paces a big fan-out. */
+	 * number of passes, paces a big fan-out (more for a big run). */
 	p.strategy.batch_size = RUN_BATCH;
 	if (r == 2)
 		r = 0;

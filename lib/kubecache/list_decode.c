@@ -10,12 +10,12 @@
 
 /* What to do with the value that starts next. */
 enum how {
-	SKIP,	      /* not kept: read, never built */
-	WHOLE,	      /* kept with everything in it */
-	FILTER,	      /* an object keeps node's children; any other value is kept whole */
-	FILTER_EACH,  /* an array whose elements go through node; any other value is skipped */
-	LIST,	      /* the body: "items" through the projection, the rest whole */
-	ITEMS,	      /* the list's items: FILTER_EACH through the projection, to the sink */
+	SKIP,	     /* not kept: read, never built */
+	WHOLE,	     /* kept with everything in it */
+	FILTER,	     /* an object keeps node's children; any other value is kept whole */
+	FILTER_EACH, /* an array whose elements go through node; any other value is skipped */
+	LIST,	     /* the body: "items" through the projection, the rest whole */
+	ITEMS,	     /* the list's items: FILTER_EACH through the projection, to the sink */
 };
 
 struct want {
@@ -105,7 +105,7 @@ static int attach(struct decoder *d, json_t *v)
 	}
 	if (json_object_getn(f->v, f->key, f->key_len)) {
 		json_decref(v);
-		recap_error_set(&d->err, EBADMSG, "duplicate object key '%s'", f->key);
+		recap_error_set(&d->err, EBADMSG, "duplicate object key '%.64s'", f->key);
 		return 0;
 	}
 	if (json_object_setn_new(f->v, f->key, f->key_len, v) < 0)
@@ -328,7 +328,8 @@ static int decode_failed(struct list_decode *ld, yajl_status st, const char *p, 
 		if (!ld->d.err)
 			recap_error_set(&ld->d.err, EBADMSG, "stopped");
 		int r = -recap_error_code(ld->d.err);
-		recap_error_wrap(&ld->d.err, -r, "near byte %zu", ld->offset + yajl_get_bytes_consumed(ld->h));
+		recap_error_wrap(&ld->d.err, -r, "near byte %zu",
+				 ld->offset + yajl_get_bytes_consumed(ld->h));
 		if (err) {
 			*err = ld->d.err;
 			ld->d.err = NULL;
