@@ -22,8 +22,8 @@
 static struct {
 	uv_loop_t loop;
 	struct recap_controller ctl;
-	uint64_t burn_ns;     /* CPU the next pass burns */
-	bool creates;	      /* the next pass counts as having created */
+	uint64_t burn_ns; /* CPU the next pass burns */
+	bool creates;	  /* the next pass counts as having created */
 	unsigned passes;
 	uint64_t start[4], end[4]; /* monotonic ns */
 } S;
