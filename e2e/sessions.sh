@@ -56,6 +56,7 @@ printf 'echo hi from $(hostname)\necho procs=$(cat /proc/[0-9]*/comm | tr "\\n" 
 	"echo store=\$(ls -d $T/node-node-1/logs $T/node-node-1/runs 2>/dev/null | wc -l)" >"$T/in"
 RC=0
 KUBECONFIG=$ALICE kubectl capsule attach -n shop web-1 --image "$IMAGE" <"$T/in" >"$T/out" 2>"$T/err" || RC=$?
+[[ $RC == 3 ]] || { echo "  attach said:"; sed 's/^/    /' "$T/err"; kubectl get capsuleexecutions -n shop -o yaml | grep -E '^    (name|phase|reason|message):' | sed 's/^/  /'; } >&2
 check "attach: the command's exit status (3)" equals "$RC" 3
 check "attach: its output" has "$T/out" "hi from web-1"
 check "attach: the target's processes are the session's (PID namespace joined)" \
