@@ -11,9 +11,10 @@
 #
 # BASELINE=DIR (another build tree, e.g. of the previous commit; its caplet
 # must take --cri-endpoint, which e2e/lib.sh passes): its
-# recap-controller and caplet take turns with build/'s, in BLOCKS blocks
-# (default 10) of RUNS/BLOCKS runs per side, on the same cluster, node, target
-# and executor, so both sides see the same load; one table, side by side.
+# recap-controller, caplet and executor (cmd/capsule/capsule) take turns with
+# build/'s, in BLOCKS blocks (default 10) of RUNS/BLOCKS runs per side, on the
+# same cluster, node, target and node store, so both sides see the same load;
+# one table, side by side.
 set -euo pipefail
 # shellcheck source=hack/lib/errtrap.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../hack/lib/errtrap.sh"
@@ -27,8 +28,9 @@ B=$root/build
 BASE=${BASELINE:-}
 BLOCKS=${BLOCKS:-10}
 if [[ -n $BASE ]] && { [[ ! -x $BASE/cmd/caplet/caplet ]] || [[ ! -x $BASE/cmd/recap-controller/recap-controller ]] ||
+	[[ ! -x $BASE/cmd/capsule/capsule ]] ||
 	! [[ $BLOCKS =~ ^[0-9]+$ ]] || ((BLOCKS < 1 || BLOCKS > RUNS)); }; then
-	echo "BASELINE must be a build tree with cmd/caplet/caplet and cmd/recap-controller/recap-controller," \
+	echo "BASELINE must be a build tree with cmd/caplet/caplet, cmd/capsule/capsule and cmd/recap-controller/recap-controller," \
 		"and BLOCKS a number in 1..RUNS; got '$BASE', '$BLOCKS'" >&2
 	exit 2
 fi
@@ -65,12 +67,13 @@ stop_started() {
 	for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
 	PIDS=("${keep[@]}")
 }
-# use_build DIR: that build's controller and caplet in place of the running ones.
+# use_build DIR: that build's controller, caplet and executor in place of the running ones.
 use_build() {
 	stop_started "$CONTROLLER_PID"
 	stop_started "${CAPLET_PID[node-1]}"
 	E2E_CONTROLLER=$1/cmd/recap-controller/recap-controller
 	E2E_CAPLET=$1/cmd/caplet/caplet
+	E2E_CAPSULE=$1/cmd/capsule/capsule
 	controller_start
 	caplet_start node-1
 	caplet_wait node-1

@@ -399,16 +399,16 @@ pid_t recap_cgroup_fork(const struct recap_cgroup *cg, uint64_t clone_flags)
 	return (pid_t)pid;
 }
 
-int recap_cgroup_enter(const struct recap_cgroup *cg, pid_t pid, bool skip_v2, struct recap_error **err)
+int recap_cgroup_enter_self(const struct recap_cgroup *cg, bool skip_v2, struct recap_error **err)
 {
-	char s[32];
-	snprintf(s, sizeof(s), "%d", (int)pid);
 	for (size_t i = 0; i < cg->n; i++) {
 		if (skip_v2 && (int)i == cg->v2)
 			continue;
 		int r = recap_failpoint("capsule.cgroup-enter");
+		/* v1: the calling thread (all of this single-threaded process);
+		 * v2 knows no such file for a domain cgroup: the whole process */
 		if (r >= 0)
-			r = recap_cgroup_write(cg->dirs[i], "cgroup.procs", s);
+			r = recap_cgroup_write(cg->dirs[i], (int)i == cg->v2 ? "cgroup.procs" : "tasks", "0");
 		if (r < 0)
 			return recap_error_set_errno(err, r, "cannot move process into %s", cg->dirs[i]);
 	}

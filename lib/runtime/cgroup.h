@@ -37,12 +37,14 @@ int recap_cgroup_create(const char *parent, const char *id, const struct recap_c
 			struct recap_cgroup *ret, struct recap_error **err);
 /* Rebuilds the handle of an existing run (for sweep): the dirs that exist. */
 int recap_cgroup_open_existing(const char *parent, const char *id, struct recap_cgroup *ret);
-/* Moves pid (0: the caller) into every dir of the run (but the v2 one when
- * skip_v2: the process was born there). On a hybrid host the first v1
- * migration waits for an RCU grace period (cgroup_threadgroup_rwsem), a few
- * ms spent off the CPU: the executor moves its first child while the child
- * builds the capsule's root (recap_launch). */
-int recap_cgroup_enter(const struct recap_cgroup *cg, pid_t pid, bool skip_v2, struct recap_error **err);
+/* Moves the caller, which must be single-threaded, into every dir of the
+ * run (but the v2 one when skip_v2: it was born there). A v1 hierarchy gets
+ * "0" in its `tasks` file: a thread that moves itself takes no global lock
+ * on current kernels, where a process moved through `cgroup.procs` takes
+ * cgroup_threadgroup_rwsem for writing and, unless another migration just
+ * did, waits a whole RCU grace period (about 5 ms, off the CPU). An older
+ * kernel takes the lock either way: the same move, slower. */
+int recap_cgroup_enter_self(const struct recap_cgroup *cg, bool skip_v2, struct recap_error **err);
 /* fork() straight into the run's v2 cgroup (clone3 CLONE_INTO_CGROUP): no
  * migration, which costs a synchronize_rcu. -ENOSYS where the kernel or the
  * host cannot; the caller then forks and enters. clone_flags are added

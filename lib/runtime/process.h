@@ -58,7 +58,7 @@ void recap_nsjoin_pid_restore(int saved);
  * (unshare), never left the executor's (the node's); a new network
  * namespace gets its loopback up. The PID namespace is the caller's to make
  * (CLONE_NEWPID at the fork, recap_nsjoin_fork), the cgroup namespace too
- * (recap_exec_await_cgroups: once the run's cgroups are entered). */
+ * (recap_exec_prepare: rooted at the run's cgroups). */
 int recap_nsjoin_unshare_rest(unsigned join, struct recap_error **err);
 /* fork(), with extra clone flags (CLONE_NEWPID); a pid, 0 in the child, or
  * -1 with errno. */
@@ -80,8 +80,8 @@ int recap_fds_enter_workdir(const char *wd);
 
 /* A seccomp filter compiled to BPF ahead of its load (sandbox.h): libseccomp
  * generates the program in seccomp_load, about half a millisecond of CPU for
- * the default profile, which the run's first child spends instead while it
- * waits to be moved into its cgroups. */
+ * the default profile, which the supervisor spends instead before it forks
+ * the command (recap_exec_prepare). */
 struct recap_bpf {
 	struct sock_filter *insns; /* NULL: none compiled */
 	unsigned short len;
@@ -106,18 +106,14 @@ struct recap_exec_ctx {
 	struct winsize winsize; /* tty: the size the command starts with (0x0: unknown) */
 	int target_fs;		/* enum recap_target_fs: Landlock for ReadOnly and None */
 	unsigned join;		/* RECAP_JOIN_* */
-	/* one byte from the executor once it moved the first child into every
-	 * cgroup of the run (recap_cgroup_enter); EOF: it did not. -1 once read */
-	int cgroup_wait_fd;
 	struct recap_bpf filter; /* seccomp, compiled in the child */
 };
 
-/* In the run's first child, before anything of the run's cgroups matters:
- * builds (the default profile) and compiles the command's filter, waits for
- * the executor's byte on cgroup_wait_fd, and, when the cgroup namespace is
- * not joined, makes the run's own (rooted at the run's cgroups, entered
- * now). */
-int recap_exec_await_cgroups(struct recap_exec_ctx *c, struct recap_error **err);
+/* In the supervisor, before the command is forked: builds (the default
+ * profile) and compiles the command's filter, and, when the cgroup
+ * namespace is not joined, makes the run's own (rooted at the run's
+ * cgroups, which this process entered first of all). */
+int recap_exec_prepare(struct recap_exec_ctx *c, struct recap_error **err);
 
 struct recap_exec_status {
 	int wait_status; /* the command's */
@@ -151,16 +147,15 @@ struct recap_launch {
 	struct recap_exec_ctx exec;
 	sigset_t mask; /* restored in the child */
 	int out_fd;    /* the run's /out tmpfs (recap_out_make) */
+	bool born_in_cgroup; /* clone3 put the child in the run's v2 cgroup */
 };
 
 /* The run's first process, born in the target's PID namespace (when it is
- * joined) and the run's v2 cgroup: private mount namespace, the run's tmpfs,
- * overlay root, /target, /out, /dev, the other namespaces joined,
- * pivot_root; then it reports RECAP_SYNC_PID (or an error) on exec.sync_fd
- * and becomes the supervisor. The executor moves it into the rest of the
- * run's cgroups meanwhile: recap_exec_await_cgroups waits for that before
- * the cgroup namespace is joined (the target's) or made (the run's own, in
- * the supervisor), so before the command is forked. Never returns. */
+ * joined) and the run's v2 cgroup: it moves itself into the run's other
+ * cgroups before anything else (recap_cgroup_enter_self), then private
+ * mount namespace, the run's tmpfs, overlay root, /target, /out, /dev, the
+ * other namespaces joined, pivot_root; then it reports RECAP_SYNC_PID (or
+ * an error) on exec.sync_fd and becomes the supervisor. Never returns. */
 _Noreturn void recap_launch_child(const struct recap_launch *l);
 
 /* A bounded tail of a stream: keeps the last `cap` bytes, counts them all. */
@@ -224,12 +219,11 @@ struct recap_run {
 
 	/* the executor's ends */
 	int sync_fd, status_fd, out_fd, err_fd, sig_fd, sup_pidfd, procs_fd;
-	int moved_fd;	/* the first child's go-ahead: it is in the run's cgroups */
 	int mnt_ns;	/* the run's mount namespace, emptied at escape (mounts.c) */
 	int pty_master; /* tty mode: out_fd == pty_master */
 	int pty_sock;	/* tty mode: the master arrives here */
 	/* the children's ends */
-	int child_in, child_out, child_err, child_sync, child_status, child_pty_sock, child_moved;
+	int child_in, child_out, child_err, child_sync, child_status, child_pty_sock;
 	sigset_t old_mask; /* before the executor blocked its signals */
 	struct termios saved_tty;
 	bool tty_raw;

@@ -85,24 +85,14 @@ static int enter_workdir(const struct recap_exec_ctx *c, const char *wd)
 	return r;
 }
 
-int recap_exec_await_cgroups(struct recap_exec_ctx *c, struct recap_error **err)
+int recap_exec_prepare(struct recap_exec_ctx *c, struct recap_error **err)
 {
-	/* built and compiled while the executor's move of this process takes
-	 * its time */
 	int r = c->confined && !c->seccomp ? recap_seccomp_default(c->caps, &c->seccomp, err) : 0;
 	if (r >= 0 && c->confined && (r = recap_bpf_compile(c->seccomp, &c->filter)) < 0)
 		r = recap_error_set_errno(err, -r, "cannot compile the seccomp filter");
-	char b = 0;
-	ssize_t n = 0;
-	while (r >= 0 && (n = read(c->cgroup_wait_fd, &b, 1)) < 0 && errno == EINTR)
-		;
-	close(c->cgroup_wait_fd);
-	c->cgroup_wait_fd = -1;
 	if (r < 0)
 		return r;
-	if (n != 1 || b != '1')
-		return recap_error_set(err, EIO, "the executor did not move the run into its cgroups");
-	/* rooted at the cgroups this process is in now: the run's */
+	/* rooted at the cgroups this process is in: the run's */
 	if (!(c->join & RECAP_JOIN_CGROUP) && unshare(CLONE_NEWCGROUP) < 0)
 		return recap_error_set_errno(err, errno, "cannot create the run's own cgroup namespace");
 	return 0;
@@ -211,9 +201,7 @@ _Noreturn void recap_exec_supervise(const struct recap_exec_ctx *c)
 		if (c->winsize.ws_row && c->winsize.ws_col)
 			ioctl(slave, TIOCSWINSZ, &c->winsize);
 	}
-	/* the run's cgroups entered (a hybrid host's v1 ones by the executor,
-	 * meanwhile), before the command exists */
-	if (cc.cgroup_wait_fd >= 0 && recap_exec_await_cgroups(&cc, &err) < 0)
+	if (recap_exec_prepare(&cc, &err) < 0)
 		supervisor_failed(c, err, 0);
 	if (recap_confine_guard(&cc, &err) < 0)
 		supervisor_failed(c, err, 0);

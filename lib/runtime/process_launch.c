@@ -1,7 +1,7 @@
 /* The run's first child: born in the target's PID namespace and the run's
- * v2 cgroup, it builds the capsule's root while the executor moves it into
- * the run's other cgroups, then joins the other namespaces and becomes the
- * supervisor; and the command line and environment it runs. */
+ * v2 cgroup, it moves itself into the run's other cgroups, builds the
+ * capsule's root, joins the other namespaces and becomes the supervisor;
+ * and the command line and environment it runs. */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -29,11 +29,6 @@ static int build_root(const struct recap_launch *l, struct recap_exec_ctx *x, st
 	if (tree >= 0)
 		close(tree);
 	close(l->out_fd); /* the executor keeps its own, to collect the artifacts */
-	/* the target's cgroup namespace is joined with the others, only once
-	 * the executor moved this process into the run's cgroups; a namespace
-	 * of the run's own is made in the supervisor (recap_exec_supervise) */
-	if (r >= 0 && (l->spec->join & RECAP_JOIN_CGROUP))
-		r = recap_exec_await_cgroups(x, err);
 	/* joined before pivot_root: the fallback opens /proc/<pid>/ns/ paths;
 	 * the PID namespace is the one this process was born in (the target's,
 	 * or a new one) */
@@ -64,7 +59,6 @@ _Noreturn void recap_launch_child(const struct recap_launch *l)
 			    x->status_fd,
 			    x->procs_fd,
 			    x->pty_sock,
-			    x->cgroup_wait_fd,
 			    l->out_fd,
 			    l->target->pidfd};
 	int r = recap_fds_close_except(keep, ARRAY_SIZE(keep));
@@ -79,7 +73,13 @@ _Noreturn void recap_launch_child(const struct recap_launch *l)
 	signal(SIGWINCH, SIG_DFL);
 	signal(SIGPIPE, SIG_DFL); /* ignored dispositions would survive exec */
 	sigprocmask(SIG_SETMASK, &l->mask, NULL);
-	if (build_root(l, x, &err) < 0) {
+	/* in every cgroup of the run before it allocates, mounts or joins
+	 * anything; the target's cgroup namespace is joined with the others
+	 * below, a namespace of the run's own made in the supervisor */
+	r = recap_cgroup_enter_self(l->cgroup, l->born_in_cgroup, &err);
+	if (r < 0)
+		recap_error_wrap(&err, r, "the run's first process is not in the run's cgroups");
+	if (r < 0 || build_root(l, x, &err) < 0) {
 		recap_sync_send(x->sync_fd, RECAP_SYNC_ERROR, err->code, 0, err->msg);
 		_exit(1);
 	}

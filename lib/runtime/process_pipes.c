@@ -45,8 +45,6 @@ int recap_run_pipes(struct recap_run *r, struct recap_error **err)
 		ret = pipe_pair(&r->sync_fd, &r->child_sync);
 	if (ret >= 0)
 		ret = pipe_pair(&r->status_fd, &r->child_status);
-	if (ret >= 0)
-		ret = pipe_pair(&r->child_moved, &r->moved_fd);
 	if (ret < 0)
 		return recap_error_set_errno(err, ret, "cannot create the run's channels");
 	char procs[4400];
@@ -77,7 +75,7 @@ void recap_run_init_fds(struct recap_run *r)
 	int *fds[] = {&r->sync_fd,	&r->status_fd, &r->out_fd,     &r->err_fd,    &r->sup_pidfd,
 		      &r->procs_fd,	&r->child_in,  &r->child_out,  &r->child_err, &r->child_sync,
 		      &r->child_status, &r->sig_fd,    &r->pty_master, &r->pty_sock,  &r->child_pty_sock,
-		      &r->mnt_ns,	&r->moved_fd,  &r->child_moved};
+		      &r->mnt_ns};
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		*fds[i] = -1;
 }
@@ -87,7 +85,7 @@ void recap_run_close_fds(struct recap_run *r)
 	int *fds[] = {&r->sync_fd,	  &r->status_fd,  &r->out_fd,	    &r->err_fd,
 		      &r->sup_pidfd,	  &r->procs_fd,	  &r->child_in,	    &r->child_out,
 		      &r->child_err,	  &r->child_sync, &r->child_status, &r->pty_sock,
-		      &r->child_pty_sock, &r->mnt_ns,	  &r->moved_fd,	    &r->child_moved};
+		      &r->child_pty_sock, &r->mnt_ns};
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		closefd(fds[i]);
 	if (r->sig_fd >= 0) {
@@ -101,7 +99,7 @@ void recap_run_close_fds(struct recap_run *r)
 void recap_run_close_child_ends(struct recap_run *r)
 {
 	int *fds[] = {&r->child_in,	&r->child_out,	    &r->child_err,  &r->child_sync,
-		      &r->child_status, &r->child_pty_sock, &r->child_moved};
+		      &r->child_status, &r->child_pty_sock};
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		closefd(fds[i]);
 }

@@ -130,34 +130,6 @@ static int prepare(struct recap_run *r, struct recap_error **err)
 	return 0;
 }
 
-/* The first child is born in the run's v2 cgroup (CLONE_INTO_CGROUP); on a
- * hybrid host the v1 hierarchies (memory, pids, cpu) still need a migration,
- * and the first one waits for an RCU grace period. The executor makes it
- * while the child builds the capsule's root and joins; the child waits for
- * the byte written here before it makes or joins the cgroup namespace and
- * forks the command (recap_exec_await_cgroups). A move that fails ends the
- * run: the child is killed before the command exists. */
-static int enter_cgroups(struct recap_run *r, bool born_in_cgroup, struct recap_error **err)
-{
-	struct recap_error *e = NULL;
-	int ret = recap_cgroup_enter(&r->cg, r->c1, born_in_cgroup, &e);
-	if (ret >= 0 && write(r->moved_fd, "1", 1) != 1)
-		ret = recap_error_set_errno(&e, errno, "cannot tell the run's first process");
-	close(r->moved_fd); /* EOF without the byte: the child gives up */
-	r->moved_fd = -1;
-	if (ret == -ESRCH || ret == -EPIPE) /* the child failed and exited: it said why */
-		ret = 0;
-	if (ret < 0) {
-		kill(r->c1, SIGKILL); /* not reaped yet: the pid is still the child's */
-		if (err && !*err)
-			*err = steal_ptr(e);
-		ret = recap_error_wrap(
-		    err, ret, "the run's first process (pid %d) is not in the run's cgroups", (int)r->c1);
-	}
-	recap_error_free(e);
-	return ret;
-}
-
 static int launch(struct recap_run *r, struct recap_error **err)
 {
 	int ret = recap_run_pipes(r, err);
@@ -195,7 +167,6 @@ static int launch(struct recap_run *r, struct recap_error **err)
 	};
 	l.mask = r->old_mask;
 	l.out_fd = r->out_mnt;
-	l.exec.cgroup_wait_fd = r->child_moved;
 	/* the command's terminal has the caller's size before the command runs;
 	 * later changes follow through SIGWINCH (recap_tty_resize) */
 	if (r->opts->tty && !r->spec->session)
@@ -209,10 +180,10 @@ static int launch(struct recap_run *r, struct recap_error **err)
 			    ret, err);
 	/* not joined: a PID namespace of the run's own, never the executor's */
 	unsigned long newpid = (r->spec->join & RECAP_JOIN_PID) ? 0 : CLONE_NEWPID;
-	bool born_in_cgroup = true;
+	l.born_in_cgroup = true;
 	r->c1 = recap_cgroup_fork(&r->cg, newpid);
 	if (r->c1 == -ENOSYS) {
-		born_in_cgroup = false;
+		l.born_in_cgroup = false;
 		r->c1 = recap_nsjoin_fork(newpid);
 	} else if (r->c1 < 0) {
 		errno = -r->c1;
@@ -226,8 +197,6 @@ static int launch(struct recap_run *r, struct recap_error **err)
 	if (r->c1 < 0) /* ENOMEM: the target's PID namespace is dying */
 		return fail(r, e == ENOMEM ? RECAP_REASON_TARGET_NOT_FOUND : RECAP_REASON_ATTACH_FAILED,
 			    recap_error_set_errno(err, e, "fork into the run"), err);
-	if ((ret = enter_cgroups(r, born_in_cgroup, err)) < 0)
-		return fail(r, RECAP_REASON_ATTACH_FAILED, ret, err);
 	return 0;
 }
 

@@ -42,8 +42,8 @@ int recap_caps_drop_all(int64_t uid, int64_t gid, struct recap_error **err);
 int recap_seccomp_build(const struct recap_run_spec *s, uint64_t caps, scmp_filter_ctx *ret,
 			struct recap_error **err);
 /* The default profile alone (recap_seccomp_build's for RECAP_SECCOMP_DEFAULT):
- * nothing in it depends on input, so the run's first child builds it while
- * it waits for its cgroups (recap_exec_await_cgroups). */
+ * nothing in it depends on input, so the run's supervisor builds it
+ * (recap_exec_prepare), not the executor. */
 int recap_seccomp_default(uint64_t caps, scmp_filter_ctx *ret, struct recap_error **err);
 /* The OCI profile parser, exposed for tests. */
 int recap_seccomp_from_oci(json_t *profile, uint64_t caps, scmp_filter_ctx *ret, struct recap_error **err);
