@@ -256,6 +256,9 @@ int recap_caplet_start(struct recap_kube_client *client, const struct recap_capl
 	c->o.capsule_bin = c->o.capsule_bin ? c->o.capsule_bin : "capsule";
 	c->queue_tail = &c->queue_head;
 	snprintf(c->seccomp_dir, sizeof(c->seccomp_dir), "%s/seccomp", c->o.root);
+	const char *slash = strrchr(c->o.capsule_bin, '/');
+	snprintf(c->cri_bin, sizeof(c->cri_bin), "%.*scapsule-cri",
+		 slash ? (int)(slash - c->o.capsule_bin + 1) : 0, c->o.capsule_bin);
 	int r = caplet_sweep_blocking(c, err);
 	if (r >= 0)
 		r = caplet_artifacts_start(c, err);

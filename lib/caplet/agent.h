@@ -59,6 +59,9 @@ struct recap_caplet {
 	uv_loop_t *loop;
 	struct recap_caplet_options o;
 	char seccomp_dir[4096];
+	/* capsule-cri, beside the executor (or on PATH with it): asked
+	 * directly, not through `capsule cri-status`, which would exec it */
+	char cri_bin[4096];
 	struct recap_kube_informer *executions, *policies, *namespaces;
 	/* What the policy check needs of policies and namespaces; the rest is not cached. */
 	struct recap_kube_projection *policy_fields, *namespace_fields;

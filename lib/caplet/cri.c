@@ -1,6 +1,6 @@
 /* Confirming an execution's target through the node's CRI before anything
- * of it starts: a `capsule cri-status` child (libcurl's HTTP/2 stays out of
- * the agent's process) on the loop, its answer checked by
+ * of it starts: a `capsule-cri cri-status` child (the HTTP/2 client stays
+ * out of the agent's process) on the loop, its answer checked by
  * recap_caplet_target_check. There is no unverified path: an unreachable
  * CRI fails the execution. */
 #include <errno.h>
@@ -85,8 +85,8 @@ void caplet_target_confirm(struct caplet_exec *x, caplet_target_cb cb)
 		return;
 	}
 	*a = (struct cri_ask){.x = x, .cb = cb};
-	struct caplet_argv v;
-	caplet_argv_executor(&v, c, false);
+	struct caplet_argv v = {.n = 0};
+	caplet_argv_add(&v, c->cri_bin);
 	const char *tail[] = {
 	    "cri-status", "--endpoint", c->o.cri_endpoint, "--timeout-ms", CRI_TIMEOUT_MS, "--", id};
 	for (size_t i = 0; i < sizeof(tail) / sizeof(tail[0]); i++)
