@@ -2,7 +2,6 @@
  * {"id","state","pid","podName","podNamespace","podUID","container"}.
  * Exit 0; 3 when the CRI does not know the container; 1 on any other
  * error (the CRI unreachable, a malformed reply), said on stderr. */
-#include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -71,17 +70,12 @@ int capsule_verb_cri_status(const struct capsule_globals *g, int argc, char **ar
 		usage(stderr);
 		return 2;
 	}
-	if (curl_global_init(CURL_GLOBAL_NOTHING) != CURLE_OK) {
-		log_error("libcurl could not be initialized");
-		return 1;
-	}
 	_cleanup_error_ struct recap_error *err = NULL;
 	struct recap_cri_container ct = {0};
 	int r = recap_cri_container_status(endpoint_path(endpoint), argv[optind], timeout_ms, &ct, &err);
 	if (r >= 0)
 		r = print_container(&ct);
 	recap_cri_container_free(&ct);
-	curl_global_cleanup();
 	if (r < 0) {
 		log_error("%s", err ? recap_error_message(err) : strerror(-r));
 		return r == -ENOENT ? EXIT_NOT_FOUND : 1;

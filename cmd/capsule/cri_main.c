@@ -1,6 +1,6 @@
 /* capsule-cri: the node's CRI asked about a container, in a process of its
- * own. It links libcurl (gRPC needs HTTP/2), which neither caplet nor the
- * executor loads; caplet runs `capsule cri-status` to confirm an
+ * own. It links libnghttp2 (gRPC needs HTTP/2), which neither caplet nor
+ * the executor loads; caplet runs `capsule-cri cri-status` to confirm an
  * execution's target before anything of it starts. */
 #include "base/cleanup.h"
 #include "cli.h"

@@ -1,7 +1,8 @@
 /* One unary gRPC call over HTTP/2 (prior knowledge) on a unix socket,
- * through libcurl, synchronous and bounded by a deadline. Runs in
+ * through libnghttp2's session (framing, HPACK, flow control; this file
+ * moves the bytes), synchronous and bounded by a deadline. Runs in
  * capsule-cri, a short-lived helper process: caplet's loop never blocks on
- * it and caplet never loads libcurl (docs/caplet.md). */
+ * it and caplet never loads an HTTP/2 stack (docs/caplet.md). */
 #pragma once
 
 #include <stddef.h>
@@ -24,8 +25,10 @@ struct recap_grpc_call {
 
 /* Sends request (a serialized message) and puts the one reply message into
  * reply (bounded by its max, at most RECAP_GRPC_MESSAGE_MAX). Errors name
- * the socket and the method: -ECONNREFUSED/-ENOENT/-ETIMEDOUT/... when the
- * server cannot be reached or did not answer in time; -EREMOTEIO with
+ * the socket and the method: -ECONNREFUSED when the server cannot be
+ * reached (whatever connect(2) said, in the message), -ETIMEDOUT when it
+ * did not answer in time, -ECONNRESET when it closed the connection first,
+ * -EPROTO for an HTTP/2 error or a reset stream; -EREMOTEIO with
  * *ret_status set when the server answered with a gRPC status other than OK
  * (its grpc-message in the error); -EBADMSG for a reply that is not one
  * well-formed, uncompressed gRPC message. */

@@ -97,15 +97,15 @@ struct recap_exec_ctx {
 				    NULL with confined: the default, built in the child */
 	int stdin_fd, stdout_fd, stderr_fd;
 	bool tty;
-	int64_t uid, gid;	/* < 0: stay root */
-	uint64_t user_caps;	/* a non-root user keeps only these (the added ones) */
-	int sync_fd;		/* struct recap_sync_msg to the executor */
-	int status_fd;		/* struct recap_exec_status when the command ended */
-	int procs_fd;		/* cgroup.procs of the run, to kill leftovers */
-	int pty_sock;		/* tty: where the PTY master made in the capsule goes */
-	struct winsize winsize; /* tty: the size the command starts with (0x0: unknown) */
-	int target_fs;		/* enum recap_target_fs: Landlock for ReadOnly and None */
-	unsigned join;		/* RECAP_JOIN_* */
+	int64_t uid, gid;	 /* < 0: stay root */
+	uint64_t user_caps;	 /* a non-root user keeps only these (the added ones) */
+	int sync_fd;		 /* struct recap_sync_msg to the executor */
+	int status_fd;		 /* struct recap_exec_status when the command ended */
+	int procs_fd;		 /* cgroup.procs of the run, to kill leftovers */
+	int pty_sock;		 /* tty: where the PTY master made in the capsule goes */
+	struct winsize winsize;	 /* tty: the size the command starts with (0x0: unknown) */
+	int target_fs;		 /* enum recap_target_fs: Landlock for ReadOnly and None */
+	unsigned join;		 /* RECAP_JOIN_* */
 	struct recap_bpf filter; /* seccomp, compiled in the child */
 };
 
@@ -145,8 +145,8 @@ struct recap_launch {
 	const struct recap_target *target;
 	const struct recap_cgroup *cgroup;
 	struct recap_exec_ctx exec;
-	sigset_t mask; /* restored in the child */
-	int out_fd;    /* the run's /out tmpfs (recap_out_make) */
+	sigset_t mask;	     /* restored in the child */
+	int out_fd;	     /* the run's /out tmpfs (recap_out_make) */
 	bool born_in_cgroup; /* clone3 put the child in the run's v2 cgroup */
 };
 

@@ -72,20 +72,19 @@ static void closefd(int *fd)
 
 void recap_run_init_fds(struct recap_run *r)
 {
-	int *fds[] = {&r->sync_fd,	&r->status_fd, &r->out_fd,     &r->err_fd,    &r->sup_pidfd,
-		      &r->procs_fd,	&r->child_in,  &r->child_out,  &r->child_err, &r->child_sync,
-		      &r->child_status, &r->sig_fd,    &r->pty_master, &r->pty_sock,  &r->child_pty_sock,
-		      &r->mnt_ns};
+	int *fds[] = {&r->sync_fd,    &r->status_fd,  &r->out_fd,	  &r->err_fd,
+		      &r->sup_pidfd,  &r->procs_fd,   &r->child_in,	  &r->child_out,
+		      &r->child_err,  &r->child_sync, &r->child_status,	  &r->sig_fd,
+		      &r->pty_master, &r->pty_sock,   &r->child_pty_sock, &r->mnt_ns};
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		*fds[i] = -1;
 }
 
 void recap_run_close_fds(struct recap_run *r)
 {
-	int *fds[] = {&r->sync_fd,	  &r->status_fd,  &r->out_fd,	    &r->err_fd,
-		      &r->sup_pidfd,	  &r->procs_fd,	  &r->child_in,	    &r->child_out,
-		      &r->child_err,	  &r->child_sync, &r->child_status, &r->pty_sock,
-		      &r->child_pty_sock, &r->mnt_ns};
+	int *fds[] = {&r->sync_fd,	&r->status_fd, &r->out_fd,	   &r->err_fd,	  &r->sup_pidfd,
+		      &r->procs_fd,	&r->child_in,  &r->child_out,	   &r->child_err, &r->child_sync,
+		      &r->child_status, &r->pty_sock,  &r->child_pty_sock, &r->mnt_ns};
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		closefd(fds[i]);
 	if (r->sig_fd >= 0) {
@@ -98,8 +97,8 @@ void recap_run_close_fds(struct recap_run *r)
 /* The children's ends, once the first child has them. */
 void recap_run_close_child_ends(struct recap_run *r)
 {
-	int *fds[] = {&r->child_in,	&r->child_out,	    &r->child_err,  &r->child_sync,
-		      &r->child_status, &r->child_pty_sock};
+	int *fds[] = {&r->child_in,   &r->child_out,	&r->child_err,
+		      &r->child_sync, &r->child_status, &r->child_pty_sock};
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		closefd(fds[i]);
 }
