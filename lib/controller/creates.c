@@ -13,16 +13,18 @@
 #include "base/json.h"
 #include "controller/ctl.h"
 
+/* The batch's objects wait as compact text (about 2 KiB each, against
+ * 5 KiB as a tree): only the window's are parsed, while in flight. */
 struct creates {
 	char *ns;
-	json_t *objs;
+	json_t *objs; /* strings */
 	size_t next;
 	unsigned in_flight;
 };
 
 struct one {
 	struct creates *b;
-	size_t index;
+	json_t *obj;
 	unsigned resends;
 };
 
@@ -46,6 +48,7 @@ static void creates_free(struct creates *b)
 static void one_done(struct ctl_op *op, struct one *o)
 {
 	struct creates *b = o->b;
+	json_decref(o->obj);
 	free(o);
 	b->in_flight--;
 	issue_next(op, b);
@@ -71,9 +74,8 @@ static const char *controller_uid(json_t *obj)
 static void owner_checked(struct ctl_op *op, const struct recap_kube_response *resp, bool ok, void *arg)
 {
 	struct one *o = arg;
-	json_t *obj = json_array_get(o->b->objs, o->index);
-	const char *name = recap_api_meta_name(obj);
-	const char *want = controller_uid(obj), *have = ok ? controller_uid(resp->object) : NULL;
+	const char *name = recap_api_meta_name(o->obj);
+	const char *want = controller_uid(o->obj), *have = ok ? controller_uid(resp->object) : NULL;
 	if (ok && want && have && strcmp(want, have) == 0) {
 		recap_ctl_expect_created(op->ctl, o->b->ns, name);
 	} else if (ok) {
@@ -120,8 +122,7 @@ static bool resend(struct ctl_op *op, struct one *o)
 	o->resends++;
 	op->ctl->execs_resent++;
 	unsigned before = op->pending;
-	recap_ctl_op_create_answered(op, &recap_ctl_execs, o->b->ns, json_array_get(o->b->objs, o->index),
-				     CTL_OK_EXISTS, answered, o);
+	recap_ctl_op_create_answered(op, &recap_ctl_execs, o->b->ns, o->obj, CTL_OK_EXISTS, answered, o);
 	return op->pending != before;
 }
 
@@ -129,7 +130,7 @@ static void answered(struct ctl_op *op, const struct recap_kube_response *resp, 
 {
 	struct one *o = arg;
 	struct creates *b = o->b;
-	const char *name = recap_api_meta_name(json_array_get(b->objs, o->index));
+	const char *name = recap_api_meta_name(o->obj);
 	if (!ok && unknown_outcome(resp) && resend(op, o))
 		return; /* still in flight */
 	/* as a create stored whose answer never came */
@@ -145,7 +146,7 @@ static void answered(struct ctl_op *op, const struct recap_kube_response *resp, 
 		recap_ctl_expect_created(op->ctl, b->ns, name);
 		recap_failpoint("controller.after-create");
 	} else if (recap_ctl_expect_failed_create(op->ctl, b->ns, name, resp->http_status)) {
-		refused_event(op, json_array_get(b->objs, o->index), resp);
+		refused_event(op, o->obj, resp);
 	}
 	one_done(op, o);
 }
@@ -153,19 +154,24 @@ static void answered(struct ctl_op *op, const struct recap_kube_response *resp, 
 static void issue_next(struct ctl_op *op, struct creates *b)
 {
 	while (b->next < json_array_size(b->objs) && b->in_flight < CTL_CREATE_WINDOW) {
+		const char *text = json_string_value(json_array_get(b->objs, b->next));
 		struct one *o = malloc(sizeof(*o));
-		if (!o) {
+		json_t *obj = text ? json_loads(text, 0, NULL) : NULL;
+		if (!o || !obj) {
+			free(o);
+			json_decref(obj);
 			struct recap_error *e = NULL;
 			recap_error_set(&e, ENOMEM, "out of memory creating executions");
 			recap_ctl_op_fail(op, e);
 			b->next = json_array_size(b->objs); /* the failed pass is retried */
 			return;
 		}
-		*o = (struct one){.b = b, .index = b->next};
-		json_t *obj = json_array_get(b->objs, b->next++);
+		*o = (struct one){.b = b, .obj = obj};
+		b->next++;
 		unsigned before = op->pending;
 		recap_ctl_op_create_answered(op, &recap_ctl_execs, b->ns, obj, CTL_OK_EXISTS, answered, o);
 		if (op->pending == before) { /* not sent: the pass failed */
+			json_decref(obj);
 			free(o);
 			continue;
 		}

@@ -157,7 +157,8 @@ void recap_ctl_op_event(struct ctl_op *op, json_t *obj, const char *kind, const 
 			const char *reason, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* ---- executions created by a pass, a window at a time (creates.c) ----
- * Takes objs (an array of CapsuleExecutions of namespace ns): at most
+ * Takes objs (an array of CapsuleExecutions of namespace ns, each as a
+ * string of compact JSON, parsed only while its create is in flight): at most
  * CTL_CREATE_WINDOW creates are in flight, the next one issued as one
  * answers; each one created (or already there) is expected (expect.c). */
 #define CTL_CREATE_WINDOW 32

@@ -277,7 +277,12 @@ static struct after_status *build_execs(struct ctl_op *op, struct run_pass *p, c
 			json_decref(obj);
 			obj = NULL;
 		}
-		if (!obj || json_array_append_new(objs, obj) < 0) {
+		/* kept as compact text until its create is sent (creates.c) */
+		char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+		json_decref(obj);
+		int r = text ? json_array_append_new(objs, json_string_nocheck(text)) : -1;
+		free(text);
+		if (r < 0) {
 			json_decref(objs);
 			objs = NULL;
 		}
