@@ -230,6 +230,10 @@ capsule run "$IMAGE" --pod web-1 --rm --cap-drop ALL --wait-timeout 120 -- grep 
 check "run --cap-drop ALL: exit status 0" equals "$RC" 0
 check "run --cap-drop ALL: the command holds no capability" has "$T/out" "CapEff:	0000000000000000
 CapBnd:	0000000000000000"
+# no recap-apiserver here: the pod's early follow, sent beside the check that
+# the streams are served, is dropped, and the output is the status tails, once
+check "one pod, streams not served: said on stderr" grep -q "the output is shown once the run ended" "$T/err"
+check "one pod, streams not served: the output printed once" equals "$(grep -c '^CapEff:' "$T/out")" 1
 
 # The default sandbox through the whole path: an ad hoc run with no security
 # flag gets RuntimeDefault, no_new_privs and the default capabilities, though

@@ -295,14 +295,28 @@ static void follows_end(struct live *l, bool done)
 	l->n = 0;
 }
 
-static int wait_and_show(struct session *s, const struct run_args *a, json_t *run)
+/* Whether the streams are served, asked beside an early follow already
+ * under way (on the same loop), so that the follow does not wait for the
+ * answer: a follow that has printed something is served whatever the
+ * question met. Not served: the early follow is stopped, and the output
+ * is the status tails at the end. */
+static bool streams_served(struct live *l, json_t *run)
 {
 	char why[1024];
-	bool live = a->g.output == PLUGIN_OUT_TEXT && !a->no_stream &&
-		    plugin_log_served(s, recap_api_meta_name(run), why, sizeof(why)) == 0;
-	if (a->g.output == PLUGIN_OUT_TEXT && !a->no_stream && !live)
+	bool served = plugin_log_served(l->s, recap_api_meta_name(run), why, sizeof(why)) == 0;
+	for (size_t i = 0; !served && i < l->n; i++)
+		served = plugin_follow_got_data(l->t[i].fl);
+	if (!served) {
+		follows_end(l, false);
 		plugin_printf_safe(
 		    stderr, "note: %s: the output is shown once the run ended (the status tails)\n", why);
+	}
+	return served;
+}
+
+static int wait_and_show(struct session *s, const struct run_args *a, json_t *run)
+{
+	bool live = a->g.output == PLUGIN_OUT_TEXT && !a->no_stream;
 	struct live l = {.s = s, .a = a};
 	struct wait_options wo = {
 	    .timeout_ms = (uint64_t)a->wait_timeout_s * 1000,
@@ -314,6 +328,10 @@ static int wait_and_show(struct session *s, const struct run_args *a, json_t *ru
 	_cleanup_json_ json_t *done = NULL;
 	struct recap_error *err = NULL;
 	int r = live ? follow_early(&l, run, &err) : 0;
+	if (r >= 0 && live && !(live = streams_served(&l, run))) {
+		wo.progress = stderr;
+		wo.on_change = NULL;
+	}
 	if (r >= 0)
 		r = plugin_wait_run(s, run, &wo, &done, &err);
 	if (r >= 0 && live)

@@ -14,6 +14,7 @@ struct plugin_follow {
 	struct recap_kube_stream *st;
 	FILE *f;
 	bool raw, done;
+	bool got_data; /* a byte of the body came: the stream is served */
 	enum recap_kube_code code;
 	long status;
 	struct recap_error *err;
@@ -101,6 +102,7 @@ static void emit_lines(struct plugin_follow *k, const char *p, size_t n)
 static int on_data(const char *p, size_t n, void *userdata)
 {
 	struct plugin_follow *k = userdata;
+	k->got_data = k->got_data || n > 0;
 	if (!k->f)
 		return 0;
 	if (k->line)
@@ -151,6 +153,11 @@ int plugin_follow_start(struct session *s, const char *path, FILE *f, bool raw, 
 bool plugin_follow_done(const struct plugin_follow *fl)
 {
 	return fl->done;
+}
+
+bool plugin_follow_got_data(const struct plugin_follow *fl)
+{
+	return fl->got_data;
 }
 
 int plugin_stream_result(enum recap_kube_code code, long status, struct recap_error *e,

@@ -26,6 +26,8 @@ struct plugin_follow;
 int plugin_follow_start(struct session *s, const char *path, FILE *f, bool raw, const char *prefix,
 			struct plugin_follow **ret, struct recap_error **err);
 bool plugin_follow_done(const struct plugin_follow *fl);
+/* Whether a byte of the body has come (and been written). */
+bool plugin_follow_got_data(const struct plugin_follow *fl);
 /* Once done (or to stop it): the result as plugin_stream's; frees fl.
  * *status gets the HTTP status when not NULL. */
 int plugin_follow_end(struct plugin_follow *fl, long *status, struct recap_error **err);

@@ -12,6 +12,8 @@
 # ready endpoint (a recap-apiserver pod's address on the bridge) of the
 # unchanged ClusterIP Service (docs/development.md, "The local node").
 # Everything is removed by rn_cleanup (the EXIT trap), also on failure.
+# Extra hack/cluster options (an API server audit log, as for e2e/lib.sh):
+# $E2E_CLUSTER_ARGS.
 #   rn_up CAPLET CAPSULE CONTROLLER SOURCE_ROOT   (binaries of one build tree)
 set -euo pipefail
 # shellcheck source=hack/lib/errtrap.sh
@@ -164,8 +166,9 @@ rn_up() {
 	fi
 	# no kube-proxy on this node: the aggregator dials an endpoint of the
 	# APIService's Service, a pod address on the bridge, which this host reaches
+	# shellcheck disable=SC2086 # the extra options are words
 	"$RN_SRC/hack/cluster" up --dir "$T/cluster" --apiserver-arg --enable-aggregator-routing=true \
-		>"$T/cluster-up.log" 2>&1 ||
+		${E2E_CLUSTER_ARGS:-} >"$T/cluster-up.log" 2>&1 ||
 		{ cat "$T/cluster-up.log" >&2; exit 1; }
 	# shellcheck disable=SC1091
 	. "$T/cluster/env"
