@@ -64,9 +64,13 @@ static int dial(const char *endpoint, struct recap_error **err)
 	return fd;
 }
 
-static SSL *handshake(struct apiserver_conn *c, int fd, struct recap_error **err)
+/* A full handshake, or the relay's last session resumed (its ticket): the
+ * relay checks the client certificate the session carries either way. */
+static SSL *handshake(struct apiserver_conn *c, const struct apiserver_relay_target *t, int fd,
+		      struct recap_error **err)
 {
-	char ebuf[256];
+	char ebuf[256], key[320];
+	snprintf(key, sizeof(key), "%s %s", t->endpoint, t->node ? t->node : "");
 	SSL_CTX *ctx = apiserver_tls_relay(&c->s->tls);
 	SSL *ssl = ctx ? SSL_new(ctx) : NULL;
 	SSL_CTX_free(ctx);
@@ -79,6 +83,10 @@ static SSL *handshake(struct apiserver_conn *c, int fd, struct recap_error **err
 				    : "no client certificate loaded");
 		return NULL;
 	}
+	SSL_SESSION *last = apiserver_tls_relay_session(&c->s->tls, key);
+	if (last)
+		SSL_set_session(ssl, last);
+	SSL_SESSION_free(last);
 	struct timeval tv = {.tv_sec = 10};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (SSL_connect(ssl) != 1) {
@@ -91,6 +99,12 @@ static SSL *handshake(struct apiserver_conn *c, int fd, struct recap_error **err
 	}
 	tv.tv_sec = 0;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (!SSL_session_reused(ssl)) {
+		SSL_SESSION *now = SSL_get1_session(ssl);
+		if (now && SSL_SESSION_is_resumable(now))
+			apiserver_tls_relay_session_keep(&c->s->tls, key, now);
+		SSL_SESSION_free(now);
+	}
 	return ssl;
 }
 
@@ -240,7 +254,7 @@ void apiserver_relay(struct apiserver_conn *c, const struct apiserver_relay_targ
 {
 	struct recap_error *err = NULL;
 	int fd = dial(t->endpoint, &err);
-	SSL *ssl = fd >= 0 ? handshake(c, fd, &err) : NULL;
+	SSL *ssl = fd >= 0 ? handshake(c, t, fd, &err) : NULL;
 	char req[6144];
 	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\nX-Recap-Node: %s\r\n%s\r\n",
 			 t->path, c->s->o.relay_server_name, t->node ? t->node : "",

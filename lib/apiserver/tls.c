@@ -108,8 +108,17 @@ int apiserver_tls_init(struct apiserver_tls *t, struct recap_error **err)
 	return 0;
 }
 
+static void sessions_drop(struct apiserver_tls *t)
+{
+	for (size_t i = 0; i < APISERVER_RELAY_SESSIONS; i++) {
+		SSL_SESSION_free(t->sessions[i].session);
+		t->sessions[i] = (struct apiserver_relay_session){0};
+	}
+}
+
 void apiserver_tls_free(struct apiserver_tls *t)
 {
+	sessions_drop(t);
 	SSL_CTX_free(t->server);
 	SSL_CTX_free(t->relay);
 	free(t->frontproxy_ca);
@@ -121,8 +130,50 @@ static void swap(struct apiserver_tls *t, SSL_CTX **slot, SSL_CTX *ctx)
 	pthread_mutex_lock(&t->mu);
 	SSL_CTX *old = *slot;
 	*slot = ctx;
+	if (slot == &t->relay) /* made with the old certificate */
+		sessions_drop(t);
 	pthread_mutex_unlock(&t->mu);
 	SSL_CTX_free(old);
+}
+
+SSL_SESSION *apiserver_tls_relay_session(struct apiserver_tls *t, const char *key)
+{
+	SSL_SESSION *s = NULL;
+	pthread_mutex_lock(&t->mu);
+	for (size_t i = 0; i < APISERVER_RELAY_SESSIONS && !s; i++) {
+		struct apiserver_relay_session *e = &t->sessions[i];
+		if (e->session && strcmp(e->key, key) == 0 && SSL_SESSION_up_ref(e->session) == 1) {
+			s = e->session;
+			e->used = ++t->session_clock;
+		}
+	}
+	pthread_mutex_unlock(&t->mu);
+	return s;
+}
+
+void apiserver_tls_relay_session_keep(struct apiserver_tls *t, const char *key, SSL_SESSION *s)
+{
+	if (!s || strlen(key) >= sizeof(t->sessions[0].key) || SSL_SESSION_up_ref(s) != 1)
+		return;
+	pthread_mutex_lock(&t->mu);
+	struct apiserver_relay_session *slot = &t->sessions[0];
+	for (size_t i = 0; i < APISERVER_RELAY_SESSIONS; i++) {
+		struct apiserver_relay_session *e = &t->sessions[i];
+		if (e->session && strcmp(e->key, key) == 0) {
+			slot = e;
+			break;
+		}
+		if (!e->session || e->used < slot->used)
+			slot = e;
+		if (!e->session)
+			break;
+	}
+	SSL_SESSION *old = slot->session;
+	snprintf(slot->key, sizeof(slot->key), "%s", key);
+	slot->session = s;
+	slot->used = ++t->session_clock;
+	pthread_mutex_unlock(&t->mu);
+	SSL_SESSION_free(old);
 }
 
 int apiserver_tls_refresh(struct apiserver_tls *t, const char *frontproxy_ca, struct recap_error **err)

@@ -7,6 +7,7 @@
 #include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/stat.h>
 
 #include "base/error.h"
@@ -16,10 +17,22 @@ struct apiserver_tls_files {
 	struct timespec mtimes[3];
 };
 
+/* The last TLS session of a relay (its endpoint and node), resumed by its
+ * next stream: the relay's ticket spares it a full handshake. */
+#define APISERVER_RELAY_SESSIONS 64
+struct apiserver_relay_session {
+	char key[320];
+	SSL_SESSION *session;
+	uint64_t used; /* the least recently used is replaced */
+};
+
 struct apiserver_tls {
 	pthread_mutex_t mu;
-	SSL_CTX *server;     /* under mu; readers take a reference */
-	SSL_CTX *relay;	     /* under mu */
+	SSL_CTX *server; /* under mu; readers take a reference */
+	SSL_CTX *relay;	 /* under mu */
+	/* under mu; dropped with the relay context they were made with */
+	struct apiserver_relay_session sessions[APISERVER_RELAY_SESSIONS];
+	uint64_t session_clock;
 	char *frontproxy_ca; /* the PEM the server context trusts */
 	struct apiserver_tls_files serving, relay_files;
 };
@@ -32,5 +45,10 @@ int apiserver_tls_refresh(struct apiserver_tls *t, const char *frontproxy_ca, st
 /* A reference to the current context (SSL_CTX_free when done); NULL before one loaded. */
 SSL_CTX *apiserver_tls_server(struct apiserver_tls *t);
 SSL_CTX *apiserver_tls_relay(struct apiserver_tls *t);
+/* The session kept for key, for SSL_set_session (SSL_SESSION_free when
+ * done), or NULL. */
+SSL_SESSION *apiserver_tls_relay_session(struct apiserver_tls *t, const char *key);
+/* Keeps a reference to s as key's session. */
+void apiserver_tls_relay_session_keep(struct apiserver_tls *t, const char *key, SSL_SESSION *s);
 /* The last OpenSSL error, for messages. */
 const char *apiserver_tls_error(char *buf, size_t len);

@@ -218,6 +218,9 @@ static void relay_free(struct recap_relay *r)
 	if (r->stop_fd >= 0)
 		close(r->stop_fd);
 	relay_creds_free(r->creds);
+	mbedtls_ssl_ticket_free(&r->ticket);
+	mbedtls_ctr_drbg_free(&r->ticket_drbg);
+	mbedtls_entropy_free(&r->ticket_entropy);
 	for (size_t i = 0; i < 7; i++)
 		free(r->strings[i]);
 	pthread_mutex_destroy(&r->mu);
@@ -233,6 +236,9 @@ int recap_relay_start(const struct recap_relay_options *o, struct recap_relay **
 	r->listen_fd = r->stop_fd = -1;
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->idle, NULL);
+	mbedtls_ssl_ticket_init(&r->ticket);
+	mbedtls_entropy_init(&r->ticket_entropy);
+	mbedtls_ctr_drbg_init(&r->ticket_drbg);
 	int ret_code = 0;
 	if (copy_options(r, o) < 0)
 		ret_code = recap_error_set(
@@ -241,6 +247,8 @@ int recap_relay_start(const struct recap_relay_options *o, struct recap_relay **
 		ret_code = recap_error_set_errno(err, errno, "eventfd");
 	else
 		ret_code = listen_on(r->o.address, &r->listen_fd, &r->port, err);
+	if (ret_code >= 0)
+		ret_code = relay_tls_tickets_setup(r, err);
 	if (ret_code >= 0) {
 		relay_creds_refresh(r); /* a missing file is logged, not fatal: it may come later */
 		if (pthread_create(&r->acceptor, NULL, accept_loop, r) != 0)

@@ -6,6 +6,7 @@
 #include <mbedtls/entropy.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/ssl.h>
+#include <mbedtls/ssl_ticket.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -14,6 +15,12 @@
 #include "relay/relay.h"
 
 #define RELAY_HEAD_MAX 8192
+/* A session ticket resumes a client's session for this long: an abbreviated
+ * handshake, no public-key operation, where a full one takes about 7 ms of
+ * mbedTLS's P-256 on a small node. Its keys are the relay's own, made at
+ * start and rotated by mbedTLS every lifetime; the ticket carries the
+ * client's certificate, which every stream checks again (check_peer). */
+#define RELAY_TICKET_LIFETIME_S 300
 #define RELAY_FILE_MAX (1 << 20)
 /* A TLS record carries 16 KiB of plaintext: an HTTP chunk's data with its
  * size line (4 hex digits and CRLF) and closing CRLF fits one. */
@@ -40,6 +47,12 @@ struct recap_relay {
 	struct relay_creds *creds;
 	struct timespec mtimes[3];
 	bool creds_failed; /* logged once until they load again */
+	/* session tickets (mbedTLS locks the ticket context itself); false:
+	 * none are issued and every handshake is a full one */
+	bool tickets;
+	mbedtls_ssl_ticket_context ticket;
+	mbedtls_entropy_context ticket_entropy;
+	mbedtls_ctr_drbg_context ticket_drbg; /* used under the ticket's lock */
 };
 
 struct relay_conn {
@@ -68,6 +81,8 @@ struct relay_creds *relay_creds_get(struct recap_relay *r);
 void relay_creds_put(struct recap_relay *r, struct relay_creds *c);
 void relay_creds_free(struct relay_creds *c);
 /* Handshake and the client's identity; < 0 with *err. */
+/* The relay's session tickets (at start); an error ends the start. */
+int relay_tls_tickets_setup(struct recap_relay *r, struct recap_error **err);
 int relay_tls_accept(struct relay_conn *c, struct recap_error **err);
 void relay_tls_close(struct relay_conn *c);
 /* Whole writes; < 0 when the client is gone or read nothing for the write timeout. */

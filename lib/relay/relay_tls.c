@@ -121,6 +121,18 @@ static int tls_error(struct recap_error **err, int r, const char *what)
 	return recap_error_set(err, EPROTO, "TLS: %s: %s", what, msg);
 }
 
+int relay_tls_tickets_setup(struct recap_relay *r, struct recap_error **err)
+{
+	int ret = mbedtls_ctr_drbg_seed(&r->ticket_drbg, mbedtls_entropy_func, &r->ticket_entropy, NULL, 0);
+	if (ret == 0)
+		ret = mbedtls_ssl_ticket_setup(&r->ticket, mbedtls_ctr_drbg_random, &r->ticket_drbg,
+					       MBEDTLS_CIPHER_AES_256_GCM, RELAY_TICKET_LIFETIME_S);
+	if (ret != 0)
+		return tls_error(err, ret, "session tickets");
+	r->tickets = true;
+	return 0;
+}
+
 static int setup(struct relay_conn *c, struct recap_error **err)
 {
 	struct relay_creds *k = c->creds;
@@ -141,6 +153,9 @@ static int setup(struct relay_conn *c, struct recap_error **err)
 	mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &c->drbg);
 	mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
 	mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+	if (c->r->tickets)
+		mbedtls_ssl_conf_session_tickets_cb(&c->conf, mbedtls_ssl_ticket_write,
+						    mbedtls_ssl_ticket_parse, &c->r->ticket);
 	if ((r = mbedtls_ssl_conf_own_cert(&c->conf, &c->cert, &c->key)) != 0)
 		return tls_error(err, r, "certificate and key");
 	if ((r = mbedtls_ssl_setup(&c->ssl, &c->conf)) != 0)

@@ -109,6 +109,51 @@ grep -q "client certificate was refused" relay.log || fail "the foreign CA refus
 curl -sS --max-time 5 --cacert ca.crt --resolve "$host:$port:127.0.0.1" -H "X-Recap-Node: n1" \
 	"https://$host:$port/v1/runs/ce-aaaa/log" >/dev/null 2>&1 && fail "a client without a certificate was served"
 
+echo "--- resumed sessions (tickets) are checked as full ones"
+# The relay issues session tickets. mallory completes a handshake (and is
+# given a ticket) before the relay reads who it is; its resumed session
+# carries its certificate and must be refused again. The right client's
+# resumed session is served, with no full handshake.
+python3 - "$port" "$host" <<'PY' >resume.out 2>&1 || fail "session resumption: $(cat resume.out)"
+import socket, ssl, sys
+port, host = int(sys.argv[1]), sys.argv[2]
+contexts = {}
+def attempt(who, session=None):
+    if who not in contexts:
+        contexts[who] = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        contexts[who].load_verify_locations("ca.crt")
+        contexts[who].load_cert_chain(who + ".crt", who + ".key")
+    s = contexts[who].wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10),
+                        server_hostname=host, session=session)
+    reused, sess = s.session_reused, s.session
+    try:
+        s.sendall(b"GET /v1/runs/ce-aaaa/log HTTP/1.1\r\nHost: x\r\nX-Recap-Node: n1\r\n"
+                  b"Connection: close\r\n\r\n")
+        data = b""
+        while True:
+            d = s.recv(4096)
+            if not d:
+                break
+            data += d
+    except (ssl.SSLError, OSError):
+        pass
+    s.close()
+    return reused, sess, data.split(b"\r\n", 1)[0].decode(errors="replace")
+r, sess, status = attempt("mallory")
+assert not r and "200" not in status, ("mallory, full", r, status)
+assert sess is not None and sess.has_ticket, "the relay gave mallory's session no ticket"
+r, _, status = attempt("mallory", sess)
+assert r, "mallory's ticket was not taken: the resumed path is not what this tests"
+assert "200" not in status, ("mallory, resumed, was served", status)
+r, sess, status = attempt("client")
+assert not r and status.endswith("200 OK"), ("client, full", r, status)
+r, _, status = attempt("client", sess)
+assert r and status.endswith("200 OK"), ("client, resumed", r, status)
+print("ok")
+PY
+[[ $(grep -c "does not name recap-apiserver" relay.log) -ge 3 ]] ||
+	fail "mallory's resumed session was not refused by name: $(tail -3 relay.log)"
+
 echo "--- artifacts framing"
 [[ $(get client '/v1/runs/ce-aaaa/artifacts?path=cap%2Fx.pcap') == cap/x.pcap ]] || fail "artifacts: $(cat body)"
 get client '/v1/runs/ce-aaaa/artifacts?path=missing' >/dev/null || true
