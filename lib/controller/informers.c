@@ -199,6 +199,20 @@ static void exec_changed(struct recap_controller *ctl, json_t *old, json_t *obj)
 	}
 }
 
+/* What a run's pass reads of its Capsule (before it snapshots the spec):
+ * the object itself, its spec and generation. Its status, the summary of
+ * its runs that the controller writes after each burst of run changes,
+ * concerns no run: requeueing every run of the Capsule for it cost
+ * O(runs) passes a run. */
+static bool capsule_changed_for_runs(json_t *old, json_t *obj)
+{
+	const char *u0 = old ? recap_api_meta_uid(old) : NULL, *u1 = recap_api_meta_uid(obj);
+	return !old || recap_api_meta_generation(old) != recap_api_meta_generation(obj) ||
+	       strcmp(u0 ? u0 : "", u1 ? u1 : "") != 0 ||
+	       !recap_json_path(old, RECAP_API_META_DELETION_TIMESTAMP) !=
+		   !recap_json_path(obj, RECAP_API_META_DELETION_TIMESTAMP);
+}
+
 static void changed(struct ctl_handler_ctx *h, json_t *old, json_t *obj)
 {
 	struct recap_controller *ctl = h->ctl;
@@ -209,7 +223,8 @@ static void changed(struct ctl_handler_ctx *h, json_t *old, json_t *obj)
 	switch (h->inf) {
 	case INF_CAPSULE:
 		recap_ctl_enqueue(ctl, KIND_CAPSULE, key);
-		enqueue_index(ctl, INF_RUN, "capsule", key, KIND_RUN);
+		if (capsule_changed_for_runs(old, obj))
+			enqueue_index(ctl, INF_RUN, "capsule", key, KIND_RUN);
 		enqueue_index(ctl, INF_POLICY, NULL, NULL, KIND_POLICY);
 		break;
 	case INF_POLICY:
