@@ -203,7 +203,9 @@ static void bookmarks_advance_resource_version(void **state)
 	unsigned long long other_rv = strtoull(recap_json_str(other, "metadata.resourceVersion"), NULL, 10);
 	json_decref(other);
 	bool got = false;
-	for (int i = 0; i < 100 && !got; i++) {
+	/* one bookmark a watch, each 4 s long: several chances, and room for
+	 * an API server slowed by the suites running beside this one */
+	for (int i = 0; i < 300 && !got; i++) {
 		bool never = false;
 		trun_until(&T, &never, 100);
 		got = r.bookmarks > 0 && r.rv[r.n - 1] >= other_rv;
