@@ -34,18 +34,19 @@ struct daemon {
 static void usage(FILE *f)
 {
 	fprintf(
-	    f,
-	    "usage: caplet [--node-name NAME] [--kubeconfig FILE] [--root DIR] [--capsule PATH]\n"
-	    "              [--cgroup-parent NAME] [--cri-endpoint [unix://]PATH]\n"
-	    "              [--insecure-registry HOST:PORT]... [--registry-config DIR]\n"
-	    "              [--artifacts-quota BYTES]\n"
-	    "              [--metrics-address HOST:PORT|off] [--log-level L] [--log-format F]\n"
-	    "              [--relay-address HOST:PORT|off] [--relay-advertise HOST:PORT]\n"
-	    "              [--relay-cert-file F] [--relay-key-file F] [--relay-ca-file F]\n"
-	    "              [--relay-client-name CN] [--relay-max-streams N]\n"
-	    "  the node name defaults to $NODE_NAME; the relay (a run's log and artifacts for\n"
-	    "  recap-apiserver, mutual TLS) is off unless --relay-address is given; it is\n"
-	    "  advertised at --relay-advertise, default $NODE_IP (else the address's host) and its port\n");
+	    f, "usage: caplet [--node-name NAME] [--kubeconfig FILE] [--root DIR] [--capsule PATH]\n"
+	       "              [--cgroup-parent NAME] [--cri-endpoint [unix://]PATH]\n"
+	       "              [--insecure-registry HOST:PORT]... [--registry-config DIR]\n"
+	       "              [--artifacts-quota BYTES] [--kube-api-qps N] [--kube-api-burst N]\n"
+	       "              [--metrics-address HOST:PORT|off] [--log-level L] [--log-format F]\n"
+	       "              [--relay-address HOST:PORT|off] [--relay-advertise HOST:PORT]\n"
+	       "              [--relay-cert-file F] [--relay-key-file F] [--relay-ca-file F]\n"
+	       "              [--relay-client-name CN] [--relay-max-streams N]\n"
+	       "  the node name defaults to $NODE_NAME; the relay (a run's log and artifacts for\n"
+	       "  recap-apiserver, mutual TLS) is off unless --relay-address is given; it is\n"
+	       "  advertised at --relay-advertise, default $NODE_IP (else the address's host) and its port;\n"
+	       "  API writes are limited to --kube-api-qps a second (default 50) with bursts of\n"
+	       "  --kube-api-burst (default 100), the kubelet's defaults\n");
 }
 
 struct cli {
@@ -55,6 +56,7 @@ struct cli {
 	char relay_endpoint[300];
 	const char *kubeconfig, *metrics;
 	int n_insecure;
+	unsigned kube_qps, kube_burst;
 	char kubepods_parent[128];
 };
 
@@ -79,6 +81,20 @@ static int parse_quota(const char *v, int64_t *ret)
 	return 0;
 }
 
+/* --kube-api-qps, --kube-api-burst: a whole number in 1..100000 */
+static int parse_rate(const char *name, const char *v, unsigned *ret)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < 1 || n > 100000) {
+		fprintf(stderr, "caplet: bad --%s '%s' (a whole number, 1 to 100000)\n", name, v);
+		return -1;
+	}
+	*ret = (unsigned)n;
+	return 0;
+}
+
 static int parse_log(int opt, const char *v, enum recap_log_level *level, enum recap_log_format *format)
 {
 	int r = opt == 'l' ? recap_log_parse_level(v, level) : recap_log_parse_format(v, format);
@@ -97,6 +113,8 @@ static const struct option opts[] = {
     {"insecure-registry", required_argument, NULL, 'i'},
     {"registry-config", required_argument, NULL, 'R'},
     {"artifacts-quota", required_argument, NULL, 'a'},
+    {"kube-api-qps", required_argument, NULL, 'q'},
+    {"kube-api-burst", required_argument, NULL, 'b'},
     {"metrics-address", required_argument, NULL, 'm'},
     {"log-level", required_argument, NULL, 'l'},
     {"log-format", required_argument, NULL, 'f'},
@@ -174,6 +192,10 @@ static int apply(struct cli *c, int o, const char *v, enum recap_log_level *leve
 		return 0;
 	case 'a':
 		return parse_quota(v, &c->o.artifacts_quota);
+	case 'q':
+		return parse_rate("kube-api-qps", v, &c->kube_qps);
+	case 'b':
+		return parse_rate("kube-api-burst", v, &c->kube_burst);
 	case 'i':
 		if (c->n_insecure == RECAP_CAPLET_INSECURE_MAX) {
 			fprintf(stderr, "caplet: at most %d --insecure-registry\n",
@@ -342,6 +364,11 @@ static int start_relay(struct daemon *d, struct cli *c)
 
 /* API calls at once; the others wait their turn (kube/client.h) */
 #define CAPLET_MAX_IN_FLIGHT 8
+/* The client-side limit on API calls (watches aside), the kubelet's
+ * defaults: a node's steady rate of runs is bounded by it (each cached run
+ * makes four writes), a burst of up to 25 runs is not. */
+#define CAPLET_QPS 50
+#define CAPLET_BURST 100
 
 static int setup(struct daemon *d, struct cli *c)
 {
@@ -353,7 +380,10 @@ static int setup(struct daemon *d, struct cli *c)
 	/* its name in the API server's audit log and field ownership records;
 	 * at most 8 calls at once, so that a burst of executions (110 pods'
 	 * worth) does not open a TLS connection per call */
-	struct recap_kube_client_options o = {.user_agent = "caplet", .max_in_flight = CAPLET_MAX_IN_FLIGHT};
+	struct recap_kube_client_options o = {.user_agent = "caplet",
+					      .max_in_flight = CAPLET_MAX_IN_FLIGHT,
+					      .qps = c->kube_qps ? c->kube_qps : CAPLET_QPS,
+					      .burst = c->kube_burst ? c->kube_burst : CAPLET_BURST};
 	int r = recap_kube_config_load(c->kubeconfig, NULL, &cfg, &err);
 	if (r >= 0)
 		r = recap_kube_client_new(&d->loop, cfg, &o, &d->client, &err);

@@ -87,8 +87,10 @@ static int enter_workdir(const struct recap_exec_ctx *c, const char *wd)
 
 int recap_exec_prepare(struct recap_exec_ctx *c, struct recap_error **err)
 {
-	int r = c->confined && !c->seccomp ? recap_seccomp_default(c->caps, &c->seccomp, err) : 0;
-	if (r >= 0 && c->confined && (r = recap_bpf_compile(c->seccomp, &c->filter)) < 0)
+	int r = 0;
+	if (c->confined && !c->seccomp)
+		r = recap_seccomp_default_bpf(c->caps, &c->filter, err);
+	else if (c->confined && (r = recap_bpf_compile(c->seccomp, &c->filter)) < 0)
 		r = recap_error_set_errno(err, -r, "cannot compile the seccomp filter");
 	if (r < 0)
 		return r;

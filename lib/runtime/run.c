@@ -53,9 +53,9 @@ static int make_dirs(struct recap_run *r, struct recap_error **err)
 static int prepare_sandbox(struct recap_run *r, struct recap_error **err)
 {
 	r->caps = (recap_caps_default() & ~r->spec->cap_drop) | r->spec->cap_add;
-	/* a profile is built (and so checked) now; the default profile, which
-	 * depends on no input, by the first child while it waits for its
-	 * cgroups (recap_exec_await_cgroups) */
+	/* a profile is built (and so checked) now; the default profile is
+	 * taken by the run's supervisor (recap_exec_prepare), built into the
+	 * executor for the usual capabilities (runtime/seccomp_builtin.h) */
 	int ret = r->spec->seccomp == RECAP_SECCOMP_PROFILE
 		      ? recap_seccomp_build(r->spec, r->caps, &r->seccomp, err)
 		      : 0;

@@ -41,10 +41,14 @@ int recap_caps_drop_all(int64_t uid, int64_t gid, struct recap_error **err);
  * rules with includes/excludes.caps are applied accordingly. */
 int recap_seccomp_build(const struct recap_run_spec *s, uint64_t caps, scmp_filter_ctx *ret,
 			struct recap_error **err);
-/* The default profile alone (recap_seccomp_build's for RECAP_SECCOMP_DEFAULT):
- * nothing in it depends on input, so the run's supervisor builds it
- * (recap_exec_prepare), not the executor. */
+/* The default profile alone (recap_seccomp_build's for RECAP_SECCOMP_DEFAULT).
+ * Only the capabilities of recap_seccomp_default_caps() change it. */
 int recap_seccomp_default(uint64_t caps, scmp_filter_ctx *ret, struct recap_error **err);
+uint64_t recap_seccomp_default_caps(void);
+/* The default profile's program for caps, as the run's supervisor loads it
+ * (recap_exec_prepare): the one built into the executor when there is one
+ * (runtime/seccomp_builtin.h), else built and compiled now. */
+int recap_seccomp_default_bpf(uint64_t caps, struct recap_bpf *ret, struct recap_error **err);
 /* The OCI profile parser, exposed for tests. */
 int recap_seccomp_from_oci(json_t *profile, uint64_t caps, scmp_filter_ctx *ret, struct recap_error **err);
 

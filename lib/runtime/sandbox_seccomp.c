@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "base/cleanup.h"
-#include "base/json.h"
 
 #define CAPM(c) (1ull << (c))
 
@@ -179,6 +178,14 @@ static int rules(scmp_filter_ctx ctx, uint32_t action, const char *names, struct
 	return 0;
 }
 
+uint64_t recap_seccomp_default_caps(void)
+{
+	uint64_t m = CAPM(CAP_SYS_ADMIN); /* clone_rules */
+	for (size_t i = 0; i < ARRAY_SIZE(gated); i++)
+		m |= gated[i].caps;
+	return m;
+}
+
 static int add_rules(scmp_filter_ctx ctx, uint64_t caps, struct recap_error **err)
 {
 	int r = 0;
@@ -213,23 +220,4 @@ int recap_seccomp_default(uint64_t caps, scmp_filter_ctx *ret, struct recap_erro
 	}
 	*ret = ctx;
 	return 0;
-}
-
-int recap_seccomp_build(const struct recap_run_spec *s, uint64_t caps, scmp_filter_ctx *ret,
-			struct recap_error **err)
-{
-	switch (s->seccomp) {
-	case RECAP_SECCOMP_UNCONFINED:
-		*ret = NULL;
-		return 0;
-	case RECAP_SECCOMP_DEFAULT:
-		return recap_seccomp_default(caps, ret, err);
-	case RECAP_SECCOMP_PROFILE:
-		break;
-	}
-	_cleanup_json_ json_t *doc = NULL;
-	int r = recap_json_load_file(s->seccomp_profile, RECAP_SPEC_MAX_BYTES, &doc, err);
-	if (r >= 0)
-		r = recap_seccomp_from_oci(doc, caps, ret, err);
-	return r < 0 ? recap_error_wrap(err, r, "seccomp profile %s", s->seccomp_profile) : 0;
 }

@@ -22,6 +22,7 @@
 #include "base/cleanup.h"
 #include "base/json.h"
 #include "runtime/sandbox.h"
+#include "runtime/seccomp_builtin.h"
 
 /* The children below end with the bare system call: libc's _exit goes
  * through the sanitizers' exit hooks (a leak check that clones and ptraces),
@@ -165,22 +166,19 @@ static long x32_getpid(void)
 	return syscall(0x40000000 | SYS_getpid);
 }
 
-/* Loads ctx in a child and makes the calls there: their errnos in ret. The
- * filter is compiled first and loaded as the command loads it (the run's
- * first child compiles it while it waits for its cgroups). */
-static void in_child(scmp_filter_ctx ctx, const struct probe *p, size_t n, int *ret)
+/* Loads the program in a child, as the run's supervisor loads the
+ * command's, and makes the calls there: their errnos in ret. */
+static void in_child(const struct recap_bpf *prog, const struct probe *p, size_t n, int *ret)
 {
-	struct recap_bpf prog = {0};
-	assert_int_equal(recap_bpf_compile(ctx, &prog), 0);
-	assert_non_null(prog.insns);
-	assert_true(prog.len > 0);
+	assert_non_null(prog->insns);
+	assert_true(prog->len > 0);
 	int fds[2];
 	assert_int_equal(pipe(fds), 0);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		close(fds[0]);
-		if (recap_bpf_load(&prog) < 0 || prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+		if (recap_bpf_load(prog) < 0 || prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
 			raw_exit(2);
 		for (size_t i = 0; i < n; i++) {
 			errno = 0;
@@ -191,7 +189,6 @@ static void in_child(scmp_filter_ctx ctx, const struct probe *p, size_t n, int *
 		raw_exit(0);
 	}
 	close(fds[1]);
-	recap_bpf_free(&prog);
 	for (size_t i = 0; i < n; i++)
 		if (read(fds[0], &ret[i], sizeof(ret[i])) != sizeof(ret[i]))
 			ret[i] = -1;
@@ -201,16 +198,16 @@ static void in_child(scmp_filter_ctx ctx, const struct probe *p, size_t n, int *
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* The default profile's program for caps, as a run takes it (built in, or
+ * built now). */
 static void expect(uint64_t caps, const struct probe *p, size_t n)
 {
-	struct recap_run_spec s;
-	recap_spec_init(&s);
-	scmp_filter_ctx ctx = NULL;
-	assert_int_equal(recap_seccomp_build(&s, caps, &ctx, NULL), 0);
+	struct recap_bpf prog = {0};
+	assert_int_equal(recap_seccomp_default_bpf(caps, &prog, NULL), 0);
 	int got[16];
 	assert_true(n <= 16);
-	in_child(ctx, p, n, got);
-	seccomp_release(ctx);
+	in_child(&prog, p, n, got);
+	recap_bpf_free(&prog);
 	for (size_t i = 0; i < n; i++) {
 		bool ok = p[i].want ? got[i] == p[i].want : got[i] != EPERM && got[i] != ENOSYS;
 		if (!ok)
@@ -218,7 +215,6 @@ static void expect(uint64_t caps, const struct probe *p, size_t n)
 				 got[i] ? strerrorname_np(got[i]) : "success",
 				 p[i].want ? strerrorname_np(p[i].want) : "to pass");
 	}
-	recap_spec_free(&s);
 }
 
 /* ENOSYS for what no list names, EPERM for what is refused. */
@@ -256,13 +252,10 @@ static void capabilities_never_open_the_refused_calls(void **state)
 	    {"umount2", umount_none, EPERM},
 	};
 	int got[ARRAY_SIZE(p)];
-	struct recap_run_spec s;
-	recap_spec_init(&s);
-	scmp_filter_ctx ctx = NULL;
-	assert_int_equal(recap_seccomp_build(&s, ~0ull, &ctx, NULL), 0);
-	in_child(ctx, p, ARRAY_SIZE(p), got);
-	seccomp_release(ctx);
-	recap_spec_free(&s);
+	struct recap_bpf prog = {0};
+	assert_int_equal(recap_seccomp_default_bpf(~0ull, &prog, NULL), 0);
+	in_child(&prog, p, ARRAY_SIZE(p), got);
+	recap_bpf_free(&prog);
 	for (size_t i = 0; i < ARRAY_SIZE(p); i++) {
 		bool ok = i == 4      ? got[i] == EPERM || got[i] == ENOSYS
 			  : p[i].want ? got[i] == p[i].want
@@ -273,14 +266,106 @@ static void capabilities_never_open_the_refused_calls(void **state)
 	}
 }
 
+/* The program libseccomp builds now for the default profile and caps. */
+static void built_now(uint64_t caps, struct recap_bpf *ret)
+{
+	scmp_filter_ctx ctx = NULL;
+	assert_int_equal(recap_seccomp_default(caps, &ctx, NULL), 0);
+	assert_int_equal(recap_bpf_compile(ctx, ret), 0);
+	seccomp_release(ctx);
+}
+
+static bool same_program(const struct recap_bpf *a, const struct recap_bpf *b)
+{
+	return a->len == b->len && memcmp(a->insns, b->insns, a->len * sizeof(*a->insns)) == 0;
+}
+
+/* A capability outside recap_seccomp_default_caps() changes nothing in the
+ * default profile: the built-in programs are looked up by those alone. */
+static void only_the_named_capabilities_change_the_default_profile(void **state)
+{
+	uint64_t named = recap_seccomp_default_caps();
+	assert_true(named & (1ull << CAP_SYS_PTRACE));
+	assert_true(named & (1ull << CAP_SYS_ADMIN));
+	struct recap_bpf base = {0};
+	built_now(recap_caps_default(), &base);
+	for (int c = 0; c <= CAP_LAST_CAP; c++) {
+		uint64_t bit = 1ull << c;
+		struct recap_bpf with = {0};
+		built_now(recap_caps_default() | bit, &with);
+		if (!(named & bit) && !same_program(&base, &with))
+			fail_msg(
+			    "capability %d is not in recap_seccomp_default_caps() but changes the profile",
+			    c);
+		if ((named & bit) && same_program(&base, &with))
+			fail_msg("capability %d is in recap_seccomp_default_caps() but changes nothing", c);
+		recap_bpf_free(&with);
+	}
+	recap_bpf_free(&base);
+}
+
+/* Every built-in program is the one libseccomp builds now for its
+ * capabilities, with or without capabilities that change nothing; a set no
+ * built-in program covers is built now. */
+static void builtin_programs_are_what_libseccomp_builds(void **state)
+{
+	const uint64_t others[] = {0, 1ull << CAP_NET_ADMIN,
+				   (1ull << CAP_NET_RAW) | (1ull << CAP_SYS_RESOURCE)};
+	assert_true(recap_seccomp_builtins_len >= 2);
+	for (size_t i = 0; i < recap_seccomp_builtins_len; i++) {
+		const struct recap_seccomp_builtin *b = &recap_seccomp_builtins[i];
+		for (size_t o = 0; o < ARRAY_SIZE(others); o++) {
+			uint64_t caps = recap_caps_default() | b->caps | others[o];
+			assert_ptr_equal(recap_seccomp_builtin_find(caps), b);
+			struct recap_bpf now = {0}, taken = {0};
+			built_now(caps, &now);
+			assert_int_equal(recap_seccomp_default_bpf(caps, &taken, NULL), 0);
+			if (!same_program(&now, &taken))
+				fail_msg("built-in program for caps %#llx differs from libseccomp's",
+					 (unsigned long long)caps);
+			assert_ptr_not_equal(taken.insns, b->insns); /* a copy the run may free */
+			recap_bpf_free(&now);
+			recap_bpf_free(&taken);
+		}
+	}
+	assert_non_null(recap_seccomp_builtin_find(recap_caps_default()));
+	assert_non_null(recap_seccomp_builtin_find(recap_caps_default() | (1ull << CAP_SYS_PTRACE)));
+	uint64_t two = recap_caps_default() | (1ull << CAP_SYS_PTRACE) | (1ull << CAP_SYS_ADMIN);
+	assert_null(recap_seccomp_builtin_find(two));
+	struct recap_bpf now = {0}, taken = {0};
+	built_now(two, &now);
+	assert_int_equal(recap_seccomp_default_bpf(two, &taken, NULL), 0);
+	assert_true(same_program(&now, &taken));
+	recap_bpf_free(&now);
+	recap_bpf_free(&taken);
+}
+
+/* SYS_PTRACE, through its built-in program: ptrace passes, the refused
+ * calls stay refused. */
+static void builtin_program_with_ptrace(void **state)
+{
+	const struct probe p[] = {
+	    {"ptrace", ptrace_self, 0},
+	    {"unshare", unshare_none, EPERM},
+	    {"keyctl", keyctl, EPERM},
+	    {"umount2", umount_none, EPERM},
+	};
+	assert_non_null(recap_seccomp_builtin_find(recap_caps_default() | (1ull << CAP_SYS_PTRACE)));
+	expect(recap_caps_default() | (1ull << CAP_SYS_PTRACE), p, ARRAY_SIZE(p));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(oci_profiles),
 	    cmocka_unit_test(bad_profiles_name_the_problem),
 	    cmocka_unit_test(default_profile_builds),
+	    /* before any child loads a built-in program */
+	    cmocka_unit_test(only_the_named_capabilities_change_the_default_profile),
+	    cmocka_unit_test(builtin_programs_are_what_libseccomp_builds),
 	    cmocka_unit_test(default_profile_is_an_allow_list),
 	    cmocka_unit_test(capabilities_never_open_the_refused_calls),
+	    cmocka_unit_test(builtin_program_with_ptrace),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
