@@ -643,6 +643,20 @@ test_tar_helper_required() {
 	rm -rf "$tmp/alone"
 }
 
+# The API limit's flags take a whole number in 1..100000; anything else
+# stops caplet at once with the flag named (exit 2: a usage error).
+test_api_limit_flags() {
+	local flag v out rc
+	for flag in --kube-api-qps --kube-api-burst; do
+		for v in 0 -5 abc 100001 7x ""; do
+			rc=0
+			out=$(timeout 20 "$caplet_bin" --node-name n "$flag" "$v" 2>&1) || rc=$?
+			check "caplet $flag '$v' is refused (exit 2)" equals "$rc" 2
+			check "... and names the flag and the value" contains "$out" "bad $flag '$v'"
+		done
+	done
+}
+
 "$src/hack/cluster" up --dir "$tmp/cluster" >"$tmp/cluster-up.out" 2>&1 ||
 	{ echo "hack/cluster up failed:" >&2; cat "$tmp/cluster-up.out" >&2; exit 1; }
 # shellcheck disable=SC1091
@@ -659,6 +673,7 @@ start_caplet
 
 test_lean_transport
 test_tar_helper_required
+test_api_limit_flags
 test_success
 test_target_confirmed
 test_policy
