@@ -118,6 +118,29 @@ static json_t *sorted_results(json_t *executions)
 	return out;
 }
 
+bool plugin_executions_cover(json_t *run, json_t *executions)
+{
+	json_t *items = json_object_get(executions, "items"), *e;
+	long long succeeded = 0, failed = 0, deleted = 0;
+	size_t i;
+	if (!json_is_array(items))
+		return false;
+	json_array_foreach (items, i, e) {
+		enum recap_api_exec_phase p = recap_api_exec_status_phase(e);
+		if (p == RECAP_API_EXEC_PHASE_SUCCEEDED)
+			succeeded++;
+		else if (p == RECAP_API_EXEC_PHASE_FAILED)
+			failed++;
+		else
+			return false;
+	}
+	/* a failure for an execution deleted before it ended has none to list */
+	json_array_foreach (recap_api_run_status_failures(run), i, e)
+		deleted += strcmp(recap_json_str(e, "reason") ?: "", RECAP_REASON_EXECUTION_DELETED) == 0;
+	return succeeded >= recap_api_run_status_succeeded(run) &&
+	       failed >= recap_api_run_status_failed(run) - deleted;
+}
+
 json_t *plugin_results_doc(json_t *run, json_t *executions)
 {
 	json_t *doc =

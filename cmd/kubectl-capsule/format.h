@@ -25,6 +25,11 @@ void plugin_format_progress(json_t *run, char *out, size_t size);
 /* True once the run's phase is final (Succeeded, Failed, PartiallyFailed,
  * Cancelled). */
 bool plugin_run_finished(json_t *run);
+/* Whether a list of run's executions has them all ended, at least as many
+ * Succeeded as the run counts and as many Failed as it counts less those
+ * deleted before they ended: what a list from a cache must show to stand
+ * for a finished run's. */
+bool plugin_executions_cover(json_t *run, json_t *executions);
 /* Why a run did not succeed, from its conditions (Complete, then Admitted)
  * or NULL. Borrowed from run. */
 const char *plugin_run_message(json_t *run);

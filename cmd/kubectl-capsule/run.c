@@ -245,10 +245,8 @@ static int follow_new(json_t *run, void *data, struct recap_error **err)
 	long long targets = recap_api_run_status_targets(run);
 	if (targets <= 0 && !plugin_run_finished(run))
 		return 0; /* the controller has not made the executions yet */
-	char selector[320];
-	snprintf(selector, sizeof(selector), RECAP_LABEL_RUN "=%s", name);
 	_cleanup_json_ json_t *execs = NULL;
-	int r = session_list(l->s, &plugin_res_executions, l->s->ns, selector, NULL, &execs, err);
+	int r = plugin_list_executions(l->s, run, &execs, err);
 	if (r < 0)
 		return recap_error_wrap(err, r, "listing the executions of run %s", name);
 	json_t *items = json_object_get(execs, "items"), *e;

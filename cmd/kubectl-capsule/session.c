@@ -115,6 +115,15 @@ int session_list(struct session *s, const struct recap_kube_resource *res, const
 	return wait_call(s, r, &sync, ret, err);
 }
 
+int session_list_cached(struct session *s, const struct recap_kube_resource *res, const char *ns,
+			const char *label_selector, json_t **ret, struct recap_error **err)
+{
+	struct recap_kube_sync sync = RECAP_KUBE_SYNC_INIT;
+	struct recap_kube_list_options o = {.label_selector = label_selector, .resource_version = "0"};
+	int r = recap_kube_list(s->c, res, ns, &o, recap_kube_sync_cb, &sync, err);
+	return wait_call(s, r, &sync, ret, err);
+}
+
 int session_create(struct session *s, const struct recap_kube_resource *res, json_t *obj, json_t **ret,
 		   struct recap_error **err)
 {

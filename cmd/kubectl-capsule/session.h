@@ -27,6 +27,12 @@ int session_get(struct session *s, const struct recap_kube_resource *res, const 
 int session_list(struct session *s, const struct recap_kube_resource *res, const char *ns,
 		 const char *label_selector, const char *field_selector, json_t **ret,
 		 struct recap_error **err);
+/* From the API server's cache as it is (resourceVersion 0): no wait for the
+ * cache to be proven current, which a consistent list makes (up to the API
+ * server's 100 ms progress tick when nothing of the kind changed since), but
+ * the answer may be older than what the caller saw elsewhere. */
+int session_list_cached(struct session *s, const struct recap_kube_resource *res, const char *ns,
+			const char *label_selector, json_t **ret, struct recap_error **err);
 int session_create(struct session *s, const struct recap_kube_resource *res, json_t *obj, json_t **ret,
 		   struct recap_error **err);
 int session_merge_patch(struct session *s, const struct recap_kube_resource *res, const char *kind,

@@ -45,3 +45,7 @@ int plugin_create_objects(struct session *s, const struct run_args *a, json_t **
 /* After a run's output was streamed: each target's header line and the
  * summary line, on stderr; 0, 1 or -1 as plugin_show_results. */
 int plugin_show_summary(struct session *s, json_t *run);
+/* The executions of run (its recap.dev/run label): a finished run's from the
+ * API server's cache when that has every end the run counts, else (and for
+ * a run not finished) a consistent list. */
+int plugin_list_executions(struct session *s, json_t *run, json_t **ret, struct recap_error **err);

@@ -179,6 +179,45 @@ static void results(void **state)
 	json_decref(execs);
 }
 
+/* A list from the API server's cache stands for a finished run's only when
+ * it has every end the run counts. */
+static void cached_list_covers_the_run(void **state)
+{
+	json_t *run = J(RUN), *execs = J(EXECS);
+	assert_true(plugin_executions_cover(run, execs));
+	/* one execution still Running in the cache */
+	json_t *lagging = J(EXECS);
+	json_t *second = json_array_get(json_object_get(lagging, "items"), 1);
+	json_object_set_new(json_object_get(second, "status"), "phase", json_string("Running"));
+	assert_false(plugin_executions_cover(run, lagging));
+	/* the succeeded one not in the cache yet */
+	json_t *short_list = J(EXECS);
+	json_t *items = json_object_get(short_list, "items");
+	for (size_t i = json_array_size(items); i-- > 0;)
+		if (strcmp(json_string_value(
+			       json_object_get(json_object_get(json_array_get(items, i), "status"), "phase")),
+			   "Succeeded") == 0)
+			json_array_remove(items, i);
+	assert_false(plugin_executions_cover(run, short_list));
+	/* a failure whose execution was deleted has none to list */
+	json_t *deleted_run = J(RUN);
+	json_object_set_new(json_object_get(deleted_run, "status"), "failures",
+			    json_pack("[{s:s}]", "reason", "ExecutionDeleted"));
+	json_t *only_succeeded = J(EXECS);
+	json_array_remove(json_object_get(only_succeeded, "items"), 0); /* e2, the Failed one */
+	assert_true(plugin_executions_cover(deleted_run, only_succeeded));
+	assert_false(plugin_executions_cover(run, only_succeeded));
+	json_decref(deleted_run);
+	json_decref(only_succeeded);
+	json_t *empty = J("{}");
+	assert_false(plugin_executions_cover(run, empty));
+	json_decref(empty);
+	json_decref(run);
+	json_decref(execs);
+	json_decref(lagging);
+	json_decref(short_list);
+}
+
 static void progress_before_the_controller(void **state)
 {
 	json_t *run = J("{\"metadata\":{\"name\":\"r\"}}");
@@ -342,6 +381,7 @@ int main(void)
 	    cmocka_unit_test(results),
 	    cmocka_unit_test(progress_before_the_controller),
 	    cmocka_unit_test(runs_table_and_ages),
+	    cmocka_unit_test(cached_list_covers_the_run),
 	    cmocka_unit_test(yaml_round_trip),
 	    cmocka_unit_test(sanitize),
 	};
