@@ -10,9 +10,7 @@
 # node: its agent is killed mid-run and stays down; the controller ends the
 # execution NodeLost once spec.deadline plus its margin (here 5 s) has
 # passed, the run fails with that reason, and deleting the run does not leave
-# the execution Terminating for want of the dead agent's finalizer; an
-# execution made while the agent is down and deleted before any claim goes
-# at once.
+# the execution Terminating for want of the dead agent's finalizer.
 #   deadline.sh CAPLET CAPSULE CONTROLLER SLEEPER SOURCE_ROOT
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -114,18 +112,6 @@ check "the command ended by its own timeout" wait_until 30 no_stuck
 kubectl delete caprun -n ops stuck-1 --wait=false >/dev/null
 stuck_gone() { ! kubectl get cexec -n ops "$stuck" >/dev/null 2>&1; }
 check "deleting the run removes the execution (the lost agent's finalizer goes too)" wait_until 60 stuck_gone
-# Made while the node's agent is down, an execution carries the agent's
-# finalizer from its creation; deleted before any claim, it goes at once,
-# not when its deadline (300 s on) has passed.
-run never-1 hog
-check "a run made while node-1's agent is down gets its execution" wait_until 30 exec_of never-1
-never=$(exec_of never-1)
-check "the execution is made with the node agent's finalizer" equals \
-	"$(kubectl get cexec -n ops "$never" -o jsonpath='{.metadata.finalizers}')" '["recap.dev/escape"]'
-kubectl delete caprun -n ops never-1 --wait=false >/dev/null
-never_gone() { ! kubectl get cexec -n ops "$never" >/dev/null 2>&1; }
-check "deleted before any claim, the execution goes at once (the controller releases the finalizer)" \
-	wait_until 15 never_gone
 caplet_start node-1
 caplet_wait node-1
 check "nothing is left on the node once its agent is back" wait_until 30 nodes_clean

@@ -171,10 +171,6 @@ void recap_ctl_create_execs(struct ctl_op *op, const char *ns, json_t *objs);
  * long after its deletion began). Otherwise the pass is re-queued for the
  * moment it would be lost. */
 void recap_ctl_lost_exec(struct ctl_op *op, json_t *exec, time_t now);
-/* An execution deleted before its node agent recorded Attaching, or after
- * it ended escaped, loses the agent's finalizer now (resourceVersion-
- * guarded); true when released. */
-bool recap_ctl_release_unattached(struct ctl_op *op, json_t *exec);
 
 /* ---- runs fired by a Capsule's triggers (trigger.c) ----
  * Finds the causes of capsule's spec.triggers among its targets and

@@ -1,20 +1,11 @@
-/* The node agent's finalizer when the agent cannot release it, and
- * executions whose node agent is gone.
- * An execution is made with the agent's finalizer (objects.c). One deleted
- * before the agent recorded Attaching never ran and never will (the agent
- * attaches nothing that is being deleted, and the deletion changed the
- * resourceVersion its claim carries), and one that ended with its escape
- * done has nothing left on the node: the controller releases either at
- * once, so that a deleted run's executions on a node without an agent go
- * as soon as they would without the finalizer.
- * caplet never starts a command past spec.deadline and cuts the command's
- * timeout at it, so an execution that has not ended some time after its
- * deadline (the margin: clock skew, the escape, a status write in flight)
- * will never run its command. The controller then ends it for the lost
- * node: status Failed, reason NodeLost; and when it is being deleted, the
- * node agent's finalizer goes too, or it would stay Terminating forever.
- * Every write carries the resourceVersion read: a node agent that wrote
- * meanwhile wins. */
+/* Executions whose node agent is gone. caplet never starts a command past
+ * spec.deadline and cuts the command's timeout at it, so an execution that
+ * has not ended some time after its deadline (the margin: clock skew, the
+ * escape, a status write in flight) will never run its command. The
+ * controller then ends it for the lost node: status Failed, reason
+ * NodeLost; and when it is being deleted, the node agent's finalizer goes
+ * too, or it would stay Terminating forever. Both writes carry the
+ * resourceVersion read: a node agent that wrote meanwhile wins. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -119,31 +110,4 @@ void recap_ctl_lost_exec(struct ctl_op *op, json_t *e, time_t now)
 		release_lost(op, e);
 	else if (!final(e))
 		fail_lost(op, e, margin);
-}
-
-/* Nothing of e runs, and nothing is left to escape: never attached
- * (Pending, Pulling, no phase yet), or ended with its escape done (a
- * refusal before anything started says escaped too). Attaching, Running,
- * Escaping, or an end without a verified escape (a failed escape, a lost
- * node), are the agent's to settle. */
-static bool nothing_to_escape(json_t *e)
-{
-	enum recap_api_exec_phase p = recap_api_exec_status_phase(e);
-	if (p == RECAP_API_EXEC_PHASE_ATTACHING || p == RECAP_API_EXEC_PHASE_RUNNING ||
-	    p == RECAP_API_EXEC_PHASE_ESCAPING)
-		return false;
-	return !final(e) || recap_json_bool(e, RECAP_API_EXEC_STATUS_ESCAPED, 0) == 1;
-}
-
-bool recap_ctl_release_unattached(struct ctl_op *op, json_t *e)
-{
-	if (!recap_api_meta_deletion_timestamp(e) || !recap_api_meta_resource_version(e) ||
-	    !nothing_to_escape(e))
-		return false;
-	json_t *left = without_escape(e);
-	if (!left)
-		return false;
-	json_decref(left);
-	release_lost(op, e);
-	return true;
 }

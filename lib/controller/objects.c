@@ -89,14 +89,10 @@ json_t *recap_controller_exec_build(json_t *run, json_t *capsule_spec, const str
 				 recap_controller_exec_profile(capsule_spec, t->role, item->env));
 	if (spec && t->role)
 		json_object_set_new(spec, "role", json_string(t->role));
-	/* Made with the node agent's finalizer: the agent then has no write to
-	 * make before it claims the execution. The controller takes it off an
-	 * execution deleted before any claim (lost.c). */
-	return json_pack("{s:s, s:s, s:{s:s, s:s, s:o, s:o, s:[s]}, s:o}", "apiVersion",
-			 RECAP_API_GROUP_VERSION, "kind", RECAP_KIND_CAPSULE_EXECUTION, "metadata", "name",
-			 item->name, "namespace", recap_api_meta_namespace(run), "labels", labels,
-			 "ownerReferences", owner_ref(run, RECAP_KIND_CAPSULE_RUN), "finalizers",
-			 RECAP_FINALIZER_ESCAPE, "spec", spec);
+	return json_pack("{s:s, s:s, s:{s:s, s:s, s:o, s:o}, s:o}", "apiVersion", RECAP_API_GROUP_VERSION,
+			 "kind", RECAP_KIND_CAPSULE_EXECUTION, "metadata", "name", item->name, "namespace",
+			 recap_api_meta_namespace(run), "labels", labels, "ownerReferences",
+			 owner_ref(run, RECAP_KIND_CAPSULE_RUN), "spec", spec);
 }
 
 int recap_controller_exec_set_deadline(json_t *exec, time_t now, int64_t grace_s)

@@ -428,8 +428,7 @@ struct exec_visit {
 static int visit_exec(const char *key, json_t *e, void *userdata)
 {
 	struct exec_visit *v = userdata;
-	if (!recap_ctl_release_unattached(v->op, e))
-		recap_ctl_lost_exec(v->op, e, v->now);
+	recap_ctl_lost_exec(v->op, e, v->now);
 	if (v->uid && owned_by(e, v->uid) && recap_controller_execs_add(v->own, e) < 0)
 		return -ENOMEM;
 	return 0;

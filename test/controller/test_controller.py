@@ -27,7 +27,6 @@ from kube import ROOT, Cluster, Failure, case, failed  # noqa: E402
 
 NS = "shop"
 NODES = ["node-0", "node-1", "node-2"]
-ESCAPE = "recap.dev/escape"  # the node agent's finalizer
 
 
 def expect(what, got, want):
@@ -169,9 +168,7 @@ class World:
                   json.dumps({"status": status}))
 
     def finish(self, e, phase="Succeeded", code=0, reason=None, digest=None):
-        """As a node agent ends an execution: the final status, escaped,
-        then its finalizer off."""
-        st = {"phase": phase, "exitCode": code, "escaped": True,
+        st = {"phase": phase, "exitCode": code,
               "completionTime": time.strftime("%Y-%m-%dT%H:%M:%S.000000Z",
                                               time.gmtime())}
         if reason:
@@ -179,38 +176,6 @@ class World:
         if digest:
             st["imageDigest"] = digest
         self.exec_status(e["metadata"]["name"], **st)
-        self.release(e["metadata"]["name"])
-
-    def release(self, name, ns=NS):
-        """A node agent's last write: its finalizer off (the controller
-        makes every execution with it). A deleted execution that ended
-        escaped may have been released by the controller already (gone,
-        or changed: then it is read again)."""
-        for _ in range(5):
-            rc, out, err = self.k.run("-n", ns, "get", "capsuleexecution", name, "-o", "json")
-            if rc != 0 and "NotFound" in err:
-                return
-            if rc != 0:
-                raise Failure(f"kubectl get capsuleexecution {name}: {err.strip()}")
-            e = json.loads(out)
-            left = [f for f in e["metadata"].get("finalizers", []) if f != ESCAPE]
-            rc, _, err = self.k.run("-n", ns, "patch", "capsuleexecution", name, "--type=merge", "-p",
-                                    json.dumps({"metadata": {
-                                        "finalizers": left or None,
-                                        "resourceVersion": e["metadata"]["resourceVersion"]}}))
-            if rc == 0 or "NotFound" in err:
-                return
-            if "Conflict" not in err and "the object has been modified" not in err:
-                raise Failure(f"kubectl patch capsuleexecution {name}: {err.strip()}")
-        raise Failure(f"{name}: its finalizer could not be released (conflicts)")
-
-    def cancel_running(self, name, ns=NS):
-        """As a node agent answers the deletion of an execution it runs:
-        killed and escaped, Cancelled, its finalizer off."""
-        wait(f"{name} being deleted",
-             lambda: self.get("capsuleexecution", name, ns)["metadata"].get("deletionTimestamp"))
-        self.exec_status(name, ns, phase="Failed", reason="Cancelled", escaped=True)
-        self.release(name, ns)
 
     def run_phase(self, run, phase, ns=NS):
         def done():
@@ -431,18 +396,10 @@ def check_cancel(w):
     w.run("dump-1", "dump")
     execs = wait("2 executions", lambda: (lambda e: e if len(e) == 2 else None)(
         w.execs("dump-1")))
-    for e in execs:
-        expect("made with the node agent's finalizer", e["metadata"].get("finalizers"), [ESCAPE])
     w.exec_status(execs[0]["metadata"]["name"], phase="Running")
     w.run_phase("dump-1", "Running")
     w.k.ok("-n", NS, "patch", "capsulerun", "dump-1", "--type=merge", "-p",
            '{"spec":{"cancel":true}}')
-    # the one never claimed goes with no agent: the controller releases it
-    unclaimed = execs[1]["metadata"]["name"]
-    wait("the unclaimed execution goes", lambda: unclaimed not in names_of(w, "dump-1"))
-    expect("the running one waits for its agent", execs[0]["metadata"]["name"] in names_of(w, "dump-1"),
-           True)
-    w.cancel_running(execs[0]["metadata"]["name"])
     st = w.run_phase("dump-1", "Cancelled")
     expect("cancelled", st["cancelled"], 2)
     wait("executions deleted", lambda: w.execs("dump-1") == [])
@@ -511,8 +468,7 @@ def check_deleted_execution(w, ctl):
     wait("2 executions", lambda: len(w.execs("once-1")) == 2)
     keep, gone = exec_of(w, "once-1", "dx-0"), exec_of(w, "once-1", "dx-1")
     w.exec_status(gone["metadata"]["name"], phase="Running")
-    w.k.ok("-n", NS, "delete", "capsuleexecution", gone["metadata"]["name"], "--wait=false")
-    w.cancel_running(gone["metadata"]["name"])
+    w.k.ok("-n", NS, "delete", "capsuleexecution", gone["metadata"]["name"])
     time.sleep(2)
     expect("executions after the delete", names_of(w, "once-1"), [keep["metadata"]["name"]])
     ctl.kill(signal.SIGKILL)
