@@ -1,7 +1,7 @@
 /* Which seccomp filter a run's command gets: none (Unconfined), an OCI
  * profile (built at start, so that a bad one is refused before anything
  * mounts), or the default profile, whose program for the usual sets of
- * capabilities is built into the executor (sandbox_seccomp_builtin.h). */
+ * capabilities is built into the executor (runtime/seccomp_builtin.h). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
